@@ -1,0 +1,70 @@
+/**
+ * One base class for every error Custos raises on purpose. `code` is stable and
+ * documented in docs/errors.md; `message` never contains a token, a secret or a payload.
+ * The gateway maps codes to HTTP status and JSON-RPC errors (src/gateway/errors.ts).
+ */
+export const ERROR_CODES = {
+  // identity
+  ERR_IDENTITY_TOKEN_MISSING: 'No bearer token was presented.',
+  ERR_IDENTITY_TOKEN_MALFORMED: 'The bearer token is not a well-formed JWT.',
+  ERR_IDENTITY_TOKEN_TOO_LARGE: 'The bearer token is larger than the accepted maximum.',
+  ERR_IDENTITY_TOKEN_EXPIRED: 'The token has expired.',
+  ERR_IDENTITY_TOKEN_NOT_YET_VALID: 'The token is not valid yet (nbf or iat in the future).',
+  ERR_IDENTITY_TOKEN_TOO_OLD: 'The token was issued longer ago than the maximum token age.',
+  ERR_IDENTITY_SIGNATURE_INVALID: 'The token signature does not verify.',
+  ERR_IDENTITY_ALG_NOT_ALLOWED: 'The token is signed with an algorithm the issuer does not allow.',
+  ERR_IDENTITY_KEY_NOT_FOUND: 'No key in the issuer JWKS matches the token kid.',
+  ERR_IDENTITY_ISSUER_UNKNOWN: 'The token issuer is not configured.',
+  ERR_IDENTITY_AUDIENCE_MISMATCH: 'The token audience does not include this resource.',
+  ERR_IDENTITY_CLAIM_MISSING: 'A required claim is missing from the token.',
+  ERR_IDENTITY_CLAIM_INVALID: 'A claim in the token has an invalid value.',
+  ERR_IDENTITY_CRIT_UNSUPPORTED: 'The token carries a critical header Custos does not understand.',
+  ERR_IDENTITY_JWKS_UNAVAILABLE: 'The issuer JWKS could not be fetched in time.',
+  ERR_IDENTITY_SESSION_MISMATCH: 'The MCP session belongs to another user.',
+  // policy
+  ERR_POLICY_BUNDLE_INVALID: 'The policy bundle could not be loaded.',
+  ERR_POLICY_EVALUATION_FAILED: 'The policy could not be evaluated; the call is denied.',
+  ERR_POLICY_DENIED: 'The policy denies this call.',
+  ERR_POLICY_CONFIRMATION_REQUIRED: 'The policy requires a confirmation before this call.',
+  // protect
+  ERR_PROTECT_FAILED: 'Redaction failed; nothing is returned.',
+  // audit
+  ERR_AUDIT_UNAVAILABLE: 'The audit store could not write durably; the call is denied.',
+  ERR_AUDIT_CHAIN_BROKEN: 'The audit trail does not verify.',
+  ERR_AUDIT_STORE_INVALID: 'The audit store location is not valid.',
+  // gateway
+  ERR_GATEWAY_BAD_REQUEST: 'The request is malformed.',
+  ERR_GATEWAY_NOT_FOUND: 'No such route, tool or request.',
+  ERR_GATEWAY_UPSTREAM_UNAVAILABLE: 'The upstream server is not available.',
+  ERR_GATEWAY_UPSTREAM_FAILED: 'The upstream server failed the call.',
+  ERR_GATEWAY_PAYLOAD_TOO_LARGE: 'The request body is too large.',
+  // config
+  ERR_CONFIG_INVALID: 'The configuration is invalid.',
+  ERR_CONFIG_SECRET_UNRESOLVED: 'A secret reference in the configuration could not be resolved.',
+  // internal
+  ERR_INTERNAL: 'An internal error occurred.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class CustosError extends Error {
+  readonly code: ErrorCode;
+  /** Machine-readable detail safe to show a caller (never secrets or payloads). */
+  readonly detail: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+    super(message ?? ERROR_CODES[code], options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CustosError';
+    this.code = code;
+    this.detail = options?.detail ? Object.freeze({ ...options.detail }) : undefined;
+  }
+}
+
+export function isCustosError(err: unknown): err is CustosError {
+  return err instanceof CustosError;
+}
+
+/** Wrap anything thrown into a CustosError without copying its message (it may hold payloads). */
+export function toCustosError(err: unknown, fallback: ErrorCode = 'ERR_INTERNAL'): CustosError {
+  return isCustosError(err) ? err : new CustosError(fallback, undefined, { cause: err });
+}

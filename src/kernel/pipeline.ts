@@ -1,0 +1,240 @@
+/**
+ * The one pipeline every front door uses:
+ *   classify → decide → redact input → record intent → forward → redact output → record result.
+ * Authentication happens before (the front door turns a credential into a Principal or null).
+ * Fail closed: no principal, no evaluable policy or no durable intent row means no forwarding.
+ */
+import { CustosError, toCustosError } from './errors.js';
+import { digestJson } from './digest.js';
+import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
+import { AUDIT_SCHEMA, NO_BUNDLE_HASH } from './types.js';
+import type { AuditEntry, AuditRecord, CallKind, Decision, Redaction, ToolCall } from './types.js';
+
+export interface PipelineDeps {
+  readonly policy: PolicySource;
+  readonly protector: Protector;
+  readonly audit: AuditStore;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+}
+
+/** The answer to "may this call go ahead?", with what the trail needs to finish the record. */
+export interface Authorization {
+  readonly call: ToolCall;
+  readonly decision: Decision;
+  readonly dataClasses: readonly string[];
+  readonly toolClasses: readonly string[];
+  /** The arguments as stored in the trail and shown to callers: redacted. */
+  readonly redactedArguments: Redaction;
+  /** The audit row written for this decision (intent or deny). */
+  readonly record: AuditRecord;
+}
+
+export interface Outcome {
+  readonly output?: unknown;
+  /** A short, non-sensitive error description when the call failed (e.g. an error code). */
+  readonly error?: string;
+}
+
+export interface Completion {
+  readonly output: Redaction;
+  readonly record: AuditRecord;
+}
+
+export interface Pipeline {
+  /** Decides and records. Never throws for a denial; throws ERR_AUDIT_UNAVAILABLE only if not even a deny row could be written. */
+  authorize(call: ToolCall): Promise<Authorization>;
+  /** Redacts the outcome and records the result row. Throws ERR_AUDIT_UNAVAILABLE when the row cannot be written. */
+  complete(auth: Authorization, outcome: Outcome): Promise<Completion>;
+  /** authorize → forward (only on allow) → complete. */
+  run(call: ToolCall, forward: (call: ToolCall) => Promise<unknown>): Promise<RunResult>;
+  /** Writes a row for a request that never got an identity (bad or missing token). */
+  recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined>;
+}
+
+export interface AuthFailure {
+  readonly code: string;
+  readonly kind?: CallKind;
+  readonly tool?: { server: string; name: string };
+  readonly requestId?: string;
+  readonly traceId?: string;
+}
+
+export type RunResult =
+  | { readonly forwarded: false; readonly authorization: Authorization }
+  | { readonly forwarded: true; readonly authorization: Authorization; readonly completion: Completion; readonly failed: boolean };
+
+const ACTION_BY_KIND: Record<CallKind, PolicyAction> = {
+  tool: 'call_tool',
+  resource: 'read_resource',
+  prompt: 'get_prompt',
+  sampling: 'sample',
+  elicitation: 'sample',
+  model: 'model_request',
+};
+
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const { protector, audit, clock } = deps;
+
+  function currentPolicy(): ActivePolicy | undefined {
+    try {
+      return deps.policy.current();
+    } catch {
+      return undefined;
+    }
+  }
+
+  function deny(bundleHash: string, ...reasons: string[]): Decision {
+    return { decision: 'deny', reasons, bundleHash, determiningPolicies: [] };
+  }
+
+  function baseEntry(call: ToolCall): Omit<AuditEntry, 'event' | 'policy' | 'redactions'> {
+    const p = call.principal;
+    return {
+      schema: AUDIT_SCHEMA,
+      time: clock.now().toISOString(),
+      request_id: call.requestId,
+      kind: call.kind,
+      user: p
+        ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId }
+        : { sub: null, anonymous: true },
+      agent: {
+        name: call.agent.name,
+        runtime: call.agent.runtime,
+        version: call.agent.version,
+        tier: call.agent.tier,
+        declared_tier: call.agent.declaredTier,
+        delegation_chain: [...call.agent.delegationChain, `tool:${call.tool.server}/${call.tool.name}`],
+      },
+      trace_id: call.traceId,
+    };
+  }
+
+  async function authorize(call: ToolCall): Promise<Authorization> {
+    const policy = currentPolicy();
+    const bundleHash = policy?.bundleHash ?? NO_BUNDLE_HASH;
+    let dataClasses: string[] = [];
+    let toolClasses: readonly string[] = [];
+    let redactedArguments: Redaction;
+    let decision: Decision;
+    try {
+      redactedArguments = protector.redact(call.arguments);
+    } catch {
+      redactedArguments = { value: '[redacted:unprocessable]', count: 1, types: ['unprocessable'] };
+    }
+    if (!call.principal) {
+      decision = deny(bundleHash, 'ERR_IDENTITY_TOKEN_MISSING');
+    } else if (!policy) {
+      decision = deny(bundleHash, 'ERR_POLICY_BUNDLE_INVALID');
+    } else {
+      try {
+        dataClasses = protector.classify(call, policy.classificationRules);
+        toolClasses = policy.classifyTool(call.tool).classes;
+        decision = policy.decide({
+          action: ACTION_BY_KIND[call.kind],
+          principal: call.principal,
+          agent: call.agent,
+          tool: call.tool,
+          toolClasses,
+          dataClasses,
+        });
+      } catch {
+        decision = deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
+      }
+    }
+    const entry: AuditEntry = {
+      ...baseEntry(call),
+      event: decision.decision === 'allow' ? 'intent' : 'deny',
+      tool: { server: call.tool.server, name: call.tool.name, classes: toolClasses },
+      data_classes: dataClasses,
+      policy: {
+        decision: decision.decision,
+        bundle_hash: decision.bundleHash,
+        determining_policies: decision.determiningPolicies,
+        reasons: decision.reasons,
+      },
+      input: { redacted: redactedArguments.value, sha256: digestJson(call.arguments) },
+      redactions: { count: redactedArguments.count, types: redactedArguments.types },
+    };
+    let record: AuditRecord;
+    try {
+      record = await audit.append(entry);
+    } catch (err) {
+      // No durable intent row: the call must not run. Try to leave a deny row; if the store
+      // is down that fails too, and the caller gets ERR_AUDIT_UNAVAILABLE.
+      if (decision.decision !== 'allow') throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
+      decision = deny(bundleHash, 'ERR_AUDIT_UNAVAILABLE');
+      try {
+        record = await audit.append({ ...entry, event: 'deny', policy: { ...entry.policy, decision: 'deny', reasons: decision.reasons, determining_policies: [] } });
+      } catch (again) {
+        throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: again });
+      }
+    }
+    return { call, decision, dataClasses, toolClasses, redactedArguments, record };
+  }
+
+  async function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
+    let output: Redaction;
+    try {
+      output = protector.redact(outcome.output, { dataClasses: auth.dataClasses });
+    } catch (err) {
+      throw new CustosError('ERR_PROTECT_FAILED', undefined, { cause: err });
+    }
+    const entry: AuditEntry = {
+      ...baseEntry(auth.call),
+      event: 'result',
+      tool: { server: auth.call.tool.server, name: auth.call.tool.name, classes: auth.toolClasses },
+      data_classes: auth.dataClasses,
+      policy: {
+        decision: auth.decision.decision,
+        bundle_hash: auth.decision.bundleHash,
+        determining_policies: auth.decision.determiningPolicies,
+        reasons: auth.decision.reasons,
+      },
+      output: { redacted: output.value, sha256: digestJson(outcome.output), error: outcome.error },
+      redactions: { count: output.count, types: output.types },
+    };
+    try {
+      return { output, record: await audit.append(entry) };
+    } catch (err) {
+      throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
+    }
+  }
+
+  async function run(call: ToolCall, forward: (call: ToolCall) => Promise<unknown>): Promise<RunResult> {
+    const authorization = await authorize(call);
+    if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
+    let outcome: Outcome;
+    let failed = false;
+    try {
+      outcome = { output: await forward(call) };
+    } catch (err) {
+      failed = true;
+      outcome = { error: toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
+    }
+    const completion = await complete(authorization, outcome);
+    return { forwarded: true, authorization, completion, failed };
+  }
+
+  async function recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined> {
+    const policy = currentPolicy();
+    try {
+      return await audit.append({
+        schema: AUDIT_SCHEMA,
+        event: 'auth_failure',
+        time: clock.now().toISOString(),
+        request_id: input.requestId ?? deps.ids.newId(),
+        kind: input.kind,
+        user: { sub: null, anonymous: true },
+        tool: input.tool,
+        policy: { decision: 'deny', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [input.code] },
+        redactions: { count: 0, types: [] },
+        trace_id: input.traceId,
+      });
+    } catch {
+      return undefined; // the request is refused either way
+    }
+  }
+
+  return { authorize, complete, run, recordAuthFailure };
+}

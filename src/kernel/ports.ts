@@ -1,0 +1,86 @@
+/**
+ * The ports: interfaces the pipeline and the front doors depend on. Adapters that
+ * implement them live in their modules and are wired only in src/app.
+ */
+import type {
+  AgentContext,
+  AuditEntry,
+  AuditRecord,
+  CallKind,
+  Decision,
+  Principal,
+  Redaction,
+  ToolCall,
+  ToolClassification,
+  ToolRef,
+} from './types.js';
+
+/** Verifies a bearer credential and returns the principal, or throws a CustosError (ERR_IDENTITY_*). */
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/** The action a decision is asked about. */
+export type PolicyAction = 'call_tool' | 'list_tool' | 'read_resource' | 'get_prompt' | 'sample' | 'model_request';
+
+export interface DecisionInput {
+  readonly action: PolicyAction;
+  readonly principal: Principal;
+  readonly agent: AgentContext;
+  readonly tool: ToolRef;
+  readonly toolClasses: readonly string[];
+  /** Classes of the data the call touches, from the protect classifier (e.g. phi, secret_file). */
+  readonly dataClasses: readonly string[];
+  readonly emergency?: boolean;
+}
+
+/** Path patterns (globs, matched against normalised paths) that put a data class on a call. */
+export interface ClassificationRule {
+  readonly dataClass: string;
+  readonly paths: readonly string[];
+}
+
+/** One loaded, hashed, parsed policy bundle. Immutable: a new bundle is a new ActivePolicy. */
+export interface ActivePolicy {
+  readonly bundleHash: string;
+  /** Never throws: an evaluation error is a deny with reason ERR_POLICY_EVALUATION_FAILED. */
+  decide(input: DecisionInput): Decision;
+  classifyTool(tool: ToolRef): ToolClassification;
+  readonly classificationRules: readonly ClassificationRule[];
+}
+
+/** Gives the policy in force now (bundles can be swapped at run time). */
+export interface PolicySource {
+  current(): ActivePolicy;
+}
+
+export interface RedactOptions {
+  /** Data classes of the call (e.g. secret_file makes every KEY=value a secret). */
+  readonly dataClasses?: readonly string[];
+}
+
+export interface Protector {
+  /** Data classes a call's arguments touch (file paths, URIs) under the bundle's rules and the built-in ones. */
+  classify(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[]): string[];
+  /** Redacts every string inside a JSON value; never mutates its input. */
+  redact<T>(value: T, options?: RedactOptions): Redaction<T>;
+}
+
+export interface AuditStore {
+  /** Appends durably (the row is on disk when the promise resolves) and returns the chained record. */
+  append(entry: AuditEntry): Promise<AuditRecord>;
+  /** Records in seq order, from `fromSeq` (inclusive, default 1). */
+  read(options?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord>;
+  close(): Promise<void>;
+}
+
+/** Injected time and randomness keep the pipeline deterministic under test. */
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdSource {
+  newId(): string;
+}
+
+export type { CallKind };

@@ -1,0 +1,146 @@
+/** The domain vocabulary every module speaks. Pure data: no I/O, no classes with state. */
+
+export const TIERS = ['interactive', 'subagent', 'background', 'api'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** What kind of governed action a ToolCall is. */
+export const CALL_KINDS = ['tool', 'resource', 'prompt', 'sampling', 'elicitation', 'model'] as const;
+export type CallKind = (typeof CALL_KINDS)[number];
+
+/** The verified human (or workload) on whose behalf a call is made. */
+export interface Principal {
+  readonly sub: string;
+  readonly iss: string;
+  readonly email?: string;
+  readonly tenant?: string;
+  readonly roles: readonly string[];
+  readonly groups: readonly string[];
+  /** The IdP session (`sid`) the token belongs to, when the token names one. */
+  readonly sessionId?: string;
+  readonly clientId?: string;
+  /** `jti` of the presented token. */
+  readonly tokenId?: string;
+  /** Seconds since epoch. */
+  readonly issuedAt?: number;
+  readonly expiresAt?: number;
+}
+
+/** The agent acting for the principal: context, never the principal. */
+export interface AgentContext {
+  readonly name: string;
+  readonly runtime?: string;
+  readonly version?: string;
+  /** Derived from the credential, never taken from the agent's word. */
+  readonly tier: Tier;
+  /** What the agent said its tier was, when it said one. */
+  readonly declaredTier?: Tier;
+  /** `user:<sub>`, `agent:<name>`, … in order; the audit row appends `tool:<server>/<name>`. */
+  readonly delegationChain: readonly string[];
+}
+
+export interface ToolRef {
+  readonly server: string;
+  readonly name: string;
+}
+
+/** Any governed action: a tool call, a resource read, a prompt fetch, a sampling request… */
+export interface ToolCall {
+  readonly requestId: string;
+  readonly kind: CallKind;
+  readonly tool: ToolRef;
+  readonly arguments: unknown;
+  /** null when no identity could be verified: such a call is always denied. */
+  readonly principal: Principal | null;
+  readonly agent: AgentContext;
+  readonly traceId?: string;
+}
+
+export type DecisionValue = 'allow' | 'deny' | 'confirm';
+
+export interface Decision {
+  readonly decision: DecisionValue;
+  /** Short, stable reasons: policy reason annotations or error codes. Never payloads. */
+  readonly reasons: readonly string[];
+  readonly bundleHash: string;
+  readonly determiningPolicies: readonly string[];
+}
+
+/** How a tool is classified by the policy bundle's catalog. */
+export interface ToolClassification {
+  /** e.g. reads_phi, writes, destructive, egress */
+  readonly classes: readonly string[];
+}
+
+/** The result of running detectors over a value. */
+export interface Redaction<T = unknown> {
+  readonly value: T;
+  readonly count: number;
+  /** Sorted, unique detector types, e.g. ["secret", "ssn"]. */
+  readonly types: readonly string[];
+}
+
+export const AUDIT_SCHEMA = 'custos.audit/v1' as const;
+
+export type AuditEvent =
+  | 'intent' // an allowed call is about to be forwarded (durable before forwarding)
+  | 'result' // the outcome of a forwarded call
+  | 'deny' // a call that was not forwarded
+  | 'auth_failure' // a request whose identity could not be verified
+  | 'admin'; // policy activation, mode switches, break-glass, retention purges…
+
+/**
+ * What a writer hands to the audit store. The store adds seq, time (when absent),
+ * prev_hash and hash. Field names are the playbook's (see docs/audit-schema.md).
+ */
+export interface AuditEntry {
+  readonly schema: typeof AUDIT_SCHEMA;
+  readonly event: AuditEvent;
+  readonly time: string;
+  readonly request_id: string;
+  readonly kind?: CallKind;
+  readonly user: {
+    readonly sub: string | null;
+    readonly iss?: string;
+    readonly email?: string;
+    readonly tenant?: string;
+    readonly session_id?: string;
+    /** Present and true only on rows without a verified identity. */
+    readonly anonymous?: true;
+  };
+  readonly agent?: {
+    readonly name: string;
+    readonly runtime?: string;
+    readonly version?: string;
+    readonly tier: Tier;
+    readonly declared_tier?: Tier;
+    readonly delegation_chain: readonly string[];
+  };
+  readonly tool?: { readonly server: string; readonly name: string; readonly classes?: readonly string[] };
+  readonly data_classes?: readonly string[];
+  readonly policy: {
+    readonly decision: DecisionValue;
+    readonly bundle_hash: string;
+    readonly determining_policies: readonly string[];
+    readonly reasons: readonly string[];
+  };
+  /** Redacted arguments plus the SHA-256 of the raw arguments. */
+  readonly input?: { readonly redacted: unknown; readonly sha256: string };
+  /** Redacted output plus the SHA-256 of the raw output. */
+  readonly output?: { readonly redacted: unknown; readonly sha256: string; readonly error?: string };
+  readonly redactions: { readonly count: number; readonly types: readonly string[] };
+  readonly trace_id?: string;
+  /** Free-form, non-sensitive detail of admin events (bundle activation, purge…). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditRecord extends AuditEntry {
+  readonly seq: number;
+  readonly prev_hash: string;
+  readonly hash: string;
+}
+
+/** The hash chain starts from this value. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The bundle hash recorded when no bundle could be loaded. */
+export const NO_BUNDLE_HASH = 'none';
