@@ -1,0 +1,99 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isCustosError } from '../kernel/index.js';
+import { generateConfigDoc, generateConfigJsonSchema, loadConfig } from './index.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function writeConfig(text: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-config-'));
+  const file = path.join(dir, 'custos.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (isCustosError(err) && err.code === 'ERR_CONFIG_INVALID') return err.detail?.problems as string[];
+    throw err;
+  }
+  throw new Error('expected ERR_CONFIG_INVALID');
+}
+
+describe('loadConfig', () => {
+  it('loads the quick start config, resolving paths against the file', () => {
+    const cfg = loadConfig(path.join(root, 'examples/quickstart/custos.yaml'));
+    expect(cfg.server.port).toBe(8787);
+    expect(cfg.policy.bundle).toBe(path.join(root, 'examples/quickstart/policy'));
+    expect(cfg.audit.store).toBe(`sqlite:${path.join(root, 'data/audit.sqlite')}`);
+    expect(cfg.upstreams[0]?.cwd).toBe(path.join(root, 'examples/quickstart'));
+    expect(cfg.identity.issuers[0]?.clockSkewSec).toBe(60);
+    expect(Object.isFrozen(cfg.identity.issuers)).toBe(true);
+  });
+
+  it('reports every problem at once, each with file and key path', () => {
+    const file = writeConfig(`
+server: { port: 99999, colour: blue }
+identity:
+  issuers:
+    - issuer: not-a-url
+upstreams:
+  - name: Bad__Name
+    command: node
+    url: http://127.0.0.1:1/mcp
+  - name: ok
+policy: {}
+audit: { store: mysql://x }
+`);
+    const problems = problemsOf(() => loadConfig(file));
+    const joined = problems.join('\n');
+    expect(joined).toContain(`${file}: server.port`);
+    expect(joined).toContain('server: Unrecognized key: "colour"');
+    expect(joined).toContain('identity.issuers[0].issuer');
+    expect(joined).toContain('identity.issuers[0].audience');
+    expect(joined).toContain('upstreams[0].name');
+    expect(joined).toContain('upstreams[1]: set exactly one of `command` or `url`');
+    expect(joined).toContain('policy.bundle');
+    expect(joined).toContain('audit.store');
+    expect(problems.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('refuses inline secrets in headers and resolves env:/file: references without echoing them', () => {
+    const inline = writeConfig(`
+identity: { issuers: [{ issuer: "https://idp.example.com", audience: custos }] }
+upstreams: [{ name: api, url: "https://tools.example.com/mcp", headers: { Authorization: "Bearer hunter2" } }]
+policy: { bundle: ./policy }
+`);
+    const problems = problemsOf(() => loadConfig(inline));
+    expect(problems.join('\n')).toContain('upstreams[0].headers.Authorization');
+    expect(problems.join('\n')).not.toContain('hunter2');
+
+    const dir = path.dirname(inline);
+    writeFileSync(path.join(dir, 'token.txt'), 'Bearer from-file\n');
+    const refs = writeConfig(`
+identity: { issuers: [{ issuer: "https://idp.example.com", audience: custos }] }
+upstreams: [{ name: api, url: "https://tools.example.com/mcp", headers: { Authorization: "file:${path.join(dir, 'token.txt')}", X-Key: "env:CUSTOS_TEST_KEY" } }]
+policy: { bundle: ./policy }
+`);
+    const cfg = loadConfig(refs, { CUSTOS_TEST_KEY: 'k-123' });
+    expect(cfg.upstreams[0]?.headers).toEqual({ Authorization: 'Bearer from-file', 'X-Key': 'k-123' });
+    const missing = problemsOf(() => loadConfig(refs, {}));
+    expect(missing.join('\n')).toContain('upstreams[0].headers.X-Key: environment variable CUSTOS_TEST_KEY is not set');
+  });
+
+  it('reports YAML syntax errors and a missing file', () => {
+    expect(problemsOf(() => loadConfig(writeConfig('server: [unclosed')))[0]).toMatch(/line \d+/);
+    expect(problemsOf(() => loadConfig('/nonexistent/custos.yaml'))[0]).toContain('cannot read the file');
+  });
+});
+
+describe('generated references', () => {
+  it('schema/custos.config.schema.json and docs/config.md are up to date (run `npm run gen`)', () => {
+    expect(readFileSync(path.join(root, 'schema/custos.config.schema.json'), 'utf8')).toBe(generateConfigJsonSchema());
+    expect(readFileSync(path.join(root, 'docs/config.md'), 'utf8')).toBe(generateConfigDoc());
+  });
+});

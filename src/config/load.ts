@@ -1,0 +1,108 @@
+/**
+ * Load a YAML config file: parse, validate against the schema, resolve relative paths and
+ * secret references, freeze. Every problem is reported at once, each with the file and
+ * the key path, and none of them quotes a secret value.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { CustosError } from '../kernel/index.js';
+import { configSchema } from './schema.js';
+import type { CustosConfig } from './schema.js';
+
+/** A config whose paths are absolute and whose secret references are resolved. */
+export type ResolvedConfig = CustosConfig & { readonly source: string; readonly baseDir: string };
+
+export function formatIssuePath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out ? `.${String(s)}` : String(s);
+  return out || '(root)';
+}
+
+function configError(source: string, problems: string[]): CustosError {
+  return new CustosError('ERR_CONFIG_INVALID', `${source}: ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, {
+    detail: { source, problems },
+  });
+}
+
+function zodProblems(source: string, error: z.ZodError): string[] {
+  return error.issues.map((i) => `${source}: ${formatIssuePath(i.path)}: ${i.message}`);
+}
+
+/** Read a secret reference (`env:NAME`, `file:PATH`); problems are appended, never thrown. */
+function resolveSecret(ref: string, where: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {
+  if (ref.startsWith('env:')) {
+    const value = env[ref.slice(4)];
+    if (value === undefined) problems.push(`${where}: environment variable ${ref.slice(4)} is not set`);
+    return value ?? '';
+  }
+  if (ref.startsWith('file:')) {
+    const file = path.resolve(baseDir, ref.slice(5));
+    try {
+      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      problems.push(`${where}: secret file ${file} cannot be read`);
+      return '';
+    }
+  }
+  return ref;
+}
+
+const isRef = (v: string): boolean => /^(env|file):.+$/.test(v);
+
+/** Validate a config object (already parsed) and resolve it relative to `baseDir`. */
+export function resolveConfig(raw: unknown, options: { source: string; baseDir: string; env?: NodeJS.ProcessEnv }): ResolvedConfig {
+  const { source, baseDir } = options;
+  const env = options.env ?? process.env;
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw configError(source, zodProblems(source, parsed.error));
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  const upstreams = cfg.upstreams.map((u, i) => ({
+    ...u,
+    cwd: u.command ? path.resolve(baseDir, u.cwd ?? '.') : u.cwd,
+    env: Object.fromEntries(
+      Object.entries(u.env).map(([k, v]) => [k, isRef(v) ? resolveSecret(v, `${source}: upstreams[${i}].env.${k}`, baseDir, env, problems) : v]),
+    ),
+    headers: Object.fromEntries(
+      Object.entries(u.headers).map(([k, v]) => [k, resolveSecret(v, `${source}: upstreams[${i}].headers.${k}`, baseDir, env, problems)]),
+    ),
+  }));
+  const store = cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
+    ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`
+    : cfg.audit.store;
+  if (problems.length) throw configError(source, problems);
+  return deepFreeze({
+    ...cfg,
+    upstreams,
+    policy: { bundle: path.resolve(baseDir, cfg.policy.bundle) },
+    audit: { ...cfg.audit, store },
+    source,
+    baseDir,
+  });
+}
+
+/** Load, validate and resolve a YAML config file. Throws ERR_CONFIG_INVALID listing every problem. */
+export function loadConfig(file: string, env?: NodeJS.ProcessEnv): ResolvedConfig {
+  const source = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch {
+    throw configError(source, [`${source}: cannot read the file (does it exist?)`]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) {
+    throw configError(source, doc.errors.map((e) => `${source}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.code}`));
+  }
+  return resolveConfig(doc.toJS(), { source, baseDir: path.dirname(source), env });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

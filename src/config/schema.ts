@@ -1,0 +1,106 @@
+/**
+ * The configuration schema. Each section is strict (unknown keys are errors) and
+ * defaulted; the whole is validated, resolved and frozen before anything starts.
+ * schema/custos.config.schema.json and docs/config.md are generated from it.
+ */
+import { z } from 'zod';
+
+const SECRET_REF = /^(env|file):.+$/;
+const secretRef = z
+  .string()
+  .regex(SECRET_REF, 'must be a secret reference (env:NAME or file:PATH), never an inline secret')
+  .describe('A secret reference: `env:NAME` reads an environment variable, `file:PATH` reads a file (trailing newline trimmed).');
+
+const algorithm = z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+
+export const issuerSchema = z
+  .strictObject({
+    issuer: z.url().describe('The `iss` value tokens must carry, exactly.'),
+    audience: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .describe('The `aud` value(s) this Custos accepts (its resource identifier, e.g. https://custos.example.com/mcp).'),
+    jwksUri: z.url().optional().describe('The issuer JWKS. Omitted: found by OIDC discovery at `issuer`/.well-known/openid-configuration.'),
+    algorithms: z.array(algorithm).min(1).optional().describe('Allowed signing algorithms. Never `none`, never HMAC. Default RS256, ES256, PS256, EdDSA.'),
+    clockSkewSec: z.number().int().min(0).max(300).default(60).describe('Tolerated clock skew for exp/nbf/iat, in seconds.'),
+    maxTokenAgeSec: z.number().int().positive().optional().describe('Refuse tokens issued (iat) longer ago than this.'),
+    requiredClaims: z.array(z.string().min(1)).optional().describe('Claims that must be present besides sub, iss, aud, exp.'),
+    claims: z
+      .strictObject({
+        roles: z.string().optional().describe('Dotted path of the roles claim, e.g. `roles`, `realm_access.roles`, `https://example.com/roles`.'),
+        groups: z.string().optional().describe('Dotted path of the groups claim, e.g. `groups`.'),
+        tenant: z.string().optional().describe('Dotted path of the tenant claim.'),
+        email: z.string().optional().describe('Dotted path of the email claim (default `email`).'),
+      })
+      .optional()
+      .describe('Where this issuer puts roles, groups, tenant and email.'),
+  })
+  .describe('A trusted token issuer (an OIDC provider).');
+
+const upstreamName = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and single dashes (it prefixes tool names as NAME__tool)');
+
+export const upstreamSchema = z
+  .strictObject({
+    name: upstreamName.describe('The server name; its tools are exposed as `NAME__tool`.'),
+    command: z.string().min(1).optional().describe('Executable of a stdio MCP server (`node` means the running Node.js).'),
+    args: z.array(z.string()).default([]).describe('Arguments of `command`.'),
+    cwd: z.string().optional().describe('Working directory of `command`; relative to the config file. Default: the config file directory.'),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment for `command`; values may be secret references.'),
+    url: z.url().optional().describe('URL of a Streamable HTTP MCP server (instead of `command`).'),
+    headers: z.record(z.string(), secretRef).default({}).describe('Headers sent to a `url` upstream; values are secret references.'),
+  })
+  .refine((u) => (u.command === undefined) !== (u.url === undefined), { message: 'set exactly one of `command` or `url`' })
+  .describe('An MCP server behind Custos.');
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1').describe('Interface to listen on.'),
+        port: z.number().int().min(0).max(65535).default(8787).describe('TCP port (0 picks a free one).'),
+        publicUrl: z.url().optional().describe('The URL agents use to reach Custos (default http://HOST:PORT). The MCP resource is PUBLICURL/mcp.'),
+      })
+      .prefault({})
+      .describe('The HTTP listener.'),
+    identity: z
+      .strictObject({
+        issuers: z.array(issuerSchema).min(1, 'at least one issuer is required: Custos never runs without verified identity'),
+      })
+      .describe('Who may call: the trusted token issuers.'),
+    upstreams: z.array(upstreamSchema).default([]).describe('MCP servers Custos governs.'),
+    policy: z
+      .strictObject({
+        bundle: z.string().min(1).describe('Directory of the policy bundle; relative to the config file.'),
+      })
+      .describe('The policy bundle in force.'),
+    audit: z
+      .strictObject({
+        store: z
+          .string()
+          .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or a postgres:// URL')
+          .default('sqlite:./data/audit.sqlite')
+          .describe('Where the trail lives: `sqlite:PATH` (relative to the config file) or a `postgres://` URL.'),
+        busyTimeoutMs: z.number().int().min(1).max(60_000).default(2000).describe('How long a write waits for a locked store before the call is denied.'),
+      })
+      .prefault({})
+      .describe('The audit trail.'),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({})
+      .describe('Process logging (not the audit trail).'),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.upstreams.forEach((u, i) => {
+      if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'name'], message: `duplicate upstream name "${u.name}"` });
+      seen.add(u.name);
+    });
+  });
+
+export type CustosConfigInput = z.input<typeof configSchema>;
+export type CustosConfig = z.output<typeof configSchema>;
+export type IssuerSettings = z.output<typeof issuerSchema>;
+export type UpstreamSettings = z.output<typeof upstreamSchema>;
