@@ -1,0 +1,18 @@
+/** The audit module's public surface: stores, the hash chain, verification and export. */
+export { createAuditStore, registerAuditStore, listAuditStoreSchemes } from './registry.js';
+export { computeRecordHash } from './chain-hash.js';
+export { verifyChain } from './verify-chain.js';
+export type { VerifiableItem, VerifyOptions } from './verify-chain.js';
+export { verifyStore } from './verify-store.js';
+export { exportJsonl } from './export-jsonl.js';
+export type { ExportJsonlOptions, ExportJsonlResult } from './export-jsonl.js';
+export { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-store.js';
+export type {
+  AuditStoreAdmin,
+  AuditStoreFactory,
+  AuditStoreOptions,
+  ChainHead,
+  RawRow,
+  VerifyFailure,
+  VerifyReport,
+} from './types.js';

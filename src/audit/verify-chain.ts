@@ -1,0 +1,95 @@
+/**
+ * Recomputes the chain over records in seq order and reports the first row that does
+ * not hold. Stops at the first break: everything after it is unverifiable anyway.
+ */
+import { AUDIT_SCHEMA, GENESIS_HASH, canonicalize } from '../kernel/index.js';
+import type { AuditRecord } from '../kernel/index.js';
+import { computeRecordHash } from './chain-hash.js';
+import type { ChainHead, RawRow, VerifyFailure, VerifyReport } from './types.js';
+
+/** What verifyChain accepts: parsed records, stored rows, or JSONL lines (canonical JSON text). */
+export type VerifiableItem = AuditRecord | RawRow | string;
+
+export interface VerifyOptions {
+  /** Verify a suffix: the (seq, hash) the first item must follow. Default: seq 0 and GENESIS_HASH. */
+  readonly after?: ChainHead;
+  /**
+   * A head known from elsewhere (a checkpoint, an earlier export, a SIEM): the chain must
+   * reach it, so rows cut off the end are reported as `truncated`.
+   */
+  readonly expectHead?: ChainHead;
+}
+
+type Checked = { ok: true; record: AuditRecord } | { ok: false; seq: number; reason: VerifyFailure };
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export async function verifyChain(items: AsyncIterable<VerifiableItem> | Iterable<VerifiableItem>, options: VerifyOptions = {}): Promise<VerifyReport> {
+  let prev: ChainHead = options.after ?? { seq: 0, hash: GENESIS_HASH };
+  let count = 0;
+  for await (const item of items) {
+    const checked = checkItem(item, prev);
+    if (!checked.ok) return broken(count, prev, checked.seq, checked.reason);
+    prev = { seq: checked.record.seq, hash: checked.record.hash };
+    count += 1;
+  }
+  const expected = options.expectHead;
+  if (expected && prev.seq < expected.seq) return broken(count, prev, prev.seq + 1, 'truncated');
+  if (expected && prev.seq === expected.seq && prev.hash !== expected.hash) return broken(count, prev, prev.seq, 'hash_mismatch');
+  return count === 0 ? { ok: true, count } : { ok: true, count, head: prev };
+}
+
+function broken(count: number, prev: ChainHead, firstBrokenSeq: number, reason: VerifyFailure): VerifyReport {
+  const report = { ok: false, count, firstBrokenSeq, reason };
+  return count === 0 ? report : { ...report, head: prev };
+}
+
+function checkItem(item: VerifiableItem, prev: ChainHead): Checked {
+  const expected = prev.seq + 1;
+  if (typeof item === 'string') return checkText(item, expected, prev);
+  if (isRawRow(item)) {
+    const checked = checkText(item.json, item.seq, prev, item.seq);
+    if (checked.ok && checked.record.hash !== item.hash) return { ok: false, seq: item.seq, reason: 'hash_column_mismatch' };
+    return checked;
+  }
+  return checkRecord(item, expected, prev);
+}
+
+function isRawRow(item: AuditRecord | RawRow): item is RawRow {
+  return typeof (item as Partial<RawRow>).json === 'string' && !('schema' in item);
+}
+
+/**
+ * `at` is where a failure is reported when the text gives no usable seq; `columnSeq` is
+ * the seq the store filed the row under, which the text must repeat.
+ */
+function checkText(text: string, at: number, prev: ChainHead, columnSeq?: number): Checked {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, seq: at, reason: 'unparseable' };
+  }
+  if (columnSeq !== undefined && (parsed as Partial<AuditRecord> | null)?.seq !== columnSeq) {
+    return { ok: false, seq: Math.min(columnSeq, prev.seq + 1), reason: 'seq_mismatch' };
+  }
+  const shaped = checkRecord(parsed, at, prev);
+  if (!shaped.ok) return shaped;
+  if (canonicalize(parsed) !== text) return { ok: false, seq: shaped.record.seq, reason: 'non_canonical' };
+  return shaped;
+}
+
+function checkRecord(value: unknown, at: number, prev: ChainHead): Checked {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, seq: at, reason: 'malformed' };
+  const record = value as AuditRecord;
+  if (record.schema !== AUDIT_SCHEMA) return { ok: false, seq: at, reason: 'schema_mismatch' };
+  if (!Number.isSafeInteger(record.seq) || typeof record.hash !== 'string' || typeof record.prev_hash !== 'string') {
+    return { ok: false, seq: at, reason: 'malformed' };
+  }
+  const expected = prev.seq + 1;
+  if (record.seq > expected) return { ok: false, seq: expected, reason: 'seq_gap' };
+  if (record.seq < expected) return { ok: false, seq: expected, reason: 'seq_regression' };
+  if (record.prev_hash !== prev.hash) return { ok: false, seq: record.seq, reason: 'prev_hash_mismatch' };
+  if (!HEX64.test(record.hash) || computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
+  return { ok: true, record };
+}
