@@ -1,0 +1,143 @@
+import { describe, expect, it, vi } from 'vitest';
+import { CustosError } from './errors.js';
+import { createPipeline } from './pipeline.js';
+import type { ActivePolicy, AuditStore, DecisionInput, Protector } from './ports.js';
+import type { AuditEntry, AuditRecord, ToolCall } from './types.js';
+
+function memoryStore(): AuditStore & { rows: AuditRecord[]; failing: boolean } {
+  const rows: AuditRecord[] = [];
+  return {
+    rows,
+    failing: false,
+    async append(entry: AuditEntry) {
+      if (this.failing) throw new Error('disk on fire');
+      const record = { ...entry, seq: rows.length + 1, prev_hash: 'p', hash: 'h' } as AuditRecord;
+      rows.push(record);
+      return record;
+    },
+    async *read() {
+      yield* rows;
+    },
+    async close() {},
+  };
+}
+
+const protector: Protector = {
+  classify: (call) => (JSON.stringify(call.arguments).includes('phi/') ? ['phi'] : []),
+  redact: <T>(value: T) => {
+    const text = JSON.stringify(value ?? null);
+    const count = (text.match(/SECRET/g) ?? []).length;
+    return { value: JSON.parse(text.replaceAll('SECRET', '[redacted:secret]')) as T, count, types: count ? ['secret'] : [] };
+  },
+};
+
+function policy(decide: (input: DecisionInput) => ActivePolicy['decide'] extends (i: DecisionInput) => infer R ? R : never): ActivePolicy {
+  return { bundleHash: 'b'.repeat(64), decide, classifyTool: () => ({ classes: ['read'] }), classificationRules: [] };
+}
+
+const allowAll = policy(() => ({ decision: 'allow', reasons: ['ok'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p1'] }));
+
+function call(overrides: Partial<ToolCall> = {}): ToolCall {
+  return {
+    requestId: 'req-1',
+    kind: 'tool',
+    tool: { server: 'fs', name: 'read' },
+    arguments: { path: '/w/notes.txt', token: 'SECRET' },
+    principal: { sub: 'alice', iss: 'https://idp', roles: ['clinician'], groups: [] },
+    agent: { name: 'agent', tier: 'interactive', delegationChain: ['user:alice', 'agent:agent'] },
+    ...overrides,
+  };
+}
+
+function setup(active: ActivePolicy = allowAll) {
+  const audit = memoryStore();
+  const pipeline = createPipeline({ policy: { current: () => active }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+  return { audit, pipeline };
+}
+
+describe('pipeline', () => {
+  it('records a durable intent before forwarding, then a redacted result with the same request_id', async () => {
+    const { audit, pipeline } = setup();
+    const forward = vi.fn(async () => {
+      expect(audit.rows.map((r) => r.event)).toEqual(['intent']);
+      return { text: 'the SECRET is out' };
+    });
+    const run = await pipeline.run(call(), forward);
+    expect(forward).toHaveBeenCalledOnce();
+    expect(run.forwarded && run.completion.output.value).toEqual({ text: 'the [redacted:secret] is out' });
+    const [intent, result] = audit.rows;
+    expect(intent).toMatchObject({ event: 'intent', request_id: 'req-1', user: { sub: 'alice' }, input: { redacted: { token: '[redacted:secret]' } } });
+    expect(result).toMatchObject({ event: 'result', request_id: 'req-1', redactions: { count: 1, types: ['secret'] } });
+    expect(JSON.stringify(audit.rows)).not.toContain('"SECRET"');
+    expect(result?.agent?.delegation_chain).toEqual(['user:alice', 'agent:agent', 'tool:fs/read']);
+  });
+
+  it('denies a call without a principal, never forwarding, with an anonymous row', async () => {
+    const { audit, pipeline } = setup();
+    const forward = vi.fn();
+    const run = await pipeline.run(call({ principal: null }), forward);
+    expect(forward).not.toHaveBeenCalled();
+    expect(run.authorization.decision.reasons).toEqual(['ERR_IDENTITY_TOKEN_MISSING']);
+    expect(audit.rows[0]).toMatchObject({ event: 'deny', user: { sub: null, anonymous: true } });
+  });
+
+  it('denies when the policy cannot be evaluated or loaded', async () => {
+    const throwing = policy(() => {
+      throw new Error('boom');
+    });
+    const forward = vi.fn();
+    const a = setup(throwing);
+    expect((await a.pipeline.run(call(), forward)).authorization.decision).toMatchObject({ decision: 'deny', reasons: ['ERR_POLICY_EVALUATION_FAILED'] });
+    const b = createPipeline({
+      policy: { current: () => { throw new Error('no bundle'); } },
+      protector,
+      audit: memoryStore(),
+      clock: { now: () => new Date(0) },
+      ids: { newId: () => 'id' },
+    });
+    expect((await b.run(call(), forward)).authorization.decision).toMatchObject({ decision: 'deny', reasons: ['ERR_POLICY_BUNDLE_INVALID'], bundleHash: 'none' });
+    expect(forward).not.toHaveBeenCalled();
+  });
+
+  it('passes data classes and the action to the policy, and honours its denial', async () => {
+    const seen: DecisionInput[] = [];
+    const active = policy((input) => {
+      seen.push(input);
+      return input.dataClasses.includes('phi')
+        ? { decision: 'deny', reasons: ['phi_requires_clinician'], bundleHash: 'b'.repeat(64), determiningPolicies: ['phi'] }
+        : { decision: 'allow', reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] };
+    });
+    const { audit, pipeline } = setup(active);
+    const forward = vi.fn();
+    await pipeline.run(call({ arguments: { path: '/w/phi/x.md' } }), forward);
+    expect(forward).not.toHaveBeenCalled();
+    expect(seen[0]).toMatchObject({ action: 'call_tool', dataClasses: ['phi'], toolClasses: ['read'] });
+    expect(audit.rows[0]).toMatchObject({ event: 'deny', data_classes: ['phi'], policy: { reasons: ['phi_requires_clinician'], determining_policies: ['phi'] } });
+  });
+
+  it('never forwards when the intent row cannot be written, and reports ERR_AUDIT_UNAVAILABLE', async () => {
+    const { audit, pipeline } = setup();
+    audit.failing = true;
+    const forward = vi.fn();
+    await expect(pipeline.run(call(), forward)).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
+    expect(forward).not.toHaveBeenCalled();
+  });
+
+  it('withholds the output when the result row cannot be written', async () => {
+    const { audit, pipeline } = setup();
+    const forward = vi.fn(async () => {
+      audit.failing = true;
+      return 'output';
+    });
+    await expect(pipeline.run(call(), forward)).rejects.toBeInstanceOf(CustosError);
+  });
+
+  it('records an upstream failure as a result row with the error code', async () => {
+    const { audit, pipeline } = setup();
+    const run = await pipeline.run(call(), async () => {
+      throw new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
+    });
+    expect(run.forwarded && run.failed).toBe(true);
+    expect(audit.rows[1]).toMatchObject({ event: 'result', output: { error: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' } });
+  });
+});
