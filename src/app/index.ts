@@ -1,0 +1,5 @@
+export { startCustos } from './start.js';
+export type { CustosInstance, StartOptions } from './start.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { runQuickstart } from './quickstart.js';

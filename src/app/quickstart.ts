@@ -1,0 +1,100 @@
+/**
+ * `npm start`: a dev-only OIDC provider, Custos from examples/quickstart/custos.yaml, the
+ * official filesystem MCP server behind it, and a short demo of real calls through the
+ * gateway, all in one process tree.
+ */
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { loadConfig } from '../config/index.js';
+import type { ResolvedConfig } from '../config/index.js';
+import { fetchDevToken, startDevIdentityProvider } from '../identity/index.js';
+import { startCustos } from './start.js';
+import type { CustosInstance } from './start.js';
+import { createLogger } from './logger.js';
+
+export interface QuickstartOptions {
+  readonly root: string;
+  readonly port?: number;
+  readonly idpPort?: number;
+  readonly demo?: boolean;
+  readonly print?: (line: string) => void;
+  readonly logLevel?: string;
+  /** Audit store URI (default: the config's, sqlite:./data/audit.sqlite). */
+  readonly store?: string;
+}
+
+export interface QuickstartHandle {
+  readonly custos: CustosInstance;
+  readonly issuer: string;
+  close(): Promise<void>;
+}
+
+export async function runQuickstart(options: QuickstartOptions): Promise<QuickstartHandle> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const port = options.port ?? 8787;
+  const idpPort = options.idpPort ?? 8786;
+  const base = loadConfig(path.join(options.root, 'examples/quickstart/custos.yaml'));
+  const audience = `http://127.0.0.1:${port}/mcp`;
+  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience });
+  const config: ResolvedConfig = {
+    ...base,
+    server: { ...base.server, port },
+    audit: { ...base.audit, store: options.store ?? base.audit.store },
+    identity: { issuers: base.identity.issuers.map((i) => ({ ...i, issuer: idp.issuer, audience })) },
+  };
+  let custos: CustosInstance;
+  try {
+    custos = await startCustos(config, { logger: createLogger(options.logLevel ?? 'warn') });
+  } catch (err) {
+    await idp.close();
+    throw err;
+  }
+  const close = async (): Promise<void> => {
+    await custos.close();
+    await idp.close();
+  };
+  const rel = (p: string): string => path.relative(process.cwd(), p) || '.';
+  print('Custos quick start');
+  print(`  identity provider  ${idp.issuer}  (DEV ONLY: demo users alice = clinician, bob = billing clerk)`);
+  print(`  MCP endpoint       ${custos.mcpUrl}`);
+  print(`  policy bundle      ${rel(config.policy.bundle)}  sha256:${custos.bundleHash}`);
+  const store = config.audit.store;
+  print(`  audit trail        ${store.startsWith('sqlite:') ? `sqlite:${rel(store.slice('sqlite:'.length))}` : 'postgres'}`);
+  if (options.demo !== false) {
+    const workspace = path.join(config.baseDir, 'workspace');
+    print('');
+    print('Demo: real calls through the gateway, as each user');
+    await runDemo(custos.mcpUrl, idp.issuer, workspace, print);
+  }
+  print('');
+  print('Try it yourself:');
+  print('  npx custos token --user alice          # a bearer token from the dev provider (or --user bob)');
+  print(`  MCP client -> ${custos.mcpUrl} with header "Authorization: Bearer <token>"`);
+  print('  npx custos audit verify                # checks the hash chain of the trail');
+  print('  npx custos audit export --format jsonl # one audit record per line');
+  print('Press Ctrl+C to stop.');
+  return { custos, issuer: idp.issuer, close };
+}
+
+async function runDemo(mcpUrl: string, issuer: string, workspace: string, print: (line: string) => void): Promise<void> {
+  const steps: Array<{ user: string; file: string }> = [
+    { user: 'bob', file: 'phi/patient-0001.md' },
+    { user: 'alice', file: 'phi/patient-0001.md' },
+    { user: 'alice', file: '.env' },
+  ];
+  for (const step of steps) {
+    const token = await fetchDevToken(issuer, step.user);
+    const client = new Client({ name: 'custos-quickstart-demo', version: '0.1.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    try {
+      const result = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: path.join(workspace, step.file) } });
+      const text = (result.content as Array<{ type: string; text?: string }>).map((c) => c.text ?? '').join('\n');
+      const markers = [...new Set(text.match(/\[redacted:[a-z_]+\]/g) ?? [])];
+      const outcome = result.isError ? `denied: ${text.replace(/^Denied by policy: /, '')}` : `allowed, returned with ${markers.join(' ') || 'no redactions'}`;
+      print(`  ${step.user.padEnd(5)} reads ${step.file.padEnd(20)} -> ${outcome}`);
+    } finally {
+      await client.close();
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The one end-to-end harness: a real dev OIDC provider, real Custos (the composition root
+ * in src/app), and the real @modelcontextprotocol/server-filesystem behind it over stdio,
+ * on free loopback ports, with a transparent tap recording what reached the upstream.
+ * Every end-to-end test and benchmark starts from here.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createLogger, startCustos } from '../../src/app/index.js';
+import type { CustosInstance } from '../../src/app/index.js';
+import { resolveConfig } from '../../src/config/index.js';
+import type { CustosConfigInput } from '../../src/config/index.js';
+import { fetchDevToken, startDevIdentityProvider } from '../../src/identity/index.js';
+import type { AuditRecord } from '../../src/kernel/index.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const serverFilesystem = path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+const tapScript = path.join(repoRoot, 'test/e2e/fixtures/stdio-tap.mjs');
+
+export interface HarnessOptions {
+  /** Access-token lifetime at the dev provider (default: its own). */
+  readonly accessTokenTtlSec?: number;
+  /** Clock skew Custos tolerates (default 60 s, the product default). */
+  readonly clockSkewSec?: number;
+  readonly busyTimeoutMs?: number;
+  /** Policy bundle directory (default: the quick start's). */
+  readonly bundleDir?: string;
+  /** Put the recording tap between Custos and the upstream (default true; benchmarks turn it off). */
+  readonly tap?: boolean;
+}
+
+export interface TapEntry {
+  readonly method: string;
+  readonly name?: string;
+  readonly arguments?: Record<string, unknown>;
+}
+
+export interface Harness {
+  readonly custos: CustosInstance;
+  readonly issuer: string;
+  readonly mcpUrl: string;
+  readonly workspace: string;
+  readonly dir: string;
+  readonly storeFile: string;
+  readonly storeUri: string;
+  token(user: string): Promise<string>;
+  /** An official MCP SDK client connected to Custos with this bearer token. */
+  connect(token: string, clientName?: string): Promise<Client>;
+  /** An official MCP SDK client connected straight to a second filesystem server (the baseline). */
+  connectDirect(): Promise<Client>;
+  /** `tools/call` requests that reached the real upstream, in order. */
+  upstreamCalls(): TapEntry[];
+  auditRecords(): Promise<AuditRecord[]>;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-e2e-'));
+  const workspace = path.join(dir, 'workspace');
+  cpSync(path.join(repoRoot, 'examples/quickstart/workspace'), workspace, { recursive: true });
+  const tapLog = path.join(dir, 'upstream-tap.jsonl');
+  const storeFile = path.join(dir, 'audit.sqlite');
+  const port = await freePort();
+  const audience = `http://127.0.0.1:${port}/mcp`;
+  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: 0, audience, accessTokenTtlSec: options.accessTokenTtlSec });
+  const raw: CustosConfigInput = {
+    server: { host: '127.0.0.1', port },
+    identity: {
+      issuers: [{ issuer: idp.issuer, audience, algorithms: ['ES256', 'RS256'], clockSkewSec: options.clockSkewSec, claims: { roles: 'roles', tenant: 'tenant' } }],
+    },
+    upstreams: [
+      {
+        name: 'filesystem',
+        command: process.execPath,
+        args: options.tap === false ? [serverFilesystem, workspace] : [tapScript, tapLog, '--', process.execPath, serverFilesystem, workspace],
+      },
+    ],
+    policy: { bundle: options.bundleDir ?? path.join(repoRoot, 'examples/quickstart/policy') },
+    audit: { store: `sqlite:${storeFile}`, busyTimeoutMs: options.busyTimeoutMs },
+    log: { level: 'silent' },
+  };
+  let custos: CustosInstance;
+  try {
+    custos = await startCustos(resolveConfig(raw, { source: 'harness', baseDir: dir }), { logger: createLogger('silent') });
+  } catch (err) {
+    await idp.close();
+    throw err;
+  }
+  const clients: Client[] = [];
+  const track = async (client: Client, transport: Parameters<Client['connect']>[0]): Promise<Client> => {
+    await client.connect(transport);
+    clients.push(client);
+    return client;
+  };
+  return {
+    custos,
+    issuer: idp.issuer,
+    mcpUrl: custos.mcpUrl,
+    workspace,
+    dir,
+    storeFile,
+    storeUri: `sqlite:${storeFile}`,
+    token: (user) => fetchDevToken(idp.issuer, user),
+    connect: (token, clientName = 'custos-e2e') =>
+      track(
+        new Client({ name: clientName, version: '1.0.0' }),
+        new StreamableHTTPClientTransport(new URL(custos.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+      ),
+    connectDirect: () =>
+      track(
+        new Client({ name: 'custos-e2e-direct', version: '1.0.0' }),
+        new StdioClientTransport({ command: process.execPath, args: [serverFilesystem, workspace], stderr: 'ignore' }),
+      ),
+    upstreamCalls: () =>
+      existsSync(tapLog)
+        ? readFileSync(tapLog, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as TapEntry)
+            .filter((e) => e.method === 'tools/call')
+        : [],
+    auditRecords: async () => {
+      const out: AuditRecord[] = [];
+      for await (const r of custos.store.read()) out.push(r);
+      return out;
+    },
+    close: async () => {
+      await Promise.allSettled(clients.map((c) => c.close()));
+      await custos.close();
+      await idp.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

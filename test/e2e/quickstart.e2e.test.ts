@@ -1,0 +1,75 @@
+/**
+ * The README's first command: `npm start` brings up the dev IdP, Custos and the filesystem
+ * server, runs the demo, and `custos token` / `custos audit verify` work against it.
+ * (.ci/run runs the whole suite in a fresh clone after `npm ci`, the README's other command.)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, repoRoot } from './harness.js';
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString('utf8');
+      if (pattern.test(out)) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ${pattern}; output:\n${out}`));
+    });
+  });
+}
+
+describe('npm start (the quick start)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-quickstart-'));
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    if (child?.pid) process.kill(-child.pid, 'SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts within a minute, shows the demo, and serves real tokens and a verifiable trail', async () => {
+    const [port, idpPort] = [await freePort(), await freePort()];
+    const store = `sqlite:${path.join(dir, 'audit.sqlite')}`;
+    child = spawn('npm', ['start', '--', '--port', String(port), '--idp-port', String(idpPort), '--store', store], {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const started = Date.now();
+    const out = await waitForLine(child, /Press Ctrl\+C to stop/, 60_000);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(out).toContain(`MCP endpoint       http://127.0.0.1:${port}/mcp`);
+    expect(out).toMatch(/bob\s+reads phi\/patient-0001\.md\s+-> denied: phi_requires_clinician/);
+    expect(out).toMatch(/alice reads phi\/patient-0001\.md\s+-> allowed, returned with .*\[redacted:ssn\]/);
+    expect(out).toMatch(/alice reads \.env\s+-> allowed, returned with .*\[redacted:secret\]/);
+    expect(out).not.toContain('123-45-6789');
+
+    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/custos.js'), ...args], { encoding: 'utf8' });
+    const token = cli('token', '--user', 'alice', '--issuer', `http://127.0.0.1:${idpPort}`);
+    expect(token.status).toBe(0);
+    expect(token.stdout.trim()).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+
+    const client = new Client({ name: 'quickstart-e2e', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token.stdout.trim()}` } } }));
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('filesystem__read_text_file');
+    await client.close();
+
+    const verify = cli('audit', 'verify', '--store', store);
+    expect(verify.status).toBe(0);
+    expect(verify.stdout).toMatch(/intact: \d+ records/);
+  }, 120_000);
+});
