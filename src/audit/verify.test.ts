@@ -113,7 +113,7 @@ describe('verifyStore', () => {
     await writeTrail(file, 5);
     tamper(file, (db) => {
       const row = db.prepare('SELECT record FROM audit_records WHERE seq = 3').get() as { record: string };
-      const forged = { ...(JSON.parse(row.record) as AuditRecord), policy: { decision: 'deny', bundle_hash: 'x', determining_policies: [], reasons: [] } };
+      const forged = { ...(JSON.parse(row.record) as AuditRecord), policy: { decision: 'deny' as const, bundle_hash: 'x', determining_policies: [], reasons: [] } };
       const hash = computeRecordHash(forged);
       db.prepare('UPDATE audit_records SET record = ?, hash = ? WHERE seq = 3').run(canonicalize({ ...forged, hash }), hash);
     });
