@@ -1,0 +1,132 @@
+/** Detectors for personal data and PHI identifiers: cards, SSNs, MRNs, e-mail addresses, phones. */
+import type { DetectorSpec, Span } from './detector.js';
+
+/** Luhn checksum over a string of digits. */
+export function isLuhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** US SSN ranges never issued: area 000, 666, 9xx; group 00; serial 0000. */
+export function isValidSsn(digits: string): boolean {
+  if (!/^\d{9}$/.test(digits)) return false;
+  const area = digits.slice(0, 3);
+  return area !== '000' && area !== '666' && area[0] !== '9' && digits.slice(3, 5) !== '00' && digits.slice(5) !== '0000';
+}
+
+interface DigitGroup {
+  readonly start: number;
+  readonly end: number;
+  readonly digits: string;
+}
+
+const DIGIT_RUN = /(?<![\d.,])\d+(?:[ -]\d+)*(?![.,]?\d)/g;
+const DIGIT_GROUP = /\d+/g;
+
+function findCardsInRun(groups: readonly DigitGroup[], out: Span[]): void {
+  let i = 0;
+  while (i < groups.length) {
+    let found = -1;
+    let digits = '';
+    for (let j = i; j < groups.length; j++) {
+      digits += groups[j]!.digits;
+      if (digits.length > 19) break;
+      if (digits.length >= 13 && digits[0] !== '0' && isLuhnValid(digits)) found = j;
+    }
+    if (found < 0) {
+      i++;
+      continue;
+    }
+    out.push({ start: groups[i]!.start, end: groups[found]!.end });
+    i = found + 1;
+  }
+}
+
+/** Card numbers: 13–19 digits, optionally grouped by single spaces or dashes, Luhn-valid. */
+export function findCards(text: string): Span[] {
+  const out: Span[] = [];
+  DIGIT_RUN.lastIndex = 0;
+  for (let run = DIGIT_RUN.exec(text); run !== null; run = DIGIT_RUN.exec(text)) {
+    if (run[0].replace(/\D/g, '').length < 13) continue;
+    const groups: DigitGroup[] = [];
+    DIGIT_GROUP.lastIndex = 0;
+    for (let g = DIGIT_GROUP.exec(run[0]); g !== null; g = DIGIT_GROUP.exec(run[0])) {
+      groups.push({ start: run.index + g.index, end: run.index + g.index + g[0].length, digits: g[0] });
+    }
+    findCardsInRun(groups, out);
+  }
+  return out;
+}
+
+/** An e-mail-looking match inside a URL's user:password@ part is a credential, not an address. */
+function isNotUrlUserinfo(m: RegExpExecArray, text: string): boolean {
+  for (let i = m.index - 1; i >= 0 && i >= m.index - 512; i--) {
+    const c = text[i]!;
+    if (c === '/' && text[i - 1] === '/' && text[i - 2] === ':') return false;
+    if (c === '/' || c === '@' || /\s/.test(c)) return true;
+  }
+  return true;
+}
+
+const ssnDigits = (m: RegExpExecArray): boolean => isValidSsn((m[1] ?? '').replace(/\D/g, ''));
+const hasDigit = (m: RegExpExecArray): boolean => /\d/.test(m[1] ?? '');
+
+export const PII_DETECTORS: readonly DetectorSpec[] = [
+  {
+    name: 'card',
+    type: 'card',
+    description: 'Payment card numbers: 13–19 digits, optionally grouped by spaces or dashes, Luhn-valid only',
+    find: findCards,
+  },
+  {
+    name: 'ssn',
+    type: 'ssn',
+    description: 'US SSNs written NNN-NN-NNNN, excluding never-issued ranges (area 000/666/9xx, group 00, serial 0000)',
+    pattern: /(?<!\d|\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d|-\d)/g,
+  },
+  {
+    name: 'ssn-labeled',
+    type: 'ssn',
+    description: 'SSNs in any NNN NN NNNN / NNNNNNNNN form after a label (SSN, Social Security Number)',
+    pattern: /(?<![A-Za-z])(?:ssn|social[ \t]+security(?:[ \t]+(?:number|no\.?|#))?)[ \t]*(?:#|no\.?|number)?[ \t]*[:=#]?[ \t]*(\d{3}[ -]?\d{2}[ -]?\d{4})(?!\d)/gi,
+    groups: [1],
+    validate: ssnDigits,
+  },
+  {
+    name: 'mrn',
+    type: 'mrn',
+    description: 'Medical record numbers after a label (MRN, MRN#, MR#, Medical Record Number); the identifier must contain a digit',
+    pattern: /(?<![A-Za-z0-9])(?:mrn(?![A-Za-z])|mr#|medical[ \t]+record(?:[ \t]+(?:number|num|no\.?))?)[ \t]*(?:#|no\.?|number)?[ \t]*[:=#]?[ \t]*([A-Za-z0-9][A-Za-z0-9-]{2,39})(?![A-Za-z0-9-])/gi,
+    groups: [1],
+    validate: hasDigit,
+  },
+  {
+    name: 'email',
+    type: 'email',
+    description: 'E-mail addresses (not the user:password@ part of a URL)',
+    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?![A-Za-z0-9-])/g,
+    validate: isNotUrlUserinfo,
+  },
+  {
+    name: 'phone-nanp',
+    type: 'phone',
+    description: 'US/NANP phone numbers with separators or parentheses, optional +1 (a bare 10-digit run is not matched)',
+    pattern: /(?<![A-Za-z0-9_+]|\d[ .-])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![A-Za-z0-9_]|[ .-]\d)/g,
+  },
+  {
+    name: 'phone-e164',
+    type: 'phone',
+    description: 'International numbers with a leading + (E.164, 8–15 digits, single spaces, dots or dashes allowed)',
+    pattern: /(?<![A-Za-z0-9_+])\+[1-9](?:[ .-]?\d){7,14}(?!\d|[ .-]\d)/g,
+  },
+];

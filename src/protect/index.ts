@@ -1,0 +1,11 @@
+/** Protect: detectors, redaction to `[redacted:TYPE]`, file-read classification. */
+export { createProtector } from './protector.js';
+export type { ProtectorOptions } from './protector.js';
+export { redactText } from './redact-text.js';
+export type { TextRedaction, TextRedactOptions } from './redact-text.js';
+export { listDetectors } from './detectors.js';
+export type { DetectorInfo, DetectorScope } from './detector.js';
+export { classifyPaths, classifyCall, isSecretFile, SECRET_FILE } from './classify.js';
+export { extractPaths, normalisePath } from './paths.js';
+export { matchGlob } from './glob.js';
+export type { GlobOptions } from './glob.js';
