@@ -1,0 +1,108 @@
+/**
+ * The one table mapping every kernel error code to an HTTP status and a JSON-RPC error
+ * code. Front doors never invent statuses: they throw or receive a CustosError and ask
+ * this table. Internal causes are logged by the caller, never returned.
+ */
+import { ERROR_CODES, toCustosError } from '../kernel/index.js';
+import type { ErrorCode } from '../kernel/index.js';
+
+export interface ErrorMapping {
+  readonly status: number;
+  /** JSON-RPC 2.0 error code (-32000…-32099 are server-defined). */
+  readonly rpc: number;
+}
+
+/** JSON-RPC codes used by the table. Server-defined codes are stable: clients may switch on them. */
+export const JSON_RPC_CODES = {
+  INVALID_REQUEST: -32600,
+  INVALID_PARAMS: -32602,
+  INTERNAL_ERROR: -32603,
+  UNAUTHORIZED: -32001,
+  FORBIDDEN: -32003,
+  CONFIRMATION_REQUIRED: -32004,
+  UPSTREAM_ERROR: -32010,
+  SERVICE_UNAVAILABLE: -32020,
+} as const;
+
+const R = JSON_RPC_CODES;
+const UNAUTHORIZED: ErrorMapping = { status: 401, rpc: R.UNAUTHORIZED };
+const INTERNAL: ErrorMapping = { status: 500, rpc: R.INTERNAL_ERROR };
+
+/** Typed as a total record: adding a kernel code without a row here fails the type check. */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = Object.freeze({
+  ERR_IDENTITY_TOKEN_MISSING: UNAUTHORIZED,
+  ERR_IDENTITY_TOKEN_MALFORMED: UNAUTHORIZED,
+  ERR_IDENTITY_TOKEN_TOO_LARGE: UNAUTHORIZED,
+  ERR_IDENTITY_TOKEN_EXPIRED: UNAUTHORIZED,
+  ERR_IDENTITY_TOKEN_NOT_YET_VALID: UNAUTHORIZED,
+  ERR_IDENTITY_TOKEN_TOO_OLD: UNAUTHORIZED,
+  ERR_IDENTITY_SIGNATURE_INVALID: UNAUTHORIZED,
+  ERR_IDENTITY_ALG_NOT_ALLOWED: UNAUTHORIZED,
+  ERR_IDENTITY_KEY_NOT_FOUND: UNAUTHORIZED,
+  ERR_IDENTITY_ISSUER_UNKNOWN: UNAUTHORIZED,
+  ERR_IDENTITY_AUDIENCE_MISMATCH: UNAUTHORIZED,
+  ERR_IDENTITY_CLAIM_MISSING: UNAUTHORIZED,
+  ERR_IDENTITY_CLAIM_INVALID: UNAUTHORIZED,
+  ERR_IDENTITY_CRIT_UNSUPPORTED: UNAUTHORIZED,
+  // The token could not be checked (IdP down): still no identity, so 401, and the client may retry.
+  ERR_IDENTITY_JWKS_UNAVAILABLE: UNAUTHORIZED,
+  ERR_IDENTITY_SESSION_MISMATCH: { status: 403, rpc: R.FORBIDDEN },
+  ERR_POLICY_BUNDLE_INVALID: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
+  ERR_POLICY_EVALUATION_FAILED: { status: 403, rpc: R.FORBIDDEN },
+  ERR_POLICY_DENIED: { status: 403, rpc: R.FORBIDDEN },
+  ERR_POLICY_CONFIRMATION_REQUIRED: { status: 403, rpc: R.CONFIRMATION_REQUIRED },
+  ERR_PROTECT_FAILED: INTERNAL,
+  ERR_AUDIT_UNAVAILABLE: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
+  ERR_AUDIT_CHAIN_BROKEN: INTERNAL,
+  ERR_AUDIT_STORE_INVALID: INTERNAL,
+  ERR_GATEWAY_BAD_REQUEST: { status: 400, rpc: R.INVALID_REQUEST },
+  ERR_GATEWAY_NOT_FOUND: { status: 404, rpc: R.INVALID_PARAMS },
+  ERR_GATEWAY_UPSTREAM_UNAVAILABLE: { status: 502, rpc: R.UPSTREAM_ERROR },
+  ERR_GATEWAY_UPSTREAM_FAILED: { status: 502, rpc: R.UPSTREAM_ERROR },
+  ERR_GATEWAY_PAYLOAD_TOO_LARGE: { status: 413, rpc: R.INVALID_REQUEST },
+  ERR_CONFIG_INVALID: INTERNAL,
+  ERR_CONFIG_SECRET_UNRESOLVED: INTERNAL,
+  ERR_INTERNAL: INTERNAL,
+});
+
+export interface HttpError {
+  readonly status: number;
+  readonly body: { readonly error: { readonly code: ErrorCode; readonly message: string; readonly detail?: Readonly<Record<string, unknown>> } };
+}
+
+export interface JsonRpcError {
+  readonly code: number;
+  readonly message: string;
+  readonly data: { readonly code: ErrorCode; readonly detail?: Readonly<Record<string, unknown>> };
+}
+
+/** Looks a code up; anything unknown maps like ERR_INTERNAL. */
+export function mapErrorCode(code: string): ErrorMapping {
+  return Object.hasOwn(ERROR_TABLE, code) ? ERROR_TABLE[code as ErrorCode] : INTERNAL;
+}
+
+interface SafeError {
+  code: ErrorCode;
+  message: string;
+  detail?: Readonly<Record<string, unknown>>;
+  mapping: ErrorMapping;
+}
+
+/** What may be shown to a caller: a 5xx-class internal error gets only the generic text. */
+function describeSafely(err: unknown): SafeError {
+  const e = toCustosError(err);
+  const code: ErrorCode = Object.hasOwn(ERROR_TABLE, e.code) ? e.code : 'ERR_INTERNAL';
+  const mapping = ERROR_TABLE[code];
+  if (mapping.status === 500) return { code, message: ERROR_CODES[code], mapping };
+  return { code, message: e.message, detail: e.detail, mapping };
+}
+
+export function toHttpError(err: unknown): HttpError {
+  const { code, message, detail, mapping } = describeSafely(err);
+  return { status: mapping.status, body: { error: detail ? { code, message, detail } : { code, message } } };
+}
+
+export function toJsonRpcError(err: unknown): JsonRpcError {
+  const { code, message, detail, mapping } = describeSafely(err);
+  return { code: mapping.rpc, message, data: detail ? { code, detail } : { code } };
+}

@@ -1,0 +1,92 @@
+/**
+ * createGateway: the HTTP handler of every front door (MCP at /mcp, the decision API at
+ * /v1/*, probes and RFC 9728 metadata). It sees kernel ports only; src/app wires adapters.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CustosError } from '../kernel/index.js';
+import type { Clock, IdSource } from '../kernel/index.js';
+import { createAuthenticator } from './http/auth.js';
+import { createDecisionApi } from './http/decision-api.js';
+import { checkReadiness } from './http/health.js';
+import { DEFAULT_MAX_BODY_BYTES, sendError, sendJson } from './http/io.js';
+import { createPendingStore } from './http/pending-store.js';
+import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
+import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
+import { createSessionServer } from './mcp/session-server.js';
+import type { GatewayDeps } from './types.js';
+
+export interface Gateway {
+  /** A node:http request listener; never throws. */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  /** Closes every MCP session (upstreams belong to the caller and stay open). */
+  close(): Promise<void>;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+const SYSTEM_IDS: IdSource = { newId: () => randomUUID() };
+const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const mcpPath = new URL(deps.resourceUrl).pathname;
+  const ids = deps.ids ?? SYSTEM_IDS;
+  const clock = deps.clock ?? SYSTEM_CLOCK;
+  const limits = deps.limits ?? {};
+  const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const auth = createAuthenticator({ ...deps, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
+  const mcp = createMcpEndpoint({
+    auth,
+    pipeline: deps.pipeline,
+    createServer: () => createSessionServer({ ...deps, ids }),
+    logger: deps.logger,
+    clock,
+    maxBodyBytes,
+    maxSessions: limits.maxSessions ?? 1000,
+    sessionIdleMs: limits.sessionIdleMs ?? 30 * 60_000,
+  });
+  const unsubscribe = deps.upstreams.onToolsChanged(() => mcp.notifyToolsChanged());
+  const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock });
+  const api = createDecisionApi({ ...deps, auth, pending, ids, maxBodyBytes });
+  const metadata = buildProtectedResourceMetadata(deps.resourceUrl, deps.authorizationServers, deps.scopesSupported ?? ['openid']);
+
+  const routes = new Map<string, Route>([
+    ['POST /v1/authorize', api.authorize],
+    ['POST /v1/results', api.results],
+    ['GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok' })],
+    [
+      'GET /readyz',
+      async (_req, res) => {
+        const readiness = await checkReadiness(deps.readiness, deps.policy, deps.upstreams);
+        sendJson(res, readiness.status === 'ready' ? 200 : 503, readiness);
+      },
+    ],
+    ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [`GET ${p}`, (_req, res) => sendJson(res, 200, metadata, { 'access-control-allow-origin': '*' })]),
+  ]);
+
+  function route(req: IncomingMessage): Route | undefined {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === mcpPath) return mcp.handle;
+    return routes.get(`${req.method ?? 'GET'} ${path}`);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const target = route(req);
+      if (!target) throw new CustosError('ERR_GATEWAY_NOT_FOUND');
+      await target(req, res);
+    } catch (err) {
+      sendError(res, err, deps.logger);
+    }
+  }
+
+  return {
+    handler(req, res) {
+      void handle(req, res);
+    },
+    async close() {
+      unsubscribe();
+      await mcp.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The decision API, for frameworks that call tools themselves:
+ *   POST /v1/authorize  → the pipeline's decision (a denial is a 200 with decision "deny")
+ *   POST /v1/results    → the redacted output, recorded as the result row
+ * Documented in docs/api.md.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CustosError, NO_BUNDLE_HASH } from '../../kernel/index.js';
+import type { IdSource, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
+import type { DeriveAgent, Logger } from '../types.js';
+import type { Authenticator } from './auth.js';
+import { parseTraceparent, readJsonBody, sendJson } from './io.js';
+import type { PendingStore } from './pending-store.js';
+import { AuthorizeRequest, ResultsRequest, parseBody } from './schemas.js';
+
+export interface DecisionApiDeps {
+  readonly auth: Authenticator;
+  readonly pipeline: Pipeline;
+  readonly policy: PolicySource;
+  readonly deriveAgent: DeriveAgent;
+  readonly pending: PendingStore;
+  readonly ids: IdSource;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+}
+
+export interface DecisionApi {
+  authorize(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  results(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+export const TIER_MISMATCH = 'tier_mismatch';
+
+export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
+  function currentBundleHash(): string {
+    try {
+      return deps.policy.current().bundleHash;
+    } catch {
+      return NO_BUNDLE_HASH;
+    }
+  }
+
+  /** Refuses a call whose declared tier disagrees with the credential; audited, never forwarded. */
+  async function denyTierMismatch(res: ServerResponse, call: ToolCall): Promise<void> {
+    deps.logger.warn({ request_id: call.requestId, sub: call.principal?.sub, agent: call.agent.name }, 'declared agent tier disagrees with the credential');
+    await deps.pipeline.recordAuthFailure({ code: TIER_MISMATCH, kind: 'tool', tool: call.tool, requestId: call.requestId, traceId: call.traceId });
+    sendJson(res, 200, {
+      decision: 'deny',
+      request_id: call.requestId,
+      reasons: [TIER_MISMATCH],
+      policy: { bundle_hash: currentBundleHash(), determining_policies: [] },
+      arguments: null,
+    });
+  }
+
+  function buildCall(principal: Principal, body: AuthorizeRequest, req: IncomingMessage): { call: ToolCall; tierMismatch: boolean } {
+    const { agent, tierMismatch } = deps.deriveAgent(principal, body.agent);
+    const call: ToolCall = {
+      requestId: body.request_id ?? deps.ids.newId(),
+      kind: 'tool',
+      tool: { server: body.tool.server, name: body.tool.name },
+      arguments: body.arguments,
+      principal,
+      agent,
+      traceId: parseTraceparent(req.headers.traceparent),
+    };
+    return { call, tierMismatch };
+  }
+
+  async function authorize(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
+    if (!principal) return;
+    const body = parseBody(AuthorizeRequest, await readJsonBody(req, deps.maxBodyBytes));
+    if (body.request_id !== undefined && deps.pending.get(body.request_id)) {
+      throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The request_id is already pending.', { detail: { problems: ['request_id: already in use'] } });
+    }
+    const { call, tierMismatch } = buildCall(principal, body, req);
+    if (tierMismatch) return denyTierMismatch(res, call);
+    const authorization = await deps.pipeline.authorize(call);
+    const { decision } = authorization;
+    const pending = decision.decision === 'allow' ? deps.pending.add(call.requestId, authorization, principal) : undefined;
+    sendJson(res, 200, {
+      decision: decision.decision,
+      request_id: call.requestId,
+      reasons: decision.reasons,
+      policy: { bundle_hash: decision.bundleHash, determining_policies: decision.determiningPolicies },
+      arguments: authorization.redactedArguments.value,
+      ...(pending ? { expires_at: new Date(pending.expiresAt).toISOString() } : {}),
+    });
+  }
+
+  async function results(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
+    if (!principal) return;
+    const body = parseBody(ResultsRequest, await readJsonBody(req, deps.maxBodyBytes));
+    const pending = deps.pending.get(body.request_id);
+    if (!pending) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No pending authorization has this request_id (unknown or expired).');
+    if (pending.owner.sub !== principal.sub || pending.owner.iss !== principal.iss) {
+      throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH', 'The authorization belongs to another user.');
+    }
+    const completion = await deps.pipeline.complete(pending.authorization, { output: body.output, error: body.error });
+    deps.pending.delete(body.request_id);
+    sendJson(res, 200, {
+      output: completion.output.value ?? null,
+      redactions: { count: completion.output.count, types: completion.output.types },
+      request_id: body.request_id,
+    });
+  }
+
+  return { authorize, results };
+}

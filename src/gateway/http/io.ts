@@ -1,0 +1,76 @@
+/** Small node:http helpers: bounded body reading, JSON replies, header parsing. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CustosError } from '../../kernel/index.js';
+import { toHttpError } from '../errors.js';
+import type { Logger } from '../types.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads the whole body; throws ERR_GATEWAY_PAYLOAD_TOO_LARGE past `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new CustosError('ERR_GATEWAY_PAYLOAD_TOO_LARGE');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new CustosError('ERR_GATEWAY_PAYLOAD_TOO_LARGE');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Reads and parses a JSON body; throws ERR_GATEWAY_BAD_REQUEST on a parse error. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const raw = await readBody(req, limit);
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The request body is not valid JSON.');
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/** Replies with the table's status and body; logs internal causes (never returned). */
+export function sendError(res: ServerResponse, err: unknown, logger: Logger, headers: Record<string, string> = {}): void {
+  const mapped = toHttpError(err);
+  if (mapped.status >= 500) logger.error({ code: mapped.body.error.code, err: describeCause(err) }, 'request failed');
+  // A body left unread past the limit must not be parsed as the next request.
+  const close: Record<string, string> = mapped.status === 413 ? { connection: 'close' } : {};
+  sendJson(res, mapped.status, mapped.body, { ...headers, ...close });
+}
+
+function describeCause(err: unknown): string {
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+}
+
+/** The bearer token of the request, or undefined when none was presented. */
+export function extractBearer(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** The trace id of a W3C `traceparent` header, when it is well formed. */
+export function parseTraceparent(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(header.trim());
+  const traceId = match?.[1];
+  return traceId && !/^0+$/.test(traceId) ? traceId : undefined;
+}
+
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,37 @@
+/** Request bodies of the decision API (zod 4). Unknown fields are ignored, so clients may send newer fields. */
+import { z } from 'zod';
+import { CustosError, TIERS } from '../../kernel/index.js';
+
+const RequestId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+const Label = z.string().min(1).max(256);
+
+export const AuthorizeRequest = z.object({
+  tool: z.object({
+    server: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ -'),
+    name: Label,
+  }),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+  agent: z.object({
+    name: Label,
+    runtime: Label.optional(),
+    version: Label.optional(),
+    tier: z.enum(TIERS).optional(),
+  }),
+  request_id: RequestId.optional(),
+});
+export type AuthorizeRequest = z.infer<typeof AuthorizeRequest>;
+
+export const ResultsRequest = z.object({
+  request_id: RequestId,
+  output: z.unknown(),
+  error: z.string().max(512).optional(),
+});
+export type ResultsRequest = z.infer<typeof ResultsRequest>;
+
+/** Parses or throws ERR_GATEWAY_BAD_REQUEST listing every problem (paths and rules, never values). */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`);
+  throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The request body is invalid.', { detail: { problems } });
+}

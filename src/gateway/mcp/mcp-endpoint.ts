@@ -1,0 +1,142 @@
+/**
+ * The MCP front door at /mcp (Streamable HTTP). Every HTTP request is authenticated
+ * before the SDK sees it; each MCP session has its own SDK Server and transport and is
+ * bound to the user (sub + iss) that initialized it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { CustosError } from '../../kernel/index.js';
+import type { Clock, Pipeline, Principal } from '../../kernel/index.js';
+import type { Authenticator } from '../http/auth.js';
+import { headerValue, parseTraceparent, readJsonBody } from '../http/io.js';
+import type { Logger } from '../types.js';
+import type { RequestContext } from './session-server.js';
+
+export const AGENT_TIER_HEADER = 'x-custos-agent-tier';
+
+export interface McpEndpointDeps {
+  readonly auth: Authenticator;
+  readonly pipeline: Pipeline;
+  /** Makes the SDK Server of a new session. */
+  readonly createServer: () => Server;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly maxBodyBytes: number;
+  readonly maxSessions: number;
+  readonly sessionIdleMs: number;
+}
+
+export interface McpEndpoint {
+  /** Handles one HTTP request to /mcp; throws CustosErrors for the caller to map. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Tells every session its tool list changed (upstreams changed). */
+  notifyToolsChanged(): void;
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+interface Session {
+  readonly server: Server;
+  readonly transport: StreamableHTTPServerTransport;
+  readonly owner: { readonly sub: string; readonly iss: string };
+  lastSeen: number;
+}
+
+/** The tier the agent declares, as it declares it: anything but the derived tier is a mismatch. */
+function readDeclaredTier(req: IncomingMessage): string | undefined {
+  const raw = headerValue(req, AGENT_TIER_HEADER);
+  return raw === undefined ? undefined : raw.trim().slice(0, 64);
+}
+
+function isInitialize(body: unknown): boolean {
+  return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
+}
+
+export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
+  const sessions = new Map<string, Session>();
+  let starting = 0;
+  const now = (): number => deps.clock.now().getTime();
+
+  function authInfoFor(principal: Principal, req: IncomingMessage): AuthInfo & { readonly extra: { custos: RequestContext } } {
+    const context: RequestContext = { principal, declaredTier: readDeclaredTier(req), traceId: parseTraceparent(req.headers.traceparent) };
+    // The raw token stays out of the SDK: handlers get the verified principal instead.
+    return { token: '', clientId: principal.clientId ?? '', scopes: [], expiresAt: principal.expiresAt, extra: { custos: context } };
+  }
+
+  async function closeIdleSessions(): Promise<void> {
+    const cutoff = now() - deps.sessionIdleMs;
+    const idle = [...sessions.entries()].filter(([, s]) => s.lastSeen < cutoff);
+    for (const [id] of idle) sessions.delete(id);
+    await Promise.allSettled(idle.map(([, s]) => s.server.close()));
+  }
+
+  async function startSession(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, principal: Principal): Promise<void> {
+    await closeIdleSessions();
+    if (sessions.size + starting >= deps.maxSessions) {
+      throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'Too many open MCP sessions; close one or retry later.');
+    }
+    starting++;
+    const server = deps.createServer();
+    let sessionId: string | undefined;
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        sessionId = id;
+        sessions.set(id, { server, transport, owner: { sub: principal.sub, iss: principal.iss }, lastSeen: now() });
+      },
+    });
+    server.onclose = () => {
+      if (sessionId !== undefined) sessions.delete(sessionId);
+    };
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+    } finally {
+      starting--;
+      if (sessionId === undefined) await server.close().catch(() => undefined);
+    }
+    if (sessionId !== undefined) deps.logger.info({ session: sessionId, sub: principal.sub }, 'MCP session started');
+  }
+
+  async function continueSession(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, principal: Principal, id: string): Promise<void> {
+    const session = sessions.get(id);
+    if (!session) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No MCP session has this id (expired or closed); initialize a new one.');
+    if (session.owner.sub !== principal.sub || session.owner.iss !== principal.iss) {
+      deps.logger.warn({ session: id, sub: principal.sub }, 'MCP session used with another user\'s token');
+      await deps.pipeline.recordAuthFailure({ code: 'ERR_IDENTITY_SESSION_MISMATCH', traceId: parseTraceparent(req.headers.traceparent) });
+      throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH');
+    }
+    session.lastSeen = now();
+    await session.transport.handleRequest(req, res, body);
+  }
+
+  async function handle(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (!['GET', 'POST', 'DELETE'].includes(method)) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'Use POST, GET or DELETE on /mcp.');
+    const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
+    if (!principal) return;
+    req.auth = authInfoFor(principal, req);
+    const body = method === 'POST' ? await readJsonBody(req, deps.maxBodyBytes) : undefined;
+    const id = headerValue(req, 'mcp-session-id');
+    if (id !== undefined) return continueSession(req, res, body, principal, id);
+    if (method === 'POST' && isInitialize(body)) return startSession(req, res, body, principal);
+    throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'An mcp-session-id header is required; send initialize first.');
+  }
+
+  return {
+    handle,
+    notifyToolsChanged() {
+      for (const s of sessions.values()) s.server.sendToolListChanged().catch(() => undefined);
+    },
+    sessionCount: () => sessions.size,
+    async close() {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.allSettled(all.map((s) => s.server.close()));
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCustosError } from '../../kernel/index.js';
+import { createSilentLogger, createTempDir, filesystemUpstream } from '../test-fakes.js';
+import type { UpstreamPool } from '../types.js';
+import { createUpstreamPool } from './upstream-pool.js';
+
+describe('createUpstreamPool', () => {
+  const dir = createTempDir();
+  const logger = createSilentLogger();
+  let pool: UpstreamPool;
+
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'hello.txt'), 'hello world');
+    pool = await createUpstreamPool(
+      [filesystemUpstream('fs', dir), { name: 'broken', command: join(dir, 'no-such-binary') }],
+      { logger, connectTimeoutMs: 10_000 },
+    );
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('connects a real stdio upstream and caches its tools', () => {
+    const names = pool.listTools().filter((t) => t.server === 'fs').map((t) => t.tool.name);
+    expect(names).toContain('read_text_file');
+    expect(names).toContain('write_file');
+    const read = pool.listTools().find((t) => t.tool.name === 'read_text_file');
+    expect(read?.tool.inputSchema.properties).toHaveProperty('path');
+  });
+
+  it('reports an upstream that failed to start, without its tools', async () => {
+    const status = pool.status();
+    expect(status.find((s) => s.name === 'fs')).toMatchObject({ state: 'ready', transport: 'stdio' });
+    expect(status.find((s) => s.name === 'broken')).toMatchObject({ state: 'failed', tools: 0, error: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' });
+    expect(pool.listTools().some((t) => t.server === 'broken')).toBe(false);
+    expect(logger.lines.some((l) => l.level === 'error' && l.obj.upstream === 'broken')).toBe(true);
+    const err = await pool.callTool('broken', 'x', {}).catch((e: unknown) => e);
+    expect(isCustosError(err) && err.code).toBe('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
+  });
+
+  it('calls a tool', async () => {
+    const result = (await pool.callTool('fs', 'read_text_file', { path: join(dir, 'hello.txt') })) as { content: { text: string }[] };
+    expect(result.content[0]?.text).toBe('hello world');
+  });
+
+  it('treats unknown servers as unavailable', async () => {
+    expect(pool.has('fs')).toBe(true);
+    expect(pool.has('nope')).toBe(false);
+    const err = await pool.callTool('nope', 'x', {}).catch((e: unknown) => e);
+    expect(isCustosError(err) && err.code).toBe('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
+  });
+});
+
+describe('upstream config validation', () => {
+  const logger = createSilentLogger();
+  it.each([
+    [{ name: 'Bad_Name', command: 'x' }],
+    [{ name: 'a__b', command: 'x' }],
+    [{ name: 'ok' }],
+    [{ name: 'ok', command: 'x', url: 'http://h' }],
+    [{ name: 'ok', url: 'ftp://h' }],
+  ])('rejects %j', async (config) => {
+    const err = await createUpstreamPool([config], { logger }).catch((e: unknown) => e);
+    expect(isCustosError(err) && err.code).toBe('ERR_CONFIG_INVALID');
+  });
+  it('rejects duplicate names', async () => {
+    const err = await createUpstreamPool([{ name: 'a', command: 'x' }, { name: 'a', command: 'y' }], { logger }).catch((e: unknown) => e);
+    expect(isCustosError(err) && err.code).toBe('ERR_CONFIG_INVALID');
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * Small in-test fakes of the kernel ports, for the gateway's own tests. Test support
+ * only: not exported from index.ts.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CustosError, GENESIS_HASH, TIERS, createPipeline } from '../kernel/index.js';
+import type {
+  ActivePolicy,
+  AuditEntry,
+  AuditRecord,
+  AuditStore,
+  Decision,
+  DecisionInput,
+  Pipeline,
+  PolicySource,
+  Principal,
+  Protector,
+  Redaction,
+  Tier,
+  TokenVerifier,
+} from '../kernel/index.js';
+import type { DeriveAgent, Logger, UpstreamConfig } from './types.js';
+
+export const SECRET_MARKER = 'SECRET-MARKER-42';
+
+/** Accepts `Bearer alice` and `Bearer bob`; anything else is a bad signature. */
+export function createFakeVerifier(): TokenVerifier {
+  return {
+    async verify(token) {
+      if (token === 'alice' || token === 'bob') {
+        return { sub: token, iss: 'https://idp.test', roles: token === 'alice' ? ['admin'] : [], groups: [] } satisfies Principal;
+      }
+      if (token === 'expired') throw new CustosError('ERR_IDENTITY_TOKEN_EXPIRED');
+      throw new CustosError('ERR_IDENTITY_SIGNATURE_INVALID');
+    },
+  };
+}
+
+/** A rule set: (input) → decision, or undefined to fall through to the default allow. */
+export type FakeRule = (input: DecisionInput) => Decision['decision'] | undefined;
+
+export function createFakePolicy(rules: FakeRule[] = []): PolicySource & { inputs: DecisionInput[] } {
+  const inputs: DecisionInput[] = [];
+  const active: ActivePolicy = {
+    bundleHash: 'sha256:test-bundle',
+    classificationRules: [],
+    classifyTool: (tool) => ({ classes: tool.name.startsWith('write') ? ['writes'] : [] }),
+    decide(input) {
+      inputs.push(input);
+      for (const rule of rules) {
+        const d = rule(input);
+        if (d) return { decision: d, reasons: [d === 'deny' ? 'writes_need_admin' : `rule_${d}`], bundleHash: 'sha256:test-bundle', determiningPolicies: ['policy0'] };
+      }
+      return { decision: 'allow', reasons: [], bundleHash: 'sha256:test-bundle', determiningPolicies: ['default'] };
+    },
+  };
+  return { current: () => active, inputs };
+}
+
+/** Redacts every occurrence of SECRET_MARKER inside strings. */
+export function createFakeProtector(): Protector {
+  function walk(value: unknown, found: { n: number }): unknown {
+    if (typeof value === 'string') {
+      const parts = value.split(SECRET_MARKER);
+      found.n += parts.length - 1;
+      return parts.join('[redacted:secret]');
+    }
+    if (Array.isArray(value)) return value.map((v) => walk(v, found));
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, found)]));
+    return value;
+  }
+  return {
+    classify: () => [],
+    redact<T>(value: T): Redaction<T> {
+      const found = { n: 0 };
+      const out = walk(value, found) as T;
+      return { value: out, count: found.n, types: found.n > 0 ? ['secret'] : [] };
+    },
+  };
+}
+
+export function createMemoryAudit(): AuditStore & { rows: AuditRecord[]; failing: boolean } {
+  const rows: AuditRecord[] = [];
+  const store = {
+    rows,
+    failing: false,
+    async append(entry: AuditEntry): Promise<AuditRecord> {
+      if (store.failing) throw new Error('disk full');
+      const record = { ...entry, seq: rows.length + 1, prev_hash: rows.at(-1)?.hash ?? GENESIS_HASH, hash: String(rows.length + 1).padStart(64, '0') };
+      rows.push(record);
+      return record;
+    },
+    async *read() {
+      yield* rows;
+    },
+    async close() {},
+  };
+  return store;
+}
+
+export const deriveFakeAgent: DeriveAgent = (principal, declared) => {
+  const tier = 'interactive' as const;
+  const declaredTier = (TIERS as readonly string[]).includes(declared.tier ?? '') ? (declared.tier as Tier) : undefined;
+  return {
+    agent: { name: declared.name, runtime: declared.runtime, version: declared.version, tier, declaredTier, delegationChain: [`user:${principal.sub}`, `agent:${declared.name}`] },
+    tierMismatch: declared.tier !== undefined && declared.tier !== tier,
+  };
+};
+
+export function createTestPipeline(policy: PolicySource): { pipeline: Pipeline; audit: ReturnType<typeof createMemoryAudit> } {
+  const audit = createMemoryAudit();
+  let n = 0;
+  const pipeline = createPipeline({ policy, protector: createFakeProtector(), audit, clock: { now: () => new Date('2026-01-01T00:00:00Z') }, ids: { newId: () => `id-${++n}` } });
+  return { pipeline, audit };
+}
+
+export function createSilentLogger(): Logger & { lines: { level: string; obj: Record<string, unknown>; msg?: string }[] } {
+  const lines: { level: string; obj: Record<string, unknown>; msg?: string }[] = [];
+  const log = (level: string) => (obj: Record<string, unknown>, msg?: string) => void lines.push({ level, obj, msg });
+  return { lines, info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+export function createTempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'custos-gw-'));
+}
+
+/** The official filesystem MCP server, serving `dir`. */
+export function filesystemUpstream(name: string, dir: string): UpstreamConfig {
+  const entry = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', import.meta.url));
+  return { name, command: process.execPath, args: [entry, dir] };
+}
