@@ -1,0 +1,89 @@
+/** Turns a verified claims set into a kernel Principal using an issuer's claim mapping. */
+import { CustosError } from '../kernel/index.js';
+import type { Principal } from '../kernel/index.js';
+import type { ClaimMapping } from './types.js';
+
+type Claims = Readonly<Record<string, unknown>>;
+
+function isRecord(value: unknown): value is Claims {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads a claim by dotted path. A key that itself contains dots (Auth0's
+ * `https://example.com/roles`) is tried whole first, then the longest matching prefix.
+ * Only own properties are read.
+ */
+export function readClaimPath(claims: unknown, path: string): unknown {
+  if (!isRecord(claims) || path === '') return undefined;
+  if (Object.hasOwn(claims, path)) return claims[path];
+  for (let dot = path.lastIndexOf('.'); dot > 0; dot = path.lastIndexOf('.', dot - 1)) {
+    const head = path.slice(0, dot);
+    if (Object.hasOwn(claims, head)) {
+      const found = readClaimPath(claims[head], path.slice(dot + 1));
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+function invalid(claim: string): never {
+  throw new CustosError('ERR_IDENTITY_CLAIM_INVALID', `The "${claim}" claim has an invalid type.`, {
+    detail: { claim },
+  });
+}
+
+function readStringList(claims: Claims, path: string | undefined, what: string): string[] {
+  if (path === undefined) return [];
+  const value = readClaimPath(claims, path);
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return value === '' ? [] : [value];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) invalid(what);
+  return [...new Set(value as string[])];
+}
+
+function readOptionalString(claims: Claims, path: string | undefined, what: string): string | undefined {
+  if (path === undefined) return undefined;
+  const value = readClaimPath(claims, path);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') invalid(what);
+  return value;
+}
+
+function readOptionalNumber(claims: Claims, name: string): number | undefined {
+  const value = claims[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) invalid(name);
+  return value;
+}
+
+function readSubject(claims: Claims): string {
+  const sub = claims.sub;
+  if (sub === undefined || sub === null || sub === '') {
+    throw new CustosError('ERR_IDENTITY_CLAIM_MISSING', 'The token has no "sub" claim.', { detail: { claim: 'sub' } });
+  }
+  if (typeof sub !== 'string') invalid('sub');
+  return sub;
+}
+
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Builds the Principal; throws ERR_IDENTITY_CLAIM_MISSING / ERR_IDENTITY_CLAIM_INVALID, never echoing values. */
+export function buildPrincipal(claims: Claims, issuer: string, mapping: ClaimMapping): Principal {
+  const principal: Principal = {
+    sub: readSubject(claims),
+    iss: issuer,
+    email: readOptionalString(claims, mapping.email ?? 'email', 'email'),
+    tenant: readOptionalString(claims, mapping.tenant, 'tenant'),
+    roles: Object.freeze(readStringList(claims, mapping.roles, 'roles')),
+    groups: Object.freeze(readStringList(claims, mapping.groups, 'groups')),
+    sessionId: readOptionalString(claims, 'sid', 'sid'),
+    clientId: readOptionalString(claims, 'client_id', 'client_id') ?? readOptionalString(claims, 'azp', 'azp'),
+    tokenId: readOptionalString(claims, 'jti', 'jti'),
+    issuedAt: readOptionalNumber(claims, 'iat'),
+    expiresAt: readOptionalNumber(claims, 'exp'),
+  };
+  return Object.freeze(compact(principal));
+}

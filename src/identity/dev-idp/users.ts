@@ -1,0 +1,37 @@
+/** Demo accounts of the dev-only identity provider. Not a user store: fixtures for the quick start and tests. */
+
+export interface DevUser {
+  /** What `login_hint` (and `custos token --user`) names. */
+  readonly username: string;
+  readonly sub: string;
+  readonly name?: string;
+  readonly email?: string;
+  readonly roles?: readonly string[];
+  readonly groups?: readonly string[];
+  readonly tenant?: string;
+}
+
+export const DEMO_USERS: readonly DevUser[] = Object.freeze([
+  Object.freeze({
+    username: 'alice',
+    sub: 'alice',
+    name: 'Alice Clinician',
+    email: 'alice@example.test',
+    roles: Object.freeze(['clinician']),
+    tenant: 'general-hospital',
+  }),
+  Object.freeze({
+    username: 'bob',
+    sub: 'bob',
+    name: 'Bob Billing',
+    email: 'bob@example.test',
+    roles: Object.freeze(['billing']),
+    tenant: 'general-hospital',
+  }),
+]);
+
+/** Finds a user by username, then by sub. */
+export function findDevUser(users: readonly DevUser[], hint: unknown): DevUser | undefined {
+  if (typeof hint !== 'string' || hint === '') return undefined;
+  return users.find((u) => u.username === hint) ?? users.find((u) => u.sub === hint);
+}

@@ -1,0 +1,56 @@
+/** Public types of the identity module. */
+import type { TokenVerifier } from '../kernel/index.js';
+
+/** Where in a token's claims the principal's attributes live (dotted paths; a key containing dots is tried whole first). */
+export interface ClaimMapping {
+  /** e.g. `roles` (Entra ID), `realm_access.roles` (Keycloak), `https://example.com/roles` (Auth0). */
+  readonly roles?: string;
+  /** e.g. `groups` (Okta). */
+  readonly groups?: string;
+  readonly tenant?: string;
+  /** Default `email`. */
+  readonly email?: string;
+}
+
+/** One trusted token issuer. */
+export interface IssuerConfig {
+  /** Must equal the token's `iss` exactly. */
+  readonly issuer: string;
+  /** The token's `aud` must include (one of) these: the Custos resource. */
+  readonly audience: string | readonly string[];
+  /** Else OIDC discovery at `issuer + '/.well-known/openid-configuration'`. */
+  readonly jwksUri?: string;
+  /** Default ['RS256', 'ES256', 'PS256', 'EdDSA']. `none` and HS* are refused at construction. */
+  readonly algorithms?: readonly string[];
+  /** Default 60. */
+  readonly clockSkewSec?: number;
+  /** When set, `iat` is required and must be no older than this. */
+  readonly maxTokenAgeSec?: number;
+  /** Claims that must be present (besides `sub`, always required). */
+  readonly requiredClaims?: readonly string[];
+  readonly claims?: ClaimMapping;
+}
+
+export interface TokenVerifierOptions {
+  /** Milliseconds since epoch; defaults to Date.now. Used for exp/nbf/iat checks. */
+  readonly clock?: () => number;
+  /** Timeout of each discovery or JWKS fetch. Default 5000. */
+  readonly fetchTimeoutMs?: number;
+  /** Minimum time between JWKS refetches triggered by an unknown kid. Default 30000 (jose's default). */
+  readonly jwksCooldownMs?: number;
+  /** How long a fetched JWKS is used before it is fetched again. Default 600000 (jose's default). */
+  readonly jwksCacheMaxAgeMs?: number;
+}
+
+export interface ClosableTokenVerifier extends TokenVerifier {
+  /** Drops cached keys; later verify calls fail with ERR_IDENTITY_JWKS_UNAVAILABLE. */
+  close(): void;
+}
+
+/** What an agent says about itself. Only `name`, `runtime` and `version` are taken as given. */
+export interface DeclaredAgent {
+  readonly name?: string;
+  readonly runtime?: string;
+  readonly version?: string;
+  readonly tier?: string;
+}
