@@ -38,7 +38,8 @@ export function parseCatalog(text: string, file = 'catalog.yaml'): CatalogParse 
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-      return `${file}: ${where}: ${issue.message}`;
+      const inner = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join(', ') : '';
+      return `${file}: ${where}: ${inner ? `key ${inner}` : issue.message}`;
     });
     return { catalog: null, problems };
   }
