@@ -41,7 +41,7 @@ async function walkDir(root: string, rel: string, files: BundleFile[], problems:
   try {
     entries = await readdir(join(root, rel), { withFileTypes: true });
   } catch {
-    problems.push(`${rel}: directory cannot be read`);
+    problems.push(`${rel === '' ? '.' : rel}: directory cannot be read`);
     return;
   }
   for (const entry of entries) {
