@@ -12,6 +12,7 @@ import type {
   AuditEntry,
   AuditRecord,
   AuditStore,
+  Clock,
   Decision,
   DecisionInput,
   Pipeline,
@@ -22,7 +23,7 @@ import type {
   Tier,
   TokenVerifier,
 } from '../kernel/index.js';
-import type { DeriveAgent, Logger, UpstreamConfig } from './types.js';
+import type { DeriveAgent, Logger, UpstreamConfig, UpstreamPool } from './types.js';
 
 export const SECRET_MARKER = 'SECRET-MARKER-42';
 
@@ -131,4 +132,24 @@ export function createTempDir(): string {
 export function filesystemUpstream(name: string, dir: string): UpstreamConfig {
   const entry = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', import.meta.url));
   return { name, command: process.execPath, args: [entry, dir] };
+}
+
+/** An upstream pool with no servers, for tests of the HTTP front doors alone. */
+export function createEmptyUpstreams(): UpstreamPool {
+  return {
+    listTools: () => [],
+    has: () => false,
+    callTool: async () => {
+      throw new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
+    },
+    status: () => [],
+    onToolsChanged: () => () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/** A clock tests can move. */
+export function createManualClock(start = Date.parse('2026-01-01T00:00:00Z')): Clock & { advance(ms: number): void } {
+  let t = start;
+  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
 }

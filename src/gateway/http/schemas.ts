@@ -21,11 +21,13 @@ export const AuthorizeRequest = z.object({
 });
 export type AuthorizeRequest = z.infer<typeof AuthorizeRequest>;
 
-export const ResultsRequest = z.object({
-  request_id: RequestId,
-  output: z.unknown(),
-  error: z.string().max(512).optional(),
-});
+export const ResultsRequest = z
+  .object({
+    request_id: RequestId,
+    output: z.unknown().optional(),
+    error: z.string().max(512).optional(),
+  })
+  .refine((body) => body.output !== undefined || body.error !== undefined, { message: 'output or error is required', path: ['output'] });
 export type ResultsRequest = z.infer<typeof ResultsRequest>;
 
 /** Parses or throws ERR_GATEWAY_BAD_REQUEST listing every problem (paths and rules, never values). */
