@@ -101,6 +101,13 @@ describe('verifyStore', () => {
     for (const at of offsets) bytes[at] = '{'.charCodeAt(0);
     writeFileSync(file, bytes);
     expect(await verifyStore(uri)).toMatchObject({ ok: false, count: 3, firstBrokenSeq: 4, reason: 'unparseable' });
+    const store = await createAuditStore(uri, { readonly: true });
+    try {
+      await expect(collect(store.read())).rejects.toMatchObject({ code: 'ERR_AUDIT_CHAIN_BROKEN', detail: { seq: 4 } });
+      expect((await collect(store.read({ limit: 3 }))).map((r) => r.seq)).toEqual([1, 2, 3]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('detects a field changed through SQL', async () => {
