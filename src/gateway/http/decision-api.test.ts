@@ -19,6 +19,7 @@ const clock = createManualClock();
 let server: GatewayServer;
 let auditUp = true;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read arbitrary JSON replies
 async function post(path: string, body: unknown, token?: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(`${server.url}${path}`, {
     method: 'POST',

@@ -55,6 +55,10 @@ function rawPost(body: unknown, headers: Record<string, string>): Promise<Respon
   });
 }
 
+async function errorCodeOf(res: Response): Promise<string> {
+  return ((await res.json()) as { error: { code: string } }).error.code;
+}
+
 const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
 
 beforeAll(async () => {
@@ -90,7 +94,7 @@ describe('MCP front door: authentication', () => {
     const res = await rawPost(initialize, {});
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="http://127.0.0.1:${server.port}/.well-known/oauth-protected-resource"`);
-    expect((await res.json()).error.code).toBe('ERR_IDENTITY_TOKEN_MISSING');
+    expect(await errorCodeOf(res)).toBe('ERR_IDENTITY_TOKEN_MISSING');
     const bad = await rawPost(initialize, { authorization: 'Bearer forged' });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
@@ -215,7 +219,7 @@ describe('MCP front door: sessions', () => {
       'mcp-session-id': sessionId,
     });
     expect(hijack.status).toBe(403);
-    expect((await hijack.json()).error.code).toBe('ERR_IDENTITY_SESSION_MISMATCH');
+    expect(await errorCodeOf(hijack)).toBe('ERR_IDENTITY_SESSION_MISMATCH');
     expect(existsSync(join(dir, 'hijack.txt'))).toBe(false);
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
   });
