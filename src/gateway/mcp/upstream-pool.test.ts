@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { isCustosError } from '../../kernel/index.js';
 import { createSilentLogger, createTempDir, filesystemUpstream } from '../test-fakes.js';
 import type { UpstreamPool } from '../types.js';
@@ -68,5 +74,38 @@ describe('upstream config validation', () => {
   it('rejects duplicate names', async () => {
     const err = await createUpstreamPool([{ name: 'a', command: 'x' }, { name: 'a', command: 'y' }], { logger }).catch((e: unknown) => e);
     expect(isCustosError(err) && err.code).toBe('ERR_CONFIG_INVALID');
+  });
+});
+
+describe('a Streamable HTTP upstream whose tool list changes', () => {
+  it('refreshes the cache on notifications/tools/list_changed and tells listeners', async () => {
+    const mcp = new McpServer({ name: 'dynamic', version: '1.0.0' });
+    mcp.registerTool('first', { description: 'the first tool', inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID });
+    await mcp.connect(transport);
+    const seenAuth: (string | undefined)[] = [];
+    const http = createServer((req, res) => {
+      seenAuth.push(req.headers.authorization);
+      void transport.handleRequest(req, res);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { port } = http.address() as AddressInfo;
+    const pool = await createUpstreamPool([{ name: 'dyn', url: `http://127.0.0.1:${port}/mcp`, headers: { authorization: 'Bearer upstream-key' } }], { logger: createSilentLogger() });
+    try {
+      expect(pool.status()).toEqual([{ name: 'dyn', transport: 'http', state: 'ready', tools: 1 }]);
+      expect(seenAuth.every((h) => h === 'Bearer upstream-key')).toBe(true);
+      let changed = 0;
+      pool.onToolsChanged(() => changed++);
+      mcp.registerTool('second', { description: 'added later' }, async () => ({ content: [{ type: 'text', text: 'two' }] }));
+      await vi.waitFor(() => expect(pool.listTools().map((t) => t.tool.name).sort()).toEqual(['first', 'second']), { timeout: 5000 });
+      expect(changed).toBeGreaterThan(0);
+      const result = (await pool.callTool('dyn', 'first', { text: 'echo' })) as { content: { text: string }[] };
+      expect(result.content[0]?.text).toBe('echo');
+    } finally {
+      await pool.close();
+      await mcp.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 });
