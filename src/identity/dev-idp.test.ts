@@ -94,6 +94,12 @@ describe('dev identity provider', () => {
     verifier.close();
   });
 
+  it('refuses to bind anything but loopback', async () => {
+    for (const host of ['0.0.0.0', '::', '10.0.0.1']) {
+      await expect(startDevIdentityProvider({ host, audience: AUDIENCE, log: () => undefined })).rejects.toThrow(/loopback/);
+    }
+  });
+
   it('refuses a login_hint that names no demo user', async () => {
     await expect(fetchDevToken(idp.issuer, 'mallory')).rejects.toThrow(/unknown user|HTTP 400/);
   });

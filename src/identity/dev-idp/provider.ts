@@ -69,6 +69,10 @@ function sessionClaim(token: object): { sid?: string } {
   return typeof sessionUid === 'string' ? { sid: sessionUid } : {};
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 function isHttpUrl(value: string): boolean {
   try {
     const { protocol } = new URL(value);
@@ -138,6 +142,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   if (!isHttpUrl(options.audience)) throw new TypeError('dev identity provider: audience must be an http(s) URL');
   const users = options.users ?? DEMO_USERS;
   const host = options.host ?? '127.0.0.1';
+  if (!isLoopback(host)) throw new TypeError('dev identity provider: DEV ONLY, it binds loopback addresses only');
   // The request listener is attached once the issuer (which needs the port) is known.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
