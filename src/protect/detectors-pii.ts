@@ -1,5 +1,6 @@
 /** Detectors for personal data and PHI identifiers: cards, SSNs, MRNs, e-mail addresses, phones. */
 import type { DetectorSpec, Span } from './detector.js';
+import { isInUrlUserinfo } from './url-context.js';
 
 /** Luhn checksum over a string of digits. */
 export function isLuhnValid(digits: string): boolean {
@@ -28,27 +29,39 @@ interface DigitGroup {
   readonly start: number;
   readonly end: number;
   readonly digits: string;
+  /** The separator before this group ('' for the first of a run). */
+  readonly sep: string;
 }
 
 const DIGIT_RUN = /(?<![\d.,])\d+(?:[ -]\d+)*(?![.,]?\d)/g;
 const DIGIT_GROUP = /\d+/g;
 
+/**
+ * Printed card layouts: one block of 13–19 digits, or a 4-digit block, middle blocks of 4–6
+ * and a last block of 1–6, all joined by the same separator.
+ */
+function hasCardLayout(groups: readonly DigitGroup[], from: number, to: number): boolean {
+  if (from === to) return true;
+  if (groups[from]!.digits.length !== 4) return false;
+  const sep = groups[from + 1]!.sep;
+  for (let k = from + 1; k <= to; k++) {
+    const n = groups[k]!.digits.length;
+    if (groups[k]!.sep !== sep || n > 6 || (k < to && n < 4)) return false;
+  }
+  return true;
+}
+
+/** Every window of groups that reads as a card; overlapping windows merge later, so no part of a card is left out. */
 function findCardsInRun(groups: readonly DigitGroup[], out: Span[]): void {
-  let i = 0;
-  while (i < groups.length) {
+  for (let i = 0; i < groups.length; i++) {
     let found = -1;
     let digits = '';
     for (let j = i; j < groups.length; j++) {
       digits += groups[j]!.digits;
       if (digits.length > 19) break;
-      if (digits.length >= 13 && digits[0] !== '0' && isLuhnValid(digits)) found = j;
+      if (digits.length >= 13 && digits[0] !== '0' && hasCardLayout(groups, i, j) && isLuhnValid(digits)) found = j;
     }
-    if (found < 0) {
-      i++;
-      continue;
-    }
-    out.push({ start: groups[i]!.start, end: groups[found]!.end });
-    i = found + 1;
+    if (found >= 0) out.push({ start: groups[i]!.start, end: groups[found]!.end });
   }
 }
 
@@ -61,21 +74,11 @@ export function findCards(text: string): Span[] {
     const groups: DigitGroup[] = [];
     DIGIT_GROUP.lastIndex = 0;
     for (let g = DIGIT_GROUP.exec(run[0]); g !== null; g = DIGIT_GROUP.exec(run[0])) {
-      groups.push({ start: run.index + g.index, end: run.index + g.index + g[0].length, digits: g[0] });
+      groups.push({ start: run.index + g.index, end: run.index + g.index + g[0].length, digits: g[0], sep: g.index > 0 ? run[0][g.index - 1]! : '' });
     }
     findCardsInRun(groups, out);
   }
   return out;
-}
-
-/** An e-mail-looking match inside a URL's user:password@ part is a credential, not an address. */
-function isNotUrlUserinfo(m: RegExpExecArray, text: string): boolean {
-  for (let i = m.index - 1; i >= 0 && i >= m.index - 512; i--) {
-    const c = text[i]!;
-    if (c === '/' && text[i - 1] === '/' && text[i - 2] === ':') return false;
-    if (c === '/' || c === '@' || /\s/.test(c)) return true;
-  }
-  return true;
 }
 
 const ssnDigits = (m: RegExpExecArray): boolean => isValidSsn((m[1] ?? '').replace(/\D/g, ''));
@@ -115,13 +118,13 @@ export const PII_DETECTORS: readonly DetectorSpec[] = [
     type: 'email',
     description: 'E-mail addresses (not the user:password@ part of a URL)',
     pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?![A-Za-z0-9-])/g,
-    validate: isNotUrlUserinfo,
+    validate: (m, text) => !isInUrlUserinfo(text, m.index),
   },
   {
     name: 'phone-nanp',
     type: 'phone',
-    description: 'US/NANP phone numbers with separators or parentheses, optional +1 (a bare 10-digit run is not matched)',
-    pattern: /(?<![A-Za-z0-9_+]|\d[ .-])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![A-Za-z0-9_]|[ .-]\d)/g,
+    description: 'US/NANP phone numbers with separators or parentheses, optional +1; not a bare 10-digit run, not inside a longer dash/dot-joined number',
+    pattern: /(?<![A-Za-z0-9_+]|\d[.-])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![A-Za-z0-9_]|[.-]\d)/g,
   },
   {
     name: 'phone-e164',

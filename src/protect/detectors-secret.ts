@@ -1,8 +1,10 @@
 /** Detectors for credentials: provider keys, tokens, PEM blocks, JWTs and `KEY=value` assignments. */
-import type { DetectorSpec } from './detector.js';
+import type { DetectorSpec, Span } from './detector.js';
 import { isSecretKey } from './secret-keys.js';
+import { isInUrlUserinfo } from './url-context.js';
 
-const SEP = String.raw`[ \t]*(?::=|=>|=|:)[ \t]*`;
+/** `=`, `:`, `:=`, `=>`; never the `:` of `scheme://`. */
+const SEP = String.raw`[ \t]*(?::=|=>|=|:(?!\/\/))[ \t]*`;
 const DQ = String.raw`"((?:[^"\\\r\n]|\\.)*)"`;
 const SQ = String.raw`'([^'\r\n]*)'`;
 /** An unquoted value up to a delimiter; an auth scheme word carries its credential with it. */
@@ -10,10 +12,42 @@ const INLINE_VALUE = String.raw`((?:(?:Bearer|Basic|Token|Digest|Negotiate)[ \t]
 /** An unquoted value running to the end of the line (trailing blanks excluded). */
 const LINE_VALUE = String.raw`(\S(?:[^\r\n]*\S)?)`;
 const LINE_START = String.raw`^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?`;
-const KEY = String.raw`(["']?)([A-Za-z_][A-Za-z0-9_.\-]*)\2`;
-const ANY_KEY = String.raw`(["']?)([^\s=:"']+)\2`;
+/** Group 1: the key's quote, group 2: the key. */
+const KEY = String.raw`(["']?)([A-Za-z_][A-Za-z0-9_.\-]*)\1`;
+const ANY_KEY = String.raw`(["']?)([^\s=:"']+)\1`;
 
-const secretKey = (m: RegExpExecArray): boolean => isSecretKey(m[3] ?? '');
+const INLINE_KEY = new RegExp(String.raw`(?<![A-Za-z0-9_.\-])${KEY}${SEP}`, 'g');
+const LINE_KEY = new RegExp(`${LINE_START}${KEY}${SEP}`, 'gm');
+const LINE_ANY_KEY = new RegExp(`${LINE_START}${ANY_KEY}${SEP}`, 'gm');
+const INLINE_VALUE_AT = new RegExp(`(?:${DQ}|${SQ}|${INLINE_VALUE})`, 'yd');
+const LINE_VALUE_AT = new RegExp(`(?:${DQ}|${SQ}|${LINE_VALUE})`, 'yd');
+
+type KeyTest = (key: string, text: string, index: number) => boolean;
+
+/**
+ * `KEY<sep>value` finder. The key is matched and judged first, and only an accepted key's
+ * value is read (a sticky pattern right after the separator), so the search stays linear.
+ */
+function findAssignments(keyPattern: RegExp, acceptKey: KeyTest, valuePattern: RegExp): (text: string) => Span[] {
+  return (text) => {
+    const spans: Span[] = [];
+    keyPattern.lastIndex = 0;
+    for (let m = keyPattern.exec(text); m !== null; m = keyPattern.exec(text)) {
+      if (!acceptKey(m[2] ?? '', text, m.index)) continue;
+      valuePattern.lastIndex = keyPattern.lastIndex;
+      const v = valuePattern.exec(text);
+      const range = v?.indices?.[1] ?? v?.indices?.[2] ?? v?.indices?.[3];
+      if (!range) continue;
+      if (range[1] > range[0]) spans.push({ start: range[0], end: range[1] });
+      keyPattern.lastIndex = valuePattern.lastIndex;
+    }
+    return spans;
+  };
+}
+
+/** `scheme://token:pw@host` is the url-credentials detector's, which keeps the host. */
+const secretKeyOutsideUrl: KeyTest = (key, text, index) => isSecretKey(key) && !isInUrlUserinfo(text, index);
+const anyKey: KeyTest = () => true;
 const hasDigitOrIsLong = (m: RegExpExecArray): boolean => {
   const token = m[1] ?? '';
   return /\d/.test(token) || token.length >= 32;
@@ -95,25 +129,20 @@ export const SECRET_DETECTORS: readonly DetectorSpec[] = [
     name: 'secret-assignment',
     type: 'secret',
     description: 'The value of KEY=value / KEY: value / "key": "value" anywhere, when KEY looks secret (password, token, secret, api key, auth, dsn…)',
-    pattern: new RegExp(String.raw`(?<![A-Za-z0-9_.\-])()${KEY}${SEP}(?:${DQ}|${SQ}|${INLINE_VALUE})`, 'g'),
-    groups: [4, 5, 6],
-    validate: secretKey,
+    find: findAssignments(INLINE_KEY, secretKeyOutsideUrl, INLINE_VALUE_AT),
   },
   {
     name: 'secret-assignment-line',
     type: 'secret',
     description: 'The rest of the line after KEY= / KEY: at the start of a line (export and YAML list prefixes allowed), when KEY looks secret',
-    pattern: new RegExp(String.raw`(${LINE_START})${KEY}${SEP}(?:${DQ}|${SQ}|${LINE_VALUE})`, 'gm'),
-    groups: [4, 5, 6],
-    validate: secretKey,
+    find: findAssignments(LINE_KEY, isSecretKey, LINE_VALUE_AT),
   },
   {
     name: 'secret-file-line',
     type: 'secret',
     scope: 'secret_file',
     description: 'In a secret file (.env, credentials…): the value of every KEY=value / KEY: value line, whatever the key',
-    pattern: new RegExp(String.raw`(${LINE_START})${ANY_KEY}${SEP}(?:${DQ}|${SQ}|${LINE_VALUE})`, 'gm'),
-    groups: [4, 5, 6],
+    find: findAssignments(LINE_ANY_KEY, anyKey, LINE_VALUE_AT),
   },
   {
     name: 'secret-file-json',
