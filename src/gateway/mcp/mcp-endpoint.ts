@@ -60,6 +60,8 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   const sessions = new Map<string, Session>();
   let starting = 0;
   const now = (): number => deps.clock.now().getTime();
+  const sweeper = setInterval(() => void closeIdleSessions(), Math.min(deps.sessionIdleMs, 60_000));
+  sweeper.unref();
 
   function authInfoFor(principal: Principal, req: IncomingMessage): AuthInfo & { readonly extra: { custos: RequestContext } } {
     const context: RequestContext = { principal, declaredTier: readDeclaredTier(req), traceId: parseTraceparent(req.headers.traceparent) };
@@ -134,6 +136,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     },
     sessionCount: () => sessions.size,
     async close() {
+      clearInterval(sweeper);
       const all = [...sessions.values()];
       sessions.clear();
       await Promise.allSettled(all.map((s) => s.server.close()));
