@@ -4,7 +4,7 @@ import type { CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from './index.js';
 import type { ClosableTokenVerifier } from './index.js';
-import { expectDenied } from './expect-denied.js';
+import { expectDenied } from './test-expect-denied.js';
 import { createTestKey, forgeToken, signEs256, signTestToken, startTestIssuer } from './test-issuer.js';
 import type { TestIssuer, TestKey } from './test-issuer.js';
 

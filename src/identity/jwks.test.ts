@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from './index.js';
-import { expectDenied } from './expect-denied.js';
+import { expectDenied } from './test-expect-denied.js';
 import { createTestKey, signTestToken, startTestIssuer } from './test-issuer.js';
 import type { TestIssuer } from './test-issuer.js';
 

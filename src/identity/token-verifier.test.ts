@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosError } from '../kernel/index.js';
 import { createTokenVerifier } from './index.js';
 import type { IssuerConfig } from './index.js';
-import { expectDenied } from './expect-denied.js';
+import { expectDenied } from './test-expect-denied.js';
 import { createTestKey, signTestToken, startTestIssuer } from './test-issuer.js';
 import type { TestIssuer, TestKey } from './test-issuer.js';
 
