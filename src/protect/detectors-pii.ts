@@ -70,13 +70,29 @@ export function findCards(text: string): Span[] {
   const out: Span[] = [];
   DIGIT_RUN.lastIndex = 0;
   for (let run = DIGIT_RUN.exec(text); run !== null; run = DIGIT_RUN.exec(text)) {
-    if (run[0].replace(/\D/g, '').length < 13) continue;
+    if (run[0].length < 13 || run[0].replace(/\D/g, '').length < 13) continue;
     const groups: DigitGroup[] = [];
     DIGIT_GROUP.lastIndex = 0;
     for (let g = DIGIT_GROUP.exec(run[0]); g !== null; g = DIGIT_GROUP.exec(run[0])) {
       groups.push({ start: run.index + g.index, end: run.index + g.index + g[0].length, digits: g[0], sep: g.index > 0 ? run[0][g.index - 1]! : '' });
     }
     findCardsInRun(groups, out);
+  }
+  return out;
+}
+
+const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
+const DOMAIN_AT = /[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?![A-Za-z0-9-])/y;
+
+/** E-mail addresses, found from each `@`: the local part read backwards, the domain forwards. */
+export function findEmails(text: string): Span[] {
+  const out: Span[] = [];
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > 0 && LOCAL_CHAR.test(text[start - 1]!)) start--;
+    if (start === at || isInUrlUserinfo(text, start)) continue;
+    DOMAIN_AT.lastIndex = at + 1;
+    if (DOMAIN_AT.exec(text)) out.push({ start, end: DOMAIN_AT.lastIndex });
   }
   return out;
 }
@@ -117,8 +133,7 @@ export const PII_DETECTORS: readonly DetectorSpec[] = [
     name: 'email',
     type: 'email',
     description: 'E-mail addresses (not the user:password@ part of a URL)',
-    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?![A-Za-z0-9-])/g,
-    validate: (m, text) => !isInUrlUserinfo(text, m.index),
+    find: findEmails,
   },
   {
     name: 'phone-nanp',

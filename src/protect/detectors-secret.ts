@@ -1,49 +1,9 @@
 /** Detectors for credentials: provider keys, tokens, PEM blocks, JWTs and `KEY=value` assignments. */
-import type { DetectorSpec, Span } from './detector.js';
+import { findInlineAssignments, findLineAssignments, SEP } from './assignments.js';
+import type { KeyTest } from './assignments.js';
+import type { DetectorSpec } from './detector.js';
 import { isSecretKey } from './secret-keys.js';
 import { isInUrlUserinfo } from './url-context.js';
-
-/** `=`, `:`, `:=`, `=>`; never the `:` of `scheme://`. */
-const SEP = String.raw`[ \t]*(?::=|=>|=|:(?!\/\/))[ \t]*`;
-const DQ = String.raw`"((?:[^"\\\r\n]|\\.)*)"`;
-const SQ = String.raw`'([^'\r\n]*)'`;
-/** An unquoted value up to a delimiter; an auth scheme word carries its credential with it. */
-const INLINE_VALUE = String.raw`((?:(?:Bearer|Basic|Token|Digest|Negotiate)[ \t]+)?[^\s"',;&<>(){}\[\]=][^\s"',;&<>(){}\[\]]*)`;
-/** An unquoted value running to the end of the line (trailing blanks excluded). */
-const LINE_VALUE = String.raw`(\S(?:[^\r\n]*\S)?)`;
-const LINE_START = String.raw`^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?`;
-/** Group 1: the key's quote, group 2: the key. */
-const KEY = String.raw`(["']?)([A-Za-z_][A-Za-z0-9_.\-]*)\1`;
-const ANY_KEY = String.raw`(["']?)([^\s=:"']+)\1`;
-
-const INLINE_KEY = new RegExp(String.raw`(?<![A-Za-z0-9_.\-])${KEY}${SEP}`, 'g');
-const LINE_KEY = new RegExp(`${LINE_START}${KEY}${SEP}`, 'gm');
-const LINE_ANY_KEY = new RegExp(`${LINE_START}${ANY_KEY}${SEP}`, 'gm');
-const INLINE_VALUE_AT = new RegExp(`(?:${DQ}|${SQ}|${INLINE_VALUE})`, 'yd');
-const LINE_VALUE_AT = new RegExp(`(?:${DQ}|${SQ}|${LINE_VALUE})`, 'yd');
-
-type KeyTest = (key: string, text: string, index: number) => boolean;
-
-/**
- * `KEY<sep>value` finder. The key is matched and judged first, and only an accepted key's
- * value is read (a sticky pattern right after the separator), so the search stays linear.
- */
-function findAssignments(keyPattern: RegExp, acceptKey: KeyTest, valuePattern: RegExp): (text: string) => Span[] {
-  return (text) => {
-    const spans: Span[] = [];
-    keyPattern.lastIndex = 0;
-    for (let m = keyPattern.exec(text); m !== null; m = keyPattern.exec(text)) {
-      if (!acceptKey(m[2] ?? '', text, m.index)) continue;
-      valuePattern.lastIndex = keyPattern.lastIndex;
-      const v = valuePattern.exec(text);
-      const range = v?.indices?.[1] ?? v?.indices?.[2] ?? v?.indices?.[3];
-      if (!range) continue;
-      if (range[1] > range[0]) spans.push({ start: range[0], end: range[1] });
-      keyPattern.lastIndex = valuePattern.lastIndex;
-    }
-    return spans;
-  };
-}
 
 /** `scheme://token:pw@host` is the url-credentials detector's, which keeps the host. */
 const secretKeyOutsideUrl: KeyTest = (key, text, index) => isSecretKey(key) && !isInUrlUserinfo(text, index);
@@ -122,34 +82,34 @@ export const SECRET_DETECTORS: readonly DetectorSpec[] = [
     name: 'url-credentials',
     type: 'secret',
     description: 'user:password in URLs (scheme://user:pass@host); scheme and host are kept',
-    pattern: /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/([^\s:@/?#[\]]*:[^\s/?#]*)@/g,
+    pattern: /:(?<=[A-Za-z0-9]:)\/\/([^\s:@/?#[\]]*:[^\s/?#]*)@/g,
     groups: [1],
   },
   {
     name: 'secret-assignment',
     type: 'secret',
     description: 'The value of KEY=value / KEY: value / "key": "value" anywhere, when KEY looks secret (password, token, secret, api key, auth, dsn…)',
-    find: findAssignments(INLINE_KEY, secretKeyOutsideUrl, INLINE_VALUE_AT),
+    find: findInlineAssignments(secretKeyOutsideUrl),
   },
   {
     name: 'secret-assignment-line',
     type: 'secret',
     description: 'The rest of the line after KEY= / KEY: at the start of a line (export and YAML list prefixes allowed), when KEY looks secret',
-    find: findAssignments(LINE_KEY, isSecretKey, LINE_VALUE_AT),
+    find: findLineAssignments(false, isSecretKey),
   },
   {
     name: 'secret-file-line',
     type: 'secret',
     scope: 'secret_file',
     description: 'In a secret file (.env, credentials…): the value of every KEY=value / KEY: value line, whatever the key',
-    find: findAssignments(LINE_ANY_KEY, anyKey, LINE_VALUE_AT),
+    find: findLineAssignments(true, anyKey),
   },
   {
     name: 'secret-file-json',
     type: 'secret',
     scope: 'secret_file',
     description: 'In a secret file: every "key": "value" string value (credentials.json, docker config.json)',
-    pattern: new RegExp(String.raw`(["'])[^"'\r\n]+\1[ \t]*:[ \t]*${DQ}`, 'g'),
+    pattern: /(["'])[^"'\r\n]+\1[ \t]*:[ \t]*"((?:[^"\\\r\n]|\\.)*)"/g,
     groups: [2],
   },
   {
