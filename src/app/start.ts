@@ -80,6 +80,9 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       resourceUrl: `${url}/mcp`,
       authorizationServers: config.identity.issuers.map((i) => i.issuer),
       logger,
+      readiness: {
+        audit: () => store.head().then(() => true, () => false),
+      },
     });
     cleanups.push(() => gateway.close());
     handler = gateway.handler;

@@ -52,6 +52,8 @@ const FULL: Required<AuditRecord> = {
   output: OUTPUT,
   redactions: REDACTIONS,
   trace_id: '0af7651916cd43dd8448eb211c80319c',
+  access: { emergency: true, grant_id: 'g1' },
+  alert: { type: 'tier_mismatch', severity: 'high' },
   detail: { note: 'n' },
   seq: 1,
   prev_hash: '0'.repeat(64),

@@ -51,7 +51,7 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
       const store = await createAuditStore(resolveStore(opts));
       try {
         await exportJsonl(store, (line) => {
-          ctx.io.stdout.write(`${line}\n`);
+          ctx.io.stdout.write(line);
         }, { fromSeq: opts.from });
       } finally {
         await store.close();

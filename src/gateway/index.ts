@@ -7,7 +7,7 @@ export { createUpstreamPool, validateUpstreamConfigs } from './mcp/upstream-pool
 export type { UpstreamPoolOptions } from './mcp/upstream-pool.js';
 export { namespaceToolName, parseToolName, isValidServerName } from './mcp/tool-names.js';
 export { AGENT_TIER_HEADER } from './mcp/mcp-endpoint.js';
-export { ERROR_TABLE, JSON_RPC_CODES, mapErrorCode, toHttpError, toJsonRpcError } from './errors.js';
+export { ERROR_TABLE, JSON_RPC_CODES, generateErrorsDoc, mapErrorCode, toHttpError, toJsonRpcError } from './errors.js';
 export type { ErrorMapping, HttpError, JsonRpcError } from './errors.js';
 export type { Readiness } from './http/health.js';
 export type {

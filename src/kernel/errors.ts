@@ -21,6 +21,13 @@ export const ERROR_CODES = {
   ERR_IDENTITY_CRIT_UNSUPPORTED: 'The token carries a critical header Custos does not understand.',
   ERR_IDENTITY_JWKS_UNAVAILABLE: 'The issuer JWKS could not be fetched in time.',
   ERR_IDENTITY_SESSION_MISMATCH: 'The MCP session belongs to another user.',
+  ERR_IDENTITY_SESSION_REVOKED: 'The session was revoked; sign in again.',
+  ERR_IDENTITY_SESSION_IDLE: 'The session was idle past the automatic logoff; sign in again.',
+  ERR_IDENTITY_TIER_MISMATCH: 'The declared tier does not match the tier the credential carries.',
+  ERR_IDENTITY_DELEGATION_INVALID: 'The delegation is not allowed (tokens, scope or depth).',
+  ERR_IDENTITY_TENANT_MISMATCH: "The call names another tenant's resources.",
+  ERR_IDENTITY_NOT_ENTITLED: 'The user does not hold the entitlement this action needs.',
+  ERR_IDENTITY_DEV_LOGIN_FAILED: 'The dev identity provider did not complete the login.',
   // policy
   ERR_POLICY_BUNDLE_INVALID: 'The policy bundle could not be loaded.',
   ERR_POLICY_EVALUATION_FAILED: 'The policy could not be evaluated; the call is denied.',
@@ -38,6 +45,8 @@ export const ERROR_CODES = {
   ERR_GATEWAY_UPSTREAM_UNAVAILABLE: 'The upstream server is not available.',
   ERR_GATEWAY_UPSTREAM_FAILED: 'The upstream server failed the call.',
   ERR_GATEWAY_PAYLOAD_TOO_LARGE: 'The request body is too large.',
+  ERR_GATEWAY_SESSION_LIMIT: 'Too many open sessions; close one or retry later.',
+  ERR_GATEWAY_CONFLICT: 'The request conflicts with one already in progress.',
   // config
   ERR_CONFIG_INVALID: 'The configuration is invalid.',
   ERR_CONFIG_SECRET_UNRESOLVED: 'A secret reference in the configuration could not be resolved.',

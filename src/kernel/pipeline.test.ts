@@ -140,4 +140,49 @@ describe('pipeline', () => {
     expect(run.forwarded && run.failed).toBe(true);
     expect(audit.rows[1]).toMatchObject({ event: 'result', output: { error: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' } });
   });
+
+  it('records a front-door denial under the user, without asking the policy', async () => {
+    const decide = vi.fn();
+    const { audit, pipeline } = setup(policy(decide));
+    const auth = await pipeline.authorize(call(), { deny: ['tier_mismatch'] });
+    expect(decide).not.toHaveBeenCalled();
+    expect(auth.decision).toMatchObject({ decision: 'deny', reasons: ['tier_mismatch'] });
+    expect(audit.rows[0]).toMatchObject({ event: 'deny', user: { sub: 'alice' }, policy: { reasons: ['tier_mismatch'] } });
+  });
+
+  it("denies a call naming another tenant's resources before the policy is asked", async () => {
+    const decide = vi.fn(() => ({ decision: 'allow' as const, reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] }));
+    const active = { ...policy(decide), tenancyRules: { arguments: ['tenant'], paths: [] } };
+    const tenantAware: Protector = { ...protector, extractTenants: (c) => [String((c.arguments as { tenant?: string }).tenant ?? '')].filter(Boolean) };
+    const audit = memoryStore();
+    const pipeline = createPipeline({ policy: { current: () => active }, protector: tenantAware, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    const principal = { sub: 'alice', iss: 'i', tenant: 'A', roles: [], groups: [] };
+    const other = await pipeline.authorize(call({ principal, arguments: { tenant: 'B' } }));
+    expect(other.decision).toMatchObject({ decision: 'deny', reasons: ['tenant_mismatch'] });
+    expect(decide).not.toHaveBeenCalled();
+    expect(audit.rows[0]).toMatchObject({ event: 'deny', user: { sub: 'alice', tenant: 'A' }, policy: { reasons: ['tenant_mismatch'] } });
+    const own = await pipeline.authorize(call({ principal, arguments: { tenant: 'A' } }));
+    expect(own.decision.decision).toBe('allow');
+    expect(decide).toHaveBeenCalledWith(expect.objectContaining({ resourceTenants: ['A'] }));
+  });
+
+  it('marks emergency calls in the decision input and on the row, and writes alert rows', async () => {
+    const seen: DecisionInput[] = [];
+    const { audit, pipeline } = setup(policy((input) => (seen.push(input), { decision: 'allow', reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['e'] })));
+    await pipeline.authorize(call({ emergency: { grantId: 'g-1' } }));
+    expect(seen[0]?.emergency).toBe(true);
+    expect(audit.rows[0]?.access).toEqual({ emergency: true, grant_id: 'g-1' });
+    const alert = await pipeline.recordAlert({ type: 'emergency_access', severity: 'high', decision: 'allow', call: call() });
+    expect(alert).toMatchObject({ event: 'alert', user: { sub: 'alice' }, alert: { type: 'emergency_access', severity: 'high' }, policy: { decision: 'allow' } });
+    audit.failing = true;
+    await expect(pipeline.recordAlert({ type: 'x', severity: 'low' })).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
+  });
+
+  it('classifies before redacting the input, so a secret file path is redacted as one', async () => {
+    const seen: unknown[] = [];
+    const p: Protector = { classify: () => ['secret_file'], redact: (v, o) => (seen.push(o?.dataClasses), { value: v, count: 0, types: [] }) };
+    const pipeline = createPipeline({ policy: { current: () => allowAll }, protector: p, audit: memoryStore(), clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    await pipeline.authorize(call());
+    expect(seen[0]).toEqual(['secret_file']);
+  });
 });

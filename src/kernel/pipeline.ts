@@ -8,7 +8,7 @@ import { CustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
 import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
 import { AUDIT_SCHEMA, NO_BUNDLE_HASH } from './types.js';
-import type { AuditEntry, AuditRecord, CallKind, Decision, Redaction, ToolCall } from './types.js';
+import type { AuditEntry, AuditRecord, CallKind, Decision, DecisionValue, Principal, Redaction, ToolCall } from './types.js';
 
 export interface PipelineDeps {
   readonly policy: PolicySource;
@@ -41,15 +41,33 @@ export interface Completion {
   readonly record: AuditRecord;
 }
 
+export interface AuthorizeOptions {
+  /** Deny before asking the policy (e.g. a tier mismatch found by the front door), still recorded under the user. */
+  readonly deny?: readonly string[];
+}
+
+export interface AlertInput {
+  readonly type: string;
+  readonly severity: 'low' | 'medium' | 'high';
+  /** The decision taken on the call that raised it (default deny). */
+  readonly decision?: DecisionValue;
+  /** The call that raised it, when there is one (its user, agent and tool go on the row). */
+  readonly call?: ToolCall;
+  readonly principal?: Principal | null;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
 export interface Pipeline {
   /** Decides and records. Never throws for a denial; throws ERR_AUDIT_UNAVAILABLE only if not even a deny row could be written. */
-  authorize(call: ToolCall): Promise<Authorization>;
+  authorize(call: ToolCall, options?: AuthorizeOptions): Promise<Authorization>;
   /** Redacts the outcome and records the result row. Throws ERR_AUDIT_UNAVAILABLE when the row cannot be written. */
   complete(auth: Authorization, outcome: Outcome): Promise<Completion>;
   /** authorize → forward (only on allow) → complete. */
   run(call: ToolCall, forward: (call: ToolCall) => Promise<unknown>): Promise<RunResult>;
   /** Writes a row for a request that never got an identity (bad or missing token). */
   recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined>;
+  /** Writes an alert row (for the SIEM and the monitor). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
+  recordAlert(input: AlertInput): Promise<AuditRecord>;
 }
 
 export interface AuthFailure {
@@ -88,16 +106,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { decision: 'deny', reasons, bundleHash, determiningPolicies: [] };
   }
 
+  function userOf(p: Principal | null | undefined): AuditEntry['user'] {
+    return p ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId } : { sub: null, anonymous: true };
+  }
+
   function baseEntry(call: ToolCall): Omit<AuditEntry, 'event' | 'policy' | 'redactions'> {
-    const p = call.principal;
     return {
       schema: AUDIT_SCHEMA,
       time: clock.now().toISOString(),
       request_id: call.requestId,
       kind: call.kind,
-      user: p
-        ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId }
-        : { sub: null, anonymous: true },
+      user: userOf(call.principal),
       agent: {
         name: call.agent.name,
         runtime: call.agent.runtime,
@@ -107,37 +126,62 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         delegation_chain: [...call.agent.delegationChain, `tool:${call.tool.server}/${call.tool.name}`],
       },
       trace_id: call.traceId,
+      access: call.emergency ? { emergency: true, grant_id: call.emergency.grantId } : undefined,
     };
   }
 
-  async function authorize(call: ToolCall): Promise<Authorization> {
+  /** Tenants named by the call that are not the principal's own: any one denies the call. */
+  function foreignTenants(call: ToolCall, policy: ActivePolicy): { named: string[]; foreign: string[] } {
+    if (!policy.tenancyRules || !protector.extractTenants) return { named: [], foreign: [] };
+    const named = protector.extractTenants(call, policy.tenancyRules);
+    return { named, foreign: named.filter((t) => t !== call.principal?.tenant) };
+  }
+
+  async function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
     const policy = currentPolicy();
     const bundleHash = policy?.bundleHash ?? NO_BUNDLE_HASH;
     let dataClasses: string[] = [];
     let toolClasses: readonly string[] = [];
-    let redactedArguments: Redaction;
-    let decision: Decision;
+    let classifyFailed = false;
     try {
-      redactedArguments = protector.redact(call.arguments);
+      // Classify first: a secret file's arguments are redacted as one too.
+      if (policy) {
+        dataClasses = protector.classify(call, policy.classificationRules);
+        toolClasses = policy.classifyTool(call.tool).classes;
+      }
+    } catch {
+      classifyFailed = true;
+    }
+    let redactedArguments: Redaction;
+    try {
+      redactedArguments = protector.redact(call.arguments, { dataClasses });
     } catch {
       redactedArguments = { value: '[redacted:unprocessable]', count: 1, types: ['unprocessable'] };
     }
+    let decision: Decision;
     if (!call.principal) {
       decision = deny(bundleHash, 'ERR_IDENTITY_TOKEN_MISSING');
+    } else if (options.deny?.length) {
+      decision = deny(bundleHash, ...options.deny);
     } else if (!policy) {
       decision = deny(bundleHash, 'ERR_POLICY_BUNDLE_INVALID');
+    } else if (classifyFailed) {
+      decision = deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
     } else {
       try {
-        dataClasses = protector.classify(call, policy.classificationRules);
-        toolClasses = policy.classifyTool(call.tool).classes;
-        decision = policy.decide({
-          action: ACTION_BY_KIND[call.kind],
-          principal: call.principal,
-          agent: call.agent,
-          tool: call.tool,
-          toolClasses,
-          dataClasses,
-        });
+        const tenants = foreignTenants(call, policy);
+        decision = tenants.foreign.length
+          ? deny(bundleHash, 'tenant_mismatch')
+          : policy.decide({
+              action: ACTION_BY_KIND[call.kind],
+              principal: call.principal,
+              agent: call.agent,
+              tool: call.tool,
+              toolClasses,
+              dataClasses,
+              resourceTenants: tenants.named,
+              emergency: call.emergency !== undefined,
+            });
       } catch {
         decision = deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
       }
@@ -236,5 +280,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  return { authorize, complete, run, recordAuthFailure };
+  async function recordAlert(input: AlertInput): Promise<AuditRecord> {
+    const policy = currentPolicy();
+    const call = input.call;
+    const base = call ? baseEntry(call) : { schema: AUDIT_SCHEMA, time: clock.now().toISOString(), request_id: deps.ids.newId(), user: userOf(input.principal) };
+    try {
+      return await audit.append({
+        ...base,
+        event: 'alert',
+        tool: call ? { server: call.tool.server, name: call.tool.name } : undefined,
+        policy: { decision: input.decision ?? 'deny', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [input.type] },
+        redactions: { count: 0, types: [] },
+        alert: { type: input.type, severity: input.severity },
+        detail: input.detail,
+      });
+    } catch (err) {
+      throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
+    }
+  }
+
+  return { authorize, complete, run, recordAuthFailure, recordAlert };
 }

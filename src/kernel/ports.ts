@@ -31,12 +31,20 @@ export interface DecisionInput {
   readonly toolClasses: readonly string[];
   /** Classes of the data the call touches, from the protect classifier (e.g. phi, secret_file). */
   readonly dataClasses: readonly string[];
+  /** Tenants the call names in its arguments or target (see TenancyRules). */
+  readonly resourceTenants?: readonly string[];
   readonly emergency?: boolean;
 }
 
 /** Path patterns (globs, matched against normalised paths) that put a data class on a call. */
 export interface ClassificationRule {
   readonly dataClass: string;
+  readonly paths: readonly string[];
+}
+
+/** Where a call names a tenant: argument keys, and path globs with a `{tenant}` segment. */
+export interface TenancyRules {
+  readonly arguments: readonly string[];
   readonly paths: readonly string[];
 }
 
@@ -47,6 +55,7 @@ export interface ActivePolicy {
   decide(input: DecisionInput): Decision;
   classifyTool(tool: ToolRef): ToolClassification;
   readonly classificationRules: readonly ClassificationRule[];
+  readonly tenancyRules?: TenancyRules;
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */
@@ -62,6 +71,8 @@ export interface RedactOptions {
 export interface Protector {
   /** Data classes a call's arguments touch (file paths, URIs) under the bundle's rules and the built-in ones. */
   classify(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[]): string[];
+  /** Tenants a call's arguments name under the bundle's tenancy rules. */
+  extractTenants?(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: TenancyRules): string[];
   /** Redacts every string inside a JSON value; never mutates its input. */
   redact<T>(value: T, options?: RedactOptions): Redaction<T>;
 }

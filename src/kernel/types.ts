@@ -7,6 +7,9 @@ export type Tier = (typeof TIERS)[number];
 export const CALL_KINDS = ['tool', 'resource', 'prompt', 'sampling', 'elicitation', 'model'] as const;
 export type CallKind = (typeof CALL_KINDS)[number];
 
+/** What kind of credential a principal was verified from; the tier is derived from it. */
+export type CredentialKind = 'user' | 'delegation' | 'background' | 'client';
+
 /** The verified human (or workload) on whose behalf a call is made. */
 export interface Principal {
   readonly sub: string;
@@ -23,6 +26,12 @@ export interface Principal {
   /** Seconds since epoch. */
   readonly issuedAt?: number;
   readonly expiresAt?: number;
+  /** The kind of credential presented (default: the user's own token). */
+  readonly credential?: CredentialKind;
+  /** The acting parties of a delegated credential (RFC 8693 `act`), outermost (most recent) last. */
+  readonly actors?: readonly string[];
+  /** Granted scope, when the credential carries one. */
+  readonly scope?: readonly string[];
 }
 
 /** The agent acting for the principal: context, never the principal. */
@@ -53,6 +62,8 @@ export interface ToolCall {
   readonly principal: Principal | null;
   readonly agent: AgentContext;
   readonly traceId?: string;
+  /** Set when the call runs under an open break-glass grant. */
+  readonly emergency?: { readonly grantId: string };
 }
 
 export type DecisionValue = 'allow' | 'deny' | 'confirm';
@@ -86,6 +97,7 @@ export type AuditEvent =
   | 'result' // the outcome of a forwarded call
   | 'deny' // a call that was not forwarded
   | 'auth_failure' // a request whose identity could not be verified
+  | 'alert' // an anomaly worth a human's attention (tier mismatch, emergency access…)
   | 'admin'; // policy activation, mode switches, break-glass, retention purges…
 
 /**
@@ -129,6 +141,10 @@ export interface AuditEntry {
   readonly output?: { readonly redacted: unknown; readonly sha256: string; readonly error?: string };
   readonly redactions: { readonly count: number; readonly types: readonly string[] };
   readonly trace_id?: string;
+  /** Present on calls made under break-glass emergency access. */
+  readonly access?: { readonly emergency: true; readonly grant_id: string };
+  /** Present on alert rows. */
+  readonly alert?: { readonly type: string; readonly severity: 'low' | 'medium' | 'high' };
   /** Free-form, non-sensitive detail of admin events (bundle activation, purge…). */
   readonly detail?: Readonly<Record<string, unknown>>;
 }

@@ -122,7 +122,7 @@ describe('MCP gateway end to end', () => {
     try {
       const foreign = await post({ authorization: `Bearer ${await fetchDevToken(rogue.issuer, 'alice')}` });
       expect(foreign.status).toBe(401);
-      expect((await foreign.json()).error.code).toBe('ERR_IDENTITY_ISSUER_UNKNOWN');
+      expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_ISSUER_UNKNOWN');
     } finally {
       await rogue.close();
     }
@@ -169,7 +169,7 @@ describe('expired tokens', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
       });
       expect(res.status).toBe(401);
-      expect((await res.json()).error.code).toBe('ERR_IDENTITY_TOKEN_EXPIRED');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_TOKEN_EXPIRED');
       expect(h.upstreamCalls()).toEqual([]);
     } finally {
       await h.close();

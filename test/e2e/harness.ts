@@ -19,7 +19,18 @@ import type { CustosConfigInput } from '../../src/config/index.js';
 import { fetchDevToken, startDevIdentityProvider } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root, from the sources or from their compiled copy in dist-bench/. */
+function findRepoRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the repository root');
+    dir = up;
+  }
+  return dir;
+}
+
+export const repoRoot = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
 const serverFilesystem = path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const tapScript = path.join(repoRoot, 'test/e2e/fixtures/stdio-tap.mjs');
 

@@ -94,7 +94,9 @@ describe('POST /v1/authorize', () => {
     const res = await post('/v1/authorize', call({ request_id: 'req-tier-1', agent: { name: 'a', tier: 'background' } }), 'alice');
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ decision: 'deny', reasons: ['tier_mismatch'] });
-    expect(audit.rows.at(-1)).toMatchObject({ request_id: 'req-tier-1', policy: { decision: 'deny', reasons: ['tier_mismatch'] } });
+    const [deny, alert] = audit.rows.slice(-2);
+    expect(deny).toMatchObject({ event: 'deny', request_id: 'req-tier-1', user: { sub: 'alice' }, policy: { decision: 'deny', reasons: ['tier_mismatch'] } });
+    expect(alert).toMatchObject({ event: 'alert', request_id: 'req-tier-1', user: { sub: 'alice' }, alert: { type: 'tier_mismatch', severity: 'high' }, detail: { declared_tier: 'background' } });
   });
 
   it('refuses a missing or bad token with 401, WWW-Authenticate and an auth_failure row', async () => {
@@ -137,7 +139,7 @@ describe('POST /v1/authorize', () => {
   it('refuses a request_id that is already pending', async () => {
     await post('/v1/authorize', call({ request_id: 'req-dup' }), 'alice');
     const again = await post('/v1/authorize', call({ request_id: 'req-dup' }), 'alice');
-    expect(again.status).toBe(400);
+    expect(again.status).toBe(409);
   });
 
   it('answers 503 and keeps nothing pending when the audit store cannot write', async () => {

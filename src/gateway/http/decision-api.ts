@@ -5,7 +5,7 @@
  * Documented in docs/api.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CustosError, NO_BUNDLE_HASH } from '../../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
 import type { IdSource, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import type { Authenticator } from './auth.js';
@@ -32,24 +32,17 @@ export interface DecisionApi {
 export const TIER_MISMATCH = 'tier_mismatch';
 
 export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
-  function currentBundleHash(): string {
-    try {
-      return deps.policy.current().bundleHash;
-    } catch {
-      return NO_BUNDLE_HASH;
-    }
-  }
-
-  /** Refuses a call whose declared tier disagrees with the credential; audited, never forwarded. */
+  /** Refuses a call whose declared tier disagrees with the credential: a deny row under the user, and an alert row. */
   async function denyTierMismatch(res: ServerResponse, call: ToolCall): Promise<void> {
     deps.logger.warn({ request_id: call.requestId, sub: call.principal?.sub, agent: call.agent.name }, 'declared agent tier disagrees with the credential');
-    await deps.pipeline.recordAuthFailure({ code: TIER_MISMATCH, kind: 'tool', tool: call.tool, requestId: call.requestId, traceId: call.traceId });
+    const authorization = await deps.pipeline.authorize(call, { deny: [TIER_MISMATCH] });
+    await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: call.agent.declaredTier ?? null, derived_tier: call.agent.tier } });
     sendJson(res, 200, {
       decision: 'deny',
       request_id: call.requestId,
       reasons: [TIER_MISMATCH],
-      policy: { bundle_hash: currentBundleHash(), determining_policies: [] },
-      arguments: null,
+      policy: { bundle_hash: authorization.decision.bundleHash, determining_policies: [] },
+      arguments: authorization.redactedArguments.value,
     });
   }
 
@@ -72,7 +65,7 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     if (!principal) return;
     const body = parseBody(AuthorizeRequest, await readJsonBody(req, deps.maxBodyBytes));
     if (body.request_id !== undefined && deps.pending.get(body.request_id)) {
-      throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The request_id is already pending.', { detail: { problems: ['request_id: already in use'] } });
+      throw new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id is already pending.');
     }
     const { call, tierMismatch } = buildCall(principal, body, req);
     if (tierMismatch) return denyTierMismatch(res, call);

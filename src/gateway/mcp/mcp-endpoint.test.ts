@@ -51,7 +51,7 @@ describe('MCP session limits', () => {
     expect(first.status).toBe(200);
     expect((await openSession()).status).toBe(200);
     const third = await openSession();
-    expect(third.status).toBe(400);
+    expect(third.status).toBe(503);
     // after the idle time both sessions are closed at the next initialize
     clock.advance(61_000);
     expect((await openSession()).status).toBe(200);

@@ -79,7 +79,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   async function startSession(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, principal: Principal): Promise<void> {
     await closeIdleSessions();
     if (sessions.size + starting >= deps.maxSessions) {
-      throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'Too many open MCP sessions; close one or retry later.');
+      throw new CustosError('ERR_GATEWAY_SESSION_LIMIT', 'Too many open MCP sessions; close one or retry later.');
     }
     starting++;
     const server = deps.createServer();
@@ -109,7 +109,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     if (!session) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No MCP session has this id (expired or closed); initialize a new one.');
     if (session.owner.sub !== principal.sub || session.owner.iss !== principal.iss) {
       deps.logger.warn({ session: id, sub: principal.sub }, 'MCP session used with another user\'s token');
-      await deps.pipeline.recordAuthFailure({ code: 'ERR_IDENTITY_SESSION_MISMATCH', traceId: parseTraceparent(req.headers.traceparent) });
+      await deps.pipeline.recordAlert({ type: 'session_mismatch', severity: 'high', principal, detail: { session_owner: session.owner.sub } });
       throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH');
     }
     session.lastSeen = now();

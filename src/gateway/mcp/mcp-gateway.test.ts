@@ -180,6 +180,10 @@ describe('MCP front door: tools/call', () => {
     const result = await client.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'notes.txt') } });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe('Denied by policy: tier_mismatch');
+    expect(audit.rows.slice(-2).map((r) => [r.event, r.user.sub, r.policy.reasons[0]])).toEqual([
+      ['deny', 'alice', 'tier_mismatch'],
+      ['alert', 'alice', 'tier_mismatch'],
+    ]);
   });
 
   it('reports an upstream that is down as ERR_GATEWAY_UPSTREAM_UNAVAILABLE', async () => {

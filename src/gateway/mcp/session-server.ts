@@ -103,7 +103,8 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     const call: ToolCall = { requestId: deps.ids.newId(), kind: 'tool', tool: ref, arguments: args ?? {}, principal: ctx.principal, agent, traceId: ctx.traceId };
     if (tierMismatch) {
       deps.logger.warn({ request_id: call.requestId, sub: ctx.principal.sub, agent: agent.name }, 'declared agent tier disagrees with the credential');
-      await deps.pipeline.recordAuthFailure({ code: TIER_MISMATCH, kind: 'tool', tool: ref, requestId: call.requestId, traceId: call.traceId });
+      await deps.pipeline.authorize(call, { deny: [TIER_MISMATCH] });
+      await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: ctx.declaredTier ?? null, derived_tier: agent.tier } });
       return errorResult(`Denied by policy: ${TIER_MISMATCH}`, call.requestId);
     }
     const result = await deps.pipeline.run(call, () => deps.upstreams.callTool(ref.server, ref.name, args, { signal }));

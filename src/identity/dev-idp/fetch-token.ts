@@ -45,7 +45,7 @@ class CookieJar {
 }
 
 function fail(message: string): never {
-  throw new CustosError('ERR_INTERNAL', `dev identity provider: ${message}`);
+  throw new CustosError('ERR_IDENTITY_DEV_LOGIN_FAILED', `dev identity provider: ${message}`);
 }
 
 async function discover(issuer: string): Promise<{ authorization_endpoint: string; token_endpoint: string }> {
