@@ -44,6 +44,12 @@ export interface HarnessOptions {
   readonly bundleDir?: string;
   /** Put the recording tap between Custos and the upstream (default true; benchmarks turn it off). */
   readonly tap?: boolean;
+  /** Replace the default upstream (the filesystem server on the workspace copy). */
+  readonly upstreams?: CustosConfigInput['upstreams'];
+  /** Last say over the config before Custos starts (add sections, change issuers…). */
+  readonly configure?: (raw: CustosConfigInput, context: { dir: string; issuer: string; audience: string }) => CustosConfigInput;
+  /** Users the dev provider knows (default: alice and bob). */
+  readonly users?: Parameters<typeof startDevIdentityProvider>[0]['users'];
 }
 
 export interface TapEntry {
@@ -90,13 +96,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const storeFile = path.join(dir, 'audit.sqlite');
   const port = await freePort();
   const audience = `http://127.0.0.1:${port}/mcp`;
-  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: 0, audience, accessTokenTtlSec: options.accessTokenTtlSec });
+  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: 0, audience, accessTokenTtlSec: options.accessTokenTtlSec, users: options.users });
   const raw: CustosConfigInput = {
     server: { host: '127.0.0.1', port },
     identity: {
       issuers: [{ issuer: idp.issuer, audience, algorithms: ['ES256', 'RS256'], clockSkewSec: options.clockSkewSec, claims: { roles: 'roles', tenant: 'tenant' } }],
     },
-    upstreams: [
+    upstreams: options.upstreams ?? [
       {
         name: 'filesystem',
         command: process.execPath,
@@ -107,9 +113,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     audit: { store: `sqlite:${storeFile}`, busyTimeoutMs: options.busyTimeoutMs },
     log: { level: 'silent' },
   };
+  const finalRaw = options.configure ? options.configure(raw, { dir, issuer: idp.issuer, audience }) : raw;
   let custos: CustosInstance;
   try {
-    custos = await startCustos(resolveConfig(raw, { source: 'harness', baseDir: dir }), { logger: createLogger('silent') });
+    custos = await startCustos(resolveConfig(finalRaw, { source: 'harness', baseDir: dir }), { logger: createLogger('silent') });
   } catch (err) {
     await idp.close();
     throw err;
