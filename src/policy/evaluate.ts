@@ -15,6 +15,7 @@ import type {
   ToolRef,
 } from '../kernel/index.js';
 import { CEDAR_NAMESPACE } from './cedar-load.js';
+import { createDecisionCache } from './decision-cache.js';
 import type { BundlePolicy } from './types.js';
 
 const EVALUATION_FAILED = 'ERR_POLICY_EVALUATION_FAILED';
@@ -93,9 +94,9 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     determiningPolicies: [...determining].sort(),
   });
 
-  const decide = (input: DecisionInput): Decision => {
+  const evaluate = (request: StatefulAuthorizationCall): Decision => {
     try {
-      const answer = statefulIsAuthorized(buildRequest(input, policySetId));
+      const answer = statefulIsAuthorized(request);
       if (answer.type !== 'success') return failClosed();
       const { decision, diagnostics } = answer.response;
       if (diagnostics.errors.length > 0) return failClosed(diagnostics.errors.map((e) => e.policyId));
@@ -108,6 +109,14 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
       const confirm = ids.every((id) => byId.get(id)?.confirm === true);
       const reasons = [...new Set(ids.map((id) => byId.get(id)?.reason ?? id))];
       return { decision: confirm ? 'confirm' : 'allow', reasons, bundleHash, determiningPolicies: ids };
+    } catch {
+      return failClosed();
+    }
+  };
+  const cached = createDecisionCache(evaluate);
+  const decide = (input: DecisionInput): Decision => {
+    try {
+      return cached(buildRequest(input, policySetId));
     } catch {
       return failClosed();
     }
