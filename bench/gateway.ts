@@ -11,7 +11,7 @@ const WARMUP = 100;
 const N = Number(process.env.BENCH_N ?? 1000);
 
 export async function run(): Promise<void> {
-  const h = await startHarness({ tap: false });
+  const h = await startHarness({ tap: false, outOfProcess: true });
   try {
     const viaCustos = await h.connect(await h.token('alice'), 'bench');
     const direct = await h.connectDirect();

@@ -4,7 +4,10 @@
  * on free loopback ports, with a transparent tap recording what reached the upstream.
  * Every end-to-end test and benchmark starts from here.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createLogger, startCustos } from '../../src/app/index.js';
+import { createAuditStore } from '../../src/audit/index.js';
 import type { CustosInstance } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput } from '../../src/config/index.js';
@@ -48,6 +52,8 @@ export interface HarnessOptions {
   readonly upstreams?: CustosConfigInput['upstreams'];
   /** Last say over the config before Custos starts (add sections, change issuers…). */
   readonly configure?: (raw: CustosConfigInput, context: { dir: string; issuer: string; audience: string }) => CustosConfigInput;
+  /** Run Custos as its own process (`custos serve`, needs `npm run build`), as in production; default in-process. */
+  readonly outOfProcess?: boolean;
   /** Users the dev provider knows (default: alice and bob). */
   readonly users?: Parameters<typeof startDevIdentityProvider>[0]['users'];
 }
@@ -59,7 +65,7 @@ export interface TapEntry {
 }
 
 export interface Harness {
-  readonly custos: CustosInstance;
+  readonly custos: HarnessCustos;
   readonly issuer: string;
   readonly mcpUrl: string;
   readonly workspace: string;
@@ -75,6 +81,56 @@ export interface Harness {
   upstreamCalls(): TapEntry[];
   auditRecords(): Promise<AuditRecord[]>;
   close(): Promise<void>;
+}
+
+/** Custos as the harness hands it out: in-process, or a `custos serve` child with its own store connection. */
+export type HarnessCustos = Omit<CustosInstance, 'pipeline'>;
+
+/** Resolves with the output so far once `pattern` appears on the child's stdout or stderr. */
+export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString('utf8');
+      if (pattern.test(out)) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ${pattern}; output:\n${out}`));
+    });
+  });
+}
+
+async function spawnCustos(raw: CustosConfigInput, dir: string, storeUri: string): Promise<HarnessCustos> {
+  const file = path.join(dir, 'custos.yaml');
+  writeFileSync(file, JSON.stringify(raw, null, 2)); // JSON is YAML
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = await waitForOutput(child, /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/, 30_000).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  const [, url, mcpUrl, bundleHash] = /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/.exec(out)!;
+  const store = await createAuditStore(storeUri);
+  return {
+    url: url!,
+    mcpUrl: mcpUrl!,
+    port: Number(new URL(url!).port),
+    bundleHash: bundleHash!,
+    store,
+    close: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      await store.close();
+    },
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -114,9 +170,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     log: { level: 'silent' },
   };
   const finalRaw = options.configure ? options.configure(raw, { dir, issuer: idp.issuer, audience }) : raw;
-  let custos: CustosInstance;
+  let custos: HarnessCustos;
   try {
-    custos = await startCustos(resolveConfig(finalRaw, { source: 'harness', baseDir: dir }), { logger: createLogger('silent') });
+    const config = resolveConfig(finalRaw, { source: 'harness', baseDir: dir });
+    custos = options.outOfProcess
+      ? await spawnCustos(finalRaw, dir, config.audit.store)
+      : await startCustos(config, { logger: createLogger('silent') });
   } catch (err) {
     await idp.close();
     throw err;

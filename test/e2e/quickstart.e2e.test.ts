@@ -11,27 +11,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot } from './harness.js';
-
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`)), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString('utf8');
-      if (pattern.test(out)) {
-        clearTimeout(timer);
-        resolve(out);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ${pattern}; output:\n${out}`));
-    });
-  });
-}
+import { freePort, repoRoot, waitForOutput } from './harness.js';
 
 describe('npm start (the quick start)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'custos-quickstart-'));
@@ -50,7 +30,7 @@ describe('npm start (the quick start)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const started = Date.now();
-    const out = await waitForLine(child, /Press Ctrl\+C to stop/, 60_000);
+    const out = await waitForOutput(child, /Press Ctrl\+C to stop/, 60_000);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(out).toContain(`MCP endpoint       http://127.0.0.1:${port}/mcp`);
     expect(out).toMatch(/bob\s+reads phi\/patient-0001\.md\s+-> denied: phi_requires_clinician/);
