@@ -57,6 +57,17 @@ export interface AlertInput {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
+export interface AdminInput {
+  /** What was done, e.g. session_revoked, emergency_grant_opened (the row's reason). */
+  readonly action: string;
+  /** Who did it (null for Custos itself). */
+  readonly principal: Principal | null;
+  readonly decision?: DecisionValue;
+  readonly traceId?: string;
+  /** Non-sensitive detail; strings in it are redacted before they are stored. */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
 export interface Pipeline {
   /** Decides and records. Never throws for a denial; throws ERR_AUDIT_UNAVAILABLE only if not even a deny row could be written. */
   authorize(call: ToolCall, options?: AuthorizeOptions): Promise<Authorization>;
@@ -68,6 +79,8 @@ export interface Pipeline {
   recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined>;
   /** Writes an alert row (for the SIEM and the monitor). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
   recordAlert(input: AlertInput): Promise<AuditRecord>;
+  /** Writes an admin row (revocations, break-glass grants, reviews). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
+  recordAdmin(input: AdminInput): Promise<AuditRecord>;
 }
 
 export interface AuthFailure {
@@ -299,5 +312,30 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  return { authorize, complete, run, recordAuthFailure, recordAlert };
+  async function recordAdmin(input: AdminInput): Promise<AuditRecord> {
+    const policy = currentPolicy();
+    let detail: Readonly<Record<string, unknown>> | undefined;
+    try {
+      detail = input.detail === undefined ? undefined : protector.redact(input.detail).value;
+    } catch (err) {
+      throw new CustosError('ERR_PROTECT_FAILED', undefined, { cause: err });
+    }
+    try {
+      return await audit.append({
+        schema: AUDIT_SCHEMA,
+        event: 'admin',
+        time: clock.now().toISOString(),
+        request_id: deps.ids.newId(),
+        user: userOf(input.principal),
+        policy: { decision: input.decision ?? 'allow', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [input.action] },
+        redactions: { count: 0, types: [] },
+        trace_id: input.traceId,
+        detail: { action: input.action, ...detail },
+      });
+    } catch (err) {
+      throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
+    }
+  }
+
+  return { authorize, complete, run, recordAuthFailure, recordAlert, recordAdmin };
 }

@@ -11,6 +11,7 @@ import type {
   Principal,
   Redaction,
   ToolCall,
+  Tier,
   ToolClassification,
   ToolRef,
 } from './types.js';
@@ -95,3 +96,13 @@ export interface IdSource {
 }
 
 export type { CallKind };
+
+/**
+ * Session state of a verified principal: revocation and automatic logoff. The front door
+ * calls `check` right after verifying the credential (it throws ERR_IDENTITY_SESSION_REVOKED
+ * or ERR_IDENTITY_SESSION_IDLE) and `touch` once the request is admitted.
+ */
+export interface SessionGuard {
+  check(principal: Principal, tier: Tier): Promise<void>;
+  touch(principal: Principal, tier: Tier): Promise<void>;
+}
