@@ -3,6 +3,7 @@
  * `registerAuditStore` call in src/app); `createAuditStore` picks it from the URI.
  */
 import { CustosError } from '../kernel/index.js';
+import { createPostgresAuditStore } from './postgres-store.js';
 import { createSqliteAuditStore } from './sqlite-store.js';
 import type { AuditStoreAdmin, AuditStoreFactory, AuditStoreOptions } from './types.js';
 
@@ -43,3 +44,5 @@ export async function createAuditStore(uri: string, options: AuditStoreOptions =
 
 // Built-in backends: one line each.
 registerAuditStore('sqlite', createSqliteAuditStore);
+registerAuditStore('postgres', createPostgresAuditStore);
+registerAuditStore('postgresql', createPostgresAuditStore);

@@ -6,9 +6,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { AUDIT_SCHEMA, CustosError, GENESIS_HASH } from '../kernel/index.js';
+import { CustosError, GENESIS_HASH } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { chainRecord } from './chain-hash.js';
+import { parseStored, prepareEntry, toAppendError } from './store-common.js';
+import type { StoredRow } from './store-common.js';
 import type { AuditStoreAdmin, AuditStoreOptions, ChainHead, RawRow } from './types.js';
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
@@ -27,12 +29,6 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
 BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
 `;
-
-interface StoredRow {
-  seq: number;
-  hash: string;
-  record: string;
-}
 
 /** `sqlite:PATH` → absolute path (relative to process.cwd()), or `:memory:`. */
 export function parseSqliteLocation(uri: string): string {
@@ -175,22 +171,6 @@ function bindStore(db: Database.Database, file: string, options: AuditStoreOptio
   };
 }
 
-/** Checks the marker and fills `time`; the chain fields are added inside the transaction. */
-function prepareEntry(entry: AuditEntry, clock: Clock): Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'> {
-  if (typeof entry !== 'object' || entry === null || entry.schema !== AUDIT_SCHEMA) {
-    throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit entry is not a custos.audit/v1 entry.', { detail: { reason: 'invalid_entry' } });
-  }
-  return entry.time ? entry : { ...entry, time: clock.now().toISOString() };
-}
-
-function parseStored(row: StoredRow): AuditRecord {
-  try {
-    return JSON.parse(row.record) as AuditRecord;
-  } catch (err) {
-    throw new CustosError('ERR_AUDIT_CHAIN_BROKEN', 'A stored audit row does not parse.', { cause: err, detail: { seq: row.seq } });
-  }
-}
-
 const REASON_BY_SQLITE_CODE: ReadonlyArray<[RegExp, string]> = [
   [/^SQLITE_BUSY/, 'busy'],
   [/^SQLITE_LOCKED/, 'busy'],
@@ -200,10 +180,6 @@ const REASON_BY_SQLITE_CODE: ReadonlyArray<[RegExp, string]> = [
   [/^SQLITE_CONSTRAINT/, 'constraint'],
 ];
 
-/** Any append failure is ERR_AUDIT_UNAVAILABLE; the message never carries the entry. */
 function toUnavailable(err: unknown): CustosError {
-  if (err instanceof CustosError && err.code === 'ERR_AUDIT_UNAVAILABLE') return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const match = typeof code === 'string' ? REASON_BY_SQLITE_CODE.find(([re]) => re.test(code)) : undefined;
-  return new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err, detail: { reason: match?.[1] ?? 'write_failed' } });
+  return toAppendError(err, REASON_BY_SQLITE_CODE);
 }

@@ -1,0 +1,157 @@
+/**
+ * The shared audit store for several Custos replicas: one PostgreSQL table. Appends from
+ * every replica are serialised by a transaction-scoped advisory lock, so seq stays
+ * contiguous and the chain stays verifiable with many writers. A row is durable when
+ * append resolves (synchronous_commit = on for Custos' sessions, whatever the server default).
+ */
+import pg from 'pg';
+import { CustosError, GENESIS_HASH } from '../kernel/index.js';
+import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+import { chainRecord } from './chain-hash.js';
+import { parseStored, prepareEntry, toAppendError } from './store-common.js';
+import type { StoredRow } from './store-common.js';
+import type { AuditStoreAdmin, AuditStoreOptions, ChainHead, RawRow } from './types.js';
+
+const TABLE = 'custos_audit_records';
+/** pg_advisory_xact_lock key serialising appends ("custos" in ASCII). */
+const APPEND_LOCK = '108976238407795';
+const PAGE_SIZE = 500;
+const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+
+const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS ${TABLE} (
+  seq BIGINT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE OR REPLACE FUNCTION custos_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'custos audit rows are append-only'; END $$;
+DROP TRIGGER IF EXISTS custos_audit_no_change ON ${TABLE};
+CREATE TRIGGER custos_audit_no_change BEFORE UPDATE OR DELETE ON ${TABLE}
+  FOR EACH ROW EXECUTE FUNCTION custos_audit_append_only();
+DROP TRIGGER IF EXISTS custos_audit_no_truncate ON ${TABLE};
+CREATE TRIGGER custos_audit_no_truncate BEFORE TRUNCATE ON ${TABLE}
+  FOR EACH STATEMENT EXECUTE FUNCTION custos_audit_append_only();
+`;
+
+const REASON_BY_PG_CODE: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^55P03$/, 'busy'], // lock_not_available (lock_timeout)
+  [/^57014$/, 'busy'], // query_canceled (statement_timeout)
+  [/^25006$/, 'readonly'], // read_only_sql_transaction
+  [/^53/, 'disk_full'], // insufficient resources
+  [/^(08|57P)/, 'io_error'], // connection failures, admin shutdown
+  [/^ECONN|^ETIMEDOUT|^ENOTFOUND/, 'io_error'],
+  [/^23/, 'constraint'],
+];
+
+interface HeadRow {
+  seq: string;
+  hash: string;
+}
+
+export async function createPostgresAuditStore(uri: string, options: AuditStoreOptions): Promise<AuditStoreAdmin> {
+  const timeoutMs = options.busyTimeoutMs ?? 2000;
+  const pool = new pg.Pool({ connectionString: uri, max: 4, connectionTimeoutMillis: Math.max(timeoutMs, 1000) });
+  pool.on('error', () => undefined); // an idle client's error surfaces on the next query
+  pool.on('connect', (client) => {
+    void client.query(`SET synchronous_commit TO on; SET lock_timeout TO ${Math.max(timeoutMs, 1)}`).catch(() => undefined);
+  });
+  try {
+    if (options.readonly) {
+      const found = await pool.query('SELECT to_regclass($1) AS t', [TABLE]);
+      if (!found.rows[0]?.t) throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The database holds no Custos audit trail.');
+    } else {
+      await withClient(pool, async (client) => {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]); // replicas may start together
+        await client.query(SCHEMA_SQL);
+        await client.query('COMMIT');
+      });
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    if (err instanceof CustosError) throw err;
+    throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The postgres audit store could not be opened.', { cause: err });
+  }
+  return bindStore(pool, options);
+}
+
+async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+function toHead(row: HeadRow | undefined): ChainHead {
+  return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+}
+
+function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  let closed = false;
+  const assertUsable = (): void => {
+    if (closed) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is closed.', { detail: { reason: 'closed' } });
+  };
+
+  async function* readPages(fromSeq: number): AsyncGenerator<StoredRow> {
+    let next = fromSeq;
+    for (;;) {
+      assertUsable();
+      const { rows } = await pool.query<{ seq: string; hash: string; record: string }>(
+        `SELECT seq, hash, record FROM ${TABLE} WHERE seq >= $1 ORDER BY seq LIMIT $2`,
+        [next, PAGE_SIZE],
+      );
+      for (const row of rows) yield { seq: Number(row.seq), hash: row.hash, record: row.record };
+      if (rows.length < PAGE_SIZE) return;
+      next = Number(rows[rows.length - 1]!.seq) + 1;
+    }
+  }
+
+  return {
+    async append(entry: AuditEntry): Promise<AuditRecord> {
+      try {
+        assertUsable();
+        if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
+        const fields = prepareEntry(entry, clock);
+        return await withClient(pool, async (client) => {
+          await client.query('BEGIN');
+          await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+          const last = await client.query<HeadRow>(`SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`);
+          const { record, json } = chainRecord(fields, toHead(last.rows[0]));
+          await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ($1, $2, $3)`, [record.seq, record.hash, json]);
+          await client.query('COMMIT');
+          return record;
+        });
+      } catch (err) {
+        throw toAppendError(err, REASON_BY_PG_CODE);
+      }
+    },
+    async *read(opts?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord> {
+      let left = opts?.limit ?? Number.POSITIVE_INFINITY;
+      if (left <= 0) return;
+      for await (const row of readPages(opts?.fromSeq ?? 1)) {
+        yield parseStored(row);
+        if (--left <= 0) return;
+      }
+    },
+    async *readRaw(fromSeq = 1): AsyncIterable<RawRow> {
+      for await (const row of readPages(fromSeq)) yield { seq: row.seq, hash: row.hash, json: row.record };
+    },
+    async head(): Promise<ChainHead> {
+      assertUsable();
+      const { rows } = await pool.query<HeadRow>(`SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`);
+      return toHead(rows[0]);
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}

