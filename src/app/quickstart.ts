@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { loadConfig } from '../config/index.js';
+import { CustosError } from '../kernel/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { fetchDevToken, startDevIdentityProvider } from '../identity/index.js';
 import { startCustos } from './start.js';
@@ -36,12 +37,15 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   const idpPort = options.idpPort ?? 8786;
   const base = loadConfig(path.join(options.root, 'examples/quickstart/custos.yaml'));
   const audience = `http://127.0.0.1:${port}/mcp`;
-  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience });
+  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    throw new CustosError('ERR_CONFIG_INVALID', `127.0.0.1:${idpPort} (the dev identity provider) is already in use; pass --idp-port or stop the process holding it (is another quick start running?).`);
+  });
   const config: ResolvedConfig = {
     ...base,
     server: { ...base.server, port },
     audit: { ...base.audit, store: options.store ?? base.audit.store },
-    identity: { issuers: base.identity.issuers.map((i) => ({ ...i, issuer: idp.issuer, audience })) },
+    identity: { ...base.identity, issuers: base.identity.issuers.map((i) => ({ ...i, issuer: idp.issuer, audience })) },
   };
   let custos: CustosInstance;
   try {

@@ -5,18 +5,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createAuditStore } from '../audit/index.js';
 import type { AuditStoreAdmin } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createGateway, createUpstreamPool } from '../gateway/index.js';
-import { createTokenVerifier, deriveAgentContext } from '../identity/index.js';
-import { AUDIT_SCHEMA, createPipeline } from '../kernel/index.js';
+import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
+import { AUDIT_SCHEMA, CustosError, createPipeline } from '../kernel/index.js';
 import type { Pipeline } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
-import { createProtector } from '../protect/index.js';
+import { createProtector, extractTenants } from '../protect/index.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
+import type { DelegationOptions } from '../identity/index.js';
 
 export interface CustosInstance {
   readonly url: string;
@@ -55,11 +57,22 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     cleanups.push(() => verifier.close());
     const pipeline = createPipeline({
       policy,
-      protector: createProtector(),
+      protector: { ...createProtector(), extractTenants },
       audit: store,
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },
     });
+    const identity = await createIdentityServices({
+      store: resolveSessionStore(config),
+      busyTimeoutMs: config.audit.busyTimeoutMs,
+      issuers: config.identity.issuers,
+      idleTimeoutSec: config.identity.sessions.idleTimeoutSec,
+      adminRoles: config.identity.admin.roles,
+      emergency: config.identity.emergency,
+      clock: { now: () => new Date() },
+      ids: { newId: randomUUID },
+    });
+    cleanups.push(() => identity.close());
     const upstreams = await createUpstreamPool(
       config.upstreams.map((u) => ({ ...u, command: u.command === 'node' ? process.execPath : u.command })),
       { logger },
@@ -71,12 +84,16 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const port = await listen(server, config.server.host, config.server.port);
     cleanups.push(() => closeServer(server));
     const url = (config.server.publicUrl ?? `http://${config.server.host}:${port}`).replace(/\/$/, '');
+    const delegation = await createDelegationFor(config, { issuers: verifier, url, audit: store, bundleHash: () => policy.current().bundleHash, sessions: identity.sessions });
     const gateway = createGateway({
-      verifier,
+      verifier: delegation.verifier,
+      tokens: delegation.tokens,
       pipeline,
       policy,
       upstreams,
+      protector: createProtector(),
       deriveAgent: deriveAgentContext,
+      identity,
       resourceUrl: `${url}/mcp`,
       authorizationServers: config.identity.issuers.map((i) => i.issuer),
       logger,
@@ -102,6 +119,26 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   }
 }
 
+/** identity.sessions.store, relative to the config file; default beside the audit store. */
+function resolveSessionStore(config: ResolvedConfig): string {
+  const configured = config.identity.sessions.store;
+  if (configured === undefined) return deriveSessionStoreLocation(config.audit.store);
+  return configured.startsWith('sqlite:') ? `sqlite:${path.resolve(config.baseDir, configured.slice('sqlite:'.length))}` : configured;
+}
+
+/** Custos' own tokens (RFC 8693 delegation, background grants), signed with its keys. */
+function createDelegationFor(config: ResolvedConfig, deps: Pick<DelegationOptions, 'issuers' | 'audit' | 'bundleHash' | 'sessions'> & { url: string }) {
+  const d = config.identity.delegation;
+  return createDelegation({
+    ...deps,
+    issuerUrls: config.identity.issuers.map((i) => i.issuer),
+    issuer: deps.url,
+    resource: `${deps.url}/mcp`,
+    keys: { dir: d.keysDir === undefined ? undefined : path.resolve(config.baseDir, d.keysDir), algorithm: d.algorithm, rotateAfterSec: d.rotateAfterSec },
+    settings: { tokenTtlSec: d.tokenTtlSec, maxDepth: d.maxDepth, apiClients: d.apiClients, grantDefaultTtlSec: d.backgroundGrants.defaultTtlSec, grantMaxTtlSec: d.backgroundGrants.maxTtlSec },
+  });
+}
+
 async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) {
     try {
@@ -112,11 +149,16 @@ async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise
   }
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<number> {
+/** Listens, turning the usual socket errors into a message that names the fix. */
+export function listen(server: http.Server, host: string, port: number, key = 'server.port'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const why = err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EACCES' ? 'needs privileges this process lacks' : `cannot be used (${err.code ?? 'error'})`;
+      reject(new CustosError('ERR_CONFIG_INVALID', `${key}: ${host}:${port} ${why}; choose another port (${key}) or stop the process holding it.`, { cause: err }));
+    };
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve((server.address() as AddressInfo).port);
     });
   });

@@ -53,3 +53,20 @@ describe('npm start (the quick start)', () => {
     expect(verify.stdout).toMatch(/intact: \d+ records/);
   }, 120_000);
 });
+
+describe('a port already in use', () => {
+  it('is reported with the key and the fix, not a stack trace', async () => {
+    const net = await import('node:net');
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/custos.js'), 'quickstart', '--no-demo', '--port', String(await freePort()), '--idp-port', String(port)], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`127.0.0.1:${port} (the dev identity provider) is already in use; pass --idp-port`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+});
