@@ -1,11 +1,14 @@
 /**
  * Tier derivation. The tier is derived from the credential, never taken from the agent:
- *   interactive — the user's own token (an IdP-issued access token for the Custos resource);
- *   subagent    — a Custos-minted delegation token (RFC 8693 token exchange)            [later issue];
- *   background  — a standing grant presented with a workload credential                 [later issue];
- *   api         — a client-credentials token obtained through token exchange           [later issue].
- * Each rule is a CredentialRule; the later tiers slot in as rules placed before the
- * interactive fallback, without changing deriveAgentContext.
+ *   interactive — the user's own token from a client registered as interactive
+ *                 (`interactiveClients` of the issuer; absent: any user token);
+ *   subagent    — a delegation token Custos minted (RFC 8693 token exchange, custos_cred "delegation");
+ *   background  — a token Custos minted from a standing background grant the user consented to,
+ *                 exchanged with the runner's own workload credential (custos_cred "background");
+ *   api         — a token Custos minted for a client-credentials caller listed in
+ *                 `identity.delegation.apiClients`, acting for a user (custos_cred "client").
+ * `Principal.credential` is only ever set from a Custos-signed claim. Each tier is a
+ * CredentialRule; the first rule that answers decides, the user token is the fallback.
  */
 import { TIERS } from '../kernel/index.js';
 import type { AgentContext, Principal, Tier } from '../kernel/index.js';
@@ -23,8 +26,16 @@ const userTokenRule: CredentialRule = {
   deriveTier: () => 'interactive',
 };
 
-/** Ordered: the first rule that answers decides. Delegation, standing-grant and client-credentials rules go first. */
-export const CREDENTIAL_RULES: readonly CredentialRule[] = Object.freeze([userTokenRule]);
+const TIER_BY_CREDENTIAL: Readonly<Record<string, Tier>> = { delegation: 'subagent', background: 'background', client: 'api' };
+
+/** Custos-minted credentials carry their kind in a claim only Custos signs. */
+const mintedTokenRule: CredentialRule = {
+  name: 'custos-minted-token',
+  deriveTier: (principal) => (principal.credential === undefined ? undefined : TIER_BY_CREDENTIAL[principal.credential]),
+};
+
+/** Ordered: the first rule that answers decides; the user's own token is the fallback. */
+export const CREDENTIAL_RULES: readonly CredentialRule[] = Object.freeze([mintedTokenRule, userTokenRule]);
 
 /** The agent name used when the agent does not name itself. */
 export const UNNAMED_AGENT = 'unknown';
@@ -47,6 +58,12 @@ function cleanName(value: string | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed.slice(0, 128);
 }
 
+/** user → agents: the verified actors of a delegated credential, else the agent's own name. */
+function buildChain(principal: Principal, name: string): string[] {
+  const actors = principal.actors !== undefined && principal.actors.length > 0 ? principal.actors : [name];
+  return [`user:${principal.sub}`, ...actors.map((actor) => `agent:${actor}`)];
+}
+
 /**
  * Builds the AgentContext for a verified principal. `tierMismatch` is true when the agent
  * declared a tier (valid or not) that differs from the derived one: the caller denies and alerts.
@@ -67,7 +84,7 @@ export function deriveAgentContext(
     ...(version === undefined ? {} : { version }),
     tier,
     ...(declaredTier === undefined ? {} : { declaredTier }),
-    delegationChain: Object.freeze([`user:${principal.sub}`, `agent:${name}`]),
+    delegationChain: Object.freeze(buildChain(principal, name)),
   };
   return { agent: Object.freeze(agent), tierMismatch };
 }

@@ -57,6 +57,15 @@ function readOptionalNumber(claims: Claims, name: string): number | undefined {
   return value;
 }
 
+/** OAuth scope: a space-delimited `scope` string (RFC 8693/9068) or an `scp` list (Entra, Okta). */
+export function readScope(claims: Claims): string[] | undefined {
+  const raw = claims.scope ?? claims.scp;
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return [...new Set(raw.split(' ').filter(Boolean))];
+  if (!Array.isArray(raw) || raw.some((item) => typeof item !== 'string')) invalid('scope');
+  return [...new Set(raw as string[])];
+}
+
 function readSubject(claims: Claims): string {
   const sub = claims.sub;
   if (sub === undefined || sub === null || sub === '') {
@@ -64,6 +73,10 @@ function readSubject(claims: Claims): string {
   }
   if (typeof sub !== 'string') invalid('sub');
   return sub;
+}
+
+function freezeOptional<T>(value: readonly T[] | undefined): readonly T[] | undefined {
+  return value === undefined ? undefined : Object.freeze([...value]);
 }
 
 function compact<T extends object>(value: T): T {
@@ -84,6 +97,7 @@ export function buildPrincipal(claims: Claims, issuer: string, mapping: ClaimMap
     tokenId: readOptionalString(claims, 'jti', 'jti'),
     issuedAt: readOptionalNumber(claims, 'iat'),
     expiresAt: readOptionalNumber(claims, 'exp'),
+    scope: freezeOptional(readScope(claims)),
   };
   return Object.freeze(compact(principal));
 }

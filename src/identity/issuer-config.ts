@@ -18,6 +18,7 @@ export interface ResolvedIssuer {
   readonly maxTokenAgeSec?: number;
   readonly requiredClaims: readonly string[];
   readonly claims: Required<Pick<ClaimMapping, 'email'>> & ClaimMapping;
+  readonly interactiveClients?: readonly string[];
 }
 
 function fail(problem: string): never {
@@ -48,6 +49,13 @@ function checkSeconds(value: number | undefined, what: string): void {
   if (value !== undefined && (!Number.isFinite(value) || value < 0)) fail(`${what} must be a non-negative number`);
 }
 
+function resolveClients(clients: readonly string[], where: string): string[] {
+  if (!Array.isArray(clients) || clients.length === 0 || clients.some((c) => typeof c !== 'string' || c === '')) {
+    fail(`${where}.interactiveClients must be a non-empty list of client ids`);
+  }
+  return [...new Set(clients)];
+}
+
 export function resolveIssuer(config: IssuerConfig, index: number): ResolvedIssuer {
   const where = `[${index}]`;
   if (typeof config.issuer !== 'string' || config.issuer === '') fail(`${where}.issuer is required`);
@@ -68,6 +76,7 @@ export function resolveIssuer(config: IssuerConfig, index: number): ResolvedIssu
     ...(config.maxTokenAgeSec === undefined ? {} : { maxTokenAgeSec: config.maxTokenAgeSec }),
     requiredClaims: Object.freeze([...new Set(['sub', ...(config.requiredClaims ?? [])])]),
     claims: Object.freeze({ email: 'email', ...config.claims }),
+    ...(config.interactiveClients === undefined ? {} : { interactiveClients: Object.freeze(resolveClients(config.interactiveClients, where)) }),
   });
 }
 

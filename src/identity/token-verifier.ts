@@ -44,6 +44,14 @@ function checkIssuedAt(payload: JWTPayload, nowSec: number, skewSec: number): vo
   }
 }
 
+/** A bearer token at a front door must come from a client registered as interactive (when the issuer lists them). */
+function checkInteractiveClient(config: ResolvedIssuer, principal: Principal): void {
+  if (config.interactiveClients === undefined) return;
+  if (principal.clientId === undefined || !config.interactiveClients.includes(principal.clientId)) {
+    throw new CustosError('ERR_IDENTITY_CLIENT_NOT_INTERACTIVE');
+  }
+}
+
 async function verifyWith(entry: IssuerEntry, token: string, nowMs: number): Promise<Principal> {
   const { config } = entry;
   let payload: JWTPayload;
@@ -67,6 +75,8 @@ async function verifyWith(entry: IssuerEntry, token: string, nowMs: number): Pro
 /**
  * Validates the issuer list at construction (throws ERR_CONFIG_INVALID) and returns a
  * verifier whose `verify` resolves to a Principal or rejects with an ERR_IDENTITY_* CustosError.
+ * `verify` is for bearer tokens at the front doors (the issuer's `interactiveClients` rule
+ * applies); `verifyActor` is for an agent's own credential in a token exchange (it does not).
  */
 export function createTokenVerifier(
   issuers: readonly IssuerConfig[],
@@ -86,12 +96,21 @@ export function createTokenVerifier(
     entries.set(iss, { config, keys: createKeySource(config, keyOptions) });
   }
 
+  async function verifyAny(token: string): Promise<{ principal: Principal; config: ResolvedIssuer }> {
+    const { header, payload } = decodeUnverified(token);
+    const entry = pickIssuer(entries, payload);
+    checkHeader(header, entry.config.algorithms);
+    return { principal: await verifyWith(entry, token, clock()), config: entry.config };
+  }
+
   return {
     async verify(token: string): Promise<Principal> {
-      const { header, payload } = decodeUnverified(token);
-      const entry = pickIssuer(entries, payload);
-      checkHeader(header, entry.config.algorithms);
-      return verifyWith(entry, token, clock());
+      const { principal, config } = await verifyAny(token);
+      checkInteractiveClient(config, principal);
+      return principal;
+    },
+    async verifyActor(token: string): Promise<Principal> {
+      return (await verifyAny(token)).principal;
     },
     close(): void {
       for (const entry of entries.values()) entry.keys.close();

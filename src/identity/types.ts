@@ -1,5 +1,5 @@
 /** Public types of the identity module. */
-import type { TokenVerifier } from '../kernel/index.js';
+import type { Principal, TokenVerifier } from '../kernel/index.js';
 
 /** Where in a token's claims the principal's attributes live (dotted paths; a key containing dots is tried whole first). */
 export interface ClaimMapping {
@@ -29,6 +29,12 @@ export interface IssuerConfig {
   /** Claims that must be present (besides `sub`, always required). */
   readonly requiredClaims?: readonly string[];
   readonly claims?: ClaimMapping;
+  /**
+   * Client ids (`client_id`/`azp`) whose user tokens are the interactive tier. When set, a
+   * token from any other client is refused at the front doors (ERR_IDENTITY_CLIENT_NOT_INTERACTIVE):
+   * such clients act for users through token exchange. Absent: every user token is interactive.
+   */
+  readonly interactiveClients?: readonly string[];
 }
 
 export interface TokenVerifierOptions {
@@ -43,6 +49,8 @@ export interface TokenVerifierOptions {
 }
 
 export interface ClosableTokenVerifier extends TokenVerifier {
+  /** Verifies an agent's own credential (an actor token): same checks, without the interactive-client rule. */
+  verifyActor(token: string): Promise<Principal>;
   /** Drops cached keys; later verify calls fail with ERR_IDENTITY_JWKS_UNAVAILABLE. */
   close(): void;
 }

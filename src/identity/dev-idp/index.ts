@@ -4,3 +4,5 @@ export type { DevIdentityProvider, DevIdentityProviderOptions } from './provider
 export { fetchDevToken } from './fetch-token.js';
 export { DEMO_USERS } from './users.js';
 export type { DevUser } from './users.js';
+export { DEMO_AGENT_CLIENTS, fetchDevClientToken } from './agent-clients.js';
+export type { DevAgentClient } from './agent-clients.js';

@@ -10,7 +10,10 @@ import type { AddressInfo } from 'node:net';
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, JWK } from 'oidc-provider';
 import { handleInteraction, INTERACTION_PATH } from './interactions.js';
+import { backchannelClientMetadata, backchannelFeature, sendBackchannelLogout } from './backchannel.js';
 import { createMemoryAdapter } from './memory-adapter.js';
+import { agentClientMetadata, DEMO_AGENT_CLIENTS, resolveAgentClients } from './agent-clients.js';
+import type { DevAgentClient } from './agent-clients.js';
 import { DEMO_USERS, findDevUser } from './users.js';
 import type { DevUser } from './users.js';
 
@@ -29,6 +32,10 @@ export interface DevIdentityProviderOptions {
   readonly accessTokenTtlSec?: number;
   /** Default DEMO_USERS (alice, bob). */
   readonly users?: readonly DevUser[];
+  /** Workload clients with the client-credentials grant (default DEMO_AGENT_CLIENTS, secrets generated). */
+  readonly agentClients?: readonly DevAgentClient[];
+  /** Where the dev client receives OIDC back-channel logout tokens (e.g. Custos's /oauth/backchannel-logout). */
+  readonly backchannelLogoutUri?: string;
   /** Where the dev-only warning line goes. Default console.warn. */
   readonly log?: (line: string) => void;
 }
@@ -36,6 +43,10 @@ export interface DevIdentityProviderOptions {
 export interface DevIdentityProvider {
   readonly issuer: string;
   readonly jwksUri: string;
+  /** Sends a signed back-channel logout token for the user's session to `backchannelLogoutUri`. */
+  backchannelLogout(sub: string, sid: string): Promise<void>;
+  /** Client id → secret of the agent clients (DEV ONLY, for fetchDevClientToken). */
+  readonly agentClients: ReadonlyMap<string, string>;
   close(): Promise<void>;
 }
 
@@ -82,7 +93,7 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-function buildConfiguration(options: DevIdentityProviderOptions, users: readonly DevUser[]): Configuration {
+function buildConfiguration(options: DevIdentityProviderOptions, users: readonly DevUser[], agents: ReadonlyMap<string, string>): Configuration {
   const ttl = options.accessTokenTtlSec ?? 3600;
   return {
     adapter: createMemoryAdapter(),
@@ -93,13 +104,14 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
       redirect_uris: [DEV_REDIRECT_URI],
       grant_types: ['authorization_code'],
       response_types: ['code'],
-    }],
+      ...backchannelClientMetadata(options.backchannelLogoutUri),
+    }, ...agentClientMetadata(agents)],
     jwks: { keys: generateSigningKeys() },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     scopes: ['openid', 'mcp'],
     pkce: { required: () => true },
-    ttl: { AccessToken: ttl, AuthorizationCode: 60, IdToken: ttl, Interaction: 600, Session: 3600, Grant: 3600 },
+    ttl: { AccessToken: ttl, ClientCredentials: ttl, AuthorizationCode: 60, IdToken: ttl, Interaction: 600, Session: 3600, Grant: 3600 },
     findAccount: (_ctx, sub) => {
       const user = findDevUser(users, sub);
       return user && user.sub === sub ? buildAccount(user) : undefined;
@@ -107,6 +119,8 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
+      ...backchannelFeature(options.backchannelLogoutUri),
+      clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.audience,
@@ -152,7 +166,8 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const issuer = `http://${urlHost}:${port}`;
-  const provider = new Provider(issuer, buildConfiguration(options, users));
+  const agentClients = resolveAgentClients(options.agentClients ?? DEMO_AGENT_CLIENTS);
+  const provider = new Provider(issuer, buildConfiguration(options, users, agentClients));
   const callback = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith(INTERACTION_PATH)) {
@@ -167,6 +182,8 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   return {
     issuer,
     jwksUri: `${issuer}/jwks`,
+    backchannelLogout: (sub, sid) => sendBackchannelLogout(provider, DEV_CLIENT_ID, sub, sid),
+    agentClients,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

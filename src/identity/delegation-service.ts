@@ -1,0 +1,67 @@
+/**
+ * createDelegation: everything Custos needs to issue and accept its own tokens, from plain
+ * settings (src/app maps the config onto them): the signing keys, the front-door verifier
+ * that accepts Custos delegation tokens besides the issuers' tokens, and the token exchanger.
+ */
+import { CustosError } from '../kernel/index.js';
+import type { AuditStore, SessionGuard, TokenExchanger, TokenVerifier } from '../kernel/index.js';
+import { createCustosTokenVerifier } from './delegation-verifier.js';
+import { createSigningKeyStore } from './signing-keys.js';
+import type { SigningAlgorithm, SigningKeyStore } from './signing-keys.js';
+import { createTokenExchanger, DEFAULT_DELEGATION_SETTINGS } from './token-exchange.js';
+import type { DelegationSettings } from './token-exchange.js';
+import type { ClosableTokenVerifier } from './types.js';
+
+export interface DelegationOptions {
+  /** The verifier of the configured issuers. */
+  readonly issuers: ClosableTokenVerifier;
+  /** Their `iss` values: Custos' own issuer must differ from each. */
+  readonly issuerUrls: readonly string[];
+  /** Custos' public URL: the `iss` of the tokens it mints. */
+  readonly issuer: string;
+  /** The MCP resource URL: the `aud` of delegation tokens. */
+  readonly resource: string;
+  readonly audit: AuditStore;
+  readonly bundleHash: () => string;
+  readonly keys: { readonly dir?: string; readonly algorithm?: SigningAlgorithm; readonly rotateAfterSec?: number };
+  readonly settings?: Partial<DelegationSettings>;
+  /** Revocation and logoff of the subject's session (checked on every exchange), when sessions are tracked. */
+  readonly sessions?: SessionGuard;
+  readonly clock?: () => number;
+}
+
+export interface Delegation {
+  /** The front-door verifier: issuer tokens (interactive-client rule) and Custos delegation tokens. */
+  readonly verifier: TokenVerifier;
+  readonly tokens: TokenExchanger;
+  readonly keys: SigningKeyStore;
+}
+
+export async function createDelegation(options: DelegationOptions): Promise<Delegation> {
+  const issuer = options.issuer.replace(/\/+$/, '');
+  if (options.issuerUrls.some((u) => u.replace(/\/+$/, '') === issuer)) {
+    throw new CustosError('ERR_CONFIG_INVALID', 'identity.issuers: Custos\' own URL cannot also be a configured issuer');
+  }
+  const settings = { ...DEFAULT_DELEGATION_SETTINGS, ...options.settings };
+  const clock = options.clock ?? Date.now;
+  const keys = await createSigningKeyStore({
+    ...options.keys,
+    // A retired key stays published while any token it signed may still be presented.
+    retainSec: Math.max(settings.tokenTtlSec, settings.grantMaxTtlSec) + settings.clockSkewSec,
+    clock,
+  });
+  const verifier = createCustosTokenVerifier(options.issuers, { keys, issuer, audience: options.resource, clockSkewSec: settings.clockSkewSec, clock });
+  const tokens = createTokenExchanger({
+    issuer,
+    resource: options.resource,
+    keys,
+    subjectVerifier: verifier,
+    actorVerifier: (token) => options.issuers.verifyActor(token),
+    audit: options.audit,
+    bundleHash: options.bundleHash,
+    settings,
+    clock,
+    ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
+  });
+  return { verifier, tokens, keys };
+}
