@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   ERR_IDENTITY_SESSION_IDLE: 'The session was idle past the automatic logoff; sign in again.',
   ERR_IDENTITY_TIER_MISMATCH: 'The declared tier does not match the tier the credential carries.',
   ERR_IDENTITY_DELEGATION_INVALID: 'The delegation is not allowed (tokens, scope or depth).',
+  ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: 'The token was issued to a client that is not registered as interactive; act for the user through token exchange.',
   ERR_IDENTITY_TENANT_MISMATCH: "The call names another tenant's resources.",
   ERR_IDENTITY_NOT_ENTITLED: 'The user does not hold the entitlement this action needs.',
   ERR_IDENTITY_DEV_LOGIN_FAILED: 'The dev identity provider did not complete the login.',

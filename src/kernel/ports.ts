@@ -106,3 +106,44 @@ export interface SessionGuard {
   check(principal: Principal, tier: Tier): Promise<void>;
   touch(principal: Principal, tier: Tier): Promise<void>;
 }
+
+/** The fields of an OAuth token request (application/x-www-form-urlencoded), as strings. */
+export type TokenRequestForm = Readonly<Record<string, string>>;
+
+/** What a user asks for when they consent to a standing background grant. */
+export interface BackgroundGrantRequest {
+  /** The runner's client id: the `client_id`/`azp` (else `sub`) of its own workload token. */
+  readonly clientId: string;
+  /** Must narrow the user's own scope; default: the user's scope. */
+  readonly scope?: readonly string[];
+  /** Default and maximum come from the configuration. */
+  readonly ttlSec?: number;
+}
+
+export interface BackgroundGrant {
+  readonly grantId: string;
+  /** A Custos-signed token naming the grant; the runner presents it as subject_token. */
+  readonly grantToken: string;
+  readonly clientId: string;
+  readonly scope?: readonly string[];
+  /** Seconds since epoch. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Custos as the authorization server of its own delegation tokens (RFC 8693). Refusals are
+ * CustosErrors (ERR_IDENTITY_DELEGATION_INVALID) whose detail names the OAuth error
+ * (`oauth_error`) and a stable `reason`; they are audited before they are thrown.
+ */
+export interface TokenExchanger {
+  /** Answers a token request: the RFC 8693 response body (access_token, issued_token_type, …). */
+  exchange(form: TokenRequestForm, context?: { readonly traceId?: string }): Promise<Readonly<Record<string, unknown>>>;
+  /** Records a standing background grant for an interactive principal. */
+  createBackgroundGrant(principal: Principal, request: BackgroundGrantRequest): Promise<BackgroundGrant>;
+  /** Revokes one of the principal's own background grants; false when they hold none by that id. */
+  revokeBackgroundGrant(principal: Principal, grantId: string): Promise<boolean>;
+  /** The public signing keys of Custos-issued tokens (a JWK Set). */
+  jwks(): { readonly keys: readonly Readonly<Record<string, unknown>>[] };
+  /** RFC 8414 authorization server metadata of the token endpoint. */
+  metadata(): Readonly<Record<string, unknown>>;
+}
