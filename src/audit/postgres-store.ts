@@ -8,9 +8,9 @@ import pg from 'pg';
 import { CustosError, GENESIS_HASH } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { chainRecord } from './chain-hash.js';
-import { parseStored, prepareEntry, toAppendError } from './store-common.js';
+import { createReaders, prepareEntry, toAppendError } from './store-common.js';
 import type { StoredRow } from './store-common.js';
-import type { AuditStoreAdmin, AuditStoreOptions, ChainHead, RawRow } from './types.js';
+import type { AuditStoreAdmin, AuditStoreOptions, ChainHead } from './types.js';
 
 const TABLE = 'custos_audit_records';
 /** pg_advisory_xact_lock key serialising appends ("custos" in ASCII). */
@@ -132,17 +132,7 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
         throw toAppendError(err, REASON_BY_PG_CODE);
       }
     },
-    async *read(opts?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord> {
-      let left = opts?.limit ?? Number.POSITIVE_INFINITY;
-      if (left <= 0) return;
-      for await (const row of readPages(opts?.fromSeq ?? 1)) {
-        yield parseStored(row);
-        if (--left <= 0) return;
-      }
-    },
-    async *readRaw(fromSeq = 1): AsyncIterable<RawRow> {
-      for await (const row of readPages(fromSeq)) yield { seq: row.seq, hash: row.hash, json: row.record };
-    },
+    ...createReaders(readPages),
     async head(): Promise<ChainHead> {
       assertUsable();
       const { rows } = await pool.query<HeadRow>(`SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`);

@@ -9,9 +9,9 @@ import Database from 'better-sqlite3';
 import { CustosError, GENESIS_HASH } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { chainRecord } from './chain-hash.js';
-import { parseStored, prepareEntry, toAppendError } from './store-common.js';
+import { createReaders, prepareEntry, toAppendError } from './store-common.js';
 import type { StoredRow } from './store-common.js';
-import type { AuditStoreAdmin, AuditStoreOptions, ChainHead, RawRow } from './types.js';
+import type { AuditStoreAdmin, AuditStoreOptions, ChainHead } from './types.js';
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 const FORMAT_VERSION = 1;
@@ -133,17 +133,7 @@ function bindStore(db: Database.Database, file: string, options: AuditStoreOptio
         throw toUnavailable(err);
       }
     },
-    async *read(opts?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord> {
-      let left = opts?.limit ?? Number.POSITIVE_INFINITY;
-      if (left <= 0) return;
-      for await (const row of readPages(opts?.fromSeq ?? 1)) {
-        yield parseStored(row);
-        if (--left <= 0) return;
-      }
-    },
-    async *readRaw(fromSeq = 1): AsyncIterable<RawRow> {
-      for await (const row of readPages(fromSeq)) yield { seq: row.seq, hash: row.hash, json: row.record };
-    },
+    ...createReaders(readPages),
     async head(): Promise<ChainHead> {
       assertUsable();
       return (lastRow.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };

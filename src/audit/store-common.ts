@@ -1,6 +1,7 @@
 /** What every audit store backend shares: entry checks, row parsing and append errors. */
 import { AUDIT_SCHEMA, CustosError } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+import type { RawRow } from './types.js';
 
 export interface StoredRow {
   seq: number;
@@ -30,4 +31,24 @@ export function toAppendError(err: unknown, reasons: ReadonlyArray<readonly [Reg
   const code = (err as { code?: unknown } | null)?.code;
   const match = typeof code === 'string' ? reasons.find(([re]) => re.test(code)) : undefined;
   return new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err, detail: { reason: match?.[1] ?? 'write_failed' } });
+}
+
+/** `read` and `readRaw` over a backend's paged row source. */
+export function createReaders(readPages: (fromSeq: number) => AsyncIterable<StoredRow>): {
+  read(opts?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord>;
+  readRaw(fromSeq?: number): AsyncIterable<RawRow>;
+} {
+  return {
+    async *read(opts) {
+      let left = opts?.limit ?? Number.POSITIVE_INFINITY;
+      if (left <= 0) return;
+      for await (const row of readPages(opts?.fromSeq ?? 1)) {
+        yield parseStored(row);
+        if (--left <= 0) return;
+      }
+    },
+    async *readRaw(fromSeq = 1) {
+      for await (const row of readPages(fromSeq)) yield { seq: row.seq, hash: row.hash, json: row.record };
+    },
+  };
 }
