@@ -13,7 +13,7 @@ import { DEFAULT_MAX_BODY_BYTES, sendError, sendJson } from './http/io.js';
 import { createPendingStore } from './http/pending-store.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
-import { createSessionServer } from './mcp/session-server.js';
+import { createSessionHub } from './mcp/session-hub.js';
 import type { GatewayDeps } from './types.js';
 
 export interface Gateway {
@@ -35,10 +35,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const limits = deps.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const auth = createAuthenticator({ ...deps, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
+  const hub = createSessionHub({ ...deps, ids });
   const mcp = createMcpEndpoint({
     auth,
     pipeline: deps.pipeline,
-    createServer: () => createSessionServer({ ...deps, ids }),
+    createServer: hub.createServer,
+    releaseServer: hub.release,
     logger: deps.logger,
     clock,
     maxBodyBytes,
@@ -86,6 +88,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     async close() {
       unsubscribe();
+      hub.close();
       await mcp.close();
     },
   };

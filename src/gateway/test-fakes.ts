@@ -142,8 +142,14 @@ export function createEmptyUpstreams(): UpstreamPool {
     callTool: async () => {
       throw new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
     },
+    request: async () => {
+      throw new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
+    },
+    listAll: async () => [],
+    setLoggingLevel: async () => undefined,
     status: () => [],
     onToolsChanged: () => () => undefined,
+    onEvent: () => () => undefined,
     close: async () => undefined,
   };
 }

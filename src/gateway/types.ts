@@ -1,6 +1,6 @@
 /** Types the gateway's callers see: its dependencies and the upstream pool interface. */
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { AgentContext, Clock, IdSource, Pipeline, PolicySource, Principal, TokenVerifier } from '../kernel/index.js';
+import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult, LoggingLevel, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { AgentContext, Clock, IdSource, Pipeline, PolicySource, Principal, Protector, TokenVerifier } from '../kernel/index.js';
 
 export interface Logger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -45,7 +45,36 @@ export interface UpstreamStatus {
   readonly tools: number;
   /** An error code (never a message) when the upstream failed. */
   readonly error?: string;
+  /** Restarts after a failure since the pool started. */
+  readonly restarts?: number;
+  /** When a failed upstream is tried again (ISO time). */
+  readonly nextRetryAt?: string;
 }
+
+/** Where an upstream's server-to-client requests (elicitation, sampling) go: the agent session that made the call. */
+export interface ClientRelay {
+  /** The agent session; a request is relayed only when a single session has calls in flight to that upstream. */
+  readonly session: string;
+  elicit(server: string, params: ElicitRequest['params'], signal: AbortSignal): Promise<ElicitResult>;
+  sample(server: string, params: CreateMessageRequest['params'], signal: AbortSignal): Promise<CreateMessageResult>;
+}
+
+export interface UpstreamCallOptions {
+  readonly signal?: AbortSignal;
+  /** Progress the upstream reports for this call (its own progress token is the pool's). */
+  readonly onprogress?: (progress: Progress) => void;
+  readonly relay?: ClientRelay;
+}
+
+/** Client requests the pool forwards to one upstream, besides tools/call. */
+export type UpstreamMethod = 'resources/read' | 'resources/subscribe' | 'resources/unsubscribe' | 'prompts/get' | 'completion/complete';
+
+export type UpstreamListKind = 'resources' | 'resourceTemplates' | 'prompts';
+
+export type UpstreamEvent =
+  | { readonly type: 'tools_changed' | 'resources_changed' | 'prompts_changed' | 'status_changed'; readonly server: string }
+  | { readonly type: 'resource_updated'; readonly server: string; readonly uri: string }
+  | { readonly type: 'log'; readonly server: string; readonly level: LoggingLevel; readonly logger?: string; readonly data: unknown };
 
 export interface UpstreamTool {
   readonly server: string;
@@ -58,10 +87,18 @@ export interface UpstreamPool {
   /** True when `server` is a configured upstream (ready or not). */
   has(server: string): boolean;
   /** Calls a tool; throws ERR_GATEWAY_UPSTREAM_UNAVAILABLE or ERR_GATEWAY_UPSTREAM_FAILED. */
-  callTool(server: string, name: string, args: Record<string, unknown> | undefined, options?: { signal?: AbortSignal }): Promise<unknown>;
+  callTool(server: string, name: string, args: Record<string, unknown> | undefined, options?: UpstreamCallOptions): Promise<unknown>;
+  /** Sends another client request to one upstream; same errors as callTool. */
+  request(server: string, method: UpstreamMethod, params: Record<string, unknown>, options?: UpstreamCallOptions): Promise<Record<string, unknown>>;
+  /** Every item of that kind from every ready upstream that offers it (all pages); an upstream that fails is skipped and logged. */
+  listAll(kind: UpstreamListKind): Promise<Array<{ readonly server: string; readonly item: Record<string, unknown> }>>;
+  /** Asks every ready upstream that logs to send messages at `level` and above. */
+  setLoggingLevel(level: LoggingLevel): Promise<void>;
   status(): UpstreamStatus[];
   /** Called after any upstream's tool list changed; returns an unsubscribe function. */
   onToolsChanged(listener: () => void): () => void;
+  /** Every notification the upstreams send (list changes, resource updates, log messages) and status changes. */
+  onEvent(listener: (event: UpstreamEvent) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -86,6 +123,8 @@ export interface GatewayDeps {
   readonly clock?: Clock;
   readonly readiness?: ReadinessChecks;
   readonly limits?: GatewayLimits;
+  /** Classifies and redacts what is not a pipeline call (resource listings, log and progress messages); without it those are withheld. */
+  readonly protector?: Protector;
 }
 
 export interface GatewayLimits {

@@ -23,6 +23,8 @@ export interface McpEndpointDeps {
   readonly pipeline: Pipeline;
   /** Makes the SDK Server of a new session. */
   readonly createServer: () => Server;
+  /** Called once a session's Server has closed (drops its upstream subscriptions). */
+  readonly releaseServer?: (server: Server) => Promise<void>;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly maxBodyBytes: number;
@@ -93,6 +95,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     });
     server.onclose = () => {
       if (sessionId !== undefined) sessions.delete(sessionId);
+      void deps.releaseServer?.(server);
     };
     try {
       await server.connect(transport);

@@ -1,16 +1,22 @@
 /**
- * One SDK Server per MCP session. tools/list shows the upstream tools the policy lets this
- * principal see; tools/call turns the request into a ToolCall and runs the pipeline.
- * The principal of each request comes from the HTTP layer (authInfo.extra), verified anew
- * on every request.
+ * One SDK Server per MCP session. Tools, resources, prompts, completions and logging are
+ * proxied from every upstream, namespaced, listed only as the policy lets this principal
+ * see them, and every action runs the pipeline. The principal of each request comes from
+ * the HTTP layer (authInfo.extra), verified anew on every request.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, LoggingLevel, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
-import type { IdSource, Pipeline, PolicySource, Principal, RunResult, ToolCall } from '../../kernel/index.js';
+import type { Authorization, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
+import { createClientRelay } from './client-relay.js';
+import { TIER_MISMATCH, runGoverned } from './governed-call.js';
+import type { GovernedAction } from './governed-call.js';
+import { namespaceResourceLinks } from './resource-names.js';
+import { registerPromptHandlers } from './session-prompts.js';
+import { registerResourceHandlers } from './session-resources.js';
 import { namespaceToolName, parseToolName } from './tool-names.js';
 
 /** What the HTTP layer attaches to each MCP request (as authInfo.extra). */
@@ -27,24 +33,54 @@ export interface SessionServerDeps {
   readonly deriveAgent: DeriveAgent;
   readonly ids: IdSource;
   readonly logger: Logger;
+  readonly protector?: Protector;
+}
+
+/** Per-session state the hub reads to fan out upstream notifications. */
+export interface SessionState {
+  readonly id: string;
+  readonly subscriptions: Set<string>;
+  logLevel?: LoggingLevel;
+  /** The context of the session's latest request (the user never changes within a session). */
+  ctx?: RequestContext;
+  /** Called when the session subscribes or unsubscribes (the hub keeps upstream subscriptions counted). */
+  onSubscribe?: (uri: string, subscribed: boolean) => Promise<void>;
+  /** Called after the session set its log level (the hub asks the upstreams for the most verbose level any session wants). */
+  onLogLevel?: () => Promise<void>;
+}
+
+/** What the handler groups of one session share. */
+export interface SessionKit {
+  readonly server: Server;
+  readonly deps: SessionServerDeps;
+  readonly state: SessionState;
+  context(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext;
+  derive(ctx: RequestContext): DerivedAgent;
+  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal): Promise<RunResult>;
+  /** A list decision: may this user see the item? Errors hide it (fail closed). */
+  visible(ctx: RequestContext, action: PolicyAction, ref: ToolRef, dataClasses?: readonly string[]): boolean;
+  /** Redacts a value that is not a pipeline call (progress and log messages); undefined when it cannot. */
+  redact<T>(value: T): T | undefined;
+  /** Wraps a handler: errors become JSON-RPC errors from the one table. */
+  handle<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R>;
 }
 
 export const SERVER_INFO = { name: 'custos', version: '0.1.0' };
 export const REQUEST_ID_META = 'io.custos/request_id';
-const TIER_MISMATCH = 'tier_mismatch';
+export const SERVER_CAPABILITIES = {
+  tools: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  prompts: { listChanged: true },
+  completions: {},
+  logging: {},
+};
 
 /** A JSON-RPC error from the one error table; internal causes are logged, never sent. */
 export function toMcpError(err: unknown, logger: Logger): McpError {
+  if (err instanceof McpError) return err;
   const rpc = toJsonRpcError(err);
   if (rpc.data.code === 'ERR_INTERNAL') logger.error({ err: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }, 'MCP request failed');
   return new McpError(rpc.code, rpc.message, rpc.data);
-}
-
-function contextOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext {
-  const ctx = extra.authInfo?.extra?.custos as RequestContext | undefined;
-  // The HTTP layer authenticates every request; reaching here without a principal is a bug.
-  if (!ctx?.principal) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING');
-  return ctx;
 }
 
 function errorResult(text: string, requestId: string): CallToolResult {
@@ -68,64 +104,112 @@ export function toCallToolResult(result: RunResult): CallToolResult {
   if (!redacted || typeof redacted !== 'object' || !Array.isArray((redacted as { content?: unknown }).content)) {
     return errorResult('Upstream result could not be processed: ERR_PROTECT_FAILED', call.requestId);
   }
-  const value = redacted as CallToolResult;
+  const value = namespaceResourceLinks(redacted as CallToolResult, call.tool.server);
   return { ...value, _meta: { ...value._meta, [REQUEST_ID_META]: call.requestId } };
 }
 
-export function createSessionServer(deps: SessionServerDeps): Server {
-  const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
-
-  function deriveFor(ctx: RequestContext): DerivedAgent {
-    const client = server.getClientVersion();
-    return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
-  }
-
-  function listVisibleTools(ctx: RequestContext): Tool[] {
-    const { agent, tierMismatch } = deriveFor(ctx);
-    if (tierMismatch) return [];
-    const policy = deps.policy.current();
-    return deps.upstreams.listTools().flatMap(({ server: upstream, tool }) => {
-      const ref = { server: upstream, name: tool.name };
+function createKit(server: Server, deps: SessionServerDeps, state: SessionState): SessionKit {
+  const kit: SessionKit = {
+    server,
+    deps,
+    state,
+    context(extra) {
+      const ctx = extra.authInfo?.extra?.custos as RequestContext | undefined;
+      // The HTTP layer authenticates every request; reaching here without a principal is a bug.
+      if (!ctx?.principal) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING');
+      state.ctx = ctx;
+      return ctx;
+    },
+    derive(ctx) {
+      const client = server.getClientVersion();
+      return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
+    },
+    govern: (ctx, action, forward, signal) => runGoverned({ ...deps, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, signal),
+    visible(ctx, action, ref, dataClasses = []) {
       try {
+        const { agent, tierMismatch } = kit.derive(ctx);
+        if (tierMismatch) return false;
+        const policy = deps.policy.current();
         const toolClasses = policy.classifyTool(ref).classes;
-        const d = policy.decide({ action: 'list_tool', principal: ctx.principal, agent, tool: ref, toolClasses, dataClasses: [] });
-        return d.decision === 'deny' ? [] : [{ ...tool, name: namespaceToolName(upstream, tool.name) }];
+        return policy.decide({ action, principal: ctx.principal, agent, tool: ref, toolClasses, dataClasses }).decision !== 'deny';
       } catch {
-        return []; // fail closed: a tool the policy cannot judge is not shown
+        return false;
       }
-    });
-  }
+    },
+    redact(value) {
+      try {
+        return deps.protector?.redact(value).value;
+      } catch {
+        return undefined;
+      }
+    },
+    handle:
+      (fn) =>
+      async (...args) => {
+        try {
+          return await fn(...args);
+        } catch (err) {
+          throw toMcpError(err, deps.logger);
+        }
+      },
+  };
+  return kit;
+}
 
-  async function callTool(name: string, args: Record<string, unknown> | undefined, ctx: RequestContext, signal: AbortSignal): Promise<CallToolResult> {
-    const ref = parseToolName(name);
-    if (!deps.upstreams.has(ref.server)) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No upstream server has this name.');
-    const { agent, tierMismatch } = deriveFor(ctx);
-    const call: ToolCall = { requestId: deps.ids.newId(), kind: 'tool', tool: ref, arguments: args ?? {}, principal: ctx.principal, agent, traceId: ctx.traceId };
-    if (tierMismatch) {
-      deps.logger.warn({ request_id: call.requestId, sub: ctx.principal.sub, agent: agent.name }, 'declared agent tier disagrees with the credential');
-      await deps.pipeline.authorize(call, { deny: [TIER_MISMATCH] });
-      await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: ctx.declaredTier ?? null, derived_tier: agent.tier } });
-      return errorResult(`Denied by policy: ${TIER_MISMATCH}`, call.requestId);
-    }
-    const result = await deps.pipeline.run(call, () => deps.upstreams.callTool(ref.server, ref.name, args, { signal }));
-    return toCallToolResult(result);
-  }
+function registerToolHandlers(kit: SessionKit): void {
+  const { server, deps } = kit;
+  server.setRequestHandler(
+    ListToolsRequestSchema,
+    kit.handle(async (_request, extra) => {
+      const ctx = kit.context(extra);
+      const tools: Tool[] = deps.upstreams
+        .listTools()
+        .filter(({ server: upstream, tool }) => kit.visible(ctx, 'list_tool', { server: upstream, name: tool.name }))
+        .map(({ server: upstream, tool }) => ({ ...tool, name: namespaceToolName(upstream, tool.name) }));
+      return { tools };
+    }),
+  );
+  server.setRequestHandler(
+    CallToolRequestSchema,
+    kit.handle(async (request, extra) => {
+      const ctx = kit.context(extra);
+      const ref = parseToolName(request.params.name);
+      if (!deps.upstreams.has(ref.server)) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No upstream server has this name.');
+      const args = request.params.arguments;
+      const token = extra._meta?.progressToken;
+      const onprogress =
+        token === undefined
+          ? undefined
+          : (p: Progress) => {
+              const message = p.message === undefined ? undefined : (kit.redact(p.message) ?? '[redacted:unprocessable]');
+              void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, total: p.total, message } });
+            };
+      const relay = createClientRelay(kit, ctx);
+      const result = await kit.govern(
+        ctx,
+        { kind: 'tool', tool: ref, arguments: args ?? {} },
+        () => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay }),
+        extra.signal,
+      );
+      return toCallToolResult(result);
+    }),
+  );
+}
 
-  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-    try {
-      return { tools: listVisibleTools(contextOf(extra)) };
-    } catch (err) {
-      throw toMcpError(err, deps.logger);
-    }
-  });
+export { TIER_MISMATCH };
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    try {
-      return await callTool(request.params.name, request.params.arguments, contextOf(extra), extra.signal);
-    } catch (err) {
-      throw toMcpError(err, deps.logger);
-    }
-  });
+export interface SessionServer {
+  readonly server: Server;
+  /** May this session's user receive `upstream`'s log messages (a `read_resource` decision on `logResource`)? */
+  readonly mayReceiveLogs: (upstream: string) => boolean;
+}
 
-  return server;
+export function createSessionServer(deps: SessionServerDeps, state: SessionState, logResource: string): SessionServer {
+  const server = new Server(SERVER_INFO, { capabilities: SERVER_CAPABILITIES });
+  const kit = createKit(server, deps, state);
+  registerToolHandlers(kit);
+  registerResourceHandlers(kit);
+  registerPromptHandlers(kit);
+  const mayReceiveLogs = (upstream: string): boolean => state.ctx !== undefined && kit.visible(state.ctx, 'read_resource', { server: upstream, name: logResource });
+  return { server, mayReceiveLogs };
 }

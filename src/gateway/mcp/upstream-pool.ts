@@ -1,40 +1,31 @@
 /**
  * The MCP servers behind the gateway: one SDK Client per configured upstream (stdio or
  * Streamable HTTP), each with a tool cache kept fresh on notifications/tools/list_changed.
- * An upstream that fails to start is reported (status + log); its tools are absent and a
- * call to it is ERR_GATEWAY_UPSTREAM_UNAVAILABLE.
+ * An upstream that fails to start or dies is reported (status, log, a status_changed event)
+ * and restarted with exponential backoff; while it is down its tools are absent and a call
+ * to it is ERR_GATEWAY_UPSTREAM_UNAVAILABLE. Server-to-client requests (elicitation,
+ * sampling) are relayed to the one agent session with calls in flight to that upstream.
  */
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
-import type { Logger, UpstreamConfig, UpstreamPool, UpstreamState, UpstreamStatus, UpstreamTool } from '../types.js';
+import type { Logger, UpstreamConfig, UpstreamEvent, UpstreamListKind, UpstreamPool, UpstreamStatus, UpstreamTool } from '../types.js';
+import { createUpstreamClient, createUpstreamTransport } from './upstream-client.js';
+import { createRelayRouter, errorName, fetchAllPages, sendUpstreamRequest } from './upstream-requests.js';
+import type { Upstream } from './upstream-requests.js';
 import { isValidServerName } from './tool-names.js';
 
 export interface UpstreamPoolOptions {
   readonly logger: Logger;
   /** How long connecting (initialize + first tools/list) may take (default 30 s). */
   readonly connectTimeoutMs?: number;
+  /** How long one forwarded request may take without progress (default 10 min: elicitations wait for a person). */
+  readonly requestTimeoutMs?: number;
+  /** First restart delay after a failure (default 500 ms); doubles per failed attempt. */
+  readonly restartBaseMs?: number;
+  /** Longest restart delay (default 30 s). */
+  readonly restartMaxMs?: number;
 }
-
-interface Upstream {
-  readonly config: UpstreamConfig;
-  readonly transport: 'stdio' | 'http';
-  state: UpstreamState;
-  client?: Client;
-  tools: Tool[];
-  error?: string;
-  refreshing?: Promise<void>;
-  refreshAgain?: boolean;
-}
-
-const MAX_TOOL_PAGES = 100;
-const CLIENT_INFO = { name: 'custos-gateway', version: '0.1.0' };
 
 /** Throws ERR_CONFIG_INVALID listing every problem with the upstream list. */
 export function validateUpstreamConfigs(configs: readonly UpstreamConfig[]): void {
@@ -50,53 +41,33 @@ export function validateUpstreamConfigs(configs: readonly UpstreamConfig[]): voi
   if (problems.length > 0) throw new CustosError('ERR_CONFIG_INVALID', 'Invalid upstream configuration.', { detail: { problems } });
 }
 
+const CAPABILITY_OF: Record<UpstreamListKind, 'resources' | 'prompts'> = { resources: 'resources', resourceTemplates: 'resources', prompts: 'prompts' };
+
 export async function createUpstreamPool(configs: readonly UpstreamConfig[], options: UpstreamPoolOptions): Promise<UpstreamPool> {
   validateUpstreamConfigs(configs);
   const { logger } = options;
   const timeout = options.connectTimeoutMs ?? 30_000;
+  const requestTimeout = options.requestTimeoutMs ?? 10 * 60_000;
+  const restartBase = options.restartBaseMs ?? 500;
+  const restartMax = options.restartMaxMs ?? 30_000;
   const upstreams = new Map<string, Upstream>(
-    configs.map((config) => [config.name, { config, transport: config.url ? 'http' : 'stdio', state: 'connecting', tools: [] }]),
+    configs.map((config) => [config.name, { config, transport: config.url ? 'http' : 'stdio', state: 'connecting', tools: [], restarts: 0, attempt: 0 }]),
   );
-  const listeners = new Set<() => void>();
+  const toolListeners = new Set<() => void>();
+  const eventListeners = new Set<(event: UpstreamEvent) => void>();
+  const router = createRelayRouter(logger);
+  let logLevel: LoggingLevel | undefined;
   let closing = false;
 
-  function notifyChanged(): void {
+  function emit(event: UpstreamEvent): void {
+    const listeners = event.type === 'tools_changed' ? [...toolListeners, ...[...eventListeners].map((l) => () => l(event))] : [...eventListeners].map((l) => () => l(event));
     for (const listener of listeners) {
       try {
         listener();
       } catch (err) {
-        logger.warn({ err }, 'tools-changed listener failed');
+        logger.warn({ err: errorName(err) }, 'upstream event listener failed');
       }
     }
-  }
-
-  function createTransport(u: Upstream): Transport {
-    const c = u.config;
-    if (c.url) return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: { ...c.headers } } });
-    const transport = new StdioClientTransport({
-      command: c.command as string,
-      args: c.args ? [...c.args] : [],
-      cwd: c.cwd,
-      env: c.env ? { ...c.env } : undefined,
-      stderr: 'pipe',
-    });
-    const stderr = transport.stderr;
-    if (stderr) {
-      createInterface({ input: stderr as Readable }).on('line', (line) => logger.info({ upstream: c.name, stderr: line.slice(0, 500) }, 'upstream stderr'));
-    }
-    return transport;
-  }
-
-  async function fetchTools(client: Client): Promise<Tool[]> {
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const result = await client.listTools(cursor ? { cursor } : undefined, { timeout });
-      tools.push(...result.tools);
-      cursor = result.nextCursor;
-      if (!cursor) break;
-    }
-    return tools;
   }
 
   /** Refreshes one upstream's cache; concurrent requests collapse into one more round. */
@@ -111,7 +82,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
         const client = u.client;
         if (!client) return;
         try {
-          u.tools = await fetchTools(client);
+          u.tools = await fetchAllPages((cursor) => client.listTools(cursor ? { cursor } : undefined, { timeout }), 'tools');
         } catch (err) {
           logger.warn({ upstream: u.config.name, err: errorName(err) }, 'upstream tools/list failed; keeping the previous tool list');
         }
@@ -127,48 +98,69 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
     u.error = code;
     u.tools = [];
     u.client = undefined;
-    notifyChanged();
-    // Seam for restart-with-backoff (a later issue): schedule reconnecting `u` here.
+    emit({ type: 'tools_changed', server: u.config.name });
+    emit({ type: 'status_changed', server: u.config.name });
+    scheduleRestart(u);
+  }
+
+  function scheduleRestart(u: Upstream): void {
+    if (closing || u.timer) return;
+    const delay = Math.min(restartMax, restartBase * 2 ** Math.min(u.attempt, 20));
+    u.attempt++;
+    u.nextRetryAt = new Date(Date.now() + delay).toISOString();
+    logger.warn({ upstream: u.config.name, attempt: u.attempt, delayMs: delay }, 'upstream down; restart scheduled');
+    u.timer = setTimeout(() => {
+      u.timer = undefined;
+      u.nextRetryAt = undefined;
+      if (closing) return;
+      u.restarts++;
+      logger.warn({ upstream: u.config.name, restart: u.restarts }, 'restarting upstream');
+      void connectUpstream(u);
+    }, delay);
+    u.timer.unref();
   }
 
   async function connectUpstream(u: Upstream): Promise<void> {
-    const client = new Client(CLIENT_INFO, { capabilities: {} });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
-      await refreshTools(u);
-      notifyChanged();
+    const server = u.config.name;
+    const client: Client = createUpstreamClient(server, {
+      onEvent: emit,
+      onToolsChanged: async () => {
+        await refreshTools(u);
+        emit({ type: 'tools_changed', server });
+      },
+      elicit: (params, signal) => router.route(server, (relay) => relay.elicit(server, params, signal)),
+      sample: (params, signal) => router.route(server, (relay) => relay.sample(server, params, signal)),
     });
     client.onclose = () => {
       if (closing || u.client !== client) return;
-      logger.error({ upstream: u.config.name }, 'upstream connection closed');
+      logger.error({ upstream: server }, 'upstream connection closed');
       markFailed(u, 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
     };
     try {
-      await client.connect(createTransport(u), { timeout });
+      await client.connect(createUpstreamTransport(u.config, logger), { timeout });
+      if (closing) return void (await client.close());
       u.client = client;
       await refreshTools(u);
+      if (logLevel && client.getServerCapabilities()?.logging) await client.setLoggingLevel(logLevel, { timeout });
       u.state = 'ready';
       u.error = undefined;
-      logger.info({ upstream: u.config.name, tools: u.tools.length }, 'upstream ready');
+      u.attempt = 0;
+      logger.info({ upstream: server, tools: u.tools.length, restarts: u.restarts }, 'upstream ready');
+      if (u.restarts > 0) emit({ type: 'tools_changed', server });
+      emit({ type: 'status_changed', server });
     } catch (err) {
       u.client = undefined;
-      logger.error({ upstream: u.config.name, err: err instanceof Error ? err.message : String(err) }, 'upstream failed to start');
-      markFailed(u, 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
+      logger.error({ upstream: server, err: err instanceof Error ? err.message : String(err) }, 'upstream failed to start');
       await client.close().catch(() => undefined);
+      markFailed(u, 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
     }
   }
 
-  async function callTool(server: string, name: string, args: Record<string, unknown> | undefined, opts?: { signal?: AbortSignal }): Promise<unknown> {
+  function readyClient(server: string): { u: Upstream; client: Client } {
     const u = upstreams.get(server);
     const client = u?.client;
     if (!u || u.state !== 'ready' || !client) throw new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
-    try {
-      return await client.callTool({ name, arguments: args }, undefined, { signal: opts?.signal });
-    } catch (err) {
-      const code = u.state === 'ready' ? 'ERR_GATEWAY_UPSTREAM_FAILED' : 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE';
-      // The upstream's message may quote arguments or file contents: log only its kind.
-      logger.warn({ upstream: server, tool: name, err: errorName(err) }, 'upstream call failed');
-      throw new CustosError(code, undefined, { cause: err });
-    }
+    return { u, client };
   }
 
   await Promise.all([...upstreams.values()].map(connectUpstream));
@@ -177,7 +169,28 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
     listTools: (): UpstreamTool[] =>
       [...upstreams.values()].filter((u) => u.state === 'ready').flatMap((u) => u.tools.map((tool) => ({ server: u.config.name, tool }))),
     has: (server) => upstreams.has(server),
-    callTool,
+    callTool: async (server, name, args, opts) => sendUpstreamRequest({ ...readyClient(server), router, logger, requestTimeout }, 'tools/call', { name, arguments: args }, opts),
+    request: async (server, method, params, opts) => sendUpstreamRequest({ ...readyClient(server), router, logger, requestTimeout }, method, params, opts),
+    async listAll(kind) {
+      const ready = [...upstreams.values()].filter((u) => u.state === 'ready' && u.client?.getServerCapabilities()?.[CAPABILITY_OF[kind]]);
+      const lists = await Promise.all(
+        ready.map(async (u) => {
+          try {
+            const items = await fetchAllPages<Record<string, unknown>>((cursor) => listPage(u.client as Client, kind, cursor, timeout), kind);
+            return items.map((item) => ({ server: u.config.name, item }));
+          } catch (err) {
+            logger.warn({ upstream: u.config.name, list: kind, err: errorName(err) }, 'upstream list failed; skipped');
+            return [];
+          }
+        }),
+      );
+      return lists.flat();
+    },
+    async setLoggingLevel(level) {
+      logLevel = level;
+      const ready = [...upstreams.values()].filter((u) => u.state === 'ready' && u.client?.getServerCapabilities()?.logging);
+      await Promise.allSettled(ready.map((u) => u.client?.setLoggingLevel(level, { timeout })));
+    },
     status: (): UpstreamStatus[] =>
       [...upstreams.values()].map((u) => ({
         name: u.config.name,
@@ -185,14 +198,21 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
         state: u.state,
         tools: u.tools.length,
         ...(u.error ? { error: u.error } : {}),
+        ...(u.restarts > 0 ? { restarts: u.restarts } : {}),
+        ...(u.nextRetryAt ? { nextRetryAt: u.nextRetryAt } : {}),
       })),
     onToolsChanged(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+      toolListeners.add(listener);
+      return () => toolListeners.delete(listener);
+    },
+    onEvent(listener) {
+      eventListeners.add(listener);
+      return () => eventListeners.delete(listener);
     },
     async close() {
       closing = true;
       const clients = [...upstreams.values()].map((u) => {
+        if (u.timer) clearTimeout(u.timer);
         u.state = 'closed';
         const c = u.client;
         u.client = undefined;
@@ -203,12 +223,9 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
   };
 }
 
-/** A loggable description of an error that carries no message text (it may hold payloads). */
-function errorName(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const code = (err as { code?: unknown }).code;
-    const name = (err as { name?: unknown }).name;
-    return [typeof name === 'string' ? name : 'Error', code === undefined ? '' : String(code)].filter(Boolean).join(':');
-  }
-  return typeof err;
+function listPage(client: Client, kind: UpstreamListKind, cursor: string | undefined, timeout: number): Promise<{ nextCursor?: string } & Record<string, unknown>> {
+  const params = cursor ? { cursor } : undefined;
+  if (kind === 'resources') return client.listResources(params, { timeout });
+  if (kind === 'resourceTemplates') return client.listResourceTemplates(params, { timeout });
+  return client.listPrompts(params, { timeout });
 }

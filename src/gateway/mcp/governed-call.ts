@@ -1,0 +1,76 @@
+/**
+ * Runs any governed MCP action (tool call, resource read, prompt fetch, completion,
+ * elicitation or sampling relay) through the kernel pipeline: authorize (a tier mismatch is
+ * denied and alerted first), forward only on allow, complete with the redacted outcome. A
+ * call aborted by the agent is recorded with `output.error = "cancelled"`.
+ */
+import { CustosError, ERROR_CODES, toCustosError } from '../../kernel/index.js';
+import type { Authorization, CallKind, ErrorCode, Pipeline, RunResult, ToolCall, ToolRef } from '../../kernel/index.js';
+import type { DerivedAgent, Logger } from '../types.js';
+import type { RequestContext } from './session-server.js';
+
+export const TIER_MISMATCH = 'tier_mismatch';
+export const CANCELLED = 'cancelled';
+
+export interface GovernedAction {
+  readonly kind: CallKind;
+  readonly tool: ToolRef;
+  readonly arguments: unknown;
+}
+
+export interface GovernDeps {
+  readonly pipeline: Pipeline;
+  readonly logger: Logger;
+  readonly newId: () => string;
+}
+
+export async function runGoverned(
+  deps: GovernDeps,
+  ctx: RequestContext,
+  derived: DerivedAgent,
+  action: GovernedAction,
+  forward: (auth: Authorization) => Promise<unknown>,
+  signal?: AbortSignal,
+): Promise<RunResult> {
+  const { agent, tierMismatch } = derived;
+  const call: ToolCall = { requestId: deps.newId(), ...action, principal: ctx.principal, agent, traceId: ctx.traceId };
+  if (tierMismatch) {
+    deps.logger.warn({ request_id: call.requestId, sub: ctx.principal.sub, agent: agent.name }, 'declared agent tier disagrees with the credential');
+    const authorization = await deps.pipeline.authorize(call, { deny: [TIER_MISMATCH] });
+    await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: ctx.declaredTier ?? null, derived_tier: agent.tier } });
+    return { forwarded: false, authorization };
+  }
+  const authorization = await deps.pipeline.authorize(call);
+  if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
+  let output: unknown;
+  let error: string | undefined;
+  try {
+    output = await forward(authorization);
+  } catch (err) {
+    error = signal?.aborted ? CANCELLED : toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code;
+  }
+  const completion = await deps.pipeline.complete(authorization, error === undefined ? { output } : { error });
+  return { forwarded: true, authorization, completion, failed: error !== undefined };
+}
+
+/** The redacted output of an allowed, successful action; a denial or failure becomes a CustosError (a JSON-RPC error). */
+export function forwardedOutput(result: RunResult): unknown {
+  const { decision, call } = result.authorization;
+  const reasons = decision.reasons.length > 0 ? decision.reasons.join(', ') : 'no reason given';
+  const detail = { reasons: decision.reasons, request_id: call.requestId };
+  if (!result.forwarded) {
+    if (decision.decision === 'confirm') throw new CustosError('ERR_POLICY_CONFIRMATION_REQUIRED', `Confirmation required by policy (${reasons}).`, { detail });
+    throw new CustosError('ERR_POLICY_DENIED', `Denied by policy: ${reasons}`, { detail });
+  }
+  if (result.failed) {
+    const code = result.completion.record.output?.error ?? 'ERR_GATEWAY_UPSTREAM_FAILED';
+    throw code === CANCELLED
+      ? new CustosError('ERR_GATEWAY_CONFLICT', 'The request was cancelled.', { detail: { request_id: call.requestId } })
+      : new CustosError(isKnownCode(code) ? code : 'ERR_GATEWAY_UPSTREAM_FAILED', undefined, { detail: { request_id: call.requestId } });
+  }
+  return result.completion.output.value;
+}
+
+function isKnownCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}

@@ -1,0 +1,66 @@
+/**
+ * One MCP client connection to one upstream: the transport (stdio or Streamable HTTP, with
+ * its own headers), the capabilities Custos offers upstream (elicitation and sampling, which
+ * it relays to the agent's client), and the handlers that turn what the upstream sends into
+ * pool callbacks. Upstream stderr is logged line by line, truncated.
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger, UpstreamConfig, UpstreamEvent } from '../types.js';
+
+export const CLIENT_INFO = { name: 'custos-gateway', version: '0.1.0' };
+
+/** What Custos offers every upstream: it relays these to the agent's client when the agent supports them. */
+export const UPSTREAM_CAPABILITIES = { elicitation: { form: {}, url: {} }, sampling: {} };
+
+export interface UpstreamClientHandlers {
+  readonly onEvent: (event: UpstreamEvent) => void;
+  readonly onToolsChanged: () => Promise<void>;
+  readonly elicit: (params: ElicitRequest['params'], signal: AbortSignal) => Promise<ElicitResult>;
+  readonly sample: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<CreateMessageResult>;
+}
+
+export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
+  if (config.url) return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } } });
+  const transport = new StdioClientTransport({
+    command: config.command as string,
+    args: config.args ? [...config.args] : [],
+    cwd: config.cwd,
+    env: config.env ? { ...config.env } : undefined,
+    stderr: 'pipe',
+  });
+  const stderr = transport.stderr;
+  if (stderr) {
+    createInterface({ input: stderr as Readable }).on('line', (line) => logger.info({ upstream: config.name, stderr: line.slice(0, 500) }, 'upstream stderr'));
+  }
+  return transport;
+}
+
+/** A Client whose notifications and server-to-client requests go to `handlers`. */
+export function createUpstreamClient(server: string, handlers: UpstreamClientHandlers): Client {
+  const client = new Client(CLIENT_INFO, { capabilities: UPSTREAM_CAPABILITIES });
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => handlers.onToolsChanged());
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => handlers.onEvent({ type: 'resources_changed', server }));
+  client.setNotificationHandler(PromptListChangedNotificationSchema, () => handlers.onEvent({ type: 'prompts_changed', server }));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => handlers.onEvent({ type: 'resource_updated', server, uri: n.params.uri }));
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) =>
+    handlers.onEvent({ type: 'log', server, level: n.params.level, logger: n.params.logger, data: n.params.data }),
+  );
+  client.setRequestHandler(ElicitRequestSchema, (request, extra) => handlers.elicit(request.params, extra.signal));
+  client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => handlers.sample(request.params, extra.signal));
+  return client;
+}
