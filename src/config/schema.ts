@@ -33,8 +33,36 @@ export const issuerSchema = z
       })
       .optional()
       .describe('Where this issuer puts roles, groups, tenant and email.'),
+    backchannelClientId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Custos\'s client id at this issuer: the `aud` its OIDC back-channel logout tokens must carry. Unset: logout tokens of this issuer are refused.'),
   })
   .describe('A trusted token issuer (an OIDC provider).');
+
+const idleSeconds = (fallback: number, tier: string) =>
+  z.number().int().min(0).max(86_400).default(fallback).describe(`Idle seconds before automatic logoff of ${tier} calls (0: never).`);
+
+const sessionsSchema = z
+  .strictObject({
+    store: z
+      .string()
+      .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or a postgres:// URL')
+      .optional()
+      .describe('Where revocations, session activity and break-glass grants live. Default: beside audit.store (`X.sqlite` → `X.sessions.sqlite`, or the same PostgreSQL).'),
+    idleTimeoutSec: z
+      .strictObject({
+        interactive: idleSeconds(900, 'interactive'),
+        subagent: idleSeconds(900, 'subagent'),
+        background: idleSeconds(0, 'background'),
+        api: idleSeconds(0, 'api'),
+      })
+      .prefault({})
+      .describe('Automatic logoff (164.312(a)(2)(iii)) per tier.'),
+  })
+  .prefault({})
+  .describe('Session tracking: revocation and automatic logoff.');
 
 const upstreamName = z
   .string()
@@ -66,6 +94,21 @@ export const configSchema = z
     identity: z
       .strictObject({
         issuers: z.array(issuerSchema).min(1, 'at least one issuer is required: Custos never runs without verified identity'),
+        sessions: sessionsSchema,
+        admin: z
+          .strictObject({
+            roles: z.array(z.string().min(1)).default(['custos-admin']).describe('Roles that may revoke sessions and list break-glass reviews.'),
+          })
+          .prefault({})
+          .describe('Identity administration.'),
+        emergency: z
+          .strictObject({
+            roles: z.array(z.string().min(1)).default(['break-glass']).describe('Roles that may open a break-glass grant.'),
+            reviewerRoles: z.array(z.string().min(1)).default(['custos-admin']).describe('Roles that may close the post-hoc review of a grant (never the grant holder).'),
+            grantTtlSec: z.number().int().min(60).max(86_400).default(3600).describe('How long a break-glass grant lasts, in seconds.'),
+          })
+          .prefault({})
+          .describe('Emergency (break-glass) access, 164.312(a)(2)(ii).'),
       })
       .describe('Who may call: the trusted token issuers.'),
     upstreams: z.array(upstreamSchema).default([]).describe('MCP servers Custos governs.'),

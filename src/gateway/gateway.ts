@@ -6,11 +6,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError } from '../kernel/index.js';
 import type { Clock, IdSource } from '../kernel/index.js';
+import { createAdminSessionsRoute } from './http/admin-sessions.js';
 import { createAuthenticator } from './http/auth.js';
 import { createDecisionApi } from './http/decision-api.js';
+import { createEmergencyApi } from './http/emergency-api.js';
 import { checkReadiness } from './http/health.js';
 import { DEFAULT_MAX_BODY_BYTES, sendError, sendJson } from './http/io.js';
 import { createPendingStore } from './http/pending-store.js';
+import { createBackchannelLogoutRoute } from './http/session-logout.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
@@ -34,7 +37,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const clock = deps.clock ?? SYSTEM_CLOCK;
   const limits = deps.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const auth = createAuthenticator({ ...deps, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
+  const auth = createAuthenticator({ ...deps, ids, maxBodyBytes, sessions: deps.identity?.sessions, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
   const hub = createSessionHub({ ...deps, ids });
   const mcp = createMcpEndpoint({
     auth,
@@ -63,8 +66,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
         sendJson(res, readiness.status === 'ready' ? 200 : 503, readiness);
       },
     ],
+    ...identityRoutes(),
     ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [`GET ${p}`, (_req, res) => sendJson(res, 200, metadata, { 'access-control-allow-origin': '*' })]),
   ]);
+
+  /** Sessions, back-channel logout and break-glass, when identity provides them. */
+  function identityRoutes(): Array<[string, Route]> {
+    const identity = deps.identity ?? {};
+    const out: Array<[string, Route]> = [];
+    if (identity.admin) out.push(['POST /v1/admin/sessions/revoke', createAdminSessionsRoute({ auth, pipeline: deps.pipeline, admin: identity.admin, maxBodyBytes })]);
+    if (identity.logout) out.push(['POST /oauth/backchannel-logout', createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes })]);
+    if (identity.emergency) {
+      const e = createEmergencyApi({ auth, pipeline: deps.pipeline, emergency: identity.emergency, adminRoles: identity.admin?.roles ?? [], maxBodyBytes });
+      out.push(['POST /v1/emergency/grants', e.open], ['GET /v1/emergency/reviews', e.reviews], ['POST /v1/emergency/reviews/close', e.close]);
+    }
+    return out;
+  }
 
   function route(req: IncomingMessage): Route | undefined {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;

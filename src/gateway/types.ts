@@ -1,5 +1,6 @@
 /** Types the gateway's callers see: its dependencies and the upstream pool interface. */
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult, LoggingLevel, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { IdentityServices } from './http/session-types.js';
 import type { AgentContext, Clock, IdSource, Pipeline, PolicySource, Principal, Protector, TokenVerifier } from '../kernel/index.js';
 
 export interface Logger {
@@ -123,6 +124,8 @@ export interface GatewayDeps {
   readonly clock?: Clock;
   readonly readiness?: ReadinessChecks;
   readonly limits?: GatewayLimits;
+  /** Sessions (revocation, idle logoff), back-channel logout and break-glass; absent: none of them. */
+  readonly identity?: IdentityServices;
   /** Classifies and redacts what is not a pipeline call (resource listings, log and progress messages); without it those are withheld. */
   readonly protector?: Protector;
 }

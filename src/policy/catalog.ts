@@ -5,6 +5,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ToolClassification, ToolRef } from '../kernel/index.js';
+import { tenancySchema } from './tenancy.js';
 import type { ToolCatalog } from './types.js';
 
 const CLASS_NAME = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case');
@@ -18,6 +19,7 @@ const catalogSchema = z.strictObject({
   classification: z
     .array(z.strictObject({ dataClass: CLASS_NAME, paths: z.array(z.string().min(1)).min(1) }))
     .default([]),
+  tenancy: tenancySchema.optional(),
 });
 
 export interface CatalogParse {

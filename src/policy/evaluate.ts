@@ -12,6 +12,7 @@ import type {
   Decision,
   DecisionInput,
   ToolClassification,
+  TenancyRules,
   ToolRef,
 } from '../kernel/index.js';
 import { CEDAR_NAMESPACE } from './cedar-load.js';
@@ -26,6 +27,7 @@ export interface CedarPolicyOptions {
   readonly policies: readonly BundlePolicy[];
   readonly classifyTool: (tool: ToolRef) => ToolClassification;
   readonly classificationRules: readonly ClassificationRule[];
+  readonly tenancyRules?: TenancyRules;
 }
 
 /** Entity UID of the tool: `server/name`. */
@@ -127,5 +129,6 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     decide,
     classifyTool: (tool: ToolRef) => options.classifyTool(tool),
     classificationRules: Object.freeze(options.classificationRules.map((r) => Object.freeze({ ...r }))),
+    ...(options.tenancyRules ? { tenancyRules: options.tenancyRules } : {}),
   });
 }

@@ -10,6 +10,7 @@ import type { BundleFile } from './bundle-hash.js';
 import { checkSchemaShape, parsePolicyFiles, validatePolicies } from './cedar-load.js';
 import { createToolClassifier, parseCatalog } from './catalog.js';
 import { createCedarPolicy } from './evaluate.js';
+import { toTenancyRules } from './tenancy.js';
 import type { LoadedBundle } from './types.js';
 
 export const SCHEMA_FILE = 'schema.cedarschema';
@@ -76,6 +77,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     policies: parsed.policies,
     classifyTool: createToolClassifier(catalog.catalog),
     classificationRules: catalog.catalog.classification,
+    tenancyRules: toTenancyRules(catalog.catalog.tenancy),
   });
   return Object.freeze({
     dir: root,

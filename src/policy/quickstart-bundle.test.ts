@@ -29,6 +29,7 @@ describe('quick-start bundle', () => {
       'clinician-destructive-confirm',
       'clinician-list-write-tools',
       'clinician-write',
+      'emergency-read',
       'phi-requires-clinician',
       'staff-read-filesystem',
       'write-requires-interactive-tier',
@@ -115,5 +116,18 @@ describe('quick-start bundle', () => {
       expect(policy.classifyTool({ server: 'filesystem', name }).classes).toEqual(['writes']);
     }
     expect(policy.classifyTool({ server: 'filesystem', name: 'move_file' }).classes).toEqual(['destructive', 'writes']);
+  });
+
+  it('lets a break-glass holder read phi only while a grant is open (emergency), and nobody else', () => {
+    const DANA = { sub: 'dana', roles: ['break-glass'] };
+    expect(policy.decide(input({ ...DANA, dataClasses: ['phi'] }))).toMatchObject({ decision: 'deny', reasons: ['phi_requires_clinician'] });
+    const d = policy.decide({ ...input({ ...DANA, dataClasses: ['phi'] }), emergency: true });
+    expect(d).toMatchObject({ decision: 'allow', reasons: ['emergency_access'], determiningPolicies: ['emergency-read'] });
+    expect(policy.decide({ ...input({ ...BOB, dataClasses: ['phi'] }), emergency: true }).decision).toBe('deny');
+    expect(policy.decide({ ...input({ ...DANA, tool: 'write_file' }), emergency: true }).decision).toBe('deny');
+  });
+
+  it('declares where calls name tenants', () => {
+    expect(policy.tenancyRules).toEqual({ arguments: ['tenant'], paths: ['**/tenants/{tenant}/**'] });
   });
 });

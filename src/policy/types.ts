@@ -30,6 +30,8 @@ export interface ToolCatalog {
   readonly tools: Readonly<Record<string, { readonly classes: readonly string[] }>>;
   readonly defaults: { readonly classes: readonly string[] };
   readonly classification: readonly ClassificationRule[];
+  /** Where calls name tenants (the `tenancy:` section), when the bundle has one. */
+  readonly tenancy?: { readonly arguments: readonly string[]; readonly paths: readonly string[] };
 }
 
 /** One policy of a bundle, keyed by its `@id`. */

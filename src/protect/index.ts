@@ -9,3 +9,4 @@ export { classifyPaths, classifyCall, isSecretFile, SECRET_FILE } from './classi
 export { extractPaths, normalisePath } from './paths.js';
 export { matchGlob } from './glob.js';
 export type { GlobOptions } from './glob.js';
+export { extractTenants, tenantOfPath } from './tenants.js';

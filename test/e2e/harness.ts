@@ -21,6 +21,7 @@ import type { CustosInstance } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput } from '../../src/config/index.js';
 import { fetchDevClientToken, fetchDevToken, startDevIdentityProvider } from '../../src/identity/index.js';
+import type { DevIdentityProvider } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 
 /** The repository root, from the sources or from their compiled copy in dist-bench/. */
@@ -54,6 +55,8 @@ export interface HarnessOptions {
   readonly configure?: (raw: CustosConfigInput, context: { dir: string; issuer: string; audience: string }) => CustosConfigInput;
   /** Run Custos as its own process (`custos serve`, needs `npm run build`), as in production; default in-process. */
   readonly outOfProcess?: boolean;
+  /** Have the dev provider send OIDC back-channel logout tokens to Custos (and Custos accept them). */
+  readonly backchannelLogout?: boolean;
   /** Users the dev provider knows (default: alice and bob). */
   readonly users?: Parameters<typeof startDevIdentityProvider>[0]['users'];
 }
@@ -73,6 +76,8 @@ export interface Harness {
   readonly storeFile: string;
   readonly storeUri: string;
   token(user: string): Promise<string>;
+  /** The dev provider (e.g. to send a back-channel logout). */
+  readonly idp: DevIdentityProvider;
   /** An agent's own credential: a client-credentials JWT of a dev agent client (DEMO_AGENT_CLIENTS) for Custos. */
   agentToken(clientId: string): Promise<string>;
   /** An official MCP SDK client connected to Custos with this bearer token. */
@@ -154,7 +159,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const storeFile = path.join(dir, 'audit.sqlite');
   const port = await freePort();
   const audience = `http://127.0.0.1:${port}/mcp`;
-  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: 0, audience, accessTokenTtlSec: options.accessTokenTtlSec, users: options.users });
+  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: 0, audience, backchannelLogoutUri: options.backchannelLogout ? `http://127.0.0.1:${port}/oauth/backchannel-logout` : undefined, accessTokenTtlSec: options.accessTokenTtlSec, users: options.users });
   const raw: CustosConfigInput = {
     server: { host: '127.0.0.1', port },
     identity: {
@@ -197,6 +202,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     storeFile,
     storeUri: `sqlite:${storeFile}`,
     token: (user) => fetchDevToken(idp.issuer, user),
+    idp,
     agentToken: (clientId) => fetchDevClientToken(idp.issuer, clientId, idp.agentClients.get(clientId) ?? '', { resource: audience }),
     connect: (token, clientName = 'custos-e2e') =>
       track(

@@ -4,9 +4,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, toCustosError } from '../../kernel/index.js';
-import type { CallKind, Pipeline, Principal, TokenVerifier } from '../../kernel/index.js';
-import type { Logger } from '../types.js';
+import type { CallKind, IdSource, Pipeline, Principal, SessionGuard, TokenVerifier } from '../../kernel/index.js';
+import type { DeriveAgent, Logger } from '../types.js';
 import { extractBearer, parseTraceparent, sendError } from './io.js';
+import { admitSession } from './session-check.js';
 
 export interface Authenticator {
   /** The verified principal, or undefined once a 401 has been sent. */
@@ -19,6 +20,11 @@ export interface AuthenticatorDeps {
   readonly logger: Logger;
   /** Where the protected resource metadata is served (RFC 9728). */
   readonly resourceMetadataUrl: string;
+  /** Session revocation and idle logoff, checked after the credential verifies (absent: not checked). */
+  readonly sessions?: SessionGuard;
+  readonly deriveAgent?: DeriveAgent;
+  readonly ids?: IdSource;
+  readonly maxBodyBytes?: number;
 }
 
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
@@ -28,17 +34,26 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return parts.join(', ');
   }
 
+  async function admit(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<boolean> {
+    const { sessions, deriveAgent, ids } = deps;
+    if (!sessions || !deriveAgent || !ids) return true;
+    return admitSession({ sessions, deriveAgent, ids, pipeline: deps.pipeline, logger: deps.logger, maxBodyBytes: deps.maxBodyBytes ?? 1024 * 1024 }, req, res, principal, challenge(true));
+  }
+
   async function authenticate(req: IncomingMessage, res: ServerResponse, context?: { kind?: CallKind }): Promise<Principal | undefined> {
     const token = extractBearer(req);
-    let failure: CustosError;
+    let failure: CustosError | undefined;
     if (token === undefined) {
       failure = new CustosError('ERR_IDENTITY_TOKEN_MISSING');
     } else {
+      let principal: Principal | undefined;
       try {
-        return await deps.verifier.verify(token);
+        principal = await deps.verifier.verify(token);
       } catch (err) {
         failure = toCustosError(err);
       }
+      if (principal) return (await admit(req, res, principal)) ? principal : undefined;
+      failure ??= new CustosError('ERR_INTERNAL');
     }
     // A verifier bug is not an identity: refuse with its own status (500), still audited.
     await deps.pipeline.recordAuthFailure({ code: failure.code, kind: context?.kind, traceId: parseTraceparent(req.headers.traceparent) });

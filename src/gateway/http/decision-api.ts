@@ -9,9 +9,11 @@ import { CustosError } from '../../kernel/index.js';
 import type { IdSource, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import type { Authenticator } from './auth.js';
+import { applyEmergencyGrant } from './emergency-hook.js';
 import { parseTraceparent, readJsonBody, sendJson } from './io.js';
 import type { PendingStore } from './pending-store.js';
 import { AuthorizeRequest, ResultsRequest, parseBody } from './schemas.js';
+import type { IdentityServices } from './session-types.js';
 
 export interface DecisionApiDeps {
   readonly auth: Authenticator;
@@ -22,6 +24,8 @@ export interface DecisionApiDeps {
   readonly ids: IdSource;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  /** Break-glass: a call of a user holding an open grant runs with `emergency` set. */
+  readonly identity?: IdentityServices;
 }
 
 export interface DecisionApi {
@@ -67,8 +71,9 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     if (body.request_id !== undefined && deps.pending.get(body.request_id)) {
       throw new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id is already pending.');
     }
-    const { call, tierMismatch } = buildCall(principal, body, req);
-    if (tierMismatch) return denyTierMismatch(res, call);
+    const built = buildCall(principal, body, req);
+    if (built.tierMismatch) return denyTierMismatch(res, built.call);
+    const call = await applyEmergencyGrant(deps.identity?.emergency, deps.pipeline, built.call);
     const authorization = await deps.pipeline.authorize(call);
     const { decision } = authorization;
     const pending = decision.decision === 'allow' ? deps.pending.add(call.requestId, authorization, principal) : undefined;

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, JWK } from 'oidc-provider';
 import { handleInteraction, INTERACTION_PATH } from './interactions.js';
+import { backchannelClientMetadata, backchannelFeature, sendBackchannelLogout } from './backchannel.js';
 import { createMemoryAdapter } from './memory-adapter.js';
 import { agentClientMetadata, DEMO_AGENT_CLIENTS, resolveAgentClients } from './agent-clients.js';
 import type { DevAgentClient } from './agent-clients.js';
@@ -33,6 +34,8 @@ export interface DevIdentityProviderOptions {
   readonly users?: readonly DevUser[];
   /** Workload clients with the client-credentials grant (default DEMO_AGENT_CLIENTS, secrets generated). */
   readonly agentClients?: readonly DevAgentClient[];
+  /** Where the dev client receives OIDC back-channel logout tokens (e.g. Custos's /oauth/backchannel-logout). */
+  readonly backchannelLogoutUri?: string;
   /** Where the dev-only warning line goes. Default console.warn. */
   readonly log?: (line: string) => void;
 }
@@ -40,6 +43,8 @@ export interface DevIdentityProviderOptions {
 export interface DevIdentityProvider {
   readonly issuer: string;
   readonly jwksUri: string;
+  /** Sends a signed back-channel logout token for the user's session to `backchannelLogoutUri`. */
+  backchannelLogout(sub: string, sid: string): Promise<void>;
   /** Client id → secret of the agent clients (DEV ONLY, for fetchDevClientToken). */
   readonly agentClients: ReadonlyMap<string, string>;
   close(): Promise<void>;
@@ -99,6 +104,7 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
       redirect_uris: [DEV_REDIRECT_URI],
       grant_types: ['authorization_code'],
       response_types: ['code'],
+      ...backchannelClientMetadata(options.backchannelLogoutUri),
     }, ...agentClientMetadata(agents)],
     jwks: { keys: generateSigningKeys() },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -113,6 +119,7 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
+      ...backchannelFeature(options.backchannelLogoutUri),
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -175,6 +182,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   return {
     issuer,
     jwksUri: `${issuer}/jwks`,
+    backchannelLogout: (sub, sid) => sendBackchannelLogout(provider, DEV_CLIENT_ID, sub, sid),
     agentClients,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

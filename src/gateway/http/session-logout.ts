@@ -1,0 +1,37 @@
+/**
+ * POST /oauth/backchannel-logout — OpenID Connect Back-Channel Logout 1.0: the IdP posts a
+ * form with `logout_token`; a valid one revokes the session (200), anything else is 400
+ * `invalid_request`. Both are recorded (an admin row under the user, or an auth_failure row).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isCustosError } from '../../kernel/index.js';
+import type { Pipeline } from '../../kernel/index.js';
+import { readBody, sendJson } from './io.js';
+import type { LogoutPort } from './session-types.js';
+
+export interface LogoutRouteDeps {
+  readonly logout: LogoutPort;
+  readonly pipeline: Pipeline;
+  readonly maxBodyBytes: number;
+}
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+export function createBackchannelLogoutRoute(deps: LogoutRouteDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const form = new URLSearchParams(type === 'application/x-www-form-urlencoded' ? (await readBody(req, deps.maxBodyBytes)).toString('utf8') : '');
+    const token = form.get('logout_token');
+    try {
+      if (!token || form.getAll('logout_token').length !== 1) throw new Error('missing logout_token');
+      const out = await deps.logout.logout(token);
+      const principal = out.sub ? { sub: out.sub, iss: out.iss, roles: [], groups: [], sessionId: out.sid } : null;
+      await deps.pipeline.recordAdmin({ action: 'session_revoked', principal, detail: { target: { iss: out.iss, session_id: out.sid ?? null, sub: out.sub ?? null }, via: 'backchannel_logout', jti: out.jti } });
+      res.writeHead(200, NO_STORE).end();
+    } catch (err) {
+      const code = isCustosError(err) ? err.code : 'ERR_GATEWAY_BAD_REQUEST';
+      await deps.pipeline.recordAuthFailure({ code });
+      sendJson(res, 400, { error: 'invalid_request', error_description: 'The logout token is not valid.' }, NO_STORE);
+    }
+  };
+}

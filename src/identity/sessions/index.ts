@@ -1,0 +1,11 @@
+/** Sessions: revocation (admin, back-channel logout), automatic logoff, the stores behind them. */
+export { createSessionGuard, sessionKeyOf, assertNotRevoked } from './session-guard.js';
+export type { SessionAdmin, SessionGuardOptions } from './session-guard.js';
+export { createLogoutVerifier, checkLogoutClaims, LOGOUT_EVENT } from './logout-token.js';
+export type { LogoutIssuer, LogoutResult, LogoutVerifier } from './logout-token.js';
+export { openSessionStore, deriveSessionStoreLocation } from './open-store.js';
+export { openSqliteSessionStore } from './sqlite-store.js';
+export { openPostgresSessionStore, REVOCATION_CHANNEL } from './postgres-store.js';
+export type { Activity, EmergencyGrantRow, RevocationState, SessionStore } from './types.js';
+export { createIdentityServices } from './services.js';
+export type { IdentityServicesBundle, IdentityServicesOptions } from './services.js';

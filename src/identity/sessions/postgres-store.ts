@@ -1,0 +1,137 @@
+/**
+ * The shared session store on PostgreSQL. Revocations are cached in memory and pushed to
+ * every replica with LISTEN/NOTIFY; while the listener is down, every check reads the
+ * table instead (fail closed: a revocation is never missed, only slower to read).
+ */
+import pg from 'pg';
+import { SCHEMA_SQL, grantFromRow } from './types.js';
+import type { Activity, GrantSqlRow, RevocationState, SessionStore } from './types.js';
+
+export const REVOCATION_CHANNEL = 'custos_revocations';
+
+interface Notice {
+  readonly kind: 'session' | 'user';
+  readonly iss: string;
+  readonly id: string;
+  readonly at: number;
+}
+
+const keyOf = (iss: string, id: string): string => `${iss}\n${id}`;
+
+export async function openPostgresSessionStore(url: string): Promise<SessionStore> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  for (const sql of SCHEMA_SQL) await pool.query(sql);
+  const sessions = new Map<string, number>();
+  const users = new Map<string, number>();
+  let listener: pg.Client | undefined;
+  let listening = false;
+  let closed = false;
+
+  function apply(n: Notice): void {
+    const map = n.kind === 'session' ? sessions : users;
+    const key = keyOf(n.iss, n.id);
+    map.set(key, Math.max(map.get(key) ?? 0, n.at));
+  }
+
+  async function loadAll(): Promise<void> {
+    const s = await pool.query<{ iss: string; sid: string; revoked_ms: string }>('SELECT iss, sid, revoked_ms FROM custos_revoked_sessions');
+    for (const r of s.rows) apply({ kind: 'session', iss: r.iss, id: r.sid, at: Number(r.revoked_ms) });
+    const u = await pool.query<{ iss: string; sub: string; revoked_ms: string }>('SELECT iss, sub, revoked_ms FROM custos_revoked_users');
+    for (const r of u.rows) apply({ kind: 'user', iss: r.iss, id: r.sub, at: Number(r.revoked_ms) });
+  }
+
+  async function listen(): Promise<void> {
+    if (closed) return;
+    const client = new pg.Client({ connectionString: url });
+    const drop = (): void => {
+      listening = false;
+      if (listener === client) listener = undefined;
+      client.end().catch(() => undefined);
+      if (!closed) setTimeout(() => void listen().catch(() => undefined), 1000).unref();
+    };
+    client.on('error', drop);
+    client.on('notification', (msg) => {
+      try {
+        apply(JSON.parse(msg.payload ?? '') as Notice);
+      } catch {
+        listening = false; // an unreadable notice: read the tables until the next reload
+      }
+    });
+    await client.connect();
+    await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+    listener = client;
+    await loadAll(); // after LISTEN, so nothing falls between the load and the first notice
+    listening = true;
+  }
+
+  async function readRevocation(iss: string, sub: string, sid: string | undefined): Promise<RevocationState> {
+    const s = sid === undefined ? undefined : await pool.query<{ at: string }>('SELECT revoked_ms AS at FROM custos_revoked_sessions WHERE iss = $1 AND sid = $2', [iss, sid]);
+    const u = await pool.query<{ at: string }>('SELECT revoked_ms AS at FROM custos_revoked_users WHERE iss = $1 AND sub = $2', [iss, sub]);
+    const sessionRevokedAt = s?.rows[0] ? Number(s.rows[0].at) : undefined;
+    const userRevokedAt = u.rows[0] ? Number(u.rows[0].at) : undefined;
+    return { ...(sessionRevokedAt === undefined ? {} : { sessionRevokedAt }), ...(userRevokedAt === undefined ? {} : { userRevokedAt }) };
+  }
+
+  async function notify(n: Notice): Promise<void> {
+    apply(n);
+    await pool.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, JSON.stringify(n)]);
+  }
+
+  await listen();
+
+  return {
+    async revokeSession(iss, sid, atMs) {
+      await pool.query('INSERT INTO custos_revoked_sessions (iss, sid, revoked_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, sid, atMs]);
+      await notify({ kind: 'session', iss, id: sid, at: atMs });
+    },
+    async revokeUser(iss, sub, atMs) {
+      await pool.query(
+        'INSERT INTO custos_revoked_users (iss, sub, revoked_ms) VALUES ($1, $2, $3) ON CONFLICT (iss, sub) DO UPDATE SET revoked_ms = GREATEST(custos_revoked_users.revoked_ms, excluded.revoked_ms)',
+        [iss, sub, atMs],
+      );
+      await notify({ kind: 'user', iss, id: sub, at: atMs });
+    },
+    async revocation(iss, sub, sid) {
+      if (!listening) return readRevocation(iss, sub, sid);
+      const sessionRevokedAt = sid === undefined ? undefined : sessions.get(keyOf(iss, sid));
+      const userRevokedAt = users.get(keyOf(iss, sub));
+      return { ...(sessionRevokedAt === undefined ? {} : { sessionRevokedAt }), ...(userRevokedAt === undefined ? {} : { userRevokedAt }) };
+    },
+    async readActivity(key): Promise<Activity | undefined> {
+      const r = await pool.query<{ last: string; off: string | null }>('SELECT last_active_ms AS last, logged_off_ms AS off FROM custos_session_activity WHERE key = $1', [key]);
+      const row = r.rows[0];
+      return row ? { lastActiveMs: Number(row.last), ...(row.off === null ? {} : { loggedOffMs: Number(row.off) }) } : undefined;
+    },
+    async writeActivity(key, a) {
+      await pool.query(
+        'INSERT INTO custos_session_activity (key, last_active_ms, logged_off_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET last_active_ms = excluded.last_active_ms, logged_off_ms = excluded.logged_off_ms',
+        [key, a.lastActiveMs, a.loggedOffMs ?? null],
+      );
+    },
+    async rememberJti(iss, jti, untilMs) {
+      await pool.query('DELETE FROM custos_logout_jtis WHERE until_ms < $1', [Date.now()]);
+      const r = await pool.query('INSERT INTO custos_logout_jtis (iss, jti, until_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, jti, untilMs]);
+      return r.rowCount === 1;
+    },
+    async putGrant(g) {
+      await pool.query('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)', [g.id, g.iss, g.sub, g.sid ?? null, g.openedMs, g.expiresMs]);
+    },
+    async getGrant(id) {
+      const r = await pool.query<GrantSqlRow>('SELECT * FROM custos_emergency_grants WHERE id = $1', [id]);
+      return r.rows[0] ? grantFromRow(r.rows[0]) : undefined;
+    },
+    async listGrants() {
+      return (await pool.query<GrantSqlRow>('SELECT * FROM custos_emergency_grants ORDER BY opened_ms')).rows.map(grantFromRow);
+    },
+    async closeGrant(id, by, atMs) {
+      const r = await pool.query('UPDATE custos_emergency_grants SET closed_by = $1, closed_ms = $2 WHERE id = $3 AND closed_by IS NULL', [by, atMs, id]);
+      return r.rowCount === 1;
+    },
+    async close() {
+      closed = true;
+      listening = false;
+      await listener?.end().catch(() => undefined);
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/** One call for the composition root: the session store and everything built on it. */
+import type { Clock, IdSource, SessionGuard, Tier } from '../../kernel/index.js';
+import { createEmergencyAccess } from '../emergency/grants.js';
+import type { EmergencyAccess } from '../emergency/grants.js';
+import { createLogoutVerifier } from './logout-token.js';
+import type { LogoutIssuer, LogoutVerifier } from './logout-token.js';
+import { openSessionStore } from './open-store.js';
+import { createSessionGuard } from './session-guard.js';
+import type { SessionAdmin } from './session-guard.js';
+import type { SessionStore } from './types.js';
+
+export interface IdentityServicesOptions {
+  /** `sqlite:PATH` (absolute) or a `postgres://` URL. */
+  readonly store: string;
+  readonly busyTimeoutMs?: number;
+  readonly issuers: readonly LogoutIssuer[];
+  readonly idleTimeoutSec: Partial<Record<Tier, number>>;
+  readonly adminRoles: readonly string[];
+  readonly emergency: { readonly roles: readonly string[]; readonly reviewerRoles: readonly string[]; readonly grantTtlSec: number };
+  readonly clock: Clock;
+  readonly ids: IdSource;
+}
+
+export interface IdentityServicesBundle {
+  readonly store: SessionStore;
+  readonly sessions: SessionGuard;
+  readonly admin: SessionAdmin & { readonly roles: readonly string[] };
+  readonly logout: LogoutVerifier;
+  readonly emergency: EmergencyAccess;
+  close(): Promise<void>;
+}
+
+export async function createIdentityServices(options: IdentityServicesOptions): Promise<IdentityServicesBundle> {
+  const store = await openSessionStore(options.store, { busyTimeoutMs: options.busyTimeoutMs });
+  const guard = createSessionGuard({ store, clock: options.clock, idleTimeoutSec: options.idleTimeoutSec });
+  return {
+    store,
+    sessions: guard,
+    admin: { revokeSession: guard.revokeSession, revokeUser: guard.revokeUser, roles: options.adminRoles },
+    logout: createLogoutVerifier({ issuers: options.issuers, store, now: () => options.clock.now().getTime() }),
+    emergency: createEmergencyAccess({ store, clock: options.clock, ids: options.ids, ...options.emergency }),
+    close: () => store.close(),
+  };
+}

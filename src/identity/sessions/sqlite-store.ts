@@ -1,0 +1,76 @@
+/** The embedded session store: one SQLite file (WAL), read on every check so several processes agree. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SCHEMA_SQL, grantFromRow } from './types.js';
+import type { Activity, EmergencyGrantRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
+
+export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: number } = {}): SessionStore {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
+  for (const sql of SCHEMA_SQL) db.exec(sql);
+  const q = {
+    revokeSession: db.prepare('INSERT INTO custos_revoked_sessions (iss, sid, revoked_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    revokeUser: db.prepare(
+      'INSERT INTO custos_revoked_users (iss, sub, revoked_ms) VALUES (?, ?, ?) ON CONFLICT (iss, sub) DO UPDATE SET revoked_ms = MAX(revoked_ms, excluded.revoked_ms)',
+    ),
+    session: db.prepare('SELECT revoked_ms AS at FROM custos_revoked_sessions WHERE iss = ? AND sid = ?'),
+    user: db.prepare('SELECT revoked_ms AS at FROM custos_revoked_users WHERE iss = ? AND sub = ?'),
+    readActivity: db.prepare('SELECT last_active_ms AS last, logged_off_ms AS off FROM custos_session_activity WHERE key = ?'),
+    writeActivity: db.prepare(
+      'INSERT INTO custos_session_activity (key, last_active_ms, logged_off_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET last_active_ms = excluded.last_active_ms, logged_off_ms = excluded.logged_off_ms',
+    ),
+    purgeJtis: db.prepare('DELETE FROM custos_logout_jtis WHERE until_ms < ?'),
+    jti: db.prepare('INSERT INTO custos_logout_jtis (iss, jti, until_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    putGrant: db.prepare('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)'),
+    getGrant: db.prepare('SELECT * FROM custos_emergency_grants WHERE id = ?'),
+    listGrants: db.prepare('SELECT * FROM custos_emergency_grants ORDER BY opened_ms'),
+    closeGrant: db.prepare('UPDATE custos_emergency_grants SET closed_by = ?, closed_ms = ? WHERE id = ? AND closed_by IS NULL'),
+  };
+  const at = (row: unknown): number | undefined => (row === undefined ? undefined : Number((row as { at: number }).at));
+
+  return {
+    async revokeSession(iss, sid, atMs) {
+      q.revokeSession.run(iss, sid, atMs);
+    },
+    async revokeUser(iss, sub, atMs) {
+      q.revokeUser.run(iss, sub, atMs);
+    },
+    async revocation(iss, sub, sid): Promise<RevocationState> {
+      const sessionRevokedAt = sid === undefined ? undefined : at(q.session.get(iss, sid));
+      const userRevokedAt = at(q.user.get(iss, sub));
+      return { ...(sessionRevokedAt === undefined ? {} : { sessionRevokedAt }), ...(userRevokedAt === undefined ? {} : { userRevokedAt }) };
+    },
+    async readActivity(key): Promise<Activity | undefined> {
+      const row = q.readActivity.get(key) as { last: number; off: number | null } | undefined;
+      if (!row) return undefined;
+      return { lastActiveMs: Number(row.last), ...(row.off === null ? {} : { loggedOffMs: Number(row.off) }) };
+    },
+    async writeActivity(key, a) {
+      q.writeActivity.run(key, a.lastActiveMs, a.loggedOffMs ?? null);
+    },
+    async rememberJti(iss, jti, untilMs) {
+      q.purgeJtis.run(Date.now());
+      return q.jti.run(iss, jti, untilMs).changes === 1;
+    },
+    async putGrant(g: EmergencyGrantRow) {
+      q.putGrant.run(g.id, g.iss, g.sub, g.sid ?? null, g.openedMs, g.expiresMs);
+    },
+    async getGrant(id) {
+      const row = q.getGrant.get(id) as GrantSqlRow | undefined;
+      return row ? grantFromRow(row) : undefined;
+    },
+    async listGrants() {
+      return (q.listGrants.all() as GrantSqlRow[]).map(grantFromRow);
+    },
+    async closeGrant(id, by, atMs) {
+      return q.closeGrant.run(by, atMs, id).changes === 1;
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/** The session store: revocations, activity (automatic logoff), logout-token replay and break-glass grants. */
+
+export interface RevocationState {
+  /** When the IdP session (`sid`) was revoked, ms since epoch. */
+  readonly sessionRevokedAt?: number;
+  /** When every session of the user was revoked: tokens issued (iat) at or before it are refused. */
+  readonly userRevokedAt?: number;
+}
+
+export interface Activity {
+  readonly lastActiveMs: number;
+  /** Set when the session was logged off for idleness; only a token issued after it starts a new window. */
+  readonly loggedOffMs?: number;
+}
+
+export interface EmergencyGrantRow {
+  readonly id: string;
+  readonly iss: string;
+  readonly sub: string;
+  readonly sid?: string;
+  readonly openedMs: number;
+  readonly expiresMs: number;
+  readonly closedBy?: string;
+  readonly closedMs?: number;
+}
+
+export interface SessionStore {
+  revokeSession(iss: string, sid: string, atMs: number): Promise<void>;
+  revokeUser(iss: string, sub: string, atMs: number): Promise<void>;
+  revocation(iss: string, sub: string, sid: string | undefined): Promise<RevocationState>;
+  readActivity(key: string): Promise<Activity | undefined>;
+  writeActivity(key: string, activity: Activity): Promise<void>;
+  /** Remembers a logout token's jti; false when it was seen before (a replay). */
+  rememberJti(iss: string, jti: string, untilMs: number): Promise<boolean>;
+  putGrant(grant: EmergencyGrantRow): Promise<void>;
+  getGrant(id: string): Promise<EmergencyGrantRow | undefined>;
+  listGrants(): Promise<EmergencyGrantRow[]>;
+  /** Closes the review of a grant; false when it was already closed or does not exist. */
+  closeGrant(id: string, by: string, atMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Row ↔ object helpers shared by the SQL stores. */
+export interface GrantSqlRow {
+  id: string;
+  iss: string;
+  sub: string;
+  sid: string | null;
+  opened_ms: number | string;
+  expires_ms: number | string;
+  closed_by: string | null;
+  closed_ms: number | string | null;
+}
+
+export function grantFromRow(r: GrantSqlRow): EmergencyGrantRow {
+  return {
+    id: r.id,
+    iss: r.iss,
+    sub: r.sub,
+    ...(r.sid === null ? {} : { sid: r.sid }),
+    openedMs: Number(r.opened_ms),
+    expiresMs: Number(r.expires_ms),
+    ...(r.closed_by === null ? {} : { closedBy: r.closed_by, closedMs: Number(r.closed_ms) }),
+  };
+}
+
+export const SCHEMA_SQL = [
+  'CREATE TABLE IF NOT EXISTS custos_revoked_sessions (iss TEXT NOT NULL, sid TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sid))',
+  'CREATE TABLE IF NOT EXISTS custos_revoked_users (iss TEXT NOT NULL, sub TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sub))',
+  'CREATE TABLE IF NOT EXISTS custos_session_activity (key TEXT PRIMARY KEY, last_active_ms BIGINT NOT NULL, logged_off_ms BIGINT)',
+  'CREATE TABLE IF NOT EXISTS custos_logout_jtis (iss TEXT NOT NULL, jti TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (iss, jti))',
+  'CREATE TABLE IF NOT EXISTS custos_emergency_grants (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, sid TEXT, opened_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, closed_by TEXT, closed_ms BIGINT)',
+];
