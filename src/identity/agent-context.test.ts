@@ -60,3 +60,25 @@ describe('deriveTier', () => {
     expect(deriveTier(alice)).toBe('interactive');
   });
 });
+
+describe('tiers of Custos-minted credentials', () => {
+  it('derives subagent, background and api from the credential kind, the chain from the verified actors', () => {
+    const cases = [
+      ['delegation', 'subagent'],
+      ['background', 'background'],
+      ['client', 'api'],
+    ] as const;
+    for (const [credential, tier] of cases) {
+      const { agent, tierMismatch } = deriveAgentContext({ ...alice, credential, actors: ['primary', 'sub'] }, { name: 'whatever-it-says', tier });
+      expect(tierMismatch).toBe(false);
+      expect(agent.tier).toBe(tier);
+      expect(agent.delegationChain).toEqual(['user:alice', 'agent:primary', 'agent:sub']);
+    }
+  });
+
+  it('flags a delegated credential that declares itself interactive', () => {
+    const { agent, tierMismatch } = deriveAgentContext({ ...alice, credential: 'background', actors: ['runner'] }, { name: 'runner', tier: 'interactive' });
+    expect(tierMismatch).toBe(true);
+    expect(agent).toMatchObject({ tier: 'background', declaredTier: 'interactive' });
+  });
+});
