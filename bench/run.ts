@@ -3,7 +3,7 @@
  * report. Benchmarks are measurements, not tests: they never fail on a slow machine.
  */
 const name = process.argv[2];
-const available = ['gateway'];
+const available = ['gateway', 'identity'];
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- NAME   (NAME: ${available.join(', ')})`);
   process.exit(2);
