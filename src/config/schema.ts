@@ -33,6 +33,11 @@ export const issuerSchema = z
       })
       .optional()
       .describe('Where this issuer puts roles, groups, tenant and email.'),
+    interactiveClients: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Client ids (`client_id`/`azp`) whose user tokens are the interactive tier. Set: tokens of other clients (agents, runners, services) are refused at the front doors and must go through token exchange. Unset: every user token of this issuer is interactive.'),
     backchannelClientId: z
       .string()
       .min(1)
@@ -63,6 +68,25 @@ const sessionsSchema = z
   })
   .prefault({})
   .describe('Session tracking: revocation and automatic logoff.');
+
+const delegationSchema = z
+  .strictObject({
+    tokenTtlSec: z.number().int().min(30).max(3600).default(300).describe('Lifetime of a delegation token Custos mints (never longer than its subject token).'),
+    maxDepth: z.number().int().min(1).max(10).default(3).describe('Most actors in a delegation chain (user → agent → sub-agent … counts the agents).'),
+    algorithm: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256').describe('Algorithm of Custos\' signing keys.'),
+    keysDir: z.string().min(1).optional().describe('Directory of Custos\' signing keys (one JSON file per kid, mode 0600), relative to the config file; share it between replicas. Unset: a key is generated at each start.'),
+    rotateAfterSec: z.number().int().min(3600).optional().describe('Rotate the signing key when it is older than this; the old key stays in the JWKS until every token it signed has expired.'),
+    apiClients: z.array(z.string().min(1)).default([]).describe('Actor client ids that are API callers: their exchanges of a user token mint the `api` tier instead of `subagent`.'),
+    backgroundGrants: z
+      .strictObject({
+        defaultTtlSec: z.number().int().min(60).default(604_800).describe('Lifetime of a background grant when the user does not ask for one (7 days).'),
+        maxTtlSec: z.number().int().min(60).max(31_536_000).default(2_592_000).describe('Longest background grant a user may give (30 days).'),
+      })
+      .prefault({})
+      .describe('Standing grants a user gives a background runner.'),
+  })
+  .prefault({})
+  .describe('RFC 8693 token exchange: Custos-minted delegation, background and API tokens.');
 
 const upstreamName = z
   .string()
@@ -95,6 +119,7 @@ export const configSchema = z
       .strictObject({
         issuers: z.array(issuerSchema).min(1, 'at least one issuer is required: Custos never runs without verified identity'),
         sessions: sessionsSchema,
+        delegation: delegationSchema,
         admin: z
           .strictObject({
             roles: z.array(z.string().min(1)).default(['custos-admin']).describe('Roles that may revoke sessions and list break-glass reviews.'),

@@ -15,6 +15,8 @@ import { DEFAULT_MAX_BODY_BYTES, sendError, sendJson } from './http/io.js';
 import { createPendingStore } from './http/pending-store.js';
 import { createBackchannelLogoutRoute } from './http/session-logout.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
+import { createGrantRoutes } from './http/oauth-grants.js';
+import { createOAuthRoutes } from './http/oauth-token.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
 import type { GatewayDeps } from './types.js';
@@ -67,6 +69,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     ],
     ...identityRoutes(),
+    ...(deps.tokens ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })] : []),
     ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [`GET ${p}`, (_req, res) => sendJson(res, 200, metadata, { 'access-control-allow-origin': '*' })]),
   ]);
 

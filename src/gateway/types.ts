@@ -1,7 +1,7 @@
 /** Types the gateway's callers see: its dependencies and the upstream pool interface. */
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult, LoggingLevel, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { IdentityServices } from './http/session-types.js';
-import type { AgentContext, Clock, IdSource, Pipeline, PolicySource, Principal, Protector, TokenVerifier } from '../kernel/index.js';
+import type { AgentContext, Clock, IdSource, Pipeline, PolicySource, Principal, Protector, TokenExchanger, TokenVerifier } from '../kernel/index.js';
 
 export interface Logger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -128,6 +128,8 @@ export interface GatewayDeps {
   readonly identity?: IdentityServices;
   /** Classifies and redacts what is not a pipeline call (resource listings, log and progress messages); without it those are withheld. */
   readonly protector?: Protector;
+  /** Custos' token endpoint (RFC 8693 delegation) and background grants; absent: those routes are off. */
+  readonly tokens?: TokenExchanger;
 }
 
 export interface GatewayLimits {

@@ -21,9 +21,9 @@ export type {
   IssuerConfig,
   TokenVerifierOptions,
 } from './types.js';
-export { createDelegation } from './delegation-service.js';
-export type { Delegation, DelegationOptions } from './delegation-service.js';
 export { createIdentityServices, createLogoutVerifier, createSessionGuard, deriveSessionStoreLocation, openSessionStore, LOGOUT_EVENT } from './sessions/index.js';
 export type { IdentityServicesBundle, IdentityServicesOptions, SessionStore } from './sessions/index.js';
 export { createEmergencyAccess } from './emergency/index.js';
 export type { EmergencyAccess, EmergencyGrant } from './emergency/index.js';
+export { createDelegation } from './delegation-service.js';
+export type { Delegation, DelegationOptions } from './delegation-service.js';
