@@ -9,6 +9,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerServeCommands } from './serve.js';
 import { registerRedactCommand, registerTokenCommand } from './tools.js';
+import { registerReviewCommands } from './review.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerAuditCommands(program, ctx);
   registerPolicyCommands(program, ctx);
   registerRedactCommand(program, ctx);
+  registerReviewCommands(program, ctx);
   return program;
 }
 
