@@ -53,7 +53,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       redactions: { count: 0, types: [] },
       detail: { action: 'policy_activated', bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
     });
-    const verifier = createTokenVerifier(config.identity.issuers);
+    const { jwks } = config.identity;
+    const verifier = createTokenVerifier(config.identity.issuers, { fetchTimeoutMs: jwks.fetchTimeoutMs, jwksCooldownMs: jwks.cooldownMs, jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs });
     cleanups.push(() => verifier.close());
     const pipeline = createPipeline({
       policy,

@@ -11,7 +11,7 @@ const secretRef = z
   .regex(SECRET_REF, 'must be a secret reference (env:NAME or file:PATH), never an inline secret')
   .describe('A secret reference: `env:NAME` reads an environment variable, `file:PATH` reads a file (trailing newline trimmed).');
 
-const algorithm = z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+const algorithm = z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 
 export const issuerSchema = z
   .strictObject({
@@ -30,6 +30,7 @@ export const issuerSchema = z
         groups: z.string().optional().describe('Dotted path of the groups claim, e.g. `groups`.'),
         tenant: z.string().optional().describe('Dotted path of the tenant claim.'),
         email: z.string().optional().describe('Dotted path of the email claim (default `email`).'),
+        clientId: z.string().optional().describe('Dotted path of the claim naming the client the token was issued to (default `client_id`, else `azp`; Okta: `cid`).'),
       })
       .optional()
       .describe('Where this issuer puts roles, groups, tenant and email.'),
@@ -120,6 +121,14 @@ export const configSchema = z
         issuers: z.array(issuerSchema).min(1, 'at least one issuer is required: Custos never runs without verified identity'),
         sessions: sessionsSchema,
         delegation: delegationSchema,
+        jwks: z
+          .strictObject({
+            fetchTimeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('Timeout of each OIDC discovery or JWKS fetch; past it the token is refused (ERR_IDENTITY_JWKS_UNAVAILABLE).'),
+            cooldownMs: z.number().int().min(0).max(3_600_000).default(30_000).describe('Least time between JWKS refetches caused by an unknown kid (rate limit).'),
+            cacheMaxAgeMs: z.number().int().min(1000).max(86_400_000).default(600_000).describe('How long a fetched JWKS is used before it is fetched again (a removed key stops verifying after this).'),
+          })
+          .prefault({})
+          .describe('How issuer keys are fetched and cached.'),
         admin: z
           .strictObject({
             roles: z.array(z.string().min(1)).default(['custos-admin']).describe('Roles that may revoke sessions and list break-glass reviews.'),

@@ -6,6 +6,7 @@ import { createTestKey, signTestToken, startTestIssuer } from './test-issuer.js'
 import type { TestIssuer, TestKey } from './test-issuer.js';
 
 const OKTA = 'https://dev-123456.okta.com/oauth2/default';
+const OKTA_CID = 'https://dev-654321.okta.com/oauth2/default';
 const AUTH0 = 'https://example-tenant.us.auth0.com/';
 const ENTRA = 'https://login.microsoftonline.com/72f988bf-0000-0000-0000-2d7cd011db47/v2.0';
 const KEYCLOAK = 'https://keycloak.example.test/realms/custos';
@@ -21,6 +22,7 @@ describe('claim mapping for common identity providers', () => {
     jwks = await startTestIssuer([key]);
     const issuers: IssuerConfig[] = [
       { issuer: OKTA, audience: AUD, jwksUri: jwks.jwksUri, claims: { groups: 'groups' } },
+      { issuer: OKTA_CID, audience: AUD, jwksUri: jwks.jwksUri, claims: { groups: 'groups', clientId: 'cid' }, interactiveClients: ['0oa-desktop'] },
       {
         issuer: AUTH0,
         audience: [AUD, 'https://example-tenant.us.auth0.com/userinfo'],
@@ -35,6 +37,14 @@ describe('claim mapping for common identity providers', () => {
   afterAll(async () => {
     verifier.close();
     await jwks.close();
+  });
+
+  it('Okta: the client is `cid`; only the interactive client passes the front door, the agent client is refused', async () => {
+    const desktop = await signTestToken(key, { iss: OKTA_CID, aud: AUD, sub: '00u1', cid: '0oa-desktop' });
+    await expect(verifier.verify(desktop)).resolves.toMatchObject({ sub: '00u1', clientId: '0oa-desktop' });
+    const agent = await signTestToken(key, { iss: OKTA_CID, aud: AUD, sub: '00u1', cid: '0oa-agent', client_id: '0oa-desktop' });
+    await expectDenied(verifier.verify(agent), 'ERR_IDENTITY_CLIENT_NOT_INTERACTIVE', agent);
+    await expect(verifier.verifyActor(agent)).resolves.toMatchObject({ clientId: '0oa-agent' });
   });
 
   it('Okta: groups claim', async () => {

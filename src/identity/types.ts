@@ -10,6 +10,8 @@ export interface ClaimMapping {
   readonly tenant?: string;
   /** Default `email`. */
   readonly email?: string;
+  /** The client the token was issued to. Default `client_id`, else `azp`; Okta: `cid`. */
+  readonly clientId?: string;
 }
 
 /** One trusted token issuer. */
