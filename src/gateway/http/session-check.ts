@@ -1,6 +1,6 @@
 /**
  * The session hook of the authenticator: after the credential verifies, the session must not
- * be revoked or idle. A refused request is recorded under the user (never anonymous): a deny
+ * be revoked or idle, and there must be a user (not a service credential). A refused request is recorded under the user (never anonymous): a deny
  * row naming the tool when the request is a tool call (MCP tools/call or POST /v1/authorize),
  * else an alert row; then 401 with the error code.
  */
@@ -23,6 +23,7 @@ export interface SessionCheckDeps {
 const REASONS: Partial<Record<string, string>> = {
   ERR_IDENTITY_SESSION_REVOKED: 'session_revoked',
   ERR_IDENTITY_SESSION_IDLE: 'session_idle',
+  ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: 'no_user',
 };
 
 interface Described {

@@ -66,6 +66,16 @@ describe('session guard: revocation', () => {
   });
 });
 
+describe('session guard: no user', () => {
+  it('refuses a service credential (sub = client_id) and admits user tokens, an API client acting for a user included', async () => {
+    const { guard } = setup();
+    const service = alice({ sub: 'billing-api', clientId: 'billing-api', sessionId: undefined });
+    await expect(guard.check(service, 'api')).rejects.toMatchObject({ code: 'ERR_IDENTITY_CLIENT_NOT_INTERACTIVE' });
+    await expect(guard.check(alice({ credential: 'client', clientId: 'billing-api', actors: ['billing-api'] }), 'api')).resolves.toBeUndefined();
+    await expect(guard.check(alice({ clientId: 'custos-cli' }), 'interactive')).resolves.toBeUndefined();
+  });
+});
+
 describe('session guard: automatic logoff (injected clock)', () => {
   it('logs an interactive session off after 15 idle minutes, until a token issued after the logoff', async () => {
     const { guard, advance, at } = setup();

@@ -3,6 +3,9 @@
  * or idle past its tier's automatic logoff (ERR_IDENTITY_SESSION_IDLE), and records activity.
  *
  * Rules (docs/identity.md, "Sessions"):
+ * - No user, no call: a service credential (a token whose `sub` is its own `client_id`, as
+ *   client-credentials tokens carry per RFC 9068 §2.2) is refused
+ *   (ERR_IDENTITY_CLIENT_NOT_INTERACTIVE): agents act for a user through token exchange.
  * - A session is the token's `iss` + `sid`; a token without `sid` is tracked per user (`iss` + `sub`).
  * - A revoked `sid` is dead: every token naming it is refused, whatever its `iat`.
  * - Revoking a user refuses every token of that user issued (`iat`) at or before the revocation.
@@ -33,6 +36,11 @@ export function sessionKeyOf(p: Pick<Principal, 'iss' | 'sub' | 'sessionId'>): s
   return p.sessionId === undefined ? `${p.iss}\nuser:${p.sub}` : `${p.iss}\nsid:${p.sessionId}`;
 }
 
+/** True when the principal is a workload acting for itself, not a user. */
+export function isServiceCredential(p: Principal): boolean {
+  return p.clientId !== undefined && p.sub === p.clientId;
+}
+
 /** Throws when the store says the principal's session or user was revoked. */
 export async function assertNotRevoked(store: SessionStore, p: Principal): Promise<void> {
   const state = await store.revocation(p.iss, p.sub, p.sessionId);
@@ -61,6 +69,7 @@ export function createSessionGuard(options: SessionGuardOptions): SessionGuard &
   }
 
   async function check(p: Principal, tier: Tier): Promise<void> {
+    if (isServiceCredential(p)) throw new CustosError('ERR_IDENTITY_CLIENT_NOT_INTERACTIVE', 'A service credential has no user: agents act for a user through token exchange.');
     await assertNotRevoked(store, p);
     const timeoutMs = timeoutOf(tier);
     if (timeoutMs <= 0) return;
