@@ -66,12 +66,18 @@ describe('break-glass from grant to review', () => {
 
     const allowed = await authorize(dana);
     expect(allowed.body).toMatchObject({ decision: 'allow', reasons: ['emergency_access'], policy: { determining_policies: ['emergency-read'] } });
+    // the same grant covers her MCP agent: PHI comes back redacted, the rows carry access.emergency
+    const mcp = await (await h.connect(dana, 'ed-assistant')).callTool({ name: 'filesystem__read_text_file', arguments: { path: note } });
+    expect(mcp.isError).toBeFalsy();
+    expect(JSON.stringify(mcp.content)).toContain('[redacted:ssn]');
+    const mcpResult = (await records()).filter((r) => r.event === 'result').at(-1)!;
+    expect(mcpResult).toMatchObject({ user: { sub: 'dana' }, access: { emergency: true, grant_id: grantId }, agent: { name: 'ed-assistant' } });
 
     const reviews = await fetch(`${h.custos.url}/v1/emergency/reviews`, { headers: { authorization: `Bearer ${carol}` } });
     expect(((await reviews.json()) as { reviews: Array<{ grant_id: string }> }).reviews.map((r) => r.grant_id)).toContain(grantId);
     const listed = await cli(['review', 'list', '--store', h.storeUri]);
     expect(listed.out).toContain(grantId);
-    expect(listed.out).toMatch(/holder=dana .*calls=1 +OPEN/);
+    expect(listed.out).toMatch(/holder=dana .*calls=2 +OPEN/);
 
     // the holder may not close her own review; nor may someone without a reviewer role
     const self = await cli(['review', 'close', grantId, '--url', h.custos.url, '--token', dana]);

@@ -6,6 +6,8 @@
  */
 import { CustosError, ERROR_CODES, toCustosError } from '../../kernel/index.js';
 import type { Authorization, CallKind, ErrorCode, Pipeline, RunResult, ToolCall, ToolRef } from '../../kernel/index.js';
+import { applyEmergencyGrant } from '../http/emergency-hook.js';
+import type { EmergencyPort } from '../http/session-types.js';
 import type { DerivedAgent, Logger } from '../types.js';
 import type { RequestContext } from './session-server.js';
 
@@ -22,6 +24,8 @@ export interface GovernDeps {
   readonly pipeline: Pipeline;
   readonly logger: Logger;
   readonly newId: () => string;
+  /** Break-glass: a call covered by the user's open grant runs with `emergency` set. */
+  readonly emergency?: EmergencyPort;
 }
 
 export async function runGoverned(
@@ -40,7 +44,7 @@ export async function runGoverned(
     await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: ctx.declaredTier ?? null, derived_tier: agent.tier } });
     return { forwarded: false, authorization };
   }
-  const authorization = await deps.pipeline.authorize(call);
+  const authorization = await deps.pipeline.authorize(await applyEmergencyGrant(deps.emergency, deps.pipeline, call));
   if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
   let output: unknown;
   let error: string | undefined;

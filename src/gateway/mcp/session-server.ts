@@ -10,6 +10,7 @@ import type { CallToolResult, LoggingLevel, Progress, Tool } from '@modelcontext
 import { CustosError } from '../../kernel/index.js';
 import type { Authorization, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
+import type { IdentityServices } from '../http/session-types.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
 import { createClientRelay } from './client-relay.js';
 import { TIER_MISMATCH, runGoverned } from './governed-call.js';
@@ -34,6 +35,8 @@ export interface SessionServerDeps {
   readonly ids: IdSource;
   readonly logger: Logger;
   readonly protector?: Protector;
+  /** Sessions and break-glass (the emergency grant lookup of each governed call). */
+  readonly identity?: IdentityServices;
 }
 
 /** Per-session state the hub reads to fan out upstream notifications. */
@@ -124,7 +127,7 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
       const client = server.getClientVersion();
       return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
     },
-    govern: (ctx, action, forward, signal) => runGoverned({ ...deps, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, signal),
+    govern: (ctx, action, forward, signal) => runGoverned({ ...deps, emergency: deps.identity?.emergency, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, signal),
     visible(ctx, action, ref, dataClasses = []) {
       try {
         const { agent, tierMismatch } = kit.derive(ctx);
