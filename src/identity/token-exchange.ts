@@ -175,7 +175,17 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
         throw err;
       }
     },
-    createBackgroundGrant: (principal, request) => createGrant(principal, request),
+    async createBackgroundGrant(principal, request) {
+      try {
+        return await createGrant(principal, request);
+      } catch (err) {
+        if (isCustosError(err) && err.code === 'ERR_IDENTITY_DELEGATION_INVALID') {
+          const reason = String(err.detail?.reason ?? 'request_invalid');
+          await recordExchange(auditCtx, { allowed: false, reasons: [`delegation_${reason}`], user: principal, detail: { action: 'background_grant', client_id: request.clientId, ...err.detail } });
+        }
+        throw err;
+      }
+    },
     async revokeBackgroundGrant(principal, grantId) {
       const revoked = grants.revoke(grantId, principal);
       if (revoked) {
@@ -196,9 +206,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
 
   async function createGrant(user: Principal, request: BackgroundGrantRequest): Promise<BackgroundGrant> {
     if (deriveTier(user) !== 'interactive') {
-      const err = refuse('invalid_request', 'grant_requires_interactive', 'Only the user, with their own interactive token, can grant background access.');
-      await recordExchange(auditCtx, { allowed: false, reasons: ['delegation_grant_requires_interactive'], user, detail: { action: 'background_grant', ...err.detail } });
-      throw err;
+      throw refuse('invalid_request', 'grant_requires_interactive', 'Only the user, with their own interactive token, can grant background access.');
     }
     const ttl = request.ttlSec ?? settings.grantDefaultTtlSec;
     if (!Number.isInteger(ttl) || ttl <= 0 || ttl > settings.grantMaxTtlSec) {

@@ -121,6 +121,8 @@ describe('tiers derived from the credential', () => {
     expect(row.policy.reasons).toEqual(['delegation_grant_requires_interactive']);
     const widened = await post(`${h.custos.url}/v1/grants/background`, alice, { client_id: 'nightly-runner', scope: 'mcp admin' });
     expect(widened).toMatchObject({ status: 400, body: { error: { detail: { reason: 'scope_widened' } } } });
+    const widenedRow = (await h.auditRecords()).filter((r) => r.event === 'deny').at(-1)!;
+    expect(widenedRow).toMatchObject({ user: { sub: 'alice' }, policy: { reasons: ['delegation_scope_widened'] } });
   });
 
   it("gives a listed API client acting for bob the api tier, and denies it when it claims to be a sub-agent", async () => {
