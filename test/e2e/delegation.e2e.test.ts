@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_USERS } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
@@ -39,6 +40,7 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
 
   beforeAll(async () => {
     h = await startHarness({
+      users: [...DEMO_USERS, { username: 'root', sub: 'root', roles: ['custos-admin'] }],
       configure: (raw) => ({ ...raw, identity: { ...raw.identity, issuers: raw.identity.issuers.map((i) => ({ ...i, interactiveClients: ['custos-cli'] })) } }),
     });
     [alice, primary, sub, third] = await Promise.all([h.token('alice'), h.agentToken('research-agent'), h.agentToken('summarizer-agent'), h.agentToken('citation-agent')]);
@@ -119,6 +121,28 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
     });
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_CLIENT_NOT_INTERACTIVE');
+  });
+
+  it("ends the whole chain when the user's session is revoked: no new exchange, no call with the old token", async () => {
+    const session = await h.token('alice'); // a fresh login: its own sid
+    const delegated = await mint(h, session, primary);
+    const revoke = await fetch(`${h.custos.url}/v1/admin/sessions/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await h.token('root')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ session_id: decodeJwt(session).sid }),
+    });
+    expect(revoke.status).toBe(200);
+    const refused = await exchange(h, delegated, sub);
+    expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_request', reason: 'subject_token_invalid', cause_code: 'ERR_IDENTITY_SESSION_REVOKED' } });
+    const row = lastDeny(await h.auditRecords());
+    expect(row?.policy.reasons).toEqual(['delegation_subject_token_invalid']);
+    const call = await fetch(`${h.custos.url}/v1/authorize`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${delegated}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: path.join(h.workspace, 'notes/handbook.md') }, agent: { name: 'research-agent' } }),
+    });
+    expect(call.status).toBe(401);
+    expect(((await call.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_SESSION_REVOKED');
   });
 
   it('answers other grant types with unsupported_grant_type', async () => {
