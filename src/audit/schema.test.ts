@@ -35,7 +35,8 @@ const POLICY: Required<Rec['policy']> = { decision: 'allow', bundle_hash: 'a'.re
 const INPUT: Required<NonNullable<Rec['input']>> = { redacted: { a: 1 }, sha256: 'b'.repeat(64) };
 const OUTPUT: Required<NonNullable<Rec['output']>> = { redacted: 'x', sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' };
 const REDACTIONS: Required<Rec['redactions']> = { count: 0, types: [] };
-const NESTED = { user: USER, agent: AGENT, tool: TOOL, policy: POLICY, input: INPUT, output: OUTPUT, redactions: REDACTIONS };
+const CONFIRMATION: Required<NonNullable<Rec['confirmation']>> = { status: 'accepted', channel: 'mcp_elicitation' };
+const NESTED = { user: USER, agent: AGENT, tool: TOOL, policy: POLICY, input: INPUT, output: OUTPUT, redactions: REDACTIONS, confirmation: CONFIRMATION };
 
 const FULL: Required<AuditRecord> = {
   schema: AUDIT_SCHEMA,
@@ -53,6 +54,7 @@ const FULL: Required<AuditRecord> = {
   redactions: REDACTIONS,
   trace_id: '0af7651916cd43dd8448eb211c80319c',
   access: { emergency: true, grant_id: 'g1' },
+  confirmation: CONFIRMATION,
   alert: { type: 'tier_mismatch', severity: 'high' },
   detail: { note: 'n' },
   seq: 1,
@@ -90,6 +92,7 @@ describe('audit record JSON Schema', () => {
       { ...FULL, user: { sub: null } },
       { ...FULL, policy: { ...FULL.policy, decision: 'maybe' } },
       { ...FULL, redactions: { count: -1, types: [] } },
+      { ...FULL, confirmation: { status: 'maybe' } },
       { ...FULL, agent: { ...FULL.agent, tier: 'root' } },
       Object.fromEntries(Object.entries(FULL).filter(([k]) => k !== 'prev_hash')),
     ];

@@ -186,3 +186,76 @@ describe('pipeline', () => {
     expect(seen[0]).toEqual(['secret_file']);
   });
 });
+
+describe('pipeline confirmation (two steps)', () => {
+  const confirmPolicy = policy(() => ({ decision: 'confirm', reasons: ['destructive_requires_confirmation'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p-confirm'] }));
+
+  it('without a confirmation channel, a confirm decision is a deny row that cannot be confirmed', async () => {
+    const { audit, pipeline } = setup(confirmPolicy);
+    const auth = await pipeline.authorize(call());
+    expect(auth.record).toMatchObject({ event: 'deny', policy: { decision: 'confirm' } });
+    expect(auth.record.confirmation).toBeUndefined();
+    await expect(pipeline.confirm(auth, 'accepted')).rejects.toMatchObject({ code: 'ERR_INTERNAL' });
+    expect(audit.rows).toHaveLength(1);
+  });
+
+  it('holds the call on a confirm row, then writes the intent row once the human accepts, then the result', async () => {
+    const { audit, pipeline } = setup(confirmPolicy);
+    const held = await pipeline.authorize(call(), { confirmation: { channel: 'mcp_elicitation' } });
+    expect(held.decision.decision).toBe('confirm');
+    expect(held.record).toMatchObject({
+      event: 'confirm',
+      request_id: 'req-1',
+      user: { sub: 'alice' },
+      policy: { decision: 'confirm', reasons: ['destructive_requires_confirmation'], determining_policies: ['p-confirm'] },
+      confirmation: { status: 'requested', channel: 'mcp_elicitation' },
+      input: { redacted: { token: '[redacted:secret]' } },
+    });
+    const accepted = await pipeline.confirm(held, 'accepted');
+    expect(accepted.decision.decision).toBe('allow');
+    expect(accepted.record).toMatchObject({
+      event: 'intent',
+      request_id: 'req-1',
+      user: { sub: 'alice' },
+      policy: { decision: 'allow', reasons: ['destructive_requires_confirmation', 'confirmation_accepted'], determining_policies: ['p-confirm'] },
+      confirmation: { status: 'accepted', channel: 'mcp_elicitation' },
+    });
+    await pipeline.complete(accepted, { output: 'moved' });
+    expect(audit.rows.map((r) => [r.event, r.request_id])).toEqual([
+      ['confirm', 'req-1'],
+      ['intent', 'req-1'],
+      ['result', 'req-1'],
+    ]);
+    expect(JSON.stringify(audit.rows)).not.toContain('"SECRET"');
+  });
+
+  it.each([
+    ['declined', 'confirmation_declined'],
+    ['timeout', 'confirmation_timeout'],
+    ['unavailable', 'confirmation_unavailable'],
+  ] as const)('denies a held call the human did not accept (%s) with reason %s under the user', async (outcome, reason) => {
+    const { audit, pipeline } = setup(confirmPolicy);
+    const held = await pipeline.authorize(call(), { confirmation: { channel: 'mcp_elicitation' } });
+    const denied = await pipeline.confirm(held, outcome);
+    expect(denied.decision.decision).toBe('deny');
+    expect(denied.decision.reasons[0]).toBe(reason);
+    expect(audit.rows.map((r) => r.event)).toEqual(['confirm', 'deny']);
+    expect(audit.rows[1]).toMatchObject({ request_id: 'req-1', user: { sub: 'alice' }, policy: { decision: 'deny' }, confirmation: { status: outcome } });
+    await expect(pipeline.confirm(denied, 'accepted')).rejects.toMatchObject({ code: 'ERR_INTERNAL' });
+  });
+
+  it('never returns allow when the intent row after acceptance cannot be written', async () => {
+    const { audit, pipeline } = setup(confirmPolicy);
+    const held = await pipeline.authorize(call(), { confirmation: { channel: 'mcp_elicitation' } });
+    audit.failing = true;
+    await expect(pipeline.confirm(held, 'accepted')).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
+  });
+
+  it('an allow or deny decision is unaffected by the confirmation option', async () => {
+    const { audit, pipeline } = setup();
+    const auth = await pipeline.authorize(call(), { confirmation: { channel: 'mcp_elicitation' } });
+    expect(auth.record.event).toBe('intent');
+    expect(auth.record.confirmation).toBeUndefined();
+    expect(audit.rows).toHaveLength(1);
+  });
+});

@@ -8,7 +8,7 @@ import { CustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
 import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
 import { AUDIT_SCHEMA, NO_BUNDLE_HASH } from './types.js';
-import type { AuditEntry, AuditRecord, CallKind, Decision, DecisionValue, Principal, Redaction, ToolCall } from './types.js';
+import type { AuditEntry, AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, ToolCall } from './types.js';
 
 export interface PipelineDeps {
   readonly policy: PolicySource;
@@ -26,7 +26,7 @@ export interface Authorization {
   readonly toolClasses: readonly string[];
   /** The arguments as stored in the trail and shown to callers: redacted. */
   readonly redactedArguments: Redaction;
-  /** The audit row written for this decision (intent or deny). */
+  /** The audit row written for this decision (intent, deny, or confirm when the call is held for a human). */
   readonly record: AuditRecord;
 }
 
@@ -44,7 +44,21 @@ export interface Completion {
 export interface AuthorizeOptions {
   /** Deny before asking the policy (e.g. a tier mismatch found by the front door), still recorded under the user. */
   readonly deny?: readonly string[];
+  /**
+   * The front door can ask the user to confirm (e.g. an MCP elicitation): a `confirm` decision
+   * then writes a `confirm` row (the call is held) instead of a `deny` row, and the front door
+   * reports the human's answer with `confirm()`. `channel` names how the human is asked.
+   */
+  readonly confirmation?: { readonly channel: string };
 }
+
+/** The reason a held call's outcome row carries, by the human's answer. */
+export const CONFIRMATION_REASONS: Readonly<Record<ConfirmationOutcome, string>> = {
+  accepted: 'confirmation_accepted',
+  declined: 'confirmation_declined',
+  timeout: 'confirmation_timeout',
+  unavailable: 'confirmation_unavailable',
+};
 
 export interface AlertInput {
   readonly type: string;
@@ -71,6 +85,13 @@ export interface AdminInput {
 export interface Pipeline {
   /** Decides and records. Never throws for a denial; throws ERR_AUDIT_UNAVAILABLE only if not even a deny row could be written. */
   authorize(call: ToolCall, options?: AuthorizeOptions): Promise<Authorization>;
+  /**
+   * Records the human's answer to a held (`confirm`) authorization: `accepted` writes the intent
+   * row and returns an `allow` authorization (the call may now run); any other outcome writes a
+   * deny row (reason `confirmation_<outcome>`). Throws ERR_INTERNAL for an authorization that
+   * was not held, ERR_AUDIT_UNAVAILABLE when not even a deny row could be written.
+   */
+  confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization>;
   /** Redacts the outcome and records the result row. Throws ERR_AUDIT_UNAVAILABLE when the row cannot be written. */
   complete(auth: Authorization, outcome: Outcome): Promise<Completion>;
   /** authorize → forward (only on allow) → complete. */
@@ -199,11 +220,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         decision = deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
       }
     }
+    const held = decision.decision === 'confirm' && options.confirmation !== undefined;
+    const event = decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny';
+    const confirmation = held ? { status: 'requested' as const, channel: options.confirmation?.channel } : undefined;
+    return recordDecision({ call, decision, dataClasses, toolClasses, redactedArguments }, event, confirmation);
+  }
+
+  /** Writes the row of a decision. An intent row that cannot be written becomes a deny row (the call must not run). */
+  async function recordDecision(auth: Omit<Authorization, 'record'>, event: 'intent' | 'deny' | 'confirm', confirmation?: AuditEntry['confirmation']): Promise<Authorization> {
+    const { call, decision, redactedArguments } = auth;
     const entry: AuditEntry = {
       ...baseEntry(call),
-      event: decision.decision === 'allow' ? 'intent' : 'deny',
-      tool: { server: call.tool.server, name: call.tool.name, classes: toolClasses },
-      data_classes: dataClasses,
+      event,
+      tool: { server: call.tool.server, name: call.tool.name, classes: auth.toolClasses },
+      data_classes: auth.dataClasses,
       policy: {
         decision: decision.decision,
         bundle_hash: decision.bundleHash,
@@ -212,22 +242,35 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       },
       input: { redacted: redactedArguments.value, sha256: digestJson(call.arguments) },
       redactions: { count: redactedArguments.count, types: redactedArguments.types },
+      confirmation,
     };
-    let record: AuditRecord;
     try {
-      record = await audit.append(entry);
+      return { ...auth, record: await audit.append(entry) };
     } catch (err) {
       // No durable intent row: the call must not run. Try to leave a deny row; if the store
       // is down that fails too, and the caller gets ERR_AUDIT_UNAVAILABLE.
-      if (decision.decision !== 'allow') throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
-      decision = deny(bundleHash, 'ERR_AUDIT_UNAVAILABLE');
+      if (event !== 'intent') throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
+      const denied = deny(decision.bundleHash, 'ERR_AUDIT_UNAVAILABLE');
       try {
-        record = await audit.append({ ...entry, event: 'deny', policy: { ...entry.policy, decision: 'deny', reasons: decision.reasons, determining_policies: [] } });
+        const record = await audit.append({ ...entry, event: 'deny', policy: { ...entry.policy, decision: 'deny', reasons: denied.reasons, determining_policies: [] } });
+        return { ...auth, decision: denied, record };
       } catch (again) {
         throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: again });
       }
     }
-    return { call, decision, dataClasses, toolClasses, redactedArguments, record };
+  }
+
+  async function confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
+    if (auth.decision.decision !== 'confirm' || auth.record.event !== 'confirm') {
+      throw new CustosError('ERR_INTERNAL', 'Only a held (confirm) authorization can be confirmed.');
+    }
+    const reason = CONFIRMATION_REASONS[outcome];
+    const accepted = outcome === 'accepted';
+    const decision: Decision = accepted
+      ? { ...auth.decision, decision: 'allow', reasons: [...auth.decision.reasons, reason] }
+      : { ...auth.decision, decision: 'deny', reasons: [reason, ...auth.decision.reasons] };
+    const channel = auth.record.confirmation?.channel;
+    return recordDecision({ ...auth, decision }, accepted ? 'intent' : 'deny', { status: outcome, channel });
   }
 
   async function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
@@ -337,5 +380,5 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  return { authorize, complete, run, recordAuthFailure, recordAlert, recordAdmin };
+  return { authorize, confirm, complete, run, recordAuthFailure, recordAlert, recordAdmin };
 }

@@ -90,12 +90,17 @@ export interface Redaction<T = unknown> {
   readonly types: readonly string[];
 }
 
+/** How a human answered a confirmation the policy asked for (`@confirm("true")`). */
+export const CONFIRMATION_OUTCOMES = ['accepted', 'declined', 'timeout', 'unavailable'] as const;
+export type ConfirmationOutcome = (typeof CONFIRMATION_OUTCOMES)[number];
+
 export const AUDIT_SCHEMA = 'custos.audit/v1' as const;
 
 export type AuditEvent =
   | 'intent' // an allowed call is about to be forwarded (durable before forwarding)
   | 'result' // the outcome of a forwarded call
   | 'deny' // a call that was not forwarded
+  | 'confirm' // the policy asked a human to confirm the call; it is held until they answer
   | 'auth_failure' // a request whose identity could not be verified
   | 'alert' // an anomaly worth a human's attention (tier mismatch, emergency access…)
   | 'admin'; // policy activation, mode switches, break-glass, retention purges…
@@ -143,6 +148,8 @@ export interface AuditEntry {
   readonly trace_id?: string;
   /** Present on calls made under break-glass emergency access. */
   readonly access?: { readonly emergency: true; readonly grant_id: string };
+  /** Present on the rows of a confirmed call: `requested` on its `confirm` row, the human's answer on the row after it. */
+  readonly confirmation?: { readonly status: 'requested' | ConfirmationOutcome; readonly channel?: string };
   /** Present on alert rows. */
   readonly alert?: { readonly type: string; readonly severity: 'low' | 'medium' | 'high' };
   /** Free-form, non-sensitive detail of admin events (bundle activation, purge…). */
