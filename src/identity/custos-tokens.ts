@@ -120,8 +120,8 @@ export function mintGrantToken(
 
 /** Verifies a Custos-issued token of type `typ` for `audience`; throws ERR_IDENTITY_*. */
 export async function verifyCustosToken(ctx: CustosTokenContext, token: string, typ: string, audience: string): Promise<JWTPayload> {
-  const getKey = (header: JWTHeaderParameters) => {
-    const found = typeof header.kid === 'string' ? ctx.keys.verificationKey(header.kid) : undefined;
+  const getKey = async (header: JWTHeaderParameters) => {
+    const found = typeof header.kid === 'string' ? await ctx.keys.verificationKey(header.kid) : undefined;
     if (!found) throw new CustosError('ERR_IDENTITY_KEY_NOT_FOUND');
     if (header.alg !== found.alg) throw new CustosError('ERR_IDENTITY_ALG_NOT_ALLOWED');
     return found.key;

@@ -61,6 +61,28 @@ describe('Custos signing keys and rotation by kid', () => {
     expect(readdirSync(dir)).toHaveLength(2);
   });
 
+  it('shares a directory between replicas: a kid rotated in elsewhere verifies, a deleted key file is refused at once', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'custos-keys-'));
+    let now = Date.now();
+    const clock = () => now;
+    const a = await createSigningKeyStore({ dir, retainSec: 600, clock });
+    const b = await createSigningKeyStore({ dir, retainSec: 600, clock });
+    const ctxA = { keys: a, issuer: ISSUER, clockSkewSec: 60, clock, audience: AUDIENCE };
+    const ctxB = { ...ctxA, keys: b };
+    const claims = { user: alice, actors: ['agent-a'], credential: 'delegation' as const, expiresAt: Math.floor(now / 1000) + 300 };
+    const before = await mintDelegationToken(ctxA, AUDIENCE, claims);
+    await expect(verifyDelegationToken(ctxB, before.token)).resolves.toMatchObject({ sub: 'alice' });
+    const rotated = await a.rotate();
+    const after = await mintDelegationToken(ctxA, AUDIENCE, claims);
+    now += 5001; // past the reload cooldown
+    await expect(verifyDelegationToken(ctxB, after.token)).resolves.toMatchObject({ sub: 'alice' });
+    expect(b.jwks().keys.map((k) => k.kid)).toContain(rotated);
+    rmSync(path.join(dir, `custos-signing-${rotated}.json`));
+    await expectDenied(verifyDelegationToken(ctxB, after.token), 'ERR_IDENTITY_KEY_NOT_FOUND', after.token);
+    await expectDenied(verifyDelegationToken(ctxA, after.token), 'ERR_IDENTITY_KEY_NOT_FOUND', after.token);
+    expect((await a.signingKey()).kid).not.toBe(rotated);
+  });
+
   it('refuses a key file that is not a key at start', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'custos-keys-'));
     const { writeFileSync } = await import('node:fs');

@@ -5,7 +5,7 @@
  * per key (mode 0600) in `dir` when one is configured, else generated at start in memory.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
@@ -35,8 +35,12 @@ export interface ActiveKey {
 export interface SigningKeyStore {
   /** The key to sign with now (rotating first when the active one is past `rotateAfterSec`). */
   signingKey(): Promise<ActiveKey>;
-  /** A published key by kid (active or retired within its retention), else undefined. */
-  verificationKey(kid: string): { readonly alg: string; readonly key: CryptoKey } | undefined;
+  /**
+   * A published key by kid (active or retired within its retention), else undefined. With a
+   * directory, a key whose file was deleted is gone at once, and an unknown kid (another
+   * replica rotated) re-reads the directory, at most once per RELOAD_COOLDOWN_MS.
+   */
+  verificationKey(kid: string): Promise<{ readonly alg: string; readonly key: CryptoKey } | undefined>;
   /** Public JWK Set of every published key. */
   jwks(): { readonly keys: readonly JWK[] };
   /** Generates a new active key and retires the current one; returns the new kid. */
@@ -57,6 +61,7 @@ interface StoredKey {
 }
 
 const FILE_PREFIX = 'custos-signing-';
+const RELOAD_COOLDOWN_MS = 5000;
 
 function fileOf(dir: string, kid: string): string {
   return path.join(dir, `${FILE_PREFIX}${kid}.json`);
@@ -136,9 +141,26 @@ export async function createSigningKeyStore(options: SigningKeyOptions): Promise
   if (due(active(), clock())) await rotate();
   prune(clock());
   let rotating: Promise<string> | undefined;
+  let reloadedAt = clock();
+
+  /** Picks up keys other replicas wrote (and their retirement); never drops a key by itself. */
+  async function reload(): Promise<void> {
+    if (!options.dir || clock() - reloadedAt < RELOAD_COOLDOWN_MS) return;
+    reloadedAt = clock();
+    for (const key of await loadDir(options.dir).catch(() => [])) keys.set(key.kid, key);
+  }
+
+  /** A key file an operator deleted takes its key out of use immediately. */
+  function stillOnDisk(key: StoredKey): boolean {
+    if (!options.dir || existsSync(fileOf(options.dir, key.kid))) return true;
+    keys.delete(key.kid);
+    return false;
+  }
 
   return {
     async signingKey() {
+      const current = active();
+      if (current) stillOnDisk(current); // a deleted active key is replaced, never used again
       if (due(active(), clock())) {
         rotating ??= rotate().finally(() => {
           rotating = undefined;
@@ -149,14 +171,15 @@ export async function createSigningKeyStore(options: SigningKeyOptions): Promise
       if (!key) throw new CustosError('ERR_INTERNAL', 'No active signing key.');
       return { kid: key.kid, alg: key.alg, key: key.privateKey };
     },
-    verificationKey(kid) {
+    async verificationKey(kid) {
+      if (!keys.has(kid)) await reload();
       const key = keys.get(kid);
-      return key && isPublished(key, clock()) ? { alg: key.alg, key: key.publicKey } : undefined;
+      return key && isPublished(key, clock()) && stillOnDisk(key) ? { alg: key.alg, key: key.publicKey } : undefined;
     },
     jwks() {
       const now = clock();
       prune(now);
-      return { keys: [...keys.values()].filter((k) => isPublished(k, now)).map((k) => ({ ...k.publicJwk })) };
+      return { keys: [...keys.values()].filter((k) => isPublished(k, now) && stillOnDisk(k)).map((k) => ({ ...k.publicJwk })) };
     },
     rotate,
     remove(kid) {
