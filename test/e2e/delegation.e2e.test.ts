@@ -3,8 +3,10 @@
  * client-credentials tokens from the same provider, Custos' token endpoint, then the MCP
  * gateway with the delegation token. Refusals are OAuth errors and deny rows under alice.
  */
+import { randomUUID } from 'node:crypto';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
@@ -154,4 +156,55 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: 'unsupported_grant_type' });
   });
+});
+
+describe('rotation of Custos signing keys end to end (keysDir)', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ configure: (raw) => ({ ...raw, identity: { ...raw.identity, delegation: { keysDir: 'keys' } } }) });
+  });
+  afterAll(async () => h?.close());
+
+  async function authorize(token: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${h.custos.url}/v1/authorize`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: path.join(h.workspace, 'notes/handbook.md') }, agent: { name: 'research-agent' } }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('accepts a token of a key rotated in (written by the test), and refuses tokens of a key once its file is removed', async () => {
+    const keysDir = path.join(h.dir, 'keys');
+    const oldToken = await mint(h, await h.token('alice'), await h.agentToken('research-agent'));
+    const oldKid = decodeProtectedHeader(oldToken).kid!;
+    expect(readdirSync(keysDir)).toEqual([`custos-signing-${oldKid}.json`]);
+    expect((await authorize(oldToken)).body.decision).toBe('allow');
+
+    // Another replica (here: the test) rotates in a new key in the shared directory.
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const newKid = `custos-es256-${randomUUID()}`;
+    writeFileSync(path.join(keysDir, `custos-signing-${newKid}.json`), JSON.stringify({ kid: newKid, alg: 'ES256', created_at: Date.now() + 1000, retired_at: null, private_jwk: await exportJWK(privateKey) }), { mode: 0o600 });
+    const now = Math.floor(Date.now() / 1000);
+    const newToken = await new SignJWT({ sub: 'alice', user_iss: h.issuer, roles: ['clinician'], groups: [], act: { sub: 'research-agent' }, custos_cred: 'delegation', jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: newKid, typ: 'at+jwt' })
+      .setIssuer(h.custos.url)
+      .setAudience(h.mcpUrl)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(privateKey);
+    await new Promise((resolve) => setTimeout(resolve, 5100)); // the reload cooldown since start
+    expect((await authorize(newToken)).body.decision).toBe('allow');
+    const jwks = (await (await fetch(`${h.custos.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, newKid].sort());
+
+    rmSync(path.join(keysDir, `custos-signing-${oldKid}.json`));
+    const refused = await authorize(oldToken);
+    expect(refused.status).toBe(401);
+    expect((refused.body.error as { code: string }).code).toBe('ERR_IDENTITY_KEY_NOT_FOUND');
+    expect((await authorize(newToken)).body.decision).toBe('allow');
+    const fresh = await mint(h, await h.token('alice'), await h.agentToken('research-agent'));
+    expect(decodeProtectedHeader(fresh).kid).toBe(newKid);
+  }, 20_000);
 });
