@@ -43,6 +43,9 @@ export async function createDelegation(options: DelegationOptions): Promise<Dele
     throw new CustosError('ERR_CONFIG_INVALID', 'identity.issuers: Custos\' own URL cannot also be a configured issuer');
   }
   const settings = { ...DEFAULT_DELEGATION_SETTINGS, ...options.settings };
+  if (settings.grantDefaultTtlSec > settings.grantMaxTtlSec) {
+    throw new CustosError('ERR_CONFIG_INVALID', 'identity.delegation.backgroundGrants: defaultTtlSec exceeds maxTtlSec');
+  }
   const clock = options.clock ?? Date.now;
   const keys = await createSigningKeyStore({
     ...options.keys,

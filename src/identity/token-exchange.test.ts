@@ -79,6 +79,9 @@ describe('token exchange (unit, with a test issuer and a controlled clock)', () 
     const expired = await refusal(d.tokens.exchange(form(first, await agentToken('agent-b'))));
     expect(expired.detail).toMatchObject({ oauth_error: 'invalid_request', reason: 'subject_token_invalid', cause_code: 'ERR_IDENTITY_TOKEN_EXPIRED' });
     expect(expired.message).not.toContain(first.slice(0, 40));
+    now -= 30_000; // past exp but within the 60 s skew: still nothing is minted from it
+    const withinSkew = await refusal(d.tokens.exchange(form(first, await agentToken('agent-b'))));
+    expect(withinSkew.detail).toMatchObject({ reason: 'subject_token_invalid', cause_code: 'ERR_IDENTITY_TOKEN_EXPIRED' });
 
     now = Date.now();
     const second = (await d.tokens.exchange(form(await userToken(), await agentToken('agent-a')))).access_token as string;

@@ -136,6 +136,8 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     const scope = narrowScope(subject.scope, request.scope);
     const credential = credentialFor(request, subject, actor);
     const expiresAt = Math.min(nowSec() + settings.tokenTtlSec, subject.expiresAt);
+    // Within the clock skew a subject may verify after its exp: nothing is minted from it.
+    if (expiresAt <= nowSec()) throw refuse('invalid_request', 'subject_token_invalid', 'The subject token has expired.', 'ERR_IDENTITY_TOKEN_EXPIRED');
     const { token, jti } = await mintDelegationToken(ctx, options.resource, { user: subject.user, actors, credential, scope, grantId: subject.grantId, expiresAt });
     const tier = TIER_OF[credential];
     const chain = [`user:${subject.user.sub}`, ...actors.map((a) => `agent:${a}`)];
