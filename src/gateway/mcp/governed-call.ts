@@ -2,13 +2,16 @@
  * Runs any governed MCP action (tool call, resource read, prompt fetch, completion,
  * elicitation or sampling relay) through the kernel pipeline: authorize (a tier mismatch is
  * denied and alerted first), forward only on allow, complete with the redacted outcome. A
- * call aborted by the agent is recorded with `output.error = "cancelled"`.
+ * call aborted by the agent is recorded with `output.error = "cancelled"`. A `confirm`
+ * decision holds the call while `confirm` asks the human (see confirmation-prompt.ts); the
+ * pipeline records their answer, and only an acceptance lets the call run.
  */
 import { CustosError, ERROR_CODES, toCustosError } from '../../kernel/index.js';
-import type { Authorization, CallKind, ErrorCode, Pipeline, RunResult, ToolCall, ToolRef } from '../../kernel/index.js';
+import type { Authorization, CallKind, ConfirmationOutcome, ErrorCode, Pipeline, RunResult, ToolCall, ToolRef } from '../../kernel/index.js';
 import { applyEmergencyGrant } from '../http/emergency-hook.js';
 import type { EmergencyPort } from '../http/session-types.js';
 import type { DerivedAgent, Logger } from '../types.js';
+import { CONFIRMATION_CHANNEL, describeConfirmationDenial } from './confirmation-prompt.js';
 import type { RequestContext } from './session-server.js';
 
 export const TIER_MISMATCH = 'tier_mismatch';
@@ -28,14 +31,22 @@ export interface GovernDeps {
   readonly emergency?: EmergencyPort;
 }
 
+export interface GovernOptions {
+  /** The agent's request: aborting it cancels the forwarded call. */
+  readonly signal?: AbortSignal;
+  /** Asks the human to confirm a held call; without it a `confirm` decision is a denial. */
+  readonly confirm?: (auth: Authorization) => Promise<ConfirmationOutcome>;
+}
+
 export async function runGoverned(
   deps: GovernDeps,
   ctx: RequestContext,
   derived: DerivedAgent,
   action: GovernedAction,
   forward: (auth: Authorization) => Promise<unknown>,
-  signal?: AbortSignal,
+  options: GovernOptions = {},
 ): Promise<RunResult> {
+  const { signal, confirm } = options;
   const { agent, tierMismatch } = derived;
   const call: ToolCall = { requestId: deps.newId(), ...action, principal: ctx.principal, agent, traceId: ctx.traceId };
   if (tierMismatch) {
@@ -44,7 +55,8 @@ export async function runGoverned(
     await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: ctx.declaredTier ?? null, derived_tier: agent.tier } });
     return { forwarded: false, authorization };
   }
-  const authorization = await deps.pipeline.authorize(await applyEmergencyGrant(deps.emergency, deps.pipeline, call));
+  let authorization = await deps.pipeline.authorize(await applyEmergencyGrant(deps.emergency, deps.pipeline, call), confirm ? { confirmation: { channel: CONFIRMATION_CHANNEL } } : {});
+  if (confirm && authorization.record.event === 'confirm') authorization = await deps.pipeline.confirm(authorization, await confirm(authorization));
   if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
   let output: unknown;
   let error: string | undefined;
@@ -63,6 +75,8 @@ export function forwardedOutput(result: RunResult): unknown {
   const reasons = decision.reasons.length > 0 ? decision.reasons.join(', ') : 'no reason given';
   const detail = { reasons: decision.reasons, request_id: call.requestId };
   if (!result.forwarded) {
+    const unconfirmed = describeConfirmationDenial(decision);
+    if (unconfirmed !== undefined) throw new CustosError('ERR_POLICY_DENIED', unconfirmed, { detail });
     if (decision.decision === 'confirm') throw new CustosError('ERR_POLICY_CONFIRMATION_REQUIRED', `Confirmation required by policy (${reasons}).`, { detail });
     throw new CustosError('ERR_POLICY_DENIED', `Denied by policy: ${reasons}`, { detail });
   }

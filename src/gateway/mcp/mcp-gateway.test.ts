@@ -166,12 +166,20 @@ describe('MCP front door: tools/call', () => {
     expect(rows[1]?.redactions).toEqual({ count: 2, types: ['secret'] });
   });
 
-  it('answers confirm as an error result without forwarding', async () => {
+  it('denies a confirm decision as confirmation_unavailable when the client cannot be asked (no elicitation), without forwarding', async () => {
     const { client } = await connect('alice');
     const result = await client.callTool({ name: 'fs__edit_file', arguments: { path: join(dir, 'alice.txt'), edits: [{ oldText: 'hi', newText: 'bye' }] } });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/^Confirmation required/);
+    expect(textOf(result)).toMatch(/^Confirmation required by policy, but Custos cannot ask the user/);
+    expect(textOf(result)).toContain('confirmation_unavailable');
     expect(textOf(result)).not.toContain('bye');
+    const requestId = (result as TextResult)._meta?.['io.custos/request_id'];
+    const rows = audit.rows.filter((r) => r.request_id === requestId);
+    expect(rows.map((r) => [r.event, r.user.sub, r.policy.decision, r.confirmation?.status])).toEqual([
+      ['confirm', 'alice', 'confirm', 'requested'],
+      ['deny', 'alice', 'deny', 'unavailable'],
+    ]);
+    expect(rows[1]?.policy.reasons[0]).toBe('confirmation_unavailable');
   });
 
   it('denies a declared tier that disagrees with the credential', async () => {

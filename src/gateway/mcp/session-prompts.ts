@@ -65,6 +65,7 @@ export function registerPromptHandlers(kit: SessionKit): void {
         { kind: 'prompt', tool: ref, arguments: args ?? {} },
         () => deps.upstreams.request(ref.server, 'prompts/get', { name: ref.name, ...(args ? { arguments: args } : {}) }, { signal: extra.signal, relay }),
         extra.signal,
+        extra.requestId,
       );
       return namespaceResourceLinks(forwardedOutput(result) as GetPromptResult, ref.server);
     }),
@@ -75,7 +76,7 @@ export function registerPromptHandlers(kit: SessionKit): void {
     kit.handle(async (request, extra) => {
       const ctx = kit.context(extra);
       const target = completionTarget(kit, request.params);
-      const result = await kit.govern(ctx, target.action, () => deps.upstreams.request(target.server, 'completion/complete', target.upstream, { signal: extra.signal }), extra.signal);
+      const result = await kit.govern(ctx, target.action, () => deps.upstreams.request(target.server, 'completion/complete', target.upstream, { signal: extra.signal }), extra.signal, extra.requestId);
       return forwardedOutput(result) as CompleteResult;
     }),
   );

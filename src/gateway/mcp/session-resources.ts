@@ -76,6 +76,7 @@ export function registerResourceHandlers(kit: SessionKit): void {
         { kind: 'resource', tool: { server: target.server, name: target.uri }, arguments: { uri: target.uri } },
         () => deps.upstreams.request(target.server, 'resources/read', { uri: target.uri }, { signal: extra.signal, relay }),
         extra.signal,
+        extra.requestId,
       );
       const output = forwardedOutput(result) as ReadResourceResult;
       return namespaceContents(output, target.server);
@@ -95,7 +96,7 @@ export function registerResourceHandlers(kit: SessionKit): void {
         return {};
       };
       const action = { kind: 'resource' as const, tool: { server: target.server, name: target.uri }, arguments: { method: 'resources/subscribe', uri: target.uri } };
-      forwardedOutput(await kit.govern(ctx, action, subscribe, extra.signal));
+      forwardedOutput(await kit.govern(ctx, action, subscribe, extra.signal, extra.requestId));
       return {};
     }),
   );

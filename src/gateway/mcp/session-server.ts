@@ -6,13 +6,14 @@
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult, LoggingLevel, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, LoggingLevel, Progress, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
 import type { Authorization, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { IdentityServices } from '../http/session-types.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
 import { createClientRelay } from './client-relay.js';
+import { DEFAULT_CONFIRMATION_TIMEOUT_MS, askConfirmation, describeConfirmationDenial } from './confirmation-prompt.js';
 import { TIER_MISMATCH, runGoverned } from './governed-call.js';
 import type { GovernedAction } from './governed-call.js';
 import { namespaceResourceLinks } from './resource-names.js';
@@ -37,6 +38,8 @@ export interface SessionServerDeps {
   readonly protector?: Protector;
   /** Sessions and break-glass (the emergency grant lookup of each governed call). */
   readonly identity?: IdentityServices;
+  /** How long a confirmation prompt waits for the user's answer (default 2 minutes). */
+  readonly confirmationTimeoutMs?: number;
 }
 
 /** Per-session state the hub reads to fan out upstream notifications. */
@@ -59,7 +62,8 @@ export interface SessionKit {
   readonly state: SessionState;
   context(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext;
   derive(ctx: RequestContext): DerivedAgent;
-  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal): Promise<RunResult>;
+  /** Runs the pipeline; a `confirm` decision is put to the user (on the stream of `related`, the agent's request, when given). */
+  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal, related?: RequestId): Promise<RunResult>;
   /** A list decision: may this user see the item? Errors hide it (fail closed). */
   visible(ctx: RequestContext, action: PolicyAction, ref: ToolRef, dataClasses?: readonly string[]): boolean;
   /** Redacts a value that is not a pipeline call (progress and log messages); undefined when it cannot. */
@@ -95,6 +99,8 @@ export function toCallToolResult(result: RunResult): CallToolResult {
   const { decision, call } = result.authorization;
   const reasons = decision.reasons.length > 0 ? decision.reasons.join(', ') : 'no reason given';
   if (!result.forwarded) {
+    const unconfirmed = describeConfirmationDenial(decision);
+    if (unconfirmed !== undefined) return errorResult(unconfirmed, call.requestId);
     return decision.decision === 'confirm'
       ? errorResult(`Confirmation required by policy before this call (${reasons}). Confirmations are not available on this endpoint yet.`, call.requestId)
       : errorResult(`Denied by policy: ${reasons}`, call.requestId);
@@ -127,7 +133,11 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
       const client = server.getClientVersion();
       return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
     },
-    govern: (ctx, action, forward, signal) => runGoverned({ ...deps, emergency: deps.identity?.emergency, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, signal),
+    govern: (ctx, action, forward, signal, related) =>
+      runGoverned({ ...deps, emergency: deps.identity?.emergency, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, {
+        signal,
+        confirm: (auth) => askConfirmation(server, auth, { timeoutMs: deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS, signal, relatedRequestId: related }),
+      }),
     visible(ctx, action, ref, dataClasses = []) {
       try {
         const { agent, tierMismatch } = kit.derive(ctx);
@@ -193,6 +203,7 @@ function registerToolHandlers(kit: SessionKit): void {
         { kind: 'tool', tool: ref, arguments: args ?? {} },
         () => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay }),
         extra.signal,
+        extra.requestId,
       );
       return toCallToolResult(result);
     }),
