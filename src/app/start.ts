@@ -101,6 +101,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       readiness: {
         audit: () => store.head().then(() => true, () => false),
       },
+      limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs },
     });
     cleanups.push(() => gateway.close());
     handler = gateway.handler;

@@ -76,7 +76,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   return deepFreeze({
     ...cfg,
     upstreams,
-    policy: { bundle: path.resolve(baseDir, cfg.policy.bundle) },
+    policy: { ...cfg.policy, bundle: path.resolve(baseDir, cfg.policy.bundle) },
     audit: { ...cfg.audit, store },
     source,
     baseDir,

@@ -149,6 +149,13 @@ export const configSchema = z
     policy: z
       .strictObject({
         bundle: z.string().min(1).describe('Directory of the policy bundle; relative to the config file.'),
+        confirmationTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(1_800_000)
+          .default(120_000)
+          .describe('How long a confirmation prompt (a `confirm` decision asked through MCP elicitation) waits for the user; past it the call is denied (confirmation_timeout).'),
       })
       .describe('The policy bundle in force.'),
     audit: z

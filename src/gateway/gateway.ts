@@ -40,7 +40,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const limits = deps.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const auth = createAuthenticator({ ...deps, ids, maxBodyBytes, sessions: deps.identity?.sessions, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
-  const hub = createSessionHub({ ...deps, ids });
+  const hub = createSessionHub({ ...deps, ids, confirmationTimeoutMs: limits.confirmationTimeoutMs });
   const mcp = createMcpEndpoint({
     auth,
     pipeline: deps.pipeline,

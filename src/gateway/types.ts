@@ -143,4 +143,6 @@ export interface GatewayLimits {
   readonly pendingTtlMs?: number;
   /** Most pending authorizations kept (default 10 000; the oldest is dropped). */
   readonly maxPending?: number;
+  /** How long an MCP confirmation prompt waits for the user's answer (default 2 min). */
+  readonly confirmationTimeoutMs?: number;
 }
