@@ -102,6 +102,13 @@ export const upstreamSchema = z
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment for `command`; values may be secret references.'),
     url: z.url().optional().describe('URL of a Streamable HTTP MCP server (instead of `command`).'),
     headers: z.record(z.string(), secretRef).default({}).describe('Headers sent to a `url` upstream; values are secret references.'),
+    isolation: z
+      .enum(['shared', 'session'])
+      .default('shared')
+      .describe(
+        "`shared`: one connection serves every agent session. `session`: each agent MCP session gets its own connection (stdio: its own process; HTTP: its own MCP session), opened on first use and closed with the session, so the server's elicitation and sampling requests reach exactly that session's user. The tool list still comes from the shared connection.",
+      ),
+    maxSessions: z.number().int().positive().default(50).describe("With `isolation: session`: most per-session connections at once; past it a new session's call is refused (ERR_GATEWAY_SESSION_LIMIT)."),
   })
   .refine((u) => (u.command === undefined) !== (u.url === undefined), { message: 'set exactly one of `command` or `url`' })
   .describe('An MCP server behind Custos.');

@@ -35,7 +35,13 @@ export interface UpstreamConfig {
   readonly env?: Readonly<Record<string, string>>;
   readonly url?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** 'session': each agent MCP session gets its own connection (stdio: its own process); default 'shared'. */
+  readonly isolation?: UpstreamIsolation;
+  /** With isolation 'session': most per-session connections at once (default 50); past it calls are ERR_GATEWAY_SESSION_LIMIT. */
+  readonly maxSessions?: number;
 }
+
+export type UpstreamIsolation = 'shared' | 'session';
 
 export type UpstreamState = 'connecting' | 'ready' | 'failed' | 'closed';
 
@@ -50,6 +56,8 @@ export interface UpstreamStatus {
   readonly restarts?: number;
   /** When a failed upstream is tried again (ISO time). */
   readonly nextRetryAt?: string;
+  /** With isolation 'session': open per-session connections and their cap. */
+  readonly sessions?: { readonly open: number; readonly max: number };
 }
 
 /** Where an upstream's server-to-client requests (elicitation, sampling) go: the agent session that made the call. */
@@ -96,6 +104,8 @@ export interface UpstreamPool {
   /** Asks every ready upstream that logs to send messages at `level` and above. */
   setLoggingLevel(level: LoggingLevel): Promise<void>;
   status(): UpstreamStatus[];
+  /** Closes the per-session upstream connections of an agent session that ended (isolation 'session'). */
+  releaseSession?(session: string): Promise<void>;
   /** Called after any upstream's tool list changed; returns an unsubscribe function. */
   onToolsChanged(listener: () => void): () => void;
   /** Every notification the upstreams send (list changes, resource updates, log messages) and status changes. */

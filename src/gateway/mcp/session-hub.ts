@@ -20,7 +20,7 @@ const SEVERITY: Record<LoggingLevel, number> = { debug: 0, info: 1, notice: 2, w
 
 export interface SessionHub {
   createServer(): Server;
-  /** Forgets a closed session and drops its upstream subscriptions. */
+  /** Forgets a closed session, drops its upstream subscriptions and closes its per-session upstream connections. */
   release(server: Server): Promise<void>;
   close(): void;
 }
@@ -95,7 +95,10 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
       const session = sessions.get(server);
       if (!session) return;
       sessions.delete(server);
-      await Promise.allSettled([...session.state.subscriptions].map((uri) => countSubscription(uri, false)));
+      await Promise.allSettled([
+        ...[...session.state.subscriptions].map((uri) => countSubscription(uri, false)),
+        deps.upstreams.releaseSession?.(session.state.id),
+      ]);
     },
     close: () => unsubscribe(),
   };

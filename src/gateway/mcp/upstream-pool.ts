@@ -5,14 +5,18 @@
  * and restarted with exponential backoff; while it is down its tools are absent and a call
  * to it is ERR_GATEWAY_UPSTREAM_UNAVAILABLE. Server-to-client requests (elicitation,
  * sampling) are relayed to the one agent session with calls in flight to that upstream.
+ * An upstream with `isolation: 'session'` also gets one connection per agent session
+ * (session-connections.ts) for the calls that carry a relay; its catalogue, subscriptions
+ * and logs still come from the shared connection.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
-import type { Logger, UpstreamConfig, UpstreamEvent, UpstreamListKind, UpstreamPool, UpstreamStatus, UpstreamTool } from '../types.js';
+import type { Logger, UpstreamCallOptions, UpstreamConfig, UpstreamEvent, UpstreamListKind, UpstreamPool, UpstreamStatus, UpstreamTool } from '../types.js';
 import { createUpstreamClient, createUpstreamTransport } from './upstream-client.js';
 import { createRelayRouter, errorName, fetchAllPages, sendUpstreamRequest } from './upstream-requests.js';
-import type { Upstream } from './upstream-requests.js';
+import type { RequestTarget, Upstream } from './upstream-requests.js';
+import { DEFAULT_MAX_SESSIONS, createSessionConnections } from './session-connections.js';
 import { isValidServerName } from './tool-names.js';
 
 export interface UpstreamPoolOptions {
@@ -37,6 +41,8 @@ export function validateUpstreamConfigs(configs: readonly UpstreamConfig[]): voi
     seen.add(c.name);
     if ((c.command === undefined) === (c.url === undefined)) problems.push(`upstreams[${i}] needs exactly one of command or url`);
     if (c.url !== undefined && !/^https?:\/\//.test(c.url)) problems.push(`upstreams[${i}].url must be an http(s) URL`);
+    if (c.isolation !== undefined && c.isolation !== 'shared' && c.isolation !== 'session') problems.push(`upstreams[${i}].isolation must be shared or session`);
+    if (c.maxSessions !== undefined && !(Number.isInteger(c.maxSessions) && c.maxSessions > 0)) problems.push(`upstreams[${i}].maxSessions must be a positive integer`);
   });
   if (problems.length > 0) throw new CustosError('ERR_CONFIG_INVALID', 'Invalid upstream configuration.', { detail: { problems } });
 }
@@ -56,6 +62,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
   const toolListeners = new Set<() => void>();
   const eventListeners = new Set<(event: UpstreamEvent) => void>();
   const router = createRelayRouter(logger);
+  const perSession = createSessionConnections({ logger, connectTimeoutMs: timeout });
   let logLevel: LoggingLevel | undefined;
   let closing = false;
 
@@ -163,14 +170,23 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
     return { u, client };
   }
 
+  /** The shared connection, or (isolation 'session', a call with a relay) that agent session's own one. */
+  async function targetFor(server: string, opts: UpstreamCallOptions | undefined): Promise<RequestTarget> {
+    const { u, client } = readyClient(server);
+    if (u.config.isolation !== 'session' || !opts?.relay) return { u, client, router, logger, requestTimeout };
+    const own = await perSession.acquire(u, opts.relay.session);
+    return { u, client: own.client, router: own.router, logger, requestTimeout };
+  }
+
   await Promise.all([...upstreams.values()].map(connectUpstream));
 
   return {
     listTools: (): UpstreamTool[] =>
       [...upstreams.values()].filter((u) => u.state === 'ready').flatMap((u) => u.tools.map((tool) => ({ server: u.config.name, tool }))),
     has: (server) => upstreams.has(server),
-    callTool: async (server, name, args, opts) => sendUpstreamRequest({ ...readyClient(server), router, logger, requestTimeout }, 'tools/call', { name, arguments: args }, opts),
-    request: async (server, method, params, opts) => sendUpstreamRequest({ ...readyClient(server), router, logger, requestTimeout }, method, params, opts),
+    callTool: async (server, name, args, opts) => sendUpstreamRequest(await targetFor(server, opts), 'tools/call', { name, arguments: args }, opts),
+    request: async (server, method, params, opts) => sendUpstreamRequest(await targetFor(server, opts), method, params, opts),
+    releaseSession: (session) => perSession.release(session),
     async listAll(kind) {
       const ready = [...upstreams.values()].filter((u) => u.state === 'ready' && u.client?.getServerCapabilities()?.[CAPABILITY_OF[kind]]);
       const lists = await Promise.all(
@@ -200,6 +216,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
         ...(u.error ? { error: u.error } : {}),
         ...(u.restarts > 0 ? { restarts: u.restarts } : {}),
         ...(u.nextRetryAt ? { nextRetryAt: u.nextRetryAt } : {}),
+        ...(u.config.isolation === 'session' ? { sessions: { open: perSession.count(u.config.name), max: u.config.maxSessions ?? DEFAULT_MAX_SESSIONS } } : {}),
       })),
     onToolsChanged(listener) {
       toolListeners.add(listener);
@@ -218,7 +235,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
         u.client = undefined;
         return c?.close();
       });
-      await Promise.allSettled(clients);
+      await Promise.allSettled([...clients, perSession.close()]);
     },
   };
 }
