@@ -60,6 +60,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const routes = new Map<string, Route>([
     ['POST /v1/authorize', api.authorize],
     ['POST /v1/results', api.results],
+    ['POST /v1/confirmations', api.confirmations],
     ['GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok' })],
     [
       'GET /readyz',

@@ -84,10 +84,12 @@ describe('POST /v1/authorize', () => {
     expect((await post('/v1/results', { request_id: 'req-deny-1', output: 'x' }, 'bob')).status).toBe(404);
   });
 
-  it('returns confirm as a 200, not pending', async () => {
+  it('returns confirm as a 200, held: results are refused until the answer comes', async () => {
     const res = await post('/v1/authorize', call({ tool: { server: 'bank', name: 'wire_money' }, request_id: 'req-confirm-1' }), 'alice');
-    expect(res.json.decision).toBe('confirm');
-    expect((await post('/v1/results', { request_id: 'req-confirm-1', output: 'x' }, 'alice')).status).toBe(404);
+    expect(res.json).toMatchObject({ decision: 'confirm', request_id: 'req-confirm-1', expires_at: expect.any(String) });
+    const early = await post('/v1/results', { request_id: 'req-confirm-1', output: 'x' }, 'alice');
+    expect(early.status).toBe(409);
+    expect(early.json.error.code).toBe('ERR_GATEWAY_CONFLICT');
   });
 
   it('denies a declared tier that disagrees with the credential, and records it', async () => {

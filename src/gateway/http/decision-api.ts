@@ -2,6 +2,7 @@
  * The decision API, for frameworks that call tools themselves:
  *   POST /v1/authorize  → the pipeline's decision (a denial is a 200 with decision "deny")
  *   POST /v1/results    → the redacted output, recorded as the result row
+ *   POST /v1/confirmations → the human's answer to a held (`confirm`) call (confirmation-api.ts)
  * Documented in docs/api.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,6 +10,8 @@ import { CustosError } from '../../kernel/index.js';
 import type { IdSource, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import type { Authenticator } from './auth.js';
+import { API_CONFIRMATION_CHANNEL, createConfirmationApi } from './confirmation-api.js';
+import { buildDecisionReply } from './decision-reply.js';
 import { applyEmergencyGrant } from './emergency-hook.js';
 import { parseTraceparent, readJsonBody, sendJson } from './io.js';
 import type { PendingStore } from './pending-store.js';
@@ -31,6 +34,7 @@ export interface DecisionApiDeps {
 export interface DecisionApi {
   authorize(req: IncomingMessage, res: ServerResponse): Promise<void>;
   results(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  confirmations(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 export const TIER_MISMATCH = 'tier_mismatch';
@@ -74,17 +78,11 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     const built = buildCall(principal, body, req);
     if (built.tierMismatch) return denyTierMismatch(res, built.call);
     const call = await applyEmergencyGrant(deps.identity?.emergency, deps.pipeline, built.call);
-    const authorization = await deps.pipeline.authorize(call);
-    const { decision } = authorization;
-    const pending = decision.decision === 'allow' ? deps.pending.add(call.requestId, authorization, principal) : undefined;
-    sendJson(res, 200, {
-      decision: decision.decision,
-      request_id: call.requestId,
-      reasons: decision.reasons,
-      policy: { bundle_hash: decision.bundleHash, determining_policies: decision.determiningPolicies },
-      arguments: authorization.redactedArguments.value,
-      ...(pending ? { expires_at: new Date(pending.expiresAt).toISOString() } : {}),
-    });
+    // A confirm decision is held (a confirm row) until the framework reports the human's answer.
+    const authorization = await deps.pipeline.authorize(call, { confirmation: { channel: API_CONFIRMATION_CHANNEL } });
+    const kept = authorization.decision.decision === 'allow' || (authorization.decision.decision === 'confirm' && authorization.record.event === 'confirm');
+    const pending = kept ? deps.pending.add(call.requestId, authorization, principal) : undefined;
+    sendJson(res, 200, buildDecisionReply(authorization, pending));
   }
 
   async function results(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -96,6 +94,7 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     if (pending.owner.sub !== principal.sub || pending.owner.iss !== principal.iss) {
       throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH', 'The authorization belongs to another user.');
     }
+    if (pending.authorization.decision.decision !== 'allow') throw new CustosError('ERR_GATEWAY_CONFLICT', 'The call is held for confirmation: report the answer first.');
     const completion = await deps.pipeline.complete(pending.authorization, { output: body.output, error: body.error });
     deps.pending.delete(body.request_id);
     sendJson(res, 200, {
@@ -105,5 +104,6 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     });
   }
 
-  return { authorize, results };
+  const confirmations = createConfirmationApi(deps).confirm;
+  return { authorize, results, confirmations };
 }

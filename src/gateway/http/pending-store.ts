@@ -16,19 +16,29 @@ export interface PendingStore {
   get(requestId: string): PendingAuthorization | undefined;
   delete(requestId: string): void;
   size(): number;
+  /** Called for every entry dropped because it expired or the store was full (not for delete()). */
+  onEvict(listener: EvictionListener): void;
 }
+
+export type EvictionListener = (requestId: string, entry: PendingAuthorization, cause: 'expired' | 'bound') => void;
 
 export function createPendingStore(options: { ttlMs: number; maxEntries: number; clock: Clock }): PendingStore {
   const entries = new Map<string, PendingAuthorization>();
+  const listeners: EvictionListener[] = [];
   const now = (): number => options.clock.now().getTime();
+
+  function evict(id: string, entry: PendingAuthorization, cause: 'expired' | 'bound'): void {
+    entries.delete(id);
+    for (const listener of listeners) listener(id, entry, cause);
+  }
 
   function sweep(): void {
     const t = now();
-    for (const [id, entry] of entries) if (entry.expiresAt <= t) entries.delete(id);
+    for (const [id, entry] of entries) if (entry.expiresAt <= t) evict(id, entry, 'expired');
     // Map iteration is insertion order: drop the oldest past the bound.
-    for (const id of entries.keys()) {
+    for (const [id, entry] of entries) {
       if (entries.size < options.maxEntries) break;
-      entries.delete(id);
+      evict(id, entry, 'bound');
     }
   }
 
@@ -42,12 +52,13 @@ export function createPendingStore(options: { ttlMs: number; maxEntries: number;
     get(requestId) {
       const entry = entries.get(requestId);
       if (entry && entry.expiresAt <= now()) {
-        entries.delete(requestId);
+        evict(requestId, entry, 'expired');
         return undefined;
       }
       return entry;
     },
     delete: (requestId) => void entries.delete(requestId),
     size: () => entries.size,
+    onEvict: (listener) => void listeners.push(listener),
   };
 }

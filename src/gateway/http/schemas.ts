@@ -30,6 +30,11 @@ export const ResultsRequest = z
   .refine((body) => body.output !== undefined || body.error !== undefined, { message: 'output or error is required', path: ['output'] });
 export type ResultsRequest = z.infer<typeof ResultsRequest>;
 
+export const ConfirmationRequest = z.object({
+  request_id: RequestId,
+  outcome: z.enum(['accepted', 'declined']),
+});
+
 /** Parses or throws ERR_GATEWAY_BAD_REQUEST listing every problem (paths and rules, never values). */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body);
