@@ -22,7 +22,8 @@ export interface EmergencyGrantView {
 }
 
 export interface EmergencyPort {
-  open(principal: Principal, reason: string): Promise<EmergencyGrantView>;
+  /** `record` writes the audit row before the grant is stored; when it throws, no grant is stored. */
+  open(principal: Principal, reason: string, record?: (grant: EmergencyGrantView) => Promise<void>): Promise<EmergencyGrantView>;
   activeGrant(principal: Principal): Promise<{ readonly grantId: string } | undefined>;
   listReviews(): Promise<EmergencyGrantView[]>;
   closeReview(grantId: string, reviewer: Principal): Promise<EmergencyGrantView>;

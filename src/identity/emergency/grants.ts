@@ -31,8 +31,12 @@ export interface EmergencyAccessOptions {
 }
 
 export interface EmergencyAccess {
-  /** Opens a grant; ERR_IDENTITY_NOT_ENTITLED without an emergency role, ERR_GATEWAY_BAD_REQUEST without a reason. */
-  open(principal: Principal, reason: string): Promise<EmergencyGrant>;
+  /**
+   * Opens a grant; ERR_IDENTITY_NOT_ENTITLED without an emergency role, ERR_GATEWAY_BAD_REQUEST without a reason.
+   * Fail closed: `record` (the caller's audit write, given the grant with its id) runs BEFORE
+   * the grant is stored; when it throws, nothing is stored and the error propagates.
+   */
+  open(principal: Principal, reason: string, record?: (grant: EmergencyGrant) => Promise<void>): Promise<EmergencyGrant>;
   /** The open, unexpired grant covering this principal's session, if any. */
   activeGrant(principal: Principal): Promise<{ readonly grantId: string } | undefined>;
   /** Grants whose post-hoc review is still open. */
@@ -60,7 +64,7 @@ export function createEmergencyAccess(options: EmergencyAccessOptions): Emergenc
   const { store, clock } = options;
 
   return {
-    async open(principal, reason) {
+    async open(principal, reason, record) {
       if (!holds(principal, options.roles)) throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'Emergency access needs a break-glass entitlement.');
       const text = reason.trim();
       if (text === '' || text.length > MAX_REASON_CHARS) throw new CustosError('ERR_GATEWAY_BAD_REQUEST', `A written reason (1 to ${MAX_REASON_CHARS} characters) is required.`);
@@ -73,8 +77,10 @@ export function createEmergencyAccess(options: EmergencyAccessOptions): Emergenc
         openedMs: now,
         expiresMs: now + options.grantTtlSec * 1000,
       };
+      const grant = toGrant(row);
+      if (record) await record(grant);
       await store.putGrant(row);
-      return toGrant(row);
+      return grant;
     },
     async activeGrant(principal) {
       const now = clock.now().getTime();
