@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
@@ -8,6 +8,8 @@ const clock = createManualClock();
 const policy = createFakePolicy();
 let server: GatewayServer;
 let url: string;
+/** Agent sessions whose per-session upstream connections the gateway released. */
+const released: string[] = [];
 
 const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
 const list = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
@@ -31,7 +33,7 @@ beforeAll(async () => {
     verifier: createFakeVerifier(),
     pipeline: createTestPipeline(policy).pipeline,
     policy,
-    upstreams: createEmptyUpstreams(),
+    upstreams: { ...createEmptyUpstreams(), releaseSession: async (session: string) => void released.push(session) },
     deriveAgent: deriveFakeAgent,
     resourceUrl: 'http://127.0.0.1:1/mcp',
     authorizationServers: ['https://idp.test'],
@@ -53,8 +55,12 @@ describe('MCP session limits', () => {
     const third = await openSession();
     expect(third.status).toBe(503);
     // after the idle time both sessions are closed at the next initialize
+    expect(released).toEqual([]);
     clock.advance(61_000);
     expect((await openSession()).status).toBe(200);
+    // …and their per-session upstream connections are released with them
+    await vi.waitFor(() => expect(released).toHaveLength(2));
+    expect(new Set(released).size).toBe(2);
     const stale = await post(list, { 'mcp-session-id': id });
     expect(stale.status).toBe(404);
   });
