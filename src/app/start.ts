@@ -85,7 +85,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const port = await listen(server, config.server.host, config.server.port);
     cleanups.push(() => closeServer(server));
     const url = (config.server.publicUrl ?? `http://${config.server.host}:${port}`).replace(/\/$/, '');
-    const delegation = await createDelegationFor(config, { issuers: verifier, url, audit: store, bundleHash: () => policy.current().bundleHash, sessions: identity.sessions });
+    const delegation = await createDelegationFor(config, { issuers: verifier, url, audit: store, bundleHash: () => policy.current().bundleHash, sessions: identity.sessions, grants: identity.backgroundGrants });
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,
@@ -129,7 +129,7 @@ function resolveSessionStore(config: ResolvedConfig): string {
 }
 
 /** Custos' own tokens (RFC 8693 delegation, background grants), signed with its keys. */
-function createDelegationFor(config: ResolvedConfig, deps: Pick<DelegationOptions, 'issuers' | 'audit' | 'bundleHash' | 'sessions'> & { url: string }) {
+function createDelegationFor(config: ResolvedConfig, deps: Pick<DelegationOptions, 'issuers' | 'audit' | 'bundleHash' | 'sessions' | 'grants'> & { url: string }) {
   const d = config.identity.delegation;
   return createDelegation({
     ...deps,

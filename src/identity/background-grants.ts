@@ -1,9 +1,12 @@
 /**
  * Standing background grants: a user, with their interactive token, consents that a runner
  * (named by its client id) may act for them in the background, within a scope, until a date.
- * Grants live in this registry (in memory: a restart drops them, so runners must be granted
- * again — fail closed); the grant token only names one. Revoked or unknown grants refuse.
+ * Grants live in a registry — the session store in production (`createStoreGrantRegistry`,
+ * so they survive a restart and every replica sees them), or memory in tests; the grant
+ * token only names one. Revoked, expired or unknown grants refuse.
  */
+import type { SessionStore } from './sessions/types.js';
+
 export interface GrantRecord {
   readonly grantId: string;
   readonly sub: string;
@@ -12,20 +15,34 @@ export interface GrantRecord {
   readonly scope?: readonly string[];
   /** Seconds since epoch. */
   readonly expiresAt: number;
-  revoked: boolean;
+  readonly revoked: boolean;
 }
 
 export interface GrantRegistry {
-  add(record: GrantRecord): void;
-  get(grantId: string): GrantRecord | undefined;
+  add(record: GrantRecord): Promise<void>;
+  /** The grant while unexpired (revoked ones included, so the refusal can say so). */
+  get(grantId: string): Promise<GrantRecord | undefined>;
   /** Revokes a grant of this user; false when there is none. */
-  revoke(grantId: string, owner: { readonly sub: string; readonly iss: string }): boolean;
+  revoke(grantId: string, owner: { readonly sub: string; readonly iss: string }): Promise<boolean>;
+}
+
+/** Grants in the session store (SQLite or PostgreSQL): they survive a restart, revoked ones stay revoked. */
+export function createStoreGrantRegistry(store: SessionStore, options: { clock?: () => number } = {}): GrantRegistry {
+  const nowSec = (): number => (options.clock ?? Date.now)() / 1000;
+  return {
+    add: (record) => store.putBackgroundGrant(record, Math.floor(nowSec())),
+    async get(grantId) {
+      const g = await store.getBackgroundGrant(grantId);
+      return g && g.expiresAt > nowSec() ? g : undefined;
+    },
+    revoke: (grantId, owner) => store.revokeBackgroundGrant(grantId, owner),
+  };
 }
 
 export function createMemoryGrantRegistry(options: { clock?: () => number; maxGrants?: number } = {}): GrantRegistry {
   const clock = options.clock ?? Date.now;
   const max = options.maxGrants ?? 100_000;
-  const grants = new Map<string, GrantRecord>();
+  const grants = new Map<string, GrantRecord & { revoked: boolean }>();
 
   function dropExpired(): void {
     const nowSec = clock() / 1000;
@@ -33,15 +50,15 @@ export function createMemoryGrantRegistry(options: { clock?: () => number; maxGr
   }
 
   return {
-    add(record) {
+    async add(record) {
       if (grants.size >= max) dropExpired();
-      grants.set(record.grantId, record);
+      grants.set(record.grantId, { ...record });
     },
-    get(grantId) {
+    async get(grantId) {
       const g = grants.get(grantId);
       return g && g.expiresAt > clock() / 1000 ? g : undefined;
     },
-    revoke(grantId, owner) {
+    async revoke(grantId, owner) {
       const g = grants.get(grantId);
       if (!g || g.sub !== owner.sub || g.iss !== owner.iss) return false;
       g.revoked = true;

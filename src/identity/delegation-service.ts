@@ -11,6 +11,7 @@ import type { SigningAlgorithm, SigningKeyStore } from './signing-keys.js';
 import { createTokenExchanger, DEFAULT_DELEGATION_SETTINGS } from './token-exchange.js';
 import type { DelegationSettings } from './token-exchange.js';
 import type { ClosableTokenVerifier } from './types.js';
+import type { GrantRegistry } from './background-grants.js';
 
 export interface DelegationOptions {
   /** The verifier of the configured issuers. */
@@ -27,6 +28,8 @@ export interface DelegationOptions {
   readonly settings?: Partial<DelegationSettings>;
   /** Revocation and logoff of the subject's session (checked on every exchange), when sessions are tracked. */
   readonly sessions?: SessionGuard;
+  /** Where background grants live (default: memory; src/app passes the session store's). */
+  readonly grants?: GrantRegistry;
   readonly clock?: () => number;
 }
 
@@ -65,6 +68,7 @@ export async function createDelegation(options: DelegationOptions): Promise<Dele
     settings,
     clock,
     ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
+    ...(options.grants === undefined ? {} : { grants: options.grants }),
   });
   return { verifier, tokens, keys };
 }

@@ -93,7 +93,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     } catch (err) {
       throw refuse('invalid_grant', 'grant_invalid', 'The background grant token does not verify.', isCustosError(err) ? err.code : undefined);
     }
-    const record = user.tokenId === undefined ? undefined : grants.get(user.tokenId);
+    const record = user.tokenId === undefined ? undefined : await grants.get(user.tokenId);
     if (!record || record.sub !== user.sub || record.iss !== user.iss) throw refuse('invalid_grant', 'grant_invalid', 'The background grant is unknown or expired.');
     if (record.revoked) throw refuse('invalid_grant', 'grant_revoked', 'The background grant was revoked.');
     return { user, actors: [], scope: record.scope, expiresAt: record.expiresAt, grantId: record.grantId, clientId: record.clientId };
@@ -189,7 +189,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       }
     },
     async revokeBackgroundGrant(principal, grantId) {
-      const revoked = grants.revoke(grantId, principal);
+      const revoked = await grants.revoke(grantId, principal);
       if (revoked) {
         await recordExchange(auditCtx, { allowed: true, reasons: ['background_grant_revoked'], user: principal, detail: { action: 'background_grant_revoked', grant_id: grantId } });
       }
@@ -224,7 +224,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       user,
       detail: { action: 'background_grant', grant_id: grantId, client_id: request.clientId, scope: scope ?? null, expires_at: expiresAt },
     });
-    grants.add({ grantId, sub: user.sub, iss: user.iss, clientId: request.clientId, ...(scope === undefined ? {} : { scope }), expiresAt, revoked: false });
+    await grants.add({ grantId, sub: user.sub, iss: user.iss, clientId: request.clientId, ...(scope === undefined ? {} : { scope }), expiresAt, revoked: false });
     return { grantId, grantToken: token, clientId: request.clientId, ...(scope === undefined ? {} : { scope }), expiresAt };
   }
 }

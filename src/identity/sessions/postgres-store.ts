@@ -4,8 +4,8 @@
  * table instead (fail closed: a revocation is never missed, only slower to read).
  */
 import pg from 'pg';
-import { SCHEMA_SQL, grantFromRow } from './types.js';
-import type { Activity, GrantSqlRow, RevocationState, SessionStore } from './types.js';
+import { SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
+import type { Activity, BackgroundGrantSqlRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
 
 export const REVOCATION_CHANNEL = 'custos_revocations';
 
@@ -125,6 +125,20 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
     },
     async closeGrant(id, by, atMs) {
       const r = await pool.query('UPDATE custos_emergency_grants SET closed_by = $1, closed_ms = $2 WHERE id = $3 AND closed_by IS NULL', [by, atMs, id]);
+      return r.rowCount === 1;
+    },
+    async putBackgroundGrant(g, purgeBeforeSec) {
+      await pool.query('DELETE FROM custos_background_grants WHERE expires_sec < $1', [purgeBeforeSec]);
+      await pool.query('INSERT INTO custos_background_grants (grant_id, iss, sub, client_id, scope, expires_sec, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        g.grantId, g.iss, g.sub, g.clientId, g.scope === undefined ? null : JSON.stringify(g.scope), g.expiresAt, g.revoked ? 1 : 0,
+      ]);
+    },
+    async getBackgroundGrant(grantId) {
+      const r = await pool.query<BackgroundGrantSqlRow>('SELECT * FROM custos_background_grants WHERE grant_id = $1', [grantId]);
+      return r.rows[0] ? backgroundGrantFromRow(r.rows[0]) : undefined;
+    },
+    async revokeBackgroundGrant(grantId, owner) {
+      const r = await pool.query('UPDATE custos_background_grants SET revoked = 1 WHERE grant_id = $1 AND sub = $2 AND iss = $3', [grantId, owner.sub, owner.iss]);
       return r.rowCount === 1;
     },
     async close() {

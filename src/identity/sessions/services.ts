@@ -1,5 +1,7 @@
 /** One call for the composition root: the session store and everything built on it. */
 import type { Clock, IdSource, SessionGuard, Tier } from '../../kernel/index.js';
+import { createStoreGrantRegistry } from '../background-grants.js';
+import type { GrantRegistry } from '../background-grants.js';
 import { createEmergencyAccess } from '../emergency/grants.js';
 import type { EmergencyAccess } from '../emergency/grants.js';
 import { createLogoutVerifier } from './logout-token.js';
@@ -27,6 +29,8 @@ export interface IdentityServicesBundle {
   readonly admin: SessionAdmin & { readonly roles: readonly string[] };
   readonly logout: LogoutVerifier;
   readonly emergency: EmergencyAccess;
+  /** Background grants, persisted in the same store (hand to createDelegation). */
+  readonly backgroundGrants: GrantRegistry;
   close(): Promise<void>;
 }
 
@@ -39,6 +43,7 @@ export async function createIdentityServices(options: IdentityServicesOptions): 
     admin: { revokeSession: guard.revokeSession, revokeUser: guard.revokeUser, roles: options.adminRoles },
     logout: createLogoutVerifier({ issuers: options.issuers, store, now: () => options.clock.now().getTime() }),
     emergency: createEmergencyAccess({ store, clock: options.clock, ids: options.ids, ...options.emergency }),
+    backgroundGrants: createStoreGrantRegistry(store, { clock: () => options.clock.now().getTime() }),
     close: () => store.close(),
   };
 }

@@ -2,8 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { SCHEMA_SQL, grantFromRow } from './types.js';
-import type { Activity, EmergencyGrantRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
+import { SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
+import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
 
 export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: number } = {}): SessionStore {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -29,6 +29,10 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     getGrant: db.prepare('SELECT * FROM custos_emergency_grants WHERE id = ?'),
     listGrants: db.prepare('SELECT * FROM custos_emergency_grants ORDER BY opened_ms'),
     closeGrant: db.prepare('UPDATE custos_emergency_grants SET closed_by = ?, closed_ms = ? WHERE id = ? AND closed_by IS NULL'),
+    purgeBackground: db.prepare('DELETE FROM custos_background_grants WHERE expires_sec < ?'),
+    putBackground: db.prepare('INSERT INTO custos_background_grants (grant_id, iss, sub, client_id, scope, expires_sec, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    getBackground: db.prepare('SELECT * FROM custos_background_grants WHERE grant_id = ?'),
+    revokeBackground: db.prepare('UPDATE custos_background_grants SET revoked = 1 WHERE grant_id = ? AND sub = ? AND iss = ?'),
   };
   const at = (row: unknown): number | undefined => (row === undefined ? undefined : Number((row as { at: number }).at));
 
@@ -68,6 +72,17 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     },
     async closeGrant(id, by, atMs) {
       return q.closeGrant.run(by, atMs, id).changes === 1;
+    },
+    async putBackgroundGrant(g, purgeBeforeSec) {
+      q.purgeBackground.run(purgeBeforeSec);
+      q.putBackground.run(g.grantId, g.iss, g.sub, g.clientId, g.scope === undefined ? null : JSON.stringify(g.scope), g.expiresAt, g.revoked ? 1 : 0);
+    },
+    async getBackgroundGrant(grantId) {
+      const row = q.getBackground.get(grantId) as BackgroundGrantSqlRow | undefined;
+      return row ? backgroundGrantFromRow(row) : undefined;
+    },
+    async revokeBackgroundGrant(grantId, owner) {
+      return q.revokeBackground.run(grantId, owner.sub, owner.iss).changes === 1;
     },
     async close() {
       if (db.open) db.close();

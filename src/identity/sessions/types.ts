@@ -1,4 +1,4 @@
-/** The session store: revocations, activity (automatic logoff), logout-token replay and break-glass grants. */
+/** The session store: revocations, activity (automatic logoff), logout-token replay, break-glass and background grants. */
 
 export interface RevocationState {
   /** When the IdP session (`sid`) was revoked, ms since epoch. */
@@ -24,6 +24,18 @@ export interface EmergencyGrantRow {
   readonly closedMs?: number;
 }
 
+/** A standing background grant (see background-grants.ts); `revoked` once its user revoked it. */
+export interface BackgroundGrantRow {
+  readonly grantId: string;
+  readonly sub: string;
+  readonly iss: string;
+  readonly clientId: string;
+  readonly scope?: readonly string[];
+  /** Seconds since epoch. */
+  readonly expiresAt: number;
+  readonly revoked: boolean;
+}
+
 export interface SessionStore {
   revokeSession(iss: string, sid: string, atMs: number): Promise<void>;
   revokeUser(iss: string, sub: string, atMs: number): Promise<void>;
@@ -37,6 +49,11 @@ export interface SessionStore {
   listGrants(): Promise<EmergencyGrantRow[]>;
   /** Closes the review of a grant; false when it was already closed or does not exist. */
   closeGrant(id: string, by: string, atMs: number): Promise<boolean>;
+  /** Stores a background grant (and drops grants expired before `purgeBeforeSec`). */
+  putBackgroundGrant(grant: BackgroundGrantRow, purgeBeforeSec: number): Promise<void>;
+  getBackgroundGrant(grantId: string): Promise<BackgroundGrantRow | undefined>;
+  /** Marks a grant of this user revoked; false when there is none. */
+  revokeBackgroundGrant(grantId: string, owner: { readonly sub: string; readonly iss: string }): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -64,10 +81,33 @@ export function grantFromRow(r: GrantSqlRow): EmergencyGrantRow {
   };
 }
 
+export interface BackgroundGrantSqlRow {
+  grant_id: string;
+  iss: string;
+  sub: string;
+  client_id: string;
+  scope: string | null;
+  expires_sec: number | string;
+  revoked: number | string;
+}
+
+export function backgroundGrantFromRow(r: BackgroundGrantSqlRow): BackgroundGrantRow {
+  return {
+    grantId: r.grant_id,
+    iss: r.iss,
+    sub: r.sub,
+    clientId: r.client_id,
+    ...(r.scope === null ? {} : { scope: JSON.parse(r.scope) as string[] }),
+    expiresAt: Number(r.expires_sec),
+    revoked: Number(r.revoked) !== 0,
+  };
+}
+
 export const SCHEMA_SQL = [
   'CREATE TABLE IF NOT EXISTS custos_revoked_sessions (iss TEXT NOT NULL, sid TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sid))',
   'CREATE TABLE IF NOT EXISTS custos_revoked_users (iss TEXT NOT NULL, sub TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sub))',
   'CREATE TABLE IF NOT EXISTS custos_session_activity (key TEXT PRIMARY KEY, last_active_ms BIGINT NOT NULL, logged_off_ms BIGINT)',
   'CREATE TABLE IF NOT EXISTS custos_logout_jtis (iss TEXT NOT NULL, jti TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (iss, jti))',
   'CREATE TABLE IF NOT EXISTS custos_emergency_grants (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, sid TEXT, opened_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, closed_by TEXT, closed_ms BIGINT)',
+  'CREATE TABLE IF NOT EXISTS custos_background_grants (grant_id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT, expires_sec BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)',
 ];
