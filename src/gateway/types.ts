@@ -83,7 +83,15 @@ export type UpstreamListKind = 'resources' | 'resourceTemplates' | 'prompts';
 export type UpstreamEvent =
   | { readonly type: 'tools_changed' | 'resources_changed' | 'prompts_changed' | 'status_changed'; readonly server: string }
   | { readonly type: 'resource_updated'; readonly server: string; readonly uri: string }
-  | { readonly type: 'log'; readonly server: string; readonly level: LoggingLevel; readonly logger?: string; readonly data: unknown };
+  | {
+      readonly type: 'log';
+      readonly server: string;
+      readonly level: LoggingLevel;
+      readonly logger?: string;
+      readonly data: unknown;
+      /** Set when the message came from that agent session's own connection (isolation 'session'): it goes to that session only. */
+      readonly session?: string;
+    };
 
 export interface UpstreamTool {
   readonly server: string;

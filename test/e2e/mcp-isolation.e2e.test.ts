@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/kernel/index.js';
@@ -155,5 +155,22 @@ describe('MCP upstream isolation per agent session', () => {
     const result = await third.client.callTool({ name: 'everything__echo', arguments: { message: 'now there is room' } });
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toContain('now there is room');
+  }, 20_000);
+
+  it('sends the log messages of a session\u2019s own upstream process to that session only', async () => {
+    const [own, , other] = agents as [Agent, Agent, Agent];
+    const logs = new Map<Agent, string[]>([
+      [own, []],
+      [other, []],
+    ]);
+    for (const [agent, seen] of logs) {
+      agent.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.push(`${n.params.level}:${n.params.logger ?? ''}`));
+      await agent.client.setLoggingLevel('debug');
+    }
+    await own.client.callTool({ name: 'everything__toggle-simulated-logging', arguments: {} });
+    await waitFor(() => (logs.get(own)?.length ?? 0) > 0, 8_000);
+    await own.client.callTool({ name: 'everything__toggle-simulated-logging', arguments: {} });
+    expect(logs.get(own)?.[0]).toMatch(/:everything$/);
+    expect(logs.get(other)).toEqual([]);
   }, 20_000);
 });

@@ -5,13 +5,14 @@
  * session is released. A server-to-client request (elicitation, sampling) arriving on one
  * of them belongs to exactly that agent session: its own relay router sees only that
  * session's calls, so nothing is guessed. Past `maxSessions` connections to one upstream a
- * new session's call is refused with ERR_GATEWAY_SESSION_LIMIT (fail closed). Notifications
- * from these connections (list changes, logs) are dropped: the catalogue and the log
- * stream come from the shared connection.
+ * new session's call is refused with ERR_GATEWAY_SESSION_LIMIT (fail closed). Log messages
+ * from these connections are emitted tagged with their session (delivered to it alone); list
+ * changes and resource updates are dropped: the catalogue and subscriptions live on the
+ * shared connection.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CustosError } from '../../kernel/index.js';
-import type { Logger } from '../types.js';
+import type { Logger, UpstreamEvent } from '../types.js';
 import { createUpstreamClient, createUpstreamTransport } from './upstream-client.js';
 import { createRelayRouter, errorName } from './upstream-requests.js';
 import type { RelayRouter, Upstream } from './upstream-requests.js';
@@ -34,7 +35,14 @@ interface SessionConnection {
   ready: Promise<Client>;
 }
 
-export function createSessionConnections(options: { readonly logger: Logger; readonly connectTimeoutMs: number }): SessionConnections {
+export interface SessionConnectionsOptions {
+  readonly logger: Logger;
+  readonly connectTimeoutMs: number;
+  /** Receives the log messages of per-session connections, tagged with their session. */
+  readonly onEvent?: (event: UpstreamEvent) => void;
+}
+
+export function createSessionConnections(options: SessionConnectionsOptions): SessionConnections {
   const { logger } = options;
   const byServer = new Map<string, Map<string, SessionConnection>>();
   let closing = false;
@@ -50,7 +58,9 @@ export function createSessionConnections(options: { readonly logger: Logger; rea
     const server = u.config.name;
     const router = createRelayRouter(logger);
     const client = createUpstreamClient(server, {
-      onEvent: () => undefined,
+      onEvent: (event) => {
+        if (event.type === 'log') options.onEvent?.({ ...event, session });
+      },
       onToolsChanged: async () => undefined,
       elicit: (params, signal) => router.route(server, (relay) => relay.elicit(server, params, signal)),
       sample: (params, signal) => router.route(server, (relay) => relay.sample(server, params, signal)),

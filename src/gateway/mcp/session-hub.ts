@@ -4,7 +4,8 @@
  * unsubscribe on the last), asks the upstreams for the most verbose log level any session
  * wants, and fans upstream notifications out: list changes to every session, a resource
  * update only to the sessions subscribed to it, a log message (redacted) only to sessions
- * whose level admits it and whose user the policy lets read `<server>/notifications/message`.
+ * whose level admits it and whose user the policy lets read `<server>/notifications/message`
+ * (and, when it came from a session's own upstream connection, only to that session).
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
@@ -56,6 +57,7 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
     if (redacted === undefined) return; // no protector, or redaction failed: withheld
     for (const [server, session] of sessions) {
       const level = session.state.logLevel;
+      if (event.session !== undefined && event.session !== session.state.id) continue; // from another session's own connection
       if (!level || SEVERITY[event.level] < SEVERITY[level] || !session.mayReceiveLogs(event.server)) continue;
       const logger = event.logger ? `${event.server}/${event.logger}` : event.server;
       server.sendLoggingMessage({ level: event.level, logger, data: redacted }).catch(() => undefined);

@@ -62,7 +62,6 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
   const toolListeners = new Set<() => void>();
   const eventListeners = new Set<(event: UpstreamEvent) => void>();
   const router = createRelayRouter(logger);
-  const perSession = createSessionConnections({ logger, connectTimeoutMs: timeout });
   let logLevel: LoggingLevel | undefined;
   let closing = false;
 
@@ -76,6 +75,8 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
       }
     }
   }
+
+  const perSession = createSessionConnections({ logger, connectTimeoutMs: timeout, onEvent: emit });
 
   /** Refreshes one upstream's cache; concurrent requests collapse into one more round. */
   function refreshTools(u: Upstream): Promise<void> {
