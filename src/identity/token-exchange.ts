@@ -86,13 +86,15 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
   const auditCtx: ExchangeAuditContext = { audit: options.audit, bundleHash: options.bundleHash, now: () => new Date(clock()), newId: randomUUID };
   const nowSec = (): number => Math.floor(clock() / 1000);
 
-  async function verifyGrantSubject(token: string): Promise<Subject & { clientId: string }> {
+  /** `known.user` is set once the grant token verifies, so a refusal of its grant is recorded under its user. */
+  async function verifyGrantSubject(token: string, known: { user?: Principal }): Promise<Subject & { clientId: string }> {
     let user: Principal;
     try {
       user = principalFromCustosClaims(await verifyCustosToken(ctx, token, GRANT_TOKEN_TYP, tokenEndpoint));
     } catch (err) {
       throw refuse('invalid_grant', 'grant_invalid', 'The background grant token does not verify.', isCustosError(err) ? err.code : undefined);
     }
+    known.user = user;
     const record = user.tokenId === undefined ? undefined : await grants.get(user.tokenId);
     if (!record || record.sub !== user.sub || record.iss !== user.iss) throw refuse('invalid_grant', 'grant_invalid', 'The background grant is unknown or expired.');
     if (record.revoked) throw refuse('invalid_grant', 'grant_revoked', 'The background grant was revoked.');
@@ -127,7 +129,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
   }
 
   async function issue(request: ExchangeRequest, traceId: string | undefined, known: { user?: Principal }): Promise<Readonly<Record<string, unknown>>> {
-    const subject = request.subjectIsGrant ? await verifyGrantSubject(request.subjectToken) : await verifySubject(request.subjectToken);
+    const subject = request.subjectIsGrant ? await verifyGrantSubject(request.subjectToken, known) : await verifySubject(request.subjectToken);
     known.user = subject.user;
     const actor = await verifyActor(request.actorToken);
     if ('clientId' in subject && subject.clientId !== actor) throw refuse('invalid_grant', 'actor_not_grantee', 'The actor is not the runner this grant was given to.');
