@@ -13,7 +13,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CustosError } from '../../kernel/index.js';
 import type { Logger, UpstreamEvent } from '../types.js';
-import { createUpstreamClient, createUpstreamTransport } from './upstream-client.js';
+import { createUpstreamClient, createUpstreamTransport, deliverResponsesAfterNotifications } from './upstream-client.js';
 import { createRelayRouter, errorName } from './upstream-requests.js';
 import type { RelayRouter, Upstream } from './upstream-requests.js';
 
@@ -68,7 +68,9 @@ export function createSessionConnections(options: SessionConnectionsOptions): Se
     const conn: SessionConnection = { client, router, ready: Promise.resolve(client) };
     conn.ready = (async () => {
       try {
-        await client.connect(createUpstreamTransport(u.config, logger), { timeout: options.connectTimeoutMs });
+        const transport = createUpstreamTransport(u.config, logger);
+        await client.connect(transport, { timeout: options.connectTimeoutMs });
+        deliverResponsesAfterNotifications(transport);
       } catch (err) {
         forget(server, session, conn);
         logger.error({ upstream: server, session, err: errorName(err) }, 'per-session upstream connection failed to start');

@@ -64,3 +64,18 @@ export function createUpstreamClient(server: string, handlers: UpstreamClientHan
   client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => handlers.sample(request.params, extra.signal));
   return client;
 }
+
+/**
+ * The SDK handles a notification a microtask after it arrives but a response at once, and
+ * drops a request's progress handler with its response: a last progress notification read
+ * in the same chunk as the response would be lost. Delivering responses one macrotask late
+ * (in order) lets the progress handlers run first. Call after `client.connect(transport)`.
+ */
+export function deliverResponsesAfterNotifications(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  transport.onmessage = (message, extra) => {
+    if ('id' in message && ('result' in message || 'error' in message)) setImmediate(() => deliver(message, extra));
+    else deliver(message, extra);
+  };
+}

@@ -13,7 +13,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
 import type { Logger, UpstreamCallOptions, UpstreamConfig, UpstreamEvent, UpstreamListKind, UpstreamPool, UpstreamStatus, UpstreamTool } from '../types.js';
-import { createUpstreamClient, createUpstreamTransport } from './upstream-client.js';
+import { createUpstreamClient, createUpstreamTransport, deliverResponsesAfterNotifications } from './upstream-client.js';
 import { createRelayRouter, errorName, fetchAllPages, sendUpstreamRequest } from './upstream-requests.js';
 import type { RequestTarget, Upstream } from './upstream-requests.js';
 import { DEFAULT_MAX_SESSIONS, createSessionConnections } from './session-connections.js';
@@ -145,7 +145,9 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
       markFailed(u, 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
     };
     try {
-      await client.connect(createUpstreamTransport(u.config, logger), { timeout });
+      const transport = createUpstreamTransport(u.config, logger);
+      await client.connect(transport, { timeout });
+      deliverResponsesAfterNotifications(transport);
       if (closing) return void (await client.close());
       u.client = client;
       await refreshTools(u);
