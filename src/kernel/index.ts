@@ -4,3 +4,4 @@ export * from './ports.js';
 export * from './pipeline.js';
 export * from './digest.js';
 export * from './canonical.js';
+export * from './identity-ports.js';

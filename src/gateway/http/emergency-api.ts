@@ -14,7 +14,7 @@ import { holdsRole } from './admin-sessions.js';
 import type { Authenticator } from './auth.js';
 import { parseTraceparent, readJsonBody, sendJson } from './io.js';
 import { parseBody } from './schemas.js';
-import type { EmergencyGrantView, EmergencyPort } from './session-types.js';
+import type { EmergencyGrant, EmergencyPort } from './session-types.js';
 
 const OpenRequest = z.strictObject({ reason: z.string().min(1).max(2000) });
 const CloseRequest = z.strictObject({ grant_id: z.string().min(1).max(200), note: z.string().max(2000).optional() });
@@ -42,9 +42,9 @@ export function createEmergencyApi(deps: EmergencyApiDeps): { open: Route; revie
     if (!principal) return;
     const { reason } = parseBody(OpenRequest, await readJsonBody(req, deps.maxBodyBytes));
     const traceId = parseTraceparent(req.headers.traceparent);
-    const detailOf = (g: EmergencyGrantView) => ({ grant_id: g.id, expires_at: g.expiresAt, session_id: g.sessionId ?? null });
+    const detailOf = (g: EmergencyGrant) => ({ grant_id: g.id, expires_at: g.expiresAt, session_id: g.sessionId ?? null });
     // Fail closed: the opened row is written (with the pre-generated id) before the grant is stored.
-    const recordOpened = async (g: EmergencyGrantView): Promise<void> => void (await deps.pipeline.recordAdmin({ action: 'emergency_grant_opened', principal, traceId, detail: { ...detailOf(g), reason } }));
+    const recordOpened = async (g: EmergencyGrant): Promise<void> => void (await deps.pipeline.recordAdmin({ action: 'emergency_grant_opened', principal, traceId, detail: { ...detailOf(g), reason } }));
     const grant = await deps.emergency.open(principal, reason, recordOpened).catch((err: unknown) => refuse(principal, 'emergency_grant_refused', err, { reason }, traceId));
     const detail = detailOf(grant);
     await deps.pipeline.recordAlert({ type: 'emergency_access', severity: 'high', principal, decision: 'allow', detail: { ...detail, phase: 'opened' } });

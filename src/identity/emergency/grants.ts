@@ -5,18 +5,10 @@
  * enters a review queue that a second person (not the holder, holding a reviewer role) closes.
  */
 import { CustosError } from '../../kernel/index.js';
-import type { Clock, IdSource, Principal } from '../../kernel/index.js';
+import type { Clock, EmergencyGrant, EmergencyPort, IdSource, Principal } from '../../kernel/index.js';
 import type { EmergencyGrantRow, SessionStore } from '../sessions/types.js';
 
-export interface EmergencyGrant {
-  readonly id: string;
-  readonly holder: { readonly sub: string; readonly iss: string };
-  readonly sessionId?: string;
-  readonly openedAt: string;
-  readonly expiresAt: string;
-  readonly closedBy?: string;
-  readonly closedAt?: string;
-}
+export type { EmergencyGrant };
 
 export interface EmergencyAccessOptions {
   readonly store: SessionStore;
@@ -30,20 +22,8 @@ export interface EmergencyAccessOptions {
   readonly grantTtlSec: number;
 }
 
-export interface EmergencyAccess {
-  /**
-   * Opens a grant; ERR_IDENTITY_NOT_ENTITLED without an emergency role, ERR_GATEWAY_BAD_REQUEST without a reason.
-   * Fail closed: `record` (the caller's audit write, given the grant with its id) runs BEFORE
-   * the grant is stored; when it throws, nothing is stored and the error propagates.
-   */
-  open(principal: Principal, reason: string, record?: (grant: EmergencyGrant) => Promise<void>): Promise<EmergencyGrant>;
-  /** The open, unexpired grant covering this principal's session, if any. */
-  activeGrant(principal: Principal): Promise<{ readonly grantId: string } | undefined>;
-  /** Grants whose post-hoc review is still open. */
-  listReviews(): Promise<EmergencyGrant[]>;
-  /** Closes a review; the reviewer must not be the holder and must hold a reviewer role. */
-  closeReview(grantId: string, reviewer: Principal): Promise<EmergencyGrant>;
-}
+/** Identity's break-glass service is the kernel's EmergencyPort. */
+export type EmergencyAccess = EmergencyPort;
 
 export const MAX_REASON_CHARS = 2000;
 

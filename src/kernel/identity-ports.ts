@@ -1,0 +1,54 @@
+/**
+ * What the identity module provides the front doors besides token verification: session
+ * administration, back-channel logout and break-glass. Ports; src/app wires the adapters.
+ */
+import type { SessionGuard } from './ports.js';
+import type { Principal } from './types.js';
+
+export interface SessionAdminPort {
+  revokeSession(iss: string, sid: string): Promise<void>;
+  revokeUser(iss: string, sub: string): Promise<void>;
+}
+
+export interface LogoutPort {
+  /** Verifies a back-channel logout token and applies the revocation; throws a CustosError when it is not valid. */
+  logout(token: string): Promise<{ readonly iss: string; readonly sid?: string; readonly sub?: string; readonly jti: string }>;
+}
+
+/** A break-glass grant as the front doors and the trail see it. */
+export interface EmergencyGrant {
+  readonly id: string;
+  readonly holder: { readonly sub: string; readonly iss: string };
+  readonly sessionId?: string;
+  readonly openedAt: string;
+  readonly expiresAt: string;
+  readonly closedBy?: string;
+  readonly closedAt?: string;
+}
+
+/** Break-glass emergency access (164.312(a)(2)(ii)); the identity module implements it. */
+export interface EmergencyPort {
+  /**
+   * Opens a grant; ERR_IDENTITY_NOT_ENTITLED without an emergency role, ERR_GATEWAY_BAD_REQUEST without a reason.
+   * Fail closed: `record` (the caller's audit write, given the grant with its id) runs BEFORE
+   * the grant is stored; when it throws, nothing is stored and the error propagates.
+   */
+  open(principal: Principal, reason: string, record?: (grant: EmergencyGrant) => Promise<void>): Promise<EmergencyGrant>;
+  /** The open, unexpired grant covering this principal's session, if any. */
+  activeGrant(principal: Principal): Promise<{ readonly grantId: string } | undefined>;
+  /** Grants whose post-hoc review is still open. */
+  listReviews(): Promise<EmergencyGrant[]>;
+  /** Closes a review; the reviewer must not be the holder and must hold a reviewer role. */
+  closeReview(grantId: string, reviewer: Principal): Promise<EmergencyGrant>;
+}
+
+export interface IdentityServices {
+  /** Revocation and automatic logoff, checked on every authenticated request. */
+  readonly sessions?: SessionGuard;
+  /** `POST /v1/admin/sessions/revoke`, for callers holding one of `roles`. */
+  readonly admin?: SessionAdminPort & { readonly roles: readonly string[] };
+  /** `POST /oauth/backchannel-logout`. */
+  readonly logout?: LogoutPort;
+  /** `POST /v1/emergency/grants`, the review queue, and the grant lookup of each call. */
+  readonly emergency?: EmergencyPort;
+}
