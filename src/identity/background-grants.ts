@@ -5,18 +5,10 @@
  * so they survive a restart and every replica sees them), or memory in tests; the grant
  * token only names one. Revoked, expired or unknown grants refuse.
  */
-import type { SessionStore } from './sessions/types.js';
+import type { BackgroundGrantRow, SessionStore } from './sessions/types.js';
 
-export interface GrantRecord {
-  readonly grantId: string;
-  readonly sub: string;
-  readonly iss: string;
-  readonly clientId: string;
-  readonly scope?: readonly string[];
-  /** Seconds since epoch. */
-  readonly expiresAt: number;
-  readonly revoked: boolean;
-}
+/** A grant as the registry keeps it: the session store's row. */
+export type GrantRecord = BackgroundGrantRow;
 
 export interface GrantRegistry {
   add(record: GrantRecord): Promise<void>;
