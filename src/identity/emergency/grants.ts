@@ -64,13 +64,11 @@ export function createEmergencyAccess(options: EmergencyAccessOptions): Emergenc
     },
     async activeGrant(principal) {
       const now = clock.now().getTime();
-      const grant = (await store.listGrants()).find(
-        (g) => g.iss === principal.iss && g.sub === principal.sub && g.expiresMs > now && (g.sid === undefined || g.sid === principal.sessionId),
-      );
+      const grant = (await store.liveGrantsOf(principal.iss, principal.sub, now)).find((g) => g.sid === undefined || g.sid === principal.sessionId);
       return grant ? { grantId: grant.id } : undefined;
     },
     async listReviews() {
-      return (await store.listGrants()).filter((g) => g.closedBy === undefined).map(toGrant);
+      return (await store.openReviews()).map(toGrant);
     },
     async closeReview(grantId, reviewer) {
       const grant = await store.getGrant(grantId);

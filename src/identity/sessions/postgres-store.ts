@@ -123,6 +123,13 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
     async listGrants() {
       return (await pool.query<GrantSqlRow>('SELECT * FROM custos_emergency_grants ORDER BY opened_ms')).rows.map(grantFromRow);
     },
+    async liveGrantsOf(iss, sub, nowMs) {
+      const sql = 'SELECT * FROM custos_emergency_grants WHERE iss = $1 AND sub = $2 AND expires_ms > $3 ORDER BY opened_ms';
+      return (await pool.query<GrantSqlRow>(sql, [iss, sub, nowMs])).rows.map(grantFromRow);
+    },
+    async openReviews() {
+      return (await pool.query<GrantSqlRow>('SELECT * FROM custos_emergency_grants WHERE closed_by IS NULL ORDER BY opened_ms')).rows.map(grantFromRow);
+    },
     async closeGrant(id, by, atMs) {
       const r = await pool.query('UPDATE custos_emergency_grants SET closed_by = $1, closed_ms = $2 WHERE id = $3 AND closed_by IS NULL', [by, atMs, id]);
       return r.rowCount === 1;

@@ -28,6 +28,8 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     putGrant: db.prepare('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)'),
     getGrant: db.prepare('SELECT * FROM custos_emergency_grants WHERE id = ?'),
     listGrants: db.prepare('SELECT * FROM custos_emergency_grants ORDER BY opened_ms'),
+    liveGrantsOf: db.prepare('SELECT * FROM custos_emergency_grants WHERE iss = ? AND sub = ? AND expires_ms > ? ORDER BY opened_ms'),
+    openReviews: db.prepare('SELECT * FROM custos_emergency_grants WHERE closed_by IS NULL ORDER BY opened_ms'),
     closeGrant: db.prepare('UPDATE custos_emergency_grants SET closed_by = ?, closed_ms = ? WHERE id = ? AND closed_by IS NULL'),
     purgeBackground: db.prepare('DELETE FROM custos_background_grants WHERE expires_sec < ?'),
     putBackground: db.prepare('INSERT INTO custos_background_grants (grant_id, iss, sub, client_id, scope, expires_sec, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -69,6 +71,12 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     },
     async listGrants() {
       return (q.listGrants.all() as GrantSqlRow[]).map(grantFromRow);
+    },
+    async liveGrantsOf(iss, sub, nowMs) {
+      return (q.liveGrantsOf.all(iss, sub, nowMs) as GrantSqlRow[]).map(grantFromRow);
+    },
+    async openReviews() {
+      return (q.openReviews.all() as GrantSqlRow[]).map(grantFromRow);
     },
     async closeGrant(id, by, atMs) {
       return q.closeGrant.run(by, atMs, id).changes === 1;

@@ -47,6 +47,10 @@ export interface SessionStore {
   putGrant(grant: EmergencyGrantRow): Promise<void>;
   getGrant(id: string): Promise<EmergencyGrantRow | undefined>;
   listGrants(): Promise<EmergencyGrantRow[]>;
+  /** The holder's grants not expired at `nowMs` (indexed: this runs on every call). */
+  liveGrantsOf(iss: string, sub: string, nowMs: number): Promise<EmergencyGrantRow[]>;
+  /** Grants whose review is still open. */
+  openReviews(): Promise<EmergencyGrantRow[]>;
   /** Closes the review of a grant; false when it was already closed or does not exist. */
   closeGrant(id: string, by: string, atMs: number): Promise<boolean>;
   /** Stores a background grant (and drops grants expired before `purgeBeforeSec`). */
@@ -109,5 +113,6 @@ export const SCHEMA_SQL = [
   'CREATE TABLE IF NOT EXISTS custos_session_activity (key TEXT PRIMARY KEY, last_active_ms BIGINT NOT NULL, logged_off_ms BIGINT)',
   'CREATE TABLE IF NOT EXISTS custos_logout_jtis (iss TEXT NOT NULL, jti TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (iss, jti))',
   'CREATE TABLE IF NOT EXISTS custos_emergency_grants (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, sid TEXT, opened_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, closed_by TEXT, closed_ms BIGINT)',
+  'CREATE INDEX IF NOT EXISTS custos_emergency_grants_holder ON custos_emergency_grants (iss, sub, expires_ms)',
   'CREATE TABLE IF NOT EXISTS custos_background_grants (grant_id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT, expires_sec BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)',
 ];
