@@ -13,8 +13,9 @@ import type { EmergencyPort } from '../http/session-types.js';
 import type { DerivedAgent, Logger } from '../types.js';
 import { CONFIRMATION_CHANNEL, describeConfirmationDenial } from './confirmation-prompt.js';
 import type { RequestContext } from './session-server.js';
+import { TIER_MISMATCH } from '../http/decision-api.js';
 
-export const TIER_MISMATCH = 'tier_mismatch';
+export { TIER_MISMATCH };
 export const CANCELLED = 'cancelled';
 
 export interface GovernedAction {
