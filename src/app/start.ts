@@ -54,7 +54,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       detail: { action: 'policy_activated', bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
     });
     const { jwks } = config.identity;
-    const verifier = createTokenVerifier(config.identity.issuers, { fetchTimeoutMs: jwks.fetchTimeoutMs, jwksCooldownMs: jwks.cooldownMs, jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs });
+    const verifier = createTokenVerifier(config.identity.issuers, { fetchTimeoutMs: jwks.fetchTimeoutMs, jwksCooldownMs: jwks.cooldownMs, jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs, jwksFailureRetryMs: jwks.failureRetryMs });
     cleanups.push(() => verifier.close());
     const pipeline = createPipeline({
       policy,

@@ -133,6 +133,13 @@ export const configSchema = z
             fetchTimeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('Timeout of each OIDC discovery or JWKS fetch; past it the token is refused (ERR_IDENTITY_JWKS_UNAVAILABLE).'),
             cooldownMs: z.number().int().min(0).max(3_600_000).default(30_000).describe('Least time between JWKS refetches caused by an unknown kid (rate limit).'),
             cacheMaxAgeMs: z.number().int().min(1000).max(86_400_000).default(600_000).describe('How long a fetched JWKS is used before it is fetched again (a removed key stops verifying after this).'),
+            failureRetryMs: z
+              .number()
+              .int()
+              .min(0)
+              .max(300_000)
+              .default(5000)
+              .describe('Negative cache: after a failed or timed-out discovery or JWKS fetch, new tokens of that issuer are refused at once (ERR_IDENTITY_JWKS_UNAVAILABLE) for this long, then one request retries. 0: every token waits its own fetch.'),
           })
           .prefault({})
           .describe('How issuer keys are fetched and cached.'),

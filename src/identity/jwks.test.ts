@@ -44,7 +44,7 @@ describe('JWKS fetching', () => {
 
   it('denies while the issuer hangs, and the same verifier recovers once it answers', async () => {
     const { idp, keys } = await issuerWith('k1');
-    const verifier = createTokenVerifier([{ issuer: idp.issuer, audience: AUD }], { fetchTimeoutMs: 150, jwksCooldownMs: 0 });
+    const verifier = createTokenVerifier([{ issuer: idp.issuer, audience: AUD }], { fetchTimeoutMs: 150, jwksCooldownMs: 0, jwksFailureRetryMs: 0 });
     const token = await signTestToken(keys[0]!, { iss: idp.issuer, aud: AUD, sub: 'u1' });
     idp.setHang(true);
     await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
@@ -77,6 +77,80 @@ describe('JWKS fetching', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'u1' });
     verifier.close();
     await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
+  });
+});
+
+describe('negative JWKS cache (issue 7, defect 7: a hanging JWKS made every new token wait the full timeout)', () => {
+  const TIMEOUT_MS = 1500;
+
+  async function hangingIssuer() {
+    const { idp, keys } = await issuerWith('k1');
+    idp.setHang(true);
+    let offset = 0;
+    const verifier = createTokenVerifier([{ issuer: idp.issuer, audience: AUD, jwksUri: idp.jwksUri }], { fetchTimeoutMs: TIMEOUT_MS, clock: () => Date.now() + offset });
+    const tokenFor = (sub: string) => signTestToken(keys[0]!, { iss: idp.issuer, aud: AUD, sub });
+    return { idp, verifier, tokenFor, advance: (ms: number) => (offset += ms) };
+  }
+
+  it('refuses the next token at once, without fetching, while the failure is remembered', async () => {
+    const { idp, verifier, tokenFor } = await hangingIssuer();
+    const first = await tokenFor('u1');
+    await expectDenied(verifier.verify(first), 'ERR_IDENTITY_JWKS_UNAVAILABLE', first);
+    expect(idp.jwksAttempts()).toBe(1);
+
+    const second = await tokenFor('u2');
+    const started = Date.now();
+    const err = await expectDenied(verifier.verify(second), 'ERR_IDENTITY_JWKS_UNAVAILABLE', second);
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS / 2);
+    expect(err.detail).toMatchObject({ retry_after_ms: expect.any(Number) });
+    for (let i = 0; i < 20; i += 1) await expectDenied(verifier.verify(second), 'ERR_IDENTITY_JWKS_UNAVAILABLE', second);
+    expect(idp.jwksAttempts()).toBe(1);
+  });
+
+  it('lets one request retry after the window (default 5 s), and recovers when the issuer answers', async () => {
+    const { idp, verifier, tokenFor, advance } = await hangingIssuer();
+    const token = await tokenFor('u1');
+    await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
+    advance(4900);
+    await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
+    expect(idp.jwksAttempts()).toBe(1);
+
+    advance(200);
+    // The probe waits on the hanging issuer; the requests that arrive meanwhile fail fast.
+    const other = await tokenFor('u2');
+    const probe = verifier.verify(token);
+    const started = Date.now();
+    await expectDenied(verifier.verify(other), 'ERR_IDENTITY_JWKS_UNAVAILABLE', other);
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS / 2);
+    await expectDenied(probe, 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
+    expect(idp.jwksAttempts()).toBe(2);
+
+    idp.setHang(false);
+    advance(5100);
+    await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'u1' });
+    await expect(verifier.verify(await tokenFor('u3'))).resolves.toMatchObject({ sub: 'u3' });
+    expect(idp.jwksAttempts()).toBe(3);
+  });
+
+  it('remembers a failed discovery the same way', async () => {
+    const { idp, keys } = await issuerWith('k1');
+    idp.setHang(true);
+    const verifier = createTokenVerifier([{ issuer: idp.issuer, audience: AUD }], { fetchTimeoutMs: TIMEOUT_MS, jwksFailureRetryMs: 60_000 });
+    const token = await signTestToken(keys[0]!, { iss: idp.issuer, aud: AUD, sub: 'u1' });
+    await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
+    const started = Date.now();
+    await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS / 2);
+  });
+
+  it('does not remember an unknown kid as an outage', async () => {
+    const { idp, keys } = await issuerWith('k1');
+    const stranger = await createTestKey('k2');
+    const verifier = createTokenVerifier([{ issuer: idp.issuer, audience: AUD, jwksUri: idp.jwksUri }], { jwksCooldownMs: 0 });
+    const claims = { iss: idp.issuer, aud: AUD, sub: 'u1' };
+    const unknown = await signTestToken(stranger, claims);
+    await expectDenied(verifier.verify(unknown), 'ERR_IDENTITY_KEY_NOT_FOUND', unknown);
+    await expect(verifier.verify(await signTestToken(keys[0]!, claims))).resolves.toMatchObject({ sub: 'u1' });
   });
 });
 

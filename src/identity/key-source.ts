@@ -2,6 +2,9 @@
  * One issuer's signing keys: a jose remote JWKS (explicit `jwksUri`, or found by OIDC
  * discovery), with fetch timeouts and jose's refetch cooldown. Key failures become
  * ERR_IDENTITY_KEY_NOT_FOUND or ERR_IDENTITY_JWKS_UNAVAILABLE before jose sees them.
+ * A failed or timed-out fetch is remembered for `failureRetryMs` (the negative cache): new
+ * tokens from that issuer are refused at once instead of each waiting the fetch timeout,
+ * and after the window one request (the probe) tries again while the others keep failing fast.
  */
 import { createRemoteJWKSet } from 'jose';
 import type { JWTHeaderParameters, FlattenedJWSInput, CryptoKey } from 'jose';
@@ -12,6 +15,10 @@ export interface KeySourceOptions {
   readonly fetchTimeoutMs: number;
   readonly cooldownMs: number;
   readonly cacheMaxAgeMs: number;
+  /** How long a failed discovery or JWKS fetch is remembered before one request retries (0: no negative cache). */
+  readonly failureRetryMs: number;
+  /** Milliseconds since epoch (default Date.now). */
+  readonly now?: () => number;
 }
 
 export interface KeySource {
@@ -20,9 +27,6 @@ export interface KeySource {
 }
 
 type RemoteSet = ReturnType<typeof createRemoteJWKSet>;
-
-/** After a failed discovery, wait this long (at most) before asking again. */
-const DISCOVERY_RETRY_MS = 5000;
 
 export function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
@@ -68,10 +72,52 @@ function wrapKeyError(err: unknown): CustosError {
   }
 }
 
+/**
+ * The negative cache: after a failure, `admit` refuses until the window has passed, then
+ * lets exactly one request through (the probe) and refuses the rest until it settles.
+ */
+interface FailureMemory {
+  /** Throws the fail-fast refusal, or returns true when this request is the probe. */
+  admit(): boolean;
+  /** Records the outcome of an admitted request (probe or not). */
+  settle(probe: boolean, failed: boolean): void;
+  reset(): void;
+}
+
+function createFailureMemory(retryMs: number, now: () => number): FailureMemory {
+  let failedAt: number | undefined;
+  let probing = false;
+  return {
+    admit() {
+      if (failedAt === undefined) return false;
+      const waitMs = failedAt + retryMs - now();
+      if (waitMs > 0 || probing) {
+        throw new CustosError('ERR_IDENTITY_JWKS_UNAVAILABLE', 'The issuer JWKS failed moments ago; Custos retries it shortly.', { detail: { retry_after_ms: Math.max(0, waitMs) } });
+      }
+      probing = true;
+      return true;
+    },
+    settle(probe, failed) {
+      if (probe) probing = false;
+      if (failed) failedAt = now();
+      else if (probe) failedAt = undefined;
+    },
+    reset() {
+      failedAt = undefined;
+      probing = false;
+    },
+  };
+}
+
+/** A failure that says the issuer could not be reached (not an unknown kid). */
+function isFetchFailure(err: CustosError): boolean {
+  return err.code === 'ERR_IDENTITY_JWKS_UNAVAILABLE';
+}
+
 export function createKeySource(issuer: ResolvedIssuer, options: KeySourceOptions): KeySource {
   let closed = false;
   let pending: Promise<RemoteSet> | undefined;
-  let failedAt = -Infinity;
+  const memory = createFailureMemory(options.failureRetryMs, options.now ?? Date.now);
 
   const build = (uri: string): RemoteSet =>
     createRemoteJWKSet(new URL(uri), {
@@ -82,13 +128,11 @@ export function createKeySource(issuer: ResolvedIssuer, options: KeySourceOption
 
   const resolveSet = (): Promise<RemoteSet> => {
     if (pending) return pending;
-    if (Date.now() - failedAt < Math.min(options.cooldownMs, DISCOVERY_RETRY_MS)) return Promise.reject(unavailable());
     const next = issuer.jwksUri
       ? Promise.resolve(build(issuer.jwksUri))
       : discoverJwksUri(issuer.issuer, options.fetchTimeoutMs).then(build);
     pending = next.catch((err: unknown) => {
       pending = undefined;
-      failedAt = Date.now();
       throw err;
     });
     return pending;
@@ -97,16 +141,22 @@ export function createKeySource(issuer: ResolvedIssuer, options: KeySourceOption
   return {
     async getKey(header, token) {
       if (closed) throw unavailable();
+      const probe = memory.admit();
       try {
         const set = await resolveSet();
-        return await set(header, token);
+        const key = await set(header, token);
+        memory.settle(probe, false);
+        return key;
       } catch (err) {
-        throw wrapKeyError(err);
+        const wrapped = wrapKeyError(err);
+        memory.settle(probe, isFetchFailure(wrapped));
+        throw wrapped;
       }
     },
     close() {
       closed = true;
       pending = undefined;
+      memory.reset();
     },
   };
 }

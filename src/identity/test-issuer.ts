@@ -30,6 +30,8 @@ export interface TestIssuer {
   /** When true, requests to the JWKS (and discovery) are accepted and never answered. */
   setHang(hang: boolean): void;
   readonly jwksRequests: () => number;
+  /** Every request for the JWKS, answered or hung. */
+  readonly jwksAttempts: () => number;
   close(): Promise<void>;
 }
 
@@ -37,8 +39,10 @@ export async function startTestIssuer(keys: readonly TestKey[]): Promise<TestIss
   let served = [...keys];
   let hang = false;
   let requests = 0;
+  let attempts = 0;
   let issuer = '';
   const server: Server = createServer((req, res) => {
+    if (req.url === '/jwks') attempts += 1;
     if (hang) return; // never answer
     if (req.url === '/jwks') {
       requests += 1;
@@ -64,6 +68,7 @@ export async function startTestIssuer(keys: readonly TestKey[]): Promise<TestIss
       hang = value;
     },
     jwksRequests: () => requests,
+    jwksAttempts: () => attempts,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -85,11 +85,14 @@ export function createTokenVerifier(
   checkPositive(options.fetchTimeoutMs, 'fetchTimeoutMs');
   checkPositive(options.jwksCooldownMs, 'jwksCooldownMs');
   checkPositive(options.jwksCacheMaxAgeMs, 'jwksCacheMaxAgeMs');
+  checkPositive(options.jwksFailureRetryMs, 'jwksFailureRetryMs');
   const clock = options.clock ?? Date.now;
   const keyOptions = {
     fetchTimeoutMs: options.fetchTimeoutMs ?? 5000,
     cooldownMs: options.jwksCooldownMs ?? 30_000,
     cacheMaxAgeMs: options.jwksCacheMaxAgeMs ?? 600_000,
+    failureRetryMs: options.jwksFailureRetryMs ?? 5000,
+    now: clock,
   };
   const entries = new Map<string, IssuerEntry>();
   for (const [iss, config] of resolveIssuers(issuers)) {

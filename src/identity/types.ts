@@ -48,6 +48,12 @@ export interface TokenVerifierOptions {
   readonly jwksCooldownMs?: number;
   /** How long a fetched JWKS is used before it is fetched again. Default 600000 (jose's default). */
   readonly jwksCacheMaxAgeMs?: number;
+  /**
+   * Negative cache: after a failed or timed-out discovery or JWKS fetch, new tokens of that
+   * issuer are refused at once (ERR_IDENTITY_JWKS_UNAVAILABLE) for this long, then one request
+   * retries. Default 5000; 0 turns it off (every token waits its own fetch).
+   */
+  readonly jwksFailureRetryMs?: number;
 }
 
 export interface ClosableTokenVerifier extends TokenVerifier {
