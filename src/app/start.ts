@@ -101,7 +101,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       readiness: {
         audit: () => store.head().then(() => true, () => false),
       },
-      limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs },
+      trustedProxies: config.server.trustedProxies,
+      limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config) },
     });
     cleanups.push(() => gateway.close());
     handler = gateway.handler;
@@ -119,6 +120,12 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** server.authFailures as the gateway takes it. */
+function authFailureSettings(config: ResolvedConfig) {
+  const { burst, perMinute, windowSec, maxSources } = config.server.authFailures;
+  return { burst, perMinute, maxSources, windowMs: windowSec * 1000 };
 }
 
 /** identity.sessions.store, relative to the config file; default beside the audit store. */

@@ -3,6 +3,7 @@
  * defaulted; the whole is validated, resolved and frozen before anything starts.
  * schema/custos.config.schema.json and docs/config.md are generated from it.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const SECRET_REF = /^(env|file):.+$/;
@@ -10,6 +11,25 @@ const secretRef = z
   .string()
   .regex(SECRET_REF, 'must be a secret reference (env:NAME or file:PATH), never an inline secret')
   .describe('A secret reference: `env:NAME` reads an environment variable, `file:PATH` reads a file (trailing newline trimmed).');
+
+/** An address or CIDR block (IPv4 or IPv6): `10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`. */
+function isCidr(text: string): boolean {
+  const [address = '', bits, extra] = text.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+const authFailuresSchema = z
+  .strictObject({
+    burst: z.number().int().min(1).max(100_000).default(20).describe('Unauthenticated or failed-auth requests a source may make at once before it is answered 429.'),
+    perMinute: z.number().int().min(1).max(1_000_000).default(30).describe('Failures a source earns back per minute (the sustained rate).'),
+    windowSec: z.number().int().min(1).max(3600).default(60).describe('One aggregate `auth_failure` row per source and window carries the count of failures not written on their own.'),
+    maxSources: z.number().int().min(1).max(1_000_000).default(10_000).describe('Most sources tracked at once: limiter buckets are forgotten least recently used first; past it in one window, failures are counted under the source `*`.'),
+  })
+  .prefault({})
+  .describe('Floods cost the flooder: requests without a verified credential are limited and recorded in aggregate per source. A request that authenticates is never limited.');
 
 const algorithm = z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 
@@ -120,6 +140,11 @@ export const configSchema = z
         host: z.string().default('127.0.0.1').describe('Interface to listen on.'),
         port: z.number().int().min(0).max(65535).default(8787).describe('TCP port (0 picks a free one).'),
         publicUrl: z.url().optional().describe('The URL agents use to reach Custos (default http://HOST:PORT). The MCP resource is PUBLICURL/mcp.'),
+        trustedProxies: z
+          .array(z.string().refine(isCidr, 'must be an IP address or CIDR block, e.g. 10.0.0.0/8'))
+          .default([])
+          .describe('Load balancers and proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed: behind one, a request\'s source is the right-most address in that header that is not itself a trusted proxy. Empty: the source is always the socket peer and the header is ignored.'),
+        authFailures: authFailuresSchema,
       })
       .prefault({})
       .describe('The HTTP listener.'),

@@ -25,6 +25,7 @@ describe('error table', () => {
     ['ERR_GATEWAY_BAD_REQUEST', 400],
     ['ERR_GATEWAY_NOT_FOUND', 404],
     ['ERR_GATEWAY_PAYLOAD_TOO_LARGE', 413],
+    ['ERR_GATEWAY_RATE_LIMITED', 429],
     ['ERR_INTERNAL', 500],
   ])('%s → HTTP %i', (code, status) => {
     expect(toHttpError(new CustosError(code)).status).toBe(status);

@@ -10,6 +10,7 @@ import { createAdminSessionsRoute } from './http/admin-sessions.js';
 import { createAuthenticator } from './http/auth.js';
 import { createDecisionApi } from './http/decision-api.js';
 import { createEmergencyApi } from './http/emergency-api.js';
+import { createFloodGuard } from './http/flood-guard.js';
 import { checkReadiness } from './http/health.js';
 import { DEFAULT_MAX_BODY_BYTES, sendError, sendJson } from './http/io.js';
 import { createPendingStore } from './http/pending-store.js';
@@ -24,7 +25,7 @@ import type { GatewayDeps } from './types.js';
 export interface Gateway {
   /** A node:http request listener; never throws. */
   handler(req: IncomingMessage, res: ServerResponse): void;
-  /** Closes every MCP session (upstreams belong to the caller and stay open). */
+  /** Closes every MCP session and writes the pending auth-failure counts (upstreams belong to the caller and stay open). */
   close(): Promise<void>;
 }
 
@@ -39,7 +40,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const clock = deps.clock ?? SYSTEM_CLOCK;
   const limits = deps.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const auth = createAuthenticator({ ...deps, ids, maxBodyBytes, sessions: deps.identity?.sessions, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
+  const guard = createFloodGuard({ pipeline: deps.pipeline, logger: deps.logger, settings: limits.authFailures, trustedProxies: deps.trustedProxies, now: () => clock.now().getTime() });
+  const sweep = setInterval(() => void guard.flushDue(), Math.min(limits.authFailures?.windowMs ?? 60_000, 1000));
+  sweep.unref();
+  const auth = createAuthenticator({ ...deps, ids, maxBodyBytes, guard, sessions: deps.identity?.sessions, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
   const hub = createSessionHub({ ...deps, ids, confirmationTimeoutMs: limits.confirmationTimeoutMs });
   const mcp = createMcpEndpoint({
     auth,
@@ -70,7 +74,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     ],
     ...identityRoutes(),
-    ...(deps.tokens ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })] : []),
+    ...(deps.tokens ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })] : []),
     ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [`GET ${p}`, (_req, res) => sendJson(res, 200, metadata, { 'access-control-allow-origin': '*' })]),
   ]);
 
@@ -79,7 +83,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const identity = deps.identity ?? {};
     const out: Array<[string, Route]> = [];
     if (identity.admin) out.push(['POST /v1/admin/sessions/revoke', createAdminSessionsRoute({ auth, pipeline: deps.pipeline, admin: identity.admin, maxBodyBytes })]);
-    if (identity.logout) out.push(['POST /oauth/backchannel-logout', createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes })]);
+    if (identity.logout) out.push(['POST /oauth/backchannel-logout', createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes, guard })]);
     if (identity.emergency) {
       const e = createEmergencyApi({ auth, pipeline: deps.pipeline, emergency: identity.emergency, adminRoles: identity.admin?.roles ?? [], maxBodyBytes });
       out.push(['POST /v1/emergency/grants', e.open], ['GET /v1/emergency/reviews', e.reviews], ['POST /v1/emergency/reviews/close', e.close]);
@@ -109,8 +113,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     async close() {
       unsubscribe();
+      clearInterval(sweep);
       hub.close();
       await mcp.close();
+      await guard.close(); // the aggregated auth failures: nothing is lost at shutdown
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Types the gateway's callers see: its dependencies and the upstream pool interface. */
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult, LoggingLevel, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { AuthFailureSettings } from './http/flood-guard.js';
 import type { IdentityServices } from './http/session-types.js';
 import type { AgentContext, Clock, IdSource, Pipeline, PolicySource, Principal, Protector, TokenExchanger, TokenVerifier } from '../kernel/index.js';
 
@@ -148,6 +149,11 @@ export interface GatewayDeps {
   readonly protector?: Protector;
   /** Custos' token endpoint (RFC 8693 delegation) and background grants; absent: those routes are off. */
   readonly tokens?: TokenExchanger;
+  /**
+   * Proxies (CIDRs or addresses) whose X-Forwarded-For is believed: behind them a request's
+   * source is the right-most untrusted X-Forwarded-For address; otherwise the socket peer.
+   */
+  readonly trustedProxies?: readonly string[];
 }
 
 export interface GatewayLimits {
@@ -163,4 +169,9 @@ export interface GatewayLimits {
   readonly maxPending?: number;
   /** How long an MCP confirmation prompt waits for the user's answer (default 2 min). */
   readonly confirmationTimeoutMs?: number;
+  /**
+   * Unauthenticated and failed-auth requests per source: `burst` (20) and `perMinute` (30)
+   * before 429, `windowMs` (60 s) of one aggregate auth_failure row, `maxSources` (10 000) tracked.
+   */
+  readonly authFailures?: Partial<AuthFailureSettings>;
 }

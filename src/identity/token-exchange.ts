@@ -167,7 +167,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       try {
         return await issue(parseExchangeRequest(form, options.resource), context.traceId, known);
       } catch (err) {
-        if (!isCustosError(err) || err.code !== 'ERR_IDENTITY_DELEGATION_INVALID') throw err;
+        if (!isCustosError(err) || err.code !== 'ERR_IDENTITY_DELEGATION_INVALID' || context.quiet === true) throw err;
         const reason = String(err.detail?.reason ?? 'request_invalid');
         await recordExchange(auditCtx, {
           allowed: false,

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   ERR_GATEWAY_PAYLOAD_TOO_LARGE: 'The request body is too large.',
   ERR_GATEWAY_SESSION_LIMIT: 'Too many open sessions; close one or retry later.',
   ERR_GATEWAY_CONFLICT: 'The request conflicts with one already in progress.',
+  ERR_GATEWAY_RATE_LIMITED: 'Too many unauthenticated or failed requests from this address; retry after the Retry-After delay.',
   // config
   ERR_CONFIG_INVALID: 'The configuration is invalid.',
   ERR_CONFIG_SECRET_UNRESOLVED: 'A secret reference in the configuration could not be resolved.',

@@ -106,6 +106,10 @@ export interface Pipeline {
 
 export interface AuthFailure {
   readonly code: string;
+  /** Every code, when the row stands for several failures (default `[code]`). */
+  readonly reasons?: readonly string[];
+  /** Non-sensitive detail: the source address, and the count of an aggregate row. */
+  readonly detail?: Readonly<Record<string, unknown>>;
   readonly kind?: CallKind;
   readonly tool?: { server: string; name: string };
   readonly requestId?: string;
@@ -327,9 +331,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         kind: input.kind,
         user: { sub: null, anonymous: true },
         tool: input.tool,
-        policy: { decision: 'deny', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [input.code] },
+        policy: { decision: 'deny', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [...(input.reasons ?? [input.code])] },
         redactions: { count: 0, types: [] },
         trace_id: input.traceId,
+        detail: input.detail,
       });
     } catch {
       return undefined; // the request is refused either way

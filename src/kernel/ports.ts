@@ -130,6 +130,15 @@ export interface BackgroundGrant {
   readonly expiresAt: number;
 }
 
+export interface ExchangeContext {
+  readonly traceId?: string;
+  /**
+   * The caller records refusals itself, in aggregate (a rate-limited source at the token
+   * endpoint): a refusal is thrown without its own deny row. Issued tokens are always recorded.
+   */
+  readonly quiet?: boolean;
+}
+
 /**
  * Custos as the authorization server of its own delegation tokens (RFC 8693). Refusals are
  * CustosErrors (ERR_IDENTITY_DELEGATION_INVALID) whose detail names the OAuth error
@@ -137,7 +146,7 @@ export interface BackgroundGrant {
  */
 export interface TokenExchanger {
   /** Answers a token request: the RFC 8693 response body (access_token, issued_token_type, …). */
-  exchange(form: TokenRequestForm, context?: { readonly traceId?: string }): Promise<Readonly<Record<string, unknown>>>;
+  exchange(form: TokenRequestForm, context?: ExchangeContext): Promise<Readonly<Record<string, unknown>>>;
   /** Records a standing background grant for an interactive principal. */
   createBackgroundGrant(principal: Principal, request: BackgroundGrantRequest): Promise<BackgroundGrant>;
   /** Revokes one of the principal's own background grants; false when they hold none by that id. */

@@ -1,11 +1,14 @@
 /**
  * Bearer authentication shared by every front door: a request without a verified token
- * is refused with 401 + WWW-Authenticate (RFC 6750 / RFC 9728) and an auth_failure row.
+ * is refused with 401 + WWW-Authenticate (RFC 6750 / RFC 9728) and an auth_failure row,
+ * through the flood guard: recorded in aggregate per source, 429 past the source's budget.
+ * A token that verifies is never rate limited.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, toCustosError } from '../../kernel/index.js';
 import type { CallKind, IdSource, Pipeline, Principal, SessionGuard, TokenVerifier } from '../../kernel/index.js';
 import type { DeriveAgent, Logger } from '../types.js';
+import type { FloodGuard } from './flood-guard.js';
 import { extractBearer, parseTraceparent, sendError } from './io.js';
 import { admitSession } from './session-check.js';
 
@@ -25,6 +28,8 @@ export interface AuthenticatorDeps {
   readonly deriveAgent?: DeriveAgent;
   readonly ids?: IdSource;
   readonly maxBodyBytes?: number;
+  /** Limits and records failures per source. */
+  readonly guard: FloodGuard;
 }
 
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
@@ -56,9 +61,10 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       failure ??= new CustosError('ERR_INTERNAL');
     }
     // A verifier bug is not an identity: refuse with its own status (500), still audited.
-    await deps.pipeline.recordAuthFailure({ code: failure.code, kind: context?.kind, traceId: parseTraceparent(req.headers.traceparent) });
-    const headers: Record<string, string> = failure.code.startsWith('ERR_IDENTITY_') ? { 'www-authenticate': challenge(token !== undefined) } : {};
-    sendError(res, failure, deps.logger, headers);
+    const refused = failure;
+    const headers: Record<string, string> = refused.code.startsWith('ERR_IDENTITY_') ? { 'www-authenticate': challenge(token !== undefined) } : {};
+    const refusal = { code: refused.code, kind: context?.kind, traceId: parseTraceparent(req.headers.traceparent) };
+    await deps.guard.refuse(req, res, refusal, () => sendError(res, refused, deps.logger, headers));
     return undefined;
   }
 

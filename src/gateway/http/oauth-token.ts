@@ -4,16 +4,21 @@
  *   GET  /.well-known/jwks.json                the public keys of Custos-issued tokens
  *   GET  /.well-known/oauth-authorization-server   RFC 8414 metadata
  * Refusals answer RFC 6749 §5.2 error JSON (`error`, `error_description`); never a token.
+ * Each refusal spends from its source's failure budget (flood-guard.ts): past it the answer
+ * is 429 and the refusal is counted in the aggregate auth_failure row instead of its own
+ * deny row. An exchange that succeeds is never rate limited.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, isCustosError } from '../../kernel/index.js';
 import type { TokenExchanger, TokenRequestForm } from '../../kernel/index.js';
 import type { Logger } from '../types.js';
+import type { FloodGuard } from './flood-guard.js';
 import { headerValue, parseTraceparent, readBody, sendError, sendJson } from './io.js';
 
 export interface OAuthTokenDeps {
   readonly tokens: TokenExchanger;
   readonly logger: Logger;
+  readonly guard: FloodGuard;
 }
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -46,17 +51,23 @@ export function createOAuthRoutes(deps: OAuthTokenDeps): Array<[string, (req: In
       oauthError(res, 'invalid_request', 'A parameter is repeated.');
       return;
     }
+    const traceId = parseTraceparent(req.headers.traceparent);
+    const source = deps.guard.sourceOf(req);
+    // A source past its budget still gets its token when the exchange succeeds; a refusal is then counted, not written.
+    const quiet = deps.guard.isLimited(source);
     try {
-      const body = await deps.tokens.exchange(form, { traceId: parseTraceparent(req.headers.traceparent) });
+      const body = await deps.tokens.exchange(form, { traceId, quiet });
       sendJson(res, 200, body, NO_STORE);
     } catch (err) {
       if (!isCustosError(err) || err.code !== 'ERR_IDENTITY_DELEGATION_INVALID') throw err;
       const detail = err.detail ?? {};
-      oauthError(res, String(detail.oauth_error ?? 'invalid_request'), err.message, {
-        custos_code: err.code,
-        ...(typeof detail.reason === 'string' ? { reason: detail.reason } : {}),
-        ...(typeof detail.cause_code === 'string' ? { cause_code: detail.cause_code } : {}),
-      });
+      const reply = () =>
+        oauthError(res, String(detail.oauth_error ?? 'invalid_request'), err.message, {
+          custos_code: err.code,
+          ...(typeof detail.reason === 'string' ? { reason: detail.reason } : {}),
+          ...(typeof detail.cause_code === 'string' ? { cause_code: detail.cause_code } : {}),
+        });
+      await deps.guard.refuse(req, res, { code: err.code, traceId, recorded: !quiet }, reply, source);
     }
   }
 

@@ -1,11 +1,13 @@
 /**
  * POST /oauth/backchannel-logout — OpenID Connect Back-Channel Logout 1.0: the IdP posts a
  * form with `logout_token`; a valid one revokes the session (200), anything else is 400
- * `invalid_request`. Both are recorded (an admin row under the user, or an auth_failure row).
+ * `invalid_request`. Both are recorded (an admin row under the user, or an auth_failure row,
+ * through the flood guard: aggregated per source, 429 past the source's failure budget).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isCustosError } from '../../kernel/index.js';
 import type { Pipeline } from '../../kernel/index.js';
+import type { FloodGuard } from './flood-guard.js';
 import { readBody, sendJson } from './io.js';
 import type { LogoutPort } from './session-types.js';
 
@@ -13,6 +15,7 @@ export interface LogoutRouteDeps {
   readonly logout: LogoutPort;
   readonly pipeline: Pipeline;
   readonly maxBodyBytes: number;
+  readonly guard: FloodGuard;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -30,8 +33,7 @@ export function createBackchannelLogoutRoute(deps: LogoutRouteDeps): (req: Incom
       res.writeHead(200, NO_STORE).end();
     } catch (err) {
       const code = isCustosError(err) ? err.code : 'ERR_GATEWAY_BAD_REQUEST';
-      await deps.pipeline.recordAuthFailure({ code });
-      sendJson(res, 400, { error: 'invalid_request', error_description: 'The logout token is not valid.' }, NO_STORE);
+      await deps.guard.refuse(req, res, { code }, () => sendJson(res, 400, { error: 'invalid_request', error_description: 'The logout token is not valid.' }, NO_STORE));
     }
   };
 }
