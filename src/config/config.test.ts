@@ -33,6 +33,20 @@ describe('loadConfig', () => {
     expect(cfg.upstreams[0]?.cwd).toBe(path.join(root, 'examples/quickstart'));
     expect(cfg.identity.issuers[0]?.clockSkewSec).toBe(60);
     expect(Object.isFrozen(cfg.identity.issuers)).toBe(true);
+    expect(cfg.server.trustedProxies).toEqual([]);
+    expect(cfg.server.authFailures).toEqual({ burst: 20, perMinute: 30, windowSec: 60, maxSources: 10_000 });
+    expect(cfg.identity.jwks.failureRetryMs).toBe(5000);
+  });
+
+  it('takes trusted proxies only as addresses or CIDR blocks', () => {
+    const base = (proxies: string) => `
+server: { trustedProxies: ${proxies} }
+identity: { issuers: [{ issuer: https://idp.example, audience: x }] }
+policy: { bundle: ./policy }
+`;
+    expect(loadConfig(writeConfig(base('[10.0.0.0/8, "2001:db8::/32", 192.0.2.7]'))).server.trustedProxies).toEqual(['10.0.0.0/8', '2001:db8::/32', '192.0.2.7']);
+    const problems = problemsOf(() => loadConfig(writeConfig(base('[10.0.0.0/33, lb.internal, "*"]'))));
+    expect(problems.filter((p) => p.includes('server.trustedProxies'))).toHaveLength(3);
   });
 
   it('reports every problem at once, each with file and key path', () => {
