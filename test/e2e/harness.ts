@@ -90,8 +90,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Custos as the harness hands it out: in-process, or a `custos serve` child with its own store connection. */
-export type HarnessCustos = Omit<CustosInstance, 'pipeline'>;
+/** Custos as the harness hands it out: in-process, or a `custos serve` child (its `pid`) with its own store connection. */
+export type HarnessCustos = Omit<CustosInstance, 'pipeline'> & { readonly pid?: number };
 
 /** Resolves with the output so far once `pattern` appears on the child's stdout or stderr. */
 export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
@@ -130,8 +130,9 @@ async function spawnCustos(raw: CustosConfigInput, dir: string, storeUri: string
     port: Number(new URL(url!).port),
     bundleHash: bundleHash!,
     store,
+    pid: child.pid,
     close: async () => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await once(child, 'exit');
       }

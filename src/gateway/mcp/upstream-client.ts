@@ -2,7 +2,8 @@
  * One MCP client connection to one upstream: the transport (stdio or Streamable HTTP, with
  * its own headers), the capabilities Custos offers upstream (elicitation and sampling, which
  * it relays to the agent's client), and the handlers that turn what the upstream sends into
- * pool callbacks. Upstream stderr is logged line by line, truncated.
+ * pool callbacks. Upstream stderr is logged line by line, truncated. A stdio upstream runs
+ * under the watchdog (upstream-watchdog.ts), so it dies with Custos.
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -21,6 +22,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger, UpstreamConfig, UpstreamEvent } from '../types.js';
+import { watchedCommand } from './upstream-watchdog.js';
 
 export const CLIENT_INFO = { name: 'custos-gateway', version: '0.1.0' };
 
@@ -36,9 +38,13 @@ export interface UpstreamClientHandlers {
 
 export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
   if (config.url) return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } } });
+  const command = config.command as string;
+  const args = config.args ? [...config.args] : [];
+  const watched = watchedCommand(command, args);
+  if (!watched && process.platform !== 'win32') logger.warn({ upstream: config.name }, 'upstream watchdog script not found; the upstream will not die with Custos if Custos is killed');
   const transport = new StdioClientTransport({
-    command: config.command as string,
-    args: config.args ? [...config.args] : [],
+    command: watched?.command ?? command,
+    args: watched?.args ?? args,
     cwd: config.cwd,
     env: config.env ? { ...config.env } : undefined,
     stderr: 'pipe',
