@@ -21,7 +21,7 @@ export type {
   IssuerConfig,
   TokenVerifierOptions,
 } from './types.js';
-export { createIdentityServices, createLogoutVerifier, createSessionGuard, deriveSessionStoreLocation, openSessionStore, LOGOUT_EVENT } from './sessions/index.js';
+export { createIdentityServices, createLogoutVerifier, createRevocationFeed, createSessionGuard, deriveSessionStoreLocation, openSessionStore, LOGOUT_EVENT } from './sessions/index.js';
 export type { IdentityServicesBundle, IdentityServicesOptions, SessionStore } from './sessions/index.js';
 export { createEmergencyAccess } from './emergency/index.js';
 export type { EmergencyAccess, EmergencyGrant } from './emergency/index.js';

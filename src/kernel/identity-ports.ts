@@ -10,6 +10,26 @@ export interface SessionAdminPort {
   revokeUser(iss: string, sub: string): Promise<void>;
 }
 
+/** A revocation as it happened: one IdP session (`sid`), or every session of a user (`sub`) up to `atMs`. */
+export interface Revocation {
+  readonly iss: string;
+  readonly sid?: string;
+  readonly sub?: string;
+  /** When it was revoked, ms since epoch. */
+  readonly atMs: number;
+}
+
+/** Revocations as they happen, so the front doors can end what they hold open for a revoked user. */
+export interface RevocationFeed {
+  /** Calls `listener` for each revocation made here or (PostgreSQL) on another replica; returns the unsubscribe function. */
+  onRevoked(listener: (revocation: Revocation) => void): () => void;
+  /**
+   * The revocation, if any, that ends a long-lived session opened at `sinceMs` by `who` with
+   * tokens of these `sid`s: one of the `sid`s revoked, or the user revoked at or after `sinceMs`.
+   */
+  revocationSince(who: { readonly iss: string; readonly sub: string; readonly sessionIds: readonly string[] }, sinceMs: number): Promise<Revocation | undefined>;
+}
+
 export interface LogoutPort {
   /** Verifies a back-channel logout token and applies the revocation; throws a CustosError when it is not valid. */
   logout(token: string): Promise<{ readonly iss: string; readonly sid?: string; readonly sub?: string; readonly jti: string }>;
@@ -47,6 +67,8 @@ export interface IdentityServices {
   readonly sessions?: SessionGuard;
   /** `POST /v1/admin/sessions/revoke`, for callers holding one of `roles`. */
   readonly admin?: SessionAdminPort & { readonly roles: readonly string[] };
+  /** Revocations as they happen: the MCP gateway ends the revoked user's open sessions. */
+  readonly revocations?: RevocationFeed;
   /** `POST /oauth/backchannel-logout`. */
   readonly logout?: LogoutPort;
   /** `POST /v1/emergency/grants`, the review queue, and the grant lookup of each call. */

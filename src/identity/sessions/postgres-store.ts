@@ -1,9 +1,12 @@
 /**
  * The shared session store on PostgreSQL. Revocations are cached in memory and pushed to
  * every replica with LISTEN/NOTIFY; while the listener is down, every check reads the
- * table instead (fail closed: a revocation is never missed, only slower to read).
+ * table instead (fail closed: a revocation is never missed, only slower to read). A
+ * revocation new to this replica (its own, another's NOTIFY, or one found when the listener
+ * reconnects and reloads) is announced to `onRevoked` listeners.
  */
 import pg from 'pg';
+import { revocationListeners } from './revocation-feed.js';
 import { SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
 import type { Activity, BackgroundGrantSqlRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
 
@@ -26,11 +29,16 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
   let listener: pg.Client | undefined;
   let listening = false;
   let closed = false;
+  const revoked = revocationListeners();
 
+  /** Caches a revocation; announces it when it is news here (ours echoed back by NOTIFY is not). */
   function apply(n: Notice): void {
     const map = n.kind === 'session' ? sessions : users;
     const key = keyOf(n.iss, n.id);
-    map.set(key, Math.max(map.get(key) ?? 0, n.at));
+    const before = map.get(key);
+    if (before !== undefined && before >= n.at) return;
+    map.set(key, n.at);
+    revoked.emit(n.kind === 'session' ? { iss: n.iss, sid: n.id, atMs: n.at } : { iss: n.iss, sub: n.id, atMs: n.at });
   }
 
   async function loadAll(): Promise<void> {
@@ -91,6 +99,7 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
       );
       await notify({ kind: 'user', iss, id: sub, at: atMs });
     },
+    onRevoked: (listener) => revoked.add(listener),
     async revocation(iss, sub, sid) {
       if (!listening) return readRevocation(iss, sub, sid);
       const sessionRevokedAt = sid === undefined ? undefined : sessions.get(keyOf(iss, sid));

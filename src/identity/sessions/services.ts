@@ -1,5 +1,5 @@
 /** One call for the composition root: the session store and everything built on it. */
-import type { Clock, IdSource, SessionGuard, Tier } from '../../kernel/index.js';
+import type { Clock, IdSource, RevocationFeed, SessionGuard, Tier } from '../../kernel/index.js';
 import { createStoreGrantRegistry } from '../background-grants.js';
 import type { GrantRegistry } from '../background-grants.js';
 import { createEmergencyAccess } from '../emergency/grants.js';
@@ -7,6 +7,7 @@ import type { EmergencyAccess } from '../emergency/grants.js';
 import { createLogoutVerifier } from './logout-token.js';
 import type { LogoutIssuer, LogoutVerifier } from './logout-token.js';
 import { openSessionStore } from './open-store.js';
+import { createRevocationFeed } from './revocation-feed.js';
 import { createSessionGuard } from './session-guard.js';
 import type { SessionAdmin } from './session-guard.js';
 import type { SessionStore } from './types.js';
@@ -28,6 +29,8 @@ export interface IdentityServicesBundle {
   readonly sessions: SessionGuard;
   readonly admin: SessionAdmin & { readonly roles: readonly string[] };
   readonly logout: LogoutVerifier;
+  /** Revocations as they happen (hand to the gateway: it ends the revoked user's MCP sessions). */
+  readonly revocations: RevocationFeed;
   readonly emergency: EmergencyAccess;
   /** Background grants, persisted in the same store (hand to createDelegation). */
   readonly backgroundGrants: GrantRegistry;
@@ -42,6 +45,7 @@ export async function createIdentityServices(options: IdentityServicesOptions): 
     sessions: guard,
     admin: { revokeSession: guard.revokeSession, revokeUser: guard.revokeUser, roles: options.adminRoles },
     logout: createLogoutVerifier({ issuers: options.issuers, store, now: () => options.clock.now().getTime() }),
+    revocations: createRevocationFeed(store),
     emergency: createEmergencyAccess({ store, clock: options.clock, ids: options.ids, ...options.emergency }),
     backgroundGrants: createStoreGrantRegistry(store, { clock: () => options.clock.now().getTime() }),
     close: () => store.close(),

@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { revocationListeners } from './revocation-feed.js';
 import { SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
 import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
 
@@ -36,15 +37,19 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     getBackground: db.prepare('SELECT * FROM custos_background_grants WHERE grant_id = ?'),
     revokeBackground: db.prepare('UPDATE custos_background_grants SET revoked = 1 WHERE grant_id = ? AND sub = ? AND iss = ?'),
   };
+  const revoked = revocationListeners();
   const at = (row: unknown): number | undefined => (row === undefined ? undefined : Number((row as { at: number }).at));
 
   return {
     async revokeSession(iss, sid, atMs) {
       q.revokeSession.run(iss, sid, atMs);
+      revoked.emit({ iss, sid, atMs });
     },
     async revokeUser(iss, sub, atMs) {
       q.revokeUser.run(iss, sub, atMs);
+      revoked.emit({ iss, sub, atMs });
     },
+    onRevoked: (listener) => revoked.add(listener),
     async revocation(iss, sub, sid): Promise<RevocationState> {
       const sessionRevokedAt = sid === undefined ? undefined : at(q.session.get(iss, sid));
       const userRevokedAt = at(q.user.get(iss, sub));

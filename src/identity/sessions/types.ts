@@ -1,4 +1,5 @@
 /** The session store: revocations, activity (automatic logoff), logout-token replay, break-glass and background grants. */
+import type { Revocation } from '../../kernel/index.js';
 
 export interface RevocationState {
   /** When the IdP session (`sid`) was revoked, ms since epoch. */
@@ -39,6 +40,8 @@ export interface BackgroundGrantRow {
 export interface SessionStore {
   revokeSession(iss: string, sid: string, atMs: number): Promise<void>;
   revokeUser(iss: string, sub: string, atMs: number): Promise<void>;
+  /** Calls `listener` once a revocation is stored here, or (PostgreSQL) announced by another replica; returns the unsubscribe function. */
+  onRevoked(listener: (revocation: Revocation) => void): () => void;
   revocation(iss: string, sub: string, sid: string | undefined): Promise<RevocationState>;
   readActivity(key: string): Promise<Activity | undefined>;
   writeActivity(key: string, activity: Activity): Promise<void>;
