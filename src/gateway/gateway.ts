@@ -55,6 +55,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     maxBodyBytes,
     maxSessions: limits.maxSessions ?? 1000,
     sessionIdleMs: limits.sessionIdleMs ?? 30 * 60_000,
+    revocations: deps.identity?.revocations,
   });
   const unsubscribe = deps.upstreams.onToolsChanged(() => mcp.notifyToolsChanged());
   const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock });

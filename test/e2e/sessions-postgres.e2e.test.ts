@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionGuard, openSessionStore } from '../../src/identity/index.js';
 import type { SessionStore } from '../../src/identity/index.js';
-import type { Principal } from '../../src/kernel/index.js';
+import type { Principal, Revocation } from '../../src/kernel/index.js';
 import { startPostgres } from './postgres.js';
 import type { TestPostgres } from './postgres.js';
 
@@ -64,6 +64,25 @@ describe('session revocation on PostgreSQL (two replicas)', () => {
       await expect(guardC.check(alice('sid-1'), 'interactive')).rejects.toMatchObject({ code: 'ERR_IDENTITY_SESSION_REVOKED' });
     } finally {
       await c.close();
+    }
+  });
+
+  it("announces a revocation on replica A to replica B's listeners once (its MCP sessions end there), and to A's own once", async () => {
+    const onA: Revocation[] = [];
+    const onB: Revocation[] = [];
+    const stopA = a.onRevoked((r) => onA.push(r));
+    const stopB = b.onRevoked((r) => onB.push(r));
+    try {
+      const guardA = createSessionGuard({ store: a, clock, idleTimeoutSec: {} });
+      await guardA.revokeSession('https://idp.example', 'sid-9');
+      const start = Date.now();
+      while (onB.length === 0 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 10));
+      expect(onB).toEqual([{ iss: 'https://idp.example', sid: 'sid-9', atMs: expect.any(Number) }]);
+      await new Promise((r) => setTimeout(r, 200)); // A's own NOTIFY comes back to A: not announced twice
+      expect(onA).toEqual(onB);
+    } finally {
+      stopA();
+      stopB();
     }
   });
 

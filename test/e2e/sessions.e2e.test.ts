@@ -5,6 +5,8 @@
  * admin row naming who did it and the target.
  */
 import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, DEV_CLIENT_ID } from '../../src/identity/index.js';
@@ -38,6 +40,8 @@ async function delegate(h: Harness, subject: string, actor: string): Promise<str
 }
 
 const sidOf = (token: string): string => String(decodeJwt(token).sid);
+const mcpSessionOf = (client: Client): string => (client.transport as StreamableHTTPClientTransport).sessionId!;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rows = (records: AuditRecord[], after: number, event?: string): AuditRecord[] => records.filter((r) => r.seq > after && (!event || r.event === event));
 
 describe('session revocation and back-channel logout', () => {
@@ -123,6 +127,42 @@ describe('session revocation and back-channel logout', () => {
     expect(after.find((r) => r.event === 'admin')).toMatchObject({ user: { sub: 'alice' }, detail: { via: 'backchannel_logout', target: { session_id: sidOf(alice) } } });
     expect(after.find((r) => r.event === 'deny')).toMatchObject({ user: { sub: 'alice' }, policy: { reasons: ['session_revoked'] } });
   });
+
+  /** A tools/call on an existing MCP session, with whatever token. */
+  async function callOnSession(session: string, token: string): Promise<number> {
+    const res = await fetch(h.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': session },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'filesystem__read_text_file', arguments: { path: handbook } } }),
+    });
+    await res.body?.cancel();
+    return res.status;
+  }
+
+  for (const how of ['admin revocation of the user', 'back-channel logout of the IdP session'] as const) {
+    it(`${how} ends alice's open MCP session: its id is refused even with a token issued after it, a new session works, a row names her and the reason`, async () => {
+      const alice = await h.token('alice');
+      const client = await h.connect(alice, 'claude-desktop');
+      expect((await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } })).isError).toBeFalsy();
+      const session = mcpSessionOf(client);
+      const before = await head();
+      await pause(1100); // iat has one-second resolution: her token is from before the revocation
+      if (how === 'admin revocation of the user') expect((await revoke(carol, { sub: 'alice' })).status).toBe(200);
+      else await h.idp.backchannelLogout('alice', sidOf(alice));
+      await pause(1100);
+      const fresh = await h.token('alice'); // a new sign-in, after the revocation
+      const upstreamBefore = h.upstreamCalls().length;
+      expect(await callOnSession(session, fresh)).toBe(404);
+      expect(h.upstreamCalls().length).toBe(upstreamBefore);
+
+      const again = await h.connect(fresh, 'claude-desktop');
+      expect((await again.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } })).isError).toBeFalsy();
+      const ended = rows(await h.auditRecords(), before, 'admin').filter((r) => r.policy.reasons.includes('mcp_session_ended'));
+      expect(ended).toHaveLength(1);
+      expect(ended[0]!.user).toMatchObject({ sub: 'alice', iss: h.issuer, session_id: sidOf(alice) });
+      expect(ended[0]!.detail).toMatchObject({ action: 'mcp_session_ended', reason: 'session_revoked', mcp_session: session, revocation: { iss: h.issuer } });
+    });
+  }
 
   it('answers 400 to a logout token that does not verify, and records it', async () => {
     const alice = await h.token('alice');

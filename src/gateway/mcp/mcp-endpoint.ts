@@ -1,7 +1,8 @@
 /**
  * The MCP front door at /mcp (Streamable HTTP). Every HTTP request is authenticated
  * before the SDK sees it; each MCP session has its own SDK Server and transport and is
- * bound to the user (sub + iss) that initialized it.
+ * bound to the user (sub + iss) that initialized it. Revoking that user, or an IdP session
+ * whose tokens it carried, ends it (session-revocation.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,11 +11,13 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
-import type { Clock, Pipeline, Principal } from '../../kernel/index.js';
+import type { Clock, Pipeline, Principal, Revocation, RevocationFeed } from '../../kernel/index.js';
 import type { Authenticator } from '../http/auth.js';
 import { headerValue, parseTraceparent, readJsonBody } from '../http/io.js';
 import type { Logger } from '../types.js';
 import type { RequestContext } from './session-server.js';
+import { coveredBy, recordSessionEnded, rememberSid, revocationOf } from './session-revocation.js';
+import type { RevocableSession } from './session-revocation.js';
 
 export const AGENT_TIER_HEADER = 'x-custos-agent-tier';
 
@@ -30,6 +33,8 @@ export interface McpEndpointDeps {
   readonly maxBodyBytes: number;
   readonly maxSessions: number;
   readonly sessionIdleMs: number;
+  /** Revocations: the sessions they cover are ended. */
+  readonly revocations?: RevocationFeed;
 }
 
 export interface McpEndpoint {
@@ -41,7 +46,7 @@ export interface McpEndpoint {
   close(): Promise<void>;
 }
 
-interface Session {
+interface Session extends RevocableSession {
   readonly server: Server;
   readonly transport: StreamableHTTPServerTransport;
   readonly owner: { readonly sub: string; readonly iss: string };
@@ -64,6 +69,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   const now = (): number => deps.clock.now().getTime();
   const sweeper = setInterval(() => void closeIdleSessions(), Math.min(deps.sessionIdleMs, 60_000));
   sweeper.unref();
+  const unsubscribe = deps.revocations?.onRevoked((r) => void endRevoked(r));
 
   function authInfoFor(principal: Principal, req: IncomingMessage): AuthInfo & { readonly extra: { custos: RequestContext } } {
     const context: RequestContext = { principal, declaredTier: readDeclaredTier(req), traceId: parseTraceparent(req.headers.traceparent) };
@@ -78,6 +84,17 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     await Promise.allSettled(idle.map(([, s]) => s.server.close()));
   }
 
+  /** Forgets the session (its id is 404 from now on), closes its Server and writes its row. */
+  async function endSession(id: string, session: Session, r: Revocation): Promise<void> {
+    if (sessions.get(id) !== session) return;
+    sessions.delete(id);
+    await Promise.allSettled([session.server.close(), recordSessionEnded(deps, id, session, r)]);
+  }
+
+  function endRevoked(r: Revocation): void {
+    for (const [id, session] of sessions) if (coveredBy(session, r)) void endSession(id, session, r);
+  }
+
   async function startSession(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, principal: Principal): Promise<void> {
     await closeIdleSessions();
     if (sessions.size + starting >= deps.maxSessions) {
@@ -90,7 +107,10 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
         sessionId = id;
-        sessions.set(id, { server, transport, owner: { sub: principal.sub, iss: principal.iss }, lastSeen: now() });
+        const opened = now();
+        const session: Session = { server, transport, owner: { sub: principal.sub, iss: principal.iss }, principal, openedAt: opened, sessionIds: new Set(), lastSeen: opened };
+        rememberSid(session, principal);
+        sessions.set(id, session);
       },
     });
     server.onclose = () => {
@@ -114,6 +134,12 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
       deps.logger.warn({ session: id, sub: principal.sub }, 'MCP session used with another user\'s token');
       await deps.pipeline.recordAlert({ type: 'session_mismatch', severity: 'high', principal, detail: { session_owner: session.owner.sub } });
       throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH');
+    }
+    rememberSid(session, principal);
+    const revoked = await revocationOf(deps.revocations, session);
+    if (revoked) {
+      await endSession(id, session, revoked);
+      throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No MCP session has this id (expired or closed); initialize a new one.');
     }
     session.lastSeen = now();
     await session.transport.handleRequest(req, res, body);
@@ -140,6 +166,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     sessionCount: () => sessions.size,
     async close() {
       clearInterval(sweeper);
+      unsubscribe?.();
       const all = [...sessions.values()];
       sessions.clear();
       await Promise.allSettled(all.map((s) => s.server.close()));
