@@ -13,12 +13,16 @@ describe('an upstream that dies', () => {
   it('is reported failed, restarted with backoff, logged, and ready again', async () => {
     const dir = createTempDir();
     const marker = join(dir, 'died-once');
-    // First run: a real server that exits after 600 ms. Later runs: the same server, staying up.
+    const die = join(dir, 'die');
+    // First run: a real server that exits once the test has seen it ready (it writes `die`).
+    // Later runs: the same server, staying up.
     const script = join(dir, 'flaky.mjs');
     writeFileSync(
       script,
       `import { existsSync, writeFileSync } from 'node:fs';
-       if (!existsSync(${JSON.stringify(marker)})) { writeFileSync(${JSON.stringify(marker)}, '1'); setTimeout(() => process.exit(3), 600); }
+       if (!existsSync(${JSON.stringify(marker)})) {
+         setInterval(() => { if (existsSync(${JSON.stringify(die)})) { writeFileSync(${JSON.stringify(marker)}, '1'); process.exit(3); } }, 50);
+       }
        process.argv[2] = 'stdio';
        await import(${JSON.stringify(everything)});`,
     );
@@ -28,6 +32,7 @@ describe('an upstream that dies', () => {
     pool.onEvent((e) => events.push(e));
     try {
       expect(pool.status()[0]).toMatchObject({ state: 'ready' });
+      writeFileSync(die, '');
       await vi.waitFor(() => expect(pool.status()[0]).toMatchObject({ state: 'failed', error: 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE' }), { timeout: 5000 });
       const down = await pool.callTool('flaky', 'echo', { message: 'x' }).catch((e: unknown) => e);
       expect(isCustosError(down) && down.code).toBe('ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
