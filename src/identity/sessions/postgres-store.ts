@@ -23,6 +23,9 @@ const keyOf = (iss: string, id: string): string => `${iss}\n${id}`;
 
 export async function openPostgresSessionStore(url: string): Promise<SessionStore> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle client's error (a server restart, a dropped connection, a shutdown while closing)
+  // surfaces on the next query; unhandled here it would end the process.
+  pool.on('error', () => undefined);
   for (const sql of SCHEMA_SQL) await pool.query(sql);
   const sessions = new Map<string, number>();
   const users = new Map<string, number>();
