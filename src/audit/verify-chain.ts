@@ -15,7 +15,8 @@ export interface VerifyOptions {
   readonly after?: ChainHead;
   /**
    * A head known from elsewhere (a checkpoint, an earlier export, a SIEM): the chain must
-   * reach it, so rows cut off the end are reported as `truncated`.
+   * reach it, so rows cut off the end are reported as `truncated`, and the row at its seq
+   * must carry its hash (`hash_mismatch` otherwise, e.g. a chain rebuilt since).
    */
   readonly expectHead?: ChainHead;
 }
@@ -27,15 +28,16 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export async function verifyChain(items: AsyncIterable<VerifiableItem> | Iterable<VerifiableItem>, options: VerifyOptions = {}): Promise<VerifyReport> {
   let prev: ChainHead = options.after ?? { seq: 0, hash: GENESIS_HASH };
   let count = 0;
+  const expected = options.expectHead;
   for await (const item of items) {
     const checked = checkItem(item, prev);
     if (!checked.ok) return broken(count, prev, checked.seq, checked.reason);
+    // A head held elsewhere pins its row even after the trail has grown past it (a rebuilt chain).
+    if (expected && checked.record.seq === expected.seq && checked.record.hash !== expected.hash) return broken(count, prev, expected.seq, 'hash_mismatch');
     prev = { seq: checked.record.seq, hash: checked.record.hash };
     count += 1;
   }
-  const expected = options.expectHead;
   if (expected && prev.seq < expected.seq) return broken(count, prev, prev.seq + 1, 'truncated');
-  if (expected && prev.seq === expected.seq && prev.hash !== expected.hash) return broken(count, prev, prev.seq, 'hash_mismatch');
   return count === 0 ? { ok: true, count } : { ok: true, count, head: prev };
 }
 

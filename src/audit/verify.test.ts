@@ -141,6 +141,13 @@ describe('verifyStore', () => {
     expect(await verifyStore(uri, { expectHead })).toMatchObject({ ok: false, count: 3, firstBrokenSeq: 4, reason: 'truncated' });
   });
 
+  it('holds a known head that the trail has grown past: the row at its seq must carry its hash', async () => {
+    const records = await writeTrail(file, 5);
+    expect(await verifyStore(uri, { expectHead: { seq: 3, hash: records[2]!.hash } })).toMatchObject({ ok: true, count: 5 });
+    const rebuilt = { seq: 3, hash: 'f'.repeat(64) }; // the head an auditor wrote down before the chain was rebuilt
+    expect(await verifyStore(uri, { expectHead: rebuilt })).toMatchObject({ ok: false, count: 2, firstBrokenSeq: 3, reason: 'hash_mismatch' });
+  });
+
   it('detects reordered rows and a changed hash column', async () => {
     await writeTrail(file, 5);
     tamper(file, (db) => {
