@@ -3,9 +3,28 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createAuditStore } from '../audit/index.js';
+import { AUDIT_SCHEMA } from '../kernel/index.js';
+import type { AuditRecord } from '../kernel/index.js';
 import { runCli } from './index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
+
+/** A trail of n rows, each carrying `size` characters of redacted input, in a fresh SQLite file. */
+async function writeTrail(n: number, size = 100): Promise<{ uri: string; records: AuditRecord[] }> {
+  const uri = `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'custos-cli-')), 'audit.sqlite')}`;
+  const store = await createAuditStore(uri);
+  const records: AuditRecord[] = [];
+  for (let i = 1; i <= n; i++) {
+    records.push(await store.append({
+      schema: AUDIT_SCHEMA, event: 'intent', time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), request_id: `r${i}`,
+      user: { sub: 'alice' }, policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
+      input: { redacted: 'x'.repeat(size), sha256: 'b'.repeat(64) }, redactions: { count: 0, types: [] },
+    }));
+  }
+  await store.close();
+  return { uri, records };
+}
 
 async function cli(args: string[], stdin = ''): Promise<{ code: number | undefined; out: string; err: string }> {
   const stdout = new PassThrough();
@@ -20,7 +39,7 @@ async function cli(args: string[], stdin = ''): Promise<{ code: number | undefin
 
 describe('custos CLI', () => {
   it('has --help for every command', async () => {
-    for (const args of [[], ['serve'], ['quickstart'], ['token'], ['audit'], ['audit', 'verify'], ['audit', 'export'], ['policy'], ['policy', 'hash'], ['policy', 'validate'], ['redact']]) {
+    for (const args of [[], ['serve'], ['quickstart'], ['token'], ['audit'], ['audit', 'verify'], ['audit', 'export'], ['policy'], ['policy', 'hash'], ['policy', 'validate'], ['redact'], ['review'], ['review', 'list'], ['review', 'close']]) {
       const { code, out } = await cli([...args, '--help']);
       expect(code, args.join(' ')).toBe(0);
       expect(out, args.join(' ')).toMatch(/Usage: custos/);
@@ -52,6 +71,38 @@ describe('custos CLI', () => {
     expect(err).toContain('server.port');
     expect(err).toContain('identity.issuers');
     expect(err).toContain('policy');
+  });
+
+  it('verifies the trail against a head known from elsewhere (--expect-head SEQ:HASH)', async () => {
+    const { uri, records } = await writeTrail(5);
+    const head = (n: number): string => `${n}:${records[n - 1]!.hash}`;
+    expect(await cli(['audit', 'verify', '--store', uri, '--expect-head', head(5)])).toMatchObject({ code: 0, err: '' });
+    expect(await cli(['audit', 'verify', '--store', uri, '--expect-head', head(3)])).toMatchObject({ code: 0, err: '' });
+    const rebuilt = await cli(['audit', 'verify', '--store', uri, '--expect-head', `3:${'f'.repeat(64)}`]);
+    expect(rebuilt.code).toBe(1);
+    expect(rebuilt.err).toContain('BROKEN at seq 3: hash_mismatch');
+    const cut = await cli(['audit', 'verify', '--store', uri, '--expect-head', `7:${'f'.repeat(64)}`]);
+    expect(cut.code).toBe(1);
+    expect(cut.err).toContain('BROKEN at seq 6: truncated');
+    expect((await cli(['audit', 'verify', '--store', uri, '--expect-head', '5:abc'])).code).toBe(2);
+  });
+
+  it('stops an export quietly, exit 0, when the reader goes away (EPIPE)', async () => {
+    const { uri } = await writeTrail(200);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let lines = 0;
+    let err = '';
+    stdout.on('data', (c: Buffer) => {
+      lines += c.toString().split('\n').length - 1;
+      if (!stdout.destroyed) stdout.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    });
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await runCli(['audit', 'export', '--store', uri], { stdout, stderr });
+    expect(code).toBe(0);
+    expect(err).toBe('');
+    expect(lines).toBeGreaterThan(0);
+    expect(lines).toBeLessThan(200); // it stopped reading the trail, not only writing
   });
 
   it('reports an unknown command as a usage error', async () => {

@@ -1,27 +1,14 @@
-import type { Command } from 'commander';
+/** `custos policy hash` and `custos policy validate`, loaded when one of them runs. */
 import { computeBundleHash, loadBundle } from '../policy/index.js';
 import type { CommandContext } from './program.js';
 
-export function registerPolicyCommands(program: Command, ctx: CommandContext): void {
-  const policy = program.command('policy').description('Work with policy bundles.');
+export async function hashBundle(ctx: CommandContext, dir: string, opts: { manifest?: boolean }): Promise<void> {
+  const { bundleHash, manifestText } = await computeBundleHash(dir);
+  if (opts.manifest) ctx.print(manifestText);
+  ctx.out(bundleHash);
+}
 
-  policy
-    .command('hash')
-    .description('Print the bundle hash and its manifest (the same as `sha256sum` over the files; see docs/policy.md).')
-    .argument('<dir>', 'bundle directory')
-    .option('--manifest', 'also print the manifest lines')
-    .action(async (dir: string, opts: { manifest?: boolean }) => {
-      const { bundleHash, manifestText } = await computeBundleHash(dir);
-      if (opts.manifest) ctx.io.stdout.write(manifestText);
-      ctx.out(bundleHash);
-    });
-
-  policy
-    .command('validate')
-    .description('Load a bundle (schema, policies, catalog) and report every problem at once.')
-    .argument('<dir>', 'bundle directory')
-    .action(async (dir: string) => {
-      const bundle = await loadBundle(dir);
-      ctx.out(`bundle ok: ${bundle.policyIds.length} policies, sha256:${bundle.bundleHash}`);
-    });
+export async function validateBundle(ctx: CommandContext, dir: string): Promise<void> {
+  const bundle = await loadBundle(dir);
+  ctx.out(`bundle ok: ${bundle.policyIds.length} policies, sha256:${bundle.bundleHash}`);
 }

@@ -2,25 +2,31 @@
  * The `custos` command. Commands are thin: they parse flags, call a module's public
  * surface and print. `runCli` returns the exit code (0 ok, 1 check failed, 2 usage or
  * config error) so tests drive it in-process. Long-running commands resolve once started.
+ *
+ * Startup stays small: this file and commands.ts load only commander and the kernel; each
+ * command's implementation (and the modules it needs) is imported when that command runs.
  */
+import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { isCustosError } from '../kernel/index.js';
-import { registerAuditCommands } from './audit.js';
-import { registerPolicyCommands } from './policy.js';
-import { registerServeCommands } from './serve.js';
-import { registerRedactCommand, registerTokenCommand } from './tools.js';
-import { registerReviewCommands } from './review.js';
+import { registerCommands } from './commands.js';
+import { isBrokenPipe, watchOutput } from './output.js';
 
 export interface CliIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly stdin?: NodeJS.ReadableStream;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly stdin?: Readable;
 }
 
 export interface CommandContext {
   readonly io: CliIo;
+  /** One line to stdout (dropped once the reader has gone). */
   out(line: string): void;
+  /** A chunk to stdout, as is (dropped once the reader has gone). */
+  print(chunk: string): void;
   err(line: string): void;
+  /** Writes to stdout, waiting while it is full; rejects once the reader has gone (streaming commands stop there). */
+  write(chunk: string): Promise<void>;
   /** Set by a command that wants a non-zero exit without throwing. */
   exitCode: number | undefined;
 }
@@ -30,35 +36,39 @@ export function buildProgram(ctx: CommandContext): Command {
     .description('Custos: the control plane AI agents\' tool calls go through (identity, policy, redaction, audit).')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) })
+    .configureOutput({ writeOut: (s) => ctx.print(s), writeErr: (s) => ctx.io.stderr.write(s) })
     .exitOverride();
-  registerServeCommands(program, ctx);
-  registerTokenCommand(program, ctx);
-  registerAuditCommands(program, ctx);
-  registerPolicyCommands(program, ctx);
-  registerRedactCommand(program, ctx);
-  registerReviewCommands(program, ctx);
+  registerCommands(program, ctx);
   return program;
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number | undefined> {
+  const output = watchOutput(io.stdout);
   const ctx: CommandContext = {
     io,
-    out: (line) => io.stdout.write(`${line}\n`),
+    out: (line) => output.print(`${line}\n`),
+    print: (chunk) => output.print(chunk),
     err: (line) => io.stderr.write(`${line}\n`),
+    write: (chunk) => output.write(chunk),
     exitCode: undefined,
   };
-  const program = buildProgram(ctx);
+  let code: number;
   try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return ctx.exitCode ?? 0;
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
+    code = ctx.exitCode ?? 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (isCustosError(err)) {
-      ctx.err(`custos: ${err.code}: ${err.message}`);
-      return 2;
-    }
-    ctx.err(`custos: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+    code = output.gone.aborted && err === output.gone.reason ? (ctx.exitCode ?? 0) : reportError(ctx, err);
+  }
+  if (output.gone.aborted && !isBrokenPipe(output.gone.reason)) {
+    ctx.err('custos: the output could not be written');
     return 2;
   }
+  return code;
+}
+
+function reportError(ctx: CommandContext, err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (isCustosError(err)) ctx.err(`custos: ${err.code}: ${err.message}`);
+  else ctx.err(`custos: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+  return 2;
 }

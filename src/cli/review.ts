@@ -4,13 +4,12 @@
  *   review close  asks a running Custos to close one, as the reviewer whose token is given
  *                 (a second person: never the grant holder); the close is an admin row too.
  */
-import path from 'node:path';
-import type { Command } from 'commander';
 import { createAuditStore } from '../audit/index.js';
-import { loadConfig } from '../config/index.js';
 import { CustosError } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import type { CommandContext } from './program.js';
+import { resolveStore } from './store-uri.js';
+import type { StoreOptions } from './store-uri.js';
 
 export interface ReviewItem {
   readonly grantId: string;
@@ -20,12 +19,6 @@ export interface ReviewItem {
   readonly reason: string;
   readonly calls: number;
   readonly closedBy?: string;
-}
-
-function resolveStore(opts: { store?: string; config?: string }): string {
-  if (opts.store) return opts.store.startsWith('sqlite:') ? `sqlite:${path.resolve(opts.store.slice('sqlite:'.length))}` : opts.store;
-  if (opts.config) return loadConfig(opts.config).audit.store;
-  return `sqlite:${path.resolve('data/audit.sqlite')}`;
 }
 
 const actionOf = (r: AuditRecord): unknown => (r.event === 'admin' ? r.detail?.action : undefined);
@@ -47,53 +40,36 @@ export function collectReviews(records: Iterable<AuditRecord>): ReviewItem[] {
   return [...items.values()].map((i) => ({ ...i, calls: calls.get(i.grantId) ?? 0 }));
 }
 
-export function registerReviewCommands(program: Command, ctx: CommandContext): void {
-  const review = program.command('review').description('The post-hoc review queue of break-glass (emergency access) grants.');
+export async function listReviews(ctx: CommandContext, opts: StoreOptions & { all?: boolean; json?: boolean }): Promise<void> {
+  const store = await createAuditStore(await resolveStore(opts));
+  const records: AuditRecord[] = [];
+  try {
+    for await (const r of store.read()) records.push(r);
+  } finally {
+    await store.close();
+  }
+  const items = collectReviews(records).filter((i) => opts.all || i.closedBy === undefined);
+  for (const i of items) {
+    if (opts.json) await ctx.write(`${JSON.stringify(i)}\n`);
+    else await ctx.write(`${i.grantId}  holder=${i.holder}  opened=${i.openedAt}  expires=${i.expiresAt}  calls=${i.calls}  ${i.closedBy ? `closed_by=${i.closedBy}` : 'OPEN'}  reason=${JSON.stringify(i.reason)}\n`);
+  }
+  if (!opts.json) ctx.out(`${items.length} review(s)${opts.all ? '' : ' open'}`);
+}
 
-  review
-    .command('list')
-    .description('List grants whose review is open (from the trail); --all includes closed ones.')
-    .option('--store <uri>', 'the trail: sqlite:PATH or a postgres:// URL (default sqlite:./data/audit.sqlite)')
-    .option('-c, --config <file>', 'read the store from this config file')
-    .option('--all', 'include closed reviews')
-    .option('--json', 'one JSON object per line')
-    .action(async (opts: { store?: string; config?: string; all?: boolean; json?: boolean }) => {
-      const store = await createAuditStore(resolveStore(opts));
-      const records: AuditRecord[] = [];
-      try {
-        for await (const r of store.read()) records.push(r);
-      } finally {
-        await store.close();
-      }
-      const items = collectReviews(records).filter((i) => opts.all || i.closedBy === undefined);
-      for (const i of items) {
-        if (opts.json) ctx.out(JSON.stringify(i));
-        else ctx.out(`${i.grantId}  holder=${i.holder}  opened=${i.openedAt}  expires=${i.expiresAt}  calls=${i.calls}  ${i.closedBy ? `closed_by=${i.closedBy}` : 'OPEN'}  reason=${JSON.stringify(i.reason)}`);
-      }
-      if (!opts.json) ctx.out(`${items.length} review(s)${opts.all ? '' : ' open'}`);
-    });
-
-  review
-    .command('close <grant-id>')
-    .description('Close a review on a running Custos, as the reviewer whose token is given (never the grant holder).')
-    .requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787')
-    .option('--token <token>', 'the reviewer\'s bearer token (default: $CUSTOS_TOKEN)')
-    .option('--note <text>', 'the reviewer\'s finding')
-    .action(async (grantId: string, opts: { url: string; token?: string; note?: string }) => {
-      const token = opts.token ?? process.env.CUSTOS_TOKEN;
-      if (!token) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING', 'Give the reviewer\'s token with --token or $CUSTOS_TOKEN.');
-      const response = await fetch(`${opts.url.replace(/\/+$/, '')}/v1/emergency/reviews/close`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_id: grantId, ...(opts.note === undefined ? {} : { note: opts.note }) }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const body = (await response.json().catch(() => ({}))) as { closed_by?: string; closed_at?: string; error?: { code?: string; message?: string } };
-      if (response.ok) {
-        ctx.out(`review of ${grantId} closed by ${body.closed_by} at ${body.closed_at}`);
-      } else {
-        ctx.err(`custos: ${body.error?.code ?? response.status}: ${body.error?.message ?? 'the review was not closed'}`);
-        ctx.exitCode = 1;
-      }
-    });
+export async function closeReview(ctx: CommandContext, grantId: string, opts: { url: string; token?: string; note?: string }): Promise<void> {
+  const token = opts.token ?? process.env.CUSTOS_TOKEN;
+  if (!token) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING', 'Give the reviewer\'s token with --token or $CUSTOS_TOKEN.');
+  const response = await fetch(`${opts.url.replace(/\/+$/, '')}/v1/emergency/reviews/close`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_id: grantId, ...(opts.note === undefined ? {} : { note: opts.note }) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json().catch(() => ({}))) as { closed_by?: string; closed_at?: string; error?: { code?: string; message?: string } };
+  if (response.ok) {
+    ctx.out(`review of ${grantId} closed by ${body.closed_by} at ${body.closed_at}`);
+  } else {
+    ctx.err(`custos: ${body.error?.code ?? response.status}: ${body.error?.message ?? 'the review was not closed'}`);
+    ctx.exitCode = 1;
+  }
 }

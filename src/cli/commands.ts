@@ -1,0 +1,123 @@
+/**
+ * Every `custos` command: its flags and help, and an action that imports its implementation
+ * only when the command runs. So `custos redact` loads the protect module and nothing of the
+ * MCP SDK, Cedar, the identity provider or the database drivers (a test checks this).
+ */
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { CommandContext } from './program.js';
+import type { StoreOptions } from './store-uri.js';
+
+const STORE_HELP = 'the trail: sqlite:PATH or a postgres:// URL (default sqlite:./data/audit.sqlite)';
+
+function withStoreOptions(cmd: Command): Command {
+  return cmd.option('--store <uri>', STORE_HELP).option('-c, --config <file>', 'read the store from this config file');
+}
+
+function parseSeq(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+function parseHead(value: string): { seq: number; hash: string } {
+  const match = /^(\d+):([0-9a-f]{64})$/.exec(value);
+  if (!match) throw new InvalidArgumentError('expected SEQ:HASH, e.g. 42:<64 lowercase hex>.');
+  return { seq: parseSeq(match[1]!), hash: match[2]! };
+}
+
+function registerServeCommands(program: Command, ctx: CommandContext): void {
+  program
+    .command('serve')
+    .description('Run the gateway from a YAML config (validated before anything starts).')
+    .requiredOption('-c, --config <file>', 'the config file (see docs/config.md)')
+    .option('--check', 'validate the config and exit')
+    .action(async (opts: { config: string; check?: boolean }) => (await import('./serve.js')).serve(ctx, opts));
+
+  program
+    .command('quickstart')
+    .description('Run the quick start (what `npm start` runs): a dev-only OIDC provider, Custos and the filesystem MCP server, then a demo.')
+    .option('--port <port>', 'Custos port', (v) => Number(v), 8787)
+    .option('--idp-port <port>', 'dev identity provider port', (v) => Number(v), 8786)
+    .option('--store <uri>', 'audit store (default sqlite:./data/audit.sqlite)')
+    .option('--no-demo', 'skip the demo calls')
+    .action(async (opts: { port: number; idpPort: number; demo: boolean; store?: string }) => (await import('./serve.js')).quickstart(ctx, opts));
+}
+
+function registerToolCommands(program: Command, ctx: CommandContext): void {
+  program
+    .command('token')
+    .description('Print an access token for a demo user from the dev-only identity provider of the quick start.')
+    .requiredOption('-u, --user <name>', 'demo user: alice (clinician) or bob (billing clerk)')
+    .option('--issuer <url>', 'the dev provider', 'http://127.0.0.1:8786')
+    .option('--resource <url>', 'the audience to ask for (default: the provider\'s Custos resource)')
+    .action(async (opts: { user: string; issuer: string; resource?: string }) => (await import('./token.js')).printToken(ctx, opts));
+
+  program
+    .command('redact')
+    .description('Redact secrets, PII and PHI from a file or stdin and print the result (markers [redacted:TYPE]).')
+    .argument('[file]', 'file to read (default: stdin)')
+    .option('--secret-file', 'treat the input as a secrets file (every KEY=value is redacted)')
+    .option('--json', 'parse the input as JSON and redact every string in it')
+    .option('--summary', 'print the redaction count and types on stderr')
+    .action(async (file: string | undefined, opts: { secretFile?: boolean; json?: boolean; summary?: boolean }) =>
+      (await import('./redact.js')).redact(ctx, file, opts));
+}
+
+function registerAuditCommands(program: Command, ctx: CommandContext): void {
+  const audit = program.command('audit').description('Read and verify the audit trail.');
+
+  withStoreOptions(audit.command('verify'))
+    .description('Verify the hash chain: exit 0 when intact, 1 naming the first broken seq.')
+    .option('--expect-head <seq:hash>', 'a head (seq and hash) known from elsewhere, e.g. an earlier export or the SIEM: the chain must reach it', parseHead)
+    .action(async (opts: StoreOptions & { expectHead?: { seq: number; hash: string } }) => (await import('./audit.js')).verifyAudit(ctx, opts));
+
+  withStoreOptions(audit.command('export'))
+    .description('Print the trail, one canonical JSON record per line, in seq order.')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['jsonl']).default('jsonl'))
+    .option('--from <seq>', 'first seq to print', parseSeq, 1)
+    .action(async (opts: StoreOptions & { from: number }) => (await import('./audit.js')).exportAudit(ctx, opts));
+}
+
+function registerPolicyCommands(program: Command, ctx: CommandContext): void {
+  const policy = program.command('policy').description('Work with policy bundles.');
+
+  policy
+    .command('hash')
+    .description('Print the bundle hash and its manifest (the same as `sha256sum` over the files; see docs/policy.md).')
+    .argument('<dir>', 'bundle directory')
+    .option('--manifest', 'also print the manifest lines')
+    .action(async (dir: string, opts: { manifest?: boolean }) => (await import('./policy.js')).hashBundle(ctx, dir, opts));
+
+  policy
+    .command('validate')
+    .description('Load a bundle (schema, policies, catalog) and report every problem at once.')
+    .argument('<dir>', 'bundle directory')
+    .action(async (dir: string) => (await import('./policy.js')).validateBundle(ctx, dir));
+}
+
+function registerReviewCommands(program: Command, ctx: CommandContext): void {
+  const review = program.command('review').description('The post-hoc review queue of break-glass (emergency access) grants.');
+
+  withStoreOptions(review.command('list'))
+    .description('List grants whose review is open (from the trail); --all includes closed ones.')
+    .option('--all', 'include closed reviews')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: StoreOptions & { all?: boolean; json?: boolean }) => (await import('./review.js')).listReviews(ctx, opts));
+
+  review
+    .command('close <grant-id>')
+    .description('Close a review on a running Custos, as the reviewer whose token is given (never the grant holder).')
+    .requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787')
+    .option('--token <token>', 'the reviewer\'s bearer token (default: $CUSTOS_TOKEN)')
+    .option('--note <text>', 'the reviewer\'s finding')
+    .action(async (grantId: string, opts: { url: string; token?: string; note?: string }) => (await import('./review.js')).closeReview(ctx, grantId, opts));
+}
+
+export function registerCommands(program: Command, ctx: CommandContext): void {
+  registerServeCommands(program, ctx);
+  registerToolCommands(program, ctx);
+  registerAuditCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
+  registerReviewCommands(program, ctx);
+}
