@@ -3,7 +3,7 @@
  * report. Benchmarks are measurements, not tests: they never fail on a slow machine.
  */
 const name = process.argv[2];
-const available = ['gateway', 'identity'];
+const available = ['gateway', 'identity', 'policy'];
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- NAME   (NAME: ${available.join(', ')})`);
   process.exit(2);
