@@ -55,7 +55,7 @@ function registerToolCommands(program: Command, ctx: CommandContext): void {
 
   program
     .command('redact')
-    .description('Redact secrets, PII and PHI from a file or stdin and print the result (markers [redacted:TYPE]).')
+    .description('Redact secrets and personal identifiers (card, SSN, MRN, email, phone) from a file or stdin and print the result (markers [redacted:TYPE]). Names and dates of birth are not detected yet.')
     .argument('[file]', 'file to read (default: stdin)')
     .option('--secret-file', 'treat the input as a secrets file (every KEY=value is redacted)')
     .option('--json', 'parse the input as JSON and redact every string in it')
