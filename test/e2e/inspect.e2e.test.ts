@@ -36,12 +36,14 @@ describe('inspect completely or deny, end to end', () => {
   });
   afterAll(async () => h?.close());
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read arbitrary JSON replies
   async function post(route: string, body: string | object, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, any> }> {
     const res = await fetch(`${h.custos.url}${route}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${bob}`, ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
     return { status: res.status, json: (await res.json()) as Record<string, any> };
   }
 
