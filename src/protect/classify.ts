@@ -52,7 +52,7 @@ function matchesRule(rule: ClassificationRule, candidates: readonly string[]): b
 /** Sorted, unique data classes of paths already in normalised form. */
 function classifyNormalised(paths: readonly string[], rules: readonly ClassificationRule[]): string[] {
   const classes = new Set<string>();
-  for (const path of paths) {
+  for (const path of new Set(paths)) {
     if (isSecretFile(path)) classes.add(SECRET_FILE);
     const candidates = candidatesOf(path);
     for (const rule of rules) {
