@@ -56,12 +56,14 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const { jwks } = config.identity;
     const verifier = createTokenVerifier(config.identity.issuers, { fetchTimeoutMs: jwks.fetchTimeoutMs, jwksCooldownMs: jwks.cooldownMs, jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs, jwksFailureRetryMs: jwks.failureRetryMs });
     cleanups.push(() => verifier.close());
+    const { maxBodyBytes, ...inputLimits } = config.limits;
     const pipeline = createPipeline({
       policy,
       protector: { ...createProtector(), extractTenants },
       audit: store,
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },
+      limits: inputLimits,
     });
     const identity = await createIdentityServices({
       store: resolveSessionStore(config),
@@ -102,7 +104,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
         audit: () => store.head().then(() => true, () => false),
       },
       trustedProxies: config.server.trustedProxies,
-      limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config) },
+      limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
     cleanups.push(() => gateway.close());
     handler = gateway.handler;

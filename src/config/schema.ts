@@ -208,6 +208,18 @@ export const configSchema = z
       })
       .prefault({})
       .describe('The audit trail.'),
+    limits: z
+      .strictObject({
+        maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024).describe('Largest request body, in bytes; past it 413 and one deny row (`arguments_too_complex`, limit `maxBodyBytes`).'),
+        maxDepth: z.number().int().min(1).max(256).default(64).describe('Deepest nesting of objects and arrays in a body, in arguments and in an upstream result. At most 256, so every row stays within the recompute recipe of docs/audit-schema.md.'),
+        maxObjectKeys: z.number().int().min(1).max(100_000).default(10_000).describe('Most keys in one object.'),
+        maxArrayItems: z.number().int().min(1).max(1_000_000).default(100_000).describe('Most items in one array.'),
+        maxValues: z.number().int().min(1).max(2_000_000).default(250_000).describe('Most values (objects, arrays, scalars) in one body, arguments or result.'),
+        maxStringLength: z.number().int().min(1).max(64 * 1024 * 1024).default(8 * 1024 * 1024).describe('Longest string (UTF-16 code units), keys included.'),
+        maxTotalSize: z.number().int().min(1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024).describe('Largest value, as its approximate JSON length in characters (bounds upstream results; bodies are bounded by maxBodyBytes first).'),
+      })
+      .prefault({})
+      .describe('Bounded input at every door, checked before anything is classified or written. Arguments past a limit are denied (`arguments_too_complex`, 400 / JSON-RPC invalid params); an upstream result past one is withheld (`output_too_complex`). Each refusal is one audit row naming the limit.'),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

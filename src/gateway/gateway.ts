@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CustosError } from '../kernel/index.js';
+import { CustosError, DEFAULT_INPUT_LIMITS } from '../kernel/index.js';
 import type { Clock, IdSource } from '../kernel/index.js';
 import { createAdminSessionsRoute } from './http/admin-sessions.js';
 import { createAuthenticator } from './http/auth.js';
@@ -40,6 +40,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const clock = deps.clock ?? SYSTEM_CLOCK;
   const limits = deps.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const inputLimits = limits.input ?? DEFAULT_INPUT_LIMITS;
   const guard = createFloodGuard({ pipeline: deps.pipeline, logger: deps.logger, settings: limits.authFailures, trustedProxies: deps.trustedProxies, now: () => clock.now().getTime() });
   const sweep = setInterval(() => void guard.flushDue(), Math.min(limits.authFailures?.windowMs ?? 60_000, 1000));
   sweep.unref();
@@ -53,13 +54,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger: deps.logger,
     clock,
     maxBodyBytes,
+    inputLimits,
+    deriveAgent: deps.deriveAgent,
+    ids,
     maxSessions: limits.maxSessions ?? 1000,
     sessionIdleMs: limits.sessionIdleMs ?? 30 * 60_000,
     revocations: deps.identity?.revocations,
   });
   const unsubscribe = deps.upstreams.onToolsChanged(() => mcp.notifyToolsChanged());
   const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock });
-  const api = createDecisionApi({ ...deps, auth, pending, ids, maxBodyBytes });
+  const api = createDecisionApi({ ...deps, auth, pending, ids, maxBodyBytes, inputLimits });
   const metadata = buildProtectedResourceMetadata(deps.resourceUrl, deps.authorizationServers, deps.scopesSupported ?? ['openid']);
 
   const routes = new Map<string, Route>([

@@ -2,7 +2,7 @@
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult, LoggingLevel, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AuthFailureSettings } from './http/flood-guard.js';
 import type { IdentityServices } from './http/session-types.js';
-import type { AgentContext, Clock, IdSource, Pipeline, PolicySource, Principal, Protector, TokenExchanger, TokenVerifier } from '../kernel/index.js';
+import type { AgentContext, Clock, IdSource, InputLimits, Pipeline, PolicySource, Principal, Protector, TokenExchanger, TokenVerifier } from '../kernel/index.js';
 
 export interface Logger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -159,6 +159,8 @@ export interface GatewayDeps {
 export interface GatewayLimits {
   /** Largest accepted request body, in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number;
+  /** Depth, count and size limits of every JSON body (default DEFAULT_INPUT_LIMITS). */
+  readonly input?: InputLimits;
   /** Most concurrent MCP sessions (default 1000). */
   readonly maxSessions?: number;
   /** An MCP session idle this long is closed (default 30 min). */

@@ -2,40 +2,97 @@
  * RFC 8785 JSON Canonicalization Scheme (JCS): object keys sorted by UTF-16 code units,
  * no whitespace, numbers in ECMAScript shortest form, strings escaped as JSON.stringify
  * does (which is what RFC 8785 §3.2.2.2 prescribes). Pure; used for hashing and signing.
+ *
+ * Iterative: an explicit stack instead of recursion, so no input depth can exhaust the
+ * call stack (a row nested 100 000 deep canonicalizes like any other). The writer form
+ * streams the text in pieces, so a digest never holds the whole canonical string.
  */
+
+type Frame =
+  | { readonly kind: 'array'; readonly node: object; readonly items: readonly unknown[]; next: number }
+  | { readonly kind: 'object'; readonly node: object; readonly entries: ReadonlyArray<readonly [string, unknown]>; next: number };
+
+/** The RFC 8785 text of a JSON value. Throws TypeError on cycles, non-finite numbers and non-JSON types. */
 export function canonicalize(value: unknown): string {
-  return serialize(value, new Set());
+  const parts: string[] = [];
+  writeCanonical(value, (piece) => parts.push(piece));
+  return parts.join('');
 }
 
-function serialize(value: unknown, seen: Set<object>): string {
-  if (value === null) return 'null';
+/** Emits the RFC 8785 text of a JSON value piece by piece, in order. */
+export function writeCanonical(value: unknown, emit: (piece: string) => void): void {
+  const stack: Frame[] = [];
+  const open = new Set<object>();
+  let pending: { value: unknown } | undefined = { value };
+  for (;;) {
+    if (pending) {
+      const frame = openValue(pending.value, emit, open);
+      if (frame) stack.push(frame);
+      pending = undefined;
+    }
+    const top = stack[stack.length - 1];
+    if (!top) return;
+    pending = advance(top, emit);
+    if (!pending) {
+      emit(top.kind === 'array' ? ']' : '}');
+      open.delete(top.node);
+      stack.pop();
+    }
+  }
+}
+
+/** The next member of a container (after emitting its separator and key), or undefined when it is done. */
+function advance(frame: Frame, emit: (piece: string) => void): { value: unknown } | undefined {
+  if (frame.kind === 'array') {
+    if (frame.next >= frame.items.length) return undefined;
+    if (frame.next > 0) emit(',');
+    const item = frame.items[frame.next++];
+    return { value: item === undefined ? null : item };
+  }
+  if (frame.next >= frame.entries.length) return undefined;
+  const entry = frame.entries[frame.next] as readonly [string, unknown];
+  emit(`${frame.next > 0 ? ',' : ''}${JSON.stringify(entry[0])}:`);
+  frame.next += 1;
+  return { value: entry[1] };
+}
+
+/** Emits a scalar whole, or a container's opening bracket and returns its frame. */
+function openValue(input: unknown, emit: (piece: string) => void, open: Set<object>): Frame | undefined {
+  let value = input;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const maybeJson = value as { toJSON?: () => unknown };
+    if (typeof maybeJson.toJSON === 'function') value = maybeJson.toJSON();
+  }
+  if (value === null) {
+    emit('null');
+    return undefined;
+  }
   switch (typeof value) {
     case 'boolean':
-      return value ? 'true' : 'false';
+      emit(value ? 'true' : 'false');
+      return undefined;
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('canonicalize: non-finite number');
-      return JSON.stringify(value); // ES shortest round-trip form, -0 → 0
+      emit(JSON.stringify(value)); // ES shortest round-trip form, -0 → 0
+      return undefined;
     case 'string':
-      return JSON.stringify(value);
+      emit(JSON.stringify(value));
+      return undefined;
     case 'object':
       break;
     default:
       throw new TypeError(`canonicalize: unsupported type ${typeof value}`);
   }
-  const obj = value as object;
-  if (seen.has(obj)) throw new TypeError('canonicalize: cyclic value');
-  seen.add(obj);
-  try {
-    if (Array.isArray(obj)) {
-      return `[${obj.map((item) => (item === undefined ? 'null' : serialize(item, seen))).join(',')}]`;
-    }
-    const maybeJson = obj as { toJSON?: () => unknown };
-    if (typeof maybeJson.toJSON === 'function') return serialize(maybeJson.toJSON(), seen);
-    const entries = Object.entries(obj)
-      .filter(([, v]) => v !== undefined && typeof v !== 'function')
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${serialize(v, seen)}`).join(',')}}`;
-  } finally {
-    seen.delete(obj);
+  const node = value as object;
+  if (open.has(node)) throw new TypeError('canonicalize: cyclic value');
+  open.add(node);
+  if (Array.isArray(node)) {
+    emit('[');
+    return { kind: 'array', node, items: node as unknown[], next: 0 };
   }
+  const entries = Object.entries(node)
+    .filter(([, v]) => v !== undefined && typeof v !== 'function')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  emit('{');
+  return { kind: 'object', node, entries, next: 0 };
 }

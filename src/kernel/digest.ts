@@ -1,12 +1,27 @@
 import { createHash } from 'node:crypto';
-import { canonicalize } from './canonical.js';
+import { writeCanonical } from './canonical.js';
 
 /** Hex SHA-256 of a string (UTF-8) or bytes. Pure computation, no I/O. */
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** SHA-256 of a JSON value's RFC 8785 canonical form; `undefined` hashes as the empty string. */
+const CHUNK = 64 * 1024;
+
+/**
+ * SHA-256 of a JSON value's RFC 8785 canonical form; `undefined` hashes as the empty string.
+ * The canonical text is streamed into the hash in chunks, never built whole.
+ */
 export function digestJson(value: unknown): string {
-  return sha256Hex(value === undefined ? '' : canonicalize(value));
+  const hash = createHash('sha256');
+  if (value === undefined) return hash.update('').digest('hex');
+  let buffer = '';
+  writeCanonical(value, (piece) => {
+    buffer += piece;
+    if (buffer.length >= CHUNK) {
+      hash.update(buffer);
+      buffer = '';
+    }
+  });
+  return hash.update(buffer).digest('hex');
 }

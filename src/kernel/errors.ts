@@ -34,6 +34,9 @@ export const ERROR_CODES = {
   ERR_POLICY_EVALUATION_FAILED: 'The policy could not be evaluated; the call is denied.',
   ERR_POLICY_DENIED: 'The policy denies this call.',
   ERR_POLICY_CONFIRMATION_REQUIRED: 'The policy requires a confirmation before this call.',
+  // input limits
+  ERR_INPUT_TOO_COMPLEX: 'The input exceeds a configured limit (depth, count or size); nothing of it was classified, stored or forwarded.',
+  ERR_INPUT_INVALID: "The arguments do not validate against the tool's input schema (or the schema is unusable); the call is denied.",
   // protect
   ERR_PROTECT_FAILED: 'Redaction failed; nothing is returned.',
   // audit

@@ -5,3 +5,4 @@ export * from './pipeline.js';
 export * from './digest.js';
 export * from './canonical.js';
 export * from './identity-ports.js';
+export * from './limits.js';

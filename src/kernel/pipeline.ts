@@ -4,8 +4,10 @@
  * Authentication happens before (the front door turns a credential into a Principal or null).
  * Fail closed: no principal, no evaluable policy or no durable intent row means no forwarding.
  */
-import { CustosError, toCustosError } from './errors.js';
+import { CustosError, isCustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
+import { ARGUMENTS_TOO_COMPLEX, DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './limits.js';
+import type { InputLimits, LimitExceeded } from './limits.js';
 import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
 import { AUDIT_SCHEMA, NO_BUNDLE_HASH } from './types.js';
 import type { AuditEntry, AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, ToolCall } from './types.js';
@@ -16,7 +18,12 @@ export interface PipelineDeps {
   readonly audit: AuditStore;
   readonly clock: Clock;
   readonly ids: IdSource;
+  /** Bounds on arguments and outputs (default DEFAULT_INPUT_LIMITS). */
+  readonly limits?: InputLimits;
 }
+
+/** What a row stores in place of a value past the limits: nothing of it. */
+export const WITHHELD: Redaction = Object.freeze({ value: '[redacted:too_complex]', count: 1, types: Object.freeze(['too_complex']) });
 
 /** The answer to "may this call go ahead?", with what the trail needs to finish the record. */
 export interface Authorization {
@@ -28,6 +35,8 @@ export interface Authorization {
   readonly redactedArguments: Redaction;
   /** The audit row written for this decision (intent, deny, or confirm when the call is held for a human). */
   readonly record: AuditRecord;
+  /** Set when the arguments (or the classifier's budget) were past a limit: the call is denied `arguments_too_complex`. */
+  readonly exceeded?: LimitExceeded;
 }
 
 export interface Outcome {
@@ -39,6 +48,8 @@ export interface Outcome {
 export interface Completion {
   readonly output: Redaction;
   readonly record: AuditRecord;
+  /** Set when the output was past a limit: it was withheld (`output.error: output_too_complex`). */
+  readonly withheld?: LimitExceeded;
 }
 
 export interface AuthorizeOptions {
@@ -50,6 +61,8 @@ export interface AuthorizeOptions {
    * reports the human's answer with `confirm()`. `channel` names how the human is asked.
    */
   readonly confirmation?: { readonly channel: string };
+  /** Which limit a front door found the request past (with `deny: ['arguments_too_complex']`); goes on the row's `detail`. */
+  readonly exceeded?: LimitExceeded;
 }
 
 /** The reason a held call's outcome row carries, by the human's answer. */
@@ -131,6 +144,7 @@ const ACTION_BY_KIND: Record<CallKind, PolicyAction> = {
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { protector, audit, clock } = deps;
+  const limits = deps.limits ?? DEFAULT_INPUT_LIMITS;
 
   function currentPolicy(): ActivePolicy | undefined {
     try {
@@ -168,66 +182,85 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
   }
 
-  /** Tenants named by the call that are not the principal's own: any one denies the call. */
-  function foreignTenants(call: ToolCall, policy: ActivePolicy): { named: string[]; foreign: string[] } {
-    if (!policy.tenancyRules || !protector.extractTenants) return { named: [], foreign: [] };
-    const named = protector.extractTenants(call, policy.tenancyRules);
-    return { named, foreign: named.filter((t) => t !== call.principal?.tenant) };
+  interface Inspection {
+    readonly dataClasses: string[];
+    readonly toolClasses: readonly string[];
+    readonly tenants: { readonly named: string[]; readonly foreign: string[] };
+    /** The classifier's own budget ran out: the call cannot be classified whole. */
+    readonly exceeded?: LimitExceeded;
+    readonly failed?: boolean;
   }
 
+  /**
+   * Classify: data classes of everything in the arguments, tool classes, tenants named. A
+   * classifier that runs out of budget (ERR_INPUT_TOO_COMPLEX) says which limit; any other
+   * error is an evaluation failure. Either way the call is denied, never passed unclassified.
+   */
+  function inspect(call: ToolCall, policy: ActivePolicy | undefined): Inspection {
+    const none = { dataClasses: [], toolClasses: [], tenants: { named: [], foreign: [] } };
+    if (!policy) return none;
+    try {
+      const dataClasses = protector.classify(call, policy.classificationRules);
+      const toolClasses = policy.classifyTool(call.tool).classes;
+      const named = policy.tenancyRules && protector.extractTenants ? protector.extractTenants(call, policy.tenancyRules) : [];
+      return { dataClasses, toolClasses, tenants: { named, foreign: named.filter((t) => t !== call.principal?.tenant) } };
+    } catch (err) {
+      if (isCustosError(err) && err.code === 'ERR_INPUT_TOO_COMPLEX') {
+        return { ...none, exceeded: { limit: String(err.detail?.limit ?? 'classifier'), max: Number(err.detail?.max ?? 0) } };
+      }
+      return { ...none, failed: true };
+    }
+  }
+
+  function redactArguments(call: ToolCall, dataClasses: readonly string[]): Redaction {
+    try {
+      return protector.redact(call.arguments, { dataClasses });
+    } catch {
+      return { value: '[redacted:unprocessable]', count: 1, types: ['unprocessable'] };
+    }
+  }
+
+  function decideCall(call: ToolCall, policy: ActivePolicy | undefined, found: Inspection, options: AuthorizeOptions, exceeded: LimitExceeded | undefined): Decision {
+    const bundleHash = policy?.bundleHash ?? NO_BUNDLE_HASH;
+    if (!call.principal) return deny(bundleHash, 'ERR_IDENTITY_TOKEN_MISSING');
+    if (exceeded) return deny(bundleHash, ...new Set([...(options.deny ?? []), ARGUMENTS_TOO_COMPLEX]));
+    if (options.deny?.length) return deny(bundleHash, ...options.deny);
+    if (!policy) return deny(bundleHash, 'ERR_POLICY_BUNDLE_INVALID');
+    if (found.failed) return deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
+    if (found.tenants.foreign.length) return deny(bundleHash, 'tenant_mismatch');
+    try {
+      return policy.decide({
+        action: ACTION_BY_KIND[call.kind],
+        principal: call.principal,
+        agent: call.agent,
+        tool: call.tool,
+        toolClasses: found.toolClasses,
+        dataClasses: found.dataClasses,
+        resourceTenants: found.tenants.named,
+        emergency: call.emergency !== undefined,
+      });
+    } catch {
+      return deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
+    }
+  }
+
+  /**
+   * Bound → classify → decide → record. Arguments past a limit are neither classified nor
+   * stored: the row keeps their SHA-256 and `[redacted:too_complex]`, and names the limit.
+   */
   async function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
     const policy = currentPolicy();
-    const bundleHash = policy?.bundleHash ?? NO_BUNDLE_HASH;
-    let dataClasses: string[] = [];
-    let toolClasses: readonly string[] = [];
-    let classifyFailed = false;
-    try {
-      // Classify first: a secret file's arguments are redacted as one too.
-      if (policy) {
-        dataClasses = protector.classify(call, policy.classificationRules);
-        toolClasses = policy.classifyTool(call.tool).classes;
-      }
-    } catch {
-      classifyFailed = true;
-    }
-    let redactedArguments: Redaction;
-    try {
-      redactedArguments = protector.redact(call.arguments, { dataClasses });
-    } catch {
-      redactedArguments = { value: '[redacted:unprocessable]', count: 1, types: ['unprocessable'] };
-    }
-    let decision: Decision;
-    if (!call.principal) {
-      decision = deny(bundleHash, 'ERR_IDENTITY_TOKEN_MISSING');
-    } else if (options.deny?.length) {
-      decision = deny(bundleHash, ...options.deny);
-    } else if (!policy) {
-      decision = deny(bundleHash, 'ERR_POLICY_BUNDLE_INVALID');
-    } else if (classifyFailed) {
-      decision = deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
-    } else {
-      try {
-        const tenants = foreignTenants(call, policy);
-        decision = tenants.foreign.length
-          ? deny(bundleHash, 'tenant_mismatch')
-          : policy.decide({
-              action: ACTION_BY_KIND[call.kind],
-              principal: call.principal,
-              agent: call.agent,
-              tool: call.tool,
-              toolClasses,
-              dataClasses,
-              resourceTenants: tenants.named,
-              emergency: call.emergency !== undefined,
-            });
-      } catch {
-        decision = deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
-      }
-    }
+    const argumentsExceeded = findLimitExceeded(call.arguments, limits);
+    // Classify first: a secret file's arguments are redacted as one too.
+    const found: Inspection = argumentsExceeded ? { dataClasses: [], toolClasses: [], tenants: { named: [], foreign: [] } } : inspect(call, policy);
+    const exceeded = options.exceeded ?? argumentsExceeded ?? found.exceeded;
+    const redactedArguments = argumentsExceeded ? WITHHELD : redactArguments(call, found.dataClasses);
+    const decision = decideCall(call, policy, found, options, exceeded);
     const held = decision.decision === 'confirm' && options.confirmation !== undefined;
     const event = decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny';
     const confirmation = held ? { status: 'requested' as const, channel: options.confirmation?.channel } : undefined;
-    return recordDecision({ call, decision, dataClasses, toolClasses, redactedArguments }, event, confirmation);
+    const auth = { call, decision, dataClasses: found.dataClasses, toolClasses: found.toolClasses, redactedArguments, ...(exceeded ? { exceeded } : {}) };
+    return recordDecision(auth, event, confirmation);
   }
 
   /** Writes the row of a decision. An intent row that cannot be written becomes a deny row (the call must not run). */
@@ -247,6 +280,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       input: { redacted: redactedArguments.value, sha256: digestJson(call.arguments) },
       redactions: { count: redactedArguments.count, types: redactedArguments.types },
       confirmation,
+      detail: auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : undefined,
     };
     try {
       return { ...auth, record: await audit.append(entry) };
@@ -277,13 +311,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return recordDecision({ ...auth, decision }, accepted ? 'intent' : 'deny', { status: outcome, channel });
   }
 
-  async function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
-    let output: Redaction;
+  function redactOutput(auth: Authorization, outcome: Outcome, withheld: LimitExceeded | undefined): Redaction {
+    if (withheld) return WITHHELD;
     try {
-      output = protector.redact(outcome.output, { dataClasses: auth.dataClasses });
+      return protector.redact(outcome.output, { dataClasses: auth.dataClasses });
     } catch (err) {
       throw new CustosError('ERR_PROTECT_FAILED', undefined, { cause: err });
     }
+  }
+
+  /**
+   * Bound → redact → record the result. An output past a limit is withheld: the result row
+   * keeps its SHA-256, `[redacted:too_complex]` and `output.error: output_too_complex`.
+   */
+  async function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
+    const withheld = outcome.output === undefined ? undefined : findLimitExceeded(outcome.output, limits);
+    const output = redactOutput(auth, outcome, withheld);
     const entry: AuditEntry = {
       ...baseEntry(auth.call),
       event: 'result',
@@ -295,11 +338,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         determining_policies: auth.decision.determiningPolicies,
         reasons: auth.decision.reasons,
       },
-      output: { redacted: output.value, sha256: digestJson(outcome.output), error: outcome.error },
+      output: { redacted: output.value, sha256: digestJson(outcome.output), error: withheld ? OUTPUT_TOO_COMPLEX : outcome.error },
       redactions: { count: output.count, types: output.types },
+      detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
     };
     try {
-      return { output, record: await audit.append(entry) };
+      return { output, record: await audit.append(entry), ...(withheld ? { withheld } : {}) };
     } catch (err) {
       throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
     }
@@ -317,7 +361,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       outcome = { error: toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
     }
     const completion = await complete(authorization, outcome);
-    return { forwarded: true, authorization, completion, failed };
+    return { forwarded: true, authorization, completion, failed: failed || completion.withheld !== undefined };
   }
 
   async function recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined> {

@@ -101,7 +101,7 @@ describe('classifyPaths', () => {
 });
 
 describe('extractPaths and classifyCall', () => {
-  it('collects path-like arguments, arrays and nested objects', () => {
+  it('collects every string at any depth, normalised; path-like names add meaning, never coverage', () => {
     const args = {
       path: '/w/a.txt',
       paths: ['/w/b.txt', '/w/c.txt'],
@@ -111,8 +111,9 @@ describe('extractPaths and classifyCall', () => {
       Directory: '/w',
       uri: 'file:///w/g.txt',
     };
-    expect(extractPaths(args).sort()).toEqual(['/w', '/w/a.txt', '/w/b.txt', '/w/c.txt', '/w/d.txt', '/w/e.txt', '/w/f.txt', 'file:///w/g.txt']);
-    expect(extractPaths('just a string')).toEqual([]);
+    expect(extractPaths(args).sort()).toEqual(['/w', '/w/a.txt', '/w/b.txt', '/w/c.txt', '/w/d.txt', '/w/e.txt', '/w/f.txt', '/w/g.txt', '/w/not-a-path-argument.txt']);
+    expect(extractPaths('just a string')).toEqual(['just a string']);
+    expect(extractPaths({ a: { b: { c: { d: { e: { f: ['phi/x'] } } } } } })).toEqual(['phi/x']);
     expect(extractPaths(null)).toEqual([]);
   });
 
@@ -120,7 +121,9 @@ describe('extractPaths and classifyCall', () => {
     expect(classifyCall(call({ path: '/w/app/.env' }), RULES)).toEqual(['secret_file']);
     expect(classifyCall(call({ paths: ['/w/phi/a.txt', '/w/x.csv'] }), RULES)).toEqual(['phi', 'pii']);
     expect(classifyCall(call({ source: '/w/public/../phi/a', destination: '/tmp/out' }, 'tool', 'move_file'), RULES)).toEqual(['phi']);
-    expect(classifyCall(call({ query: 'phi/x' }), RULES)).toEqual([]);
+    expect(classifyCall(call({ query: 'phi/x' }), RULES)).toEqual(['phi']);
+    expect(classifyCall(call({ th: '/w/phi/patient-0001.md' }), RULES)).toEqual(['phi']);
+    expect(classifyCall(call({ note: 'see phi/x\nand more' }), RULES)).toEqual([]);
   });
 
   it('classifies a resource read by its URI argument or a URI tool name', () => {

@@ -49,11 +49,10 @@ function matchesRule(rule: ClassificationRule, candidates: readonly string[]): b
   return rule.paths.some((glob) => candidates.some((c) => matchGlob(glob, c, { nocase: true })));
 }
 
-/** Sorted, unique data classes of the given raw paths or URIs. */
-export function classifyPaths(paths: readonly string[], rules: readonly ClassificationRule[] = []): string[] {
+/** Sorted, unique data classes of paths already in normalised form. */
+function classifyNormalised(paths: readonly string[], rules: readonly ClassificationRule[]): string[] {
   const classes = new Set<string>();
-  for (const raw of paths) {
-    const path = normalisePath(raw);
+  for (const path of new Set(paths)) {
     if (isSecretFile(path)) classes.add(SECRET_FILE);
     const candidates = candidatesOf(path);
     for (const rule of rules) {
@@ -63,9 +62,18 @@ export function classifyPaths(paths: readonly string[], rules: readonly Classifi
   return [...classes].sort();
 }
 
-/** The data classes of a call: the paths in its arguments, and a resource call's URI when it is the tool name. */
+/** Sorted, unique data classes of the given raw paths or URIs. */
+export function classifyPaths(paths: readonly string[], rules: readonly ClassificationRule[] = []): string[] {
+  return classifyNormalised(paths.map(normalisePath), rules);
+}
+
+/**
+ * The data classes of a call: every string in its arguments that can name a path (see
+ * extractPaths), and a resource call's URI when it is the tool name. Throws
+ * ERR_INPUT_TOO_COMPLEX when the arguments are past the classifier's limits.
+ */
 export function classifyCall(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[]): string[] {
   const paths = extractPaths(call.arguments);
-  if (call.kind === 'resource' && call.tool.name.includes('://')) paths.push(call.tool.name);
-  return classifyPaths(paths, rules);
+  if (call.kind === 'resource' && call.tool.name.includes('://')) paths.push(normalisePath(call.tool.name));
+  return classifyNormalised(paths, rules);
 }

@@ -1,6 +1,10 @@
 /** Finding the paths a call touches in its arguments, and putting them in one POSIX form. */
+import { CustosError } from '../kernel/index.js';
 
-/** Argument names that hold a path, a list of paths or a URI (compared case-insensitively). */
+/**
+ * Argument names that hold a path, a list of paths or a URI (compared case-insensitively).
+ * They add meaning (a value under them is always a path), never coverage: every string is looked at.
+ */
 const PATH_KEYS = new Set([
   'path',
   'paths',
@@ -19,11 +23,22 @@ const PATH_KEYS = new Set([
   'dir',
 ]);
 
-/** How deep into nested objects and arrays the argument walk goes. */
-const MAX_DEPTH = 4;
-const MAX_PATHS = 1000;
-const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+/**
+ * The classifier's own budget. The door's limits (src/kernel/limits.ts) already bound what
+ * reaches it; these hold when it is called directly. Past any of them the walk throws
+ * ERR_INPUT_TOO_COMPLEX naming the limit, and the pipeline denies the call.
+ */
+export const PATH_LIMITS = Object.freeze({
+  /** Most values (objects, arrays, scalars) walked in one call's arguments. */
+  maxValues: 2_000_000,
+  /** Longest normalised path (Linux PATH_MAX): a longer string cannot be opened as a path. */
+  maxPathLength: 4096,
+  /** Most segment-suffix steps for the whole call (each path of n segments costs n(n+1)/2). */
+  maxSuffixWork: 4_000_000,
+});
 
+const LINE_BREAK = /[\r\n]/;
+const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 function decodeSafely(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -68,24 +83,50 @@ export function normalisePath(input: string): string {
   return absolute ? `/${joined}` : joined || '.';
 }
 
-function collect(value: unknown, depth: number, underPathKey: boolean, out: string[]): void {
-  if (out.length >= MAX_PATHS || depth > MAX_DEPTH) return;
-  if (typeof value === 'string') {
-    if (underPathKey && value.trim() !== '') out.push(value);
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const item of value) collect(item, depth + 1, underPathKey, out);
-    return;
-  }
-  if (typeof value === 'object' && value !== null) {
-    for (const [k, v] of Object.entries(value)) collect(v, depth + 1, PATH_KEYS.has(k.toLowerCase()), out);
+function tooComplex(limit: keyof typeof PATH_LIMITS): CustosError {
+  return new CustosError('ERR_INPUT_TOO_COMPLEX', `The arguments exceed the classifier's ${limit} limit (${PATH_LIMITS[limit]}).`, {
+    detail: { limit, max: PATH_LIMITS[limit] },
+  });
+}
+
+/** Every string value of `value`, at any depth, with whether an ancestor key is path-like. Iterative. */
+export function walkStrings(value: unknown, visit: (s: string, underPathKey: boolean) => void): void {
+  const stack: Array<{ value: unknown; underPathKey: boolean }> = [{ value, underPathKey: false }];
+  let seen = 0;
+  while (stack.length > 0) {
+    const item = stack.pop() as { value: unknown; underPathKey: boolean };
+    if (++seen > PATH_LIMITS.maxValues) throw tooComplex('maxValues');
+    const v = item.value;
+    if (typeof v === 'string') visit(v, item.underPathKey);
+    else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], underPathKey: item.underPathKey });
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, child] of Object.entries(v)) stack.push({ value: child, underPathKey: item.underPathKey || PATH_KEYS.has(k.toLowerCase()) });
+    }
   }
 }
 
-/** Raw path-like strings found under path-like argument names (nested objects and arrays included). */
+/**
+ * The normalised paths a call's arguments may name: every string value at any depth, under
+ * any key. A string under a path-like key (`path`, `paths`, `uri`…) is always a path; any
+ * other string is one unless it cannot be opened as a path (a line break, or longer than
+ * PATH_MAX once normalised). A path past the classifier's limits throws ERR_INPUT_TOO_COMPLEX:
+ * the call is denied rather than classified in part.
+ */
 export function extractPaths(args: unknown): string[] {
   const out: string[] = [];
-  collect(args, 0, false, out);
+  let work = 0;
+  walkStrings(args, (raw, underPathKey) => {
+    if (raw.trim() === '') return;
+    if (!underPathKey && LINE_BREAK.test(raw)) return;
+    const path = normalisePath(raw);
+    if (path.length > PATH_LIMITS.maxPathLength) {
+      if (underPathKey) throw tooComplex('maxPathLength');
+      return;
+    }
+    const segments = path.split('/').length;
+    work += (segments * (segments + 1)) / 2;
+    if (work > PATH_LIMITS.maxSuffixWork) throw tooComplex('maxSuffixWork');
+    out.push(path);
+  });
   return out;
 }

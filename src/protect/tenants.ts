@@ -1,23 +1,34 @@
 /**
- * Which tenants a call names: values of the bundle's tenant argument keys (anywhere in the
- * arguments), and the `{tenant}` segment of path globs such as `** /tenants/{tenant}/**`
- * matched against every path-like argument. The pipeline denies a call naming any tenant
+ * Which tenants a call names: values of the bundle's tenant argument keys (at any depth of
+ * the arguments), and the `{tenant}` segment of path globs such as `** /tenants/{tenant}/**`
+ * matched against every string that can name a path (see extractPaths). The pipeline denies a call naming any tenant
  * other than the principal's (`tenant_mismatch`).
  */
+import { CustosError } from '../kernel/index.js';
 import type { TenancyRules, ToolCall } from '../kernel/index.js';
 import { matchGlob } from './glob.js';
-import { extractPaths, normalisePath } from './paths.js';
+import { extractPaths } from './paths.js';
 
 export const TENANT_SEGMENT = '{tenant}';
-const MAX_DEPTH = 32;
+/** Most values walked looking for tenant keys (the door's limits are far below it). */
+const MAX_VALUES = 2_000_000;
 
-function collectKeyed(value: unknown, keys: ReadonlySet<string>, depth: number, out: Set<string>): void {
-  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return;
-  for (const [k, v] of Object.entries(value)) {
-    if (keys.has(k)) {
-      for (const t of Array.isArray(v) ? v : [v]) if (typeof t === 'string' && t !== '') out.add(t);
+/** Values of the tenant keys at any depth (a string, or an array of strings). Iterative. */
+function collectKeyed(value: unknown, keys: ReadonlySet<string>, out: Set<string>): void {
+  const stack: unknown[] = [value];
+  let seen = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++seen > MAX_VALUES) {
+      throw new CustosError('ERR_INPUT_TOO_COMPLEX', 'The arguments exceed the tenant walk\'s maxValues limit.', { detail: { limit: 'maxValues', max: MAX_VALUES } });
     }
-    collectKeyed(v, keys, depth + 1, out);
+    if (v === null || typeof v !== 'object') continue;
+    for (const [k, child] of Object.entries(v)) {
+      if (keys.has(k)) {
+        for (const t of Array.isArray(child) ? child : [child]) if (typeof t === 'string' && t !== '') out.add(t);
+      }
+      stack.push(child);
+    }
   }
 }
 
@@ -44,10 +55,9 @@ export function tenantOfPath(glob: string, path: string): string | undefined {
 /** Sorted, unique tenants the call names under the rules. */
 export function extractTenants(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: TenancyRules): string[] {
   const out = new Set<string>();
-  if (rules.arguments.length > 0) collectKeyed(call.arguments, new Set(rules.arguments), 0, out);
+  if (rules.arguments.length > 0) collectKeyed(call.arguments, new Set(rules.arguments), out);
   if (rules.paths.length > 0) {
-    for (const raw of extractPaths(call.arguments)) {
-      const path = normalisePath(raw);
+    for (const path of extractPaths(call.arguments)) {
       for (const glob of rules.paths) {
         const tenant = tenantOfPath(glob, path);
         if (tenant !== undefined) out.add(tenant);

@@ -7,13 +7,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError } from '../../kernel/index.js';
-import type { IdSource, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
+import type { IdSource, InputLimits, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import type { Authenticator } from './auth.js';
 import { API_CONFIRMATION_CHANNEL, createConfirmationApi } from './confirmation-api.js';
 import { buildDecisionReply } from './decision-reply.js';
 import { applyEmergencyGrant } from './emergency-hook.js';
-import { parseTraceparent, readJsonBody, sendJson } from './io.js';
+import { readCallBody, shortString } from './call-body.js';
+import type { BodyHint } from './call-body.js';
+import { inputTooComplex, parseTraceparent, sendJson } from './io.js';
 import type { PendingStore } from './pending-store.js';
 import { AuthorizeRequest, ResultsRequest, parseBody } from './schemas.js';
 import type { IdentityServices } from './session-types.js';
@@ -27,6 +29,8 @@ export interface DecisionApiDeps {
   readonly ids: IdSource;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  /** Depth, count and size limits of a body (checked before anything else reads it). */
+  readonly inputLimits: InputLimits;
   /** Break-glass: a call of a user holding an open grant runs with `emergency` set. */
   readonly identity?: IdentityServices;
 }
@@ -38,6 +42,16 @@ export interface DecisionApi {
 }
 
 export const TIER_MISMATCH = 'tier_mismatch';
+
+/** The tool, arguments and request id a decision API body names at its top level (for the row of a refused body). */
+function describeBody(body: unknown): BodyHint {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const tool = (typeof b.tool === 'object' && b.tool !== null ? b.tool : {}) as Record<string, unknown>;
+  const agent = (typeof b.agent === 'object' && b.agent !== null ? b.agent : {}) as Record<string, unknown>;
+  const server = shortString(tool.server);
+  const name = shortString(tool.name);
+  return { tool: server && name ? { server, name } : undefined, arguments: b.arguments ?? b.output, agentName: shortString(agent.name), requestId: shortString(b.request_id) };
+}
 
 export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
   /** Refuses a call whose declared tier disagrees with the credential: a deny row under the user, and an alert row. */
@@ -68,10 +82,17 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     return { call, tierMismatch };
   }
 
+  /** The body within the limits, or the refusal (already recorded as one deny row) thrown. */
+  async function readBody(req: IncomingMessage, principal: Principal): Promise<unknown> {
+    const read = await readCallBody(deps, req, principal, describeBody);
+    if (!read.ok) throw read.error;
+    return read.body;
+  }
+
   async function authorize(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
     if (!principal) return;
-    const body = parseBody(AuthorizeRequest, await readJsonBody(req, deps.maxBodyBytes));
+    const body = parseBody(AuthorizeRequest, await readBody(req, principal));
     if (body.request_id !== undefined && deps.pending.get(body.request_id)) {
       throw new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id is already pending.');
     }
@@ -80,6 +101,7 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     const call = await applyEmergencyGrant(deps.identity?.emergency, deps.pipeline, built.call);
     // A confirm decision is held (a confirm row) until the framework reports the human's answer.
     const authorization = await deps.pipeline.authorize(call, { confirmation: { channel: API_CONFIRMATION_CHANNEL } });
+    if (authorization.exceeded) throw inputTooComplex(authorization.exceeded, { request_id: call.requestId });
     const kept = authorization.decision.decision === 'allow' || (authorization.decision.decision === 'confirm' && authorization.record.event === 'confirm');
     const pending = kept ? deps.pending.add(call.requestId, authorization, principal) : undefined;
     sendJson(res, 200, buildDecisionReply(authorization, pending));
@@ -88,7 +110,7 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
   async function results(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
     if (!principal) return;
-    const body = parseBody(ResultsRequest, await readJsonBody(req, deps.maxBodyBytes));
+    const body = parseBody(ResultsRequest, await readBody(req, principal));
     const pending = deps.pending.get(body.request_id);
     if (!pending) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No pending authorization has this request_id (unknown or expired).');
     if (pending.owner.sub !== principal.sub || pending.owner.iss !== principal.iss) {

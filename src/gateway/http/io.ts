@@ -1,6 +1,7 @@
 /** Small node:http helpers: bounded body reading, JSON replies, header parsing. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CustosError } from '../../kernel/index.js';
+import { ARGUMENTS_TOO_COMPLEX, CustosError, DEFAULT_INPUT_LIMITS, findLimitExceeded } from '../../kernel/index.js';
+import type { InputLimits, LimitExceeded } from '../../kernel/index.js';
 import { toHttpError } from '../errors.js';
 import type { Logger } from '../types.js';
 
@@ -20,14 +21,29 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
-/** Reads and parses a JSON body; throws ERR_GATEWAY_BAD_REQUEST on a parse error. */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/** Reads and parses a JSON body (V8's parser is iterative: any depth parses); throws ERR_GATEWAY_BAD_REQUEST on a parse error. */
+export async function readUncheckedJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const raw = await readBody(req, limit);
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
     throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The request body is not valid JSON.');
   }
+}
+
+/** The refusal of a body past an input limit (400 / JSON-RPC invalid params), naming the limit. */
+export function inputTooComplex(exceeded: LimitExceeded, extra: Record<string, unknown> = {}): CustosError {
+  return new CustosError('ERR_INPUT_TOO_COMPLEX', `The request is past the ${exceeded.limit} limit (${exceeded.max}).`, {
+    detail: { reason: ARGUMENTS_TOO_COMPLEX, limit: exceeded.limit, max: exceeded.max, ...extra },
+  });
+}
+
+/** Reads and parses a JSON body within the input limits; throws ERR_GATEWAY_BAD_REQUEST or ERR_INPUT_TOO_COMPLEX. */
+export async function readJsonBody(req: IncomingMessage, limit: number, limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<unknown> {
+  const body = await readUncheckedJsonBody(req, limit);
+  const exceeded = findLimitExceeded(body, limits);
+  if (exceeded) throw inputTooComplex(exceeded);
+  return body;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -14,13 +14,13 @@ import { parseBody } from './schemas.js';
 
 export const BACKGROUND_GRANT_TOKEN_TYPE = 'urn:custos:params:oauth:token-type:background-grant';
 
-const CreateGrant = z.object({
+const CreateGrant = z.strictObject({
   client_id: z.string().min(1).max(256),
   scope: z.string().min(1).max(4096).optional(),
   ttl_sec: z.number().int().positive().optional(),
 });
 
-const RevokeGrant = z.object({ grant_id: z.string().min(1).max(128) });
+const RevokeGrant = z.strictObject({ grant_id: z.string().min(1).max(128) });
 
 export interface GrantRoutesDeps {
   readonly auth: Authenticator;

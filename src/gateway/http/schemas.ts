@@ -1,17 +1,21 @@
-/** Request bodies of the decision API (zod 4). Unknown fields are ignored, so clients may send newer fields. */
+/**
+ * Request bodies of the decision API (zod 4). Strict: an unknown field is a 400, never ignored
+ * (a misspelt `argumnts` must not be evaluated as no arguments). Versioned additions are
+ * announced in docs/api.md.
+ */
 import { z } from 'zod';
 import { CustosError, TIERS } from '../../kernel/index.js';
 
 const RequestId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
 const Label = z.string().min(1).max(256);
 
-export const AuthorizeRequest = z.object({
-  tool: z.object({
+export const AuthorizeRequest = z.strictObject({
+  tool: z.strictObject({
     server: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ -'),
     name: Label,
   }),
   arguments: z.record(z.string(), z.unknown()).default({}),
-  agent: z.object({
+  agent: z.strictObject({
     name: Label,
     runtime: Label.optional(),
     version: Label.optional(),
@@ -22,7 +26,7 @@ export const AuthorizeRequest = z.object({
 export type AuthorizeRequest = z.infer<typeof AuthorizeRequest>;
 
 export const ResultsRequest = z
-  .object({
+  .strictObject({
     request_id: RequestId,
     output: z.unknown().optional(),
     error: z.string().max(512).optional(),
@@ -30,7 +34,7 @@ export const ResultsRequest = z
   .refine((body) => body.output !== undefined || body.error !== undefined, { message: 'output or error is required', path: ['output'] });
 export type ResultsRequest = z.infer<typeof ResultsRequest>;
 
-export const ConfirmationRequest = z.object({
+export const ConfirmationRequest = z.strictObject({
   request_id: RequestId,
   outcome: z.enum(['accepted', 'declined']),
 });

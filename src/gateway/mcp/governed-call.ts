@@ -37,6 +37,8 @@ export interface GovernOptions {
   readonly signal?: AbortSignal;
   /** Asks the human to confirm a held call; without it a `confirm` decision is a denial. */
   readonly confirm?: (auth: Authorization) => Promise<ConfirmationOutcome>;
+  /** Deny before asking the policy (e.g. arguments that do not match the tool's input schema), still recorded. */
+  readonly deny?: readonly string[];
 }
 
 export async function runGoverned(
@@ -56,6 +58,7 @@ export async function runGoverned(
     await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: ctx.declaredTier ?? null, derived_tier: agent.tier } });
     return { forwarded: false, authorization };
   }
+  if (options.deny?.length) return { forwarded: false, authorization: await deps.pipeline.authorize(call, { deny: options.deny }) };
   let authorization = await deps.pipeline.authorize(await applyEmergencyGrant(deps.emergency, deps.pipeline, call), confirm ? { confirmation: { channel: CONFIRMATION_CHANNEL } } : {});
   if (confirm && authorization.record.event === 'confirm') authorization = await deps.pipeline.confirm(authorization, await confirm(authorization));
   if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
@@ -67,7 +70,7 @@ export async function runGoverned(
     error = signal?.aborted ? CANCELLED : toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code;
   }
   const completion = await deps.pipeline.complete(authorization, error === undefined ? { output } : { error });
-  return { forwarded: true, authorization, completion, failed: error !== undefined };
+  return { forwarded: true, authorization, completion, failed: error !== undefined || completion.withheld !== undefined };
 }
 
 /** The redacted output of an allowed, successful action; a denial or failure becomes a CustosError (a JSON-RPC error). */

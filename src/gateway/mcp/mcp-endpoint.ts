@@ -11,10 +11,14 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
-import type { Clock, Pipeline, Principal, Revocation, RevocationFeed } from '../../kernel/index.js';
+import type { Clock, IdSource, InputLimits, Pipeline, Principal, Revocation, RevocationFeed } from '../../kernel/index.js';
+import { toJsonRpcError } from '../errors.js';
 import type { Authenticator } from '../http/auth.js';
-import { headerValue, parseTraceparent, readJsonBody } from '../http/io.js';
-import type { Logger } from '../types.js';
+import { readCallBody, shortString } from '../http/call-body.js';
+import type { BodyHint } from '../http/call-body.js';
+import { headerValue, parseTraceparent, sendJson } from '../http/io.js';
+import type { DeriveAgent, Logger } from '../types.js';
+import { parseToolName } from './tool-names.js';
 import type { RequestContext } from './session-server.js';
 import { coveredBy, recordSessionEnded, rememberSid, revocationOf } from './session-revocation.js';
 import type { RevocableSession } from './session-revocation.js';
@@ -31,6 +35,10 @@ export interface McpEndpointDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly maxBodyBytes: number;
+  /** Depth, count and size limits of a request body (checked before the SDK sees it). */
+  readonly inputLimits: InputLimits;
+  readonly deriveAgent: DeriveAgent;
+  readonly ids: IdSource;
   readonly maxSessions: number;
   readonly sessionIdleMs: number;
   /** Revocations: the sessions they cover are ended. */
@@ -57,6 +65,32 @@ interface Session extends RevocableSession {
 function readDeclaredTier(req: IncomingMessage): string | undefined {
   const raw = headerValue(req, AGENT_TIER_HEADER);
   return raw === undefined ? undefined : raw.trim().slice(0, 64);
+}
+
+/** The first JSON-RPC message of a body (a batch's first), as an object. */
+function firstMessage(body: unknown): Record<string, unknown> {
+  const m: unknown = Array.isArray(body) ? body[0] : body;
+  return typeof m === 'object' && m !== null ? (m as Record<string, unknown>) : {};
+}
+
+/** The tool and arguments of a refused tools/call (for its row). */
+function describeMessage(body: unknown): BodyHint {
+  const m = firstMessage(body);
+  const params = (typeof m.params === 'object' && m.params !== null ? m.params : {}) as Record<string, unknown>;
+  const name = m.method === 'tools/call' ? shortString(params.name) : undefined;
+  if (name === undefined) return {};
+  try {
+    return { tool: parseToolName(name), arguments: params.arguments };
+  } catch {
+    return {};
+  }
+}
+
+/** A JSON-RPC error answer (HTTP 400, as the SDK answers a malformed request) to the body's request. */
+function sendRpcError(res: ServerResponse, body: unknown, err: unknown): void {
+  const id = firstMessage(body).id;
+  const rpc = toJsonRpcError(err);
+  sendJson(res, 400, { jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: rpc });
 }
 
 function isInitialize(body: unknown): boolean {
@@ -151,7 +185,15 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
     if (!principal) return;
     req.auth = authInfoFor(principal, req);
-    const body = method === 'POST' ? await readJsonBody(req, deps.maxBodyBytes) : undefined;
+    let body: unknown;
+    if (method === 'POST') {
+      const read = await readCallBody(deps, req, principal, describeMessage);
+      if (!read.ok) {
+        if (read.body === undefined) throw read.error;
+        return sendRpcError(res, read.body, read.error);
+      }
+      body = read.body;
+    }
     const id = headerValue(req, 'mcp-session-id');
     if (id !== undefined) return continueSession(req, res, body, principal, id);
     if (method === 'POST' && isInitialize(body)) return startSession(req, res, body, principal);

@@ -7,12 +7,13 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, LoggingLevel, Progress, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { CustosError } from '../../kernel/index.js';
+import { ARGUMENTS_INVALID, CustosError, findLimitExceeded } from '../../kernel/index.js';
 import type { Authorization, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { IdentityServices } from '../http/session-types.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
 import { createClientRelay } from './client-relay.js';
+import { checkToolArguments } from './input-schemas.js';
 import { DEFAULT_CONFIRMATION_TIMEOUT_MS, askConfirmation, describeConfirmationDenial } from './confirmation-prompt.js';
 import { TIER_MISMATCH, runGoverned } from './governed-call.js';
 import type { GovernedAction } from './governed-call.js';
@@ -63,7 +64,7 @@ export interface SessionKit {
   context(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext;
   derive(ctx: RequestContext): DerivedAgent;
   /** Runs the pipeline; a `confirm` decision is put to the user (on the stream of `related`, the agent's request, when given). */
-  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal, related?: RequestId): Promise<RunResult>;
+  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal, related?: RequestId, deny?: readonly string[]): Promise<RunResult>;
   /** A list decision: may this user see the item? Errors hide it (fail closed). */
   visible(ctx: RequestContext, action: PolicyAction, ref: ToolRef, dataClasses?: readonly string[]): boolean;
   /** Redacts a value that is not a pipeline call (progress and log messages); undefined when it cannot. */
@@ -92,6 +93,22 @@ export function toMcpError(err: unknown, logger: Logger): McpError {
 
 function errorResult(text: string, requestId: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text }], _meta: { [REQUEST_ID_META]: requestId } };
+}
+
+/** Arguments Custos refused to inspect or that break the tool's schema: a JSON-RPC invalid-params error (the deny row is written). */
+function refuseInvalidArguments(result: RunResult): void {
+  if (result.forwarded) return;
+  const { decision, call, exceeded } = result.authorization;
+  const detail = { reasons: decision.reasons, request_id: call.requestId };
+  if (exceeded) throw new CustosError('ERR_INPUT_TOO_COMPLEX', `The arguments are past the ${exceeded.limit} limit (${exceeded.max}).`, { detail: { ...detail, limit: exceeded.limit, max: exceeded.max } });
+  if (decision.reasons.includes(ARGUMENTS_INVALID)) throw new CustosError('ERR_INPUT_INVALID', undefined, { detail });
+}
+
+/** The tool's input-schema verdict on these arguments (a tool the cache does not list is left to the upstream). */
+function schemaDenial(deps: SessionServerDeps, ref: ToolRef, args: unknown): readonly string[] | undefined {
+  const tool = deps.upstreams.listTools().find((t) => t.server === ref.server && t.tool.name === ref.name)?.tool;
+  if (!tool || findLimitExceeded(args) !== undefined) return undefined; // past a limit: the pipeline denies it as too complex
+  return checkToolArguments(ref.server, tool, args, deps.logger) === 'valid' ? undefined : [ARGUMENTS_INVALID];
 }
 
 /** Translates the pipeline's outcome back into a CallToolResult. */
@@ -133,9 +150,10 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
       const client = server.getClientVersion();
       return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
     },
-    govern: (ctx, action, forward, signal, related) =>
+    govern: (ctx, action, forward, signal, related, deny) =>
       runGoverned({ ...deps, emergency: deps.identity?.emergency, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, {
         signal,
+        deny,
         confirm: (auth) => askConfirmation(server, auth, { timeoutMs: deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS, signal, relatedRequestId: related }),
       }),
     visible(ctx, action, ref, dataClasses = []) {
@@ -204,7 +222,9 @@ function registerToolHandlers(kit: SessionKit): void {
         () => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay }),
         extra.signal,
         extra.requestId,
+        schemaDenial(deps, ref, args ?? {}),
       );
+      refuseInvalidArguments(result);
       return toCallToolResult(result);
     }),
   );
