@@ -1,54 +1,265 @@
 /**
- * `npm run bench -- gateway`: tools/call through Custos (token verification, Cedar,
- * redaction, durable intent + result rows in SQLite with synchronous=FULL) against the
- * same call straight to the same upstream, interleaved in one run.
+ * `npm run bench -- gateway`: `read_text_file` of a ~1 KB file through five paths to the same
+ * @modelcontextprotocol/server-filesystem, in one run, with the official SDK client:
+ *
+ *  - direct over stdio (the baseline);
+ *  - the minimal forwarder (bench/forwarder.ts; plain JSON over node:http, no auth, no audit:
+ *    the transport floor);
+ *  - `supergateway --stateful` and `mcp-proxy`, as shipped;
+ *  - Custos as its own process (`custos serve` through the harness): token verification,
+ *    Cedar, classification, redaction, durable intent and result rows in SQLite.
+ *
+ * (a) sequential: BENCH_N calls (default 1000) after BENCH_WARMUP (100) per target, the
+ *     targets interleaved call by call; (b) concurrent: BENCH_SESSIONS sessions (50) calling
+ *     in a loop for BENCH_SECONDS (20) per target. BENCH_RUNS (1) repeats both, interleaved;
+ *     the table gives the median and the spread. For Custos, every answered call's intent row
+ *     is looked up in the trail afterwards. The table is printed and written into
+ *     docs/performance.md (BENCH_WRITE=0: print only); BENCH_NOTE adds a line about the machine.
+ *     BENCH_TARGETS=direct,custos limits the targets (e.g. to profile one).
  */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { startHarness } from '../test/e2e/harness.js';
-import { formatMs, summarize, time } from './stats.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { repoRoot, serverFilesystem, startHarness } from '../test/e2e/harness.js';
+import type { Harness } from '../test/e2e/harness.js';
+import type { ConcurrentResult, RunResult, TargetInfo } from './gateway-report.js';
+import { renderReport, replaceGatewayBlock } from './gateway-report.js';
+import { summarize, time } from './stats.js';
+import type { HttpFront } from './targets.js';
+import { connectHttp, startForwarderProcess, startMcpProxy, startSupergateway } from './targets.js';
 
-const WARMUP = 100;
-const N = Number(process.env.BENCH_N ?? 1000);
+const env = (name: string, fallback: number): number => {
+  const v = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
+  return v;
+};
+const N = env('BENCH_N', 1000);
+const WARMUP = env('BENCH_WARMUP', 100);
+const SECONDS = env('BENCH_SECONDS', 20);
+const SESSIONS = env('BENCH_SESSIONS', 50);
+const RUNS = Math.max(1, env('BENCH_RUNS', 1));
+const FILE = 'notes/bench-1k.md';
+
+const progress = (msg: string): void => void process.stderr.write(`[bench gateway ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+/** One MCP session to a target; `call` reads the file and returns the trace id it sent, if any. */
+interface Session {
+  call(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+interface Target extends TargetInfo {
+  open(): Promise<Session>;
+}
+
+async function readFile(client: Client, name: string, file: string): Promise<void> {
+  const result = await client.callTool({ name, arguments: { path: file } });
+  if (result.isError) throw new Error(`tool error: ${JSON.stringify(result.content).slice(0, 200)}`);
+}
+
+function httpTarget(key: string, label: string, front: HttpFront, file: string): Target {
+  return {
+    key,
+    label,
+    open: async () => {
+      const s = await connectHttp(front.url);
+      return { call: () => readFile(s.client, 'read_text_file', file).then(() => undefined), close: s.close };
+    },
+  };
+}
+
+/** Custos: each tools/call carries a fresh W3C traceparent, so its intent row can be found afterwards. */
+function custosTarget(h: Harness, token: string, file: string): Target {
+  return {
+    key: 'custos',
+    label: 'Custos (full pipeline, durable audit)',
+    open: async () => {
+      let trace: string | undefined;
+      const traced: typeof fetch = (input, init) => {
+        if (typeof init?.body !== 'string' || !init.body.includes('"tools/call"')) return fetch(input, init);
+        trace = randomBytes(16).toString('hex');
+        const headers = new Headers(init.headers);
+        headers.set('traceparent', `00-${trace}-${randomBytes(8).toString('hex')}-01`);
+        return fetch(input, { ...init, headers });
+      };
+      const s = await connectHttp(h.mcpUrl, { headers: { Authorization: `Bearer ${token}` }, fetch: traced });
+      return {
+        call: async () => {
+          await readFile(s.client, 'filesystem__read_text_file', file);
+          return trace;
+        },
+        close: s.close,
+      };
+    },
+  };
+}
+
+/** Direct: one stdio connection (one server process), shared by every caller, as Custos and mcp-proxy share theirs. */
+async function directTarget(h: Harness, file: string): Promise<Target> {
+  const client = await h.connectDirect();
+  const session: Session = { call: () => readFile(client, 'read_text_file', file).then(() => undefined), close: async () => undefined };
+  return { key: 'direct', label: 'direct stdio (SDK client)', open: async () => session };
+}
+
+/** The trace ids of Custos' intent rows written since the last look. */
+function createTrailReader(h: Harness): () => Promise<Set<string>> {
+  let nextSeq = 1;
+  return async () => {
+    const traces = new Set<string>();
+    for await (const r of h.custos.store.read({ fromSeq: nextSeq })) {
+      nextSeq = r.seq + 1;
+      if (r.event === 'intent' && r.trace_id) traces.add(r.trace_id);
+    }
+    return traces;
+  };
+}
+
+const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
+
+async function runSequential(targets: readonly Target[], run: number, trail: () => Promise<Set<string>>): Promise<Pick<RunResult, 'sequential' | 'sequentialTrail'>> {
+  const sessions = new Map<string, Session>();
+  for (const t of targets) sessions.set(t.key, await t.open());
+  try {
+    await trail(); // skip what is already there
+    for (let i = 0; i < WARMUP; i++) for (const t of targets) await sessions.get(t.key)!.call();
+    const samples = new Map<string, number[]>(targets.map((t) => [t.key, []]));
+    const answeredTraces: string[] = [];
+    for (let i = 0; i < N; i++) {
+      for (const t of rotate(targets, i % targets.length)) {
+        let trace: string | undefined;
+        samples.get(t.key)!.push(await time(async () => (trace = await sessions.get(t.key)!.call())));
+        if (trace) answeredTraces.push(trace);
+      }
+      if ((i + 1) % 250 === 0) progress(`run ${run}: sequential ${i + 1}/${N}`);
+    }
+    const found = await trail();
+    const sequential = new Map([...samples].map(([k, v]) => [k, summarize(v)]));
+    const hasCustos = targets.some((t) => t.key === 'custos');
+    return { sequential, sequentialTrail: hasCustos ? { answered: answeredTraces.length, found: answeredTraces.filter((x) => found.has(x)).length } : undefined };
+  } finally {
+    await Promise.allSettled([...sessions.values()].map((s) => s.close()));
+  }
+}
+
+async function runConcurrent(target: Target, trail: () => Promise<Set<string>>): Promise<ConcurrentResult> {
+  const sessions: Session[] = [];
+  try {
+    for (let i = 0; i < SESSIONS; i++) sessions.push(await target.open());
+    await Promise.all(sessions.map((s) => s.call())); // each session warm once
+    await trail();
+    const latencies: number[] = [];
+    const traces: string[] = [];
+    let errors = 0;
+    let firstError: string | undefined;
+    const start = performance.now();
+    const deadline = start + SECONDS * 1000;
+    const loop = async (s: Session): Promise<void> => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          const trace = await s.call();
+          latencies.push(performance.now() - t0);
+          if (trace) traces.push(trace);
+        } catch (err) {
+          errors++;
+          firstError ??= err instanceof Error ? err.message : String(err);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
+    };
+    await Promise.all(sessions.map(loop));
+    const elapsedSec = (performance.now() - start) / 1000;
+    const found = target.key === 'custos' ? await trail() : undefined;
+    return {
+      callsPerSec: latencies.length / elapsedSec,
+      latency: summarize(latencies),
+      errors,
+      answered: latencies.length,
+      intentRowsFound: found ? traces.filter((t) => found.has(t)).length : undefined,
+      firstError,
+    };
+  } finally {
+    await Promise.allSettled(sessions.map((s) => s.close()));
+  }
+}
+
+function describeSetting(startedAt: Date, loadBefore: number[]): string[] {
+  const version = (pkg: string): string => (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  const cpus = os.cpus();
+  const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
+  return [
+    `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')}–${new Date().toISOString().slice(11, 16)} UTC: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ` +
+      `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; load average (1/5/15 min) ${load(loadBefore)} before, ${load(os.loadavg())} after.` +
+      (process.env.BENCH_NOTE ? ` ${process.env.BENCH_NOTE}` : ''),
+    `Parameters: ${N} sequential calls per target after ${WARMUP} warm-up; ${SESSIONS} concurrent sessions for ${SECONDS} s per target; ${RUNS} run(s). ` +
+      `Versions: supergateway ${version('supergateway')}, mcp-proxy ${version('mcp-proxy')}, server-filesystem ${version('@modelcontextprotocol/server-filesystem')}, SDK ${version('@modelcontextprotocol/sdk')}.`,
+  ];
+}
+
+async function startTargets(h: Harness, file: string, fronts: HttpFront[]): Promise<Target[]> {
+  const wanted = process.env.BENCH_TARGETS?.split(',').map((s) => s.trim());
+  const want = (key: string): boolean => !wanted || wanted.includes(key);
+  const upstream = { command: process.execPath, args: [serverFilesystem, h.workspace] };
+  const targets: Target[] = [];
+  const add = async (key: string, label: string, start: () => Promise<HttpFront>): Promise<void> => {
+    if (!want(key)) return;
+    progress(`starting ${key}`);
+    const front = await start();
+    fronts.push(front);
+    targets.push(httpTarget(key, label, front, file));
+  };
+  if (want('direct')) targets.push(await directTarget(h, file));
+  await add('forwarder', 'minimal forwarder (transport floor)', () => startForwarderProcess(upstream));
+  await add('supergateway', 'supergateway --stateful', () => startSupergateway(upstream));
+  await add('mcp-proxy', 'mcp-proxy', () => startMcpProxy(upstream));
+  if (want('custos')) targets.push(custosTarget(h, await h.token('alice'), file));
+  return targets;
+}
+
+function writeBenchFile(workspace: string): string {
+  const line = 'The handbook says: wash hands before and after every visit, log every device you take off the ward, and hand over in writing.\n';
+  const file = path.join(workspace, FILE);
+  writeFileSync(file, line.repeat(Math.ceil(1024 / line.length)).slice(0, 1024));
+  return file;
+}
 
 export async function run(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  progress(`starting the harness (dev OIDC provider, custos serve out of process)`);
   const h = await startHarness({ tap: false, outOfProcess: true });
+  const fronts: HttpFront[] = [];
   try {
-    const viaCustos = await h.connect(await h.token('alice'), 'bench');
-    const direct = await h.connectDirect();
-    const args = { path: path.join(h.workspace, 'notes/handbook.md') };
-    const callCustos = () => viaCustos.callTool({ name: 'filesystem__read_text_file', arguments: args });
-    const callDirect = () => direct.callTool({ name: 'read_text_file', arguments: args });
-    const ping = () => viaCustos.ping(); // the transport floor: HTTP + SSE + token check, no pipeline, no upstream
-    for (let i = 0; i < WARMUP; i++) {
-      await callCustos();
-      await callDirect();
-    }
-    const custosMs: number[] = [];
-    const directMs: number[] = [];
-    const pingMs: number[] = [];
-    for (let i = 0; i < N; i++) {
-      pingMs.push(await time(ping));
-      // alternate the order so neither side always runs on a warmer cache
-      if (i % 2) {
-        custosMs.push(await time(callCustos));
-        directMs.push(await time(callDirect));
-      } else {
-        directMs.push(await time(callDirect));
-        custosMs.push(await time(callCustos));
+    const file = writeBenchFile(h.workspace);
+    const targets = await startTargets(h, file, fronts);
+    const trail = createTrailReader(h);
+    const runs: RunResult[] = [];
+    for (let r = 1; r <= RUNS; r++) {
+      progress(`run ${r}/${RUNS}: sequential, ${N} calls per target (${targets.map((t) => t.key).join(', ')})`);
+      const seq = await runSequential(targets, r, trail);
+      const concurrent = new Map<string, ConcurrentResult>();
+      if (SECONDS > 0 && SESSIONS > 0) {
+        for (const t of rotate(targets, r - 1)) {
+          progress(`run ${r}/${RUNS}: ${SESSIONS} concurrent sessions for ${SECONDS} s through ${t.key}`);
+          const c = await runConcurrent(t, trail);
+          progress(`  ${t.key}: ${c.callsPerSec.toFixed(0)} calls/s, p50 ${c.latency.p50.toFixed(2)} ms, p99 ${c.latency.p99.toFixed(2)} ms, ${c.errors} errors${c.firstError ? ` (first: ${c.firstError})` : ''}`);
+          concurrent.set(t.key, c);
+        }
       }
+      runs.push({ ...seq, concurrent });
     }
-    const c = summarize(custosMs);
-    const d = summarize(directMs);
-    const p = summarize(pingMs);
-    console.log(`gateway benchmark: ${N} tools/call (filesystem read_text_file), ${WARMUP} warm-up, interleaved`);
-    console.log('| path | p50 | p90 | p99 | mean |');
-    console.log('|---|---|---|---|---|');
-    console.log(`| direct to upstream (stdio) | ${formatMs(d.p50)} | ${formatMs(d.p90)} | ${formatMs(d.p99)} | ${formatMs(d.mean)} |`);
-    console.log(`| through Custos (HTTP + pipeline + durable audit) | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.mean)} |`);
-    console.log(`| MCP ping through Custos (transport floor) | ${formatMs(p.p50)} | ${formatMs(p.p90)} | ${formatMs(p.p99)} | ${formatMs(p.mean)} |`);
-    console.log(`| added by Custos | ${formatMs(c.p50 - d.p50)} | ${formatMs(c.p90 - d.p90)} | ${formatMs(c.p99 - d.p99)} | ${formatMs(c.mean - d.mean)} |`);
-    console.log(`ratio p50 ${(c.p50 / d.p50).toFixed(2)}x, p99 ${(c.p99 / d.p99).toFixed(2)}x`);
+    const report = renderReport({ targets, runs, setting: describeSetting(startedAt, loadBefore) });
+    console.log(report);
+    if (process.env.BENCH_WRITE !== '0') {
+      const doc = path.join(repoRoot, 'docs/performance.md');
+      writeFileSync(doc, replaceGatewayBlock(readFileSync(doc, 'utf8'), report));
+      progress(`wrote the table into ${doc}`);
+    }
   } finally {
+    progress('shutting down');
+    await Promise.allSettled(fronts.map((f) => f.stop()));
     await h.close();
   }
 }

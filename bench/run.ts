@@ -2,11 +2,21 @@
  * `npm run bench -- NAME`: runs bench/NAME.ts (compiled to dist-bench/) and prints its
  * report. Benchmarks are measurements, not tests: they never fail on a slow machine.
  */
+const BENCHMARKS: Record<string, string> = {
+  gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
+  identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
+  policy: 'the cost of one Cedar decision, uncached and from the decision cache',
+};
+
 const name = process.argv[2];
-const available = ['gateway', 'identity', 'policy'];
-if (!name || !available.includes(name)) {
-  console.error(`usage: npm run bench -- NAME   (NAME: ${available.join(', ')})`);
-  process.exit(2);
+if (!name || !Object.hasOwn(BENCHMARKS, name)) {
+  const help = name === '--help' || name === '-h';
+  const out = help ? console.log : console.error;
+  if (name && !help) out(`unknown benchmark: ${name}`);
+  out('usage: npm run bench -- NAME\n\nbenchmarks:');
+  for (const [n, what] of Object.entries(BENCHMARKS)) out(`  ${n.padEnd(10)} ${what}`);
+  out('\nThe gateway benchmark reads BENCH_N, BENCH_WARMUP, BENCH_SESSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TARGETS, BENCH_WRITE and BENCH_NOTE (see bench/gateway.ts).');
+  process.exit(help ? 0 : 2);
 }
 const mod = (await import(`./${name}.js`)) as { run: () => Promise<void> };
 await mod.run();

@@ -22,3 +22,24 @@ export async function time<T>(fn: () => Promise<T>): Promise<number> {
   await fn();
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
+
+/** The middle and the range of one figure measured in several runs. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid]! : ((s[mid - 1] ?? Number.NaN) + (s[mid] ?? Number.NaN)) / 2;
+  return { median, min: s[0] ?? Number.NaN, max: s[s.length - 1] ?? Number.NaN };
+}
+
+/** `1.23` for one run, `1.23 (1.10–1.40)` (median, then min–max) for several. */
+export function formatSpread(values: readonly number[], digits = 2): string {
+  const { median, min, max } = spread(values);
+  const f = (v: number): string => v.toFixed(digits);
+  return values.length > 1 ? `${f(median)} (${f(min)}–${f(max)})` : f(median);
+}

@@ -36,7 +36,8 @@ function findRepoRoot(from: string): string {
 }
 
 export const repoRoot = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
-const serverFilesystem = path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+/** The filesystem MCP server's entry point (the default upstream, and the benchmarks' baseline). */
+export const serverFilesystem = path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const tapScript = path.join(repoRoot, 'test/e2e/fixtures/stdio-tap.mjs');
 
 export interface HarnessOptions {
