@@ -15,7 +15,8 @@
  *     the table gives the median and the spread. For Custos, every answered call's intent row
  *     is looked up in the trail afterwards. The table is printed and written into
  *     docs/performance.md (BENCH_WRITE=0: print only); BENCH_NOTE adds a line about the machine.
- *     BENCH_TARGETS=direct,custos limits the targets (e.g. to profile one).
+ *     BENCH_TARGETS=direct,custos limits the targets (e.g. to profile one);
+ *     BENCH_CUSTOS_NODE_ARGS passes Node.js flags to `custos serve` (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -229,7 +230,8 @@ export async function run(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   progress(`starting the harness (dev OIDC provider, custos serve out of process)`);
-  const h = await startHarness({ tap: false, outOfProcess: true });
+  const nodeArgs = process.env.BENCH_CUSTOS_NODE_ARGS?.split(' ').filter(Boolean);
+  const h = await startHarness({ tap: false, outOfProcess: true, nodeArgs });
   const fronts: HttpFront[] = [];
   try {
     const file = writeBenchFile(h.workspace);

@@ -56,6 +56,8 @@ export interface HarnessOptions {
   readonly configure?: (raw: CustosConfigInput, context: { dir: string; issuer: string; audience: string }) => CustosConfigInput;
   /** Run Custos as its own process (`custos serve`, needs `npm run build`), as in production; default in-process. */
   readonly outOfProcess?: boolean;
+  /** Extra Node.js flags for that `custos serve` process (e.g. `--cpu-prof` to profile it). */
+  readonly nodeArgs?: readonly string[];
   /** Have the dev provider send OIDC back-channel logout tokens to Custos (and Custos accept them). */
   readonly backchannelLogout?: boolean;
   /** Users the dev provider knows (default: alice and bob). */
@@ -115,10 +117,10 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: n
   });
 }
 
-async function spawnCustos(raw: CustosConfigInput, dir: string, storeUri: string): Promise<HarnessCustos> {
+async function spawnCustos(raw: CustosConfigInput, dir: string, storeUri: string, nodeArgs: readonly string[] = []): Promise<HarnessCustos> {
   const file = path.join(dir, 'custos.yaml');
   writeFileSync(file, JSON.stringify(raw, null, 2)); // JSON is YAML
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = await waitForOutput(child, /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/, 30_000).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
@@ -183,7 +185,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   try {
     const config = resolveConfig(finalRaw, { source: 'harness', baseDir: dir });
     custos = options.outOfProcess
-      ? await spawnCustos(finalRaw, dir, config.audit.store)
+      ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs)
       : await startCustos(config, { logger: createLogger('silent') });
   } catch (err) {
     await idp.close();
