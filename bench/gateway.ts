@@ -18,6 +18,7 @@
  *     BENCH_TARGETS=direct,custos limits the targets (e.g. to profile one);
  *     BENCH_CUSTOS_NODE_ARGS passes Node.js flags to `custos serve` (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -190,8 +191,14 @@ function describeSetting(startedAt: Date, loadBefore: number[]): string[] {
   const version = (pkg: string): string => (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
   const cpus = os.cpus();
   const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout: the figures still stand, without the commit
+  }
   return [
-    `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')}–${new Date().toISOString().slice(11, 16)} UTC: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ` +
+    `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')}–${new Date().toISOString().slice(11, 16)} UTC at commit ${commit}: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ` +
       `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; load average (1/5/15 min) ${load(loadBefore)} before, ${load(os.loadavg())} after.` +
       (process.env.BENCH_NOTE ? ` ${process.env.BENCH_NOTE}` : ''),
     `Parameters: ${N} sequential calls per target after ${WARMUP} warm-up; ${SESSIONS} concurrent sessions for ${SECONDS} s per target; ${RUNS} run(s). ` +
