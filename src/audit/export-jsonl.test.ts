@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../kernel/index.js';
 import { createAuditStore, exportJsonl, verifyChain } from './index.js';
-import { collect, makeEntry } from './test-support.js';
+import { collect, makeEntry } from './index.test-support.js';
 
 describe('exportJsonl', () => {
   it('writes one canonical record per line in seq order, and the lines verify', async () => {

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditStore, verifyStore } from './index.js';
-import { collect, makeEntry, makeTempDir } from './test-support.js';
-import type { TempDir } from './test-support.js';
+import { collect, makeEntry, makeTempDir } from './index.test-support.js';
+import type { TempDir } from './index.test-support.js';
 
 const run = promisify(execFile);
 const SRC = fileURLToPath(new URL('..', import.meta.url));
@@ -31,7 +31,7 @@ function transpileFolder(name: string, outDir: string): void {
 
 const WRITER = `
 import { createAuditStore } from './audit/index.js';
-import { makeEntry } from './audit/test-support.js';
+import { makeEntry } from './audit/index.test-support.js';
 const [uri, count, tag] = process.argv.slice(2);
 const store = await createAuditStore(uri, { busyTimeoutMs: 20000 });
 for (let i = 0; i < Number(count); i++) await store.append(makeEntry(i + 1, { request_id: tag + '-' + i }));

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AUDIT_SCHEMA } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import { createAuditStore } from './index.js';
-import { collect, makeEntry } from './test-support.js';
+import { collect, makeEntry } from './index.test-support.js';
 
 type Constructor = new (opts: object) => { compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown } };
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: Constructor }).default ?? Ajv2020Module) as unknown as Constructor;

@@ -7,8 +7,8 @@ import type { AuditEntry } from '../kernel/index.js';
 import { computeRecordHash, createAuditStore, verifyChain } from './index.js';
 import type { AuditStoreAdmin } from './index.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, createSqliteAuditStore } from './sqlite-store.js';
-import { collect, makeEntry, makeTempDir } from './test-support.js';
-import type { TempDir } from './test-support.js';
+import { collect, makeEntry, makeTempDir } from './index.test-support.js';
+import type { TempDir } from './index.test-support.js';
 
 async function expectUnavailable(promise: Promise<unknown>, reason?: string): Promise<CustosError> {
   const err = await promise.then(

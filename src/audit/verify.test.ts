@@ -6,8 +6,8 @@ import { CustosError, GENESIS_HASH, canonicalize } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import { computeRecordHash, createAuditStore, verifyChain, verifyStore } from './index.js';
 import type { RawRow } from './index.js';
-import { collect, makeEntry, makeTempDir } from './test-support.js';
-import type { TempDir } from './test-support.js';
+import { collect, makeEntry, makeTempDir } from './index.test-support.js';
+import type { TempDir } from './index.test-support.js';
 
 const MARKER = (n: number): string => `ZEBRA-MARKER-${String(n).padStart(4, '0')}`;
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../kernel/index.js';
-import { expectDenied } from './test-expect-denied.js';
+import { expectDenied } from './expect-denied.test-support.js';
 import { createSigningKeyStore } from './signing-keys.js';
 import { mintDelegationToken } from './custos-tokens.js';
 import { verifyDelegationToken } from './delegation-verifier.js';

@@ -6,8 +6,8 @@ import { createDelegation } from './delegation-service.js';
 import type { Delegation } from './delegation-service.js';
 import { ACCESS_TOKEN_TYPE, narrowScope, TOKEN_EXCHANGE_GRANT } from './exchange-request.js';
 import { createMemoryAudit } from './test-memory-audit.js';
-import { createTestKey, signTestToken, startTestIssuer } from './test-issuer.js';
-import type { TestIssuer, TestKey } from './test-issuer.js';
+import { createTestKey, signTestToken, startTestIssuer } from './issuer.test-support.js';
+import type { TestIssuer, TestKey } from './issuer.test-support.js';
 import { createTokenVerifier } from './token-verifier.js';
 
 const CUSTOS = 'http://custos.test';

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosError } from '../kernel/index.js';
 import { createTokenVerifier } from './index.js';
 import type { IssuerConfig } from './index.js';
-import { expectDenied } from './test-expect-denied.js';
-import { createTestKey, signTestToken, startTestIssuer } from './test-issuer.js';
-import type { TestIssuer, TestKey } from './test-issuer.js';
+import { expectDenied } from './expect-denied.test-support.js';
+import { createTestKey, signTestToken, startTestIssuer } from './issuer.test-support.js';
+import type { TestIssuer, TestKey } from './issuer.test-support.js';
 
 const AUD = 'urn:custos:test';
 

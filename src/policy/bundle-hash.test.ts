@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../kernel/index.js';
 import { computeBundleHash, loadBundle } from './index.js';
-import { QUICKSTART_BUNDLE, copyQuickstart, writeBundle } from './test-support.js';
+import { QUICKSTART_BUNDLE, copyQuickstart, writeBundle } from './bundles.test-support.js';
 
 const AUDITOR_PIPELINE = "find . -type f ! -path '*/.*' | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum | sha256sum";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecisionInput, Principal } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from './index.js';
 import { delegationDepth } from './evaluate.js';
-import { QUICKSTART_BUNDLE, makeInput, writeBundle } from './test-support.js';
+import { QUICKSTART_BUNDLE, makeInput, writeBundle } from './bundles.test-support.js';
 
 // Validates (the validator does not see integer overflow) but fails at evaluation when delegation_depth >= 1.
 const OVERFLOW = 'context.delegation_depth + 9223372036854775807 < 0';

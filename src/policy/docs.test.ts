@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBundle } from './index.js';
-import { QUICKSTART_BUNDLE, makeInput, writeBundle } from './test-support.js';
+import { QUICKSTART_BUNDLE, makeInput, writeBundle } from './bundles.test-support.js';
 
 const DOC = join(QUICKSTART_BUNDLE, '../../../docs/policy.md');
 

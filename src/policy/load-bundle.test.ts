@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCustosError } from '../kernel/index.js';
 import { loadBundle } from './index.js';
-import { makeInput, writeBundle } from './test-support.js';
+import { makeInput, writeBundle } from './bundles.test-support.js';
 
 const OK_POLICY = '@id("ok")\npermit (principal, action, resource) when { resource.classes.contains("read") };\n';
 

@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ActivePolicy, DecisionInput } from '../kernel/index.js';
 import { loadBundle } from './index.js';
 import type { LoadedBundle } from './index.js';
-import { QUICKSTART_BUNDLE, makeInput } from './test-support.js';
-import type { InputOptions } from './test-support.js';
+import { QUICKSTART_BUNDLE, makeInput } from './bundles.test-support.js';
+import type { InputOptions } from './bundles.test-support.js';
 
 let bundle: LoadedBundle;
 let policy: ActivePolicy;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAKE } from './fixtures.test-helpers.js';
+import { FAKE } from './fake-credentials.test-support.js';
 import { isLuhnValid, isValidSsn } from './detectors-pii.js';
 import { redactText } from './redact-text.js';
 import { isSecretKey } from './secret-keys.js';

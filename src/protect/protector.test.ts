@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CustosError } from '../kernel/index.js';
 import type { Protector } from '../kernel/index.js';
-import { FAKE } from './fixtures.test-helpers.js';
+import { FAKE } from './fake-credentials.test-support.js';
 import * as protect from './index.js';
 
 describe('createProtector', () => {

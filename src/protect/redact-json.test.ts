@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAKE } from './fixtures.test-helpers.js';
+import { FAKE } from './fake-credentials.test-support.js';
 import { createProtector } from './protector.js';
 
 const protector = createProtector();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CustosError } from '../kernel/index.js';
 import type { DetectorSpec } from './detector.js';
 import { DETECTORS } from './detectors.js';
-import { FAKE } from './fixtures.test-helpers.js';
+import { FAKE } from './fake-credentials.test-support.js';
 import { createTextRedactor, redactText } from './redact-text.js';
 
 const DOT_ENV = [

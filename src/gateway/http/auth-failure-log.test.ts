@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFakePolicy, createSilentLogger, createTestPipeline } from '../test-fakes.js';
+import { createFakePolicy, createSilentLogger, createTestPipeline } from '../fakes.test-support.js';
 import { createAuthFailureLog } from './auth-failure-log.js';
 
 const WINDOW = 60_000;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { SECRET_MARKER, createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../test-fakes.js';
+import { SECRET_MARKER, createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
 
 const policy = createFakePolicy([(i) => (i.tool.name === 'wire_money' ? 'confirm' : undefined)]);
 const { pipeline, audit } = createTestPipeline(policy);

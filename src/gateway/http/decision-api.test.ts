@@ -11,7 +11,7 @@ import {
   createSilentLogger,
   createTestPipeline,
   deriveFakeAgent,
-} from '../test-fakes.js';
+} from '../fakes.test-support.js';
 
 const policy = createFakePolicy([(i) => (i.tool.name === 'drop_table' ? 'deny' : undefined), (i) => (i.tool.name === 'wire_money' ? 'confirm' : undefined)]);
 const { pipeline, audit } = createTestPipeline(policy);

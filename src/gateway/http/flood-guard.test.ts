@@ -9,7 +9,7 @@ import type { TokenExchanger } from '../../kernel/index.js';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../test-fakes.js';
+import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
 import type { GatewayDeps } from '../types.js';
 
 const open: GatewayServer[] = [];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../test-fakes.js';
+import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
 
 const clock = createManualClock();
 const policy = createFakePolicy();

@@ -19,7 +19,7 @@ import {
   createTestPipeline,
   deriveFakeAgent,
   filesystemUpstream,
-} from '../test-fakes.js';
+} from '../fakes.test-support.js';
 import type { UpstreamPool } from '../types.js';
 import { createUpstreamPool } from './upstream-pool.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCustosError } from '../../kernel/index.js';
-import { createSilentLogger } from '../test-fakes.js';
+import { createSilentLogger } from '../fakes.test-support.js';
 import type { ClientRelay, UpstreamPool } from '../types.js';
 import { createUpstreamPool } from './upstream-pool.js';
 

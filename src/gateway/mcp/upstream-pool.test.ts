@@ -8,7 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { isCustosError } from '../../kernel/index.js';
-import { createSilentLogger, createTempDir, filesystemUpstream } from '../test-fakes.js';
+import { createSilentLogger, createTempDir, filesystemUpstream } from '../fakes.test-support.js';
 import type { UpstreamPool } from '../types.js';
 import { createUpstreamPool } from './upstream-pool.js';
 

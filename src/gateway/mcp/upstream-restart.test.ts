@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { isCustosError } from '../../kernel/index.js';
-import { createSilentLogger, createTempDir } from '../test-fakes.js';
+import { createSilentLogger, createTempDir } from '../fakes.test-support.js';
 import type { UpstreamEvent } from '../types.js';
 import { createUpstreamPool } from './upstream-pool.js';
 import { createRelayRouter } from './upstream-requests.js';
