@@ -1,9 +1,15 @@
-/** Fixtures shared by the audit tests (not part of the public surface). */
+/**
+ * The audit module's test door (never in dist/): fixtures for the audit tests, and the one
+ * in-memory audit store that every unit test, in any module, uses.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUDIT_SCHEMA } from '../kernel/index.js';
 import type { AuditEntry, AuditEvent } from '../kernel/index.js';
+
+export { createMemoryAudit } from './memory-store.test-support.js';
+export type { MemoryAuditStore } from './memory-store.test-support.js';
 
 export function makeEntry(n: number, overrides: Partial<AuditEntry> = {}): AuditEntry {
   const event: AuditEvent = n % 2 === 1 ? 'intent' : 'result';

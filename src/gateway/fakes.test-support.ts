@@ -1,17 +1,16 @@
 /**
- * Small in-test fakes of the kernel ports, for the gateway's own tests. Test support
- * only: not exported from index.ts.
+ * Small in-test fakes of the kernel ports, for the gateway's own tests (never in dist/).
+ * The audit store is the shared one from the audit module's test door.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CustosError, GENESIS_HASH, TIERS, createPipeline } from '../kernel/index.js';
+import { createMemoryAudit } from '../audit/index.test-support.js';
+import type { MemoryAuditStore } from '../audit/index.test-support.js';
+import { CustosError, TIERS, createPipeline } from '../kernel/index.js';
 import type {
   ActivePolicy,
-  AuditEntry,
-  AuditRecord,
-  AuditStore,
   Clock,
   Decision,
   DecisionInput,
@@ -83,25 +82,6 @@ export function createFakeProtector(): Protector {
   };
 }
 
-export function createMemoryAudit(): AuditStore & { rows: AuditRecord[]; failing: boolean } {
-  const rows: AuditRecord[] = [];
-  const store = {
-    rows,
-    failing: false,
-    async append(entry: AuditEntry): Promise<AuditRecord> {
-      if (store.failing) throw new Error('disk full');
-      const record = { ...entry, seq: rows.length + 1, prev_hash: rows.at(-1)?.hash ?? GENESIS_HASH, hash: String(rows.length + 1).padStart(64, '0') };
-      rows.push(record);
-      return record;
-    },
-    async *read() {
-      yield* rows;
-    },
-    async close() {},
-  };
-  return store;
-}
-
 export const deriveFakeAgent: DeriveAgent = (principal, declared) => {
   const tier = 'interactive' as const;
   const declaredTier = (TIERS as readonly string[]).includes(declared.tier ?? '') ? (declared.tier as Tier) : undefined;
@@ -111,7 +91,7 @@ export const deriveFakeAgent: DeriveAgent = (principal, declared) => {
   };
 };
 
-export function createTestPipeline(policy: PolicySource): { pipeline: Pipeline; audit: ReturnType<typeof createMemoryAudit> } {
+export function createTestPipeline(policy: PolicySource): { pipeline: Pipeline; audit: MemoryAuditStore } {
   const audit = createMemoryAudit();
   let n = 0;
   const pipeline = createPipeline({ policy, protector: createFakeProtector(), audit, clock: { now: () => new Date('2026-01-01T00:00:00Z') }, ids: { newId: () => `id-${++n}` } });

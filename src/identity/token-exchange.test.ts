@@ -5,7 +5,7 @@ import type { Principal, SessionGuard } from '../kernel/index.js';
 import { createDelegation } from './delegation-service.js';
 import type { Delegation } from './delegation-service.js';
 import { ACCESS_TOKEN_TYPE, narrowScope, TOKEN_EXCHANGE_GRANT } from './exchange-request.js';
-import { createMemoryAudit } from './test-memory-audit.js';
+import { createMemoryAudit } from '../audit/index.test-support.js';
 import { createTestKey, signTestToken, startTestIssuer } from './issuer.test-support.js';
 import type { TestIssuer, TestKey } from './issuer.test-support.js';
 import { createTokenVerifier } from './token-verifier.js';

@@ -1,26 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
+import { createMemoryAudit } from '../audit/index.test-support.js';
 import { CustosError } from './errors.js';
 import { createPipeline } from './pipeline.js';
-import type { ActivePolicy, AuditStore, DecisionInput, Protector } from './ports.js';
-import type { AuditEntry, AuditRecord, ToolCall } from './types.js';
-
-function memoryStore(): AuditStore & { rows: AuditRecord[]; failing: boolean } {
-  const rows: AuditRecord[] = [];
-  return {
-    rows,
-    failing: false,
-    async append(entry: AuditEntry) {
-      if (this.failing) throw new Error('disk on fire');
-      const record = { ...entry, seq: rows.length + 1, prev_hash: 'p', hash: 'h' } as AuditRecord;
-      rows.push(record);
-      return record;
-    },
-    async *read() {
-      yield* rows;
-    },
-    async close() {},
-  };
-}
+import type { ActivePolicy, DecisionInput, Protector } from './ports.js';
+import type { ToolCall } from './types.js';
 
 const protector: Protector = {
   classify: (call) => (JSON.stringify(call.arguments).includes('phi/') ? ['phi'] : []),
@@ -50,7 +33,7 @@ function call(overrides: Partial<ToolCall> = {}): ToolCall {
 }
 
 function setup(active: ActivePolicy = allowAll) {
-  const audit = memoryStore();
+  const audit = createMemoryAudit();
   const pipeline = createPipeline({ policy: { current: () => active }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
   return { audit, pipeline };
 }
@@ -91,7 +74,7 @@ describe('pipeline', () => {
     const b = createPipeline({
       policy: { current: () => { throw new Error('no bundle'); } },
       protector,
-      audit: memoryStore(),
+      audit: createMemoryAudit(),
       clock: { now: () => new Date(0) },
       ids: { newId: () => 'id' },
     });
@@ -154,7 +137,7 @@ describe('pipeline', () => {
     const decide = vi.fn(() => ({ decision: 'allow' as const, reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] }));
     const active = { ...policy(decide), tenancyRules: { arguments: ['tenant'], paths: [] } };
     const tenantAware: Protector = { ...protector, extractTenants: (c) => [String((c.arguments as { tenant?: string }).tenant ?? '')].filter(Boolean) };
-    const audit = memoryStore();
+    const audit = createMemoryAudit();
     const pipeline = createPipeline({ policy: { current: () => active }, protector: tenantAware, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
     const principal = { sub: 'alice', iss: 'i', tenant: 'A', roles: [], groups: [] };
     const other = await pipeline.authorize(call({ principal, arguments: { tenant: 'B' } }));
@@ -181,7 +164,7 @@ describe('pipeline', () => {
   it('classifies before redacting the input, so a secret file path is redacted as one', async () => {
     const seen: unknown[] = [];
     const p: Protector = { classify: () => ['secret_file'], redact: (v, o) => (seen.push(o?.dataClasses), { value: v, count: 0, types: [] }) };
-    const pipeline = createPipeline({ policy: { current: () => allowAll }, protector: p, audit: memoryStore(), clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    const pipeline = createPipeline({ policy: { current: () => allowAll }, protector: p, audit: createMemoryAudit(), clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
     await pipeline.authorize(call());
     expect(seen[0]).toEqual(['secret_file']);
   });

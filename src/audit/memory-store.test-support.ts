@@ -1,0 +1,40 @@
+/**
+ * Test support (never in dist/): the one in-memory audit store every unit test uses. It
+ * chains rows exactly as the real stores do (same entry check, same hash), so a trail
+ * written in a test verifies with `verifyChain`. Set `failing` to make appends reject as a
+ * full disk would.
+ */
+import { CustosError, GENESIS_HASH } from '../kernel/index.js';
+import type { AuditEntry, AuditRecord, AuditStore, Clock } from '../kernel/index.js';
+import { chainRecord } from './chain-hash.js';
+import { prepareEntry } from './store-common.js';
+
+export interface MemoryAuditStore extends AuditStore {
+  /** Every appended record, in seq order. */
+  readonly rows: AuditRecord[];
+  /** While true, every append rejects with ERR_AUDIT_UNAVAILABLE (reason `disk_full`). */
+  failing: boolean;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+
+export function createMemoryAudit(clock: Clock = SYSTEM_CLOCK): MemoryAuditStore {
+  const rows: AuditRecord[] = [];
+  const store: MemoryAuditStore = {
+    rows,
+    failing: false,
+    async append(entry: AuditEntry): Promise<AuditRecord> {
+      if (store.failing) throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { detail: { reason: 'disk_full' } });
+      const last = rows.at(-1);
+      const { record } = chainRecord(prepareEntry(entry, clock), last ?? { seq: 0, hash: GENESIS_HASH });
+      rows.push(record);
+      return record;
+    },
+    async *read(options) {
+      const from = options?.fromSeq ?? 1;
+      yield* rows.filter((row) => row.seq >= from).slice(0, options?.limit ?? rows.length);
+    },
+    async close() {},
+  };
+  return store;
+}
