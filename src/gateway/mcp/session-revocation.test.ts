@@ -8,7 +8,7 @@ import type { Principal, Revocation, RevocationFeed, TokenVerifier } from '../..
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { createEmptyUpstreams, createFakePolicy, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../test-fakes.js';
+import { createEmptyUpstreams, createFakePolicy, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
 import { coveredBy } from './session-revocation.js';
 
 const ISS = 'https://idp.test';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSilentLogger, createTempDir } from '../test-fakes.js';
+import { createSilentLogger, createTempDir } from '../fakes.test-support.js';
 import { createUpstreamPool } from './upstream-pool.js';
 import { watchdogScript, watchedCommand } from './upstream-watchdog.js';
 
