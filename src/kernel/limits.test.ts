@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { createMemoryAudit } from '../audit/index.test-support.js';
 import { canonicalize } from './canonical.js';
 import { digestJson, sha256Hex } from './digest.js';
 import { CustosError } from './errors.js';
 import { DEFAULT_INPUT_LIMITS, findLimitExceeded } from './limits.js';
 import { WITHHELD, createPipeline } from './pipeline.js';
-import type { ActivePolicy, AuditStore, Protector } from './ports.js';
-import type { AuditEntry, AuditRecord, ToolCall } from './types.js';
+import type { ActivePolicy, Protector } from './ports.js';
+import type { ToolCall } from './types.js';
 
 function nest(depth: number, leaf: unknown = 'x'): unknown {
   let v = leaf;
@@ -75,19 +76,8 @@ describe('canonical form and digests of deep and wide values', () => {
 
 describe('pipeline bounds', () => {
   function setup() {
-    const rows: AuditRecord[] = [];
-    const audit: AuditStore = {
-      async append(entry: AuditEntry) {
-        canonicalize(entry); // a real store canonicalizes every row
-        const record = { ...entry, seq: rows.length + 1, prev_hash: 'p', hash: 'h' } as AuditRecord;
-        rows.push(record);
-        return record;
-      },
-      async *read() {
-        yield* rows;
-      },
-      async close() {},
-    };
+    const audit = createMemoryAudit(); // chains and canonicalizes every row, as a real store does
+    const rows = audit.rows;
     let classified = 0;
     const protector: Protector = {
       classify: () => {
@@ -98,7 +88,7 @@ describe('pipeline bounds', () => {
     };
     const policy: ActivePolicy = { bundleHash: 'b'.repeat(64), decide: () => ({ decision: 'allow', reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] }), classifyTool: () => ({ classes: [] }), classificationRules: [] };
     const pipeline = createPipeline({ policy: { current: () => policy }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
-    return { rows, pipeline, classified: () => classified };
+    return { rows, audit, pipeline, classified: () => classified };
   }
   const call = (args: unknown): ToolCall => ({
     requestId: 'r1',
@@ -121,14 +111,14 @@ describe('pipeline bounds', () => {
   });
 
   it('denies a call whose classifier runs out of budget, naming the limit', async () => {
-    const { rows, pipeline } = setup();
+    const { rows, audit, pipeline } = setup();
     const protector: Protector = {
       classify: () => {
         throw new CustosError('ERR_INPUT_TOO_COMPLEX', undefined, { detail: { limit: 'maxSuffixWork', max: 5 } });
       },
       redact: <T>(value: T) => ({ value, count: 0, types: [] }),
     };
-    const p = createPipeline({ policy: { current: () => ({ bundleHash: 'b', decide: () => ({ decision: 'allow', reasons: [], bundleHash: 'b', determiningPolicies: [] }), classifyTool: () => ({ classes: [] }), classificationRules: [] }) }, protector, audit: { append: async (e) => ({ ...e, seq: rows.push(e as AuditRecord), prev_hash: 'p', hash: 'h' }) as AuditRecord, read: async function* () {}, close: async () => {} }, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    const p = createPipeline({ policy: { current: () => ({ bundleHash: 'b', decide: () => ({ decision: 'allow', reasons: [], bundleHash: 'b', determiningPolicies: [] }), classifyTool: () => ({ classes: [] }), classificationRules: [] }) }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
     void pipeline;
     const auth = await p.authorize(call({ path: 'x' }));
     expect(auth.decision.reasons).toEqual(['arguments_too_complex']);

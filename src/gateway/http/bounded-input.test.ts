@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../test-fakes.js';
+import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
 
 const policy = createFakePolicy([]);
 const { pipeline, audit } = createTestPipeline(policy);

@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { createSilentLogger } from '../test-fakes.js';
+import { createSilentLogger } from '../fakes.test-support.js';
 import { checkToolArguments } from './input-schemas.js';
 
 const tool = (inputSchema: Record<string, unknown>): Tool => ({ name: 'read', inputSchema: { type: 'object', ...inputSchema } as Tool['inputSchema'] });
