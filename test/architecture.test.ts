@@ -142,6 +142,13 @@ describe('test helpers', () => {
     expect(misnamedHelpers(all, importers, importsOf).map((f) => path.relative(root, f))).toEqual([]);
   });
 
+  it('keeps one in-memory audit store for tests: audit/memory-store.test-support.ts', () => {
+    const store = path.join(src, 'audit/memory-store.test-support.ts');
+    const defined = all.filter((f) => isTestCode(f) && f !== store && /\basync\s+append\s*\(|\bappend\s*:\s*async\b/.test(readFileSync(f, 'utf8')));
+    expect(defined.map((f) => path.relative(root, f))).toEqual([]);
+    expect(/\basync\s+append\s*\(/.test(readFileSync(store, 'utf8'))).toBe(true);
+  });
+
   it('keeps test helpers out of production code', () => {
     const violations = all
       .filter((f) => !isTestCode(f))
