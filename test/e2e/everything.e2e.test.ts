@@ -63,7 +63,10 @@ function answerServerRequests(client: Client, seen: Seen): void {
 
 /** Times, request ids and Custos' URI prefix differ between the two paths; nothing else may. */
 function normalise(value: unknown): unknown {
-  const text = JSON.stringify(value, (k, v: unknown) => (k === 'io.custos/request_id' ? undefined : v))
+  // A blob's timestamp is base64-encoded: decode it so the time normalisation below reaches it.
+  const text = JSON.stringify(value, (k, v: unknown) =>
+    k === 'io.custos/request_id' ? undefined : k === 'blob' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+  )
     .replaceAll('custos://everything/', '')
     .replace(/\d{1,2}:\d{2}:\d{2}(\s?[AP]M)?/g, 'TIME');
   return JSON.parse(text, (k, v: unknown) => (k === '_meta' && v && typeof v === 'object' && Object.keys(v).length === 0 ? undefined : v));
