@@ -12,7 +12,7 @@ import type { AuditStoreAdmin } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createGateway, createUpstreamPool } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
-import { AUDIT_SCHEMA, CustosError, createPipeline } from '../kernel/index.js';
+import { CustosError, createPipeline } from '../kernel/index.js';
 import type { Pipeline } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
 import { createProtector, extractTenants } from '../protect/index.js';
@@ -34,8 +34,6 @@ export interface StartOptions {
   readonly logger?: Logger;
 }
 
-const SYSTEM_USER = { sub: 'custos:system', iss: 'custos' } as const;
-
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
   const logger = options.logger ?? createLogger(config.log.level);
   const bundle = await loadBundle(config.policy.bundle);
@@ -43,28 +41,9 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const store = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
-    await store.append({
-      schema: AUDIT_SCHEMA,
-      event: 'admin',
-      time: new Date().toISOString(),
-      request_id: randomUUID(),
-      user: SYSTEM_USER,
-      policy: { decision: 'allow', bundle_hash: bundle.bundleHash, determining_policies: [], reasons: ['policy_activated'] },
-      redactions: { count: 0, types: [] },
-      detail: { action: 'policy_activated', bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
-    });
     const { jwks } = config.identity;
     const verifier = createTokenVerifier(config.identity.issuers, { fetchTimeoutMs: jwks.fetchTimeoutMs, jwksCooldownMs: jwks.cooldownMs, jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs, jwksFailureRetryMs: jwks.failureRetryMs });
     cleanups.push(() => verifier.close());
-    const { maxBodyBytes, ...inputLimits } = config.limits;
-    const pipeline = createPipeline({
-      policy,
-      protector: { ...createProtector(), extractTenants },
-      audit: store,
-      clock: { now: () => new Date() },
-      ids: { newId: randomUUID },
-      limits: inputLimits,
-    });
     const identity = await createIdentityServices({
       store: resolveSessionStore(config),
       busyTimeoutMs: config.audit.busyTimeoutMs,
@@ -76,6 +55,22 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       ids: { newId: randomUUID },
     });
     cleanups.push(() => identity.close());
+    const { maxBodyBytes, ...inputLimits } = config.limits;
+    const pipeline = createPipeline({
+      policy,
+      protector: { ...createProtector(), extractTenants },
+      audit: store,
+      clock: { now: () => new Date() },
+      ids: { newId: randomUUID },
+      limits: inputLimits,
+      emergency: identity.emergency,
+    });
+    // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
+    await pipeline.recordAdmin({
+      action: 'policy_activated',
+      principal: 'custos',
+      detail: { bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
+    });
     const upstreams = await createUpstreamPool(
       config.upstreams.map((u) => ({ ...u, command: u.command === 'node' ? process.execPath : u.command })),
       { logger },
@@ -87,7 +82,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const port = await listen(server, config.server.host, config.server.port);
     cleanups.push(() => closeServer(server));
     const url = (config.server.publicUrl ?? `http://${config.server.host}:${port}`).replace(/\/$/, '');
-    const delegation = await createDelegationFor(config, { issuers: verifier, url, audit: store, bundleHash: () => policy.current().bundleHash, sessions: identity.sessions, grants: identity.backgroundGrants });
+    const delegation = await createDelegationFor(config, { issuers: verifier, url, audit: pipeline, sessions: identity.sessions, grants: identity.backgroundGrants });
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,
@@ -138,7 +133,7 @@ function resolveSessionStore(config: ResolvedConfig): string {
 }
 
 /** Custos' own tokens (RFC 8693 delegation, background grants), signed with its keys. */
-function createDelegationFor(config: ResolvedConfig, deps: Pick<DelegationOptions, 'issuers' | 'audit' | 'bundleHash' | 'sessions' | 'grants'> & { url: string }) {
+function createDelegationFor(config: ResolvedConfig, deps: Pick<DelegationOptions, 'issuers' | 'audit' | 'sessions' | 'grants'> & { url: string }) {
   const d = config.identity.delegation;
   return createDelegation({
     ...deps,

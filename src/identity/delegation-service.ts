@@ -4,7 +4,7 @@
  * that accepts Custos delegation tokens besides the issuers' tokens, and the token exchanger.
  */
 import { CustosError } from '../kernel/index.js';
-import type { AuditStore, SessionGuard, TokenExchanger, TokenVerifier } from '../kernel/index.js';
+import type { ControlPlaneRecorder, SessionGuard, TokenExchanger, TokenVerifier } from '../kernel/index.js';
 import { createCustosTokenVerifier } from './delegation-verifier.js';
 import { createSigningKeyStore } from './signing-keys.js';
 import type { SigningAlgorithm, SigningKeyStore } from './signing-keys.js';
@@ -22,8 +22,8 @@ export interface DelegationOptions {
   readonly issuer: string;
   /** The MCP resource URL: the `aud` of delegation tokens. */
   readonly resource: string;
-  readonly audit: AuditStore;
-  readonly bundleHash: () => string;
+  /** Where the token endpoint's rows go (src/app passes the pipeline). */
+  readonly audit: ControlPlaneRecorder;
   readonly keys: { readonly dir?: string; readonly algorithm?: SigningAlgorithm; readonly rotateAfterSec?: number };
   readonly settings?: Partial<DelegationSettings>;
   /** Revocation and logoff of the subject's session (checked on every exchange), when sessions are tracked. */
@@ -64,7 +64,6 @@ export async function createDelegation(options: DelegationOptions): Promise<Dele
     subjectVerifier: verifier,
     actorVerifier: (token) => options.issuers.verifyActor(token),
     audit: options.audit,
-    bundleHash: options.bundleHash,
     settings,
     clock,
     ...(options.sessions === undefined ? {} : { sessions: options.sessions }),

@@ -1,45 +1,44 @@
 /**
  * Audit rows of the token endpoint and of background grants: an `admin` row for each token
- * or grant issued, a `deny` row for each refusal. Rows name the user (when the subject
- * verified), the chain and a reason; never a token.
+ * or grant issued, a `deny` row (`delegation_<reason>`) for each refusal. Written through the
+ * kernel's row builders (the pipeline's recordAdmin / recordRefusal), so `detail` is redacted
+ * like every other row's. Rows name the user (when the subject verified), the chain and a
+ * reason; never a token.
  */
-import { AUDIT_SCHEMA } from '../kernel/index.js';
-import type { AuditEntry, AuditStore, Principal, Tier } from '../kernel/index.js';
+import type { ControlPlaneRecorder, DenyReason, Principal, RowAgent } from '../kernel/index.js';
 
 export interface ExchangeAuditContext {
-  readonly audit: AuditStore;
-  /** The policy bundle in force, pinned on every row. */
-  readonly bundleHash: () => string;
-  readonly now: () => Date;
-  readonly newId: () => string;
+  readonly rows: ControlPlaneRecorder;
 }
 
-export interface ExchangeRow {
-  readonly allowed: boolean;
-  readonly reasons: readonly string[];
-  readonly user?: Principal;
-  readonly agent?: { readonly name: string; readonly tier: Tier; readonly chain: readonly string[] };
+/** A token or grant issued (`admin`, `detail.action` names it). */
+export interface IssuedRow {
+  readonly allowed: true;
+  readonly action: 'token_exchange' | 'background_grant' | 'background_grant_revoked';
+  readonly reason: 'token_exchange' | 'background_grant_created' | 'background_grant_revoked';
+  readonly user: Principal;
+  readonly agent?: RowAgent;
   readonly detail: Readonly<Record<string, unknown>>;
   readonly traceId?: string;
 }
 
-function userOf(p: Principal | undefined): AuditEntry['user'] {
-  return p ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId } : { sub: null, anonymous: true };
+/** A refused exchange or grant (`deny`). */
+export interface RefusedRow {
+  readonly allowed: false;
+  readonly reason: DenyReason;
+  readonly user?: Principal;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly traceId?: string;
 }
 
-/** Appends the row durably; throws ERR_AUDIT_UNAVAILABLE (from the store) when it cannot. */
+export type ExchangeRow = IssuedRow | RefusedRow;
+
+/** Appends the row durably; throws ERR_AUDIT_UNAVAILABLE when it cannot. */
 export async function recordExchange(ctx: ExchangeAuditContext, row: ExchangeRow): Promise<void> {
-  const entry: AuditEntry = {
-    schema: AUDIT_SCHEMA,
-    event: row.allowed ? 'admin' : 'deny',
-    time: ctx.now().toISOString(),
-    request_id: ctx.newId(),
-    user: userOf(row.user),
-    ...(row.agent ? { agent: { name: row.agent.name, tier: row.agent.tier, delegation_chain: [...row.agent.chain] } } : {}),
-    policy: { decision: row.allowed ? 'allow' : 'deny', bundle_hash: ctx.bundleHash(), determining_policies: [], reasons: [...row.reasons] },
-    redactions: { count: 0, types: [] },
-    ...(row.traceId === undefined ? {} : { trace_id: row.traceId }),
-    detail: row.detail,
-  };
-  await ctx.audit.append(entry);
+  if (row.allowed) {
+    const { action, reason, user, agent, detail, traceId } = row;
+    await ctx.rows.recordAdmin({ action, reasons: [reason], principal: user, agent, detail, traceId });
+    return;
+  }
+  await ctx.rows.recordRefusal({ reasons: [row.reason], principal: row.user ?? null, detail: row.detail, traceId: row.traceId });
 }

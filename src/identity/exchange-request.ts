@@ -4,7 +4,7 @@
  * (`oauth_error`, RFC 6749 §5.2 / RFC 8693 §2.2.2) and a stable `reason`; never a token.
  */
 import { CustosError } from '../kernel/index.js';
-import type { ErrorCode, TokenRequestForm } from '../kernel/index.js';
+import type { DelegationRefusal, ErrorCode, TokenRequestForm } from '../kernel/index.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -18,20 +18,8 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 
 export type OAuthError = 'invalid_request' | 'invalid_grant' | 'invalid_scope' | 'invalid_target' | 'unsupported_grant_type';
 
-/** Stable reasons, also the audit row's `policy.reasons` (prefixed `delegation_`). */
-export type RefusalReason =
-  | 'request_invalid'
-  | 'grant_type_unsupported'
-  | 'token_type_unsupported'
-  | 'target_invalid'
-  | 'subject_token_invalid'
-  | 'actor_token_invalid'
-  | 'grant_invalid'
-  | 'grant_revoked'
-  | 'actor_not_grantee'
-  | 'depth_exceeded'
-  | 'scope_widened'
-  | 'grant_requires_interactive';
+/** Stable reasons (the kernel's DELEGATION_REFUSALS), also the audit row's `policy.reasons` (prefixed `delegation_`). */
+export type RefusalReason = DelegationRefusal;
 
 export function refuse(oauthError: OAuthError, reason: RefusalReason, message: string, cause?: ErrorCode): CustosError {
   return new CustosError('ERR_IDENTITY_DELEGATION_INVALID', message, {

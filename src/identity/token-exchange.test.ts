@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CustosError } from '../kernel/index.js';
-import type { Principal, SessionGuard } from '../kernel/index.js';
+import { CustosError, createPipeline } from '../kernel/index.js';
+import type { AuditStore, ControlPlaneRecorder, Principal, Protector, SessionGuard } from '../kernel/index.js';
 import { createDelegation } from './delegation-service.js';
 import type { Delegation } from './delegation-service.js';
 import { ACCESS_TOKEN_TYPE, narrowScope, TOKEN_EXCHANGE_GRANT } from './exchange-request.js';
@@ -12,6 +12,22 @@ import { createTokenVerifier } from './token-verifier.js';
 
 const CUSTOS = 'http://custos.test';
 const RESOURCE = `${CUSTOS}/mcp`;
+
+/** Redacts the string SECRET wherever it appears (enough to see that a row's detail is redacted). */
+const markerProtector: Protector = {
+  classify: () => [],
+  redact: <T>(value: T) => {
+    const text = JSON.stringify(value ?? null);
+    const count = text.split('SECRET').length - 1;
+    return { value: JSON.parse(text.replaceAll('SECRET', '[redacted:secret]')) as T, count, types: count ? ['secret'] : [] };
+  },
+};
+
+/** The rows of the token endpoint go through the kernel's builders, as in src/app (the pipeline). */
+function createRowRecorder(store: AuditStore): ControlPlaneRecorder {
+  const bundle = { bundleHash: 'b'.repeat(64), classificationRules: [], classifyTool: () => ({ classes: [] }), decide: () => ({ decision: 'deny' as const, reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: [] }) };
+  return createPipeline({ policy: { current: () => bundle }, protector: markerProtector, audit: store, clock: { now: () => new Date() }, ids: { newId: () => 'id' } });
+}
 
 async function refusal(attempt: Promise<unknown>): Promise<CustosError> {
   const err = await attempt.then(() => undefined, (e: unknown) => e);
@@ -24,7 +40,8 @@ describe('token exchange (unit, with a test issuer and a controlled clock)', () 
   let idp: TestIssuer;
   let key: TestKey;
   let now: number;
-  const audit = createMemoryAudit();
+  const store = createMemoryAudit();
+  const audit = { rows: store.rows, ...createRowRecorder(store) };
   let revokedSessions: Set<string>;
 
   const sessions: SessionGuard = {
@@ -36,7 +53,7 @@ describe('token exchange (unit, with a test issuer and a controlled clock)', () 
 
   async function setup(settings: Parameters<typeof createDelegation>[0]['settings'] = {}): Promise<Delegation> {
     const issuers = createTokenVerifier([{ issuer: idp.issuer, audience: RESOURCE, jwksUri: idp.jwksUri, interactiveClients: ['cli'] }], { clock: () => now });
-    return createDelegation({ issuers, issuerUrls: [idp.issuer], issuer: CUSTOS, resource: RESOURCE, audit, bundleHash: () => 'b'.repeat(64), keys: {}, settings, sessions, clock: () => now });
+    return createDelegation({ issuers, issuerUrls: [idp.issuer], issuer: CUSTOS, resource: RESOURCE, audit, keys: {}, settings, sessions, clock: () => now });
   }
 
   const userToken = (extra: Record<string, unknown> = {}) =>
@@ -121,6 +138,19 @@ describe('token exchange (unit, with a test issuer and a controlled clock)', () 
       const err = await refusal(d.tokens.exchange(request));
       expect(err.detail).toMatchObject({ oauth_error: error, reason });
     }
+  });
+
+  it('redacts the detail of its rows like every other row (a client id carrying a secret)', async () => {
+    now = Date.now();
+    const d = await setup();
+    const alice: Principal = { sub: 'alice', iss: idp.issuer, roles: [], groups: [] };
+    await d.tokens.createBackgroundGrant(alice, { clientId: 'runner-SECRET', ttlSec: 60 });
+    expect(audit.rows.at(-1)).toMatchObject({ event: 'admin', policy: { reasons: ['background_grant_created'], bundle_hash: 'b'.repeat(64) }, detail: { action: 'background_grant', client_id: 'runner-[redacted:secret]' } });
+    await expect(d.tokens.createBackgroundGrant(alice, { clientId: 'runner-SECRET', ttlSec: 10 ** 9 })).rejects.toMatchObject({ code: 'ERR_GATEWAY_BAD_REQUEST' });
+    const refused = await refusal(d.tokens.exchange({ ...form('x', 'y'), audience: 'SECRET' }));
+    expect(refused.detail).toMatchObject({ reason: 'target_invalid' });
+    expect(audit.rows.at(-1)).toMatchObject({ event: 'deny', policy: { reasons: ['delegation_target_invalid'] } });
+    expect(JSON.stringify(audit.rows)).not.toMatch(/SECRET(?!\])/);
   });
 
   it("a non-interactive client's user token is refused at the front door but is a valid actor", async () => {

@@ -9,8 +9,8 @@
  * Every outcome is audited (admin row issued, deny row refused) before it is returned.
  */
 import { randomUUID } from 'node:crypto';
-import { CustosError, isCustosError } from '../kernel/index.js';
-import type { AuditStore, BackgroundGrant, BackgroundGrantRequest, CredentialKind, Principal, SessionGuard, Tier, TokenExchanger, TokenVerifier } from '../kernel/index.js';
+import { CustosError, delegationDenyReason, isCustosError } from '../kernel/index.js';
+import type { BackgroundGrant, ControlPlaneRecorder, BackgroundGrantRequest, CredentialKind, Principal, SessionGuard, Tier, TokenExchanger, TokenVerifier } from '../kernel/index.js';
 import { deriveTier } from './agent-context.js';
 import { createMemoryGrantRegistry } from './background-grants.js';
 import type { GrantRegistry } from './background-grants.js';
@@ -53,8 +53,8 @@ export interface TokenExchangerOptions {
   readonly subjectVerifier: TokenVerifier;
   /** Verifies an agent's own credential from a configured issuer. */
   readonly actorVerifier: (token: string) => Promise<Principal>;
-  readonly audit: AuditStore;
-  readonly bundleHash: () => string;
+  /** Where its rows go (the pipeline's recordAdmin / recordRefusal: redacted, pinned to the bundle in force). */
+  readonly audit: ControlPlaneRecorder;
   readonly settings?: Partial<DelegationSettings>;
   readonly grants?: GrantRegistry;
   /** Checks the subject's session (revoked, idle) before anything is minted from it. */
@@ -83,7 +83,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
   const issuer = options.issuer.replace(/\/+$/, '');
   const tokenEndpoint = `${issuer}${TOKEN_PATH}`;
   const ctx: CustosTokenContext = { keys: options.keys, issuer, clockSkewSec: settings.clockSkewSec, clock };
-  const auditCtx: ExchangeAuditContext = { audit: options.audit, bundleHash: options.bundleHash, now: () => new Date(clock()), newId: randomUUID };
+  const auditCtx: ExchangeAuditContext = { rows: options.audit };
   const nowSec = (): number => Math.floor(clock() / 1000);
 
   /** `known.user` is set once the grant token verifies, so a refusal of its grant is recorded under its user. */
@@ -145,7 +145,8 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     const chain = [`user:${subject.user.sub}`, ...actors.map((a) => `agent:${a}`)];
     await recordExchange(auditCtx, {
       allowed: true,
-      reasons: ['token_exchange'],
+      action: 'token_exchange',
+      reason: 'token_exchange',
       user: subject.user,
       agent: { name: actor, tier, chain },
       detail: { action: 'token_exchange', jti, tier, depth: actors.length, scope: scope ?? null, expires_at: expiresAt, ...(subject.grantId ? { grant_id: subject.grantId } : {}) },
@@ -168,10 +169,9 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
         return await issue(parseExchangeRequest(form, options.resource), context.traceId, known);
       } catch (err) {
         if (!isCustosError(err) || err.code !== 'ERR_IDENTITY_DELEGATION_INVALID' || context.quiet === true) throw err;
-        const reason = String(err.detail?.reason ?? 'request_invalid');
         await recordExchange(auditCtx, {
           allowed: false,
-          reasons: [`delegation_${reason}`],
+          reason: delegationDenyReason(err.detail?.reason),
           user: known.user,
           detail: { action: 'token_exchange', ...err.detail },
           traceId: context.traceId,
@@ -184,8 +184,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
         return await createGrant(principal, request);
       } catch (err) {
         if (isCustosError(err) && err.code === 'ERR_IDENTITY_DELEGATION_INVALID') {
-          const reason = String(err.detail?.reason ?? 'request_invalid');
-          await recordExchange(auditCtx, { allowed: false, reasons: [`delegation_${reason}`], user: principal, detail: { action: 'background_grant', client_id: request.clientId, ...err.detail } });
+          await recordExchange(auditCtx, { allowed: false, reason: delegationDenyReason(err.detail?.reason), user: principal, detail: { action: 'background_grant', client_id: request.clientId, ...err.detail } });
         }
         throw err;
       }
@@ -193,7 +192,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     async revokeBackgroundGrant(principal, grantId) {
       const revoked = await grants.revoke(grantId, principal);
       if (revoked) {
-        await recordExchange(auditCtx, { allowed: true, reasons: ['background_grant_revoked'], user: principal, detail: { action: 'background_grant_revoked', grant_id: grantId } });
+        await recordExchange(auditCtx, { allowed: true, action: 'background_grant_revoked', reason: 'background_grant_revoked', user: principal, detail: { action: 'background_grant_revoked', grant_id: grantId } });
       }
       return revoked;
     },
@@ -222,7 +221,8 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     const { token } = await mintGrantToken(ctx, tokenEndpoint, { grantId, user, clientId: request.clientId, scope, expiresAt });
     await recordExchange(auditCtx, {
       allowed: true,
-      reasons: ['background_grant_created'],
+      action: 'background_grant',
+      reason: 'background_grant_created',
       user,
       detail: { action: 'background_grant', grant_id: grantId, client_id: request.clientId, scope: scope ?? null, expires_at: expiresAt },
     });

@@ -23,10 +23,8 @@ export const ERROR_CODES = {
   ERR_IDENTITY_SESSION_MISMATCH: 'The MCP session belongs to another user.',
   ERR_IDENTITY_SESSION_REVOKED: 'The session was revoked; sign in again.',
   ERR_IDENTITY_SESSION_IDLE: 'The session was idle past the automatic logoff; sign in again.',
-  ERR_IDENTITY_TIER_MISMATCH: 'The declared tier does not match the tier the credential carries.',
   ERR_IDENTITY_DELEGATION_INVALID: 'The delegation is not allowed (tokens, scope or depth).',
   ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: 'The token was issued to a client that is not registered as interactive; act for the user through token exchange.',
-  ERR_IDENTITY_TENANT_MISMATCH: "The call names another tenant's resources.",
   ERR_IDENTITY_NOT_ENTITLED: 'The user does not hold the entitlement this action needs.',
   ERR_IDENTITY_DEV_LOGIN_FAILED: 'The dev identity provider did not complete the login.',
   // policy
@@ -51,6 +49,8 @@ export const ERROR_CODES = {
   ERR_GATEWAY_PAYLOAD_TOO_LARGE: 'The request body is too large.',
   ERR_GATEWAY_SESSION_LIMIT: 'Too many open sessions; close one or retry later.',
   ERR_GATEWAY_CONFLICT: 'The request conflicts with one already in progress.',
+  ERR_GATEWAY_CANCELLED: 'The request was cancelled by the caller.',
+  ERR_GATEWAY_CAPABILITY_UNSUPPORTED: "The agent's client does not support a capability this request needs (elicitation, sampling).",
   ERR_GATEWAY_RATE_LIMITED: 'Too many unauthenticated or failed requests from this address; retry after the Retry-After delay.',
   // config
   ERR_CONFIG_INVALID: 'The configuration is invalid.',

@@ -4,6 +4,7 @@
  * denied (`arguments_too_complex`) or the output withheld (`output_too_complex`), with a row.
  * The walk is iterative and stops at the first limit, so its cost is bounded by the limits.
  */
+import { DENY_REASONS } from './deny-reasons.js';
 
 export interface InputLimits {
   /** Deepest nesting of objects and arrays (a flat object is depth 1). */
@@ -37,9 +38,10 @@ export interface LimitExceeded {
   readonly max: number;
 }
 
-/** Deny reasons of the input checks (the pipeline's own; policy reasons come from the bundle). */
-export const ARGUMENTS_TOO_COMPLEX = 'arguments_too_complex';
-export const ARGUMENTS_INVALID = 'arguments_invalid';
+/** Deny reasons of the input checks (members of DENY_REASONS). */
+export const ARGUMENTS_TOO_COMPLEX = DENY_REASONS.ARGUMENTS_TOO_COMPLEX;
+export const ARGUMENTS_INVALID = DENY_REASONS.ARGUMENTS_INVALID;
+/** The `output.error` of a result row whose output was past a limit and withheld. */
 export const OUTPUT_TOO_COMPLEX = 'output_too_complex';
 
 /** The first limit `value` exceeds, or undefined when it is within all of them. */

@@ -1,16 +1,32 @@
 /**
- * The one pipeline every front door uses:
- *   classify → decide → redact input → record intent → forward → redact output → record result.
+ * The one orchestrator. Every governed action, from either front door, runs these named
+ * stages in this order (PIPELINE_STAGES):
+ *   bound → classify → identity → tier → limits → door → break_glass → policy → classified
+ *   → tenancy → decide → redact_input (DECISION_STAGES, pipeline-stages.ts)
+ *   → record_decision → confirm → forward → redact_output → record_result → monitor
  * Authentication happens before (the front door turns a credential into a Principal or null).
- * Fail closed: no principal, no evaluable policy or no durable intent row means no forwarding.
+ * `evaluate` runs the decision stages alone, writing nothing, so a list shows what a call
+ * would be allowed. Fail closed: no principal, no evaluable policy or no durable intent row
+ * means no forwarding. Every row is built by audit-rows.ts and written by audit-writer.ts.
  */
-import { CustosError, isCustosError, toCustosError } from './errors.js';
+import { CustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
-import { ARGUMENTS_TOO_COMPLEX, DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './limits.js';
+import { buildAdminRow, buildAlertRow, buildAuthFailureRow, buildConfirmRow, buildDenyRow, buildIntentRow, buildResultRow, subjectOfCall, userOf } from './audit-rows.js';
+import type { RowStamp, RowSubject } from './audit-rows.js';
+import { createAuditWriter } from './audit-writer.js';
+import type { AuditMonitor } from './audit-writer.js';
+import { DENY_REASONS } from './deny-reasons.js';
+import type { DenyReason } from './deny-reasons.js';
+import type { EmergencyPort } from './identity-ports.js';
+import { DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './limits.js';
 import type { InputLimits, LimitExceeded } from './limits.js';
+import { ACTION_BY_KIND, DECISION_STAGES, NOTHING_FOUND, WITHHELD, exceededOf, runDecisionStages } from './pipeline-stages.js';
+import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
 import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
-import { AUDIT_SCHEMA, NO_BUNDLE_HASH } from './types.js';
-import type { AuditEntry, AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, ToolCall } from './types.js';
+import { NO_BUNDLE_HASH } from './types.js';
+import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
+
+export { WITHHELD, DECISION_STAGES };
 
 export interface PipelineDeps {
   readonly policy: PolicySource;
@@ -20,10 +36,25 @@ export interface PipelineDeps {
   readonly ids: IdSource;
   /** Bounds on arguments and outputs (default DEFAULT_INPUT_LIMITS). */
   readonly limits?: InputLimits;
+  /** Break-glass: the open grant of the caller's session, looked up by the break_glass stage. */
+  readonly emergency?: Pick<EmergencyPort, 'activeGrant'>;
+  /** The monitor stage: sees every row once it is durable. */
+  readonly monitor?: AuditMonitor;
 }
 
-/** What a row stores in place of a value past the limits: nothing of it. */
-export const WITHHELD: Redaction = Object.freeze({ value: '[redacted:too_complex]', count: 1, types: Object.freeze(['too_complex']) });
+/** The stages of one governed call, in order (the decision stages, then the call's own). */
+export const PIPELINE_STAGES: readonly string[] = Object.freeze([
+  ...DECISION_STAGES.map((s) => s.name),
+  'record_decision',
+  'confirm',
+  'forward',
+  'redact_output',
+  'record_result',
+  'monitor',
+]);
+
+/** The `output.error` of a call the agent cancelled. */
+export const CANCELLED = 'cancelled';
 
 /** The answer to "may this call go ahead?", with what the trail needs to finish the record. */
 export interface Authorization {
@@ -53,8 +84,8 @@ export interface Completion {
 }
 
 export interface AuthorizeOptions {
-  /** Deny before asking the policy (e.g. a tier mismatch found by the front door), still recorded under the user. */
-  readonly deny?: readonly string[];
+  /** Deny before asking the policy (what the front door found, e.g. `arguments_invalid`), still recorded under the user. */
+  readonly deny?: readonly DenyReason[];
   /**
    * The front door can ask the user to confirm (e.g. an MCP elicitation): a `confirm` decision
    * then writes a `confirm` row (the call is held) instead of a `deny` row, and the front door
@@ -65,12 +96,25 @@ export interface AuthorizeOptions {
   readonly exceeded?: LimitExceeded;
 }
 
+export interface RunOptions {
+  readonly deny?: readonly DenyReason[];
+  /** How to ask the human when the policy decides `confirm`; without it a `confirm` decision is a denial. */
+  readonly confirmation?: { readonly channel: string; ask(auth: Authorization): Promise<ConfirmationOutcome> };
+  /** The agent's request: a forward that fails after it aborted is recorded as `cancelled`. */
+  readonly signal?: AbortSignal;
+}
+
+export interface EvaluateOptions {
+  /** The policy action asked (default: the call kind's, e.g. `call_tool`); lists ask `list_tool`. */
+  readonly action?: PolicyAction;
+}
+
 /** The reason a held call's outcome row carries, by the human's answer. */
 export const CONFIRMATION_REASONS: Readonly<Record<ConfirmationOutcome, string>> = {
   accepted: 'confirmation_accepted',
-  declined: 'confirmation_declined',
-  timeout: 'confirmation_timeout',
-  unavailable: 'confirmation_unavailable',
+  declined: DENY_REASONS.CONFIRMATION_DECLINED,
+  timeout: DENY_REASONS.CONFIRMATION_TIMEOUT,
+  unavailable: DENY_REASONS.CONFIRMATION_UNAVAILABLE,
 };
 
 export interface AlertInput {
@@ -84,37 +128,34 @@ export interface AlertInput {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
+/** The agent of a control-plane row (a token issued to it, a delegation refused). */
+export interface RowAgent {
+  readonly name: string;
+  readonly tier: Tier;
+  readonly chain: readonly string[];
+}
+
 export interface AdminInput {
-  /** What was done, e.g. session_revoked, emergency_grant_opened (the row's reason). */
+  /** What was done, e.g. session_revoked, emergency_grant_opened (`detail.action`). */
   readonly action: string;
-  /** Who did it (null for Custos itself). */
-  readonly principal: Principal | null;
+  /** The row's reasons (default `[action]`). */
+  readonly reasons?: readonly string[];
+  /** Who did it: a user, `'custos'` for Custos itself (recorded as `custos:system`), or null (anonymous). */
+  readonly principal: Principal | 'custos' | null;
+  readonly agent?: RowAgent;
   readonly decision?: DecisionValue;
   readonly traceId?: string;
   /** Non-sensitive detail; strings in it are redacted before they are stored. */
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-export interface Pipeline {
-  /** Decides and records. Never throws for a denial; throws ERR_AUDIT_UNAVAILABLE only if not even a deny row could be written. */
-  authorize(call: ToolCall, options?: AuthorizeOptions): Promise<Authorization>;
-  /**
-   * Records the human's answer to a held (`confirm`) authorization: `accepted` writes the intent
-   * row and returns an `allow` authorization (the call may now run); any other outcome writes a
-   * deny row (reason `confirmation_<outcome>`). Throws ERR_INTERNAL for an authorization that
-   * was not held, ERR_AUDIT_UNAVAILABLE when not even a deny row could be written.
-   */
-  confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization>;
-  /** Redacts the outcome and records the result row. Throws ERR_AUDIT_UNAVAILABLE when the row cannot be written. */
-  complete(auth: Authorization, outcome: Outcome): Promise<Completion>;
-  /** authorize → forward (only on allow) → complete. */
-  run(call: ToolCall, forward: (call: ToolCall) => Promise<unknown>): Promise<RunResult>;
-  /** Writes a row for a request that never got an identity (bad or missing token). */
-  recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined>;
-  /** Writes an alert row (for the SIEM and the monitor). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
-  recordAlert(input: AlertInput): Promise<AuditRecord>;
-  /** Writes an admin row (revocations, break-glass grants, reviews). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
-  recordAdmin(input: AdminInput): Promise<AuditRecord>;
+/** A refused control-plane request (a token exchange, a background grant): a `deny` row. */
+export interface RefusalInput {
+  readonly reasons: readonly DenyReason[];
+  readonly principal?: Principal | null;
+  readonly agent?: RowAgent;
+  readonly traceId?: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
 }
 
 export interface AuthFailure {
@@ -133,18 +174,42 @@ export type RunResult =
   | { readonly forwarded: false; readonly authorization: Authorization }
   | { readonly forwarded: true; readonly authorization: Authorization; readonly completion: Completion; readonly failed: boolean };
 
-const ACTION_BY_KIND: Record<CallKind, PolicyAction> = {
-  tool: 'call_tool',
-  resource: 'read_resource',
-  prompt: 'get_prompt',
-  sampling: 'sample',
-  elicitation: 'sample',
-  model: 'model_request',
-};
+export interface Pipeline {
+  /** The decision stages, then the decision row. Never throws for a denial; throws ERR_AUDIT_UNAVAILABLE only if not even a deny row could be written. */
+  authorize(call: ToolCall, options?: AuthorizeOptions): Promise<Authorization>;
+  /** The decision stages alone, writing nothing (list filtering): what `authorize` would decide. */
+  evaluate(call: ToolCall, options?: EvaluateOptions): Promise<Decision>;
+  /**
+   * Records the human's answer to a held (`confirm`) authorization: `accepted` writes the intent
+   * row and returns an `allow` authorization (the call may now run); any other outcome writes a
+   * deny row (reason `confirmation_<outcome>`). Throws ERR_INTERNAL for an authorization that
+   * was not held, ERR_AUDIT_UNAVAILABLE when not even a deny row could be written.
+   */
+  confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization>;
+  /** Redacts the outcome and records the result row. Throws ERR_AUDIT_UNAVAILABLE when the row cannot be written. */
+  complete(auth: Authorization, outcome: Outcome): Promise<Completion>;
+  /** Every stage: authorize → (confirm) → forward (only on allow) → complete. */
+  run(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options?: RunOptions): Promise<RunResult>;
+  /** Writes a row for a request that never got an identity (bad or missing token). */
+  recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined>;
+  /** Writes an alert row (for the SIEM and the monitor). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
+  recordAlert(input: AlertInput): Promise<AuditRecord>;
+  /** Writes an admin row (bundle activation, revocations, tokens issued, break-glass). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
+  recordAdmin(input: AdminInput): Promise<AuditRecord>;
+  /** Writes the deny row of a refused control-plane request. Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
+  recordRefusal(input: RefusalInput): Promise<AuditRecord>;
+}
+
+/** What a module outside the pipeline writes rows through (identity's token endpoint, the app). */
+export type ControlPlaneRecorder = Pick<Pipeline, 'recordAdmin' | 'recordRefusal'>;
+
+/** The user of rows Custos writes for itself (bundle activation at start). */
+export const SYSTEM_USER = Object.freeze({ sub: 'custos:system', iss: 'custos' });
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  const { protector, audit, clock } = deps;
+  const { protector, clock } = deps;
   const limits = deps.limits ?? DEFAULT_INPUT_LIMITS;
+  const writer = createAuditWriter({ audit: deps.audit, protector, monitor: deps.monitor });
 
   function currentPolicy(): ActivePolicy | undefined {
     try {
@@ -154,146 +219,82 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  function deny(bundleHash: string, ...reasons: string[]): Decision {
-    return { decision: 'deny', reasons, bundleHash, determiningPolicies: [] };
+  function stamp(requestId: string, bundleHash?: string): RowStamp {
+    return { time: clock.now().toISOString(), requestId, bundleHash: bundleHash ?? currentPolicy()?.bundleHash ?? NO_BUNDLE_HASH };
   }
 
-  function userOf(p: Principal | null | undefined): AuditEntry['user'] {
-    return p ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId } : { sub: null, anonymous: true };
+  const env: StageEnv = {
+    protector,
+    limits,
+    emergency: deps.emergency,
+    alertNow: async (draft, alert) => void (await recordAlert({ ...alert, call: draft.call })),
+  };
+
+  function newDraft(call: ToolCall, options: AuthorizeOptions, action: PolicyAction, recording: boolean): Draft {
+    return { call, options, action, recording, policy: currentPolicy(), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[] };
   }
 
-  function baseEntry(call: ToolCall): Omit<AuditEntry, 'event' | 'policy' | 'redactions'> {
-    return {
-      schema: AUDIT_SCHEMA,
-      time: clock.now().toISOString(),
-      request_id: call.requestId,
-      kind: call.kind,
-      user: userOf(call.principal),
-      agent: {
-        name: call.agent.name,
-        runtime: call.agent.runtime,
-        version: call.agent.version,
-        tier: call.agent.tier,
-        declared_tier: call.agent.declaredTier,
-        delegation_chain: [...call.agent.delegationChain, `tool:${call.tool.server}/${call.tool.name}`],
-      },
-      trace_id: call.traceId,
-      access: call.emergency ? { emergency: true, grant_id: call.emergency.grantId } : undefined,
-    };
+  async function evaluate(call: ToolCall, options: EvaluateOptions = {}): Promise<Decision> {
+    return runDecisionStages(newDraft(call, {}, options.action ?? ACTION_BY_KIND[call.kind], false), env);
   }
 
-  interface Inspection {
-    readonly dataClasses: string[];
-    readonly toolClasses: readonly string[];
-    readonly tenants: { readonly named: string[]; readonly foreign: string[] };
-    /** The classifier's own budget ran out: the call cannot be classified whole. */
-    readonly exceeded?: LimitExceeded;
-    readonly failed?: boolean;
-  }
-
-  /**
-   * Classify: data classes of everything in the arguments, tool classes, tenants named. A
-   * classifier that runs out of budget (ERR_INPUT_TOO_COMPLEX) says which limit; any other
-   * error is an evaluation failure. Either way the call is denied, never passed unclassified.
-   */
-  function inspect(call: ToolCall, policy: ActivePolicy | undefined): Inspection {
-    const none = { dataClasses: [], toolClasses: [], tenants: { named: [], foreign: [] } };
-    if (!policy) return none;
-    try {
-      const dataClasses = protector.classify(call, policy.classificationRules);
-      const toolClasses = policy.classifyTool(call.tool).classes;
-      const named = policy.tenancyRules && protector.extractTenants ? protector.extractTenants(call, policy.tenancyRules) : [];
-      return { dataClasses, toolClasses, tenants: { named, foreign: named.filter((t) => t !== call.principal?.tenant) } };
-    } catch (err) {
-      if (isCustosError(err) && err.code === 'ERR_INPUT_TOO_COMPLEX') {
-        return { ...none, exceeded: { limit: String(err.detail?.limit ?? 'classifier'), max: Number(err.detail?.max ?? 0) } };
-      }
-      return { ...none, failed: true };
-    }
-  }
-
-  function redactArguments(call: ToolCall, dataClasses: readonly string[]): Redaction {
-    try {
-      return protector.redact(call.arguments, { dataClasses });
-    } catch {
-      return { value: '[redacted:unprocessable]', count: 1, types: ['unprocessable'] };
-    }
-  }
-
-  function decideCall(call: ToolCall, policy: ActivePolicy | undefined, found: Inspection, options: AuthorizeOptions, exceeded: LimitExceeded | undefined): Decision {
-    const bundleHash = policy?.bundleHash ?? NO_BUNDLE_HASH;
-    if (!call.principal) return deny(bundleHash, 'ERR_IDENTITY_TOKEN_MISSING');
-    if (exceeded) return deny(bundleHash, ...new Set([...(options.deny ?? []), ARGUMENTS_TOO_COMPLEX]));
-    if (options.deny?.length) return deny(bundleHash, ...options.deny);
-    if (!policy) return deny(bundleHash, 'ERR_POLICY_BUNDLE_INVALID');
-    if (found.failed) return deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
-    if (found.tenants.foreign.length) return deny(bundleHash, 'tenant_mismatch');
-    try {
-      return policy.decide({
-        action: ACTION_BY_KIND[call.kind],
-        principal: call.principal,
-        agent: call.agent,
-        tool: call.tool,
-        toolClasses: found.toolClasses,
-        dataClasses: found.dataClasses,
-        resourceTenants: found.tenants.named,
-        emergency: call.emergency !== undefined,
-      });
-    } catch {
-      return deny(bundleHash, 'ERR_POLICY_EVALUATION_FAILED');
-    }
-  }
-
-  /**
-   * Bound → classify → decide → record. Arguments past a limit are neither classified nor
-   * stored: the row keeps their SHA-256 and `[redacted:too_complex]`, and names the limit.
-   */
   async function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
-    const policy = currentPolicy();
-    const argumentsExceeded = findLimitExceeded(call.arguments, limits);
-    // Classify first: a secret file's arguments are redacted as one too.
-    const found: Inspection = argumentsExceeded ? { dataClasses: [], toolClasses: [], tenants: { named: [], foreign: [] } } : inspect(call, policy);
-    const exceeded = options.exceeded ?? argumentsExceeded ?? found.exceeded;
-    const redactedArguments = argumentsExceeded ? WITHHELD : redactArguments(call, found.dataClasses);
-    const decision = decideCall(call, policy, found, options, exceeded);
+    const draft = newDraft(call, options, ACTION_BY_KIND[call.kind], true);
+    const decision = await runDecisionStages(draft, env);
+    const exceeded = exceededOf(draft);
     const held = decision.decision === 'confirm' && options.confirmation !== undefined;
-    const event = decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny';
-    const confirmation = held ? { status: 'requested' as const, channel: options.confirmation?.channel } : undefined;
-    const auth = { call, decision, dataClasses: found.dataClasses, toolClasses: found.toolClasses, redactedArguments, ...(exceeded ? { exceeded } : {}) };
-    return recordDecision(auth, event, confirmation);
+    const auth = {
+      call: draft.call,
+      decision,
+      dataClasses: draft.inspection.dataClasses,
+      toolClasses: draft.inspection.toolClasses,
+      redactedArguments: draft.redactedArguments ?? WITHHELD,
+      ...(exceeded ? { exceeded } : {}),
+    };
+    const authorization = await recordDecision(auth, decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny', options.confirmation?.channel);
+    for (const alert of draft.alerts) await recordAlert({ ...alert, call: authorization.call });
+    return authorization;
   }
 
-  /** Writes the row of a decision. An intent row that cannot be written becomes a deny row (the call must not run). */
-  async function recordDecision(auth: Omit<Authorization, 'record'>, event: 'intent' | 'deny' | 'confirm', confirmation?: AuditEntry['confirmation']): Promise<Authorization> {
-    const { call, decision, redactedArguments } = auth;
-    const entry: AuditEntry = {
-      ...baseEntry(call),
-      event,
-      tool: { server: call.tool.server, name: call.tool.name, classes: auth.toolClasses },
-      data_classes: auth.dataClasses,
-      policy: {
-        decision: decision.decision,
-        bundle_hash: decision.bundleHash,
-        determining_policies: decision.determiningPolicies,
-        reasons: decision.reasons,
-      },
-      input: { redacted: redactedArguments.value, sha256: digestJson(call.arguments) },
-      redactions: { count: redactedArguments.count, types: redactedArguments.types },
+  function decisionFields(auth: Omit<Authorization, 'record'>, confirmation?: { status: ConfirmationOutcome; channel?: string }) {
+    return {
+      decision: auth.decision,
+      dataClasses: auth.dataClasses,
+      input: { redacted: auth.redactedArguments.value, sha256: digestJson(auth.call.arguments) },
+      redactions: { count: auth.redactedArguments.count, types: auth.redactedArguments.types },
       confirmation,
       detail: auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : undefined,
     };
+  }
+
+  /** The record_decision stage. An intent row that cannot be written becomes a deny row (the call must not run). */
+  async function recordDecision(
+    auth: Omit<Authorization, 'record'>,
+    event: 'intent' | 'deny' | 'confirm',
+    channel?: string,
+    answer?: ConfirmationOutcome,
+  ): Promise<Authorization> {
+    const at = stamp(auth.call.requestId, auth.decision.bundleHash);
+    const subject = subjectOfCall(auth.call, auth.toolClasses);
+    const fields = decisionFields(auth, answer ? { status: answer, channel } : undefined);
+    const entry =
+      event === 'intent'
+        ? buildIntentRow(at, subject, fields)
+        : event === 'confirm'
+          ? buildConfirmRow(at, subject, { ...fields, channel })
+          : buildDenyRow(at, subject, { ...fields, value: auth.decision.decision === 'confirm' ? 'confirm' : 'deny' });
     try {
-      return { ...auth, record: await audit.append(entry) };
+      return { ...auth, record: await writer.write(entry) };
     } catch (err) {
       // No durable intent row: the call must not run. Try to leave a deny row; if the store
       // is down that fails too, and the caller gets ERR_AUDIT_UNAVAILABLE.
-      if (event !== 'intent') throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
-      const denied = deny(decision.bundleHash, 'ERR_AUDIT_UNAVAILABLE');
+      if (event !== 'intent') throw toCustosError(err, 'ERR_AUDIT_UNAVAILABLE');
+      const denied: Decision = { decision: 'deny', reasons: [DENY_REASONS.AUDIT_UNAVAILABLE], bundleHash: auth.decision.bundleHash, determiningPolicies: [] };
       try {
-        const record = await audit.append({ ...entry, event: 'deny', policy: { ...entry.policy, decision: 'deny', reasons: denied.reasons, determining_policies: [] } });
+        const record = await writer.write(buildDenyRow(at, subject, { ...fields, decision: denied }));
         return { ...auth, decision: denied, record };
       } catch (again) {
-        throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: again });
+        throw toCustosError(again, 'ERR_AUDIT_UNAVAILABLE');
       }
     }
   }
@@ -307,10 +308,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const decision: Decision = accepted
       ? { ...auth.decision, decision: 'allow', reasons: [...auth.decision.reasons, reason] }
       : { ...auth.decision, decision: 'deny', reasons: [reason, ...auth.decision.reasons] };
-    const channel = auth.record.confirmation?.channel;
-    return recordDecision({ ...auth, decision }, accepted ? 'intent' : 'deny', { status: outcome, channel });
+    return recordDecision({ ...auth, decision }, accepted ? 'intent' : 'deny', auth.record.confirmation?.channel, outcome);
   }
 
+  /** The redact_output stage: an output past a limit is withheld; a redaction error returns nothing. */
   function redactOutput(auth: Authorization, outcome: Outcome, withheld: LimitExceeded | undefined): Redaction {
     if (withheld) return WITHHELD;
     try {
@@ -320,114 +321,78 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  /**
-   * Bound → redact → record the result. An output past a limit is withheld: the result row
-   * keeps its SHA-256, `[redacted:too_complex]` and `output.error: output_too_complex`.
-   */
+  /** redact_output → record_result. */
   async function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
     const withheld = outcome.output === undefined ? undefined : findLimitExceeded(outcome.output, limits);
     const output = redactOutput(auth, outcome, withheld);
-    const entry: AuditEntry = {
-      ...baseEntry(auth.call),
-      event: 'result',
-      tool: { server: auth.call.tool.server, name: auth.call.tool.name, classes: auth.toolClasses },
-      data_classes: auth.dataClasses,
-      policy: {
-        decision: auth.decision.decision,
-        bundle_hash: auth.decision.bundleHash,
-        determining_policies: auth.decision.determiningPolicies,
-        reasons: auth.decision.reasons,
-      },
+    const entry = buildResultRow(stamp(auth.call.requestId, auth.decision.bundleHash), subjectOfCall(auth.call, auth.toolClasses), {
+      decision: auth.decision,
+      dataClasses: auth.dataClasses,
       output: { redacted: output.value, sha256: digestJson(outcome.output), error: withheld ? OUTPUT_TOO_COMPLEX : outcome.error },
       redactions: { count: output.count, types: output.types },
       detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
-    };
-    try {
-      return { output, record: await audit.append(entry), ...(withheld ? { withheld } : {}) };
-    } catch (err) {
-      throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
-    }
+    });
+    return { output, record: await writer.write(entry), ...(withheld ? { withheld } : {}) };
   }
 
-  async function run(call: ToolCall, forward: (call: ToolCall) => Promise<unknown>): Promise<RunResult> {
-    const authorization = await authorize(call);
+  async function run(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options: RunOptions = {}): Promise<RunResult> {
+    const ask = options.confirmation;
+    let authorization = await authorize(call, { deny: options.deny, confirmation: ask ? { channel: ask.channel } : undefined });
+    if (ask && authorization.record.event === 'confirm') authorization = await confirm(authorization, await askSafely(ask, authorization));
     if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
     let outcome: Outcome;
-    let failed = false;
     try {
-      outcome = { output: await forward(call) };
+      outcome = { output: await forward(authorization) };
     } catch (err) {
-      failed = true;
-      outcome = { error: toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
+      outcome = { error: options.signal?.aborted ? CANCELLED : toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
     }
     const completion = await complete(authorization, outcome);
-    return { forwarded: true, authorization, completion, failed: failed || completion.withheld !== undefined };
+    return { forwarded: true, authorization, completion, failed: outcome.error !== undefined || completion.withheld !== undefined };
   }
 
   async function recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined> {
-    const policy = currentPolicy();
+    const row = buildAuthFailureRow(stamp(input.requestId ?? deps.ids.newId()), {
+      reasons: input.reasons ?? [input.code],
+      kind: input.kind,
+      tool: input.tool,
+      traceId: input.traceId,
+      detail: input.detail,
+    });
     try {
-      return await audit.append({
-        schema: AUDIT_SCHEMA,
-        event: 'auth_failure',
-        time: clock.now().toISOString(),
-        request_id: input.requestId ?? deps.ids.newId(),
-        kind: input.kind,
-        user: { sub: null, anonymous: true },
-        tool: input.tool,
-        policy: { decision: 'deny', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [...(input.reasons ?? [input.code])] },
-        redactions: { count: 0, types: [] },
-        trace_id: input.traceId,
-        detail: input.detail,
-      });
+      return await writer.write(row);
     } catch {
       return undefined; // the request is refused either way
     }
   }
 
   async function recordAlert(input: AlertInput): Promise<AuditRecord> {
-    const policy = currentPolicy();
-    const call = input.call;
-    const base = call ? baseEntry(call) : { schema: AUDIT_SCHEMA, time: clock.now().toISOString(), request_id: deps.ids.newId(), user: userOf(input.principal) };
-    try {
-      return await audit.append({
-        ...base,
-        event: 'alert',
-        tool: call ? { server: call.tool.server, name: call.tool.name } : undefined,
-        policy: { decision: input.decision ?? 'deny', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [input.type] },
-        redactions: { count: 0, types: [] },
-        alert: { type: input.type, severity: input.severity },
-        detail: input.detail,
-      });
-    } catch (err) {
-      throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
-    }
+    const subject: RowSubject = input.call ? subjectOfCall(input.call) : { user: userOf(input.principal) };
+    const at = stamp(input.call?.requestId ?? deps.ids.newId());
+    return writer.write(buildAlertRow(at, subject, { type: input.type, severity: input.severity, decision: input.decision ?? 'deny', detail: input.detail }));
   }
 
   async function recordAdmin(input: AdminInput): Promise<AuditRecord> {
-    const policy = currentPolicy();
-    let detail: Readonly<Record<string, unknown>> | undefined;
-    try {
-      detail = input.detail === undefined ? undefined : protector.redact(input.detail).value;
-    } catch (err) {
-      throw new CustosError('ERR_PROTECT_FAILED', undefined, { cause: err });
-    }
-    try {
-      return await audit.append({
-        schema: AUDIT_SCHEMA,
-        event: 'admin',
-        time: clock.now().toISOString(),
-        request_id: deps.ids.newId(),
-        user: userOf(input.principal),
-        policy: { decision: input.decision ?? 'allow', bundle_hash: policy?.bundleHash ?? NO_BUNDLE_HASH, determining_policies: [], reasons: [input.action] },
-        redactions: { count: 0, types: [] },
-        trace_id: input.traceId,
-        detail: { action: input.action, ...detail },
-      });
-    } catch (err) {
-      throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
-    }
+    const subject = { user: input.principal === 'custos' ? { ...SYSTEM_USER } : userOf(input.principal), agent: agentOf(input.agent), traceId: input.traceId };
+    return writer.write(buildAdminRow(stamp(deps.ids.newId()), subject, { action: input.action, reasons: input.reasons, decision: input.decision ?? 'allow', detail: input.detail }));
   }
 
-  return { authorize, confirm, complete, run, recordAuthFailure, recordAlert, recordAdmin };
+  async function recordRefusal(input: RefusalInput): Promise<AuditRecord> {
+    const subject = { user: userOf(input.principal), agent: agentOf(input.agent), traceId: input.traceId };
+    return writer.write(buildDenyRow(stamp(deps.ids.newId()), subject, { decision: { reasons: input.reasons, determiningPolicies: [] }, detail: input.detail }));
+  }
+
+  return { authorize, evaluate, confirm, complete, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal };
+}
+
+function agentOf(agent: RowAgent | undefined): RowSubject['agent'] {
+  return agent ? { name: agent.name, tier: agent.tier, delegation_chain: [...agent.chain] } : undefined;
+}
+
+/** The confirm stage's question; an asker that throws is an unavailable channel (the call is denied). */
+async function askSafely(ask: NonNullable<RunOptions['confirmation']>, auth: Authorization): Promise<ConfirmationOutcome> {
+  try {
+    return await ask.ask(auth);
+  } catch {
+    return 'unavailable';
+  }
 }

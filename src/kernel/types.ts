@@ -45,6 +45,11 @@ export interface AgentContext {
   readonly declaredTier?: Tier;
   /** `user:<sub>`, `agent:<name>`, … in order; the audit row appends `tool:<server>/<name>`. */
   readonly delegationChain: readonly string[];
+  /**
+   * The agent declared a tier (valid or not) other than the one derived from the credential.
+   * The pipeline's tier stage denies such a call (`tier_mismatch`) and raises an alert.
+   */
+  readonly tierMismatch?: boolean;
 }
 
 export interface ToolRef {

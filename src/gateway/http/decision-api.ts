@@ -12,13 +12,11 @@ import type { DeriveAgent, Logger } from '../types.js';
 import type { Authenticator } from './auth.js';
 import { API_CONFIRMATION_CHANNEL, createConfirmationApi } from './confirmation-api.js';
 import { buildDecisionReply } from './decision-reply.js';
-import { applyEmergencyGrant } from './emergency-hook.js';
 import { readCallBody, shortString } from './call-body.js';
 import type { BodyHint } from './call-body.js';
 import { inputTooComplex, parseTraceparent, sendJson } from './io.js';
 import type { PendingStore } from './pending-store.js';
 import { AuthorizeRequest, ResultsRequest, parseBody } from './schemas.js';
-import type { IdentityServices } from './session-types.js';
 
 export interface DecisionApiDeps {
   readonly auth: Authenticator;
@@ -31,8 +29,6 @@ export interface DecisionApiDeps {
   readonly maxBodyBytes: number;
   /** Depth, count and size limits of a body (checked before anything else reads it). */
   readonly inputLimits: InputLimits;
-  /** Break-glass: a call of a user holding an open grant runs with `emergency` set. */
-  readonly identity?: IdentityServices;
 }
 
 export interface DecisionApi {
@@ -40,8 +36,6 @@ export interface DecisionApi {
   results(req: IncomingMessage, res: ServerResponse): Promise<void>;
   confirmations(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
-
-export const TIER_MISMATCH = 'tier_mismatch';
 
 /** The tool, arguments and request id a decision API body names at its top level (for the row of a refused body). */
 function describeBody(body: unknown): BodyHint {
@@ -54,32 +48,18 @@ function describeBody(body: unknown): BodyHint {
 }
 
 export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
-  /** Refuses a call whose declared tier disagrees with the credential: a deny row under the user, and an alert row. */
-  async function denyTierMismatch(res: ServerResponse, call: ToolCall): Promise<void> {
-    deps.logger.warn({ request_id: call.requestId, sub: call.principal?.sub, agent: call.agent.name }, 'declared agent tier disagrees with the credential');
-    const authorization = await deps.pipeline.authorize(call, { deny: [TIER_MISMATCH] });
-    await deps.pipeline.recordAlert({ type: TIER_MISMATCH, severity: 'high', call, detail: { declared_tier: call.agent.declaredTier ?? null, derived_tier: call.agent.tier } });
-    sendJson(res, 200, {
-      decision: 'deny',
-      request_id: call.requestId,
-      reasons: [TIER_MISMATCH],
-      policy: { bundle_hash: authorization.decision.bundleHash, determining_policies: [] },
-      arguments: authorization.redactedArguments.value,
-    });
-  }
-
-  function buildCall(principal: Principal, body: AuthorizeRequest, req: IncomingMessage): { call: ToolCall; tierMismatch: boolean } {
+  /** The body as a ToolCall; the pipeline's stages do the rest (tier check, break-glass, tenancy, decision…). */
+  function buildCall(principal: Principal, body: AuthorizeRequest, req: IncomingMessage): ToolCall {
     const { agent, tierMismatch } = deps.deriveAgent(principal, body.agent);
-    const call: ToolCall = {
+    return {
       requestId: body.request_id ?? deps.ids.newId(),
       kind: 'tool',
       tool: { server: body.tool.server, name: body.tool.name },
       arguments: body.arguments,
       principal,
-      agent,
+      agent: tierMismatch ? { ...agent, tierMismatch: true } : agent,
       traceId: parseTraceparent(req.headers.traceparent),
     };
-    return { call, tierMismatch };
   }
 
   /** The body within the limits, or the refusal (already recorded as one deny row) thrown. */
@@ -96,11 +76,9 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     if (body.request_id !== undefined && deps.pending.get(body.request_id)) {
       throw new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id is already pending.');
     }
-    const built = buildCall(principal, body, req);
-    if (built.tierMismatch) return denyTierMismatch(res, built.call);
-    const call = await applyEmergencyGrant(deps.identity?.emergency, deps.pipeline, built.call);
     // A confirm decision is held (a confirm row) until the framework reports the human's answer.
-    const authorization = await deps.pipeline.authorize(call, { confirmation: { channel: API_CONFIRMATION_CHANNEL } });
+    const authorization = await deps.pipeline.authorize(buildCall(principal, body, req), { confirmation: { channel: API_CONFIRMATION_CHANNEL } });
+    const call = authorization.call;
     if (authorization.exceeded) throw inputTooComplex(authorization.exceeded, { request_id: call.requestId });
     const kept = authorization.decision.decision === 'allow' || (authorization.decision.decision === 'confirm' && authorization.record.event === 'confirm');
     const pending = kept ? deps.pending.add(call.requestId, authorization, principal) : undefined;

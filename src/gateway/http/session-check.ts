@@ -5,8 +5,8 @@
  * else an alert row; then 401 with the error code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CustosError, isCustosError } from '../../kernel/index.js';
-import type { IdSource, Pipeline, Principal, SessionGuard, ToolCall, ToolRef } from '../../kernel/index.js';
+import { CustosError, DENY_REASONS, isCustosError } from '../../kernel/index.js';
+import type { DenyReason, IdSource, Pipeline, Principal, SessionGuard, ToolCall, ToolRef } from '../../kernel/index.js';
 import { parseToolName } from '../mcp/tool-names.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import { parseTraceparent, readJsonBody, sendError } from './io.js';
@@ -20,10 +20,10 @@ export interface SessionCheckDeps {
   readonly maxBodyBytes: number;
 }
 
-const REASONS: Partial<Record<string, string>> = {
-  ERR_IDENTITY_SESSION_REVOKED: 'session_revoked',
-  ERR_IDENTITY_SESSION_IDLE: 'session_idle',
-  ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: 'no_user',
+const REASONS: Partial<Record<string, DenyReason>> = {
+  ERR_IDENTITY_SESSION_REVOKED: DENY_REASONS.SESSION_REVOKED,
+  ERR_IDENTITY_SESSION_IDLE: DENY_REASONS.SESSION_IDLE,
+  ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: DENY_REASONS.NO_USER,
 };
 
 interface Described {
@@ -52,7 +52,7 @@ async function describeRequest(req: IncomingMessage, maxBytes: number): Promise<
   return undefined;
 }
 
-async function recordRefusal(deps: SessionCheckDeps, req: IncomingMessage, principal: Principal, code: string, reason: string): Promise<void> {
+async function recordRefusal(deps: SessionCheckDeps, req: IncomingMessage, principal: Principal, code: string, reason: DenyReason): Promise<void> {
   const traceId = parseTraceparent(req.headers.traceparent);
   const described = await describeRequest(req, deps.maxBodyBytes);
   if (described) {

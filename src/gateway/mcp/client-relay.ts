@@ -6,7 +6,6 @@
  * reaches the client (and so its model) is the REDACTED request; the answer is redacted
  * too before it goes back upstream.
  */
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CreateMessageResult, ElicitRequestFormParams, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
 import type { ClientRelay } from '../types.js';
@@ -36,7 +35,7 @@ export function createClientRelay(kit: SessionKit, ctx: RequestContext): ClientR
         server,
         params,
         async (redacted) => {
-          if (!kit.server.getClientCapabilities()?.elicitation) throw new CustosError('ERR_GATEWAY_NOT_FOUND', "The agent's client does not support elicitation.");
+          if (!kit.server.getClientCapabilities()?.elicitation) throw new CustosError('ERR_GATEWAY_CAPABILITY_UNSUPPORTED', "The agent's client does not support elicitation.");
           return kit.server.elicitInput(redacted as ElicitRequestFormParams, { signal });
         },
         signal,
@@ -47,7 +46,7 @@ export function createClientRelay(kit: SessionKit, ctx: RequestContext): ClientR
         server,
         params,
         async (redacted) => {
-          if (!kit.server.getClientCapabilities()?.sampling) throw new McpError(ErrorCode.MethodNotFound, "The agent's client does not support sampling.");
+          if (!kit.server.getClientCapabilities()?.sampling) throw new CustosError('ERR_GATEWAY_CAPABILITY_UNSUPPORTED', "The agent's client does not support sampling.");
           return (await kit.server.createMessage(redacted as Parameters<typeof kit.server.createMessage>[0], { signal })) as CreateMessageResult;
         },
         signal,

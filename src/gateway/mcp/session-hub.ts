@@ -28,7 +28,9 @@ export interface SessionHub {
 
 interface HubSession {
   readonly state: SessionState;
-  readonly mayReceiveLogs: (upstream: string) => boolean;
+  readonly mayReceiveLogs: (upstream: string) => Promise<boolean>;
+  /** The session's log messages, relayed one after the other (each waits for its decision). */
+  logs: Promise<void>;
 }
 
 export function createSessionHub(deps: SessionServerDeps): SessionHub {
@@ -58,9 +60,13 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
     for (const [server, session] of sessions) {
       const level = session.state.logLevel;
       if (event.session !== undefined && event.session !== session.state.id) continue; // from another session's own connection
-      if (!level || SEVERITY[event.level] < SEVERITY[level] || !session.mayReceiveLogs(event.server)) continue;
+      if (!level || SEVERITY[event.level] < SEVERITY[level]) continue;
       const logger = event.logger ? `${event.server}/${event.logger}` : event.server;
-      server.sendLoggingMessage({ level: event.level, logger, data: redacted }).catch(() => undefined);
+      session.logs = session.logs
+        .then(async () => {
+          if (await session.mayReceiveLogs(event.server)) await server.sendLoggingMessage({ level: event.level, logger, data: redacted });
+        })
+        .catch(() => undefined);
     }
   }
 
@@ -90,7 +96,7 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
     createServer() {
       const state: SessionState = { id: deps.ids.newId(), subscriptions: new Set(), onSubscribe: countSubscription, onLogLevel: applyLogLevel };
       const { server, mayReceiveLogs } = createSessionServer(deps, state, LOG_RESOURCE);
-      sessions.set(server, { state, mayReceiveLogs });
+      sessions.set(server, { state, mayReceiveLogs, logs: Promise.resolve() });
       return server;
     },
     async release(server) {

@@ -44,10 +44,9 @@ export function registerPromptHandlers(kit: SessionKit): void {
     kit.handle(async (_request, extra) => {
       const ctx = kit.context(extra);
       const items = await deps.upstreams.listAll('prompts');
-      const prompts = items
-        .map(({ server: upstream, item }) => ({ upstream, prompt: item as Prompt }))
-        .filter(({ upstream, prompt }) => kit.visible(ctx, 'get_prompt', { server: upstream, name: prompt.name }))
-        .map(({ upstream, prompt }) => ({ ...prompt, name: namespaceToolName(upstream, prompt.name) }));
+      const all = items.map(({ server: upstream, item }) => ({ upstream, prompt: item as Prompt }));
+      const shown = await Promise.all(all.map(({ upstream, prompt }) => kit.visible(ctx, { kind: 'prompt', tool: { server: upstream, name: prompt.name }, arguments: {} })));
+      const prompts = all.filter((_, i) => shown[i]).map(({ upstream, prompt }) => ({ ...prompt, name: namespaceToolName(upstream, prompt.name) }));
       return { prompts };
     }),
   );

@@ -10,24 +10,20 @@ import { ListResourceTemplatesRequestSchema, ListResourcesRequestSchema, ReadRes
 import type { ReadResourceResult, Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
 import { forwardedOutput } from './governed-call.js';
+import type { GovernedAction } from './governed-call.js';
 import { createClientRelay } from './client-relay.js';
 import { namespaceContents, namespaceResourceUri, parseResourceUri } from './resource-names.js';
 import type { RequestContext, SessionKit } from './session-server.js';
 
-/** The data classes of a resource URI; undefined when they cannot be known (the item is then hidden). */
-function classifyUri(kit: SessionKit, server: string, uri: string): string[] | undefined {
-  const protector = kit.deps.protector;
-  if (!protector) return undefined;
-  try {
-    return protector.classify({ tool: { server, name: uri }, arguments: { uri }, kind: 'resource' }, kit.deps.policy.current().classificationRules);
-  } catch {
-    return undefined;
-  }
+/** The read of `uri` as the pipeline sees it (the list asks exactly what the read will ask). */
+function readAction(server: string, uri: string): GovernedAction {
+  return { kind: 'resource', tool: { server, name: uri }, arguments: { uri } };
 }
 
-function mayRead(kit: SessionKit, ctx: RequestContext, server: string, uri: string): boolean {
-  const dataClasses = classifyUri(kit, server, uri);
-  return dataClasses !== undefined && kit.visible(ctx, 'read_resource', { server, name: uri }, dataClasses);
+/** The items of a list the user may read, in order. */
+async function readable<T>(kit: SessionKit, ctx: RequestContext, items: readonly T[], target: (item: T) => { server: string; uri: string }): Promise<T[]> {
+  const shown = await Promise.all(items.map((item) => kit.visible(ctx, readAction(target(item).server, target(item).uri))));
+  return items.filter((_, i) => shown[i]);
 }
 
 function targetOf(kit: SessionKit, uri: string): { server: string; uri: string } {
@@ -44,10 +40,11 @@ export function registerResourceHandlers(kit: SessionKit): void {
     kit.handle(async (_request, extra) => {
       const ctx = kit.context(extra);
       const items = await deps.upstreams.listAll('resources');
-      const resources = items
-        .map(({ server: upstream, item }) => ({ upstream, resource: item as Resource }))
-        .filter(({ upstream, resource }) => mayRead(kit, ctx, upstream, resource.uri))
-        .map(({ upstream, resource }) => ({ ...resource, uri: namespaceResourceUri(upstream, resource.uri) }));
+      const all = items.map(({ server: upstream, item }) => ({ upstream, resource: item as Resource }));
+      const resources = (await readable(kit, ctx, all, ({ upstream, resource }) => ({ server: upstream, uri: resource.uri }))).map(({ upstream, resource }) => ({
+        ...resource,
+        uri: namespaceResourceUri(upstream, resource.uri),
+      }));
       return { resources };
     }),
   );
@@ -57,10 +54,11 @@ export function registerResourceHandlers(kit: SessionKit): void {
     kit.handle(async (_request, extra) => {
       const ctx = kit.context(extra);
       const items = await deps.upstreams.listAll('resourceTemplates');
-      const resourceTemplates = items
-        .map(({ server: upstream, item }) => ({ upstream, template: item as ResourceTemplate }))
-        .filter(({ upstream, template }) => mayRead(kit, ctx, upstream, template.uriTemplate))
-        .map(({ upstream, template }) => ({ ...template, uriTemplate: namespaceResourceUri(upstream, template.uriTemplate) }));
+      const all = items.map(({ server: upstream, item }) => ({ upstream, template: item as ResourceTemplate }));
+      const resourceTemplates = (await readable(kit, ctx, all, ({ upstream, template }) => ({ server: upstream, uri: template.uriTemplate }))).map(({ upstream, template }) => ({
+        ...template,
+        uriTemplate: namespaceResourceUri(upstream, template.uriTemplate),
+      }));
       return { resourceTemplates };
     }),
   );
@@ -73,7 +71,7 @@ export function registerResourceHandlers(kit: SessionKit): void {
       const relay = createClientRelay(kit, ctx);
       const result = await kit.govern(
         ctx,
-        { kind: 'resource', tool: { server: target.server, name: target.uri }, arguments: { uri: target.uri } },
+        readAction(target.server, target.uri),
         () => deps.upstreams.request(target.server, 'resources/read', { uri: target.uri }, { signal: extra.signal, relay }),
         extra.signal,
         extra.requestId,

@@ -8,14 +8,14 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, LoggingLevel, Progress, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ARGUMENTS_INVALID, CustosError, findLimitExceeded } from '../../kernel/index.js';
-import type { Authorization, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
+import type { Authorization, DenyReason, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { IdentityServices } from '../http/session-types.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
 import { createClientRelay } from './client-relay.js';
 import { checkToolArguments } from './input-schemas.js';
 import { DEFAULT_CONFIRMATION_TIMEOUT_MS, askConfirmation, describeConfirmationDenial } from './confirmation-prompt.js';
-import { TIER_MISMATCH, runGoverned } from './governed-call.js';
+import { runGoverned, toToolCall } from './governed-call.js';
 import type { GovernedAction } from './governed-call.js';
 import { namespaceResourceLinks } from './resource-names.js';
 import { registerPromptHandlers } from './session-prompts.js';
@@ -64,9 +64,13 @@ export interface SessionKit {
   context(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext;
   derive(ctx: RequestContext): DerivedAgent;
   /** Runs the pipeline; a `confirm` decision is put to the user (on the stream of `related`, the agent's request, when given). */
-  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal, related?: RequestId, deny?: readonly string[]): Promise<RunResult>;
-  /** A list decision: may this user see the item? Errors hide it (fail closed). */
-  visible(ctx: RequestContext, action: PolicyAction, ref: ToolRef, dataClasses?: readonly string[]): boolean;
+  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal, related?: RequestId, deny?: readonly DenyReason[]): Promise<RunResult>;
+  /**
+   * A list decision: would this user be let through with this item? The pipeline's decision
+   * stages (tier, break-glass, bounds, classification, tenancy, policy) without a row, so what is
+   * listed is what may be called. Errors hide it (fail closed).
+   */
+  visible(ctx: RequestContext, item: GovernedAction, action?: PolicyAction): Promise<boolean>;
   /** Redacts a value that is not a pipeline call (progress and log messages); undefined when it cannot. */
   redact<T>(value: T): T | undefined;
   /** Wraps a handler: errors become JSON-RPC errors from the one table. */
@@ -74,6 +78,8 @@ export interface SessionKit {
 }
 
 export const SERVER_INFO = { name: 'custos', version: '0.1.0' };
+/** The request id of a list decision's call (never written: list decisions write no row). */
+const LIST_REQUEST_ID = 'list';
 export const REQUEST_ID_META = 'io.custos/request_id';
 export const SERVER_CAPABILITIES = {
   tools: { listChanged: true },
@@ -105,7 +111,7 @@ function refuseInvalidArguments(result: RunResult): void {
 }
 
 /** The tool's input-schema verdict on these arguments (a tool the cache does not list is left to the upstream). */
-function schemaDenial(deps: SessionServerDeps, ref: ToolRef, args: unknown): readonly string[] | undefined {
+function schemaDenial(deps: SessionServerDeps, ref: ToolRef, args: unknown): readonly DenyReason[] | undefined {
   const tool = deps.upstreams.listTools().find((t) => t.server === ref.server && t.tool.name === ref.name)?.tool;
   if (!tool || findLimitExceeded(args) !== undefined) return undefined; // past a limit: the pipeline denies it as too complex
   return checkToolArguments(ref.server, tool, args, deps.logger) === 'valid' ? undefined : [ARGUMENTS_INVALID];
@@ -142,7 +148,7 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
     context(extra) {
       const ctx = extra.authInfo?.extra?.custos as RequestContext | undefined;
       // The HTTP layer authenticates every request; reaching here without a principal is a bug.
-      if (!ctx?.principal) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING');
+      if (!ctx?.principal) throw new CustosError('ERR_INTERNAL', 'An MCP request reached the session without an identity.');
       state.ctx = ctx;
       return ctx;
     },
@@ -151,18 +157,15 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
       return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
     },
     govern: (ctx, action, forward, signal, related, deny) =>
-      runGoverned({ ...deps, emergency: deps.identity?.emergency, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, {
+      runGoverned({ pipeline: deps.pipeline, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, {
         signal,
         deny,
         confirm: (auth) => askConfirmation(server, auth, { timeoutMs: deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS, signal, relatedRequestId: related }),
       }),
-    visible(ctx, action, ref, dataClasses = []) {
+    async visible(ctx, item, action) {
       try {
-        const { agent, tierMismatch } = kit.derive(ctx);
-        if (tierMismatch) return false;
-        const policy = deps.policy.current();
-        const toolClasses = policy.classifyTool(ref).classes;
-        return policy.decide({ action, principal: ctx.principal, agent, tool: ref, toolClasses, dataClasses }).decision !== 'deny';
+        const call = toToolCall(LIST_REQUEST_ID, ctx, kit.derive(ctx), item);
+        return (await deps.pipeline.evaluate(call, { action })).decision !== 'deny';
       } catch {
         return false;
       }
@@ -193,10 +196,9 @@ function registerToolHandlers(kit: SessionKit): void {
     ListToolsRequestSchema,
     kit.handle(async (_request, extra) => {
       const ctx = kit.context(extra);
-      const tools: Tool[] = deps.upstreams
-        .listTools()
-        .filter(({ server: upstream, tool }) => kit.visible(ctx, 'list_tool', { server: upstream, name: tool.name }))
-        .map(({ server: upstream, tool }) => ({ ...tool, name: namespaceToolName(upstream, tool.name) }));
+      const listed = deps.upstreams.listTools();
+      const shown = await Promise.all(listed.map(({ server: upstream, tool }) => kit.visible(ctx, { kind: 'tool', tool: { server: upstream, name: tool.name }, arguments: {} }, 'list_tool')));
+      const tools: Tool[] = listed.filter((_, i) => shown[i]).map(({ server: upstream, tool }) => ({ ...tool, name: namespaceToolName(upstream, tool.name) }));
       return { tools };
     }),
   );
@@ -230,12 +232,10 @@ function registerToolHandlers(kit: SessionKit): void {
   );
 }
 
-export { TIER_MISMATCH };
-
 export interface SessionServer {
   readonly server: Server;
   /** May this session's user receive `upstream`'s log messages (a `read_resource` decision on `logResource`)? */
-  readonly mayReceiveLogs: (upstream: string) => boolean;
+  readonly mayReceiveLogs: (upstream: string) => Promise<boolean>;
 }
 
 export function createSessionServer(deps: SessionServerDeps, state: SessionState, logResource: string): SessionServer {
@@ -244,6 +244,7 @@ export function createSessionServer(deps: SessionServerDeps, state: SessionState
   registerToolHandlers(kit);
   registerResourceHandlers(kit);
   registerPromptHandlers(kit);
-  const mayReceiveLogs = (upstream: string): boolean => state.ctx !== undefined && kit.visible(state.ctx, 'read_resource', { server: upstream, name: logResource });
+  const mayReceiveLogs = async (upstream: string): Promise<boolean> =>
+    state.ctx !== undefined && kit.visible(state.ctx, { kind: 'resource', tool: { server: upstream, name: logResource }, arguments: {} });
   return { server, mayReceiveLogs };
 }

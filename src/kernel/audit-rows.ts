@@ -1,0 +1,163 @@
+/**
+ * One builder per audit event: intent, deny, confirm, result, auth_failure, alert, admin.
+ * Every row Custos writes is built here (from the pipeline, identity and the app), so every
+ * row names its user, agent, tool and bundle the same way. Pure: the row writer
+ * (audit-writer.ts) redacts `detail` and appends.
+ */
+import type { AuditEntry, CallKind, Decision, DecisionValue, Principal, ToolCall } from './types.js';
+import { AUDIT_SCHEMA } from './types.js';
+
+/** What every row carries: when, which governed action, which bundle. */
+export interface RowStamp {
+  readonly time: string;
+  readonly requestId: string;
+  readonly bundleHash: string;
+}
+
+/** Who and what a row is about. */
+export interface RowSubject {
+  readonly user: AuditEntry['user'];
+  readonly kind?: CallKind;
+  readonly agent?: AuditEntry['agent'];
+  readonly tool?: AuditEntry['tool'];
+  readonly traceId?: string;
+  readonly access?: AuditEntry['access'];
+}
+
+/** The fields of a decision row (intent, deny, confirm). */
+export interface DecisionRowFields {
+  readonly decision: Pick<Decision, 'reasons' | 'determiningPolicies'>;
+  readonly dataClasses?: readonly string[];
+  readonly input?: AuditEntry['input'];
+  readonly redactions?: AuditEntry['redactions'];
+  readonly confirmation?: AuditEntry['confirmation'];
+  readonly detail?: AuditEntry['detail'];
+}
+
+export interface ResultRowFields {
+  readonly decision: Pick<Decision, 'decision' | 'reasons' | 'determiningPolicies'>;
+  readonly dataClasses: readonly string[];
+  readonly output: NonNullable<AuditEntry['output']>;
+  readonly redactions: AuditEntry['redactions'];
+  readonly detail?: AuditEntry['detail'];
+}
+
+export interface AlertRowFields {
+  readonly type: string;
+  readonly severity: 'low' | 'medium' | 'high';
+  readonly decision: DecisionValue;
+  readonly detail?: AuditEntry['detail'];
+}
+
+export interface AdminRowFields {
+  readonly action: string;
+  /** Default `[action]`. */
+  readonly reasons?: readonly string[];
+  readonly decision: DecisionValue;
+  readonly detail?: AuditEntry['detail'];
+}
+
+export interface AuthFailureRowFields {
+  readonly reasons: readonly string[];
+  readonly kind?: CallKind;
+  readonly tool?: { readonly server: string; readonly name: string };
+  readonly traceId?: string;
+  readonly detail?: AuditEntry['detail'];
+}
+
+const NO_REDACTIONS: AuditEntry['redactions'] = Object.freeze({ count: 0, types: Object.freeze([]) as readonly string[] });
+
+/** The `user` of a row: the verified principal, or the explicit anonymous marker. */
+export function userOf(p: Principal | null | undefined): AuditEntry['user'] {
+  return p ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId } : { sub: null, anonymous: true };
+}
+
+/** The row subject of a governed action; `toolClasses` when the catalog classified the tool. */
+export function subjectOfCall(call: ToolCall, toolClasses?: readonly string[]): RowSubject {
+  return {
+    user: userOf(call.principal),
+    kind: call.kind,
+    agent: {
+      name: call.agent.name,
+      runtime: call.agent.runtime,
+      version: call.agent.version,
+      tier: call.agent.tier,
+      declared_tier: call.agent.declaredTier,
+      delegation_chain: [...call.agent.delegationChain, `tool:${call.tool.server}/${call.tool.name}`],
+    },
+    tool: { server: call.tool.server, name: call.tool.name, ...(toolClasses ? { classes: toolClasses } : {}) },
+    traceId: call.traceId,
+    access: call.emergency ? { emergency: true, grant_id: call.emergency.grantId } : undefined,
+  };
+}
+
+function baseRow(event: AuditEntry['event'], stamp: RowStamp, subject: RowSubject, decision: DecisionValue, reasons: readonly string[], determining: readonly string[] = []): AuditEntry {
+  return {
+    schema: AUDIT_SCHEMA,
+    event,
+    time: stamp.time,
+    request_id: stamp.requestId,
+    kind: subject.kind,
+    user: subject.user,
+    agent: subject.agent,
+    tool: subject.tool,
+    policy: { decision, bundle_hash: stamp.bundleHash, determining_policies: [...determining], reasons: [...reasons] },
+    redactions: NO_REDACTIONS,
+    trace_id: subject.traceId,
+    access: subject.access,
+  };
+}
+
+function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue, stamp: RowStamp, subject: RowSubject, f: DecisionRowFields): AuditEntry {
+  return {
+    ...baseRow(event, stamp, subject, value, f.decision.reasons, f.decision.determiningPolicies),
+    data_classes: f.dataClasses,
+    input: f.input,
+    redactions: f.redactions ?? NO_REDACTIONS,
+    confirmation: f.confirmation,
+    detail: f.detail,
+  };
+}
+
+/** An allowed call about to be forwarded (durable before it is). */
+export function buildIntentRow(stamp: RowStamp, subject: RowSubject, fields: DecisionRowFields): AuditEntry {
+  return decisionRow('intent', 'allow', stamp, subject, fields);
+}
+
+/** A call (or control-plane request) that was not let through. */
+export function buildDenyRow(stamp: RowStamp, subject: RowSubject, fields: DecisionRowFields & { readonly value?: 'deny' | 'confirm' }): AuditEntry {
+  return decisionRow('deny', fields.value ?? 'deny', stamp, subject, fields);
+}
+
+/** A call the policy held for a human's confirmation. */
+export function buildConfirmRow(stamp: RowStamp, subject: RowSubject, fields: DecisionRowFields & { readonly channel?: string }): AuditEntry {
+  return decisionRow('confirm', 'confirm', stamp, subject, { ...fields, confirmation: { status: 'requested', channel: fields.channel } });
+}
+
+/** The outcome of a forwarded call (same request_id as its intent). */
+export function buildResultRow(stamp: RowStamp, subject: RowSubject, f: ResultRowFields): AuditEntry {
+  return {
+    ...baseRow('result', stamp, subject, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies),
+    data_classes: f.dataClasses,
+    output: f.output,
+    redactions: f.redactions,
+    detail: f.detail,
+  };
+}
+
+/** A request whose identity could not be verified: anonymous, the codes as reasons. */
+export function buildAuthFailureRow(stamp: RowStamp, f: AuthFailureRowFields): AuditEntry {
+  return { ...baseRow('auth_failure', stamp, { user: userOf(null), kind: f.kind, tool: f.tool, traceId: f.traceId }, 'deny', f.reasons), detail: f.detail };
+}
+
+/** Something a human should look at; the alert type is the row's reason. */
+export function buildAlertRow(stamp: RowStamp, subject: RowSubject, f: AlertRowFields): AuditEntry {
+  const tool = subject.tool ? { server: subject.tool.server, name: subject.tool.name } : undefined;
+  return { ...baseRow('alert', stamp, { ...subject, tool }, f.decision, [f.type]), alert: { type: f.type, severity: f.severity }, detail: f.detail };
+}
+
+/** A control-plane change (bundle activated, token issued, session revoked, break-glass…); `detail.action` names it. */
+export function buildAdminRow(stamp: RowStamp, subject: RowSubject, f: AdminRowFields): AuditEntry {
+  return { ...baseRow('admin', stamp, subject, f.decision, f.reasons ?? [f.action]), detail: { action: f.action, ...f.detail } };
+}
+

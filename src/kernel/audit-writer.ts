@@ -1,0 +1,54 @@
+/**
+ * The one way a row reaches the trail: built by a builder of audit-rows.ts, its `detail`
+ * redacted, appended durably, then shown to the monitor hook. Every writer of rows (the
+ * pipeline, identity, the app) goes through a writer made here.
+ */
+import { CustosError } from './errors.js';
+import type { AuditStore, Protector } from './ports.js';
+import type { AuditEntry, AuditRecord } from './types.js';
+
+/** Sees every row once it is durable (anomaly rules, metrics). Its errors never reach a caller. */
+export type AuditMonitor = (record: AuditRecord) => void;
+
+export interface AuditWriterDeps {
+  readonly audit: AuditStore;
+  readonly protector: Pick<Protector, 'redact'>;
+  readonly monitor?: AuditMonitor;
+}
+
+export interface AuditWriter {
+  /**
+   * Redacts the row's `detail` (ERR_PROTECT_FAILED when it cannot) and appends it; resolves
+   * once it is durable. ERR_AUDIT_UNAVAILABLE when the store cannot write.
+   */
+  write(entry: AuditEntry): Promise<AuditRecord>;
+}
+
+export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
+  function redactDetail(entry: AuditEntry): AuditEntry {
+    if (entry.detail === undefined) return entry;
+    try {
+      return { ...entry, detail: deps.protector.redact(entry.detail).value };
+    } catch (err) {
+      throw new CustosError('ERR_PROTECT_FAILED', undefined, { cause: err });
+    }
+  }
+
+  async function write(entry: AuditEntry): Promise<AuditRecord> {
+    const redacted = redactDetail(entry);
+    let record: AuditRecord;
+    try {
+      record = await deps.audit.append(redacted);
+    } catch (err) {
+      throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
+    }
+    try {
+      deps.monitor?.(record);
+    } catch {
+      // the monitor never decides a call
+    }
+    return record;
+  }
+
+  return { write };
+}
