@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_TABLE, JSON_RPC_CODES, generateErrorsDoc } from '../src/gateway/index.js';
-import { ERROR_CODES } from '../src/kernel/index.js';
+import { ALL_DENY_REASONS, ERROR_CODES } from '../src/kernel/index.js';
 import { listDetectors } from '../src/protect/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -37,6 +37,24 @@ describe('docs/errors.md', () => {
     const doc = readFileSync(path.join(root, 'docs/errors.md'), 'utf8');
     expect(doc).toBe(generateErrorsDoc());
     for (const code of Object.keys(ERROR_CODES)) expect(doc).toContain(`\`${code}\``);
+  });
+});
+
+describe('error codes in the code', () => {
+  it('are each raised somewhere, not only defined: a code names what it is used for', () => {
+    const users = sourceFiles(path.join(root, 'src'))
+      .filter((f) => !/[/\\](kernel|gateway)[/\\]errors\.ts$/.test(f))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    for (const code of Object.keys(ERROR_CODES)) expect(users, code).toMatch(new RegExp(`\\b${code}\\b`));
+  });
+});
+
+describe('docs/audit-schema.md: deny reasons', () => {
+  it('lists exactly the deny reasons of the code', () => {
+    const table = section(read('docs/audit-schema.md'), '### Deny reasons');
+    const documented = [...table.matchAll(/^\| (.+?) \|/gm)].flatMap(([, cell]) => [...cell!.matchAll(/`([^`]+)`/g)].map(([, r]) => r));
+    expect([...documented].sort()).toEqual([...ALL_DENY_REASONS].sort());
   });
 });
 

@@ -14,14 +14,14 @@ function writeConfig(text: string): string {
   return file;
 }
 
-function problemsOf(fn: () => unknown): string[] {
+function problemsOf(fn: () => unknown, code = 'ERR_CONFIG_INVALID'): string[] {
   try {
     fn();
   } catch (err) {
-    if (isCustosError(err) && err.code === 'ERR_CONFIG_INVALID') return err.detail?.problems as string[];
+    if (isCustosError(err) && err.code === code) return err.detail?.problems as string[];
     throw err;
   }
-  throw new Error('expected ERR_CONFIG_INVALID');
+  throw new Error(`expected ${code}`);
 }
 
 describe('loadConfig', () => {
@@ -95,7 +95,7 @@ policy: { bundle: ./policy }
 `);
     const cfg = loadConfig(refs, { CUSTOS_TEST_KEY: 'k-123' });
     expect(cfg.upstreams[0]?.headers).toEqual({ Authorization: 'Bearer from-file', 'X-Key': 'k-123' });
-    const missing = problemsOf(() => loadConfig(refs, {}));
+    const missing = problemsOf(() => loadConfig(refs, {}), 'ERR_CONFIG_SECRET_UNRESOLVED');
     expect(missing.join('\n')).toContain('upstreams[0].headers.X-Key: environment variable CUSTOS_TEST_KEY is not set');
   });
 

@@ -20,8 +20,8 @@ export function formatIssuePath(segments: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function configError(source: string, problems: string[]): CustosError {
-  return new CustosError('ERR_CONFIG_INVALID', `${source}: ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, {
+function configError(source: string, problems: string[], code: 'ERR_CONFIG_INVALID' | 'ERR_CONFIG_SECRET_UNRESOLVED' = 'ERR_CONFIG_INVALID'): CustosError {
+  return new CustosError(code, `${source}: ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, {
     detail: { source, problems },
   });
 }
@@ -72,7 +72,8 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   const store = cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
     ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`
     : cfg.audit.store;
-  if (problems.length) throw configError(source, problems);
+  // The schema held; what is left are secret references that did not resolve (every one listed).
+  if (problems.length) throw configError(source, problems, 'ERR_CONFIG_SECRET_UNRESOLVED');
   return deepFreeze({
     ...cfg,
     upstreams,
