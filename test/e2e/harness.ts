@@ -83,8 +83,8 @@ export interface Harness {
   readonly idp: DevIdentityProvider;
   /** An agent's own credential: a client-credentials JWT of a dev agent client (DEMO_AGENT_CLIENTS) for Custos. */
   agentToken(clientId: string): Promise<string>;
-  /** An official MCP SDK client connected to Custos with this bearer token. */
-  connect(token: string, clientName?: string): Promise<Client>;
+  /** An official MCP SDK client connected to Custos with this bearer token (and any extra headers, e.g. a declared tier). */
+  connect(token: string, clientName?: string, headers?: Record<string, string>): Promise<Client>;
   /** An official MCP SDK client connected straight to a second filesystem server (the baseline). */
   connectDirect(): Promise<Client>;
   /** `tools/call` requests that reached the real upstream, in order. */
@@ -208,10 +208,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     token: (user) => fetchDevToken(idp.issuer, user),
     idp,
     agentToken: (clientId) => fetchDevClientToken(idp.issuer, clientId, idp.agentClients.get(clientId) ?? '', { resource: audience }),
-    connect: (token, clientName = 'custos-e2e') =>
+    connect: (token, clientName = 'custos-e2e', headers = {}) =>
       track(
         new Client({ name: clientName, version: '1.0.0' }),
-        new StreamableHTTPClientTransport(new URL(custos.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+        new StreamableHTTPClientTransport(new URL(custos.mcpUrl), { requestInit: { headers: { ...headers, Authorization: `Bearer ${token}` } } }),
       ),
     connectDirect: () =>
       track(
