@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,20 @@ describe('startCustos', () => {
     await store.close();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ event: 'admin', user: { sub: 'custos:system' }, policy: { bundle_hash: custos.bundleHash, reasons: ['policy_activated'] } });
+  });
+
+  it('writes the policy_activated row through the one row builder: its detail is redacted like every row', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'custos-app-'));
+    const bundle = path.join(dir, 'bundle-of-dana@example.test');
+    cpSync(path.join(root, 'examples/quickstart/policy'), bundle, { recursive: true });
+    const custos = await startCustos(config(dir, 0, bundle), { logger: createLogger('silent') });
+    await custos.close();
+    const store = await createAuditStore(`sqlite:${path.join(dir, 'audit.sqlite')}`);
+    const rows = [];
+    for await (const r of store.read()) rows.push(r);
+    await store.close();
+    expect(rows[0]).toMatchObject({ event: 'admin', detail: { action: 'policy_activated', bundle_dir: expect.stringContaining('[redacted:email]') } });
+    expect(JSON.stringify(rows)).not.toContain('dana@example.test');
   });
 
   it('refuses to start on a port in use, naming the key and the fix, and leaves nothing open', async () => {
