@@ -4,27 +4,12 @@
  * fails if its stage is missing from the pipeline.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { createMemoryAudit } from '../audit/index.test-support.js';
 import { ALL_DENY_REASONS, DENY_REASONS } from './deny-reasons.js';
 import { CANCELLED, PIPELINE_STAGES, createPipeline } from './pipeline.js';
 import type { PipelineDeps } from './pipeline.js';
-import type { ActivePolicy, AuditStore, DecisionInput, Protector } from './ports.js';
-import type { AuditEntry, AuditRecord, ToolCall } from './types.js';
-
-function memoryStore(): AuditStore & { rows: AuditRecord[] } {
-  const rows: AuditRecord[] = [];
-  return {
-    rows,
-    async append(entry: AuditEntry) {
-      const record = { ...entry, seq: rows.length + 1, prev_hash: 'p', hash: 'h' } as AuditRecord;
-      rows.push(record);
-      return record;
-    },
-    async *read() {
-      yield* rows;
-    },
-    async close() {},
-  };
-}
+import type { ActivePolicy, DecisionInput, Protector } from './ports.js';
+import type { ToolCall } from './types.js';
 
 const protector: Protector = {
   classify: () => [],
@@ -64,7 +49,7 @@ function call(overrides: Partial<ToolCall> = {}): ToolCall {
 }
 
 function setup(extra: Partial<PipelineDeps> = {}, seen: DecisionInput[] = []) {
-  const audit = memoryStore();
+  const audit = createMemoryAudit();
   const pipeline = createPipeline({ policy: { current: () => bundle(seen) }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' }, ...extra });
   return { audit, pipeline };
 }
@@ -147,7 +132,7 @@ describe('the pipeline stages', () => {
 
   it('confirm: the asker\'s answer decides; an asker that throws is an unavailable channel and a deny row', async () => {
     const confirmAll: ActivePolicy = { ...bundle(), decide: () => ({ decision: 'confirm', reasons: ['destructive'], bundleHash: 'b'.repeat(64), determiningPolicies: ['c'] }) };
-    const audit = memoryStore();
+    const audit = createMemoryAudit();
     const pipeline = createPipeline({ policy: { current: () => confirmAll }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
     const forward = vi.fn(async () => 'done');
     const yes = await pipeline.run(call(), forward, { confirmation: { channel: 'mcp_elicitation', ask: async () => 'accepted' } });

@@ -8,7 +8,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { describe, expect, it } from 'vitest';
-import { createEmptyUpstreams, createFakePolicy, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../test-fakes.js';
+import { createEmptyUpstreams, createFakePolicy, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
 import { createClientRelay } from './client-relay.js';
 import { forwardedOutput, runGoverned, toToolCall } from './governed-call.js';
 import { createSessionServer } from './session-server.js';
