@@ -24,9 +24,10 @@ const ALLOWED: Record<string, string[]> = {
   export: ['kernel', 'audit'],
   monitor: ['kernel', 'audit'],
   evidence: ['kernel', 'audit', 'policy'],
+  upstream: ['kernel'],
   gateway: ['kernel'],
   config: ['kernel'],
-  app: ['kernel', 'identity', 'policy', 'protect', 'audit', 'export', 'monitor', 'gateway', 'evidence', 'config'],
+  app: ['kernel', 'identity', 'policy', 'protect', 'audit', 'export', 'monitor', 'upstream', 'gateway', 'evidence', 'config'],
   cli: ['kernel', 'identity', 'policy', 'protect', 'audit', 'export', 'monitor', 'evidence', 'config', 'app'],
 };
 const KERNEL_BUILTINS = new Set(['node:crypto']);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCustosError } from '../kernel/index.js';
-import { generateConfigDoc, generateConfigJsonSchema, loadConfig } from './index.js';
+import { generateConfigDoc, generateConfigJsonSchema, loadConfig, resolveConfig } from './index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -97,6 +97,25 @@ policy: { bundle: ./policy }
     expect(cfg.upstreams[0]?.headers).toEqual({ Authorization: 'Bearer from-file', 'X-Key': 'k-123' });
     const missing = problemsOf(() => loadConfig(refs, {}), 'ERR_CONFIG_SECRET_UNRESOLVED');
     expect(missing.join('\n')).toContain('upstreams[0].headers.X-Key: environment variable CUSTOS_TEST_KEY is not set');
+  });
+
+  it('validates upstreams once, with every rule the pool relies on (names, one of command or url, http(s) URLs)', () => {
+    const base = { identity: { issuers: [{ issuer: 'https://idp.example', audience: 'x' }] }, policy: { bundle: './policy' } };
+    const resolve = (upstreams: unknown[]) => resolveConfig({ ...base, upstreams }, { source: 'custos.yaml', baseDir: '/tmp' });
+    const rejected: Array<[unknown[], string]> = [
+      [[{ name: 'Bad_Name', command: 'x' }], 'upstreams[0].name'],
+      [[{ name: 'a__b', command: 'x' }], 'upstreams[0].name'],
+      [[{ name: 'a'.repeat(65), command: 'x' }], 'upstreams[0].name'],
+      [[{ name: 'ok' }], 'upstreams[0]: set exactly one of `command` or `url`'],
+      [[{ name: 'ok', command: 'x', url: 'http://h' }], 'upstreams[0]: set exactly one of `command` or `url`'],
+      [[{ name: 'ok', url: 'ftp://h' }], 'upstreams[0].url: must be an http(s) URL'],
+      [[{ name: 'ok', url: 'file:///etc/passwd' }], 'upstreams[0].url: must be an http(s) URL'],
+      [[{ name: 'ok', command: 'x', isolation: 'pooled' }], 'upstreams[0].isolation'],
+      [[{ name: 'ok', command: 'x', maxSessions: 0 }], 'upstreams[0].maxSessions'],
+      [[{ name: 'a', command: 'x' }, { name: 'a', command: 'y' }], 'upstreams[1].name: duplicate upstream name'],
+    ];
+    for (const [upstreams, problem] of rejected) expect(problemsOf(() => resolve(upstreams)).join('\n'), JSON.stringify(upstreams)).toContain(problem);
+    expect(resolve([{ name: 'a'.repeat(64), url: 'https://tools.example/mcp' }]).upstreams[0]?.name).toHaveLength(64);
   });
 
   it('reports YAML syntax errors and a missing file', () => {

@@ -111,6 +111,7 @@ const delegationSchema = z
 
 const upstreamName = z
   .string()
+  .max(64)
   .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and single dashes (it prefixes tool names as NAME__tool)');
 
 export const upstreamSchema = z
@@ -120,7 +121,10 @@ export const upstreamSchema = z
     args: z.array(z.string()).default([]).describe('Arguments of `command`.'),
     cwd: z.string().optional().describe('Working directory of `command`; relative to the config file. Default: the config file directory.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment for `command`; values may be secret references.'),
-    url: z.url().optional().describe('URL of a Streamable HTTP MCP server (instead of `command`).'),
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .optional()
+      .describe('URL of a Streamable HTTP MCP server (instead of `command`).'),
     headers: z.record(z.string(), secretRef).default({}).describe('Headers sent to a `url` upstream; values are secret references.'),
     isolation: z
       .enum(['shared', 'session'])

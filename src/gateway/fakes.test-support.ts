@@ -5,7 +5,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createMemoryAudit } from '../audit/index.test-support.js';
 import type { MemoryAuditStore } from '../audit/index.test-support.js';
 import { CustosError, TIERS, createPipeline } from '../kernel/index.js';
@@ -22,7 +21,7 @@ import type {
   Tier,
   TokenVerifier,
 } from '../kernel/index.js';
-import type { DeriveAgent, Logger, UpstreamConfig, UpstreamPool } from './types.js';
+import type { DeriveAgent, Logger, UpstreamPool } from './types.js';
 
 export const SECRET_MARKER = 'SECRET-MARKER-42';
 
@@ -106,12 +105,6 @@ export function createSilentLogger(): Logger & { lines: { level: string; obj: Re
 
 export function createTempDir(): string {
   return mkdtempSync(join(tmpdir(), 'custos-gw-'));
-}
-
-/** The official filesystem MCP server, serving `dir`. */
-export function filesystemUpstream(name: string, dir: string): UpstreamConfig {
-  const entry = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', import.meta.url));
-  return { name, command: process.execPath, args: [entry, dir] };
 }
 
 /** An upstream pool with no servers, for tests of the HTTP front doors alone. */

@@ -3,8 +3,6 @@ export { createGateway } from './gateway.js';
 export type { Gateway } from './gateway.js';
 export { startGatewayServer } from './server.js';
 export type { GatewayServer } from './server.js';
-export { createUpstreamPool, validateUpstreamConfigs } from './mcp/upstream-pool.js';
-export type { UpstreamPoolOptions } from './mcp/upstream-pool.js';
 export { namespaceToolName, parseToolName, isValidServerName } from './mcp/tool-names.js';
 export { AGENT_TIER_HEADER } from './mcp/mcp-endpoint.js';
 export { ERROR_TABLE, JSON_RPC_CODES, generateErrorsDoc, mapErrorCode, toHttpError, toJsonRpcError } from './errors.js';

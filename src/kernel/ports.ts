@@ -156,3 +156,126 @@ export interface TokenExchanger {
   /** RFC 8414 authorization server metadata of the token endpoint. */
   metadata(): Readonly<Record<string, unknown>>;
 }
+
+/** Operational log lines (not the audit trail): the shape pino and the console share. */
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+/**
+ * The outbound side: MCP clients to each configured upstream server. src/upstream
+ * implements it, src/app wires it, the gateway sees only this port. The shapes are MCP's
+ * own (tools, progress, log levels), written here without the SDK's types.
+ */
+
+/** One upstream as the config schema has validated it (names, exactly one of command or url, isolation). */
+export interface UpstreamConfig {
+  readonly name: string;
+  readonly command?: string;
+  readonly args?: readonly string[];
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly url?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** 'session': each agent MCP session gets its own connection (stdio: its own process); default 'shared'. */
+  readonly isolation?: UpstreamIsolation;
+  /** With isolation 'session': most per-session connections at once (default 50); past it calls are ERR_GATEWAY_SESSION_LIMIT. */
+  readonly maxSessions?: number;
+}
+
+export type UpstreamIsolation = 'shared' | 'session';
+
+export type UpstreamState = 'connecting' | 'ready' | 'failed' | 'closed';
+
+export interface UpstreamStatus {
+  readonly name: string;
+  readonly transport: 'stdio' | 'http';
+  readonly state: UpstreamState;
+  readonly tools: number;
+  /** An error code (never a message) when the upstream failed. */
+  readonly error?: string;
+  /** Restarts after a failure since the pool started. */
+  readonly restarts?: number;
+  /** When a failed upstream is tried again (ISO time). */
+  readonly nextRetryAt?: string;
+  /** With isolation 'session': open per-session connections and their cap. */
+  readonly sessions?: { readonly open: number; readonly max: number };
+}
+
+/** MCP's log levels, least to most severe. */
+export type McpLogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
+
+/** An MCP progress notification's payload. */
+export type McpProgress = { progress: number; total?: number; message?: string };
+
+/** A tool as an upstream lists it (MCP's Tool: name, inputSchema and whatever else it carries). */
+export type McpTool = {
+  name: string;
+  inputSchema: { type: 'object'; [key: string]: unknown };
+  [key: string]: unknown;
+};
+
+/** Where an upstream's server-to-client requests (elicitation, sampling) go: the agent session that made the call. */
+export interface ClientRelay {
+  /** The agent session; a request is relayed only when a single session has calls in flight to that upstream. */
+  readonly session: string;
+  /** MCP elicitation/create: params and result as MCP defines them. */
+  elicit(server: string, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** MCP sampling/createMessage: params and result as MCP defines them. */
+  sample(server: string, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+export interface UpstreamCallOptions {
+  readonly signal?: AbortSignal;
+  /** Progress the upstream reports for this call (its own progress token is the pool's). */
+  readonly onprogress?: (progress: McpProgress) => void;
+  readonly relay?: ClientRelay;
+}
+
+/** Client requests the pool forwards to one upstream, besides tools/call. */
+export type UpstreamMethod = 'resources/read' | 'resources/subscribe' | 'resources/unsubscribe' | 'prompts/get' | 'completion/complete';
+
+export type UpstreamListKind = 'resources' | 'resourceTemplates' | 'prompts';
+
+export type UpstreamEvent =
+  | { readonly type: 'tools_changed' | 'resources_changed' | 'prompts_changed' | 'status_changed'; readonly server: string }
+  | { readonly type: 'resource_updated'; readonly server: string; readonly uri: string }
+  | {
+      readonly type: 'log';
+      readonly server: string;
+      readonly level: McpLogLevel;
+      readonly logger?: string;
+      readonly data: unknown;
+      /** Set when the message came from that agent session's own connection (isolation 'session'): it goes to that session only. */
+      readonly session?: string;
+    };
+
+export interface UpstreamTool {
+  readonly server: string;
+  readonly tool: McpTool;
+}
+
+export interface UpstreamPool {
+  /** Every tool of every ready upstream, from the cache (names as the upstream gives them). */
+  listTools(): UpstreamTool[];
+  /** True when `server` is a configured upstream (ready or not). */
+  has(server: string): boolean;
+  /** Calls a tool; throws ERR_GATEWAY_UPSTREAM_UNAVAILABLE or ERR_GATEWAY_UPSTREAM_FAILED. */
+  callTool(server: string, name: string, args: Record<string, unknown> | undefined, options?: UpstreamCallOptions): Promise<unknown>;
+  /** Sends another client request to one upstream; same errors as callTool. */
+  request(server: string, method: UpstreamMethod, params: Record<string, unknown>, options?: UpstreamCallOptions): Promise<Record<string, unknown>>;
+  /** Every item of that kind from every ready upstream that offers it (all pages); an upstream that fails is skipped and logged. */
+  listAll(kind: UpstreamListKind): Promise<Array<{ readonly server: string; readonly item: Record<string, unknown> }>>;
+  /** Asks every ready upstream that logs to send messages at `level` and above. */
+  setLoggingLevel(level: McpLogLevel): Promise<void>;
+  status(): UpstreamStatus[];
+  /** Closes the per-session upstream connections of an agent session that ended (isolation 'session'). */
+  releaseSession?(session: string): Promise<void>;
+  /** Called after any upstream's tool list changed; returns an unsubscribe function. */
+  onToolsChanged(listener: () => void): () => void;
+  /** Every notification the upstreams send (list changes, resource updates, log messages) and status changes. */
+  onEvent(listener: (event: UpstreamEvent) => void): () => void;
+  close(): Promise<void>;
+}

@@ -18,10 +18,10 @@ import {
   createTempDir,
   createTestPipeline,
   deriveFakeAgent,
-  filesystemUpstream,
 } from '../fakes.test-support.js';
 import type { UpstreamPool } from '../types.js';
-import { createUpstreamPool } from './upstream-pool.js';
+import { createUpstreamPool } from '../../upstream/index.js';
+import { filesystemUpstream } from '../../upstream/index.test-support.js';
 
 type TextResult = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: unknown; _meta?: Record<string, unknown> };
 const textOf = (r: unknown): string => (r as TextResult).content.map((c) => c.text ?? '').join('\n');

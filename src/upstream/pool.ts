@@ -11,13 +11,12 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import { CustosError } from '../../kernel/index.js';
-import type { Logger, UpstreamCallOptions, UpstreamConfig, UpstreamEvent, UpstreamListKind, UpstreamPool, UpstreamStatus, UpstreamTool } from '../types.js';
-import { createUpstreamClient, createUpstreamTransport, deliverResponsesAfterNotifications } from './upstream-client.js';
-import { createRelayRouter, errorName, fetchAllPages, sendUpstreamRequest } from './upstream-requests.js';
-import type { RequestTarget, Upstream } from './upstream-requests.js';
+import { CustosError } from '../kernel/index.js';
+import type { Logger, UpstreamCallOptions, UpstreamConfig, UpstreamEvent, UpstreamListKind, UpstreamPool, UpstreamStatus, UpstreamTool } from '../kernel/index.js';
+import { connectUpstreamClient, createUpstreamClient } from './client.js';
+import { createRelayRouter, errorName, fetchAllPages, sendUpstreamRequest } from './requests.js';
+import type { RequestTarget, Upstream } from './requests.js';
 import { DEFAULT_MAX_SESSIONS, createSessionConnections } from './session-connections.js';
-import { isValidServerName } from './tool-names.js';
 
 export interface UpstreamPoolOptions {
   readonly logger: Logger;
@@ -31,26 +30,10 @@ export interface UpstreamPoolOptions {
   readonly restartMaxMs?: number;
 }
 
-/** Throws ERR_CONFIG_INVALID listing every problem with the upstream list. */
-export function validateUpstreamConfigs(configs: readonly UpstreamConfig[]): void {
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  configs.forEach((c, i) => {
-    if (!isValidServerName(c.name)) problems.push(`upstreams[${i}].name must match /^[a-z0-9][a-z0-9-]*$/ (max 64 chars)`);
-    if (seen.has(c.name)) problems.push(`upstreams[${i}].name is a duplicate`);
-    seen.add(c.name);
-    if ((c.command === undefined) === (c.url === undefined)) problems.push(`upstreams[${i}] needs exactly one of command or url`);
-    if (c.url !== undefined && !/^https?:\/\//.test(c.url)) problems.push(`upstreams[${i}].url must be an http(s) URL`);
-    if (c.isolation !== undefined && c.isolation !== 'shared' && c.isolation !== 'session') problems.push(`upstreams[${i}].isolation must be shared or session`);
-    if (c.maxSessions !== undefined && !(Number.isInteger(c.maxSessions) && c.maxSessions > 0)) problems.push(`upstreams[${i}].maxSessions must be a positive integer`);
-  });
-  if (problems.length > 0) throw new CustosError('ERR_CONFIG_INVALID', 'Invalid upstream configuration.', { detail: { problems } });
-}
-
 const CAPABILITY_OF: Record<UpstreamListKind, 'resources' | 'prompts'> = { resources: 'resources', resourceTemplates: 'resources', prompts: 'prompts' };
 
+/** Connects every upstream (configs as the config schema validated them: unique names, exactly one of command or url). */
 export async function createUpstreamPool(configs: readonly UpstreamConfig[], options: UpstreamPoolOptions): Promise<UpstreamPool> {
-  validateUpstreamConfigs(configs);
   const { logger } = options;
   const timeout = options.connectTimeoutMs ?? 30_000;
   const requestTimeout = options.requestTimeoutMs ?? 10 * 60_000;
@@ -145,9 +128,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
       markFailed(u, 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
     };
     try {
-      const transport = createUpstreamTransport(u.config, logger);
-      await client.connect(transport, { timeout });
-      deliverResponsesAfterNotifications(transport);
+      await connectUpstreamClient(client, u.config, { logger, timeoutMs: timeout });
       if (closing) return void (await client.close());
       u.client = client;
       await refreshTools(u);
@@ -161,7 +142,6 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
     } catch (err) {
       u.client = undefined;
       logger.error({ upstream: server, err: err instanceof Error ? err.message : String(err) }, 'upstream failed to start');
-      await client.close().catch(() => undefined);
       markFailed(u, 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
     }
   }

@@ -8,8 +8,8 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CompleteResultSchema, EmptyResultSchema, ErrorCode, GetPromptResultSchema, McpError, ReadResourceResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { CustosError } from '../../kernel/index.js';
-import type { ClientRelay, Logger, UpstreamCallOptions, UpstreamConfig, UpstreamMethod, UpstreamState } from '../types.js';
+import { CustosError } from '../kernel/index.js';
+import type { ClientRelay, Logger, UpstreamCallOptions, UpstreamConfig, UpstreamMethod, UpstreamState } from '../kernel/index.js';
 
 export interface Upstream {
   readonly config: UpstreamConfig;

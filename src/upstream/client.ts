@@ -3,7 +3,7 @@
  * its own headers), the capabilities Custos offers upstream (elicitation and sampling, which
  * it relays to the agent's client), and the handlers that turn what the upstream sends into
  * pool callbacks. Upstream stderr is logged line by line, truncated. A stdio upstream runs
- * under the watchdog (upstream-watchdog.ts), so it dies with Custos.
+ * under the watchdog (watchdog.ts), so it dies with Custos.
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -21,8 +21,8 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Logger, UpstreamConfig, UpstreamEvent } from '../types.js';
-import { watchedCommand } from './upstream-watchdog.js';
+import type { Logger, UpstreamConfig, UpstreamEvent } from '../kernel/index.js';
+import { watchedCommand } from './watchdog.js';
 
 export const CLIENT_INFO = { name: 'custos-gateway', version: '0.1.0' };
 
@@ -32,8 +32,10 @@ export const UPSTREAM_CAPABILITIES = { elicitation: { form: {}, url: {} }, sampl
 export interface UpstreamClientHandlers {
   readonly onEvent: (event: UpstreamEvent) => void;
   readonly onToolsChanged: () => Promise<void>;
-  readonly elicit: (params: ElicitRequest['params'], signal: AbortSignal) => Promise<ElicitResult>;
-  readonly sample: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<CreateMessageResult>;
+  /** The agent's answer, as MCP's ElicitResult. */
+  readonly elicit: (params: ElicitRequest['params'], signal: AbortSignal) => Promise<Record<string, unknown>>;
+  /** The agent's answer, as MCP's CreateMessageResult. */
+  readonly sample: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<Record<string, unknown>>;
 }
 
 export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
@@ -66,9 +68,31 @@ export function createUpstreamClient(server: string, handlers: UpstreamClientHan
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) =>
     handlers.onEvent({ type: 'log', server, level: n.params.level, logger: n.params.logger, data: n.params.data }),
   );
-  client.setRequestHandler(ElicitRequestSchema, (request, extra) => handlers.elicit(request.params, extra.signal));
-  client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => handlers.sample(request.params, extra.signal));
+  client.setRequestHandler(ElicitRequestSchema, (request, extra) => handlers.elicit(request.params, extra.signal) as Promise<ElicitResult>);
+  client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => handlers.sample(request.params, extra.signal) as Promise<CreateMessageResult>);
   return client;
+}
+
+export interface ConnectOptions {
+  readonly logger: Logger;
+  /** How long initialize may take. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * The one connect sequence of every upstream connection (shared or per session): the
+ * transport, initialize within the timeout, responses delivered after notifications. On
+ * failure the client is closed (its child process ended) and the error rethrown.
+ */
+export async function connectUpstreamClient(client: Client, config: UpstreamConfig, options: ConnectOptions): Promise<void> {
+  try {
+    const transport = createUpstreamTransport(config, options.logger);
+    await client.connect(transport, { timeout: options.timeoutMs });
+    deliverResponsesAfterNotifications(transport);
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 /**

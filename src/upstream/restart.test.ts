@@ -1,11 +1,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { isCustosError } from '../../kernel/index.js';
-import { createSilentLogger, createTempDir } from '../fakes.test-support.js';
-import type { UpstreamEvent } from '../types.js';
-import { createUpstreamPool } from './upstream-pool.js';
-import { createRelayRouter } from './upstream-requests.js';
+import { isCustosError } from '../kernel/index.js';
+import { createSilentLogger, createTempDir } from './fakes.test-support.js';
+import type { UpstreamEvent } from '../kernel/index.js';
+import { createUpstreamPool } from './pool.js';
+import { createRelayRouter } from './requests.js';
 
 const everything = join(process.cwd(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 

@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCustosError } from '../../kernel/index.js';
-import { createSilentLogger } from '../fakes.test-support.js';
-import type { ClientRelay, UpstreamPool } from '../types.js';
-import { createUpstreamPool } from './upstream-pool.js';
+import { isCustosError } from '../kernel/index.js';
+import { createSilentLogger } from './fakes.test-support.js';
+import type { ClientRelay, UpstreamPool } from '../kernel/index.js';
+import { createUpstreamPool } from './pool.js';
 
 const everythingJs = join(process.cwd(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const ELICIT = 'trigger-elicitation-request';
@@ -33,7 +33,7 @@ function createRelay(session: string, seen: Map<string, ElicitRequest['params'][
   return {
     session,
     async elicit(_server, params): Promise<ElicitResult> {
-      seen.get(session)?.push(params);
+      seen.get(session)?.push(params as ElicitRequest['params']);
       await barrier;
       return { action: 'accept', content: { name: `name of ${session}`, check: true } };
     },

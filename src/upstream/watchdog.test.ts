@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSilentLogger, createTempDir } from '../fakes.test-support.js';
-import { createUpstreamPool } from './upstream-pool.js';
-import { watchdogScript, watchedCommand } from './upstream-watchdog.js';
+import { createSilentLogger, createTempDir } from './fakes.test-support.js';
+import { createUpstreamPool } from './pool.js';
+import { watchdogScript, watchedCommand } from './watchdog.js';
 
 const stubborn = join(process.cwd(), 'test/e2e/fixtures/stubborn-upstream.mjs');
 

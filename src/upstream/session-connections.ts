@@ -11,11 +11,11 @@
  * shared connection.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CustosError } from '../../kernel/index.js';
-import type { Logger, UpstreamEvent } from '../types.js';
-import { createUpstreamClient, createUpstreamTransport, deliverResponsesAfterNotifications } from './upstream-client.js';
-import { createRelayRouter, errorName } from './upstream-requests.js';
-import type { RelayRouter, Upstream } from './upstream-requests.js';
+import { CustosError } from '../kernel/index.js';
+import type { Logger, UpstreamEvent } from '../kernel/index.js';
+import { connectUpstreamClient, createUpstreamClient } from './client.js';
+import { createRelayRouter, errorName } from './requests.js';
+import type { RelayRouter, Upstream } from './requests.js';
 
 export const DEFAULT_MAX_SESSIONS = 50;
 
@@ -68,13 +68,10 @@ export function createSessionConnections(options: SessionConnectionsOptions): Se
     const conn: SessionConnection = { client, router, ready: Promise.resolve(client) };
     conn.ready = (async () => {
       try {
-        const transport = createUpstreamTransport(u.config, logger);
-        await client.connect(transport, { timeout: options.connectTimeoutMs });
-        deliverResponsesAfterNotifications(transport);
+        await connectUpstreamClient(client, u.config, { logger, timeoutMs: options.connectTimeoutMs });
       } catch (err) {
         forget(server, session, conn);
         logger.error({ upstream: server, session, err: errorName(err) }, 'per-session upstream connection failed to start');
-        await client.close().catch(() => undefined);
         throw new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE', undefined, { cause: err });
       }
       if (closing) {
