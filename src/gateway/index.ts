@@ -3,7 +3,7 @@ export { createGateway } from './gateway.js';
 export type { Gateway } from './gateway.js';
 export { startGatewayServer } from './server.js';
 export type { GatewayServer } from './server.js';
-export { namespaceToolName, parseToolName, isValidServerName } from './mcp/tool-names.js';
+export { namespaceToolName, parseToolName, isValidServerName } from './shared/tool-names.js';
 export { AGENT_TIER_HEADER } from './mcp/mcp-endpoint.js';
 export { ERROR_TABLE, JSON_RPC_CODES, generateErrorsDoc, mapErrorCode, toHttpError, toJsonRpcError } from './errors.js';
 export type { ErrorMapping, HttpError, JsonRpcError } from './errors.js';

@@ -7,10 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { CustosError } from '../../kernel/index.js';
 import type { Pipeline, Principal } from '../../kernel/index.js';
-import type { Authenticator } from './auth.js';
-import { parseTraceparent, readJsonBody, sendJson } from './io.js';
+import type { Authenticator } from '../shared/auth.js';
+import { parseTraceparent, readJsonBody, sendJson } from '../shared/io.js';
 import { parseBody } from './schemas.js';
-import type { SessionAdminPort } from './session-types.js';
+import type { SessionAdminPort } from '../shared/session-types.js';
 
 const RevokeRequest = z.union([
   z.strictObject({ session_id: z.string().min(1).max(512), iss: z.string().min(1).max(2048).optional() }),

@@ -14,9 +14,9 @@ import type { z } from 'zod';
 import { CustosError } from '../../kernel/index.js';
 import type { ConfirmationOutcome, Pipeline } from '../../kernel/index.js';
 import type { Logger } from '../types.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator } from '../shared/auth.js';
 import { buildDecisionReply } from './decision-reply.js';
-import { readJsonBody, sendJson } from './io.js';
+import { readJsonBody, sendJson } from '../shared/io.js';
 import type { PendingAuthorization, PendingStore } from './pending-store.js';
 import { ConfirmationRequest, parseBody } from './schemas.js';
 

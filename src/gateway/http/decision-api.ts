@@ -9,12 +9,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError } from '../../kernel/index.js';
 import type { IdSource, InputLimits, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
 import type { DeriveAgent, Logger } from '../types.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator } from '../shared/auth.js';
 import { API_CONFIRMATION_CHANNEL, createConfirmationApi } from './confirmation-api.js';
 import { buildDecisionReply } from './decision-reply.js';
-import { readCallBody, shortString } from './call-body.js';
-import type { BodyHint } from './call-body.js';
-import { inputTooComplex, parseTraceparent, sendJson } from './io.js';
+import { readCallBody, shortString } from '../shared/call-body.js';
+import type { BodyHint } from '../shared/call-body.js';
+import { inputTooComplex, parseTraceparent, sendJson } from '../shared/io.js';
 import type { PendingStore } from './pending-store.js';
 import { AuthorizeRequest, ResultsRequest, parseBody } from './schemas.js';
 

@@ -11,10 +11,10 @@ import { z } from 'zod';
 import { CustosError, isCustosError } from '../../kernel/index.js';
 import type { Pipeline, Principal } from '../../kernel/index.js';
 import { holdsRole } from './admin-sessions.js';
-import type { Authenticator } from './auth.js';
-import { parseTraceparent, readJsonBody, sendJson } from './io.js';
+import type { Authenticator } from '../shared/auth.js';
+import { parseTraceparent, readJsonBody, sendJson } from '../shared/io.js';
 import { parseBody } from './schemas.js';
-import type { EmergencyGrant, EmergencyPort } from './session-types.js';
+import type { EmergencyGrant, EmergencyPort } from '../shared/session-types.js';
 
 const OpenRequest = z.strictObject({ reason: z.string().min(1).max(2000) });
 const CloseRequest = z.strictObject({ grant_id: z.string().min(1).max(200), note: z.string().max(2000).optional() });

@@ -8,8 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { CustosError } from '../../kernel/index.js';
 import type { TokenExchanger } from '../../kernel/index.js';
-import type { Authenticator } from './auth.js';
-import { readJsonBody, sendJson } from './io.js';
+import type { Authenticator } from '../shared/auth.js';
+import { readJsonBody, sendJson } from '../shared/io.js';
 import { parseBody } from './schemas.js';
 
 export const BACKGROUND_GRANT_TOKEN_TYPE = 'urn:custos:params:oauth:token-type:background-grant';

@@ -12,8 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, isCustosError } from '../../kernel/index.js';
 import type { TokenExchanger, TokenRequestForm } from '../../kernel/index.js';
 import type { Logger } from '../types.js';
-import type { FloodGuard } from './flood-guard.js';
-import { headerValue, parseTraceparent, readBody, sendError, sendJson } from './io.js';
+import type { FloodGuard } from '../shared/flood-guard.js';
+import { headerValue, parseTraceparent, readBody, sendError, sendJson } from '../shared/io.js';
 
 export interface OAuthTokenDeps {
   readonly tokens: TokenExchanger;

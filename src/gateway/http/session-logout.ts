@@ -7,9 +7,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isCustosError } from '../../kernel/index.js';
 import type { Pipeline } from '../../kernel/index.js';
-import type { FloodGuard } from './flood-guard.js';
-import { readBody, sendJson } from './io.js';
-import type { LogoutPort } from './session-types.js';
+import type { FloodGuard } from '../shared/flood-guard.js';
+import { readBody, sendJson } from '../shared/io.js';
+import type { LogoutPort } from '../shared/session-types.js';
 
 export interface LogoutRouteDeps {
   readonly logout: LogoutPort;

@@ -4,7 +4,7 @@
  * client. Prompts use the tool scheme, `<server>__<prompt>`.
  */
 import { CustosError } from '../../kernel/index.js';
-import { isValidServerName } from './tool-names.js';
+import { isValidServerName } from '../shared/tool-names.js';
 
 export const RESOURCE_URI_PREFIX = 'custos://';
 

@@ -13,7 +13,7 @@ import { forwardedOutput } from './governed-call.js';
 import type { GovernedAction } from './governed-call.js';
 import { namespaceResourceLinks, parseResourceUri } from './resource-names.js';
 import type { SessionKit } from './session-server.js';
-import { namespaceToolName, parseToolName } from './tool-names.js';
+import { namespaceToolName, parseToolName } from '../shared/tool-names.js';
 
 function checkServer(kit: SessionKit, server: string): void {
   if (!kit.deps.upstreams.has(server)) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No upstream server has this name.');

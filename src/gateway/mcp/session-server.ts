@@ -10,7 +10,7 @@ import type { CallToolResult, LoggingLevel, Progress, RequestId, Tool } from '@m
 import { ARGUMENTS_INVALID, CustosError, findLimitExceeded } from '../../kernel/index.js';
 import type { Authorization, DenyReason, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
-import type { IdentityServices } from '../http/session-types.js';
+import type { IdentityServices } from '../shared/session-types.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
 import { createClientRelay } from './client-relay.js';
 import { checkToolArguments } from './input-schemas.js';
@@ -20,7 +20,7 @@ import type { GovernedAction } from './governed-call.js';
 import { namespaceResourceLinks } from './resource-names.js';
 import { registerPromptHandlers } from './session-prompts.js';
 import { registerResourceHandlers } from './session-resources.js';
-import { namespaceToolName, parseToolName } from './tool-names.js';
+import { namespaceToolName, parseToolName } from '../shared/tool-names.js';
 
 /** What the HTTP layer attaches to each MCP request (as authInfo.extra). */
 export interface RequestContext {

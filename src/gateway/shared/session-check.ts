@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, DENY_REASONS, isCustosError } from '../../kernel/index.js';
 import type { DenyReason, IdSource, Pipeline, Principal, SessionGuard, ToolCall, ToolRef } from '../../kernel/index.js';
-import { parseToolName } from '../mcp/tool-names.js';
+import { parseToolName } from './tool-names.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import { parseTraceparent, readJsonBody, sendError } from './io.js';
 

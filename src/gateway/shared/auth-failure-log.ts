@@ -7,8 +7,7 @@
  * Bounded: at most `maxSources` sources per window (failures of any further source are
  * counted under `*`), so a window writes at most (distinct codes + 1) rows per source.
  */
-import type { CallKind, Pipeline } from '../../kernel/index.js';
-import type { Logger } from '../types.js';
+import type { CallKind, Logger, Pipeline } from '../../kernel/index.js';
 
 export interface AuthFailureEvent {
   readonly source: string;

@@ -7,8 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError } from '../../kernel/index.js';
-import type { CallKind, Pipeline } from '../../kernel/index.js';
-import type { Logger } from '../types.js';
+import type { CallKind, Logger, Pipeline } from '../../kernel/index.js';
 import { createAuthFailureLog } from './auth-failure-log.js';
 import { createSourceOf } from './client-address.js';
 import { sendError } from './io.js';

@@ -1,9 +1,8 @@
 /** Small node:http helpers: bounded body reading, JSON replies, header parsing. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ARGUMENTS_TOO_COMPLEX, CustosError, DEFAULT_INPUT_LIMITS, findLimitExceeded } from '../../kernel/index.js';
-import type { InputLimits, LimitExceeded } from '../../kernel/index.js';
+import type { InputLimits, LimitExceeded, Logger } from '../../kernel/index.js';
 import { toHttpError } from '../errors.js';
-import type { Logger } from '../types.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
