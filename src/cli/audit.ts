@@ -1,7 +1,7 @@
 /** `custos audit verify` and `custos audit export`, loaded when one of them runs. */
 import { createAuditStore, exportJsonl, verifyStore } from '../audit/index.js';
 import type { ChainHead } from '../audit/index.js';
-import type { CommandContext } from './program.js';
+import type { CommandContext } from './context.js';
 import { resolveStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 

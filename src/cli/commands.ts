@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import type { CommandContext } from './program.js';
+import type { CommandContext } from './context.js';
 import type { StoreOptions } from './store-uri.js';
 
 const STORE_HELP = 'the trail: sqlite:PATH or a postgres:// URL (default sqlite:./data/audit.sqlite)';

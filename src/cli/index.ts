@@ -1,2 +1,2 @@
 export { runCli, buildProgram } from './program.js';
-export type { CliIo } from './program.js';
+export type { CliIo } from './context.js';

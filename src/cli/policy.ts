@@ -1,6 +1,6 @@
 /** `custos policy hash` and `custos policy validate`, loaded when one of them runs. */
 import { computeBundleHash, loadBundle } from '../policy/index.js';
-import type { CommandContext } from './program.js';
+import type { CommandContext } from './context.js';
 
 export async function hashBundle(ctx: CommandContext, dir: string, opts: { manifest?: boolean }): Promise<void> {
   const { bundleHash, manifestText } = await computeBundleHash(dir);

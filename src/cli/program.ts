@@ -6,30 +6,11 @@
  * Startup stays small: this file and commands.ts load only commander and the kernel; each
  * command's implementation (and the modules it needs) is imported when that command runs.
  */
-import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { isCustosError } from '../kernel/index.js';
 import { registerCommands } from './commands.js';
+import type { CliIo, CommandContext } from './context.js';
 import { isBrokenPipe, watchOutput } from './output.js';
-
-export interface CliIo {
-  readonly stdout: Writable;
-  readonly stderr: Writable;
-  readonly stdin?: Readable;
-}
-
-export interface CommandContext {
-  readonly io: CliIo;
-  /** One line to stdout (dropped once the reader has gone). */
-  out(line: string): void;
-  /** A chunk to stdout, as is (dropped once the reader has gone). */
-  print(chunk: string): void;
-  err(line: string): void;
-  /** Writes to stdout, waiting while it is full; rejects once the reader has gone (streaming commands stop there). */
-  write(chunk: string): Promise<void>;
-  /** Set by a command that wants a non-zero exit without throwing. */
-  exitCode: number | undefined;
-}
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('custos')

@@ -1,7 +1,7 @@
 /** `custos redact`, loaded when it runs: it needs the protect module and nothing else of ours. */
 import { readFileSync } from 'node:fs';
 import { createProtector } from '../protect/index.js';
-import type { CommandContext } from './program.js';
+import type { CommandContext } from './context.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];

@@ -7,7 +7,7 @@
 import { createAuditStore } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
-import type { CommandContext } from './program.js';
+import type { CommandContext } from './context.js';
 import { resolveStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runQuickstart, startCustos } from '../app/index.js';
 import { loadConfig } from '../config/index.js';
-import type { CommandContext } from './program.js';
+import type { CommandContext } from './context.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -1,6 +1,6 @@
 /** `custos token`, loaded when it runs. */
 import { fetchDevToken } from '../identity/index.js';
-import type { CommandContext } from './program.js';
+import type { CommandContext } from './context.js';
 
 export async function printToken(ctx: CommandContext, opts: { user: string; issuer: string; resource?: string }): Promise<void> {
   try {

@@ -10,8 +10,9 @@ import type { CreateMessageResult, ElicitRequestFormParams, ElicitResult } from 
 import { CustosError } from '../../kernel/index.js';
 import type { ClientRelay } from '../types.js';
 import { forwardedOutput } from './governed-call.js';
-import type { RequestContext, SessionKit } from './session-server.js';
-import { toMcpError } from './session-server.js';
+import type { RequestContext } from './request-context.js';
+import type { SessionKit } from './session-kit.js';
+import { toMcpError } from './session-kit.js';
 
 export const ELICITATION_TOOL = 'elicitation/create';
 export const SAMPLING_TOOL = 'sampling/createMessage';

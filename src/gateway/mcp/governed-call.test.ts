@@ -12,7 +12,8 @@ import { createEmptyUpstreams, createFakePolicy, createSilentLogger, createTestP
 import { createClientRelay } from './client-relay.js';
 import { forwardedOutput, runGoverned, toToolCall } from './governed-call.js';
 import { createSessionServer } from './session-server.js';
-import type { RequestContext, SessionKit } from './session-server.js';
+import type { RequestContext } from './request-context.js';
+import type { SessionKit } from './session-kit.js';
 
 const ctx: RequestContext = { principal: { sub: 'alice', iss: 'https://idp.test', roles: [], groups: [] } };
 

@@ -9,7 +9,7 @@ import { CANCELLED, CustosError, ERROR_CODES } from '../../kernel/index.js';
 import type { Authorization, CallKind, ConfirmationOutcome, DenyReason, ErrorCode, Pipeline, RunResult, ToolCall, ToolRef } from '../../kernel/index.js';
 import type { DerivedAgent } from '../types.js';
 import { CONFIRMATION_CHANNEL, describeConfirmationDenial } from './confirmation-prompt.js';
-import type { RequestContext } from './session-server.js';
+import type { RequestContext } from './request-context.js';
 
 export interface GovernedAction {
   readonly kind: CallKind;

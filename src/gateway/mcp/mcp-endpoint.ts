@@ -19,7 +19,7 @@ import type { BodyHint } from '../shared/call-body.js';
 import { headerValue, parseTraceparent, sendJson } from '../shared/io.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import { parseToolName } from '../shared/tool-names.js';
-import type { RequestContext } from './session-server.js';
+import type { RequestContext } from './request-context.js';
 import { coveredBy, recordSessionEnded, rememberSid, revocationOf } from './session-revocation.js';
 import type { RevocableSession } from './session-revocation.js';
 

@@ -12,7 +12,7 @@ import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamEvent } from '../types.js';
 import { namespaceResourceUri, parseResourceUri } from './resource-names.js';
 import { createSessionServer } from './session-server.js';
-import type { SessionServerDeps, SessionState } from './session-server.js';
+import type { SessionServerDeps, SessionState } from './session-kit.js';
 
 /** The pseudo-resource whose `read_resource` decision lets a user receive an upstream's log messages. */
 export const LOG_RESOURCE = 'notifications/message';

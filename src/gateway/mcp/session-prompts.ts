@@ -12,7 +12,7 @@ import { createClientRelay } from './client-relay.js';
 import { forwardedOutput } from './governed-call.js';
 import type { GovernedAction } from './governed-call.js';
 import { namespaceResourceLinks, parseResourceUri } from './resource-names.js';
-import type { SessionKit } from './session-server.js';
+import type { SessionKit } from './session-kit.js';
 import { namespaceToolName, parseToolName } from '../shared/tool-names.js';
 
 function checkServer(kit: SessionKit, server: string): void {

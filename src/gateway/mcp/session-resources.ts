@@ -13,7 +13,8 @@ import { forwardedOutput } from './governed-call.js';
 import type { GovernedAction } from './governed-call.js';
 import { createClientRelay } from './client-relay.js';
 import { namespaceContents, namespaceResourceUri, parseResourceUri } from './resource-names.js';
-import type { RequestContext, SessionKit } from './session-server.js';
+import type { RequestContext } from './request-context.js';
+import type { SessionKit } from './session-kit.js';
 
 /** The read of `uri` as the pipeline sees it (the list asks exactly what the read will ask). */
 function readAction(server: string, uri: string): GovernedAction {

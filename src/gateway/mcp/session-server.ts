@@ -5,77 +5,21 @@
  * the HTTP layer (authInfo.extra), verified anew on every request.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult, LoggingLevel, Progress, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ARGUMENTS_INVALID, CustosError, findLimitExceeded } from '../../kernel/index.js';
-import type { Authorization, DenyReason, IdSource, Pipeline, PolicyAction, PolicySource, Principal, Protector, RunResult, ToolRef } from '../../kernel/index.js';
-import { toJsonRpcError } from '../errors.js';
-import type { IdentityServices } from '../shared/session-types.js';
-import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
+import type { DenyReason, RunResult, ToolRef } from '../../kernel/index.js';
 import { createClientRelay } from './client-relay.js';
 import { checkToolArguments } from './input-schemas.js';
 import { DEFAULT_CONFIRMATION_TIMEOUT_MS, askConfirmation, describeConfirmationDenial } from './confirmation-prompt.js';
 import { runGoverned, toToolCall } from './governed-call.js';
-import type { GovernedAction } from './governed-call.js';
+import type { RequestContext } from './request-context.js';
 import { namespaceResourceLinks } from './resource-names.js';
 import { registerPromptHandlers } from './session-prompts.js';
 import { registerResourceHandlers } from './session-resources.js';
+import { toMcpError } from './session-kit.js';
+import type { SessionKit, SessionServerDeps, SessionState } from './session-kit.js';
 import { namespaceToolName, parseToolName } from '../shared/tool-names.js';
-
-/** What the HTTP layer attaches to each MCP request (as authInfo.extra). */
-export interface RequestContext {
-  readonly principal: Principal;
-  readonly declaredTier?: string;
-  readonly traceId?: string;
-}
-
-export interface SessionServerDeps {
-  readonly pipeline: Pipeline;
-  readonly policy: PolicySource;
-  readonly upstreams: UpstreamPool;
-  readonly deriveAgent: DeriveAgent;
-  readonly ids: IdSource;
-  readonly logger: Logger;
-  readonly protector?: Protector;
-  /** Sessions and break-glass (the emergency grant lookup of each governed call). */
-  readonly identity?: IdentityServices;
-  /** How long a confirmation prompt waits for the user's answer (default 2 minutes). */
-  readonly confirmationTimeoutMs?: number;
-}
-
-/** Per-session state the hub reads to fan out upstream notifications. */
-export interface SessionState {
-  readonly id: string;
-  readonly subscriptions: Set<string>;
-  logLevel?: LoggingLevel;
-  /** The context of the session's latest request (the user never changes within a session). */
-  ctx?: RequestContext;
-  /** Called when the session subscribes or unsubscribes (the hub keeps upstream subscriptions counted). */
-  onSubscribe?: (uri: string, subscribed: boolean) => Promise<void>;
-  /** Called after the session set its log level (the hub asks the upstreams for the most verbose level any session wants). */
-  onLogLevel?: () => Promise<void>;
-}
-
-/** What the handler groups of one session share. */
-export interface SessionKit {
-  readonly server: Server;
-  readonly deps: SessionServerDeps;
-  readonly state: SessionState;
-  context(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext;
-  derive(ctx: RequestContext): DerivedAgent;
-  /** Runs the pipeline; a `confirm` decision is put to the user (on the stream of `related`, the agent's request, when given). */
-  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal, related?: RequestId, deny?: readonly DenyReason[]): Promise<RunResult>;
-  /**
-   * A list decision: would this user be let through with this item? The pipeline's decision
-   * stages (tier, break-glass, bounds, classification, tenancy, policy) without a row, so what is
-   * listed is what may be called. Errors hide it (fail closed).
-   */
-  visible(ctx: RequestContext, item: GovernedAction, action?: PolicyAction): Promise<boolean>;
-  /** Redacts a value that is not a pipeline call (progress and log messages); undefined when it cannot. */
-  redact<T>(value: T): T | undefined;
-  /** Wraps a handler: errors become JSON-RPC errors from the one table. */
-  handle<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R>;
-}
 
 export const SERVER_INFO = { name: 'custos', version: '0.1.0' };
 /** The request id of a list decision's call (never written: list decisions write no row). */
@@ -88,14 +32,6 @@ export const SERVER_CAPABILITIES = {
   completions: {},
   logging: {},
 };
-
-/** A JSON-RPC error from the one error table; internal causes are logged, never sent. */
-export function toMcpError(err: unknown, logger: Logger): McpError {
-  if (err instanceof McpError) return err;
-  const rpc = toJsonRpcError(err);
-  if (rpc.data.code === 'ERR_INTERNAL') logger.error({ err: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }, 'MCP request failed');
-  return new McpError(rpc.code, rpc.message, rpc.data);
-}
 
 function errorResult(text: string, requestId: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text }], _meta: { [REQUEST_ID_META]: requestId } };
