@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { loadConfig } from '../config/index.js';
 import { CustosError } from '../kernel/index.js';
 import type { ResolvedConfig } from '../config/index.js';
-import { fetchDevToken, startDevIdentityProvider } from '../identity/index.js';
+import { fetchDevToken, startDevIdentityProvider } from '../identity/dev-idp/index.js';
 import { startCustos } from './start.js';
 import type { CustosInstance } from './start.js';
 import { createLogger } from './logger.js';

@@ -1,5 +1,5 @@
 /** `custos token`, loaded when it runs. */
-import { fetchDevToken } from '../identity/index.js';
+import { fetchDevToken } from '../identity/dev-idp/index.js';
 import type { CommandContext } from './context.js';
 
 export async function printToken(ctx: CommandContext, opts: { user: string; issuer: string; resource?: string }): Promise<void> {

@@ -1,29 +1,38 @@
-/** Public surface of the identity module. */
-export { createTokenVerifier } from './token-verifier.js';
-export { deriveAgentContext, deriveTier, CREDENTIAL_RULES, UNNAMED_AGENT } from './agent-context.js';
-export type { CredentialRule } from './agent-context.js';
-export { readClaimPath } from './claims.js';
-export { MAX_TOKEN_BYTES } from './decode-token.js';
-export { DEFAULT_ALGORITHMS } from './issuer-config.js';
-export { startDevIdentityProvider, fetchDevToken, fetchDevClientToken, DEMO_USERS, DEMO_AGENT_CLIENTS, DEV_CLIENT_ID, DEV_REDIRECT_URI } from './dev-idp/index.js';
-export type { DevAgentClient, DevIdentityProvider, DevIdentityProviderOptions, DevUser } from './dev-idp/index.js';
-export { createSigningKeyStore, SIGNING_ALGORITHMS } from './signing-keys.js';
-export type { SigningAlgorithm, SigningKeyOptions, SigningKeyStore } from './signing-keys.js';
-export { createCustosTokenVerifier } from './delegation-verifier.js';
-export type { CustosTokenVerifierOptions } from './delegation-verifier.js';
-export { createTokenExchanger, DEFAULT_DELEGATION_SETTINGS, JWKS_PATH, TOKEN_PATH } from './token-exchange.js';
-export type { DelegationSettings, TokenExchangerOptions } from './token-exchange.js';
-export { ACCESS_TOKEN_TYPE, BACKGROUND_GRANT_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './exchange-request.js';
+/**
+ * Public surface of the identity module: one room per concern, each behind its own index.ts
+ * (verification, delegation and Custos' own tokens, sessions, emergency access), and the
+ * composition of the rooms the app starts with. The dev-only identity provider is not here:
+ * it is its own entry (dev-idp/index.ts), imported by the quick start and the test harness only.
+ */
+export { createTokenVerifier, deriveAgentContext, deriveTier, CREDENTIAL_RULES, UNNAMED_AGENT, readClaimPath, MAX_TOKEN_BYTES, DEFAULT_ALGORITHMS } from './verification/index.js';
+export type { ClaimMapping, ClosableTokenVerifier, CredentialRule, DeclaredAgent, IssuerConfig, TokenVerifierOptions } from './verification/index.js';
+export {
+  createDelegation,
+  createSigningKeyStore,
+  SIGNING_ALGORITHMS,
+  createCustosTokenVerifier,
+  createTokenExchanger,
+  DEFAULT_DELEGATION_SETTINGS,
+  JWKS_PATH,
+  TOKEN_PATH,
+  ACCESS_TOKEN_TYPE,
+  BACKGROUND_GRANT_TOKEN_TYPE,
+  JWT_TOKEN_TYPE,
+  TOKEN_EXCHANGE_GRANT,
+} from './delegation/index.js';
 export type {
-  ClaimMapping,
-  ClosableTokenVerifier,
-  DeclaredAgent,
-  IssuerConfig,
-  TokenVerifierOptions,
-} from './types.js';
-export { createIdentityServices, createLogoutVerifier, createRevocationFeed, createSessionGuard, deriveSessionStoreLocation, openSessionStore, LOGOUT_EVENT } from './sessions/index.js';
-export type { IdentityServicesBundle, IdentityServicesOptions, SessionStore } from './sessions/index.js';
+  CustosTokenVerifierOptions,
+  Delegation,
+  DelegationOptions,
+  DelegationSettings,
+  SigningAlgorithm,
+  SigningKeyOptions,
+  SigningKeyStore,
+  TokenExchangerOptions,
+} from './delegation/index.js';
+export { createLogoutVerifier, createRevocationFeed, createSessionGuard, deriveSessionStoreLocation, openSessionStore, LOGOUT_EVENT } from './sessions/index.js';
+export type { SessionStore } from './sessions/index.js';
 export { createEmergencyAccess } from './emergency/index.js';
 export type { EmergencyAccess, EmergencyGrant } from './emergency/index.js';
-export { createDelegation } from './delegation-service.js';
-export type { Delegation, DelegationOptions } from './delegation-service.js';
+export { createIdentityServices } from './services.js';
+export type { IdentityServicesBundle, IdentityServicesOptions } from './services.js';

@@ -8,9 +8,8 @@ import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_USERS } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { startHarness } from './harness.js';
+import { DEMO_USERS, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';

@@ -5,8 +5,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_USERS } from '../../src/identity/index.js';
-import { startHarness } from './harness.js';
+import { DEMO_USERS, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 const DANA = { username: 'dana', sub: 'dana', email: 'dana@example.test', roles: ['break-glass'], tenant: 'general-hospital' };

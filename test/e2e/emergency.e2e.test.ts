@@ -7,9 +7,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
-import { DEMO_USERS } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { startHarness } from './harness.js';
+import { DEMO_USERS, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 const DANA = { username: 'dana', sub: 'dana', email: 'dana@example.test', roles: ['break-glass'], tenant: 'general-hospital' };

@@ -117,7 +117,7 @@ describe('MCP gateway end to end', () => {
     const meta = await (await fetch(new URL('/.well-known/oauth-protected-resource', h.mcpUrl))).json();
     expect(meta).toMatchObject({ resource: h.mcpUrl, authorization_servers: [h.issuer] });
 
-    const { startDevIdentityProvider, fetchDevToken } = await import('../../src/identity/index.js');
+    const { startDevIdentityProvider, fetchDevToken } = await import('./harness.js');
     const rogue = await startDevIdentityProvider({ host: '127.0.0.1', port: 0, audience: h.mcpUrl });
     try {
       const foreign = await post({ authorization: `Bearer ${await fetchDevToken(rogue.issuer, 'alice')}` });

@@ -20,9 +20,12 @@ import { createAuditStore } from '../../src/audit/index.js';
 import type { CustosInstance } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput } from '../../src/config/index.js';
-import { fetchDevClientToken, fetchDevToken, startDevIdentityProvider } from '../../src/identity/index.js';
-import type { DevIdentityProvider } from '../../src/identity/index.js';
+import { fetchDevClientToken, fetchDevToken, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
+import type { DevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
+
+/** The dev provider's demo users and client, for tests (the harness is the one test importer of the dev provider). */
+export { DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 
 /** The repository root, from the sources or from their compiled copy in dist-bench/. */
 function findRepoRoot(from: string): string {

@@ -8,9 +8,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_TIER_HEADER } from '../../src/gateway/index.js';
-import { DEMO_USERS } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { repoRoot, startHarness } from './harness.js';
+import { DEMO_USERS, repoRoot, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 const notesJs = path.join(repoRoot, 'examples/everything/notes-server.mjs');

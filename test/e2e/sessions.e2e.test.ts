@@ -9,9 +9,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_USERS, DEV_CLIENT_ID } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { startHarness } from './harness.js';
+import { DEMO_USERS, DEV_CLIENT_ID, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';

@@ -5,9 +5,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_USERS } from '../../src/identity/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { startHarness } from './harness.js';
+import { DEMO_USERS, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 type TextResult = { isError?: boolean; content: Array<{ type: string; text?: string }> };

@@ -6,7 +6,7 @@
  */
 import { CustosError } from '../../kernel/index.js';
 import type { Clock, EmergencyGrant, EmergencyPort, IdSource, Principal } from '../../kernel/index.js';
-import type { EmergencyGrantRow, SessionStore } from '../sessions/types.js';
+import type { EmergencyGrantRow, SessionStore } from '../sessions/index.js';
 
 export type { EmergencyGrant };
 

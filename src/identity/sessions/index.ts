@@ -7,6 +7,4 @@ export { openSessionStore, deriveSessionStoreLocation } from './open-store.js';
 export { openSqliteSessionStore } from './sqlite-store.js';
 export { openPostgresSessionStore, REVOCATION_CHANNEL } from './postgres-store.js';
 export { createRevocationFeed } from './revocation-feed.js';
-export type { Activity, EmergencyGrantRow, RevocationState, SessionStore } from './types.js';
-export { createIdentityServices } from './services.js';
-export type { IdentityServicesBundle, IdentityServicesOptions } from './services.js';
+export type { Activity, BackgroundGrantRow, EmergencyGrantRow, RevocationState, SessionStore } from './types.js';

@@ -1,16 +1,11 @@
-/** One call for the composition root: the session store and everything built on it. */
-import type { Clock, IdSource, RevocationFeed, SessionGuard, Tier } from '../../kernel/index.js';
-import { createStoreGrantRegistry } from '../background-grants.js';
-import type { GrantRegistry } from '../background-grants.js';
-import { createEmergencyAccess } from '../emergency/grants.js';
-import type { EmergencyAccess } from '../emergency/grants.js';
-import { createLogoutVerifier } from './logout-token.js';
-import type { LogoutIssuer, LogoutVerifier } from './logout-token.js';
-import { openSessionStore } from './open-store.js';
-import { createRevocationFeed } from './revocation-feed.js';
-import { createSessionGuard } from './session-guard.js';
-import type { SessionAdmin } from './session-guard.js';
-import type { SessionStore } from './types.js';
+/** One call for the composition root: the session store and every room built on it (sessions, background grants, emergency access). */
+import type { Clock, IdSource, RevocationFeed, SessionGuard, Tier } from '../kernel/index.js';
+import { createStoreGrantRegistry } from './delegation/index.js';
+import type { GrantRegistry } from './delegation/index.js';
+import { createEmergencyAccess } from './emergency/index.js';
+import type { EmergencyAccess } from './emergency/index.js';
+import { createLogoutVerifier, createRevocationFeed, createSessionGuard, openSessionStore } from './sessions/index.js';
+import type { LogoutIssuer, LogoutVerifier, SessionAdmin, SessionStore } from './sessions/index.js';
 
 export interface IdentityServicesOptions {
   /** `sqlite:PATH` (absolute) or a `postgres://` URL. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { createTokenVerifier, fetchDevToken, startDevIdentityProvider } from './index.js';
+import { createTokenVerifier } from '../index.js';
+import { fetchDevToken, startDevIdentityProvider } from './index.js';
 import type { DevIdentityProvider } from './index.js';
 
 const AUDIENCE = 'http://127.0.0.1:8787/mcp';

@@ -3,14 +3,14 @@
  * settings (src/app maps the config onto them): the signing keys, the front-door verifier
  * that accepts Custos delegation tokens besides the issuers' tokens, and the token exchanger.
  */
-import { CustosError } from '../kernel/index.js';
-import type { ControlPlaneRecorder, SessionGuard, TokenExchanger, TokenVerifier } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
+import type { ControlPlaneRecorder, SessionGuard, TokenExchanger, TokenVerifier } from '../../kernel/index.js';
 import { createCustosTokenVerifier } from './delegation-verifier.js';
 import { createSigningKeyStore } from './signing-keys.js';
 import type { SigningAlgorithm, SigningKeyStore } from './signing-keys.js';
 import { createTokenExchanger, DEFAULT_DELEGATION_SETTINGS } from './token-exchange.js';
 import type { DelegationSettings } from './token-exchange.js';
-import type { ClosableTokenVerifier } from './types.js';
+import type { ClosableTokenVerifier } from '../verification/index.js';
 import type { GrantRegistry } from './background-grants.js';
 
 export interface DelegationOptions {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Principal } from '../kernel/index.js';
-import { deriveAgentContext, deriveTier } from './index.js';
-import type { CredentialRule } from './index.js';
+import type { Principal } from '../../kernel/index.js';
+import { deriveAgentContext, deriveTier } from '../index.js';
+import type { CredentialRule } from '../index.js';
 
 const alice: Principal = Object.freeze({ sub: 'alice', iss: 'http://idp', roles: ['clinician'], groups: [] });
 

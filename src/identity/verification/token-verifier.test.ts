@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CustosError } from '../kernel/index.js';
-import { createTokenVerifier } from './index.js';
-import type { IssuerConfig } from './index.js';
-import { expectDenied } from './expect-denied.test-support.js';
-import { createTestKey, signTestToken, startTestIssuer } from './issuer.test-support.js';
-import type { TestIssuer, TestKey } from './issuer.test-support.js';
+import { CustosError } from '../../kernel/index.js';
+import { createTokenVerifier } from '../index.js';
+import type { IssuerConfig } from '../index.js';
+import { expectDenied } from '../expect-denied.test-support.js';
+import { createTestKey, signTestToken, startTestIssuer } from '../issuer.test-support.js';
+import type { TestIssuer, TestKey } from '../issuer.test-support.js';
 
 const AUD = 'urn:custos:test';
 

@@ -1,5 +1,5 @@
 /** Validates issuer configuration at construction: a bad issuer list fails before any token is seen. */
-import { CustosError } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
 import type { ClaimMapping, IssuerConfig } from './types.js';
 
 export const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'] as const;

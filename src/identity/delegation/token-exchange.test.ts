@@ -1,14 +1,14 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CustosError, createPipeline } from '../kernel/index.js';
-import type { AuditStore, ControlPlaneRecorder, Principal, Protector, SessionGuard } from '../kernel/index.js';
+import { CustosError, createPipeline } from '../../kernel/index.js';
+import type { AuditStore, ControlPlaneRecorder, Principal, Protector, SessionGuard } from '../../kernel/index.js';
 import { createDelegation } from './delegation-service.js';
 import type { Delegation } from './delegation-service.js';
 import { ACCESS_TOKEN_TYPE, narrowScope, TOKEN_EXCHANGE_GRANT } from './exchange-request.js';
-import { createMemoryAudit } from '../audit/index.test-support.js';
-import { createTestKey, signTestToken, startTestIssuer } from './issuer.test-support.js';
-import type { TestIssuer, TestKey } from './issuer.test-support.js';
-import { createTokenVerifier } from './token-verifier.js';
+import { createMemoryAudit } from '../../audit/index.test-support.js';
+import { createTestKey, signTestToken, startTestIssuer } from '../issuer.test-support.js';
+import type { TestIssuer, TestKey } from '../issuer.test-support.js';
+import { createTokenVerifier } from '../verification/token-verifier.js';
 
 const CUSTOS = 'http://custos.test';
 const RESOURCE = `${CUSTOS}/mcp`;

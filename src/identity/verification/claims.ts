@@ -1,6 +1,6 @@
 /** Turns a verified claims set into a kernel Principal using an issuer's claim mapping. */
-import { CustosError } from '../kernel/index.js';
-import type { Principal } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
+import type { Principal } from '../../kernel/index.js';
 import type { ClaimMapping } from './types.js';
 
 type Claims = Readonly<Record<string, unknown>>;

@@ -1,5 +1,5 @@
 /** Public types of the identity module. */
-import type { Principal, TokenVerifier } from '../kernel/index.js';
+import type { Principal, TokenVerifier } from '../../kernel/index.js';
 
 /** Where in a token's claims the principal's attributes live (dotted paths; a key containing dots is tried whole first). */
 export interface ClaimMapping {

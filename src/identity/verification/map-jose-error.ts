@@ -2,8 +2,8 @@
  * Maps jose's error codes to Custos codes. jose errors carry the claims set (`payload`),
  * so they are never attached as `cause`: only the jose code travels, in `detail`.
  */
-import { CustosError, isCustosError } from '../kernel/index.js';
-import type { ErrorCode } from '../kernel/index.js';
+import { CustosError, isCustosError } from '../../kernel/index.js';
+import type { ErrorCode } from '../../kernel/index.js';
 
 interface JoseLike {
   readonly code?: unknown;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, readClaimPath } from './index.js';
-import type { ClosableTokenVerifier, IssuerConfig } from './index.js';
-import { expectDenied } from './expect-denied.test-support.js';
-import { createTestKey, signTestToken, startTestIssuer } from './issuer.test-support.js';
-import type { TestIssuer, TestKey } from './issuer.test-support.js';
+import { createTokenVerifier, readClaimPath } from '../index.js';
+import type { ClosableTokenVerifier, IssuerConfig } from '../index.js';
+import { expectDenied } from '../expect-denied.test-support.js';
+import { createTestKey, signTestToken, startTestIssuer } from '../issuer.test-support.js';
+import type { TestIssuer, TestKey } from '../issuer.test-support.js';
 
 const OKTA = 'https://dev-123456.okta.com/oauth2/default';
 const OKTA_CID = 'https://dev-654321.okta.com/oauth2/default';

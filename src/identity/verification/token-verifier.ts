@@ -5,8 +5,8 @@
  */
 import { jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { CustosError } from '../kernel/index.js';
-import type { Principal } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
+import type { Principal } from '../../kernel/index.js';
 import { buildPrincipal } from './claims.js';
 import { checkHeader, decodeUnverified } from './decode-token.js';
 import { resolveIssuers } from './issuer-config.js';

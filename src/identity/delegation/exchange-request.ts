@@ -3,8 +3,8 @@
  * CustosError ERR_IDENTITY_DELEGATION_INVALID whose detail carries the OAuth error
  * (`oauth_error`, RFC 6749 §5.2 / RFC 8693 §2.2.2) and a stable `reason`; never a token.
  */
-import { CustosError } from '../kernel/index.js';
-import type { DelegationRefusal, ErrorCode, TokenRequestForm } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
+import type { DelegationRefusal, ErrorCode, TokenRequestForm } from '../../kernel/index.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';

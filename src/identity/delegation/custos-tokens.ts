@@ -9,10 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
-import { CustosError } from '../kernel/index.js';
-import type { CredentialKind, Principal } from '../kernel/index.js';
-import { buildPrincipal } from './claims.js';
-import { mapJoseError } from './map-jose-error.js';
+import { CustosError } from '../../kernel/index.js';
+import type { CredentialKind, Principal } from '../../kernel/index.js';
+import { buildPrincipal, mapJoseError } from '../verification/index.js';
 import type { SigningKeyStore } from './signing-keys.js';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';

@@ -3,11 +3,11 @@
  * Custos itself is checked against Custos' own keys as a delegation access token; any other
  * goes to the issuer verifier. The unverified `iss` only picks the path: both verify fully.
  */
-import { CustosError } from '../kernel/index.js';
-import type { Principal, TokenVerifier } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
+import type { Principal, TokenVerifier } from '../../kernel/index.js';
 import { ACCESS_TOKEN_TYP, principalFromCustosClaims, verifyCustosToken } from './custos-tokens.js';
 import type { CustosTokenContext } from './custos-tokens.js';
-import { decodeUnverified } from './decode-token.js';
+import { decodeUnverified } from '../verification/index.js';
 
 export interface CustosTokenVerifierOptions extends CustosTokenContext {
   /** The Custos resource (the `aud` of delegation tokens), e.g. https://custos.example.com/mcp. */

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTokenVerifier } from './index.js';
-import { expectDenied } from './expect-denied.test-support.js';
-import { createTestKey, signTestToken, startTestIssuer } from './issuer.test-support.js';
-import type { TestIssuer } from './issuer.test-support.js';
+import { createTokenVerifier } from '../index.js';
+import { expectDenied } from '../expect-denied.test-support.js';
+import { createTestKey, signTestToken, startTestIssuer } from '../issuer.test-support.js';
+import type { TestIssuer } from '../issuer.test-support.js';
 
 const AUD = 'urn:custos:test';
 const open: TestIssuer[] = [];

@@ -10,8 +10,8 @@
  * `Principal.credential` is only ever set from a Custos-signed claim. Each tier is a
  * CredentialRule; the first rule that answers decides, the user token is the fallback.
  */
-import { TIERS } from '../kernel/index.js';
-import type { AgentContext, Principal, Tier } from '../kernel/index.js';
+import { TIERS } from '../../kernel/index.js';
+import type { AgentContext, Principal, Tier } from '../../kernel/index.js';
 import type { DeclaredAgent } from './types.js';
 
 /** One way of recognising a credential's tier; returns undefined when it does not apply. */

@@ -9,9 +9,9 @@
  * Every outcome is audited (admin row issued, deny row refused) before it is returned.
  */
 import { randomUUID } from 'node:crypto';
-import { CustosError, delegationDenyReason, isCustosError } from '../kernel/index.js';
-import type { BackgroundGrant, ControlPlaneRecorder, BackgroundGrantRequest, CredentialKind, Principal, SessionGuard, Tier, TokenExchanger, TokenVerifier } from '../kernel/index.js';
-import { deriveTier } from './agent-context.js';
+import { CustosError, delegationDenyReason, isCustosError } from '../../kernel/index.js';
+import type { BackgroundGrant, ControlPlaneRecorder, BackgroundGrantRequest, CredentialKind, Principal, SessionGuard, Tier, TokenExchanger, TokenVerifier } from '../../kernel/index.js';
+import { deriveTier } from '../verification/index.js';
 import { createMemoryGrantRegistry } from './background-grants.js';
 import type { GrantRegistry } from './background-grants.js';
 import { GRANT_TOKEN_TYP, mintDelegationToken, mintGrantToken, principalFromCustosClaims, verifyCustosToken } from './custos-tokens.js';

@@ -5,7 +5,7 @@
  * so they survive a restart and every replica sees them), or memory in tests; the grant
  * token only names one. Revoked, expired or unknown grants refuse.
  */
-import type { BackgroundGrantRow, SessionStore } from './sessions/types.js';
+import type { BackgroundGrantRow, SessionStore } from '../sessions/index.js';
 
 /** A grant as the registry keeps it: the session store's row. */
 export type GrantRecord = BackgroundGrantRow;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMemoryGrantRegistry, createStoreGrantRegistry } from './background-grants.js';
 import type { GrantRecord } from './background-grants.js';
-import { openSqliteSessionStore } from './sessions/sqlite-store.js';
+import { openSqliteSessionStore } from '../sessions/sqlite-store.js';
 
 const NOW_MS = Date.parse('2026-06-01T00:00:00Z');
 const clock = (): number => NOW_MS;

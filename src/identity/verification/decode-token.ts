@@ -2,7 +2,7 @@
  * Reads a compact JWS without trusting it: only to pick the issuer and pre-check the
  * header. Nothing here is a verification; the signature is checked by jose afterwards.
  */
-import { CustosError } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
 
 /** Tokens above this many bytes are refused before any parsing. */
 export const MAX_TOKEN_BYTES = 16 * 1024;

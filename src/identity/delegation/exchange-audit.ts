@@ -5,7 +5,7 @@
  * like every other row's. Rows name the user (when the subject verified), the chain and a
  * reason; never a token.
  */
-import type { ControlPlaneRecorder, DenyReason, Principal, RowAgent } from '../kernel/index.js';
+import type { ControlPlaneRecorder, DenyReason, Principal, RowAgent } from '../../kernel/index.js';
 
 export interface ExchangeAuditContext {
   readonly rows: ControlPlaneRecorder;

@@ -8,7 +8,7 @@
  */
 import { createRemoteJWKSet } from 'jose';
 import type { JWTHeaderParameters, FlattenedJWSInput, CryptoKey } from 'jose';
-import { CustosError } from '../kernel/index.js';
+import { CustosError } from '../../kernel/index.js';
 import type { ResolvedIssuer } from './issuer-config.js';
 
 export interface KeySourceOptions {

@@ -2,11 +2,11 @@ import { createHmac, KeyObject } from 'node:crypto';
 import { importJWK } from 'jose';
 import type { CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier } from './index.js';
-import type { ClosableTokenVerifier } from './index.js';
-import { expectDenied } from './expect-denied.test-support.js';
-import { createTestKey, forgeToken, signEs256, signTestToken, startTestIssuer } from './issuer.test-support.js';
-import type { TestIssuer, TestKey } from './issuer.test-support.js';
+import { createTokenVerifier } from '../index.js';
+import type { ClosableTokenVerifier } from '../index.js';
+import { expectDenied } from '../expect-denied.test-support.js';
+import { createTestKey, forgeToken, signEs256, signTestToken, startTestIssuer } from '../issuer.test-support.js';
+import type { TestIssuer, TestKey } from '../issuer.test-support.js';
 
 const AUD = 'http://127.0.0.1:8787/mcp';
 const SUB = 'patient-zero-sub-9f3a';
