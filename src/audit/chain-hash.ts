@@ -24,3 +24,14 @@ export function chainRecord(
   const json = canonicalize({ ...unhashed, hash });
   return { record: JSON.parse(json) as AuditRecord, json };
 }
+
+/**
+ * The record's top-level members in RFC 8785 form, without the chain fields (`seq`,
+ * `prev_hash`, `hash`), which the store adds inside its transaction. Members whose value
+ * JSON would drop (undefined, functions) are left out, as `canonicalize` does.
+ */
+export function canonicalMembers(fields: object): Array<[key: string, text: string]> {
+  return Object.entries(fields)
+    .filter(([k, v]) => v !== undefined && typeof v !== 'function' && k !== 'seq' && k !== 'prev_hash' && k !== 'hash')
+    .map(([k, v]): [string, string] => [k, `${JSON.stringify(k)}:${canonicalize(v)}`]);
+}

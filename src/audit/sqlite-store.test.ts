@@ -66,9 +66,9 @@ describe('sqlite audit store', () => {
     const file = join(dir.path, 'a.sqlite');
     const sqlite = await createSqliteAuditStore(`sqlite:${file}`, {});
     store = sqlite;
-    expect(sqlite.settings()).toEqual({ journalMode: 'wal', synchronous: 2, busyTimeoutMs: DEFAULT_BUSY_TIMEOUT_MS });
+    expect(await sqlite.settings()).toEqual({ journalMode: 'wal', synchronous: 2, busyTimeoutMs: DEFAULT_BUSY_TIMEOUT_MS });
     const tuned = await createSqliteAuditStore(`sqlite:${file}`, { busyTimeoutMs: 50 });
-    expect(tuned.settings().busyTimeoutMs).toBe(50);
+    expect((await tuned.settings()).busyTimeoutMs).toBe(50);
     await tuned.close();
   });
 

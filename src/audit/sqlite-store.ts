@@ -1,34 +1,29 @@
 /**
- * The embedded audit store: one SQLite file in WAL mode with synchronous=FULL, so a
- * row is on disk when append resolves. Rows are appended inside BEGIN IMMEDIATE, which
- * serialises writers across connections and processes sharing the file.
+ * The embedded audit store: one SQLite file in WAL mode with synchronous=FULL, so a row is
+ * on disk when append resolves. A writer thread owns the connection (sqlite-worker.ts):
+ * lock waits and fsyncs happen off the event loop, concurrent appends share one
+ * transaction, and BEGIN IMMEDIATE serialises writers across processes sharing the file.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { CustosError, GENESIS_HASH } from '../kernel/index.js';
+import { CustosError } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
-import { chainRecord } from './chain-hash.js';
+import { canonicalMembers } from './chain-hash.js';
 import { createReaders, prepareEntry, toAppendError } from './store-common.js';
 import type { StoredRow } from './store-common.js';
+import { startSqliteWorker } from './sqlite-worker-link.js';
+import type { WorkerLink } from './sqlite-worker-link.js';
+import type { WorkerFailure } from './sqlite-worker.js';
 import type { AuditStoreAdmin, AuditStoreOptions, ChainHead } from './types.js';
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
-const FORMAT_VERSION = 1;
+export const DEFAULT_BUSY_TIMEOUT_MS = 250;
+/**
+ * How long past its lock deadline an append waits for the writer thread before it is denied
+ * anyway (a stalled disk, a hung fsync). The lock wait itself is bounded by busyTimeoutMs.
+ */
+export const COMMIT_GRACE_MS = 2000;
 const PAGE_SIZE = 500;
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
-
-const SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS audit_records (
-  seq INTEGER PRIMARY KEY,
-  hash TEXT NOT NULL,
-  record TEXT NOT NULL
-) STRICT;
-CREATE TRIGGER IF NOT EXISTS audit_records_no_update BEFORE UPDATE ON audit_records
-BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
-BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
-`;
 
 /** `sqlite:PATH` → absolute path (relative to process.cwd()), or `:memory:`. */
 export function parseSqliteLocation(uri: string): string {
@@ -48,75 +43,55 @@ export interface SqliteSettings {
 }
 
 export interface SqliteAuditStore extends AuditStoreAdmin {
-  settings(): SqliteSettings;
+  settings(): Promise<SqliteSettings>;
 }
 
-export async function createSqliteAuditStore(uri: string, options: AuditStoreOptions): Promise<SqliteAuditStore> {
+export interface SqliteStoreOptions extends AuditStoreOptions {
+  /** Caps the file at this many pages; past it appends fail with `disk_full`. Simulates a full disk in tests. */
+  readonly maxPageCount?: number;
+}
+
+export async function createSqliteAuditStore(uri: string, options: SqliteStoreOptions): Promise<SqliteAuditStore> {
   const file = parseSqliteLocation(uri);
-  const db = openDatabase(file, options);
-  return bindStore(db, file, options);
-}
-
-function openDatabase(file: string, options: AuditStoreOptions): Database.Database {
   const readonly = options.readonly === true;
-  let db: Database.Database;
   try {
     if (!readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    db = new Database(file, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   } catch (err) {
     throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The sqlite audit store could not be opened.', { cause: err });
   }
-  try {
-    if (readonly) assertInitialised(db);
-    else initialise(db);
-    return db;
-  } catch (err) {
-    db.close();
-    if (err instanceof CustosError) throw err;
-    throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The file is not a usable sqlite audit store.', { cause: err });
-  }
-}
-
-function initialise(db: Database.Database): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > FORMAT_VERSION) {
-      throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The sqlite audit store was written by a newer Custos.');
-    }
-    db.exec(SCHEMA_SQL);
-    if (version < FORMAT_VERSION) db.pragma(`user_version = ${FORMAT_VERSION}`);
-  }).immediate();
-}
-
-function assertInitialised(db: Database.Database): void {
-  const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_records'").get();
-  if (!table) throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The file holds no Custos audit trail.');
-}
-
-function bindStore(db: Database.Database, file: string, options: AuditStoreOptions): SqliteAuditStore {
-  const clock = options.clock ?? SYSTEM_CLOCK;
-  const lastRow = db.prepare('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
-  const page = db.prepare('SELECT seq, hash, record FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?');
-  const insert = options.readonly ? undefined : db.prepare('INSERT INTO audit_records (seq, hash, record) VALUES (?, ?, ?)');
-  const appendTx = db.transaction((fields: Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'>): AuditRecord => {
-    const prev = (lastRow.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
-    const { record, json } = chainRecord(fields, prev);
-    insert!.run(record.seq, record.hash, json);
-    return record;
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const link = await startSqliteWorker({ file, readonly, busyTimeoutMs, maxPageCount: options.maxPageCount }).catch((failure: WorkerFailure) => {
+    throw new CustosError('ERR_AUDIT_STORE_INVALID', failure.invalid ? failure.message : 'The sqlite audit store could not be opened.', {
+      cause: causeOf(failure),
+    });
   });
+  return bindStore(link, { ...options, busyTimeoutMs });
+}
+
+/** A plain Error carrying SQLite's code (e.g. SQLITE_BUSY), to attach as `cause`. */
+function causeOf(failure: WorkerFailure): Error {
+  return Object.assign(new Error(failure.message), failure.code === undefined ? {} : { code: failure.code });
+}
+
+function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeoutMs: number }): SqliteAuditStore {
+  const clock = options.clock ?? SYSTEM_CLOCK;
   let closed = false;
 
   function assertUsable(): void {
-    if (closed || !db.open) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is closed.', { detail: { reason: 'closed' } });
+    if (closed) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is closed.', { detail: { reason: 'closed' } });
+  }
+
+  async function request<T>(body: Parameters<WorkerLink['request']>[0]): Promise<T> {
+    assertUsable();
+    return link.request<T>(body).catch((failure: WorkerFailure) => {
+      throw toUnavailable(failure);
+    });
   }
 
   async function* readPages(fromSeq: number): AsyncGenerator<StoredRow> {
     let next = fromSeq;
     for (;;) {
-      assertUsable();
-      const rows = page.all(next, PAGE_SIZE) as StoredRow[];
+      const rows = await request<StoredRow[]>({ op: 'page', fromSeq: next, limit: PAGE_SIZE });
       for (const row of rows) yield row;
       if (rows.length < PAGE_SIZE) return;
       next = rows[rows.length - 1]!.seq + 1;
@@ -127,36 +102,22 @@ function bindStore(db: Database.Database, file: string, options: AuditStoreOptio
     async append(entry: AuditEntry): Promise<AuditRecord> {
       try {
         assertUsable();
-        if (!insert) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
-        return appendTx.immediate(prepareEntry(entry, clock));
+        if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
+        const members = canonicalMembers(prepareEntry(entry, clock));
+        const deadline = Date.now() + options.busyTimeoutMs;
+        const json = await link.request<string>({ op: 'append', members, deadline }, options.busyTimeoutMs + COMMIT_GRACE_MS);
+        return JSON.parse(json) as AuditRecord;
       } catch (err) {
         throw toUnavailable(err);
       }
     },
     ...createReaders(readPages),
-    async head(): Promise<ChainHead> {
-      assertUsable();
-      return (lastRow.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
-    },
-    settings(): SqliteSettings {
-      assertUsable();
-      return {
-        journalMode: db.pragma('journal_mode', { simple: true }) as string,
-        synchronous: db.pragma('synchronous', { simple: true }) as number,
-        busyTimeoutMs: db.pragma('busy_timeout', { simple: true }) as number,
-      };
-    },
+    head: () => request<ChainHead>({ op: 'head' }),
+    settings: () => request<SqliteSettings>({ op: 'settings' }),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      if (!options.readonly && file !== ':memory:') {
-        try {
-          db.pragma('wal_checkpoint(TRUNCATE)');
-        } catch {
-          // another connection is busy; SQLite checkpoints later
-        }
-      }
-      db.close();
+      await link.close();
     },
   };
 }
@@ -168,8 +129,12 @@ const REASON_BY_SQLITE_CODE: ReadonlyArray<[RegExp, string]> = [
   [/^SQLITE_FULL/, 'disk_full'],
   [/^SQLITE_IOERR/, 'io_error'],
   [/^SQLITE_CONSTRAINT/, 'constraint'],
+  [/^CUSTOS_STALLED/, 'stalled'],
+  [/^CUSTOS_CLOSED/, 'closed'],
+  [/^CUSTOS_WORKER_FAILED/, 'io_error'],
 ];
 
 function toUnavailable(err: unknown): CustosError {
-  return toAppendError(err, REASON_BY_SQLITE_CODE);
+  if (err instanceof CustosError || err instanceof Error) return toAppendError(err, REASON_BY_SQLITE_CODE);
+  return toAppendError(causeOf(err as WorkerFailure), REASON_BY_SQLITE_CODE);
 }

@@ -1,0 +1,84 @@
+/**
+ * The main-thread end of the SQLite writer thread: starts it, sends requests and matches
+ * replies. Nothing here touches SQLite, so nothing here can block the event loop.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { OPEN_REPLY_ID, renderChainedRecord, runSqliteWorker } from './sqlite-worker.js';
+import type { SqliteWorkerConfig, WorkerFailure, WorkerReply, WorkerRequest } from './sqlite-worker.js';
+
+/** Distributes the Omit over the union, so each request keeps its own fields. */
+type RequestBody<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+export interface WorkerLink {
+  /** Sends a request; rejects with the worker's failure, or with `{ timedOut: true }` after `timeoutMs`. */
+  request<T>(body: RequestBody<WorkerRequest>, timeoutMs?: number): Promise<T>;
+  /** Asks the thread to close the database, then ends it. */
+  close(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The thread's source: the two functions of sqlite-worker.ts and a call joining them to their dependencies. */
+function workerSource(): string {
+  return [
+    "'use strict';",
+    "const { parentPort, workerData } = require('node:worker_threads');",
+    "const { createHash } = require('node:crypto');",
+    renderChainedRecord.toString(),
+    runSqliteWorker.toString(),
+    'runSqliteWorker(parentPort, workerData.config, require(workerData.betterSqlite3), createHash, renderChainedRecord);',
+  ].join('\n');
+}
+
+/** Starts the writer thread; resolves once the database is open, rejects with the open failure. */
+export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<WorkerLink> {
+  const worker = new Worker(workerSource(), { eval: true, workerData: { config, betterSqlite3: require.resolve('better-sqlite3') } });
+  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: WorkerFailure): void; timer?: NodeJS.Timeout }>();
+  let nextId = OPEN_REPLY_ID + 1;
+  let exited: WorkerFailure | undefined;
+
+  const settle = (id: number): ReturnType<typeof waiting.get> => {
+    const entry = waiting.get(id);
+    waiting.delete(id);
+    if (entry?.timer) clearTimeout(entry.timer);
+    if (waiting.size === 0) worker.unref(); // an idle store does not keep the process alive
+    return entry;
+  };
+  const failAll = (error: WorkerFailure): void => {
+    exited = error;
+    for (const id of [...waiting.keys()]) settle(id)?.reject(error);
+  };
+  worker.on('message', (msg: WorkerReply) => {
+    const entry = settle(msg.id);
+    if (msg.ok) entry?.resolve(msg.value);
+    else entry?.reject(msg.error);
+  });
+  worker.on('error', (err) => failAll({ code: 'CUSTOS_WORKER_FAILED', message: `The audit writer thread failed: ${err.name}.` }));
+  worker.on('exit', () => failAll(exited ?? { code: 'CUSTOS_CLOSED', message: 'The audit store is closed.' }));
+
+  function send<T>(id: number, body: RequestBody<WorkerRequest> | undefined, timeoutMs?: number): Promise<T> {
+    if (exited) return Promise.reject(exited);
+    return new Promise<T>((resolve, reject) => {
+      const entry: { resolve(value: unknown): void; reject(error: WorkerFailure): void; timer?: NodeJS.Timeout } = {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      };
+      if (timeoutMs !== undefined) {
+        entry.timer = setTimeout(() => settle(id)?.reject({ code: 'CUSTOS_STALLED', message: 'The audit writer did not answer in time.', timedOut: true }), timeoutMs);
+      }
+      waiting.set(id, entry);
+      worker.ref();
+      if (body) worker.postMessage({ ...body, id });
+    });
+  }
+
+  await send(OPEN_REPLY_ID, undefined);
+  return {
+    request: (body, timeoutMs) => send(nextId++, body, timeoutMs),
+    async close() {
+      if (!exited) await send(nextId++, { op: 'close' }).catch(() => undefined);
+      await worker.terminate();
+    },
+  };
+}

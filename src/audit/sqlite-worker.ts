@@ -1,0 +1,264 @@
+/**
+ * The SQLite audit writer thread: it owns the store's one better-sqlite3 connection, so a
+ * lock wait or an fsync never blocks the main event loop. Appends that arrive while a
+ * transaction is in flight are committed together in the next one (group commit: one
+ * BEGIN IMMEDIATE, one fsync), chained in arrival order; each append has its own deadline
+ * for the lock and fails alone when it passes.
+ *
+ * This file has no runtime imports: `sqlite-worker-link.ts` ships these functions to the
+ * thread as source (`fn.toString()`), so the same code runs from dist/ and from the
+ * TypeScript sources under test. They may use only their parameters and globals.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { createHash as CreateHash } from 'node:crypto';
+import type { MessagePort } from 'node:worker_threads';
+
+/** One top-level member of a record's RFC 8785 form: the key and its `"key":value` text. */
+export type CanonicalMember = readonly [key: string, text: string];
+
+export interface SqliteWorkerConfig {
+  readonly file: string;
+  readonly readonly: boolean;
+  readonly busyTimeoutMs: number;
+  /** Caps the file size in pages (PRAGMA max_page_count): past it appends fail with SQLITE_FULL. */
+  readonly maxPageCount?: number;
+}
+
+export type WorkerRequest =
+  | { readonly id: number; readonly op: 'append'; readonly members: readonly CanonicalMember[]; readonly deadline: number }
+  | { readonly id: number; readonly op: 'page'; readonly fromSeq: number; readonly limit: number }
+  | { readonly id: number; readonly op: 'head' }
+  | { readonly id: number; readonly op: 'settings' }
+  | { readonly id: number; readonly op: 'close' };
+
+/** What a failure carries across the thread boundary (never the entry). */
+export interface WorkerFailure {
+  readonly code?: string;
+  readonly message: string;
+  /** Set when opening failed because the file is not a usable store (ERR_AUDIT_STORE_INVALID). */
+  readonly invalid?: boolean;
+  /** Set when an append's deadline passed while waiting for the lock. */
+  readonly timedOut?: boolean;
+}
+
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
+
+/** The id of the reply to the open (sent once, before any other). */
+export const OPEN_REPLY_ID = 0;
+
+/**
+ * The record's canonical text with `seq`, `prev_hash` (and `hash` when given) merged into
+ * its other members: RFC 8785 sorts top-level members by UTF-16 code units, which is what
+ * `<` compares. Equal to `chainRecord` in chain-hash.ts (a test holds them together).
+ */
+export function renderChainedRecord(members: readonly CanonicalMember[], seq: number, prevHash: string, hash?: string): string {
+  const all: CanonicalMember[] = [...members, ['seq', `"seq":${seq}`], ['prev_hash', `"prev_hash":${JSON.stringify(prevHash)}`]];
+  if (hash !== undefined) all.push(['hash', `"hash":${JSON.stringify(hash)}`]);
+  all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return `{${all.map((m) => m[1]).join(',')}}`;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly members: readonly CanonicalMember[];
+  readonly deadline: number;
+}
+
+interface Row {
+  seq: number;
+  hash: string;
+}
+
+/** The thread's main: opens the store, answers OPEN_REPLY_ID, then serves requests until `close`. */
+export function runSqliteWorker(
+  port: MessagePort,
+  config: SqliteWorkerConfig,
+  Database: typeof BetterSqlite3,
+  createHash: typeof CreateHash,
+  render: typeof renderChainedRecord,
+): void {
+  const GENESIS = '0'.repeat(64);
+  const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS audit_records (
+  seq INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL,
+  record TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS audit_records_no_update BEFORE UPDATE ON audit_records
+BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
+BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
+`;
+  const FORMAT_VERSION = 1;
+  const OPEN_ID = 0; // OPEN_REPLY_ID: module constants are not shipped to the thread
+  const reply = (id: number, value: unknown): void => port.postMessage({ id, ok: true, value });
+  const fail = (id: number, error: WorkerFailure): void => port.postMessage({ id, ok: false, error });
+  const describe = (err: unknown): WorkerFailure => {
+    const e = err as { code?: unknown; message?: unknown } | null;
+    return { code: typeof e?.code === 'string' ? e.code : undefined, message: typeof e?.message === 'string' ? e.message : 'failed' };
+  };
+
+  function open(): BetterSqlite3.Database {
+    let db: BetterSqlite3.Database;
+    try {
+      db = new Database(config.file, { readonly: config.readonly, fileMustExist: config.readonly, timeout: config.busyTimeoutMs });
+    } catch (err) {
+      throw { ...describe(err), invalid: true, message: 'The sqlite audit store could not be opened.' };
+    }
+    try {
+      if (config.readonly) {
+        const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_records'").get();
+        if (!table) throw { invalid: true, message: 'The file holds no Custos audit trail.' };
+      } else {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        db.transaction(() => {
+          const version = db.pragma('user_version', { simple: true }) as number;
+          if (version > FORMAT_VERSION) throw { invalid: true, message: 'The sqlite audit store was written by a newer Custos.' };
+          db.exec(SCHEMA_SQL);
+          if (version < FORMAT_VERSION) db.pragma(`user_version = ${FORMAT_VERSION}`);
+        }).immediate();
+        if (config.maxPageCount !== undefined) db.pragma(`max_page_count = ${config.maxPageCount}`);
+      }
+      return db;
+    } catch (err) {
+      db.close();
+      if ((err as WorkerFailure).invalid) throw err;
+      throw { ...describe(err), invalid: true, message: 'The file is not a usable sqlite audit store.' };
+    }
+  }
+
+  let db: BetterSqlite3.Database;
+  try {
+    db = open();
+  } catch (err) {
+    fail(OPEN_ID, err as WorkerFailure);
+    port.close();
+    return;
+  }
+  const lastRow = db.prepare('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
+  const page = db.prepare('SELECT seq, hash, record FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?');
+  const insert = config.readonly ? undefined : db.prepare('INSERT INTO audit_records (seq, hash, record) VALUES (?, ?, ?)');
+  const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+  const queue: Pending[] = [];
+  let scheduled = false;
+  let closing = false;
+
+  /** One transaction for the whole batch: every row chained on the one before, one fsync. */
+  function commit(batch: readonly Pending[]): string[] {
+    const out: string[] = [];
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      let prev = (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS };
+      for (const item of batch) {
+        const seq = prev.seq + 1;
+        const hash = sha256(prev.hash + render(item.members, seq, prev.hash));
+        const json = render(item.members, seq, prev.hash, hash);
+        insert!.run(seq, hash, json);
+        out.push(json);
+        prev = { seq, hash };
+      }
+      db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  const isBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+
+  /** Takes everything queued, waits for the lock no longer than the earliest deadline, commits. */
+  function drain(): void {
+    scheduled = false;
+    const now = Date.now();
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const item = queue[i]!;
+      if (item.deadline <= now) {
+        queue.splice(i, 1);
+        fail(item.id, { code: 'SQLITE_BUSY', message: 'The audit store stayed locked past the busy timeout.', timedOut: true });
+      }
+    }
+    if (queue.length === 0) return;
+    const wait = Math.max(0, Math.min(...queue.map((q) => q.deadline)) - now);
+    db.pragma(`busy_timeout = ${wait}`);
+    const batch = queue.splice(0);
+    try {
+      commit(batch).forEach((json, i) => reply(batch[i]!.id, json));
+    } catch (err) {
+      if (isBusy(err)) queue.unshift(...batch); // deadlines decide on the next pass
+      else if (batch.length === 1) fail(batch[0]!.id, describe(err));
+      else commitEach(batch); // one bad row must not deny its neighbours
+    }
+    schedule();
+  }
+
+  function commitEach(batch: readonly Pending[]): void {
+    for (const [i, item] of batch.entries()) {
+      try {
+        reply(item.id, commit([item])[0]);
+      } catch (err) {
+        if (isBusy(err)) {
+          queue.unshift(...batch.slice(i));
+          return;
+        }
+        fail(item.id, describe(err));
+      }
+    }
+  }
+
+  function schedule(): void {
+    if (scheduled || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(drain); // lets every message already delivered join the batch
+  }
+
+  function serve(request: WorkerRequest): void {
+    try {
+      switch (request.op) {
+        case 'append':
+          if (!insert) return fail(request.id, { code: 'SQLITE_READONLY', message: 'The audit store is open read-only.' });
+          queue.push({ id: request.id, members: request.members, deadline: request.deadline });
+          return schedule();
+        case 'page':
+          return reply(request.id, page.all(request.fromSeq, request.limit));
+        case 'head':
+          return reply(request.id, (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS });
+        case 'settings':
+          return reply(request.id, {
+            journalMode: db.pragma('journal_mode', { simple: true }),
+            synchronous: db.pragma('synchronous', { simple: true }),
+            busyTimeoutMs: config.busyTimeoutMs,
+          });
+        case 'close':
+          return close(request.id);
+      }
+    } catch (err) {
+      fail(request.id, describe(err));
+    }
+  }
+
+  function close(id: number): void {
+    if (queue.length > 0) drain(); // what was appended before close is written or failed first
+    if (queue.length > 0) return void setImmediate(() => close(id));
+    closing = true;
+    if (!config.readonly && config.file !== ':memory:') {
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // another connection is busy; SQLite checkpoints later
+      }
+    }
+    db.close();
+    reply(id, null);
+    port.close();
+  }
+
+  port.on('message', (request: WorkerRequest) => {
+    if (closing) return fail(request.id, { code: 'CUSTOS_CLOSED', message: 'The audit store is closed.' });
+    serve(request);
+  });
+  reply(OPEN_ID, null);
+}
