@@ -47,3 +47,34 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) out.push(item);
   return out;
 }
+
+export interface LockHolder {
+  /** Ends the other process's transaction (ROLLBACK) and waits for it to exit. */
+  release(): Promise<void>;
+}
+
+/**
+ * Another OS process opens `file` and holds `BEGIN EXCLUSIVE` until released (or for
+ * `maxMs`), as an operator's sqlite3 shell or a backup tool would.
+ */
+export async function holdExclusiveLock(file: string, maxMs = 30_000): Promise<LockHolder> {
+  const { spawn } = await import('node:child_process');
+  const { createRequire } = await import('node:module');
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const script = `const D = require(${JSON.stringify(driver)}); const db = new D(process.argv[1]); db.exec('BEGIN EXCLUSIVE');
+process.stdout.write('locked\\n');
+const end = () => { db.exec('ROLLBACK'); db.close(); process.exit(0); };
+process.stdin.on('data', end); setTimeout(end, ${maxMs});`;
+  const child = spawn(process.execPath, ['-e', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async release() {
+      if (child.exitCode === null) child.stdin.write('x');
+      await exited;
+    },
+  };
+}

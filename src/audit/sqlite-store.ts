@@ -42,8 +42,15 @@ export interface SqliteSettings {
   readonly busyTimeoutMs: number;
 }
 
+/** What the writer thread has done since the store opened: `rows / commits` is the group-commit factor. */
+export interface SqliteWriteStats {
+  readonly commits: number;
+  readonly rows: number;
+}
+
 export interface SqliteAuditStore extends AuditStoreAdmin {
   settings(): Promise<SqliteSettings>;
+  stats(): Promise<SqliteWriteStats>;
 }
 
 export interface SqliteStoreOptions extends AuditStoreOptions {
@@ -114,6 +121,7 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
     ...createReaders(readPages),
     head: () => request<ChainHead>({ op: 'head' }),
     settings: () => request<SqliteSettings>({ op: 'settings' }),
+    stats: () => request<SqliteWriteStats>({ op: 'stats' }),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

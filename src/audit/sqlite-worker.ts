@@ -29,6 +29,7 @@ export type WorkerRequest =
   | { readonly id: number; readonly op: 'page'; readonly fromSeq: number; readonly limit: number }
   | { readonly id: number; readonly op: 'head' }
   | { readonly id: number; readonly op: 'settings' }
+  | { readonly id: number; readonly op: 'stats' }
   | { readonly id: number; readonly op: 'close' };
 
 /** What a failure carries across the thread boundary (never the entry). */
@@ -145,6 +146,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
   const queue: Pending[] = [];
   let scheduled = false;
   let closing = false;
+  const stats = { commits: 0, rows: 0 };
 
   /** One transaction for the whole batch: every row chained on the one before, one fsync. */
   function commit(batch: readonly Pending[]): string[] {
@@ -161,6 +163,8 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
         prev = { seq, hash };
       }
       db.exec('COMMIT');
+      stats.commits += 1;
+      stats.rows += out.length;
       return out;
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
@@ -232,6 +236,8 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
             synchronous: db.pragma('synchronous', { simple: true }),
             busyTimeoutMs: config.busyTimeoutMs,
           });
+        case 'stats':
+          return reply(request.id, { ...stats });
         case 'close':
           return close(request.id);
       }

@@ -1,0 +1,131 @@
+/**
+ * The writer thread: chain text equal to chainRecord, group commit in arrival order, lock
+ * waits bounded per append and off the event loop (issue 7, defect 3), a full disk.
+ */
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CustosError, GENESIS_HASH } from '../kernel/index.js';
+import { canonicalMembers, chainRecord } from './chain-hash.js';
+import { verifyChain } from './index.js';
+import { createSqliteAuditStore } from './sqlite-store.js';
+import type { SqliteAuditStore } from './sqlite-store.js';
+import { renderChainedRecord } from './sqlite-worker.js';
+import { collect, holdExclusiveLock, makeEntry, makeTempDir } from './test-support.js';
+import type { TempDir } from './test-support.js';
+
+async function settle(promise: Promise<unknown>): Promise<{ ms: number; error?: CustosError }> {
+  const started = performance.now();
+  try {
+    await promise;
+    return { ms: performance.now() - started };
+  } catch (err) {
+    return { ms: performance.now() - started, error: err as CustosError };
+  }
+}
+
+describe('renderChainedRecord', () => {
+  it('produces the text and hash chainRecord produces, whatever the keys', () => {
+    const odd = { 'é': 1, Z: [1, { b: 2, a: null }], a_: 'x', 'prev': true, seq0: 0, '\u{1F600}': 'emoji', '': 'empty', hash_: 'h' };
+    for (const fields of [makeEntry(1), makeEntry(2, { detail: odd }), { ...makeEntry(3), extra: undefined, seq: 99, prev_hash: 'x', hash: 'y' }]) {
+      for (const prev of [{ seq: 0, hash: GENESIS_HASH }, { seq: 41, hash: 'f'.repeat(64) }]) {
+        const expected = chainRecord(fields, prev);
+        const members = canonicalMembers(fields);
+        expect(renderChainedRecord(members, prev.seq + 1, prev.hash, expected.record.hash)).toBe(expected.json);
+      }
+    }
+  });
+});
+
+describe('sqlite writer thread', () => {
+  let dir: TempDir;
+  let store: SqliteAuditStore | undefined;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    dir.remove();
+  });
+
+  it('commits concurrent appends together, in arrival order, each resolved with its own durable row', async () => {
+    store = await createSqliteAuditStore(`sqlite:${join(dir.path, 'audit.sqlite')}`, {});
+    const records = await Promise.all(Array.from({ length: 100 }, (_, i) => store!.append(makeEntry(i + 1, { request_id: `r-${i}` }))));
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(records.map((r) => r.request_id)).toEqual(Array.from({ length: 100 }, (_, i) => `r-${i}`));
+    const { commits, rows } = await store.stats();
+    expect(rows).toBe(100);
+    expect(commits).toBeLessThan(50); // group commit: many rows per transaction (one fsync each)
+    expect(await collect(store.read())).toEqual(records);
+    expect(await verifyChain(store.readRaw())).toMatchObject({ ok: true, count: 100 });
+  });
+
+  it('denies every append within its busy timeout while another process holds BEGIN EXCLUSIVE, without blocking the event loop', async () => {
+    const file = join(dir.path, 'audit.sqlite');
+    const busyTimeoutMs = 400;
+    store = await createSqliteAuditStore(`sqlite:${file}`, { busyTimeoutMs });
+    await store.append(makeEntry(1));
+    const lock = await holdExclusiveLock(file);
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    try {
+      loop.enable();
+      const first = Array.from({ length: 10 }, (_, i) => settle(store!.append(makeEntry(i + 2))));
+      await new Promise((r) => setTimeout(r, 150)); // more arrive while the first batch waits
+      const later = Array.from({ length: 10 }, (_, i) => settle(store!.append(makeEntry(i + 12))));
+      const outcomes = await Promise.all([...first, ...later]);
+      loop.disable();
+      for (const o of outcomes) {
+        expect(o.error).toBeInstanceOf(CustosError);
+        expect(o.error).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'busy' } });
+        expect(o.ms).toBeGreaterThanOrEqual(busyTimeoutMs - 20);
+        expect(o.ms).toBeLessThan(busyTimeoutMs + 1500); // generous for a loaded CI machine; the old store took 20 × 400 ms
+      }
+      // the old store blocked the loop for the whole busy timeout, once per append
+      expect(loop.max / 1e6).toBeLessThan(busyTimeoutMs * 0.75);
+      expect(await store.head()).toMatchObject({ seq: 1 }); // reads still answer
+    } finally {
+      loop.disable();
+      await lock.release();
+    }
+    expect((await store.append(makeEntry(2))).seq).toBe(2);
+    expect(await verifyChain(store.readRaw())).toMatchObject({ ok: true, count: 2 });
+  });
+
+  it('writes an append that was waiting as soon as the lock is released within its timeout', async () => {
+    const file = join(dir.path, 'audit.sqlite');
+    store = await createSqliteAuditStore(`sqlite:${file}`, { busyTimeoutMs: 5000 });
+    const lock = await holdExclusiveLock(file);
+    const pending = settle(store.append(makeEntry(1)));
+    await new Promise((r) => setTimeout(r, 200));
+    await lock.release();
+    const outcome = await pending;
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.ms).toBeLessThan(4000);
+    expect((await store.head()).seq).toBe(1);
+  });
+
+  it('fails an append with disk_full when the file cannot grow, without failing its neighbours, and keeps serving', async () => {
+    store = await createSqliteAuditStore(`sqlite:${join(dir.path, 'audit.sqlite')}`, { maxPageCount: 64 });
+    const big = makeEntry(2, { detail: { blob: 'x'.repeat(512 * 1024) } });
+    const [a, b, c] = await Promise.all([settle(store.append(makeEntry(1))), settle(store.append(big)), settle(store.append(makeEntry(3)))]);
+    expect(a.error).toBeUndefined();
+    expect(c.error).toBeUndefined();
+    expect(b.error).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'disk_full' } });
+    expect(String(b.error?.message)).not.toContain('xxxx');
+    expect((b.error?.cause as { code?: string }).code).toMatch(/^SQLITE_FULL/);
+    expect((await store.append(makeEntry(4))).seq).toBe(3);
+    expect(await verifyChain(store.readRaw())).toMatchObject({ ok: true, count: 3 });
+  });
+
+  it('refuses to open what is not an audit store, and fails pending work when closed', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir.path, 'junk.sqlite'), 'not a database at all, just text '.repeat(100));
+    await expect(createSqliteAuditStore(`sqlite:${join(dir.path, 'junk.sqlite')}`, {})).rejects.toMatchObject({ code: 'ERR_AUDIT_STORE_INVALID' });
+    const s = await createSqliteAuditStore('sqlite::memory:', {});
+    const written = s.append(makeEntry(1));
+    await s.close();
+    expect((await written).seq).toBe(1); // appended before close: written
+    await expect(s.append(makeEntry(2))).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'closed' } });
+  });
+});
