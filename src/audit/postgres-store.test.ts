@@ -28,7 +28,7 @@ describe('postgres audit store', () => {
   afterAll(async () => db?.stop());
 
   it('chains rows from several replicas (stores) writing at once, and the trail verifies', async () => {
-    const replicas = await Promise.all([1, 2, 3].map(() => createAuditStore(db.url)));
+    const replicas = await Promise.all([1, 2, 3].map(() => createAuditStore(db.url, { busyTimeoutMs: 10_000 }))); // 90 appends queue on one lock
     try {
       await Promise.all(Array.from({ length: 90 }, (_, i) => replicas[i % 3]!.append(entry(i))));
       const head = await replicas[0]!.head();
@@ -72,6 +72,33 @@ describe('postgres audit store', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       await holder.query('ROLLBACK');
       await expect(store.append(entry(1001))).resolves.toMatchObject({ request_id: 'req-1001' });
+    } finally {
+      await holder.end();
+      await store.close();
+    }
+  });
+
+  it('bounds each append by busyTimeoutMs, waiting for a pooled connection included (20 appends, 4 connections)', async () => {
+    const busyTimeoutMs = 500;
+    const store = await createAuditStore(db.url, { busyTimeoutMs });
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(108976238407795)');
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const started = performance.now();
+          const err = await store.append(entry(2000 + i)).then(() => undefined, (e: unknown) => e);
+          return { err, ms: performance.now() - started };
+        }),
+      );
+      for (const { err, ms } of outcomes) {
+        expect(err).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'busy' } });
+        expect(ms).toBeLessThan(busyTimeoutMs + 1000); // before: queued behind the pool, five waves of 500 ms
+      }
+      await holder.query('ROLLBACK');
+      await expect(store.append(entry(2100))).resolves.toMatchObject({ request_id: 'req-2100' });
     } finally {
       await holder.end();
       await store.close();

@@ -17,6 +17,9 @@ const TABLE = 'custos_audit_records';
 const APPEND_LOCK = '108976238407795';
 const PAGE_SIZE = 500;
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+const DEFAULT_BUSY_TIMEOUT_MS = 250;
+/** Past the lock deadline, how long a transaction under way may take to commit before the append is denied anyway. */
+const COMMIT_GRACE_MS = 2000;
 
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS ${TABLE} (
@@ -42,6 +45,8 @@ const REASON_BY_PG_CODE: ReadonlyArray<readonly [RegExp, string]> = [
   [/^(08|57P)/, 'io_error'], // connection failures, admin shutdown
   [/^ECONN|^ETIMEDOUT|^ENOTFOUND/, 'io_error'],
   [/^23/, 'constraint'],
+  [/^CUSTOS_BUSY$/, 'busy'], // no pooled connection before the deadline
+  [/^CUSTOS_STALLED$/, 'stalled'], // the transaction did not finish within the grace
 ];
 
 interface HeadRow {
@@ -50,7 +55,7 @@ interface HeadRow {
 }
 
 export async function createPostgresAuditStore(uri: string, options: AuditStoreOptions): Promise<AuditStoreAdmin> {
-  const timeoutMs = options.busyTimeoutMs ?? 2000;
+  const timeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const pool = new pg.Pool({ connectionString: uri, max: 4, connectionTimeoutMillis: Math.max(timeoutMs, 1000) });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query
   pool.on('connect', (client) => {
@@ -94,6 +99,7 @@ function toHead(row: HeadRow | undefined): ChainHead {
 
 function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
   const clock = options.clock ?? SYSTEM_CLOCK;
+  const timeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   let closed = false;
   const assertUsable = (): void => {
     if (closed) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is closed.', { detail: { reason: 'closed' } });
@@ -118,16 +124,7 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
       try {
         assertUsable();
         if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
-        const fields = prepareEntry(entry, clock);
-        return await withClient(pool, async (client) => {
-          await client.query('BEGIN');
-          await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-          const last = await client.query<HeadRow>(`SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`);
-          const { record, json } = chainRecord(fields, toHead(last.rows[0]));
-          await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ($1, $2, $3)`, [record.seq, record.hash, json]);
-          await client.query('COMMIT');
-          return record;
-        });
+        return await appendWithin(pool, prepareEntry(entry, clock), Date.now() + timeoutMs);
       } catch (err) {
         throw toAppendError(err, REASON_BY_PG_CODE);
       }
@@ -144,4 +141,60 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
       await pool.end();
     },
   };
+}
+
+/** Rejects with `{ code }` after `ms`; `onLate` receives the value if it arrives after that. */
+function within<T>(promise: Promise<T>, ms: number, code: string, onLate: (value: T) => void = () => undefined): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(Object.assign(new Error('The audit store did not answer in time.'), { code }));
+    }, Math.max(0, ms));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        if (late) onLate(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
+ * One append that waits for a pooled connection and for the advisory lock no longer than
+ * `deadline` (lock_timeout is what is left of it), then gets COMMIT_GRACE_MS to commit; a
+ * connection that overruns is destroyed, which aborts its transaction.
+ */
+async function appendWithin(pool: pg.Pool, fields: Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'>, deadline: number): Promise<AuditRecord> {
+  const client = await within(pool.connect(), deadline - Date.now(), 'CUSTOS_BUSY', (late) => late.release());
+  let released = false;
+  const release = (err?: Error): void => {
+    if (released) return;
+    released = true;
+    client.release(err);
+  };
+  const run = async (): Promise<AuditRecord> => {
+    const waitMs = Math.max(1, deadline - Date.now());
+    const results = (await client.query(
+      `BEGIN; SET LOCAL lock_timeout = ${waitMs}; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`,
+    )) as unknown as Array<pg.QueryResult<HeadRow>>;
+    const { record, json } = chainRecord(fields, toHead(results[3]?.rows[0]));
+    await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ($1, $2, $3)`, [record.seq, record.hash, json]);
+    await client.query('COMMIT');
+    return record;
+  };
+  try {
+    const record = await within(run(), deadline - Date.now() + COMMIT_GRACE_MS, 'CUSTOS_STALLED');
+    release();
+    return record;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'CUSTOS_STALLED') release(err as Error);
+    else await client.query('ROLLBACK').then(() => release(), (e: Error) => release(e));
+    throw err;
+  }
 }
