@@ -208,7 +208,8 @@ export const configSchema = z
           .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or a postgres:// URL')
           .default('sqlite:./data/audit.sqlite')
           .describe('Where the trail lives: `sqlite:PATH` (relative to the config file) or a `postgres://` URL.'),
-        busyTimeoutMs: z.number().int().min(1).max(60_000).default(2000).describe('How long a write waits for a locked store before the call is denied.'),
+        busyTimeoutMs: z.number().int().min(1).max(60_000).default(250)
+          .describe('How long an audit append waits for a locked or busy store (off the event loop) before it fails and the call is denied with ERR_AUDIT_UNAVAILABLE. The session store uses it too.'),
       })
       .prefault({})
       .describe('The audit trail.'),
