@@ -17,6 +17,7 @@ import type { Pipeline } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
 import { createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
+import { SYSTEM_USER, superviseAuditStore } from './audit-supervision.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
@@ -33,13 +34,17 @@ export interface CustosInstance {
 
 export interface StartOptions {
   readonly logger?: Logger;
+  /** Wraps the opened audit store before anything uses it: for tests that inject faults behind the store port. */
+  readonly decorateAuditStore?: (store: AuditStoreAdmin) => AuditStoreAdmin;
 }
 
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
   const logger = options.logger ?? createLogger(config.log.level);
   const bundle = await loadBundle(config.policy.bundle);
   const policy = createPolicySource(bundle.policy);
-  const store = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
+  const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
+  const audit = superviseAuditStore(options.decorateAuditStore?.(opened) ?? opened, { bundleHash: () => policy.current().bundleHash, logger });
+  const store = audit.store;
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
     const { jwks } = config.identity;
@@ -97,7 +102,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       authorizationServers: config.identity.issuers.map((i) => i.issuer),
       logger,
       readiness: {
-        audit: () => store.head().then(() => true, () => false),
+        audit: audit.readiness,
+        issuers: () => config.identity.issuers.map((i) => ({ issuer: i.issuer })),
       },
       trustedProxies: config.server.trustedProxies,
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },

@@ -7,6 +7,8 @@ export { verifyStore } from './verify-store.js';
 export { exportJsonl } from './export-jsonl.js';
 export type { ExportJsonlOptions, ExportJsonlResult } from './export-jsonl.js';
 export { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-store.js';
+export { monitorAppends } from './append-health.js';
+export type { AppendHealth, MonitoredAuditStore, MonitorOptions } from './append-health.js';
 export type {
   AuditStoreAdmin,
   AuditStoreFactory,

@@ -160,7 +160,7 @@ describe('sqlite audit store', () => {
     await expectUnavailable(mem.append(wrongSchema), 'invalid_entry');
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await expectUnavailable(mem.append(makeEntry(1, { detail: cyclic })), 'write_failed');
+    await expectUnavailable(mem.append(makeEntry(1, { detail: cyclic })), 'invalid_entry');
     expect((await mem.head()).seq).toBe(0);
     await mem.close();
   });

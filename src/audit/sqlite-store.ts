@@ -22,6 +22,8 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 250;
  * anyway (a stalled disk, a hung fsync). The lock wait itself is bounded by busyTimeoutMs.
  */
 export const COMMIT_GRACE_MS = 2000;
+/** While the lock has already defeated one append (an outage), how long further appends wait for it; see sqlite-worker.ts. */
+export const OUTAGE_WAIT_MS = 25;
 const PAGE_SIZE = 500;
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
 
@@ -67,12 +69,21 @@ export async function createSqliteAuditStore(uri: string, options: SqliteStoreOp
     throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The sqlite audit store could not be opened.', { cause: err });
   }
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const link = await startSqliteWorker({ file, readonly, busyTimeoutMs, maxPageCount: options.maxPageCount }).catch((failure: WorkerFailure) => {
+  const link = await startSqliteWorker({ file, readonly, busyTimeoutMs, outageWaitMs: Math.min(OUTAGE_WAIT_MS, busyTimeoutMs), maxPageCount: options.maxPageCount }).catch((failure: WorkerFailure) => {
     throw new CustosError('ERR_AUDIT_STORE_INVALID', failure.invalid ? failure.message : 'The sqlite audit store could not be opened.', {
       cause: causeOf(failure),
     });
   });
   return bindStore(link, { ...options, busyTimeoutMs });
+}
+
+/** The entry's canonical members; an entry that has none (a cycle, a non-finite number) is refused as such. */
+function toMembers(fields: object): ReturnType<typeof canonicalMembers> {
+  try {
+    return canonicalMembers(fields);
+  } catch (err) {
+    throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit entry cannot be canonicalised.', { cause: err, detail: { reason: 'invalid_entry' } });
+  }
 }
 
 /** A plain Error carrying SQLite's code (e.g. SQLITE_BUSY), to attach as `cause`. */
@@ -110,7 +121,7 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
       try {
         assertUsable();
         if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
-        const members = canonicalMembers(prepareEntry(entry, clock));
+        const members = toMembers(prepareEntry(entry, clock));
         const deadline = Date.now() + options.busyTimeoutMs;
         const json = await link.request<string>({ op: 'append', members, deadline }, options.busyTimeoutMs + COMMIT_GRACE_MS);
         return JSON.parse(json) as AuditRecord;

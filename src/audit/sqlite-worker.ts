@@ -20,6 +20,13 @@ export interface SqliteWorkerConfig {
   readonly file: string;
   readonly readonly: boolean;
   readonly busyTimeoutMs: number;
+  /**
+   * During a lock outage (an append waited its whole busyTimeoutMs in vain and nothing has
+   * been written since), how long a further append waits for the lock: enough for another
+   * writer's commit, short of a lock that is held. So a denied call (intent row, then deny
+   * row) waits about busyTimeoutMs, not twice that, and a long outage costs each call little.
+   */
+  readonly outageWaitMs: number;
   /** Caps the file size in pages (PRAGMA max_page_count): past it appends fail with SQLITE_FULL. */
   readonly maxPageCount?: number;
 }
@@ -64,7 +71,7 @@ export function renderChainedRecord(members: readonly CanonicalMember[], seq: nu
 interface Pending {
   readonly id: number;
   readonly members: readonly CanonicalMember[];
-  readonly deadline: number;
+  deadline: number;
 }
 
 interface Row {
@@ -146,12 +153,14 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
   const queue: Pending[] = [];
   let scheduled = false;
   let closing = false;
+  let outage = false;
   const stats = { commits: 0, rows: 0 };
 
   /** One transaction for the whole batch: every row chained on the one before, one fsync. */
   function commit(batch: readonly Pending[]): string[] {
     const out: string[] = [];
     db.exec('BEGIN IMMEDIATE');
+    outage = false;
     try {
       let prev = (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS };
       for (const item of batch) {
@@ -181,11 +190,13 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     for (let i = queue.length - 1; i >= 0; i--) {
       const item = queue[i]!;
       if (item.deadline <= now) {
+        outage = true;
         queue.splice(i, 1);
         fail(item.id, { code: 'SQLITE_BUSY', message: 'The audit store stayed locked past the busy timeout.', timedOut: true });
       }
     }
     if (queue.length === 0) return;
+    if (outage) for (const item of queue) item.deadline = Math.min(item.deadline, now + config.outageWaitMs);
     const wait = Math.max(0, Math.min(...queue.map((q) => q.deadline)) - now);
     db.pragma(`busy_timeout = ${wait}`);
     const batch = queue.splice(0);

@@ -16,6 +16,8 @@ export type {
   GatewayLimits,
   Logger,
   ReadinessChecks,
+  AuditReadiness,
+  IssuerStatus,
   UpstreamConfig,
   UpstreamPool,
   UpstreamState,

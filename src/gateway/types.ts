@@ -36,9 +36,25 @@ export interface DerivedAgent {
 /** Derives the agent context (tier, delegation chain) from the credential; identity provides it. */
 export type DeriveAgent = (principal: Principal, declared: DeclaredAgent) => DerivedAgent;
 
+/** The audit store's append health: failing from a failed append until one succeeds again. */
+export interface AuditReadiness {
+  readonly state: 'ok' | 'failing';
+  /** The failed append's reason (`busy`, `disk_full`, `readonly`, `io_error`, …). */
+  readonly reason?: string;
+  readonly since?: string;
+  readonly failedAppends?: number;
+}
+
+/** An identity provider as readiness reports it (reported only; it does not gate readiness). */
+export interface IssuerStatus {
+  readonly issuer: string;
+}
+
 export interface ReadinessChecks {
-  /** True when the audit store can write; absent means not checked. */
-  readonly audit?: () => boolean | Promise<boolean>;
+  /** The audit store's append health, answered without waiting on the store; absent means not checked. */
+  readonly audit?: () => AuditReadiness | Promise<AuditReadiness>;
+  /** The configured identity providers. */
+  readonly issuers?: () => readonly IssuerStatus[];
 }
 
 export interface GatewayDeps {

@@ -18,6 +18,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createLogger, startCustos } from '../../src/app/index.js';
 import { createAuditStore } from '../../src/audit/index.js';
 import type { CustosInstance } from '../../src/app/index.js';
+import type { AuditStoreAdmin as AuditStore } from '../../src/audit/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput } from '../../src/config/index.js';
 import { fetchDevClientToken, fetchDevToken, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
@@ -63,6 +64,8 @@ export interface HarnessOptions {
   readonly nodeArgs?: readonly string[];
   /** Have the dev provider send OIDC back-channel logout tokens to Custos (and Custos accept them). */
   readonly backchannelLogout?: boolean;
+  /** In-process only: wraps the audit store Custos opens (to inject faults behind the store port). */
+  readonly decorateAuditStore?: (store: AuditStore) => AuditStore;
   /** Users the dev provider knows (default: alice and bob). */
   readonly users?: Parameters<typeof startDevIdentityProvider>[0]['users'];
 }
@@ -189,7 +192,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const config = resolveConfig(finalRaw, { source: 'harness', baseDir: dir });
     custos = options.outOfProcess
       ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs)
-      : await startCustos(config, { logger: createLogger('silent') });
+      : await startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
   } catch (err) {
     await idp.close();
     throw err;

@@ -48,7 +48,10 @@ beforeAll(async () => {
     authorizationServers: ['https://idp.test'],
     logger: createSilentLogger(),
     clock,
-    readiness: { audit: () => auditUp },
+    readiness: {
+      audit: () => (auditUp ? { state: 'ok' } : { state: 'failing', reason: 'disk_full', since: '2030-01-01T00:00:00.000Z', failedAppends: 2 }),
+      issuers: () => [{ issuer: 'https://idp.test' }],
+    },
     limits: { maxBodyBytes: 4096, pendingTtlMs: 60_000 },
   });
   server = await startGatewayServer(gateway, { host: '127.0.0.1', port: 0 });
@@ -203,12 +206,16 @@ describe('probes, metadata and routing', () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { audit: 'ok', policy: 'ok', upstreams: [] } });
+    expect(await ready.json()).toEqual({ status: 'ready', reasons: [], checks: { audit: 'ok', policy: 'ok', upstreams: [], issuers: [{ issuer: 'https://idp.test' }] } });
     auditUp = false;
     try {
       const down = await fetch(`${server.url}/readyz`);
       expect(down.status).toBe(503);
-      expect(await down.json()).toMatchObject({ status: 'not_ready', checks: { audit: 'failing' } });
+      expect(await down.json()).toMatchObject({
+        status: 'not_ready',
+        reasons: ['audit_disk_full'],
+        checks: { audit: 'failing', auditFailure: { reason: 'disk_full', since: '2030-01-01T00:00:00.000Z', failedAppends: 2 }, policy: 'ok' },
+      });
     } finally {
       auditUp = true;
     }

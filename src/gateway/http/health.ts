@@ -1,28 +1,41 @@
 /** Liveness (`/healthz`) and readiness (`/readyz`) probes. */
 import type { PolicySource } from '../../kernel/index.js';
-import type { ReadinessChecks, UpstreamPool, UpstreamStatus } from '../types.js';
+import type { AuditReadiness, IssuerStatus, ReadinessChecks, UpstreamPool, UpstreamStatus } from '../types.js';
 
 export interface Readiness {
   readonly status: 'ready' | 'not_ready';
+  /** Why not ready (empty when ready): `audit_<reason>` (e.g. `audit_busy`, `audit_disk_full`), `policy_unavailable`. */
+  readonly reasons: readonly string[];
   readonly checks: {
     readonly audit: 'ok' | 'failing' | 'unchecked';
+    /** While failing: the reason of the last failed append, since when, and how many failed. */
+    readonly auditFailure?: Omit<AuditReadiness, 'state'>;
     readonly policy: 'ok' | 'failing';
     readonly upstreams: readonly UpstreamStatus[];
+    readonly issuers: readonly IssuerStatus[];
   };
 }
 
 /**
- * Ready when the audit store writes and a policy is in force: without either every call
- * is denied. A failed upstream is reported but does not make the gateway unready (other
- * replicas would see the same upstream).
+ * Ready when the audit store writes and a policy is in force: without either every call is
+ * denied. The audit check is the store's append health (failing from a failed append until
+ * one succeeds), never a read, so a locked or full store is not ready even though it reads.
+ * Upstreams and issuers are reported but do not gate readiness: other replicas would see
+ * the same dead tool or identity provider, and calls that need neither keep working.
  */
 export async function checkReadiness(checks: ReadinessChecks | undefined, policy: PolicySource, upstreams: UpstreamPool): Promise<Readiness> {
+  const reasons: string[] = [];
   let audit: Readiness['checks']['audit'] = 'unchecked';
+  let auditFailure: Readiness['checks']['auditFailure'];
   if (checks?.audit) {
-    try {
-      audit = (await checks.audit()) ? 'ok' : 'failing';
-    } catch {
-      audit = 'failing';
+    const health = await Promise.resolve()
+      .then(() => checks.audit!())
+      .catch((): AuditReadiness => ({ state: 'failing', reason: 'check_failed' }));
+    audit = health.state;
+    if (health.state === 'failing') {
+      const { state: _state, ...failure } = health;
+      auditFailure = failure;
+      reasons.push(`audit_${health.reason ?? 'unavailable'}`);
     }
   }
   let policyState: Readiness['checks']['policy'] = 'ok';
@@ -30,7 +43,11 @@ export async function checkReadiness(checks: ReadinessChecks | undefined, policy
     policy.current();
   } catch {
     policyState = 'failing';
+    reasons.push('policy_unavailable');
   }
-  const ready = audit !== 'failing' && policyState === 'ok';
-  return { status: ready ? 'ready' : 'not_ready', checks: { audit, policy: policyState, upstreams: upstreams.status() } };
+  return {
+    status: reasons.length === 0 ? 'ready' : 'not_ready',
+    reasons,
+    checks: { audit, ...(auditFailure ? { auditFailure } : {}), policy: policyState, upstreams: upstreams.status(), issuers: checks?.issuers?.() ?? [] },
+  };
 }
