@@ -13,7 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { chainRecord } from '../src/audit/chain-hash.js';
-import { makeEntry } from '../src/audit/test-support.js';
+import { makeEntry } from '../src/audit/index.test-support.js';
 import { GENESIS_HASH } from '../src/kernel/index.js';
 import type { AuditEntry } from '../src/kernel/index.js';
 import { formatMs, summarize } from './stats.js';

@@ -3,7 +3,7 @@ import { CustosError } from '../kernel/index.js';
 import type { AuditEntry } from '../kernel/index.js';
 import { createAuditStore, monitorAppends } from './index.js';
 import type { AuditStoreAdmin } from './index.js';
-import { makeEntry } from './test-support.js';
+import { makeEntry } from './index.test-support.js';
 
 function faulty(store: AuditStoreAdmin, fault: { reason?: string }): AuditStoreAdmin {
   return {

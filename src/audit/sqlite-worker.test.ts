@@ -11,8 +11,8 @@ import { verifyChain } from './index.js';
 import { createSqliteAuditStore } from './sqlite-store.js';
 import type { SqliteAuditStore } from './sqlite-store.js';
 import { renderChainedRecord } from './sqlite-worker.js';
-import { collect, holdExclusiveLock, makeEntry, makeTempDir } from './test-support.js';
-import type { TempDir } from './test-support.js';
+import { collect, holdExclusiveLock, makeEntry, makeTempDir } from './index.test-support.js';
+import type { TempDir } from './index.test-support.js';
 
 async function settle(promise: Promise<unknown>): Promise<{ ms: number; error?: CustosError }> {
   const started = performance.now();

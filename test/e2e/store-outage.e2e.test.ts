@@ -10,7 +10,7 @@
  *    again, it is ready again without a restart, and the trail records the outage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdExclusiveLock } from '../../src/audit/test-support.js';
+import { holdExclusiveLock } from '../../src/audit/index.test-support.js';
 import type { AuditStoreAdmin } from '../../src/audit/index.js';
 import { CustosError } from '../../src/kernel/index.js';
 import { startHarness } from './harness.js';
