@@ -29,7 +29,19 @@ async function setup() {
   };
   let now = Date.parse('2030-01-01T00:00:00Z');
   const clock = { now: () => new Date(now), advance: (ms: number) => (now += ms) };
-  const sup = superviseAuditStore(faulty, { bundleHash: () => 'b'.repeat(64), logger: createLogger('silent'), clock, probeIntervalMs: 1000 });
+  const sup = superviseAuditStore(faulty, { logger: createLogger('silent'), clock, probeIntervalMs: 1000 });
+  // stands in for the pipeline's recordAdmin: the row it builds, under custos:system
+  sup.attach({
+    recordAdmin: (input) =>
+      sup.store.append({
+        ...entry(0),
+        event: 'admin',
+        user: { sub: 'custos:system', iss: 'custos' },
+        policy: { decision: 'allow', bundle_hash: 'b'.repeat(64), determining_policies: [], reasons: [input.action] },
+        detail: { action: input.action, ...input.detail },
+      }),
+    recordRefusal: () => Promise.reject(new Error('not used')),
+  });
   const rows = async (): Promise<AuditRecord[]> => {
     const out: AuditRecord[] = [];
     for await (const r of raw.read()) out.push(r);

@@ -17,7 +17,7 @@ import type { Pipeline } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
 import { createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
-import { SYSTEM_USER, superviseAuditStore } from './audit-supervision.js';
+import { superviseAuditStore } from './audit-supervision.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
@@ -43,7 +43,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const bundle = await loadBundle(config.policy.bundle);
   const policy = createPolicySource(bundle.policy);
   const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
-  const audit = superviseAuditStore(options.decorateAuditStore?.(opened) ?? opened, { bundleHash: () => policy.current().bundleHash, logger });
+  const audit = superviseAuditStore(options.decorateAuditStore?.(opened) ?? opened, { logger });
   const store = audit.store;
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
@@ -71,6 +71,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       limits: inputLimits,
       emergency: identity.emergency,
     });
+    audit.attach(pipeline);
     // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
     await pipeline.recordAdmin({
       action: 'policy_activated',
