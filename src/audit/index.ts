@@ -18,3 +18,10 @@ export type {
   VerifyFailure,
   VerifyReport,
 } from './types.js';
+export { CompactTree, consistencyProof, hashChildren, hashLeaf, hashRowLeaf, inclusionProof, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
+export { CHECKPOINT_SCHEMA, checkpointSignedBytes, createCheckpointSigner, isCheckpoint, keyIdOf, loadVerifyKeys, verifyCheckpointSignature } from './checkpoint.js';
+export type { Checkpoint, CheckpointCheck, CheckpointSigner } from './checkpoint.js';
+export { createCheckpointer, withCheckpoints } from './checkpointer.js';
+export type { Checkpointer, CheckpointerOptions } from './checkpointer.js';
+export { verifyExport } from './verify-export.js';
+export type { ExportReport, ExportVerifyOptions, Finding, FindingKind } from './verify-export.js';

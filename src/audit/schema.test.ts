@@ -36,7 +36,8 @@ const INPUT: Required<NonNullable<Rec['input']>> = { redacted: { a: 1 }, sha256:
 const OUTPUT: Required<NonNullable<Rec['output']>> = { redacted: 'x', sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' };
 const REDACTIONS: Required<Rec['redactions']> = { count: 0, types: [] };
 const CONFIRMATION: Required<NonNullable<Rec['confirmation']>> = { status: 'accepted', channel: 'mcp_elicitation' };
-const NESTED = { user: USER, agent: AGENT, tool: TOOL, policy: POLICY, input: INPUT, output: OUTPUT, redactions: REDACTIONS, confirmation: CONFIRMATION };
+const CHECKPOINT: Required<NonNullable<Rec['checkpoint']>> = { tree_size: 3, root_hash: 'e'.repeat(64), key_id: '0123456789abcdef', signature: 'A'.repeat(86) };
+const NESTED = { checkpoint: CHECKPOINT, user: USER, agent: AGENT, tool: TOOL, policy: POLICY, input: INPUT, output: OUTPUT, redactions: REDACTIONS, confirmation: CONFIRMATION };
 
 const FULL: Required<AuditRecord> = {
   schema: AUDIT_SCHEMA,
@@ -56,6 +57,7 @@ const FULL: Required<AuditRecord> = {
   access: { emergency: true, grant_id: 'g1' },
   confirmation: CONFIRMATION,
   alert: { type: 'tier_mismatch', severity: 'high' },
+  checkpoint: CHECKPOINT,
   detail: { note: 'n' },
   seq: 1,
   prev_hash: '0'.repeat(64),

@@ -1,5 +1,5 @@
 /**
- * One builder per audit event: intent, deny, confirm, result, auth_failure, alert, admin.
+ * One builder per audit event: intent, deny, confirm, result, auth_failure, alert, admin, checkpoint.
  * Every row Custos writes is built here (from the pipeline, identity and the app), so every
  * row names its user, agent, tool and bundle the same way. Pure: the row writer
  * (audit-writer.ts) redacts `detail` and appends.
@@ -161,3 +161,11 @@ export function buildAdminRow(stamp: RowStamp, subject: RowSubject, f: AdminRowF
   return { ...baseRow('admin', stamp, subject, f.decision, f.reasons ?? [f.action]), detail: { action: f.action, ...f.detail } };
 }
 
+
+/** The user of rows Custos writes for itself (bundle activation at start, checkpoints). */
+export const SYSTEM_USER = Object.freeze({ sub: 'custos:system', iss: 'custos' });
+
+/** A signed tree head over the rows before it; written by Custos itself, never redacted (it holds only hashes). */
+export function buildCheckpointRow(stamp: RowStamp, checkpoint: NonNullable<AuditEntry['checkpoint']>): AuditEntry {
+  return { ...baseRow('checkpoint', stamp, { user: { ...SYSTEM_USER } }, 'allow', ['checkpoint']), checkpoint: { ...checkpoint } };
+}

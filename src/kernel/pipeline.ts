@@ -11,7 +11,7 @@
  */
 import { CustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
-import { buildAdminRow, buildAlertRow, buildAuthFailureRow, buildConfirmRow, buildDenyRow, buildIntentRow, buildResultRow, subjectOfCall, userOf } from './audit-rows.js';
+import { buildAdminRow, buildAlertRow, buildAuthFailureRow, buildConfirmRow, buildDenyRow, buildIntentRow, buildResultRow, subjectOfCall, SYSTEM_USER, userOf } from './audit-rows.js';
 import type { RowStamp, RowSubject } from './audit-rows.js';
 import { createAuditWriter } from './audit-writer.js';
 import type { AuditMonitor } from './audit-writer.js';
@@ -202,9 +202,6 @@ export interface Pipeline {
 
 /** What a module outside the pipeline writes rows through (identity's token endpoint, the app). */
 export type ControlPlaneRecorder = Pick<Pipeline, 'recordAdmin' | 'recordRefusal'>;
-
-/** The user of rows Custos writes for itself (bundle activation at start). */
-export const SYSTEM_USER = Object.freeze({ sub: 'custos:system', iss: 'custos' });
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { protector, clock } = deps;

@@ -108,7 +108,8 @@ export type AuditEvent =
   | 'confirm' // the policy asked a human to confirm the call; it is held until they answer
   | 'auth_failure' // a request whose identity could not be verified
   | 'alert' // an anomaly worth a human's attention (tier mismatch, emergency access…)
-  | 'admin'; // policy activation, mode switches, break-glass, retention purges…
+  | 'admin' // policy activation, mode switches, break-glass, retention purges…
+  | 'checkpoint'; // a signed Merkle tree head over the rows before it (docs/audit-schema.md)
 
 /**
  * What a writer hands to the audit store. The store adds seq, time (when absent),
@@ -157,6 +158,14 @@ export interface AuditEntry {
   readonly confirmation?: { readonly status: 'requested' | ConfirmationOutcome; readonly channel?: string };
   /** Present on alert rows. */
   readonly alert?: { readonly type: string; readonly severity: 'low' | 'medium' | 'high' };
+  /** Present on checkpoint rows: the signed head of the Merkle tree over rows 1..tree_size. */
+  readonly checkpoint?: {
+    readonly tree_size: number;
+    readonly root_hash: string;
+    readonly key_id: string;
+    /** Ed25519 over the checkpoint's signed form, base64url. */
+    readonly signature: string;
+  };
   /** Free-form, non-sensitive detail of admin events (bundle activation, purge…). */
   readonly detail?: Readonly<Record<string, unknown>>;
 }

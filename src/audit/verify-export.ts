@@ -1,0 +1,176 @@
+/**
+ * Verifies an exported trail offline, with nothing but the export (JSONL lines) and the
+ * checkpoint public keys: the hash chain, each checkpoint row's signature, its tree root
+ * recomputed from the rows, consistency between consecutive checkpoints (RFC 9162
+ * consistency proofs), and, when a checkpoint held elsewhere is given, that the export
+ * reaches it and agrees with it. What is wrong is named, not just located.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { AuditRecord } from '../kernel/index.js';
+import { verifyCheckpointSignature } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
+import { consistencyProof, hashRowLeaf, merkleRoot, verifyConsistency } from './merkle.js';
+import type { Hash } from './merkle.js';
+import type { ChainHead, VerifyReport } from './types.js';
+import { verifyChain } from './verify-chain.js';
+
+export type FindingKind =
+  | 'field_changed' // a row's content no longer matches its hash (or was re-hashed: the next row no longer follows it)
+  | 'row_deleted' // a seq is missing
+  | 'rows_swapped' // a row stands where another seq belongs, and that seq comes later
+  | 'row_inserted' // a row that does not belong: two rows claim one seq, or a row the next one skips over
+  | 'truncated' // the export stops before a checkpoint's tree size
+  | 'checkpoint_forged' // a checkpoint whose signature does not verify, whose key is unknown, or that covers itself
+  | 'checkpoint_root_mismatch' // a validly signed checkpoint whose root the rows no longer give (the chain was rebuilt)
+  | 'checkpoint_inconsistent' // a checkpoint that is not an extension of the one before it
+  | 'chain_broken'; // any other break of the chain
+
+export interface Finding {
+  readonly kind: FindingKind;
+  /** The seq the finding is about, when it is about one row. */
+  readonly seq?: number;
+  readonly message: string;
+}
+
+export interface ExportVerifyOptions {
+  /** Checkpoint public keys by key id (several during a rotation). */
+  readonly keys: ReadonlyMap<string, KeyObject>;
+  /** A checkpoint held outside the export (an earlier `prove`, the anchor): the export must reach and agree with it. */
+  readonly checkpoint?: Checkpoint;
+}
+
+export interface ExportReport {
+  readonly ok: boolean;
+  /** Rows whose chain verified. */
+  readonly rows: number;
+  readonly head?: ChainHead;
+  /** Checkpoints whose signature and root verified. */
+  readonly checkpoints: number;
+  /** The latest verified checkpoint (in the export or given). */
+  readonly latest?: Checkpoint;
+  readonly findings: readonly Finding[];
+}
+
+export async function verifyExport(lines: readonly string[], options: ExportVerifyOptions): Promise<ExportReport> {
+  const chain = await verifyChain(lines);
+  const findings: Finding[] = chain.ok ? [] : [classifyBreak(chain, lines)];
+  const records = lines.slice(0, chain.count).map((line) => JSON.parse(line) as AuditRecord);
+  const leaves = records.map((r) => hashRowLeaf(r.hash));
+  const checked = checkCheckpoints(records, leaves, options.keys, findings);
+  let latest = checked.latest;
+  let count = checked.count;
+  if (options.checkpoint) {
+    const given = checkGiven(options.checkpoint, leaves, chain.ok, options.keys, latest, findings);
+    if (given) {
+      latest = given;
+      count += 1;
+    }
+  }
+  const base = { ok: findings.length === 0, rows: chain.count, checkpoints: count, findings };
+  return { ...base, ...(chain.head ? { head: chain.head } : {}), ...(latest ? { latest } : {}) };
+}
+
+function seqOf(line: string | undefined): number | undefined {
+  try {
+    const seq = (JSON.parse(line ?? '') as { seq?: unknown }).seq;
+    return typeof seq === 'number' ? seq : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Names the first break verifyChain found, from the shape of the lines around it. */
+export function classifyBreak(report: VerifyReport, lines: readonly string[]): Finding {
+  const at = report.firstBrokenSeq ?? report.count + 1;
+  const seqs = lines.map(seqOf);
+  const found = seqs[report.count];
+  for (const seq of new Set([at, found])) {
+    const claims = seqs.filter((s) => s === seq).length;
+    if (seq !== undefined && claims > 1) return { kind: 'row_inserted', seq, message: `${claims} rows claim seq ${seq}: a row was inserted` };
+  }
+  switch (report.reason) {
+    case 'seq_gap':
+      return seqs.slice(report.count + 1).includes(at)
+        ? { kind: 'rows_swapped', seq: at, message: `seq ${found ?? '?'} stands where seq ${at} belongs and seq ${at} comes later: rows were swapped` }
+        : { kind: 'row_deleted', seq: at, message: `seq ${at} is missing: the row was deleted` };
+    case 'prev_hash_mismatch':
+      return classifyUnlinked(at, lines, report.count);
+    case 'hash_mismatch':
+    case 'non_canonical':
+    case 'unparseable':
+    case 'malformed':
+    case 'schema_mismatch':
+      return { kind: 'field_changed', seq: at, message: `row ${at} was changed after it was written: its content no longer gives its hash (${report.reason})` };
+    default:
+      return { kind: 'chain_broken', seq: at, message: `the chain breaks at seq ${at} (${report.reason ?? 'unknown'})` };
+  }
+}
+
+/** Row `at` does not follow row at-1: either at-1 was inserted (row `at` follows at-2) or at-1 was changed and re-hashed. */
+function classifyUnlinked(at: number, lines: readonly string[], index: number): Finding {
+  const prevHash = (JSON.parse(lines[index]!) as AuditRecord).prev_hash;
+  const beforePrevious = index >= 2 ? (JSON.parse(lines[index - 2]!) as AuditRecord).hash : undefined;
+  if (beforePrevious !== undefined && prevHash === beforePrevious) {
+    return { kind: 'row_inserted', seq: at - 1, message: `row ${at - 1} was inserted: row ${at} follows row ${at - 2}` };
+  }
+  return { kind: 'field_changed', seq: at - 1, message: `row ${at - 1} was changed and re-hashed: row ${at} no longer follows it` };
+}
+
+interface CheckedCheckpoints {
+  readonly count: number;
+  readonly latest?: Checkpoint;
+}
+
+function checkCheckpoints(records: readonly AuditRecord[], leaves: readonly Hash[], keys: ExportVerifyOptions['keys'], findings: Finding[]): CheckedCheckpoints {
+  let latest: Checkpoint | undefined;
+  let count = 0;
+  for (const record of records) {
+    if (record.event !== 'checkpoint') continue;
+    const c = record.checkpoint;
+    const sig = verifyCheckpointSignature(c, keys);
+    if (!sig.ok || !c) {
+      findings.push({ kind: 'checkpoint_forged', seq: record.seq, message: `the checkpoint at seq ${record.seq} is forged: ${sig.ok ? 'malformed' : sig.reason}` });
+      continue;
+    }
+    if (c.tree_size >= record.seq) {
+      findings.push({ kind: 'checkpoint_forged', seq: record.seq, message: `the checkpoint at seq ${record.seq} claims rows up to ${c.tree_size}, past itself` });
+      continue;
+    }
+    if (!rootMatches(c, leaves, record.seq, findings) || !consistent(latest, c, leaves, record.seq, findings)) continue;
+    latest = !latest || c.tree_size >= latest.tree_size ? c : latest;
+    count += 1;
+  }
+  return latest ? { count, latest } : { count };
+}
+
+function rootMatches(c: Checkpoint, leaves: readonly Hash[], seq: number | undefined, findings: Finding[]): boolean {
+  if (merkleRoot(leaves, 0, c.tree_size).toString('hex') === c.root_hash) return true;
+  const where = seq === undefined ? 'the checkpoint given' : `the checkpoint at seq ${seq}`;
+  findings.push({ kind: 'checkpoint_root_mismatch', ...(seq === undefined ? {} : { seq }), message: `${where} signs a root over rows 1..${c.tree_size} that the rows no longer give: rows before it were rewritten` });
+  return false;
+}
+
+function consistent(before: Checkpoint | undefined, c: Checkpoint, leaves: readonly Hash[], seq: number | undefined, findings: Finding[]): boolean {
+  if (!before) return true;
+  const [first, second] = before.tree_size <= c.tree_size ? [before, c] : [c, before];
+  const proof = consistencyProof(leaves, first.tree_size, second.tree_size);
+  if (verifyConsistency(first.tree_size, second.tree_size, Buffer.from(first.root_hash, 'hex'), Buffer.from(second.root_hash, 'hex'), proof)) return true;
+  findings.push({ kind: 'checkpoint_inconsistent', ...(seq === undefined ? {} : { seq }), message: `checkpoint of size ${c.tree_size} is not consistent with the checkpoint of size ${before.tree_size}` });
+  return false;
+}
+
+/** The checkpoint held elsewhere: signed, reached by the export, and agreeing with its rows. */
+function checkGiven(c: Checkpoint, leaves: readonly Hash[], chainOk: boolean, keys: ExportVerifyOptions['keys'], latest: Checkpoint | undefined, findings: Finding[]): Checkpoint | undefined {
+  const sig = verifyCheckpointSignature(c, keys);
+  if (!sig.ok) {
+    findings.push({ kind: 'checkpoint_forged', message: `the checkpoint given is forged: ${sig.reason}` });
+    return undefined;
+  }
+  if (c.tree_size > leaves.length) {
+    if (chainOk) findings.push({ kind: 'truncated', seq: leaves.length + 1, message: `the export ends at seq ${leaves.length} but the checkpoint given covers rows 1..${c.tree_size}: rows were cut off the end` });
+    return undefined;
+  }
+  if (!rootMatches(c, leaves, undefined, findings)) return undefined;
+  if (!consistent(latest, c, leaves, undefined, findings)) return undefined;
+  return latest && latest.tree_size > c.tree_size ? latest : c;
+}
