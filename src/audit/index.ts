@@ -25,3 +25,5 @@ export { createCheckpointer, withCheckpoints } from './checkpointer.js';
 export type { Checkpointer, CheckpointerOptions } from './checkpointer.js';
 export { verifyExport } from './verify-export.js';
 export type { ExportReport, ExportVerifyOptions, Finding, FindingKind } from './verify-export.js';
+export { PROOF_SCHEMA, proveInclusion, verifyProof } from './prove.js';
+export type { InclusionProof, ProveResult } from './prove.js';

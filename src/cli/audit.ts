@@ -1,11 +1,21 @@
-/** `custos audit verify` and `custos audit export`, loaded when one of them runs. */
-import { createAuditStore, exportJsonl, verifyStore } from '../audit/index.js';
-import type { ChainHead } from '../audit/index.js';
+/** `custos audit verify`, `prove` and `export`, loaded when one of them runs. */
+import { readFileSync } from 'node:fs';
+import { createAuditStore, exportJsonl, isCheckpoint, loadVerifyKeys, proveInclusion, verifyExport, verifyStore } from '../audit/index.js';
+import type { ChainHead, Checkpoint, ExportReport } from '../audit/index.js';
+import { CustosError } from '../kernel/index.js';
 import type { CommandContext } from './context.js';
 import { resolveStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
-export async function verifyAudit(ctx: CommandContext, opts: StoreOptions & { expectHead?: ChainHead }): Promise<void> {
+export interface VerifyAuditOptions extends StoreOptions {
+  readonly expectHead?: ChainHead;
+  readonly export?: string;
+  readonly pubkey?: readonly string[];
+  readonly checkpoint?: string;
+}
+
+export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
+  if (opts.export !== undefined) return verifyExportFile(ctx, opts.export, opts);
   const report = await verifyStore(await resolveStore(opts), opts.expectHead ? { expectHead: opts.expectHead } : {});
   const against = opts.expectHead ? `, reaches the expected head seq ${opts.expectHead.seq}` : '';
   if (report.ok) {
@@ -21,6 +31,69 @@ export async function exportAudit(ctx: CommandContext, opts: StoreOptions & { fr
   const store = await createAuditStore(await resolveStore(opts));
   try {
     await exportJsonl(store, (line) => ctx.write(line), { fromSeq: opts.from });
+  } finally {
+    await store.close();
+  }
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CustosError('ERR_CONFIG_INVALID', `${what} ${file} cannot be read`, { cause: err });
+  }
+}
+
+/** A checkpoint file: a checkpoint object, or a proof (`audit prove`) carrying one. */
+function readCheckpoint(file: string): Checkpoint {
+  let value: unknown;
+  try {
+    value = JSON.parse(readText(file, 'the checkpoint file'));
+  } catch (err) {
+    if (err instanceof CustosError) throw err;
+    throw new CustosError('ERR_CONFIG_INVALID', `the checkpoint file ${file} is not JSON`, { cause: err });
+  }
+  const candidate = isCheckpoint(value) ? value : (value as { checkpoint?: unknown } | null)?.checkpoint;
+  if (!isCheckpoint(candidate)) throw new CustosError('ERR_CONFIG_INVALID', `the checkpoint file ${file} holds no checkpoint`);
+  const { tree_size, root_hash, key_id, signature } = candidate;
+  return { tree_size, root_hash, key_id, signature };
+}
+
+async function verifyExportFile(ctx: CommandContext, file: string, opts: VerifyAuditOptions): Promise<void> {
+  if (!opts.pubkey?.length) throw new CustosError('ERR_CONFIG_INVALID', 'audit verify --export needs at least one --pubkey');
+  const keys = loadVerifyKeys(opts.pubkey.map((f) => readText(f, 'the public key file')));
+  const lines = readText(file, 'the export').split('\n').filter((line) => line.length > 0);
+  const checkpoint = opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
+  const report = await verifyExport(lines, checkpoint ? { keys, checkpoint } : { keys });
+  printExportReport(ctx, report);
+}
+
+function printExportReport(ctx: CommandContext, report: ExportReport): void {
+  if (!report.ok) {
+    for (const f of report.findings) ctx.err(`TAMPERED ${f.kind}${f.seq === undefined ? '' : ` at seq ${f.seq}`}: ${f.message}`);
+    ctx.err(`export BROKEN: ${report.findings.length} finding(s); ${report.rows} rows verified before the first break`);
+    ctx.exitCode = 1;
+    return;
+  }
+  const latest = report.latest
+    ? `, ${report.checkpoints} signed checkpoint(s), the latest over rows 1..${report.latest.tree_size} root ${report.latest.root_hash} key ${report.latest.key_id}`
+    : ', no checkpoint: rows cut off the end cannot be detected without one (--checkpoint)';
+  ctx.out(`export intact (offline): ${report.rows} rows${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${latest}`);
+}
+
+/** Prints the inclusion proof of one row against the latest checkpoint. */
+export async function proveAudit(ctx: CommandContext, seq: number, opts: StoreOptions): Promise<void> {
+  const store = await createAuditStore(await resolveStore(opts), { readonly: true });
+  try {
+    const result = await proveInclusion(store, seq);
+    if (result.ok) {
+      ctx.out(JSON.stringify(result.proof, null, 2));
+      return;
+    }
+    ctx.err(result.reason === 'no_such_row'
+      ? `no row with seq ${seq} in the trail`
+      : `row ${seq} is not covered by a checkpoint yet${result.latestTreeSize === undefined ? ' (the trail has none: set audit.checkpoints)' : ` (the latest covers rows 1..${result.latestTreeSize})`}`);
+    ctx.exitCode = 1;
   } finally {
     await store.close();
   }

@@ -39,7 +39,7 @@ async function cli(args: string[], stdin = ''): Promise<{ code: number | undefin
 
 describe('custos CLI', () => {
   it('has --help for every command', async () => {
-    for (const args of [[], ['serve'], ['quickstart'], ['token'], ['audit'], ['audit', 'verify'], ['audit', 'export'], ['policy'], ['policy', 'hash'], ['policy', 'validate'], ['redact'], ['review'], ['review', 'list'], ['review', 'close']]) {
+    for (const args of [[], ['serve'], ['quickstart'], ['token'], ['audit'], ['audit', 'verify'], ['audit', 'prove'], ['audit', 'export'], ['policy'], ['policy', 'hash'], ['policy', 'validate'], ['redact'], ['review'], ['review', 'list'], ['review', 'close']]) {
       const { code, out } = await cli([...args, '--help']);
       expect(code, args.join(' ')).toBe(0);
       expect(out, args.join(' ')).toMatch(/Usage: custos/);

@@ -20,6 +20,17 @@ function parseSeq(value: string): number {
   return n;
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface VerifyFlags {
+  readonly expectHead?: { seq: number; hash: string };
+  readonly export?: string;
+  readonly pubkey: string[];
+  readonly checkpoint?: string;
+}
+
 function parseHead(value: string): { seq: number; hash: string } {
   const match = /^(\d+):([0-9a-f]{64})$/.exec(value);
   if (!match) throw new InvalidArgumentError('expected SEQ:HASH, e.g. 42:<64 lowercase hex>.');
@@ -68,9 +79,17 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
   const audit = program.command('audit').description('Read and verify the audit trail.');
 
   withStoreOptions(audit.command('verify'))
-    .description('Verify the hash chain: exit 0 when intact, 1 naming the first broken seq.')
+    .description('Verify the hash chain: exit 0 when intact, 1 naming the first broken seq. With --export, verify an exported trail offline (no database): the chain, every checkpoint\'s signature and tree root, consistency between checkpoints, and name what is wrong (field_changed, row_deleted, rows_swapped, row_inserted, truncated, checkpoint_forged, checkpoint_root_mismatch, checkpoint_inconsistent).')
     .option('--expect-head <seq:hash>', 'a head (seq and hash) known from elsewhere, e.g. an earlier export or the SIEM: the chain must reach it', parseHead)
-    .action(async (opts: StoreOptions & { expectHead?: { seq: number; hash: string } }) => (await import('./audit.js')).verifyAudit(ctx, opts));
+    .option('--export <file>', 'verify this JSONL export (`custos audit export`) offline instead of a store')
+    .option('--pubkey <file>', 'a checkpoint public key (PEM); repeat for keys rotated out', collect, [])
+    .option('--checkpoint <file>', 'a checkpoint held outside the export (JSON: a checkpoint, or a proof from `audit prove`): the export must reach and agree with it')
+    .action(async (opts: StoreOptions & VerifyFlags) => (await import('./audit.js')).verifyAudit(ctx, opts));
+
+  withStoreOptions(audit.command('prove'))
+    .description('Print an inclusion proof (JSON, custos.proof/v1) that row SEQ is in the tree the latest signed checkpoint commits to.')
+    .argument('<seq>', 'the row', parseSeq)
+    .action(async (seq: number, opts: StoreOptions) => (await import('./audit.js')).proveAudit(ctx, seq, opts));
 
   withStoreOptions(audit.command('export'))
     .description('Print the trail, one canonical JSON record per line, in seq order.')
