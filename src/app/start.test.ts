@@ -1,9 +1,10 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAuditStore } from '../audit/index.js';
+import { createAuditStore, loadVerifyKeys, verifyCheckpointSignature } from '../audit/index.js';
 import { resolveConfig } from '../config/index.js';
 import { createLogger, startCustos } from './index.js';
 
@@ -34,6 +35,26 @@ describe('startCustos', () => {
     await store.close();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ event: 'admin', user: { sub: 'custos:system' }, policy: { bundle_hash: custos.bundleHash, reasons: ['policy_activated'] } });
+  });
+
+  it('writes signed checkpoint rows when audit.checkpoints.signingKey is set (and none without it)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'custos-app-'));
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    writeFileSync(path.join(dir, 'checkpoint.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const base = config(dir, 0);
+    const withKeys = resolveConfig(
+      { server: { port: 0 }, identity: { issuers: base.identity.issuers }, policy: { bundle: base.policy.bundle }, audit: { store: base.audit.store, checkpoints: { signingKey: 'file:checkpoint.pem', everyRows: 1 } } },
+      { source: 'test', baseDir: dir },
+    );
+    const custos = await startCustos(withKeys, { logger: createLogger('silent') });
+    await custos.close();
+    const store = await createAuditStore(base.audit.store);
+    const rows = [];
+    for await (const r of store.read()) rows.push(r);
+    await store.close();
+    expect(rows.map((r) => r.event)).toEqual(['admin', 'checkpoint']);
+    expect(rows[1]).toMatchObject({ user: { sub: 'custos:system' }, policy: { bundle_hash: custos.bundleHash }, checkpoint: { tree_size: 1 } });
+    expect(verifyCheckpointSignature(rows[1]!.checkpoint, loadVerifyKeys([publicKey.export({ type: 'spki', format: 'pem' }).toString()]))).toEqual({ ok: true });
   });
 
   it('writes the policy_activated row through the one row builder: its detail is redacted like every row', async () => {

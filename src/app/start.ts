@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createAuditStore } from '../audit/index.js';
-import type { AuditStoreAdmin } from '../audit/index.js';
+import { createAuditStore, createCheckpointSigner, createCheckpointer, withCheckpoints } from '../audit/index.js';
+import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
-import { CustosError, createPipeline } from '../kernel/index.js';
-import type { Pipeline } from '../kernel/index.js';
+import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
+import type { Pipeline, PolicySource } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
 import { createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
@@ -42,8 +42,11 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const logger = options.logger ?? createLogger(config.log.level);
   const bundle = await loadBundle(config.policy.bundle);
   const policy = createPolicySource(bundle.policy);
+  const { signingKey } = config.audit.checkpoints;
+  const signer = signingKey === undefined ? undefined : createCheckpointSigner(signingKey);
   const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
-  const audit = superviseAuditStore(options.decorateAuditStore?.(opened) ?? opened, { logger });
+  const decorated = options.decorateAuditStore?.(opened) ?? opened;
+  const audit = superviseAuditStore(signer ? withConfiguredCheckpoints(decorated, signer, config, policy, logger) : decorated, { logger });
   const store = audit.store;
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
@@ -125,6 +128,27 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** With `audit.checkpoints.signingKey`, appends through the store drive signed checkpoint rows. */
+function withConfiguredCheckpoints(store: AuditStoreAdmin, signer: CheckpointSigner, config: ResolvedConfig, policy: PolicySource, logger: Logger): AuditStoreAdmin {
+  const { everyRows, everySec } = config.audit.checkpoints;
+  const checkpointer = createCheckpointer(store, {
+    signer,
+    everyRows,
+    everyMs: everySec * 1000,
+    clock: { now: () => new Date() },
+    ids: { newId: randomUUID },
+    bundleHash: () => {
+      try {
+        return policy.current().bundleHash;
+      } catch {
+        return NO_BUNDLE_HASH;
+      }
+    },
+    onError: (err) => logger.error({ code: (err as { code?: string }).code }, 'audit checkpoint not written; retried at the next trigger'),
+  });
+  return withCheckpoints(store, checkpointer);
 }
 
 /** server.authFailures as the gateway takes it. */

@@ -72,13 +72,15 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   const store = cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
     ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`
     : cfg.audit.store;
+  const { signingKey } = cfg.audit.checkpoints;
+  const checkpoints = { ...cfg.audit.checkpoints, ...(signingKey === undefined ? {} : { signingKey: resolveSecret(signingKey, `${source}: audit.checkpoints.signingKey`, baseDir, env, problems) }) };
   // The schema held; what is left are secret references that did not resolve (every one listed).
   if (problems.length) throw configError(source, problems, 'ERR_CONFIG_SECRET_UNRESOLVED');
   return deepFreeze({
     ...cfg,
     upstreams,
     policy: { ...cfg.policy, bundle: path.resolve(baseDir, cfg.policy.bundle) },
-    audit: { ...cfg.audit, store },
+    audit: { ...cfg.audit, store, checkpoints },
     source,
     baseDir,
   });

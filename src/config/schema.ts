@@ -210,6 +210,16 @@ export const configSchema = z
           .describe('Where the trail lives: `sqlite:PATH` (relative to the config file) or a `postgres://` URL.'),
         busyTimeoutMs: z.number().int().min(1).max(60_000).default(250)
           .describe('How long an audit append waits for a locked or busy store (off the event loop) before it fails and the call is denied with ERR_AUDIT_UNAVAILABLE. The session store uses it too.'),
+        checkpoints: z
+          .strictObject({
+            signingKey: secretRef
+              .optional()
+              .describe('The Ed25519 private key (PKCS#8 PEM) that signs checkpoints, as a secret reference (`file:keys/checkpoint.pem`). Checkpoints are written only when it is set. Its key id is the first 16 hex of SHA-256 of its public key (SPKI DER); rotate by replacing the key and giving verifiers the old and the new public key.'),
+            everyRows: z.number().int().min(1).max(1_000_000).default(1000).describe('A checkpoint after this many rows.'),
+            everySec: z.number().int().min(1).max(86_400).default(300).describe('And at most this long after a row when fewer came.'),
+          })
+          .prefault({})
+          .describe('Signed checkpoints: a `checkpoint` row every N rows or T seconds carrying the signed root of the RFC 9162 Merkle tree over the rows before it (docs/audit-schema.md). Off unless `signingKey` is set.'),
       })
       .prefault({})
       .describe('The audit trail.'),
