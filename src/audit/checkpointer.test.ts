@@ -35,8 +35,7 @@ describe('checkpointer', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const store = createMemoryAudit();
     const checkpointer = createCheckpointer(store, { ...base, everyRows: 100, everyMs: 60_000 });
-    const wrapped = { append: async (e: Parameters<typeof store.append>[0]) => { const r = await store.append(e); checkpointer.observe(r); return r; } };
-    await wrapped.append(makeEntry(1));
+    checkpointer.observe(await store.append(makeEntry(1)));
     await vi.advanceTimersByTimeAsync(59_000);
     await checkpointer.idle();
     expect(store.rows).toHaveLength(1);
