@@ -18,7 +18,7 @@ export type {
   VerifyFailure,
   VerifyReport,
 } from './types.js';
-export { CompactTree, consistencyProof, hashChildren, hashLeaf, hashRowLeaf, inclusionProof, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
+export { CompactTree, LeafTree, consistencyProof, hashChildren, hashLeaf, hashRowLeaf, inclusionProof, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
 export { CHECKPOINT_SCHEMA, checkpointSignedBytes, createCheckpointSigner, isCheckpoint, keyIdOf, loadVerifyKeys, verifyCheckpointSignature } from './checkpoint.js';
 export type { Checkpoint, CheckpointCheck, CheckpointSigner } from './checkpoint.js';
 export { createCheckpointer, withCheckpoints } from './checkpointer.js';

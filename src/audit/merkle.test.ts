@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CompactTree, consistencyProof, hashChildren, hashLeaf, inclusionProof, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
+import { CompactTree, LeafTree, consistencyProof, hashChildren, hashLeaf, inclusionProof, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
 
 // Known answers: the Certificate Transparency reference leaves and tree heads (RFC 6962 /
 // RFC 9162 trees), as published with the CT and transparency-dev reference implementations.
@@ -96,6 +96,21 @@ describe('merkle tree (RFC 9162 2.1)', () => {
         }
       }
     }
+  });
+
+  it('the leaf tree (stored subtrees) gives the same roots and proofs as the RFC recursion', () => {
+    const tree = new LeafTree(many);
+    const reference = new LeafTree(LEAVES);
+    expect(hex(reference.root())).toBe(ROOTS[8]);
+    for (const v of INCLUSION) expect(reference.inclusionProof(v.index, v.size).map(hex)).toEqual(v.proof);
+    for (const v of CONSISTENCY) expect(reference.consistencyProof(v.first, v.second).map(hex)).toEqual(v.proof);
+    for (let second = 0; second <= many.length; second += 1) {
+      expect(tree.root(second).equals(roots[second]!)).toBe(true);
+      for (let i = 0; i < second; i += 1) expect(tree.inclusionProof(i, second)).toEqual(inclusionProof(many, i, second));
+      for (let first = 0; first <= second; first += 1) expect(tree.consistencyProof(first, second)).toEqual(consistencyProof(many, first, second));
+    }
+    expect(() => tree.inclusionProof(40, 40)).toThrow(RangeError);
+    expect(() => tree.consistencyProof(5, 41)).toThrow(RangeError);
   });
 
   it('refuses out-of-range requests and malformed input', () => {

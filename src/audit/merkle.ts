@@ -159,3 +159,75 @@ export class CompactTree {
     return acc;
   }
 }
+
+/**
+ * A tree over a fixed list of leaves that keeps every aligned perfect subtree's hash (about
+ * 2n hashes, built in one pass), so any root, inclusion proof or consistency proof over a
+ * prefix costs O(log² n) instead of rehashing the leaves. What provers and verifiers use.
+ */
+export class LeafTree {
+  /** levels[k][i] = MTH of leaves [i·2^k, (i+1)·2^k). */
+  private readonly levels: Hash[][];
+
+  constructor(leaves: readonly Hash[]) {
+    this.levels = [[...leaves]];
+    for (let level = this.levels[0]!; level.length > 1; ) {
+      const next: Hash[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(hashChildren(level[i]!, level[i + 1]!));
+      this.levels.push(next);
+      level = next;
+    }
+  }
+
+  get size(): number {
+    return this.levels[0]!.length;
+  }
+
+  /** MTH(D[start:end]). */
+  root(end = this.size, start = 0): Hash {
+    const n = end - start;
+    if (n === 0) return merkleRoot([]);
+    if ((n & (n - 1)) === 0 && start % n === 0) return this.levels[Math.log2(n)]![start / n]!;
+    const k = splitPoint(n);
+    return hashChildren(this.root(start + k, start), this.root(end, start + k));
+  }
+
+  inclusionProof(index: number, size = this.size): Hash[] {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size || size > this.size) throw new RangeError('leaf index outside the tree');
+    const path: Hash[] = [];
+    let [start, end, m] = [0, size, index];
+    while (end - start > 1) {
+      const k = splitPoint(end - start);
+      if (m < k) {
+        path.push(this.root(end, start + k));
+        end = start + k;
+      } else {
+        path.push(this.root(start + k, start));
+        start += k;
+        m -= k;
+      }
+    }
+    return path.reverse();
+  }
+
+  consistencyProof(first: number, second = this.size): Hash[] {
+    if (!Number.isSafeInteger(first) || first < 0 || first > second || second > this.size) throw new RangeError('tree sizes out of order');
+    if (first === 0 || first === second) return [];
+    const proof: Hash[] = [];
+    let [start, end, m, whole] = [0, second, first, true];
+    while (m !== end - start) {
+      const k = splitPoint(end - start);
+      if (m <= k) {
+        proof.push(this.root(end, start + k));
+        end = start + k;
+      } else {
+        proof.push(this.root(start + k, start));
+        start += k;
+        m -= k;
+        whole = false;
+      }
+    }
+    if (!whole) proof.push(this.root(end, start));
+    return proof.reverse();
+  }
+}

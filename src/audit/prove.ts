@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AuditStore } from '../kernel/index.js';
 import { isCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
-import { hashRowLeaf, inclusionProof, verifyInclusion } from './merkle.js';
+import { LeafTree, hashRowLeaf, verifyInclusion } from './merkle.js';
 import type { Hash } from './merkle.js';
 
 export const PROOF_SCHEMA = 'custos.proof/v1' as const;
@@ -41,7 +41,7 @@ export async function proveInclusion(store: AuditStore, seq: number): Promise<Pr
   }
   if (recordHash === undefined) return { ok: false, reason: 'no_such_row' };
   if (!latest || latest.tree_size < seq) return latest ? { ok: false, reason: 'not_checkpointed', latestTreeSize: latest.tree_size } : { ok: false, reason: 'not_checkpointed' };
-  const path = inclusionProof(leaves, seq - 1, latest.tree_size).map((h) => h.toString('hex'));
+  const path = new LeafTree(leaves.slice(0, latest.tree_size)).inclusionProof(seq - 1).map((h) => h.toString('hex'));
   return { ok: true, proof: { schema: PROOF_SCHEMA, seq, record_hash: recordHash, leaf_index: seq - 1, tree_size: latest.tree_size, inclusion_path: path, checkpoint: latest } };
 }
 

@@ -9,8 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AuditRecord } from '../kernel/index.js';
 import { verifyCheckpointSignature } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
-import { consistencyProof, hashRowLeaf, merkleRoot, verifyConsistency } from './merkle.js';
-import type { Hash } from './merkle.js';
+import { LeafTree, hashRowLeaf, verifyConsistency } from './merkle.js';
 import type { ChainHead, VerifyReport } from './types.js';
 import { verifyChain } from './verify-chain.js';
 
@@ -55,7 +54,7 @@ export async function verifyExport(lines: readonly string[], options: ExportVeri
   const chain = await verifyChain(lines);
   const findings: Finding[] = chain.ok ? [] : [classifyBreak(chain, lines)];
   const records = lines.slice(0, chain.count).map((line) => JSON.parse(line) as AuditRecord);
-  const leaves = records.map((r) => hashRowLeaf(r.hash));
+  const leaves = new LeafTree(records.map((r) => hashRowLeaf(r.hash)));
   const checked = checkCheckpoints(records, leaves, options.keys, findings);
   let latest = checked.latest;
   let count = checked.count;
@@ -121,7 +120,7 @@ interface CheckedCheckpoints {
   readonly latest?: Checkpoint;
 }
 
-function checkCheckpoints(records: readonly AuditRecord[], leaves: readonly Hash[], keys: ExportVerifyOptions['keys'], findings: Finding[]): CheckedCheckpoints {
+function checkCheckpoints(records: readonly AuditRecord[], leaves: LeafTree, keys: ExportVerifyOptions['keys'], findings: Finding[]): CheckedCheckpoints {
   let latest: Checkpoint | undefined;
   let count = 0;
   for (const record of records) {
@@ -143,31 +142,31 @@ function checkCheckpoints(records: readonly AuditRecord[], leaves: readonly Hash
   return latest ? { count, latest } : { count };
 }
 
-function rootMatches(c: Checkpoint, leaves: readonly Hash[], seq: number | undefined, findings: Finding[]): boolean {
-  if (merkleRoot(leaves, 0, c.tree_size).toString('hex') === c.root_hash) return true;
+function rootMatches(c: Checkpoint, leaves: LeafTree, seq: number | undefined, findings: Finding[]): boolean {
+  if (leaves.root(c.tree_size).toString('hex') === c.root_hash) return true;
   const where = seq === undefined ? 'the checkpoint given' : `the checkpoint at seq ${seq}`;
   findings.push({ kind: 'checkpoint_root_mismatch', ...(seq === undefined ? {} : { seq }), message: `${where} signs a root over rows 1..${c.tree_size} that the rows no longer give: rows before it were rewritten` });
   return false;
 }
 
-function consistent(before: Checkpoint | undefined, c: Checkpoint, leaves: readonly Hash[], seq: number | undefined, findings: Finding[]): boolean {
+function consistent(before: Checkpoint | undefined, c: Checkpoint, leaves: LeafTree, seq: number | undefined, findings: Finding[]): boolean {
   if (!before) return true;
   const [first, second] = before.tree_size <= c.tree_size ? [before, c] : [c, before];
-  const proof = consistencyProof(leaves, first.tree_size, second.tree_size);
+  const proof = leaves.consistencyProof(first.tree_size, second.tree_size);
   if (verifyConsistency(first.tree_size, second.tree_size, Buffer.from(first.root_hash, 'hex'), Buffer.from(second.root_hash, 'hex'), proof)) return true;
   findings.push({ kind: 'checkpoint_inconsistent', ...(seq === undefined ? {} : { seq }), message: `checkpoint of size ${c.tree_size} is not consistent with the checkpoint of size ${before.tree_size}` });
   return false;
 }
 
 /** The checkpoint held elsewhere: signed, reached by the export, and agreeing with its rows. */
-function checkGiven(c: Checkpoint, leaves: readonly Hash[], chainOk: boolean, keys: ExportVerifyOptions['keys'], latest: Checkpoint | undefined, findings: Finding[]): Checkpoint | undefined {
+function checkGiven(c: Checkpoint, leaves: LeafTree, chainOk: boolean, keys: ExportVerifyOptions['keys'], latest: Checkpoint | undefined, findings: Finding[]): Checkpoint | undefined {
   const sig = verifyCheckpointSignature(c, keys);
   if (!sig.ok) {
     findings.push({ kind: 'checkpoint_forged', message: `the checkpoint given is forged: ${sig.reason}` });
     return undefined;
   }
-  if (c.tree_size > leaves.length) {
-    if (chainOk) findings.push({ kind: 'truncated', seq: leaves.length + 1, message: `the export ends at seq ${leaves.length} but the checkpoint given covers rows 1..${c.tree_size}: rows were cut off the end` });
+  if (c.tree_size > leaves.size) {
+    if (chainOk) findings.push({ kind: 'truncated', seq: leaves.size + 1, message: `the export ends at seq ${leaves.size} but the checkpoint given covers rows 1..${c.tree_size}: rows were cut off the end` });
     return undefined;
   }
   if (!rootMatches(c, leaves, undefined, findings)) return undefined;
