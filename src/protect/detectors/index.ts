@@ -35,7 +35,7 @@ export const SECRET_DETECTORS: readonly DetectorSpec[] = [
   ...SECRET_FILE_DETECTORS,
 ];
 
-export const PII_DETECTORS: readonly DetectorSpec[] = [card, iban, ssn, ssnLabeled, passport, email, phoneNanp, phoneInternational, ipv4, ipv6];
+export const PII_DETECTORS: readonly DetectorSpec[] = [iban, card, ssn, ssnLabeled, passport, email, phoneNanp, phoneInternational, ipv4, ipv6];
 
 export const PHI_DETECTORS: readonly DetectorSpec[] = [
   mrn,

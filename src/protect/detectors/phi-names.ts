@@ -14,7 +14,8 @@ const STRONG_LABELS = ['patient name', 'patient', 'pt name', 'pt', 'mother', 'fa
 /** Generic labels that also title other things (`name: Build and test`): a first and last name are required. */
 const WEAK_LABELS = ['name', 'first name', 'last name', 'contact'];
 
-const NAME_WORD = "[A-Z][a-zA-Z'’-]{1,30}";
+/** A capitalised word; Latin letters with diacritics count (Tomás, Fernández, Łukasz). */
+const NAME_WORD = "[A-Z\\u00C0-\\u00DE\\u0141\\u015A\\u0179\\u017B][a-zA-Z\\u00DF-\\u024F'’-]{1,30}";
 const NAME = `(${NAME_WORD}(?:[ \\t]+[A-Z]\\.?)?(?:[ \\t]+${NAME_WORD}){0,2})`;
 const NAME2 = `(${NAME_WORD}(?:[ \\t]+[A-Z]\\.?)?(?:[ \\t]+${NAME_WORD}){1,2})`;
 const AFTER_LABEL = `(?:[ \\t]*[:#=,-][ \\t]*|[ \\t]+(?:is|was|named)[ \\t]+|[ \\t]+)["']?(?:(?:Mr|Mrs|Ms|Miss|Mx)\\.?[ \\t]+)?`;
@@ -38,7 +39,13 @@ export const personNameLabelled: DetectorSpec = {
   keywords: [...new Set([...STRONG_LABELS, ...WEAK_LABELS].map((l) => l.split(' ')[0]!))],
   pattern: new RegExp(`(?<![A-Za-z0-9_])(?:(?:${STRONG_LABELS.map(phrase).join('|')})${AFTER_LABEL}${NAME}|(?:${WEAK_LABELS.map(phrase).join('|')})${AFTER_LABEL}${NAME2})(?![a-z])`),
   groups: [1, 2],
-  validate: (m) => isName(m[1] ?? m[2] ?? ''),
+  validate: (m) => {
+    const name = m[1] ?? m[2] ?? '';
+    // `Patient Safety Committee`: a capitalised label with no separator titles something; `the patient John Doe` names someone.
+    const label = m[0].slice(0, m[0].length - name.length);
+    const separated = /[:#=,-]|\b(?:is|was|named)\b/.test(label);
+    return isName(name) && (separated || /^[a-z]/.test(label));
+  },
   examples: {
     positive: [['Patient: Jane Q. Example', 'Jane Q. Example'], ['Emergency contact: Maria Lopez (sister)', 'Maria Lopez'], ['patient John Sample was admitted', 'John Sample'], ['Name: Robert Miller', 'Robert Miller']],
     negative: ['name: custos', 'name: Build and test', 'the patient was admitted', 'Patient: The note follows', 'patient name field is required', 'PATIENT SAFETY FIRST'],
