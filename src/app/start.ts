@@ -15,7 +15,7 @@ import { createDelegation, createIdentityServices, createTokenVerifier, deriveAg
 import { CustosError, createPipeline } from '../kernel/index.js';
 import type { Pipeline } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
-import { createProtector, extractTenants } from '../protect/index.js';
+import { assertRedactionPolicy, createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { superviseAuditStore } from './audit-supervision.js';
 import { createLogger } from './logger.js';
@@ -41,6 +41,7 @@ export interface StartOptions {
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
   const logger = options.logger ?? createLogger(config.log.level);
   const bundle = await loadBundle(config.policy.bundle);
+  if (bundle.policy.redaction) assertRedactionPolicy(bundle.policy.redaction);
   const policy = createPolicySource(bundle.policy);
   const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
   const audit = superviseAuditStore(options.decorateAuditStore?.(opened) ?? opened, { logger });

@@ -34,7 +34,7 @@ const TOOL: Required<NonNullable<Rec['tool']>> = { server: 'fs', name: 'read_fil
 const POLICY: Required<Rec['policy']> = { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: ['p0'], reasons: [] };
 const INPUT: Required<NonNullable<Rec['input']>> = { redacted: { a: 1 }, sha256: 'b'.repeat(64) };
 const OUTPUT: Required<NonNullable<Rec['output']>> = { redacted: 'x', sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' };
-const REDACTIONS: Required<Rec['redactions']> = { count: 0, types: [] };
+const REDACTIONS: Required<Rec['redactions']> = { count: 1, types: ['ticket'], rules: [{ rule: 'custom:ticket-id', type: 'ticket', count: 1 }], allowed: 1 };
 const CONFIRMATION: Required<NonNullable<Rec['confirmation']>> = { status: 'accepted', channel: 'mcp_elicitation' };
 const NESTED = { user: USER, agent: AGENT, tool: TOOL, policy: POLICY, input: INPUT, output: OUTPUT, redactions: REDACTIONS, confirmation: CONFIRMATION };
 

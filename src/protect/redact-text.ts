@@ -36,6 +36,10 @@ export interface TextRedactOptions {
 
 export interface TextRedactor {
   redact(text: string, options?: TextRedactOptions): TextRedaction;
+  /** Marker types of the enabled detectors. */
+  readonly types: ReadonlySet<string>;
+  /** Is this value allow-listed? */
+  isAllowed(value: string): boolean;
 }
 
 export interface TextRedactorOptions {
@@ -214,6 +218,8 @@ export function createTextRedactor(specs: readonly DetectorSpec[], options: Text
   const allow = new Set((options.allow ?? []).map((v) => v.trim()).filter((v) => v !== ''));
   const maxChars = options.maxChars ?? DEFAULT_MAX_TEXT_CHARS;
   return {
+    types: new Set(specs.map((s) => s.type)),
+    isAllowed: (value) => allow.has(value.trim()),
     redact(text: string, redactOptions?: TextRedactOptions): TextRedaction {
       if (text.length > maxChars) throw tooLarge(maxChars, text.length);
       const secretFile = redactOptions?.dataClasses?.includes('secret_file') ?? false;
