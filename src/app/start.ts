@@ -65,7 +65,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const { maxBodyBytes, ...inputLimits } = config.limits;
     const pipeline = createPipeline({
       policy,
-      protector: { ...createProtector(), extractTenants },
+      protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
       audit: store,
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },

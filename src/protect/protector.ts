@@ -14,6 +14,8 @@ export interface ProtectorOptions {
   readonly maxTextChars?: number;
   /** Most text inspected in one value (characters); default 64 Mi. */
   readonly maxTotalChars?: number;
+  /** Each upstream's root directories, by server name: relative paths resolve against the first, and symlinks are followed. */
+  readonly roots?: Readonly<Record<string, readonly string[]>>;
 }
 
 export function createProtector(options?: ProtectorOptions): Protector {
@@ -21,7 +23,7 @@ export function createProtector(options?: ProtectorOptions): Protector {
   const redactor = createTextRedactor(selectDetectors(options?.detectors), limits);
   return {
     classify(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[]): string[] {
-      return classifyCall(call, rules);
+      return classifyCall(call, rules, { roots: options?.roots?.[call.tool.server] });
     },
     redact<T>(value: T, redactOptions?: RedactOptions): Redaction<T> {
       try {

@@ -3,7 +3,7 @@
  * loses every identifier, placeholders come back untouched, and a bundle's allow-list and
  * custom pattern both take effect with the rows naming the rule that fired.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,5 +99,45 @@ describe('redaction end to end, a bundle with an allow-list and a custom pattern
     } finally {
       await quickstart.close();
     }
+  });
+});
+
+describe('file-read gating end to end: ~/.aws/credentials through a symlink in the workspace', () => {
+  let h: Harness;
+  let alice: string;
+  const secretKey = `wJalrXUtnFEMI${'K7MDENGbPxRfiCY'}Zz81q0aLq2`;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      configure: (raw, { dir }) => {
+        // A home directory outside the workspace, which the filesystem server may also read.
+        const home = path.join(dir, 'home');
+        mkdirSync(path.join(home, '.aws'), { recursive: true });
+        writeFileSync(path.join(home, '.aws/credentials'), `[default]\naws_access_key_id = AKIAQ3ZP7RT2MNB4KXWY\naws_secret_access_key = ${secretKey}\nregion = eu-west-1\n`);
+        symlinkSync(path.join(home, '.aws/credentials'), path.join(dir, 'workspace/notes/setup-notes.txt'));
+        const [fs] = raw.upstreams!;
+        return { ...raw, upstreams: [{ ...fs!, args: [...(fs!.args ?? []), home] }] };
+      },
+    });
+    alice = await h.token('alice');
+  });
+  afterAll(async () => h?.close());
+
+  it('is classed as a cloud credential (the class is in the row) and read in secret-file mode, as the policy says', async () => {
+    const text = await read(h, alice, 'notes/setup-notes.txt');
+    expect(text).not.toContain(secretKey);
+    expect(text).not.toContain('AKIAQ3ZP7RT2MNB4KXWY');
+    expect(text).toContain('region = [redacted:secret]'); // secret-file mode: every value goes
+    const records = await h.auditRecords();
+    const intent = records.filter((r) => r.event === 'intent').at(-1)!;
+    expect(intent.data_classes).toEqual(['cloud_credentials', 'secret_file']);
+    expect(lastResult(records).data_classes).toEqual(['cloud_credentials', 'secret_file']);
+  });
+
+  it('the same path, relative to the upstream root, is classed the same', async () => {
+    const result = await (await h.connect(alice)).callTool({ name: 'filesystem__get_file_info', arguments: { path: 'notes/setup-notes.txt' } });
+    expect(result).toBeDefined();
+    const row = (await h.auditRecords()).filter((r) => r.event === 'intent' || r.event === 'deny').at(-1)!;
+    expect(row.data_classes).toEqual(['cloud_credentials', 'secret_file']);
   });
 });
