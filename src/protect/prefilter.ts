@@ -5,7 +5,7 @@
  * run only there. A keyword marked `wordStart` only counts where no letter, digit or `_` precedes it.
  */
 
-const ALPHABET = 128;
+const ALPHABET = 128; // states are stored pre-multiplied: state × 128, so `s >>> 7` is the state number
 
 export interface KeywordSpec {
   readonly text: string;
@@ -16,10 +16,12 @@ export interface KeywordSpec {
 }
 
 export interface KeywordHits {
-  /** Start offsets of each positional keyword's occurrences (empty when none, or not positional). */
-  readonly positions: readonly (readonly number[])[];
+  /** Start offsets of each positional keyword's occurrences (undefined when none, or not positional). */
+  readonly positions: readonly (readonly number[] | undefined)[];
   /** 1 where the keyword occurred at least once. */
   readonly seen: Uint8Array;
+  /** Indices of the keywords that occurred. */
+  readonly found: readonly number[];
 }
 
 export interface Prefilter {
@@ -91,23 +93,27 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
 
   return {
     scan(text: string): KeywordHits {
-      const positions: number[][] = keywords.map(() => []);
+      const positions: (number[] | undefined)[] = new Array<number[] | undefined>(keywords.length);
       const seen = new Uint8Array(keywords.length);
+      const found: number[] = [];
       let s = 0; // state × ALPHABET
       for (let i = 0; i < text.length; i++) {
         let c = text.charCodeAt(i);
         if (c >= 65 && c <= 90) c += 32;
         else if (c >= ALPHABET) c = 0;
         s = table[s + c]!;
-        if (hasOutput[s / ALPHABET] === 0) continue;
-        for (const k of outputs[s / ALPHABET]!) {
+        if (hasOutput[s >>> 7] === 0) continue;
+        for (const k of outputs[s >>> 7]!) {
           const start = i - lengths[k]! + 1;
           if (wordStart[k] && start > 0 && isWordChar(text.charCodeAt(start - 1))) continue;
-          seen[k] = 1;
-          if (positional[k]) positions[k]!.push(start);
+          if (seen[k] === 0) {
+            seen[k] = 1;
+            found.push(k);
+          }
+          if (positional[k]) (positions[k] ??= []).push(start);
         }
       }
-      return { positions, seen };
+      return { positions, seen, found };
     },
   };
 }

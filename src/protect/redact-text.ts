@@ -91,8 +91,8 @@ function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string,
   } else if (!spec.find) {
     throw new CustosError('ERR_CONFIG_INVALID', 'A detector needs a pattern or a find function.', { detail: { detector: spec.id } });
   }
-  // A keyword records positions when an anchored detector uses it; it counts only at a word
-  // start when every detector using it is anchored right at it and starts with a letter or digit.
+  // A keyword records positions when an anchored detector uses it; one that starts with a letter
+  // or digit counts only at a word start when every detector using it is anchored right at it.
   const atWordStart = mode === 'anchor' && (spec.offset ?? 0) === 0;
   const keywordIds = (spec.keywords ?? []).map((k) => {
     const key = k.toLowerCase();
@@ -132,7 +132,7 @@ function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, spans: Sp
 
 /** Runs a sticky pattern at each keyword hit (minus the detector's offset); hits inside a found match are skipped. */
 function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
-  const starts = d.keywordIds.length === 1 ? hits.positions[d.keywordIds[0]!]! : [...new Set(d.keywordIds.flatMap((k) => hits.positions[k]!))].sort((a, b) => a - b);
+  const starts = d.keywordIds.length === 1 ? (hits.positions[d.keywordIds[0]!] ?? []) : [...new Set(d.keywordIds.flatMap((k) => hits.positions[k] ?? []))].sort((a, b) => a - b);
   const re = d.re!;
   const offset = d.spec.offset ?? 0;
   let covered = -1;
@@ -149,7 +149,6 @@ function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans:
 }
 
 function runDetector(d: CompiledDetector, text: string, hits: KeywordHits, out: Candidate[]): void {
-  if (d.mode !== 'always' && !d.keywordIds.some((k) => hits.seen[k] === 1)) return;
   const spans: Span[] = [];
   try {
     if (d.mode === 'anchor') findAtHits(d, text, hits, spans);
@@ -215,6 +214,10 @@ export function createTextRedactor(specs: readonly DetectorSpec[], options: Text
   const keywordIndex = new Map<string, KeywordEntry>();
   const detectors = specs.map((s, i) => compile(s, i, keywordIndex));
   const prefilter = createPrefilter([...keywordIndex.entries()].map(([text, e]) => ({ text, positions: e.positions, wordStart: e.wordStart })));
+  // Which detectors each keyword wakes, and the ones that always run (digit shapes).
+  const byKeyword: number[][] = Array.from({ length: keywordIndex.size }, () => []);
+  detectors.forEach((d, i) => d.keywordIds.forEach((k) => byKeyword[k]!.push(i)));
+  const always = detectors.flatMap((d, i) => (d.mode === 'always' ? [i] : []));
   const allow = new Set((options.allow ?? []).map((v) => v.trim()).filter((v) => v !== ''));
   const maxChars = options.maxChars ?? DEFAULT_MAX_TEXT_CHARS;
   return {
@@ -224,9 +227,13 @@ export function createTextRedactor(specs: readonly DetectorSpec[], options: Text
       if (text.length > maxChars) throw tooLarge(maxChars, text.length);
       const secretFile = redactOptions?.dataClasses?.includes('secret_file') ?? false;
       const hits = prefilter.scan(text);
+      const woken = new Uint8Array(detectors.length);
+      for (const i of always) woken[i] = 1;
+      for (const k of hits.found) for (const i of byKeyword[k]!) woken[i] = 1;
       let candidates: Candidate[] = [];
-      for (const d of detectors) {
-        if (d.secretFileOnly && !secretFile) continue;
+      for (let i = 0; i < detectors.length; i++) {
+        const d = detectors[i]!;
+        if (woken[i] === 0 || (d.secretFileOnly && !secretFile)) continue;
         runDetector(d, text, hits, candidates);
       }
       if (candidates.length === 0) return { text, count: 0, types: [] };
