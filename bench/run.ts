@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, string> = {
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
+  protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
 };
 
 const name = process.argv[2];

@@ -15,7 +15,7 @@ import { createDelegation, createIdentityServices, createTokenVerifier, deriveAg
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
-import { createProtector, extractTenants } from '../protect/index.js';
+import { assertRedactionPolicy, createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { superviseAuditStore } from './audit-supervision.js';
 import { createLogger } from './logger.js';
@@ -41,6 +41,7 @@ export interface StartOptions {
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
   const logger = options.logger ?? createLogger(config.log.level);
   const bundle = await loadBundle(config.policy.bundle);
+  if (bundle.policy.redaction) assertRedactionPolicy(bundle.policy.redaction);
   const policy = createPolicySource(bundle.policy);
   const { signingKey } = config.audit.checkpoints;
   const signer = signingKey === undefined ? undefined : createCheckpointSigner(signingKey);
@@ -67,7 +68,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const { maxBodyBytes, ...inputLimits } = config.limits;
     const pipeline = createPipeline({
       policy,
-      protector: { ...createProtector(), extractTenants },
+      protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
       audit: store,
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },

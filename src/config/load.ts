@@ -62,6 +62,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   const upstreams = cfg.upstreams.map((u, i) => ({
     ...u,
     cwd: u.command ? path.resolve(baseDir, u.cwd ?? '.') : u.cwd,
+    roots: u.roots.map((r) => path.resolve(baseDir, r)),
     env: Object.fromEntries(
       Object.entries(u.env).map(([k, v]) => [k, isRef(v) ? resolveSecret(v, `${source}: upstreams[${i}].env.${k}`, baseDir, env, problems) : v]),
     ),

@@ -121,6 +121,10 @@ export const upstreamSchema = z
     args: z.array(z.string()).default([]).describe('Arguments of `command`.'),
     cwd: z.string().optional().describe('Working directory of `command`; relative to the config file. Default: the config file directory.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment for `command`; values may be secret references.'),
+    roots: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Directories the server serves (the filesystem server's allowed directories), relative to the config file. File classification resolves a call's relative paths against the first and follows symlinks and `..` on disk, so a link in the workspace to ~/.aws/credentials is classed as the credential it is."),
     url: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .optional()

@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   ERR_INPUT_INVALID: "The arguments do not validate against the tool's input schema (or the schema is unusable); the call is denied.",
   // protect
   ERR_PROTECT_FAILED: 'Redaction failed; nothing is returned.',
+  ERR_PROTECT_TOO_LARGE: 'The value is larger than Custos inspects; nothing is returned.',
   // audit
   ERR_AUDIT_UNAVAILABLE: 'The audit store could not write durably; the call is denied.',
   ERR_AUDIT_CHAIN_BROKEN: 'The audit trail does not verify.',

@@ -14,6 +14,7 @@ import type { ActivePolicy, PolicyAction, Protector } from './ports.js';
 import type { EmergencyPort } from './identity-ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { CallKind, Decision, Principal, Redaction, ToolCall } from './types.js';
+import { redactionScope } from './redaction-scope.js';
 
 /** What a row stores in place of a value past the limits: nothing of it. */
 export const WITHHELD: Redaction = Object.freeze({ value: '[redacted:too_complex]', count: 1, types: Object.freeze(['too_complex']) });
@@ -195,7 +196,7 @@ const redactInput: Stage = {
       return;
     }
     try {
-      draft.redactedArguments = env.protector.redact(draft.call.arguments, { dataClasses: draft.inspection.dataClasses });
+      draft.redactedArguments = env.protector.redact(draft.call.arguments, { dataClasses: draft.inspection.dataClasses, ...redactionScope(draft.call, draft.policy, 'audit') });
     } catch {
       draft.redactedArguments = { value: '[redacted:unprocessable]', count: 1, types: ['unprocessable'] };
     }

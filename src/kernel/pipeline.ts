@@ -25,6 +25,7 @@ import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
 import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
+import { redactionScope, redactionsOf } from './redaction-scope.js';
 
 export { WITHHELD, DECISION_STAGES };
 
@@ -258,7 +259,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       decision: auth.decision,
       dataClasses: auth.dataClasses,
       input: { redacted: auth.redactedArguments.value, sha256: digestJson(auth.call.arguments) },
-      redactions: { count: auth.redactedArguments.count, types: auth.redactedArguments.types },
+      redactions: redactionsOf(auth.redactedArguments),
       confirmation,
       detail: auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : undefined,
     };
@@ -312,8 +313,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   function redactOutput(auth: Authorization, outcome: Outcome, withheld: LimitExceeded | undefined): Redaction {
     if (withheld) return WITHHELD;
     try {
-      return protector.redact(outcome.output, { dataClasses: auth.dataClasses });
+      return protector.redact(outcome.output, { dataClasses: auth.dataClasses, ...redactionScope(auth.call, currentPolicy(), 'agent') });
     } catch (err) {
+      // A value too large to inspect says so; anything else is a redaction failure. Nothing unredacted goes on.
+      if (err instanceof CustosError && err.code === 'ERR_PROTECT_TOO_LARGE') throw err;
       throw new CustosError('ERR_PROTECT_FAILED', undefined, { cause: err });
     }
   }
@@ -326,7 +329,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       decision: auth.decision,
       dataClasses: auth.dataClasses,
       output: { redacted: output.value, sha256: digestJson(outcome.output), error: withheld ? OUTPUT_TOO_COMPLEX : outcome.error },
-      redactions: { count: output.count, types: output.types },
+      redactions: redactionsOf(output),
       detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
     });
     return { output, record: await writer.write(entry), ...(withheld ? { withheld } : {}) };

@@ -10,6 +10,8 @@ import type {
   Decision,
   Principal,
   Redaction,
+  RedactionDestination,
+  RedactionPolicy,
   ToolCall,
   Tier,
   ToolClassification,
@@ -57,6 +59,8 @@ export interface ActivePolicy {
   classifyTool(tool: ToolRef): ToolClassification;
   readonly classificationRules: readonly ClassificationRule[];
   readonly tenancyRules?: TenancyRules;
+  /** The bundle's redaction section, when it has one. */
+  readonly redaction?: RedactionPolicy;
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */
@@ -67,6 +71,11 @@ export interface PolicySource {
 export interface RedactOptions {
   /** Data classes of the call (e.g. secret_file makes every KEY=value a secret). */
   readonly dataClasses?: readonly string[];
+  /** The bundle's redaction policy and what it is applied to (tool, tier, destination). */
+  readonly policy?: RedactionPolicy;
+  readonly tool?: ToolRef;
+  readonly tier?: string;
+  readonly destination?: RedactionDestination;
 }
 
 export interface Protector {

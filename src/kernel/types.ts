@@ -88,11 +88,57 @@ export interface ToolClassification {
 }
 
 /** The result of running detectors over a value. */
+/** How many values one redaction rule (a built-in detector id, or `custom:ID` from the bundle) redacted. */
+export interface RedactionRuleCount {
+  readonly rule: string;
+  readonly type: string;
+  readonly count: number;
+}
+
 export interface Redaction<T = unknown> {
   readonly value: T;
   readonly count: number;
   /** Sorted, unique detector types, e.g. ["secret", "ssn"]. */
   readonly types: readonly string[];
+  /** Which rule redacted what (type and count, never the value), sorted by rule. */
+  readonly rules?: readonly RedactionRuleCount[];
+  /** Detected values kept because the bundle allow-lists them. */
+  readonly allowed?: number;
+}
+
+/** Where a redacted value goes: the agent (tool output), the audit trail, the upstream tool, an outside model. */
+export const REDACTION_DESTINATIONS = ['agent', 'audit', 'upstream', 'model'] as const;
+export type RedactionDestination = (typeof REDACTION_DESTINATIONS)[number];
+
+/** One `redaction.rules[]` entry of a bundle: detectors turned on or off for matching calls. */
+export interface RedactionRule {
+  /** `server/name` globs (`*` in the name); absent: every tool. */
+  readonly tools?: readonly string[];
+  readonly tiers?: readonly string[];
+  readonly destinations?: readonly RedactionDestination[];
+  /** Detector ids or types (`all`, `secret`, `ssn`…) or `custom:ID` patterns to add. */
+  readonly enable?: readonly string[];
+  readonly disable?: readonly string[];
+}
+
+/** A bundle's custom pattern: an id, the marker type and a bounded regular expression. */
+export interface RedactionPattern {
+  readonly id: string;
+  readonly type: string;
+  readonly pattern: string;
+  /** Case-insensitive matching. */
+  readonly ignoreCase?: boolean;
+}
+
+/** The bundle's `redaction:` section (catalog.yaml), as data; the protector compiles it. */
+export interface RedactionPolicy {
+  /** Detectors on by default (ids or types; default `all`). */
+  readonly detectors: readonly string[];
+  readonly patterns: readonly RedactionPattern[];
+  /** Values never redacted (exact, after trimming). */
+  readonly allow: readonly string[];
+  /** Applied in order; later rules win. */
+  readonly rules: readonly RedactionRule[];
 }
 
 /** How a human answered a confirmation the policy asked for (`@confirm("true")`). */
@@ -150,7 +196,7 @@ export interface AuditEntry {
   readonly input?: { readonly redacted: unknown; readonly sha256: string };
   /** Redacted output plus the SHA-256 of the raw output. */
   readonly output?: { readonly redacted: unknown; readonly sha256: string; readonly error?: string };
-  readonly redactions: { readonly count: number; readonly types: readonly string[] };
+  readonly redactions: { readonly count: number; readonly types: readonly string[]; readonly rules?: readonly RedactionRuleCount[]; readonly allowed?: number };
   readonly trace_id?: string;
   /** Present on calls made under break-glass emergency access. */
   readonly access?: { readonly emergency: true; readonly grant_id: string };

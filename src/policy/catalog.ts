@@ -5,6 +5,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ToolClassification, ToolRef } from '../kernel/index.js';
+import { redactionSchema } from './redaction.js';
 import { tenancySchema } from './tenancy.js';
 import type { ToolCatalog } from './types.js';
 
@@ -20,6 +21,7 @@ const catalogSchema = z.strictObject({
     .array(z.strictObject({ dataClass: CLASS_NAME, paths: z.array(z.string().min(1)).min(1) }))
     .default([]),
   tenancy: tenancySchema.optional(),
+  redaction: redactionSchema.optional(),
 });
 
 export interface CatalogParse {

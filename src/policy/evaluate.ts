@@ -7,6 +7,7 @@ import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-was
 import type { EntityJson, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import { CustosError } from '../kernel/index.js';
 import type {
+  RedactionPolicy,
   ActivePolicy,
   ClassificationRule,
   Decision,
@@ -28,6 +29,7 @@ export interface CedarPolicyOptions {
   readonly classifyTool: (tool: ToolRef) => ToolClassification;
   readonly classificationRules: readonly ClassificationRule[];
   readonly tenancyRules?: TenancyRules;
+  readonly redaction?: RedactionPolicy;
 }
 
 /** Entity UID of the tool: `server/name`. */
@@ -130,5 +132,6 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     classifyTool: (tool: ToolRef) => options.classifyTool(tool),
     classificationRules: Object.freeze(options.classificationRules.map((r) => Object.freeze({ ...r }))),
     ...(options.tenancyRules ? { tenancyRules: options.tenancyRules } : {}),
+    ...(options.redaction ? { redaction: options.redaction } : {}),
   });
 }

@@ -10,6 +10,7 @@ import type { BundleFile } from './bundle-hash.js';
 import { checkSchemaShape, parsePolicyFiles, validatePolicies } from './cedar-load.js';
 import { createToolClassifier, parseCatalog } from './catalog.js';
 import { createCedarPolicy } from './evaluate.js';
+import { toRedactionPolicy } from './redaction.js';
 import { toTenancyRules } from './tenancy.js';
 import type { LoadedBundle } from './types.js';
 
@@ -78,6 +79,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     classifyTool: createToolClassifier(catalog.catalog),
     classificationRules: catalog.catalog.classification,
     tenancyRules: toTenancyRules(catalog.catalog.tenancy),
+    redaction: toRedactionPolicy(catalog.catalog.redaction),
   });
   return Object.freeze({
     dir: root,

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { redactionSchema } from './redaction.js';
 import type { ActivePolicy, ClassificationRule } from '../kernel/index.js';
 
 /** One file of a bundle manifest: its POSIX path relative to the bundle dir and its SHA-256. */
@@ -32,6 +34,8 @@ export interface ToolCatalog {
   readonly classification: readonly ClassificationRule[];
   /** Where calls name tenants (the `tenancy:` section), when the bundle has one. */
   readonly tenancy?: { readonly arguments: readonly string[]; readonly paths: readonly string[] };
+  /** The `redaction:` section, when the bundle has one. */
+  readonly redaction?: z.infer<typeof redactionSchema>;
 }
 
 /** One policy of a bundle, keyed by its `@id`. */

@@ -6,6 +6,9 @@
 import type { Span } from './detector.js';
 
 export type KeyTest = (key: string, text: string, keyStart: number) => boolean;
+/** Judges the value read after an accepted key (placeholders, entropy). */
+export type ValueTest = (value: string, key: string, next: string) => boolean;
+const anyValue: ValueTest = () => true;
 
 /** `=`, `:`, `:=`, `=>` with blanks around; never the `:` of `scheme://`. */
 export const SEP = String.raw`[ \t]*(?::=|=>|=|:(?!\/\/))[ \t]*`;
@@ -34,7 +37,7 @@ function readValue(pattern: RegExp, text: string, at: number): { span?: Span; ne
 }
 
 /** Assignments at the start of a line; the unquoted value runs to the end of the line. */
-export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest): (text: string) => Span[] {
+export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest, acceptValue: ValueTest = anyValue): (text: string) => Span[] {
   const keyPattern = anyKey ? LINE_ANY_KEY : LINE_KEY;
   return (text) => {
     const spans: Span[] = [];
@@ -43,7 +46,7 @@ export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest): (text:
       if (!acceptKey(m[2] ?? '', text, m.index)) continue;
       const value = readValue(LINE_VALUE_AT, text, keyPattern.lastIndex);
       if (!value) continue;
-      if (value.span) spans.push(value.span);
+      if (value.span && acceptValue(text.slice(value.span.start, value.span.end), m[2] ?? '', text[value.span.end] ?? '')) spans.push(value.span);
       keyPattern.lastIndex = value.next;
     }
     return spans;
@@ -77,7 +80,7 @@ function separatorAt(text: string, i: number): number {
 }
 
 /** Assignments anywhere in a line: found from each separator, the key read backwards. */
-export function findInlineAssignments(acceptKey: KeyTest): (text: string) => Span[] {
+export function findInlineAssignments(acceptKey: KeyTest, acceptValue: ValueTest = anyValue): (text: string) => Span[] {
   return (text) => {
     const spans: Span[] = [];
     SEP_CHAR.lastIndex = 0;
@@ -88,7 +91,7 @@ export function findInlineAssignments(acceptKey: KeyTest): (text: string) => Spa
       if (!key || !acceptKey(key.key, text, key.start)) continue;
       const value = readValue(INLINE_VALUE_AT, text, m.index + sepLength);
       if (!value) continue;
-      if (value.span) spans.push(value.span);
+      if (value.span && acceptValue(text.slice(value.span.start, value.span.end), key.key, text[value.span.end] ?? '')) spans.push(value.span);
       SEP_CHAR.lastIndex = Math.max(SEP_CHAR.lastIndex, value.next);
     }
     return spans;

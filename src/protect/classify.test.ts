@@ -76,12 +76,12 @@ describe('classifyPaths', () => {
     expect(classifyPaths(['phi/../phi/x'], RULES)).toEqual(['phi']);
     expect(classifyPaths(['./phi/x'], RULES)).toEqual(['phi']);
     expect(classifyPaths(['/w/phi/../public/x.txt'], RULES)).toEqual([]);
-    expect(classifyPaths(['/w/public/../../etc/shadow'], RULES)).toEqual(['system']);
+    expect(classifyPaths(['/w/public/../../etc/shadow'], RULES)).toEqual(['secret_file', 'system', 'system_credentials']);
   });
 
   it('reads file:// URIs as paths', () => {
     expect(classifyPaths(['file:///w/phi/chart.txt'], RULES)).toEqual(['phi']);
-    expect(classifyPaths(['file:///w/app/.env'], RULES)).toEqual(['secret_file']);
+    expect(classifyPaths(['file:///w/app/.env'], RULES)).toEqual(['env_file', 'secret_file']);
     expect(classifyPaths(['file:///w/public/%2e%2e/phi/x'], RULES)).toEqual(['phi']);
   });
 
@@ -90,7 +90,7 @@ describe('classifyPaths', () => {
   });
 
   it('returns sorted unique classes across several paths', () => {
-    expect(classifyPaths(['/w/phi/a.csv', '/w/phi/b.csv', '/w/.env'], RULES)).toEqual(['phi', 'pii', 'secret_file']);
+    expect(classifyPaths(['/w/phi/a.csv', '/w/phi/b.csv', '/w/.env'], RULES)).toEqual(['env_file', 'phi', 'pii', 'secret_file']);
   });
 
   it('finds nothing for unrelated paths or no rules', () => {
@@ -118,7 +118,7 @@ describe('extractPaths and classifyCall', () => {
   });
 
   it('classifies a call from its arguments', () => {
-    expect(classifyCall(call({ path: '/w/app/.env' }), RULES)).toEqual(['secret_file']);
+    expect(classifyCall(call({ path: '/w/app/.env' }), RULES)).toEqual(['env_file', 'secret_file']);
     expect(classifyCall(call({ paths: ['/w/phi/a.txt', '/w/x.csv'] }), RULES)).toEqual(['phi', 'pii']);
     expect(classifyCall(call({ source: '/w/public/../phi/a', destination: '/tmp/out' }, 'tool', 'move_file'), RULES)).toEqual(['phi']);
     expect(classifyCall(call({ query: 'phi/x' }), RULES)).toEqual(['phi']);
@@ -128,6 +128,6 @@ describe('extractPaths and classifyCall', () => {
 
   it('classifies a resource read by its URI argument or a URI tool name', () => {
     expect(classifyCall(call({ uri: 'file:///w/phi/n.txt' }, 'resource', 'resources/read'), RULES)).toEqual(['phi']);
-    expect(classifyCall(call({}, 'resource', 'file:///home/u/.aws/credentials'), RULES)).toEqual(['secret_file']);
+    expect(classifyCall(call({}, 'resource', 'file:///home/u/.aws/credentials'), RULES)).toEqual(['cloud_credentials', 'secret_file']);
   });
 });

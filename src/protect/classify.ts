@@ -1,40 +1,22 @@
 /**
  * File-read classification: which data classes do the paths a call touches carry?
- * Built in: `secret_file` (.env, keys, cloud and registry credentials). From the bundle:
- * `ClassificationRule`s, globs matched against the normalised path and every suffix of it.
- * Matching ignores case, so `PHI/x` cannot slip past a `phi/**` rule on a case-insensitive disk.
+ * Built in: `secret_file` and a family class for 50 credential-file kinds (file-kinds.ts).
+ * From the bundle: `ClassificationRule`s, globs matched against the normalised path and every
+ * suffix of it. Each path is classified as written and where it leads after `..` and symlinks,
+ * resolved against the upstream's root (resolve-path.ts). Matching ignores case, so `PHI/x`
+ * cannot slip past a `phi/**` rule on a case-insensitive disk.
  */
 import type { ClassificationRule, ToolCall } from '../kernel/index.js';
+import { fileKindsOf } from './file-kinds.js';
 import { matchGlob } from './glob.js';
 import { extractPaths, normalisePath } from './paths.js';
+import { resolveCallPath } from './resolve-path.js';
 
 export const SECRET_FILE = 'secret_file';
 
-const SECRET_BASENAMES = new Set([
-  '.env',
-  '.npmrc',
-  '.pypirc',
-  '.netrc',
-  '_netrc',
-  '.pgpass',
-  '.git-credentials',
-  'credentials.json',
-  'kubeconfig',
-]);
-const ENV_TEMPLATES = new Set(['.env.example', '.env.sample', '.env.template', '.env.dist']);
-const SECRET_EXTENSIONS = ['.pem', '.key', '.p12', '.pfx'];
-const SSH_KEY = /^id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?(?!.*\.pub$)/;
-const SECRET_SUFFIXES = ['.aws/credentials', '.docker/config.json', '.kube/config'];
-
 /** Is this normalised path a file that holds secrets by its nature? */
 export function isSecretFile(path: string): boolean {
-  const lower = path.toLowerCase();
-  const base = lower.slice(lower.lastIndexOf('/') + 1);
-  if (SECRET_BASENAMES.has(base)) return true;
-  if (base.startsWith('.env.') && !ENV_TEMPLATES.has(base)) return true;
-  if (SECRET_EXTENSIONS.some((ext) => base.endsWith(ext))) return true;
-  if (SSH_KEY.test(base)) return true;
-  return SECRET_SUFFIXES.some((suffix) => lower === suffix || lower.endsWith(`/${suffix}`));
+  return fileKindsOf(path).length > 0;
 }
 
 /** The path and each of its segment suffixes: `/a/phi/x` → `/a/phi/x`, `a/phi/x`, `phi/x`, `x`. */
@@ -49,22 +31,41 @@ function matchesRule(rule: ClassificationRule, candidates: readonly string[]): b
   return rule.paths.some((glob) => candidates.some((c) => matchGlob(glob, c, { nocase: true })));
 }
 
+/** Where paths are resolved: the upstream's root directories (the first one anchors relative paths). */
+export interface ClassifyOptions {
+  readonly roots?: readonly string[];
+}
+
+/** The paths to classify for one normalised path: itself, and where it leads on disk (absolute paths, or relative ones under a root). */
+function expand(path: string, options: ClassifyOptions): string[] {
+  if (!path.startsWith('/') && options.roots?.[0] === undefined) return [path];
+  return resolveCallPath(path, options.roots?.[0]);
+}
+
 /** Sorted, unique data classes of paths already in normalised form. */
-function classifyNormalised(paths: readonly string[], rules: readonly ClassificationRule[]): string[] {
+function classifyNormalised(paths: readonly string[], rules: readonly ClassificationRule[], options: ClassifyOptions): string[] {
   const classes = new Set<string>();
-  for (const path of new Set(paths)) {
-    if (isSecretFile(path)) classes.add(SECRET_FILE);
-    const candidates = candidatesOf(path);
-    for (const rule of rules) {
-      if (!classes.has(rule.dataClass) && matchesRule(rule, candidates)) classes.add(rule.dataClass);
+  const seen = new Set<string>();
+  for (const written of new Set(paths)) {
+    for (const path of expand(written, options)) {
+      if (seen.has(path)) continue;
+      seen.add(path);
+      for (const kind of fileKindsOf(path)) {
+        classes.add(SECRET_FILE);
+        classes.add(kind.dataClass);
+      }
+      const candidates = candidatesOf(path);
+      for (const rule of rules) {
+        if (!classes.has(rule.dataClass) && matchesRule(rule, candidates)) classes.add(rule.dataClass);
+      }
     }
   }
   return [...classes].sort();
 }
 
-/** Sorted, unique data classes of the given raw paths or URIs. */
-export function classifyPaths(paths: readonly string[], rules: readonly ClassificationRule[] = []): string[] {
-  return classifyNormalised(paths.map(normalisePath), rules);
+/** Sorted, unique data classes of the given raw paths or URIs (each as written and as resolved on disk). */
+export function classifyPaths(paths: readonly string[], rules: readonly ClassificationRule[] = [], options: ClassifyOptions = {}): string[] {
+  return classifyNormalised(paths.map(normalisePath), rules, options);
 }
 
 /**
@@ -72,8 +73,8 @@ export function classifyPaths(paths: readonly string[], rules: readonly Classifi
  * extractPaths), and a resource call's URI when it is the tool name. Throws
  * ERR_INPUT_TOO_COMPLEX when the arguments are past the classifier's limits.
  */
-export function classifyCall(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[]): string[] {
+export function classifyCall(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[], options: ClassifyOptions = {}): string[] {
   const paths = extractPaths(call.arguments);
   if (call.kind === 'resource' && call.tool.name.includes('://')) paths.push(normalisePath(call.tool.name));
-  return classifyNormalised(paths, rules);
+  return classifyNormalised(paths, rules, options);
 }

@@ -2,8 +2,10 @@
 export { createProtector } from './protector.js';
 export type { ProtectorOptions } from './protector.js';
 export { redactText } from './redact-text.js';
-export type { TextRedaction, TextRedactOptions } from './redact-text.js';
+export type { RuleCount, TextRedaction, TextRedactOptions } from './redact-text.js';
 export { listDetectors } from './detectors.js';
+export { assertRedactionPolicy, checkRedactionPolicy } from './redaction-policy.js';
+export { unsafePatternReason } from './custom-pattern.js';
 export type { DetectorInfo, DetectorScope } from './detector.js';
 export { classifyPaths, classifyCall, isSecretFile, SECRET_FILE } from './classify.js';
 export { extractPaths, normalisePath } from './paths.js';

@@ -9,14 +9,14 @@ describe('createProtector', () => {
     const p: Protector = protect.createProtector();
     const call = { tool: { server: 'fs', name: 'read_file' }, kind: 'tool' as const, arguments: { path: '/w/phi/x.txt' } };
     expect(p.classify(call, [{ dataClass: 'phi', paths: ['**/phi/**'] }])).toEqual(['phi']);
-    expect(p.redact({ text: `key ${FAKE.githubPat}` })).toEqual({ value: { text: 'key [redacted:secret]' }, count: 1, types: ['secret'] });
+    expect(p.redact({ text: `key ${FAKE.githubPat}` })).toEqual({ value: { text: 'key [redacted:secret]' }, count: 1, types: ['secret'], rules: [{ rule: 'github-pat', type: 'secret', count: 1 }] });
   });
 
   it('enables only the detectors named, by name or by type', () => {
     const emailOnly = protect.createProtector({ detectors: ['email'] });
     expect(emailOnly.redact('a@example.com 123-45-6789').value).toBe('[redacted:email] 123-45-6789');
     const secrets = protect.createProtector({ detectors: ['secret'] });
-    expect(secrets.redact(`a@example.com ${FAKE.githubPat} DB_PASSWORD=x1`).value).toBe('a@example.com [redacted:secret] DB_PASSWORD=[redacted:secret]');
+    expect(secrets.redact(`a@example.com ${FAKE.githubPat} DB_PASSWORD=x1y2z3`).value).toBe('a@example.com [redacted:secret] DB_PASSWORD=[redacted:secret]');
     const none = protect.createProtector({ detectors: [] });
     expect(none.redact('a@example.com').count).toBe(0);
   });
@@ -69,8 +69,8 @@ describe('public surface', () => {
     const types = new Set(list.map((d) => d.type));
     for (const t of ['secret', 'private_key', 'jwt', 'email', 'ssn', 'phone', 'card', 'mrn']) expect(types).toContain(t);
     const names = list.map((d) => d.name);
-    expect(names.indexOf('pem-private-key')).toBeLessThan(names.indexOf('secret-assignment'));
-    expect(names.indexOf('jwt')).toBeLessThan(names.indexOf('secret-assignment'));
+    expect(names.indexOf('pem-private-key')).toBeLessThan(names.indexOf('generic-secret'));
+    expect(names.indexOf('jwt')).toBeLessThan(names.indexOf('generic-secret'));
     expect(names.indexOf('card')).toBeLessThan(names.indexOf('phone-nanp'));
   });
 });

@@ -5,24 +5,34 @@ import { classifyCall } from './classify.js';
 import { selectDetectors } from './detectors.js';
 import { redactJson } from './redact-json.js';
 import { createTextRedactor } from './redact-text.js';
+import { redactorForPolicy } from './redaction-policy.js';
 
 export interface ProtectorOptions {
-  /** Detector names or types to enable (see listDetectors()); default: all. Unknown names throw ERR_CONFIG_INVALID. */
+  /** Detector ids or types to enable (see listDetectors()); default: all. Unknown names throw ERR_CONFIG_INVALID. */
   readonly detectors?: readonly string[];
+  /** Longest single string inspected (characters); default 16 Mi. */
+  readonly maxTextChars?: number;
+  /** Most text inspected in one value (characters); default 64 Mi. */
+  readonly maxTotalChars?: number;
+  /** Each upstream's root directories, by server name: relative paths resolve against the first, and symlinks are followed. */
+  readonly roots?: Readonly<Record<string, readonly string[]>>;
 }
 
 export function createProtector(options?: ProtectorOptions): Protector {
-  const redactor = createTextRedactor(selectDetectors(options?.detectors));
+  const limits = { maxChars: options?.maxTextChars };
+  const redactor = createTextRedactor(selectDetectors(options?.detectors), limits);
   return {
     classify(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[]): string[] {
-      return classifyCall(call, rules);
+      return classifyCall(call, rules, { roots: options?.roots?.[call.tool.server] });
     },
     redact<T>(value: T, redactOptions?: RedactOptions): Redaction<T> {
       try {
-        return redactJson(value, redactor, redactOptions);
+        // A bundle's redaction section chooses the detectors for this tool, tier and destination.
+        const active = redactOptions?.policy ? redactorForPolicy(redactOptions.policy, redactOptions, limits) : redactor;
+        return redactJson(value, active, { dataClasses: redactOptions?.dataClasses, maxTotalChars: options?.maxTotalChars });
       } catch (err) {
         // Fail closed, and never pass on a message that might quote the payload.
-        if (err instanceof CustosError && err.code === 'ERR_PROTECT_FAILED') throw err;
+        if (err instanceof CustosError && (err.code === 'ERR_PROTECT_FAILED' || err.code === 'ERR_PROTECT_TOO_LARGE' || err.code === 'ERR_POLICY_BUNDLE_INVALID')) throw err;
         throw new CustosError('ERR_PROTECT_FAILED');
       }
     },

@@ -53,7 +53,7 @@ describe('JSON walking', () => {
     expect(protector.redact(42)).toEqual({ value: 42, count: 0, types: [] });
     expect(protector.redact(null)).toEqual({ value: null, count: 0, types: [] });
     expect(protector.redact(undefined)).toEqual({ value: undefined, count: 0, types: [] });
-    expect(protector.redact('mail a@example.com')).toEqual({ value: 'mail [redacted:email]', count: 1, types: ['email'] });
+    expect(protector.redact('mail a@example.com')).toEqual({ value: 'mail [redacted:email]', count: 1, types: ['email'], rules: [{ rule: 'email', type: 'email', count: 1 }] });
     expect(protector.redact({})).toEqual({ value: {}, count: 0, types: [] });
     expect(protector.redact([])).toEqual({ value: [], count: 0, types: [] });
   });

@@ -4,7 +4,7 @@
  * must appear, and a second pass must find nothing new.
  */
 import { describe, expect, it } from 'vitest';
-import { isLuhnValid } from './detectors-pii.js';
+import { checksummedToken, isLuhnValid } from './detectors/index.js';
 import { createProtector } from './protector.js';
 import { redactText } from './redact-text.js';
 
@@ -22,7 +22,6 @@ function createRandom(seed: number): () => number {
 
 type Random = () => number;
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const UPPER_DIGIT = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const int = (rnd: Random, lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
 const pick = <T>(rnd: Random, items: readonly T[]): T => items[int(rnd, 0, items.length - 1)]!;
 const chars = (rnd: Random, alphabet: string, n: number): string => Array.from({ length: n }, () => pick(rnd, [...alphabet])).join('');
@@ -47,8 +46,8 @@ interface Embedded {
 }
 
 const GENERATORS: ReadonlyArray<(rnd: Random) => Embedded> = [
-  (r) => ({ text: '', value: `ghp_${chars(r, ALNUM, 36)}`, type: 'secret' }),
-  (r) => ({ text: '', value: `AKIA${chars(r, UPPER_DIGIT, 16)}`, type: 'secret' }),
+  (r) => ({ text: '', value: checksummedToken('ghp_', int(r, 1, 1e9)), type: 'secret' }),
+  (r) => ({ text: '', value: `AKIA${chars(r, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`, type: 'secret' }),
   (r) => ({ text: '', value: `sk_live_${token(r, 24)}`, type: 'secret' }),
   (r) => ({ text: '', value: `sk-ant-api03-${token(r, 40)}`, type: 'secret' }),
   (r) => ({ text: '', value: `xoxb-${int(r, 100000, 999999)}-${token(r, 20)}`, type: 'secret' }),

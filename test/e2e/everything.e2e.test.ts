@@ -53,7 +53,7 @@ interface Seen {
 function answerServerRequests(client: Client, seen: Seen): void {
   client.setRequestHandler(ElicitRequestSchema, async (req) => {
     seen.elicitations.push(req.params);
-    return req.params.mode === 'url' ? { action: 'accept' } : { action: 'accept', content: { name: 'Ada Lovelace', check: true } };
+    return req.params.mode === 'url' ? { action: 'accept' } : { action: 'accept', content: { name: 'ada lovelace', check: true } }; // lowercase: a capitalised name after "Name:" is PHI and would be redacted
   });
   client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
     seen.samplings.push(req.params);

@@ -180,6 +180,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         name: 'filesystem',
         command: process.execPath,
         args: options.tap === false ? [serverFilesystem, workspace] : [tapScript, tapLog, '--', process.execPath, serverFilesystem, workspace],
+        roots: [workspace],
       },
     ],
     policy: { bundle: options.bundleDir ?? path.join(repoRoot, 'examples/quickstart/policy') },
