@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_TABLE, JSON_RPC_CODES, generateErrorsDoc } from '../src/gateway/index.js';
 import { ALL_DENY_REASONS, ERROR_CODES } from '../src/kernel/index.js';
 import { listDetectors } from '../src/protect/index.js';
+import { createMemoryAudit, makeEntry } from '../src/audit/index.test-support.js';
+import { toOcsf } from '../src/export/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -140,9 +142,16 @@ describe('docs/audit-schema.md', () => {
     for (const action of written) expect(documented, action).toContain(action);
   });
 
-  it('marks the OCSF mapping as planned while the export is raw JSONL', () => {
-    expect(doc).toContain('## OCSF mapping (planned)');
-    expect(read('src/cli/commands.ts')).toMatch(/choices\(\['jsonl'\]\)/);
+  it('documents the OCSF export that is built, and every attribute its table names is produced', async () => {
+    expect(doc).toContain('## OCSF mapping\n');
+    expect(read('src/cli/commands.ts')).toMatch(/choices\(\['jsonl', 'ocsf'\]\)/);
+    const section = doc.slice(doc.indexOf('## OCSF mapping'));
+    const attributes = [...section.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-z_.]+)`/g)].map((a) => a[1]!)).filter((a) => a !== 'ocsf');
+    expect(attributes.length).toBeGreaterThan(40);
+    const events = (await ocsfSamples()).map((e) => JSON.parse(JSON.stringify(e)) as Record<string, unknown>);
+    const has = (event: Record<string, unknown>, dotted: string): boolean =>
+      dotted.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), event) !== undefined;
+    for (const attribute of attributes) expect(events.some((e) => has(e, attribute)), attribute).toBe(true);
   });
 
   it('documents the --expect-head option that custos audit verify has', () => {
@@ -150,6 +159,16 @@ describe('docs/audit-schema.md', () => {
     expect(read('src/cli/commands.ts')).toContain("'--expect-head <seq:hash>'");
   });
 });
+
+/** One row of each kind, with every optional field the OCSF table maps, as OCSF events. */
+async function ocsfSamples(): Promise<unknown[]> {
+  const store = createMemoryAudit();
+  const deny = { decision: 'deny' as const, bundle_hash: 'a'.repeat(64), determining_policies: ['p'], reasons: ['r'] };
+  await store.append(makeEntry(1, { user: { sub: 'u', iss: 'https://idp.example.com', email: 'u@example.com', tenant: 't', session_id: 's' }, trace_id: 'f'.repeat(32), agent: { name: 'a', runtime: 'node', version: '1', tier: 'interactive', declared_tier: 'interactive', delegation_chain: ['user:u'] }, confirmation: { status: 'accepted', channel: 'mcp_elicitation' }, access: { emergency: true, grant_id: 'g' } }));
+  await store.append(makeEntry(2, { output: { redacted: null, sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' } }));
+  await store.append(makeEntry(3, { event: 'auth_failure', user: { sub: null, anonymous: true }, policy: deny, detail: { source: '192.0.2.1' } }));
+  return store.rows.map(toOcsf);
+}
 
 describe('README: what is redacted today', () => {
   it('names exactly the redaction types the detectors produce', () => {

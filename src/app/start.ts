@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { createAuditStore, createCheckpointSigner, createCheckpointer, withCheckpoints } from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
+import { createExportService } from '../export/index.js';
+import type { SinkStatus } from '../export/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
@@ -18,6 +20,7 @@ import { createPolicySource, loadBundle } from '../policy/index.js';
 import { assertRedactionPolicy, createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { superviseAuditStore } from './audit-supervision.js';
+import { exportSettings } from './export-sinks.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
@@ -29,6 +32,8 @@ export interface CustosInstance {
   readonly bundleHash: string;
   readonly store: AuditStoreAdmin;
   readonly pipeline: Pipeline;
+  /** Each SIEM sink's cursor, lag and last error. */
+  exportStatus(): Promise<SinkStatus[]>;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       principal: 'custos',
       detail: { bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
     });
+    // SIEM sinks read the trail from their own cursors; a sink that is down never blocks a call.
+    const exporter = createExportService({ ...exportSettings(config), store });
+    exporter.start();
+    cleanups.push(() => exporter.stop());
     const upstreams = await createUpstreamPool(
       config.upstreams.map((u) => ({ ...u, command: u.command === 'node' ? process.execPath : u.command })),
       { logger },
@@ -123,6 +132,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       bundleHash: bundle.bundleHash,
       store,
       pipeline,
+      exportStatus: () => exporter.status(),
       close: () => runCleanups(cleanups),
     };
   } catch (err) {

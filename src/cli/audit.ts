@@ -1,8 +1,10 @@
-/** `custos audit verify`, `prove` and `export`, loaded when one of them runs. */
+/** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
 import { readFileSync } from 'node:fs';
-import { createAuditStore, exportJsonl, isCheckpoint, loadVerifyKeys, proveInclusion, verifyExport, verifyStore } from '../audit/index.js';
+import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyExport, verifyStore } from '../audit/index.js';
 import type { ChainHead, Checkpoint, ExportReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
+import { formatRecord, readSinkStatus } from '../export/index.js';
+import type { ExportFormat } from '../export/index.js';
 import type { CommandContext } from './context.js';
 import { resolveStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
@@ -26,11 +28,27 @@ export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions)
   }
 }
 
-/** Streams the trail to stdout; stops reading as soon as the reader has gone (`| head`). */
-export async function exportAudit(ctx: CommandContext, opts: StoreOptions & { from: number }): Promise<void> {
+export interface ExportOptions extends StoreOptions {
+  readonly format: ExportFormat;
+  readonly since?: { seq: number } | { time: number };
+  readonly from?: number;
+}
+
+/**
+ * Streams the trail to stdout in seq order; stops reading as soon as the reader has gone
+ * (`| head`). `--since TIME` starts at the first row whose time is at or after it (rows of
+ * several replicas may interleave their times, so the scan starts at seq 1).
+ */
+export async function exportAudit(ctx: CommandContext, opts: ExportOptions): Promise<void> {
   const store = await createAuditStore(await resolveStore(opts));
+  const fromSeq = opts.since && 'seq' in opts.since ? opts.since.seq : (opts.from ?? 1);
+  const since = opts.since && 'time' in opts.since ? opts.since.time : undefined;
+  let started = since === undefined;
   try {
-    await exportJsonl(store, (line) => ctx.write(line), { fromSeq: opts.from });
+    for await (const record of store.read({ fromSeq })) {
+      started ||= Date.parse(record.time) >= since!;
+      if (started) await ctx.write(`${formatRecord(record, opts.format)}\n`);
+    }
   } finally {
     await store.close();
   }
@@ -97,4 +115,25 @@ export async function proveAudit(ctx: CommandContext, seq: number, opts: StoreOp
   } finally {
     await store.close();
   }
+}
+
+/** `custos audit sinks`: each sink's cursor against the trail's head, from the persisted cursors. */
+export async function sinkStatus(ctx: CommandContext, opts: { config: string; json?: boolean }): Promise<void> {
+  const { loadConfig } = await import('../config/index.js');
+  const config = loadConfig(opts.config);
+  const store = await createAuditStore(config.audit.store, { readonly: true });
+  let head: number;
+  try {
+    head = (await store.head()).seq;
+  } finally {
+    await store.close();
+  }
+  const statuses = readSinkStatus(config.export.stateDir, config.export.sinks, head);
+  if (opts.json) ctx.out(JSON.stringify(statuses, null, 2));
+  else if (statuses.length === 0) ctx.out('no sinks configured (export.sinks)');
+  for (const s of opts.json ? [] : statuses) {
+    const error = s.last_error ? `, last error ${s.last_error.reason} at ${s.last_error.at} (${s.failures} failures in a row)` : '';
+    ctx.out(`${s.name} (${s.type}): ${s.state}, delivered through seq ${s.cursor} of ${s.head}, lag ${s.lag}${error}`);
+  }
+  if (statuses.some((s) => s.failures > 0)) ctx.exitCode = 1;
 }

@@ -37,6 +37,14 @@ function parseHead(value: string): { seq: number; hash: string } {
   return { seq: parseSeq(match[1]!), hash: match[2]! };
 }
 
+/** `--since`: a seq (digits) or an RFC 3339 time. */
+function parseSince(value: string): { seq: number } | { time: number } {
+  if (/^\d+$/.test(value)) return { seq: parseSeq(value) };
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time)) throw new InvalidArgumentError('expected a seq (e.g. 42) or an RFC 3339 time (e.g. 2026-01-01T00:00:00Z).');
+  return { time };
+}
+
 function registerServeCommands(program: Command, ctx: CommandContext): void {
   program
     .command('serve')
@@ -92,10 +100,18 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
     .action(async (seq: number, opts: StoreOptions) => (await import('./audit.js')).proveAudit(ctx, seq, opts));
 
   withStoreOptions(audit.command('export'))
-    .description('Print the trail, one canonical JSON record per line, in seq order.')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['jsonl']).default('jsonl'))
-    .option('--from <seq>', 'first seq to print', parseSeq, 1)
-    .action(async (opts: StoreOptions & { from: number }) => (await import('./audit.js')).exportAudit(ctx, opts));
+    .description('Print the trail in seq order, one record per line: the canonical custos.audit/v1 record (jsonl) or its OCSF API Activity event (ocsf).')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['jsonl', 'ocsf']).default('jsonl'))
+    .option('--since <seq|time>', 'start at this seq, or at the first row at or after this RFC 3339 time', parseSince)
+    .option('--from <seq>', 'first seq to print (same as --since SEQ)', parseSeq)
+    .action(async (opts: StoreOptions & { format: 'jsonl' | 'ocsf'; since?: { seq: number } | { time: number }; from?: number }) => (await import('./audit.js')).exportAudit(ctx, opts));
+
+  audit
+    .command('sinks')
+    .description("Each SIEM sink's cursor, lag and last error (from the cursors in export.stateDir): exit 1 when a sink is failing.")
+    .requiredOption('-c, --config <file>', 'the config file naming the sinks and the store')
+    .option('--json', 'print JSON')
+    .action(async (opts: { config: string; json?: boolean }) => (await import('./audit.js')).sinkStatus(ctx, opts));
 }
 
 function registerPolicyCommands(program: Command, ctx: CommandContext): void {

@@ -51,6 +51,30 @@ function resolveSecret(ref: string, where: string, baseDir: string, env: NodeJS.
 
 const isRef = (v: string): boolean => /^(env|file):.+$/.test(v);
 
+/** export: paths made absolute, secret references resolved (problems appended). */
+function resolveExport(
+  section: CustosConfig['export'],
+  ctx: { source: string; baseDir: string; env: NodeJS.ProcessEnv; problems: string[] },
+): CustosConfig['export'] {
+  const { source, baseDir, env, problems } = ctx;
+  const where = (i: number, key: string): string => `${source}: export.sinks[${i}].${key}`;
+  const sinks = section.sinks.map((sink, i) => {
+    switch (sink.type) {
+      case 'file':
+        return { ...sink, path: path.resolve(baseDir, sink.path) };
+      case 'webhook':
+        return { ...sink, secret: resolveSecret(sink.secret, where(i, 'secret'), baseDir, env, problems) };
+      case 'splunk_hec':
+        return { ...sink, token: resolveSecret(sink.token, where(i, 'token'), baseDir, env, problems) };
+      case 'syslog':
+        return sink.tls?.ca === undefined ? sink : { ...sink, tls: { ...sink.tls, ca: path.resolve(baseDir, sink.tls.ca) } };
+      case 'otlp':
+        return { ...sink, headers: Object.fromEntries(Object.entries(sink.headers).map(([k, v]) => [k, resolveSecret(v, where(i, `headers.${k}`), baseDir, env, problems)])) };
+    }
+  });
+  return { ...section, stateDir: path.resolve(baseDir, section.stateDir), sinks };
+}
+
 /** Validate a config object (already parsed) and resolve it relative to `baseDir`. */
 export function resolveConfig(raw: unknown, options: { source: string; baseDir: string; env?: NodeJS.ProcessEnv }): ResolvedConfig {
   const { source, baseDir } = options;
@@ -70,6 +94,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
       Object.entries(u.headers).map(([k, v]) => [k, resolveSecret(v, `${source}: upstreams[${i}].headers.${k}`, baseDir, env, problems)]),
     ),
   }));
+  const exportSection = resolveExport(cfg.export, { source, baseDir, env, problems });
   const store = cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
     ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`
     : cfg.audit.store;
@@ -82,6 +107,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     upstreams,
     policy: { ...cfg.policy, bundle: path.resolve(baseDir, cfg.policy.bundle) },
     audit: { ...cfg.audit, store, checkpoints },
+    export: exportSection,
     source,
     baseDir,
   });

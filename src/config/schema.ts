@@ -141,6 +141,77 @@ export const upstreamSchema = z
   .refine((u) => (u.command === undefined) !== (u.url === undefined), { message: 'set exactly one of `command` or `url`' })
   .describe('An MCP server behind Custos.');
 
+const sinkCommon = {
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _ (it names the cursor file)').describe('Names the sink (status, cursor file). Renaming a sink starts it from seq 1 again.'),
+  format: z.enum(['jsonl', 'ocsf']).default('jsonl').describe('`jsonl`: the stored `custos.audit/v1` record, canonical JSON; `ocsf`: an OCSF 1.3 API Activity event (class 6003) as docs/audit-schema.md maps it.'),
+  batchSize: z.number().int().min(1).max(10_000).default(100).describe('Most records per delivery.'),
+  timeoutMs: z.number().int().min(100).max(300_000).default(10_000).describe('How long one delivery may take (connect and answer) before it counts as failed and is retried.'),
+};
+
+const sinkSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('file'),
+    ...sinkCommon,
+    path: z.string().min(1).describe('The JSON Lines file (relative to the config file). Rotated files are PATH.1 (newest) to PATH.maxFiles.'),
+    rotateBytes: z.number().int().min(1024).default(100 * 1024 * 1024).describe('Rotate before a batch would take the file past this size.'),
+    maxFiles: z.number().int().min(1).max(1000).default(10).describe('Rotated files kept; the oldest past it is removed.'),
+  }).describe('JSON Lines files with rotation.'),
+  z.strictObject({
+    type: z.literal('webhook'),
+    ...sinkCommon,
+    url: z.url().describe('Where each batch is POSTed (JSON).'),
+    secret: secretRef.describe('HMAC-SHA256 key: `X-Custos-Signature: v1=HEX` over `TIMESTAMP.BODY`, `X-Custos-Timestamp` in Unix seconds. A secret reference.'),
+  }).describe('An HMAC-signed webhook.'),
+  z.strictObject({
+    type: z.literal('splunk_hec'),
+    ...sinkCommon,
+    url: z.url().describe('The HTTP Event Collector base URL, e.g. https://splunk.example.com:8088 (Custos adds /services/collector/event).'),
+    token: secretRef.describe('The HEC token, as a secret reference.'),
+    index: z.string().min(1).optional().describe('Splunk index (default: the token\'s).'),
+    sourcetype: z.string().min(1).default('custos:audit'),
+    source: z.string().min(1).default('custos'),
+  }).describe('Splunk HTTP Event Collector.'),
+  z.strictObject({
+    type: z.literal('syslog'),
+    ...sinkCommon,
+    host: z.string().min(1).describe('The syslog receiver.'),
+    port: z.number().int().min(1).max(65535).default(6514),
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).optional().describe('PEM file of the CA that signed the receiver\'s certificate (relative to the config file); default: the system CAs.'),
+        servername: z.string().min(1).optional().describe('Name the certificate must carry (default: host).'),
+      })
+      .optional()
+      .describe('TLS (RFC 5425). Absent: plain TCP (RFC 6587).'),
+    appName: z.string().min(1).max(48).default('custos').describe('RFC 5424 APP-NAME.'),
+    facility: z.number().int().min(0).max(23).default(13).describe('RFC 5424 facility (13: log audit).'),
+    hostname: z.string().min(1).max(255).optional().describe('RFC 5424 HOSTNAME (default: the machine\'s name).'),
+  }).describe('Syslog, RFC 5424 messages with octet-counted framing over TCP or TLS.'),
+  z.strictObject({
+    type: z.literal('otlp'),
+    ...sinkCommon,
+    url: z.url().describe('The OTLP/HTTP logs endpoint, e.g. http://collector:4318/v1/logs (JSON encoding).'),
+    headers: z.record(z.string(), secretRef).default({}).describe('Extra headers (e.g. an API key); values are secret references.'),
+    serviceName: z.string().min(1).default('custos').describe('The `service.name` resource attribute.'),
+  }).describe('OpenTelemetry logs over OTLP/HTTP (JSON).'),
+]);
+
+const exportSchema = z
+  .strictObject({
+    stateDir: z.string().min(1).default('./data/export').describe('Where each sink\'s cursor (the last seq its destination took) is kept; relative to the config file.'),
+    pollMs: z.number().int().min(10).max(60_000).default(1000).describe('How often a sink that has caught up looks for new rows.'),
+    retry: z
+      .strictObject({
+        minMs: z.number().int().min(10).max(60_000).default(500).describe('Wait after the first failed delivery; doubles with each further failure.'),
+        maxMs: z.number().int().min(10).max(3_600_000).default(30_000).describe('Longest wait between retries.'),
+      })
+      .prefault({})
+      .describe('Backoff of a sink whose destination is down. Rows are never dropped: they wait in the trail.'),
+    sinks: z.array(sinkSchema).default([]).describe('Where the trail is sent (SIEM export). At-least-once: each sink resumes from its persisted cursor; a duplicate is recognisable by `seq`.'),
+  })
+  .prefault({})
+  .describe('SIEM export of the audit trail.');
+
 export const configSchema = z
   .strictObject({
     server: z
@@ -239,6 +310,7 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Bounded input at every door, checked before anything is classified or written. Arguments past a limit are denied (`arguments_too_complex`, 400 / JSON-RPC invalid params); an upstream result past one is withheld (`output_too_complex`). Each refusal is one audit row naming the limit.'),
+    export: exportSchema,
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -252,9 +324,15 @@ export const configSchema = z
       if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'name'], message: `duplicate upstream name "${u.name}"` });
       seen.add(u.name);
     });
+    const sinks = new Set<string>();
+    cfg.export.sinks.forEach((sink, i) => {
+      if (sinks.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['export', 'sinks', i, 'name'], message: `duplicate sink name "${sink.name}"` });
+      sinks.add(sink.name);
+    });
   });
 
 export type CustosConfigInput = z.input<typeof configSchema>;
 export type CustosConfig = z.output<typeof configSchema>;
 export type IssuerSettings = z.output<typeof issuerSchema>;
 export type UpstreamSettings = z.output<typeof upstreamSchema>;
+export type SinkConfig = z.output<typeof sinkSchema>;

@@ -4,6 +4,7 @@ export type { ExportService, ExportServiceOptions } from './service.js';
 export { createSinkRunner } from './runner.js';
 export type { SinkRunner, SinkRunnerOptions, TrailReader } from './runner.js';
 export { createFileCursorStore, readCursor } from './cursor.js';
+export { readSinkStatus } from './status.js';
 export type { CursorStore } from './cursor.js';
 export { formatRecord } from './format.js';
 export { toOcsf, OCSF_VERSION } from './ocsf.js';
