@@ -24,15 +24,18 @@ export async function reservePort(): Promise<number> {
 export interface Receiver {
   /** The seqs received, in arrival order. */
   readonly seqs: number[];
+  /** The JSON payloads received (webhook: each record or event), in arrival order. */
+  readonly payloads: unknown[];
   /** Requests or frames refused by the protocol check. */
   readonly refused: string[];
   close(): Promise<void>;
 }
 
-type HttpCheck = (req: http.IncomingMessage, body: string) => { status: number; answer: string; seqs: number[] };
+type HttpCheck = (req: http.IncomingMessage, body: string) => { status: number; answer: string; seqs: number[]; payloads?: unknown[] };
 
 async function startHttp(port: number, check: HttpCheck): Promise<Receiver> {
   const seqs: number[] = [];
+  const payloads: unknown[] = [];
   const refused: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -44,13 +47,16 @@ async function startHttp(port: number, check: HttpCheck): Promise<Receiver> {
       } catch (err) {
         result = { status: 400, answer: JSON.stringify({ error: (err as Error).message }), seqs: [] };
       }
-      if (result.status === 200) seqs.push(...result.seqs);
+      if (result.status === 200) {
+        seqs.push(...result.seqs);
+        payloads.push(...(result.payloads ?? []));
+      }
       else refused.push(result.answer);
       res.writeHead(result.status, { 'content-type': 'application/json' }).end(result.answer);
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { seqs, refused, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return { seqs, payloads, refused, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }
 
 /** A webhook receiver that checks the HMAC (computed here, independently of the sink) and the freshness. */
@@ -62,21 +68,22 @@ export function startWebhookReceiver(port: number, secret: string): Promise<Rece
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { status: 401, answer: '{"error":"bad signature"}', seqs: [] };
     if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return { status: 401, answer: '{"error":"stale"}', seqs: [] };
     const payload = JSON.parse(body) as { records: Array<{ seq?: number; metadata?: { sequence: number } }> };
-    return { status: 200, answer: '{"ok":true}', seqs: payload.records.map((r) => r.seq ?? r.metadata!.sequence) };
+    return { status: 200, answer: '{"ok":true}', seqs: payload.records.map((r) => r.seq ?? r.metadata!.sequence), payloads: payload.records };
   });
 }
 
 /** An HTTP Event Collector as Splunk answers it: token check, /services/collector/event, concatenated JSON events. */
-export function startHecReceiver(port: number, token: string): Promise<Receiver> {
+export function startHecReceiver(port: number, token: string, seqOf: (event: unknown) => number = (event) => (event as { seq: number }).seq): Promise<Receiver> {
   return startHttp(port, (req, body) => {
     if (req.url !== '/services/collector/event') return { status: 404, answer: '{"text":"The requested URL was not found on this server.","code":404}', seqs: [] };
     if (req.headers.authorization !== `Splunk ${token}`) return { status: 403, answer: '{"text":"Invalid token","code":4}', seqs: [] };
     const seqs: number[] = [];
     for (const text of body.split('\n')) {
-      const event = JSON.parse(text) as { time: number; event: { seq: number }; fields: { custos_seq: string } };
+      const event = JSON.parse(text) as { time: number; event: unknown; fields: { custos_seq: string } };
       if (typeof event.time !== 'number' || !event.event) return { status: 400, answer: '{"text":"Event field is required","code":12}', seqs: [] };
-      if (String(event.event.seq) !== event.fields.custos_seq) return { status: 400, answer: '{"text":"Invalid data format","code":6}', seqs: [] };
-      seqs.push(event.event.seq);
+      const seq = seqOf(event.event);
+      if (String(seq) !== event.fields.custos_seq) return { status: 400, answer: '{"text":"Invalid data format","code":6}', seqs: [] };
+      seqs.push(seq);
     }
     return { status: 200, answer: '{"text":"Success","code":0}', seqs };
   });
@@ -152,6 +159,7 @@ export async function startSyslogReceiver(port: number, tlsOptions?: { key: stri
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     seqs,
+    payloads: [],
     refused,
     close: () => new Promise((resolve) => { sockets.forEach((s) => s.destroy()); server.close(() => resolve()); }),
   };
