@@ -14,7 +14,12 @@ import type { ResolvedIssuer } from './issuer-config.js';
 import { createKeySource } from './key-source.js';
 import type { KeySource } from './key-source.js';
 import { mapJoseError } from './map-jose-error.js';
+import { createVerifiedTokenCache } from './verified-token-cache.js';
+import type { VerifiedToken } from './verified-token-cache.js';
 import type { ClosableTokenVerifier, IssuerConfig, TokenVerifierOptions } from './types.js';
+
+/** A verified token is served from memory at most this long after its full verification. */
+const VERIFIED_TOKEN_MAX_AGE_MS = 60_000;
 
 interface IssuerEntry {
   readonly config: ResolvedIssuer;
@@ -86,6 +91,7 @@ export function createTokenVerifier(
   checkPositive(options.jwksCooldownMs, 'jwksCooldownMs');
   checkPositive(options.jwksCacheMaxAgeMs, 'jwksCacheMaxAgeMs');
   checkPositive(options.jwksFailureRetryMs, 'jwksFailureRetryMs');
+  checkPositive(options.verifiedTokenCacheSize, 'verifiedTokenCacheSize');
   const clock = options.clock ?? Date.now;
   const keyOptions = {
     fetchTimeoutMs: options.fetchTimeoutMs ?? 5000,
@@ -99,11 +105,22 @@ export function createTokenVerifier(
     entries.set(iss, { config, keys: createKeySource(config, keyOptions) });
   }
 
-  async function verifyAny(token: string): Promise<{ principal: Principal; config: ResolvedIssuer }> {
+  const verified = createVerifiedTokenCache({
+    maxEntries: options.verifiedTokenCacheSize ?? 10_000,
+    maxAgeMs: Math.min(VERIFIED_TOKEN_MAX_AGE_MS, keyOptions.cacheMaxAgeMs),
+  });
+  let closed = false;
+
+  async function verifyAny(token: string): Promise<VerifiedToken> {
+    const nowMs = clock();
+    const hit = verified.get(token, nowMs);
+    if (hit) return hit;
     const { header, payload } = decodeUnverified(token);
     const entry = pickIssuer(entries, payload);
     checkHeader(header, entry.config.algorithms);
-    return { principal: await verifyWith(entry, token, clock()), config: entry.config };
+    const result = { principal: await verifyWith(entry, token, nowMs), config: entry.config };
+    if (!closed) verified.put(token, result, nowMs);
+    return result;
   }
 
   return {
@@ -116,6 +133,8 @@ export function createTokenVerifier(
       return (await verifyAny(token)).principal;
     },
     close(): void {
+      closed = true;
+      verified.clear();
       for (const entry of entries.values()) entry.keys.close();
     },
   };
