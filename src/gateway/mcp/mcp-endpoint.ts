@@ -19,6 +19,7 @@ import type { BodyHint } from '../shared/call-body.js';
 import { headerValue, parseTraceparent, sendJson } from '../shared/io.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import { parseToolName } from '../shared/tool-names.js';
+import { SessionTransport, answerPlain, plainToolCall } from './plain-json.js';
 import type { RequestContext } from './request-context.js';
 import { coveredBy, recordSessionEnded, rememberSid, revocationOf } from './session-revocation.js';
 import type { RevocableSession } from './session-revocation.js';
@@ -57,6 +58,8 @@ export interface McpEndpoint {
 interface Session extends RevocableSession {
   readonly server: Server;
   readonly transport: StreamableHTTPServerTransport;
+  /** What the session's Server is connected to: the SDK transport plus the plain JSON path. */
+  readonly plain: SessionTransport;
   readonly owner: { readonly sub: string; readonly iss: string };
   lastSeen: number;
 }
@@ -142,17 +145,18 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
       onsessioninitialized: (id) => {
         sessionId = id;
         const opened = now();
-        const session: Session = { server, transport, owner: { sub: principal.sub, iss: principal.iss }, principal, openedAt: opened, sessionIds: new Set(), lastSeen: opened };
+        const session: Session = { server, transport, plain, owner: { sub: principal.sub, iss: principal.iss }, principal, openedAt: opened, sessionIds: new Set(), lastSeen: opened };
         rememberSid(session, principal);
         sessions.set(id, session);
       },
     });
+    const plain = new SessionTransport(transport);
     server.onclose = () => {
       if (sessionId !== undefined) sessions.delete(sessionId);
       void deps.releaseServer?.(server);
     };
     try {
-      await server.connect(transport);
+      await server.connect(plain);
       await transport.handleRequest(req, res, body);
     } finally {
       starting--;
@@ -176,6 +180,8 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
       throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No MCP session has this id (expired or closed); initialize a new one.');
     }
     session.lastSeen = now();
+    const plainCall = plainToolCall(req, body, session.server, session.plain);
+    if (plainCall) return answerPlain(req, res, plainCall, session.plain);
     await session.transport.handleRequest(req, res, body);
   }
 

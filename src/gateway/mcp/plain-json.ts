@@ -1,0 +1,110 @@
+/**
+ * Plain JSON answers for requests that cannot lead to a stream. The SDK's Streamable HTTP
+ * transport picks JSON or SSE once per transport (`enableJsonResponse`), not per request, so
+ * each session's SDK Server is connected to a `SessionTransport` that sits in front of it:
+ * every request goes to the SDK transport (SSE) except a plain `tools/call` POST, which is
+ * handed to the same Server and answered as one `application/json` body.
+ *
+ * A request is plain when nothing in it can need a stream: one JSON-RPC request, method
+ * `tools/call`, no `_meta.progressToken`, and a client that declared neither elicitation nor
+ * sampling (so no confirmation prompt and no relayed upstream request can be sent to it).
+ * Anything else, or any header the SDK would have to judge, takes the SDK path unchanged.
+ * The Server and the pipeline run the same way on both paths: the answer is written only
+ * when the handler returns, after the result row is durable.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { headerValue } from '../shared/io.js';
+
+type Answer = (message: JSONRPCMessage) => void;
+
+/** The Transport an SDK Server of a session is connected to: the SDK's HTTP transport, plus the plain path. */
+export class SessionTransport implements Transport {
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  private readonly plain = new Map<RequestId, Answer>();
+
+  constructor(readonly http: StreamableHTTPServerTransport) {}
+
+  get sessionId(): string | undefined {
+    return this.http.sessionId;
+  }
+
+  async start(): Promise<void> {
+    this.http.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    this.http.onclose = () => this.onclose?.();
+    this.http.onerror = (error) => this.onerror?.(error);
+    await this.http.start();
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const isAnswer = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+    const related = isAnswer ? message.id : options?.relatedRequestId;
+    const answer = related === undefined ? undefined : this.plain.get(related);
+    if (!answer) return this.http.send(message, options);
+    if (isAnswer) {
+      this.plain.delete(related as RequestId);
+      return answer(message);
+    }
+    // A notification about a plain request has no stream of its own: the standalone one, if open.
+    return this.http.send(message, { ...options, relatedRequestId: undefined });
+  }
+
+  async close(): Promise<void> {
+    this.plain.clear();
+    await this.http.close();
+  }
+
+  /** True when a plain request can be handed over now (connected, its id not already in flight). */
+  accepts(id: RequestId): boolean {
+    return this.onmessage !== undefined && !this.plain.has(id);
+  }
+
+  /** Hands a plain request to the Server; resolves with its answer, or undefined when the client left first. */
+  async handlePlain(request: JSONRPCRequest, extra: MessageExtraInfo, res: ServerResponse): Promise<JSONRPCMessage | undefined> {
+    return new Promise((resolve) => {
+      const onClose = (): void => {
+        if (this.plain.get(request.id) !== answer) return;
+        this.plain.delete(request.id);
+        resolve(undefined);
+      };
+      const answer: Answer = (message) => {
+        res.off('close', onClose);
+        resolve(message);
+      };
+      this.plain.set(request.id, answer);
+      res.on('close', onClose);
+      this.onmessage?.(request, extra);
+    });
+  }
+}
+
+/** The body as a plain `tools/call` request of this session, or undefined when it takes the SDK path. */
+export function plainToolCall(req: IncomingMessage, body: unknown, server: Server, transport: SessionTransport): JSONRPCRequest | undefined {
+  if (req.method !== 'POST' || Array.isArray(body) || !isJSONRPCRequest(body) || body.method !== 'tools/call') return undefined;
+  const meta = (body.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  if (meta?.progressToken !== undefined) return undefined;
+  const client = server.getClientCapabilities();
+  if (client === undefined || client.elicitation !== undefined || client.sampling !== undefined) return undefined;
+  if (!(headerValue(req, 'accept') ?? '').includes('application/json')) return undefined;
+  if (!(headerValue(req, 'content-type') ?? '').includes('application/json')) return undefined;
+  const version = headerValue(req, 'mcp-protocol-version');
+  if (version === undefined || !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  return transport.sessionId !== undefined && transport.accepts(body.id) ? body : undefined;
+}
+
+/** Runs a plain request through the session's Server and writes its answer as one JSON body. */
+export async function answerPlain(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, request: JSONRPCRequest, transport: SessionTransport): Promise<void> {
+  const extra: MessageExtraInfo = { authInfo: req.auth, requestInfo: { headers: req.headers } };
+  const message = await transport.handlePlain(request, extra, res);
+  if (message === undefined) return; // the client closed the connection: nobody to answer
+  const text = JSON.stringify(message);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'mcp-session-id': transport.sessionId ?? '' });
+  res.end(text);
+}
