@@ -15,7 +15,8 @@
  *     the table gives the median and the spread. For Custos, every answered call's intent row
  *     is looked up in the trail afterwards. The table is printed and written into
  *     docs/performance.md (BENCH_WRITE=0: print only); BENCH_NOTE adds a line about the machine.
- *     BENCH_TARGETS=direct,custos limits the targets (e.g. to profile one);
+ *     BENCH_TARGETS=direct,custos limits the targets (e.g. to profile one); custos-sse (opt-in) adds
+ *     the same Custos with a client that declares sampling, so every answer is SSE;
  *     BENCH_CUSTOS_NODE_ARGS passes Node.js flags to `custos serve` (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
  */
 import { execFileSync } from 'node:child_process';
@@ -73,10 +74,10 @@ function httpTarget(key: string, label: string, front: HttpFront, file: string):
 }
 
 /** Custos: each tools/call carries a fresh W3C traceparent, so its intent row can be found afterwards. */
-function custosTarget(h: Harness, token: string, file: string): Target {
+function custosTarget(h: Harness, token: string, file: string, sse = false): Target {
   return {
-    key: 'custos',
-    label: 'Custos (full pipeline, durable audit)',
+    key: sse ? 'custos-sse' : 'custos',
+    label: sse ? 'Custos, answers forced to SSE (client declares sampling)' : 'Custos (full pipeline, durable audit)',
     open: async () => {
       let trace: string | undefined;
       const traced: typeof fetch = (input, init) => {
@@ -86,7 +87,9 @@ function custosTarget(h: Harness, token: string, file: string): Target {
         headers.set('traceparent', `00-${trace}-${randomBytes(8).toString('hex')}-01`);
         return fetch(input, { ...init, headers });
       };
-      const s = await connectHttp(h.mcpUrl, { headers: { Authorization: `Bearer ${token}` }, fetch: traced });
+      // A client that declares sampling can be sent a request mid-call, so Custos answers it with SSE.
+      const capabilities = sse ? { capabilities: { sampling: {} } } : undefined;
+      const s = await connectHttp(h.mcpUrl, { headers: { Authorization: `Bearer ${token}` }, fetch: traced, capabilities });
       return {
         call: async () => {
           await readFile(s.client, 'filesystem__read_text_file', file);
@@ -223,6 +226,8 @@ async function startTargets(h: Harness, file: string, fronts: HttpFront[]): Prom
   await add('supergateway', 'supergateway --stateful', () => startSupergateway(upstream));
   await add('mcp-proxy', 'mcp-proxy', () => startMcpProxy(upstream));
   if (want('custos')) targets.push(custosTarget(h, await h.token('alice'), file));
+  // Opt-in (BENCH_TARGETS=…,custos-sse): the same Custos with every answer as SSE, to weigh the plain JSON path.
+  if (wanted?.includes('custos-sse')) targets.push(custosTarget(h, await h.token('alice'), file, true));
   return targets;
 }
 

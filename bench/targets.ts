@@ -112,9 +112,12 @@ export interface HttpSession {
 }
 
 /** An official SDK client session over Streamable HTTP; `close` ends the session at the server (DELETE) too. */
-export async function connectHttp(url: string, options: { headers?: Record<string, string>; fetch?: typeof fetch } = {}): Promise<HttpSession> {
+export async function connectHttp(
+  url: string,
+  options: { headers?: Record<string, string>; fetch?: typeof fetch; capabilities?: ConstructorParameters<typeof Client>[1] } = {},
+): Promise<HttpSession> {
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers ?? {} }, fetch: options.fetch });
-  const client = new Client({ name: 'custos-bench', version: '1.0.0' });
+  const client = new Client({ name: 'custos-bench', version: '1.0.0' }, options.capabilities);
   await client.connect(transport);
   return {
     client,
