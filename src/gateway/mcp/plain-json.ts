@@ -71,7 +71,8 @@ export class SessionTransport implements Transport {
     return new Promise((resolve) => {
       const onClose = (): void => {
         if (this.plain.get(request.id) !== answer) return;
-        this.plain.delete(request.id);
+        // The client left: its late answer (the call still runs to its result row) is dropped here.
+        this.plain.set(request.id, () => undefined);
         resolve(undefined);
       };
       const answer: Answer = (message) => {
