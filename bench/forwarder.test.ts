@@ -42,7 +42,11 @@ describe('the minimal forwarder (the transport floor of the gateway benchmark)',
   });
 
   it('answers a notification 202 and anything but POST 405, with plain HTTP', async () => {
-    const note = await fetch(forwarder.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const note = await fetch(forwarder.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
     expect(note.status).toBe(202);
     expect((await fetch(forwarder.url)).status).toBe(405);
   });

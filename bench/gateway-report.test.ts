@@ -45,7 +45,9 @@ describe('gateway benchmark report', () => {
   it('replaces the whole old gateway section the first time, keeping the other sections', () => {
     const doc = `# Performance\n\nintro\n\n${SECTION_HEADING}\n\nold figures\n\n## \`npm run bench -- identity\`\n\nidentity figures\n`;
     const out = replaceGatewayBlock(doc, 'NEW');
-    expect(out).toBe(`# Performance\n\nintro\n\n${SECTION_HEADING}\n\n${BEGIN_MARK}\nNEW\n${END_MARK}\n\n## \`npm run bench -- identity\`\n\nidentity figures\n`);
+    expect(out).toBe(
+      `# Performance\n\nintro\n\n${SECTION_HEADING}\n\n${BEGIN_MARK}\nNEW\n${END_MARK}\n\n## \`npm run bench -- identity\`\n\nidentity figures\n`,
+    );
   });
 
   it('then replaces only what is between the markers, keeping the prose around them', () => {

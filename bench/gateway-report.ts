@@ -61,7 +61,12 @@ function concurrentTable(targets: readonly TargetInfo[], runs: readonly RunResul
     const mine = collect(runs, (r) => r.concurrent.get(t.key));
     if (mine.length === 0) continue;
     const errors = mine.map((c) => c.errors).join(', ');
-    lines.push(`| ${t.label} | ${formatSpread(mine.map((c) => c.callsPerSec), 0)} | ${formatSpread(mine.map((c) => c.latency.p50))} | ${formatSpread(mine.map((c) => c.latency.p99))} | ${errors} |`);
+    lines.push(
+      `| ${t.label} | ${formatSpread(
+        mine.map((c) => c.callsPerSec),
+        0,
+      )} | ${formatSpread(mine.map((c) => c.latency.p50))} | ${formatSpread(mine.map((c) => c.latency.p99))} | ${errors} |`,
+    );
   }
   return lines;
 }

@@ -123,7 +123,11 @@ function createTrailReader(h: Harness): () => Promise<Set<string>> {
 
 const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
 
-async function runSequential(targets: readonly Target[], run: number, trail: () => Promise<Set<string>>): Promise<Pick<RunResult, 'sequential' | 'sequentialTrail'>> {
+async function runSequential(
+  targets: readonly Target[],
+  run: number,
+  trail: () => Promise<Set<string>>,
+): Promise<Pick<RunResult, 'sequential' | 'sequentialTrail'>> {
   const sessions = new Map<string, Session>();
   for (const t of targets) sessions.set(t.key, await t.open());
   try {
@@ -142,7 +146,10 @@ async function runSequential(targets: readonly Target[], run: number, trail: () 
     const found = await trail();
     const sequential = new Map([...samples].map(([k, v]) => [k, summarize(v)]));
     const hasCustos = targets.some((t) => t.key === 'custos');
-    return { sequential, sequentialTrail: hasCustos ? { answered: answeredTraces.length, found: answeredTraces.filter((x) => found.has(x)).length } : undefined };
+    return {
+      sequential,
+      sequentialTrail: hasCustos ? { answered: answeredTraces.length, found: answeredTraces.filter((x) => found.has(x)).length } : undefined,
+    };
   } finally {
     await Promise.allSettled([...sessions.values()].map((s) => s.close()));
   }
@@ -191,7 +198,8 @@ async function runConcurrent(target: Target, trail: () => Promise<Set<string>>):
 }
 
 function describeSetting(startedAt: Date, loadBefore: number[]): string[] {
-  const version = (pkg: string): string => (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (pkg: string): string =>
+    (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
   const cpus = os.cpus();
   const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
   let commit = 'unknown';
@@ -258,7 +266,9 @@ export async function run(): Promise<void> {
         for (const t of rotate(targets, r - 1)) {
           progress(`run ${r}/${RUNS}: ${SESSIONS} concurrent sessions for ${SECONDS} s through ${t.key}`);
           const c = await runConcurrent(t, trail);
-          progress(`  ${t.key}: ${c.callsPerSec.toFixed(0)} calls/s, p50 ${c.latency.p50.toFixed(2)} ms, p99 ${c.latency.p99.toFixed(2)} ms, ${c.errors} errors${c.firstError ? ` (first: ${c.firstError})` : ''}`);
+          progress(
+            `  ${t.key}: ${c.callsPerSec.toFixed(0)} calls/s, p50 ${c.latency.p50.toFixed(2)} ms, p99 ${c.latency.p99.toFixed(2)} ms, ${c.errors} errors${c.firstError ? ` (first: ${c.firstError})` : ''}`,
+          );
           concurrent.set(t.key, c);
         }
       }

@@ -72,7 +72,11 @@ async function benchExchange(): Promise<string> {
       actor_token_type: 'urn:ietf:params:oauth:token-type:access_token',
     }).toString();
     const once = async (): Promise<void> => {
-      const response = await fetch(`${h.custos.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+      const response = await fetch(`${h.custos.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
       if (response.status !== 200) throw new Error(`exchange answered ${response.status}`);
       await response.json();
     };

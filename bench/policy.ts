@@ -40,7 +40,10 @@ export async function run(): Promise<void> {
   console.log(`Cedar decision, quick-start bundle, ${N} decisions each after ${WARMUP} warm-up ones`);
   console.log('| decision | p50 | p90 | p99 |');
   console.log('|---|---|---|---|');
-  for (const [name, samples] of [['uncached (a new user each time)', uncached], ['repeat (decision cache)', cached]] as const) {
+  for (const [name, samples] of [
+    ['uncached (a new user each time)', uncached],
+    ['repeat (decision cache)', cached],
+  ] as const) {
     const s = summarize(samples);
     console.log(`| ${name} | ${formatMs(s.p50)} | ${formatMs(s.p90)} | ${formatMs(s.p99)} |`);
   }

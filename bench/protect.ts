@@ -29,7 +29,7 @@ function mixedCorpus(bytes: number): string {
 
 function chunks(text: string, size: number): string[] {
   const out: string[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     let end = Math.min(text.length, i + size);
     const nl = text.lastIndexOf('\n', end);
     if (end < text.length && nl > i) end = nl + 1;
@@ -62,8 +62,12 @@ function throughput(): void {
   redactText(text);
   const wholeSeconds = Number(process.hrtime.bigint() - whole) / 1e9;
   console.log(`\nthroughput, mixed 1 MB corpus (${parts.length} chunks of ~4 KB, ${rounds} rounds, every detector on)`);
-  console.log(`  ${((rounds * text.length) / MB / seconds).toFixed(1)} MB/s in 4 KB chunks (wall clock); ${((rounds * text.length) / MB / cpuSeconds).toFixed(1)} MB/s per CPU second; per chunk p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms`);
-  console.log(`  load average during the run: ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores (wall-clock figures shrink with the load; CPU-second figures much less)`);
+  console.log(
+    `  ${((rounds * text.length) / MB / seconds).toFixed(1)} MB/s in 4 KB chunks (wall clock); ${((rounds * text.length) / MB / cpuSeconds).toFixed(1)} MB/s per CPU second; per chunk p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms`,
+  );
+  console.log(
+    `  load average during the run: ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores (wall-clock figures shrink with the load; CPU-second figures much less)`,
+  );
   console.log(`  ${(text.length / MB / wholeSeconds).toFixed(1)} MB/s as one 1 MB string`);
 }
 
@@ -99,7 +103,8 @@ function adversarial(): void {
   console.log(`  worst: ${worst.toFixed(1)} MB/s per CPU second`);
 }
 
-const REDACT_PII_TOKENS = /\b(?:PERSON_NAME|PHONE_NUMBER|EMAIL_ADDRESS|US_SOCIAL_SECURITY_NUMBER|CREDIT_CARD_NUMBER|IP_ADDRESS|STREET_ADDRESS|ZIPCODE|URL|DIGITS|USERNAME|PASSWORD|CREDENTIALS)\b/g;
+const REDACT_PII_TOKENS =
+  /\b(?:PERSON_NAME|PHONE_NUMBER|EMAIL_ADDRESS|US_SOCIAL_SECURITY_NUMBER|CREDIT_CARD_NUMBER|IP_ADDRESS|STREET_ADDRESS|ZIPCODE|URL|DIGITS|USERNAME|PASSWORD|CREDENTIALS)\b/g;
 
 interface Quality {
   readonly recall: Map<string, [number, number]>;
@@ -179,7 +184,14 @@ async function quality(): Promise<void> {
     const types = [...systems[0][1].recall.keys()].sort();
     console.log(`  ${'type'.padEnd(12)}${systems.map(([n]) => n.padStart(12)).join('')}`);
     for (const type of types) {
-      console.log(`  ${type.padEnd(12)}${systems.map(([, q]) => { const [f, n] = q.recall.get(type) ?? [0, 0]; return (n ? (f / n).toFixed(3) : '-').padStart(12); }).join('')}`);
+      console.log(
+        `  ${type.padEnd(12)}${systems
+          .map(([, q]) => {
+            const [f, n] = q.recall.get(type) ?? [0, 0];
+            return (n ? (f / n).toFixed(3) : '-').padStart(12);
+          })
+          .join('')}`,
+      );
     }
     const row = (label: string, f: (q: Quality) => string): void => console.log(`  ${label.padEnd(12)}${systems.map(([, q]) => f(q).padStart(12)).join('')}`);
     row('recall', (q) => (q.found / q.labels).toFixed(3));

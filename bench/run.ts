@@ -3,7 +3,8 @@
  * report. Benchmarks are measurements, not tests: they never fail on a slow machine.
  */
 const BENCHMARKS: Record<string, string> = {
-  'audit-store': 'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders',
+  'audit-store':
+    'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders',
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
@@ -17,7 +18,9 @@ if (!name || !Object.hasOwn(BENCHMARKS, name)) {
   if (name && !help) out(`unknown benchmark: ${name}`);
   out('usage: npm run bench -- NAME\n\nbenchmarks:');
   for (const [n, what] of Object.entries(BENCHMARKS)) out(`  ${n.padEnd(10)} ${what}`);
-  out('\nThe gateway benchmark reads BENCH_N, BENCH_WARMUP, BENCH_SESSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TARGETS, BENCH_WRITE, BENCH_NOTE and BENCH_CUSTOS_NODE_ARGS (see bench/gateway.ts).');
+  out(
+    '\nThe gateway benchmark reads BENCH_N, BENCH_WARMUP, BENCH_SESSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TARGETS, BENCH_WRITE, BENCH_NOTE and BENCH_CUSTOS_NODE_ARGS (see bench/gateway.ts).',
+  );
   process.exit(help ? 0 : 2);
 }
 const mod = (await import(`./${name}.js`)) as { run: () => Promise<void> };

@@ -94,7 +94,20 @@ export async function startSupergateway(upstream: StdioCommand): Promise<HttpFro
   const port = await freePort();
   const bin = path.join(repoRoot, 'node_modules/supergateway/dist/index.js');
   const stdio = [upstream.command, ...upstream.args].map(shellQuote).join(' ');
-  const args = ['--import', LOOPBACK_ONLY, bin, '--stdio', stdio, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none'];
+  const args = [
+    '--import',
+    LOOPBACK_ONLY,
+    bin,
+    '--stdio',
+    stdio,
+    '--outputTransport',
+    'streamableHttp',
+    '--stateful',
+    '--port',
+    String(port),
+    '--logLevel',
+    'none',
+  ];
   return startFront(args, `http://127.0.0.1:${port}/mcp`);
 }
 

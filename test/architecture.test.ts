@@ -82,7 +82,11 @@ function edgesOf(files: readonly string[], base: string): Edge[] {
   return files.flatMap((file) =>
     importsOf(file)
       .filter((spec) => spec.startsWith('.'))
-      .map((spec) => ({ from: posix(path.relative(base, file)), to: posix(path.relative(base, path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'))), spec })),
+      .map((spec) => ({
+        from: posix(path.relative(base, file)),
+        to: posix(path.relative(base, path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'))),
+        spec,
+      })),
   );
 }
 
@@ -224,7 +228,11 @@ describe('import graph', () => {
   it('keeps the kernel free of I/O and third-party code', () => {
     const violations = files
       .filter((f) => moduleOf(posix(path.relative(src, f))) === 'kernel')
-      .flatMap((f) => importsOf(f).filter((s) => !s.startsWith('.') && !KERNEL_BUILTINS.has(s)).map((s) => `${path.relative(src, f)} imports ${s}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((s) => !s.startsWith('.') && !KERNEL_BUILTINS.has(s))
+          .map((s) => `${path.relative(src, f)} imports ${s}`),
+      );
     expect(violations).toEqual([]);
   });
 
@@ -257,9 +265,9 @@ describe('the checkers fail on a violation', () => {
   const edge = (from: string, to: string): Edge => ({ from, to, spec: to });
 
   it('finds a cycle of three files, a two-file type cycle and a self-import, and nothing in a chain', () => {
-    expect(findCycles([edge('gateway/mcp/a.ts', 'gateway/mcp/b.ts'), edge('gateway/mcp/b.ts', 'gateway/mcp/c.ts'), edge('gateway/mcp/c.ts', 'gateway/mcp/a.ts')])).toEqual([
-      ['gateway/mcp/a.ts', 'gateway/mcp/b.ts', 'gateway/mcp/c.ts'],
-    ]);
+    expect(
+      findCycles([edge('gateway/mcp/a.ts', 'gateway/mcp/b.ts'), edge('gateway/mcp/b.ts', 'gateway/mcp/c.ts'), edge('gateway/mcp/c.ts', 'gateway/mcp/a.ts')]),
+    ).toEqual([['gateway/mcp/a.ts', 'gateway/mcp/b.ts', 'gateway/mcp/c.ts']]);
     expect(findCycles([edge('x/a.ts', 'x/b.ts'), edge('x/b.ts', 'x/a.ts'), edge('x/c.ts', 'x/c.ts')])).toHaveLength(2);
     expect(findCycles([edge('x/a.ts', 'x/b.ts'), edge('x/b.ts', 'x/c.ts'), edge('x/a.ts', 'x/c.ts')])).toEqual([]);
   });
@@ -274,7 +282,12 @@ describe('the checkers fail on a violation', () => {
   it('flags an import past a room index.ts, from another room or from the module root', () => {
     expect(roomViolations([edge('identity/emergency/grants.ts', 'identity/sessions/types.ts')])).toHaveLength(1);
     expect(roomViolations([edge('identity/services.ts', 'identity/delegation/background-grants.ts')])).toHaveLength(1);
-    expect(roomViolations([edge('identity/emergency/grants.ts', 'identity/sessions/index.ts'), edge('identity/sessions/sqlite-store.ts', 'identity/sessions/types.ts')])).toEqual([]);
+    expect(
+      roomViolations([
+        edge('identity/emergency/grants.ts', 'identity/sessions/index.ts'),
+        edge('identity/sessions/sqlite-store.ts', 'identity/sessions/types.ts'),
+      ]),
+    ).toEqual([]);
   });
 
   it('flags the gateway importing an implementation, a module past its index.ts, and the dev provider from elsewhere', () => {
@@ -304,7 +317,11 @@ describe('test helpers', () => {
   it('keeps test helpers out of production code', () => {
     const violations = all
       .filter((f) => !isTestCode(f))
-      .flatMap((f) => importsOf(f).filter((s) => s.startsWith('.') && isHelper(resolveImport(f, s))).map((s) => `${path.relative(src, f)} -> ${s}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((s) => s.startsWith('.') && isHelper(resolveImport(f, s)))
+          .map((s) => `${path.relative(src, f)} -> ${s}`),
+      );
     expect(violations).toEqual([]);
   });
 
@@ -323,7 +340,8 @@ describe('test helpers', () => {
     const test = path.join(src, 'protect/redact.test.ts');
     const runner = path.join(src, 'identity/test-expect-denied.ts');
     const code = path.join(src, 'protect/redact.ts');
-    const fakeImports = (f: string): string[] => ({ [test]: ['./fixtures.test-helpers.js'], [runner]: ['vitest'], [code]: ['./fake.test-support.js'] })[f] ?? [];
+    const fakeImports = (f: string): string[] =>
+      ({ [test]: ['./fixtures.test-helpers.js'], [runner]: ['vitest'], [code]: ['./fake.test-support.js'] })[f] ?? [];
     expect(misnamedHelpers([helper, test, runner, code], new Map([[helper, [test]]]), fakeImports)).toEqual([helper, runner]);
     const dir = mkdtempSync(path.join(tmpdir(), 'custos-arch-'));
     try {

@@ -66,9 +66,14 @@ describe('custos audit export | head -1', () => {
     const rows = 40; // 40 × 16 KB is far more than a pipe buffer holds: the export must write after the reader left
     for (let i = 1; i <= rows; i++) {
       await store.append({
-        schema: AUDIT_SCHEMA, event: 'intent', time: new Date().toISOString(), request_id: `r${i}`, user: { sub: 'alice' },
+        schema: AUDIT_SCHEMA,
+        event: 'intent',
+        time: new Date().toISOString(),
+        request_id: `r${i}`,
+        user: { sub: 'alice' },
         policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
-        input: { redacted: 'x'.repeat(16_000), sha256: 'b'.repeat(64) }, redactions: { count: 0, types: [] },
+        input: { redacted: 'x'.repeat(16_000), sha256: 'b'.repeat(64) },
+        redactions: { count: 0, types: [] },
       });
     }
     await store.close();

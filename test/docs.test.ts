@@ -31,8 +31,15 @@ function sourceFiles(dir: string): string[] {
     return statSync(full).isDirectory() ? sourceFiles(full) : /\.ts$/.test(name) && !/\.test\.ts$|[/\\]test-[^/\\]*$/.test(full) ? [full] : [];
   });
 }
-const source = sourceFiles(path.join(root, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
-const docFiles = ['README.md', ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const source = sourceFiles(path.join(root, 'src'))
+  .map((f) => readFileSync(f, 'utf8'))
+  .join('\n');
+const docFiles = [
+  'README.md',
+  ...readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 describe('docs/errors.md', () => {
   it('is up to date and lists every error code', () => {
@@ -146,12 +153,18 @@ describe('docs/audit-schema.md', () => {
     expect(doc).toContain('## OCSF mapping\n');
     expect(read('src/cli/commands.ts')).toMatch(/choices\(\['jsonl', 'ocsf'\]\)/);
     const section = doc.slice(doc.indexOf('## OCSF mapping'));
-    const attributes = [...section.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-z_.]+)`/g)].map((a) => a[1]!)).filter((a) => a !== 'ocsf');
+    const attributes = [...section.matchAll(/^\| ([^|]+) \|/gm)]
+      .flatMap((m) => [...m[1]!.matchAll(/`([a-z_.]+)`/g)].map((a) => a[1]!))
+      .filter((a) => a !== 'ocsf');
     expect(attributes.length).toBeGreaterThan(40);
     const events = (await ocsfSamples()).map((e) => JSON.parse(JSON.stringify(e)) as Record<string, unknown>);
     const has = (event: Record<string, unknown>, dotted: string): boolean =>
       dotted.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), event) !== undefined;
-    for (const attribute of attributes) expect(events.some((e) => has(e, attribute)), attribute).toBe(true);
+    for (const attribute of attributes)
+      expect(
+        events.some((e) => has(e, attribute)),
+        attribute,
+      ).toBe(true);
   });
 
   it('documents the --expect-head option that custos audit verify has', () => {
@@ -164,7 +177,15 @@ describe('docs/audit-schema.md', () => {
 async function ocsfSamples(): Promise<unknown[]> {
   const store = createMemoryAudit();
   const deny = { decision: 'deny' as const, bundle_hash: 'a'.repeat(64), determining_policies: ['p'], reasons: ['r'] };
-  await store.append(makeEntry(1, { user: { sub: 'u', iss: 'https://idp.example.com', email: 'u@example.com', tenant: 't', session_id: 's' }, trace_id: 'f'.repeat(32), agent: { name: 'a', runtime: 'node', version: '1', tier: 'interactive', declared_tier: 'interactive', delegation_chain: ['user:u'] }, confirmation: { status: 'accepted', channel: 'mcp_elicitation' }, access: { emergency: true, grant_id: 'g' } }));
+  await store.append(
+    makeEntry(1, {
+      user: { sub: 'u', iss: 'https://idp.example.com', email: 'u@example.com', tenant: 't', session_id: 's' },
+      trace_id: 'f'.repeat(32),
+      agent: { name: 'a', runtime: 'node', version: '1', tier: 'interactive', declared_tier: 'interactive', delegation_chain: ['user:u'] },
+      confirmation: { status: 'accepted', channel: 'mcp_elicitation' },
+      access: { emergency: true, grant_id: 'g' },
+    }),
+  );
   await store.append(makeEntry(2, { output: { redacted: null, sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' } }));
   await store.append(makeEntry(3, { event: 'auth_failure', user: { sub: null, anonymous: true }, policy: deny, detail: { source: '192.0.2.1' } }));
   return store.rows.map(toOcsf);

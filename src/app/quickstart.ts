@@ -39,7 +39,10 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   const audience = `http://127.0.0.1:${port}/mcp`;
   const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EADDRINUSE') throw err;
-    throw new CustosError('ERR_CONFIG_INVALID', `127.0.0.1:${idpPort} (the dev identity provider) is already in use; pass --idp-port or stop the process holding it (is another quick start running?).`);
+    throw new CustosError(
+      'ERR_CONFIG_INVALID',
+      `127.0.0.1:${idpPort} (the dev identity provider) is already in use; pass --idp-port or stop the process holding it (is another quick start running?).`,
+    );
   });
   const config: ResolvedConfig = {
     ...base,

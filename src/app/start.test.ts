@@ -34,7 +34,11 @@ describe('startCustos', () => {
     for await (const r of store.read()) rows.push(r);
     await store.close();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ event: 'admin', user: { sub: 'custos:system' }, policy: { bundle_hash: custos.bundleHash, reasons: ['policy_activated'] } });
+    expect(rows[0]).toMatchObject({
+      event: 'admin',
+      user: { sub: 'custos:system' },
+      policy: { bundle_hash: custos.bundleHash, reasons: ['policy_activated'] },
+    });
   });
 
   it('writes signed checkpoint rows when audit.checkpoints.signingKey is set (and none without it)', async () => {
@@ -43,7 +47,12 @@ describe('startCustos', () => {
     writeFileSync(path.join(dir, 'checkpoint.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const base = config(dir, 0);
     const withKeys = resolveConfig(
-      { server: { port: 0 }, identity: { issuers: base.identity.issuers }, policy: { bundle: base.policy.bundle }, audit: { store: base.audit.store, checkpoints: { signingKey: 'file:checkpoint.pem', everyRows: 1 } } },
+      {
+        server: { port: 0 },
+        identity: { issuers: base.identity.issuers },
+        policy: { bundle: base.policy.bundle },
+        audit: { store: base.audit.store, checkpoints: { signingKey: 'file:checkpoint.pem', everyRows: 1 } },
+      },
       { source: 'test', baseDir: dir },
     );
     const custos = await startCustos(withKeys, { logger: createLogger('silent') });
@@ -54,7 +63,9 @@ describe('startCustos', () => {
     await store.close();
     expect(rows.map((r) => r.event)).toEqual(['admin', 'checkpoint']);
     expect(rows[1]).toMatchObject({ user: { sub: 'custos:system' }, policy: { bundle_hash: custos.bundleHash }, checkpoint: { tree_size: 1 } });
-    expect(verifyCheckpointSignature(rows[1]!.checkpoint, loadVerifyKeys([publicKey.export({ type: 'spki', format: 'pem' }).toString()]))).toEqual({ ok: true });
+    expect(verifyCheckpointSignature(rows[1]!.checkpoint, loadVerifyKeys([publicKey.export({ type: 'spki', format: 'pem' }).toString()]))).toEqual({
+      ok: true,
+    });
   });
 
   it('writes the policy_activated row through the one row builder: its detail is redacted like every row', async () => {
@@ -91,6 +102,8 @@ describe('startCustos', () => {
 
   it('refuses to start without a valid bundle (fail closed)', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'custos-app-'));
-    await expect(startCustos(config(dir, 0, path.join(dir, 'no-such-bundle')), { logger: createLogger('silent') })).rejects.toMatchObject({ code: 'ERR_POLICY_BUNDLE_INVALID' });
+    await expect(startCustos(config(dir, 0, path.join(dir, 'no-such-bundle')), { logger: createLogger('silent') })).rejects.toMatchObject({
+      code: 'ERR_POLICY_BUNDLE_INVALID',
+    });
   });
 });

@@ -57,7 +57,12 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
     const { jwks } = config.identity;
-    const verifier = createTokenVerifier(config.identity.issuers, { fetchTimeoutMs: jwks.fetchTimeoutMs, jwksCooldownMs: jwks.cooldownMs, jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs, jwksFailureRetryMs: jwks.failureRetryMs });
+    const verifier = createTokenVerifier(config.identity.issuers, {
+      fetchTimeoutMs: jwks.fetchTimeoutMs,
+      jwksCooldownMs: jwks.cooldownMs,
+      jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs,
+      jwksFailureRetryMs: jwks.failureRetryMs,
+    });
     cleanups.push(() => verifier.close());
     const identity = await createIdentityServices({
       store: resolveSessionStore(config),
@@ -102,7 +107,13 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const port = await listen(server, config.server.host, config.server.port);
     cleanups.push(() => closeServer(server));
     const url = (config.server.publicUrl ?? `http://${config.server.host}:${port}`).replace(/\/$/, '');
-    const delegation = await createDelegationFor(config, { issuers: verifier, url, audit: pipeline, sessions: identity.sessions, grants: identity.backgroundGrants });
+    const delegation = await createDelegationFor(config, {
+      issuers: verifier,
+      url,
+      audit: pipeline,
+      sessions: identity.sessions,
+      grants: identity.backgroundGrants,
+    });
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,
@@ -142,7 +153,13 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
 }
 
 /** With `audit.checkpoints.signingKey`, appends through the store drive signed checkpoint rows. */
-function withConfiguredCheckpoints(store: AuditStoreAdmin, signer: CheckpointSigner, config: ResolvedConfig, policy: PolicySource, logger: Logger): AuditStoreAdmin {
+function withConfiguredCheckpoints(
+  store: AuditStoreAdmin,
+  signer: CheckpointSigner,
+  config: ResolvedConfig,
+  policy: PolicySource,
+  logger: Logger,
+): AuditStoreAdmin {
   const { everyRows, everySec } = config.audit.checkpoints;
   const checkpointer = createCheckpointer(store, {
     signer,
@@ -184,7 +201,13 @@ function createDelegationFor(config: ResolvedConfig, deps: Pick<DelegationOption
     issuer: deps.url,
     resource: `${deps.url}/mcp`,
     keys: { dir: d.keysDir === undefined ? undefined : path.resolve(config.baseDir, d.keysDir), algorithm: d.algorithm, rotateAfterSec: d.rotateAfterSec },
-    settings: { tokenTtlSec: d.tokenTtlSec, maxDepth: d.maxDepth, apiClients: d.apiClients, grantDefaultTtlSec: d.backgroundGrants.defaultTtlSec, grantMaxTtlSec: d.backgroundGrants.maxTtlSec },
+    settings: {
+      tokenTtlSec: d.tokenTtlSec,
+      maxDepth: d.maxDepth,
+      apiClients: d.apiClients,
+      grantDefaultTtlSec: d.backgroundGrants.defaultTtlSec,
+      grantMaxTtlSec: d.backgroundGrants.maxTtlSec,
+    },
   });
 }
 
@@ -202,8 +225,15 @@ async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise
 export function listen(server: http.Server, host: string, port: number, key = 'server.port'): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      const why = err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EACCES' ? 'needs privileges this process lacks' : `cannot be used (${err.code ?? 'error'})`;
-      reject(new CustosError('ERR_CONFIG_INVALID', `${key}: ${host}:${port} ${why}; choose another port (${key}) or stop the process holding it.`, { cause: err }));
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'is already in use'
+          : err.code === 'EACCES'
+            ? 'needs privileges this process lacks'
+            : `cannot be used (${err.code ?? 'error'})`;
+      reject(
+        new CustosError('ERR_CONFIG_INVALID', `${key}: ${host}:${port} ${why}; choose another port (${key}) or stop the process holding it.`, { cause: err }),
+      );
     };
     server.once('error', onError);
     server.listen(port, host, () => {

@@ -23,9 +23,15 @@ const RECORD: Omit<AuditRecord, 'hash'> = {
 // RFC 8785 form of RECORD, written out by hand: keys sorted, no whitespace, UTF-8 as is.
 const CANONICAL =
   '{"agent":{"delegation_chain":["user:user-123","agent:claude-desktop","tool:fs/read_file"],"name":"claude-desktop","tier":"interactive"},' +
-  '"event":"intent","input":{"redacted":{"path":"/notes/[redacted:ssn].txt"},"sha256":"' + 'b'.repeat(64) + '"},"kind":"tool",' +
-  '"policy":{"bundle_hash":"' + 'a'.repeat(64) + '","decision":"allow","determining_policies":["policy0"],"reasons":[]},' +
-  '"prev_hash":"' + '0'.repeat(64) + '","redactions":{"count":1,"types":["ssn"]},"request_id":"req-1","schema":"custos.audit/v1","seq":1,' +
+  '"event":"intent","input":{"redacted":{"path":"/notes/[redacted:ssn].txt"},"sha256":"' +
+  'b'.repeat(64) +
+  '"},"kind":"tool",' +
+  '"policy":{"bundle_hash":"' +
+  'a'.repeat(64) +
+  '","decision":"allow","determining_policies":["policy0"],"reasons":[]},' +
+  '"prev_hash":"' +
+  '0'.repeat(64) +
+  '","redactions":{"count":1,"types":["ssn"]},"request_id":"req-1","schema":"custos.audit/v1","seq":1,' +
   '"time":"2025-01-01T00:00:00.000Z","tool":{"name":"read_file","server":"fs"},"user":{"email":"zoë@example.com","iss":"https://idp.example.com/","sub":"user-123"}}';
 
 // Computed once with Python (hashlib + json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False)).
@@ -33,7 +39,9 @@ const KNOWN_HASH = 'f02ad7cfd585677e2db9e8680c680be6a9e6f6f5967f50f62d2e3ad3d6c5
 
 describe('computeRecordHash', () => {
   it('matches SHA-256(prev_hash ‖ JCS(record)) computed independently', () => {
-    const independent = createHash('sha256').update(GENESIS_HASH + CANONICAL, 'utf8').digest('hex');
+    const independent = createHash('sha256')
+      .update(GENESIS_HASH + CANONICAL, 'utf8')
+      .digest('hex');
     expect(independent).toBe(KNOWN_HASH);
     expect(computeRecordHash(RECORD)).toBe(KNOWN_HASH);
   });

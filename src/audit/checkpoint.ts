@@ -31,7 +31,10 @@ export function checkpointSignedBytes(c: Pick<Checkpoint, 'tree_size' | 'root_ha
 
 /** First 16 hex of SHA-256(SPKI DER). */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function asEd25519(key: KeyObject, kind: 'private' | 'public'): KeyObject {
@@ -90,7 +93,12 @@ export function verifyCheckpointSignature(c: unknown, keys: ReadonlyMap<string, 
 export function isCheckpoint(c: unknown): c is Checkpoint {
   if (typeof c !== 'object' || c === null) return false;
   const v = c as Partial<Checkpoint>;
-  return Number.isSafeInteger(v.tree_size) && (v.tree_size ?? -1) >= 0 && typeof v.root_hash === 'string' && HEX64.test(v.root_hash)
-    && typeof v.key_id === 'string' && typeof v.signature === 'string';
+  return (
+    Number.isSafeInteger(v.tree_size) &&
+    (v.tree_size ?? -1) >= 0 &&
+    typeof v.root_hash === 'string' &&
+    HEX64.test(v.root_hash) &&
+    typeof v.key_id === 'string' &&
+    typeof v.signature === 'string'
+  );
 }
-

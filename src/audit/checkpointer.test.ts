@@ -24,7 +24,7 @@ describe('checkpointer', () => {
     await checkpointer.idle();
     const rows = await collect(wrapped.read());
     await wrapped.close();
-    expect(rows.map((r) => r.event === 'checkpoint' ? `cp${r.checkpoint?.tree_size}` : r.seq)).toEqual([1, 2, 3, 'cp3', 5, 6, 7, 'cp7']);
+    expect(rows.map((r) => (r.event === 'checkpoint' ? `cp${r.checkpoint?.tree_size}` : r.seq))).toEqual([1, 2, 3, 'cp3', 5, 6, 7, 'cp7']);
     const cp = rows[7]!;
     expect(cp).toMatchObject({ user: { sub: 'custos:system' }, policy: { bundle_hash: 'b'.repeat(64), reasons: ['checkpoint'] } });
     expect(cp.checkpoint!.root_hash).toBe(merkleRoot(rows.slice(0, 7).map((r) => hashRowLeaf(r.hash))).toString('hex'));

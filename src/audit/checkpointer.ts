@@ -69,10 +69,12 @@ export function createCheckpointer(store: AuditStore, options: CheckpointerOptio
   function enqueue(): void {
     if (queued) return;
     queued = true;
-    queue = queue.then(() => {
-      queued = false;
-      return checkpoint();
-    }).catch((err: unknown) => options.onError?.(err));
+    queue = queue
+      .then(() => {
+        queued = false;
+        return checkpoint();
+      })
+      .catch((err: unknown) => options.onError?.(err));
   }
 
   return {

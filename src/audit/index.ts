@@ -9,17 +9,28 @@ export type { ExportJsonlOptions, ExportJsonlResult } from './export-jsonl.js';
 export { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-store.js';
 export { monitorAppends } from './append-health.js';
 export type { AppendHealth, MonitoredAuditStore, MonitorOptions } from './append-health.js';
-export type {
-  AuditStoreAdmin,
-  AuditStoreFactory,
-  AuditStoreOptions,
-  ChainHead,
-  RawRow,
-  VerifyFailure,
-  VerifyReport,
-} from './types.js';
-export { CompactTree, LeafTree, consistencyProof, hashChildren, hashLeaf, hashRowLeaf, inclusionProof, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
-export { CHECKPOINT_SCHEMA, checkpointSignedBytes, createCheckpointSigner, isCheckpoint, keyIdOf, loadVerifyKeys, verifyCheckpointSignature } from './checkpoint.js';
+export type { AuditStoreAdmin, AuditStoreFactory, AuditStoreOptions, ChainHead, RawRow, VerifyFailure, VerifyReport } from './types.js';
+export {
+  CompactTree,
+  LeafTree,
+  consistencyProof,
+  hashChildren,
+  hashLeaf,
+  hashRowLeaf,
+  inclusionProof,
+  merkleRoot,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle.js';
+export {
+  CHECKPOINT_SCHEMA,
+  checkpointSignedBytes,
+  createCheckpointSigner,
+  isCheckpoint,
+  keyIdOf,
+  loadVerifyKeys,
+  verifyCheckpointSignature,
+} from './checkpoint.js';
 export type { Checkpoint, CheckpointCheck, CheckpointSigner } from './checkpoint.js';
 export { createCheckpointer, withCheckpoints } from './checkpointer.js';
 export type { Checkpointer, CheckpointerOptions } from './checkpointer.js';

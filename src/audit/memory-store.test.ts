@@ -14,7 +14,10 @@ describe('the in-memory audit store shared by unit tests', () => {
 
   it('refuses an entry that is not custos.audit/v1 and fills an empty time from its clock', async () => {
     const audit = createMemoryAudit({ now: () => new Date('2026-01-01T00:00:00Z') });
-    await expect(audit.append({ ...makeEntry(1), schema: 'other' } as never)).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'invalid_entry' } });
+    await expect(audit.append({ ...makeEntry(1), schema: 'other' } as never)).rejects.toMatchObject({
+      code: 'ERR_AUDIT_UNAVAILABLE',
+      detail: { reason: 'invalid_entry' },
+    });
     expect((await audit.append({ ...makeEntry(1), time: '' })).time).toBe('2026-01-01T00:00:00.000Z');
   });
 

@@ -48,9 +48,7 @@ export function inclusionProof(leaves: readonly Hash[], index: number, size = le
     const n = end - start;
     if (n === 1) return [];
     const k = splitPoint(n);
-    return m < k
-      ? [...path(m, start, start + k), merkleRoot(leaves, start + k, end)]
-      : [...path(m - k, start + k, end), merkleRoot(leaves, start, start + k)];
+    return m < k ? [...path(m, start, start + k), merkleRoot(leaves, start + k, end)] : [...path(m - k, start + k, end), merkleRoot(leaves, start, start + k)];
   };
   return path(index, 0, size);
 }
@@ -171,7 +169,7 @@ export class LeafTree {
 
   constructor(leaves: readonly Hash[]) {
     this.levels = [[...leaves]];
-    for (let level = this.levels[0]!; level.length > 1; ) {
+    for (let level = this.levels[0]!; level.length > 1;) {
       const next: Hash[] = [];
       for (let i = 0; i + 1 < level.length; i += 2) next.push(hashChildren(level[i]!, level[i + 1]!));
       this.levels.push(next);

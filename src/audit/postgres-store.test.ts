@@ -89,7 +89,10 @@ describe('postgres audit store', () => {
       const outcomes = await Promise.all(
         Array.from({ length: 20 }, async (_, i) => {
           const started = performance.now();
-          const err = await store.append(entry(2000 + i)).then(() => undefined, (e: unknown) => e);
+          const err = await store.append(entry(2000 + i)).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           return { err, ms: performance.now() - started };
         }),
       );

@@ -147,10 +147,13 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
 function within<T>(promise: Promise<T>, ms: number, code: string, onLate: (value: T) => void = () => undefined): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let late = false;
-    const timer = setTimeout(() => {
-      late = true;
-      reject(Object.assign(new Error('The audit store did not answer in time.'), { code }));
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        late = true;
+        reject(Object.assign(new Error('The audit store did not answer in time.'), { code }));
+      },
+      Math.max(0, ms),
+    );
     promise.then(
       (value) => {
         clearTimeout(timer);
@@ -194,7 +197,11 @@ async function appendWithin(pool: pg.Pool, fields: Omit<AuditRecord, 'hash' | 's
     return record;
   } catch (err) {
     if ((err as { code?: unknown }).code === 'CUSTOS_STALLED') release(err as Error);
-    else await client.query('ROLLBACK').then(() => release(), (e: Error) => release(e));
+    else
+      await client.query('ROLLBACK').then(
+        () => release(),
+        (e: Error) => release(e),
+      );
     throw err;
   }
 }

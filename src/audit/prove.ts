@@ -40,9 +40,13 @@ export async function proveInclusion(store: AuditStore, seq: number): Promise<Pr
     if (record.event === 'checkpoint' && c && (!latest || c.tree_size >= latest.tree_size)) latest = { ...c, seq: record.seq };
   }
   if (recordHash === undefined) return { ok: false, reason: 'no_such_row' };
-  if (!latest || latest.tree_size < seq) return latest ? { ok: false, reason: 'not_checkpointed', latestTreeSize: latest.tree_size } : { ok: false, reason: 'not_checkpointed' };
+  if (!latest || latest.tree_size < seq)
+    return latest ? { ok: false, reason: 'not_checkpointed', latestTreeSize: latest.tree_size } : { ok: false, reason: 'not_checkpointed' };
   const path = new LeafTree(leaves.slice(0, latest.tree_size)).inclusionProof(seq - 1).map((h) => h.toString('hex'));
-  return { ok: true, proof: { schema: PROOF_SCHEMA, seq, record_hash: recordHash, leaf_index: seq - 1, tree_size: latest.tree_size, inclusion_path: path, checkpoint: latest } };
+  return {
+    ok: true,
+    proof: { schema: PROOF_SCHEMA, seq, record_hash: recordHash, leaf_index: seq - 1, tree_size: latest.tree_size, inclusion_path: path, checkpoint: latest },
+  };
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -50,12 +54,21 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** Checks a proof offline: the checkpoint's signature, then the path from the row's hash to its root. */
 export function verifyProof(proof: unknown, keys: ReadonlyMap<string, KeyObject>): { ok: boolean; reason?: string } {
   const p = proof as Partial<InclusionProof> | null;
-  if (!p || p.schema !== PROOF_SCHEMA || !isCheckpoint(p.checkpoint) || typeof p.record_hash !== 'string' || !HEX64.test(p.record_hash)) return { ok: false, reason: 'malformed' };
+  if (!p || p.schema !== PROOF_SCHEMA || !isCheckpoint(p.checkpoint) || typeof p.record_hash !== 'string' || !HEX64.test(p.record_hash))
+    return { ok: false, reason: 'malformed' };
   if (!Array.isArray(p.inclusion_path) || !p.inclusion_path.every((h) => typeof h === 'string' && HEX64.test(h))) return { ok: false, reason: 'malformed' };
   const signature = verifyCheckpointSignature(p.checkpoint, keys);
   if (!signature.ok) return { ok: false, reason: `checkpoint_${signature.reason}` };
   const { tree_size: size, root_hash: root } = p.checkpoint;
-  const included = p.tree_size === size && p.leaf_index === (p.seq ?? 0) - 1
-    && verifyInclusion(hashRowLeaf(p.record_hash), p.leaf_index ?? -1, size, p.inclusion_path.map((h) => Buffer.from(h, 'hex')), Buffer.from(root, 'hex'));
+  const included =
+    p.tree_size === size &&
+    p.leaf_index === (p.seq ?? 0) - 1 &&
+    verifyInclusion(
+      hashRowLeaf(p.record_hash),
+      p.leaf_index ?? -1,
+      size,
+      p.inclusion_path.map((h) => Buffer.from(h, 'hex')),
+      Buffer.from(root, 'hex'),
+    );
   return included ? { ok: true } : { ok: false, reason: 'not_included' };
 }

@@ -37,7 +37,17 @@ const OUTPUT: Required<NonNullable<Rec['output']>> = { redacted: 'x', sha256: 'c
 const REDACTIONS: Required<Rec['redactions']> = { count: 1, types: ['ticket'], rules: [{ rule: 'custom:ticket-id', type: 'ticket', count: 1 }], allowed: 1 };
 const CONFIRMATION: Required<NonNullable<Rec['confirmation']>> = { status: 'accepted', channel: 'mcp_elicitation' };
 const CHECKPOINT: Required<NonNullable<Rec['checkpoint']>> = { tree_size: 3, root_hash: 'e'.repeat(64), key_id: '0123456789abcdef', signature: 'A'.repeat(86) };
-const NESTED = { checkpoint: CHECKPOINT, user: USER, agent: AGENT, tool: TOOL, policy: POLICY, input: INPUT, output: OUTPUT, redactions: REDACTIONS, confirmation: CONFIRMATION };
+const NESTED = {
+  checkpoint: CHECKPOINT,
+  user: USER,
+  agent: AGENT,
+  tool: TOOL,
+  policy: POLICY,
+  input: INPUT,
+  output: OUTPUT,
+  redactions: REDACTIONS,
+  confirmation: CONFIRMATION,
+};
 
 const FULL: Required<AuditRecord> = {
   schema: AUDIT_SCHEMA,

@@ -69,7 +69,13 @@ export async function createSqliteAuditStore(uri: string, options: SqliteStoreOp
     throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The sqlite audit store could not be opened.', { cause: err });
   }
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const link = await startSqliteWorker({ file, readonly, busyTimeoutMs, outageWaitMs: Math.min(OUTAGE_WAIT_MS, busyTimeoutMs), maxPageCount: options.maxPageCount }).catch((failure: WorkerFailure) => {
+  const link = await startSqliteWorker({
+    file,
+    readonly,
+    busyTimeoutMs,
+    outageWaitMs: Math.min(OUTAGE_WAIT_MS, busyTimeoutMs),
+    maxPageCount: options.maxPageCount,
+  }).catch((failure: WorkerFailure) => {
     throw new CustosError('ERR_AUDIT_STORE_INVALID', failure.invalid ? failure.message : 'The sqlite audit store could not be opened.', {
       cause: causeOf(failure),
     });

@@ -65,7 +65,10 @@ export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<Wor
         reject,
       };
       if (timeoutMs !== undefined) {
-        entry.timer = setTimeout(() => settle(id)?.reject({ code: 'CUSTOS_STALLED', message: 'The audit writer did not answer in time.', timedOut: true }), timeoutMs);
+        entry.timer = setTimeout(
+          () => settle(id)?.reject({ code: 'CUSTOS_STALLED', message: 'The audit writer did not answer in time.', timedOut: true }),
+          timeoutMs,
+        );
       }
       waiting.set(id, entry);
       worker.ref();

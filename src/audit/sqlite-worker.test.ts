@@ -26,9 +26,12 @@ async function settle(promise: Promise<unknown>): Promise<{ ms: number; error?: 
 
 describe('renderChainedRecord', () => {
   it('produces the text and hash chainRecord produces, whatever the keys', () => {
-    const odd = { 'é': 1, Z: [1, { b: 2, a: null }], a_: 'x', 'prev': true, seq0: 0, '\u{1F600}': 'emoji', '': 'empty', hash_: 'h' };
+    const odd = { é: 1, Z: [1, { b: 2, a: null }], a_: 'x', prev: true, seq0: 0, '\u{1F600}': 'emoji', '': 'empty', hash_: 'h' };
     for (const fields of [makeEntry(1), makeEntry(2, { detail: odd }), { ...makeEntry(3), extra: undefined, seq: 99, prev_hash: 'x', hash: 'y' }]) {
-      for (const prev of [{ seq: 0, hash: GENESIS_HASH }, { seq: 41, hash: 'f'.repeat(64) }]) {
+      for (const prev of [
+        { seq: 0, hash: GENESIS_HASH },
+        { seq: 41, hash: 'f'.repeat(64) },
+      ]) {
         const expected = chainRecord(fields, prev);
         const members = canonicalMembers(fields);
         expect(renderChainedRecord(members, prev.seq + 1, prev.hash, expected.record.hash)).toBe(expected.json);

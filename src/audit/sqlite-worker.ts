@@ -50,8 +50,7 @@ export interface WorkerFailure {
 }
 
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
+  { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
 
 /** The id of the reply to the open (sent once, before any other). */
 export const OPEN_REPLY_ID = 0;
@@ -203,7 +202,8 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     try {
       commit(batch).forEach((json, i) => reply(batch[i]!.id, json));
     } catch (err) {
-      if (isBusy(err)) queue.unshift(...batch); // deadlines decide on the next pass
+      if (isBusy(err))
+        queue.unshift(...batch); // deadlines decide on the next pass
       else if (batch.length === 1) fail(batch[0]!.id, describe(err));
       else commitEach(batch); // one bad row must not deny its neighbours
     }

@@ -12,7 +12,10 @@ import type { ExportReport } from './verify-export.js';
 
 function newKey(): { signer: CheckpointSigner; publicPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { signer: createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  return {
+    signer: createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
 }
 
 const KEY = newKey();
@@ -47,7 +50,11 @@ function rechain(records: readonly AuditRecord[]): AuditRecord[] {
 describe('verifyExport: offline, from an export and a public key', () => {
   it('passes an intact export: the chain, three signed checkpoints, their roots and their consistency', async () => {
     const trail = await buildTrail();
-    expect(trail.filter((r) => r.event === 'checkpoint').map((r) => [r.seq, r.checkpoint?.tree_size])).toEqual([[6, 5], [12, 11], [18, 17]]);
+    expect(trail.filter((r) => r.event === 'checkpoint').map((r) => [r.seq, r.checkpoint?.tree_size])).toEqual([
+      [6, 5],
+      [12, 11],
+      [18, 17],
+    ]);
     const report = await verifyExport(lines(trail), { keys: KEYS });
     expect(report).toMatchObject({ ok: true, rows: 23, checkpoints: 3, findings: [], latest: { tree_size: 17 } });
   });

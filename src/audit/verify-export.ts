@@ -128,11 +128,19 @@ function checkCheckpoints(records: readonly AuditRecord[], leaves: LeafTree, key
     const c = record.checkpoint;
     const sig = verifyCheckpointSignature(c, keys);
     if (!sig.ok || !c) {
-      findings.push({ kind: 'checkpoint_forged', seq: record.seq, message: `the checkpoint at seq ${record.seq} is forged: ${sig.ok ? 'malformed' : sig.reason}` });
+      findings.push({
+        kind: 'checkpoint_forged',
+        seq: record.seq,
+        message: `the checkpoint at seq ${record.seq} is forged: ${sig.ok ? 'malformed' : sig.reason}`,
+      });
       continue;
     }
     if (c.tree_size >= record.seq) {
-      findings.push({ kind: 'checkpoint_forged', seq: record.seq, message: `the checkpoint at seq ${record.seq} claims rows up to ${c.tree_size}, past itself` });
+      findings.push({
+        kind: 'checkpoint_forged',
+        seq: record.seq,
+        message: `the checkpoint at seq ${record.seq} claims rows up to ${c.tree_size}, past itself`,
+      });
       continue;
     }
     if (!rootMatches(c, leaves, record.seq, findings) || !consistent(latest, c, leaves, record.seq, findings)) continue;
@@ -145,7 +153,11 @@ function checkCheckpoints(records: readonly AuditRecord[], leaves: LeafTree, key
 function rootMatches(c: Checkpoint, leaves: LeafTree, seq: number | undefined, findings: Finding[]): boolean {
   if (leaves.root(c.tree_size).toString('hex') === c.root_hash) return true;
   const where = seq === undefined ? 'the checkpoint given' : `the checkpoint at seq ${seq}`;
-  findings.push({ kind: 'checkpoint_root_mismatch', ...(seq === undefined ? {} : { seq }), message: `${where} signs a root over rows 1..${c.tree_size} that the rows no longer give: rows before it were rewritten` });
+  findings.push({
+    kind: 'checkpoint_root_mismatch',
+    ...(seq === undefined ? {} : { seq }),
+    message: `${where} signs a root over rows 1..${c.tree_size} that the rows no longer give: rows before it were rewritten`,
+  });
   return false;
 }
 
@@ -154,19 +166,35 @@ function consistent(before: Checkpoint | undefined, c: Checkpoint, leaves: LeafT
   const [first, second] = before.tree_size <= c.tree_size ? [before, c] : [c, before];
   const proof = leaves.consistencyProof(first.tree_size, second.tree_size);
   if (verifyConsistency(first.tree_size, second.tree_size, Buffer.from(first.root_hash, 'hex'), Buffer.from(second.root_hash, 'hex'), proof)) return true;
-  findings.push({ kind: 'checkpoint_inconsistent', ...(seq === undefined ? {} : { seq }), message: `checkpoint of size ${c.tree_size} is not consistent with the checkpoint of size ${before.tree_size}` });
+  findings.push({
+    kind: 'checkpoint_inconsistent',
+    ...(seq === undefined ? {} : { seq }),
+    message: `checkpoint of size ${c.tree_size} is not consistent with the checkpoint of size ${before.tree_size}`,
+  });
   return false;
 }
 
 /** The checkpoint held elsewhere: signed, reached by the export, and agreeing with its rows. */
-function checkGiven(c: Checkpoint, leaves: LeafTree, chainOk: boolean, keys: ExportVerifyOptions['keys'], latest: Checkpoint | undefined, findings: Finding[]): Checkpoint | undefined {
+function checkGiven(
+  c: Checkpoint,
+  leaves: LeafTree,
+  chainOk: boolean,
+  keys: ExportVerifyOptions['keys'],
+  latest: Checkpoint | undefined,
+  findings: Finding[],
+): Checkpoint | undefined {
   const sig = verifyCheckpointSignature(c, keys);
   if (!sig.ok) {
     findings.push({ kind: 'checkpoint_forged', message: `the checkpoint given is forged: ${sig.reason}` });
     return undefined;
   }
   if (c.tree_size > leaves.size) {
-    if (chainOk) findings.push({ kind: 'truncated', seq: leaves.size + 1, message: `the export ends at seq ${leaves.size} but the checkpoint given covers rows 1..${c.tree_size}: rows were cut off the end` });
+    if (chainOk)
+      findings.push({
+        kind: 'truncated',
+        seq: leaves.size + 1,
+        message: `the export ends at seq ${leaves.size} but the checkpoint given covers rows 1..${c.tree_size}: rows were cut off the end`,
+      });
     return undefined;
   }
   if (!rootMatches(c, leaves, undefined, findings)) return undefined;

@@ -7,10 +7,7 @@ import type { VerifyOptions } from './verify-chain.js';
  * Opens the store read-only and verifies every stored row from its raw text, so a
  * changed byte in a row is caught even when the row no longer parses.
  */
-export async function verifyStore(
-  uri: string,
-  options: Omit<AuditStoreOptions, 'readonly'> & Pick<VerifyOptions, 'expectHead'> = {},
-): Promise<VerifyReport> {
+export async function verifyStore(uri: string, options: Omit<AuditStoreOptions, 'readonly'> & Pick<VerifyOptions, 'expectHead'> = {}): Promise<VerifyReport> {
   const { expectHead, ...storeOptions } = options;
   const store = await createAuditStore(uri, { ...storeOptions, readonly: true });
   try {

@@ -112,7 +112,7 @@ describe('verifyStore', () => {
 
   it('detects a field changed through SQL', async () => {
     await writeTrail(file, 5);
-    tamper(file, (db) => db.prepare("UPDATE audit_records SET record = replace(record, '\"sub\":\"user-123\"', '\"sub\":\"user-999\"') WHERE seq = 2").run());
+    tamper(file, (db) => db.prepare('UPDATE audit_records SET record = replace(record, \'"sub":"user-123"\', \'"sub":"user-999"\') WHERE seq = 2').run());
     expect(await verifyStore(uri)).toMatchObject({ ok: false, count: 1, firstBrokenSeq: 2, reason: 'hash_mismatch' });
   });
 
@@ -120,7 +120,10 @@ describe('verifyStore', () => {
     await writeTrail(file, 5);
     tamper(file, (db) => {
       const row = db.prepare('SELECT record FROM audit_records WHERE seq = 3').get() as { record: string };
-      const forged = { ...(JSON.parse(row.record) as AuditRecord), policy: { decision: 'deny' as const, bundle_hash: 'x', determining_policies: [], reasons: [] } };
+      const forged = {
+        ...(JSON.parse(row.record) as AuditRecord),
+        policy: { decision: 'deny' as const, bundle_hash: 'x', determining_policies: [], reasons: [] },
+      };
       const hash = computeRecordHash(forged);
       db.prepare('UPDATE audit_records SET record = ?, hash = ? WHERE seq = 3').run(canonicalize({ ...forged, hash }), hash);
     });

@@ -29,13 +29,20 @@ async function writeTrail(): Promise<{ dir: string; uri: string; pubkey: string 
   const inner = await createAuditStore(uri);
   const checkpointer = createCheckpointer(inner, {
     signer: createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-    everyRows: 4, everyMs: 3_600_000, clock: { now: () => new Date() }, ids: { newId: () => 'cp' },
+    everyRows: 4,
+    everyMs: 3_600_000,
+    clock: { now: () => new Date() },
+    ids: { newId: () => 'cp' },
   });
   const store = withCheckpoints(inner, checkpointer);
   for (let i = 1; i <= 8; i++) {
     await store.append({
-      schema: AUDIT_SCHEMA, event: 'intent', time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), request_id: `r${i}`,
-      user: { sub: 'alice' }, policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
+      schema: AUDIT_SCHEMA,
+      event: 'intent',
+      time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+      request_id: `r${i}`,
+      user: { sub: 'alice' },
+      policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
       redactions: { count: 0, types: [] },
     });
     await checkpointer.idle();
@@ -58,7 +65,13 @@ describe('custos audit prove / verify --export', () => {
     expect(ok.out).toMatch(/^export intact \(offline\): 10 rows, .*2 signed checkpoint\(s\), the latest over rows 1\.\.9 /);
 
     const deleted = path.join(dir, 'deleted.jsonl');
-    writeFileSync(deleted, exported.out.split('\n').filter((_, i) => i !== 2).join('\n'));
+    writeFileSync(
+      deleted,
+      exported.out
+        .split('\n')
+        .filter((_, i) => i !== 2)
+        .join('\n'),
+    );
     const broken = await cli(['audit', 'verify', '--export', deleted, '--pubkey', pubkey]);
     expect(broken.code).toBe(1);
     expect(broken.err).toContain('TAMPERED row_deleted at seq 3');

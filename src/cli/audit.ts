@@ -80,7 +80,9 @@ function readCheckpoint(file: string): Checkpoint {
 async function verifyExportFile(ctx: CommandContext, file: string, opts: VerifyAuditOptions): Promise<void> {
   if (!opts.pubkey?.length) throw new CustosError('ERR_CONFIG_INVALID', 'audit verify --export needs at least one --pubkey');
   const keys = loadVerifyKeys(opts.pubkey.map((f) => readText(f, 'the public key file')));
-  const lines = readText(file, 'the export').split('\n').filter((line) => line.length > 0);
+  const lines = readText(file, 'the export')
+    .split('\n')
+    .filter((line) => line.length > 0);
   const checkpoint = opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
   const report = await verifyExport(lines, checkpoint ? { keys, checkpoint } : { keys });
   printExportReport(ctx, report);
@@ -108,9 +110,11 @@ export async function proveAudit(ctx: CommandContext, seq: number, opts: StoreOp
       ctx.out(JSON.stringify(result.proof, null, 2));
       return;
     }
-    ctx.err(result.reason === 'no_such_row'
-      ? `no row with seq ${seq} in the trail`
-      : `row ${seq} is not covered by a checkpoint yet${result.latestTreeSize === undefined ? ' (the trail has none: set audit.checkpoints)' : ` (the latest covers rows 1..${result.latestTreeSize})`}`);
+    ctx.err(
+      result.reason === 'no_such_row'
+        ? `no row with seq ${seq} in the trail`
+        : `row ${seq} is not covered by a checkpoint yet${result.latestTreeSize === undefined ? ' (the trail has none: set audit.checkpoints)' : ` (the latest covers rows 1..${result.latestTreeSize})`}`,
+    );
     ctx.exitCode = 1;
   } finally {
     await store.close();

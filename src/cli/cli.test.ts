@@ -16,11 +16,18 @@ async function writeTrail(n: number, size = 100): Promise<{ uri: string; records
   const store = await createAuditStore(uri);
   const records: AuditRecord[] = [];
   for (let i = 1; i <= n; i++) {
-    records.push(await store.append({
-      schema: AUDIT_SCHEMA, event: 'intent', time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), request_id: `r${i}`,
-      user: { sub: 'alice' }, policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
-      input: { redacted: 'x'.repeat(size), sha256: 'b'.repeat(64) }, redactions: { count: 0, types: [] },
-    }));
+    records.push(
+      await store.append({
+        schema: AUDIT_SCHEMA,
+        event: 'intent',
+        time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        request_id: `r${i}`,
+        user: { sub: 'alice' },
+        policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
+        input: { redacted: 'x'.repeat(size), sha256: 'b'.repeat(64) },
+        redactions: { count: 0, types: [] },
+      }),
+    );
   }
   await store.close();
   return { uri, records };
@@ -39,7 +46,23 @@ async function cli(args: string[], stdin = ''): Promise<{ code: number | undefin
 
 describe('custos CLI', () => {
   it('has --help for every command', async () => {
-    for (const args of [[], ['serve'], ['quickstart'], ['token'], ['audit'], ['audit', 'verify'], ['audit', 'prove'], ['audit', 'export'], ['policy'], ['policy', 'hash'], ['policy', 'validate'], ['redact'], ['review'], ['review', 'list'], ['review', 'close']]) {
+    for (const args of [
+      [],
+      ['serve'],
+      ['quickstart'],
+      ['token'],
+      ['audit'],
+      ['audit', 'verify'],
+      ['audit', 'prove'],
+      ['audit', 'export'],
+      ['policy'],
+      ['policy', 'hash'],
+      ['policy', 'validate'],
+      ['redact'],
+      ['review'],
+      ['review', 'list'],
+      ['review', 'close'],
+    ]) {
       const { code, out } = await cli([...args, '--help']);
       expect(code, args.join(' ')).toBe(0);
       expect(out, args.join(' ')).toMatch(/Usage: custos/);

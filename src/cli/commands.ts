@@ -41,7 +41,8 @@ function parseHead(value: string): { seq: number; hash: string } {
 function parseSince(value: string): { seq: number } | { time: number } {
   if (/^\d+$/.test(value)) return { seq: parseSeq(value) };
   const time = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time)) throw new InvalidArgumentError('expected a seq (e.g. 42) or an RFC 3339 time (e.g. 2026-01-01T00:00:00Z).');
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time))
+    throw new InvalidArgumentError('expected a seq (e.g. 42) or an RFC 3339 time (e.g. 2026-01-01T00:00:00Z).');
   return { time };
 }
 
@@ -69,29 +70,37 @@ function registerToolCommands(program: Command, ctx: CommandContext): void {
     .description('Print an access token for a demo user from the dev-only identity provider of the quick start.')
     .requiredOption('-u, --user <name>', 'demo user: alice (clinician) or bob (billing clerk)')
     .option('--issuer <url>', 'the dev provider', 'http://127.0.0.1:8786')
-    .option('--resource <url>', 'the audience to ask for (default: the provider\'s Custos resource)')
+    .option('--resource <url>', "the audience to ask for (default: the provider's Custos resource)")
     .action(async (opts: { user: string; issuer: string; resource?: string }) => (await import('./token.js')).printToken(ctx, opts));
 
   program
     .command('redact')
-    .description('Redact secrets and personal identifiers (card, SSN, MRN, email, phone) from a file or stdin and print the result (markers [redacted:TYPE]). Names and dates of birth are not detected yet.')
+    .description(
+      'Redact secrets and personal identifiers (card, SSN, MRN, email, phone) from a file or stdin and print the result (markers [redacted:TYPE]). Names and dates of birth are not detected yet.',
+    )
     .argument('[file]', 'file to read (default: stdin)')
     .option('--secret-file', 'treat the input as a secrets file (every KEY=value is redacted)')
     .option('--json', 'parse the input as JSON and redact every string in it')
     .option('--summary', 'print the redaction count and types on stderr')
     .action(async (file: string | undefined, opts: { secretFile?: boolean; json?: boolean; summary?: boolean }) =>
-      (await import('./redact.js')).redact(ctx, file, opts));
+      (await import('./redact.js')).redact(ctx, file, opts),
+    );
 }
 
 function registerAuditCommands(program: Command, ctx: CommandContext): void {
   const audit = program.command('audit').description('Read and verify the audit trail.');
 
   withStoreOptions(audit.command('verify'))
-    .description('Verify the hash chain: exit 0 when intact, 1 naming the first broken seq. With --export, verify an exported trail offline (no database): the chain, every checkpoint\'s signature and tree root, consistency between checkpoints, and name what is wrong (field_changed, row_deleted, rows_swapped, row_inserted, truncated, checkpoint_forged, checkpoint_root_mismatch, checkpoint_inconsistent).')
+    .description(
+      "Verify the hash chain: exit 0 when intact, 1 naming the first broken seq. With --export, verify an exported trail offline (no database): the chain, every checkpoint's signature and tree root, consistency between checkpoints, and name what is wrong (field_changed, row_deleted, rows_swapped, row_inserted, truncated, checkpoint_forged, checkpoint_root_mismatch, checkpoint_inconsistent).",
+    )
     .option('--expect-head <seq:hash>', 'a head (seq and hash) known from elsewhere, e.g. an earlier export or the SIEM: the chain must reach it', parseHead)
     .option('--export <file>', 'verify this JSONL export (`custos audit export`) offline instead of a store')
     .option('--pubkey <file>', 'a checkpoint public key (PEM); repeat for keys rotated out', collect, [])
-    .option('--checkpoint <file>', 'a checkpoint held outside the export (JSON: a checkpoint, or a proof from `audit prove`): the export must reach and agree with it')
+    .option(
+      '--checkpoint <file>',
+      'a checkpoint held outside the export (JSON: a checkpoint, or a proof from `audit prove`): the export must reach and agree with it',
+    )
     .action(async (opts: StoreOptions & VerifyFlags) => (await import('./audit.js')).verifyAudit(ctx, opts));
 
   withStoreOptions(audit.command('prove'))
@@ -104,7 +113,9 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['jsonl', 'ocsf']).default('jsonl'))
     .option('--since <seq|time>', 'start at this seq, or at the first row at or after this RFC 3339 time', parseSince)
     .option('--from <seq>', 'first seq to print (same as --since SEQ)', parseSeq)
-    .action(async (opts: StoreOptions & { format: 'jsonl' | 'ocsf'; since?: { seq: number } | { time: number }; from?: number }) => (await import('./audit.js')).exportAudit(ctx, opts));
+    .action(async (opts: StoreOptions & { format: 'jsonl' | 'ocsf'; since?: { seq: number } | { time: number }; from?: number }) =>
+      (await import('./audit.js')).exportAudit(ctx, opts),
+    );
 
   audit
     .command('sinks')
@@ -144,8 +155,8 @@ function registerReviewCommands(program: Command, ctx: CommandContext): void {
     .command('close <grant-id>')
     .description('Close a review on a running Custos, as the reviewer whose token is given (never the grant holder).')
     .requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787')
-    .option('--token <token>', 'the reviewer\'s bearer token (default: $CUSTOS_TOKEN)')
-    .option('--note <text>', 'the reviewer\'s finding')
+    .option('--token <token>', "the reviewer's bearer token (default: $CUSTOS_TOKEN)")
+    .option('--note <text>', "the reviewer's finding")
     .action(async (grantId: string, opts: { url: string; token?: string; note?: string }) => (await import('./review.js')).closeReview(ctx, grantId, opts));
 }
 

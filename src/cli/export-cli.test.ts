@@ -15,11 +15,20 @@ async function writeTrail(dir: string, n: number): Promise<{ uri: string; record
   const store = await createAuditStore(uri);
   const records: AuditRecord[] = [];
   for (let i = 1; i <= n; i++) {
-    records.push(await store.append({
-      schema: AUDIT_SCHEMA, event: 'intent', time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), request_id: `r${i}`, kind: 'tool',
-      user: { sub: 'alice' }, tool: { server: 'fs', name: 'read_file' }, policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
-      input: { redacted: { path: '/x' }, sha256: 'b'.repeat(64) }, redactions: { count: 0, types: [] },
-    }));
+    records.push(
+      await store.append({
+        schema: AUDIT_SCHEMA,
+        event: 'intent',
+        time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        request_id: `r${i}`,
+        kind: 'tool',
+        user: { sub: 'alice' },
+        tool: { server: 'fs', name: 'read_file' },
+        policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
+        input: { redacted: { path: '/x' }, sha256: 'b'.repeat(64) },
+        redactions: { count: 0, types: [] },
+      }),
+    );
   }
   await store.close();
   return { uri, records };
@@ -36,7 +45,14 @@ async function cli(args: string[]): Promise<{ code: number | undefined; out: str
   return { code, out, err };
 }
 
-const seqsOf = (out: string, pick: (o: Record<string, any>) => number): number[] => out.trim().split('\n').map((l) => pick(JSON.parse(l) as Record<string, any>)); // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the lines are arbitrary JSON
+type JsonLine = Record<string, any>;
+
+const seqsOf = (out: string, pick: (o: JsonLine) => number): number[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => pick(JSON.parse(l) as JsonLine));
 
 describe('custos audit export', () => {
   it('prints the stored canonical records (jsonl) or their OCSF events (ocsf)', async () => {
@@ -65,24 +81,51 @@ describe('custos audit sinks', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'custos-sinks-'));
     const { records } = await writeTrail(dir, 6);
     const config = path.join(dir, 'custos.yaml');
-    writeFileSync(config, JSON.stringify({
-      identity: { issuers: [{ issuer: 'https://idp.example.com', audience: 'custos' }] },
-      policy: { bundle: './bundle' },
-      audit: { store: 'sqlite:./audit.sqlite' },
-      export: { stateDir: './export-state', sinks: [{ type: 'file', name: 'archive', path: './out.jsonl' }, { type: 'webhook', name: 'siem', url: 'http://127.0.0.1:9/hook', secret: 'env:CUSTOS_TEST_HOOK_KEY' }] },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        identity: { issuers: [{ issuer: 'https://idp.example.com', audience: 'custos' }] },
+        policy: { bundle: './bundle' },
+        audit: { store: 'sqlite:./audit.sqlite' },
+        export: {
+          stateDir: './export-state',
+          sinks: [
+            { type: 'file', name: 'archive', path: './out.jsonl' },
+            { type: 'webhook', name: 'siem', url: 'http://127.0.0.1:9/hook', secret: 'env:CUSTOS_TEST_HOOK_KEY' },
+          ],
+        },
+      }),
+    );
     process.env['CUSTOS_TEST_HOOK_KEY'] = 'k';
     const cursors = createFileCursorStore(path.join(dir, 'export-state'));
     cursors.save({ sink: 'archive', seq: 6, hash: records[5]!.hash, updated_at: '2026-01-01T00:00:10.000Z', failures: 0 });
-    cursors.save({ sink: 'siem', seq: 2, hash: records[1]!.hash, updated_at: '2026-01-01T00:00:10.000Z', failures: 4, last_error: { reason: 'unreachable', at: '2026-01-01T00:00:09.000Z' } });
+    cursors.save({
+      sink: 'siem',
+      seq: 2,
+      hash: records[1]!.hash,
+      updated_at: '2026-01-01T00:00:10.000Z',
+      failures: 4,
+      last_error: { reason: 'unreachable', at: '2026-01-01T00:00:09.000Z' },
+    });
     const text = await cli(['audit', 'sinks', '--config', config]);
     expect(text.code).toBe(1);
     expect(text.out).toContain('archive (file): idle, delivered through seq 6 of 6, lag 0\n');
-    expect(text.out).toContain('siem (webhook): retrying, delivered through seq 2 of 6, lag 4, last error unreachable at 2026-01-01T00:00:09.000Z (4 failures in a row)');
+    expect(text.out).toContain(
+      'siem (webhook): retrying, delivered through seq 2 of 6, lag 4, last error unreachable at 2026-01-01T00:00:09.000Z (4 failures in a row)',
+    );
     const json = await cli(['audit', 'sinks', '--config', config, '--json']);
     expect(JSON.parse(json.out)).toEqual([
       { name: 'archive', type: 'file', state: 'idle', cursor: 6, head: 6, lag: 0, failures: 0 },
-      { name: 'siem', type: 'webhook', state: 'retrying', cursor: 2, head: 6, lag: 4, failures: 4, last_error: { reason: 'unreachable', at: '2026-01-01T00:00:09.000Z' } },
+      {
+        name: 'siem',
+        type: 'webhook',
+        state: 'retrying',
+        cursor: 2,
+        head: 6,
+        lag: 4,
+        failures: 4,
+        last_error: { reason: 'unreachable', at: '2026-01-01T00:00:09.000Z' },
+      },
     ]);
     cursors.save({ sink: 'siem', seq: 6, hash: records[5]!.hash, updated_at: '2026-01-01T00:00:20.000Z', failures: 0 });
     expect((await cli(['audit', 'sinks', '--config', config])).code).toBe(0);

@@ -14,7 +14,7 @@ import { isBrokenPipe, watchOutput } from './output.js';
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('custos')
-    .description('Custos: the control plane AI agents\' tool calls go through (identity, policy, redaction, audit).')
+    .description("Custos: the control plane AI agents' tool calls go through (identity, policy, redaction, audit).")
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.print(s), writeErr: (s) => ctx.io.stderr.write(s) })

@@ -30,7 +30,14 @@ export function collectReviews(records: Iterable<AuditRecord>): ReviewItem[] {
   for (const r of records) {
     const grantId = typeof r.detail?.grant_id === 'string' ? r.detail.grant_id : undefined;
     if (actionOf(r) === 'emergency_grant_opened' && grantId) {
-      items.set(grantId, { grantId, holder: r.user.sub ?? '?', openedAt: r.time, expiresAt: String(r.detail?.expires_at ?? ''), reason: String(r.detail?.reason ?? ''), calls: 0 });
+      items.set(grantId, {
+        grantId,
+        holder: r.user.sub ?? '?',
+        openedAt: r.time,
+        expiresAt: String(r.detail?.expires_at ?? ''),
+        reason: String(r.detail?.reason ?? ''),
+        calls: 0,
+      });
     } else if (actionOf(r) === 'emergency_review_closed' && grantId && items.has(grantId)) {
       items.set(grantId, { ...items.get(grantId)!, closedBy: r.user.sub ?? '?' });
     } else if (r.access?.grant_id && (r.event === 'intent' || r.event === 'deny')) {
@@ -51,14 +58,17 @@ export async function listReviews(ctx: CommandContext, opts: StoreOptions & { al
   const items = collectReviews(records).filter((i) => opts.all || i.closedBy === undefined);
   for (const i of items) {
     if (opts.json) await ctx.write(`${JSON.stringify(i)}\n`);
-    else await ctx.write(`${i.grantId}  holder=${i.holder}  opened=${i.openedAt}  expires=${i.expiresAt}  calls=${i.calls}  ${i.closedBy ? `closed_by=${i.closedBy}` : 'OPEN'}  reason=${JSON.stringify(i.reason)}\n`);
+    else
+      await ctx.write(
+        `${i.grantId}  holder=${i.holder}  opened=${i.openedAt}  expires=${i.expiresAt}  calls=${i.calls}  ${i.closedBy ? `closed_by=${i.closedBy}` : 'OPEN'}  reason=${JSON.stringify(i.reason)}\n`,
+      );
   }
   if (!opts.json) ctx.out(`${items.length} review(s)${opts.all ? '' : ' open'}`);
 }
 
 export async function closeReview(ctx: CommandContext, grantId: string, opts: { url: string; token?: string; note?: string }): Promise<void> {
   const token = opts.token ?? process.env.CUSTOS_TOKEN;
-  if (!token) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING', 'Give the reviewer\'s token with --token or $CUSTOS_TOKEN.');
+  if (!token) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING', "Give the reviewer's token with --token or $CUSTOS_TOKEN.");
   const response = await fetch(`${opts.url.replace(/\/+$/, '')}/v1/emergency/reviews/close`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

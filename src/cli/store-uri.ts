@@ -12,9 +12,7 @@ export interface StoreOptions {
  */
 export async function resolveStore(opts: StoreOptions): Promise<string> {
   if (opts.store) {
-    return opts.store.startsWith('sqlite:') && opts.store !== 'sqlite::memory:'
-      ? `sqlite:${path.resolve(opts.store.slice('sqlite:'.length))}`
-      : opts.store;
+    return opts.store.startsWith('sqlite:') && opts.store !== 'sqlite::memory:' ? `sqlite:${path.resolve(opts.store.slice('sqlite:'.length))}` : opts.store;
   }
   if (opts.config) {
     const { loadConfig } = await import('../config/index.js');

@@ -44,7 +44,11 @@ server: { trustedProxies: ${proxies} }
 identity: { issuers: [{ issuer: https://idp.example, audience: x }] }
 policy: { bundle: ./policy }
 `;
-    expect(loadConfig(writeConfig(base('[10.0.0.0/8, "2001:db8::/32", 192.0.2.7]'))).server.trustedProxies).toEqual(['10.0.0.0/8', '2001:db8::/32', '192.0.2.7']);
+    expect(loadConfig(writeConfig(base('[10.0.0.0/8, "2001:db8::/32", 192.0.2.7]'))).server.trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '2001:db8::/32',
+      '192.0.2.7',
+    ]);
     const problems = problemsOf(() => loadConfig(writeConfig(base('[10.0.0.0/33, lb.internal, "*"]'))));
     expect(problems.filter((p) => p.includes('server.trustedProxies'))).toHaveLength(3);
   });
@@ -112,7 +116,13 @@ policy: { bundle: ./policy }
       [[{ name: 'ok', url: 'file:///etc/passwd' }], 'upstreams[0].url: must be an http(s) URL'],
       [[{ name: 'ok', command: 'x', isolation: 'pooled' }], 'upstreams[0].isolation'],
       [[{ name: 'ok', command: 'x', maxSessions: 0 }], 'upstreams[0].maxSessions'],
-      [[{ name: 'a', command: 'x' }, { name: 'a', command: 'y' }], 'upstreams[1].name: duplicate upstream name'],
+      [
+        [
+          { name: 'a', command: 'x' },
+          { name: 'a', command: 'y' },
+        ],
+        'upstreams[1].name: duplicate upstream name',
+      ],
     ];
     for (const [upstreams, problem] of rejected) expect(problemsOf(() => resolve(upstreams)).join('\n'), JSON.stringify(upstreams)).toContain(problem);
     expect(resolve([{ name: 'a'.repeat(64), url: 'https://tools.example/mcp' }]).upstreams[0]?.name).toHaveLength(64);

@@ -69,7 +69,10 @@ function resolveExport(
       case 'syslog':
         return sink.tls?.ca === undefined ? sink : { ...sink, tls: { ...sink.tls, ca: path.resolve(baseDir, sink.tls.ca) } };
       case 'otlp':
-        return { ...sink, headers: Object.fromEntries(Object.entries(sink.headers).map(([k, v]) => [k, resolveSecret(v, where(i, `headers.${k}`), baseDir, env, problems)])) };
+        return {
+          ...sink,
+          headers: Object.fromEntries(Object.entries(sink.headers).map(([k, v]) => [k, resolveSecret(v, where(i, `headers.${k}`), baseDir, env, problems)])),
+        };
     }
   });
   return { ...section, stateDir: path.resolve(baseDir, section.stateDir), sinks };
@@ -95,11 +98,15 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     ),
   }));
   const exportSection = resolveExport(cfg.export, { source, baseDir, env, problems });
-  const store = cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
-    ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`
-    : cfg.audit.store;
+  const store =
+    cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
+      ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`
+      : cfg.audit.store;
   const { signingKey } = cfg.audit.checkpoints;
-  const checkpoints = { ...cfg.audit.checkpoints, ...(signingKey === undefined ? {} : { signingKey: resolveSecret(signingKey, `${source}: audit.checkpoints.signingKey`, baseDir, env, problems) }) };
+  const checkpoints = {
+    ...cfg.audit.checkpoints,
+    ...(signingKey === undefined ? {} : { signingKey: resolveSecret(signingKey, `${source}: audit.checkpoints.signingKey`, baseDir, env, problems) }),
+  };
   // The schema held; what is left are secret references that did not resolve (every one listed).
   if (problems.length) throw configError(source, problems, 'ERR_CONFIG_SECRET_UNRESOLVED');
   return deepFreeze({
@@ -124,7 +131,10 @@ export function loadConfig(file: string, env?: NodeJS.ProcessEnv): ResolvedConfi
   }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
-    throw configError(source, doc.errors.map((e) => `${source}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.code}`));
+    throw configError(
+      source,
+      doc.errors.map((e) => `${source}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.code}`),
+    );
   }
   return resolveConfig(doc.toJS(), { source, baseDir: path.dirname(source), env });
 }

@@ -13,9 +13,33 @@ async function rows(): Promise<AuditRecord[]> {
   const store = createMemoryAudit();
   await store.append(makeEntry(1));
   await store.append(makeEntry(2, { output: { redacted: null, sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' } }));
-  await store.append(makeEntry(3, { event: 'deny', kind: 'resource', policy: { decision: 'deny', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: ['phi_requires_clinician', 'tier_mismatch'] } }));
-  await store.append(makeEntry(4, { event: 'auth_failure', user: { sub: null, anonymous: true }, agent: undefined, tool: undefined, detail: { source: '127.0.0.1' }, policy: { decision: 'deny', bundle_hash: 'none', determining_policies: [], reasons: ['ERR_IDENTITY_TOKEN_MISSING'] } }));
-  await store.append(makeEntry(5, { event: 'admin', tool: undefined, agent: undefined, user: { sub: 'custos', tenant: 't1' }, detail: { action: 'policy_activated' }, trace_id: '0af7651916cd43dd8448eb211c80319c' }));
+  await store.append(
+    makeEntry(3, {
+      event: 'deny',
+      kind: 'resource',
+      policy: { decision: 'deny', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: ['phi_requires_clinician', 'tier_mismatch'] },
+    }),
+  );
+  await store.append(
+    makeEntry(4, {
+      event: 'auth_failure',
+      user: { sub: null, anonymous: true },
+      agent: undefined,
+      tool: undefined,
+      detail: { source: '127.0.0.1' },
+      policy: { decision: 'deny', bundle_hash: 'none', determining_policies: [], reasons: ['ERR_IDENTITY_TOKEN_MISSING'] },
+    }),
+  );
+  await store.append(
+    makeEntry(5, {
+      event: 'admin',
+      tool: undefined,
+      agent: undefined,
+      user: { sub: 'custos', tenant: 't1' },
+      detail: { action: 'policy_activated' },
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+    }),
+  );
   return store.rows;
 }
 
@@ -38,19 +62,55 @@ describe('OCSF API Activity mapping', () => {
   it('maps the decision, the outcome and the chain as docs/audit-schema.md tables them', async () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- reading nested fields of plain JSON events
     const [intent, failed, deny, authFailure, admin] = (await rows()).map(toOcsf) as Array<Record<string, any>>;
-    expect(intent).toMatchObject({ class_uid: 6003, category_uid: 6, activity_id: 99, type_uid: 600399, status_id: 0, action_id: 1, disposition_id: 1, severity_id: 1 });
+    expect(intent).toMatchObject({
+      class_uid: 6003,
+      category_uid: 6,
+      activity_id: 99,
+      type_uid: 600399,
+      status_id: 0,
+      action_id: 1,
+      disposition_id: 1,
+      severity_id: 1,
+    });
     expect(intent!.time).toBe(Date.UTC(2025, 0, 1, 0, 0, 1));
-    expect(intent!.metadata).toMatchObject({ sequence: 1, correlation_uid: 'req-1', event_code: 'intent', log_name: 'custos.audit/v1', original_time: '2025-01-01T00:00:01.000Z' });
-    expect(intent!.actor).toEqual({ user: { uid: 'user-123', email_addr: 'dana@example.com' }, idp: { uid: 'https://idp.example.com/' }, app_name: 'claude-desktop' });
+    expect(intent!.metadata).toMatchObject({
+      sequence: 1,
+      correlation_uid: 'req-1',
+      event_code: 'intent',
+      log_name: 'custos.audit/v1',
+      original_time: '2025-01-01T00:00:01.000Z',
+    });
+    expect(intent!.actor).toEqual({
+      user: { uid: 'user-123', email_addr: 'dana@example.com' },
+      idp: { uid: 'https://idp.example.com/' },
+      app_name: 'claude-desktop',
+    });
     expect(intent!.api).toEqual({ operation: 'read_file', service: { name: 'fs' }, request: { uid: 'req-1' } });
     expect(intent!.policy).toEqual({ uid: 'a'.repeat(64) });
     expect(intent!.unmapped.chain).toEqual({ seq: 1, prev_hash: '0'.repeat(64), hash: intent!.metadata.uid });
-    expect(intent!.unmapped).toMatchObject({ input_sha256: 'b'.repeat(64), redactions: { count: 1, types: ['ssn'] }, data_classes: ['phi'], tool_classes: ['reads_phi'] });
+    expect(intent!.unmapped).toMatchObject({
+      input_sha256: 'b'.repeat(64),
+      redactions: { count: 1, types: ['ssn'] },
+      data_classes: ['phi'],
+      tool_classes: ['reads_phi'],
+    });
     expect(JSON.stringify(intent)).not.toContain('[redacted:ssn]');
     expect(failed).toMatchObject({ status_id: 2, status: 'Failure', api: { response: { error: 'ERR_GATEWAY_UPSTREAM_FAILED' } } });
-    expect(deny).toMatchObject({ activity_id: 2, type_uid: 600302, status_id: 2, action_id: 2, disposition_id: 2, status_detail: 'phi_requires_clinician,tier_mismatch' });
+    expect(deny).toMatchObject({
+      activity_id: 2,
+      type_uid: 600302,
+      status_id: 2,
+      action_id: 2,
+      disposition_id: 2,
+      status_detail: 'phi_requires_clinician,tier_mismatch',
+    });
     expect(authFailure!.actor).toEqual({ user: { name: 'anonymous', type_id: 0, type: 'Unknown' } });
     expect(authFailure!.src_endpoint).toEqual({ name: 'anonymous', ip: '127.0.0.1' });
-    expect(admin).toMatchObject({ status_id: 0, metadata: { tenant_uid: 't1' }, trace: { uid: '0af7651916cd43dd8448eb211c80319c' }, unmapped: { detail: { action: 'policy_activated' } } });
+    expect(admin).toMatchObject({
+      status_id: 0,
+      metadata: { tenant_uid: 't1' },
+      trace: { uid: '0af7651916cd43dd8448eb211c80319c' },
+      unmapped: { detail: { action: 'policy_activated' } },
+    });
   });
 });

@@ -48,7 +48,10 @@ function actorOf(record: AuditRecord): Json {
 /** The caller as far as the row knows it: the agent by name, and the source address of an auth failure. */
 function srcEndpointOf(record: AuditRecord): Json {
   const source = record.detail?.['source'];
-  return compact({ name: record.agent?.name ?? (record.user.anonymous ? 'anonymous' : 'custos'), ip: typeof source === 'string' && source !== '*' ? source : undefined });
+  return compact({
+    name: record.agent?.name ?? (record.user.anonymous ? 'anonymous' : 'custos'),
+    ip: typeof source === 'string' && source !== '*' ? source : undefined,
+  });
 }
 
 function apiOf(record: AuditRecord): Json {
@@ -63,7 +66,15 @@ function apiOf(record: AuditRecord): Json {
 function unmappedOf(record: AuditRecord): Json {
   const { agent, policy } = record;
   return compact({
-    agent: agent ? compact({ tier: agent.tier, declared_tier: agent.declared_tier, delegation_chain: agent.delegation_chain, runtime: agent.runtime, version: agent.version }) : undefined,
+    agent: agent
+      ? compact({
+          tier: agent.tier,
+          declared_tier: agent.declared_tier,
+          delegation_chain: agent.delegation_chain,
+          runtime: agent.runtime,
+          version: agent.version,
+        })
+      : undefined,
     policy: { decision: policy.decision, determining_policies: policy.determining_policies },
     redactions: record.redactions,
     data_classes: record.data_classes,

@@ -50,13 +50,21 @@ async function startHttp(port: number, check: HttpCheck): Promise<Receiver> {
       if (result.status === 200) {
         seqs.push(...result.seqs);
         payloads.push(...(result.payloads ?? []));
-      }
-      else refused.push(result.answer);
+      } else refused.push(result.answer);
       res.writeHead(result.status, { 'content-type': 'application/json' }).end(result.answer);
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { seqs, payloads, refused, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    seqs,
+    payloads,
+    refused,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** A webhook receiver that checks the HMAC (computed here, independently of the sink) and the freshness. */
@@ -73,9 +81,14 @@ export function startWebhookReceiver(port: number, secret: string): Promise<Rece
 }
 
 /** An HTTP Event Collector as Splunk answers it: token check, /services/collector/event, concatenated JSON events. */
-export function startHecReceiver(port: number, token: string, seqOf: (event: unknown) => number = (event) => (event as { seq: number }).seq): Promise<Receiver> {
+export function startHecReceiver(
+  port: number,
+  token: string,
+  seqOf: (event: unknown) => number = (event) => (event as { seq: number }).seq,
+): Promise<Receiver> {
   return startHttp(port, (req, body) => {
-    if (req.url !== '/services/collector/event') return { status: 404, answer: '{"text":"The requested URL was not found on this server.","code":404}', seqs: [] };
+    if (req.url !== '/services/collector/event')
+      return { status: 404, answer: '{"text":"The requested URL was not found on this server.","code":404}', seqs: [] };
     if (req.headers.authorization !== `Splunk ${token}`) return { status: 403, answer: '{"text":"Invalid token","code":4}', seqs: [] };
     const seqs: number[] = [];
     for (const text of body.split('\n')) {
@@ -94,7 +107,12 @@ export function startOtlpReceiver(port: number): Promise<Receiver> {
   return startHttp(port, (req, body) => {
     if (req.url !== '/v1/logs' || !String(req.headers['content-type']).startsWith('application/json')) return { status: 415, answer: '{}', seqs: [] };
     const request = JSON.parse(body) as {
-      resourceLogs: Array<{ resource: { attributes: Array<{ key: string }> }; scopeLogs: Array<{ logRecords: Array<{ timeUnixNano: string; body: { stringValue: string }; attributes: Array<{ key: string; value: { intValue?: string } }> }> }> }>;
+      resourceLogs: Array<{
+        resource: { attributes: Array<{ key: string }> };
+        scopeLogs: Array<{
+          logRecords: Array<{ timeUnixNano: string; body: { stringValue: string }; attributes: Array<{ key: string; value: { intValue?: string } }> }>;
+        }>;
+      }>;
     };
     const seqs: number[] = [];
     for (const rl of request.resourceLogs) {
@@ -155,13 +173,20 @@ export async function startSyslogReceiver(port: number, tlsOptions?: { key: stri
   };
   const server = tlsOptions ? tls.createServer(tlsOptions, onSocket) : net.createServer(onSocket);
   const sockets = new Set<net.Socket>();
-  server.on(tlsOptions ? 'secureConnection' : 'connection', (s: net.Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on(tlsOptions ? 'secureConnection' : 'connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     seqs,
     payloads: [],
     refused,
-    close: () => new Promise((resolve) => { sockets.forEach((s) => s.destroy()); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        sockets.forEach((s) => s.destroy());
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -169,7 +194,28 @@ export async function startSyslogReceiver(port: number, tlsOptions?: { key: stri
 export function makeCertificate(dir: string): { key: string; cert: string } {
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }

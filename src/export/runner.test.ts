@@ -23,7 +23,10 @@ async function trail(n: number) {
 function flakySink() {
   const taken: AuditRecord[] = [];
   const sink: Sink & { down: boolean; taken: AuditRecord[] } = {
-    name: 'flaky', type: 'webhook', down: true, taken,
+    name: 'flaky',
+    type: 'webhook',
+    down: true,
+    taken,
     async deliver(batch) {
       if (sink.down) throw deliveryFailed('http_503');
       taken.push(...batch);
@@ -64,7 +67,13 @@ describe('sink runner', () => {
     sink.down = false;
     const real = createFileCursorStore(dir.path);
     let crash = true;
-    const cursors = { load: real.load, save: (c: Parameters<typeof real.save>[0]) => { if (crash && c.seq === 2) throw new Error('crash'); real.save(c); } };
+    const cursors = {
+      load: real.load,
+      save: (c: Parameters<typeof real.save>[0]) => {
+        if (crash && c.seq === 2) throw new Error('crash');
+        real.save(c);
+      },
+    };
     await expect(createSinkRunner({ sink, store, cursors, batchSize: 2 }).runOnce()).rejects.toThrow('crash');
     crash = false;
     const restarted = createSinkRunner({ sink, store, cursors, batchSize: 2 });
@@ -114,9 +123,17 @@ describe('file sink', () => {
     while ((await runner.runOnce()) > 0);
     const names = readdirSync(path.dirname(file)).sort();
     expect(names).toEqual(['audit.jsonl', 'audit.jsonl.1', 'audit.jsonl.2']);
-    const seqsOf = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).seq);
+    const seqsOf = (f: string) =>
+      readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditRecord).seq);
     // 16 records, 4 per file: the oldest file (seq 1-4) went past maxFiles and was removed.
-    expect([seqsOf(`${file}.2`), seqsOf(`${file}.1`), seqsOf(file)]).toEqual([[5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]);
+    expect([seqsOf(`${file}.2`), seqsOf(`${file}.1`), seqsOf(file)]).toEqual([
+      [5, 6, 7, 8],
+      [9, 10, 11, 12],
+      [13, 14, 15, 16],
+    ]);
     expect(readFileSync(file, 'utf8').split('\n')[0]).toBe(JSON.stringify(JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!)));
   });
 
@@ -126,8 +143,14 @@ describe('file sink', () => {
     const file = path.join(dir.path, 'ocsf.jsonl');
     const sink = createFileSink({ type: 'file', name: 'ocsf', format: 'ocsf', batchSize: 10, path: file, rotateBytes: 1 << 20, maxFiles: 3 });
     await sink.deliver(store.rows);
-    const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { class_uid: number; metadata: { sequence: number } });
-    expect(events.map((e) => [e.class_uid, e.metadata.sequence])).toEqual([[6003, 1], [6003, 2]]);
+    const events = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { class_uid: number; metadata: { sequence: number } });
+    expect(events.map((e) => [e.class_uid, e.metadata.sequence])).toEqual([
+      [6003, 1],
+      [6003, 2],
+    ]);
   });
 });
 

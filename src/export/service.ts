@@ -50,14 +50,17 @@ export function createExportService(options: ExportServiceOptions): ExportServic
   const cursors = createFileCursorStore(options.stateDir);
   const runners = new Map<string, SinkRunner>();
   for (const settings of options.sinks) {
-    runners.set(settings.name, createSinkRunner({
-      sink: createSink(settings),
-      store: options.store,
-      cursors,
-      batchSize: settings.batchSize,
-      ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
-      ...(options.retry === undefined ? {} : { retry: options.retry }),
-    }));
+    runners.set(
+      settings.name,
+      createSinkRunner({
+        sink: createSink(settings),
+        store: options.store,
+        cursors,
+        batchSize: settings.batchSize,
+        ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+        ...(options.retry === undefined ? {} : { retry: options.retry }),
+      }),
+    );
   }
   return {
     runners,

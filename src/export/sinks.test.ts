@@ -32,7 +32,14 @@ async function downThenUp(settings: SinkSettings, startReceiver: () => Promise<R
   cleanups.push(() => dir.remove());
   const store = createMemoryAudit();
   for (let i = 1; i <= 10; i += 1) await store.append(makeEntry(i));
-  const runner = createSinkRunner({ sink: createSink(settings), store, cursors: createFileCursorStore(dir.path), batchSize: settings.batchSize, pollMs: 10, retry: { minMs: 10, maxMs: 50 } });
+  const runner = createSinkRunner({
+    sink: createSink(settings),
+    store,
+    cursors: createFileCursorStore(dir.path),
+    batchSize: settings.batchSize,
+    pollMs: 10,
+    retry: { minMs: 10, maxMs: 50 },
+  });
   runner.start();
   cleanups.push(() => runner.stop());
   const reasons: string[] = [];
@@ -73,7 +80,12 @@ describe('sinks against local receivers, down then up', () => {
     await store.append(makeEntry(1));
     const dir = makeTempDir();
     cleanups.push(() => dir.remove());
-    const runner = createSinkRunner({ sink: createSink({ ...common, type: 'webhook', name: 'hook', url: `http://127.0.0.1:${port}/`, secret: 'a-wrong-key' }), store, cursors: createFileCursorStore(dir.path), batchSize: 4 });
+    const runner = createSinkRunner({
+      sink: createSink({ ...common, type: 'webhook', name: 'hook', url: `http://127.0.0.1:${port}/`, secret: 'a-wrong-key' }),
+      store,
+      cursors: createFileCursorStore(dir.path),
+      batchSize: 4,
+    });
     await expect(runner.runOnce()).rejects.toThrow();
     expect(await runner.status()).toMatchObject({ cursor: 0, lag: 0, failures: 1, last_error: { reason: 'http_401' } });
     expect(receiver.seqs).toEqual([]);
@@ -93,7 +105,15 @@ describe('sinks against local receivers, down then up', () => {
     const port = await reservePort();
     const receiver = await startHecReceiver(port, 'right');
     cleanups.push(() => receiver.close());
-    const sink = createSink({ ...common, type: 'splunk_hec', name: 'splunk', url: `http://127.0.0.1:${port}/`, token: 'wrong', sourcetype: 'custos:audit', source: 'custos' });
+    const sink = createSink({
+      ...common,
+      type: 'splunk_hec',
+      name: 'splunk',
+      url: `http://127.0.0.1:${port}/`,
+      token: 'wrong',
+      sourcetype: 'custos:audit',
+      source: 'custos',
+    });
     const store = createMemoryAudit();
     await expect(sink.deliver([await store.append(makeEntry(1))])).rejects.toMatchObject({ detail: { reason: 'http_403' } });
   });
@@ -125,7 +145,17 @@ describe('sinks against local receivers, down then up', () => {
     const credentials = makeCertificate(dir.path);
     const port = await reservePort();
     const { receiver } = await downThenUp(
-      { ...common, type: 'syslog', name: 'syslog-tls', host: '127.0.0.1', port, tls: { ca: credentials.cert }, appName: 'custos', facility: 13, hostname: 'custos-test' },
+      {
+        ...common,
+        type: 'syslog',
+        name: 'syslog-tls',
+        host: '127.0.0.1',
+        port,
+        tls: { ca: credentials.cert },
+        appName: 'custos',
+        facility: 13,
+        hostname: 'custos-test',
+      },
       () => startSyslogReceiver(port, credentials),
     );
     await waitFor(() => receiver.seqs.length >= 25);
@@ -141,16 +171,30 @@ describe('sinks against local receivers, down then up', () => {
     cleanups.push(() => receiver.close());
     const other = makeTempDir();
     cleanups.push(() => other.remove());
-    const sink = createSink({ ...common, type: 'syslog', name: 's', host: '127.0.0.1', port, tls: { ca: makeCertificate(other.path).cert }, appName: 'custos', facility: 13, hostname: 'h' });
+    const sink = createSink({
+      ...common,
+      type: 'syslog',
+      name: 's',
+      host: '127.0.0.1',
+      port,
+      tls: { ca: makeCertificate(other.path).cert },
+      appName: 'custos',
+      facility: 13,
+      hostname: 'h',
+    });
     cleanups.push(() => sink.close());
     await expect(sink.deliver([await createMemoryAudit().append(makeEntry(1))])).rejects.toMatchObject({ detail: { reason: 'tls_failed' } });
     expect(receiver.seqs).toEqual([]);
   });
 
   it('syslog message: PRI, version, header fields, escaped structured data, byte-counted frame', async () => {
-    const record = await createMemoryAudit().append(makeEntry(1, { request_id: 'a"b]c\\d', event: 'deny', policy: { decision: 'deny', bundle_hash: 'x', determining_policies: [], reasons: [] } }));
+    const record = await createMemoryAudit().append(
+      makeEntry(1, { request_id: 'a"b]c\\d', event: 'deny', policy: { decision: 'deny', bundle_hash: 'x', determining_policies: [], reasons: [] } }),
+    );
     const message = toSyslogMessage(record, { facility: 13, hostname: 'host name', appName: 'custos', format: 'jsonl' });
-    expect(message.startsWith(`<108>1 ${record.time} hostname custos - deny [custos@32473 seq="1" request_id="a\\"b\\]c\\\\d" hash="${record.hash}"] {`)).toBe(true);
+    expect(message.startsWith(`<108>1 ${record.time} hostname custos - deny [custos@32473 seq="1" request_id="a\\"b\\]c\\\\d" hash="${record.hash}"] {`)).toBe(
+      true,
+    );
     const withUnicode = `${message}é`;
     expect(frameOctetCounted(withUnicode)).toBe(`${Buffer.byteLength(withUnicode)} ${withUnicode}`);
     expect(Buffer.byteLength(withUnicode)).toBe(withUnicode.length + 1);

@@ -38,7 +38,11 @@ describe('error table', () => {
       status: 400,
       body: { error: { code: 'ERR_GATEWAY_BAD_REQUEST', message: 'The request body is invalid.', detail: { problems: ['tool: Required'] } } },
     });
-    expect(toJsonRpcError(err)).toEqual({ code: -32600, message: 'The request body is invalid.', data: { code: 'ERR_GATEWAY_BAD_REQUEST', detail: { problems: ['tool: Required'] } } });
+    expect(toJsonRpcError(err)).toEqual({
+      code: -32600,
+      message: 'The request body is invalid.',
+      data: { code: 'ERR_GATEWAY_BAD_REQUEST', detail: { problems: ['tool: Required'] } },
+    });
   });
 
   it('never returns the message, detail or cause of an internal error', () => {

@@ -51,7 +51,13 @@ export function createFakePolicy(rules: FakeRule[] = []): PolicySource & { input
       inputs.push(input);
       for (const rule of rules) {
         const d = rule(input);
-        if (d) return { decision: d, reasons: [d === 'deny' ? 'writes_need_admin' : `rule_${d}`], bundleHash: 'sha256:test-bundle', determiningPolicies: ['policy0'] };
+        if (d)
+          return {
+            decision: d,
+            reasons: [d === 'deny' ? 'writes_need_admin' : `rule_${d}`],
+            bundleHash: 'sha256:test-bundle',
+            determiningPolicies: ['policy0'],
+          };
       }
       return { decision: 'allow', reasons: [], bundleHash: 'sha256:test-bundle', determiningPolicies: ['default'] };
     },
@@ -85,7 +91,14 @@ export const deriveFakeAgent: DeriveAgent = (principal, declared) => {
   const tier = 'interactive' as const;
   const declaredTier = (TIERS as readonly string[]).includes(declared.tier ?? '') ? (declared.tier as Tier) : undefined;
   return {
-    agent: { name: declared.name, runtime: declared.runtime, version: declared.version, tier, declaredTier, delegationChain: [`user:${principal.sub}`, `agent:${declared.name}`] },
+    agent: {
+      name: declared.name,
+      runtime: declared.runtime,
+      version: declared.version,
+      tier,
+      declaredTier,
+      delegationChain: [`user:${principal.sub}`, `agent:${declared.name}`],
+    },
     tierMismatch: declared.tier !== undefined && declared.tier !== tier,
   };
 };
@@ -93,7 +106,13 @@ export const deriveFakeAgent: DeriveAgent = (principal, declared) => {
 export function createTestPipeline(policy: PolicySource): { pipeline: Pipeline; audit: MemoryAuditStore } {
   const audit = createMemoryAudit();
   let n = 0;
-  const pipeline = createPipeline({ policy, protector: createFakeProtector(), audit, clock: { now: () => new Date('2026-01-01T00:00:00Z') }, ids: { newId: () => `id-${++n}` } });
+  const pipeline = createPipeline({
+    policy,
+    protector: createFakeProtector(),
+    audit,
+    clock: { now: () => new Date('2026-01-01T00:00:00Z') },
+    ids: { newId: () => `id-${++n}` },
+  });
   return { pipeline, audit };
 }
 

@@ -41,10 +41,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const limits = deps.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const inputLimits = limits.input ?? DEFAULT_INPUT_LIMITS;
-  const guard = createFloodGuard({ pipeline: deps.pipeline, logger: deps.logger, settings: limits.authFailures, trustedProxies: deps.trustedProxies, now: () => clock.now().getTime() });
+  const guard = createFloodGuard({
+    pipeline: deps.pipeline,
+    logger: deps.logger,
+    settings: limits.authFailures,
+    trustedProxies: deps.trustedProxies,
+    now: () => clock.now().getTime(),
+  });
   const sweep = setInterval(() => void guard.flushDue(), Math.min(limits.authFailures?.windowMs ?? 60_000, 1000));
   sweep.unref();
-  const auth = createAuthenticator({ ...deps, ids, maxBodyBytes, guard, sessions: deps.identity?.sessions, resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl) });
+  const auth = createAuthenticator({
+    ...deps,
+    ids,
+    maxBodyBytes,
+    guard,
+    sessions: deps.identity?.sessions,
+    resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl),
+  });
   const hub = createSessionHub({ ...deps, ids, confirmationTimeoutMs: limits.confirmationTimeoutMs });
   const mcp = createMcpEndpoint({
     auth,
@@ -79,16 +92,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     ],
     ...identityRoutes(),
-    ...(deps.tokens ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })] : []),
-    ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [`GET ${p}`, (_req, res) => sendJson(res, 200, metadata, { 'access-control-allow-origin': '*' })]),
+    ...(deps.tokens
+      ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })]
+      : []),
+    ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [
+      `GET ${p}`,
+      (_req, res) => sendJson(res, 200, metadata, { 'access-control-allow-origin': '*' }),
+    ]),
   ]);
 
   /** Sessions, back-channel logout and break-glass, when identity provides them. */
   function identityRoutes(): Array<[string, Route]> {
     const identity = deps.identity ?? {};
     const out: Array<[string, Route]> = [];
-    if (identity.admin) out.push(['POST /v1/admin/sessions/revoke', createAdminSessionsRoute({ auth, pipeline: deps.pipeline, admin: identity.admin, maxBodyBytes })]);
-    if (identity.logout) out.push(['POST /oauth/backchannel-logout', createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes, guard })]);
+    if (identity.admin)
+      out.push(['POST /v1/admin/sessions/revoke', createAdminSessionsRoute({ auth, pipeline: deps.pipeline, admin: identity.admin, maxBodyBytes })]);
+    if (identity.logout)
+      out.push(['POST /oauth/backchannel-logout', createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes, guard })]);
     if (identity.emergency) {
       const e = createEmergencyApi({ auth, pipeline: deps.pipeline, emergency: identity.emergency, adminRoles: identity.admin?.roles ?? [], maxBodyBytes });
       out.push(['POST /v1/emergency/grants', e.open], ['GET /v1/emergency/reviews', e.reviews], ['POST /v1/emergency/reviews/close', e.close]);

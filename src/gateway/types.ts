@@ -1,7 +1,20 @@
 /** Types the gateway's callers see: its dependencies; the upstream pool is a kernel port. */
 import type { AuthFailureSettings } from './shared/flood-guard.js';
 import type { IdentityServices } from './shared/session-types.js';
-import type { AgentContext, Clock, IdSource, InputLimits, Logger, Pipeline, PolicySource, Principal, Protector, TokenExchanger, TokenVerifier, UpstreamPool } from '../kernel/index.js';
+import type {
+  AgentContext,
+  Clock,
+  IdSource,
+  InputLimits,
+  Logger,
+  Pipeline,
+  PolicySource,
+  Principal,
+  Protector,
+  TokenExchanger,
+  TokenVerifier,
+  UpstreamPool,
+} from '../kernel/index.js';
 
 /** The outbound side is a kernel port (src/upstream implements it); re-exported for the gateway's files. */
 export type {

@@ -3,12 +3,7 @@ import { expect } from 'vitest';
 import { CustosError } from '../kernel/index.js';
 import type { ErrorCode } from '../kernel/index.js';
 
-export async function expectDenied(
-  attempt: Promise<unknown>,
-  code: ErrorCode,
-  token: string,
-  secrets: readonly string[] = [],
-): Promise<CustosError> {
+export async function expectDenied(attempt: Promise<unknown>, code: ErrorCode, token: string, secrets: readonly string[] = []): Promise<CustosError> {
   const err: unknown = await attempt.then(
     () => undefined,
     (e: unknown) => e,

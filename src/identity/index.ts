@@ -4,7 +4,16 @@
  * composition of the rooms the app starts with. The dev-only identity provider is not here:
  * it is its own entry (dev-idp/index.ts), imported by the quick start and the test harness only.
  */
-export { createTokenVerifier, deriveAgentContext, deriveTier, CREDENTIAL_RULES, UNNAMED_AGENT, readClaimPath, MAX_TOKEN_BYTES, DEFAULT_ALGORITHMS } from './verification/index.js';
+export {
+  createTokenVerifier,
+  deriveAgentContext,
+  deriveTier,
+  CREDENTIAL_RULES,
+  UNNAMED_AGENT,
+  readClaimPath,
+  MAX_TOKEN_BYTES,
+  DEFAULT_ALGORITHMS,
+} from './verification/index.js';
 export type { ClaimMapping, ClosableTokenVerifier, CredentialRule, DeclaredAgent, IssuerConfig, TokenVerifierOptions } from './verification/index.js';
 export {
   createDelegation,
@@ -30,7 +39,14 @@ export type {
   SigningKeyStore,
   TokenExchangerOptions,
 } from './delegation/index.js';
-export { createLogoutVerifier, createRevocationFeed, createSessionGuard, deriveSessionStoreLocation, openSessionStore, LOGOUT_EVENT } from './sessions/index.js';
+export {
+  createLogoutVerifier,
+  createRevocationFeed,
+  createSessionGuard,
+  deriveSessionStoreLocation,
+  openSessionStore,
+  LOGOUT_EVENT,
+} from './sessions/index.js';
 export type { SessionStore } from './sessions/index.js';
 export { createEmergencyAccess } from './emergency/index.js';
 export type { EmergencyAccess, EmergencyGrant } from './emergency/index.js';

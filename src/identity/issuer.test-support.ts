@@ -78,11 +78,7 @@ export async function startTestIssuer(keys: readonly TestKey[]): Promise<TestIss
 }
 
 /** Signs claims with sensible defaults: iat now, exp in 5 minutes. */
-export async function signTestToken(
-  key: TestKey,
-  claims: JWTPayload,
-  options: { header?: Record<string, unknown>; nowSec?: number } = {},
-): Promise<string> {
+export async function signTestToken(key: TestKey, claims: JWTPayload, options: { header?: Record<string, unknown>; nowSec?: number } = {}): Promise<string> {
   const now = options.nowSec ?? Math.floor(Date.now() / 1000);
   return new SignJWT({ iat: now, exp: now + 300, ...claims })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...options.header })

@@ -91,7 +91,14 @@ export function subjectOfCall(call: ToolCall, toolClasses?: readonly string[]): 
   };
 }
 
-function baseRow(event: AuditEntry['event'], stamp: RowStamp, subject: RowSubject, decision: DecisionValue, reasons: readonly string[], determining: readonly string[] = []): AuditEntry {
+function baseRow(
+  event: AuditEntry['event'],
+  stamp: RowStamp,
+  subject: RowSubject,
+  decision: DecisionValue,
+  reasons: readonly string[],
+  determining: readonly string[] = [],
+): AuditEntry {
   return {
     schema: AUDIT_SCHEMA,
     event,
@@ -160,7 +167,6 @@ export function buildAlertRow(stamp: RowStamp, subject: RowSubject, f: AlertRowF
 export function buildAdminRow(stamp: RowStamp, subject: RowSubject, f: AdminRowFields): AuditEntry {
   return { ...baseRow('admin', stamp, subject, f.decision, f.reasons ?? [f.action]), detail: { action: f.action, ...f.detail } };
 }
-
 
 /** The user of rows Custos writes for itself (bundle activation at start, checkpoints). */
 export const SYSTEM_USER = Object.freeze({ sub: 'custos:system', iss: 'custos' });

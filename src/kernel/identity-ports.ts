@@ -27,7 +27,10 @@ export interface RevocationFeed {
    * The revocation, if any, that ends a long-lived session opened at `sinceMs` by `who` with
    * tokens of these `sid`s: one of the `sid`s revoked, or the user revoked at or after `sinceMs`.
    */
-  revocationSince(who: { readonly iss: string; readonly sub: string; readonly sessionIds: readonly string[] }, sinceMs: number): Promise<Revocation | undefined>;
+  revocationSince(
+    who: { readonly iss: string; readonly sub: string; readonly sessionIds: readonly string[] },
+    sinceMs: number,
+  ): Promise<Revocation | undefined>;
 }
 
 export interface LogoutPort {

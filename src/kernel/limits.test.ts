@@ -20,7 +20,18 @@ describe('findLimitExceeded', () => {
     ['depth', nest(5), 'maxDepth'],
     ['keys', { a: 1, b: 2, c: 3, d: 4 }, 'maxObjectKeys'],
     ['items', [1, 2, 3, 4], 'maxArrayItems'],
-    ['values', [[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3]], 'maxArrayItems'],
+    [
+      'values',
+      [
+        [1, 2, 3],
+        [1, 2, 3],
+        [1, 2, 3],
+        [1, 2, 3],
+        [1, 2, 3],
+        [1, 2, 3],
+      ],
+      'maxArrayItems',
+    ],
     ['string', { a: 'x'.repeat(11) }, 'maxStringLength'],
     ['key length', { ['k'.repeat(11)]: 1 }, 'maxStringLength'],
   ])('names the %s limit', (_name, value, limit) => {
@@ -28,9 +39,39 @@ describe('findLimitExceeded', () => {
   });
 
   it('counts values and size across the whole value', () => {
-    expect(findLimitExceeded([[1, 2], [1, 2], [1, 2], [1, 2], [1, 2], [1, 2], [1, 2]].slice(0, 3), small)).toBeUndefined();
-    expect(findLimitExceeded({ a: [[1, 2, 3], [1, 2, 3], [1, 2, 3]], b: [[1, 2, 3], [1, 2, 3]] }, { ...small, maxTotalSize: 10_000 })).toEqual({ limit: 'maxValues', max: 20 });
-    expect(findLimitExceeded({ a: 'x'.repeat(10), b: 'x'.repeat(10), c: ['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(10)] }, { ...small, maxTotalSize: 50 })).toEqual({ limit: 'maxTotalSize', max: 50 });
+    expect(
+      findLimitExceeded(
+        [
+          [1, 2],
+          [1, 2],
+          [1, 2],
+          [1, 2],
+          [1, 2],
+          [1, 2],
+          [1, 2],
+        ].slice(0, 3),
+        small,
+      ),
+    ).toBeUndefined();
+    expect(
+      findLimitExceeded(
+        {
+          a: [
+            [1, 2, 3],
+            [1, 2, 3],
+            [1, 2, 3],
+          ],
+          b: [
+            [1, 2, 3],
+            [1, 2, 3],
+          ],
+        },
+        { ...small, maxTotalSize: 10_000 },
+      ),
+    ).toEqual({ limit: 'maxValues', max: 20 });
+    expect(
+      findLimitExceeded({ a: 'x'.repeat(10), b: 'x'.repeat(10), c: ['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(10)] }, { ...small, maxTotalSize: 50 }),
+    ).toEqual({ limit: 'maxTotalSize', max: 50 });
   });
 
   it('accepts depth 64 and refuses 65 by default, and walks 100 000 levels without recursion', () => {
@@ -51,14 +92,18 @@ describe('canonical form and digests of deep and wide values', () => {
 
   it('property (seeded): canonical form is stable under re-parsing and key order, for deep and wide values', () => {
     let seed = 7;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const scalar = (): unknown => [rand() * 1e6 - 5e5, Math.floor(rand() * 1e9), `s\u00e9\u{1f600}${Math.floor(rand() * 100)}`, true, false, null, -0, 1e-7, 1e21][Math.floor(rand() * 9)];
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const scalar = (): unknown =>
+      [rand() * 1e6 - 5e5, Math.floor(rand() * 1e9), `s\u00e9\u{1f600}${Math.floor(rand() * 100)}`, true, false, null, -0, 1e-7, 1e21][Math.floor(rand() * 9)];
     const gen = (budget: number): unknown => {
       const r = rand();
       if (budget <= 0 || r < 0.2) return scalar();
       if (r < 0.3) return nest(Math.floor(rand() * 6000), scalar()); // a deep chain
       if (r < 0.65) return Array.from({ length: Math.floor(rand() * 12) }, () => gen(budget - 1));
-      const entries = Array.from({ length: Math.floor(rand() * 12) }, () => [String.fromCharCode(32 + Math.floor(rand() * 2000)) + String(Math.floor(rand() * 9)), gen(budget - 1)]);
+      const entries = Array.from({ length: Math.floor(rand() * 12) }, () => [
+        String.fromCharCode(32 + Math.floor(rand() * 2000)) + String(Math.floor(rand() * 9)),
+        gen(budget - 1),
+      ]);
       return Object.fromEntries(entries);
     };
     for (let i = 0; i < 40; i++) {
@@ -86,7 +131,12 @@ describe('pipeline bounds', () => {
       },
       redact: <T>(value: T) => ({ value, count: 0, types: [] }),
     };
-    const policy: ActivePolicy = { bundleHash: 'b'.repeat(64), decide: () => ({ decision: 'allow', reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] }), classifyTool: () => ({ classes: [] }), classificationRules: [] };
+    const policy: ActivePolicy = {
+      bundleHash: 'b'.repeat(64),
+      decide: () => ({ decision: 'allow', reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] }),
+      classifyTool: () => ({ classes: [] }),
+      classificationRules: [],
+    };
     const pipeline = createPipeline({ policy: { current: () => policy }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
     return { rows, audit, pipeline, classified: () => classified };
   }
@@ -118,7 +168,20 @@ describe('pipeline bounds', () => {
       },
       redact: <T>(value: T) => ({ value, count: 0, types: [] }),
     };
-    const p = createPipeline({ policy: { current: () => ({ bundleHash: 'b', decide: () => ({ decision: 'allow', reasons: [], bundleHash: 'b', determiningPolicies: [] }), classifyTool: () => ({ classes: [] }), classificationRules: [] }) }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    const p = createPipeline({
+      policy: {
+        current: () => ({
+          bundleHash: 'b',
+          decide: () => ({ decision: 'allow', reasons: [], bundleHash: 'b', determiningPolicies: [] }),
+          classifyTool: () => ({ classes: [] }),
+          classificationRules: [],
+        }),
+      },
+      protector,
+      audit,
+      clock: { now: () => new Date(0) },
+      ids: { newId: () => 'id' },
+    });
     void pipeline;
     const auth = await p.authorize(call({ path: 'x' }));
     expect(auth.decision.reasons).toEqual(['arguments_too_complex']);

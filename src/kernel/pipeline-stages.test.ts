@@ -31,7 +31,12 @@ function bundle(seen: DecisionInput[] = []): ActivePolicy {
     decide(input) {
       seen.push(input);
       const allowed = input.tool.name !== 'read_chart' || input.emergency === true;
-      return { decision: allowed ? 'allow' : 'deny', reasons: allowed ? [] : ['phi_requires_clinician'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] };
+      return {
+        decision: allowed ? 'allow' : 'deny',
+        reasons: allowed ? [] : ['phi_requires_clinician'],
+        bundleHash: 'b'.repeat(64),
+        determiningPolicies: ['p'],
+      };
     },
   };
 }
@@ -50,11 +55,20 @@ function call(overrides: Partial<ToolCall> = {}): ToolCall {
 
 function setup(extra: Partial<PipelineDeps> = {}, seen: DecisionInput[] = []) {
   const audit = createMemoryAudit();
-  const pipeline = createPipeline({ policy: { current: () => bundle(seen) }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' }, ...extra });
+  const pipeline = createPipeline({
+    policy: { current: () => bundle(seen) },
+    protector,
+    audit,
+    clock: { now: () => new Date(0) },
+    ids: { newId: () => 'id' },
+    ...extra,
+  });
   return { audit, pipeline };
 }
 
-const grantFor = (sessionId: string) => ({ activeGrant: vi.fn(async (p: { sessionId?: string }) => (p.sessionId === sessionId ? { grantId: 'g-1' } : undefined)) });
+const grantFor = (sessionId: string) => ({
+  activeGrant: vi.fn(async (p: { sessionId?: string }) => (p.sessionId === sessionId ? { grantId: 'g-1' } : undefined)),
+});
 
 describe('the pipeline stages', () => {
   it('are named, in order, from the bounds check to the monitor', () => {
@@ -93,12 +107,15 @@ describe('the pipeline stages', () => {
       ['deny', 'dana', 'tier_mismatch'],
       ['alert', 'dana', 'tier_mismatch'],
     ]);
-    expect(audit.rows[1]).toMatchObject({ alert: { type: 'tier_mismatch', severity: 'high' }, detail: { declared_tier: 'background', derived_tier: 'interactive' } });
+    expect(audit.rows[1]).toMatchObject({
+      alert: { type: 'tier_mismatch', severity: 'high' },
+      detail: { declared_tier: 'background', derived_tier: 'interactive' },
+    });
     expect(await pipeline.evaluate(call({ agent }))).toMatchObject({ decision: 'deny', reasons: ['tier_mismatch'] });
     expect(audit.rows).toHaveLength(2);
   });
 
-  it('break_glass: a call under the session\'s open grant runs with emergency set, the use alerted before the intent row', async () => {
+  it("break_glass: a call under the session's open grant runs with emergency set, the use alerted before the intent row", async () => {
     const emergency = grantFor('S1');
     const seen: DecisionInput[] = [];
     const { audit, pipeline } = setup({ emergency }, seen);
@@ -130,14 +147,19 @@ describe('the pipeline stages', () => {
     expect(audit.rows.map((r) => r.event)).toEqual(['alert', 'deny']);
   });
 
-  it('confirm: the asker\'s answer decides; an asker that throws is an unavailable channel and a deny row', async () => {
-    const confirmAll: ActivePolicy = { ...bundle(), decide: () => ({ decision: 'confirm', reasons: ['destructive'], bundleHash: 'b'.repeat(64), determiningPolicies: ['c'] }) };
+  it("confirm: the asker's answer decides; an asker that throws is an unavailable channel and a deny row", async () => {
+    const confirmAll: ActivePolicy = {
+      ...bundle(),
+      decide: () => ({ decision: 'confirm', reasons: ['destructive'], bundleHash: 'b'.repeat(64), determiningPolicies: ['c'] }),
+    };
     const audit = createMemoryAudit();
     const pipeline = createPipeline({ policy: { current: () => confirmAll }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
     const forward = vi.fn(async () => 'done');
     const yes = await pipeline.run(call(), forward, { confirmation: { channel: 'mcp_elicitation', ask: async () => 'accepted' } });
     expect(yes.forwarded).toBe(true);
-    const broken = await pipeline.run(call({ requestId: 'req-2' }), forward, { confirmation: { channel: 'mcp_elicitation', ask: async () => Promise.reject(new Error('x')) } });
+    const broken = await pipeline.run(call({ requestId: 'req-2' }), forward, {
+      confirmation: { channel: 'mcp_elicitation', ask: async () => Promise.reject(new Error('x')) },
+    });
     expect(broken.authorization.decision).toMatchObject({ decision: 'deny', reasons: ['confirmation_unavailable', 'destructive'] });
     expect(forward).toHaveBeenCalledOnce();
     expect(audit.rows.map((r) => r.event)).toEqual(['confirm', 'intent', 'result', 'confirm', 'deny']);
@@ -182,7 +204,11 @@ describe('rows through the one writer', () => {
     await pipeline.recordAuthFailure({ code: 'ERR_IDENTITY_TOKEN_MISSING', detail: { source: 'SECRET' } });
     expect(audit.rows.map((r) => r.event)).toEqual(['admin', 'alert', 'deny', 'auth_failure']);
     expect(JSON.stringify(audit.rows)).not.toContain('"SECRET');
-    expect(audit.rows[0]).toMatchObject({ user: { sub: 'custos:system', iss: 'custos' }, policy: { reasons: ['policy_activated'], bundle_hash: 'b'.repeat(64) }, detail: { action: 'policy_activated' } });
+    expect(audit.rows[0]).toMatchObject({
+      user: { sub: 'custos:system', iss: 'custos' },
+      policy: { reasons: ['policy_activated'], bundle_hash: 'b'.repeat(64) },
+      detail: { action: 'policy_activated' },
+    });
   });
 
   it('deny reasons are one typed list without duplicates', () => {

@@ -196,7 +196,10 @@ const redactInput: Stage = {
       return;
     }
     try {
-      draft.redactedArguments = env.protector.redact(draft.call.arguments, { dataClasses: draft.inspection.dataClasses, ...redactionScope(draft.call, draft.policy, 'audit') });
+      draft.redactedArguments = env.protector.redact(draft.call.arguments, {
+        dataClasses: draft.inspection.dataClasses,
+        ...redactionScope(draft.call, draft.policy, 'audit'),
+      });
     } catch {
       draft.redactedArguments = { value: '[redacted:unprocessable]', count: 1, types: ['unprocessable'] };
     }
@@ -204,7 +207,20 @@ const redactInput: Stage = {
 };
 
 /** The decision stages, in order. Add a control here, once. */
-export const DECISION_STAGES: readonly Stage[] = Object.freeze([bound, classify, identity, tier, limits, door, breakGlass, policyLoaded, classified, tenancy, decide, redactInput]);
+export const DECISION_STAGES: readonly Stage[] = Object.freeze([
+  bound,
+  classify,
+  identity,
+  tier,
+  limits,
+  door,
+  breakGlass,
+  policyLoaded,
+  classified,
+  tenancy,
+  decide,
+  redactInput,
+]);
 
 /** The limit the draft is past, if any: the front door's, the arguments', or the classifier's. */
 export function exceededOf(d: Draft): LimitExceeded | undefined {

@@ -72,13 +72,21 @@ describe('pipeline', () => {
     const a = setup(throwing);
     expect((await a.pipeline.run(call(), forward)).authorization.decision).toMatchObject({ decision: 'deny', reasons: ['ERR_POLICY_EVALUATION_FAILED'] });
     const b = createPipeline({
-      policy: { current: () => { throw new Error('no bundle'); } },
+      policy: {
+        current: () => {
+          throw new Error('no bundle');
+        },
+      },
       protector,
       audit: createMemoryAudit(),
       clock: { now: () => new Date(0) },
       ids: { newId: () => 'id' },
     });
-    expect((await b.run(call(), forward)).authorization.decision).toMatchObject({ decision: 'deny', reasons: ['ERR_POLICY_BUNDLE_INVALID'], bundleHash: 'none' });
+    expect((await b.run(call(), forward)).authorization.decision).toMatchObject({
+      decision: 'deny',
+      reasons: ['ERR_POLICY_BUNDLE_INVALID'],
+      bundleHash: 'none',
+    });
     expect(forward).not.toHaveBeenCalled();
   });
 
@@ -95,7 +103,11 @@ describe('pipeline', () => {
     await pipeline.run(call({ arguments: { path: '/w/phi/x.md' } }), forward);
     expect(forward).not.toHaveBeenCalled();
     expect(seen[0]).toMatchObject({ action: 'call_tool', dataClasses: ['phi'], toolClasses: ['read'] });
-    expect(audit.rows[0]).toMatchObject({ event: 'deny', data_classes: ['phi'], policy: { reasons: ['phi_requires_clinician'], determining_policies: ['phi'] } });
+    expect(audit.rows[0]).toMatchObject({
+      event: 'deny',
+      data_classes: ['phi'],
+      policy: { reasons: ['phi_requires_clinician'], determining_policies: ['phi'] },
+    });
   });
 
   it('never forwards when the intent row cannot be written, and reports ERR_AUDIT_UNAVAILABLE', async () => {
@@ -138,7 +150,13 @@ describe('pipeline', () => {
     const active = { ...policy(decide), tenancyRules: { arguments: ['tenant'], paths: [] } };
     const tenantAware: Protector = { ...protector, extractTenants: (c) => [String((c.arguments as { tenant?: string }).tenant ?? '')].filter(Boolean) };
     const audit = createMemoryAudit();
-    const pipeline = createPipeline({ policy: { current: () => active }, protector: tenantAware, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    const pipeline = createPipeline({
+      policy: { current: () => active },
+      protector: tenantAware,
+      audit,
+      clock: { now: () => new Date(0) },
+      ids: { newId: () => 'id' },
+    });
     const principal = { sub: 'alice', iss: 'i', tenant: 'A', roles: [], groups: [] };
     const other = await pipeline.authorize(call({ principal, arguments: { tenant: 'B' } }));
     expect(other.decision).toMatchObject({ decision: 'deny', reasons: ['tenant_mismatch'] });
@@ -151,12 +169,19 @@ describe('pipeline', () => {
 
   it('marks emergency calls in the decision input and on the row, and writes alert rows', async () => {
     const seen: DecisionInput[] = [];
-    const { audit, pipeline } = setup(policy((input) => (seen.push(input), { decision: 'allow', reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['e'] })));
+    const { audit, pipeline } = setup(
+      policy((input) => (seen.push(input), { decision: 'allow', reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: ['e'] })),
+    );
     await pipeline.authorize(call({ emergency: { grantId: 'g-1' } }));
     expect(seen[0]?.emergency).toBe(true);
     expect(audit.rows[0]?.access).toEqual({ emergency: true, grant_id: 'g-1' });
     const alert = await pipeline.recordAlert({ type: 'emergency_access', severity: 'high', decision: 'allow', call: call() });
-    expect(alert).toMatchObject({ event: 'alert', user: { sub: 'alice' }, alert: { type: 'emergency_access', severity: 'high' }, policy: { decision: 'allow' } });
+    expect(alert).toMatchObject({
+      event: 'alert',
+      user: { sub: 'alice' },
+      alert: { type: 'emergency_access', severity: 'high' },
+      policy: { decision: 'allow' },
+    });
     audit.failing = true;
     await expect(pipeline.recordAlert({ type: 'x', severity: 'low' })).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
   });
@@ -164,14 +189,25 @@ describe('pipeline', () => {
   it('classifies before redacting the input, so a secret file path is redacted as one', async () => {
     const seen: unknown[] = [];
     const p: Protector = { classify: () => ['secret_file'], redact: (v, o) => (seen.push(o?.dataClasses), { value: v, count: 0, types: [] }) };
-    const pipeline = createPipeline({ policy: { current: () => allowAll }, protector: p, audit: createMemoryAudit(), clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    const pipeline = createPipeline({
+      policy: { current: () => allowAll },
+      protector: p,
+      audit: createMemoryAudit(),
+      clock: { now: () => new Date(0) },
+      ids: { newId: () => 'id' },
+    });
     await pipeline.authorize(call());
     expect(seen[0]).toEqual(['secret_file']);
   });
 });
 
 describe('pipeline confirmation (two steps)', () => {
-  const confirmPolicy = policy(() => ({ decision: 'confirm', reasons: ['destructive_requires_confirmation'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p-confirm'] }));
+  const confirmPolicy = policy(() => ({
+    decision: 'confirm',
+    reasons: ['destructive_requires_confirmation'],
+    bundleHash: 'b'.repeat(64),
+    determiningPolicies: ['p-confirm'],
+  }));
 
   it('without a confirmation channel, a confirm decision is a deny row that cannot be confirmed', async () => {
     const { audit, pipeline } = setup(confirmPolicy);

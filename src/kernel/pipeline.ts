@@ -11,7 +11,18 @@
  */
 import { CustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
-import { buildAdminRow, buildAlertRow, buildAuthFailureRow, buildConfirmRow, buildDenyRow, buildIntentRow, buildResultRow, subjectOfCall, SYSTEM_USER, userOf } from './audit-rows.js';
+import {
+  buildAdminRow,
+  buildAlertRow,
+  buildAuthFailureRow,
+  buildConfirmRow,
+  buildDenyRow,
+  buildIntentRow,
+  buildResultRow,
+  subjectOfCall,
+  SYSTEM_USER,
+  userOf,
+} from './audit-rows.js';
 import type { RowStamp, RowSubject } from './audit-rows.js';
 import { createAuditWriter } from './audit-writer.js';
 import type { AuditMonitor } from './audit-writer.js';
@@ -373,12 +384,21 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   async function recordAdmin(input: AdminInput): Promise<AuditRecord> {
     const subject = { user: input.principal === 'custos' ? { ...SYSTEM_USER } : userOf(input.principal), agent: agentOf(input.agent), traceId: input.traceId };
-    return writer.write(buildAdminRow(stamp(deps.ids.newId()), subject, { action: input.action, reasons: input.reasons, decision: input.decision ?? 'allow', detail: input.detail }));
+    return writer.write(
+      buildAdminRow(stamp(deps.ids.newId()), subject, {
+        action: input.action,
+        reasons: input.reasons,
+        decision: input.decision ?? 'allow',
+        detail: input.detail,
+      }),
+    );
   }
 
   async function recordRefusal(input: RefusalInput): Promise<AuditRecord> {
     const subject = { user: userOf(input.principal), agent: agentOf(input.agent), traceId: input.traceId };
-    return writer.write(buildDenyRow(stamp(deps.ids.newId()), subject, { decision: { reasons: input.reasons, determiningPolicies: [] }, detail: input.detail }));
+    return writer.write(
+      buildDenyRow(stamp(deps.ids.newId()), subject, { decision: { reasons: input.reasons, determiningPolicies: [] }, detail: input.detail }),
+    );
   }
 
   return { authorize, evaluate, confirm, complete, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal };

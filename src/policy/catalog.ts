@@ -17,9 +17,7 @@ const classesSchema = z.strictObject({ classes: z.array(CLASS_NAME) });
 const catalogSchema = z.strictObject({
   tools: z.record(TOOL_KEY, classesSchema).default({}),
   defaults: classesSchema.default({ classes: [] }),
-  classification: z
-    .array(z.strictObject({ dataClass: CLASS_NAME, paths: z.array(z.string().min(1)).min(1) }))
-    .default([]),
+  classification: z.array(z.strictObject({ dataClass: CLASS_NAME, paths: z.array(z.string().min(1)).min(1) })).default([]),
   tenancy: tenancySchema.optional(),
   redaction: redactionSchema.optional(),
 });

@@ -82,11 +82,7 @@ export function parsePolicyFiles(files: readonly { path: string; text: string }[
 }
 
 /** Strict validation of every policy against the schema; problems name the file and the policy. */
-export function validatePolicies(
-  schemaText: string,
-  policies: readonly BundlePolicy[],
-  fileTexts: ReadonlyMap<string, string>,
-): string[] {
+export function validatePolicies(schemaText: string, policies: readonly BundlePolicy[], fileTexts: ReadonlyMap<string, string>): string[] {
   const byId = new Map(policies.map((p) => [p.id, p]));
   const answer = validate({
     schema: schemaText,

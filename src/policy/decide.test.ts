@@ -84,9 +84,7 @@ describe('decide', () => {
 
   it('keeps bundles apart and swaps the active one', async () => {
     const allow = await loadBundle(await writeBundle({ 'policies/p.cedar': '@id("yes")\npermit (principal, action, resource);\n' }));
-    const deny = await loadBundle(
-      await writeBundle({ 'policies/p.cedar': '@id("no")\nforbid (principal, action, resource);\n' }),
-    );
+    const deny = await loadBundle(await writeBundle({ 'policies/p.cedar': '@id("no")\nforbid (principal, action, resource);\n' }));
     const source = createPolicySource(allow.policy);
     const input = makeInput({ server: 'demo', tool: 'read' });
     expect(source.current().decide(input)).toMatchObject({ decision: 'allow', bundleHash: allow.bundleHash });

@@ -15,9 +15,7 @@ describe('docs/policy.md', () => {
     const [schema, examples, ...rest] = cedarBlocks(await readFile(DOC, 'utf8'));
     expect(rest).toEqual([]);
     expect(schema).toContain('namespace Custos');
-    const loaded = await loadBundle(
-      await writeBundle({ 'schema.cedarschema': schema ?? '', 'policies/examples.cedar': examples ?? '' }),
-    );
+    const loaded = await loadBundle(await writeBundle({ 'schema.cedarschema': schema ?? '', 'policies/examples.cedar': examples ?? '' }));
     expect(loaded.policyIds).toHaveLength(5);
     const bob = makeInput({ sub: 'bob', roles: ['billing'], dataClasses: ['phi'], toolClasses: ['read'] });
     expect(loaded.policy.decide(bob).reasons).toEqual(['phi_requires_clinician']);

@@ -58,9 +58,7 @@ describe('quick-start bundle', () => {
 
   it('lets bob read a non-phi file and read secret_file data (the redactor handles values)', () => {
     expect(policy.decide(input({ ...BOB })).decision).toBe('allow');
-    expect(policy.decide(input({ ...BOB, tool: 'read_multiple_files', dataClasses: ['secret_file'] })).decision).toBe(
-      'allow',
-    );
+    expect(policy.decide(input({ ...BOB, tool: 'read_multiple_files', dataClasses: ['secret_file'] })).decision).toBe('allow');
     expect(policy.decide(input({ ...BOB, action: 'list_tool', tool: 'directory_tree' })).decision).toBe('allow');
   });
 

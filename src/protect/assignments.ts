@@ -53,8 +53,7 @@ export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest, acceptV
   };
 }
 
-const isKeyChar = (c: number): boolean =>
-  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46 || c === 45; // 0-9 A-Z a-z _ . -
+const isKeyChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46 || c === 45; // 0-9 A-Z a-z _ . -
 const isKeyStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
 /** The key written just before a separator at `sep` (`KEY`, `"KEY"`, `'KEY'`, blanks allowed), or undefined. */

@@ -57,10 +57,17 @@ describe('built-in secret files', () => {
     '/w/kubeconfig',
   ])('%s is a secret file', (p) => expect(isSecretFile(normalisePath(p))).toBe(true));
 
-  it.each(['/w/.env.example', '/w/.env.sample', '/home/u/.ssh/id_rsa.pub', '/home/u/.ssh/id_ed25519.pub', '/w/config.json', '/w/.aws/config', '/w/env', '/w/keys.txt', '/w/README.md'])(
-    '%s is not',
-    (p) => expect(isSecretFile(normalisePath(p))).toBe(false),
-  );
+  it.each([
+    '/w/.env.example',
+    '/w/.env.sample',
+    '/home/u/.ssh/id_rsa.pub',
+    '/home/u/.ssh/id_ed25519.pub',
+    '/w/config.json',
+    '/w/.aws/config',
+    '/w/env',
+    '/w/keys.txt',
+    '/w/README.md',
+  ])('%s is not', (p) => expect(isSecretFile(normalisePath(p))).toBe(false));
 });
 
 describe('classifyPaths', () => {
@@ -111,7 +118,17 @@ describe('extractPaths and classifyCall', () => {
       Directory: '/w',
       uri: 'file:///w/g.txt',
     };
-    expect(extractPaths(args).sort()).toEqual(['/w', '/w/a.txt', '/w/b.txt', '/w/c.txt', '/w/d.txt', '/w/e.txt', '/w/f.txt', '/w/g.txt', '/w/not-a-path-argument.txt']);
+    expect(extractPaths(args).sort()).toEqual([
+      '/w',
+      '/w/a.txt',
+      '/w/b.txt',
+      '/w/c.txt',
+      '/w/d.txt',
+      '/w/e.txt',
+      '/w/f.txt',
+      '/w/g.txt',
+      '/w/not-a-path-argument.txt',
+    ]);
     expect(extractPaths('just a string')).toEqual(['just a string']);
     expect(extractPaths({ a: { b: { c: { d: { e: { f: ['phi/x'] } } } } } })).toEqual(['phi/x']);
     expect(extractPaths(null)).toEqual([]);

@@ -73,7 +73,11 @@ export function classifyPaths(paths: readonly string[], rules: readonly Classifi
  * extractPaths), and a resource call's URI when it is the tool name. Throws
  * ERR_INPUT_TOO_COMPLEX when the arguments are past the classifier's limits.
  */
-export function classifyCall(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: readonly ClassificationRule[], options: ClassifyOptions = {}): string[] {
+export function classifyCall(
+  call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>,
+  rules: readonly ClassificationRule[],
+  options: ClassifyOptions = {},
+): string[] {
   const paths = extractPaths(call.arguments);
   if (call.kind === 'resource' && call.tool.name.includes('://')) paths.push(normalisePath(call.tool.name));
   return classifyNormalised(paths, rules, options);

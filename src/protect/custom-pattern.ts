@@ -39,7 +39,7 @@ function skipClass(src: string, i: number): number {
 export function unsafePatternReason(src: string): string | undefined {
   if (src.length === 0 || src.length > MAX_SOURCE) return `a pattern of 1 to ${MAX_SOURCE} characters`;
   const stack: Group[] = [{ repeats: false, alternates: false }];
-  for (let i = 0; i < src.length; ) {
+  for (let i = 0; i < src.length;) {
     const c = src[i]!;
     if (c === '\\') {
       if (/[1-9k]/.test(src[i + 1] ?? '')) return 'a backreference';

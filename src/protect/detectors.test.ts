@@ -47,10 +47,19 @@ describe('known tokens', () => {
 });
 
 describe('secret-looking keys', () => {
-  it.each(['STRIPE_SECRET_KEY', 'DATABASE_PASSWORD', 'GITHUB_TOKEN', 'apiKey', '_authToken', 'DB_CONN', 'SENTRY_DSN', 'OLDPWD', 'CONNECTION_STRING', 'x-api-key', 'PRIVATE_KEY'])(
-    '%s looks secret',
-    (key) => expect(isSecretKey(key)).toBe(true),
-  );
+  it.each([
+    'STRIPE_SECRET_KEY',
+    'DATABASE_PASSWORD',
+    'GITHUB_TOKEN',
+    'apiKey',
+    '_authToken',
+    'DB_CONN',
+    'SENTRY_DSN',
+    'OLDPWD',
+    'CONNECTION_STRING',
+    'x-api-key',
+    'PRIVATE_KEY',
+  ])('%s looks secret', (key) => expect(isSecretKey(key)).toBe(true));
   it.each(['DEBUG', 'KEYBOARD', 'AUTHOR', 'monkey', 'max_tokens', 'PORT', 'HOSTNAME'])('%s does not', (key) => expect(isSecretKey(key)).toBe(false));
   it('ranks password above token above key', () => {
     expect(secretKeyStrength('DB_PASSWORD')).toBe('strong');

@@ -7,7 +7,14 @@ export { DETECTORS };
 
 /** Id, type, marker, basis, description and scope of every built-in detector, in priority order. */
 export function listDetectors(): DetectorInfo[] {
-  return DETECTORS.map((d) => ({ name: d.id, type: d.type, marker: `[redacted:${d.type}]`, basis: d.basis, description: d.description, scope: d.scope ?? 'always' }));
+  return DETECTORS.map((d) => ({
+    name: d.id,
+    type: d.type,
+    marker: `[redacted:${d.type}]`,
+    basis: d.basis,
+    description: d.description,
+    scope: d.scope ?? 'always',
+  }));
 }
 
 /** Does a name select this detector: its id, its type, or `all`? */

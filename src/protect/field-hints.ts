@@ -9,7 +9,10 @@ const HINTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^(?:ssn|social_?security(?:_?(?:number|no))?|tax_?id|tin)$/, 'ssn'],
   [/^(?:dob|date_?of_?birth|birth_?date|birthday|admission_?date|admit_?date|discharge_?date|date_?of_?death|dod)$/, 'date'],
   [/^(?:mrn|medical_?record(?:_?(?:number|no|id))?|chart_?(?:number|id)|patient_?id)$/, 'mrn'],
-  [/^(?:patient(?:_?name)?|full_?name|first_?name|last_?name|given_?name|family_?name|surname|middle_?name|maiden_?name|emergency_?contact(?:_?name)?|next_?of_?kin)$/, 'name'],
+  [
+    /^(?:patient(?:_?name)?|full_?name|first_?name|last_?name|given_?name|family_?name|surname|middle_?name|maiden_?name|emergency_?contact(?:_?name)?|next_?of_?kin)$/,
+    'name',
+  ],
   [/^(?:phone(?:_?number)?|mobile|cell(?:_?phone)?|fax(?:_?number)?|telephone|tel)$/, 'phone'],
   [/^(?:e_?mail(?:_?address)?)$/, 'email'],
   [/^(?:address(?:_?line_?\d)?|street(?:_?address)?|home_?address|mailing_?address|zip(?:_?code)?|postal_?code|postcode)$/, 'address'],

@@ -68,7 +68,15 @@ describe('credential file kinds', () => {
   it.each(Object.entries(EXAMPLES))('%s: %s', (id, p) => {
     expect(fileKindsOf(p).map((k) => k.id)).toContain(id);
   });
-  it.each(['/home/u/.ssh/id_ed25519.pub', '/home/u/.ssh/known_hosts', '/repo/.env.example', '/repo/src/index.ts', '/repo/README.md', '/home/u/.aws/config', '/repo/docs/keys.md'])('%s is not a credential file', (p) => {
+  it.each([
+    '/home/u/.ssh/id_ed25519.pub',
+    '/home/u/.ssh/known_hosts',
+    '/repo/.env.example',
+    '/repo/src/index.ts',
+    '/repo/README.md',
+    '/home/u/.aws/config',
+    '/repo/docs/keys.md',
+  ])('%s is not a credential file', (p) => {
     expect(fileKindsOf(p)).toEqual([]);
   });
 });

@@ -78,7 +78,12 @@ function buildAutomaton(keywords: readonly string[]): Automaton {
     }
   }
   const table = new Int32Array(next.length * ALPHABET);
-  next.forEach((row, s) => table.set(row.map((t) => t * ALPHABET), s * ALPHABET));
+  next.forEach((row, s) =>
+    table.set(
+      row.map((t) => t * ALPHABET),
+      s * ALPHABET,
+    ),
+  );
   return { table, outputs };
 }
 

@@ -9,7 +9,12 @@ describe('createProtector', () => {
     const p: Protector = protect.createProtector();
     const call = { tool: { server: 'fs', name: 'read_file' }, kind: 'tool' as const, arguments: { path: '/w/phi/x.txt' } };
     expect(p.classify(call, [{ dataClass: 'phi', paths: ['**/phi/**'] }])).toEqual(['phi']);
-    expect(p.redact({ text: `key ${FAKE.githubPat}` })).toEqual({ value: { text: 'key [redacted:secret]' }, count: 1, types: ['secret'], rules: [{ rule: 'github-pat', type: 'secret', count: 1 }] });
+    expect(p.redact({ text: `key ${FAKE.githubPat}` })).toEqual({
+      value: { text: 'key [redacted:secret]' },
+      count: 1,
+      types: ['secret'],
+      rules: [{ rule: 'github-pat', type: 'secret', count: 1 }],
+    });
   });
 
   it('enables only the detectors named, by name or by type', () => {
@@ -52,7 +57,17 @@ describe('createProtector', () => {
 
 describe('public surface', () => {
   it('exports the documented functions', () => {
-    for (const name of ['createProtector', 'redactText', 'listDetectors', 'classifyPaths', 'classifyCall', 'matchGlob', 'normalisePath', 'extractPaths', 'isSecretFile']) {
+    for (const name of [
+      'createProtector',
+      'redactText',
+      'listDetectors',
+      'classifyPaths',
+      'classifyCall',
+      'matchGlob',
+      'normalisePath',
+      'extractPaths',
+      'isSecretFile',
+    ]) {
       expect(typeof (protect as Record<string, unknown>)[name]).toBe('function');
     }
   });

@@ -32,7 +32,11 @@ export function createProtector(options?: ProtectorOptions): Protector {
         return redactJson(value, active, { dataClasses: redactOptions?.dataClasses, maxTotalChars: options?.maxTotalChars });
       } catch (err) {
         // Fail closed, and never pass on a message that might quote the payload.
-        if (err instanceof CustosError && (err.code === 'ERR_PROTECT_FAILED' || err.code === 'ERR_PROTECT_TOO_LARGE' || err.code === 'ERR_POLICY_BUNDLE_INVALID')) throw err;
+        if (
+          err instanceof CustosError &&
+          (err.code === 'ERR_PROTECT_FAILED' || err.code === 'ERR_PROTECT_TOO_LARGE' || err.code === 'ERR_POLICY_BUNDLE_INVALID')
+        )
+          throw err;
         throw new CustosError('ERR_PROTECT_FAILED');
       }
     },

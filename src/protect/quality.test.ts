@@ -24,7 +24,9 @@ describe.each([
   const score = scoreCorpus(corpus, (t) => redactText(t).text);
 
   it('reports recall and precision per type', () => {
-    console.log(`${_name} (${seed}): ${score.types.map((t) => `${t.type} r=${t.recall.toFixed(3)} p=${t.precision.toFixed(3)}`).join(', ')}; clean altered ${score.cleanAltered}/${score.cleanLines}`);
+    console.log(
+      `${_name} (${seed}): ${score.types.map((t) => `${t.type} r=${t.recall.toFixed(3)} p=${t.precision.toFixed(3)}`).join(', ')}; clean altered ${score.cleanAltered}/${score.cleanLines}`,
+    );
     expect(score.types.length).toBeGreaterThanOrEqual(20);
   });
 

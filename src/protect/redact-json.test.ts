@@ -53,7 +53,12 @@ describe('JSON walking', () => {
     expect(protector.redact(42)).toEqual({ value: 42, count: 0, types: [] });
     expect(protector.redact(null)).toEqual({ value: null, count: 0, types: [] });
     expect(protector.redact(undefined)).toEqual({ value: undefined, count: 0, types: [] });
-    expect(protector.redact('mail a@example.com')).toEqual({ value: 'mail [redacted:email]', count: 1, types: ['email'], rules: [{ rule: 'email', type: 'email', count: 1 }] });
+    expect(protector.redact('mail a@example.com')).toEqual({
+      value: 'mail [redacted:email]',
+      count: 1,
+      types: ['email'],
+      rules: [{ rule: 'email', type: 'email', count: 1 }],
+    });
     expect(protector.redact({})).toEqual({ value: {}, count: 0, types: [] });
     expect(protector.redact([])).toEqual({ value: [], count: 0, types: [] });
   });
@@ -61,7 +66,10 @@ describe('JSON walking', () => {
   it('a secret_file call replaces resource blobs whole but leaves images alone', () => {
     const input = mcpResult();
     const { value, types } = protector.redact(input, { dataClasses: ['secret_file'] });
-    expect(value.content[3]).toEqual({ type: 'resource', resource: { uri: 'file:///w/blob.bin', blob: '[redacted:secret]', mimeType: 'application/octet-stream' } });
+    expect(value.content[3]).toEqual({
+      type: 'resource',
+      resource: { uri: 'file:///w/blob.bin', blob: '[redacted:secret]', mimeType: 'application/octet-stream' },
+    });
     expect(value.content[1]).toEqual(input.content[1]);
     expect(types).toContain('secret');
   });

@@ -54,7 +54,12 @@ const GENERATORS: ReadonlyArray<(rnd: Random) => Embedded> = [
   (r) => ({ text: '', value: `eyJ${token(r, 20)}.eyJ${token(r, 30)}.${token(r, 43)}`, type: 'jwt' }),
   (r) => {
     const value = token(r, 18);
-    return { text: `${pick(r, ['API_KEY', 'db_password', 'authToken', 'CLIENT_SECRET'])}${pick(r, ['=', ': ', ' = '])}${value}`, value, type: 'secret', endsLine: true };
+    return {
+      text: `${pick(r, ['API_KEY', 'db_password', 'authToken', 'CLIENT_SECRET'])}${pick(r, ['=', ': ', ' = '])}${value}`,
+      value,
+      type: 'secret',
+      endsLine: true,
+    };
   },
   (r) => {
     const value = `${pad(int(r, 1, 665), 3)}-${pad(int(r, 1, 99), 2)}-${pad(int(r, 1, 9999), 4)}`;

@@ -108,7 +108,9 @@ describe('failure', () => {
   });
 
   it('a detector with neither pattern nor find is rejected at construction', () => {
-    expect(() => createTextRedactor([{ id: 'empty', type: 'x', basis: 'structure', description: '', examples: { positive: [], negative: [] } }])).toThrow(CustosError);
+    expect(() => createTextRedactor([{ id: 'empty', type: 'x', basis: 'structure', description: '', examples: { positive: [], negative: [] } }])).toThrow(
+      CustosError,
+    );
   });
 });
 
@@ -128,7 +130,13 @@ describe('performance', () => {
   });
 
   it('stays linear on adversarial input (long runs without delimiters)', () => {
-    for (const text of ['a'.repeat(100_000), '1'.repeat(100_000), 'a@'.repeat(50_000), 'x='.repeat(50_000), '-----BEGIN RSA PRIVATE KEY-----' + 'A'.repeat(100_000)]) {
+    for (const text of [
+      'a'.repeat(100_000),
+      '1'.repeat(100_000),
+      'a@'.repeat(50_000),
+      'x='.repeat(50_000),
+      '-----BEGIN RSA PRIVATE KEY-----' + 'A'.repeat(100_000),
+    ]) {
       const start = performance.now();
       redactText(text, { dataClasses: ['secret_file'] });
       expect(performance.now() - start).toBeLessThan(500);

@@ -132,7 +132,10 @@ function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, spans: Sp
 
 /** Runs a sticky pattern at each keyword hit (minus the detector's offset); hits inside a found match are skipped. */
 function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
-  const starts = d.keywordIds.length === 1 ? (hits.positions[d.keywordIds[0]!] ?? []) : [...new Set(d.keywordIds.flatMap((k) => hits.positions[k] ?? []))].sort((a, b) => a - b);
+  const starts =
+    d.keywordIds.length === 1
+      ? (hits.positions[d.keywordIds[0]!] ?? [])
+      : [...new Set(d.keywordIds.flatMap((k) => hits.positions[k] ?? []))].sort((a, b) => a - b);
   const re = d.re!;
   const offset = d.spec.offset ?? 0;
   let covered = -1;
@@ -251,7 +254,9 @@ export function createTextRedactor(specs: readonly DetectorSpec[], options: Text
       }
       parts.push(text.slice(pos));
       const result: TextRedaction = { text: parts.join(''), count: candidates.length, types: [...types].sort() };
-      return candidates.length === 0 && allowed === 0 ? { text, count: 0, types: [] } : { ...result, rules: tallyRules(candidates), ...(allowed > 0 ? { allowed } : {}) };
+      return candidates.length === 0 && allowed === 0
+        ? { text, count: 0, types: [] }
+        : { ...result, rules: tallyRules(candidates), ...(allowed > 0 ? { allowed } : {}) };
     },
   };
 }

@@ -11,7 +11,10 @@ describe('redaction as policy', () => {
   const p = createProtector();
 
   it('a custom pattern takes effect and the result says which rule fired', () => {
-    const r = p.redact('see TCK-004211 and 123-45-6789', { policy: policy({ patterns: [{ id: 'ticket-id', type: 'ticket', pattern: 'TCK-[0-9]{6}' }] }), tool });
+    const r = p.redact('see TCK-004211 and 123-45-6789', {
+      policy: policy({ patterns: [{ id: 'ticket-id', type: 'ticket', pattern: 'TCK-[0-9]{6}' }] }),
+      tool,
+    });
     expect(r.value).toBe('see [redacted:ticket] and [redacted:ssn]');
     expect(r.rules).toEqual([
       { rule: 'custom:ticket-id', type: 'ticket', count: 1 },

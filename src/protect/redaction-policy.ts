@@ -35,7 +35,10 @@ export function checkRedactionPolicy(policy: RedactionPolicy): string[] {
 /** Throws ERR_POLICY_BUNDLE_INVALID listing every problem of a bundle's redaction section. */
 export function assertRedactionPolicy(policy: RedactionPolicy): void {
   const problems = checkRedactionPolicy(policy);
-  if (problems.length > 0) throw new CustosError('ERR_POLICY_BUNDLE_INVALID', `Policy bundle is invalid (${problems.length} redaction problem(s)): ${problems.join('; ')}`, { detail: { problems } });
+  if (problems.length > 0)
+    throw new CustosError('ERR_POLICY_BUNDLE_INVALID', `Policy bundle is invalid (${problems.length} redaction problem(s)): ${problems.join('; ')}`, {
+      detail: { problems },
+    });
 }
 
 function toolMatches(glob: string, tool: ToolRef): boolean {
@@ -92,7 +95,10 @@ export function redactorForPolicy(policy: RedactionPolicy, options: RedactOption
   let redactor = entry.redactors.get(key);
   if (!redactor) {
     const byId = new Map([...DETECTORS, ...entry.customs].map((d) => [d.id, d]));
-    redactor = createTextRedactor(ids.map((id) => byId.get(id)!), { ...base, allow: [...(base.allow ?? []), ...policy.allow] });
+    redactor = createTextRedactor(
+      ids.map((id) => byId.get(id)!),
+      { ...base, allow: [...(base.allow ?? []), ...policy.allow] },
+    );
     entry.redactors.set(key, redactor);
   }
   return redactor;

@@ -34,7 +34,7 @@ function realpathOfExisting(p: string): string | undefined {
  */
 export function resolveCallPath(raw: string, root?: string): string[] {
   const lexical = normalisePath(raw);
-  if (lexical.length > MAX_PATH || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw) && !/^file:/i.test(raw)) return [lexical];
+  if (lexical.length > MAX_PATH || (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw) && !/^file:/i.test(raw))) return [lexical];
   const absolute = isAbsolute(lexical) ? lexical : root ? normalisePath(join(root, lexical)) : undefined;
   if (!absolute) return [lexical];
   const real = realpathOfExisting(absolute);

@@ -6,7 +6,14 @@ const p = createProtector();
 describe('structure-aware redaction', () => {
   it('a value under a hinting field name goes whole, whatever it looks like; placeholders stay', () => {
     const r = p.redact({ patient_name: 'jane doe', dob: '12 Apr 61', password: 'hunter2', ssn: 123456789, note: 'fine', password2: '<REDACTED>' });
-    expect(r.value).toEqual({ patient_name: '[redacted:name]', dob: '[redacted:date]', password: '[redacted:secret]', ssn: '[redacted:ssn]', note: 'fine', password2: '<REDACTED>' });
+    expect(r.value).toEqual({
+      patient_name: '[redacted:name]',
+      dob: '[redacted:date]',
+      password: '[redacted:secret]',
+      ssn: '[redacted:ssn]',
+      note: 'fine',
+      password2: '<REDACTED>',
+    });
     expect(r.rules).toContainEqual({ rule: 'field-name', type: 'name', count: 1 });
   });
 

@@ -20,7 +20,9 @@ function collectKeyed(value: unknown, keys: ReadonlySet<string>, out: Set<string
   while (stack.length > 0) {
     const v = stack.pop();
     if (++seen > MAX_VALUES) {
-      throw new CustosError('ERR_INPUT_TOO_COMPLEX', 'The arguments exceed the tenant walk\'s maxValues limit.', { detail: { limit: 'maxValues', max: MAX_VALUES } });
+      throw new CustosError('ERR_INPUT_TOO_COMPLEX', "The arguments exceed the tenant walk's maxValues limit.", {
+        detail: { limit: 'maxValues', max: MAX_VALUES },
+      });
     }
     if (v === null || typeof v !== 'object') continue;
     for (const [k, child] of Object.entries(v)) {

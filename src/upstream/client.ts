@@ -43,7 +43,8 @@ export function createUpstreamTransport(config: UpstreamConfig, logger: Logger):
   const command = config.command as string;
   const args = config.args ? [...config.args] : [];
   const watched = watchedCommand(command, args);
-  if (!watched && process.platform !== 'win32') logger.warn({ upstream: config.name }, 'upstream watchdog script not found; the upstream will not die with Custos if Custos is killed');
+  if (!watched && process.platform !== 'win32')
+    logger.warn({ upstream: config.name }, 'upstream watchdog script not found; the upstream will not die with Custos if Custos is killed');
   const transport = new StdioClientTransport({
     command: watched?.command ?? command,
     args: watched?.args ?? args,

@@ -19,17 +19,20 @@ describe('createUpstreamPool', () => {
 
   beforeAll(async () => {
     writeFileSync(join(dir, 'hello.txt'), 'hello world');
-    pool = await createUpstreamPool(
-      [filesystemUpstream('fs', dir), { name: 'broken', command: join(dir, 'no-such-binary') }],
-      { logger, connectTimeoutMs: 10_000 },
-    );
+    pool = await createUpstreamPool([filesystemUpstream('fs', dir), { name: 'broken', command: join(dir, 'no-such-binary') }], {
+      logger,
+      connectTimeoutMs: 10_000,
+    });
   });
   afterAll(async () => {
     await pool.close();
   });
 
   it('connects a real stdio upstream and caches its tools', () => {
-    const names = pool.listTools().filter((t) => t.server === 'fs').map((t) => t.tool.name);
+    const names = pool
+      .listTools()
+      .filter((t) => t.server === 'fs')
+      .map((t) => t.tool.name);
     expect(names).toContain('read_text_file');
     expect(names).toContain('write_file');
     const read = pool.listTools().find((t) => t.tool.name === 'read_text_file');
@@ -62,7 +65,9 @@ describe('createUpstreamPool', () => {
 describe('a Streamable HTTP upstream whose tool list changes', () => {
   it('refreshes the cache on notifications/tools/list_changed and tells listeners', async () => {
     const mcp = new McpServer({ name: 'dynamic', version: '1.0.0' });
-    mcp.registerTool('first', { description: 'the first tool', inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+    mcp.registerTool('first', { description: 'the first tool', inputSchema: { text: z.string() } }, async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID });
     await mcp.connect(transport);
     const seenAuth: (string | undefined)[] = [];
@@ -72,14 +77,25 @@ describe('a Streamable HTTP upstream whose tool list changes', () => {
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const { port } = http.address() as AddressInfo;
-    const pool = await createUpstreamPool([{ name: 'dyn', url: `http://127.0.0.1:${port}/mcp`, headers: { authorization: 'Bearer upstream-key' } }], { logger: createSilentLogger() });
+    const pool = await createUpstreamPool([{ name: 'dyn', url: `http://127.0.0.1:${port}/mcp`, headers: { authorization: 'Bearer upstream-key' } }], {
+      logger: createSilentLogger(),
+    });
     try {
       expect(pool.status()).toEqual([{ name: 'dyn', transport: 'http', state: 'ready', tools: 1 }]);
       expect(seenAuth.every((h) => h === 'Bearer upstream-key')).toBe(true);
       let changed = 0;
       pool.onToolsChanged(() => changed++);
       mcp.registerTool('second', { description: 'added later' }, async () => ({ content: [{ type: 'text', text: 'two' }] }));
-      await vi.waitFor(() => expect(pool.listTools().map((t) => t.tool.name).sort()).toEqual(['first', 'second']), { timeout: 5000 });
+      await vi.waitFor(
+        () =>
+          expect(
+            pool
+              .listTools()
+              .map((t) => t.tool.name)
+              .sort(),
+          ).toEqual(['first', 'second']),
+        { timeout: 5000 },
+      );
       expect(changed).toBeGreaterThan(0);
       const result = (await pool.callTool('dyn', 'first', { text: 'echo' })) as { content: { text: string }[] };
       expect(result.content[0]?.text).toBe('echo');

@@ -12,7 +12,16 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../kernel/index.js';
-import type { Logger, UpstreamCallOptions, UpstreamConfig, UpstreamEvent, UpstreamListKind, UpstreamPool, UpstreamStatus, UpstreamTool } from '../kernel/index.js';
+import type {
+  Logger,
+  UpstreamCallOptions,
+  UpstreamConfig,
+  UpstreamEvent,
+  UpstreamListKind,
+  UpstreamPool,
+  UpstreamStatus,
+  UpstreamTool,
+} from '../kernel/index.js';
 import { connectUpstreamClient, createUpstreamClient } from './client.js';
 import { createRelayRouter, errorName, fetchAllPages, sendUpstreamRequest } from './requests.js';
 import type { RequestTarget, Upstream } from './requests.js';
@@ -49,7 +58,8 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
   let closing = false;
 
   function emit(event: UpstreamEvent): void {
-    const listeners = event.type === 'tools_changed' ? [...toolListeners, ...[...eventListeners].map((l) => () => l(event))] : [...eventListeners].map((l) => () => l(event));
+    const listeners =
+      event.type === 'tools_changed' ? [...toolListeners, ...[...eventListeners].map((l) => () => l(event))] : [...eventListeners].map((l) => () => l(event));
     for (const listener of listeners) {
       try {
         listener();
@@ -223,7 +233,12 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
   };
 }
 
-function listPage(client: Client, kind: UpstreamListKind, cursor: string | undefined, timeout: number): Promise<{ nextCursor?: string } & Record<string, unknown>> {
+function listPage(
+  client: Client,
+  kind: UpstreamListKind,
+  cursor: string | undefined,
+  timeout: number,
+): Promise<{ nextCursor?: string } & Record<string, unknown>> {
   const params = cursor ? { cursor } : undefined;
   if (kind === 'resources') return client.listResources(params, { timeout });
   if (kind === 'resourceTemplates') return client.listResourceTemplates(params, { timeout });

@@ -6,7 +6,14 @@
  * an elicitation never reaches the wrong user).
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CompleteResultSchema, EmptyResultSchema, ErrorCode, GetPromptResultSchema, McpError, ReadResourceResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CompleteResultSchema,
+  EmptyResultSchema,
+  ErrorCode,
+  GetPromptResultSchema,
+  McpError,
+  ReadResourceResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../kernel/index.js';
 import type { ClientRelay, Logger, UpstreamCallOptions, UpstreamConfig, UpstreamMethod, UpstreamState } from '../kernel/index.js';
@@ -91,7 +98,10 @@ export async function sendUpstreamRequest(
   } catch (err) {
     const code = u.state === 'ready' ? 'ERR_GATEWAY_UPSTREAM_FAILED' : 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE';
     // The upstream's message may quote arguments or file contents: log only its kind.
-    target.logger.warn({ upstream: u.config.name, method, name: typeof params.name === 'string' ? params.name : undefined, err: errorName(err) }, 'upstream call failed');
+    target.logger.warn(
+      { upstream: u.config.name, method, name: typeof params.name === 'string' ? params.name : undefined, err: errorName(err) },
+      'upstream call failed',
+    );
     throw new CustosError(code, undefined, { cause: err });
   } finally {
     leave();
@@ -101,7 +111,10 @@ export async function sendUpstreamRequest(
 const MAX_PAGES = 100;
 
 /** Follows nextCursor (at most 100 pages) and concatenates the `key` arrays. */
-export async function fetchAllPages<T>(page: (cursor: string | undefined) => Promise<{ nextCursor?: string } & Record<string, unknown>>, key: string): Promise<T[]> {
+export async function fetchAllPages<T>(
+  page: (cursor: string | undefined) => Promise<{ nextCursor?: string } & Record<string, unknown>>,
+  key: string,
+): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
   for (let i = 0; i < MAX_PAGES; i++) {

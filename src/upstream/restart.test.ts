@@ -53,7 +53,8 @@ describe('an upstream that dies', () => {
     const logger = createSilentLogger();
     const pool = await createUpstreamPool([{ name: 'never', command: join(createTempDir(), 'missing') }], { logger, restartBaseMs: 50, restartMaxMs: 400 });
     try {
-      const delays = (): number[] => logger.lines.filter((l) => l.obj.upstream === 'never' && typeof l.obj.delayMs === 'number').map((l) => l.obj.delayMs as number);
+      const delays = (): number[] =>
+        logger.lines.filter((l) => l.obj.upstream === 'never' && typeof l.obj.delayMs === 'number').map((l) => l.obj.delayMs as number);
       // wait for the fourth scheduled retry, not only the third restart: under load the log line of the next delay can trail the count
       await vi.waitFor(() => expect(delays().length).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
       expect(pool.status()[0]?.restarts).toBeGreaterThanOrEqual(3);
@@ -66,7 +67,11 @@ describe('an upstream that dies', () => {
 });
 
 describe('routing server-to-client requests', () => {
-  const relay = (session: string) => ({ session, elicit: async () => ({ action: 'decline' as const }), sample: async () => ({ model: session, role: 'assistant' as const, content: { type: 'text' as const, text: session } }) });
+  const relay = (session: string) => ({
+    session,
+    elicit: async () => ({ action: 'decline' as const }),
+    sample: async () => ({ model: session, role: 'assistant' as const, content: { type: 'text' as const, text: session } }),
+  });
 
   it('relays to the one session with calls in flight, and refuses when none or several are', async () => {
     const router = createRelayRouter(createSilentLogger());

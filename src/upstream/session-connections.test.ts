@@ -44,7 +44,13 @@ function createRelay(session: string, seen: Map<string, ElicitRequest['params'][
 describe('per-session upstream connections (isolation: session)', () => {
   const logger = createSilentLogger();
   let pool: UpstreamPool;
-  const upstream = (name: string, isolation: 'shared' | 'session') => ({ name, command: process.execPath, args: [everythingJs, 'stdio'], isolation, maxSessions: 2 });
+  const upstream = (name: string, isolation: 'shared' | 'session') => ({
+    name,
+    command: process.execPath,
+    args: [everythingJs, 'stdio'],
+    isolation,
+    maxSessions: 2,
+  });
 
   beforeAll(async () => {
     pool = await createUpstreamPool([upstream('iso', 'session')], { logger, connectTimeoutMs: 20_000 });

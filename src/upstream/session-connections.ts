@@ -112,7 +112,12 @@ export function createSessionConnections(options: SessionConnectionsOptions): Se
         const conn = conns.get(session);
         if (!conn || !forget(server, session, conn)) continue;
         logger.info({ upstream: server, session }, 'per-session upstream connection closed (session ended)');
-        closes.push(conn.ready.then((c) => c.close(), () => undefined));
+        closes.push(
+          conn.ready.then(
+            (c) => c.close(),
+            () => undefined,
+          ),
+        );
       }
       await Promise.allSettled(closes);
     },

@@ -67,7 +67,10 @@ describe.skipIf(process.platform === 'win32')('the upstream watchdog', () => {
        spawn(process.execPath, ['-e', ${JSON.stringify(sleeperSource(pidFile))}], { stdio: 'ignore' });
        await import(${JSON.stringify(stubborn)});`,
     );
-    const pool = await createUpstreamPool([{ name: 'stubborn', command: process.execPath, args: [server] }], { logger: createSilentLogger(), connectTimeoutMs: 10_000 });
+    const pool = await createUpstreamPool([{ name: 'stubborn', command: process.execPath, args: [server] }], {
+      logger: createSilentLogger(),
+      connectTimeoutMs: 10_000,
+    });
     expect(pool.status()[0]).toMatchObject({ state: 'ready' });
     const helper = await pidFrom(pidFile);
     await pool.close();

@@ -30,14 +30,19 @@ describe('audit verify on a real trail', () => {
     expect(ok.stdout).toMatch(/intact: \d+ records/);
     const exported = custos('audit', 'export', '--format', 'jsonl', '--store', h.storeUri);
     expect(exported.status).toBe(0);
-    const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((r) => r.seq)).toEqual(lines.map((_, i) => i + 1));
     expect(lines.some((r) => r.event === 'result' && r.tool?.name === 'read_text_file')).toBe(true);
   });
 
   it('fails naming the first broken seq after one byte of one row is changed in the file', () => {
     const original = readFileSync(h.storeFile);
-    const row = custos('audit', 'export', '--store', h.storeUri).stdout.split('\n').find((l) => l.includes('Medical Record Number'));
+    const row = custos('audit', 'export', '--store', h.storeUri)
+      .stdout.split('\n')
+      .find((l) => l.includes('Medical Record Number'));
     expect(row).toBeDefined();
     const seq = (JSON.parse(row!) as { seq: number }).seq;
     // The text may stand more than once in the row (content and structuredContent), and SQLite

@@ -11,7 +11,11 @@ import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 async function post(url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -83,7 +87,12 @@ describe('confirmations on the decision API', () => {
 
   it('an unknown request_id is a 404; an allowed call, not held, is a 409', async () => {
     expect((await confirm(alice, 'api-never', 'accepted')).status).toBe(404);
-    const read = await authorize(alice, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: path.join(h.workspace, 'notes/handbook.md') }, agent: { name: 'framework-agent' }, request_id: 'api-read' });
+    const read = await authorize(alice, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: path.join(h.workspace, 'notes/handbook.md') },
+      agent: { name: 'framework-agent' },
+      request_id: 'api-read',
+    });
     expect(read.body.decision).toBe('allow');
     const conflict = await confirm(alice, 'api-read', 'accepted');
     expect(conflict.status).toBe(409);

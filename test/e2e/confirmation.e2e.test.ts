@@ -154,7 +154,10 @@ describe('confirmation prompts through MCP elicitation', () => {
     const { client, prompts } = await connectAlice(async () => ({ action: 'decline' }));
     const { source } = seedFile('secret.md');
     const secret = 'sk_live_51HxQ2eZvKYlo2C0a1b2c3d4e5f6g7h8i9';
-    const result = await client.callTool({ name: 'filesystem__move_file', arguments: { source, destination: path.join(h.workspace, 'notes', `token=${secret}`) } });
+    const result = await client.callTool({
+      name: 'filesystem__move_file',
+      arguments: { source, destination: path.join(h.workspace, 'notes', `token=${secret}`) },
+    });
     expect(result.isError).toBe(true);
     expect(prompts).toHaveLength(1);
     const message = (prompts[0]!.params as { message: string }).message;

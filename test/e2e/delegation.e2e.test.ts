@@ -15,11 +15,23 @@ import type { Harness } from './harness.js';
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 
-async function exchange(h: Harness, subject: string, actor: string, extra: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+async function exchange(
+  h: Harness,
+  subject: string,
+  actor: string,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${h.custos.url}/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: EXCHANGE, subject_token: subject, subject_token_type: ACCESS, actor_token: actor, actor_token_type: ACCESS, ...extra }),
+    body: new URLSearchParams({
+      grant_type: EXCHANGE,
+      subject_token: subject,
+      subject_token_type: ACCESS,
+      actor_token: actor,
+      actor_token_type: ACCESS,
+      ...extra,
+    }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
@@ -44,7 +56,12 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
       users: [...DEMO_USERS, { username: 'root', sub: 'root', roles: ['custos-admin'] }],
       configure: (raw) => ({ ...raw, identity: { ...raw.identity, issuers: raw.identity.issuers.map((i) => ({ ...i, interactiveClients: ['custos-cli'] })) } }),
     });
-    [alice, primary, sub, third] = await Promise.all([h.token('alice'), h.agentToken('research-agent'), h.agentToken('summarizer-agent'), h.agentToken('citation-agent')]);
+    [alice, primary, sub, third] = await Promise.all([
+      h.token('alice'),
+      h.agentToken('research-agent'),
+      h.agentToken('summarizer-agent'),
+      h.agentToken('citation-agent'),
+    ]);
   });
   afterAll(async () => h?.close());
 
@@ -52,7 +69,14 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
     const first = await mint(h, alice, primary);
     const second = await mint(h, first, sub, { scope: 'mcp' });
     const claims = decodeJwt(second);
-    expect(claims).toMatchObject({ sub: 'alice', iss: h.custos.url, aud: h.mcpUrl, sid: decodeJwt(alice).sid, scope: 'mcp', act: { sub: 'summarizer-agent', act: { sub: 'research-agent' } } });
+    expect(claims).toMatchObject({
+      sub: 'alice',
+      iss: h.custos.url,
+      aud: h.mcpUrl,
+      sid: decodeJwt(alice).sid,
+      scope: 'mcp',
+      act: { sub: 'summarizer-agent', act: { sub: 'research-agent' } },
+    });
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBeLessThanOrEqual(300);
     const jwks = (await (await fetch(`${h.custos.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; d?: string }> };
     expect(jwks.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(second).kid);
@@ -103,7 +127,10 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
     const [head, payload] = primary.split('.');
     const forgedActor = `${head}.${payload}.${'A'.repeat(86)}`;
     const badActor = await exchange(h, alice, forgedActor);
-    expect(badActor).toMatchObject({ status: 400, body: { error: 'invalid_request', reason: 'actor_token_invalid', cause_code: 'ERR_IDENTITY_SIGNATURE_INVALID' } });
+    expect(badActor).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', reason: 'actor_token_invalid', cause_code: 'ERR_IDENTITY_SIGNATURE_INVALID' },
+    });
     expect(lastDeny(await h.auditRecords())?.user.sub).toBe('alice');
 
     const tampered = alice.replace(/\.[^.]+$/, `.${'B'.repeat(86)}`);
@@ -118,7 +145,12 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
     const response = await fetch(h.mcpUrl, {
       method: 'POST',
       headers: { authorization: `Bearer ${primary}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
     });
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_CLIENT_NOT_INTERACTIVE');
@@ -134,13 +166,20 @@ describe('delegation (RFC 8693 token exchange) end to end', () => {
     });
     expect(revoke.status).toBe(200);
     const refused = await exchange(h, delegated, sub);
-    expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_request', reason: 'subject_token_invalid', cause_code: 'ERR_IDENTITY_SESSION_REVOKED' } });
+    expect(refused).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', reason: 'subject_token_invalid', cause_code: 'ERR_IDENTITY_SESSION_REVOKED' },
+    });
     const row = lastDeny(await h.auditRecords());
     expect(row?.policy.reasons).toEqual(['delegation_subject_token_invalid']);
     const call = await fetch(`${h.custos.url}/v1/authorize`, {
       method: 'POST',
       headers: { authorization: `Bearer ${delegated}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: path.join(h.workspace, 'notes/handbook.md') }, agent: { name: 'research-agent' } }),
+      body: JSON.stringify({
+        tool: { server: 'filesystem', name: 'read_text_file' },
+        arguments: { path: path.join(h.workspace, 'notes/handbook.md') },
+        agent: { name: 'research-agent' },
+      }),
     });
     expect(call.status).toBe(401);
     expect(((await call.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_SESSION_REVOKED');
@@ -169,7 +208,11 @@ describe('rotation of Custos signing keys end to end (keysDir)', () => {
     const response = await fetch(`${h.custos.url}/v1/authorize`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: path.join(h.workspace, 'notes/handbook.md') }, agent: { name: 'research-agent' } }),
+      body: JSON.stringify({
+        tool: { server: 'filesystem', name: 'read_text_file' },
+        arguments: { path: path.join(h.workspace, 'notes/handbook.md') },
+        agent: { name: 'research-agent' },
+      }),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
@@ -184,9 +227,21 @@ describe('rotation of Custos signing keys end to end (keysDir)', () => {
     // Another replica (here: the test) rotates in a new key in the shared directory.
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const newKid = `custos-es256-${randomUUID()}`;
-    writeFileSync(path.join(keysDir, `custos-signing-${newKid}.json`), JSON.stringify({ kid: newKid, alg: 'ES256', created_at: Date.now() + 1000, retired_at: null, private_jwk: await exportJWK(privateKey) }), { mode: 0o600 });
+    writeFileSync(
+      path.join(keysDir, `custos-signing-${newKid}.json`),
+      JSON.stringify({ kid: newKid, alg: 'ES256', created_at: Date.now() + 1000, retired_at: null, private_jwk: await exportJWK(privateKey) }),
+      { mode: 0o600 },
+    );
     const now = Math.floor(Date.now() / 1000);
-    const newToken = await new SignJWT({ sub: 'alice', user_iss: h.issuer, roles: ['clinician'], groups: [], act: { sub: 'research-agent' }, custos_cred: 'delegation', jti: randomUUID() })
+    const newToken = await new SignJWT({
+      sub: 'alice',
+      user_iss: h.issuer,
+      roles: ['clinician'],
+      groups: [],
+      act: { sub: 'research-agent' },
+      custos_cred: 'delegation',
+      jti: randomUUID(),
+    })
       .setProtectedHeader({ alg: 'ES256', kid: newKid, typ: 'at+jwt' })
       .setIssuer(h.custos.url)
       .setAudience(h.mcpUrl)

@@ -12,7 +12,11 @@ const DANA = { username: 'dana', sub: 'dana', email: 'dana@example.test', roles:
 const CAROL = { username: 'carol', sub: 'carol', email: 'carol@example.test', roles: ['custos-admin'], tenant: 'general-hospital' };
 
 async function post(url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -43,7 +47,11 @@ describe('break-glass with the audit store down', () => {
 
     // the store is back: dana is still not covered, and no grant waits for review
     const note = path.join(h.workspace, 'phi/patient-0001.md');
-    const call = await post(`${h.custos.url}/v1/authorize`, dana, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: note }, agent: { name: 'ed-assistant' } });
+    const call = await post(`${h.custos.url}/v1/authorize`, dana, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: note },
+      agent: { name: 'ed-assistant' },
+    });
     expect(call.body).toMatchObject({ decision: 'deny', reasons: ['phi_requires_clinician'] });
     const deny = (await h.auditRecords()).find((r) => r.request_id === call.body.request_id);
     expect(deny).toMatchObject({ event: 'deny', user: { sub: 'dana' }, policy: { reasons: ['phi_requires_clinician'] } });

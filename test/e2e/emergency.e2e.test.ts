@@ -15,7 +15,11 @@ const DANA = { username: 'dana', sub: 'dana', email: 'dana@example.test', roles:
 const CAROL = { username: 'carol', sub: 'carol', email: 'carol@example.test', roles: ['custos-admin'], tenant: 'general-hospital' };
 
 async function post(url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -23,7 +27,13 @@ async function post(url: string, token: string, body: unknown): Promise<{ status
 async function cli(args: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
   let out = '';
   let err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk: Buffer, _e, cb) { append(chunk.toString()); cb(); } });
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        append(chunk.toString());
+        cb();
+      },
+    });
   const code = await runCli(args, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
   return { code, out, err };
 }
@@ -36,7 +46,11 @@ describe('break-glass from grant to review', () => {
   let note: string;
   const records = (): Promise<AuditRecord[]> => h.auditRecords();
   const authorize = (token: string) =>
-    post(`${h.custos.url}/v1/authorize`, token, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: note }, agent: { name: 'ed-assistant' } });
+    post(`${h.custos.url}/v1/authorize`, token, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: note },
+      agent: { name: 'ed-assistant' },
+    });
 
   beforeAll(async () => {
     h = await startHarness({ users: [...DEMO_USERS, DANA, CAROL] });
@@ -48,7 +62,11 @@ describe('break-glass from grant to review', () => {
   it('refuses a user without the entitlement, and a grant without a reason', async () => {
     const refused = await post(`${h.custos.url}/v1/emergency/grants`, bob, { reason: 'curious' });
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'ERR_IDENTITY_NOT_ENTITLED' } } });
-    expect((await records()).at(-1)).toMatchObject({ event: 'admin', user: { sub: 'bob' }, policy: { decision: 'deny', reasons: ['emergency_grant_refused'] } });
+    expect((await records()).at(-1)).toMatchObject({
+      event: 'admin',
+      user: { sub: 'bob' },
+      policy: { decision: 'deny', reasons: ['emergency_grant_refused'] },
+    });
     expect((await post(`${h.custos.url}/v1/emergency/grants`, dana, { reason: '' })).status).toBe(400);
   });
 
@@ -56,7 +74,9 @@ describe('break-glass from grant to review', () => {
     // before the grant: dana may not read PHI
     expect((await authorize(dana)).body).toMatchObject({ decision: 'deny', reasons: ['phi_requires_clinician'] });
 
-    const opened = await post(`${h.custos.url}/v1/emergency/grants`, dana, { reason: 'Unconscious patient in ED, allergy list needed (SSN 123-45-6789 on wristband)' });
+    const opened = await post(`${h.custos.url}/v1/emergency/grants`, dana, {
+      reason: 'Unconscious patient in ED, allergy list needed (SSN 123-45-6789 on wristband)',
+    });
     expect(opened.status).toBe(201);
     const grantId = String(opened.body.grant_id);
     const ttl = Date.parse(String(opened.body.expires_at)) - Date.now();

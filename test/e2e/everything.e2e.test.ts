@@ -9,7 +9,12 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { CreateMessageRequest, ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/kernel/index.js';
@@ -188,8 +193,13 @@ describe('server-everything behind Custos', () => {
       expect(normalise(got), p.name).toEqual(normalise(await direct.getPrompt({ name: p.name, ...(args ? { arguments: args } : {}) })));
     }
     const complete = (ref: { type: 'ref/prompt'; name: string }, c: Client) => c.complete({ ref, argument: { name: 'department', value: 'E' } });
-    expect(await complete({ type: 'ref/prompt', name: 'everything__completable-prompt' }, carol)).toEqual(await complete({ type: 'ref/prompt', name: 'completable-prompt' }, direct));
-    const resourceCompletion = await carol.complete({ ref: { type: 'ref/resource', uri: 'custos://everything/demo://resource/dynamic/text/{resourceId}' }, argument: { name: 'resourceId', value: '4' } });
+    expect(await complete({ type: 'ref/prompt', name: 'everything__completable-prompt' }, carol)).toEqual(
+      await complete({ type: 'ref/prompt', name: 'completable-prompt' }, direct),
+    );
+    const resourceCompletion = await carol.complete({
+      ref: { type: 'ref/resource', uri: 'custos://everything/demo://resource/dynamic/text/{resourceId}' },
+      argument: { name: 'resourceId', value: '4' },
+    });
     expect(resourceCompletion.completion.values).toEqual(['4']);
   });
 
@@ -227,7 +237,10 @@ describe('server-everything behind Custos', () => {
 
   it('redacts a sampling request before it reaches the client model', async () => {
     seenCustos.samplings.length = 0;
-    await carol.callTool({ name: 'everything__trigger-sampling-request', arguments: { prompt: 'Patient SSN 123-45-6789, key sk_live_FAKE51HqEverythingNotARealKey00', maxTokens: 5 } });
+    await carol.callTool({
+      name: 'everything__trigger-sampling-request',
+      arguments: { prompt: 'Patient SSN 123-45-6789, key sk_live_FAKE51HqEverythingNotARealKey00', maxTokens: 5 },
+    });
     const text = JSON.stringify(seenCustos.samplings);
     expect(text).toContain('[redacted:ssn]');
     expect(text).not.toContain('123-45-6789');
@@ -261,7 +274,11 @@ describe('server-everything behind Custos', () => {
     await carol.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
     expect(logs[0]).toMatch(/:everything$/);
     expect(updates).toContain(uri);
-    const subscribed = (await rows('carol', 'result')).find((r) => (r.input as { redacted?: { method?: string } } | undefined)?.redacted?.method === 'resources/subscribe' || r.tool?.name === 'demo://resource/static/document/features.md');
+    const subscribed = (await rows('carol', 'result')).find(
+      (r) =>
+        (r.input as { redacted?: { method?: string } } | undefined)?.redacted?.method === 'resources/subscribe' ||
+        r.tool?.name === 'demo://resource/static/document/features.md',
+    );
     expect(subscribed).toBeDefined();
   }, 20_000);
 

@@ -65,8 +65,17 @@ describe('SIEM sinks on a running Custos', () => {
     const all = rows.map((r) => r.seq);
     // The file sink is up all along.
     const file = path.join(h.dir, 'siem/audit.ocsf.jsonl');
-    await waitFor(() => { try { return readFileSync(file, 'utf8').trim().split('\n').length >= all.length; } catch { return false; } });
-    const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { class_uid: number; metadata: { sequence: number } });
+    await waitFor(() => {
+      try {
+        return readFileSync(file, 'utf8').trim().split('\n').length >= all.length;
+      } catch {
+        return false;
+      }
+    });
+    const events = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { class_uid: number; metadata: { sequence: number } });
     expect(events.map((e) => e.metadata.sequence)).toEqual(all);
     expect(events.every((e) => e.class_uid === 6003)).toBe(true);
 

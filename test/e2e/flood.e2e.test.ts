@@ -49,7 +49,11 @@ describe('a flood of requests without a token (defect 5)', () => {
     const flooder = async (): Promise<void> => {
       while (sent < FLOOD) {
         sent += 1;
-        const res = await fetch(h.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}' });
+        const res = await fetch(h.mcpUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}',
+        });
         await res.arrayBuffer();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 429) retryAfter ??= res.headers.get('retry-after');
@@ -89,6 +93,9 @@ describe('a flood of requests without a token (defect 5)', () => {
     expect(flood).toHaveLength(2);
     const counted = flood.reduce((n, r) => n + ((r.detail?.aggregate as { count?: number } | undefined)?.count ?? 1), 0);
     expect(counted).toBe(FLOOD);
-    expect(flood[1]).toMatchObject({ policy: { reasons: ['ERR_IDENTITY_TOKEN_MISSING'] }, detail: { source: '127.0.0.1', aggregate: { rate_limited: statuses.get(429) } } });
+    expect(flood[1]).toMatchObject({
+      policy: { reasons: ['ERR_IDENTITY_TOKEN_MISSING'] },
+      detail: { source: '127.0.0.1', aggregate: { rate_limited: statuses.get(429) } },
+    });
   }, 180_000);
 });

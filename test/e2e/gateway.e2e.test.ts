@@ -83,7 +83,14 @@ describe('MCP gateway end to end', () => {
     const text = textOf(result);
     expect(result.isError).toBeFalsy();
     expect(text).toContain('[redacted:secret]');
-    for (const secret of ['FakePassw0rd-quickstart', 'sk_live_FAKE51HqQuickstartNotARealKey00', 'AKIAQUICKSTARTFAKE01', 'qUiCkStArT/FaKe+SeCrEt', 'sk-proj-quickstartFAKEkey', 'quickstart-fake-signing-secret-value']) {
+    for (const secret of [
+      'FakePassw0rd-quickstart',
+      'sk_live_FAKE51HqQuickstartNotARealKey00',
+      'AKIAQUICKSTARTFAKE01',
+      'qUiCkStArT/FaKe+SeCrEt',
+      'sk-proj-quickstartFAKEkey',
+      'quickstart-fake-signing-secret-value',
+    ]) {
       expect(text).not.toContain(secret);
     }
     const row = rowsFor(await h.auditRecords(), 'alice', 'result').at(-1)!;
@@ -103,11 +110,20 @@ describe('MCP gateway end to end', () => {
     expect(row.tool?.name).toBe('write_file');
   });
 
-  it('refuses a request without a token, with a bad token, or with another issuer\'s token: 401, nothing forwarded', async () => {
+  it("refuses a request without a token, with a bad token, or with another issuer's token: 401, nothing forwarded", async () => {
     const before = h.upstreamCalls().length;
-    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
     const post = (headers: Record<string, string>) =>
-      fetch(h.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(init) });
+      fetch(h.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body: JSON.stringify(init),
+      });
     const none = await post({});
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer .*resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource/);
@@ -166,7 +182,12 @@ describe('expired tokens', () => {
       const res = await fetch(h.mcpUrl, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+        }),
       });
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_TOKEN_EXPIRED');

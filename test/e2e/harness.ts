@@ -169,11 +169,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const storeFile = path.join(dir, 'audit.sqlite');
   const port = await freePort();
   const audience = `http://127.0.0.1:${port}/mcp`;
-  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: 0, audience, backchannelLogoutUri: options.backchannelLogout ? `http://127.0.0.1:${port}/oauth/backchannel-logout` : undefined, accessTokenTtlSec: options.accessTokenTtlSec, users: options.users });
+  const idp = await startDevIdentityProvider({
+    host: '127.0.0.1',
+    port: 0,
+    audience,
+    backchannelLogoutUri: options.backchannelLogout ? `http://127.0.0.1:${port}/oauth/backchannel-logout` : undefined,
+    accessTokenTtlSec: options.accessTokenTtlSec,
+    users: options.users,
+  });
   const raw: CustosConfigInput = {
     server: { host: '127.0.0.1', port },
     identity: {
-      issuers: [{ issuer: idp.issuer, audience, algorithms: ['ES256', 'RS256'], clockSkewSec: options.clockSkewSec, claims: { roles: 'roles', tenant: 'tenant' } }],
+      issuers: [
+        { issuer: idp.issuer, audience, algorithms: ['ES256', 'RS256'], clockSkewSec: options.clockSkewSec, claims: { roles: 'roles', tenant: 'tenant' } },
+      ],
     },
     upstreams: options.upstreams ?? [
       {

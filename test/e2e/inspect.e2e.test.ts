@@ -108,13 +108,22 @@ describe('inspect completely or deny, end to end', () => {
   it('arguments nested 6,000 deep on all three doors: 400 / JSON-RPC errors, one deny row each, and the trail verifies and exports', async () => {
     const client = await h.connect(bob);
     const sessionId = (client.transport as { sessionId?: string } | undefined)?.sessionId ?? '';
-    const allowed = await post('/v1/authorize', { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: path.join(h.workspace, 'notes/handbook.md') }, agent, request_id: 'deep-results-1' });
+    const allowed = await post('/v1/authorize', {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: path.join(h.workspace, 'notes/handbook.md') },
+      agent,
+      request_id: 'deep-results-1',
+    });
     expect(allowed.json.decision).toBe('allow');
 
     const doors: Array<[string, string, Record<string, string>]> = [
       ['/v1/authorize', `{"tool":{"server":"filesystem","name":"read_text_file"},"agent":{"name":"e2e-agent"},"arguments":{"path":${deepJson(6000)}}}`, {}],
       ['/v1/results', `{"request_id":"deep-results-1","output":${deepJson(6000)}}`, {}],
-      ['/mcp', `{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"filesystem__read_text_file","arguments":{"path":${deepJson(6000)}}}}`, { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' }],
+      [
+        '/mcp',
+        `{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"filesystem__read_text_file","arguments":{"path":${deepJson(6000)}}}}`,
+        { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+      ],
     ];
     for (const [route, body, headers] of doors) {
       const rows = await rowsAfter(async () => {
@@ -125,7 +134,13 @@ describe('inspect completely or deny, end to end', () => {
         if (route === '/mcp') expect(res.json.error.code).toBe(-32602);
       });
       expect(rows, route).toHaveLength(1);
-      expect(rows[0], route).toMatchObject({ event: 'deny', user: { sub: 'bob' }, policy: { reasons: ['arguments_too_complex'] }, input: { redacted: '[redacted:too_complex]' }, detail: { limit: 'maxDepth', max: 64 } });
+      expect(rows[0], route).toMatchObject({
+        event: 'deny',
+        user: { sub: 'bob' },
+        policy: { reasons: ['arguments_too_complex'] },
+        input: { redacted: '[redacted:too_complex]' },
+        detail: { limit: 'maxDepth', max: 64 },
+      });
     }
     // The session still works after the refusal.
     const ok = await client.callTool({ name: 'filesystem__list_allowed_directories', arguments: {} });

@@ -83,7 +83,9 @@ describe('MCP upstream isolation per agent session', () => {
   }
 
   async function upstreamStatus(): Promise<{ state: string; sessions?: { open: number; max: number } }> {
-    const body = (await (await fetch(`${h.custos.url}/readyz`)).json()) as { checks: { upstreams: Array<{ name: string; state: string; sessions?: { open: number; max: number } }> } };
+    const body = (await (await fetch(`${h.custos.url}/readyz`)).json()) as {
+      checks: { upstreams: Array<{ name: string; state: string; sessions?: { open: number; max: number } }> };
+    };
     return body.checks.upstreams.find((u) => u.name === 'everything')!;
   }
 
@@ -113,7 +115,9 @@ describe('MCP upstream isolation per agent session', () => {
   it('relays two users\u2019 simultaneous elicitations each to its own client, recorded under its own user', async () => {
     const [carol] = agents as [Agent];
     const dave = await connectAs('dave');
-    const [carolResult, daveResult] = await Promise.all([carol, dave].map((a) => a.client.callTool({ name: ELICIT_TOOL, arguments: {} }, undefined, { timeout: 30_000 })));
+    const [carolResult, daveResult] = await Promise.all(
+      [carol, dave].map((a) => a.client.callTool({ name: ELICIT_TOOL, arguments: {} }, undefined, { timeout: 30_000 })),
+    );
     expect(carol.seen).toHaveLength(1);
     expect(dave.seen).toHaveLength(1);
     expect(textOf(carolResult)).toContain('answer-of-carol');

@@ -42,9 +42,11 @@ describe('one pipeline behind both doors', () => {
   let bob: string;
   const records = (): Promise<AuditRecord[]> => h.auditRecords();
   const post = (route: string, token: string, body: unknown) =>
-    fetch(`${h.custos.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
-      async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }),
-    );
+    fetch(`${h.custos.url}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
   beforeAll(async () => {
     h = await startHarness({
@@ -61,7 +63,7 @@ describe('one pipeline behind both doors', () => {
   });
   afterAll(async () => h?.close());
 
-  it('tenant-scoped: resources/list shows alice exactly the resources she may read (no other tenant\'s)', async () => {
+  it("tenant-scoped: resources/list shows alice exactly the resources she may read (no other tenant's)", async () => {
     const client = await h.connect(alice, AGENT);
     const listed = new Set((await client.listResources()).resources.map((r) => r.uri));
     const files = filesUnder(h.workspace);
@@ -108,7 +110,11 @@ describe('one pipeline behind both doors', () => {
     const client = await h.connect(token(), AGENT);
     await client.callTool({ name: 'filesystem__read_text_file', arguments: args });
     const viaMcp = (await records()).filter((r) => r.event === event).at(-1);
-    const decided = await post('/v1/authorize', token(), { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: args, agent: { name: AGENT, version: '1.0.0' } });
+    const decided = await post('/v1/authorize', token(), {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: args,
+      agent: { name: AGENT, version: '1.0.0' },
+    });
     const viaApi = (await records()).filter((r) => r.event === event).at(-1);
     expect(decided.status).toBe(200);
     expect(decided.body.decision).toBe(viaMcp?.policy.decision);
@@ -123,7 +129,11 @@ describe('one pipeline behind both doors', () => {
     const result = await client.callTool({ name: 'filesystem__read_text_file', arguments: args });
     expect(result.isError).toBe(true);
     const [mcpDeny, mcpAlert] = (await records()).slice(-2);
-    const decided = await post('/v1/authorize', alice, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: args, agent: { name: AGENT, version: '1.0.0', tier: 'background' } });
+    const decided = await post('/v1/authorize', alice, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: args,
+      agent: { name: AGENT, version: '1.0.0', tier: 'background' },
+    });
     expect(decided.body).toMatchObject({ decision: 'deny', reasons: ['tier_mismatch'] });
     const [apiDeny, apiAlert] = (await records()).slice(-2);
     expect([mcpDeny?.event, mcpAlert?.event]).toEqual(['deny', 'alert']);

@@ -35,7 +35,10 @@ describe('plain JSON answers on the MCP door', () => {
       if (body.includes('"tools/call"')) types.push(res.headers.get('content-type') ?? '');
       return res;
     };
-    const transport = new StreamableHTTPClientTransport(new URL(h.custos.mcpUrl), { fetch: record, requestInit: { headers: { Authorization: `Bearer ${alice}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(h.custos.mcpUrl), {
+      fetch: record,
+      requestInit: { headers: { Authorization: `Bearer ${alice}` } },
+    });
     const client = new Client({ name: 'plain-json-e2e', version: '1.0.0' }, capabilities);
     await client.connect(transport);
     clients.push(client);

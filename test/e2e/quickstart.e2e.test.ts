@@ -44,7 +44,11 @@ describe('npm start (the quick start)', () => {
     expect(token.stdout.trim()).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
 
     const client = new Client({ name: 'quickstart-e2e', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token.stdout.trim()}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${token.stdout.trim()}` } },
+      }),
+    );
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('filesystem__read_text_file');
     await client.close();
 
@@ -61,7 +65,11 @@ describe('a port already in use', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/custos.js'), 'quickstart', '--no-demo', '--port', String(await freePort()), '--idp-port', String(port)], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(
+        process.execPath,
+        [path.join(repoRoot, 'bin/custos.js'), 'quickstart', '--no-demo', '--port', String(await freePort()), '--idp-port', String(port)],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`127.0.0.1:${port} (the dev identity provider) is already in use; pass --idp-port`);
       expect(r.stderr).not.toMatch(/\n\s+at /);

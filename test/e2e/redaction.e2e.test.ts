@@ -39,12 +39,19 @@ describe('redaction end to end, quick-start bundle', () => {
     for (const m of ['name', 'date', 'ssn', 'mrn', 'address', 'phone', 'email']) expect(text).toContain(`[redacted:${m}]`);
     expect(text).toContain('Type 2 diabetes'); // the clinical content stays
     const row = lastResult(await h.auditRecords());
-    expect(row.redactions.rules?.map((r) => r.rule)).toEqual(expect.arrayContaining(['person-name', 'person-date', 'ssn', 'mrn', 'street-address', 'phone-nanp']));
+    expect(row.redactions.rules?.map((r) => r.rule)).toEqual(
+      expect.arrayContaining(['person-name', 'person-date', 'ssn', 'mrn', 'street-address', 'phone-nanp']),
+    );
     expect(JSON.stringify(row)).not.toContain('1961-04-12');
   });
 
   it('placeholders and environment lookups come back unchanged', async () => {
-    const lines = ['password: <REDACTED>', 'token = os.environ["GITHUB_TOKEN"]', 'const key = process.env.API_KEY;', 'commit 4111111111111111a0c3e9f2b7d6a5c4e3f2a1b0'].join('\n');
+    const lines = [
+      'password: <REDACTED>',
+      'token = os.environ["GITHUB_TOKEN"]',
+      'const key = process.env.API_KEY;',
+      'commit 4111111111111111a0c3e9f2b7d6a5c4e3f2a1b0',
+    ].join('\n');
     writeFileSync(path.join(h.workspace, 'notes/deploy.md'), lines);
     expect(await read(h, alice, 'notes/deploy.md')).toBe(lines);
     expect(lastResult(await h.auditRecords()).redactions.count).toBe(0);
@@ -113,7 +120,10 @@ describe('file-read gating end to end: ~/.aws/credentials through a symlink in t
         // A home directory outside the workspace, which the filesystem server may also read.
         const home = path.join(dir, 'home');
         mkdirSync(path.join(home, '.aws'), { recursive: true });
-        writeFileSync(path.join(home, '.aws/credentials'), `[default]\naws_access_key_id = AKIAQ3ZP7RT2MNB4KXWY\naws_secret_access_key = ${secretKey}\nregion = eu-west-1\n`);
+        writeFileSync(
+          path.join(home, '.aws/credentials'),
+          `[default]\naws_access_key_id = AKIAQ3ZP7RT2MNB4KXWY\naws_secret_access_key = ${secretKey}\nregion = eu-west-1\n`,
+        );
         symlinkSync(path.join(home, '.aws/credentials'), path.join(dir, 'workspace/notes/setup-notes.txt'));
         const [fs] = raw.upstreams!;
         return { ...raw, upstreams: [{ ...fs!, args: [...(fs!.args ?? []), home] }] };

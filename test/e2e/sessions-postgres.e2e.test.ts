@@ -10,7 +10,14 @@ import { startPostgres } from './postgres.js';
 import type { TestPostgres } from './postgres.js';
 
 const clock = { now: () => new Date() };
-const alice = (sid: string): Principal => ({ sub: 'alice', iss: 'https://idp.example', roles: [], groups: [], sessionId: sid, issuedAt: Math.floor(Date.now() / 1000) });
+const alice = (sid: string): Principal => ({
+  sub: 'alice',
+  iss: 'https://idp.example',
+  roles: [],
+  groups: [],
+  sessionId: sid,
+  issuedAt: Math.floor(Date.now() / 1000),
+});
 
 async function deniedWithin(check: () => Promise<void>, ms: number): Promise<number> {
   const start = Date.now();

@@ -17,7 +17,12 @@ const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const CAROL = { username: 'carol', sub: 'carol', email: 'carol@example.test', roles: ['custos-admin'], tenant: 'general-hospital' };
 
-async function post(url: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+async function post(
+  url: string,
+  token: string | undefined,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -47,7 +52,12 @@ describe('session revocation and back-channel logout', () => {
   let h: Harness;
   let carol: string;
   let handbook: string;
-  const authorize = (token: string) => post(`${h.custos.url}/v1/authorize`, token, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: handbook }, agent: { name: 'framework-agent' } });
+  const authorize = (token: string) =>
+    post(`${h.custos.url}/v1/authorize`, token, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: handbook },
+      agent: { name: 'framework-agent' },
+    });
   const revoke = (token: string, body: unknown) => post(`${h.custos.url}/v1/admin/sessions/revoke`, token, body);
   const head = async (): Promise<number> => (await h.auditRecords()).at(-1)?.seq ?? 0;
 
@@ -55,7 +65,13 @@ describe('session revocation and back-channel logout', () => {
     h = await startHarness({
       users: [...DEMO_USERS, CAROL],
       backchannelLogout: true,
-      configure: (raw) => ({ ...raw, identity: { ...raw.identity, issuers: raw.identity.issuers.map((i) => ({ ...i, backchannelClientId: DEV_CLIENT_ID, interactiveClients: ['custos-cli'] })) } }),
+      configure: (raw) => ({
+        ...raw,
+        identity: {
+          ...raw.identity,
+          issuers: raw.identity.issuers.map((i) => ({ ...i, backchannelClientId: DEV_CLIENT_ID, interactiveClients: ['custos-cli'] })),
+        },
+      }),
     });
     carol = await h.token('carol');
     handbook = path.join(h.workspace, 'notes/handbook.md');
@@ -98,7 +114,7 @@ describe('session revocation and back-channel logout', () => {
     expect(denies.map((r) => r.agent?.delegation_chain.at(-2))).toContain('agent:research-agent');
   });
 
-  it("revoking a user ends all her sessions; a later sign-in works", async () => {
+  it('revoking a user ends all her sessions; a later sign-in works', async () => {
     const [t1, t2] = await Promise.all([h.token('alice'), h.token('alice')]);
     await new Promise((r) => setTimeout(r, 1100)); // iat has one-second resolution
     expect((await revoke(carol, { sub: 'alice' })).status).toBe(200);
@@ -123,7 +139,10 @@ describe('session revocation and back-channel logout', () => {
     await h.idp.backchannelLogout('alice', sidOf(alice)); // throws unless Custos answers 200
     expect((await authorize(alice)).body).toMatchObject({ error: { code: 'ERR_IDENTITY_SESSION_REVOKED' } });
     const after = rows(await h.auditRecords(), before);
-    expect(after.find((r) => r.event === 'admin')).toMatchObject({ user: { sub: 'alice' }, detail: { via: 'backchannel_logout', target: { session_id: sidOf(alice) } } });
+    expect(after.find((r) => r.event === 'admin')).toMatchObject({
+      user: { sub: 'alice' },
+      detail: { via: 'backchannel_logout', target: { session_id: sidOf(alice) } },
+    });
     expect(after.find((r) => r.event === 'deny')).toMatchObject({ user: { sub: 'alice' }, policy: { reasons: ['session_revoked'] } });
   });
 
@@ -131,7 +150,13 @@ describe('session revocation and back-channel logout', () => {
   async function callOnSession(session: string, token: string): Promise<number> {
     const res = await fetch(h.mcpUrl, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': session },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+        'mcp-session-id': session,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'filesystem__read_text_file', arguments: { path: handbook } } }),
     });
     await res.body?.cancel();
@@ -165,7 +190,8 @@ describe('session revocation and back-channel logout', () => {
 
   it('answers 400 to a logout token that does not verify, and records it', async () => {
     const alice = await h.token('alice');
-    const form = (body: string) => fetch(`${h.custos.url}/oauth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const form = (body: string) =>
+      fetch(`${h.custos.url}/oauth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     // an access token is not a logout token (no events claim, wrong audience)
     const res = await form(new URLSearchParams({ logout_token: alice }).toString());
     expect(res.status).toBe(400);

@@ -85,9 +85,14 @@ describe('a locked audit store (defect 3)', () => {
         );
       const calls = [];
       for (let wave = 0; wave < 3; wave++) {
-        const [mcp, api] = await Promise.all([Promise.all([mcpCall(), mcpCall()]), Promise.all([1, 2, 3].map(() => timed(() => authorize(h, alice, handbook))))]);
+        const [mcp, api] = await Promise.all([
+          Promise.all([mcpCall(), mcpCall()]),
+          Promise.all([1, 2, 3].map(() => timed(() => authorize(h, alice, handbook)))),
+        ]);
         calls.push(...mcp.map((c) => ({ ms: c.ms, endedAt: c.endedAt, denied: !c.value.ok && /ERR_AUDIT_UNAVAILABLE|audit/i.test(c.value.text) })));
-        calls.push(...api.map((c) => ({ ms: c.ms, endedAt: c.endedAt, denied: c.value.status === 503 && c.value.body.error?.code === 'ERR_AUDIT_UNAVAILABLE' })));
+        calls.push(
+          ...api.map((c) => ({ ms: c.ms, endedAt: c.endedAt, denied: c.value.status === 503 && c.value.body.error?.code === 'ERR_AUDIT_UNAVAILABLE' })),
+        );
         const ready = await readyz(h);
         expect(ready.status).toBe(503);
         expect(ready.body).toMatchObject({ status: 'not_ready', reasons: ['audit_busy'], checks: { audit: 'failing', auditFailure: { reason: 'busy' } } });
@@ -97,7 +102,9 @@ describe('a locked audit store (defect 3)', () => {
       const slowest = Math.max(...calls.map((c) => c.ms));
       const slowestHealth = Math.max(...health);
       const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      console.log(`locked store: ${calls.length} calls, median ${median(calls.map((c) => c.ms)).toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms (target ${CALL_TARGET_MS}); /healthz ${health.length} probes, median ${median(health).toFixed(1)} ms, slowest ${slowestHealth.toFixed(0)} ms (target ${HEALTH_TARGET_MS})`);
+      console.log(
+        `locked store: ${calls.length} calls, median ${median(calls.map((c) => c.ms)).toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms (target ${CALL_TARGET_MS}); /healthz ${health.length} probes, median ${median(health).toFixed(1)} ms, slowest ${slowestHealth.toFixed(0)} ms (target ${HEALTH_TARGET_MS})`,
+      );
       for (const c of calls) {
         expect(c.denied).toBe(true);
         expect(c.ms).toBeLessThan(2000); // before: each call waited for the lock, up to the whole 5 s
@@ -126,7 +133,10 @@ describe('a full disk behind the store port (defect 4)', () => {
   let alice: string;
   let full = false;
   const diskFull = () =>
-    new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }), detail: { reason: 'disk_full' } });
+    new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, {
+      cause: Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }),
+      detail: { reason: 'disk_full' },
+    });
   const decorate = (store: AuditStoreAdmin): AuditStoreAdmin => ({
     ...store,
     append: (entry) => (full ? Promise.reject(diskFull()) : store.append(entry)),
@@ -152,7 +162,11 @@ describe('a full disk behind the store port (defect 4)', () => {
       expect(denied.body.error?.code).toBe('ERR_AUDIT_UNAVAILABLE');
       const ready = await readyz(h);
       expect(ready.status).toBe(503);
-      expect(ready.body).toMatchObject({ status: 'not_ready', reasons: ['audit_disk_full'], checks: { audit: 'failing', policy: 'ok', auditFailure: { reason: 'disk_full' } } });
+      expect(ready.body).toMatchObject({
+        status: 'not_ready',
+        reasons: ['audit_disk_full'],
+        checks: { audit: 'failing', policy: 'ok', auditFailure: { reason: 'disk_full' } },
+      });
       expect((ready.body.checks as { upstreams: unknown[] }).upstreams).toHaveLength(1); // reported, not gating
       expect((await fetch(`${h.custos.url}/healthz`)).status).toBe(200);
       await new Promise((r) => setTimeout(r, 1100)); // a probe while still full changes nothing

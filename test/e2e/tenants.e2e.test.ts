@@ -33,7 +33,7 @@ describe('tenants', () => {
   });
   afterAll(async () => h?.close());
 
-  it("denies alice (general-hospital) a riverside-clinic record, without calling the upstream; the row says why", async () => {
+  it('denies alice (general-hospital) a riverside-clinic record, without calling the upstream; the row says why', async () => {
     const client = await h.connect(alice);
     const before = h.upstreamCalls().length;
     const result = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: file('riverside-clinic', 'patient-9001.md') } });
@@ -51,20 +51,31 @@ describe('tenants', () => {
   it('lets her read her own tenant, the rows carrying tenant, e-mail and trace id', async () => {
     const result = await authorize(alice, { path: file('general-hospital', 'patient-1001.md') });
     expect(result.body).toMatchObject({ decision: 'allow' });
-    expect(await lastRow('intent')).toMatchObject({ user: { sub: 'alice', tenant: 'general-hospital', email: 'alice@example.test' }, trace_id: TRACE, data_classes: ['phi'] });
+    expect(await lastRow('intent')).toMatchObject({
+      user: { sub: 'alice', tenant: 'general-hospital', email: 'alice@example.test' },
+      trace_id: TRACE,
+      data_classes: ['phi'],
+    });
   });
 
   it('denies a tenant named in an argument, and a path that climbs into another tenant', async () => {
     const byArgument = await authorize(alice, { path: file('general-hospital', 'patient-1001.md'), tenant: 'riverside-clinic' });
     expect(byArgument.body).toMatchObject({ decision: 'deny', reasons: ['tenant_mismatch'] });
-    expect(await lastRow('deny')).toMatchObject({ user: { sub: 'alice', tenant: 'general-hospital' }, trace_id: TRACE, policy: { reasons: ['tenant_mismatch'] } });
+    expect(await lastRow('deny')).toMatchObject({
+      user: { sub: 'alice', tenant: 'general-hospital' },
+      trace_id: TRACE,
+      policy: { reasons: ['tenant_mismatch'] },
+    });
     const raw = `${path.join(h.workspace, 'tenants/general-hospital')}/../riverside-clinic/phi/patient-9001.md`;
     expect((await authorize(alice, { path: raw })).body).toMatchObject({ decision: 'deny', reasons: ['tenant_mismatch'] });
   });
 
   it('denies a user without a tenant claim any tenant-scoped record', async () => {
     const erin = await h.token('erin');
-    expect((await authorize(erin, { path: file('general-hospital', 'patient-1001.md') })).body).toMatchObject({ decision: 'deny', reasons: ['tenant_mismatch'] });
+    expect((await authorize(erin, { path: file('general-hospital', 'patient-1001.md') })).body).toMatchObject({
+      decision: 'deny',
+      reasons: ['tenant_mismatch'],
+    });
     expect((await lastRow('deny')).user).toMatchObject({ sub: 'erin' });
   });
 });
@@ -88,7 +99,12 @@ describe('no user, no PHI', () => {
     expect(api.status).toBe(401);
     expect(((await api.json()) as { error: { code: string } }).error.code).toBe('ERR_IDENTITY_CLIENT_NOT_INTERACTIVE');
     const row = (await h.auditRecords()).filter((r) => r.event === 'deny').at(-1)!;
-    expect(row).toMatchObject({ user: { sub: 'research-agent' }, policy: { decision: 'deny', reasons: ['no_user'] }, tool: { name: 'read_text_file' }, data_classes: ['phi'] });
+    expect(row).toMatchObject({
+      user: { sub: 'research-agent' },
+      policy: { decision: 'deny', reasons: ['no_user'] },
+      tool: { name: 'read_text_file' },
+      data_classes: ['phi'],
+    });
     await expect(h.connect(service)).rejects.toThrow(/ERR_IDENTITY_CLIENT_NOT_INTERACTIVE/);
     expect((await h.auditRecords()).at(-1)).toMatchObject({ event: 'alert', user: { sub: 'research-agent' }, alert: { type: 'no_user' } });
     expect(h.upstreamCalls().length).toBe(before);

@@ -19,7 +19,11 @@ const GRANT = 'urn:custos:params:oauth:token-type:background-grant';
 type Json = Record<string, unknown>;
 
 async function post(url: string, token: string, body: Json): Promise<{ status: number; body: Json }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as Json };
 }
 

@@ -67,7 +67,11 @@ describe('tiers derived from the credential', () => {
   it('denies a background runner that declares itself interactive over MCP, with a deny row and an alert row', async () => {
     const token = await backgroundToken();
     const client = new Client({ name: 'nightly-runner', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(h.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}`, 'x-custos-agent-tier': 'interactive' } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(h.mcpUrl), {
+        requestInit: { headers: { Authorization: `Bearer ${token}`, 'x-custos-agent-tier': 'interactive' } },
+      }),
+    );
     const before = h.upstreamCalls().length;
     try {
       const result = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: note } });
@@ -81,7 +85,11 @@ describe('tiers derived from the credential', () => {
     const deny = records.filter((r) => r.event === 'deny').at(-1)!;
     expect(deny.user.sub).toBe('alice');
     expect(deny.policy.reasons).toEqual(['tier_mismatch']);
-    expect(deny.agent).toMatchObject({ tier: 'background', declared_tier: 'interactive', delegation_chain: ['user:alice', 'agent:nightly-runner', 'tool:filesystem/read_text_file'] });
+    expect(deny.agent).toMatchObject({
+      tier: 'background',
+      declared_tier: 'interactive',
+      delegation_chain: ['user:alice', 'agent:nightly-runner', 'tool:filesystem/read_text_file'],
+    });
     const alert = records.filter((r) => r.event === 'alert').at(-1)!;
     expect(alert.alert).toMatchObject({ type: 'tier_mismatch', severity: 'high' });
     expect(alert.user.sub).toBe('alice');
@@ -90,17 +98,29 @@ describe('tiers derived from the credential', () => {
 
   it('lets the runner read as background when it says so (and the trail says background)', async () => {
     const token = await backgroundToken();
-    const decision = await post(`${h.custos.url}/v1/authorize`, token, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: note }, agent: { name: 'nightly-runner', tier: 'background' } });
+    const decision = await post(`${h.custos.url}/v1/authorize`, token, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: note },
+      agent: { name: 'nightly-runner', tier: 'background' },
+    });
     expect(decision.body.decision).toBe('allow');
     const intent = (await h.auditRecords()).find((r) => r.request_id === decision.body.request_id)!;
     expect(intent.agent).toMatchObject({ tier: 'background', delegation_chain: ['user:alice', 'agent:nightly-runner', 'tool:filesystem/read_text_file'] });
-    const write = await post(`${h.custos.url}/v1/authorize`, token, { tool: { server: 'filesystem', name: 'write_file' }, arguments: { path: note, content: 'x' }, agent: { name: 'nightly-runner' } });
+    const write = await post(`${h.custos.url}/v1/authorize`, token, {
+      tool: { server: 'filesystem', name: 'write_file' },
+      arguments: { path: note, content: 'x' },
+      agent: { name: 'nightly-runner' },
+    });
     expect(write.body).toMatchObject({ decision: 'deny', reasons: ['write_requires_interactive_tier'] });
   });
 
   it('refuses a grant presented by another runner, and a revoked grant', async () => {
     const grant = await grantFor('nightly-runner');
-    const other = await exchange(h, { subject_token: grant.grant_token as string, subject_token_type: GRANT, actor_token: await h.agentToken('research-agent') });
+    const other = await exchange(h, {
+      subject_token: grant.grant_token as string,
+      subject_token_type: GRANT,
+      actor_token: await h.agentToken('research-agent'),
+    });
     expect(other).toMatchObject({ status: 400, body: { error: 'invalid_grant', reason: 'actor_not_grantee' } });
     const denied = (await h.auditRecords()).filter((r) => r.event === 'deny').at(-1)!;
     expect(denied.user.sub).toBe('alice');
@@ -125,17 +145,25 @@ describe('tiers derived from the credential', () => {
     expect(widenedRow).toMatchObject({ user: { sub: 'alice' }, policy: { reasons: ['delegation_scope_widened'] } });
   });
 
-  it("gives a listed API client acting for bob the api tier, and denies it when it claims to be a sub-agent", async () => {
+  it('gives a listed API client acting for bob the api tier, and denies it when it claims to be a sub-agent', async () => {
     const bob = await h.token('bob');
     const { status, body } = await exchange(h, { subject_token: bob, subject_token_type: ACCESS, actor_token: await h.agentToken('billing-api') });
     expect(status, JSON.stringify(body)).toBe(200);
     const token = body.access_token as string;
-    const ok = await post(`${h.custos.url}/v1/authorize`, token, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: note }, agent: { name: 'billing-api', tier: 'api' } });
+    const ok = await post(`${h.custos.url}/v1/authorize`, token, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: note },
+      agent: { name: 'billing-api', tier: 'api' },
+    });
     expect(ok.body.decision).toBe('allow');
     const row = (await h.auditRecords()).find((r: AuditRecord) => r.request_id === ok.body.request_id)!;
     expect(row.user.sub).toBe('bob');
     expect(row.agent).toMatchObject({ tier: 'api', delegation_chain: ['user:bob', 'agent:billing-api', 'tool:filesystem/read_text_file'] });
-    const lying = await post(`${h.custos.url}/v1/authorize`, token, { tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: note }, agent: { name: 'billing-api', tier: 'subagent' } });
+    const lying = await post(`${h.custos.url}/v1/authorize`, token, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: note },
+      agent: { name: 'billing-api', tier: 'subagent' },
+    });
     expect(lying.body).toMatchObject({ decision: 'deny', reasons: ['tier_mismatch'] });
     const alert = (await h.auditRecords()).filter((r) => r.event === 'alert').at(-1)!;
     expect(alert).toMatchObject({ user: { sub: 'bob' }, alert: { type: 'tier_mismatch' }, agent: { tier: 'api', declared_tier: 'subagent' } });

@@ -40,7 +40,11 @@ function descendantsOf(root: number): Proc[] {
 
 /** Those of `pids` still running (a zombie waiting for its reaper counts as gone). */
 function alive(pids: readonly number[]): number[] {
-  const live = new Set(processTable().filter((p) => !p.stat.startsWith('Z')).map((p) => p.pid));
+  const live = new Set(
+    processTable()
+      .filter((p) => !p.stat.startsWith('Z'))
+      .map((p) => p.pid),
+  );
   return pids.filter((pid) => live.has(pid));
 }
 

@@ -38,10 +38,12 @@ export function createOtlpSink(settings: OtlpSinkSettings, now: () => Date = () 
     async deliver(batch) {
       const observed = now();
       const body = JSON.stringify({
-        resourceLogs: [{
-          resource: { attributes: [str('service.name', settings.serviceName)] },
-          scopeLogs: [{ scope: { name: 'custos.audit', version: '1' }, logRecords: batch.map((r) => toLogRecord(r, settings.format, observed)) }],
-        }],
+        resourceLogs: [
+          {
+            resource: { attributes: [str('service.name', settings.serviceName)] },
+            scopeLogs: [{ scope: { name: 'custos.audit', version: '1' }, logRecords: batch.map((r) => toLogRecord(r, settings.format, observed)) }],
+          },
+        ],
       });
       await postBody(settings.url, body, { ...settings.headers, 'content-type': 'application/json' }, settings.timeoutMs);
     },

@@ -17,17 +17,24 @@ export function createSplunkHecSink(settings: SplunkHecSinkSettings, host: strin
     type: 'splunk_hec',
     async deliver(batch) {
       const body = batch
-        .map((r) => JSON.stringify({
-          time: Date.parse(r.time) / 1000,
-          host,
-          source: settings.source,
-          sourcetype: settings.sourcetype,
-          ...(settings.index === undefined ? {} : { index: settings.index }),
-          fields: { custos_seq: String(r.seq) },
-          event: recordEvent(r, settings.format),
-        }))
+        .map((r) =>
+          JSON.stringify({
+            time: Date.parse(r.time) / 1000,
+            host,
+            source: settings.source,
+            sourcetype: settings.sourcetype,
+            ...(settings.index === undefined ? {} : { index: settings.index }),
+            fields: { custos_seq: String(r.seq) },
+            event: recordEvent(r, settings.format),
+          }),
+        )
         .join('\n');
-      const answer = await postBody(hecEndpoint(settings.url), body, { authorization: `Splunk ${settings.token}`, 'content-type': 'application/json' }, settings.timeoutMs);
+      const answer = await postBody(
+        hecEndpoint(settings.url),
+        body,
+        { authorization: `Splunk ${settings.token}`, 'content-type': 'application/json' },
+        settings.timeoutMs,
+      );
       let code: unknown = 0;
       try {
         code = (JSON.parse(answer) as { code?: unknown }).code ?? 0;

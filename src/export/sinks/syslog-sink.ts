@@ -16,7 +16,7 @@ import type { Sink, SyslogSinkSettings } from '../types.js';
 const SD_ID = 'custos@32473';
 
 const sdEscape = (value: string): string => value.replace(/["\\\]]/g, (c) => `\\${c}`);
-const header = (value: string, max: number): string => (value.replace(/[^\x21-\x7e]/g, '').slice(0, max) || '-');
+const header = (value: string, max: number): string => value.replace(/[^\x21-\x7e]/g, '').slice(0, max) || '-';
 
 /** One RFC 5424 message (without framing). Severity: 6 informational for allow, 4 warning otherwise. */
 export function toSyslogMessage(record: AuditRecord, settings: Pick<SyslogSinkSettings, 'facility' | 'hostname' | 'appName' | 'format'>): string {
@@ -33,7 +33,12 @@ export function frameOctetCounted(message: string): string {
 function connect(settings: SyslogSinkSettings): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = settings.tls
-      ? tls.connect({ host: settings.host, port: settings.port, servername: settings.tls.servername ?? settings.host, ...(settings.tls.ca ? { ca: settings.tls.ca } : {}) })
+      ? tls.connect({
+          host: settings.host,
+          port: settings.port,
+          servername: settings.tls.servername ?? settings.host,
+          ...(settings.tls.ca ? { ca: settings.tls.ca } : {}),
+        })
       : net.connect({ host: settings.host, port: settings.port });
     const timer = setTimeout(() => socket.destroy(new Error('timeout')), settings.timeoutMs);
     socket.once(settings.tls ? 'secureConnect' : 'connect', () => {
@@ -77,7 +82,9 @@ export function createSyslogSink(settings: SyslogSinkSettings): Sink {
           socket = await connect(settings);
           const current = socket;
           current.on('error', () => current.destroy());
-          current.on('close', () => { if (socket === current) socket = undefined; });
+          current.on('close', () => {
+            if (socket === current) socket = undefined;
+          });
         }
         await writeAll(socket, batch.map((r) => frameOctetCounted(toSyslogMessage(r, settings))).join(''));
       } catch (err) {

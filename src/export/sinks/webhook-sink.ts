@@ -32,11 +32,16 @@ export function createWebhookSink(settings: WebhookSinkSettings, now: () => Date
         records: batch.map((r) => recordEvent(r, settings.format)),
       });
       const timestamp = String(Math.floor(now().getTime() / 1000));
-      await postBody(settings.url, body, {
-        'content-type': 'application/json',
-        'x-custos-timestamp': timestamp,
-        'x-custos-signature': signWebhook(settings.secret, timestamp, body),
-      }, settings.timeoutMs);
+      await postBody(
+        settings.url,
+        body,
+        {
+          'content-type': 'application/json',
+          'x-custos-timestamp': timestamp,
+          'x-custos-signature': signWebhook(settings.secret, timestamp, body),
+        },
+        settings.timeoutMs,
+      );
     },
     async close() {},
   };

@@ -37,7 +37,13 @@ export function createAdminSessionsRoute(deps: AdminSessionsDeps): (req: Incomin
     const target = 'session_id' in body ? { iss, session_id: body.session_id } : { iss, sub: body.sub };
     const traceId = parseTraceparent(req.headers.traceparent);
     if (!holdsRole(admin, deps.admin.roles)) {
-      await deps.pipeline.recordAdmin({ action: 'session_revoke_refused', principal: admin, decision: 'deny', traceId, detail: { target, code: 'ERR_IDENTITY_NOT_ENTITLED' } });
+      await deps.pipeline.recordAdmin({
+        action: 'session_revoke_refused',
+        principal: admin,
+        decision: 'deny',
+        traceId,
+        detail: { target, code: 'ERR_IDENTITY_NOT_ENTITLED' },
+      });
       throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'Revoking sessions needs an admin role.');
     }
     if ('session_id' in body) await deps.admin.revokeSession(iss, body.session_id);

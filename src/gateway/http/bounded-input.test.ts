@@ -55,7 +55,9 @@ const agent = { name: 'attacker-agent' };
 
 describe('unknown fields in decision API bodies', () => {
   it('refuses a misspelt field with a 400 naming it, instead of evaluating no arguments', async () => {
-    const { result, rows } = await newRows(() => post('/v1/authorize', { tool: { server: 'fs', name: 'read' }, argumnts: { path: 'phi/patient-0001.md' }, agent }));
+    const { result, rows } = await newRows(() =>
+      post('/v1/authorize', { tool: { server: 'fs', name: 'read' }, argumnts: { path: 'phi/patient-0001.md' }, agent }),
+    );
     expect(result.status).toBe(400);
     expect(result.json.error.code).toBe('ERR_GATEWAY_BAD_REQUEST');
     expect(JSON.stringify(result.json.error.detail)).toContain('argumnts');
@@ -74,7 +76,10 @@ describe('bodies past the input limits', () => {
     const body = `{"tool":{"server":"fs","name":"read"},"agent":{"name":"a"},"request_id":"deep-1","arguments":${deepJson(6000)}}`;
     const { result, rows } = await newRows(() => post('/v1/authorize', body));
     expect(result.status).toBe(400);
-    expect(result.json.error).toMatchObject({ code: 'ERR_INPUT_TOO_COMPLEX', detail: { reason: 'arguments_too_complex', limit: 'maxDepth', max: 64, request_id: 'deep-1' } });
+    expect(result.json.error).toMatchObject({
+      code: 'ERR_INPUT_TOO_COMPLEX',
+      detail: { reason: 'arguments_too_complex', limit: 'maxDepth', max: 64, request_id: 'deep-1' },
+    });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       event: 'deny',
@@ -98,13 +103,19 @@ describe('bodies past the input limits', () => {
     const body = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"filesystem__read_text_file","arguments":${deepJson(6000)}}}`;
     const { result, rows } = await newRows(() => post('/mcp', body));
     expect(result.status).toBe(400);
-    expect(result.json).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32602, data: { code: 'ERR_INPUT_TOO_COMPLEX', detail: { limit: 'maxDepth' } } } });
+    expect(result.json).toMatchObject({
+      jsonrpc: '2.0',
+      id: 7,
+      error: { code: -32602, data: { code: 'ERR_INPUT_TOO_COMPLEX', detail: { limit: 'maxDepth' } } },
+    });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ event: 'deny', tool: { server: 'filesystem', name: 'read_text_file' }, policy: { reasons: ['arguments_too_complex'] } });
   });
 
   it('too many array items, and a body past maxBodyBytes (413), are one deny row each', async () => {
-    const wide = await newRows(() => post('/v1/authorize', { tool: { server: 'fs', name: 'read' }, agent, arguments: { paths: Array.from({ length: 100_001 }, () => 0) } }));
+    const wide = await newRows(() =>
+      post('/v1/authorize', { tool: { server: 'fs', name: 'read' }, agent, arguments: { paths: Array.from({ length: 100_001 }, () => 0) } }),
+    );
     expect(wide.result.status).toBe(400);
     expect(wide.result.json.error.detail.limit).toBe('maxArrayItems');
     expect(wide.rows).toHaveLength(1);

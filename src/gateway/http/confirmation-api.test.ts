@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { SECRET_MARKER, createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
+import {
+  SECRET_MARKER,
+  createEmptyUpstreams,
+  createFakePolicy,
+  createFakeVerifier,
+  createManualClock,
+  createSilentLogger,
+  createTestPipeline,
+  deriveFakeAgent,
+} from '../fakes.test-support.js';
 
 const policy = createFakePolicy([(i) => (i.tool.name === 'wire_money' ? 'confirm' : undefined)]);
 const { pipeline, audit } = createTestPipeline(policy);
@@ -62,7 +71,12 @@ describe('POST /v1/confirmations', () => {
     await post('/v1/authorize', wire('c-accept'), 'alice');
     const res = await post('/v1/confirmations', { request_id: 'c-accept', outcome: 'accepted' }, 'alice');
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ decision: 'allow', request_id: 'c-accept', reasons: ['rule_confirm', 'confirmation_accepted'], expires_at: expect.any(String) });
+    expect(res.json).toMatchObject({
+      decision: 'allow',
+      request_id: 'c-accept',
+      reasons: ['rule_confirm', 'confirmation_accepted'],
+      expires_at: expect.any(String),
+    });
     expect((await post('/v1/results', { request_id: 'c-accept', output: 'sent' }, 'alice')).status).toBe(200);
     expect(rowsOf('c-accept').map((r) => [r.event, r.confirmation?.status, r.confirmation?.channel])).toEqual([
       ['confirm', 'requested', 'api'],
@@ -77,7 +91,12 @@ describe('POST /v1/confirmations', () => {
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ decision: 'deny', reasons: ['confirmation_declined', 'rule_confirm'] });
     expect(res.json.expires_at).toBeUndefined();
-    expect(rowsOf('c-decline').at(-1)).toMatchObject({ event: 'deny', user: { sub: 'alice' }, policy: { decision: 'deny', reasons: ['confirmation_declined', 'rule_confirm'] }, confirmation: { status: 'declined', channel: 'api' } });
+    expect(rowsOf('c-decline').at(-1)).toMatchObject({
+      event: 'deny',
+      user: { sub: 'alice' },
+      policy: { decision: 'deny', reasons: ['confirmation_declined', 'rule_confirm'] },
+      confirmation: { status: 'declined', channel: 'api' },
+    });
     expect((await post('/v1/results', { request_id: 'c-decline', output: 'x' }, 'alice')).status).toBe(404);
     expect((await post('/v1/confirmations', { request_id: 'c-decline', outcome: 'accepted' }, 'alice')).status).toBe(404);
   });
@@ -87,7 +106,12 @@ describe('POST /v1/confirmations', () => {
     const res = await post('/v1/confirmations', { request_id: 'c-foreign', outcome: 'accepted' }, 'bob');
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('ERR_IDENTITY_SESSION_MISMATCH');
-    expect(audit.rows.at(-1)).toMatchObject({ event: 'alert', user: { sub: 'bob' }, alert: { type: 'confirmation_foreign_user' }, detail: { request_id: 'c-foreign' } });
+    expect(audit.rows.at(-1)).toMatchObject({
+      event: 'alert',
+      user: { sub: 'bob' },
+      alert: { type: 'confirmation_foreign_user' },
+      detail: { request_id: 'c-foreign' },
+    });
     expect(rowsOf('c-foreign').map((r) => r.event)).toEqual(['confirm']);
     expect((await post('/v1/confirmations', { request_id: 'c-foreign', outcome: 'declined' }, 'alice')).json.decision).toBe('deny');
   });
@@ -127,6 +151,11 @@ describe('POST /v1/confirmations', () => {
     clock.advance(61_000);
     await post('/v1/authorize', { ...wire('c-other'), tool: { server: 'db', name: 'query' } }, 'alice');
     await new Promise((r) => setTimeout(r, 10));
-    expect(rowsOf('c-swept').at(-1)).toMatchObject({ event: 'deny', user: { sub: 'alice' }, policy: { reasons: ['confirmation_timeout', 'rule_confirm'] }, confirmation: { status: 'timeout', channel: 'api' } });
+    expect(rowsOf('c-swept').at(-1)).toMatchObject({
+      event: 'deny',
+      user: { sub: 'alice' },
+      policy: { reasons: ['confirmation_timeout', 'rule_confirm'] },
+      confirmation: { status: 'timeout', channel: 'api' },
+    });
   });
 });

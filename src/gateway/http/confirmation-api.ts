@@ -46,7 +46,9 @@ export function createConfirmationApi(deps: ConfirmationApiDeps): { confirm(req:
     const written = deps.pipeline
       .confirm(entry.authorization, outcome)
       .then(() => undefined)
-      .catch((err: unknown) => deps.logger.error({ request_id: requestId, code: err instanceof CustosError ? err.code : 'ERR_INTERNAL' }, 'could not record a dropped confirmation'))
+      .catch((err: unknown) =>
+        deps.logger.error({ request_id: requestId, code: err instanceof CustosError ? err.code : 'ERR_INTERNAL' }, 'could not record a dropped confirmation'),
+      )
       .finally(() => settling.delete(requestId));
     settling.set(requestId, written);
   });

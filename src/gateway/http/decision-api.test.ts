@@ -19,8 +19,13 @@ const clock = createManualClock();
 let server: GatewayServer;
 let auditUp = true;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read arbitrary JSON replies
-async function post(path: string, body: unknown, token?: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+async function post(
+  path: string,
+  body: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read arbitrary JSON replies
+): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(`${server.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -101,7 +106,13 @@ describe('POST /v1/authorize', () => {
     expect(res.json).toMatchObject({ decision: 'deny', reasons: ['tier_mismatch'] });
     const [deny, alert] = audit.rows.slice(-2);
     expect(deny).toMatchObject({ event: 'deny', request_id: 'req-tier-1', user: { sub: 'alice' }, policy: { decision: 'deny', reasons: ['tier_mismatch'] } });
-    expect(alert).toMatchObject({ event: 'alert', request_id: 'req-tier-1', user: { sub: 'alice' }, alert: { type: 'tier_mismatch', severity: 'high' }, detail: { declared_tier: 'background' } });
+    expect(alert).toMatchObject({
+      event: 'alert',
+      request_id: 'req-tier-1',
+      user: { sub: 'alice' },
+      alert: { type: 'tier_mismatch', severity: 'high' },
+      detail: { declared_tier: 'background' },
+    });
   });
 
   it('refuses a missing or bad token with 401, WWW-Authenticate and an auth_failure row', async () => {
@@ -206,7 +217,11 @@ describe('probes, metadata and routing', () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', reasons: [], checks: { audit: 'ok', policy: 'ok', upstreams: [], issuers: [{ issuer: 'https://idp.test' }] } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      reasons: [],
+      checks: { audit: 'ok', policy: 'ok', upstreams: [], issuers: [{ issuer: 'https://idp.test' }] },
+    });
     auditUp = false;
     try {
       const down = await fetch(`${server.url}/readyz`);

@@ -44,7 +44,12 @@ function describeBody(body: unknown): BodyHint {
   const agent = (typeof b.agent === 'object' && b.agent !== null ? b.agent : {}) as Record<string, unknown>;
   const server = shortString(tool.server);
   const name = shortString(tool.name);
-  return { tool: server && name ? { server, name } : undefined, arguments: b.arguments ?? b.output, agentName: shortString(agent.name), requestId: shortString(b.request_id) };
+  return {
+    tool: server && name ? { server, name } : undefined,
+    arguments: b.arguments ?? b.output,
+    agentName: shortString(agent.name),
+    requestId: shortString(b.request_id),
+  };
 }
 
 export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
@@ -94,7 +99,8 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     if (pending.owner.sub !== principal.sub || pending.owner.iss !== principal.iss) {
       throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH', 'The authorization belongs to another user.');
     }
-    if (pending.authorization.decision.decision !== 'allow') throw new CustosError('ERR_GATEWAY_CONFLICT', 'The call is held for confirmation: report the answer first.');
+    if (pending.authorization.decision.decision !== 'allow')
+      throw new CustosError('ERR_GATEWAY_CONFLICT', 'The call is held for confirmation: report the answer first.');
     const completion = await deps.pipeline.complete(pending.authorization, { output: body.output, error: body.error });
     deps.pending.delete(body.request_id);
     sendJson(res, 200, {

@@ -44,8 +44,11 @@ export function createEmergencyApi(deps: EmergencyApiDeps): { open: Route; revie
     const traceId = parseTraceparent(req.headers.traceparent);
     const detailOf = (g: EmergencyGrant) => ({ grant_id: g.id, expires_at: g.expiresAt, session_id: g.sessionId ?? null });
     // Fail closed: the opened row is written (with the pre-generated id) before the grant is stored.
-    const recordOpened = async (g: EmergencyGrant): Promise<void> => void (await deps.pipeline.recordAdmin({ action: 'emergency_grant_opened', principal, traceId, detail: { ...detailOf(g), reason } }));
-    const grant = await deps.emergency.open(principal, reason, recordOpened).catch((err: unknown) => refuse(principal, 'emergency_grant_refused', err, { reason }, traceId));
+    const recordOpened = async (g: EmergencyGrant): Promise<void> =>
+      void (await deps.pipeline.recordAdmin({ action: 'emergency_grant_opened', principal, traceId, detail: { ...detailOf(g), reason } }));
+    const grant = await deps.emergency
+      .open(principal, reason, recordOpened)
+      .catch((err: unknown) => refuse(principal, 'emergency_grant_refused', err, { reason }, traceId));
     const detail = detailOf(grant);
     await deps.pipeline.recordAlert({ type: 'emergency_access', severity: 'high', principal, decision: 'allow', detail: { ...detail, phase: 'opened' } });
     sendJson(res, 201, { grant_id: grant.id, expires_at: grant.expiresAt, review: 'open' });
@@ -64,8 +67,15 @@ export function createEmergencyApi(deps: EmergencyApiDeps): { open: Route; revie
     if (!principal) return;
     const body = parseBody(CloseRequest, await readJsonBody(req, deps.maxBodyBytes));
     const traceId = parseTraceparent(req.headers.traceparent);
-    const grant = await deps.emergency.closeReview(body.grant_id, principal).catch((err: unknown) => refuse(principal, 'emergency_review_refused', err, { grant_id: body.grant_id }, traceId));
-    await deps.pipeline.recordAdmin({ action: 'emergency_review_closed', principal, traceId, detail: { grant_id: grant.id, holder: grant.holder, note: body.note ?? null } });
+    const grant = await deps.emergency
+      .closeReview(body.grant_id, principal)
+      .catch((err: unknown) => refuse(principal, 'emergency_review_refused', err, { grant_id: body.grant_id }, traceId));
+    await deps.pipeline.recordAdmin({
+      action: 'emergency_review_closed',
+      principal,
+      traceId,
+      detail: { grant_id: grant.id, holder: grant.holder, note: body.note ?? null },
+    });
     sendJson(res, 200, { grant_id: grant.id, closed_by: grant.closedBy, closed_at: grant.closedAt });
   };
 

@@ -80,7 +80,10 @@ export function createOAuthRoutes(deps: OAuthTokenDeps): Array<[string, (req: In
           sendError(res, isCustosError(err) ? err : new CustosError('ERR_INTERNAL', undefined, { cause: err }), deps.logger);
         }),
     ],
-    ['GET /.well-known/jwks.json', (_req, res) => sendJson(res, 200, deps.tokens.jwks(), { 'cache-control': 'public, max-age=60', 'access-control-allow-origin': '*' })],
+    [
+      'GET /.well-known/jwks.json',
+      (_req, res) => sendJson(res, 200, deps.tokens.jwks(), { 'cache-control': 'public, max-age=60', 'access-control-allow-origin': '*' }),
+    ],
     ['GET /.well-known/oauth-authorization-server', (_req, res) => sendJson(res, 200, deps.tokens.metadata(), { 'access-control-allow-origin': '*' })],
   ];
 }

@@ -9,7 +9,11 @@ export interface ProtectedResourceMetadata {
   readonly resource_name: string;
 }
 
-export function buildProtectedResourceMetadata(resourceUrl: string, authorizationServers: readonly string[], scopes: readonly string[]): ProtectedResourceMetadata {
+export function buildProtectedResourceMetadata(
+  resourceUrl: string,
+  authorizationServers: readonly string[],
+  scopes: readonly string[],
+): ProtectedResourceMetadata {
   return {
     resource: resourceUrl,
     authorization_servers: [...authorizationServers],

@@ -29,11 +29,17 @@ export function createBackchannelLogoutRoute(deps: LogoutRouteDeps): (req: Incom
       if (!token || form.getAll('logout_token').length !== 1) throw new Error('missing logout_token');
       const out = await deps.logout.logout(token);
       const principal = out.sub ? { sub: out.sub, iss: out.iss, roles: [], groups: [], sessionId: out.sid } : null;
-      await deps.pipeline.recordAdmin({ action: 'session_revoked', principal, detail: { target: { iss: out.iss, session_id: out.sid ?? null, sub: out.sub ?? null }, via: 'backchannel_logout', jti: out.jti } });
+      await deps.pipeline.recordAdmin({
+        action: 'session_revoked',
+        principal,
+        detail: { target: { iss: out.iss, session_id: out.sid ?? null, sub: out.sub ?? null }, via: 'backchannel_logout', jti: out.jti },
+      });
       res.writeHead(200, NO_STORE).end();
     } catch (err) {
       const code = isCustosError(err) ? err.code : 'ERR_GATEWAY_BAD_REQUEST';
-      await deps.guard.refuse(req, res, { code }, () => sendJson(res, 400, { error: 'invalid_request', error_description: 'The logout token is not valid.' }, NO_STORE));
+      await deps.guard.refuse(req, res, { code }, () =>
+        sendJson(res, 400, { error: 'invalid_request', error_description: 'The logout token is not valid.' }, NO_STORE),
+      );
     }
   };
 }

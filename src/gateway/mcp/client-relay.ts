@@ -18,7 +18,13 @@ export const ELICITATION_TOOL = 'elicitation/create';
 export const SAMPLING_TOOL = 'sampling/createMessage';
 
 export function createClientRelay(kit: SessionKit, ctx: RequestContext): ClientRelay {
-  async function relay<T>(kind: 'elicitation' | 'sampling', server: string, params: unknown, send: (redacted: unknown) => Promise<T>, signal: AbortSignal): Promise<T> {
+  async function relay<T>(
+    kind: 'elicitation' | 'sampling',
+    server: string,
+    params: unknown,
+    send: (redacted: unknown) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<T> {
     const name = kind === 'elicitation' ? ELICITATION_TOOL : SAMPLING_TOOL;
     try {
       const result = await kit.govern(ctx, { kind, tool: { server, name }, arguments: params }, (auth) => send(auth.redactedArguments.value), signal);
@@ -36,7 +42,8 @@ export function createClientRelay(kit: SessionKit, ctx: RequestContext): ClientR
         server,
         params,
         async (redacted) => {
-          if (!kit.server.getClientCapabilities()?.elicitation) throw new CustosError('ERR_GATEWAY_CAPABILITY_UNSUPPORTED', "The agent's client does not support elicitation.");
+          if (!kit.server.getClientCapabilities()?.elicitation)
+            throw new CustosError('ERR_GATEWAY_CAPABILITY_UNSUPPORTED', "The agent's client does not support elicitation.");
           return kit.server.elicitInput(redacted as ElicitRequestFormParams, { signal });
         },
         signal,
@@ -47,7 +54,8 @@ export function createClientRelay(kit: SessionKit, ctx: RequestContext): ClientR
         server,
         params,
         async (redacted) => {
-          if (!kit.server.getClientCapabilities()?.sampling) throw new CustosError('ERR_GATEWAY_CAPABILITY_UNSUPPORTED', "The agent's client does not support sampling.");
+          if (!kit.server.getClientCapabilities()?.sampling)
+            throw new CustosError('ERR_GATEWAY_CAPABILITY_UNSUPPORTED', "The agent's client does not support sampling.");
           return (await kit.server.createMessage(redacted as Parameters<typeof kit.server.createMessage>[0], { signal })) as CreateMessageResult;
         },
         signal,

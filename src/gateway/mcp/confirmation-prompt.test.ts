@@ -23,7 +23,10 @@ const auth = {
   record: {} as Authorization['record'],
 } as Authorization;
 
-function fakeServer(capabilities: Record<string, unknown> | undefined, answer: () => Promise<ElicitResult>): Server & { elicitInput: ReturnType<typeof vi.fn> } {
+function fakeServer(
+  capabilities: Record<string, unknown> | undefined,
+  answer: () => Promise<ElicitResult>,
+): Server & { elicitInput: ReturnType<typeof vi.fn> } {
   return { getClientCapabilities: () => capabilities, elicitInput: vi.fn(answer) } as unknown as Server & { elicitInput: ReturnType<typeof vi.fn> };
 }
 
@@ -83,7 +86,8 @@ describe('confirmation prompt', () => {
   });
 
   it('describes each denial for the agent, and nothing else', () => {
-    const of = (reason: string): string | undefined => describeConfirmationDenial({ ...decision, decision: 'deny', reasons: [reason, 'destructive_requires_confirmation'] });
+    const of = (reason: string): string | undefined =>
+      describeConfirmationDenial({ ...decision, decision: 'deny', reasons: [reason, 'destructive_requires_confirmation'] });
     expect(of('confirmation_declined')).toMatch(/did not confirm.*confirmation_declined/);
     expect(of('confirmation_timeout')).toMatch(/in time.*confirmation_timeout/);
     expect(of('confirmation_unavailable')).toMatch(/does not support MCP elicitation.*confirmation_unavailable/);

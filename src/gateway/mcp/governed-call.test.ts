@@ -54,7 +54,10 @@ describe('the MCP door of a governed action', () => {
     const { kit, audit } = setup();
     const relay = createClientRelay(kit, ctx);
     const signal = new AbortController().signal;
-    for (const ask of [() => relay.elicit('srv', { mode: 'form', message: 'name?', requestedSchema: { type: 'object', properties: {} } }, signal), () => relay.sample('srv', { messages: [], maxTokens: 1 }, signal)]) {
+    for (const ask of [
+      () => relay.elicit('srv', { mode: 'form', message: 'name?', requestedSchema: { type: 'object', properties: {} } }, signal),
+      () => relay.sample('srv', { messages: [], maxTokens: 1 }, signal),
+    ]) {
       const err = await ask().then(
         () => undefined,
         (e: unknown) => e,
@@ -62,7 +65,10 @@ describe('the MCP door of a governed action', () => {
       expect(err).toBeInstanceOf(McpError);
       expect(err).toMatchObject({ code: -32601, data: { code: 'ERR_GATEWAY_CAPABILITY_UNSUPPORTED' } });
     }
-    expect(audit.rows.filter((r) => r.event === 'result').map((r) => r.output?.error)).toEqual(['ERR_GATEWAY_CAPABILITY_UNSUPPORTED', 'ERR_GATEWAY_CAPABILITY_UNSUPPORTED']);
+    expect(audit.rows.filter((r) => r.event === 'result').map((r) => r.output?.error)).toEqual([
+      'ERR_GATEWAY_CAPABILITY_UNSUPPORTED',
+      'ERR_GATEWAY_CAPABILITY_UNSUPPORTED',
+    ]);
   });
 
   it('carries a declared tier that disagrees to the pipeline, which denies it', async () => {
@@ -81,7 +87,14 @@ describe('the MCP door of a governed action', () => {
   it('reports a request that reached a session without an identity as an internal fault (ERR_INTERNAL), not a missing token', async () => {
     const policy = createFakePolicy();
     const { pipeline } = createTestPipeline(policy);
-    const deps = { pipeline, policy, upstreams: createEmptyUpstreams(), deriveAgent: deriveFakeAgent, ids: { newId: () => 'id' }, logger: createSilentLogger() };
+    const deps = {
+      pipeline,
+      policy,
+      upstreams: createEmptyUpstreams(),
+      deriveAgent: deriveFakeAgent,
+      ids: { newId: () => 'id' },
+      logger: createSilentLogger(),
+    };
     const { server } = createSessionServer(deps, { id: 's', subscriptions: new Set() }, 'notifications/message');
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);

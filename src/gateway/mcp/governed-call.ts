@@ -47,7 +47,11 @@ export async function runGoverned(
 ): Promise<RunResult> {
   const call = toToolCall(deps.newId(), ctx, derived, action);
   const ask = options.confirm;
-  return deps.pipeline.run(call, forward, { signal: options.signal, deny: options.deny, confirmation: ask ? { channel: CONFIRMATION_CHANNEL, ask } : undefined });
+  return deps.pipeline.run(call, forward, {
+    signal: options.signal,
+    deny: options.deny,
+    confirmation: ask ? { channel: CONFIRMATION_CHANNEL, ask } : undefined,
+  });
 }
 
 /** The redacted output of an allowed, successful action; a denial or failure becomes a CustosError (a JSON-RPC error). */

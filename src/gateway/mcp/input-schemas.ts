@@ -40,7 +40,10 @@ function compile(tool: Tool, server: string, logger: Logger): ValidateFunction |
   try {
     return compilerFor(schema).compile(schema);
   } catch (err) {
-    logger.warn({ server, tool: tool.name, err: err instanceof Error ? err.name : 'unknown' }, 'tool input schema does not compile: calls to the tool are denied');
+    logger.warn(
+      { server, tool: tool.name, err: err instanceof Error ? err.name : 'unknown' },
+      'tool input schema does not compile: calls to the tool are denied',
+    );
     return 'unusable';
   }
 }

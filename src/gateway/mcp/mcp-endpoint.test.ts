@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
+import {
+  createEmptyUpstreams,
+  createFakePolicy,
+  createFakeVerifier,
+  createManualClock,
+  createSilentLogger,
+  createTestPipeline,
+  deriveFakeAgent,
+} from '../fakes.test-support.js';
 
 const clock = createManualClock();
 const policy = createFakePolicy();
@@ -11,13 +19,24 @@ let url: string;
 /** Agent sessions whose per-session upstream connections the gateway released. */
 const released: string[] = [];
 
-const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 const list = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
 
 function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: { authorization: 'Bearer alice', 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18', ...headers },
+    headers: {
+      authorization: 'Bearer alice',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
 }

@@ -145,7 +145,16 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
       onsessioninitialized: (id) => {
         sessionId = id;
         const opened = now();
-        const session: Session = { server, transport, plain, owner: { sub: principal.sub, iss: principal.iss }, principal, openedAt: opened, sessionIds: new Set(), lastSeen: opened };
+        const session: Session = {
+          server,
+          transport,
+          plain,
+          owner: { sub: principal.sub, iss: principal.iss },
+          principal,
+          openedAt: opened,
+          sessionIds: new Set(),
+          lastSeen: opened,
+        };
         rememberSid(session, principal);
         sessions.set(id, session);
       },
@@ -165,11 +174,17 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     if (sessionId !== undefined) deps.logger.info({ session: sessionId, sub: principal.sub }, 'MCP session started');
   }
 
-  async function continueSession(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, principal: Principal, id: string): Promise<void> {
+  async function continueSession(
+    req: IncomingMessage & { auth?: AuthInfo },
+    res: ServerResponse,
+    body: unknown,
+    principal: Principal,
+    id: string,
+  ): Promise<void> {
     const session = sessions.get(id);
     if (!session) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No MCP session has this id (expired or closed); initialize a new one.');
     if (session.owner.sub !== principal.sub || session.owner.iss !== principal.iss) {
-      deps.logger.warn({ session: id, sub: principal.sub }, 'MCP session used with another user\'s token');
+      deps.logger.warn({ session: id, sub: principal.sub }, "MCP session used with another user's token");
       await deps.pipeline.recordAlert({ type: 'session_mismatch', severity: 'high', principal, detail: { session_owner: session.owner.sub } });
       throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH');
     }

@@ -39,7 +39,11 @@ let server: GatewayServer;
 let mcpUrl: string;
 const clients: Client[] = [];
 
-async function connect(token: string, headers: Record<string, string> = {}, name = 'test-agent'): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+async function connect(
+  token: string,
+  headers: Record<string, string> = {},
+  name = 'test-agent',
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}`, ...headers } } });
   const client = new Client({ name, version: '9.9.9' });
   await client.connect(transport);
@@ -59,11 +63,18 @@ async function errorCodeOf(res: Response): Promise<string> {
   return ((await res.json()) as { error: { code: string } }).error.code;
 }
 
-const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 
 beforeAll(async () => {
   writeFileSync(join(dir, 'notes.txt'), `api key: ${SECRET_MARKER}\nhello`);
-  upstreams = await createUpstreamPool([filesystemUpstream('fs', dir), { name: 'broken', command: join(dir, 'missing-binary') }], { logger: createSilentLogger() });
+  upstreams = await createUpstreamPool([filesystemUpstream('fs', dir), { name: 'broken', command: join(dir, 'missing-binary') }], {
+    logger: createSilentLogger(),
+  });
   // The resource URL must be known before the port is: bind first, then build the gateway on that port.
   const probe = await startGatewayServer({ handler: (_q, s) => s.end(), close: async () => undefined }, { host: '127.0.0.1', port: 0 });
   const port = probe.port;
@@ -226,10 +237,13 @@ describe('MCP front door: sessions', () => {
     const { client, transport } = await connect('alice');
     const sessionId = transport.sessionId!;
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    const hijack = await rawPost({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'fs__write_file', arguments: { path: join(dir, 'hijack.txt'), content: 'x' } } }, {
-      authorization: 'Bearer bob',
-      'mcp-session-id': sessionId,
-    });
+    const hijack = await rawPost(
+      { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'fs__write_file', arguments: { path: join(dir, 'hijack.txt'), content: 'x' } } },
+      {
+        authorization: 'Bearer bob',
+        'mcp-session-id': sessionId,
+      },
+    );
     expect(hijack.status).toBe(403);
     expect(await errorCodeOf(hijack)).toBe('ERR_IDENTITY_SESSION_MISMATCH');
     expect(existsSync(join(dir, 'hijack.txt'))).toBe(false);

@@ -101,7 +101,12 @@ export function plainToolCall(req: IncomingMessage, body: unknown, server: Serve
 }
 
 /** Runs a plain request through the session's Server and writes its answer as one JSON body. */
-export async function answerPlain(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, request: JSONRPCRequest, transport: SessionTransport): Promise<void> {
+export async function answerPlain(
+  req: IncomingMessage & { auth?: AuthInfo },
+  res: ServerResponse,
+  request: JSONRPCRequest,
+  transport: SessionTransport,
+): Promise<void> {
   const extra: MessageExtraInfo = { authInfo: req.auth, requestInfo: { headers: req.headers } };
   const message = await transport.handlePlain(request, extra, res);
   if (message === undefined) return; // the client closed the connection: nobody to answer

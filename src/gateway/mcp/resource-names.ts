@@ -41,7 +41,9 @@ export function namespaceResourceLinks<T>(value: T, server: string): T {
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   if (Array.isArray(out.content)) out.content = out.content.map(mapBlock);
   if (Array.isArray(out.messages)) {
-    out.messages = out.messages.map((m: unknown) => (m && typeof m === 'object' ? { ...(m as object), content: mapBlock((m as { content?: unknown }).content) } : m));
+    out.messages = out.messages.map((m: unknown) =>
+      m && typeof m === 'object' ? { ...(m as object), content: mapBlock((m as { content?: unknown }).content) } : m,
+    );
   }
   return out as T;
 }
@@ -50,7 +52,9 @@ export function namespaceResourceLinks<T>(value: T, server: string): T {
 export function namespaceContents<T>(value: T, server: string): T {
   if (!value || typeof value !== 'object' || !Array.isArray((value as { contents?: unknown }).contents)) return value;
   const contents = (value as unknown as { contents: unknown[] }).contents.map((c) =>
-    c && typeof c === 'object' && typeof (c as { uri?: unknown }).uri === 'string' ? { ...(c as object), uri: namespaceResourceUri(server, (c as { uri: string }).uri) } : c,
+    c && typeof c === 'object' && typeof (c as { uri?: unknown }).uri === 'string'
+      ? { ...(c as object), uri: namespaceResourceUri(server, (c as { uri: string }).uri) }
+      : c,
   );
   return { ...(value as object), contents } as T;
 }

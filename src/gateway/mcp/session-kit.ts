@@ -49,7 +49,14 @@ export interface SessionKit {
   context(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext;
   derive(ctx: RequestContext): DerivedAgent;
   /** Runs the pipeline; a `confirm` decision is put to the user (on the stream of `related`, the agent's request, when given). */
-  govern(ctx: RequestContext, action: GovernedAction, forward: (auth: Authorization) => Promise<unknown>, signal?: AbortSignal, related?: RequestId, deny?: readonly DenyReason[]): Promise<RunResult>;
+  govern(
+    ctx: RequestContext,
+    action: GovernedAction,
+    forward: (auth: Authorization) => Promise<unknown>,
+    signal?: AbortSignal,
+    related?: RequestId,
+    deny?: readonly DenyReason[],
+  ): Promise<RunResult>;
   /**
    * A list decision: would this user be let through with this item? The pipeline's decision
    * stages (tier, break-glass, bounds, classification, tenancy, policy) without a row, so what is

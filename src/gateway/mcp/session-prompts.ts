@@ -45,7 +45,9 @@ export function registerPromptHandlers(kit: SessionKit): void {
       const ctx = kit.context(extra);
       const items = await deps.upstreams.listAll('prompts');
       const all = items.map(({ server: upstream, item }) => ({ upstream, prompt: item as Prompt }));
-      const shown = await Promise.all(all.map(({ upstream, prompt }) => kit.visible(ctx, { kind: 'prompt', tool: { server: upstream, name: prompt.name }, arguments: {} })));
+      const shown = await Promise.all(
+        all.map(({ upstream, prompt }) => kit.visible(ctx, { kind: 'prompt', tool: { server: upstream, name: prompt.name }, arguments: {} })),
+      );
       const prompts = all.filter((_, i) => shown[i]).map(({ upstream, prompt }) => ({ ...prompt, name: namespaceToolName(upstream, prompt.name) }));
       return { prompts };
     }),
@@ -75,7 +77,13 @@ export function registerPromptHandlers(kit: SessionKit): void {
     kit.handle(async (request, extra) => {
       const ctx = kit.context(extra);
       const target = completionTarget(kit, request.params);
-      const result = await kit.govern(ctx, target.action, () => deps.upstreams.request(target.server, 'completion/complete', target.upstream, { signal: extra.signal }), extra.signal, extra.requestId);
+      const result = await kit.govern(
+        ctx,
+        target.action,
+        () => deps.upstreams.request(target.server, 'completion/complete', target.upstream, { signal: extra.signal }),
+        extra.signal,
+        extra.requestId,
+      );
       return forwardedOutput(result) as CompleteResult;
     }),
   );

@@ -6,7 +6,13 @@
  * (`tool = { server, name: <upstream URI> }`) with its audit rows, and the content comes
  * back redacted.
  */
-import { ListResourceTemplatesRequestSchema, ListResourcesRequestSchema, ReadResourceRequestSchema, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListResourceTemplatesRequestSchema,
+  ListResourcesRequestSchema,
+  ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { ReadResourceResult, Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
 import { forwardedOutput } from './governed-call.js';
@@ -42,10 +48,12 @@ export function registerResourceHandlers(kit: SessionKit): void {
       const ctx = kit.context(extra);
       const items = await deps.upstreams.listAll('resources');
       const all = items.map(({ server: upstream, item }) => ({ upstream, resource: item as Resource }));
-      const resources = (await readable(kit, ctx, all, ({ upstream, resource }) => ({ server: upstream, uri: resource.uri }))).map(({ upstream, resource }) => ({
-        ...resource,
-        uri: namespaceResourceUri(upstream, resource.uri),
-      }));
+      const resources = (await readable(kit, ctx, all, ({ upstream, resource }) => ({ server: upstream, uri: resource.uri }))).map(
+        ({ upstream, resource }) => ({
+          ...resource,
+          uri: namespaceResourceUri(upstream, resource.uri),
+        }),
+      );
       return { resources };
     }),
   );
@@ -56,10 +64,12 @@ export function registerResourceHandlers(kit: SessionKit): void {
       const ctx = kit.context(extra);
       const items = await deps.upstreams.listAll('resourceTemplates');
       const all = items.map(({ server: upstream, item }) => ({ upstream, template: item as ResourceTemplate }));
-      const resourceTemplates = (await readable(kit, ctx, all, ({ upstream, template }) => ({ server: upstream, uri: template.uriTemplate }))).map(({ upstream, template }) => ({
-        ...template,
-        uriTemplate: namespaceResourceUri(upstream, template.uriTemplate),
-      }));
+      const resourceTemplates = (await readable(kit, ctx, all, ({ upstream, template }) => ({ server: upstream, uri: template.uriTemplate }))).map(
+        ({ upstream, template }) => ({
+          ...template,
+          uriTemplate: namespaceResourceUri(upstream, template.uriTemplate),
+        }),
+      );
       return { resourceTemplates };
     }),
   );
@@ -94,7 +104,11 @@ export function registerResourceHandlers(kit: SessionKit): void {
         state.subscriptions.add(namespaced);
         return {};
       };
-      const action = { kind: 'resource' as const, tool: { server: target.server, name: target.uri }, arguments: { method: 'resources/subscribe', uri: target.uri } };
+      const action = {
+        kind: 'resource' as const,
+        tool: { server: target.server, name: target.uri },
+        arguments: { method: 'resources/subscribe', uri: target.uri },
+      };
       forwardedOutput(await kit.govern(ctx, action, subscribe, extra.signal, extra.requestId));
       return {};
     }),

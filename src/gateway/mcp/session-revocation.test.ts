@@ -60,7 +60,12 @@ function post(token: string, body: unknown, session?: string): Promise<Response>
   });
 }
 
-const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 const list = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
 
 async function open(token: string): Promise<string> {
@@ -113,7 +118,10 @@ describe('revocation ends the user’s open MCP sessions', () => {
     expect(await statusOf('dave:s2', other)).toBe(200);
     const row = endedRows().slice(rowsBefore);
     expect(row).toHaveLength(1);
-    expect(row[0]).toMatchObject({ user: { sub: 'carol', iss: ISS, session_id: 's1' }, detail: { action: 'mcp_session_ended', reason: 'session_revoked', mcp_session: mine, revocation: { iss: ISS, sub: 'carol' } } });
+    expect(row[0]).toMatchObject({
+      user: { sub: 'carol', iss: ISS, session_id: 's1' },
+      detail: { action: 'mcp_session_ended', reason: 'session_revoked', mcp_session: mine, revocation: { iss: ISS, sub: 'carol' } },
+    });
     const fresh = await open('carol:s3');
     expect(await statusOf('carol:s3', fresh)).toBe(200);
   });

@@ -50,8 +50,15 @@ export async function recordSessionEnded(deps: { pipeline: Pipeline; logger: Log
   const revocation = { iss: r.iss, ...(r.sid !== undefined ? { session_id: r.sid } : { sub: r.sub }), at: new Date(r.atMs).toISOString() };
   deps.logger.info({ session: id, sub: session.principal.sub }, 'MCP session ended: revoked');
   try {
-    await deps.pipeline.recordAdmin({ action: 'mcp_session_ended', principal: session.principal, detail: { reason: 'session_revoked', mcp_session: id, revocation } });
+    await deps.pipeline.recordAdmin({
+      action: 'mcp_session_ended',
+      principal: session.principal,
+      detail: { reason: 'session_revoked', mcp_session: id, revocation },
+    });
   } catch (err) {
-    deps.logger.error({ session: id, sub: session.principal.sub, err: err instanceof Error ? err.name : 'error' }, 'MCP session ended, but its audit row could not be written');
+    deps.logger.error(
+      { session: id, sub: session.principal.sub, err: err instanceof Error ? err.name : 'error' },
+      'MCP session ended, but its audit row could not be written',
+    );
   }
 }

@@ -42,7 +42,10 @@ function refuseInvalidArguments(result: RunResult): void {
   if (result.forwarded) return;
   const { decision, call, exceeded } = result.authorization;
   const detail = { reasons: decision.reasons, request_id: call.requestId };
-  if (exceeded) throw new CustosError('ERR_INPUT_TOO_COMPLEX', `The arguments are past the ${exceeded.limit} limit (${exceeded.max}).`, { detail: { ...detail, limit: exceeded.limit, max: exceeded.max } });
+  if (exceeded)
+    throw new CustosError('ERR_INPUT_TOO_COMPLEX', `The arguments are past the ${exceeded.limit} limit (${exceeded.max}).`, {
+      detail: { ...detail, limit: exceeded.limit, max: exceeded.max },
+    });
   if (decision.reasons.includes(ARGUMENTS_INVALID)) throw new CustosError('ERR_INPUT_INVALID', undefined, { detail });
 }
 
@@ -96,7 +99,8 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
       runGoverned({ pipeline: deps.pipeline, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, {
         signal,
         deny,
-        confirm: (auth) => askConfirmation(server, auth, { timeoutMs: deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS, signal, relatedRequestId: related }),
+        confirm: (auth) =>
+          askConfirmation(server, auth, { timeoutMs: deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS, signal, relatedRequestId: related }),
       }),
     async visible(ctx, item, action) {
       try {
@@ -133,7 +137,9 @@ function registerToolHandlers(kit: SessionKit): void {
     kit.handle(async (_request, extra) => {
       const ctx = kit.context(extra);
       const listed = deps.upstreams.listTools();
-      const shown = await Promise.all(listed.map(({ server: upstream, tool }) => kit.visible(ctx, { kind: 'tool', tool: { server: upstream, name: tool.name }, arguments: {} }, 'list_tool')));
+      const shown = await Promise.all(
+        listed.map(({ server: upstream, tool }) => kit.visible(ctx, { kind: 'tool', tool: { server: upstream, name: tool.name }, arguments: {} }, 'list_tool')),
+      );
       const tools: Tool[] = listed.filter((_, i) => shown[i]).map(({ server: upstream, tool }) => ({ ...tool, name: namespaceToolName(upstream, tool.name) }));
       return { tools };
     }),
@@ -151,7 +157,10 @@ function registerToolHandlers(kit: SessionKit): void {
           ? undefined
           : (p: Progress) => {
               const message = p.message === undefined ? undefined : (kit.redact(p.message) ?? '[redacted:unprocessable]');
-              void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, total: p.total, message } });
+              void extra.sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken: token, progress: p.progress, total: p.total, message },
+              });
             };
       const relay = createClientRelay(kit, ctx);
       const result = await kit.govern(

@@ -19,7 +19,12 @@ describe('auth failures recorded in aggregate', () => {
     const { log, audit, advance } = setup();
     for (let i = 0; i < 5000; i += 1) await log.record(missing('203.0.113.9', i >= 20));
     expect(audit.rows).toHaveLength(1);
-    expect(audit.rows[0]).toMatchObject({ event: 'auth_failure', user: { sub: null, anonymous: true }, policy: { reasons: ['ERR_IDENTITY_TOKEN_MISSING'] }, detail: { source: '203.0.113.9' } });
+    expect(audit.rows[0]).toMatchObject({
+      event: 'auth_failure',
+      user: { sub: null, anonymous: true },
+      policy: { reasons: ['ERR_IDENTITY_TOKEN_MISSING'] },
+      detail: { source: '203.0.113.9' },
+    });
 
     advance(WINDOW - 1);
     await log.flushDue();
@@ -32,7 +37,13 @@ describe('auth failures recorded in aggregate', () => {
       policy: { decision: 'deny', reasons: ['ERR_IDENTITY_TOKEN_MISSING'] },
       detail: {
         source: '203.0.113.9',
-        aggregate: { count: 4999, rate_limited: 4980, reasons: { ERR_IDENTITY_TOKEN_MISSING: 4999 }, window_start: '2026-01-01T00:00:00.000Z', window_end: '2026-01-01T00:01:00.000Z' },
+        aggregate: {
+          count: 4999,
+          rate_limited: 4980,
+          reasons: { ERR_IDENTITY_TOKEN_MISSING: 4999 },
+          window_start: '2026-01-01T00:00:00.000Z',
+          window_end: '2026-01-01T00:01:00.000Z',
+        },
       },
     });
     await log.flushDue();
@@ -77,7 +88,7 @@ describe('auth failures recorded in aggregate', () => {
     expect(audit.rows).toHaveLength(8);
     const overflow = audit.rows.find((r) => r.detail?.source === '*' && r.detail.aggregate !== undefined);
     expect(overflow?.detail).toMatchObject({ aggregate: { count: 997 * 3 - 1 } });
-    const counted = audit.rows.reduce((n, r) => n + (((r.detail?.aggregate as { count?: number } | undefined)?.count) ?? 1), 0);
+    const counted = audit.rows.reduce((n, r) => n + ((r.detail?.aggregate as { count?: number } | undefined)?.count ?? 1), 0);
     expect(counted).toBe(3000);
   });
 

@@ -42,7 +42,13 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   async function admit(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<boolean> {
     const { sessions, deriveAgent, ids } = deps;
     if (!sessions || !deriveAgent || !ids) return true;
-    return admitSession({ sessions, deriveAgent, ids, pipeline: deps.pipeline, logger: deps.logger, maxBodyBytes: deps.maxBodyBytes ?? 1024 * 1024 }, req, res, principal, challenge(true));
+    return admitSession(
+      { sessions, deriveAgent, ids, pipeline: deps.pipeline, logger: deps.logger, maxBodyBytes: deps.maxBodyBytes ?? 1024 * 1024 },
+      req,
+      res,
+      principal,
+      challenge(true),
+    );
   }
 
   async function authenticate(req: IncomingMessage, res: ServerResponse, context?: { kind?: CallKind }): Promise<Principal | undefined> {

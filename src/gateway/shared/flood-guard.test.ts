@@ -9,7 +9,15 @@ import type { TokenExchanger } from '../../kernel/index.js';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createManualClock, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
+import {
+  createEmptyUpstreams,
+  createFakePolicy,
+  createFakeVerifier,
+  createManualClock,
+  createSilentLogger,
+  createTestPipeline,
+  deriveFakeAgent,
+} from '../fakes.test-support.js';
 import type { GatewayDeps } from '../types.js';
 
 const open: GatewayServer[] = [];
@@ -23,7 +31,9 @@ function fakeTokens(denyRows: string[]): TokenExchanger {
     async exchange(form, context) {
       if (form.subject_token === 'good') return { access_token: 'minted', token_type: 'Bearer' };
       if (!context?.quiet) denyRows.push('delegation_subject_token_invalid');
-      throw new CustosError('ERR_IDENTITY_DELEGATION_INVALID', 'The subject token does not verify.', { detail: { oauth_error: 'invalid_request', reason: 'subject_token_invalid' } });
+      throw new CustosError('ERR_IDENTITY_DELEGATION_INVALID', 'The subject token does not verify.', {
+        detail: { oauth_error: 'invalid_request', reason: 'subject_token_invalid' },
+      });
     },
     createBackgroundGrant: () => Promise.reject(new Error('unused')),
     revokeBackgroundGrant: () => Promise.resolve(false),
@@ -62,7 +72,11 @@ async function start(extra: Partial<GatewayDeps> = {}, burst = 5) {
 
 type Reply = { status: number; headers: Headers; body: { error?: { code?: string; detail?: Record<string, unknown> } } & Record<string, unknown> };
 
-async function post(server: GatewayServer, path: string, init: { token?: string; headers?: Record<string, string>; body?: string; form?: boolean } = {}): Promise<Reply> {
+async function post(
+  server: GatewayServer,
+  path: string,
+  init: { token?: string; headers?: Record<string, string>; body?: string; form?: boolean } = {},
+): Promise<Reply> {
   const res = await fetch(`${server.url}${path}`, {
     method: 'POST',
     headers: {

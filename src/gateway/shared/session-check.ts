@@ -44,7 +44,11 @@ async function describeRequest(req: IncomingMessage, maxBytes: number): Promise<
     const tool = body?.tool as { server?: unknown; name?: unknown } | undefined;
     if (typeof tool?.server === 'string' && typeof tool.name === 'string') {
       const agent = body.agent as { name?: unknown } | undefined;
-      return { tool: { server: tool.server, name: tool.name }, arguments: body.arguments ?? {}, agentName: typeof agent?.name === 'string' ? agent.name : undefined };
+      return {
+        tool: { server: tool.server, name: tool.name },
+        arguments: body.arguments ?? {},
+        agentName: typeof agent?.name === 'string' ? agent.name : undefined,
+      };
     }
   } catch {
     // not a tool call we can name: the alert row below records the request instead
@@ -66,7 +70,13 @@ async function recordRefusal(deps: SessionCheckDeps, req: IncomingMessage, princ
 }
 
 /** True when the request may go on; false once the refusal is recorded and answered. */
-export async function admitSession(deps: SessionCheckDeps, req: IncomingMessage, res: ServerResponse, principal: Principal, challenge: string): Promise<boolean> {
+export async function admitSession(
+  deps: SessionCheckDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  principal: Principal,
+  challenge: string,
+): Promise<boolean> {
   const { tier } = deps.deriveAgent(principal, { name: 'unknown' }).agent;
   try {
     await deps.sessions.check(principal, tier);

@@ -90,16 +90,22 @@ async function sign(ctx: CustosTokenContext, typ: string, audience: string, payl
 /** Signs a delegation access token for the Custos resource `audience`. */
 export function mintDelegationToken(ctx: CustosTokenContext, audience: string, claims: DelegationClaims): Promise<{ token: string; jti: string }> {
   const current = claims.actors.at(-1);
-  return sign(ctx, ACCESS_TOKEN_TYP, audience, {
-    sub: claims.user.sub,
-    ...userClaims(claims.user),
-    ...(claims.user.sessionId === undefined ? {} : { sid: claims.user.sessionId }),
-    ...(claims.scope === undefined ? {} : { scope: claims.scope.join(' ') }),
-    ...(current === undefined ? {} : { client_id: current }),
-    act: nestActors(claims.actors),
-    custos_cred: claims.credential,
-    ...(claims.grantId === undefined ? {} : { grant_id: claims.grantId }),
-  }, claims.expiresAt);
+  return sign(
+    ctx,
+    ACCESS_TOKEN_TYP,
+    audience,
+    {
+      sub: claims.user.sub,
+      ...userClaims(claims.user),
+      ...(claims.user.sessionId === undefined ? {} : { sid: claims.user.sessionId }),
+      ...(claims.scope === undefined ? {} : { scope: claims.scope.join(' ') }),
+      ...(current === undefined ? {} : { client_id: current }),
+      act: nestActors(claims.actors),
+      custos_cred: claims.credential,
+      ...(claims.grantId === undefined ? {} : { grant_id: claims.grantId }),
+    },
+    claims.expiresAt,
+  );
 }
 
 /** Signs a grant token whose jti is the grant id, for the token endpoint `audience`. */
@@ -108,13 +114,19 @@ export function mintGrantToken(
   audience: string,
   grant: { readonly grantId: string; readonly user: Principal; readonly clientId: string; readonly scope?: readonly string[]; readonly expiresAt: number },
 ): Promise<{ token: string; jti: string }> {
-  return sign(ctx, GRANT_TOKEN_TYP, audience, {
-    sub: grant.user.sub,
-    jti: grant.grantId,
-    ...userClaims(grant.user),
-    client_id: grant.clientId,
-    ...(grant.scope === undefined ? {} : { scope: grant.scope.join(' ') }),
-  }, grant.expiresAt);
+  return sign(
+    ctx,
+    GRANT_TOKEN_TYP,
+    audience,
+    {
+      sub: grant.user.sub,
+      jti: grant.grantId,
+      ...userClaims(grant.user),
+      client_id: grant.clientId,
+      ...(grant.scope === undefined ? {} : { scope: grant.scope.join(' ') }),
+    },
+    grant.expiresAt,
+  );
 }
 
 /** Verifies a Custos-issued token of type `typ` for `audience`; throws ERR_IDENTITY_*. */
@@ -145,7 +157,8 @@ const USER_MAPPING = { roles: 'roles', groups: 'groups', tenant: 'tenant', email
 /** The Principal of a verified grant or delegation token: the user, with the chain as context. */
 export function principalFromCustosClaims(payload: JWTPayload): Principal {
   const claims = payload as Record<string, unknown>;
-  if (typeof claims.user_iss !== 'string') throw new CustosError('ERR_IDENTITY_CLAIM_INVALID', 'The "user_iss" claim is invalid.', { detail: { claim: 'user_iss' } });
+  if (typeof claims.user_iss !== 'string')
+    throw new CustosError('ERR_IDENTITY_CLAIM_INVALID', 'The "user_iss" claim is invalid.', { detail: { claim: 'user_iss' } });
   const base = buildPrincipal(claims, claims.user_iss, USER_MAPPING);
   const credential = claims.custos_cred;
   if (credential !== undefined && !MINTED_KINDS.includes(credential as CredentialKind)) {

@@ -43,7 +43,7 @@ export interface Delegation {
 export async function createDelegation(options: DelegationOptions): Promise<Delegation> {
   const issuer = options.issuer.replace(/\/+$/, '');
   if (options.issuerUrls.some((u) => u.replace(/\/+$/, '') === issuer)) {
-    throw new CustosError('ERR_CONFIG_INVALID', 'identity.issuers: Custos\' own URL cannot also be a configured issuer');
+    throw new CustosError('ERR_CONFIG_INVALID', "identity.issuers: Custos' own URL cannot also be a configured issuer");
   }
   const settings = { ...DEFAULT_DELEGATION_SETTINGS, ...options.settings };
   if (settings.grantDefaultTtlSec > settings.grantMaxTtlSec) {

@@ -30,7 +30,12 @@ describe('Custos signing keys and rotation by kid', () => {
     expect(newKid).not.toBe(oldKid);
     const fresh = await mintDelegationToken(ctx, AUDIENCE, claims);
     expect(JSON.parse(Buffer.from(fresh.token.split('.')[0]!, 'base64url').toString()).kid).toBe(newKid);
-    expect(keys.jwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, newKid].sort());
+    expect(
+      keys
+        .jwks()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual([oldKid, newKid].sort());
     await expect(verifyDelegationToken(ctx, fresh.token)).resolves.toMatchObject({ sub: 'alice', actors: ['agent-a'], credential: 'delegation' });
     await expect(verifyDelegationToken(ctx, old.token)).resolves.toMatchObject({ sub: 'alice' });
 
@@ -57,7 +62,12 @@ describe('Custos signing keys and rotation by kid', () => {
     now += 3_601_000;
     const rotated = (await again.signingKey()).kid;
     expect(rotated).not.toBe(kid);
-    expect(again.jwks().keys.map((k) => k.kid).sort()).toEqual([kid, rotated].sort());
+    expect(
+      again
+        .jwks()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual([kid, rotated].sort());
     expect(readdirSync(dir)).toHaveLength(2);
   });
 

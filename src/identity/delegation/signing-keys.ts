@@ -89,11 +89,14 @@ function persist(dir: string | undefined, key: StoredKey): void {
 async function loadDir(dir: string): Promise<StoredKey[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keys: StoredKey[] = [];
-  for (const name of readdirSync(dir).filter((n) => n.startsWith(FILE_PREFIX) && n.endsWith('.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.startsWith(FILE_PREFIX) && n.endsWith('.json'))
+    .sort()) {
     try {
       const raw = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as Record<string, unknown>;
       const { kid, alg, created_at: createdAt, retired_at: retiredAt, private_jwk: jwk } = raw;
-      if (typeof kid !== 'string' || typeof alg !== 'string' || typeof createdAt !== 'number' || typeof jwk !== 'object' || jwk === null) throw new Error('shape');
+      if (typeof kid !== 'string' || typeof alg !== 'string' || typeof createdAt !== 'number' || typeof jwk !== 'object' || jwk === null)
+        throw new Error('shape');
       keys.push(await fromPrivateJwk({ kid, alg, createdAt, ...(typeof retiredAt === 'number' ? { retiredAt } : {}) }, jwk as JWK));
     } catch {
       throw new CustosError('ERR_CONFIG_INVALID', `identity.delegation.keysDir: ${name} is not a Custos signing key`);

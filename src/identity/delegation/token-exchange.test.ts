@@ -25,12 +25,26 @@ const markerProtector: Protector = {
 
 /** The rows of the token endpoint go through the kernel's builders, as in src/app (the pipeline). */
 function createRowRecorder(store: AuditStore): ControlPlaneRecorder {
-  const bundle = { bundleHash: 'b'.repeat(64), classificationRules: [], classifyTool: () => ({ classes: [] }), decide: () => ({ decision: 'deny' as const, reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: [] }) };
-  return createPipeline({ policy: { current: () => bundle }, protector: markerProtector, audit: store, clock: { now: () => new Date() }, ids: { newId: () => 'id' } });
+  const bundle = {
+    bundleHash: 'b'.repeat(64),
+    classificationRules: [],
+    classifyTool: () => ({ classes: [] }),
+    decide: () => ({ decision: 'deny' as const, reasons: [], bundleHash: 'b'.repeat(64), determiningPolicies: [] }),
+  };
+  return createPipeline({
+    policy: { current: () => bundle },
+    protector: markerProtector,
+    audit: store,
+    clock: { now: () => new Date() },
+    ids: { newId: () => 'id' },
+  });
 }
 
 async function refusal(attempt: Promise<unknown>): Promise<CustosError> {
-  const err = await attempt.then(() => undefined, (e: unknown) => e);
+  const err = await attempt.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(CustosError);
   expect((err as CustosError).code).toBe('ERR_IDENTITY_DELEGATION_INVALID');
   return err as CustosError;
@@ -57,8 +71,13 @@ describe('token exchange (unit, with a test issuer and a controlled clock)', () 
   }
 
   const userToken = (extra: Record<string, unknown> = {}) =>
-    signTestToken(key, { iss: idp.issuer, aud: RESOURCE, sub: 'alice', client_id: 'cli', sid: 'S1', scope: 'mcp files:read', roles: ['clinician'], ...extra }, { nowSec: Math.floor(now / 1000) });
-  const agentToken = (clientId: string) => signTestToken(key, { iss: idp.issuer, aud: RESOURCE, sub: clientId, client_id: clientId }, { nowSec: Math.floor(now / 1000) });
+    signTestToken(
+      key,
+      { iss: idp.issuer, aud: RESOURCE, sub: 'alice', client_id: 'cli', sid: 'S1', scope: 'mcp files:read', roles: ['clinician'], ...extra },
+      { nowSec: Math.floor(now / 1000) },
+    );
+  const agentToken = (clientId: string) =>
+    signTestToken(key, { iss: idp.issuer, aud: RESOURCE, sub: clientId, client_id: clientId }, { nowSec: Math.floor(now / 1000) });
   const form = (subject: string, actor: string, extra: Record<string, string> = {}) => ({
     grant_type: TOKEN_EXCHANGE_GRANT,
     subject_token: subject,
@@ -78,13 +97,29 @@ describe('token exchange (unit, with a test issuer and a controlled clock)', () 
     now = Date.now();
     revokedSessions = new Set();
     const d = await setup();
-    const subject = await signTestToken(key, { iss: idp.issuer, aud: RESOURCE, sub: 'alice', client_id: 'cli', sid: 'S1', scope: 'mcp files:read', exp: Math.floor(now / 1000) + 100 }, { nowSec: Math.floor(now / 1000) });
+    const subject = await signTestToken(
+      key,
+      { iss: idp.issuer, aud: RESOURCE, sub: 'alice', client_id: 'cli', sid: 'S1', scope: 'mcp files:read', exp: Math.floor(now / 1000) + 100 },
+      { nowSec: Math.floor(now / 1000) },
+    );
     const body = await d.tokens.exchange(form(subject, await agentToken('agent-a'), { scope: 'files:read' }));
     expect(body).toMatchObject({ issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', scope: 'files:read' });
     expect(body.expires_in).toBeLessThanOrEqual(100);
     const principal = await d.verifier.verify(body.access_token as string);
-    expect(principal).toMatchObject({ sub: 'alice', iss: idp.issuer, sessionId: 'S1', credential: 'delegation', actors: ['agent-a'], scope: ['files:read'], clientId: 'agent-a' });
-    expect(audit.rows.at(-1)).toMatchObject({ event: 'admin', user: { sub: 'alice' }, agent: { tier: 'subagent', delegation_chain: ['user:alice', 'agent:agent-a'] } });
+    expect(principal).toMatchObject({
+      sub: 'alice',
+      iss: idp.issuer,
+      sessionId: 'S1',
+      credential: 'delegation',
+      actors: ['agent-a'],
+      scope: ['files:read'],
+      clientId: 'agent-a',
+    });
+    expect(audit.rows.at(-1)).toMatchObject({
+      event: 'admin',
+      user: { sub: 'alice' },
+      agent: { tier: 'subagent', delegation_chain: ['user:alice', 'agent:agent-a'] },
+    });
   });
 
   it('refuses an expired subject (delegation token past its 5 minutes) and a revoked session, audited under nobody / alice', async () => {
@@ -145,8 +180,14 @@ describe('token exchange (unit, with a test issuer and a controlled clock)', () 
     const d = await setup();
     const alice: Principal = { sub: 'alice', iss: idp.issuer, roles: [], groups: [] };
     await d.tokens.createBackgroundGrant(alice, { clientId: 'runner-SECRET', ttlSec: 60 });
-    expect(audit.rows.at(-1)).toMatchObject({ event: 'admin', policy: { reasons: ['background_grant_created'], bundle_hash: 'b'.repeat(64) }, detail: { action: 'background_grant', client_id: 'runner-[redacted:secret]' } });
-    await expect(d.tokens.createBackgroundGrant(alice, { clientId: 'runner-SECRET', ttlSec: 10 ** 9 })).rejects.toMatchObject({ code: 'ERR_GATEWAY_BAD_REQUEST' });
+    expect(audit.rows.at(-1)).toMatchObject({
+      event: 'admin',
+      policy: { reasons: ['background_grant_created'], bundle_hash: 'b'.repeat(64) },
+      detail: { action: 'background_grant', client_id: 'runner-[redacted:secret]' },
+    });
+    await expect(d.tokens.createBackgroundGrant(alice, { clientId: 'runner-SECRET', ttlSec: 10 ** 9 })).rejects.toMatchObject({
+      code: 'ERR_GATEWAY_BAD_REQUEST',
+    });
     const refused = await refusal(d.tokens.exchange({ ...form('x', 'y'), audience: 'SECRET' }));
     expect(refused.detail).toMatchObject({ reason: 'target_invalid' });
     expect(audit.rows.at(-1)).toMatchObject({ event: 'deny', policy: { reasons: ['delegation_target_invalid'] } });

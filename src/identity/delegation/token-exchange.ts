@@ -10,7 +10,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CustosError, delegationDenyReason, isCustosError } from '../../kernel/index.js';
-import type { BackgroundGrant, ControlPlaneRecorder, BackgroundGrantRequest, CredentialKind, Principal, SessionGuard, Tier, TokenExchanger, TokenVerifier } from '../../kernel/index.js';
+import type {
+  BackgroundGrant,
+  ControlPlaneRecorder,
+  BackgroundGrantRequest,
+  CredentialKind,
+  Principal,
+  SessionGuard,
+  Tier,
+  TokenExchanger,
+  TokenVerifier,
+} from '../../kernel/index.js';
 import { deriveTier } from '../verification/index.js';
 import { createMemoryGrantRegistry } from './background-grants.js';
 import type { GrantRegistry } from './background-grants.js';
@@ -96,7 +106,8 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     }
     known.user = user;
     const record = user.tokenId === undefined ? undefined : await grants.get(user.tokenId);
-    if (!record || record.sub !== user.sub || record.iss !== user.iss) throw refuse('invalid_grant', 'grant_invalid', 'The background grant is unknown or expired.');
+    if (!record || record.sub !== user.sub || record.iss !== user.iss)
+      throw refuse('invalid_grant', 'grant_invalid', 'The background grant is unknown or expired.');
     if (record.revoked) throw refuse('invalid_grant', 'grant_revoked', 'The background grant was revoked.');
     return { user, actors: [], scope: record.scope, expiresAt: record.expiresAt, grantId: record.grantId, clientId: record.clientId };
   }
@@ -132,7 +143,8 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     const subject = request.subjectIsGrant ? await verifyGrantSubject(request.subjectToken, known) : await verifySubject(request.subjectToken);
     known.user = subject.user;
     const actor = await verifyActor(request.actorToken);
-    if ('clientId' in subject && subject.clientId !== actor) throw refuse('invalid_grant', 'actor_not_grantee', 'The actor is not the runner this grant was given to.');
+    if ('clientId' in subject && subject.clientId !== actor)
+      throw refuse('invalid_grant', 'actor_not_grantee', 'The actor is not the runner this grant was given to.');
     const actors = [...subject.actors, actor];
     if (actors.length > settings.maxDepth) throw refuse('invalid_request', 'depth_exceeded', `The delegation chain would exceed ${settings.maxDepth} actors.`);
     const scope = narrowScope(subject.scope, request.scope);
@@ -140,7 +152,14 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     const expiresAt = Math.min(nowSec() + settings.tokenTtlSec, subject.expiresAt);
     // Within the clock skew a subject may verify after its exp: nothing is minted from it.
     if (expiresAt <= nowSec()) throw refuse('invalid_request', 'subject_token_invalid', 'The subject token has expired.', 'ERR_IDENTITY_TOKEN_EXPIRED');
-    const { token, jti } = await mintDelegationToken(ctx, options.resource, { user: subject.user, actors, credential, scope, grantId: subject.grantId, expiresAt });
+    const { token, jti } = await mintDelegationToken(ctx, options.resource, {
+      user: subject.user,
+      actors,
+      credential,
+      scope,
+      grantId: subject.grantId,
+      expiresAt,
+    });
     const tier = TIER_OF[credential];
     const chain = [`user:${subject.user.sub}`, ...actors.map((a) => `agent:${a}`)];
     await recordExchange(auditCtx, {
@@ -149,7 +168,15 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       reason: 'token_exchange',
       user: subject.user,
       agent: { name: actor, tier, chain },
-      detail: { action: 'token_exchange', jti, tier, depth: actors.length, scope: scope ?? null, expires_at: expiresAt, ...(subject.grantId ? { grant_id: subject.grantId } : {}) },
+      detail: {
+        action: 'token_exchange',
+        jti,
+        tier,
+        depth: actors.length,
+        scope: scope ?? null,
+        expires_at: expiresAt,
+        ...(subject.grantId ? { grant_id: subject.grantId } : {}),
+      },
       traceId,
     });
     return {
@@ -184,7 +211,12 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
         return await createGrant(principal, request);
       } catch (err) {
         if (isCustosError(err) && err.code === 'ERR_IDENTITY_DELEGATION_INVALID') {
-          await recordExchange(auditCtx, { allowed: false, reason: delegationDenyReason(err.detail?.reason), user: principal, detail: { action: 'background_grant', client_id: request.clientId, ...err.detail } });
+          await recordExchange(auditCtx, {
+            allowed: false,
+            reason: delegationDenyReason(err.detail?.reason),
+            user: principal,
+            detail: { action: 'background_grant', client_id: request.clientId, ...err.detail },
+          });
         }
         throw err;
       }
@@ -192,7 +224,13 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     async revokeBackgroundGrant(principal, grantId) {
       const revoked = await grants.revoke(grantId, principal);
       if (revoked) {
-        await recordExchange(auditCtx, { allowed: true, action: 'background_grant_revoked', reason: 'background_grant_revoked', user: principal, detail: { action: 'background_grant_revoked', grant_id: grantId } });
+        await recordExchange(auditCtx, {
+          allowed: true,
+          action: 'background_grant_revoked',
+          reason: 'background_grant_revoked',
+          user: principal,
+          detail: { action: 'background_grant_revoked', grant_id: grantId },
+        });
       }
       return revoked;
     },
@@ -226,7 +264,15 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       user,
       detail: { action: 'background_grant', grant_id: grantId, client_id: request.clientId, scope: scope ?? null, expires_at: expiresAt },
     });
-    await grants.add({ grantId, sub: user.sub, iss: user.iss, clientId: request.clientId, ...(scope === undefined ? {} : { scope }), expiresAt, revoked: false });
+    await grants.add({
+      grantId,
+      sub: user.sub,
+      iss: user.iss,
+      clientId: request.clientId,
+      ...(scope === undefined ? {} : { scope }),
+      expiresAt,
+      revoked: false,
+    });
     return { grantId, grantToken: token, clientId: request.clientId, ...(scope === undefined ? {} : { scope }), expiresAt };
   }
 }

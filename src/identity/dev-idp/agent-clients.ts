@@ -35,7 +35,12 @@ export function agentClientMetadata(clients: ReadonlyMap<string, string>): Clien
 }
 
 /** Runs the client-credentials grant at the dev provider and returns the JWT access token. */
-export async function fetchDevClientToken(issuer: string, clientId: string, clientSecret: string, options: { resource: string; scope?: string }): Promise<string> {
+export async function fetchDevClientToken(
+  issuer: string,
+  clientId: string,
+  clientSecret: string,
+  options: { resource: string; scope?: string },
+): Promise<string> {
   const discovery = await fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
   const { token_endpoint: endpoint } = (await discovery.json()) as { token_endpoint?: unknown };
   if (typeof endpoint !== 'string') throw new CustosError('ERR_IDENTITY_DEV_LOGIN_FAILED', 'dev identity provider: no token endpoint');
@@ -51,7 +56,10 @@ export async function fetchDevClientToken(issuer: string, clientId: string, clie
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   const token = body.access_token;
   if (!response.ok || typeof token !== 'string' || token.split('.').length !== 3) {
-    throw new CustosError('ERR_IDENTITY_DEV_LOGIN_FAILED', `dev identity provider: client credentials answered ${response.status} ${typeof body.error === 'string' ? body.error : ''}`.trim());
+    throw new CustosError(
+      'ERR_IDENTITY_DEV_LOGIN_FAILED',
+      `dev identity provider: client credentials answered ${response.status} ${typeof body.error === 'string' ? body.error : ''}`.trim(),
+    );
   }
   return token;
 }

@@ -35,8 +35,7 @@ async function finishConsent(provider: Provider, req: IncomingMessage, res: Serv
     sendText(res, 400, 'dev identity provider: no session for consent\n');
     return;
   }
-  const grant = (grantId ? await provider.Grant.find(grantId) : undefined)
-    ?? new provider.Grant({ accountId, clientId: params.client_id });
+  const grant = (grantId ? await provider.Grant.find(grantId) : undefined) ?? new provider.Grant({ accountId, clientId: params.client_id });
   const details = prompt.details as {
     missingOIDCScope?: string[];
     missingOIDCClaims?: string[];

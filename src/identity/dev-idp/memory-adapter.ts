@@ -41,7 +41,8 @@ export function createMemoryAdapter(): new (name: string) => Adapter {
         grants.set(payload.grantId, keys);
       }
       if (payload.uid) store.set(`${this.#name}:uid:${payload.uid}`, { payload: { id } as AdapterPayload, expiresAt: Date.now() + expiresIn * 1000 });
-      if (payload.userCode) store.set(`${this.#name}:userCode:${payload.userCode}`, { payload: { id } as AdapterPayload, expiresAt: Date.now() + expiresIn * 1000 });
+      if (payload.userCode)
+        store.set(`${this.#name}:userCode:${payload.userCode}`, { payload: { id } as AdapterPayload, expiresAt: Date.now() + expiresIn * 1000 });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {

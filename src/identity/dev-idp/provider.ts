@@ -97,15 +97,18 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
   const ttl = options.accessTokenTtlSec ?? 3600;
   return {
     adapter: createMemoryAdapter(),
-    clients: [{
-      client_id: DEV_CLIENT_ID,
-      token_endpoint_auth_method: 'none',
-      application_type: 'native',
-      redirect_uris: [DEV_REDIRECT_URI],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      ...backchannelClientMetadata(options.backchannelLogoutUri),
-    }, ...agentClientMetadata(agents)],
+    clients: [
+      {
+        client_id: DEV_CLIENT_ID,
+        token_endpoint_auth_method: 'none',
+        application_type: 'native',
+        redirect_uris: [DEV_REDIRECT_URI],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        ...backchannelClientMetadata(options.backchannelLogoutUri),
+      },
+      ...agentClientMetadata(agents),
+    ],
     jwks: { keys: generateSigningKeys() },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
@@ -184,9 +187,10 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     jwksUri: `${issuer}/jwks`,
     backchannelLogout: (sub, sid) => sendBackchannelLogout(provider, DEV_CLIENT_ID, sub, sid),
     agentClients,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -47,7 +47,8 @@ export function createEmergencyAccess(options: EmergencyAccessOptions): Emergenc
     async open(principal, reason, record) {
       if (!holds(principal, options.roles)) throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'Emergency access needs a break-glass entitlement.');
       const text = reason.trim();
-      if (text === '' || text.length > MAX_REASON_CHARS) throw new CustosError('ERR_GATEWAY_BAD_REQUEST', `A written reason (1 to ${MAX_REASON_CHARS} characters) is required.`);
+      if (text === '' || text.length > MAX_REASON_CHARS)
+        throw new CustosError('ERR_GATEWAY_BAD_REQUEST', `A written reason (1 to ${MAX_REASON_CHARS} characters) is required.`);
       const now = clock.now().getTime();
       const row: EmergencyGrantRow = {
         id: options.ids.newId(),

@@ -36,7 +36,16 @@ afterAll(async () => {
 
 let n = 0;
 function claims(over: JWTPayload = {}): JWTPayload {
-  return { iss: idp.issuer, aud: CLIENT, iat: Math.floor(Date.now() / 1000), jti: `jti-${++n}`, sid: `sid-${n}`, sub: 'alice', events: { [LOGOUT_EVENT]: {} }, ...over };
+  return {
+    iss: idp.issuer,
+    aud: CLIENT,
+    iat: Math.floor(Date.now() / 1000),
+    jti: `jti-${++n}`,
+    sid: `sid-${n}`,
+    sub: 'alice',
+    events: { [LOGOUT_EVENT]: {} },
+    ...over,
+  };
 }
 async function sign(payload: JWTPayload, k: TestKey = key, typ = 'logout+jwt'): Promise<string> {
   const clean = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== undefined));

@@ -76,7 +76,10 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
   }
 
   async function readRevocation(iss: string, sub: string, sid: string | undefined): Promise<RevocationState> {
-    const s = sid === undefined ? undefined : await pool.query<{ at: string }>('SELECT revoked_ms AS at FROM custos_revoked_sessions WHERE iss = $1 AND sid = $2', [iss, sid]);
+    const s =
+      sid === undefined
+        ? undefined
+        : await pool.query<{ at: string }>('SELECT revoked_ms AS at FROM custos_revoked_sessions WHERE iss = $1 AND sid = $2', [iss, sid]);
     const u = await pool.query<{ at: string }>('SELECT revoked_ms AS at FROM custos_revoked_users WHERE iss = $1 AND sub = $2', [iss, sub]);
     const sessionRevokedAt = s?.rows[0] ? Number(s.rows[0].at) : undefined;
     const userRevokedAt = u.rows[0] ? Number(u.rows[0].at) : undefined;
@@ -110,7 +113,10 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
       return { ...(sessionRevokedAt === undefined ? {} : { sessionRevokedAt }), ...(userRevokedAt === undefined ? {} : { userRevokedAt }) };
     },
     async readActivity(key): Promise<Activity | undefined> {
-      const r = await pool.query<{ last: string; off: string | null }>('SELECT last_active_ms AS last, logged_off_ms AS off FROM custos_session_activity WHERE key = $1', [key]);
+      const r = await pool.query<{ last: string; off: string | null }>(
+        'SELECT last_active_ms AS last, logged_off_ms AS off FROM custos_session_activity WHERE key = $1',
+        [key],
+      );
       const row = r.rows[0];
       return row ? { lastActiveMs: Number(row.last), ...(row.off === null ? {} : { loggedOffMs: Number(row.off) }) } : undefined;
     },
@@ -126,7 +132,14 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
       return r.rowCount === 1;
     },
     async putGrant(g) {
-      await pool.query('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)', [g.id, g.iss, g.sub, g.sid ?? null, g.openedMs, g.expiresMs]);
+      await pool.query('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
+        g.id,
+        g.iss,
+        g.sub,
+        g.sid ?? null,
+        g.openedMs,
+        g.expiresMs,
+      ]);
     },
     async getGrant(id) {
       const r = await pool.query<GrantSqlRow>('SELECT * FROM custos_emergency_grants WHERE id = $1', [id]);
@@ -148,16 +161,21 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
     },
     async putBackgroundGrant(g, purgeBeforeSec) {
       await pool.query('DELETE FROM custos_background_grants WHERE expires_sec < $1', [purgeBeforeSec]);
-      await pool.query('INSERT INTO custos_background_grants (grant_id, iss, sub, client_id, scope, expires_sec, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        g.grantId, g.iss, g.sub, g.clientId, g.scope === undefined ? null : JSON.stringify(g.scope), g.expiresAt, g.revoked ? 1 : 0,
-      ]);
+      await pool.query(
+        'INSERT INTO custos_background_grants (grant_id, iss, sub, client_id, scope, expires_sec, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [g.grantId, g.iss, g.sub, g.clientId, g.scope === undefined ? null : JSON.stringify(g.scope), g.expiresAt, g.revoked ? 1 : 0],
+      );
     },
     async getBackgroundGrant(grantId) {
       const r = await pool.query<BackgroundGrantSqlRow>('SELECT * FROM custos_background_grants WHERE grant_id = $1', [grantId]);
       return r.rows[0] ? backgroundGrantFromRow(r.rows[0]) : undefined;
     },
     async revokeBackgroundGrant(grantId, owner) {
-      const r = await pool.query('UPDATE custos_background_grants SET revoked = 1 WHERE grant_id = $1 AND sub = $2 AND iss = $3', [grantId, owner.sub, owner.iss]);
+      const r = await pool.query('UPDATE custos_background_grants SET revoked = 1 WHERE grant_id = $1 AND sub = $2 AND iss = $3', [
+        grantId,
+        owner.sub,
+        owner.iss,
+      ]);
       return r.rowCount === 1;
     },
     async close() {

@@ -23,7 +23,15 @@ function setup(idle = 900) {
   return { guard, store, file, advance: (ms: number) => (now += ms), at: () => now };
 }
 
-const alice = (o: Partial<Principal> = {}): Principal => ({ sub: 'alice', iss: 'https://idp', roles: [], groups: [], sessionId: 's1', issuedAt: T0 / 1000, ...o });
+const alice = (o: Partial<Principal> = {}): Principal => ({
+  sub: 'alice',
+  iss: 'https://idp',
+  roles: [],
+  groups: [],
+  sessionId: 's1',
+  issuedAt: T0 / 1000,
+  ...o,
+});
 
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
@@ -50,7 +58,9 @@ describe('session guard: revocation', () => {
     const { guard, advance, at } = setup();
     await guard.revokeUser('https://idp', 'alice');
     await expect(guard.check(alice(), 'interactive')).rejects.toMatchObject({ code: 'ERR_IDENTITY_SESSION_REVOKED' });
-    await expect(guard.check(alice({ sessionId: undefined, issuedAt: undefined }), 'background')).rejects.toMatchObject({ code: 'ERR_IDENTITY_SESSION_REVOKED' });
+    await expect(guard.check(alice({ sessionId: undefined, issuedAt: undefined }), 'background')).rejects.toMatchObject({
+      code: 'ERR_IDENTITY_SESSION_REVOKED',
+    });
     advance(2000);
     await expect(guard.check(alice({ sessionId: 's9', issuedAt: at() / 1000 }), 'interactive')).resolves.toBeUndefined();
   });

@@ -69,7 +69,8 @@ export function createSessionGuard(options: SessionGuardOptions): SessionGuard &
   }
 
   async function check(p: Principal, tier: Tier): Promise<void> {
-    if (isServiceCredential(p)) throw new CustosError('ERR_IDENTITY_CLIENT_NOT_INTERACTIVE', 'A service credential has no user: agents act for a user through token exchange.');
+    if (isServiceCredential(p))
+      throw new CustosError('ERR_IDENTITY_CLIENT_NOT_INTERACTIVE', 'A service credential has no user: agents act for a user through token exchange.');
     await assertNotRevoked(store, p);
     const timeoutMs = timeoutOf(tier);
     if (timeoutMs <= 0) return;

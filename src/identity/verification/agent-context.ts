@@ -68,10 +68,7 @@ function buildChain(principal: Principal, name: string): string[] {
  * Builds the AgentContext for a verified principal. `tierMismatch` is true when the agent
  * declared a tier (valid or not) that differs from the derived one: the caller denies and alerts.
  */
-export function deriveAgentContext(
-  principal: Principal,
-  declared: DeclaredAgent,
-): { agent: AgentContext; tierMismatch: boolean } {
+export function deriveAgentContext(principal: Principal, declared: DeclaredAgent): { agent: AgentContext; tierMismatch: boolean } {
   const tier = deriveTier(principal);
   const name = cleanName(declared.name) ?? UNNAMED_AGENT;
   const declaredTier = typeof declared.tier === 'string' && isTier(declared.tier) ? declared.tier : undefined;

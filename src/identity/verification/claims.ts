@@ -93,9 +93,10 @@ export function buildPrincipal(claims: Claims, issuer: string, mapping: ClaimMap
     roles: Object.freeze(readStringList(claims, mapping.roles, 'roles')),
     groups: Object.freeze(readStringList(claims, mapping.groups, 'groups')),
     sessionId: readOptionalString(claims, 'sid', 'sid'),
-    clientId: mapping.clientId === undefined
-      ? readOptionalString(claims, 'client_id', 'client_id') ?? readOptionalString(claims, 'azp', 'azp')
-      : readOptionalString(claims, mapping.clientId, 'clientId'),
+    clientId:
+      mapping.clientId === undefined
+        ? (readOptionalString(claims, 'client_id', 'client_id') ?? readOptionalString(claims, 'azp', 'azp'))
+        : readOptionalString(claims, mapping.clientId, 'clientId'),
     tokenId: readOptionalString(claims, 'jti', 'jti'),
     issuedAt: readOptionalNumber(claims, 'iat'),
     expiresAt: readOptionalNumber(claims, 'exp'),

@@ -5,9 +5,7 @@ import type { ClaimMapping, IssuerConfig } from './types.js';
 export const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'] as const;
 
 /** Asymmetric JWS algorithms Custos accepts in an allow-list. `none` and HS* never. */
-const SUPPORTED_ALGORITHMS = new Set([
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
-]);
+const SUPPORTED_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 
 export interface ResolvedIssuer {
   readonly issuer: string;

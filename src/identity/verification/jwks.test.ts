@@ -87,7 +87,10 @@ describe('negative JWKS cache (issue 7, defect 7: a hanging JWKS made every new 
     const { idp, keys } = await issuerWith('k1');
     idp.setHang(true);
     let offset = 0;
-    const verifier = createTokenVerifier([{ issuer: idp.issuer, audience: AUD, jwksUri: idp.jwksUri }], { fetchTimeoutMs: TIMEOUT_MS, clock: () => Date.now() + offset });
+    const verifier = createTokenVerifier([{ issuer: idp.issuer, audience: AUD, jwksUri: idp.jwksUri }], {
+      fetchTimeoutMs: TIMEOUT_MS,
+      clock: () => Date.now() + offset,
+    });
     const tokenFor = (sub: string) => signTestToken(keys[0]!, { iss: idp.issuer, aud: AUD, sub });
     return { idp, verifier, tokenFor, advance: (ms: number) => (offset += ms) };
   }

@@ -92,7 +92,9 @@ function createFailureMemory(retryMs: number, now: () => number): FailureMemory 
       if (failedAt === undefined) return false;
       const waitMs = failedAt + retryMs - now();
       if (waitMs > 0 || probing) {
-        throw new CustosError('ERR_IDENTITY_JWKS_UNAVAILABLE', 'The issuer JWKS failed moments ago; Custos retries it shortly.', { detail: { retry_after_ms: Math.max(0, waitMs) } });
+        throw new CustosError('ERR_IDENTITY_JWKS_UNAVAILABLE', 'The issuer JWKS failed moments ago; Custos retries it shortly.', {
+          detail: { retry_after_ms: Math.max(0, waitMs) },
+        });
       }
       probing = true;
       return true;
@@ -128,9 +130,7 @@ export function createKeySource(issuer: ResolvedIssuer, options: KeySourceOption
 
   const resolveSet = (): Promise<RemoteSet> => {
     if (pending) return pending;
-    const next = issuer.jwksUri
-      ? Promise.resolve(build(issuer.jwksUri))
-      : discoverJwksUri(issuer.issuer, options.fetchTimeoutMs).then(build);
+    const next = issuer.jwksUri ? Promise.resolve(build(issuer.jwksUri)) : discoverJwksUri(issuer.issuer, options.fetchTimeoutMs).then(build);
     pending = next.catch((err: unknown) => {
       pending = undefined;
       throw err;

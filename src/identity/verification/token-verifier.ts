@@ -83,10 +83,7 @@ async function verifyWith(entry: IssuerEntry, token: string, nowMs: number): Pro
  * `verify` is for bearer tokens at the front doors (the issuer's `interactiveClients` rule
  * applies); `verifyActor` is for an agent's own credential in a token exchange (it does not).
  */
-export function createTokenVerifier(
-  issuers: readonly IssuerConfig[],
-  options: TokenVerifierOptions = {},
-): ClosableTokenVerifier {
+export function createTokenVerifier(issuers: readonly IssuerConfig[], options: TokenVerifierOptions = {}): ClosableTokenVerifier {
   checkPositive(options.fetchTimeoutMs, 'fetchTimeoutMs');
   checkPositive(options.jwksCooldownMs, 'jwksCooldownMs');
   checkPositive(options.jwksCacheMaxAgeMs, 'jwksCacheMaxAgeMs');

@@ -85,10 +85,16 @@ export const card: DetectorSpec = {
   id: 'card',
   type: 'card',
   basis: 'checksum',
-  description: 'Payment card numbers: issuer range and length (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro), Luhn-valid, on word boundaries, bare or grouped by spaces or dashes',
+  description:
+    'Payment card numbers: issuer range and length (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro), Luhn-valid, on word boundaries, bare or grouped by spaces or dashes',
   find: findCards,
   examples: {
-    positive: [['card 4111 1111 1111 1111 exp', '4111 1111 1111 1111'], ['amex 3782-822463-10005', '3782-822463-10005'], '5555555555554444', '4222 2222 2222 2'],
+    positive: [
+      ['card 4111 1111 1111 1111 exp', '4111 1111 1111 1111'],
+      ['amex 3782-822463-10005', '3782-822463-10005'],
+      '5555555555554444',
+      '4222 2222 2222 2',
+    ],
     negative: [
       'Luhn-invalid 4111 1111 1111 1112',
       'order 12345678901234567890123 ref',

@@ -30,7 +30,13 @@ export const email: DetectorSpec = {
   keywords: ['@'],
   mode: 'gate',
   find: findEmails,
-  examples: { positive: [['mail jane.doe+tag@example.co.uk now', 'jane.doe+tag@example.co.uk'], ['mailto:bob@example.com', 'bob@example.com']], negative: ['user@localhost has no domain', 'npm i @scope/pkg@1.2.3'] },
+  examples: {
+    positive: [
+      ['mail jane.doe+tag@example.co.uk now', 'jane.doe+tag@example.co.uk'],
+      ['mailto:bob@example.com', 'bob@example.com'],
+    ],
+    negative: ['user@localhost has no domain', 'npm i @scope/pkg@1.2.3'],
+  },
 };
 
 export const phoneNanp: DetectorSpec = {

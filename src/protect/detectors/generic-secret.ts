@@ -61,7 +61,8 @@ export const genericSecret: DetectorSpec = {
   id: 'generic-secret',
   type: 'secret',
   basis: 'context',
-  description: 'The value of KEY=value / KEY: value / "key": "value" anywhere, when KEY looks secret and the value is not a placeholder, reference or low-entropy word',
+  description:
+    'The value of KEY=value / KEY: value / "key": "value" anywhere, when KEY looks secret and the value is not a placeholder, reference or low-entropy word',
   find: findInlineAssignments(secretKeyOutsideUrl, looksLikeSecretValue),
   examples: { positive: POSITIVE, negative: NEGATIVE },
 };
@@ -70,7 +71,11 @@ export const genericSecretLine: DetectorSpec = {
   id: 'generic-secret-line',
   type: 'secret',
   basis: 'context',
-  description: 'The rest of the line after KEY= / KEY: at the start of a line (export and YAML list prefixes allowed), when KEY looks secret and the value passes the same rules',
+  description:
+    'The rest of the line after KEY= / KEY: at the start of a line (export and YAML list prefixes allowed), when KEY looks secret and the value passes the same rules',
   find: findLineAssignments(false, secretKey, looksLikeSecretValue),
-  examples: { positive: [['db_password: correct horse battery', 'correct horse battery']], negative: ['password: <REDACTED>', 'token = os.environ["GITHUB_TOKEN"]'] },
+  examples: {
+    positive: [['db_password: correct horse battery', 'correct horse battery']],
+    negative: ['password: <REDACTED>', 'token = os.environ["GITHUB_TOKEN"]'],
+  },
 };

@@ -23,7 +23,13 @@ export const ssnLabeled: DetectorSpec = {
   pattern: /(?:ssn|social[ \t]+security(?:[ \t]+(?:number|no\.?|#))?)(?![A-Za-z])[ \t]*(?:#|no\.?|number)?[ \t]*[:=#]?[ \t]*(\d{3}[ -]?\d{2}[ -]?\d{4})(?!\d)/i,
   groups: [1],
   validate: (m, text) => isValidSsn((m[1] ?? '').replace(/\D/g, '')) && !/[A-Za-z0-9]/.test(text[m.index - 1] ?? ' '),
-  examples: { positive: [['SSN: 123456789', '123456789'], ['Social Security Number 234 56 7890', '234 56 7890']], negative: ['SSN: 000456789', 'a bare 123456789 is not an SSN'] },
+  examples: {
+    positive: [
+      ['SSN: 123456789', '123456789'],
+      ['Social Security Number 234 56 7890', '234 56 7890'],
+    ],
+    negative: ['SSN: 000456789', 'a bare 123456789 is not an SSN'],
+  },
 };
 
 export const iban: DetectorSpec = {
@@ -33,7 +39,10 @@ export const iban: DetectorSpec = {
   description: 'IBANs (ISO 13616): country code, check digits, country length, mod-97 = 1; bare or in groups of four',
   pattern: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/,
   validate: (m) => isIbanValid(m[0]),
-  examples: { positive: ['GB82 WEST 1234 5698 7654 32', 'DE89370400440532013000', ['IBAN: FR14 2004 1010 0505 0001 3M02 606', 'FR14 2004 1010 0505 0001 3M02 606']], negative: ['GB82 WEST 1234 5698 7654 33', 'AB12 CDEF GHIJ'] },
+  examples: {
+    positive: ['GB82 WEST 1234 5698 7654 32', 'DE89370400440532013000', ['IBAN: FR14 2004 1010 0505 0001 3M02 606', 'FR14 2004 1010 0505 0001 3M02 606']],
+    negative: ['GB82 WEST 1234 5698 7654 33', 'AB12 CDEF GHIJ'],
+  },
 };
 
 export const passport: DetectorSpec = {
@@ -45,7 +54,13 @@ export const passport: DetectorSpec = {
   pattern: /passport(?:[ \t]+(?:no\.?|number|num|#|id))?[ \t]*[:#=]?[ \t]*([A-Z0-9]{6,9})(?![A-Za-z0-9])/i,
   groups: [1],
   validate: (m) => ((m[1] ?? '').match(/\d/g) ?? []).length >= 5,
-  examples: { positive: [['Passport No: 533380006', '533380006'], ['passport number X1234567', 'X1234567']], negative: ['passport renewal is due', 'Passport photo attached'] },
+  examples: {
+    positive: [
+      ['Passport No: 533380006', '533380006'],
+      ['passport number X1234567', 'X1234567'],
+    ],
+    negative: ['passport renewal is due', 'Passport photo attached'],
+  },
 };
 
 const NOT_PERSONAL = /^(?:0\.0\.0\.0|127\.|255\.)/;
@@ -87,7 +102,10 @@ export const ipv4: DetectorSpec = {
   basis: 'structure',
   description: 'IPv4 addresses (not loopback 127/8, 0.0.0.0 or netmasks 255.x; not after "version"/"v")',
   find: (text) => findRuns(text, '.', isV4Char, (run, start) => IPV4.test(run) && !NOT_PERSONAL.test(run) && !afterVersionWord(text, start)),
-  examples: { positive: [['client 203.0.113.45 connected', '203.0.113.45'], '10.1.22.7'], negative: ['listen on 127.0.0.1', 'version 1.2.3.4', 'pi is 3.14159', 'netmask 255.255.255.0', '1.2.3.4.5'] },
+  examples: {
+    positive: [['client 203.0.113.45 connected', '203.0.113.45'], '10.1.22.7'],
+    negative: ['listen on 127.0.0.1', 'version 1.2.3.4', 'pi is 3.14159', 'netmask 255.255.255.0', '1.2.3.4.5'],
+  },
 };
 
 /** Strict IPv6 shape: at most one `::`, 1–4 hex per group, 8 groups without `::`, at least 3 groups with it. */
@@ -110,5 +128,8 @@ export const ipv6: DetectorSpec = {
   keywords: [':'],
   mode: 'gate',
   find: (text) => findRuns(text, ':', isV6Char, (run) => isIpv6(run)),
-  examples: { positive: ['2001:db8:85a3::8a2e:370:7334', '2001:0db8:0000:0000:0000:ff00:0042:8329'], negative: ['time 12:30:45', 'std::vector::push_back', 'loopback ::1', 'mac aa:bb:cc'] },
+  examples: {
+    positive: ['2001:db8:85a3::8a2e:370:7334', '2001:0db8:0000:0000:0000:ff00:0042:8329'],
+    negative: ['time 12:30:45', 'std::vector::push_back', 'loopback ::1', 'mac aa:bb:cc'],
+  },
 };

@@ -9,7 +9,10 @@ export const jwt: DetectorSpec = {
   keywords: ['eyj'],
   pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,8192}\.[A-Za-z0-9_-]{4,65536}\.[A-Za-z0-9_-]{0,8192}(?:\.[A-Za-z0-9_-]{1,65536}){0,2}/,
   examples: {
-    positive: ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'],
+    positive: [
+      'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+      'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
+    ],
     negative: ['eyJ is how a JSON header starts; a.b.c is not a token'],
   },
 };

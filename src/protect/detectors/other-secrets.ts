@@ -16,7 +16,10 @@ export const awsSecretAccessKey: DetectorSpec = {
   groups: [1],
   validate: (m) => !isPlaceholder(m[1] ?? '') && !isFillerToken(m[1] ?? ''),
   examples: {
-    positive: [['aws_secret_access_key = Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo', 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo'], ['{"SecretAccessKey":"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo"}', 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo']],
+    positive: [
+      ['aws_secret_access_key = Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo', 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo'],
+      ['{"SecretAccessKey":"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo"}', 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo'],
+    ],
     negative: ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
   },
 };
@@ -80,7 +83,11 @@ export const urlCredentials: DetectorSpec = {
   groups: [1],
   validate: (m) => !isPlaceholder(m[2] ?? '') && !/^\*+$/.test(m[2] ?? ''),
   examples: {
-    positive: [['postgres://admin:s3cr3t@db.internal:5432/app', 'admin:s3cr3t'], ['mongodb+srv://svc:Tr0ub4dor@cluster0.example.net/db', 'Tr0ub4dor'], ['redis://:onlypass@cache:6379', 'onlypass']],
+    positive: [
+      ['postgres://admin:s3cr3t@db.internal:5432/app', 'admin:s3cr3t'],
+      ['mongodb+srv://svc:Tr0ub4dor@cluster0.example.net/db', 'Tr0ub4dor'],
+      ['redis://:onlypass@cache:6379', 'onlypass'],
+    ],
     negative: ['https://example.com/path?q=1', 'postgres://app:${DB_PASSWORD}@db/app', 'postgres://user:password@localhost/db'],
   },
 };

@@ -9,7 +9,10 @@ export const pemPrivateKey: DetectorSpec = {
   keywords: ['-----begin'],
   pattern: /-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/,
   examples: {
-    positive: ['-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----', ['x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE truncated', 'MHcCAQEE']],
+    positive: [
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----',
+      ['x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE truncated', 'MHcCAQEE'],
+    ],
     negative: ['-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----', '-----BEGIN CERTIFICATE-----\nMIIBIjAN\n-----END CERTIFICATE-----'],
   },
 };

@@ -17,7 +17,8 @@ export function findPatientUrls(text: string): Span[] {
     const line = text.slice(lineStart, lineEnd);
     if (line.includes('://') && PATIENT_LINE.test(line)) {
       URL.lastIndex = 0;
-      for (let m = URL.exec(line); m !== null; m = URL.exec(line)) out.push({ start: lineStart + m.index, end: lineStart + m.index + m[0].replace(/[.,;:!?]+$/, '').length });
+      for (let m = URL.exec(line); m !== null; m = URL.exec(line))
+        out.push({ start: lineStart + m.index, end: lineStart + m.index + m[0].replace(/[.,;:!?]+$/, '').length });
     }
     lineStart = lineEnd + 1;
   }
@@ -47,5 +48,12 @@ export const ageOver89: DetectorSpec = {
   mode: 'gate',
   pattern: /(?<![A-Za-z0-9])(?:aged?[ \t]*[:=]?[ \t]*(9\d|1[01]\d)(?!\d)|(9\d|1[01]\d)[ -]?(?:years?|yrs?)[ -]old|(9\d|1[01]\d)[ \t]*(?:yo|y\/o)(?![A-Za-z]))/i,
   groups: [1, 2, 3],
-  examples: { positive: [['Age: 93', '93'], ['a 94-year-old woman', '94'], ['92 y/o male', '92']], negative: ['Age: 45', 'page 93', 'a 5-year-old child'] },
+  examples: {
+    positive: [
+      ['Age: 93', '93'],
+      ['a 94-year-old woman', '94'],
+      ['92 y/o male', '92'],
+    ],
+    negative: ['Age: 45', 'page 93', 'a 5-year-old child'],
+  },
 };

@@ -39,7 +39,12 @@ export const personDate: DetectorSpec = {
   pattern: new RegExp(`(?<![A-Za-z0-9])(?:${LABEL})(?![A-Za-z])[^\\n\\d]{0,24}?(${DATE})(?![\\d])`, 'i'),
   groups: [1],
   examples: {
-    positive: [['DOB: 1961-04-12', '1961-04-12'], ['Admitted on 03/14/2024 for pneumonia', '03/14/2024'], ['date of birth April 12, 1961', 'April 12, 1961'], ['discharged home on 2 March 2024', '2 March 2024']],
+    positive: [
+      ['DOB: 1961-04-12', '1961-04-12'],
+      ['Admitted on 03/14/2024 for pneumonia', '03/14/2024'],
+      ['date of birth April 12, 1961', 'April 12, 1961'],
+      ['discharged home on 2 March 2024', '2 March 2024'],
+    ],
     negative: ['released 2024-05-01', 'Date: 2024-05-01 build 77', 'the birth rate in 2020', 'dos2unix 1.2'],
   },
 };

@@ -10,7 +10,15 @@ const LABEL_TAIL = `(?:[ \\t]*(?:identifier|number|num|no\\.?|id|#)(?![A-Za-z]))
 const digitCount = (s: string): number => (s.match(/\d/g) ?? []).length;
 
 /** An identifier after a label: letters, digits and dashes, with at least `minDigits` digits. */
-function labelled(id: string, type: string, labels: readonly string[], keywords: readonly string[], minDigits: number, description: string, examples: DetectorSpec['examples']): DetectorSpec {
+function labelled(
+  id: string,
+  type: string,
+  labels: readonly string[],
+  keywords: readonly string[],
+  minDigits: number,
+  description: string,
+  examples: DetectorSpec['examples'],
+): DetectorSpec {
   return {
     id,
     type,
@@ -32,7 +40,12 @@ export const mrn = labelled(
   1,
   'Medical record numbers after a label (MRN, MR#, Medical Record Number, chart #, patient ID); the identifier must contain a digit',
   {
-    positive: [['MRN 00123456', '00123456'], ['MRN#: A1234567', 'A1234567'], ['Medical Record Number: MR-7730021', 'MR-7730021'], ['Patient ID: P-99812', 'P-99812']],
+    positive: [
+      ['MRN 00123456', '00123456'],
+      ['MRN#: A1234567', 'A1234567'],
+      ['Medical Record Number: MR-7730021', 'MR-7730021'],
+      ['Patient ID: P-99812', 'P-99812'],
+    ],
     negative: ['the MRN field is required', 'chart 00123456 without a label', 'mRNA 1273 vaccine'],
   },
 );
@@ -53,12 +66,19 @@ export const dea: DetectorSpec = {
   id: 'dea',
   type: 'dea',
   basis: 'checksum',
-  description: 'DEA registration numbers (in a text that mentions DEA, prescriber or registration): registrant letter, second letter, 7 digits with the DEA check digit',
+  description:
+    'DEA registration numbers (in a text that mentions DEA, prescriber or registration): registrant letter, second letter, 7 digits with the DEA check digit',
   keywords: ['dea', 'prescriber', 'registration'],
   mode: 'gate',
   pattern: /(?<![A-Za-z0-9])[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}(?![A-Za-z0-9])/,
   validate: (m) => isDeaValid(m[0]),
-  examples: { positive: [['DEA# AB1234563', 'AB1234563'], ['Prescriber FS7654329', 'FS7654329']], negative: ['DEA AB1234567', 'DEA ZZ1234563', 'AB1234563 without the word'] },
+  examples: {
+    positive: [
+      ['DEA# AB1234563', 'AB1234563'],
+      ['Prescriber FS7654329', 'FS7654329'],
+    ],
+    negative: ['DEA AB1234567', 'DEA ZZ1234563', 'AB1234563 without the word'],
+  },
 };
 
 const MBI_L = 'AC-HJKMNP-RT-Y';
@@ -66,11 +86,18 @@ export const mbi: DetectorSpec = {
   id: 'medicare-mbi',
   type: 'mbi',
   basis: 'structure',
-  description: 'Medicare Beneficiary Identifiers (11 characters in the CMS position rules, dashes optional) in a text that mentions Medicare, MBI or beneficiary',
+  description:
+    'Medicare Beneficiary Identifiers (11 characters in the CMS position rules, dashes optional) in a text that mentions Medicare, MBI or beneficiary',
   keywords: ['medicare', 'mbi', 'beneficiary', 'cms'],
   mode: 'gate',
   pattern: new RegExp(`(?<![A-Za-z0-9])[1-9][${MBI_L}][${MBI_L}0-9]\\d-?[${MBI_L}][${MBI_L}0-9]\\d-?[${MBI_L}]{2}\\d{2}(?![A-Za-z0-9])`),
-  examples: { positive: [['MBI 1EG4-TE5-MK73', '1EG4-TE5-MK73'], ['Medicare: 1EG4TE5MK73', '1EG4TE5MK73']], negative: ['MBI 1EG4-TE5-MK7', 'Medicare 1SG4-TE5-MK73'] },
+  examples: {
+    positive: [
+      ['MBI 1EG4-TE5-MK73', '1EG4-TE5-MK73'],
+      ['Medicare: 1EG4TE5MK73', '1EG4TE5MK73'],
+    ],
+    negative: ['MBI 1EG4-TE5-MK7', 'Medicare 1SG4-TE5-MK73'],
+  },
 };
 
 export const healthPlan = labelled(
@@ -80,7 +107,13 @@ export const healthPlan = labelled(
   ['member', 'subscriber', 'policy', 'group', 'insurance', 'health plan', 'plan', 'medicaid', 'beneficiary', 'hicn'],
   3,
   'Health-plan beneficiary numbers after a label (Member ID, Subscriber ID, Policy #, Group number, Insurance ID, Medicaid)',
-  { positive: [['Member ID: XJH123456789', 'XJH123456789'], ['Group #: 88-1204', '88-1204']], negative: ['member id is required', 'policy version 2'] },
+  {
+    positive: [
+      ['Member ID: XJH123456789', 'XJH123456789'],
+      ['Group #: 88-1204', '88-1204'],
+    ],
+    negative: ['member id is required', 'policy version 2'],
+  },
 );
 
 export const accountNumber = labelled(
@@ -90,7 +123,13 @@ export const accountNumber = labelled(
   ['account', 'acct', 'a/c', 'routing'],
   6,
   'Account numbers after a label (Account number, Acct #, A/C, routing); at least 6 digits',
-  { positive: [['Account number: 0012-3456-789', '0012-3456-789'], ['acct# 99887766', '99887766']], negative: ['account settings page', 'account 12'] },
+  {
+    positive: [
+      ['Account number: 0012-3456-789', '0012-3456-789'],
+      ['acct# 99887766', '99887766'],
+    ],
+    negative: ['account settings page', 'account 12'],
+  },
 );
 
 export const licenceNumber = labelled(
@@ -100,7 +139,13 @@ export const licenceNumber = labelled(
   ['driver', 'licen', 'dl', 'certificate', 'cert'],
   3,
   "Licence and certificate numbers after a label (Driver's license, License #, DL, Certificate)",
-  { positive: [["Driver's license: D1234-5678", 'D1234-5678'], ['DL# S530-4418-2291', 'S530-4418-2291']], negative: ['license: MIT', 'License: Apache-2.0', 'certificate expired'] },
+  {
+    positive: [
+      ["Driver's license: D1234-5678", 'D1234-5678'],
+      ['DL# S530-4418-2291', 'S530-4418-2291'],
+    ],
+    negative: ['license: MIT', 'License: Apache-2.0', 'certificate expired'],
+  },
 );
 
 export const deviceId = labelled(
@@ -110,14 +155,21 @@ export const deviceId = labelled(
   ['serial', 's/n', 'sn', 'device', 'udi', 'imei', 'implant', 'pacemaker', 'lot'],
   3,
   'Device identifiers and serial numbers after a label (Serial number, S/N, Device ID, UDI, IMEI, implant, pacemaker)',
-  { positive: [['Pacemaker serial: PJN-204417', 'PJN-204417'], ['IMEI 490154203237518', '490154203237518']], negative: ['serial port', 'device id unknown'] },
+  {
+    positive: [
+      ['Pacemaker serial: PJN-204417', 'PJN-204417'],
+      ['IMEI 490154203237518', '490154203237518'],
+    ],
+    negative: ['serial port', 'device id unknown'],
+  },
 );
 
 export const vehicleVin: DetectorSpec = {
   id: 'vehicle-vin',
   type: 'vehicle_id',
   basis: 'checksum',
-  description: 'Vehicle identification numbers (in a text that mentions VIN, vehicle or chassis): 17 characters (no I, O, Q) with the check digit in position 9',
+  description:
+    'Vehicle identification numbers (in a text that mentions VIN, vehicle or chassis): 17 characters (no I, O, Q) with the check digit in position 9',
   keywords: ['vin', 'vehicle', 'chassis'],
   mode: 'gate',
   pattern: /(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])/,

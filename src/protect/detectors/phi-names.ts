@@ -10,7 +10,31 @@ import type { DetectorSpec } from '../detector.js';
 const anyCase = (word: string): string => `(?:[${word[0]!.toUpperCase()}${word[0]}]${word.slice(1)}|${word.toUpperCase()})`;
 const phrase = (words: string): string => words.split(' ').map(anyCase).join('[ \\t]+');
 
-const STRONG_LABELS = ['patient name', 'patient', 'pt name', 'pt', 'mother', 'father', 'spouse', 'husband', 'wife', 'son', 'daughter', 'guardian', 'emergency contact', 'next of kin', 'nok', 'caregiver', 'insured', 'subscriber', 'beneficiary', 'member name', 'full name', 'legal name', 'decedent'];
+const STRONG_LABELS = [
+  'patient name',
+  'patient',
+  'pt name',
+  'pt',
+  'mother',
+  'father',
+  'spouse',
+  'husband',
+  'wife',
+  'son',
+  'daughter',
+  'guardian',
+  'emergency contact',
+  'next of kin',
+  'nok',
+  'caregiver',
+  'insured',
+  'subscriber',
+  'beneficiary',
+  'member name',
+  'full name',
+  'legal name',
+  'decedent',
+];
 /** Generic labels that also title other things (`name: Build and test`): a first and last name are required. */
 const WEAK_LABELS = ['name', 'first name', 'last name', 'contact'];
 
@@ -22,7 +46,9 @@ const AFTER_LABEL = `(?:[ \\t]*[:#=,-][ \\t]*|[ \\t]+(?:is|was|named)[ \\t]+|[ \
 
 /** Capitalised words that start sentences or titles, never a name. */
 const NOT_NAMES = new Set(
-  'The A An This That These Those He She They It We I You His Her Their Our Is Was Has Had Have Will Would Should Can Could May Might Must With Without And Or But If In On At To For From By Of As Not No Yes None Unknown Male Female Other Presents Denies Reports States Notes Note Name Patient Age Sex Date Id Identifier Information Info Record Records Status Type Field Fields Required Optional Build Test Tests Run Deploy Install Setup Check Checks Update Lint Release Create Delete Read Write Get Set List Default Admin User Users Service Server Client Data Value Values Key Keys Label Title Description Summary Details Number Total Notes Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday Address Phone Email Contact Emergency Insurance Plan Member Group Policy Account Provider Doctor Dr Nurse Staff Team Department Hospital Clinic Care Health Medical'.split(' '),
+  'The A An This That These Those He She They It We I You His Her Their Our Is Was Has Had Have Will Would Should Can Could May Might Must With Without And Or But If In On At To For From By Of As Not No Yes None Unknown Male Female Other Presents Denies Reports States Notes Note Name Patient Age Sex Date Id Identifier Information Info Record Records Status Type Field Fields Required Optional Build Test Tests Run Deploy Install Setup Check Checks Update Lint Release Create Delete Read Write Get Set List Default Admin User Users Service Server Client Data Value Values Key Keys Label Title Description Summary Details Number Total Notes Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday Address Phone Email Contact Emergency Insurance Plan Member Group Policy Account Provider Doctor Dr Nurse Staff Team Department Hospital Clinic Care Health Medical'.split(
+    ' ',
+  ),
 );
 
 function isName(candidate: string): boolean {
@@ -37,7 +63,9 @@ export const personNameLabelled: DetectorSpec = {
   basis: 'context',
   description: 'Names after a label (Patient:, Patient name:, Emergency contact:, mother, spouse, guardian…; Name: with first and last name)',
   keywords: [...new Set([...STRONG_LABELS, ...WEAK_LABELS].map((l) => l.split(' ')[0]!))],
-  pattern: new RegExp(`(?<![A-Za-z0-9_])(?:(?:${STRONG_LABELS.map(phrase).join('|')})${AFTER_LABEL}${NAME}|(?:${WEAK_LABELS.map(phrase).join('|')})${AFTER_LABEL}${NAME2})(?![a-z])`),
+  pattern: new RegExp(
+    `(?<![A-Za-z0-9_])(?:(?:${STRONG_LABELS.map(phrase).join('|')})${AFTER_LABEL}${NAME}|(?:${WEAK_LABELS.map(phrase).join('|')})${AFTER_LABEL}${NAME2})(?![a-z])`,
+  ),
   groups: [1, 2],
   validate: (m) => {
     const name = m[1] ?? m[2] ?? '';
@@ -47,8 +75,20 @@ export const personNameLabelled: DetectorSpec = {
     return isName(name) && (separated || /^[a-z]/.test(label));
   },
   examples: {
-    positive: [['Patient: Jane Q. Example', 'Jane Q. Example'], ['Emergency contact: Maria Lopez (sister)', 'Maria Lopez'], ['patient John Sample was admitted', 'John Sample'], ['Name: Robert Miller', 'Robert Miller']],
-    negative: ['name: custos', 'name: Build and test', 'the patient was admitted', 'Patient: The note follows', 'patient name field is required', 'PATIENT SAFETY FIRST'],
+    positive: [
+      ['Patient: Jane Q. Example', 'Jane Q. Example'],
+      ['Emergency contact: Maria Lopez (sister)', 'Maria Lopez'],
+      ['patient John Sample was admitted', 'John Sample'],
+      ['Name: Robert Miller', 'Robert Miller'],
+    ],
+    negative: [
+      'name: custos',
+      'name: Build and test',
+      'the patient was admitted',
+      'Patient: The note follows',
+      'patient name field is required',
+      'PATIENT SAFETY FIRST',
+    ],
   },
 };
 

@@ -5,7 +5,8 @@
  */
 import type { DetectorSpec } from '../detector.js';
 
-const SUFFIX = 'Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Row|Crescent|Close';
+const SUFFIX =
+  'Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Row|Crescent|Close';
 const STATES =
   'AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR';
 const WORD = "[A-Z][A-Za-z'-]{0,30}";
@@ -20,7 +21,41 @@ export const streetAddress: DetectorSpec = {
   type: 'address',
   basis: 'context',
   description: 'Street addresses (number, street name, suffix such as Street/Ave/Rd, optional unit, city, state, ZIP) and PO boxes',
-  keywords: ['street', ' st', 'ave', 'road', ' rd', 'blvd', 'boulevard', 'lane', ' ln', 'drive', ' dr', 'court', ' ct', ' way', 'place', ' pl', 'terrace', ' ter', 'circle', ' cir', 'parkway', 'pkwy', 'highway', 'hwy', 'square', ' sq', 'trail', ' trl', 'alley', ' row', 'crescent', 'close', 'box'],
+  keywords: [
+    'street',
+    ' st',
+    'ave',
+    'road',
+    ' rd',
+    'blvd',
+    'boulevard',
+    'lane',
+    ' ln',
+    'drive',
+    ' dr',
+    'court',
+    ' ct',
+    ' way',
+    'place',
+    ' pl',
+    'terrace',
+    ' ter',
+    'circle',
+    ' cir',
+    'parkway',
+    'pkwy',
+    'highway',
+    'hwy',
+    'square',
+    ' sq',
+    'trail',
+    ' trl',
+    'alley',
+    ' row',
+    'crescent',
+    'close',
+    'box',
+  ],
   mode: 'gate',
   pattern: new RegExp(`(?<![A-Za-z0-9#-])(?:${STREET}${UNIT}${CITY}${STATE_ZIP}|P\\.?[ \\t]?O\\.?[ \\t]+Box[ \\t]+\\d{1,6})(?![A-Za-z0-9])`),
   examples: {
@@ -37,7 +72,13 @@ export const zipCode: DetectorSpec = {
   keywords: ['zip', 'postal', 'postcode'],
   pattern: /(?<![A-Za-z0-9])(?:zip(?:[ \t_-]*code)?|postal[ \t_-]*code|postcode)[ \t]*[:#=]?[ \t]*(\d{5}(?:-\d{4})?)(?!\d)/i,
   groups: [1],
-  examples: { positive: [['ZIP: 62704', '62704'], ['zip code 10001-2345', '10001-2345']], negative: ['port 62704', 'zip the files'] },
+  examples: {
+    positive: [
+      ['ZIP: 62704', '62704'],
+      ['zip code 10001-2345', '10001-2345'],
+    ],
+    negative: ['port 62704', 'zip the files'],
+  },
 };
 
 export const stateZip: DetectorSpec = {

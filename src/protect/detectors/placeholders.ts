@@ -5,10 +5,59 @@
  */
 
 const STOP_WORDS = new Set([
-  '', 'null', 'none', 'nil', 'undefined', 'true', 'false', 'yes', 'no', 'on', 'off', 'empty', 'changeme', 'change_me', 'change-me',
-  'password', 'passwd', 'secret', 'token', 'apikey', 'api_key', 'key', 'xxx', 'todo', 'tbd', 'fixme', 'required', 'optional',
-  'string', 'str', 'int', 'bool', 'boolean', 'number', 'any', 'object', 'example', 'sample', 'dummy', 'test', 'placeholder',
-  'n/a', 'na', 'redacted', 'hidden', 'masked', 'removed', 'omitted', 'bearer', 'basic', 'digest', 'secretstr', 'default',
+  '',
+  'null',
+  'none',
+  'nil',
+  'undefined',
+  'true',
+  'false',
+  'yes',
+  'no',
+  'on',
+  'off',
+  'empty',
+  'changeme',
+  'change_me',
+  'change-me',
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'apikey',
+  'api_key',
+  'key',
+  'xxx',
+  'todo',
+  'tbd',
+  'fixme',
+  'required',
+  'optional',
+  'string',
+  'str',
+  'int',
+  'bool',
+  'boolean',
+  'number',
+  'any',
+  'object',
+  'example',
+  'sample',
+  'dummy',
+  'test',
+  'placeholder',
+  'n/a',
+  'na',
+  'redacted',
+  'hidden',
+  'masked',
+  'removed',
+  'omitted',
+  'bearer',
+  'basic',
+  'digest',
+  'secretstr',
+  'default',
 ]);
 
 /** Whole-value shapes that reference a secret instead of holding one. */
@@ -33,7 +82,8 @@ const REFERENCE = [
 
 /** Masks and documented example keys. */
 const MASK = /^(?:[*xX•#.\-_=]|\.\.\.)+$/;
-const EXAMPLE_MARKERS = /example|sample|dummy|placeholder|your[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password)|insert[-_ ]?|replace[-_ ]?me|x{5,}|\*{3,}|0{8,}|<|>/i;
+const EXAMPLE_MARKERS =
+  /example|sample|dummy|placeholder|your[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password)|insert[-_ ]?|replace[-_ ]?me|x{5,}|\*{3,}|0{8,}|<|>/i;
 
 /** Keys published in vendor documentation: never live, always alone. */
 const DOCUMENTED_EXAMPLES = new Set([

@@ -67,7 +67,10 @@ function keywordOf(format: TokenFormat): { keyword: string; offset: number } {
 function validBody(format: TokenFormat, m: RegExpExecArray, classGroups: readonly number[]): boolean {
   const body = classGroups.map((g) => m[g] ?? '').join('');
   if (isFillerToken(body) || isFillerToken(m[0])) return false;
-  const classes = format.parts.filter((p): p is readonly [string, number, number?] => typeof p !== 'string').map((p) => p[0]).join('');
+  const classes = format.parts
+    .filter((p): p is readonly [string, number, number?] => typeof p !== 'string')
+    .map((p) => p[0])
+    .join('');
   const mixed = /0-9/.test(classes) && /[a-zA-Z]-[a-zA-Z]/.test(classes);
   return !mixed || body.length < 20 || /\d/.test(body);
 }
@@ -142,7 +145,10 @@ export function exampleToken(format: TokenFormat, seed: number): string {
 /** A token and the part of it that must go (all of it unless leading parts are kept). */
 function positiveExample(format: TokenFormat): readonly [string, string] {
   const token = exampleToken(format, 1);
-  const kept = format.parts.slice(0, format.keep ?? 0).map((p) => (typeof p === 'string' ? p : '')).join('');
+  const kept = format.parts
+    .slice(0, format.keep ?? 0)
+    .map((p) => (typeof p === 'string' ? p : ''))
+    .join('');
   return [token, token.slice(kept.length)];
 }
 

@@ -21,7 +21,29 @@ describe('detector registry', () => {
 
   it('covers the PII and the Safe Harbor identifiers text can show', () => {
     const types = new Set([...PII_DETECTORS, ...PHI_DETECTORS].map((d) => d.type));
-    for (const t of ['email', 'phone', 'ssn', 'card', 'iban', 'ip', 'passport', 'name', 'date', 'address', 'mrn', 'npi', 'dea', 'mbi', 'health_plan', 'account', 'licence', 'device_id', 'vehicle_id', 'url', 'age']) {
+    for (const t of [
+      'email',
+      'phone',
+      'ssn',
+      'card',
+      'iban',
+      'ip',
+      'passport',
+      'name',
+      'date',
+      'address',
+      'mrn',
+      'npi',
+      'dea',
+      'mbi',
+      'health_plan',
+      'account',
+      'licence',
+      'device_id',
+      'vehicle_id',
+      'url',
+      'age',
+    ]) {
       expect(types, t).toContain(t);
     }
   });

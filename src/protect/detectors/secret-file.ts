@@ -10,7 +10,8 @@ export const SECRET_FILE_DETECTORS: readonly DetectorSpec[] = [
     type: 'secret',
     basis: 'context',
     scope: 'secret_file',
-    description: 'In a secret file (.env, credentials…): the value of every KEY=value / KEY: value line, whatever the key (placeholders such as <REDACTED> and ${VAR} kept)',
+    description:
+      'In a secret file (.env, credentials…): the value of every KEY=value / KEY: value line, whatever the key (placeholders such as <REDACTED> and ${VAR} kept)',
     find: findLineAssignments(true, () => true, notPlaceholder),
     examples: { positive: [], negative: [] },
   },
