@@ -21,7 +21,7 @@ import type {
   Tier,
   TokenVerifier,
 } from '../kernel/index.js';
-import type { DeriveAgent, Logger, UpstreamPool } from './types.js';
+import type { DeriveAgent, GatewayDeps, Logger, UpstreamPool } from './types.js';
 
 export const SECRET_MARKER = 'SECRET-MARKER-42';
 
@@ -150,4 +150,19 @@ export function createEmptyUpstreams(): UpstreamPool {
 export function createManualClock(start = Date.parse('2026-01-01T00:00:00Z')): Clock & { advance(ms: number): void } {
   let t = start;
   return { now: () => new Date(t), advance: (ms) => void (t += ms) };
+}
+
+/** The gateway's dependencies as most unit tests want them (fake verifier, no upstreams, a silent log); `extra` adds or overrides. */
+export function fakeGatewayDeps(pipeline: Pipeline, policy: PolicySource, extra: Partial<GatewayDeps> = {}): GatewayDeps {
+  return {
+    verifier: createFakeVerifier(),
+    pipeline,
+    policy,
+    upstreams: createEmptyUpstreams(),
+    deriveAgent: deriveFakeAgent,
+    resourceUrl: 'http://127.0.0.1:1/mcp',
+    authorizationServers: ['https://idp.test'],
+    logger: createSilentLogger(),
+    ...extra,
+  };
 }

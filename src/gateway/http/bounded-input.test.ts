@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import { createEmptyUpstreams, createFakePolicy, createFakeVerifier, createSilentLogger, createTestPipeline, deriveFakeAgent } from '../fakes.test-support.js';
+import { createFakePolicy, createTestPipeline, fakeGatewayDeps } from '../fakes.test-support.js';
 
 const policy = createFakePolicy([]);
 const { pipeline, audit } = createTestPipeline(policy);
@@ -36,17 +36,11 @@ async function newRows<T>(fn: () => Promise<T>): Promise<{ result: T; rows: type
 }
 
 beforeAll(async () => {
-  const gateway = createGateway({
-    verifier: createFakeVerifier(),
-    pipeline,
-    policy,
-    upstreams: createEmptyUpstreams(),
-    deriveAgent: deriveFakeAgent,
-    resourceUrl: 'http://127.0.0.1:1/mcp',
-    authorizationServers: ['https://idp.test'],
-    logger: createSilentLogger(),
-    limits: { maxBodyBytes: 256 * 1024 },
-  });
+  const gateway = createGateway(
+    fakeGatewayDeps(pipeline, policy, {
+      limits: { maxBodyBytes: 256 * 1024 },
+    }),
+  );
   server = await startGatewayServer(gateway, { host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => server?.close());

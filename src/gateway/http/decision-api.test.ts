@@ -2,16 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import {
-  SECRET_MARKER,
-  createEmptyUpstreams,
-  createFakePolicy,
-  createFakeVerifier,
-  createManualClock,
-  createSilentLogger,
-  createTestPipeline,
-  deriveFakeAgent,
-} from '../fakes.test-support.js';
+import { createFakePolicy, createManualClock, createTestPipeline, fakeGatewayDeps, SECRET_MARKER } from '../fakes.test-support.js';
 
 const policy = createFakePolicy([(i) => (i.tool.name === 'drop_table' ? 'deny' : undefined), (i) => (i.tool.name === 'wire_money' ? 'confirm' : undefined)]);
 const { pipeline, audit } = createTestPipeline(policy);
@@ -43,22 +34,16 @@ const call = (extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  const gateway = createGateway({
-    verifier: createFakeVerifier(),
-    pipeline,
-    policy,
-    upstreams: createEmptyUpstreams(),
-    deriveAgent: deriveFakeAgent,
-    resourceUrl: 'http://127.0.0.1:1/mcp',
-    authorizationServers: ['https://idp.test'],
-    logger: createSilentLogger(),
-    clock,
-    readiness: {
-      audit: () => (auditUp ? { state: 'ok' } : { state: 'failing', reason: 'disk_full', since: '2030-01-01T00:00:00.000Z', failedAppends: 2 }),
-      issuers: () => [{ issuer: 'https://idp.test' }],
-    },
-    limits: { maxBodyBytes: 4096, pendingTtlMs: 60_000 },
-  });
+  const gateway = createGateway(
+    fakeGatewayDeps(pipeline, policy, {
+      clock,
+      readiness: {
+        audit: () => (auditUp ? { state: 'ok' } : { state: 'failing', reason: 'disk_full', since: '2030-01-01T00:00:00.000Z', failedAppends: 2 }),
+        issuers: () => [{ issuer: 'https://idp.test' }],
+      },
+      limits: { maxBodyBytes: 4096, pendingTtlMs: 60_000 },
+    }),
+  );
   server = await startGatewayServer(gateway, { host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => server?.close());

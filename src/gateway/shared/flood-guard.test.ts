@@ -9,15 +9,7 @@ import type { TokenExchanger } from '../../kernel/index.js';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
-import {
-  createEmptyUpstreams,
-  createFakePolicy,
-  createFakeVerifier,
-  createManualClock,
-  createSilentLogger,
-  createTestPipeline,
-  deriveFakeAgent,
-} from '../fakes.test-support.js';
+import { createFakePolicy, createManualClock, createTestPipeline, fakeGatewayDeps } from '../fakes.test-support.js';
 import type { GatewayDeps } from '../types.js';
 
 const open: GatewayServer[] = [];
@@ -47,24 +39,18 @@ async function start(extra: Partial<GatewayDeps> = {}, burst = 5) {
   const { pipeline, audit } = createTestPipeline(policy);
   const clock = createManualClock();
   const denyRows: string[] = [];
-  const gateway = createGateway({
-    verifier: createFakeVerifier(),
-    pipeline,
-    policy,
-    upstreams: createEmptyUpstreams(),
-    deriveAgent: deriveFakeAgent,
-    resourceUrl: 'http://127.0.0.1:1/mcp',
-    authorizationServers: ['https://idp.test'],
-    logger: createSilentLogger(),
-    clock,
-    tokens: fakeTokens(denyRows),
-    identity: {
-      logout: { logout: () => Promise.reject(new CustosError('ERR_IDENTITY_SIGNATURE_INVALID')) },
-      admin: { roles: ['admin'], revokeSession: () => Promise.resolve(), revokeUser: () => Promise.resolve() },
-    },
-    limits: { authFailures: { burst, perMinute: 6, windowMs: 60_000, maxSources: 100 } },
-    ...extra,
-  });
+  const gateway = createGateway(
+    fakeGatewayDeps(pipeline, policy, {
+      clock,
+      tokens: fakeTokens(denyRows),
+      identity: {
+        logout: { logout: () => Promise.reject(new CustosError('ERR_IDENTITY_SIGNATURE_INVALID')) },
+        admin: { roles: ['admin'], revokeSession: () => Promise.resolve(), revokeUser: () => Promise.resolve() },
+      },
+      limits: { authFailures: { burst, perMinute: 6, windowMs: 60_000, maxSources: 100 } },
+      ...extra,
+    }),
+  );
   const server = await startGatewayServer(gateway, { host: '127.0.0.1', port: 0 });
   open.push(server);
   return { server, audit, clock, denyRows };
