@@ -2,22 +2,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAuditStore, createCheckpointSigner, createCheckpointer, withCheckpoints } from '../audit/index.js';
-import { AUDIT_SCHEMA } from '../kernel/index.js';
-import { runCli } from './index.js';
+import { intentEntry, runCliCaptured } from './cli.test-support.js';
 
-async function cli(args: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(args, { stdout, stderr });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 /** A SQLite trail of 10 rows with a checkpoint after every 4 (rows 5 and 10 are checkpoints), and its public key file. */
 async function writeTrail(): Promise<{ dir: string; uri: string; pubkey: string }> {
@@ -36,15 +25,7 @@ async function writeTrail(): Promise<{ dir: string; uri: string; pubkey: string 
   });
   const store = withCheckpoints(inner, checkpointer);
   for (let i = 1; i <= 8; i++) {
-    await store.append({
-      schema: AUDIT_SCHEMA,
-      event: 'intent',
-      time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-      request_id: `r${i}`,
-      user: { sub: 'alice' },
-      policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
-      redactions: { count: 0, types: [] },
-    });
+    await store.append(intentEntry(i));
     await checkpointer.idle();
   }
   await store.close();

@@ -1,12 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAuditStore } from '../audit/index.js';
-import { AUDIT_SCHEMA } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import { runCli } from './index.js';
+import { intentEntry, runCliCaptured } from './cli.test-support.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -16,33 +16,13 @@ async function writeTrail(n: number, size = 100): Promise<{ uri: string; records
   const store = await createAuditStore(uri);
   const records: AuditRecord[] = [];
   for (let i = 1; i <= n; i++) {
-    records.push(
-      await store.append({
-        schema: AUDIT_SCHEMA,
-        event: 'intent',
-        time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-        request_id: `r${i}`,
-        user: { sub: 'alice' },
-        policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
-        input: { redacted: 'x'.repeat(size), sha256: 'b'.repeat(64) },
-        redactions: { count: 0, types: [] },
-      }),
-    );
+    records.push(await store.append(intentEntry(i, { input: { redacted: 'x'.repeat(size), sha256: 'b'.repeat(64) } })));
   }
   await store.close();
   return { uri, records };
 }
 
-async function cli(args: string[], stdin = ''): Promise<{ code: number | undefined; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(args, { stdout, stderr, stdin: Readable.from([stdin]) });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 describe('custos CLI', () => {
   it('has --help for every command', async () => {

@@ -2,13 +2,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAuditStore } from '../audit/index.js';
 import { createFileCursorStore } from '../export/index.js';
-import { AUDIT_SCHEMA, canonicalize } from '../kernel/index.js';
+import { canonicalize } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
-import { runCli } from './index.js';
+import { intentEntry, runCliCaptured } from './cli.test-support.js';
 
 async function writeTrail(dir: string, n: number): Promise<{ uri: string; records: AuditRecord[] }> {
   const uri = `sqlite:${path.join(dir, 'audit.sqlite')}`;
@@ -16,34 +15,16 @@ async function writeTrail(dir: string, n: number): Promise<{ uri: string; record
   const records: AuditRecord[] = [];
   for (let i = 1; i <= n; i++) {
     records.push(
-      await store.append({
-        schema: AUDIT_SCHEMA,
-        event: 'intent',
-        time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-        request_id: `r${i}`,
-        kind: 'tool',
-        user: { sub: 'alice' },
-        tool: { server: 'fs', name: 'read_file' },
-        policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },
-        input: { redacted: { path: '/x' }, sha256: 'b'.repeat(64) },
-        redactions: { count: 0, types: [] },
-      }),
+      await store.append(
+        intentEntry(i, { kind: 'tool', tool: { server: 'fs', name: 'read_file' }, input: { redacted: { path: '/x' }, sha256: 'b'.repeat(64) } }),
+      ),
     );
   }
   await store.close();
   return { uri, records };
 }
 
-async function cli(args: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(args, { stdout, stderr });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the lines are arbitrary JSON
 type JsonLine = Record<string, any>;
