@@ -120,6 +120,24 @@ describe('sqlite writer thread', () => {
     }
   });
 
+  it('bounds only the wait for a held lock: appends whose deadline passed while queued behind their neighbours are written', async () => {
+    // busyTimeoutMs 0: every deadline has passed by the time the thread reads the append, as one
+    // does under load behind a slow fsync. No other connection holds the lock, so none may fail.
+    const file = join(dir.path, 'audit.sqlite');
+    store = await createSqliteAuditStore(`sqlite:${file}`, { busyTimeoutMs: 0 });
+    const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => settle(store!.append(makeEntry(i + 1)))));
+    expect(outcomes.filter((o) => o.error)).toEqual([]);
+    expect((await store.head()).seq).toBe(200);
+    const lock = await holdExclusiveLock(file);
+    try {
+      const held = await settle(store.append(makeEntry(201))); // a held lock still fails it at once
+      expect(held.error).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'busy' } });
+    } finally {
+      await lock.release();
+    }
+    expect((await store.append(makeEntry(201))).seq).toBe(201);
+  });
+
   it('writes an append that was waiting as soon as the lock is released within its timeout', async () => {
     const file = join(dir.path, 'audit.sqlite');
     store = await createSqliteAuditStore(`sqlite:${file}`, { busyTimeoutMs: 5000 });

@@ -182,19 +182,17 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
 
   const isBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown } | null)?.code ?? ''));
 
-  /** Takes everything queued, waits for the lock no longer than the earliest deadline, commits. */
+  /**
+   * Takes everything queued, waits for the lock no longer than the earliest deadline, commits.
+   * A deadline bounds the wait for a lock another connection holds, not the time an append
+   * spent queued behind this thread's own commits (a slow fsync, a starved CPU): an append
+   * whose deadline passed in the queue still gets one try without waiting, and fails only
+   * when that try finds the lock held.
+   */
   function drain(): void {
     scheduled = false;
-    const now = Date.now();
-    for (let i = queue.length - 1; i >= 0; i--) {
-      const item = queue[i]!;
-      if (item.deadline <= now) {
-        outage = true;
-        queue.splice(i, 1);
-        fail(item.id, { code: 'SQLITE_BUSY', message: 'The audit store stayed locked past the busy timeout.', timedOut: true });
-      }
-    }
     if (queue.length === 0) return;
+    const now = Date.now();
     if (outage) for (const item of queue) item.deadline = Math.min(item.deadline, now + config.outageWaitMs);
     const wait = Math.max(0, Math.min(...queue.map((q) => q.deadline)) - now);
     db.pragma(`busy_timeout = ${wait}`);
@@ -202,12 +200,23 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     try {
       commit(batch).forEach((json, i) => reply(batch[i]!.id, json));
     } catch (err) {
-      if (isBusy(err))
-        queue.unshift(...batch); // deadlines decide on the next pass
+      if (isBusy(err)) failExpired(batch);
       else if (batch.length === 1) fail(batch[0]!.id, describe(err));
       else commitEach(batch); // one bad row must not deny its neighbours
     }
     schedule();
+  }
+
+  /** The lock was held: appends past their deadline fail (an outage begins), the others wait on, in order. */
+  function failExpired(batch: readonly Pending[]): void {
+    const now = Date.now();
+    const waiting = batch.filter((item) => item.deadline > now);
+    for (const item of batch) {
+      if (item.deadline > now) continue;
+      outage = true;
+      fail(item.id, { code: 'SQLITE_BUSY', message: 'The audit store stayed locked past the busy timeout.', timedOut: true });
+    }
+    queue.unshift(...waiting);
   }
 
   function commitEach(batch: readonly Pending[]): void {
@@ -216,7 +225,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
         reply(item.id, commit([item])[0]);
       } catch (err) {
         if (isBusy(err)) {
-          queue.unshift(...batch.slice(i));
+          failExpired(batch.slice(i));
           return;
         }
         fail(item.id, describe(err));
