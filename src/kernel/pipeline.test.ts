@@ -1,8 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createMemoryAudit } from '../audit/index.test-support.js';
+import { DENY_REASONS } from './deny-reasons.js';
 import { CustosError } from './errors.js';
 import { createPipeline } from './pipeline.js';
-import type { ActivePolicy, DecisionInput, Protector } from './ports.js';
+import type { ActivePolicy, AuditStore, DecisionInput, Protector } from './ports.js';
+import { isReadOnlyCall } from './read-only.js';
 import type { ToolCall } from './types.js';
 
 const protector: Protector = {
@@ -14,11 +16,17 @@ const protector: Protector = {
   },
 };
 
-function policy(decide: (input: DecisionInput) => ActivePolicy['decide'] extends (i: DecisionInput) => infer R ? R : never): ActivePolicy {
-  return { bundleHash: 'b'.repeat(64), decide, classifyTool: () => ({ classes: ['read'] }), classificationRules: [] };
+function policy(
+  decide: (input: DecisionInput) => ActivePolicy['decide'] extends (i: DecisionInput) => infer R ? R : never,
+  classes: readonly string[] = ['read'],
+): ActivePolicy {
+  return { bundleHash: 'b'.repeat(64), decide, classifyTool: () => ({ classes }), classificationRules: [] };
 }
 
-const allowAll = policy(() => ({ decision: 'allow', reasons: ['ok'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p1'] }));
+const allow = () => ({ decision: 'allow' as const, reasons: ['ok'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p1'] });
+const allowAll = policy(allow);
+/** The same, for a tool with side effects: forwarded only once its intent row is durable. */
+const allowWrites = policy(allow, ['writes']);
 
 function call(overrides: Partial<ToolCall> = {}): ToolCall {
   return {
@@ -39,8 +47,8 @@ function setup(active: ActivePolicy = allowAll) {
 }
 
 describe('pipeline', () => {
-  it('records a durable intent before forwarding, then a redacted result with the same request_id', async () => {
-    const { audit, pipeline } = setup();
+  it('records a durable intent before forwarding a call with side effects, then a redacted result with the same request_id', async () => {
+    const { audit, pipeline } = setup(allowWrites);
     const forward = vi.fn(async () => {
       expect(audit.rows.map((r) => r.event)).toEqual(['intent']);
       return { text: 'the SECRET is out' };
@@ -110,11 +118,84 @@ describe('pipeline', () => {
     });
   });
 
-  it('never forwards when the intent row cannot be written, and reports ERR_AUDIT_UNAVAILABLE', async () => {
-    const { audit, pipeline } = setup();
+  it('never forwards a call with side effects when the intent row cannot be written, and reports ERR_AUDIT_UNAVAILABLE', async () => {
+    const { audit, pipeline } = setup(allowWrites);
     audit.failing = true;
     const forward = vi.fn();
     await expect(pipeline.run(call(), forward)).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
+    expect(forward).not.toHaveBeenCalled();
+  });
+
+  it('forwards a read-only call while its intent row is being written, and returns nothing before that row is durable', async () => {
+    const audit = createMemoryAudit();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slowIntent: AuditStore = {
+      ...audit,
+      append: async (entry) => (entry.event === 'intent' ? gate.then(() => audit.append(entry)) : audit.append(entry)),
+    };
+    const pipeline = createPipeline({
+      policy: { current: () => allowAll },
+      protector,
+      audit: slowIntent,
+      clock: { now: () => new Date(0) },
+      ids: { newId: () => 'id' },
+    });
+    const forward = vi.fn(async () => ({ text: 'the SECRET is out' }));
+    let settled = false;
+    const running = pipeline.run(call(), forward).finally(() => (settled = true));
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(forward).toHaveBeenCalledOnce(); // the upstream ran while the intent row was not yet durable
+    expect(settled).toBe(false); // …and its output waits for that row
+    expect(audit.rows).toEqual([]);
+    release();
+    const run = await running;
+    expect(run.forwarded && run.completion.output.value).toEqual({ text: 'the [redacted:secret] is out' });
+    expect(audit.rows.map((r) => r.event)).toEqual(['intent', 'result']);
+  });
+
+  it('drops the output of a read-only call whose intent row cannot be written, and denies it (reason ERR_AUDIT_UNAVAILABLE)', async () => {
+    const audit = createMemoryAudit();
+    const failIntent: AuditStore = {
+      ...audit,
+      append: async (entry) => {
+        if (entry.event === 'intent') throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { detail: { reason: 'disk_full' } });
+        return audit.append(entry);
+      },
+    };
+    const pipeline = createPipeline({
+      policy: { current: () => allowAll },
+      protector,
+      audit: failIntent,
+      clock: { now: () => new Date(0) },
+      ids: { newId: () => 'id' },
+    });
+    const forward = vi.fn(async () => ({ text: 'UPSTREAM OUTPUT' }));
+    const run = await pipeline.run(call(), forward);
+    expect(forward).toHaveBeenCalledOnce();
+    expect(run.forwarded).toBe(false);
+    expect(run.authorization.decision).toMatchObject({ decision: 'deny', reasons: [DENY_REASONS.AUDIT_UNAVAILABLE] });
+    expect(JSON.stringify(run)).not.toContain('UPSTREAM OUTPUT');
+    expect(audit.rows.map((r) => [r.event, r.policy.reasons])).toEqual([['deny', [DENY_REASONS.AUDIT_UNAVAILABLE]]]);
+    // Neither row writable: the call fails with ERR_AUDIT_UNAVAILABLE, and the output is nowhere in the error.
+    audit.failing = true;
+    const err = await pipeline.run(call(), forward).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
+    expect(JSON.stringify(err)).not.toContain('UPSTREAM OUTPUT');
+  });
+
+  it('overlaps only an allowed tool call whose every class is read', async () => {
+    expect(isReadOnlyCall('tool', ['read'])).toBe(true);
+    expect(isReadOnlyCall('tool', ['read', 'egress'])).toBe(false);
+    expect(isReadOnlyCall('tool', ['writes'])).toBe(false);
+    expect(isReadOnlyCall('tool', [])).toBe(false);
+    expect(isReadOnlyCall('resource', ['read'])).toBe(false);
+    // A read-only call the policy holds for confirmation is not forwarded before the human answers.
+    const confirm = policy(() => ({ decision: 'confirm', reasons: ['ask'], bundleHash: 'b'.repeat(64), determiningPolicies: [] }));
+    const { pipeline } = setup(confirm);
+    const forward = vi.fn();
+    const run = await pipeline.run(call(), forward, { confirmation: { channel: 'test', ask: async () => 'declined' } });
+    expect(run.forwarded).toBe(false);
     expect(forward).not.toHaveBeenCalled();
   });
 

@@ -8,6 +8,11 @@
  * `evaluate` runs the decision stages alone, writing nothing, so a list shows what a call
  * would be allowed. Fail closed: no principal, no evaluable policy or no durable intent row
  * means no forwarding. Every row is built by audit-rows.ts and written by audit-writer.ts.
+ *
+ * One overlap (`run`): an allowed call the catalog classes read-only (read-only.ts) is
+ * forwarded while its intent row is being made durable. Its outcome is held until the row is
+ * on disk; if the row cannot be written, the outcome is dropped and the call denied
+ * (`ERR_AUDIT_UNAVAILABLE`), so nothing reaches the agent before its intent row is durable.
  */
 import { CustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
@@ -37,6 +42,7 @@ import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySou
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
 import { redactionScope, redactionsOf } from './redaction-scope.js';
+import { isReadOnlyCall } from './read-only.js';
 
 export { WITHHELD, DECISION_STAGES };
 
@@ -67,6 +73,12 @@ export const PIPELINE_STAGES: readonly string[] = Object.freeze([
 
 /** The `output.error` of a call the agent cancelled. */
 export const CANCELLED = 'cancelled';
+
+/** An authorization before its decision row is written: what a forward is given. */
+export type Decided = Omit<Authorization, 'record'>;
+
+/** Forwards an allowed call (the upstream, or the framework itself); may run before the intent row is durable when the call is read-only. */
+export type Forward = (auth: Decided) => Promise<unknown>;
 
 /** The answer to "may this call go ahead?", with what the trail needs to finish the record. */
 export interface Authorization {
@@ -201,7 +213,7 @@ export interface Pipeline {
   /** Redacts the outcome and records the result row. Throws ERR_AUDIT_UNAVAILABLE when the row cannot be written. */
   complete(auth: Authorization, outcome: Outcome): Promise<Completion>;
   /** Every stage: authorize → (confirm) → forward (only on allow) → complete. */
-  run(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options?: RunOptions): Promise<RunResult>;
+  run(call: ToolCall, forward: Forward, options?: RunOptions): Promise<RunResult>;
   /** Writes a row for a request that never got an identity (bad or missing token). */
   recordAuthFailure(input: AuthFailure): Promise<AuditRecord | undefined>;
   /** Writes an alert row (for the SIEM and the monitor). Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
@@ -247,12 +259,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return runDecisionStages(newDraft(call, {}, options.action ?? ACTION_BY_KIND[call.kind], false), env);
   }
 
-  async function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
+  /** The decision stages of a call that will be recorded; its alerts are written after its row. */
+  async function decideCall(call: ToolCall, options: AuthorizeOptions): Promise<{ decided: Decided; alerts: readonly RaisedAlert[] }> {
     const draft = newDraft(call, options, ACTION_BY_KIND[call.kind], true);
     const decision = await runDecisionStages(draft, env);
     const exceeded = exceededOf(draft);
-    const held = decision.decision === 'confirm' && options.confirmation !== undefined;
-    const auth = {
+    const decided: Decided = {
       call: draft.call,
       decision,
       dataClasses: draft.inspection.dataClasses,
@@ -260,9 +272,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       redactedArguments: draft.redactedArguments ?? WITHHELD,
       ...(exceeded ? { exceeded } : {}),
     };
-    const authorization = await recordDecision(auth, decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny', options.confirmation?.channel);
-    for (const alert of draft.alerts) await recordAlert({ ...alert, call: authorization.call });
+    return { decided, alerts: draft.alerts };
+  }
+
+  /** The record_decision stage, then the alerts the decision stages raised. */
+  async function recordDecided({ decided, alerts }: { decided: Decided; alerts: readonly RaisedAlert[] }, options: AuthorizeOptions): Promise<Authorization> {
+    const held = decided.decision.decision === 'confirm' && options.confirmation !== undefined;
+    const event = decided.decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny';
+    const authorization = await recordDecision(decided, event, options.confirmation?.channel);
+    for (const alert of alerts) await recordAlert({ ...alert, call: authorization.call });
     return authorization;
+  }
+
+  async function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
+    return recordDecided(await decideCall(call, options), options);
   }
 
   function decisionFields(auth: Omit<Authorization, 'record'>, confirmation?: { status: ConfirmationOutcome; channel?: string }) {
@@ -346,17 +369,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return { output, record: await writer.write(entry), ...(withheld ? { withheld } : {}) };
   }
 
-  async function run(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options: RunOptions = {}): Promise<RunResult> {
+  async function run(call: ToolCall, forward: Forward, options: RunOptions = {}): Promise<RunResult> {
     const ask = options.confirmation;
-    let authorization = await authorize(call, { deny: options.deny, confirmation: ask ? { channel: ask.channel } : undefined });
+    const authOptions: AuthorizeOptions = { deny: options.deny, confirmation: ask ? { channel: ask.channel } : undefined };
+    const decided = await decideCall(call, authOptions);
+    const recording = recordDecided(decided, authOptions);
+    // The overlap: a read-only call is forwarded now, while its intent row is being written; its
+    // outcome waits below for the row, and is dropped (never returned) if the row fails.
+    const early = overlapsIntent(decided.decided) ? forwardSafely(forward, decided.decided, options.signal) : undefined;
+    let authorization = await recording;
     if (ask && authorization.record.event === 'confirm') authorization = await confirm(authorization, await askSafely(ask, authorization));
     if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
-    let outcome: Outcome;
-    try {
-      outcome = { output: await forward(authorization) };
-    } catch (err) {
-      outcome = { error: options.signal?.aborted ? CANCELLED : toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
-    }
+    const outcome = await (early ?? forwardSafely(forward, authorization, options.signal));
     const completion = await complete(authorization, outcome);
     return { forwarded: true, authorization, completion, failed: outcome.error !== undefined || completion.withheld !== undefined };
   }
@@ -406,6 +430,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
 function agentOf(agent: RowAgent | undefined): RowSubject['agent'] {
   return agent ? { name: agent.name, tier: agent.tier, delegation_chain: [...agent.chain] } : undefined;
+}
+
+/** May the call be forwarded while its intent row is being made durable? An allowed, read-only call whose arguments were inspected whole. */
+function overlapsIntent(decided: Decided): boolean {
+  return decided.decision.decision === 'allow' && decided.exceeded === undefined && isReadOnlyCall(decided.call.kind, decided.toolClasses);
+}
+
+/** The forward stage; never rejects (a failure is the outcome's error), so an outcome nobody awaits is dropped quietly. */
+async function forwardSafely(forward: Forward, auth: Decided, signal: AbortSignal | undefined): Promise<Outcome> {
+  try {
+    return { output: await forward(auth) };
+  } catch (err) {
+    return { error: signal?.aborted ? CANCELLED : toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
+  }
 }
 
 /** The confirm stage's question; an asker that throws is an unavailable channel (the call is denied). */

@@ -148,25 +148,36 @@ describe('MCP gateway end to end', () => {
     expect(failures.every((r) => r.user.sub === null && r.user.anonymous === true)).toBe(true);
   });
 
-  it('denies the call and never calls the upstream when the audit store cannot write', async () => {
+  it('denies calls while the audit store cannot write: a write never reaches the upstream, a read output never reaches the agent', async () => {
     const client = await h.connect(alice);
     const handbook = path.join(h.workspace, 'notes/handbook.md');
     const before = h.upstreamCalls().length;
     const locker = new Database(h.storeFile);
     locker.exec('BEGIN EXCLUSIVE');
-    try {
-      const outcome = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } }).then(
+    const attempt = (name: string, args: Record<string, unknown>) =>
+      client.callTool({ name, arguments: args }).then(
         (r) => ({ ok: !r.isError, text: textOf(r) }),
         (e: Error) => ({ ok: false, text: e.message }),
       );
-      expect(outcome.ok).toBe(false);
-      expect(outcome.text).toMatch(/ERR_AUDIT_UNAVAILABLE|audit/i);
-      expect(outcome.text).not.toContain('Front desk');
+    try {
+      // A read-only call runs upstream while its intent row is tried (the overlap); the row fails, so its output is dropped.
+      const read = await attempt('filesystem__read_text_file', { path: handbook });
+      expect(read.ok).toBe(false);
+      expect(read.text).toMatch(/ERR_AUDIT_UNAVAILABLE|audit/i);
+      expect(read.text).not.toContain('Front desk');
+      const write = await attempt('filesystem__write_file', { path: path.join(h.workspace, 'notes/outage.md'), content: 'x' });
+      expect(write.ok).toBe(false);
+      expect(write.text).toMatch(/ERR_AUDIT_UNAVAILABLE|audit/i);
     } finally {
       locker.exec('ROLLBACK');
       locker.close();
     }
-    expect(h.upstreamCalls().slice(before)).toEqual([]);
+    expect(
+      h
+        .upstreamCalls()
+        .slice(before)
+        .map((c) => c.name),
+    ).toEqual(['read_text_file']); // the write never ran
     // once the store is back, calls work again
     const again = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } });
     expect(textOf(again)).toContain('Front desk');

