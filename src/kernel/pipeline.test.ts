@@ -143,7 +143,7 @@ describe('pipeline', () => {
     });
     const forward = vi.fn(async () => ({ text: 'the SECRET is out' }));
     let settled = false;
-    const running = pipeline.run(call(), forward).finally(() => (settled = true));
+    const running = pipeline.run(call(), forward, { quiet: true }).finally(() => (settled = true));
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
     expect(forward).toHaveBeenCalledOnce(); // the upstream ran while the intent row was not yet durable
     expect(settled).toBe(false); // …and its output waits for that row
@@ -171,7 +171,7 @@ describe('pipeline', () => {
       ids: { newId: () => 'id' },
     });
     const forward = vi.fn(async () => ({ text: 'UPSTREAM OUTPUT' }));
-    const run = await pipeline.run(call(), forward);
+    const run = await pipeline.run(call(), forward, { quiet: true });
     expect(forward).toHaveBeenCalledOnce();
     expect(run.forwarded).toBe(false);
     expect(run.authorization.decision).toMatchObject({ decision: 'deny', reasons: [DENY_REASONS.AUDIT_UNAVAILABLE] });
@@ -179,22 +179,28 @@ describe('pipeline', () => {
     expect(audit.rows.map((r) => [r.event, r.policy.reasons])).toEqual([['deny', [DENY_REASONS.AUDIT_UNAVAILABLE]]]);
     // Neither row writable: the call fails with ERR_AUDIT_UNAVAILABLE, and the output is nowhere in the error.
     audit.failing = true;
-    const err = await pipeline.run(call(), forward).catch((e: unknown) => e);
+    const err = await pipeline.run(call(), forward, { quiet: true }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
     expect(JSON.stringify(err)).not.toContain('UPSTREAM OUTPUT');
   });
 
-  it('overlaps only an allowed tool call whose every class is read', async () => {
+  it('overlaps only an allowed, quiet tool call whose every class is read', async () => {
     expect(isReadOnlyCall('tool', ['read'])).toBe(true);
     expect(isReadOnlyCall('tool', ['read', 'egress'])).toBe(false);
     expect(isReadOnlyCall('tool', ['writes'])).toBe(false);
     expect(isReadOnlyCall('tool', [])).toBe(false);
     expect(isReadOnlyCall('resource', ['read'])).toBe(false);
+    // A read-only call whose forward may reach the agent mid-call (progress, relayed requests) waits for its row.
+    const audit = createMemoryAudit();
+    const loud = createPipeline({ policy: { current: () => allowAll }, protector, audit, clock: { now: () => new Date(0) }, ids: { newId: () => 'id' } });
+    const seen: string[][] = [];
+    await loud.run(call(), async () => seen.push(audit.rows.map((r) => r.event)));
+    expect(seen).toEqual([['intent']]);
     // A read-only call the policy holds for confirmation is not forwarded before the human answers.
     const confirm = policy(() => ({ decision: 'confirm', reasons: ['ask'], bundleHash: 'b'.repeat(64), determiningPolicies: [] }));
     const { pipeline } = setup(confirm);
     const forward = vi.fn();
-    const run = await pipeline.run(call(), forward, { confirmation: { channel: 'test', ask: async () => 'declined' } });
+    const run = await pipeline.run(call(), forward, { quiet: true, confirmation: { channel: 'test', ask: async () => 'declined' } });
     expect(run.forwarded).toBe(false);
     expect(forward).not.toHaveBeenCalled();
   });

@@ -9,8 +9,9 @@
  * would be allowed. Fail closed: no principal, no evaluable policy or no durable intent row
  * means no forwarding. Every row is built by audit-rows.ts and written by audit-writer.ts.
  *
- * One overlap (`run`): an allowed call the catalog classes read-only (read-only.ts) is
- * forwarded while its intent row is being made durable. Its outcome is held until the row is
+ * One overlap (`run`): an allowed call the catalog classes read-only (read-only.ts), whose
+ * forward sends nothing to the agent before it returns (`quiet`), is forwarded while its
+ * intent row is being made durable. Its outcome is held until the row is
  * on disk; if the row cannot be written, the outcome is dropped and the call denied
  * (`ERR_AUDIT_UNAVAILABLE`), so nothing reaches the agent before its intent row is durable.
  */
@@ -126,6 +127,12 @@ export interface RunOptions {
   readonly confirmation?: { readonly channel: string; ask(auth: Authorization): Promise<ConfirmationOutcome> };
   /** The agent's request: a forward that fails after it aborted is recorded as `cancelled`. */
   readonly signal?: AbortSignal;
+  /**
+   * The forward sends nothing to the agent before it returns (no progress notifications, no
+   * relayed server-to-client requests). Only then may a read-only call be forwarded while its
+   * intent row is being written (default false: forwarded after the row is durable).
+   */
+  readonly quiet?: boolean;
 }
 
 export interface EvaluateOptions {
@@ -376,7 +383,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const recording = recordDecided(decided, authOptions);
     // The overlap: a read-only call is forwarded now, while its intent row is being written; its
     // outcome waits below for the row, and is dropped (never returned) if the row fails.
-    const early = overlapsIntent(decided.decided) ? forwardSafely(forward, decided.decided, options.signal) : undefined;
+    const early = options.quiet === true && overlapsIntent(decided.decided) ? forwardSafely(forward, decided.decided, options.signal) : undefined;
     let authorization = await recording;
     if (ask && authorization.record.event === 'confirm') authorization = await confirm(authorization, await askSafely(ask, authorization));
     if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };

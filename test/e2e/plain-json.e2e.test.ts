@@ -76,7 +76,16 @@ describe('plain JSON answers on the MCP door', () => {
     const before = h.upstreamCalls().length;
     const lock = await holdExclusiveLock(h.storeFile, 5000);
     let outcome: string;
+    let streamed: string;
+    let streamedUpstream: unknown[];
     try {
+      // A call that asked for progress could hear from the upstream mid-call: it waits for its intent row, so it never runs.
+      const progress = await connect();
+      streamed = await progress.client.callTool({ name: READ, arguments: { path } }, undefined, { onprogress: () => undefined }).then(
+        (r) => (r.isError ? JSON.stringify(r.content) : 'answered'),
+        (e: Error) => e.message,
+      );
+      streamedUpstream = h.upstreamCalls().slice(before);
       outcome = await client.callTool({ name: READ, arguments: { path } }).then(
         (r) => (r.isError ? JSON.stringify(r.content) : 'answered'),
         (e: Error) => e.message,
@@ -84,6 +93,8 @@ describe('plain JSON answers on the MCP door', () => {
     } finally {
       await lock.release();
     }
+    expect(streamed).toMatch(/audit/i);
+    expect(streamedUpstream).toEqual([]);
     expect(outcome).toMatch(/audit/i);
     expect(outcome).not.toContain('Front desk');
     expect(types).toEqual(['application/json', 'application/json']);

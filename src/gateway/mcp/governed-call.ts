@@ -40,6 +40,8 @@ export interface GovernOptions {
   readonly confirm?: (auth: Authorization) => Promise<ConfirmationOutcome>;
   /** What the door found before the pipeline (arguments that do not match the tool's input schema), still recorded. */
   readonly deny?: readonly DenyReason[];
+  /** The forward sends nothing to the agent before it returns: a read-only call may overlap its intent row (RunOptions.quiet). */
+  readonly quiet?: boolean;
 }
 
 /** The `ToolCall` of an MCP action by this request's user and agent. */
@@ -61,6 +63,7 @@ export async function runGoverned(
   return deps.pipeline.run(call, forward, {
     signal: options.signal,
     deny: options.deny,
+    quiet: options.quiet,
     confirmation: ask ? { channel: CONFIRMATION_CHANNEL, ask } : undefined,
   });
 }

@@ -48,7 +48,11 @@ export interface SessionKit {
   readonly state: SessionState;
   context(extra: { authInfo?: { extra?: Record<string, unknown> } }): RequestContext;
   derive(ctx: RequestContext): DerivedAgent;
-  /** Runs the pipeline; a `confirm` decision is put to the user (on the stream of `related`, the agent's request, when given). */
+  /**
+   * Runs the pipeline; a `confirm` decision is put to the user (on the stream of `related`, the
+   * agent's request, when given). `quiet`: the forward sends nothing to the agent before it
+   * returns, so a read-only call may be forwarded while its intent row is being written.
+   */
   govern(
     ctx: RequestContext,
     action: GovernedAction,
@@ -56,6 +60,7 @@ export interface SessionKit {
     signal?: AbortSignal,
     related?: RequestId,
     deny?: readonly DenyReason[],
+    quiet?: boolean,
   ): Promise<RunResult>;
   /**
    * A list decision: would this user be let through with this item? The pipeline's decision

@@ -95,10 +95,11 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
       const client = server.getClientVersion();
       return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
     },
-    govern: (ctx, action, forward, signal, related, deny) =>
+    govern: (ctx, action, forward, signal, related, deny, quiet) =>
       runGoverned({ pipeline: deps.pipeline, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, {
         signal,
         deny,
+        quiet,
         confirm: (auth) =>
           askConfirmation(server, auth, { timeoutMs: deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS, signal, relatedRequestId: related }),
       }),
@@ -163,6 +164,9 @@ function registerToolHandlers(kit: SessionKit): void {
               });
             };
       const relay = createClientRelay(kit, ctx);
+      // Quiet: nothing can reach the agent mid-call (no progress asked; a client that can be sent neither an elicitation nor a sampling request).
+      const client = server.getClientCapabilities();
+      const quiet = token === undefined && client?.elicitation === undefined && client?.sampling === undefined;
       const result = await kit.govern(
         ctx,
         { kind: 'tool', tool: ref, arguments: args ?? {} },
@@ -170,6 +174,7 @@ function registerToolHandlers(kit: SessionKit): void {
         extra.signal,
         extra.requestId,
         schemaDenial(deps, ref, args ?? {}),
+        quiet,
       );
       refuseInvalidArguments(result);
       return toCallToolResult(result);
