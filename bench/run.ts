@@ -6,6 +6,8 @@ const BENCHMARKS: Record<string, string> = {
   'audit-store':
     'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders',
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
+  'intent-overlap':
+    'the overlap lever alone: pipeline.run of a read-only call forwarded after vs while its intent row is made durable (SQLite, real upstream), interleaved',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
   protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
