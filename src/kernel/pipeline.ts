@@ -11,9 +11,9 @@
  *
  * One overlap (`run`): an allowed call the catalog classes read-only (read-only.ts), whose
  * forward sends nothing to the agent before it returns (`quiet`), is forwarded while its
- * intent row is being made durable. Its outcome is held until the row is
- * on disk; if the row cannot be written, the outcome is dropped and the call denied
- * (`ERR_AUDIT_UNAVAILABLE`), so nothing reaches the agent before its intent row is durable.
+ * intent row is being made durable. Its outcome is held until the row is on disk; if the row
+ * cannot be written, the outcome is dropped and the call denied (`ERR_AUDIT_UNAVAILABLE`), so
+ * nothing reaches the agent before its intent row is durable.
  */
 import { CustosError, toCustosError } from './errors.js';
 import { digestJson } from './digest.js';
@@ -78,7 +78,7 @@ export const CANCELLED = 'cancelled';
 /** An authorization before its decision row is written: what a forward is given. */
 export type Decided = Omit<Authorization, 'record'>;
 
-/** Forwards an allowed call (the upstream, or the framework itself); may run before the intent row is durable when the call is read-only. */
+/** Forwards an allowed call to the upstream; runs before the intent row is durable only for a read-only, quiet call (see `run`). */
 export type Forward = (auth: Decided) => Promise<unknown>;
 
 /** The answer to "may this call go ahead?", with what the trail needs to finish the record. */
