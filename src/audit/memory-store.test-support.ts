@@ -2,7 +2,7 @@
  * Test support (never in dist/): the one in-memory audit store every unit test uses. It
  * chains rows exactly as the real stores do (same entry check, same hash), so a trail
  * written in a test verifies with `verifyChain`. Set `failing` to make appends reject as a
- * full disk would.
+ * full disk would, or `beforeAppend` to delay or fail chosen rows.
  */
 import { CustosError, GENESIS_HASH } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, AuditStore, Clock } from '../kernel/index.js';
@@ -14,6 +14,8 @@ export interface MemoryAuditStore extends AuditStore {
   readonly rows: AuditRecord[];
   /** While true, every append rejects with ERR_AUDIT_UNAVAILABLE (reason `disk_full`). */
   failing: boolean;
+  /** Awaited before each append: a row is written once it resolves, and not at all if it rejects (the append rejects with its error). */
+  beforeAppend?: (entry: AuditEntry) => Promise<void>;
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
@@ -25,6 +27,7 @@ export function createMemoryAudit(clock: Clock = SYSTEM_CLOCK): MemoryAuditStore
     failing: false,
     async append(entry: AuditEntry): Promise<AuditRecord> {
       if (store.failing) throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { detail: { reason: 'disk_full' } });
+      await store.beforeAppend?.(entry);
       const last = rows.at(-1);
       const { record } = chainRecord(prepareEntry(entry, clock), last ?? { seq: 0, hash: GENESIS_HASH });
       rows.push(record);

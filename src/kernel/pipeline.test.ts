@@ -3,7 +3,7 @@ import { createMemoryAudit } from '../audit/index.test-support.js';
 import { DENY_REASONS } from './deny-reasons.js';
 import { CustosError } from './errors.js';
 import { createPipeline } from './pipeline.js';
-import type { ActivePolicy, AuditStore, DecisionInput, Protector } from './ports.js';
+import type { ActivePolicy, DecisionInput, Protector } from './ports.js';
 import { isReadOnlyCall } from './read-only.js';
 import type { ToolCall } from './types.js';
 
@@ -127,20 +127,10 @@ describe('pipeline', () => {
   });
 
   it('forwards a read-only call while its intent row is being written, and returns nothing before that row is durable', async () => {
-    const audit = createMemoryAudit();
+    const { audit, pipeline } = setup();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const slowIntent: AuditStore = {
-      ...audit,
-      append: async (entry) => (entry.event === 'intent' ? gate.then(() => audit.append(entry)) : audit.append(entry)),
-    };
-    const pipeline = createPipeline({
-      policy: { current: () => allowAll },
-      protector,
-      audit: slowIntent,
-      clock: { now: () => new Date(0) },
-      ids: { newId: () => 'id' },
-    });
+    audit.beforeAppend = async (entry) => (entry.event === 'intent' ? gate : undefined);
     const forward = vi.fn(async () => ({ text: 'the SECRET is out' }));
     let settled = false;
     const running = pipeline.run(call(), forward, { quiet: true }).finally(() => (settled = true));
@@ -155,21 +145,10 @@ describe('pipeline', () => {
   });
 
   it('drops the output of a read-only call whose intent row cannot be written, and denies it (reason ERR_AUDIT_UNAVAILABLE)', async () => {
-    const audit = createMemoryAudit();
-    const failIntent: AuditStore = {
-      ...audit,
-      append: async (entry) => {
-        if (entry.event === 'intent') throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { detail: { reason: 'disk_full' } });
-        return audit.append(entry);
-      },
+    const { audit, pipeline } = setup();
+    audit.beforeAppend = async (entry) => {
+      if (entry.event === 'intent') throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { detail: { reason: 'disk_full' } });
     };
-    const pipeline = createPipeline({
-      policy: { current: () => allowAll },
-      protector,
-      audit: failIntent,
-      clock: { now: () => new Date(0) },
-      ids: { newId: () => 'id' },
-    });
     const forward = vi.fn(async () => ({ text: 'UPSTREAM OUTPUT' }));
     const run = await pipeline.run(call(), forward, { quiet: true });
     expect(forward).toHaveBeenCalledOnce();
