@@ -6,7 +6,7 @@
  * are never re-redacted, so redacting twice finds nothing new. Allow-listed values are kept.
  */
 import { CustosError } from '../kernel/index.js';
-import type { DetectorSpec, Span } from './detector.js';
+import type { DetectorSpec, Offsets, Span } from './detector.js';
 import { DETECTORS } from './detectors.js';
 import { createPrefilter } from './prefilter.js';
 import type { KeywordHits } from './prefilter.js';
@@ -56,7 +56,7 @@ interface CompiledDetector {
   readonly priority: number;
   readonly secretFileOnly: boolean;
   readonly re: RegExp | undefined;
-  readonly mode: 'anchor' | 'gate' | 'always';
+  readonly mode: 'anchor' | 'gate' | 'line' | 'always';
   /** Indices into the prefilter's keyword list. */
   readonly keywordIds: readonly number[];
 }
@@ -73,12 +73,31 @@ export const marker = (type: string): string => `[redacted:${type}]`;
 
 interface KeywordEntry {
   readonly index: number;
-  positions: boolean;
-  wordStart: boolean;
+  readonly text: string;
+  readonly positions: boolean;
+  readonly wordStart: boolean;
 }
 
 function modeOf(spec: DetectorSpec): CompiledDetector['mode'] {
-  return !spec.keywords?.length ? 'always' : spec.find ? 'gate' : (spec.mode ?? 'anchor');
+  if (!spec.keywords?.length) return 'always';
+  if (spec.mode === 'line') return 'line';
+  if (spec.find) return spec.mode === 'anchor' ? 'anchor' : 'gate';
+  return spec.mode ?? 'anchor';
+}
+
+/**
+ * One prefilter keyword per (text, how it is used): positions are recorded for anchored and
+ * line detectors; an anchored keyword that starts with a letter or digit and sits right at the
+ * detector's start counts only at a word start.
+ */
+function keywordId(keywordIndex: Map<string, KeywordEntry>, text: string, positions: boolean, wordStart: boolean): number {
+  const key = `${positions ? 'p' : '-'}${wordStart ? 'w' : '-'}${text}`;
+  let entry = keywordIndex.get(key);
+  if (!entry) {
+    entry = { index: keywordIndex.size, text, positions, wordStart };
+    keywordIndex.set(key, entry);
+  }
+  return entry.index;
 }
 
 function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string, KeywordEntry>): CompiledDetector {
@@ -91,19 +110,11 @@ function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string,
   } else if (!spec.find) {
     throw new CustosError('ERR_CONFIG_INVALID', 'A detector needs a pattern or a find function.', { detail: { detector: spec.id } });
   }
-  // A keyword records positions when an anchored detector uses it; one that starts with a letter
-  // or digit counts only at a word start when every detector using it is anchored right at it.
-  const atWordStart = mode === 'anchor' && (spec.offset ?? 0) === 0;
+  const positions = mode === 'anchor' || mode === 'line';
+  const atWordStart = mode === 'anchor' && !spec.find && (spec.offset ?? 0) === 0;
   const keywordIds = (spec.keywords ?? []).map((k) => {
-    const key = k.toLowerCase();
-    let entry = keywordIndex.get(key);
-    if (!entry) {
-      entry = { index: keywordIndex.size, positions: false, wordStart: /^[a-z0-9_]/.test(key) };
-      keywordIndex.set(key, entry);
-    }
-    entry.positions ||= mode === 'anchor';
-    entry.wordStart &&= atWordStart;
-    return entry.index;
+    const text = k.toLowerCase();
+    return keywordId(keywordIndex, text, positions, atWordStart && /^[a-z0-9_]/.test(text));
   });
   return { spec, priority, secretFileOnly: spec.scope === 'secret_file', re, mode, keywordIds };
 }
@@ -117,7 +128,8 @@ function selectSpan(m: RegExpExecArray, groups: readonly number[] | undefined): 
   return undefined;
 }
 
-function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, spans: Span[]): void {
+/** Runs a global pattern over `text` from `from` to its end; spans are shifted by `shift`. */
+function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: number, spans: Span[]): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (m[0].length === 0) re.lastIndex++;
@@ -126,22 +138,35 @@ function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, spans: Sp
       continue;
     }
     const span = selectSpan(m, spec.groups);
-    if (span && span.end > span.start) spans.push(span);
+    if (span && span.end > span.start) spans.push(shift === 0 ? span : { start: span.start + shift, end: span.end + shift });
   }
+}
+
+/** Where a detector's keywords occur, ascending (one keyword: the prefilter's own list). */
+function keywordStarts(d: CompiledDetector, hits: KeywordHits): Offsets {
+  if (d.keywordIds.length === 1) return hits.positions[d.keywordIds[0]!] ?? [];
+  let n = 0;
+  for (const k of d.keywordIds) n += hits.positions[k]?.length ?? 0;
+  const all = new Int32Array(n);
+  n = 0;
+  for (const k of d.keywordIds) for (const x of hits.positions[k] ?? []) all[n++] = x;
+  return all.sort();
 }
 
 /** Runs a sticky pattern at each keyword hit (minus the detector's offset); hits inside a found match are skipped. */
 function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
-  const starts =
-    d.keywordIds.length === 1
-      ? (hits.positions[d.keywordIds[0]!] ?? [])
-      : [...new Set(d.keywordIds.flatMap((k) => hits.positions[k] ?? []))].sort((a, b) => a - b);
-  const re = d.re!;
+  if (!d.re) {
+    for (const s of d.spec.find!(text, keywordStarts(d, hits))) spans.push(s);
+    return;
+  }
+  const re = d.re;
   const offset = d.spec.offset ?? 0;
   let covered = -1;
-  for (const hit of starts) {
+  let previous = -1;
+  for (const hit of keywordStarts(d, hits)) {
     const start = hit - offset;
-    if (start < 0 || start < covered) continue;
+    if (start < 0 || start < covered || hit === previous) continue;
+    previous = hit;
     re.lastIndex = start;
     const m = re.exec(text);
     if (!m || (d.spec.validate && !d.spec.validate(m, text))) continue;
@@ -151,11 +176,26 @@ function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans:
   }
 }
 
+/** Runs the pattern or finder on each line that holds one of the detector's keywords. */
+function findInLines(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
+  let lineEnd = -1;
+  for (const hit of keywordStarts(d, hits)) {
+    if (hit < lineEnd) continue;
+    const lineStart = hit === 0 ? 0 : text.lastIndexOf('\n', hit - 1) + 1;
+    lineEnd = text.indexOf('\n', hit);
+    if (lineEnd < 0) lineEnd = text.length;
+    const line = lineStart === 0 && lineEnd === text.length ? text : text.slice(lineStart, lineEnd);
+    if (d.re) findWithPattern(d.re, d.spec, line, lineStart, spans);
+    else for (const s of d.spec.find!(line)) spans.push({ start: s.start + lineStart, end: s.end + lineStart });
+  }
+}
+
 function runDetector(d: CompiledDetector, text: string, hits: KeywordHits, out: Candidate[]): void {
   const spans: Span[] = [];
   try {
     if (d.mode === 'anchor') findAtHits(d, text, hits, spans);
-    else if (d.re) findWithPattern(d.re, d.spec, text, spans);
+    else if (d.mode === 'line') findInLines(d, text, hits, spans);
+    else if (d.re) findWithPattern(d.re, d.spec, text, 0, spans);
     else spans.push(...d.spec.find!(text));
   } catch {
     // Neither the text nor the thrown error (its message may quote the text) goes further.
@@ -216,7 +256,7 @@ export function tooLarge(limit: number, size: number): CustosError {
 export function createTextRedactor(specs: readonly DetectorSpec[], options: TextRedactorOptions = {}): TextRedactor {
   const keywordIndex = new Map<string, KeywordEntry>();
   const detectors = specs.map((s, i) => compile(s, i, keywordIndex));
-  const prefilter = createPrefilter([...keywordIndex.entries()].map(([text, e]) => ({ text, positions: e.positions, wordStart: e.wordStart })));
+  const prefilter = createPrefilter([...keywordIndex.values()]);
   // Which detectors each keyword wakes, and the ones that always run (digit shapes).
   const byKeyword: number[][] = Array.from({ length: keywordIndex.size }, () => []);
   detectors.forEach((d, i) => d.keywordIds.forEach((k) => byKeyword[k]!.push(i)));

@@ -7,6 +7,8 @@ export const ssn: DetectorSpec = {
   type: 'ssn',
   basis: 'structure',
   description: 'US SSNs written NNN-NN-NNNN, excluding never-issued ranges (area 000/666/9xx, group 00, serial 0000)',
+  keywords: ['0000'],
+  mode: 'line',
   pattern: /(?<!\d|\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d|-\d)/,
   examples: {
     positive: [['SSN 123-45-6789.', '123-45-6789'], '078-05-1120'],
@@ -94,13 +96,17 @@ function findRuns(text: string, sep: string, inToken: (c: number) => boolean, ac
 }
 
 const isV4Char = (c: number): boolean => isDigit(c) || c === 46;
-const afterVersionWord = (text: string, start: number): boolean => /(?:version|ver\.?|release|v)\s*$/i.test(text.slice(Math.max(0, start - 10), start));
+const VERSION_WORD = /(?<![A-Za-z])(?:version|ver\.?|release|v)[ \t]*$/i;
+/** `version 1.2.3.4`, `v1.2.3.4` on the same line (a word that only ends in v, such as `dev`, does not count). */
+const afterVersionWord = (text: string, start: number): boolean => VERSION_WORD.test(text.slice(Math.max(0, start - 10), start));
 
 export const ipv4: DetectorSpec = {
   id: 'ipv4',
   type: 'ip',
   basis: 'structure',
   description: 'IPv4 addresses (not loopback 127/8, 0.0.0.0 or netmasks 255.x; not after "version"/"v")',
+  keywords: ['0.0'],
+  mode: 'line',
   find: (text) => findRuns(text, '.', isV4Char, (run, start) => IPV4.test(run) && !NOT_PERSONAL.test(run) && !afterVersionWord(text, start)),
   examples: {
     positive: [['client 203.0.113.45 connected', '203.0.113.45'], '10.1.22.7'],
