@@ -109,15 +109,6 @@ function separatorAt(text: string, i: number): number {
   return n === '>' ? 2 : 1;
 }
 
-/** The separator after the key that holds offset `inKey` (key characters, an optional quote, blanks), or -1. */
-function separatorAfterKey(text: string, inKey: number): number {
-  let i = inKey;
-  while (i < text.length && isKeyChar(text.charCodeAt(i))) i++;
-  if (text[i] === '"' || text[i] === "'") i++;
-  while (text[i] === ' ' || text[i] === '\t') i++;
-  return text[i] === '=' || text[i] === ':' ? i : -1;
-}
-
 /**
  * Assignments anywhere in a line: found from each separator, the key read backwards. Given
  * keyword starts, only the separators right after a key holding a keyword are looked at (in
@@ -138,13 +129,18 @@ export function findInlineAssignments(acceptKey: KeyTest, acceptValue: ValueTest
       return Math.max(resume, value.next);
     };
     if (keywordStarts) {
+      // From each keyword to the end of the key that holds it, past an optional closing quote and
+      // blanks, to the separator; further keywords in the same key are skipped, so this is linear.
       let resume = 0;
-      let last = -1;
+      let keyEnd = -1;
       for (const hit of keywordStarts) {
-        const sep = separatorAfterKey(text, hit);
-        if (sep < 0 || sep === last || sep < resume) continue;
-        last = sep;
-        resume = at(sep, sep + 1);
+        if (hit < keyEnd) continue;
+        keyEnd = hit;
+        while (keyEnd < text.length && isKeyChar(text.charCodeAt(keyEnd))) keyEnd++;
+        let sep = keyEnd;
+        if (text[sep] === '"' || text[sep] === "'") sep++;
+        while (text[sep] === ' ' || text[sep] === '\t') sep++;
+        if ((text[sep] === '=' || text[sep] === ':') && sep >= resume) resume = at(sep, sep + 1);
       }
       return spans;
     }

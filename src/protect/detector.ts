@@ -32,8 +32,7 @@ export interface DetectorSpec {
   readonly scope?: DetectorScope;
   /**
    * Lower-case ASCII literals for the single-pass prefilter: the detector only runs where one
-   * occurs. Digits are one class, so `0000` stands for any four digits. Absent: the detector
-   * runs on every text.
+   * occurs. Absent: the detector runs on every text (digit shapes such as cards and SSNs).
    */
   readonly keywords?: readonly string[];
   /**

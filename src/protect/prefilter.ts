@@ -1,20 +1,18 @@
 /**
  * The single-pass keyword prefilter: an Aho–Corasick automaton over every detector's keywords
- * (ASCII, case-folded, digits folded). One pass over the text gives, per keyword, where it occurs (for
+ * (ASCII, case-folded). One pass over the text gives, per keyword, where it occurs (for
  * detectors anchored at their keyword) or whether it occurs (for gated ones); detectors then
  * run only there. A keyword marked `wordStart` only counts where no letter, digit or `_` precedes it.
  *
  * The goto table is dense over character classes (each character that occurs in a keyword, case
- * folded, is a class; the ten digits are one class; every other character is class 0), so it
- * stays small enough for the cache. A keyword's digits stand for any digit: `0000` is four
- * digits, and `api03` also matches `api97` (anchored patterns check the literal themselves).
+ * folded, is a class; every other character is class 0), so it stays small enough for the cache.
  * A transition into a state with outputs is stored bit-inverted, so the inner loop tests one sign.
  */
 
 export interface KeywordSpec {
   readonly text: string;
-  /** Record where it occurs (anchored detectors); otherwise only whether it occurs. */
-  readonly positions: boolean;
+  /** Where it occurs: every start (anchored detectors), the first start on each line (line detectors), or only whether it occurs. */
+  readonly positions: 'all' | 'line' | 'none';
   /** Only at the start of a word. */
   readonly wordStart: boolean;
 }
@@ -46,8 +44,7 @@ interface Automaton {
 
 function buildAutomaton(keywords: readonly string[]): Automaton {
   const classOf = new Uint8Array(65536);
-  classOf.fill(1, 48, 58); // every digit is class 1: a keyword `0000` stands for any four digits
-  let classes = 2;
+  let classes = 1;
   for (const kw of keywords) {
     for (let i = 0; i < kw.length; i++) {
       const c = kw.charCodeAt(i);
@@ -108,7 +105,8 @@ function buildAutomaton(keywords: readonly string[]): Automaton {
 export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
   const { classOf, table, classes, outputs } = buildAutomaton(keywords.map((k) => k.text));
   const lengths = keywords.map((k) => k.text.length);
-  const positional = keywords.map((k) => k.positions);
+  const positional = keywords.map((k) => k.positions !== 'none');
+  const perLine = keywords.map((k) => k.positions === 'line');
   const wordStart = keywords.map((k) => k.wordStart);
 
   return {
@@ -116,9 +114,12 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
       const positions: (number[] | undefined)[] = new Array<number[] | undefined>(keywords.length);
       const seen = new Uint8Array(keywords.length);
       const found: number[] = [];
+      let lineStart = 0;
       let s = 0; // state × classes
       for (let i = 0; i < text.length; i++) {
-        s = table[s + classOf[text.charCodeAt(i)]!]!;
+        const c = text.charCodeAt(i);
+        if (c === 10) lineStart = i + 1;
+        s = table[s + classOf[c]!]!;
         if (s >= 0) continue;
         s = ~s;
         for (const k of outputs[s / classes]!) {
@@ -128,7 +129,9 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
             seen[k] = 1;
             found.push(k);
           }
-          if (positional[k]) (positions[k] ??= []).push(start);
+          if (!positional[k]) continue;
+          const at = (positions[k] ??= []);
+          if (!perLine[k] || at.length === 0 || at[at.length - 1]! < lineStart) at.push(start);
         }
       }
       return { positions, seen, found };

@@ -74,7 +74,7 @@ export const marker = (type: string): string => `[redacted:${type}]`;
 interface KeywordEntry {
   readonly index: number;
   readonly text: string;
-  readonly positions: boolean;
+  readonly positions: 'all' | 'line' | 'none';
   readonly wordStart: boolean;
 }
 
@@ -86,12 +86,12 @@ function modeOf(spec: DetectorSpec): CompiledDetector['mode'] {
 }
 
 /**
- * One prefilter keyword per (text, how it is used): positions are recorded for anchored and
- * line detectors; an anchored keyword that starts with a letter or digit and sits right at the
- * detector's start counts only at a word start.
+ * One prefilter keyword per (text, how it is used): every position is recorded for anchored
+ * detectors, the first on each line for line detectors; an anchored keyword that starts with a
+ * letter or digit and sits right at the detector's start counts only at a word start.
  */
-function keywordId(keywordIndex: Map<string, KeywordEntry>, text: string, positions: boolean, wordStart: boolean): number {
-  const key = `${positions ? 'p' : '-'}${wordStart ? 'w' : '-'}${text}`;
+function keywordId(keywordIndex: Map<string, KeywordEntry>, text: string, positions: KeywordEntry['positions'], wordStart: boolean): number {
+  const key = `${positions}:${wordStart ? 'w' : '-'}:${text}`;
   let entry = keywordIndex.get(key);
   if (!entry) {
     entry = { index: keywordIndex.size, text, positions, wordStart };
@@ -110,7 +110,7 @@ function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string,
   } else if (!spec.find) {
     throw new CustosError('ERR_CONFIG_INVALID', 'A detector needs a pattern or a find function.', { detail: { detector: spec.id } });
   }
-  const positions = mode === 'anchor' || mode === 'line';
+  const positions = mode === 'anchor' ? 'all' : mode === 'line' ? 'line' : 'none';
   const atWordStart = mode === 'anchor' && !spec.find && (spec.offset ?? 0) === 0;
   const keywordIds = (spec.keywords ?? []).map((k) => {
     const text = k.toLowerCase();
@@ -142,15 +142,20 @@ function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: nu
   }
 }
 
-/** Where a detector's keywords occur, ascending (one keyword: the prefilter's own list). */
+let startsScratch = new Int32Array(1024);
+
+/**
+ * Where a detector's keywords occur, ascending (one keyword: the prefilter's own list). Several
+ * keywords are merged into a shared buffer, valid until the next call (detectors run one at a time).
+ */
 function keywordStarts(d: CompiledDetector, hits: KeywordHits): Offsets {
   if (d.keywordIds.length === 1) return hits.positions[d.keywordIds[0]!] ?? [];
   let n = 0;
   for (const k of d.keywordIds) n += hits.positions[k]?.length ?? 0;
-  const all = new Int32Array(n);
+  if (n > startsScratch.length) startsScratch = new Int32Array(n * 2);
   n = 0;
-  for (const k of d.keywordIds) for (const x of hits.positions[k] ?? []) all[n++] = x;
-  return all.sort();
+  for (const k of d.keywordIds) for (const x of hits.positions[k] ?? []) startsScratch[n++] = x;
+  return startsScratch.subarray(0, n).sort();
 }
 
 /** Runs a sticky pattern at each keyword hit (minus the detector's offset); hits inside a found match are skipped. */
@@ -190,13 +195,17 @@ function findInLines(d: CompiledDetector, text: string, hits: KeywordHits, spans
   }
 }
 
+/** Reused by runDetector (detectors run one at a time), so a detector that finds nothing allocates no list. */
+const scratchSpans: Span[] = [];
+
 function runDetector(d: CompiledDetector, text: string, hits: KeywordHits, out: Candidate[]): void {
-  const spans: Span[] = [];
+  const spans = scratchSpans;
+  spans.length = 0;
   try {
     if (d.mode === 'anchor') findAtHits(d, text, hits, spans);
     else if (d.mode === 'line') findInLines(d, text, hits, spans);
     else if (d.re) findWithPattern(d.re, d.spec, text, 0, spans);
-    else spans.push(...d.spec.find!(text));
+    else for (const s of d.spec.find!(text)) spans.push(s);
   } catch {
     // Neither the text nor the thrown error (its message may quote the text) goes further.
     throw new CustosError('ERR_PROTECT_FAILED', undefined, { detail: { detector: d.spec.id } });
@@ -206,6 +215,7 @@ function runDetector(d: CompiledDetector, text: string, hits: KeywordHits, out: 
 
 /** Drops candidates that are nothing but existing markers (and blanks or punctuation around them). */
 function dropMarkerOnly(text: string, candidates: Candidate[]): Candidate[] {
+  if (!text.includes('[redacted:')) return candidates;
   const markers: Span[] = [];
   MARKER.lastIndex = 0;
   for (let m = MARKER.exec(text); m !== null; m = MARKER.exec(text)) markers.push({ start: m.index, end: m.index + m[0].length });
@@ -240,13 +250,13 @@ function mergeSpans(candidates: Candidate[]): Candidate[] {
 }
 
 function tallyRules(candidates: readonly Candidate[]): RuleCount[] {
-  const counts = new Map<string, { type: string; count: number }>();
+  const counts = new Map<string, { rule: string; type: string; count: number }>();
   for (const c of candidates) {
-    const entry = counts.get(c.rule) ?? { type: c.type, count: 0 };
-    entry.count++;
-    counts.set(c.rule, entry);
+    const entry = counts.get(c.rule);
+    if (entry) entry.count++;
+    else counts.set(c.rule, { rule: c.rule, type: c.type, count: 1 });
   }
-  return [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([rule, v]) => ({ rule, type: v.type, count: v.count }));
+  return [...counts.values()].sort((a, b) => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
 }
 
 export function tooLarge(limit: number, size: number): CustosError {

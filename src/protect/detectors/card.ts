@@ -87,8 +87,6 @@ export const card: DetectorSpec = {
   basis: 'checksum',
   description:
     'Payment card numbers: issuer range and length (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro), Luhn-valid, on word boundaries, bare or grouped by spaces or dashes',
-  keywords: ['0000'], // a card's first group, or its single block, has four digits in a row
-  mode: 'line',
   find: findCards,
   examples: {
     positive: [

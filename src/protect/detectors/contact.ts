@@ -28,7 +28,7 @@ export const email: DetectorSpec = {
   basis: 'structure',
   description: 'E-mail addresses (not the user:password@ part of a URL)',
   keywords: ['@'],
-  mode: 'line',
+  mode: 'gate',
   find: findEmails,
   examples: {
     positive: [
@@ -44,8 +44,6 @@ export const phoneNanp: DetectorSpec = {
   type: 'phone',
   basis: 'structure',
   description: 'US/NANP phone numbers with separators or parentheses, optional +1; not a bare 10-digit run, not inside a longer dash/dot-joined number',
-  keywords: ['0000'],
-  mode: 'line',
   pattern: /(?<![A-Za-z0-9_+]|\d[.-])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![A-Za-z0-9_]|[.-]\d)/,
   examples: {
     positive: [['call (415) 555-0100 now', '(415) 555-0100'], '+1 415-555-0100', '1-800-555-0199', '415.555.0100'],
@@ -59,7 +57,7 @@ export const phoneInternational: DetectorSpec = {
   basis: 'structure',
   description: 'International numbers with a leading + (E.164, 8–15 digits; single spaces, dots, dashes or a (0) trunk prefix allowed)',
   keywords: ['+'],
-  mode: 'line',
+  mode: 'gate',
   pattern: /(?<![A-Za-z0-9_+])\+[1-9](?:[ .-]?(?:\(0\)[ .-]?)?\d){7,14}(?!\d|[ .-]\d)/,
   examples: { positive: [['London +44 20 7946 0958.', '+44 20 7946 0958'], '+14155550100', '+49 (0)30 1234 5678'], negative: ['a+b=c', 'C++ 17'] },
 };

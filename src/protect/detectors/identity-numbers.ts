@@ -7,8 +7,6 @@ export const ssn: DetectorSpec = {
   type: 'ssn',
   basis: 'structure',
   description: 'US SSNs written NNN-NN-NNNN, excluding never-issued ranges (area 000/666/9xx, group 00, serial 0000)',
-  keywords: ['0000'],
-  mode: 'line',
   pattern: /(?<!\d|\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d|-\d)/,
   examples: {
     positive: [['SSN 123-45-6789.', '123-45-6789'], '078-05-1120'],
@@ -105,8 +103,6 @@ export const ipv4: DetectorSpec = {
   type: 'ip',
   basis: 'structure',
   description: 'IPv4 addresses (not loopback 127/8, 0.0.0.0 or netmasks 255.x; not after "version"/"v")',
-  keywords: ['0.0'],
-  mode: 'line',
   find: (text) => findRuns(text, '.', isV4Char, (run, start) => IPV4.test(run) && !NOT_PERSONAL.test(run) && !afterVersionWord(text, start)),
   examples: {
     positive: [['client 203.0.113.45 connected', '203.0.113.45'], '10.1.22.7'],

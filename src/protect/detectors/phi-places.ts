@@ -86,8 +86,6 @@ export const stateZip: DetectorSpec = {
   type: 'address',
   basis: 'context',
   description: 'ZIP codes after a city and state code (Springfield, IL 62704)',
-  keywords: ['00000'],
-  mode: 'line',
   pattern: new RegExp(`,[ \\t]?(?:${STATES})[ \\t]+(\\d{5}(?:-\\d{4})?)(?!\\d)`),
   groups: [1],
   validate: (m, text) => /[A-Za-z.]/.test(text[m.index - 1] ?? ''),
