@@ -65,16 +65,21 @@ export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest, acceptV
     if (keywordStarts) {
       // Neither key nor value runs past its line (`^` of the `m` flag: after \n, \r, U+2028, U+2029),
       // so each line holding a keyword is looked at on its own, from its start.
+      // A quoted value may run past U+2028/U+2029, so a line starting inside the last value is skipped, as the full scan does.
       let lineEnd = -1;
+      let resume = 0;
       for (const hit of keywordStarts) {
         if (hit < lineEnd) continue;
         let lineStart = hit;
         while (lineStart > 0 && !isLineBreak(text.charCodeAt(lineStart - 1))) lineStart--;
         lineEnd = hit;
         while (lineEnd < text.length && !isLineBreak(text.charCodeAt(lineEnd))) lineEnd++;
+        if (lineStart < resume) continue;
         keyAt.lastIndex = lineStart;
         const m = keyAt.exec(text);
-        if (m) at(m, keyAt);
+        if (!m) continue;
+        at(m, keyAt);
+        resume = keyAt.lastIndex;
       }
       return spans;
     }
