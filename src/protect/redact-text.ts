@@ -1,7 +1,8 @@
 /**
  * Runs detectors over a string and replaces each detected span with `[redacted:TYPE]`.
- * One prefilter pass finds every keyword; anchored detectors run a sticky pattern at each hit,
- * gated ones only when a keyword occurred, the few keyword-less ones (digit shapes) always.
+ * One prefilter pass finds every keyword; anchored detectors run a sticky pattern (or their
+ * finder) at the hits, line detectors on each line holding a hit, gated ones over the whole
+ * text when a keyword occurred, the few keyword-less ones (digit shapes) always.
  * Overlapping spans merge into one redaction typed by the earliest detector. Existing markers
  * are never re-redacted, so redacting twice finds nothing new. Allow-listed values are kept.
  */
@@ -128,7 +129,7 @@ function selectSpan(m: RegExpExecArray, groups: readonly number[] | undefined): 
   return undefined;
 }
 
-/** Runs a global pattern over `text` from `from` to its end; spans are shifted by `shift`. */
+/** Runs a global pattern over `text` (a line of the whole text, or all of it); spans are shifted by `shift`, the text's offset. */
 function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: number, spans: Span[]): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
