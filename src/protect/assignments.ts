@@ -3,7 +3,7 @@
  * The key is found and judged first and only an accepted key's value is read (a sticky
  * pattern right after the separator), so the search stays linear in the text.
  */
-import type { Span } from './detector.js';
+import type { Offsets, Span } from './detector.js';
 
 export type KeyTest = (key: string, text: string, keyStart: number) => boolean;
 /** Judges the value read after an accepted key (placeholders, entropy). */
@@ -20,35 +20,71 @@ const INLINE_VALUE = String.raw`((?:(?:Bearer|Basic|Token|Digest|Negotiate)[ \t]
 const LINE_VALUE = String.raw`(\S(?:[^\r\n]*\S)?)`;
 const LINE_START = String.raw`^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?`;
 
-const INLINE_VALUE_AT = new RegExp(`[ \\t]*(?:${DQ}|${SQ}|${INLINE_VALUE})`, 'yd');
-const LINE_VALUE_AT = new RegExp(`(?:${DQ}|${SQ}|${LINE_VALUE})`, 'yd');
+const INLINE_VALUE_AT = new RegExp(`[ \\t]*(?:${DQ}|${SQ}|${INLINE_VALUE})`, 'y');
+const LINE_VALUE_AT = new RegExp(`(?:${DQ}|${SQ}|${LINE_VALUE})`, 'y');
 /** Group 1: the key's quote, group 2: the key. */
 const LINE_KEY = new RegExp(String.raw`${LINE_START}(["']?)([A-Za-z_][A-Za-z0-9_.\-]*)\1${SEP}`, 'gm');
 const LINE_ANY_KEY = new RegExp(String.raw`${LINE_START}(["']?)([^\s=:"']+)\1${SEP}`, 'gm');
 const SEP_CHAR = /[=:]/g;
+const isLineBreak = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
 
-/** Reads the value after `at`; returns its span and where the search may resume. */
-function readValue(pattern: RegExp, text: string, at: number): { span?: Span; next: number } | undefined {
+/**
+ * Reads the value after `at`: its text and span (none when empty) and where the search may resume.
+ * Group 1 or 2 is a quoted value (its closing quote ends the match), group 3 an unquoted one.
+ */
+function readValue(pattern: RegExp, text: string, at: number): { value: string; span?: Span; next: number } | undefined {
   pattern.lastIndex = at;
   const v = pattern.exec(text);
-  const range = v?.indices?.[1] ?? v?.indices?.[2] ?? v?.indices?.[3];
-  if (!range) return undefined;
-  return { span: range[1] > range[0] ? { start: range[0], end: range[1] } : undefined, next: pattern.lastIndex };
+  if (!v) return undefined;
+  const quoted = v[1] ?? v[2];
+  const value = quoted ?? v[3] ?? '';
+  const end = v.index + v[0].length - (quoted === undefined ? 0 : 1);
+  return { value, span: value.length > 0 ? { start: end - value.length, end } : undefined, next: pattern.lastIndex };
 }
 
+/**
+ * Finds spans in a text; given `keywordStarts` (ascending offsets of the words an accepted key
+ * must hold), it looks only at the keys holding one.
+ */
+export type AssignmentFinder = (text: string, keywordStarts?: Offsets) => Span[];
+
 /** Assignments at the start of a line; the unquoted value runs to the end of the line. */
-export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest, acceptValue: ValueTest = anyValue): (text: string) => Span[] {
+export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest, acceptValue: ValueTest = anyValue): AssignmentFinder {
   const keyPattern = anyKey ? LINE_ANY_KEY : LINE_KEY;
-  return (text) => {
+  const keyAt = new RegExp(keyPattern.source, 'ym');
+  return (text, keywordStarts) => {
     const spans: Span[] = [];
-    keyPattern.lastIndex = 0;
-    for (let m = keyPattern.exec(text); m !== null; m = keyPattern.exec(text)) {
-      if (!acceptKey(m[2] ?? '', text, m.index)) continue;
-      const value = readValue(LINE_VALUE_AT, text, keyPattern.lastIndex);
-      if (!value) continue;
-      if (value.span && acceptValue(text.slice(value.span.start, value.span.end), m[2] ?? '', text[value.span.end] ?? '')) spans.push(value.span);
-      keyPattern.lastIndex = value.next;
+    /** The key and value of the line at `at` (a line start, or where the last value ended); where to go on. */
+    const at = (m: RegExpExecArray, re: RegExp): void => {
+      if (!acceptKey(m[2] ?? '', text, m.index)) return;
+      const value = readValue(LINE_VALUE_AT, text, re.lastIndex);
+      if (!value) return;
+      if (value.span && acceptValue(value.value, m[2] ?? '', text[value.span.end] ?? '')) spans.push(value.span);
+      re.lastIndex = value.next;
+    };
+    if (keywordStarts) {
+      // Neither key nor value runs past its line (`^` of the `m` flag: after \n, \r, U+2028, U+2029),
+      // so each line holding a keyword is looked at on its own, from its start.
+      // A quoted value may run past U+2028/U+2029, so a line starting inside the last value is skipped, as the full scan does.
+      let lineEnd = -1;
+      let resume = 0;
+      for (const hit of keywordStarts) {
+        if (hit < lineEnd) continue;
+        let lineStart = hit;
+        while (lineStart > 0 && !isLineBreak(text.charCodeAt(lineStart - 1))) lineStart--;
+        lineEnd = hit;
+        while (lineEnd < text.length && !isLineBreak(text.charCodeAt(lineEnd))) lineEnd++;
+        if (lineStart < resume) continue;
+        keyAt.lastIndex = lineStart;
+        const m = keyAt.exec(text);
+        if (!m) continue;
+        at(m, keyAt);
+        resume = keyAt.lastIndex;
+      }
+      return spans;
     }
+    keyPattern.lastIndex = 0;
+    for (let m = keyPattern.exec(text); m !== null; m = keyPattern.exec(text)) at(m, keyPattern);
     return spans;
   };
 }
@@ -78,21 +114,43 @@ function separatorAt(text: string, i: number): number {
   return n === '>' ? 2 : 1;
 }
 
-/** Assignments anywhere in a line: found from each separator, the key read backwards. */
-export function findInlineAssignments(acceptKey: KeyTest, acceptValue: ValueTest = anyValue): (text: string) => Span[] {
-  return (text) => {
+/**
+ * Assignments anywhere in a line: found from each separator, the key read backwards. Given
+ * keyword starts, only the separators right after a key holding a keyword are looked at (in
+ * the same order, so a value that swallows a later separator still hides it).
+ */
+export function findInlineAssignments(acceptKey: KeyTest, acceptValue: ValueTest = anyValue): AssignmentFinder {
+  return (text, keywordStarts) => {
     const spans: Span[] = [];
-    SEP_CHAR.lastIndex = 0;
-    for (let m = SEP_CHAR.exec(text); m !== null; m = SEP_CHAR.exec(text)) {
-      const sepLength = separatorAt(text, m.index);
-      if (sepLength === 0) continue;
-      const key = keyBefore(text, m.index);
-      if (!key || !acceptKey(key.key, text, key.start)) continue;
-      const value = readValue(INLINE_VALUE_AT, text, m.index + sepLength);
-      if (!value) continue;
-      if (value.span && acceptValue(text.slice(value.span.start, value.span.end), key.key, text[value.span.end] ?? '')) spans.push(value.span);
-      SEP_CHAR.lastIndex = Math.max(SEP_CHAR.lastIndex, value.next);
+    /** Judges the assignment at separator `sep`; returns where the search may resume. */
+    const at = (sep: number, resume: number): number => {
+      const sepLength = separatorAt(text, sep);
+      if (sepLength === 0) return resume;
+      const key = keyBefore(text, sep);
+      if (!key || !acceptKey(key.key, text, key.start)) return resume;
+      const value = readValue(INLINE_VALUE_AT, text, sep + sepLength);
+      if (!value) return resume;
+      if (value.span && acceptValue(value.value, key.key, text[value.span.end] ?? '')) spans.push(value.span);
+      return Math.max(resume, value.next);
+    };
+    if (keywordStarts) {
+      // From each keyword to the end of the key that holds it, past an optional closing quote and
+      // blanks, to the separator; further keywords in the same key are skipped, so this is linear.
+      let resume = 0;
+      let keyEnd = -1;
+      for (const hit of keywordStarts) {
+        if (hit < keyEnd) continue;
+        keyEnd = hit;
+        while (keyEnd < text.length && isKeyChar(text.charCodeAt(keyEnd))) keyEnd++;
+        let sep = keyEnd;
+        if (text[sep] === '"' || text[sep] === "'") sep++;
+        while (text[sep] === ' ' || text[sep] === '\t') sep++;
+        if ((text[sep] === '=' || text[sep] === ':') && sep >= resume) resume = at(sep, sep + 1);
+      }
+      return spans;
     }
+    SEP_CHAR.lastIndex = 0;
+    for (let m = SEP_CHAR.exec(text); m !== null; m = SEP_CHAR.exec(text)) SEP_CHAR.lastIndex = at(m.index, SEP_CHAR.lastIndex);
     return spans;
   };
 }

@@ -6,6 +6,9 @@ export interface Span {
   readonly end: number;
 }
 
+/** Ascending offsets into a text (an array or a typed array). */
+export type Offsets = ArrayLike<number> & Iterable<number>;
+
 /** When a detector runs: always, or only on output of a call classed `secret_file`. */
 export type DetectorScope = 'always' | 'secret_file';
 
@@ -34,9 +37,13 @@ export interface DetectorSpec {
   readonly keywords?: readonly string[];
   /**
    * With keywords: `anchor` (default) runs the pattern sticky at each keyword hit, `offset`
-   * characters before it; `gate` runs it over the whole text once any keyword occurs.
+   * characters before it; `gate` runs it (or `find`) over the whole text once any keyword occurs;
+   * `line` runs it (or `find`) on each line that holds a keyword — only for detectors whose
+   * matches never cross a line break and always share their line with a keyword, and whose
+   * lookarounds and validator read nothing past the line (a line break and the end of the
+   * text must be the same to them).
    */
-  readonly mode?: 'anchor' | 'gate';
+  readonly mode?: 'anchor' | 'gate' | 'line';
   readonly offset?: number;
   /** Compiled once (flags `g`/`y` and, when `groups` is set, `d` are added). Bounded quantifiers only. */
   readonly pattern?: RegExp;
@@ -44,8 +51,12 @@ export interface DetectorSpec {
   readonly groups?: readonly number[];
   /** Rejects a candidate match (a failed checksum, a placeholder); the search resumes one character later. */
   readonly validate?: (match: RegExpExecArray, text: string) => boolean;
-  /** For detectors a single pattern cannot express: returns the spans itself (must be linear in the text). */
-  readonly find?: (text: string) => Span[];
+  /**
+   * For detectors a single pattern cannot express: returns the spans itself (must be linear in the
+   * text). With `mode: 'anchor'` it is given the ascending start offsets of its keywords and looks
+   * only around them; otherwise a finder with keywords is gated (or runs per line with `line`).
+   */
+  readonly find?: (text: string, keywordStarts?: Offsets) => Span[];
   /** Test vectors: positives must be redacted, negatives must come back unchanged from the whole registry. */
   readonly examples: { readonly positive: readonly Example[]; readonly negative: readonly string[] };
 }

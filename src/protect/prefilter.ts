@@ -3,14 +3,16 @@
  * (ASCII, case-folded). One pass over the text gives, per keyword, where it occurs (for
  * detectors anchored at their keyword) or whether it occurs (for gated ones); detectors then
  * run only there. A keyword marked `wordStart` only counts where no letter, digit or `_` precedes it.
+ *
+ * The goto table is dense over character classes (each character that occurs in a keyword, case
+ * folded, is a class; every other character is class 0), so it stays small enough for the cache.
+ * A transition into a state with outputs is stored bit-inverted, so the inner loop tests one sign.
  */
-
-const ALPHABET = 128; // states are stored pre-multiplied: state × 128, so `s >>> 7` is the state number
 
 export interface KeywordSpec {
   readonly text: string;
-  /** Record where it occurs (anchored detectors); otherwise only whether it occurs. */
-  readonly positions: boolean;
+  /** Where it occurs: every start (anchored detectors), the first start on each line (line detectors), or only whether it occurs. */
+  readonly positions: 'all' | 'line' | 'none';
   /** Only at the start of a word. */
   readonly wordStart: boolean;
 }
@@ -28,45 +30,57 @@ export interface Prefilter {
   scan(text: string): KeywordHits;
 }
 
-/** ASCII case folding; anything outside ASCII becomes NUL (keywords are ASCII). */
-function fold(c: number): number {
-  if (c >= 65 && c <= 90) return c + 32;
-  return c < ALPHABET ? c : 0;
-}
-
 const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
 interface Automaton {
+  /** Character code → class (0: no keyword has it). */
+  readonly classOf: Uint8Array;
+  /** state × classes + class → next state × classes, bit-inverted (`~`) when that state has outputs. */
   readonly table: Int32Array;
+  readonly classes: number;
+  /** Keyword indices ending at each state. */
   readonly outputs: readonly (readonly number[])[];
 }
 
 function buildAutomaton(keywords: readonly string[]): Automaton {
-  const next: number[][] = [new Array<number>(ALPHABET).fill(-1)];
-  const outputs: number[][] = [[]];
+  const classOf = new Uint8Array(65536);
+  let classes = 1;
+  for (const kw of keywords) {
+    for (let i = 0; i < kw.length; i++) {
+      const c = kw.charCodeAt(i);
+      if (c >= 128) throw new Error(`prefilter keywords are ASCII: ${JSON.stringify(kw)}`);
+      if (classOf[c] !== 0) continue;
+      const lower = c >= 65 && c <= 90 ? c + 32 : c;
+      const upper = c >= 97 && c <= 122 ? c - 32 : c;
+      classOf[lower] = classOf[upper] = classes++;
+    }
+  }
+  if (classes > 255) throw new Error('prefilter: too many distinct keyword characters');
+  const next: Int32Array[] = [new Int32Array(classes).fill(-1)];
+  const out: number[][] = [[]];
   keywords.forEach((kw, k) => {
     let s = 0;
     for (let i = 0; i < kw.length; i++) {
-      const c = fold(kw.charCodeAt(i));
+      const c = classOf[kw.charCodeAt(i)]!;
       if (next[s]![c] === -1) {
         next[s]![c] = next.length;
-        next.push(new Array<number>(ALPHABET).fill(-1));
-        outputs.push([]);
+        next.push(new Int32Array(classes).fill(-1));
+        out.push([]);
       }
       s = next[s]![c]!;
     }
-    outputs[s]!.push(k);
+    out[s]!.push(k);
   });
-  const fail = new Array<number>(next.length).fill(0);
+  const fail = new Int32Array(next.length);
   const queue: number[] = [];
-  for (let c = 0; c < ALPHABET; c++) {
+  for (let c = 0; c < classes; c++) {
     const s = next[0]![c]!;
     if (s === -1) next[0]![c] = 0;
     else queue.push(s);
   }
   for (let head = 0; head < queue.length; head++) {
     const r = queue[head]!;
-    for (let c = 0; c < ALPHABET; c++) {
+    for (let c = 0; c < classes; c++) {
       const s = next[r]![c]!;
       if (s === -1) {
         next[r]![c] = next[fail[r]!]![c]!;
@@ -74,26 +88,25 @@ function buildAutomaton(keywords: readonly string[]): Automaton {
       }
       queue.push(s);
       fail[s] = next[fail[r]!]![c]!;
-      outputs[s]!.push(...outputs[fail[s]!]!);
+      out[s]!.push(...out[fail[s]!]!);
     }
   }
-  const table = new Int32Array(next.length * ALPHABET);
-  next.forEach((row, s) =>
-    table.set(
-      row.map((t) => t * ALPHABET),
-      s * ALPHABET,
-    ),
-  );
-  return { table, outputs };
+  const table = new Int32Array(next.length * classes);
+  next.forEach((row, s) => {
+    for (let c = 0; c < classes; c++) {
+      const t = row[c]!;
+      table[s * classes + c] = out[t]!.length > 0 ? ~(t * classes) : t * classes;
+    }
+  });
+  return { classOf, table, classes, outputs: out };
 }
 
-/** Builds the automaton: a dense goto table (states × 128) with failure links folded in. */
+/** Builds the automaton once; `scan` is then one table step per character. */
 export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
-  const { table, outputs } = buildAutomaton(keywords.map((k) => k.text));
-  const stateCount = table.length / ALPHABET;
-  const hasOutput = new Uint8Array(stateCount).map((_, s) => (outputs[s]!.length > 0 ? 1 : 0));
+  const { classOf, table, classes, outputs } = buildAutomaton(keywords.map((k) => k.text));
   const lengths = keywords.map((k) => k.text.length);
-  const positional = keywords.map((k) => k.positions);
+  const positional = keywords.map((k) => k.positions !== 'none');
+  const perLine = keywords.map((k) => k.positions === 'line');
   const wordStart = keywords.map((k) => k.wordStart);
 
   return {
@@ -101,21 +114,24 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
       const positions: (number[] | undefined)[] = new Array<number[] | undefined>(keywords.length);
       const seen = new Uint8Array(keywords.length);
       const found: number[] = [];
-      let s = 0; // state × ALPHABET
+      let lineStart = 0;
+      let s = 0; // state × classes
       for (let i = 0; i < text.length; i++) {
-        let c = text.charCodeAt(i);
-        if (c >= 65 && c <= 90) c += 32;
-        else if (c >= ALPHABET) c = 0;
-        s = table[s + c]!;
-        if (hasOutput[s >>> 7] === 0) continue;
-        for (const k of outputs[s >>> 7]!) {
+        const c = text.charCodeAt(i);
+        if (c === 10) lineStart = i + 1;
+        s = table[s + classOf[c]!]!;
+        if (s >= 0) continue;
+        s = ~s;
+        for (const k of outputs[s / classes]!) {
           const start = i - lengths[k]! + 1;
           if (wordStart[k] && start > 0 && isWordChar(text.charCodeAt(start - 1))) continue;
           if (seen[k] === 0) {
             seen[k] = 1;
             found.push(k);
           }
-          if (positional[k]) (positions[k] ??= []).push(start);
+          if (!positional[k]) continue;
+          const at = (positions[k] ??= []);
+          if (!perLine[k] || at.length === 0 || at[at.length - 1]! < lineStart) at.push(start);
         }
       }
       return { positions, seen, found };

@@ -1,12 +1,13 @@
 /**
  * Runs detectors over a string and replaces each detected span with `[redacted:TYPE]`.
- * One prefilter pass finds every keyword; anchored detectors run a sticky pattern at each hit,
- * gated ones only when a keyword occurred, the few keyword-less ones (digit shapes) always.
+ * One prefilter pass finds every keyword; anchored detectors run a sticky pattern (or their
+ * finder) at the hits, line detectors on each line holding a hit, gated ones over the whole
+ * text when a keyword occurred, the few keyword-less ones (digit shapes) always.
  * Overlapping spans merge into one redaction typed by the earliest detector. Existing markers
  * are never re-redacted, so redacting twice finds nothing new. Allow-listed values are kept.
  */
 import { CustosError } from '../kernel/index.js';
-import type { DetectorSpec, Span } from './detector.js';
+import type { DetectorSpec, Offsets, Span } from './detector.js';
 import { DETECTORS } from './detectors.js';
 import { createPrefilter } from './prefilter.js';
 import type { KeywordHits } from './prefilter.js';
@@ -56,7 +57,7 @@ interface CompiledDetector {
   readonly priority: number;
   readonly secretFileOnly: boolean;
   readonly re: RegExp | undefined;
-  readonly mode: 'anchor' | 'gate' | 'always';
+  readonly mode: 'anchor' | 'gate' | 'line' | 'always';
   /** Indices into the prefilter's keyword list. */
   readonly keywordIds: readonly number[];
 }
@@ -73,12 +74,31 @@ export const marker = (type: string): string => `[redacted:${type}]`;
 
 interface KeywordEntry {
   readonly index: number;
-  positions: boolean;
-  wordStart: boolean;
+  readonly text: string;
+  readonly positions: 'all' | 'line' | 'none';
+  readonly wordStart: boolean;
 }
 
 function modeOf(spec: DetectorSpec): CompiledDetector['mode'] {
-  return !spec.keywords?.length ? 'always' : spec.find ? 'gate' : (spec.mode ?? 'anchor');
+  if (!spec.keywords?.length) return 'always';
+  if (spec.mode === 'line') return 'line';
+  if (spec.find) return spec.mode === 'anchor' ? 'anchor' : 'gate';
+  return spec.mode ?? 'anchor';
+}
+
+/**
+ * One prefilter keyword per (text, how it is used): every position is recorded for anchored
+ * detectors, the first on each line for line detectors; an anchored keyword that starts with a
+ * letter or digit and sits right at the detector's start counts only at a word start.
+ */
+function keywordId(keywordIndex: Map<string, KeywordEntry>, text: string, positions: KeywordEntry['positions'], wordStart: boolean): number {
+  const key = `${positions}:${wordStart ? 'w' : '-'}:${text}`;
+  let entry = keywordIndex.get(key);
+  if (!entry) {
+    entry = { index: keywordIndex.size, text, positions, wordStart };
+    keywordIndex.set(key, entry);
+  }
+  return entry.index;
 }
 
 function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string, KeywordEntry>): CompiledDetector {
@@ -91,19 +111,11 @@ function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string,
   } else if (!spec.find) {
     throw new CustosError('ERR_CONFIG_INVALID', 'A detector needs a pattern or a find function.', { detail: { detector: spec.id } });
   }
-  // A keyword records positions when an anchored detector uses it; one that starts with a letter
-  // or digit counts only at a word start when every detector using it is anchored right at it.
-  const atWordStart = mode === 'anchor' && (spec.offset ?? 0) === 0;
+  const positions = mode === 'anchor' ? 'all' : mode === 'line' ? 'line' : 'none';
+  const atWordStart = mode === 'anchor' && !spec.find && (spec.offset ?? 0) === 0;
   const keywordIds = (spec.keywords ?? []).map((k) => {
-    const key = k.toLowerCase();
-    let entry = keywordIndex.get(key);
-    if (!entry) {
-      entry = { index: keywordIndex.size, positions: false, wordStart: /^[a-z0-9_]/.test(key) };
-      keywordIndex.set(key, entry);
-    }
-    entry.positions ||= mode === 'anchor';
-    entry.wordStart &&= atWordStart;
-    return entry.index;
+    const text = k.toLowerCase();
+    return keywordId(keywordIndex, text, positions, atWordStart && /^[a-z0-9_]/.test(text));
   });
   return { spec, priority, secretFileOnly: spec.scope === 'secret_file', re, mode, keywordIds };
 }
@@ -117,7 +129,8 @@ function selectSpan(m: RegExpExecArray, groups: readonly number[] | undefined): 
   return undefined;
 }
 
-function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, spans: Span[]): void {
+/** Runs a global pattern over `text` (a line of the whole text, or all of it); spans are shifted by `shift`, the text's offset. */
+function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: number, spans: Span[]): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (m[0].length === 0) re.lastIndex++;
@@ -126,22 +139,40 @@ function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, spans: Sp
       continue;
     }
     const span = selectSpan(m, spec.groups);
-    if (span && span.end > span.start) spans.push(span);
+    if (span && span.end > span.start) spans.push(shift === 0 ? span : { start: span.start + shift, end: span.end + shift });
   }
+}
+
+let startsScratch = new Int32Array(1024);
+
+/**
+ * Where a detector's keywords occur, ascending (one keyword: the prefilter's own list). Several
+ * keywords are merged into a shared buffer, valid until the next call (detectors run one at a time).
+ */
+function keywordStarts(d: CompiledDetector, hits: KeywordHits): Offsets {
+  if (d.keywordIds.length === 1) return hits.positions[d.keywordIds[0]!] ?? [];
+  let n = 0;
+  for (const k of d.keywordIds) n += hits.positions[k]?.length ?? 0;
+  if (n > startsScratch.length) startsScratch = new Int32Array(n * 2);
+  n = 0;
+  for (const k of d.keywordIds) for (const x of hits.positions[k] ?? []) startsScratch[n++] = x;
+  return startsScratch.subarray(0, n).sort();
 }
 
 /** Runs a sticky pattern at each keyword hit (minus the detector's offset); hits inside a found match are skipped. */
 function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
-  const starts =
-    d.keywordIds.length === 1
-      ? (hits.positions[d.keywordIds[0]!] ?? [])
-      : [...new Set(d.keywordIds.flatMap((k) => hits.positions[k] ?? []))].sort((a, b) => a - b);
-  const re = d.re!;
+  if (!d.re) {
+    for (const s of d.spec.find!(text, keywordStarts(d, hits))) spans.push(s);
+    return;
+  }
+  const re = d.re;
   const offset = d.spec.offset ?? 0;
   let covered = -1;
-  for (const hit of starts) {
+  let previous = -1;
+  for (const hit of keywordStarts(d, hits)) {
     const start = hit - offset;
-    if (start < 0 || start < covered) continue;
+    if (start < 0 || start < covered || hit === previous) continue;
+    previous = hit;
     re.lastIndex = start;
     const m = re.exec(text);
     if (!m || (d.spec.validate && !d.spec.validate(m, text))) continue;
@@ -151,12 +182,31 @@ function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans:
   }
 }
 
+/** Runs the pattern or finder on each line that holds one of the detector's keywords. */
+function findInLines(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
+  let lineEnd = -1;
+  for (const hit of keywordStarts(d, hits)) {
+    if (hit < lineEnd) continue;
+    const lineStart = hit === 0 ? 0 : text.lastIndexOf('\n', hit - 1) + 1;
+    lineEnd = text.indexOf('\n', hit);
+    if (lineEnd < 0) lineEnd = text.length;
+    const line = lineStart === 0 && lineEnd === text.length ? text : text.slice(lineStart, lineEnd);
+    if (d.re) findWithPattern(d.re, d.spec, line, lineStart, spans);
+    else for (const s of d.spec.find!(line)) spans.push({ start: s.start + lineStart, end: s.end + lineStart });
+  }
+}
+
+/** Reused by runDetector (detectors run one at a time), so a detector that finds nothing allocates no list. */
+const scratchSpans: Span[] = [];
+
 function runDetector(d: CompiledDetector, text: string, hits: KeywordHits, out: Candidate[]): void {
-  const spans: Span[] = [];
+  const spans = scratchSpans;
+  spans.length = 0;
   try {
     if (d.mode === 'anchor') findAtHits(d, text, hits, spans);
-    else if (d.re) findWithPattern(d.re, d.spec, text, spans);
-    else spans.push(...d.spec.find!(text));
+    else if (d.mode === 'line') findInLines(d, text, hits, spans);
+    else if (d.re) findWithPattern(d.re, d.spec, text, 0, spans);
+    else for (const s of d.spec.find!(text)) spans.push(s);
   } catch {
     // Neither the text nor the thrown error (its message may quote the text) goes further.
     throw new CustosError('ERR_PROTECT_FAILED', undefined, { detail: { detector: d.spec.id } });
@@ -166,6 +216,7 @@ function runDetector(d: CompiledDetector, text: string, hits: KeywordHits, out: 
 
 /** Drops candidates that are nothing but existing markers (and blanks or punctuation around them). */
 function dropMarkerOnly(text: string, candidates: Candidate[]): Candidate[] {
+  if (!text.includes('[redacted:')) return candidates;
   const markers: Span[] = [];
   MARKER.lastIndex = 0;
   for (let m = MARKER.exec(text); m !== null; m = MARKER.exec(text)) markers.push({ start: m.index, end: m.index + m[0].length });
@@ -200,13 +251,13 @@ function mergeSpans(candidates: Candidate[]): Candidate[] {
 }
 
 function tallyRules(candidates: readonly Candidate[]): RuleCount[] {
-  const counts = new Map<string, { type: string; count: number }>();
+  const counts = new Map<string, { rule: string; type: string; count: number }>();
   for (const c of candidates) {
-    const entry = counts.get(c.rule) ?? { type: c.type, count: 0 };
-    entry.count++;
-    counts.set(c.rule, entry);
+    const entry = counts.get(c.rule);
+    if (entry) entry.count++;
+    else counts.set(c.rule, { rule: c.rule, type: c.type, count: 1 });
   }
-  return [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([rule, v]) => ({ rule, type: v.type, count: v.count }));
+  return [...counts.values()].sort((a, b) => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
 }
 
 export function tooLarge(limit: number, size: number): CustosError {
@@ -216,7 +267,7 @@ export function tooLarge(limit: number, size: number): CustosError {
 export function createTextRedactor(specs: readonly DetectorSpec[], options: TextRedactorOptions = {}): TextRedactor {
   const keywordIndex = new Map<string, KeywordEntry>();
   const detectors = specs.map((s, i) => compile(s, i, keywordIndex));
-  const prefilter = createPrefilter([...keywordIndex.entries()].map(([text, e]) => ({ text, positions: e.positions, wordStart: e.wordStart })));
+  const prefilter = createPrefilter([...keywordIndex.values()]);
   // Which detectors each keyword wakes, and the ones that always run (digit shapes).
   const byKeyword: number[][] = Array.from({ length: keywordIndex.size }, () => []);
   detectors.forEach((d, i) => d.keywordIds.forEach((k) => byKeyword[k]!.push(i)));

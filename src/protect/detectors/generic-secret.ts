@@ -57,12 +57,17 @@ const NEGATIVE = [
   'password: ********',
 ];
 
+/** Every key that secretKeyStrength accepts holds one of these (so a line without one has no secret key). */
+const SECRET_KEY_PARTS = ['secret', 'pass', 'pwd', 'token', 'key', 'cred', 'auth', 'dsn', 'conn', 'cookie', 'private', 'pat'];
+
 export const genericSecret: DetectorSpec = {
   id: 'generic-secret',
   type: 'secret',
   basis: 'context',
   description:
     'The value of KEY=value / KEY: value / "key": "value" anywhere, when KEY looks secret and the value is not a placeholder, reference or low-entropy word',
+  keywords: SECRET_KEY_PARTS,
+  mode: 'anchor',
   find: findInlineAssignments(secretKeyOutsideUrl, looksLikeSecretValue),
   examples: { positive: POSITIVE, negative: NEGATIVE },
 };
@@ -73,6 +78,8 @@ export const genericSecretLine: DetectorSpec = {
   basis: 'context',
   description:
     'The rest of the line after KEY= / KEY: at the start of a line (export and YAML list prefixes allowed), when KEY looks secret and the value passes the same rules',
+  keywords: SECRET_KEY_PARTS,
+  mode: 'anchor',
   find: findLineAssignments(false, secretKey, looksLikeSecretValue),
   examples: {
     positive: [['db_password: correct horse battery', 'correct horse battery']],

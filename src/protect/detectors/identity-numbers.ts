@@ -94,7 +94,9 @@ function findRuns(text: string, sep: string, inToken: (c: number) => boolean, ac
 }
 
 const isV4Char = (c: number): boolean => isDigit(c) || c === 46;
-const afterVersionWord = (text: string, start: number): boolean => /(?:version|ver\.?|release|v)\s*$/i.test(text.slice(Math.max(0, start - 10), start));
+const VERSION_WORD = /(?<![A-Za-z])(?:version|ver\.?|release|v)[ \t]*$/i;
+/** `version 1.2.3.4`, `v1.2.3.4` on the same line (a word that only ends in v, such as `dev`, does not count). */
+const afterVersionWord = (text: string, start: number): boolean => VERSION_WORD.test(text.slice(Math.max(0, start - 10), start));
 
 export const ipv4: DetectorSpec = {
   id: 'ipv4',

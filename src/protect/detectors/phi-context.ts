@@ -31,7 +31,7 @@ export const patientUrl: DetectorSpec = {
   basis: 'context',
   description: 'URLs on a line that mentions a patient, chart, portal, EHR/EMR, admission or discharge',
   keywords: ['://'],
-  mode: 'gate',
+  mode: 'line',
   find: findPatientUrls,
   examples: {
     positive: [['Patient portal: https://portal.example-health.test/p/88213', 'https://portal.example-health.test/p/88213']],
@@ -45,7 +45,7 @@ export const ageOver89: DetectorSpec = {
   basis: 'context',
   description: 'Ages over 89 (Age: 93, aged 91, 94-year-old, 92 y/o)',
   keywords: ['age', 'year', 'yr', 'yo', 'y/o'],
-  mode: 'gate',
+  mode: 'line',
   pattern: /(?<![A-Za-z0-9])(?:aged?[ \t]*[:=]?[ \t]*(9\d|1[01]\d)(?!\d)|(9\d|1[01]\d)[ -]?(?:years?|yrs?)[ -]old|(9\d|1[01]\d)[ \t]*(?:yo|y\/o)(?![A-Za-z]))/i,
   groups: [1, 2, 3],
   examples: {
