@@ -29,6 +29,7 @@ interface VerifyFlags {
   readonly export?: string;
   readonly pubkey: string[];
   readonly checkpoint?: string;
+  readonly anchor: string[];
 }
 
 function parseHead(value: string): { seq: number; hash: string } {
@@ -101,6 +102,12 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
       '--checkpoint <file>',
       'a checkpoint held outside the export (JSON: a checkpoint, or a proof from `audit prove`): the export must reach and agree with it',
     )
+    .option(
+      '--anchor <dir:PATH|sink>',
+      'an external anchor of signed checkpoints (a directory, or the name of a directory or s3 sink of --config): the trail (or --export) must reach and agree with every one, so a trail cut short or re-chained whole is caught; repeatable; needs --pubkey',
+      collect,
+      [],
+    )
     .action(async (opts: StoreOptions & VerifyFlags) => (await import('./audit.js')).verifyAudit(ctx, opts));
 
   withStoreOptions(audit.command('prove'))
@@ -116,6 +123,24 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
     .action(async (opts: StoreOptions & { format: 'jsonl' | 'ocsf'; since?: { seq: number } | { time: number }; from?: number }) =>
       (await import('./audit.js')).exportAudit(ctx, opts),
     );
+
+  withStoreOptions(audit.command('backup'))
+    .description(
+      'Back up the trail (its canonical rows and a manifest with their SHA-256 and head), the SQLite session store (online backup) and the keys by reference only (the references the config names; never a key or a secret) into a new directory.',
+    )
+    .requiredOption('-o, --out <dir>', 'a new (or empty) directory')
+    .option('--sessions <uri>', 'the session store (default: the one of --config)')
+    .action(async (opts: StoreOptions & { out: string; sessions?: string }) => (await import('./backup.js')).backupAudit(ctx, opts));
+
+  audit
+    .command('restore')
+    .description(
+      'Restore a backup into a new, empty store: the backup is verified whole, each row is chained again and must get the same hash, and the head must match the manifest. Then verify it against the anchor: `custos audit verify --store URI --anchor ... --pubkey ...`.',
+    )
+    .requiredOption('--from <dir>', 'the backup directory')
+    .requiredOption('--store <uri>', 'the new trail: sqlite:PATH or a postgres:// URL (must be empty)')
+    .option('--sessions <uri>', 'where to restore the session store (sqlite:PATH, must not exist)')
+    .action(async (opts: { from: string; store: string; sessions?: string }) => (await import('./backup.js')).restoreAudit(ctx, opts));
 
   audit
     .command('sinks')
