@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { CustosError } from '../../kernel/index.js';
+import { CustosError, sha256Hex } from '../../kernel/index.js';
 import type { Pipeline, Principal } from '../../kernel/index.js';
 import { holdsRole } from './admin-sessions.js';
 import type { Authenticator } from '../shared/auth.js';
@@ -102,7 +102,8 @@ export function createAuditApi(deps: AuditApiDeps): { search: Route; disclosures
       action: 'audit_disclosures_reported',
       principal,
       traceId,
-      detail: { report: 'disclosures', patient, from: from ?? null, to: to ?? null, returned: report.disclosures.length },
+      // The patient identifier itself is PHI: the row proves which patient by its SHA-256.
+      detail: { report: 'disclosures', patient_sha256: sha256Hex(patient), from: from ?? null, to: to ?? null, returned: report.disclosures.length },
     });
     sendJson(res, 200, { ...report, request_id: record.request_id });
   };
