@@ -2,8 +2,10 @@
  * Recomputes the chain over records in seq order and reports the first row that does
  * not hold. Stops at the first break: everything after it is unverifiable anyway.
  */
-import { AUDIT_SCHEMA, GENESIS_HASH, canonicalize, sha256Hex } from '../kernel/index.js';
+import { hash } from 'node:crypto';
+import { AUDIT_SCHEMA, GENESIS_HASH, canonicalize } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
+import { isCanonicalJsonText } from './canonical-text.js';
 import { computeRecordHash } from './chain-hash.js';
 import type { ChainHead, RawRow, VerifyFailure, VerifyReport } from './types.js';
 
@@ -104,47 +106,21 @@ function hashOfCanonicalText(text: string, record: AuditRecord): string {
   const member = `,"hash":${JSON.stringify(record.hash)}`;
   const at = text.indexOf(member);
   if (at < 0) return computeRecordHash(record);
-  return sha256Hex(record.prev_hash + text.slice(0, at) + text.slice(at + member.length));
+  return hash('sha256', record.prev_hash + text.slice(0, at) + text.slice(at + member.length));
 }
 
 /**
- * Whether `text` is the RFC 8785 form of `parsed`. Fast path: JSON.stringify (native) gives
- * the text and every object's keys are in UTF-16 order, which together are RFC 8785. Else
- * (integer-like keys, which JavaScript reorders, or a text that is not canonical) the full
- * canonicaliser decides.
+ * Whether `text` is the RFC 8785 form of `parsed`: shown in one pass over the text
+ * (canonical-text.ts), else (the rare forms that check leaves open, or a text that is not
+ * canonical) decided by the full canonicaliser.
  */
 function isCanonicalText(parsed: unknown, text: string): boolean {
-  try {
-    if (JSON.stringify(parsed) === text && keysSorted(parsed)) return true;
-  } catch {
-    // too deep for the native serialiser: the iterative canonicaliser decides
-  }
+  if (isCanonicalJsonText(text)) return true;
   try {
     return canonicalize(parsed) === text;
   } catch {
     return false;
   }
-}
-
-/** Every object's own keys in UTF-16 code-unit order (iterative: no depth limit). */
-function keysSorted(root: unknown): boolean {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== 'object' || node === null) continue;
-    if (Array.isArray(node)) {
-      for (const item of node) if (typeof item === 'object' && item !== null) stack.push(item);
-      continue;
-    }
-    let last: string | undefined;
-    for (const key in node) {
-      if (last !== undefined && !(last < key)) return false;
-      last = key;
-      const value = (node as Record<string, unknown>)[key];
-      if (typeof value === 'object' && value !== null) stack.push(value);
-    }
-  }
-  return true;
 }
 
 function checkRecord(value: unknown, at: number, prev: ChainHead): Checked {
