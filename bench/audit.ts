@@ -12,7 +12,16 @@
 import { generateKeyPairSync } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { LeafTree, createAuditStore, createCheckpointSigner, hashRowLeaf, loadVerifyKeys, proveInclusion, verifyExport, verifyProof } from '../src/audit/index.js';
+import {
+  LeafTree,
+  createAuditStore,
+  createCheckpointSigner,
+  hashRowLeaf,
+  loadVerifyKeys,
+  proveInclusion,
+  verifyExport,
+  verifyProof,
+} from '../src/audit/index.js';
 import type { AuditStoreAdmin } from '../src/audit/index.js';
 import { chainRecord, computeRecordHash } from '../src/audit/chain-hash.js';
 import { CompactTree } from '../src/audit/merkle.js';
@@ -132,7 +141,9 @@ async function verification(): Promise<void> {
   const { lines, publicPem } = makeTrail(VERIFY_N);
   const keys = loadVerifyKeys([publicPem]);
   const bytes = lines.reduce((a, l) => a + l.length + 1, 0);
-  console.log(`\n2. offline verification of an export: ${fmt(VERIFY_N)} rows (${(bytes / 1e6).toFixed(1)} MB), a signed checkpoint every 1000; 3 runs each, interleaved`);
+  console.log(
+    `\n2. offline verification of an export: ${fmt(VERIFY_N)} rows (${(bytes / 1e6).toFixed(1)} MB), a signed checkpoint every 1000; 3 runs each, interleaved`,
+  );
   // On a loaded machine wall time measures the load; CPU time (this process, all threads) measures the work.
   const measure = async (fn: () => unknown): Promise<{ wall: number; cpu: number }> => {
     const c0 = process.cpuUsage();
@@ -192,7 +203,9 @@ async function proofs(): Promise<void> {
   const verifyPerSec = checked / ((performance.now() - t0) / 1000);
   const s = summarize(samples);
   console.log(`\n3. inclusion proofs over a ${fmt(n)}-row SQLite trail`);
-  console.log(`proveInclusion (reads the trail up to the latest checkpoint): ${fmt(1000 / s.mean)} proofs/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`);
+  console.log(
+    `proveInclusion (reads the trail up to the latest checkpoint): ${fmt(1000 / s.mean)} proofs/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`,
+  );
   console.log(`verifyProof (offline: signature + audit path): ${fmt(verifyPerSec)} proofs/s`);
   await store.close();
   dir.remove();
@@ -219,9 +232,19 @@ async function sinks(): Promise<void> {
   const common = { format: 'jsonl' as const, batchSize: 100, timeoutMs: 10_000 };
   const tmp = makeTempDir();
   let port = await reservePort();
-  await sinkThroughput('file (fsync per batch)', { ...common, type: 'file', name: 'f', path: path.join(tmp.path, 'a.jsonl'), rotateBytes: 1e9, maxFiles: 2 }, async () => undefined, SINK_N);
+  await sinkThroughput(
+    'file (fsync per batch)',
+    { ...common, type: 'file', name: 'f', path: path.join(tmp.path, 'a.jsonl'), rotateBytes: 1e9, maxFiles: 2 },
+    async () => undefined,
+    SINK_N,
+  );
   port = await reservePort();
-  await sinkThroughput('webhook (HMAC)', { ...common, type: 'webhook', name: 'w', url: `http://127.0.0.1:${port}/`, secret: 'k' }, () => startWebhookReceiver(port, 'k'), SINK_N);
+  await sinkThroughput(
+    'webhook (HMAC)',
+    { ...common, type: 'webhook', name: 'w', url: `http://127.0.0.1:${port}/`, secret: 'k' },
+    () => startWebhookReceiver(port, 'k'),
+    SINK_N,
+  );
   port = await reservePort();
   await sinkThroughput(
     'splunk_hec',
@@ -230,7 +253,12 @@ async function sinks(): Promise<void> {
     SINK_N,
   );
   port = await reservePort();
-  await sinkThroughput('otlp (HTTP/JSON)', { ...common, type: 'otlp', name: 'o', url: `http://127.0.0.1:${port}/v1/logs`, headers: {}, serviceName: 'custos' }, () => startOtlpReceiver(port), SINK_N);
+  await sinkThroughput(
+    'otlp (HTTP/JSON)',
+    { ...common, type: 'otlp', name: 'o', url: `http://127.0.0.1:${port}/v1/logs`, headers: {}, serviceName: 'custos' },
+    () => startOtlpReceiver(port),
+    SINK_N,
+  );
   const syslog = { ...common, type: 'syslog' as const, name: 's', host: '127.0.0.1', appName: 'custos', facility: 13, hostname: os.hostname() };
   port = await reservePort();
   await sinkThroughput('syslog TCP (node receiver)', { ...syslog, port }, () => startSyslogReceiver(port), SINK_N);
@@ -238,12 +266,27 @@ async function sinks(): Promise<void> {
   const rs = makeTempDir();
   await sinkThroughput('syslog TCP (rsyslogd)', { ...syslog, port }, () => startRsyslog(port, rs.path), SINK_N);
   const anchorRows = Math.min(SINK_N, 500);
-  await sinkThroughput('directory anchor (one file per row)', { ...common, type: 'directory', name: 'd', path: path.join(tmp.path, 'anchor') }, async () => undefined, anchorRows);
+  await sinkThroughput(
+    'directory anchor (one file per row)',
+    { ...common, type: 'directory', name: 'd', path: path.join(tmp.path, 'anchor') },
+    async () => undefined,
+    anchorRows,
+  );
   const s3 = await startTestS3(['anchors']);
   await s3.start();
   await sinkThroughput(
     's3 anchor (one object per row)',
-    { ...common, type: 's3', name: 'b', endpoint: s3.endpoint, region: 'us-east-1', bucket: 'anchors', prefix: '', accessKeyId: S3_TEST_ACCOUNT.accessKeyId, secretAccessKey: S3_TEST_ACCOUNT.secretAccessKey },
+    {
+      ...common,
+      type: 's3',
+      name: 'b',
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: 'anchors',
+      prefix: '',
+      accessKeyId: S3_TEST_ACCOUNT.accessKeyId,
+      secretAccessKey: S3_TEST_ACCOUNT.secretAccessKey,
+    },
     async () => undefined,
     Math.min(SINK_N, 200),
   );
@@ -254,7 +297,12 @@ async function sinks(): Promise<void> {
 }
 
 export async function run(): Promise<void> {
-  console.log(`audit benchmark on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `audit benchmark on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   await durable();
   await verification();
   await proofs();

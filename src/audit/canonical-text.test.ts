@@ -76,7 +76,18 @@ describe('isCanonicalJsonText: shows RFC 8785 form without serialising', () => {
   });
 
   it('refuses the usual non-canonical forms', () => {
-    for (const text of ['{"b":1,"a":2}', '{"a":1,"a":2}', '{ "a":1}', '{"a":1.0}', '{"a":-0}', '{"a":1E3}', '["\\/"]', '["\\u0041"]', '["\\u001F"]', '[1,\n2]']) {
+    for (const text of [
+      '{"b":1,"a":2}',
+      '{"a":1,"a":2}',
+      '{ "a":1}',
+      '{"a":1.0}',
+      '{"a":-0}',
+      '{"a":1E3}',
+      '["\\/"]',
+      '["\\u0041"]',
+      '["\\u001F"]',
+      '[1,\n2]',
+    ]) {
       expect(isCanonicalJsonText(text), text).toBe(false);
     }
     for (const text of ['{"a":[1,2,{"b":null,"c":true}],"d":"é\\n\\u001f"}', '[]', '{}', '"x"', '1e+21', '[false,-1.5]']) {

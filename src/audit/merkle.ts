@@ -186,7 +186,7 @@ export class LeafTree {
     this.levels = [first];
     const pair = Buffer.allocUnsafe(65);
     pair[0] = 0x01;
-    for (let level = first; level.length > 32; ) {
+    for (let level = first; level.length > 32;) {
       const width = Math.floor(level.length / 64);
       const next = Buffer.allocUnsafe(32 * width);
       for (let i = 0; i < width; i += 1) {

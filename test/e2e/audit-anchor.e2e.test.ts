@@ -164,6 +164,11 @@ describe('external anchor: a truncated or re-chained database is caught; a resto
     expect(made.out).toContain('key by reference: audit.checkpoints.signingKey = file:keys/checkpoint.pem');
     const manifest = JSON.parse(readFileSync(path.join(backup, 'manifest.json'), 'utf8')) as { trail: { rows: number }; keys: unknown[]; sessions: object };
     expect(manifest.trail.rows).toBe(rows.length);
+    expect(manifest).toMatchObject({
+      schema: 'custos.backup/v1',
+      trail: { file: 'trail.jsonl', head_seq: rows.at(-1)!.seq, head_hash: rows.at(-1)!.hash, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      checkpoint_key_id: rows.find((r) => r.event === 'checkpoint')!.checkpoint!.key_id,
+    });
     expect(JSON.stringify(manifest)).not.toContain('PRIVATE KEY');
     expect(manifest.sessions).toHaveProperty('file', 'sessions.sqlite');
 

@@ -107,9 +107,9 @@ describe.each(['sqlite', 'postgres'] as const)('audit search and accounting of d
     const disclosures = await get(clinician, '/disclosures?patient=patient-0001');
     expect(disclosures.status).toBe(403);
     const rows = (await h.auditRecords()).filter((r) => r.event === 'admin' && r.policy.reasons[0] === 'audit_search_refused');
-    expect(rows.map((r) => [r.user.sub, r.policy.decision, (r.detail as { report: string }).report])).toEqual([
-      ['alice', 'deny', 'search'],
-      ['alice', 'deny', 'disclosures'],
+    expect(rows.map((r) => [r.user.sub, r.policy.decision, r.detail])).toEqual([
+      ['alice', 'deny', { report: 'search', code: 'ERR_IDENTITY_NOT_ENTITLED' }],
+      ['alice', 'deny', { report: 'disclosures', code: 'ERR_IDENTITY_NOT_ENTITLED' }],
     ]);
   });
 
