@@ -96,7 +96,7 @@ describe('sinks against local receivers, down then up', () => {
       batchSize: 4,
     });
     await expect(runner.runOnce()).rejects.toThrow();
-    expect(await runner.status()).toMatchObject({ cursor: 0, lag: 0, failures: 1, last_error: { reason: 'http_401' } });
+    expect(await runner.status()).toMatchObject({ cursor: 0, lag: 1, failures: 1, last_error: { code: 'ERR_EXPORT_DELIVERY_FAILED', reason: 'http_401' } });
     expect(receiver.seqs).toEqual([]);
   });
 
