@@ -3,6 +3,8 @@
  * report. Benchmarks are measurements, not tests: they never fail on a slow machine.
  */
 const BENCHMARKS: Record<string, string> = {
+  audit:
+    'the audit trail in one run: durable rows/s (SQLite, PostgreSQL; one appender and many), offline verification rows/s beside the previous verifier, inclusion proofs/s, sink throughput per protocol',
   'audit-store':
     'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders',
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',

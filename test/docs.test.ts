@@ -10,7 +10,8 @@ import { ERROR_TABLE, JSON_RPC_CODES, generateErrorsDoc } from '../src/gateway/i
 import { ALL_DENY_REASONS, ERROR_CODES } from '../src/kernel/index.js';
 import { listDetectors } from '../src/protect/index.js';
 import { createMemoryAudit, makeEntry } from '../src/audit/index.test-support.js';
-import { toOcsf } from '../src/export/index.js';
+import { anchorObjectName, toOcsf } from '../src/export/index.js';
+import { BACKUP_SCHEMA } from '../src/cli/backup.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -165,6 +166,20 @@ describe('docs/audit-schema.md', () => {
         events.some((e) => has(e, attribute)),
         attribute,
       ).toBe(true);
+  });
+
+  it('names anchored objects as the anchor sinks write them, and the --anchor option custos audit verify has', () => {
+    expect(anchorObjectName({ seq: 42, event: 'checkpoint' })).toBe('checkpoint-000000000042.json');
+    expect(section(doc, '### External anchors')).toContain('`checkpoint-000000000042.json`');
+    expect(read('src/cli/commands.ts')).toContain("'--anchor <dir:PATH|sink>'");
+    for (const type of ['directory', 's3']) expect(section(doc, '### External anchors')).toContain(`| \`${type}\` |`);
+  });
+
+  it('documents the backup manifest the CLI writes', () => {
+    const backups = section(doc, '### Backups');
+    expect(backups).toContain(`"schema": "${BACKUP_SCHEMA}"`);
+    for (const field of ['created_at', 'head_seq', 'head_hash', 'sha256', 'checkpoint_key_id', 'skipped'])
+      expect(read('src/cli/backup.ts'), field).toContain(field);
   });
 
   it('documents the --expect-head option that custos audit verify has', () => {

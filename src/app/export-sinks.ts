@@ -13,7 +13,11 @@ function readCa(file: string, name: string): string {
   }
 }
 
+/** Anchors take only checkpoint rows unless `events` says otherwise. */
+const ANCHOR_EVENTS = ['checkpoint'] as const;
+
 export function toSinkSettings(sink: SinkConfig): SinkSettings {
+  if (sink.type === 'directory' || sink.type === 's3') return { ...sink, events: sink.events ?? ANCHOR_EVENTS };
   if (sink.type !== 'syslog') return sink;
   const { tls, hostname, ...rest } = sink;
   return {

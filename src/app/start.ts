@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createAuditStore, createCheckpointSigner, createCheckpointer, withCheckpoints } from '../audit/index.js';
+import { accountDisclosures, createAuditStore, createCheckpointSigner, createCheckpointer, searchTrail, withCheckpoints } from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createExportService } from '../export/index.js';
 import type { SinkStatus } from '../export/index.js';
 import { createGateway } from '../gateway/index.js';
+import type { AuditSearchPort } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource } from '../kernel/index.js';
@@ -129,7 +130,9 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       readiness: {
         audit: audit.readiness,
         issuers: () => config.identity.issuers.map((i) => ({ issuer: i.issuer })),
+        sinks: () => exporter.status(),
       },
+      auditSearch: createAuditSearch(store, config.audit.search),
       trustedProxies: config.server.trustedProxies,
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
@@ -177,6 +180,19 @@ function withConfiguredCheckpoints(
     onError: (err) => logger.error({ code: (err as { code?: string }).code }, 'audit checkpoint not written; retried at the next trigger'),
   });
   return withCheckpoints(store, checkpointer);
+}
+
+/** `GET /v1/audit` over the trail: search and the accounting of disclosures. */
+function createAuditSearch(store: AuditStoreAdmin, settings: ResolvedConfig['audit']['search']): AuditSearchPort {
+  return {
+    roles: settings.roles,
+    search: (query, page) => searchTrail(store, query, page),
+    disclosures: async (patient, range) => {
+      if (settings.patientPaths.length === 0)
+        throw new CustosError('ERR_GATEWAY_CONFLICT', "The accounting of disclosures needs audit.search.patientPaths (where a patient's records live).");
+      return accountDisclosures(store, patient, { pathTemplates: settings.patientPaths, ...range });
+    },
+  };
 }
 
 /** server.authFailures as the gateway takes it. */

@@ -38,3 +38,7 @@ export { verifyExport } from './verify-export.js';
 export type { ExportReport, ExportVerifyOptions, Finding, FindingKind } from './verify-export.js';
 export { PROOF_SCHEMA, proveInclusion, verifyProof } from './prove.js';
 export type { InclusionProof, ProveResult } from './prove.js';
+export { restoreTrail } from './restore.js';
+export type { RestoreOptions, RestoreResult } from './restore.js';
+export { accountDisclosures, matchesQuery, searchTrail } from './search.js';
+export type { AuditQuery, Disclosure, DisclosureReport, SearchPage, SearchPageOptions } from './search.js';

@@ -4,12 +4,13 @@
  * written in a test verifies with `verifyChain`. Set `failing` to make appends reject as a
  * full disk would, or `beforeAppend` to delay or fail chosen rows.
  */
-import { CustosError, GENESIS_HASH } from '../kernel/index.js';
-import type { AuditEntry, AuditRecord, AuditStore, Clock } from '../kernel/index.js';
+import { CustosError, GENESIS_HASH, canonicalize } from '../kernel/index.js';
+import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+import type { AuditStoreAdmin } from './types.js';
 import { chainRecord } from './chain-hash.js';
 import { prepareEntry } from './store-common.js';
 
-export interface MemoryAuditStore extends AuditStore {
+export interface MemoryAuditStore extends AuditStoreAdmin {
   /** Every appended record, in seq order. */
   readonly rows: AuditRecord[];
   /** While true, every append rejects with ERR_AUDIT_UNAVAILABLE (reason `disk_full`). */
@@ -36,6 +37,13 @@ export function createMemoryAudit(clock: Clock = SYSTEM_CLOCK): MemoryAuditStore
     async *read(options) {
       const from = options?.fromSeq ?? 1;
       yield* rows.filter((row) => row.seq >= from).slice(0, options?.limit ?? rows.length);
+    },
+    async *readRaw(fromSeq = 1) {
+      for (const row of rows) if (row.seq >= fromSeq) yield { seq: row.seq, hash: row.hash, json: canonicalize(row) };
+    },
+    head: async () => {
+      const last = rows.at(-1);
+      return last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
     },
     async close() {},
   };

@@ -4,7 +4,8 @@
  * and the checkpoint; `verifyProof` checks it with the public keys alone.
  */
 import type { KeyObject } from 'node:crypto';
-import type { AuditStore } from '../kernel/index.js';
+import type { AuditRecord } from '../kernel/index.js';
+import type { AuditStoreAdmin } from './types.js';
 import { isCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
 import { LeafTree, hashRowLeaf, verifyInclusion } from './merkle.js';
@@ -28,14 +29,20 @@ export interface InclusionProof {
 
 export type ProveResult = { ok: true; proof: InclusionProof } | { ok: false; reason: 'no_such_row' | 'not_checkpointed'; latestTreeSize?: number };
 
-/** Proves row `seq` against the latest (largest) checkpoint in the store. Reads the whole trail. */
-export async function proveInclusion(store: AuditStore, seq: number): Promise<ProveResult> {
+/**
+ * Proves row `seq` against the latest (largest) checkpoint in the store. Reads the trail
+ * once as stored rows: a leaf comes from the row's hash column, and only checkpoint rows
+ * are parsed (a row whose column and text disagree gives a proof that fails to verify).
+ */
+export async function proveInclusion(store: Pick<AuditStoreAdmin, 'readRaw'>, seq: number): Promise<ProveResult> {
   const leaves: Hash[] = [];
   let recordHash: string | undefined;
   let latest: (Checkpoint & { seq: number }) | undefined;
-  for await (const record of store.read()) {
-    leaves.push(hashRowLeaf(record.hash));
-    if (record.seq === seq) recordHash = record.hash;
+  for await (const row of store.readRaw()) {
+    leaves.push(hashRowLeaf(row.hash));
+    if (row.seq === seq) recordHash = row.hash;
+    if (!row.json.includes('"event":"checkpoint"')) continue;
+    const record = JSON.parse(row.json) as AuditRecord;
     const c = record.checkpoint;
     if (record.event === 'checkpoint' && c && (!latest || c.tree_size >= latest.tree_size)) latest = { ...c, seq: record.seq };
   }

@@ -2,8 +2,10 @@
  * Recomputes the chain over records in seq order and reports the first row that does
  * not hold. Stops at the first break: everything after it is unverifiable anyway.
  */
+import { hash } from 'node:crypto';
 import { AUDIT_SCHEMA, GENESIS_HASH, canonicalize } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
+import { isCanonicalJsonText } from './canonical-text.js';
 import { computeRecordHash } from './chain-hash.js';
 import type { ChainHead, RawRow, VerifyFailure, VerifyReport } from './types.js';
 
@@ -19,6 +21,8 @@ export interface VerifyOptions {
    * must carry its hash (`hash_mismatch` otherwise, e.g. a chain rebuilt since).
    */
   readonly expectHead?: ChainHead;
+  /** Called with each record that verified, in order (the verifier parses each item once). */
+  readonly onRecord?: (record: AuditRecord) => void;
 }
 
 type Checked = { ok: true; record: AuditRecord } | { ok: false; seq: number; reason: VerifyFailure };
@@ -36,6 +40,7 @@ export async function verifyChain(items: AsyncIterable<VerifiableItem> | Iterabl
     if (expected && checked.record.seq === expected.seq && checked.record.hash !== expected.hash) return broken(count, prev, expected.seq, 'hash_mismatch');
     prev = { seq: checked.record.seq, hash: checked.record.hash };
     count += 1;
+    options.onRecord?.(checked.record);
   }
   if (expected && prev.seq < expected.seq) return broken(count, prev, prev.seq + 1, 'truncated');
   return count === 0 ? { ok: true, count } : { ok: true, count, head: prev };
@@ -63,7 +68,9 @@ function isRawRow(item: AuditRecord | RawRow): item is RawRow {
 
 /**
  * `at` is where a failure is reported when the text gives no usable seq; `columnSeq` is
- * the seq the store filed the row under, which the text must repeat.
+ * the seq the store filed the row under, which the text must repeat. The text is parsed
+ * once; when it is already canonical its hash is taken over the text itself (see
+ * `hashOfCanonicalText`) instead of canonicalising the record again.
  */
 function checkText(text: string, at: number, prev: ChainHead, columnSeq?: number): Checked {
   let parsed: unknown;
@@ -75,13 +82,57 @@ function checkText(text: string, at: number, prev: ChainHead, columnSeq?: number
   if (columnSeq !== undefined && (parsed as Partial<AuditRecord> | null)?.seq !== columnSeq) {
     return { ok: false, seq: Math.min(columnSeq, prev.seq + 1), reason: 'seq_mismatch' };
   }
-  const shaped = checkRecord(parsed, at, prev);
+  const shaped = checkLinks(parsed, at, prev);
   if (!shaped.ok) return shaped;
-  if (canonicalize(parsed) !== text) return { ok: false, seq: shaped.record.seq, reason: 'non_canonical' };
+  const record = shaped.record;
+  if (!isCanonicalText(parsed, text)) {
+    // Same verdict order as for a parsed record: a wrong hash first, then the form.
+    if (!HEX64.test(record.hash) || computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
+    return { ok: false, seq: record.seq, reason: 'non_canonical' };
+  }
+  if (!HEX64.test(record.hash) || hashOfCanonicalText(text, record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
   return shaped;
 }
 
+/**
+ * The record hash from its canonical text: the text without its top-level `,"hash":"H"`
+ * member is exactly JCS(record without hash), because removing a member from a canonical
+ * object leaves a canonical object. The member is found as the first `,"hash":"H"` with
+ * H the record's own hash: inside a JSON string a `"` is always escaped, so the match is
+ * a member, and a nested member carrying H before the top-level one would need H inside
+ * its own SHA-256 preimage. Falls back to recomputing when the member is not found.
+ */
+function hashOfCanonicalText(text: string, record: AuditRecord): string {
+  const member = `,"hash":${JSON.stringify(record.hash)}`;
+  const at = text.indexOf(member);
+  if (at < 0) return computeRecordHash(record);
+  return hash('sha256', record.prev_hash + text.slice(0, at) + text.slice(at + member.length));
+}
+
+/**
+ * Whether `text` is the RFC 8785 form of `parsed`: shown in one pass over the text
+ * (canonical-text.ts), else (the rare forms that check leaves open, or a text that is not
+ * canonical) decided by the full canonicaliser.
+ */
+function isCanonicalText(parsed: unknown, text: string): boolean {
+  if (isCanonicalJsonText(text)) return true;
+  try {
+    return canonicalize(parsed) === text;
+  } catch {
+    return false;
+  }
+}
+
 function checkRecord(value: unknown, at: number, prev: ChainHead): Checked {
+  const linked = checkLinks(value, at, prev);
+  if (!linked.ok) return linked;
+  const record = linked.record;
+  if (!HEX64.test(record.hash) || computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
+  return linked;
+}
+
+/** Shape, seq and prev_hash: everything but the record's own hash. */
+function checkLinks(value: unknown, at: number, prev: ChainHead): Checked {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, seq: at, reason: 'malformed' };
   const record = value as AuditRecord;
   if (record.schema !== AUDIT_SCHEMA) return { ok: false, seq: at, reason: 'schema_mismatch' };
@@ -92,6 +143,5 @@ function checkRecord(value: unknown, at: number, prev: ChainHead): Checked {
   if (record.seq > expected) return { ok: false, seq: expected, reason: 'seq_gap' };
   if (record.seq < expected) return { ok: false, seq: expected, reason: 'seq_regression' };
   if (record.prev_hash !== prev.hash) return { ok: false, seq: record.seq, reason: 'prev_hash_mismatch' };
-  if (!HEX64.test(record.hash) || computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
   return { ok: true, record };
 }

@@ -34,8 +34,13 @@ export interface Finding {
 export interface ExportVerifyOptions {
   /** Checkpoint public keys by key id (several during a rotation). */
   readonly keys: ReadonlyMap<string, KeyObject>;
-  /** A checkpoint held outside the export (an earlier `prove`, the anchor): the export must reach and agree with it. */
+  /** A checkpoint held outside the export (an earlier `prove`): the export must reach and agree with it. */
   readonly checkpoint?: Checkpoint;
+  /**
+   * Checkpoints held outside the trail (an external anchor: `custos audit verify --anchor`):
+   * each must verify, be reached by the export, and agree with its rows.
+   */
+  readonly anchored?: readonly Checkpoint[];
 }
 
 export interface ExportReport {
@@ -43,23 +48,57 @@ export interface ExportReport {
   /** Rows whose chain verified. */
   readonly rows: number;
   readonly head?: ChainHead;
-  /** Checkpoints whose signature and root verified. */
+  /** Checkpoints whose signature and root verified (in the export, given and anchored). */
   readonly checkpoints: number;
-  /** The latest verified checkpoint (in the export or given). */
+  /** The latest verified checkpoint (in the export, given or anchored). */
   readonly latest?: Checkpoint;
   readonly findings: readonly Finding[];
 }
 
-export async function verifyExport(lines: readonly string[], options: ExportVerifyOptions): Promise<ExportReport> {
-  const chain = await verifyChain(lines);
-  const findings: Finding[] = chain.ok ? [] : [classifyBreak(chain, lines)];
-  const records = lines.slice(0, chain.count).map((line) => JSON.parse(line) as AuditRecord);
-  const leaves = new LeafTree(records.map((r) => hashRowLeaf(r.hash)));
-  const checked = checkCheckpoints(records, leaves, options.keys, findings);
+type Lines = AsyncIterable<string> | Iterable<string>;
+
+/**
+ * Verifies the lines in one streaming pass, each parsed once: the chain, then the Merkle
+ * tree over the verified rows for every checkpoint. Only when the chain breaks are the
+ * lines after the break kept, to name what happened.
+ */
+export async function verifyExport(lines: Lines, options: ExportVerifyOptions): Promise<ExportReport> {
+  const source = iteratorOf(lines);
+  const recent: string[] = [];
+  const leafHashes: Buffer[] = [];
+  const checkpointRows: AuditRecord[] = [];
+  // An iterable without `return`, so that verifyChain stopping at a break leaves the rest readable.
+  const feed: AsyncIterable<string> = {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const item = await source.next();
+        if (!item.done) {
+          recent.push(item.value);
+          if (recent.length > 3) recent.shift();
+        }
+        return item;
+      },
+    }),
+  };
+  const chain = await verifyChain(feed, {
+    onRecord: (record) => {
+      leafHashes.push(hashRowLeaf(record.hash));
+      if (record.event === 'checkpoint') checkpointRows.push(record);
+    },
+  });
+  const findings: Finding[] = [];
+  if (!chain.ok) {
+    const rest: string[] = [];
+    for (let item = await source.next(); !item.done; item = await source.next()) rest.push(item.value);
+    findings.push(classifyBreak(chain, { lines: [...recent, ...rest], offset: chain.count - (recent.length - 1) }));
+  }
+  const leaves = new LeafTree(leafHashes);
+  const checked = checkCheckpoints(checkpointRows, leaves, options.keys, findings);
   let latest = checked.latest;
   let count = checked.count;
-  if (options.checkpoint) {
-    const given = checkGiven(options.checkpoint, leaves, chain.ok, options.keys, latest, findings);
+  const held = [...(options.anchored ?? []), ...(options.checkpoint ? [options.checkpoint] : [])];
+  for (const c of held) {
+    const given = checkGiven(c, leaves, chain.ok, options.keys, latest, findings);
     if (given) {
       latest = given;
       count += 1;
@@ -67,6 +106,15 @@ export async function verifyExport(lines: readonly string[], options: ExportVeri
   }
   const base = { ok: findings.length === 0, rows: chain.count, checkpoints: count, findings };
   return { ...base, ...(chain.head ? { head: chain.head } : {}), ...(latest ? { latest } : {}) };
+}
+
+function iteratorOf(lines: Lines): { next(): Promise<IteratorResult<string>> } {
+  if (Symbol.asyncIterator in lines) {
+    const it = lines[Symbol.asyncIterator]();
+    return { next: () => it.next() };
+  }
+  const it = lines[Symbol.iterator]();
+  return { next: async () => it.next() };
 }
 
 function seqOf(line: string | undefined): number | undefined {
@@ -78,22 +126,35 @@ function seqOf(line: string | undefined): number | undefined {
   }
 }
 
+/**
+ * The lines around a break: `lines[i]` is line number `offset + i` of the export (0-based),
+ * from up to two verified lines before the break to the end.
+ */
+export interface BreakWindow {
+  readonly lines: readonly string[];
+  readonly offset: number;
+}
+
 /** Names the first break verifyChain found, from the shape of the lines around it. */
-export function classifyBreak(report: VerifyReport, lines: readonly string[]): Finding {
+export function classifyBreak(report: VerifyReport, window: BreakWindow): Finding {
   const at = report.firstBrokenSeq ?? report.count + 1;
-  const seqs = lines.map(seqOf);
-  const found = seqs[report.count];
+  const line = (n: number): string | undefined => window.lines[n - window.offset];
+  const after = window.lines.slice(report.count - window.offset).map(seqOf);
+  const found = after[0];
+  // The verified prefix holds seqs 1..count once each; the rest is in `after`.
+  const claimsOf = (seq: number): number => (seq >= 1 && seq <= report.count ? 1 : 0) + after.filter((s) => s === seq).length;
   for (const seq of new Set([at, found])) {
-    const claims = seqs.filter((s) => s === seq).length;
-    if (seq !== undefined && claims > 1) return { kind: 'row_inserted', seq, message: `${claims} rows claim seq ${seq}: a row was inserted` };
+    if (seq === undefined) continue;
+    const claims = claimsOf(seq);
+    if (claims > 1) return { kind: 'row_inserted', seq, message: `${claims} rows claim seq ${seq}: a row was inserted` };
   }
   switch (report.reason) {
     case 'seq_gap':
-      return seqs.slice(report.count + 1).includes(at)
+      return after.slice(1).includes(at)
         ? { kind: 'rows_swapped', seq: at, message: `seq ${found ?? '?'} stands where seq ${at} belongs and seq ${at} comes later: rows were swapped` }
         : { kind: 'row_deleted', seq: at, message: `seq ${at} is missing: the row was deleted` };
     case 'prev_hash_mismatch':
-      return classifyUnlinked(at, lines, report.count);
+      return classifyUnlinked(at, line(report.count), line(report.count - 2));
     case 'hash_mismatch':
     case 'non_canonical':
     case 'unparseable':
@@ -106,9 +167,9 @@ export function classifyBreak(report: VerifyReport, lines: readonly string[]): F
 }
 
 /** Row `at` does not follow row at-1: either at-1 was inserted (row `at` follows at-2) or at-1 was changed and re-hashed. */
-function classifyUnlinked(at: number, lines: readonly string[], index: number): Finding {
-  const prevHash = (JSON.parse(lines[index]!) as AuditRecord).prev_hash;
-  const beforePrevious = index >= 2 ? (JSON.parse(lines[index - 2]!) as AuditRecord).hash : undefined;
+function classifyUnlinked(at: number, breaking: string | undefined, twoBefore: string | undefined): Finding {
+  const prevHash = (JSON.parse(breaking ?? '{}') as Partial<AuditRecord>).prev_hash;
+  const beforePrevious = twoBefore === undefined ? undefined : (JSON.parse(twoBefore) as AuditRecord).hash;
   if (beforePrevious !== undefined && prevHash === beforePrevious) {
     return { kind: 'row_inserted', seq: at - 1, message: `row ${at - 1} was inserted: row ${at} follows row ${at - 2}` };
   }

@@ -1,7 +1,8 @@
 /** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyExport, verifyStore } from '../audit/index.js';
-import type { ChainHead, Checkpoint, ExportReport } from '../audit/index.js';
+import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import { formatRecord, readSinkStatus } from '../export/index.js';
 import type { ExportFormat } from '../export/index.js';
@@ -14,10 +15,11 @@ export interface VerifyAuditOptions extends StoreOptions {
   readonly export?: string;
   readonly pubkey?: readonly string[];
   readonly checkpoint?: string;
+  readonly anchor?: readonly string[];
 }
 
 export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
-  if (opts.export !== undefined) return verifyExportFile(ctx, opts.export, opts);
+  if (opts.export !== undefined || opts.anchor?.length) return verifyWithKeys(ctx, opts);
   const report = await verifyStore(await resolveStore(opts), opts.expectHead ? { expectHead: opts.expectHead } : {});
   const against = opts.expectHead ? `, reaches the expected head seq ${opts.expectHead.seq}` : '';
   if (report.ok) {
@@ -77,18 +79,70 @@ function readCheckpoint(file: string): Checkpoint {
   return { tree_size, root_hash, key_id, signature };
 }
 
-async function verifyExportFile(ctx: CommandContext, file: string, opts: VerifyAuditOptions): Promise<void> {
-  if (!opts.pubkey?.length) throw new CustosError('ERR_CONFIG_INVALID', 'audit verify --export needs at least one --pubkey');
-  const keys = loadVerifyKeys(opts.pubkey.map((f) => readText(f, 'the public key file')));
-  const lines = readText(file, 'the export')
-    .split('\n')
-    .filter((line) => line.length > 0);
-  const checkpoint = opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
-  const report = await verifyExport(lines, checkpoint ? { keys, checkpoint } : { keys });
-  printExportReport(ctx, report);
+/** The lines of a JSONL file, streamed. */
+async function* fileLines(file: string): AsyncGenerator<string> {
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) if (line.length > 0) yield line;
+  } catch (err) {
+    throw new CustosError('ERR_CONFIG_INVALID', `the export ${file} cannot be read`, { cause: err });
+  }
 }
 
-function printExportReport(ctx: CommandContext, report: ExportReport): void {
+async function* storeLines(store: AuditStoreAdmin): AsyncGenerator<string> {
+  for await (const row of store.readRaw()) yield row.json;
+}
+
+/**
+ * Offline (--export FILE) or against the store, with the public keys: the chain, the
+ * checkpoints in it, a checkpoint held elsewhere (--checkpoint) and every checkpoint of
+ * the external anchors (--anchor), which catch a trail cut short or re-chained whole.
+ */
+async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
+  if (!opts.pubkey?.length) throw new CustosError('ERR_CONFIG_INVALID', 'audit verify --export or --anchor needs at least one --pubkey');
+  const keys = loadVerifyKeys(opts.pubkey.map((f) => readText(f, 'the public key file')));
+  const checkpoint = opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
+  const anchored: Checkpoint[] = [];
+  for (const spec of opts.anchor ?? []) anchored.push(...(await readAnchorCheckpoints(spec, opts.config)));
+  const options = { keys, anchored, ...(checkpoint ? { checkpoint } : {}) };
+  if (opts.export !== undefined) {
+    printExportReport(ctx, await verifyExport(fileLines(opts.export), options), anchored.length, 'export intact (offline)');
+    return;
+  }
+  const store = await createAuditStore(await resolveStore(opts), { readonly: true });
+  try {
+    printExportReport(ctx, await verifyExport(storeLines(store), options), anchored.length, 'audit trail intact');
+  } finally {
+    await store.close();
+  }
+}
+
+/** `dir:PATH`, or the name of a `directory` or `s3` sink of the config (--config). */
+async function readAnchorCheckpoints(spec: string, configFile: string | undefined): Promise<Checkpoint[]> {
+  const { readDirectoryAnchor, readS3Anchor } = await import('../export/index.js');
+  let contents;
+  if (spec.startsWith('dir:')) {
+    try {
+      contents = readDirectoryAnchor(spec.slice(4));
+    } catch (err) {
+      throw new CustosError('ERR_CONFIG_INVALID', `the anchor directory ${spec.slice(4)} cannot be read`, { cause: err });
+    }
+  } else {
+    if (configFile === undefined) throw new CustosError('ERR_CONFIG_INVALID', `--anchor ${spec}: give dir:PATH, or a sink name with --config`);
+    const { loadConfig } = await import('../config/index.js');
+    const sink = loadConfig(configFile).export.sinks.find((s) => s.name === spec);
+    if (!sink || (sink.type !== 'directory' && sink.type !== 's3'))
+      throw new CustosError('ERR_CONFIG_INVALID', `--anchor ${spec}: no directory or s3 sink of that name in export.sinks`);
+    contents = sink.type === 's3' ? await readS3Anchor(sink) : readDirectoryAnchor(sink.path);
+  }
+  if (contents.problems.length) throw new CustosError('ERR_AUDIT_CHAIN_BROKEN', `the anchor ${spec} holds unreadable objects: ${contents.problems.join('; ')}`);
+  const checkpoints = contents.records.filter((r) => r.event === 'checkpoint' && isCheckpoint(r.checkpoint)).map((r) => r.checkpoint!);
+  if (checkpoints.length === 0) throw new CustosError('ERR_CONFIG_INVALID', `the anchor ${spec} holds no checkpoint yet`);
+  return checkpoints;
+}
+
+function printExportReport(ctx: CommandContext, report: ExportReport, anchored: number, intact: string): void {
   if (!report.ok) {
     for (const f of report.findings) ctx.err(`TAMPERED ${f.kind}${f.seq === undefined ? '' : ` at seq ${f.seq}`}: ${f.message}`);
     ctx.err(`export BROKEN: ${report.findings.length} finding(s); ${report.rows} rows verified before the first break`);
@@ -98,7 +152,8 @@ function printExportReport(ctx: CommandContext, report: ExportReport): void {
   const latest = report.latest
     ? `, ${report.checkpoints} signed checkpoint(s), the latest over rows 1..${report.latest.tree_size} root ${report.latest.root_hash} key ${report.latest.key_id}`
     : ', no checkpoint: rows cut off the end cannot be detected without one (--checkpoint)';
-  ctx.out(`export intact (offline): ${report.rows} rows${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${latest}`);
+  const anchors = anchored > 0 ? `, reaches and agrees with ${anchored} anchored checkpoint(s)` : '';
+  ctx.out(`${intact}: ${report.rows} rows${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${latest}${anchors}`);
 }
 
 /** Prints the inclusion proof of one row against the latest checkpoint. */
@@ -136,7 +191,7 @@ export async function sinkStatus(ctx: CommandContext, opts: { config: string; js
   if (opts.json) ctx.out(JSON.stringify(statuses, null, 2));
   else if (statuses.length === 0) ctx.out('no sinks configured (export.sinks)');
   for (const s of opts.json ? [] : statuses) {
-    const error = s.last_error ? `, last error ${s.last_error.reason} at ${s.last_error.at} (${s.failures} failures in a row)` : '';
+    const error = s.last_error ? `, last error ${s.last_error.code} ${s.last_error.reason} at ${s.last_error.at} (${s.failures} failures in a row)` : '';
     ctx.out(`${s.name} (${s.type}): ${s.state}, delivered through seq ${s.cursor} of ${s.head}, lag ${s.lag}${error}`);
   }
   if (statuses.some((s) => s.failures > 0)) ctx.exitCode = 1;

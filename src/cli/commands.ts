@@ -6,6 +6,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import type { SearchFlags } from './search.js';
 import type { StoreOptions } from './store-uri.js';
 
 const STORE_HELP = 'the trail: sqlite:PATH or a postgres:// URL (default sqlite:./data/audit.sqlite)';
@@ -29,6 +30,7 @@ interface VerifyFlags {
   readonly export?: string;
   readonly pubkey: string[];
   readonly checkpoint?: string;
+  readonly anchor: string[];
 }
 
 function parseHead(value: string): { seq: number; hash: string } {
@@ -101,6 +103,12 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
       '--checkpoint <file>',
       'a checkpoint held outside the export (JSON: a checkpoint, or a proof from `audit prove`): the export must reach and agree with it',
     )
+    .option(
+      '--anchor <dir:PATH|sink>',
+      'an external anchor of signed checkpoints (a directory, or the name of a directory or s3 sink of --config): the trail (or --export) must reach and agree with every one, so a trail cut short or re-chained whole is caught; repeatable; needs --pubkey',
+      collect,
+      [],
+    )
     .action(async (opts: StoreOptions & VerifyFlags) => (await import('./audit.js')).verifyAudit(ctx, opts));
 
   withStoreOptions(audit.command('prove'))
@@ -115,6 +123,61 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
     .option('--from <seq>', 'first seq to print (same as --since SEQ)', parseSeq)
     .action(async (opts: StoreOptions & { format: 'jsonl' | 'ocsf'; since?: { seq: number } | { time: number }; from?: number }) =>
       (await import('./audit.js')).exportAudit(ctx, opts),
+    );
+
+  withStoreOptions(audit.command('backup'))
+    .description(
+      'Back up the trail (its canonical rows and a manifest with their SHA-256 and head), the SQLite session store (online backup) and the keys by reference only (the references the config names; never a key or a secret) into a new directory.',
+    )
+    .requiredOption('-o, --out <dir>', 'a new (or empty) directory')
+    .option('--sessions <uri>', 'the session store (default: the one of --config)')
+    .action(async (opts: StoreOptions & { out: string; sessions?: string }) => (await import('./backup.js')).backupAudit(ctx, opts));
+
+  audit
+    .command('restore')
+    .description(
+      'Restore a backup into a new, empty store: the backup is verified whole, each row is chained again and must get the same hash, and the head must match the manifest. Then verify it against the anchor: `custos audit verify --store URI --anchor ... --pubkey ...`.',
+    )
+    .requiredOption('--from <dir>', 'the backup directory')
+    .requiredOption('--store <uri>', 'the new trail: sqlite:PATH or a postgres:// URL (must be empty)')
+    .option('--sessions <uri>', 'where to restore the session store (sqlite:PATH, must not exist)')
+    .action(async (opts: { from: string; store: string; sessions?: string }) => (await import('./backup.js')).restoreAudit(ctx, opts));
+
+  audit
+    .command('search')
+    .description(
+      'Search the trail of a running Custos (GET /v1/audit) as an auditor: every matching row as one JSON line, in seq order, all pages. Needs a token with a role of audit.search.roles; the search itself is a row.',
+    )
+    .requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787')
+    .option('--token <token>', 'the auditor access token (default: $CUSTOS_TOKEN)')
+    .option('--user <sub|email>', 'user.sub or user.email')
+    .option('--agent <name>', 'agent.name')
+    .option('--tier <tier>', 'agent.tier')
+    .option('--tool <name|server/name>', 'tool.name, or server/name')
+    .addOption(new Option('--decision <decision>', 'policy.decision').choices(['allow', 'deny', 'confirm']))
+    .option('--data-class <class>', 'one of data_classes, e.g. phi')
+    .option('--resource <path|uri>', 'a path or URI the call named (equal, or ending in /PATH)')
+    .option('--event <event>', 'intent, result, deny, admin, …')
+    .option('--from <time>', 'RFC 3339: rows at or after')
+    .option('--to <time>', 'RFC 3339: rows before')
+    .option('--request-id <id>', 'request_id')
+    .option('--after-seq <seq>', 'start after this seq', (v) => Number(v))
+    .option('--limit <n>', 'rows per page (1..1000)', (v) => Number(v))
+    .action(async (opts: SearchFlags) => (await import('./search.js')).searchAudit(ctx, opts));
+
+  audit
+    .command('disclosures')
+    .description(
+      "The HIPAA accounting of disclosures (164.528) for one patient, from a running Custos: every allowed access to the patient's records (audit.search.patientPaths): who, when, through which agent. Needs an auditor token; the report is a row.",
+    )
+    .requiredOption('--url <url>', 'the Custos base URL')
+    .option('--token <token>', 'the auditor access token (default: $CUSTOS_TOKEN)')
+    .requiredOption('--patient <id>', 'the patient identifier ({patient} in audit.search.patientPaths)')
+    .option('--from <time>', 'RFC 3339')
+    .option('--to <time>', 'RFC 3339')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { url: string; token?: string; patient: string; from?: string; to?: string; json?: boolean }) =>
+      (await import('./search.js')).disclosuresAudit(ctx, opts),
     );
 
   audit

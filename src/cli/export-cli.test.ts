@@ -92,7 +92,7 @@ describe('custos audit sinks', () => {
     expect(text.code).toBe(1);
     expect(text.out).toContain('archive (file): idle, delivered through seq 6 of 6, lag 0\n');
     expect(text.out).toContain(
-      'siem (webhook): retrying, delivered through seq 2 of 6, lag 4, last error unreachable at 2026-01-01T00:00:09.000Z (4 failures in a row)',
+      'siem (webhook): retrying, delivered through seq 2 of 6, lag 4, last error ERR_EXPORT_DELIVERY_FAILED unreachable at 2026-01-01T00:00:09.000Z (4 failures in a row)',
     );
     const json = await cli(['audit', 'sinks', '--config', config, '--json']);
     expect(JSON.parse(json.out)).toEqual([

@@ -73,6 +73,14 @@ function resolveExport(
           ...sink,
           headers: Object.fromEntries(Object.entries(sink.headers).map(([k, v]) => [k, resolveSecret(v, where(i, `headers.${k}`), baseDir, env, problems)])),
         };
+      case 'directory':
+        return { ...sink, path: path.resolve(baseDir, sink.path) };
+      case 's3':
+        return {
+          ...sink,
+          accessKeyId: resolveSecret(sink.accessKeyId, where(i, 'accessKeyId'), baseDir, env, problems),
+          secretAccessKey: resolveSecret(sink.secretAccessKey, where(i, 'secretAccessKey'), baseDir, env, problems),
+        };
     }
   });
   return { ...section, stateDir: path.resolve(baseDir, section.stateDir), sinks };

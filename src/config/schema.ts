@@ -205,6 +205,13 @@ const sinkCommon = {
       '`jsonl`: the stored `custos.audit/v1` record, canonical JSON; `ocsf`: an OCSF 1.3 API Activity event (class 6003) as docs/audit-schema.md maps it.',
     ),
   batchSize: z.number().int().min(1).max(10_000).default(100).describe('Most records per delivery.'),
+  events: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe(
+      'Send only rows of these events (e.g. `[checkpoint]`: a webhook that anchors signed checkpoints); the cursor still moves past the others. Absent: every row (`directory` and `s3`: only `checkpoint`).',
+    ),
   timeoutMs: z
     .number()
     .int()
@@ -281,6 +288,30 @@ const sinkSchema = z.discriminatedUnion('type', [
       serviceName: z.string().min(1).default('custos').describe('The `service.name` resource attribute.'),
     })
     .describe('OpenTelemetry logs over OTLP/HTTP (JSON).'),
+  z
+    .strictObject({
+      type: z.literal('directory'),
+      ...sinkCommon,
+      path: z
+        .string()
+        .min(1)
+        .describe(
+          'The anchor directory (relative to the config file), ideally on other storage than the trail (another host, a WORM mount). One read-only file per row, `checkpoint-<seq>.json`, created once, never overwritten.',
+        ),
+    })
+    .describe('External anchor: a write-once directory of signed checkpoint rows (`custos audit verify --anchor`).'),
+  z
+    .strictObject({
+      type: z.literal('s3'),
+      ...sinkCommon,
+      endpoint: z.url().describe('Path-style S3 endpoint: `https://s3.REGION.amazonaws.com`, or an S3-compatible store (MinIO, Ceph, R2).'),
+      region: z.string().min(1).default('us-east-1').describe('The SigV4 signing region.'),
+      bucket: z.string().min(3).max(63).describe('The bucket; use one with Object Lock (compliance mode) so nobody can delete an anchor.'),
+      prefix: z.string().default('').describe('Key prefix, e.g. `custos/prod/`.'),
+      accessKeyId: secretRef.describe('The access key id, as a secret reference.'),
+      secretAccessKey: secretRef.describe('The secret access key, as a secret reference.'),
+    })
+    .describe('External anchor: signed checkpoint rows as objects in an S3-compatible bucket, never overwritten (`If-None-Match: *`).'),
 ]);
 
 const exportSchema = z
@@ -427,6 +458,23 @@ export const configSchema = z
           .describe(
             'Signed checkpoints: a `checkpoint` row every N rows or T seconds carrying the signed root of the RFC 9162 Merkle tree over the rows before it (docs/audit-schema.md). Off unless `signingKey` is set.',
           ),
+        search: z
+          .strictObject({
+            roles: z
+              .array(z.string().min(1))
+              .default(['auditor', 'custos-admin'])
+              .describe(
+                'Roles (from the token, `identity.issuers[].claims.roles`) that may search the trail (`GET /v1/audit`, `custos audit search`) and ask for the accounting of disclosures. Every search, and every refusal, is an `admin` row.',
+              ),
+            patientPaths: z
+              .array(z.string().min(1).includes('{patient}', { message: 'must contain {patient}' }))
+              .default([])
+              .describe(
+                "Where one patient's records live, `{patient}` standing for the patient identifier, e.g. `phi/{patient}.md`: the accounting of disclosures (`GET /v1/audit/disclosures?patient=ID`) lists every allowed call whose arguments name one of these paths (equal, or ending in `/` + it).",
+              ),
+          })
+          .prefault({})
+          .describe('Search of the trail and the HIPAA accounting of disclosures (164.528).'),
       })
       .prefault({})
       .describe('The audit trail.'),

@@ -19,7 +19,7 @@ export function recordEvent(record: AuditRecord, format: ExportFormat): unknown 
  * `write_failed`, …) and never holds a payload, a URL's credentials or a secret.
  */
 export function deliveryFailed(reason: string, cause?: unknown): CustosError {
-  return new CustosError('ERR_INTERNAL', `sink delivery failed: ${reason}`, { cause, detail: { reason } });
+  return new CustosError('ERR_EXPORT_DELIVERY_FAILED', `sink delivery failed: ${reason}`, { cause, detail: { reason } });
 }
 
 /** The short reason of a delivery failure, for status and logs. */

@@ -3,9 +3,12 @@ export {
   reservePort,
   startHecReceiver,
   startOtlpReceiver,
+  startRsyslog,
   startSyslogReceiver,
   startWebhookReceiver,
   makeCertificate,
   createFrameParser,
 } from './receivers.test-support.js';
 export type { Receiver } from './receivers.test-support.js';
+export { S3_TEST_ACCOUNT, startTestS3 } from './s3.test-support.js';
+export type { TestS3 } from './s3.test-support.js';

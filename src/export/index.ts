@@ -10,9 +10,14 @@ export { formatRecord } from './format.js';
 export { toOcsf, OCSF_VERSION } from './ocsf.js';
 export { signWebhook, verifyWebhookSignature } from './sinks/webhook-sink.js';
 export { toSyslogMessage, frameOctetCounted } from './sinks/syslog-sink.js';
+export { anchorObjectName, readDirectoryAnchor, readS3Anchor } from './sinks/anchor-sinks.js';
+export type { AnchorContents } from './sinks/anchor-sinks.js';
+export { signS3Request } from './sinks/s3-client.js';
 export type {
+  DirectorySinkSettings,
   ExportFormat,
   FileSinkSettings,
+  S3SinkSettings,
   OtlpSinkSettings,
   Sink,
   SinkCursor,

@@ -3,9 +3,9 @@
  * 127.0.0.1. Each can be started on a port reserved while it was down, so a test runs the
  * sink against a receiver that is down first and up later.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -218,4 +218,78 @@ export function makeCertificate(dir: string): { key: string; cert: string } {
     { stdio: 'ignore' },
   );
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+}
+
+/**
+ * Debian's rsyslogd as the receiver: imtcp with octet-counted framing, plain TCP or TLS
+ * (gtls, the certificate and key made by makeCertificate in `dir`), every message written
+ * raw to DIR/received.log. The seqs are read back from that file as rsyslog writes it.
+ */
+export async function startRsyslog(port: number, dir: string, tlsFiles?: { key: string; cert: string }): Promise<Receiver> {
+  const out = path.join(dir, 'received.log');
+  const work = path.join(dir, 'rsyslog-work');
+  mkdirSync(work, { recursive: true });
+  const global = [`workDirectory="${work}"`, 'maxMessageSize="64k"'];
+  if (tlsFiles) {
+    global.push(
+      `defaultNetstreamDriverCAFile="${tlsFiles.cert}"`,
+      `defaultNetstreamDriverCertFile="${tlsFiles.cert}"`,
+      `defaultNetstreamDriverKeyFile="${tlsFiles.key}"`,
+    );
+  }
+  const driver = tlsFiles ? ' StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon"' : '';
+  const conf = path.join(dir, 'rsyslog.conf');
+  writeFileSync(
+    conf,
+    [
+      `global(${global.join(' ')})`,
+      `module(load="imtcp"${driver})`,
+      `input(type="imtcp" address="127.0.0.1" port="${port}" supportOctetCountedFraming="on")`,
+      'template(name="raw" type="string" string="%rawmsg%\\n")',
+      `*.* action(type="omfile" file="${out}" template="raw" flushOnTXEnd="on" asyncWriting="off")`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Ready once the port accepts a connection.
+  for (let connected = false; !connected;) {
+    if (child.exitCode !== null) throw new Error(`rsyslogd exited: ${stderr.slice(0, 500)}`);
+    connected = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (!connected) await new Promise((r) => setTimeout(r, 50));
+  }
+  const seqs: number[] = [];
+  const refused: string[] = [];
+  const poll = setInterval(() => {
+    let lines: string[];
+    try {
+      lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return;
+    }
+    for (const line of lines.slice(seqs.length + refused.length)) {
+      const m = RFC5424.exec(line);
+      const seq = Number(/seq="(\d+)"/.exec(m?.[7] ?? '')?.[1]);
+      if (!m || Number.isNaN(seq) || (JSON.parse(m[8]!) as { seq: number }).seq !== seq) refused.push(line.slice(0, 80));
+      else seqs.push(seq);
+    }
+  }, 20);
+  return {
+    seqs,
+    payloads: [],
+    refused,
+    close: async () => {
+      clearInterval(poll);
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

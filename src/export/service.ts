@@ -6,6 +6,7 @@ import os from 'node:os';
 import { createFileCursorStore } from './cursor.js';
 import { createSinkRunner } from './runner.js';
 import type { SinkRunner, TrailReader } from './runner.js';
+import { createDirectorySink, createS3Sink } from './sinks/anchor-sinks.js';
 import { createFileSink } from './sinks/file-sink.js';
 import { createOtlpSink } from './sinks/otlp-sink.js';
 import { createSplunkHecSink } from './sinks/splunk-hec-sink.js';
@@ -30,8 +31,23 @@ export interface ExportService {
   readonly runners: ReadonlyMap<string, SinkRunner>;
 }
 
-/** The sink a setting names. */
+/** The sink a setting names, passing only the rows of `settings.events` when set. */
 export function createSink(settings: SinkSettings): Sink {
+  const sink = createDestination(settings);
+  const events = settings.events;
+  if (!events) return sink;
+  return {
+    name: sink.name,
+    type: sink.type,
+    deliver: async (batch) => {
+      const kept = batch.filter((r) => events.includes(r.event));
+      if (kept.length > 0) await sink.deliver(kept);
+    },
+    close: () => sink.close(),
+  };
+}
+
+function createDestination(settings: SinkSettings): Sink {
   switch (settings.type) {
     case 'file':
       return createFileSink(settings);
@@ -43,6 +59,10 @@ export function createSink(settings: SinkSettings): Sink {
       return createSyslogSink(settings);
     case 'otlp':
       return createOtlpSink(settings);
+    case 'directory':
+      return createDirectorySink(settings);
+    case 's3':
+      return createS3Sink(settings);
   }
 }
 

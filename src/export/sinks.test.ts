@@ -6,7 +6,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryAudit, makeEntry, makeTempDir } from '../audit/index.test-support.js';
 import type { TempDir } from '../audit/index.test-support.js';
 import { createFileCursorStore } from './cursor.js';
-import { makeCertificate, reservePort, startHecReceiver, startOtlpReceiver, startSyslogReceiver, startWebhookReceiver } from './receivers.test-support.js';
+import {
+  makeCertificate,
+  reservePort,
+  startHecReceiver,
+  startOtlpReceiver,
+  startRsyslog,
+  startSyslogReceiver,
+  startWebhookReceiver,
+} from './receivers.test-support.js';
+import path from 'node:path';
 import type { Receiver } from './receivers.test-support.js';
 import { createSinkRunner } from './runner.js';
 import { createSink } from './service.js';
@@ -87,7 +96,7 @@ describe('sinks against local receivers, down then up', () => {
       batchSize: 4,
     });
     await expect(runner.runOnce()).rejects.toThrow();
-    expect(await runner.status()).toMatchObject({ cursor: 0, lag: 0, failures: 1, last_error: { reason: 'http_401' } });
+    expect(await runner.status()).toMatchObject({ cursor: 0, lag: 1, failures: 1, last_error: { code: 'ERR_EXPORT_DELIVERY_FAILED', reason: 'http_401' } });
     expect(receiver.seqs).toEqual([]);
   });
 
@@ -185,6 +194,44 @@ describe('sinks against local receivers, down then up', () => {
     cleanups.push(() => sink.close());
     await expect(sink.deliver([await createMemoryAudit().append(makeEntry(1))])).rejects.toMatchObject({ detail: { reason: 'tls_failed' } });
     expect(receiver.seqs).toEqual([]);
+  });
+
+  it("Debian's rsyslogd over TCP, started by the test: every row in seq order, as rsyslog wrote them", async () => {
+    const dir = makeTempDir();
+    cleanups.push(() => dir.remove());
+    const port = await reservePort();
+    const { receiver } = await downThenUp(
+      { ...common, type: 'syslog', name: 'rsyslog', host: '127.0.0.1', port, appName: 'custos', facility: 13, hostname: 'custos-test' },
+      () => startRsyslog(port, dir.path),
+    );
+    await waitFor(() => receiver.seqs.length >= 25);
+    expect(receiver.seqs).toEqual(ALL);
+    expect(receiver.refused).toEqual([]);
+  });
+
+  it("Debian's rsyslogd over TLS (gtls), its certificate verified against the CA: every row in seq order", async () => {
+    const dir = makeTempDir();
+    cleanups.push(() => dir.remove());
+    const credentials = makeCertificate(dir.path);
+    const port = await reservePort();
+    const files = { key: path.join(dir.path, 'key.pem'), cert: path.join(dir.path, 'cert.pem') };
+    const { receiver } = await downThenUp(
+      {
+        ...common,
+        type: 'syslog',
+        name: 'rsyslog-tls',
+        host: '127.0.0.1',
+        port,
+        tls: { ca: credentials.cert },
+        appName: 'custos',
+        facility: 13,
+        hostname: 'custos-test',
+      },
+      () => startRsyslog(port, dir.path, files),
+    );
+    await waitFor(() => receiver.seqs.length >= 25);
+    expect(receiver.seqs).toEqual(ALL);
+    expect(receiver.refused).toEqual([]);
   });
 
   it('syslog message: PRI, version, header fields, escaped structured data, byte-counted frame', async () => {

@@ -14,7 +14,7 @@ export function readSinkStatus(stateDir: string, sinks: ReadonlyArray<{ readonly
       head,
       lag: Math.max(0, head - cursor.seq),
       failures: cursor.failures,
-      ...(cursor.last_error ? { last_error: cursor.last_error } : {}),
+      ...(cursor.last_error ? { last_error: { code: 'ERR_EXPORT_DELIVERY_FAILED' as const, ...cursor.last_error } } : {}),
     };
   });
 }

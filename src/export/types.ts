@@ -16,13 +16,15 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-export type SinkType = 'file' | 'webhook' | 'splunk_hec' | 'syslog' | 'otlp';
+export type SinkType = 'file' | 'webhook' | 'splunk_hec' | 'syslog' | 'otlp' | 'directory' | 's3';
 
 interface CommonSinkSettings {
   readonly name: string;
   readonly format: ExportFormat;
   /** Most records per delivery. */
   readonly batchSize: number;
+  /** Only rows of these events are sent (the cursor still moves past the others); absent: every row. */
+  readonly events?: readonly string[];
 }
 
 export interface FileSinkSettings extends CommonSinkSettings {
@@ -76,7 +78,30 @@ export interface OtlpSinkSettings extends CommonSinkSettings {
   readonly timeoutMs: number;
 }
 
-export type SinkSettings = FileSinkSettings | WebhookSinkSettings | SplunkHecSinkSettings | SyslogSinkSettings | OtlpSinkSettings;
+/** A write-once directory anchor: one read-only file per row (checkpoint rows by default). */
+export interface DirectorySinkSettings extends CommonSinkSettings {
+  readonly type: 'directory';
+  /** The directory (absolute). */
+  readonly path: string;
+}
+
+/** An S3-compatible bucket anchor: one object per row, never overwritten (`If-None-Match: *`). */
+export interface S3SinkSettings extends CommonSinkSettings {
+  readonly type: 's3';
+  /** Path-style endpoint, e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** Key prefix, e.g. `custos/prod/` (may be empty). */
+  readonly prefix: string;
+  readonly accessKeyId: string;
+  /** Resolved from its secret reference. */
+  readonly secretAccessKey: string;
+  readonly timeoutMs: number;
+}
+
+export type SinkSettings =
+  FileSinkSettings | WebhookSinkSettings | SplunkHecSinkSettings | SyslogSinkSettings | OtlpSinkSettings | DirectorySinkSettings | S3SinkSettings;
 
 /** The persisted position of one sink: the last seq the destination took, and its last error. */
 export interface SinkCursor {
@@ -102,5 +127,6 @@ export interface SinkStatus {
   /** Records written to the trail and not yet delivered (head − cursor). */
   readonly lag: number;
   readonly failures: number;
-  readonly last_error?: { readonly reason: string; readonly at: string };
+  /** The last failure since the last delivery: always `ERR_EXPORT_DELIVERY_FAILED`, its short reason, and when. */
+  readonly last_error?: { readonly code: 'ERR_EXPORT_DELIVERY_FAILED'; readonly reason: string; readonly at: string };
 }

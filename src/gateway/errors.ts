@@ -68,6 +68,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = Object.fre
   ERR_AUDIT_UNAVAILABLE: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
   ERR_AUDIT_CHAIN_BROKEN: INTERNAL,
   ERR_AUDIT_STORE_INVALID: INTERNAL,
+  ERR_EXPORT_DELIVERY_FAILED: INTERNAL, // never an answer: a sink's status (readiness, custos audit sinks)
   ERR_GATEWAY_BAD_REQUEST: { status: 400, rpc: R.INVALID_REQUEST },
   ERR_GATEWAY_NOT_FOUND: { status: 404, rpc: R.INVALID_PARAMS },
   ERR_GATEWAY_UPSTREAM_UNAVAILABLE: { status: 502, rpc: R.UPSTREAM_ERROR },

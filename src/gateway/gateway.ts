@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, DEFAULT_INPUT_LIMITS } from '../kernel/index.js';
 import type { Clock, IdSource } from '../kernel/index.js';
 import { createAdminSessionsRoute } from './http/admin-sessions.js';
+import { createAuditApi } from './http/audit-api.js';
 import { createAuthenticator } from './shared/auth.js';
 import { createDecisionApi } from './http/decision-api.js';
 import { createEmergencyApi } from './http/emergency-api.js';
@@ -92,6 +93,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     ],
     ...identityRoutes(),
+    ...auditRoutes(),
     ...(deps.tokens
       ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })]
       : []),
@@ -114,6 +116,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
       out.push(['POST /v1/emergency/grants', e.open], ['GET /v1/emergency/reviews', e.reviews], ['POST /v1/emergency/reviews/close', e.close]);
     }
     return out;
+  }
+
+  /** Search of the trail, when the app provides it. */
+  function auditRoutes(): Array<[string, Route]> {
+    if (!deps.auditSearch) return [];
+    const a = createAuditApi({ auth, pipeline: deps.pipeline, search: deps.auditSearch });
+    return [
+      ['GET /v1/audit', a.search],
+      ['GET /v1/audit/disclosures', a.disclosures],
+    ];
   }
 
   function route(req: IncomingMessage): Route | undefined {

@@ -16,6 +16,8 @@ export type {
   GatewayLimits,
   Logger,
   ReadinessChecks,
+  AuditSearchPort,
+  SinkReadiness,
   AuditReadiness,
   IssuerStatus,
   UpstreamConfig,

@@ -3,6 +3,7 @@ import type { AuthFailureSettings } from './shared/flood-guard.js';
 import type { IdentityServices } from './shared/session-types.js';
 import type {
   AgentContext,
+  AuditRecord,
   Clock,
   IdSource,
   InputLimits,
@@ -63,11 +64,36 @@ export interface IssuerStatus {
   readonly issuer: string;
 }
 
+/** One SIEM sink or anchor as readiness reports it: its lag and last error (reported only; it does not gate readiness). */
+export interface SinkReadiness {
+  readonly name: string;
+  readonly type: string;
+  readonly state: string;
+  /** Rows written to the trail and not yet delivered. */
+  readonly lag: number;
+  readonly failures: number;
+  /** `ERR_EXPORT_DELIVERY_FAILED` with the short reason (`unreachable`, `http_503`, …) while failing. */
+  readonly last_error?: { readonly code: string; readonly reason: string; readonly at: string };
+}
+
 export interface ReadinessChecks {
   /** The audit store's append health, answered without waiting on the store; absent means not checked. */
   readonly audit?: () => AuditReadiness | Promise<AuditReadiness>;
   /** The configured identity providers. */
   readonly issuers?: () => readonly IssuerStatus[];
+  /** The SIEM sinks and anchors. */
+  readonly sinks?: () => Promise<readonly SinkReadiness[]>;
+}
+
+/** The trail's search, as `GET /v1/audit` uses it (src/audit implements it; the app wires it). */
+export interface AuditSearchPort {
+  /** Roles that may search (`audit.search.roles`). */
+  readonly roles: readonly string[];
+  search(
+    query: Readonly<Record<string, string>>,
+    page: { readonly afterSeq: number; readonly limit: number },
+  ): Promise<{ readonly records: readonly AuditRecord[]; readonly next_after_seq?: number }>;
+  disclosures(patient: string, range: { readonly from?: string; readonly to?: string }): Promise<{ readonly disclosures: readonly unknown[] }>;
 }
 
 export interface GatewayDeps {
@@ -97,6 +123,8 @@ export interface GatewayDeps {
    * source is the right-most untrusted X-Forwarded-For address; otherwise the socket peer.
    */
   readonly trustedProxies?: readonly string[];
+  /** Search of the trail for auditors (`GET /v1/audit`); absent: the route is off. */
+  readonly auditSearch?: AuditSearchPort;
 }
 
 export interface GatewayLimits {

@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   // audit
   ERR_AUDIT_UNAVAILABLE: 'The audit store could not write durably; the call is denied.',
   ERR_AUDIT_CHAIN_BROKEN: 'The audit trail does not verify.',
+  ERR_EXPORT_DELIVERY_FAILED: 'A SIEM sink or anchor did not take a batch; it is retried from its cursor, nothing is dropped.',
   ERR_AUDIT_STORE_INVALID: 'The audit store location is not valid.',
   // gateway
   ERR_GATEWAY_BAD_REQUEST: 'The request is malformed.',

@@ -1,6 +1,6 @@
 /** Liveness (`/healthz`) and readiness (`/readyz`) probes. */
 import type { PolicySource } from '../../kernel/index.js';
-import type { AuditReadiness, IssuerStatus, ReadinessChecks, UpstreamPool, UpstreamStatus } from '../types.js';
+import type { AuditReadiness, IssuerStatus, ReadinessChecks, SinkReadiness, UpstreamPool, UpstreamStatus } from '../types.js';
 
 export interface Readiness {
   readonly status: 'ready' | 'not_ready';
@@ -13,6 +13,8 @@ export interface Readiness {
     readonly policy: 'ok' | 'failing';
     readonly upstreams: readonly UpstreamStatus[];
     readonly issuers: readonly IssuerStatus[];
+    /** SIEM sinks and anchors: lag and last error. Reported, not gating: a SIEM that is down costs lag, never calls. */
+    readonly sinks: readonly SinkReadiness[];
   };
 }
 
@@ -45,9 +47,10 @@ export async function checkReadiness(checks: ReadinessChecks | undefined, policy
     policyState = 'failing';
     reasons.push('policy_unavailable');
   }
+  const sinks = checks?.sinks ? await checks.sinks().catch((): SinkReadiness[] => []) : [];
   return {
     status: reasons.length === 0 ? 'ready' : 'not_ready',
     reasons,
-    checks: { audit, ...(auditFailure ? { auditFailure } : {}), policy: policyState, upstreams: upstreams.status(), issuers: checks?.issuers?.() ?? [] },
+    checks: { audit, ...(auditFailure ? { auditFailure } : {}), policy: policyState, upstreams: upstreams.status(), issuers: checks?.issuers?.() ?? [], sinks },
   };
 }

@@ -1,0 +1,310 @@
+/**
+ * `npm run bench -- audit`: the audit trail's figures in one run.
+ *   1. durable rows/s: SQLite and PostgreSQL, one appender (each row its own commit) and many
+ *      at once (SQLite: group commit; PostgreSQL: concurrent transactions, not grouped);
+ *   2. offline verification rows/s: the streaming one-parse verifier against the previous
+ *      verifier's work (parse twice, canonicalise twice), same export, side by side;
+ *   3. inclusion proofs/s: proving from the store, and checking a proof offline;
+ *   4. sink throughput per protocol, each against a local receiver (rsyslogd for syslog).
+ * Sizes: BENCH_N (appends, default 2000), BENCH_VERIFY_N (rows verified, default 100000),
+ * BENCH_SINK_N (rows per sink, default 2000). Benchmarks measure; they never fail.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  LeafTree,
+  createAuditStore,
+  createCheckpointSigner,
+  hashRowLeaf,
+  loadVerifyKeys,
+  proveInclusion,
+  verifyExport,
+  verifyProof,
+} from '../src/audit/index.js';
+import type { AuditStoreAdmin } from '../src/audit/index.js';
+import { chainRecord, computeRecordHash } from '../src/audit/chain-hash.js';
+import { CompactTree } from '../src/audit/merkle.js';
+import { createMemoryAudit, makeEntry, makeTempDir } from '../src/audit/index.test-support.js';
+import { createFileCursorStore, createSink, createSinkRunner } from '../src/export/index.js';
+import type { SinkSettings } from '../src/export/index.js';
+import {
+  S3_TEST_ACCOUNT,
+  reservePort,
+  startHecReceiver,
+  startOtlpReceiver,
+  startRsyslog,
+  startSyslogReceiver,
+  startTestS3,
+  startWebhookReceiver,
+} from '../src/export/index.test-support.js';
+import type { Receiver } from '../src/export/index.test-support.js';
+import { AUDIT_SCHEMA, GENESIS_HASH, buildCheckpointRow, canonicalize } from '../src/kernel/index.js';
+import type { AuditEntry, AuditRecord } from '../src/kernel/index.js';
+import { startPostgres } from '../test/e2e/postgres.js';
+import { summarize } from './stats.js';
+
+const N = Number(process.env.BENCH_N ?? 2000);
+const VERIFY_N = Number(process.env.BENCH_VERIFY_N ?? 100_000);
+const SINK_N = Number(process.env.BENCH_SINK_N ?? 2000);
+const WRITERS = 64;
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+async function appendAll(store: AuditStoreAdmin, n: number, writers: number): Promise<{ rowsPerSec: number; p50: number; p99: number }> {
+  const latencies: number[] = [];
+  let next = 1;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (next <= n) {
+        const i = next++;
+        const t0 = performance.now();
+        await store.append(makeEntry(i));
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const s = summarize(latencies);
+  return { rowsPerSec: n / seconds, p50: s.p50, p99: s.p99 };
+}
+
+async function durable(): Promise<void> {
+  console.log(`\n1. durable appends (row on disk when append resolves), ${fmt(N)} rows for one appender, ${fmt(N * 5)} for ${WRITERS} at once`);
+  console.log('store       appenders   rows/s    p50 ms   p99 ms');
+  const dir = makeTempDir();
+  const line = (name: string, w: number, r: { rowsPerSec: number; p50: number; p99: number }) =>
+    console.log(`${name.padEnd(11)} ${String(w).padStart(9)} ${fmt(r.rowsPerSec).padStart(8)} ${r.p50.toFixed(2).padStart(9)} ${r.p99.toFixed(2).padStart(8)}`);
+  for (const [w, n] of [
+    [1, N],
+    [WRITERS, N * 5],
+  ] as const) {
+    const store = await createAuditStore(`sqlite:${path.join(dir.path, `w${w}.sqlite`)}`, { busyTimeoutMs: 10_000 });
+    line('sqlite', w, await appendAll(store, n, w));
+    await store.close();
+  }
+  const pg = await startPostgres();
+  try {
+    for (const [w, n] of [
+      [1, N],
+      [WRITERS, N * 2],
+    ] as const) {
+      const store = await createAuditStore(pg.url, { busyTimeoutMs: 30_000 });
+      line('postgresql', w, await appendAll(store, n, w));
+      await store.close();
+    }
+  } finally {
+    await pg.stop();
+    dir.remove();
+  }
+  console.log('(PostgreSQL appends are one transaction each, serialised by an advisory lock: no group commit yet.)');
+}
+
+/** A signed trail of `n` rows as JSONL lines, a checkpoint row every 1000. */
+function makeTrail(n: number): { lines: string[]; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const signer = createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const tree = new CompactTree();
+  const lines: string[] = [];
+  let prev = { seq: 0, hash: GENESIS_HASH };
+  for (let i = 1; i <= n; i += 1) {
+    const entry: AuditEntry =
+      i % 1000 === 0
+        ? buildCheckpointRow(
+            { time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), requestId: `cp-${i}`, bundleHash: 'a'.repeat(64) },
+            signer.sign({ treeSize: tree.size, rootHash: tree.root().toString('hex') }),
+          )
+        : makeEntry(i);
+    const { record, json } = chainRecord(entry, prev);
+    lines.push(json);
+    tree.append(hashRowLeaf(record.hash));
+    prev = { seq: record.seq, hash: record.hash };
+  }
+  return { lines, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** The previous verifier's work per row: parse, canonicalise to hash, canonicalise to compare; then parse again for the tree. */
+function verifyAsBefore(lines: readonly string[]): number {
+  let prev = GENESIS_HASH;
+  for (const line of lines) {
+    const parsed = JSON.parse(line) as AuditRecord;
+    if (parsed.schema !== AUDIT_SCHEMA || parsed.prev_hash !== prev || computeRecordHash(parsed) !== parsed.hash) throw new Error('broken');
+    if (canonicalize(parsed) !== line) throw new Error('non canonical');
+    prev = parsed.hash;
+  }
+  const records = lines.map((l) => JSON.parse(l) as AuditRecord);
+  return new LeafTree(records.map((r) => hashRowLeaf(r.hash))).size;
+}
+
+async function verification(): Promise<void> {
+  const { lines, publicPem } = makeTrail(VERIFY_N);
+  const keys = loadVerifyKeys([publicPem]);
+  const bytes = lines.reduce((a, l) => a + l.length + 1, 0);
+  console.log(
+    `\n2. offline verification of an export: ${fmt(VERIFY_N)} rows (${(bytes / 1e6).toFixed(1)} MB), a signed checkpoint every 1000; 3 runs each, interleaved`,
+  );
+  // On a loaded machine wall time measures the load; CPU time (this process, all threads) measures the work.
+  const measure = async (fn: () => unknown): Promise<{ wall: number; cpu: number }> => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    const c = process.cpuUsage(c0);
+    return { wall: VERIFY_N / ((performance.now() - t0) / 1000), cpu: VERIFY_N / ((c.user + c.system) / 1e6) };
+  };
+  const before: Array<{ wall: number; cpu: number }> = [];
+  const now: Array<{ wall: number; cpu: number }> = [];
+  for (let run = 0; run < 3; run += 1) {
+    before.push(await measure(() => verifyAsBefore(lines)));
+    now.push(
+      await measure(async () => {
+        const report = await verifyExport(lines, { keys });
+        if (!report.ok || report.checkpoints !== Math.floor(VERIFY_N / 1000)) throw new Error('the bench trail did not verify');
+      }),
+    );
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  const show = (label: string, runs: Array<{ wall: number; cpu: number }>) =>
+    console.log(
+      `${label.padEnd(52)} ${fmt(median(runs.map((r) => r.wall))).padStart(8)} rows/s wall  ${fmt(median(runs.map((r) => r.cpu))).padStart(8)} rows per CPU-second  (wall runs ${runs.map((r) => fmt(r.wall)).join(', ')})`,
+    );
+  show('previous work (parse ×2, canonicalise ×2)', before);
+  show('verifyExport (one parse, hash the canonical text)', now);
+  const ratio = (pick: (r: { wall: number; cpu: number }) => number) => (median(now.map(pick)) / median(before.map(pick))).toFixed(1);
+  console.log(`ratio: ×${ratio((r) => r.wall)} wall, ×${ratio((r) => r.cpu)} CPU`);
+}
+
+async function proofs(): Promise<void> {
+  const dir = makeTempDir();
+  const n = 10_000;
+  const { lines, publicPem } = makeTrail(n);
+  const store = await createAuditStore(`sqlite:${path.join(dir.path, 'proofs.sqlite')}`, { busyTimeoutMs: 60_000 });
+  const appends: Array<Promise<unknown>> = [];
+  for (const line of lines) {
+    const { seq: _s, prev_hash: _p, hash: _h, ...entry } = JSON.parse(line) as AuditRecord;
+    appends.push(store.append(entry as AuditEntry));
+    if (appends.length >= 256) await Promise.all(appends.splice(0));
+  }
+  await Promise.all(appends);
+  await store.append(makeEntry(n + 1));
+  const keys = loadVerifyKeys([publicPem]);
+  const samples: number[] = [];
+  const made = [];
+  for (let i = 0; i < 20; i += 1) {
+    const t0 = performance.now();
+    const result = await proveInclusion(store, 1 + ((i * 4973) % (n - 1000)));
+    samples.push(performance.now() - t0);
+    if (!result.ok) throw new Error('no proof');
+    made.push(result.proof);
+  }
+  const t0 = performance.now();
+  let checked = 0;
+  for (let i = 0; i < 5000; i += 1) checked += verifyProof(made[i % made.length], keys).ok ? 1 : 0;
+  const verifyPerSec = checked / ((performance.now() - t0) / 1000);
+  const s = summarize(samples);
+  console.log(`\n3. inclusion proofs over a ${fmt(n)}-row SQLite trail`);
+  console.log(
+    `proveInclusion (reads the trail up to the latest checkpoint): ${fmt(1000 / s.mean)} proofs/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`,
+  );
+  console.log(`verifyProof (offline: signature + audit path): ${fmt(verifyPerSec)} proofs/s`);
+  await store.close();
+  dir.remove();
+}
+
+async function sinkThroughput(name: string, settings: SinkSettings, startReceiver: () => Promise<Receiver | undefined>, rows: number): Promise<void> {
+  const dir = makeTempDir();
+  const store = createMemoryAudit();
+  for (let i = 1; i <= rows; i += 1) await store.append(makeEntry(i));
+  const receiver = await startReceiver();
+  const runner = createSinkRunner({ sink: createSink(settings), store, cursors: createFileCursorStore(dir.path), batchSize: settings.batchSize });
+  const t0 = performance.now();
+  while ((await runner.status()).cursor < rows) await runner.runOnce();
+  if (receiver) while (receiver.seqs.length < rows) await new Promise((r) => setTimeout(r, 5));
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`${name.padEnd(34)} ${fmt(rows / seconds).padStart(8)} rows/s  (${fmt(rows)} rows, batches of ${settings.batchSize})`);
+  await runner.stop();
+  await receiver?.close();
+  dir.remove();
+}
+
+async function sinks(): Promise<void> {
+  console.log(`\n4. sink throughput, each to a local receiver on this machine (delivery acknowledged, cursor persisted per batch)`);
+  const common = { format: 'jsonl' as const, batchSize: 100, timeoutMs: 10_000 };
+  const tmp = makeTempDir();
+  let port = await reservePort();
+  await sinkThroughput(
+    'file (fsync per batch)',
+    { ...common, type: 'file', name: 'f', path: path.join(tmp.path, 'a.jsonl'), rotateBytes: 1e9, maxFiles: 2 },
+    async () => undefined,
+    SINK_N,
+  );
+  port = await reservePort();
+  await sinkThroughput(
+    'webhook (HMAC)',
+    { ...common, type: 'webhook', name: 'w', url: `http://127.0.0.1:${port}/`, secret: 'k' },
+    () => startWebhookReceiver(port, 'k'),
+    SINK_N,
+  );
+  port = await reservePort();
+  await sinkThroughput(
+    'splunk_hec',
+    { ...common, type: 'splunk_hec', name: 'h', url: `http://127.0.0.1:${port}`, token: 't', sourcetype: 'custos:audit', source: 'custos' },
+    () => startHecReceiver(port, 't'),
+    SINK_N,
+  );
+  port = await reservePort();
+  await sinkThroughput(
+    'otlp (HTTP/JSON)',
+    { ...common, type: 'otlp', name: 'o', url: `http://127.0.0.1:${port}/v1/logs`, headers: {}, serviceName: 'custos' },
+    () => startOtlpReceiver(port),
+    SINK_N,
+  );
+  const syslog = { ...common, type: 'syslog' as const, name: 's', host: '127.0.0.1', appName: 'custos', facility: 13, hostname: os.hostname() };
+  port = await reservePort();
+  await sinkThroughput('syslog TCP (node receiver)', { ...syslog, port }, () => startSyslogReceiver(port), SINK_N);
+  port = await reservePort();
+  const rs = makeTempDir();
+  await sinkThroughput('syslog TCP (rsyslogd)', { ...syslog, port }, () => startRsyslog(port, rs.path), SINK_N);
+  const anchorRows = Math.min(SINK_N, 500);
+  await sinkThroughput(
+    'directory anchor (one file per row)',
+    { ...common, type: 'directory', name: 'd', path: path.join(tmp.path, 'anchor') },
+    async () => undefined,
+    anchorRows,
+  );
+  const s3 = await startTestS3(['anchors']);
+  await s3.start();
+  await sinkThroughput(
+    's3 anchor (one object per row)',
+    {
+      ...common,
+      type: 's3',
+      name: 'b',
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: 'anchors',
+      prefix: '',
+      accessKeyId: S3_TEST_ACCOUNT.accessKeyId,
+      secretAccessKey: S3_TEST_ACCOUNT.secretAccessKey,
+    },
+    async () => undefined,
+    Math.min(SINK_N, 200),
+  );
+  await s3.close();
+  rs.remove();
+  tmp.remove();
+  console.log('(anchors take only checkpoint rows in use, one per audit.checkpoints.everyRows rows: their rate is rows / everyRows)');
+}
+
+export async function run(): Promise<void> {
+  console.log(
+    `audit benchmark on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  await durable();
+  await verification();
+  await proofs();
+  await sinks();
+}

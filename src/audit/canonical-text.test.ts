@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalize } from '../kernel/index.js';
+import { isCanonicalJsonText } from './canonical-text.js';
+import { makeEntry } from './index.test-support.js';
+
+/** A seeded random JSON value: nested objects and arrays, odd keys, numbers and strings (escapes, non-ASCII). */
+function randomJson(seed: number): unknown {
+  let state = seed;
+  const rand = (n: number): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  const pieces = ['a', 'b', 'Z', '10', '9', 'é', '"', '\\', '\n', '\u0001', '/', ' ', '😀', 'key'];
+  const str = (): string => Array.from({ length: rand(4) }, () => pieces[rand(pieces.length)]!).join('');
+  const numbers = [0, -1, 1.5, 1e21, 1e-7, 123456789, -0.25, 2 ** 53];
+  const value = (depth: number): unknown => {
+    switch (depth > 3 ? rand(4) : rand(6)) {
+      case 0:
+        return numbers[rand(numbers.length)];
+      case 1:
+        return str();
+      case 2:
+        return [true, false, null][rand(3)];
+      case 3:
+        return rand(2) === 0 ? str() : numbers[rand(numbers.length)];
+      case 4:
+        return Array.from({ length: rand(4) }, () => value(depth + 1));
+      default:
+        return Object.fromEntries(Array.from({ length: rand(5) }, () => [str(), value(depth + 1)]));
+    }
+  };
+  return value(0);
+}
+const SAMPLES = Array.from({ length: 3000 }, (_, i) => randomJson(i + 1));
+
+describe('isCanonicalJsonText: shows RFC 8785 form without serialising', () => {
+  it('accepts the canonical text of audit rows and of any JSON value whose keys need no escape', () => {
+    expect(isCanonicalJsonText(canonicalize({ ...makeEntry(1), seq: 1, hash: 'a'.repeat(64), prev_hash: 'b'.repeat(64) }))).toBe(true);
+    let shown = 0;
+    for (const value of SAMPLES) {
+      const text = canonicalize(value);
+      // Keys with an escape, and surrogates, are left to the canonicaliser ("not shown here").
+      if (/"(?:[^"\\]|\\.)*\\(?:[^"\\]|\\.)*":/.test(text) || /[\uD800-\uDFFF]/.test(text)) continue;
+      expect(isCanonicalJsonText(text), text).toBe(true);
+      shown += 1;
+    }
+    expect(shown).toBeGreaterThan(1000);
+  });
+
+  it('is sound: whenever it says canonical, the text is exactly the canonical form of what it parses to', () => {
+    const variants = (text: string): string[] => [
+      text,
+      text.replace(':', ': '),
+      text.replace(/,/, ' ,'),
+      text.replace(/"([a-z]+)":(\d+),"([a-z]+)":/, '"$3":$2,"$1":'),
+      text.replace(/(\d)/, '$1.0'),
+      text.replace(/\//g, '\\/'),
+      text.replace(/é/g, '\\u00e9'),
+      text.replace(/\\n/g, '\\u000a'),
+      `${text} `,
+    ];
+    let refused = 0;
+    for (const value of SAMPLES) {
+      for (const candidate of variants(canonicalize(value))) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(candidate);
+        } catch {
+          continue;
+        }
+        if (isCanonicalJsonText(candidate)) expect(candidate).toBe(canonicalize(parsed));
+        else refused += 1;
+      }
+    }
+    expect(refused).toBeGreaterThan(1000);
+  });
+
+  it('refuses the usual non-canonical forms', () => {
+    for (const text of [
+      '{"b":1,"a":2}',
+      '{"a":1,"a":2}',
+      '{ "a":1}',
+      '{"a":1.0}',
+      '{"a":-0}',
+      '{"a":1E3}',
+      '["\\/"]',
+      '["\\u0041"]',
+      '["\\u001F"]',
+      '[1,\n2]',
+    ]) {
+      expect(isCanonicalJsonText(text), text).toBe(false);
+    }
+    for (const text of ['{"a":[1,2,{"b":null,"c":true}],"d":"é\\n\\u001f"}', '[]', '{}', '"x"', '1e+21', '[false,-1.5]']) {
+      expect(isCanonicalJsonText(text), text).toBe(true);
+    }
+  });
+});
