@@ -9,3 +9,5 @@ export * from './digest.js';
 export * from './canonical.js';
 export * from './identity-ports.js';
 export * from './limits.js';
+export * from './egress.js';
+export type { PseudonymVault } from './egress-stage.js';
