@@ -11,3 +11,4 @@ export * from './identity-ports.js';
 export * from './limits.js';
 export * from './egress.js';
 export type { PseudonymVault } from './egress-stage.js';
+export * from './model-ports.js';

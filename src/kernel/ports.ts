@@ -193,6 +193,8 @@ export interface UpstreamConfig {
   readonly env?: Readonly<Record<string, string>>;
   readonly url?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** How a `url` upstream is reached (the app's secure fetch: verified TLS, pins, the checked address); default: the global fetch. */
+  readonly fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
   /** 'session': each agent MCP session gets its own connection (stdio: its own process); default 'shared'. */
   readonly isolation?: UpstreamIsolation;
   /** With isolation 'session': most per-session connections at once (default 50); past it calls are ERR_GATEWAY_SESSION_LIMIT. */
