@@ -12,7 +12,7 @@
  *   check and the use, so a DNS answer that changes (rebinding) cannot slip an internal
  *   address past the check.
  */
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
@@ -50,11 +50,10 @@ export type SecureFetch = ((input: string | URL, init?: RequestInit) => Promise<
 
 export const MIN_TLS_VERSION = 'TLSv1.2';
 
-/** `sha256/BASE64` of a certificate's SubjectPublicKeyInfo (DER), the form `pins` take. */
-export function spkiPin(cert: Pick<PeerCertificate, 'pubkey'>): string {
-  return `sha256/${createHash('sha256')
-    .update(cert.pubkey ?? '')
-    .digest('base64')}`;
+/** `sha256/BASE64` of a certificate's SubjectPublicKeyInfo (DER), the form `pins` take (HPKP's). */
+export function spkiPin(cert: Pick<PeerCertificate, 'raw'>): string {
+  const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256/${createHash('sha256').update(spki).digest('base64')}`;
 }
 
 function systemResolve(host: string): Promise<readonly LookupAddress[]> {

@@ -71,7 +71,7 @@ export function probeTls(url: string, connection: ConnectionSettings = {}, optio
       clearTimeout(timer);
       const leaf = socket.getPeerCertificate(true);
       const identity = socket.authorized ? tls.checkServerIdentity(host, leaf) : undefined;
-      const pin = leaf.pubkey ? spkiPin(leaf) : undefined;
+      const pin = leaf.raw ? spkiPin(leaf) : undefined;
       resolve({
         url,
         protocol: socket.getProtocol() ?? 'unknown',
