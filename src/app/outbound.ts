@@ -25,7 +25,11 @@ export function connectionSettings(url: string, connection: ConnectionConfig, ke
       throw new CustosError('ERR_CONFIG_INVALID', `${key}.ca: cannot read ${connection.ca}; point it at a PEM file of the CA(s).`);
     }
   }
-  return { ...(ca ? { ca } : {}), ...(connection.pins ? { pins: connection.pins } : {}), allowPrivateAddress: connection.allowPrivateAddress ?? isLoopbackUrl(url) };
+  return {
+    ...(ca ? { ca } : {}),
+    ...(connection.pins ? { pins: connection.pins } : {}),
+    allowPrivateAddress: connection.allowPrivateAddress ?? isLoopbackUrl(url),
+  };
 }
 
 /** Records a refused pin as an alert row (the destination, the pins expected and the one presented). */
@@ -42,6 +46,8 @@ export function recordPinMismatch(pipeline: () => Pipeline | undefined, destinat
 export interface Outbound {
   readonly upstreams: UpstreamConfig[];
   readonly models: ModelProviders | undefined;
+  /** The secure fetch of each issuer (discovery and JWKS), by issuer URL. */
+  issuerFetch(issuer: string): SecureFetch | undefined;
   close(): Promise<void>;
 }
 
@@ -59,6 +65,17 @@ export function createOutbound(config: ResolvedConfig, pipeline: () => Pipeline 
     fetches.push(fetch);
     return { ...base, fetch };
   });
+  const issuerFetches = new Map(
+    config.identity.issuers.map((s, i) => {
+      const fetch = createSecureFetch({
+        connection: connectionSettings(s.jwksUri ?? s.issuer, s.connection, `identity.issuers[${i}].connection`),
+        isBlockedAddress,
+        onPinMismatch: (m) => recordPinMismatch(pipeline, destinationOf(s.jwksUri ?? s.issuer), m),
+      });
+      fetches.push(fetch);
+      return [s.issuer, fetch] as const;
+    }),
+  );
   const { providers } = config.llm;
   const models =
     providers.length === 0
@@ -70,6 +87,7 @@ export function createOutbound(config: ResolvedConfig, pipeline: () => Pipeline 
   return {
     upstreams,
     models,
+    issuerFetch: (issuer) => issuerFetches.get(issuer),
     close: async () => {
       await Promise.all(fetches.map((f) => f.close()));
       await models?.close();

@@ -60,8 +60,12 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const store = audit.store;
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
+    let recorder: Pipeline | undefined;
+    const outbound = createOutbound(config, () => recorder);
+    cleanups.push(() => outbound.close());
     const { jwks } = config.identity;
     const verifier = createTokenVerifier(config.identity.issuers, {
+      fetchFor: (issuer) => outbound.issuerFetch(issuer),
       fetchTimeoutMs: jwks.fetchTimeoutMs,
       jwksCooldownMs: jwks.cooldownMs,
       jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs,
@@ -82,9 +86,6 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const { maxBodyBytes, ...inputLimits } = config.limits;
     const clock = { now: () => new Date() };
     const pseudonyms = config.llm.pseudonyms.enabled ? createPseudonymVault({ clock, ttlMs: config.llm.pseudonyms.ttlSec * 1000 }) : undefined;
-    let recorder: Pipeline | undefined;
-    const outbound = createOutbound(config, () => recorder);
-    cleanups.push(() => outbound.close());
     const pipeline = createPipeline({
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },

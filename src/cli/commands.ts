@@ -56,7 +56,9 @@ function registerServeCommands(program: Command, ctx: CommandContext): void {
 
   program
     .command('tls-audit')
-    .description('Report the TLS posture of every configured destination (issuers, HTTP upstreams, model providers): protocol, cipher, chain, expiry, pin match.')
+    .description(
+      'Report the TLS posture of every configured destination (issuers, HTTP upstreams, model providers): protocol, cipher, chain, expiry, pin match.',
+    )
     .requiredOption('-c, --config <file>', 'the config file (see docs/config.md)')
     .option('--json', 'one JSON array instead of text')
     .option('--warn-days <days>', 'fail when a certificate expires within this many days', (v) => Number(v), 30)

@@ -21,7 +21,10 @@ export const connectionSchema = z
       .describe(
         "SPKI pins: the leaf certificate's public key must hash to one of these, else the connection is refused and an `alert` row `tls_pin_mismatch` written. List the next key's pin before rotating.",
       ),
-    allowHttp: z.boolean().default(false).describe('Allow an `http://` URL to a host that is not loopback (traffic and tokens in the clear). Off: such a URL is a config error.'),
+    allowHttp: z
+      .boolean()
+      .default(false)
+      .describe('Allow an `http://` URL to a host that is not loopback (traffic and tokens in the clear). Off: such a URL is a config error.'),
     allowPrivateAddress: z
       .boolean()
       .optional()
@@ -51,7 +54,9 @@ export const llmSchema = z
             .describe('The provider name: its proxy is `/llm/NAME/v1/...`, its rows name tool server NAME (Cedar `resource.server`).'),
           api: z.enum(['openai', 'anthropic']).describe('`openai`: /v1/chat/completions and /v1/responses; `anthropic`: /v1/messages.'),
           url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).describe('Base URL (e.g. https://api.openai.com, https://api.anthropic.com).'),
-          apiKey: secretRef.optional().describe("The provider's API key, as a secret reference; callers never send it (they present their own token to Custos)."),
+          apiKey: secretRef
+            .optional()
+            .describe("The provider's API key, as a secret reference; callers never send it (they present their own token to Custos)."),
           connection: connectionSchema,
         }),
       )
@@ -63,7 +68,13 @@ export const llmSchema = z
           .boolean()
           .default(false)
           .describe('Replace detected values with reversible `[redacted:TYPE#ID]` markers on the way out and restore them in the answer to the same user.'),
-        ttlSec: z.number().int().min(60).max(86_400).default(3600).describe('How long a pseudonym lives after its last use (in memory only, never in the trail).'),
+        ttlSec: z
+          .number()
+          .int()
+          .min(60)
+          .max(86_400)
+          .default(3600)
+          .describe('How long a pseudonym lives after its last use (in memory only, never in the trail).'),
       })
       .prefault({})
       .describe('Reversible pseudonyms on the model leg.'),
@@ -92,5 +103,7 @@ export interface PlainHttpIssue {
 /** `http://` to a host that is not loopback, without `connection.allowHttp`: one issue naming the key and the fix. */
 export function checkPlainHttp(url: string | undefined, path: readonly (string | number)[], connectionPath: string, allowHttp: boolean): PlainHttpIssue[] {
   if (url === undefined || allowHttp || !url.toLowerCase().startsWith('http:') || isLoopbackUrl(url)) return [];
-  return [{ path, message: `http:// to a host that is not loopback sends tokens and data in the clear: use https://, or set ${connectionPath}.allowHttp: true` }];
+  return [
+    { path, message: `http:// to a host that is not loopback sends tokens and data in the clear: use https://, or set ${connectionPath}.allowHttp: true` },
+  ];
 }

@@ -26,7 +26,10 @@ export const egressSchema = z.strictObject({
     .array(
       z.strictObject({
         hosts: z.array(hostPattern).min(1),
-        schemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/, 'must be a lowercase URL scheme')).min(1).default(['https']),
+        schemes: z
+          .array(z.string().regex(/^[a-z][a-z0-9+.-]*$/, 'must be a lowercase URL scheme'))
+          .min(1)
+          .default(['https']),
         ports: z.array(z.number().int().min(1).max(65535)).min(1).optional(),
         allowPrivate: z.boolean().default(false),
       }),

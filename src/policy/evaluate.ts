@@ -6,7 +6,17 @@
 import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import type { EntityJson, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import { CustosError } from '../kernel/index.js';
-import type { EgressRules, RedactionPolicy, ActivePolicy, ClassificationRule, Decision, DecisionInput, ToolClassification, TenancyRules, ToolRef } from '../kernel/index.js';
+import type {
+  EgressRules,
+  RedactionPolicy,
+  ActivePolicy,
+  ClassificationRule,
+  Decision,
+  DecisionInput,
+  ToolClassification,
+  TenancyRules,
+  ToolRef,
+} from '../kernel/index.js';
 import { CEDAR_NAMESPACE } from './cedar-load.js';
 import { createDecisionCache } from './decision-cache.js';
 import type { BundlePolicy } from './types.js';

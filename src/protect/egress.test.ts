@@ -36,16 +36,32 @@ describe('createEgressGuard', () => {
   });
 
   it('denies a host, scheme or port off the list', async () => {
-    for (const url of ['https://evil.example.net/', 'http://api.example.com/', 'https://api.example.com:8443/', 'https://example.org/', 'ftp://api.example.com/'])
+    for (const url of [
+      'https://evil.example.net/',
+      'http://api.example.com/',
+      'https://api.example.com:8443/',
+      'https://example.org/',
+      'ftp://api.example.com/',
+    ])
       expect((await check({ url })).denied?.reason, url).toBe(DENY_REASONS.EGRESS_NOT_ALLOWED);
   });
 
   it('denies metadata, loopback and private address literals in every spelling, on the list or not', async () => {
     const rules: EgressRules = { allow: [{ hosts: ['169.254.169.254', '127.0.0.1', '[::1]'], schemes: ['http'] }] };
-    for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1/', 'http://2130706433/', 'http://0x7f.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://127.0.0.1/',
+      'http://2130706433/',
+      'http://0x7f.1/',
+      'http://[::1]/',
+      'http://[::ffff:127.0.0.1]/',
+    ]) {
       expect(await check({ url }, FETCH, rules), url).toMatchObject({ denied: { reason: DENY_REASONS.EGRESS_PRIVATE_ADDRESS } });
     }
-    expect((await check({ url: 'http://169.254.169.254/' })).denied).toEqual({ destination: 'http://169.254.169.254:80', reason: DENY_REASONS.EGRESS_PRIVATE_ADDRESS });
+    expect((await check({ url: 'http://169.254.169.254/' })).denied).toEqual({
+      destination: 'http://169.254.169.254:80',
+      reason: DENY_REASONS.EGRESS_PRIVATE_ADDRESS,
+    });
   });
 
   it('denies a name on the list that resolves to a private address (any of its addresses), unless the rule allows private', async () => {
@@ -65,15 +81,26 @@ describe('createEgressGuard', () => {
 
   it('denies a name that does not resolve, and a marked value that is not a URL, without quoting it', async () => {
     expect((await check({ url: 'https://nx.example.org/' })).denied?.reason).toBe(DENY_REASONS.EGRESS_UNRESOLVABLE);
-    expect(await check({ url: 'not a url sk-secret' })).toEqual({ destinations: [], denied: { destination: 'unparseable', reason: DENY_REASONS.EGRESS_UNRESOLVABLE } });
+    expect(await check({ url: 'not a url sk-secret' })).toEqual({
+      destinations: [],
+      denied: { destination: 'unparseable', reason: DENY_REASONS.EGRESS_UNRESOLVABLE },
+    });
   });
 
   it('finds URLs anywhere in an egress tool, marked arguments at any depth, and hosts; the first refusal decides', async () => {
     const verdict = await check({ body: { text: 'see https://api.example.com/a and then http://169.254.169.254/.' } });
-    expect(verdict).toEqual({ destinations: ['https://api.example.com:443', 'http://169.254.169.254:80'], denied: { destination: 'http://169.254.169.254:80', reason: DENY_REASONS.EGRESS_PRIVATE_ADDRESS } });
+    expect(verdict).toEqual({
+      destinations: ['https://api.example.com:443', 'http://169.254.169.254:80'],
+      denied: { destination: 'http://169.254.169.254:80', reason: DENY_REASONS.EGRESS_PRIVATE_ADDRESS },
+    });
     const marked: ToolClassification = { classes: ['read'], urls: ['target'], hosts: ['server'] };
-    expect(await check({ opts: [{ target: 'https://api.example.com/' }], note: 'http://ignored.example/' }, marked)).toEqual({ destinations: ['https://api.example.com:443'] });
-    expect((await check({ server: 'evil.example.net:22' }, marked)).denied).toEqual({ destination: 'evil.example.net:22', reason: DENY_REASONS.EGRESS_NOT_ALLOWED });
+    expect(await check({ opts: [{ target: 'https://api.example.com/' }], note: 'http://ignored.example/' }, marked)).toEqual({
+      destinations: ['https://api.example.com:443'],
+    });
+    expect((await check({ server: 'evil.example.net:22' }, marked)).denied).toEqual({
+      destination: 'evil.example.net:22',
+      reason: DENY_REASONS.EGRESS_NOT_ALLOWED,
+    });
     expect(await check({ server: 'api.example.com' }, marked)).toEqual({ destinations: ['api.example.com'] });
   });
 
@@ -86,7 +113,21 @@ describe('createEgressGuard', () => {
 
 describe('isBlockedAddress', () => {
   it('blocks private, loopback, link-local, metadata, CGNAT, unique-local and mapped addresses; passes public ones', () => {
-    for (const a of ['10.0.0.1', '172.31.255.255', '192.168.1.1', '127.0.0.1', '169.254.169.254', '100.100.100.200', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00:ec2::254', '::ffff:10.0.0.1', 'not-an-ip'])
+    for (const a of [
+      '10.0.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '127.0.0.1',
+      '169.254.169.254',
+      '100.100.100.200',
+      '0.0.0.0',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00:ec2::254',
+      '::ffff:10.0.0.1',
+      'not-an-ip',
+    ])
       expect(isBlockedAddress(a), a).toBe(true);
     for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '172.32.0.1']) expect(isBlockedAddress(a), a).toBe(false);
   });

@@ -28,7 +28,9 @@ export function destinationOf(url: string): string {
 
 export function createModelProviders(
   configs: readonly ModelProviderConfig[],
-  options: Omit<SecureFetchOptions, 'connection' | 'onPinMismatch'> & { readonly onPinMismatch?: (provider: string, m: Parameters<NonNullable<SecureFetchOptions['onPinMismatch']>>[0]) => void },
+  options: Omit<SecureFetchOptions, 'connection' | 'onPinMismatch'> & {
+    readonly onPinMismatch?: (provider: string, m: Parameters<NonNullable<SecureFetchOptions['onPinMismatch']>>[0]) => void;
+  },
 ): ModelProviders {
   const providers = new Map(
     configs.map((c) => [
@@ -62,7 +64,11 @@ export function createModelProviders(
       throw new CustosError(pinOrBlocked(err) ?? 'ERR_GATEWAY_PROVIDER_FAILED', undefined, { cause: err });
     }
     const body = response.body ?? (async function* () {})();
-    return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/octet-stream', body: body as AsyncIterable<Uint8Array> };
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? 'application/octet-stream',
+      body: body as AsyncIterable<Uint8Array>,
+    };
   }
 
   return {

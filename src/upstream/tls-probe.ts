@@ -46,7 +46,12 @@ function chainOf(leaf: DetailedPeerCertificate, now: Date): CertificateSummary[]
   for (let c: DetailedPeerCertificate | undefined = leaf; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
     seen.add(c.fingerprint256);
     const validTo = new Date(c.valid_to);
-    out.push({ subject: name(c.subject as never), issuer: name(c.issuer as never), validTo: validTo.toISOString(), daysLeft: Math.floor((validTo.getTime() - now.getTime()) / 86_400_000) });
+    out.push({
+      subject: name(c.subject as never),
+      issuer: name(c.issuer as never),
+      validTo: validTo.toISOString(),
+      daysLeft: Math.floor((validTo.getTime() - now.getTime()) / 86_400_000),
+    });
   }
   return out;
 }
@@ -55,7 +60,8 @@ function chainOf(leaf: DetailedPeerCertificate, now: Date): CertificateSummary[]
 export function probeTls(url: string, connection: ConnectionSettings = {}, options: { timeoutMs?: number; now?: Date } = {}): Promise<TlsProbe> {
   const u = new URL(url);
   const pins = connection.pins?.length ? connection.pins : undefined;
-  if (u.protocol !== 'https:') return Promise.resolve({ url, protocol: 'none', chain: [], verified: false, error: 'plain_http', pinMatch: pins ? false : null });
+  if (u.protocol !== 'https:')
+    return Promise.resolve({ url, protocol: 'none', chain: [], verified: false, error: 'plain_http', pinMatch: pins ? false : null });
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
     const socket = tls.connect({

@@ -116,7 +116,11 @@ describe('egress control (fetch-style tool)', () => {
     const result = await client.callTool({ name: 'web__fetch', arguments: { url: `http://127.0.0.1:${port}/ok`, note: 'also see http://169.254.169.254/' } });
     expect(result.isError).toBe(true);
     const row = (await h.auditRecords()).filter((r) => r.event === 'deny').at(-1);
-    expect(row).toMatchObject({ user: { sub: 'alice' }, policy: { reasons: [DENY_REASONS.EGRESS_PRIVATE_ADDRESS] }, egress: { destination: 'http://169.254.169.254:80' } });
+    expect(row).toMatchObject({
+      user: { sub: 'alice' },
+      policy: { reasons: [DENY_REASONS.EGRESS_PRIVATE_ADDRESS] },
+      egress: { destination: 'http://169.254.169.254:80' },
+    });
     expect(hits).toEqual(['/wiki/page']);
   });
 });

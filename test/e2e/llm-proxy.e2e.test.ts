@@ -120,7 +120,11 @@ describe('model-provider proxy (official SDK clients)', () => {
     const from = provider.received.length;
     const plain = await anthropic(alice).messages.create({ model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] });
     expect(plain.content[0]).toMatchObject({ type: 'text', text: `Echo: ${PROMPT}` });
-    const stream = anthropic(alice).messages.stream({ model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'text', text: PROMPT }] }] });
+    const stream = anthropic(alice).messages.stream({
+      model: 'claude-test',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: [{ type: 'text', text: PROMPT }] }],
+    });
     expect(await stream.finalText()).toBe(`Echo: ${PROMPT}`);
     expectCleanArrivals(from, 2);
     expect(provider.received.at(-1)!.headers['anthropic-version']).toBeDefined();
@@ -138,7 +142,9 @@ describe('model-provider proxy (official SDK clients)', () => {
 
   it('refuses a request without a token (401, an auth_failure row) and a provider the policy does not allow (403, a deny row naming it)', async () => {
     const before = provider.received.length;
-    await expect(openai('not-a-token').chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 401 });
+    await expect(openai('not-a-token').chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+      status: 401,
+    });
     const denied = openai(alice, 'unapproved').chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     await expect(denied).rejects.toMatchObject({ status: 403 });
     expect(provider.received.length).toBe(before);

@@ -56,7 +56,11 @@ function answerOpenAiChat(res: http.ServerResponse, model: string, text: string,
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   const words = text.split(/(?<= )/);
   for (const [i, w] of words.entries())
-    sse(res, { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: w }, finish_reason: null }] });
+    sse(res, {
+      ...base,
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: w }, finish_reason: null }],
+    });
   sse(res, { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
   sse(res, '[DONE]');
   res.end();
@@ -64,7 +68,15 @@ function answerOpenAiChat(res: http.ServerResponse, model: string, text: string,
 
 function answerOpenAiResponses(res: http.ServerResponse, model: string, text: string, stream: boolean): void {
   const message = { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] };
-  const response = { id: 'resp_1', object: 'response', created_at: 0, status: 'completed', model, output: [message], usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } };
+  const response = {
+    id: 'resp_1',
+    object: 'response',
+    created_at: 0,
+    status: 'completed',
+    model,
+    output: [message],
+    usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 },
+  };
   if (!stream) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response));
     return;
@@ -73,13 +85,25 @@ function answerOpenAiResponses(res: http.ServerResponse, model: string, text: st
   let seq = 0;
   sse(res, { type: 'response.created', sequence_number: seq++, response: { ...response, status: 'in_progress', output: [] } }, 'response.created');
   for (const w of text.split(/(?<= )/))
-    sse(res, { type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_1', output_index: 0, content_index: 0, delta: w }, 'response.output_text.delta');
+    sse(
+      res,
+      { type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_1', output_index: 0, content_index: 0, delta: w },
+      'response.output_text.delta',
+    );
   sse(res, { type: 'response.completed', sequence_number: seq++, response }, 'response.completed');
   res.end();
 }
 
 function answerAnthropic(res: http.ServerResponse, model: string, text: string, stream: boolean): void {
-  const message = { id: 'msg_1', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } };
+  const message = {
+    id: 'msg_1',
+    type: 'message',
+    role: 'assistant',
+    model,
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 1, output_tokens: 1 },
+  };
   if (!stream) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...message, content: [{ type: 'text', text }] }));
     return;

@@ -11,7 +11,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, toCustosError } from '../../kernel/index.js';
-import type { Authorization, IdSource, InputLimits, ModelApi, ModelProviders, ModelResponse, Pipeline, Principal, PseudonymVault, ToolCall } from '../../kernel/index.js';
+import type {
+  Authorization,
+  IdSource,
+  InputLimits,
+  ModelApi,
+  ModelProviders,
+  ModelResponse,
+  Pipeline,
+  Principal,
+  PseudonymVault,
+  ToolCall,
+} from '../../kernel/index.js';
 import type { Authenticator } from '../shared/auth.js';
 import { readCallBody } from '../shared/call-body.js';
 import { parseTraceparent, sendJson } from '../shared/io.js';
@@ -93,7 +104,8 @@ export function createLlmDoor(deps: LlmDoorDeps) {
     const tool = { server: provider.name, name: endpoint.name };
     const read = await readCallBody(deps, req, principal, (b) => ({ tool, arguments: b }));
     if (!read.ok) throw read.error;
-    if (typeof read.body !== 'object' || read.body === null || Array.isArray(read.body)) throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The body must be a JSON object.');
+    if (typeof read.body !== 'object' || read.body === null || Array.isArray(read.body))
+      throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The body must be a JSON object.');
     const auth = await deps.pipeline.authorize(buildCall(req, principal, provider.name, endpoint.name, provider.destination, read.body));
     if (auth.decision.decision !== 'allow') {
       sendDenied(res, provider.api, auth);
