@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, string> = {
     'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders',
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
+  llm: 'the model-provider proxy: a local OpenAI-compatible provider direct and through /llm/openai, not streamed (per request) and streamed (per chunk)',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
   protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
 };

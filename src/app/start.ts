@@ -60,8 +60,9 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const store = audit.store;
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
-    let recorder: Pipeline | undefined;
-    const outbound = createOutbound(config, () => recorder);
+    // Pin mismatches are recorded through the pipeline, which is built after the verifier that needs the outbound side.
+    const recorder: { pipeline?: Pipeline } = {};
+    const outbound = createOutbound(config, () => recorder.pipeline);
     cleanups.push(() => outbound.close());
     const { jwks } = config.identity;
     const verifier = createTokenVerifier(config.identity.issuers, {
@@ -84,8 +85,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     });
     cleanups.push(() => identity.close());
     const { maxBodyBytes, ...inputLimits } = config.limits;
-    const clock = { now: () => new Date() };
-    const pseudonyms = config.llm.pseudonyms.enabled ? createPseudonymVault({ clock, ttlMs: config.llm.pseudonyms.ttlSec * 1000 }) : undefined;
+    const pseudonyms = config.llm.pseudonyms.enabled ? createPseudonymVault({ clock: { now: () => new Date() }, ttlMs: config.llm.pseudonyms.ttlSec * 1000 }) : undefined;
     const pipeline = createPipeline({
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
@@ -97,7 +97,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       egress: createEgressGuard(),
       pseudonyms,
     });
-    recorder = pipeline;
+    recorder.pipeline = pipeline;
     audit.attach(pipeline);
     // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
     await pipeline.recordAdmin({

@@ -136,12 +136,13 @@ policy: { bundle: ./policy }
       policy: { bundle: './policy' },
     };
     const problems = problemsOf(() => resolveConfig(raw, { source: 'custos.yaml', baseDir: '/tmp' })).join('\n');
-    for (const [key, fix] of [
+    const cases: Array<[string, string]> = [
       ['identity.issuers[0].issuer', 'identity.issuers[0].connection.allowHttp: true'],
       ['identity.issuers[0].jwksUri', 'identity.issuers[0].connection.allowHttp: true'],
       ['upstreams[0].url', 'upstreams[0].connection.allowHttp: true'],
       ['llm.providers[0].url', 'llm.providers[0].connection.allowHttp: true'],
-    ])
+    ];
+    for (const [key, fix] of cases)
       expect(problems).toMatch(
         new RegExp(`${key.replace(/[[\].]/g, '\\$&')}: http:// to a host that is not loopback .*use https://, or set ${fix.replace(/[[\].]/g, '\\$&')}`),
       );
