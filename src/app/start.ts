@@ -85,7 +85,9 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     });
     cleanups.push(() => identity.close());
     const { maxBodyBytes, ...inputLimits } = config.limits;
-    const pseudonyms = config.llm.pseudonyms.enabled ? createPseudonymVault({ clock: { now: () => new Date() }, ttlMs: config.llm.pseudonyms.ttlSec * 1000 }) : undefined;
+    const pseudonyms = config.llm.pseudonyms.enabled
+      ? createPseudonymVault({ clock: { now: () => new Date() }, ttlMs: config.llm.pseudonyms.ttlSec * 1000 })
+      : undefined;
     const pipeline = createPipeline({
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
