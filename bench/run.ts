@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, string> = {
   'intent-overlap':
     'the overlap lever alone: pipeline.run of a read-only call forwarded after vs while its intent row is made durable (SQLite, real upstream), interleaved',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
+  llm: 'the model-provider proxy: a local OpenAI-compatible provider direct and through /llm/openai, not streamed (per request) and streamed (per chunk)',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
   protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
 };

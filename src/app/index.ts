@@ -3,3 +3,5 @@ export type { CustosInstance, StartOptions } from './start.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { runQuickstart } from './quickstart.js';
+export { auditTls } from './outbound.js';
+export type { TlsAuditEntry } from './outbound.js';

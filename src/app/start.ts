@@ -4,11 +4,14 @@
  * no issuer means no server.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { accountDisclosures, createAuditStore, createCheckpointSigner, createCheckpointer, searchTrail, withCheckpoints } from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
+import { isLoopbackUrl } from '../config/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createExportService } from '../export/index.js';
 import type { SinkStatus } from '../export/index.js';
@@ -18,8 +21,9 @@ import { createDelegation, createIdentityServices, createTokenVerifier, deriveAg
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
-import { assertRedactionPolicy, createProtector, extractTenants } from '../protect/index.js';
+import { assertRedactionPolicy, createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
+import { createOutbound } from './outbound.js';
 import { superviseAuditStore } from './audit-supervision.js';
 import { exportSettings } from './export-sinks.js';
 import { createLogger } from './logger.js';
@@ -57,8 +61,13 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const store = audit.store;
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   try {
+    // Pin mismatches are recorded through the pipeline, which is built after the verifier that needs the outbound side.
+    const recorder: { pipeline?: Pipeline } = {};
+    const outbound = createOutbound(config, () => recorder.pipeline);
+    cleanups.push(() => outbound.close());
     const { jwks } = config.identity;
     const verifier = createTokenVerifier(config.identity.issuers, {
+      fetchFor: (issuer) => outbound.issuerFetch(issuer),
       fetchTimeoutMs: jwks.fetchTimeoutMs,
       jwksCooldownMs: jwks.cooldownMs,
       jwksCacheMaxAgeMs: jwks.cacheMaxAgeMs,
@@ -77,6 +86,9 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     });
     cleanups.push(() => identity.close());
     const { maxBodyBytes, ...inputLimits } = config.limits;
+    const pseudonyms = config.llm.pseudonyms.enabled
+      ? createPseudonymVault({ clock: { now: () => new Date() }, ttlMs: config.llm.pseudonyms.ttlSec * 1000 })
+      : undefined;
     const pipeline = createPipeline({
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
@@ -85,7 +97,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       ids: { newId: randomUUID },
       limits: inputLimits,
       emergency: identity.emergency,
+      egress: createEgressGuard(),
+      pseudonyms,
     });
+    recorder.pipeline = pipeline;
     audit.attach(pipeline);
     // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
     await pipeline.recordAdmin({
@@ -97,17 +112,15 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const exporter = createExportService({ ...exportSettings(config), store });
     exporter.start();
     cleanups.push(() => exporter.stop());
-    const upstreams = await createUpstreamPool(
-      config.upstreams.map((u) => ({ ...u, command: u.command === 'node' ? process.execPath : u.command })),
-      { logger },
-    );
+    const upstreams = await createUpstreamPool(outbound.upstreams, { logger });
     cleanups.push(() => upstreams.close());
 
     let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
-    const server = http.createServer((req, res) => handler(req, res));
+    const server = createServer(config, (req, res) => handler(req, res), logger);
     const port = await listen(server, config.server.host, config.server.port);
     cleanups.push(() => closeServer(server));
-    const url = (config.server.publicUrl ?? `http://${config.server.host}:${port}`).replace(/\/$/, '');
+    const scheme = config.server.tls ? 'https' : 'http';
+    const url = (config.server.publicUrl ?? `${scheme}://${config.server.host}:${port}`).replace(/\/$/, '');
     const delegation = await createDelegationFor(config, {
       issuers: verifier,
       url,
@@ -121,6 +134,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       pipeline,
       policy,
       upstreams,
+      models: outbound.models,
+      pseudonyms,
       protector: createProtector(),
       deriveAgent: deriveAgentContext,
       identity,
@@ -153,6 +168,28 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** HTTPS with `server.tls`; plain HTTP otherwise, with a loud warning when it listens off loopback. */
+function createServer(config: ResolvedConfig, listener: http.RequestListener, logger: Logger): http.Server {
+  const tls = config.server.tls;
+  if (!tls) {
+    if (!isLoopbackUrl(`http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}/`))
+      logger.warn(
+        { host: config.server.host, key: 'server.tls' },
+        'SERVING PLAIN HTTP OFF LOOPBACK: tokens and data cross the network in the clear. Set server.tls (cert, key) or listen on 127.0.0.1 behind a TLS proxy.',
+      );
+    return http.createServer(listener);
+  }
+  let cert: string;
+  let key: string;
+  try {
+    cert = readFileSync(tls.cert, 'utf8');
+    key = readFileSync(tls.key, 'utf8');
+  } catch {
+    throw new CustosError('ERR_CONFIG_INVALID', `server.tls: cannot read ${tls.cert} or ${tls.key}; point cert and key at PEM files.`);
+  }
+  return https.createServer({ cert, key, minVersion: tls.minVersion }, listener);
 }
 
 /** With `audit.checkpoints.signingKey`, appends through the store drive signed checkpoint rows. */

@@ -36,6 +36,11 @@ const INPUT: Required<NonNullable<Rec['input']>> = { redacted: { a: 1 }, sha256:
 const OUTPUT: Required<NonNullable<Rec['output']>> = { redacted: 'x', sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' };
 const REDACTIONS: Required<Rec['redactions']> = { count: 1, types: ['ticket'], rules: [{ rule: 'custom:ticket-id', type: 'ticket', count: 1 }], allowed: 1 };
 const CONFIRMATION: Required<NonNullable<Rec['confirmation']>> = { status: 'accepted', channel: 'mcp_elicitation' };
+const EGRESS: Required<NonNullable<Rec['egress']>> = {
+  destination: 'https://a.example:443',
+  destinations: ['https://a.example:443', 'https://b.example:443'],
+  payload_sha256: 'f'.repeat(64),
+};
 const CHECKPOINT: Required<NonNullable<Rec['checkpoint']>> = { tree_size: 3, root_hash: 'e'.repeat(64), key_id: '0123456789abcdef', signature: 'A'.repeat(86) };
 const NESTED = {
   checkpoint: CHECKPOINT,
@@ -47,6 +52,7 @@ const NESTED = {
   output: OUTPUT,
   redactions: REDACTIONS,
   confirmation: CONFIRMATION,
+  egress: EGRESS,
 };
 
 const FULL: Required<AuditRecord> = {
@@ -66,6 +72,7 @@ const FULL: Required<AuditRecord> = {
   trace_id: '0af7651916cd43dd8448eb211c80319c',
   access: { emergency: true, grant_id: 'g1' },
   confirmation: CONFIRMATION,
+  egress: EGRESS,
   alert: { type: 'tier_mismatch', severity: 'high' },
   checkpoint: CHECKPOINT,
   detail: { note: 'n' },

@@ -57,6 +57,17 @@ function registerServeCommands(program: Command, ctx: CommandContext): void {
     .action(async (opts: { config: string; check?: boolean }) => (await import('./serve.js')).serve(ctx, opts));
 
   program
+    .command('tls-audit')
+    .description(
+      'Report the TLS posture of every configured destination (issuers, HTTP upstreams, model providers): protocol, cipher, chain, expiry, pin match.',
+    )
+    .requiredOption('-c, --config <file>', 'the config file (see docs/config.md)')
+    .option('--json', 'one JSON array instead of text')
+    .option('--warn-days <days>', 'fail when a certificate expires within this many days', (v) => Number(v), 30)
+    .option('--timeout-ms <ms>', 'handshake timeout per destination', (v) => Number(v), 5000)
+    .action(async (opts: { config: string; json?: boolean; warnDays: number; timeoutMs: number }) => (await import('./tls-audit.js')).tlsAudit(ctx, opts));
+
+  program
     .command('quickstart')
     .description('Run the quick start (what `npm start` runs): a dev-only OIDC provider, Custos and the filesystem MCP server, then a demo.')
     .option('--port <port>', 'Custos port', (v) => Number(v), 8787)

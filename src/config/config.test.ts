@@ -128,6 +128,51 @@ policy: { bundle: ./policy }
     expect(resolve([{ name: 'a'.repeat(64), url: 'https://tools.example/mcp' }]).upstreams[0]?.name).toHaveLength(64);
   });
 
+  it('requires https:// for issuers, upstreams and providers off loopback, every one reported with its key and the fix', () => {
+    const raw = {
+      identity: { issuers: [{ issuer: 'http://idp.example', audience: 'x', jwksUri: 'http://idp.example/jwks' }] },
+      upstreams: [{ name: 'tools', url: 'http://tools.example/mcp' }],
+      llm: { providers: [{ name: 'openai', api: 'openai', url: 'http://llm.example' }] },
+      policy: { bundle: './policy' },
+    };
+    const problems = problemsOf(() => resolveConfig(raw, { source: 'custos.yaml', baseDir: '/tmp' })).join('\n');
+    const cases: Array<[string, string]> = [
+      ['identity.issuers[0].issuer', 'identity.issuers[0].connection.allowHttp: true'],
+      ['identity.issuers[0].jwksUri', 'identity.issuers[0].connection.allowHttp: true'],
+      ['upstreams[0].url', 'upstreams[0].connection.allowHttp: true'],
+      ['llm.providers[0].url', 'llm.providers[0].connection.allowHttp: true'],
+    ];
+    for (const [key, fix] of cases)
+      expect(problems).toMatch(
+        new RegExp(`${key.replace(/[[\].]/g, '\\$&')}: http:// to a host that is not loopback .*use https://, or set ${fix.replace(/[[\].]/g, '\\$&')}`),
+      );
+    const allowed = resolveConfig(
+      {
+        ...raw,
+        identity: { issuers: [{ ...raw.identity.issuers[0], connection: { allowHttp: true } }] },
+        upstreams: [{ ...raw.upstreams[0], connection: { allowHttp: true } }],
+        llm: { providers: [{ ...raw.llm.providers[0], connection: { allowHttp: true } }] },
+      },
+      { source: 'custos.yaml', baseDir: '/tmp' },
+    );
+    expect(allowed.upstreams[0]?.connection.allowHttp).toBe(true);
+    const loopback = {
+      ...raw,
+      identity: { issuers: [{ issuer: 'http://127.0.0.1:9000', audience: 'x' }] },
+      upstreams: [{ name: 't', url: 'http://localhost:3000/mcp' }],
+      llm: {},
+    };
+    expect(resolveConfig(loopback, { source: 'custos.yaml', baseDir: '/tmp' }).upstreams).toHaveLength(1);
+    expect(
+      problemsOf(() =>
+        resolveConfig(
+          { ...loopback, upstreams: [{ name: 't', url: 'https://t.example', connection: { pins: ['sha1/abc'] } }] },
+          { source: 'c', baseDir: '/tmp' },
+        ),
+      ).join(),
+    ).toContain('upstreams[0].connection.pins[0]');
+  });
+
   it('reports YAML syntax errors and a missing file', () => {
     expect(problemsOf(() => loadConfig(writeConfig('server: [unclosed')))[0]).toMatch(/line \d+/);
     expect(problemsOf(() => loadConfig('/nonexistent/custos.yaml'))[0]).toContain('cannot read the file');

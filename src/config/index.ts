@@ -3,3 +3,4 @@ export type { CustosConfig, CustosConfigInput, IssuerSettings, SinkConfig, Upstr
 export { loadConfig, resolveConfig, formatIssuePath } from './load.js';
 export type { ResolvedConfig } from './load.js';
 export { generateConfigJsonSchema, generateConfigDoc } from './generate.js';
+export { isLoopbackUrl } from './connection.js';

@@ -86,6 +86,11 @@ function resolveExport(
   return { ...section, stateDir: path.resolve(baseDir, section.stateDir), sinks };
 }
 
+/** A destination's `connection` with its CA file made absolute. */
+function resolveConnection<C extends { readonly ca?: string }>(connection: C, baseDir: string): C {
+  return connection.ca === undefined ? connection : { ...connection, ca: path.resolve(baseDir, connection.ca) };
+}
+
 /** Validate a config object (already parsed) and resolve it relative to `baseDir`. */
 export function resolveConfig(raw: unknown, options: { source: string; baseDir: string; env?: NodeJS.ProcessEnv }): ResolvedConfig {
   const { source, baseDir } = options;
@@ -104,7 +109,15 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     headers: Object.fromEntries(
       Object.entries(u.headers).map(([k, v]) => [k, resolveSecret(v, `${source}: upstreams[${i}].headers.${k}`, baseDir, env, problems)]),
     ),
+    connection: resolveConnection(u.connection, baseDir),
   }));
+  const providers = cfg.llm.providers.map((p, i) => ({
+    ...p,
+    ...(p.apiKey === undefined ? {} : { apiKey: resolveSecret(p.apiKey, `${source}: llm.providers[${i}].apiKey`, baseDir, env, problems) }),
+    connection: resolveConnection(p.connection, baseDir),
+  }));
+  const issuers = cfg.identity.issuers.map((s) => ({ ...s, connection: resolveConnection(s.connection, baseDir) }));
+  const tls = cfg.server.tls && { ...cfg.server.tls, cert: path.resolve(baseDir, cfg.server.tls.cert), key: path.resolve(baseDir, cfg.server.tls.key) };
   const exportSection = resolveExport(cfg.export, { source, baseDir, env, problems });
   const store =
     cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
@@ -119,7 +132,10 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   if (problems.length) throw configError(source, problems, 'ERR_CONFIG_SECRET_UNRESOLVED');
   return deepFreeze({
     ...cfg,
+    server: { ...cfg.server, ...(tls ? { tls } : {}) },
+    identity: { ...cfg.identity, issuers },
     upstreams,
+    llm: { ...cfg.llm, providers },
     policy: { ...cfg.policy, bundle: path.resolve(baseDir, cfg.policy.bundle) },
     audit: { ...cfg.audit, store, checkpoints },
     export: exportSection,

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { checkPlainHttp, connectionSchema, llmSchema, serverTlsSchema } from './connection.js';
 
 const SECRET_REF = /^(env|file):.+$/;
 const secretRef = z
@@ -93,6 +94,7 @@ export const issuerSchema = z
       .describe(
         "Custos's client id at this issuer: the `aud` its OIDC back-channel logout tokens must carry. Unset: logout tokens of this issuer are refused.",
       ),
+    connection: connectionSchema,
   })
   .describe('A trusted token issuer (an OIDC provider).');
 
@@ -177,6 +179,7 @@ export const upstreamSchema = z
       .optional()
       .describe('URL of a Streamable HTTP MCP server (instead of `command`).'),
     headers: z.record(z.string(), secretRef).default({}).describe('Headers sent to a `url` upstream; values are secret references.'),
+    connection: connectionSchema,
     isolation: z
       .enum(['shared', 'session'])
       .default('shared')
@@ -351,6 +354,7 @@ export const configSchema = z
             "Load balancers and proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed: behind one, a request's source is the right-most address in that header that is not itself a trusted proxy. Empty: the source is always the socket peer and the header is ignored.",
           ),
         authFailures: authFailuresSchema,
+        tls: serverTlsSchema.optional(),
       })
       .prefault({})
       .describe('The HTTP listener.'),
@@ -414,6 +418,7 @@ export const configSchema = z
       })
       .describe('Who may call: the trusted token issuers.'),
     upstreams: z.array(upstreamSchema).default([]).describe('MCP servers Custos governs.'),
+    llm: llmSchema,
     policy: z
       .strictObject({
         bundle: z.string().min(1).describe('Directory of the policy bundle; relative to the config file.'),
@@ -532,6 +537,20 @@ export const configSchema = z
       if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'name'], message: `duplicate upstream name "${u.name}"` });
       seen.add(u.name);
     });
+    const plain = [
+      ...cfg.identity.issuers.flatMap((s, i) => [
+        ...checkPlainHttp(s.issuer, ['identity', 'issuers', i, 'issuer'], `identity.issuers[${i}].connection`, s.connection.allowHttp),
+        ...checkPlainHttp(s.jwksUri, ['identity', 'issuers', i, 'jwksUri'], `identity.issuers[${i}].connection`, s.connection.allowHttp),
+      ]),
+      ...cfg.upstreams.flatMap((u, i) => checkPlainHttp(u.url, ['upstreams', i, 'url'], `upstreams[${i}].connection`, u.connection.allowHttp)),
+      ...cfg.llm.providers.flatMap((p, i) => checkPlainHttp(p.url, ['llm', 'providers', i, 'url'], `llm.providers[${i}].connection`, p.connection.allowHttp)),
+    ];
+    for (const issue of plain) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    const providers = new Set<string>();
+    cfg.llm.providers.forEach((p, i) => {
+      if (providers.has(p.name)) ctx.addIssue({ code: 'custom', path: ['llm', 'providers', i, 'name'], message: `duplicate provider name "${p.name}"` });
+      providers.add(p.name);
+    });
     const sinks = new Set<string>();
     cfg.export.sinks.forEach((sink, i) => {
       if (sinks.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['export', 'sinks', i, 'name'], message: `duplicate sink name "${sink.name}"` });
@@ -544,3 +563,5 @@ export type CustosConfig = z.output<typeof configSchema>;
 export type IssuerSettings = z.output<typeof issuerSchema>;
 export type UpstreamSettings = z.output<typeof upstreamSchema>;
 export type SinkConfig = z.output<typeof sinkSchema>;
+export type ConnectionConfig = z.output<typeof connectionSchema>;
+export type ModelProviderSettings = z.output<typeof llmSchema>['providers'][number];

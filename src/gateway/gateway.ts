@@ -19,6 +19,7 @@ import { createBackchannelLogoutRoute } from './http/session-logout.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
 import { createGrantRoutes } from './http/oauth-grants.js';
 import { createOAuthRoutes } from './http/oauth-token.js';
+import { LLM_PREFIX, createLlmDoor } from './llm/llm-door.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
 import type { GatewayDeps } from './types.js';
@@ -78,6 +79,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const unsubscribe = deps.upstreams.onToolsChanged(() => mcp.notifyToolsChanged());
   const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock });
   const api = createDecisionApi({ ...deps, auth, pending, ids, maxBodyBytes, inputLimits });
+  const llm = deps.models ? createLlmDoor({ ...deps, models: deps.models, auth, ids, maxBodyBytes, inputLimits }) : undefined;
   const metadata = buildProtectedResourceMetadata(deps.resourceUrl, deps.authorizationServers, deps.scopesSupported ?? ['openid']);
 
   const routes = new Map<string, Route>([
@@ -131,6 +133,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   function route(req: IncomingMessage): Route | undefined {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === mcpPath) return mcp.handle;
+    if (llm && path.startsWith(LLM_PREFIX)) return llm.handle;
     return routes.get(`${req.method ?? 'GET'} ${path}`);
   }
 

@@ -8,10 +8,12 @@ import type {
   IdSource,
   InputLimits,
   Logger,
+  ModelProviders,
   Pipeline,
   PolicySource,
   Principal,
   Protector,
+  PseudonymVault,
   TokenExchanger,
   TokenVerifier,
   UpstreamPool,
@@ -116,6 +118,10 @@ export interface GatewayDeps {
   readonly identity?: IdentityServices;
   /** Classifies and redacts what is not a pipeline call (resource listings, log and progress messages); without it those are withheld. */
   readonly protector?: Protector;
+  /** The model providers of the `/llm/` proxy (the outbound side); absent: the proxy is off. */
+  readonly models?: ModelProviders;
+  /** Reversible pseudonyms restored in model answers for the same user; absent: markers stay. */
+  readonly pseudonyms?: PseudonymVault;
   /** Custos' token endpoint (RFC 8693 delegation) and background grants; absent: those routes are off. */
   readonly tokens?: TokenExchanger;
   /**

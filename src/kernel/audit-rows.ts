@@ -31,6 +31,7 @@ export interface DecisionRowFields {
   readonly input?: AuditEntry['input'];
   readonly redactions?: AuditEntry['redactions'];
   readonly confirmation?: AuditEntry['confirmation'];
+  readonly egress?: AuditEntry['egress'];
   readonly detail?: AuditEntry['detail'];
 }
 
@@ -39,6 +40,7 @@ export interface ResultRowFields {
   readonly dataClasses: readonly string[];
   readonly output: NonNullable<AuditEntry['output']>;
   readonly redactions: AuditEntry['redactions'];
+  readonly egress?: AuditEntry['egress'];
   readonly detail?: AuditEntry['detail'];
 }
 
@@ -122,6 +124,7 @@ function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue,
     input: f.input,
     redactions: f.redactions ?? NO_REDACTIONS,
     confirmation: f.confirmation,
+    ...(f.egress ? { egress: f.egress } : {}),
     detail: f.detail,
   };
 }
@@ -148,6 +151,7 @@ export function buildResultRow(stamp: RowStamp, subject: RowSubject, f: ResultRo
     data_classes: f.dataClasses,
     output: f.output,
     redactions: f.redactions,
+    ...(f.egress ? { egress: f.egress } : {}),
     detail: f.detail,
   };
 }

@@ -33,6 +33,14 @@ export const DENY_REASONS = {
   SESSION_IDLE: 'session_idle',
   /** A service credential without a user. */
   NO_USER: 'no_user',
+  /** A destination the call names is not on the bundle's egress allow-list (host, scheme or port). */
+  EGRESS_NOT_ALLOWED: 'egress_not_allowed',
+  /** A destination resolves to a private, loopback, link-local or metadata address no rule allows. */
+  EGRESS_PRIVATE_ADDRESS: 'egress_private_address',
+  /** A destination could not be parsed or resolved (or no egress guard is wired): it cannot be checked. */
+  EGRESS_UNRESOLVABLE: 'egress_unresolvable',
+  /** What would leave for a model provider could not be redacted: nothing leaves. */
+  REDACTION_FAILED: 'redaction_failed',
 } as const;
 
 /** Why Custos' token endpoint refused a delegation (RFC 8693); on rows as `delegation_<reason>`. */

@@ -54,6 +54,10 @@ export const ERROR_CODES = {
   ERR_GATEWAY_CANCELLED: 'The request was cancelled by the caller.',
   ERR_GATEWAY_CAPABILITY_UNSUPPORTED: "The agent's client does not support a capability this request needs (elicitation, sampling).",
   ERR_GATEWAY_RATE_LIMITED: 'Too many unauthenticated or failed requests from this address; retry after the Retry-After delay.',
+  // outbound connections (issuers, HTTP upstreams, model providers)
+  ERR_UPSTREAM_TLS_PIN_MISMATCH: "The destination's certificate does not match its configured SPKI pins; the connection was refused.",
+  ERR_UPSTREAM_ADDRESS_BLOCKED: 'The destination resolves to a private, loopback, link-local or metadata address it may not use; the connection was refused.',
+  ERR_GATEWAY_PROVIDER_FAILED: 'The model provider could not be reached or failed the request.',
   // config
   ERR_CONFIG_INVALID: 'The configuration is invalid.',
   ERR_CONFIG_SECRET_UNRESOLVED: 'A secret reference in the configuration could not be resolved.',

@@ -10,3 +10,6 @@ export * from './canonical.js';
 export * from './identity-ports.js';
 export * from './limits.js';
 export * from './read-only.js';
+export * from './egress.js';
+export type { PseudonymVault } from './egress-stage.js';
+export * from './model-ports.js';

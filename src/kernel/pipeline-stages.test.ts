@@ -83,6 +83,8 @@ describe('the pipeline stages', () => {
       'policy',
       'classified',
       'tenancy',
+      'redact_model',
+      'egress',
       'decide',
       'redact_input',
       'record_decision',

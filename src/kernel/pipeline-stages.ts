@@ -15,6 +15,9 @@ import type { EmergencyPort } from './identity-ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { CallKind, Decision, Principal, Redaction, ToolCall } from './types.js';
 import { redactionScope } from './redaction-scope.js';
+import { egressStage, redactModelStage } from './egress-stage.js';
+import type { PseudonymVault } from './egress-stage.js';
+import type { EgressFinding, EgressGuard } from './egress.js';
 
 /** What a row stores in place of a value past the limits: nothing of it. */
 export const WITHHELD: Redaction = Object.freeze({ value: '[redacted:too_complex]', count: 1, types: Object.freeze(['too_complex']) });
@@ -56,6 +59,10 @@ export interface Draft {
   reasons?: readonly string[];
   decision?: Decision;
   redactedArguments?: Redaction;
+  /** A model call's body as it leaves (redact_model). */
+  outbound?: Redaction;
+  /** The destinations the call sends data to and the hash of what leaves (egress). */
+  egress?: EgressFinding;
   /** Alerts to write after the decision row. */
   readonly alerts: RaisedAlert[];
 }
@@ -64,6 +71,10 @@ export interface StageEnv {
   readonly protector: Protector;
   readonly limits: InputLimits;
   readonly emergency?: Pick<EmergencyPort, 'activeGrant'>;
+  /** Checks the destinations of egress calls (absent: a call that may egress is denied). */
+  readonly egress?: EgressGuard;
+  /** Reversible pseudonyms of the model leg (absent: irreversible markers). */
+  readonly pseudonyms?: PseudonymVault;
   /** Writes an alert at once (break-glass use is recorded before the call's own row). */
   readonly alertNow: (draft: Draft, alert: RaisedAlert & { readonly decision: 'allow' | 'deny' }) => Promise<void>;
 }
@@ -218,6 +229,8 @@ export const DECISION_STAGES: readonly Stage[] = Object.freeze([
   policyLoaded,
   classified,
   tenancy,
+  redactModelStage,
+  egressStage,
   decide,
   redactInput,
 ]);

@@ -2,7 +2,7 @@
  * The one orchestrator. Every governed action, from either front door, runs these named
  * stages in this order (PIPELINE_STAGES):
  *   bound → classify → identity → tier → limits → door → break_glass → policy → classified
- *   → tenancy → decide → redact_input (DECISION_STAGES, pipeline-stages.ts)
+ *   → tenancy → redact_model → egress → decide → redact_input (DECISION_STAGES, pipeline-stages.ts)
  *   → record_decision → confirm → forward → redact_output → record_result → monitor
  * Authentication happens before (the front door turns a credential into a Principal or null).
  * `evaluate` runs the decision stages alone, writing nothing, so a list shows what a call
@@ -39,6 +39,9 @@ import { DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './l
 import type { InputLimits, LimitExceeded } from './limits.js';
 import { ACTION_BY_KIND, DECISION_STAGES, NOTHING_FOUND, WITHHELD, exceededOf, runDecisionStages } from './pipeline-stages.js';
 import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
+import { egressOf } from './egress.js';
+import type { EgressFinding, EgressGuard } from './egress.js';
+import type { PseudonymVault } from './egress-stage.js';
 import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
@@ -59,6 +62,10 @@ export interface PipelineDeps {
   readonly emergency?: Pick<EmergencyPort, 'activeGrant'>;
   /** The monitor stage: sees every row once it is durable. */
   readonly monitor?: AuditMonitor;
+  /** The egress stage's destination check (src/protect); absent, a call that may egress is denied. */
+  readonly egress?: EgressGuard;
+  /** Reversible pseudonyms on the model leg (absent: irreversible markers). */
+  readonly pseudonyms?: PseudonymVault;
 }
 
 /** The stages of one governed call, in order (the decision stages, then the call's own). */
@@ -93,6 +100,10 @@ export interface Authorization {
   readonly record: AuditRecord;
   /** Set when the arguments (or the classifier's budget) were past a limit: the call is denied `arguments_too_complex`. */
   readonly exceeded?: LimitExceeded;
+  /** A model call's body as it may leave: redacted for the `model` destination (pseudonyms when configured). */
+  readonly outbound?: Redaction;
+  /** Where the call sends data and the hash of what leaves (on its rows as `egress`). */
+  readonly egress?: EgressFinding;
 }
 
 export interface Outcome {
@@ -217,6 +228,8 @@ export interface Pipeline {
    * was not held, ERR_AUDIT_UNAVAILABLE when not even a deny row could be written.
    */
   confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization>;
+  /** The redact_output stage alone, for a front door that streams the output in parts (each part redacted before it goes on). */
+  redactPart(auth: Authorization, part: unknown): Redaction;
   /** Redacts the outcome and records the result row. Throws ERR_AUDIT_UNAVAILABLE when the row cannot be written. */
   complete(auth: Authorization, outcome: Outcome): Promise<Completion>;
   /** Every stage: authorize → (confirm) → forward (only on allow) → complete. */
@@ -255,6 +268,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     protector,
     limits,
     emergency: deps.emergency,
+    egress: deps.egress,
+    pseudonyms: deps.pseudonyms,
     alertNow: async (draft, alert) => void (await recordAlert({ ...alert, call: draft.call })),
   };
 
@@ -278,6 +293,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       toolClasses: draft.inspection.toolClasses,
       redactedArguments: draft.redactedArguments ?? WITHHELD,
       ...(exceeded ? { exceeded } : {}),
+      ...(draft.outbound ? { outbound: draft.outbound } : {}),
+      ...(draft.egress ? { egress: draft.egress } : {}),
     };
     return { decided, alerts: draft.alerts };
   }
@@ -302,6 +319,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       input: { redacted: auth.redactedArguments.value, sha256: digestJson(auth.call.arguments) },
       redactions: redactionsOf(auth.redactedArguments),
       confirmation,
+      egress: egressOf(auth.egress),
       detail: auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : undefined,
     };
   }
@@ -371,6 +389,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       dataClasses: auth.dataClasses,
       output: { redacted: output.value, sha256: digestJson(outcome.output), error: withheld ? OUTPUT_TOO_COMPLEX : outcome.error },
       redactions: redactionsOf(output),
+      egress: egressOf(auth.egress),
       detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
     });
     return { output, record: await writer.write(entry), ...(withheld ? { withheld } : {}) };
@@ -432,7 +451,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     );
   }
 
-  return { authorize, evaluate, confirm, complete, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal };
+  const redactPart = (auth: Authorization, part: unknown): Redaction => redactOutput(auth, { output: part }, undefined);
+
+  return { authorize, evaluate, confirm, complete, redactPart, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal };
 }
 
 function agentOf(agent: RowAgent | undefined): RowSubject['agent'] {

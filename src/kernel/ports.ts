@@ -17,6 +17,7 @@ import type {
   ToolClassification,
   ToolRef,
 } from './types.js';
+import type { EgressRules } from './egress.js';
 
 /** Verifies a bearer credential and returns the principal, or throws a CustosError (ERR_IDENTITY_*). */
 export interface TokenVerifier {
@@ -61,6 +62,8 @@ export interface ActivePolicy {
   readonly tenancyRules?: TenancyRules;
   /** The bundle's redaction section, when it has one. */
   readonly redaction?: RedactionPolicy;
+  /** The bundle's egress allow-list (`egress:` in catalog.yaml); absent: every destination is denied. */
+  readonly egress?: EgressRules;
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */
@@ -76,6 +79,8 @@ export interface RedactOptions {
   readonly tool?: ToolRef;
   readonly tier?: string;
   readonly destination?: RedactionDestination;
+  /** Makes the marker of a detected value (default `[redacted:TYPE]`): reversible pseudonyms `[redacted:TYPE#ID]` on the model leg. */
+  readonly pseudonym?: (type: string, original: string) => string;
 }
 
 export interface Protector {
@@ -188,6 +193,8 @@ export interface UpstreamConfig {
   readonly env?: Readonly<Record<string, string>>;
   readonly url?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** How a `url` upstream is reached (the app's secure fetch: verified TLS, pins, the checked address); default: the global fetch. */
+  readonly fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
   /** 'session': each agent MCP session gets its own connection (stdio: its own process); default 'shared'. */
   readonly isolation?: UpstreamIsolation;
   /** With isolation 'session': most per-session connections at once (default 50); past it calls are ERR_GATEWAY_SESSION_LIMIT. */

@@ -69,6 +69,8 @@ export interface ToolCall {
   readonly traceId?: string;
   /** Set when the call runs under an open break-glass grant. */
   readonly emergency?: { readonly grantId: string };
+  /** Where Custos itself sends the call (`scheme://host:port`, e.g. a model provider): recorded as `egress.destination`. */
+  readonly destination?: string;
 }
 
 export type DecisionValue = 'allow' | 'deny' | 'confirm';
@@ -85,6 +87,10 @@ export interface Decision {
 export interface ToolClassification {
   /** e.g. reads_phi, writes, destructive, egress */
   readonly classes: readonly string[];
+  /** Argument names whose values are URLs the call sends data to (the catalog's `urls`), checked by the egress stage. */
+  readonly urls?: readonly string[];
+  /** Argument names whose values are host names or `host:port` (the catalog's `hosts`). */
+  readonly hosts?: readonly string[];
 }
 
 /** The result of running detectors over a value. */
@@ -202,6 +208,8 @@ export interface AuditEntry {
   readonly access?: { readonly emergency: true; readonly grant_id: string };
   /** Present on the rows of a confirmed call: `requested` on its `confirm` row, the human's answer on the row after it. */
   readonly confirmation?: { readonly status: 'requested' | ConfirmationOutcome; readonly channel?: string };
+  /** Present on calls that send data out: the destination (`scheme://host:port`) and the SHA-256 of what leaves. */
+  readonly egress?: { readonly destination: string; readonly destinations?: readonly string[]; readonly payload_sha256: string };
   /** Present on alert rows. */
   readonly alert?: { readonly type: string; readonly severity: 'low' | 'medium' | 'high' };
   /** Present on checkpoint rows: the signed head of the Merkle tree over rows 1..tree_size. */

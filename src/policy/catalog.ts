@@ -1,10 +1,12 @@
 /**
  * The tool catalog (`catalog.yaml`): how tools are classified (reads_phi, writes,
- * destructive, egress, read…) and which paths carry which data class.
+ * destructive, egress, read…), which of their arguments name destinations (`urls`, `hosts`),
+ * which paths carry which data class, and where data may go (`egress`).
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ToolClassification, ToolRef } from '../kernel/index.js';
+import { egressSchema } from './egress.js';
 import { redactionSchema } from './redaction.js';
 import { tenancySchema } from './tenancy.js';
 import type { ToolCatalog } from './types.js';
@@ -12,14 +14,20 @@ import type { ToolCatalog } from './types.js';
 const CLASS_NAME = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case');
 const TOOL_KEY = z.string().regex(/^[^/*\s]+\/[^/\s]+$/, 'must be "server/name" (`*` allowed in the name)');
 
+const ARGUMENT_NAME = z.string().min(1).max(128);
+
 const classesSchema = z.strictObject({ classes: z.array(CLASS_NAME) });
 
+/** A tool entry: its classes, and the argument names (at any depth) that hold URLs or hosts the call sends data to. */
+const toolSchema = z.strictObject({ classes: z.array(CLASS_NAME), urls: z.array(ARGUMENT_NAME).optional(), hosts: z.array(ARGUMENT_NAME).optional() });
+
 const catalogSchema = z.strictObject({
-  tools: z.record(TOOL_KEY, classesSchema).default({}),
+  tools: z.record(TOOL_KEY, toolSchema).default({}),
   defaults: classesSchema.default({ classes: [] }),
   classification: z.array(z.strictObject({ dataClass: CLASS_NAME, paths: z.array(z.string().min(1)).min(1) })).default([]),
   tenancy: tenancySchema.optional(),
   redaction: redactionSchema.optional(),
+  egress: egressSchema.optional(),
 });
 
 export interface CatalogParse {
@@ -53,24 +61,35 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped.join('[^/]*')}$`);
 }
 
+type ToolEntry = ToolCatalog['tools'][string];
+
+const sortedUnion = (lists: ReadonlyArray<readonly string[] | undefined>): string[] => [...new Set(lists.flatMap((l) => l ?? []))].sort();
+
+/** The classification of the entries that matched: classes, and the `urls`/`hosts` marks when any entry has them. */
+function classificationOf(entries: readonly ToolEntry[]): ToolClassification {
+  const urls = sortedUnion(entries.map((e) => e.urls));
+  const hosts = sortedUnion(entries.map((e) => e.hosts));
+  return { classes: sortedUnion(entries.map((e) => e.classes)), ...(urls.length ? { urls } : {}), ...(hosts.length ? { hosts } : {}) };
+}
+
 /**
  * Classifies tools: an exact `server/name` entry wins; otherwise the union of the
- * classes of every matching glob entry; otherwise `defaults`.
+ * classes (and argument marks) of every matching glob entry; otherwise `defaults`.
  */
 export function createToolClassifier(catalog: ToolCatalog): (tool: ToolRef) => ToolClassification {
-  const exact = new Map<string, readonly string[]>();
-  const globs: { re: RegExp; classes: readonly string[] }[] = [];
+  const exact = new Map<string, ToolEntry>();
+  const globs: { re: RegExp; entry: ToolEntry }[] = [];
   for (const [key, entry] of Object.entries(catalog.tools)) {
-    if (key.includes('*')) globs.push({ re: globToRegExp(key), classes: entry.classes });
-    else exact.set(key, entry.classes);
+    if (key.includes('*')) globs.push({ re: globToRegExp(key), entry });
+    else exact.set(key, entry);
   }
   const defaults = Object.freeze([...new Set(catalog.defaults.classes)].sort());
   return (tool) => {
     const key = `${tool.server}/${tool.name}`;
     const direct = exact.get(key);
-    if (direct) return { classes: [...new Set(direct)].sort() };
-    const matched = globs.filter((g) => g.re.test(key)).flatMap((g) => g.classes);
-    if (matched.length > 0) return { classes: [...new Set(matched)].sort() };
+    if (direct) return classificationOf([direct]);
+    const matched = globs.filter((g) => g.re.test(key)).map((g) => g.entry);
+    if (matched.length > 0) return classificationOf(matched);
     return { classes: defaults };
   };
 }

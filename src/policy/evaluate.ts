@@ -6,7 +6,17 @@
 import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import type { EntityJson, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import { CustosError } from '../kernel/index.js';
-import type { RedactionPolicy, ActivePolicy, ClassificationRule, Decision, DecisionInput, ToolClassification, TenancyRules, ToolRef } from '../kernel/index.js';
+import type {
+  EgressRules,
+  RedactionPolicy,
+  ActivePolicy,
+  ClassificationRule,
+  Decision,
+  DecisionInput,
+  ToolClassification,
+  TenancyRules,
+  ToolRef,
+} from '../kernel/index.js';
 import { CEDAR_NAMESPACE } from './cedar-load.js';
 import { createDecisionCache } from './decision-cache.js';
 import type { BundlePolicy } from './types.js';
@@ -21,6 +31,7 @@ export interface CedarPolicyOptions {
   readonly classificationRules: readonly ClassificationRule[];
   readonly tenancyRules?: TenancyRules;
   readonly redaction?: RedactionPolicy;
+  readonly egress?: EgressRules;
 }
 
 /** Entity UID of the tool: `server/name`. */
@@ -124,5 +135,6 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     classificationRules: Object.freeze(options.classificationRules.map((r) => Object.freeze({ ...r }))),
     ...(options.tenancyRules ? { tenancyRules: options.tenancyRules } : {}),
     ...(options.redaction ? { redaction: options.redaction } : {}),
+    ...(options.egress ? { egress: options.egress } : {}),
   });
 }

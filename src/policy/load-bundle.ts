@@ -12,6 +12,7 @@ import { createToolClassifier, parseCatalog } from './catalog.js';
 import { createCedarPolicy } from './evaluate.js';
 import { toRedactionPolicy } from './redaction.js';
 import { toTenancyRules } from './tenancy.js';
+import { toEgressRules } from './egress.js';
 import type { LoadedBundle } from './types.js';
 
 export const SCHEMA_FILE = 'schema.cedarschema';
@@ -80,6 +81,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     classificationRules: catalog.catalog.classification,
     tenancyRules: toTenancyRules(catalog.catalog.tenancy),
     redaction: toRedactionPolicy(catalog.catalog.redaction),
+    egress: toEgressRules(catalog.catalog.egress),
   });
   return Object.freeze({
     dir: root,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { egressSchema } from './egress.js';
 import type { redactionSchema } from './redaction.js';
 import type { ActivePolicy, ClassificationRule } from '../kernel/index.js';
 
@@ -29,13 +30,15 @@ export interface LoadedBundle {
 /** The parsed `catalog.yaml`. */
 export interface ToolCatalog {
   /** `server/name` (with `*` globs) → classes. */
-  readonly tools: Readonly<Record<string, { readonly classes: readonly string[] }>>;
+  readonly tools: Readonly<Record<string, { readonly classes: readonly string[]; readonly urls?: readonly string[]; readonly hosts?: readonly string[] }>>;
   readonly defaults: { readonly classes: readonly string[] };
   readonly classification: readonly ClassificationRule[];
   /** Where calls name tenants (the `tenancy:` section), when the bundle has one. */
   readonly tenancy?: { readonly arguments: readonly string[]; readonly paths: readonly string[] };
   /** The `redaction:` section, when the bundle has one. */
   readonly redaction?: z.infer<typeof redactionSchema>;
+  /** The `egress:` section (the allow-list), when the bundle has one. */
+  readonly egress?: z.infer<typeof egressSchema>;
 }
 
 /** One policy of a bundle, keyed by its `@id`. */

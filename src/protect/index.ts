@@ -12,3 +12,7 @@ export { extractPaths, normalisePath } from './paths.js';
 export { matchGlob } from './glob.js';
 export type { GlobOptions } from './glob.js';
 export { extractTenants, tenantOfPath } from './tenants.js';
+export { createEgressGuard, isBlockedAddress, MAX_DESTINATIONS } from './egress.js';
+export type { EgressGuardOptions, HostResolver } from './egress.js';
+export { createPseudonymVault, PSEUDONYM_MARKER } from './pseudonyms.js';
+export type { PseudonymVaultOptions } from './pseudonyms.js';

@@ -29,7 +29,11 @@ export function createProtector(options?: ProtectorOptions): Protector {
       try {
         // A bundle's redaction section chooses the detectors for this tool, tier and destination.
         const active = redactOptions?.policy ? redactorForPolicy(redactOptions.policy, redactOptions, limits) : redactor;
-        return redactJson(value, active, { dataClasses: redactOptions?.dataClasses, maxTotalChars: options?.maxTotalChars });
+        return redactJson(value, active, {
+          dataClasses: redactOptions?.dataClasses,
+          pseudonym: redactOptions?.pseudonym,
+          maxTotalChars: options?.maxTotalChars,
+        });
       } catch (err) {
         // Fail closed, and never pass on a message that might quote the payload.
         if (

@@ -33,6 +33,8 @@ export interface TextRedaction {
 export interface TextRedactOptions {
   /** Data classes of the call; `secret_file` turns on the secret-file detectors. */
   readonly dataClasses?: readonly string[];
+  /** Makes the marker of a detected value (default `[redacted:TYPE]`); the model leg's reversible pseudonyms. */
+  readonly pseudonym?: (type: string, original: string) => string;
 }
 
 export interface TextRedactor {
@@ -299,7 +301,7 @@ export function createTextRedactor(specs: readonly DetectorSpec[], options: Text
       const types = new Set<string>();
       let pos = 0;
       for (const c of candidates) {
-        parts.push(text.slice(pos, c.start), marker(c.type));
+        parts.push(text.slice(pos, c.start), redactOptions?.pseudonym ? redactOptions.pseudonym(c.type, text.slice(c.start, c.end)) : marker(c.type));
         types.add(c.type);
         pos = c.end;
       }

@@ -39,7 +39,11 @@ export interface UpstreamClientHandlers {
 }
 
 export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
-  if (config.url) return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } } });
+  if (config.url)
+    return new StreamableHTTPClientTransport(new URL(config.url), {
+      requestInit: { headers: { ...config.headers } },
+      ...(config.fetch ? { fetch: config.fetch } : {}),
+    });
   const command = config.command as string;
   const args = config.args ? [...config.args] : [];
   const watched = watchedCommand(command, args);

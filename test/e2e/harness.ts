@@ -43,6 +43,26 @@ export const repoRoot = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)
 /** The filesystem MCP server's entry point (the default upstream, and the benchmarks' baseline). */
 export const serverFilesystem = path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const tapScript = path.join(repoRoot, 'test/e2e/fixtures/stdio-tap.mjs');
+/** A stdio MCP server with a `fetch` tool (the egress tests' fetch-style tool). */
+export const fetchServer = path.join(repoRoot, 'test/e2e/fixtures/fetch-server.mjs');
+
+/** The tap between Custos and a stdio upstream (`command` and `args` of the upstream entry), recording into `log`. */
+export function tapped(log: string, command: string, args: readonly string[]): { command: string; args: string[] } {
+  return { command: process.execPath, args: [tapScript, log, '--', command, ...args] };
+}
+
+/**
+ * A copy of the quick-start bundle in `dir` with a test's own catalog entries (`tools`, lines
+ * under `tools:`, e.g. `  web/fetch: { classes: [egress], urls: [url] }`), top-level catalog
+ * `sections` (e.g. `egress:`), and each of `policies` as its own policy file.
+ */
+export function extendQuickstartBundle(dir: string, extra: { tools?: string; sections?: string; policies?: Record<string, string> }): string {
+  cpSync(path.join(repoRoot, 'examples/quickstart/policy'), dir, { recursive: true });
+  const catalog = readFileSync(path.join(dir, 'catalog.yaml'), 'utf8').replace(/^tools:\n/m, `tools:\n${extra.tools ?? ''}\n`);
+  writeFileSync(path.join(dir, 'catalog.yaml'), `${catalog}\n${extra.sections ?? ''}\n`);
+  for (const [name, text] of Object.entries(extra.policies ?? {})) writeFileSync(path.join(dir, 'policies', name), text);
+  return dir;
+}
 
 export interface HarnessOptions {
   /** Access-token lifetime at the dev provider (default: its own). */

@@ -6,10 +6,11 @@
  * tokens from that issuer are refused at once instead of each waiting the fetch timeout,
  * and after the window one request (the probe) tries again while the others keep failing fast.
  */
-import { createRemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, customFetch } from 'jose';
 import type { JWTHeaderParameters, FlattenedJWSInput, CryptoKey } from 'jose';
 import { CustosError } from '../../kernel/index.js';
 import type { ResolvedIssuer } from './issuer-config.js';
+import type { IssuerFetch } from './types.js';
 
 export interface KeySourceOptions {
   readonly fetchTimeoutMs: number;
@@ -19,6 +20,8 @@ export interface KeySourceOptions {
   readonly failureRetryMs: number;
   /** Milliseconds since epoch (default Date.now). */
   readonly now?: () => number;
+  /** Fetches discovery and the JWKS (default: the global fetch). */
+  readonly fetch?: IssuerFetch;
 }
 
 export interface KeySource {
@@ -37,10 +40,10 @@ function unavailable(cause?: unknown): CustosError {
 }
 
 /** Fetches the discovery document and returns its jwks_uri; the document must name the same issuer. */
-export async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<string> {
+export async function discoverJwksUri(issuer: string, timeoutMs: number, fetcher: IssuerFetch = fetch): Promise<string> {
   let body: unknown;
   try {
-    const response = await fetch(discoveryUrl(issuer), {
+    const response = await fetcher(discoveryUrl(issuer), {
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
       headers: { accept: 'application/json' },
@@ -126,11 +129,12 @@ export function createKeySource(issuer: ResolvedIssuer, options: KeySourceOption
       timeoutDuration: options.fetchTimeoutMs,
       cooldownDuration: options.cooldownMs,
       cacheMaxAge: options.cacheMaxAgeMs,
+      ...(options.fetch ? { [customFetch]: options.fetch } : {}),
     });
 
   const resolveSet = (): Promise<RemoteSet> => {
     if (pending) return pending;
-    const next = issuer.jwksUri ? Promise.resolve(build(issuer.jwksUri)) : discoverJwksUri(issuer.issuer, options.fetchTimeoutMs).then(build);
+    const next = issuer.jwksUri ? Promise.resolve(build(issuer.jwksUri)) : discoverJwksUri(issuer.issuer, options.fetchTimeoutMs, options.fetch).then(build);
     pending = next.catch((err: unknown) => {
       pending = undefined;
       throw err;

@@ -99,7 +99,8 @@ export function createTokenVerifier(issuers: readonly IssuerConfig[], options: T
   };
   const entries = new Map<string, IssuerEntry>();
   for (const [iss, config] of resolveIssuers(issuers)) {
-    entries.set(iss, { config, keys: createKeySource(config, keyOptions) });
+    const fetch = options.fetchFor?.(config.issuer);
+    entries.set(iss, { config, keys: createKeySource(config, fetch ? { ...keyOptions, fetch } : keyOptions) });
   }
 
   const verified = createVerifiedTokenCache({

@@ -39,11 +39,16 @@ export interface IssuerConfig {
   readonly interactiveClients?: readonly string[];
 }
 
+/** A fetch for one issuer's discovery and JWKS. */
+export type IssuerFetch = (url: string, init: RequestInit) => Promise<Response>;
+
 export interface TokenVerifierOptions {
   /** Milliseconds since epoch; defaults to Date.now. Used for exp/nbf/iat checks. */
   readonly clock?: () => number;
   /** Timeout of each discovery or JWKS fetch. Default 5000. */
   readonly fetchTimeoutMs?: number;
+  /** How discovery and JWKS are fetched from each issuer (the app's secure fetch: CA, SPKI pins, checked address); default: the global fetch. */
+  readonly fetchFor?: (issuer: string) => IssuerFetch | undefined;
   /** Minimum time between JWKS refetches triggered by an unknown kid. Default 30000 (jose's default). */
   readonly jwksCooldownMs?: number;
   /** How long a fetched JWKS is used before it is fetched again. Default 600000 (jose's default). */
