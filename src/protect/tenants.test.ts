@@ -28,8 +28,9 @@ describe('tenant extraction', () => {
 
   it('stays linear on hostile input', () => {
     const deep = `/${'a/'.repeat(2000)}tenants/acme/x`;
-    const started = performance.now();
+    const cpu = process.cpuUsage(); // CPU time of this test process (pool: forks): the machine's load distorts it far less than wall time
     expect(extractTenants(call({ path: deep }), RULES)).toEqual(['acme']);
-    expect(performance.now() - started).toBeLessThan(2000);
+    const used = process.cpuUsage(cpu);
+    expect((used.user + used.system) / 1000).toBeLessThan(2000);
   });
 });
