@@ -145,7 +145,9 @@ async function readAnchorCheckpoints(spec: string, configFile: string | undefine
 function printExportReport(ctx: CommandContext, report: ExportReport, anchored: number, intact: string): void {
   if (!report.ok) {
     for (const f of report.findings) ctx.err(`TAMPERED ${f.kind}${f.seq === undefined ? '' : ` at seq ${f.seq}`}: ${f.message}`);
-    ctx.err(`export BROKEN: ${report.findings.length} finding(s); ${report.rows} rows verified before the first break`);
+    ctx.err(
+      `${intact.startsWith('export') ? 'export' : 'audit trail'} BROKEN: ${report.findings.length} finding(s); ${report.rows} rows verified before the first break`,
+    );
     ctx.exitCode = 1;
     return;
   }

@@ -105,7 +105,7 @@ describe('custos audit sinks', () => {
         head: 6,
         lag: 4,
         failures: 4,
-        last_error: { reason: 'unreachable', at: '2026-01-01T00:00:09.000Z' },
+        last_error: { code: 'ERR_EXPORT_DELIVERY_FAILED', reason: 'unreachable', at: '2026-01-01T00:00:09.000Z' },
       },
     ]);
     cursors.save({ sink: 'siem', seq: 6, hash: records[5]!.hash, updated_at: '2026-01-01T00:00:20.000Z', failures: 0 });

@@ -111,7 +111,8 @@ describe('external anchor: a truncated or re-chained database is caught; a resto
     const checkpoints = rows.filter((r) => r.event === 'checkpoint');
     expect(checkpoints.length).toBeGreaterThanOrEqual(2);
     expect(readdirSync(path.join(h.dir, 'anchor')).sort()).toEqual(checkpoints.map((r) => `checkpoint-${String(r.seq).padStart(12, '0')}.json`));
-    expect(notary.seqs).toEqual(checkpoints.map((r) => r.seq));
+    // At least once: a batch redelivered after a lost answer repeats seqs; the notary drops duplicates by seq.
+    expect([...new Set(notary.seqs)]).toEqual(checkpoints.map((r) => r.seq));
     expect(notary.refused).toEqual([]);
     const result = await runCliCaptured(['audit', 'verify', '--store', h.storeUri, ...anchors()]);
     expect(result.err).toBe('');

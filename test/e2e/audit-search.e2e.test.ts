@@ -108,8 +108,8 @@ describe.each(['sqlite', 'postgres'] as const)('audit search and accounting of d
     expect(disclosures.status).toBe(403);
     const rows = (await h.auditRecords()).filter((r) => r.event === 'admin' && r.policy.reasons[0] === 'audit_search_refused');
     expect(rows.map((r) => [r.user.sub, r.policy.decision, r.detail])).toEqual([
-      ['alice', 'deny', { report: 'search', code: 'ERR_IDENTITY_NOT_ENTITLED' }],
-      ['alice', 'deny', { report: 'disclosures', code: 'ERR_IDENTITY_NOT_ENTITLED' }],
+      ['alice', 'deny', { action: 'audit_search_refused', report: 'search', code: 'ERR_IDENTITY_NOT_ENTITLED' }],
+      ['alice', 'deny', { action: 'audit_search_refused', report: 'disclosures', code: 'ERR_IDENTITY_NOT_ENTITLED' }],
     ]);
   });
 

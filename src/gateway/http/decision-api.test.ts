@@ -205,7 +205,7 @@ describe('probes, metadata and routing', () => {
     expect(await ready.json()).toEqual({
       status: 'ready',
       reasons: [],
-      checks: { audit: 'ok', policy: 'ok', upstreams: [], issuers: [{ issuer: 'https://idp.test' }] },
+      checks: { audit: 'ok', policy: 'ok', upstreams: [], issuers: [{ issuer: 'https://idp.test' }], sinks: [] },
     });
     auditUp = false;
     try {
