@@ -33,7 +33,7 @@ import { DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './l
 import type { InputLimits, LimitExceeded } from './limits.js';
 import { ACTION_BY_KIND, DECISION_STAGES, NOTHING_FOUND, WITHHELD, exceededOf, runDecisionStages } from './pipeline-stages.js';
 import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
-import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
+import type { ActivePolicy, AuditStore, CallGuard, CallObservation, Clock, IdSource, PipelineObserver, PolicyAction, PolicySource, Protector } from './ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
 import { redactionScope, redactionsOf } from './redaction-scope.js';
@@ -52,6 +52,10 @@ export interface PipelineDeps {
   readonly emergency?: Pick<EmergencyPort, 'activeGrant'>;
   /** The monitor stage: sees every row once it is durable. */
   readonly monitor?: AuditMonitor;
+  /** Kill switches and tool-definition drift (the kill_switch and tool_drift stages). */
+  readonly guard?: CallGuard;
+  /** Times each stage of every recorded call (metrics, traces). */
+  readonly observer?: PipelineObserver;
 }
 
 /** The stages of one governed call, in order (the decision stages, then the call's own). */
@@ -80,6 +84,10 @@ export interface Authorization {
   readonly record: AuditRecord;
   /** Set when the arguments (or the classifier's budget) were past a limit: the call is denied `arguments_too_complex`. */
   readonly exceeded?: LimitExceeded;
+  /** What a stage put on the decision row's detail (the kill switch that stopped the call). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+  /** The W3C traceparent of the call's span, for the forward stage to hand on (when traced). */
+  readonly traceparent?: string;
 }
 
 export interface Outcome {
@@ -236,19 +244,39 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     protector,
     limits,
     emergency: deps.emergency,
+    guard: deps.guard,
     alertNow: async (draft, alert) => void (await recordAlert({ ...alert, call: draft.call })),
   };
 
-  function newDraft(call: ToolCall, options: AuthorizeOptions, action: PolicyAction, recording: boolean): Draft {
-    return { call, options, action, recording, policy: currentPolicy(), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[] };
+  function newDraft(call: ToolCall, options: AuthorizeOptions, action: PolicyAction, recording: boolean, obs?: CallObservation): Draft {
+    const observe = obs ? (stage: string, start: number, end: number) => quietly(() => obs.stage(stage, start, end)) : undefined;
+    return { call, options, action, recording, policy: currentPolicy(), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[], observe };
+  }
+
+  /** Runs one public operation as one observed call (the observer's trace id goes on a call that came without one). */
+  async function observed<T>(call: ToolCall, fn: (call: ToolCall, obs?: CallObservation) => Promise<T>, decisionOf: (t: T) => Decision): Promise<T> {
+    const obs = deps.observer ? quietly(() => deps.observer?.begin(call)) : undefined;
+    if (!obs) return fn(call);
+    let result: T | undefined;
+    try {
+      result = await fn(obs.traceId && !call.traceId ? { ...call, traceId: obs.traceId } : call, obs);
+      return result;
+    } finally {
+      const done = result;
+      quietly(() => obs.end(done === undefined ? undefined : decisionOf(done)));
+    }
   }
 
   async function evaluate(call: ToolCall, options: EvaluateOptions = {}): Promise<Decision> {
     return runDecisionStages(newDraft(call, {}, options.action ?? ACTION_BY_KIND[call.kind], false), env);
   }
 
-  async function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
-    const draft = newDraft(call, options, ACTION_BY_KIND[call.kind], true);
+  function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
+    return observed(call, (c, obs) => authorizeWith(c, options, obs), (a) => a.decision);
+  }
+
+  async function authorizeWith(call: ToolCall, options: AuthorizeOptions, obs: CallObservation | undefined): Promise<Authorization> {
+    const draft = newDraft(call, options, ACTION_BY_KIND[call.kind], true, obs);
     const decision = await runDecisionStages(draft, env);
     const exceeded = exceededOf(draft);
     const held = decision.decision === 'confirm' && options.confirmation !== undefined;
@@ -259,8 +287,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       toolClasses: draft.inspection.toolClasses,
       redactedArguments: draft.redactedArguments ?? WITHHELD,
       ...(exceeded ? { exceeded } : {}),
+      ...(draft.detail ? { detail: draft.detail } : {}),
+      ...(obs?.traceparent ? { traceparent: obs.traceparent } : {}),
     };
-    const authorization = await recordDecision(auth, decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny', options.confirmation?.channel);
+    const event = decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny';
+    const authorization = await timed(obs, 'record_decision', () => recordDecision(auth, event, options.confirmation?.channel));
     for (const alert of draft.alerts) await recordAlert({ ...alert, call: authorization.call });
     return authorization;
   }
@@ -272,7 +303,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       input: { redacted: auth.redactedArguments.value, sha256: digestJson(auth.call.arguments) },
       redactions: redactionsOf(auth.redactedArguments),
       confirmation,
-      detail: auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : undefined,
+      detail: auth.exceeded || auth.detail ? { ...auth.detail, ...(auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : {}) } : undefined,
     };
   }
 
@@ -308,7 +339,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  async function confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
+  function confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
+    return observed(auth.call, () => confirmWith(auth, outcome), (a) => a.decision);
+  }
+
+  async function confirmWith(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
     if (auth.decision.decision !== 'confirm' || auth.record.event !== 'confirm') {
       throw new CustosError('ERR_INTERNAL', 'Only a held (confirm) authorization can be confirmed.');
     }
@@ -332,10 +367,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
+  function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
+    return observed(auth.call, (_c, obs) => completeWith(auth, outcome, obs), () => auth.decision);
+  }
+
   /** redact_output → record_result. */
-  async function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
+  async function completeWith(auth: Authorization, outcome: Outcome, obs: CallObservation | undefined): Promise<Completion> {
+    const start = performance.now();
     const withheld = outcome.output === undefined ? undefined : findLimitExceeded(outcome.output, limits);
     const output = redactOutput(auth, outcome, withheld);
+    if (obs) quietly(() => obs.stage('redact_output', start, performance.now()));
     const entry = buildResultRow(stamp(auth.call.requestId, auth.decision.bundleHash), subjectOfCall(auth.call, auth.toolClasses), {
       decision: auth.decision,
       dataClasses: auth.dataClasses,
@@ -343,21 +384,30 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       redactions: redactionsOf(output),
       detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
     });
-    return { output, record: await writer.write(entry), ...(withheld ? { withheld } : {}) };
+    const record = await timed(obs, 'record_result', () => writer.write(entry));
+    return { output, record, ...(withheld ? { withheld } : {}) };
   }
 
-  async function run(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options: RunOptions = {}): Promise<RunResult> {
+  function run(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options: RunOptions = {}): Promise<RunResult> {
+    return observed(call, (c, obs) => runWith(c, forward, options, obs), (r) => r.authorization.decision);
+  }
+
+  async function runWith(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options: RunOptions, obs?: CallObservation): Promise<RunResult> {
     const ask = options.confirmation;
-    let authorization = await authorize(call, { deny: options.deny, confirmation: ask ? { channel: ask.channel } : undefined });
-    if (ask && authorization.record.event === 'confirm') authorization = await confirm(authorization, await askSafely(ask, authorization));
+    let authorization = await authorizeWith(call, { deny: options.deny, confirmation: ask ? { channel: ask.channel } : undefined }, obs);
+    if (ask && authorization.record.event === 'confirm') {
+      const held = authorization;
+      authorization = await timed(obs, 'confirm', async () => confirmWith(held, await askSafely(ask, held)));
+    }
     if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
     let outcome: Outcome;
+    const allowed = authorization;
     try {
-      outcome = { output: await forward(authorization) };
+      outcome = { output: await timed(obs, 'forward', () => forward(allowed)) };
     } catch (err) {
       outcome = { error: options.signal?.aborted ? CANCELLED : toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
     }
-    const completion = await complete(authorization, outcome);
+    const completion = await completeWith(authorization, outcome, obs);
     return { forwarded: true, authorization, completion, failed: outcome.error !== undefined || completion.withheld !== undefined };
   }
 
@@ -406,6 +456,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
 function agentOf(agent: RowAgent | undefined): RowSubject['agent'] {
   return agent ? { name: agent.name, tier: agent.tier, delegation_chain: [...agent.chain] } : undefined;
+}
+
+/** An observer's call; its errors never reach a caller. */
+function quietly<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Times one call-level stage for the observer (`failed` when it threw). */
+async function timed<T>(obs: CallObservation | undefined, stage: string, fn: () => Promise<T>): Promise<T> {
+  if (!obs) return fn();
+  const start = performance.now();
+  try {
+    const value = await fn();
+    quietly(() => obs.stage(stage, start, performance.now()));
+    return value;
+  } catch (err) {
+    quietly(() => obs.stage(stage, start, performance.now(), true));
+    throw err;
+  }
 }
 
 /** The confirm stage's question; an asker that throws is an unavailable channel (the call is denied). */

@@ -5,6 +5,7 @@
  * pool callbacks. Upstream stderr is logged line by line, truncated. A stdio upstream runs
  * under the watchdog (watchdog.ts), so it dies with Custos.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -38,8 +39,20 @@ export interface UpstreamClientHandlers {
   readonly sample: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<Record<string, unknown>>;
 }
 
+/** The W3C traceparent of the request being sent, for HTTP upstreams (set by sendUpstreamRequest). */
+export const outboundTrace = new AsyncLocalStorage<string>();
+
+/** fetch, with the current call's `traceparent` header when there is one. */
+const tracedFetch: typeof fetch = (input, init) => {
+  const traceparent = outboundTrace.getStore();
+  if (!traceparent) return fetch(input, init);
+  const headers = new Headers(init?.headers);
+  headers.set('traceparent', traceparent);
+  return fetch(input, { ...init, headers });
+};
+
 export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
-  if (config.url) return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } } });
+  if (config.url) return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } }, fetch: tracedFetch });
   const command = config.command as string;
   const args = config.args ? [...config.args] : [];
   const watched = watchedCommand(command, args);
