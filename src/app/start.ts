@@ -21,6 +21,8 @@ import { assertRedactionPolicy, createProtector, extractTenants } from '../prote
 import { createUpstreamPool } from '../upstream/index.js';
 import { superviseAuditStore } from './audit-supervision.js';
 import { exportSettings } from './export-sinks.js';
+import { createMonitoring } from './monitoring.js';
+import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
@@ -32,6 +34,8 @@ export interface CustosInstance {
   readonly bundleHash: string;
   readonly store: AuditStoreAdmin;
   readonly pipeline: Pipeline;
+  /** Alert rules, kill switches, drift, the inventory (absent when `monitor.enabled` is false); `bundleActivated` is for the policy side. */
+  readonly monitor?: Monitor;
   /** Each SIEM sink's cursor, lag and last error. */
   exportStatus(): Promise<SinkStatus[]>;
   close(): Promise<void>;
@@ -76,16 +80,22 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     });
     cleanups.push(() => identity.close());
     const { maxBodyBytes, ...inputLimits } = config.limits;
+    const monitoring = createMonitoring(config, { store, logger });
+    cleanups.push(() => monitoring.close());
     const pipeline = createPipeline({
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
-      audit: store,
+      audit: monitoring.instrument(store),
+      monitor: monitoring.hook,
+      guard: monitoring.guard,
+      observer: monitoring.observer,
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },
       limits: inputLimits,
       emergency: identity.emergency,
     });
     audit.attach(pipeline);
+    monitoring.attach(pipeline);
     // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
     await pipeline.recordAdmin({
       action: 'policy_activated',
@@ -101,6 +111,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       { logger },
     );
     cleanups.push(() => upstreams.close());
+    await monitoring.start(upstreams);
 
     let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
     const server = http.createServer((req, res) => handler(req, res));
@@ -131,6 +142,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
         issuers: () => config.identity.issuers.map((i) => ({ issuer: i.issuer })),
       },
       trustedProxies: config.server.trustedProxies,
+      monitor: monitoring.admin,
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
     cleanups.push(() => gateway.close());
@@ -143,6 +155,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       bundleHash: bundle.bundleHash,
       store,
       pipeline,
+      ...(monitoring.monitor ? { monitor: monitoring.monitor } : {}),
       exportStatus: () => exporter.status(),
       close: () => runCleanups(cleanups),
     };

@@ -18,6 +18,7 @@ import { createBackchannelLogoutRoute } from './http/session-logout.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
 import { createGrantRoutes } from './http/oauth-grants.js';
 import { createOAuthRoutes } from './http/oauth-token.js';
+import { createMonitorRoutes } from './http/monitor-api.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
 import type { GatewayDeps } from './types.js';
@@ -92,6 +93,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     ],
     ...identityRoutes(),
+    ...(deps.monitor ? createMonitorRoutes({ auth, pipeline: deps.pipeline, monitor: deps.monitor, maxBodyBytes }) : []),
     ...(deps.tokens
       ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })]
       : []),

@@ -18,6 +18,7 @@ export type {
   ReadinessChecks,
   AuditReadiness,
   IssuerStatus,
+  MonitorAdminPort,
   UpstreamConfig,
   UpstreamPool,
   UpstreamState,

@@ -70,6 +70,21 @@ export interface ReadinessChecks {
   readonly issuers?: () => readonly IssuerStatus[];
 }
 
+/** The monitor's admin operations (src/monitor implements them, src/app wires them); answers are JSON views. */
+export interface MonitorAdminPort {
+  /** Roles that may use them. */
+  readonly roles: readonly string[];
+  alerts(options: { readonly all?: boolean }): readonly unknown[];
+  acknowledge(principal: Principal, seq: number, note: string): Promise<unknown>;
+  inventory(): unknown;
+  approveTool(principal: Principal, server: string, tool: string): Promise<unknown>;
+  kills(): readonly unknown[];
+  setKill(principal: Principal, target: string, reason: string): Promise<unknown>;
+  liftKill(principal: Principal, id: string, reason: string): Promise<unknown>;
+  /** Prometheus exposition text (`GET /metrics`); absent: no such route. */
+  scrape?(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
 export interface GatewayDeps {
   readonly verifier: TokenVerifier;
   readonly pipeline: Pipeline;
@@ -97,6 +112,8 @@ export interface GatewayDeps {
    * source is the right-most untrusted X-Forwarded-For address; otherwise the socket peer.
    */
   readonly trustedProxies?: readonly string[];
+  /** Alerts, inventory, kill switches and /metrics; absent: those routes are off. */
+  readonly monitor?: MonitorAdminPort;
 }
 
 export interface GatewayLimits {

@@ -5,7 +5,7 @@
  * monitor hook), latencies from the pipeline observer and the audit store wrapper.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AuditRecord, AuditStore, UpstreamPool } from '../kernel/index.js';
+import type { AuditRecord, AuditStore, UpstreamStatus } from '../kernel/index.js';
 
 export interface Metrics {
   /** Counts what a durable row shows (decisions, redactions, alerts). */
@@ -21,7 +21,8 @@ export interface Metrics {
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 const DECISION_EVENTS: Readonly<Record<string, string>> = { intent: 'allow', deny: 'deny', confirm: 'confirm' };
 
-export function createMetrics(upstreams?: Pick<UpstreamPool, 'status'>): Metrics {
+/** `upstreams` answers the upstream status at scrape time (none before the pool exists). */
+export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () => []): Metrics {
   const registry = new Registry();
   const registers = [registry];
   const decisions = new Counter({ name: 'custos_decisions_total', help: 'Decisions on governed calls.', labelNames: ['outcome', 'tier', 'tool'], registers });
@@ -37,7 +38,7 @@ export function createMetrics(upstreams?: Pick<UpstreamPool, 'status'>): Metrics
     registers,
     collect() {
       this.reset();
-      for (const s of upstreams?.status() ?? []) this.set({ upstream: s.name, state: s.state }, s.state === 'ready' ? 1 : 0);
+      for (const s of upstreams()) this.set({ upstream: s.name, state: s.state }, s.state === 'ready' ? 1 : 0);
     },
   });
 

@@ -12,6 +12,7 @@ import { formatKillTarget, matchKill, parseKillTarget } from './kill-switches.js
 import { createAlertRules } from './rules.js';
 import { MONITOR_ACTIONS, agentsOf, createTrailState, foldRow } from './trail-state.js';
 import { createToolWatch } from './tool-watch.js';
+import type { ToolWatch } from './tool-watch.js';
 import { ALERT_TYPES, DEFAULT_RULE_SETTINGS } from './types.js';
 import type { AlertSink, AlertView, Inventory, KillSwitch, RaisedMonitorAlert, RuleSettings } from './types.js';
 
@@ -25,13 +26,15 @@ export interface MonitorSettings {
 
 export interface MonitorDeps {
   readonly store: Pick<AuditStore, 'read'>;
-  readonly upstreams?: Pick<UpstreamPool, 'listTools' | 'status' | 'onEvent'>;
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly logger: Logger;
   readonly sinks?: readonly AlertSink[];
   readonly settings?: Partial<MonitorSettings>;
 }
+
+/** What the monitor sees of the upstream pool. */
+export type MonitoredUpstreams = Pick<UpstreamPool, 'listTools' | 'status' | 'onEvent'>;
 
 /** What the monitor writes its rows through (the kernel pipeline). */
 export type MonitorRecorder = Pick<Pipeline, 'recordAlert' | 'recordAdmin'>;
@@ -43,8 +46,8 @@ export interface Monitor {
   readonly guard: CallGuard;
   /** The pipeline the monitor writes through (it is created after the monitor). */
   attach(recorder: MonitorRecorder): void;
-  /** Folds the whole trail, looks at the upstreams' tools, and starts reading new rows every `syncMs`. */
-  start(): Promise<void>;
+  /** Folds the whole trail, looks at the upstreams' tools (and watches them), and starts reading new rows every `syncMs`. */
+  start(upstreams?: MonitoredUpstreams): Promise<void>;
   /** Folds the rows written since the last look. */
   sync(): Promise<void>;
   alerts(options?: { readonly all?: boolean }): AlertView[];
@@ -74,7 +77,8 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   const state = createTrailState();
   const rules = createAlertRules(settings.rules, () => deps.clock.now().getTime());
   const delivery = createAlertDelivery(deps.sinks ?? [], deps.logger);
-  const tools = deps.upstreams ? createToolWatch(deps.upstreams, state, new Set(settings.alertOnly)) : undefined;
+  let upstreams: MonitoredUpstreams | undefined;
+  let tools: ToolWatch | undefined;
   const pending = new Set<Promise<unknown>>();
   const announcedServers = new Map<string, string>();
   let recorder: MonitorRecorder | undefined;
@@ -132,7 +136,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
 
   /** Approvals of first-seen tools, alerts of changed ones, inventory rows of new servers or versions. */
   function lookAtUpstreams(): void {
-    if (!tools || !deps.upstreams || !recorder) return;
+    if (!tools || !upstreams || !recorder) return;
     const found = tools.refresh();
     for (const t of found.firstSeen) {
       state.approved.set(`${t.server}/${t.name}`, { hash: t.hash, definition: t.definition, seq: 0, time: deps.clock.now().toISOString() });
@@ -153,7 +157,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
         detail: { server: t.server, tool: t.name, approved_hash: t.approved.hash, current_hash: t.hash, definition: t.definition, quarantined },
       });
     }
-    for (const s of deps.upstreams.status()) announceServer(s);
+    for (const s of upstreams.status()) announceServer(s);
   }
 
   function announceServer(s: ReturnType<UpstreamPool['status']>[number]): void {
@@ -175,12 +179,35 @@ export function createMonitor(deps: MonitorDeps): Monitor {
 
   function onUpstreamEvent(event: { readonly type: string; readonly server: string }): void {
     if (event.type === 'tools_changed') lookAtUpstreams();
-    if (event.type !== 'status_changed' || !deps.upstreams) return;
-    const s = deps.upstreams.status().find((u) => u.name === event.server);
+    if (event.type !== 'status_changed' || !upstreams) return;
+    const s = upstreams.status().find((u) => u.name === event.server);
     if (s?.state === 'failed') {
       const alert = { type: ALERT_TYPES.UPSTREAM_DOWN, severity: 'high' as const, key: s.name, detail: { server: s.name, error: s.error ?? null, restarts: s.restarts ?? 0 } };
       if (rules.admit(alert)) raise(alert);
     } else lookAtUpstreams();
+  }
+
+  /** The servers of the trail and those the upstreams list now (live state, tools as listed now). */
+  function inventory(): Inventory {
+    const live = upstreams?.status() ?? [];
+    const names = new Set([...state.servers.keys(), ...live.map((u) => u.name)]);
+    const now = deps.clock.now().toISOString();
+    const servers = [...names].sort().map((name) => {
+      const seen = state.servers.get(name);
+      const u = live.find((l) => l.name === name);
+      return {
+        name,
+        server_name: seen?.server_name ?? u?.server?.name ?? null,
+        version: seen?.version ?? u?.server?.version ?? null,
+        transport: seen?.transport ?? u?.transport ?? null,
+        state: u?.state ?? 'unknown',
+        first_seen: seen?.first_seen ?? now,
+        last_seen: seen?.last_seen ?? now,
+        calls: seen?.calls ?? 0,
+        tools: tools?.toolsOf(name, seen?.toolCalls) ?? [],
+      };
+    });
+    return { generated_at: now, servers, agents: agentsOf(state) };
   }
 
   const guard: CallGuard = {
@@ -200,9 +227,11 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     attach(r) {
       recorder = r;
     },
-    async start() {
+    async start(pool) {
       await sync();
-      unsubscribe = deps.upstreams?.onEvent(onUpstreamEvent);
+      upstreams = pool;
+      tools = pool ? createToolWatch(pool, state, new Set(settings.alertOnly)) : undefined;
+      unsubscribe = pool?.onEvent(onUpstreamEvent);
       lookAtUpstreams();
       timer = setInterval(() => track(sync()), settings.syncMs);
       timer.unref();
@@ -216,17 +245,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       await admin(principal, MONITOR_ACTIONS.ALERT_ACKNOWLEDGED, { alert_seq: seq, alert_type: alert.type, note });
       return { ...(state.alerts.find((a) => a.seq === seq) ?? alert) };
     },
-    inventory: (): Inventory => ({
-      generated_at: deps.clock.now().toISOString(),
-      servers: [...state.servers.values()]
-        .map((s) => {
-          const live = deps.upstreams?.status().find((u) => u.name === s.name);
-          const { toolCalls, ...rest } = s;
-          return { ...rest, state: live?.state ?? 'unknown', tools: tools?.toolsOf(s.name, toolCalls) ?? [] };
-        })
-        .sort((a, b) => a.name.localeCompare(b.name)),
-      agents: agentsOf(state),
-    }),
+    inventory,
     async approveTool(principal, server, name) {
       const tool = tools?.current(server, name);
       if (!tool) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No upstream lists a tool by this name.');

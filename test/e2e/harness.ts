@@ -195,6 +195,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     policy: { bundle: options.bundleDir ?? path.join(repoRoot, 'examples/quickstart/policy') },
     audit: { store: `sqlite:${storeFile}`, busyTimeoutMs: options.busyTimeoutMs },
     log: { level: 'silent' },
+    // First-use alerts are rows of their own: tests that count rows turn them on when they test them.
+    monitor: { rules: { firstUse: false } },
   };
   const finalRaw = options.configure ? options.configure(raw, { dir, issuer: idp.issuer, audience }) : raw;
   let custos: HarnessCustos;
