@@ -96,6 +96,8 @@ export interface Harness {
   /** `tools/call` requests that reached the real upstream, in order. */
   upstreamCalls(): TapEntry[];
   auditRecords(): Promise<AuditRecord[]>;
+  /** Another Custos (in-process) on the same config and store, on its own port, as a second replica behind a balancer (same public URL). */
+  startReplica(): Promise<CustosInstance>;
   close(): Promise<void>;
 }
 
@@ -210,6 +212,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     throw err;
   }
   const clients: Client[] = [];
+  const replicas: CustosInstance[] = [];
   const track = async (client: Client, transport: Parameters<Client['connect']>[0]): Promise<Client> => {
     await client.connect(transport);
     clients.push(client);
@@ -249,8 +252,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       for await (const r of custos.store.read()) out.push(r);
       return out;
     },
+    startReplica: async () => {
+      const replicaRaw = { ...finalRaw, server: { ...finalRaw.server, port: 0, publicUrl: custos.url } };
+      const replica = await startCustos(resolveConfig(replicaRaw, { source: 'harness-replica', baseDir: dir }), { logger: createLogger('silent') });
+      replicas.push(replica);
+      return replica;
+    },
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
+      await Promise.allSettled(replicas.map((r) => r.close()));
       await custos.close();
       await idp.close();
       rmSync(dir, { recursive: true, force: true });
