@@ -36,7 +36,9 @@ export function createMonitoring(config: ResolvedConfig, deps: { readonly store:
   let pool: UpstreamPool | undefined;
   const upstreamStatus = (): readonly UpstreamStatus[] => pool?.status() ?? [];
   const metrics = m.metrics.enabled ? createMetrics(upstreamStatus) : undefined;
-  const tracer = m.tracing.endpoint ? createCallTracer({ endpoint: m.tracing.endpoint, headers: m.tracing.headers, serviceName: m.tracing.serviceName }) : undefined;
+  const tracer = m.tracing.endpoint
+    ? createCallTracer({ endpoint: m.tracing.endpoint, headers: m.tracing.headers, serviceName: m.tracing.serviceName })
+    : undefined;
   const { windowSec, cooldownSec, ...rules } = m.rules;
   const monitor = createMonitor({
     store: deps.store,

@@ -167,7 +167,9 @@ interface AdminFlags {
 
 /** A command that asks a running Custos as an admin. */
 function withAdminOptions(cmd: Command): Command {
-  return cmd.requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787').option('--token <token>', "an admin's bearer token (default: $CUSTOS_TOKEN)");
+  return cmd
+    .requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787')
+    .option('--token <token>', "an admin's bearer token (default: $CUSTOS_TOKEN)");
 }
 
 function registerMonitorCommands(program: Command, ctx: CommandContext): void {
@@ -184,11 +186,15 @@ function registerMonitorCommands(program: Command, ctx: CommandContext): void {
     .action(async (seq: number, opts: AdminFlags & { note: string }) => (await import('./monitor.js')).ackAlert(ctx, seq, opts));
 
   const inventory = withStoreOptions(program.command('inventory'))
-    .description('The MCP servers (serverInfo name and version, transport, tools with the hash of their approved definition) and the agents seen, from the trail.')
+    .description(
+      'The MCP servers (serverInfo name and version, transport, tools with the hash of their approved definition) and the agents seen, from the trail.',
+    )
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'csv']).default('text'))
     .action(async (opts: StoreOptions & { format: 'text' | 'json' | 'csv' }) => (await import('./monitor.js')).showInventory(ctx, opts));
   withAdminOptions(inventory.command('approve'))
-    .description("Approve a tool's current definition after it changed (drift quarantine), on a running Custos: an admin row; the tool is listed and callable again.")
+    .description(
+      "Approve a tool's current definition after it changed (drift quarantine), on a running Custos: an admin row; the tool is listed and callable again.",
+    )
     .argument('<server>', 'the upstream')
     .argument('<tool>', "the tool's name at the upstream")
     .action(async (server: string, tool: string, opts: AdminFlags) => (await import('./monitor.js')).approveTool(ctx, server, tool, opts));

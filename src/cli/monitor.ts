@@ -54,12 +54,16 @@ export async function showInventory(ctx: CommandContext, opts: StoreOptions & { 
 function describeInventory(inv: Inventory): string {
   const lines: string[] = ['MCP servers'];
   for (const s of inv.servers) {
-    lines.push(`  ${s.name}  ${s.server_name ?? '?'} ${s.version ?? '?'}  (${s.transport ?? '?'})  calls=${s.calls}  first_seen=${s.first_seen}  last_seen=${s.last_seen}`);
+    lines.push(
+      `  ${s.name}  ${s.server_name ?? '?'} ${s.version ?? '?'}  (${s.transport ?? '?'})  calls=${s.calls}  first_seen=${s.first_seen}  last_seen=${s.last_seen}`,
+    );
     for (const t of s.tools) lines.push(`    ${t.name}  sha256:${t.hash.slice(0, 16)}…  ${t.status}  calls=${t.calls}`);
   }
   lines.push('Agents');
   for (const a of inv.agents)
-    lines.push(`  ${a.name}${a.version ? ` ${a.version}` : ''}${a.runtime ? ` (${a.runtime})` : ''}  tiers=${a.tiers.join(',')}  users=${a.users}  calls=${a.calls}  last_seen=${a.last_seen}`);
+    lines.push(
+      `  ${a.name}${a.version ? ` ${a.version}` : ''}${a.runtime ? ` (${a.runtime})` : ''}  tiers=${a.tiers.join(',')}  users=${a.users}  calls=${a.calls}  last_seen=${a.last_seen}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -308,7 +308,10 @@ const exportSchema = z
 
 const monitorSchema = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Alert rules, kill switches, drift quarantine, the inventory, metrics and traces. Off: none of them (and no /metrics).'),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Alert rules, kill switches, drift quarantine, the inventory, metrics and traces. Off: none of them (and no /metrics).'),
     syncMs: z
       .number()
       .int()
@@ -319,7 +322,13 @@ const monitorSchema = z
     rules: z
       .strictObject({
         windowSec: z.number().int().min(1).max(86_400).default(60).describe('One counting window of the rate rules (deny spikes, redactions, auth failures).'),
-        baselineWindows: z.number().int().min(1).max(1440).default(10).describe('Windows before the current one that make the rolling baseline of the deny-spike rule.'),
+        baselineWindows: z
+          .number()
+          .int()
+          .min(1)
+          .max(1440)
+          .default(10)
+          .describe('Windows before the current one that make the rolling baseline of the deny-spike rule.'),
         denySpike: z
           .strictObject({
             minDenies: z.number().int().min(1).default(10).describe('Denials in one window (per user, agent or tool) before a spike can be raised.'),
@@ -328,8 +337,19 @@ const monitorSchema = z
           .prefault({})
           .describe('`deny_rate_spike`: denials per user, agent and tool against a rolling baseline.'),
         redactionsPerWindow: z.number().int().min(1).default(50).describe('`redactions_over_threshold`: values redacted for one user in one window.'),
-        authFailuresPerWindow: z.number().int().min(1).default(100).describe('`auth_failure_flood`: failed or missing credentials (all sources) in one window.'),
-        cooldownSec: z.number().int().min(0).max(86_400).default(900).describe('The same alert (type and user, agent, tool or upstream) is raised again only after this long.'),
+        authFailuresPerWindow: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe('`auth_failure_flood`: failed or missing credentials (all sources) in one window.'),
+        cooldownSec: z
+          .number()
+          .int()
+          .min(0)
+          .max(86_400)
+          .default(900)
+          .describe('The same alert (type and user, agent, tool or upstream) is raised again only after this long.'),
         firstUse: z.boolean().default(true).describe('`tool_first_use` (in the deployment) and `tool_first_use_by_user`.'),
       })
       .prefault({})
@@ -339,7 +359,9 @@ const monitorSchema = z
         alertOnly: z
           .array(z.string().min(1))
           .default([])
-          .describe('Upstreams whose changed tools are alerted but stay listed and callable; every other upstream quarantines a changed tool until an admin re-approves it.'),
+          .describe(
+            'Upstreams whose changed tools are alerted but stay listed and callable; every other upstream quarantines a changed tool until an admin re-approves it.',
+          ),
       })
       .prefault({})
       .describe('Tool definition drift (a description or input schema that changed after approval).'),
@@ -348,7 +370,9 @@ const monitorSchema = z
         sinks: z
           .array(sinkSchema)
           .default([])
-          .describe('Where each alert row is pushed at once (an HMAC-signed webhook, Splunk HEC, syslog, OTLP, a file), besides the log and the trail the export sinks read.'),
+          .describe(
+            'Where each alert row is pushed at once (an HMAC-signed webhook, Splunk HEC, syslog, OTLP, a file), besides the log and the trail the export sinks read.',
+          ),
       })
       .prefault({})
       .describe('Alert delivery.'),

@@ -186,7 +186,9 @@ const killSwitch = guarded('kill_switch', (d, guard) => {
 });
 
 /** Tool drift: a tool whose definition changed since it was approved is quarantined (not listed, not callable). */
-const toolDrift = guarded('tool_drift', (d, guard) => (d.call.kind === 'tool' && guard.quarantined(d.call) ? [DENY_REASONS.TOOL_DEFINITION_CHANGED] : undefined));
+const toolDrift = guarded('tool_drift', (d, guard) =>
+  d.call.kind === 'tool' && guard.quarantined(d.call) ? [DENY_REASONS.TOOL_DEFINITION_CHANGED] : undefined,
+);
 
 const policyLoaded = decisive('policy', (d) => (d.policy ? undefined : [DENY_REASONS.NO_POLICY]));
 

@@ -33,7 +33,18 @@ import { DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './l
 import type { InputLimits, LimitExceeded } from './limits.js';
 import { ACTION_BY_KIND, DECISION_STAGES, NOTHING_FOUND, WITHHELD, exceededOf, runDecisionStages } from './pipeline-stages.js';
 import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
-import type { ActivePolicy, AuditStore, CallGuard, CallObservation, Clock, IdSource, PipelineObserver, PolicyAction, PolicySource, Protector } from './ports.js';
+import type {
+  ActivePolicy,
+  AuditStore,
+  CallGuard,
+  CallObservation,
+  Clock,
+  IdSource,
+  PipelineObserver,
+  PolicyAction,
+  PolicySource,
+  Protector,
+} from './ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
 import { redactionScope, redactionsOf } from './redaction-scope.js';
@@ -272,7 +283,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
-    return observed(call, (c, obs) => authorizeWith(c, options, obs), (a) => a.decision);
+    return observed(
+      call,
+      (c, obs) => authorizeWith(c, options, obs),
+      (a) => a.decision,
+    );
   }
 
   async function authorizeWith(call: ToolCall, options: AuthorizeOptions, obs: CallObservation | undefined): Promise<Authorization> {
@@ -340,7 +355,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   function confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
-    return observed(auth.call, () => confirmWith(auth, outcome), (a) => a.decision);
+    return observed(
+      auth.call,
+      () => confirmWith(auth, outcome),
+      (a) => a.decision,
+    );
   }
 
   async function confirmWith(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
@@ -368,7 +387,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
-    return observed(auth.call, (_c, obs) => completeWith(auth, outcome, obs), () => auth.decision);
+    return observed(
+      auth.call,
+      (_c, obs) => completeWith(auth, outcome, obs),
+      () => auth.decision,
+    );
   }
 
   /** redact_output → record_result. */
@@ -389,7 +412,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   function run(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options: RunOptions = {}): Promise<RunResult> {
-    return observed(call, (c, obs) => runWith(c, forward, options, obs), (r) => r.authorization.decision);
+    return observed(
+      call,
+      (c, obs) => runWith(c, forward, options, obs),
+      (r) => r.authorization.decision,
+    );
   }
 
   async function runWith(call: ToolCall, forward: (auth: Authorization) => Promise<unknown>, options: RunOptions, obs?: CallObservation): Promise<RunResult> {

@@ -18,14 +18,18 @@ export function createAlertDelivery(sinks: readonly AlertSink[], logger: Logger)
         await sink.deliver([record]);
         return;
       } catch (err) {
-        if (attempt === 2) logger.error({ sink: sink.name, seq: record.seq, err: (err as { code?: string }).code ?? 'delivery_failed' }, 'alert not delivered to sink');
+        if (attempt === 2)
+          logger.error({ sink: sink.name, seq: record.seq, err: (err as { code?: string }).code ?? 'delivery_failed' }, 'alert not delivered to sink');
       }
     }
   }
 
   return {
     async deliver(record) {
-      logger.warn({ alert: record.alert?.type, severity: record.alert?.severity, seq: record.seq, user: record.user.sub, tool: record.tool?.name }, 'custos alert');
+      logger.warn(
+        { alert: record.alert?.type, severity: record.alert?.severity, seq: record.seq, user: record.user.sub, tool: record.tool?.name },
+        'custos alert',
+      );
       await Promise.all(sinks.map((s) => toSink(s, record)));
     },
   };

@@ -26,9 +26,20 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
   const registry = new Registry();
   const registers = [registry];
   const decisions = new Counter({ name: 'custos_decisions_total', help: 'Decisions on governed calls.', labelNames: ['outcome', 'tier', 'tool'], registers });
-  const stages = new Histogram({ name: 'custos_stage_duration_seconds', help: 'Time per pipeline stage.', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers });
+  const stages = new Histogram({
+    name: 'custos_stage_duration_seconds',
+    help: 'Time per pipeline stage.',
+    labelNames: ['stage'],
+    buckets: STAGE_BUCKETS,
+    registers,
+  });
   const redactions = new Counter({ name: 'custos_redactions_total', help: 'Values redacted, by type.', labelNames: ['type'], registers });
-  const appendSeconds = new Histogram({ name: 'custos_audit_append_duration_seconds', help: 'Audit append latency (durable).', buckets: STAGE_BUCKETS, registers });
+  const appendSeconds = new Histogram({
+    name: 'custos_audit_append_duration_seconds',
+    help: 'Audit append latency (durable).',
+    buckets: STAGE_BUCKETS,
+    registers,
+  });
   const appendErrors = new Counter({ name: 'custos_audit_append_errors_total', help: 'Audit appends that failed.', registers });
   const alerts = new Counter({ name: 'custos_alerts_total', help: 'Alert rows written.', labelNames: ['type', 'severity'], registers });
   new Gauge({

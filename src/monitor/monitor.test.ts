@@ -35,7 +35,9 @@ function fakePool() {
   const listeners = new Set<(e: UpstreamEvent) => void>();
   return {
     listTools: () => tools,
-    status: (): UpstreamStatus[] => [{ name: 'fs', transport: 'stdio', state, tools: tools.length, server: { name: 'secure-filesystem-server', version: '0.2.0' } }],
+    status: (): UpstreamStatus[] => [
+      { name: 'fs', transport: 'stdio', state, tools: tools.length, server: { name: 'secure-filesystem-server', version: '0.2.0' } },
+    ],
     onEvent(l: (e: UpstreamEvent) => void) {
       listeners.add(l);
       return () => listeners.delete(l);

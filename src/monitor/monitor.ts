@@ -172,7 +172,14 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       writer().recordAdmin({
         action: MONITOR_ACTIONS.INVENTORY_CHANGED,
         principal: 'custos',
-        detail: { change: known ? 'server_changed' : 'server_seen', server: s.name, server_name: s.server?.name ?? null, version: s.server?.version ?? null, transport: s.transport, tools: list },
+        detail: {
+          change: known ? 'server_changed' : 'server_seen',
+          server: s.name,
+          server_name: s.server?.name ?? null,
+          version: s.server?.version ?? null,
+          transport: s.transport,
+          tools: list,
+        },
       }),
     );
   }
@@ -182,7 +189,12 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     if (event.type !== 'status_changed' || !upstreams) return;
     const s = upstreams.status().find((u) => u.name === event.server);
     if (s?.state === 'failed') {
-      const alert = { type: ALERT_TYPES.UPSTREAM_DOWN, severity: 'high' as const, key: s.name, detail: { server: s.name, error: s.error ?? null, restarts: s.restarts ?? 0 } };
+      const alert = {
+        type: ALERT_TYPES.UPSTREAM_DOWN,
+        severity: 'high' as const,
+        key: s.name,
+        detail: { server: s.name, error: s.error ?? null, restarts: s.restarts ?? 0 },
+      };
       if (rules.admit(alert)) raise(alert);
     } else lookAtUpstreams();
   }
@@ -278,10 +290,20 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     },
     async bundleActivated(mode, bundleHash) {
       if (!UNSAFE_MODES.has(mode)) return;
-      await writer().recordAlert({ type: ALERT_TYPES.BUNDLE_ACTIVATED_UNSAFE_MODE, severity: 'high', principal: null, detail: { mode, bundle_hash: bundleHash, rule: ALERT_TYPES.BUNDLE_ACTIVATED_UNSAFE_MODE } });
+      await writer().recordAlert({
+        type: ALERT_TYPES.BUNDLE_ACTIVATED_UNSAFE_MODE,
+        severity: 'high',
+        principal: null,
+        detail: { mode, bundle_hash: bundleHash, rule: ALERT_TYPES.BUNDLE_ACTIVATED_UNSAFE_MODE },
+      });
     },
     async chainVerificationFailed(detail) {
-      await writer().recordAlert({ type: ALERT_TYPES.CHAIN_VERIFICATION_FAILED, severity: 'high', principal: null, detail: { ...detail, rule: ALERT_TYPES.CHAIN_VERIFICATION_FAILED } });
+      await writer().recordAlert({
+        type: ALERT_TYPES.CHAIN_VERIFICATION_FAILED,
+        severity: 'high',
+        principal: null,
+        detail: { ...detail, rule: ALERT_TYPES.CHAIN_VERIFICATION_FAILED },
+      });
     },
     async idle() {
       while (pending.size > 0) await Promise.allSettled([...pending]);

@@ -15,8 +15,10 @@ const subject = (user: string, tool = 'read_file', agent = 'claude-desktop'): Ro
   tool: { server: 'fs', name: tool },
 });
 const stamp = (t: number) => ({ time: new Date(t).toISOString(), requestId: `r${seq}`, bundleHash: 'b'.repeat(64) });
-const deny = (t: number, user: string, tool?: string) => stored(buildDenyRow(stamp(t), subject(user, tool), { decision: { reasons: ['no'], determiningPolicies: [] } }));
-const intent = (t: number, user: string, tool?: string) => stored(buildIntentRow(stamp(t), subject(user, tool), { decision: { reasons: [], determiningPolicies: [] } }));
+const deny = (t: number, user: string, tool?: string) =>
+  stored(buildDenyRow(stamp(t), subject(user, tool), { decision: { reasons: ['no'], determiningPolicies: [] } }));
+const intent = (t: number, user: string, tool?: string) =>
+  stored(buildIntentRow(stamp(t), subject(user, tool), { decision: { reasons: [], determiningPolicies: [] } }));
 const result = (t: number, user: string, redacted: number) =>
   stored(
     buildResultRow(stamp(t), subject(user), {

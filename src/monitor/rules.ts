@@ -65,7 +65,14 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     return true;
   }
 
-  function raise(out: RaisedMonitorAlert[], type: string, severity: Severity, key: string, cause: AuditRecord | undefined, detail: Record<string, unknown>): void {
+  function raise(
+    out: RaisedMonitorAlert[],
+    type: string,
+    severity: Severity,
+    key: string,
+    cause: AuditRecord | undefined,
+    detail: Record<string, unknown>,
+  ): void {
     const alert = { type, severity, key, cause, detail };
     if (admit(alert)) out.push(alert);
   }
@@ -97,7 +104,8 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     const user = userKey(r);
     if (!settings.firstUse || r.kind !== 'tool' || tool === undefined) return;
     if (!usedTools.has(tool)) raise(out, ALERT_TYPES.TOOL_FIRST_USE, 'low', tool, r, { tool, scope: 'deployment' });
-    if (user !== undefined && !usedByUser.has(`${user}|${tool}`)) raise(out, ALERT_TYPES.TOOL_FIRST_USE_BY_USER, 'low', `${user}|${tool}`, r, { tool, scope: 'user' });
+    if (user !== undefined && !usedByUser.has(`${user}|${tool}`))
+      raise(out, ALERT_TYPES.TOOL_FIRST_USE_BY_USER, 'low', `${user}|${tool}`, r, { tool, scope: 'user' });
     markUsed(r);
   }
 

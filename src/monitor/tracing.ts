@@ -40,7 +40,9 @@ function randomSpanId(): string {
 export function createCallTracer(settings: TracingSettings, exporter?: SpanExporter): CallTracer {
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
-    spanProcessors: [new BatchSpanProcessor(exporter ?? new OTLPTraceExporter({ url: settings.endpoint, headers: { ...settings.headers } }), { scheduledDelayMillis: 500 })],
+    spanProcessors: [
+      new BatchSpanProcessor(exporter ?? new OTLPTraceExporter({ url: settings.endpoint, headers: { ...settings.headers } }), { scheduledDelayMillis: 500 }),
+    ],
   });
   const tracer: Tracer = provider.getTracer('custos');
 

@@ -103,7 +103,16 @@ function foldCall(state: TrailState, r: AuditRecord): void {
     const key = `${r.agent.name}|${r.agent.runtime ?? ''}|${r.agent.version ?? ''}`;
     let a = state.agents.get(key);
     if (!a) {
-      a = { name: r.agent.name, runtime: r.agent.runtime ?? null, version: r.agent.version ?? null, tiers: new Set(), users: new Set(), first_seen: r.time, last_seen: r.time, calls: 0 };
+      a = {
+        name: r.agent.name,
+        runtime: r.agent.runtime ?? null,
+        version: r.agent.version ?? null,
+        tiers: new Set(),
+        users: new Set(),
+        first_seen: r.time,
+        last_seen: r.time,
+        calls: 0,
+      };
       state.agents.set(key, a);
     }
     a.tiers.add(r.agent.tier);

@@ -54,7 +54,12 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
       const body = parseBody(schema, await readJsonBody(req, deps.maxBodyBytes));
       if (!holdsRole(principal, monitor.roles)) {
         const { reason: _reason, note: _note, ...detail } = body as Record<string, unknown>;
-        await deps.pipeline.recordAdmin({ action: 'monitor_admin_refused', principal, decision: 'deny', detail: { attempted: action, ...detail, code: 'ERR_IDENTITY_NOT_ENTITLED' } });
+        await deps.pipeline.recordAdmin({
+          action: 'monitor_admin_refused',
+          principal,
+          decision: 'deny',
+          detail: { attempted: action, ...detail, code: 'ERR_IDENTITY_NOT_ENTITLED' },
+        });
         throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'This needs an admin role.');
       }
       const [status, answer] = await run(principal, body);
@@ -72,10 +77,19 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
     ['GET /v1/alerts', reading((req) => ({ alerts: monitor.alerts({ all: new URL(req.url ?? '/', 'http://x').searchParams.get('all') === '1' }) }))],
     ['POST /v1/alerts/ack', changing('alert_acknowledged', AckRequest, async (p, b) => [200, { alert: await monitor.acknowledge(p, b.seq, b.note) }])],
     ['GET /v1/inventory', reading(() => monitor.inventory())],
-    ['POST /v1/inventory/tools/approve', changing('tool_definition_approved', ApproveRequest, async (p, b) => [200, await monitor.approveTool(p, b.server, b.tool)])],
+    [
+      'POST /v1/inventory/tools/approve',
+      changing('tool_definition_approved', ApproveRequest, async (p, b) => [200, await monitor.approveTool(p, b.server, b.tool)]),
+    ],
     ['GET /v1/admin/kill-switches', reading(() => ({ kill_switches: monitor.kills() }))],
-    ['POST /v1/admin/kill-switches', changing('kill_switch_set', KillRequest, async (p, b) => [201, { kill_switch: await monitor.setKill(p, b.target, b.reason) }])],
-    ['POST /v1/admin/kill-switches/lift', changing('kill_switch_lifted', LiftRequest, async (p, b) => [200, { lifted: await monitor.liftKill(p, b.id, b.reason) }])],
+    [
+      'POST /v1/admin/kill-switches',
+      changing('kill_switch_set', KillRequest, async (p, b) => [201, { kill_switch: await monitor.setKill(p, b.target, b.reason) }]),
+    ],
+    [
+      'POST /v1/admin/kill-switches/lift',
+      changing('kill_switch_lifted', LiftRequest, async (p, b) => [200, { lifted: await monitor.liftKill(p, b.id, b.reason) }]),
+    ],
   ];
   if (monitor.scrape) {
     const scrape = monitor.scrape;
