@@ -89,6 +89,20 @@ describe('drift quarantine: an upstream restarted with a changed tool descriptio
     expect(approved.status).toBe(200);
     expect(await names()).toEqual(['filesystem__read_text_file']);
     expect(toolText(await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: 'notes/a.txt' } }))).toBe('contents of notes/a.txt');
+
+    // custos alerts list / ack: the alert from the trail, acknowledged with a note (a row)
+    const listed = await runCliCaptured(['alerts', 'list', '--store', h.storeUri]);
+    expect(listed.out).toMatch(new RegExp(`^${alert.seq} .* HIGH {2}tool_definition_changed .* OPEN$`, 'm'));
+    const ack = await runCliCaptured(['alerts', 'ack', String(alert.seq), '--note', 'vendor confirmed the new text', '--url', h.custos.url, '--token', token]);
+    expect(ack.out).toContain(`alert ${alert.seq} (tool_definition_changed) acknowledged`);
+    expect((await h.auditRecords()).at(-1)).toMatchObject({
+      event: 'admin',
+      user: { sub: 'alice' },
+      detail: { action: 'alert_acknowledged', alert_seq: alert.seq, note: 'vendor confirmed the new text' },
+    });
+    const after = (await runCliCaptured(['alerts', 'list', '--store', h.storeUri])).out;
+    expect(after).not.toMatch(/tool_definition_changed .* OPEN/);
+    expect(after).toMatch(/HIGH {2}upstream_down .* OPEN/); // the killed upstream, still open
   });
 });
 
