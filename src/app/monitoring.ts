@@ -19,7 +19,7 @@ export interface Monitoring {
   readonly guard?: CallGuard;
   readonly observer?: PipelineObserver;
   /** The store the pipeline appends to (timed for the metrics). */
-  instrument<S extends AuditStore>(store: S): S;
+  instrument(store: AuditStore): AuditStore;
   /** Once the pipeline exists. */
   attach(pipeline: Pipeline): void;
   /** Once the upstreams are connected. */

@@ -357,7 +357,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   function confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
     return observed(
       auth.call,
-      () => confirmWith(auth, outcome),
+      (_c, obs) => timed(obs, 'confirm', () => confirmWith(auth, outcome)),
       (a) => a.decision,
     );
   }

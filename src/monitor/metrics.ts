@@ -12,8 +12,8 @@ export interface Metrics {
   observeRow(record: AuditRecord): void;
   /** One pipeline stage took `seconds`. */
   observeStage(stage: string, seconds: number): void;
-  /** Times every append of a store (latency, errors). */
-  instrumentStore<S extends AuditStore>(store: S): S;
+  /** The store, with every append timed (latency, errors). */
+  instrumentStore(store: AuditStore): AuditStore;
   /** The exposition text and its content type. */
   scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
@@ -69,7 +69,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
       countRedactions(r);
     },
     observeStage: (stage, seconds) => stages.observe({ stage }, seconds),
-    instrumentStore<S extends AuditStore>(store: S): S {
+    instrumentStore(store) {
       const append: AuditStore['append'] = async (entry) => {
         const end = appendSeconds.startTimer();
         try {
@@ -81,7 +81,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
           end();
         }
       };
-      return Object.assign(Object.create(store) as S, { append });
+      return { append, read: (options) => store.read(options), close: () => store.close() };
     },
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
