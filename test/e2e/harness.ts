@@ -197,8 +197,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     policy: { bundle: options.bundleDir ?? path.join(repoRoot, 'examples/quickstart/policy') },
     audit: { store: `sqlite:${storeFile}`, busyTimeoutMs: options.busyTimeoutMs },
     log: { level: 'silent' },
-    // First-use alerts are rows of their own: tests that count rows turn them on when they test them.
-    monitor: { rules: { firstUse: false } },
+    // The monitor's rule alerts are rows of their own: off here (thresholds out of reach) so tests
+    // that count rows see only theirs; test/e2e/monitor.e2e.test.ts and src/monitor test the rules.
+    monitor: { rules: { firstUse: false, denySpike: { minDenies: 1e9 }, redactionsPerWindow: 1e9, authFailuresPerWindow: 1e9 } },
   };
   const finalRaw = options.configure ? options.configure(raw, { dir, issuer: idp.issuer, audience }) : raw;
   let custos: HarnessCustos;
