@@ -17,11 +17,15 @@
  *     docs/performance.md (BENCH_WRITE=0: print only); BENCH_NOTE adds a line about the machine.
  *     BENCH_TARGETS=direct,custos limits the targets (e.g. to profile one); custos-sse (opt-in) adds
  *     the same Custos with a client that declares sampling, so every answer is SSE;
+ *     custos-unmonitored (opt-in) adds a second Custos with `monitor.enabled: false` and turns tracing on
+ *     (to a local OTLP receiver) in the first, so the monitor's cost is the difference of the two rows;
  *     BENCH_CUSTOS_NODE_ARGS passes Node.js flags to `custos serve` (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -73,11 +77,18 @@ function httpTarget(key: string, label: string, front: HttpFront, file: string):
   };
 }
 
+const CUSTOS_LABELS: Record<string, string> = {
+  custos: 'Custos (full pipeline, durable audit)',
+  'custos-sse': 'Custos, answers forced to SSE (client declares sampling)',
+  'custos-unmonitored': 'Custos with `monitor.enabled: false` (no rules, metrics, traces)',
+};
+
 /** Custos: each tools/call carries a fresh W3C traceparent, so its intent row can be found afterwards. */
-function custosTarget(h: Harness, token: string, file: string, sse = false): Target {
+function custosTarget(h: Harness, token: string, file: string, key: 'custos' | 'custos-sse' | 'custos-unmonitored' = 'custos'): Target {
+  const sse = key === 'custos-sse';
   return {
-    key: sse ? 'custos-sse' : 'custos',
-    label: sse ? 'Custos, answers forced to SSE (client declares sampling)' : 'Custos (full pipeline, durable audit)',
+    key,
+    label: CUSTOS_LABELS[key]!,
     open: async () => {
       let trace: string | undefined;
       const traced: typeof fetch = (input, init) => {
@@ -139,7 +150,7 @@ async function runSequential(
       for (const t of rotate(targets, i % targets.length)) {
         let trace: string | undefined;
         samples.get(t.key)!.push(await time(async () => (trace = await sessions.get(t.key)!.call())));
-        if (trace) answeredTraces.push(trace);
+        if (trace && t.key === 'custos') answeredTraces.push(trace); // the trail read is the first Custos'
       }
       if ((i + 1) % 250 === 0) progress(`run ${run}: sequential ${i + 1}/${N}`);
     }
@@ -217,7 +228,7 @@ function describeSetting(startedAt: Date, loadBefore: number[]): string[] {
   ];
 }
 
-async function startTargets(h: Harness, file: string, fronts: HttpFront[]): Promise<Target[]> {
+async function startTargets(h: Harness, file: string, fronts: HttpFront[], bare?: Harness): Promise<Target[]> {
   const wanted = process.env.BENCH_TARGETS?.split(',').map((s) => s.trim());
   const want = (key: string): boolean => !wanted || wanted.includes(key);
   const upstream = { command: process.execPath, args: [serverFilesystem, h.workspace] };
@@ -235,8 +246,20 @@ async function startTargets(h: Harness, file: string, fronts: HttpFront[]): Prom
   await add('mcp-proxy', 'mcp-proxy', () => startMcpProxy(upstream));
   if (want('custos')) targets.push(custosTarget(h, await h.token('alice'), file));
   // Opt-in (BENCH_TARGETS=…,custos-sse): the same Custos with every answer as SSE, to weigh the plain JSON path.
-  if (wanted?.includes('custos-sse')) targets.push(custosTarget(h, await h.token('alice'), file, true));
+  if (wanted?.includes('custos-sse')) targets.push(custosTarget(h, await h.token('alice'), file, 'custos-sse'));
+  // Opt-in (BENCH_TARGETS=…,custos-unmonitored): a second Custos with the monitor off, to weigh rules, metrics and tracing.
+  if (bare) targets.push(custosTarget(bare, await bare.token('alice'), path.join(bare.workspace, FILE), 'custos-unmonitored'));
   return targets;
+}
+
+/** An OTLP/HTTP endpoint that takes every export and keeps nothing (the cost measured is Custos' own). */
+async function startDiscardingReceiver(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 function writeBenchFile(workspace: string): string {
@@ -251,11 +274,23 @@ export async function run(): Promise<void> {
   const loadBefore = os.loadavg();
   progress(`starting the harness (dev OIDC provider, custos serve out of process)`);
   const nodeArgs = process.env.BENCH_CUSTOS_NODE_ARGS?.split(' ').filter(Boolean);
-  const h = await startHarness({ tap: false, outOfProcess: true, nodeArgs });
+  // With custos-unmonitored: the main Custos runs every rule, metrics and tracing (spans to a local OTLP receiver that discards them).
+  const compareMonitor = process.env.BENCH_TARGETS?.includes('custos-unmonitored') ?? false;
+  const traces = compareMonitor ? await startDiscardingReceiver() : undefined;
+  const h = await startHarness({
+    tap: false,
+    outOfProcess: true,
+    nodeArgs,
+    configure: traces ? (raw) => ({ ...raw, monitor: { tracing: { endpoint: traces.url } } }) : undefined,
+  });
+  const bare = compareMonitor
+    ? await startHarness({ tap: false, outOfProcess: true, nodeArgs, configure: (raw) => ({ ...raw, monitor: { enabled: false } }) })
+    : undefined;
   const fronts: HttpFront[] = [];
   try {
     const file = writeBenchFile(h.workspace);
-    const targets = await startTargets(h, file, fronts);
+    if (bare) writeBenchFile(bare.workspace);
+    const targets = await startTargets(h, file, fronts, bare);
     const trail = createTrailReader(h);
     const runs: RunResult[] = [];
     for (let r = 1; r <= RUNS; r++) {
@@ -285,5 +320,7 @@ export async function run(): Promise<void> {
     progress('shutting down');
     await Promise.allSettled(fronts.map((f) => f.stop()));
     await h.close();
+    await bare?.close();
+    await traces?.close();
   }
 }

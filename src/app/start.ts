@@ -26,6 +26,8 @@ import { createUpstreamPool } from '../upstream/index.js';
 import { createOutbound } from './outbound.js';
 import { superviseAuditStore } from './audit-supervision.js';
 import { exportSettings } from './export-sinks.js';
+import { createMonitoring } from './monitoring.js';
+import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
@@ -37,6 +39,8 @@ export interface CustosInstance {
   readonly bundleHash: string;
   readonly store: AuditStoreAdmin;
   readonly pipeline: Pipeline;
+  /** Alert rules, kill switches, drift, the inventory (absent when `monitor.enabled` is false); `bundleActivated` is for the policy side. */
+  readonly monitor?: Monitor;
   /** Each SIEM sink's cursor, lag and last error. */
   exportStatus(): Promise<SinkStatus[]>;
   close(): Promise<void>;
@@ -89,10 +93,15 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const pseudonyms = config.llm.pseudonyms.enabled
       ? createPseudonymVault({ clock: { now: () => new Date() }, ttlMs: config.llm.pseudonyms.ttlSec * 1000 })
       : undefined;
+    const monitoring = createMonitoring(config, { store, logger });
+    cleanups.push(() => monitoring.close());
     const pipeline = createPipeline({
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
-      audit: store,
+      audit: monitoring.instrument(store),
+      monitor: monitoring.hook,
+      guard: monitoring.guard,
+      observer: monitoring.observer,
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },
       limits: inputLimits,
@@ -102,6 +111,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     });
     recorder.pipeline = pipeline;
     audit.attach(pipeline);
+    monitoring.attach(pipeline);
     // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
     await pipeline.recordAdmin({
       action: 'policy_activated',
@@ -114,6 +124,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     cleanups.push(() => exporter.stop());
     const upstreams = await createUpstreamPool(outbound.upstreams, { logger });
     cleanups.push(() => upstreams.close());
+    await monitoring.start(upstreams);
 
     let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
     const server = createServer(config, (req, res) => handler(req, res), logger);
@@ -149,6 +160,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       },
       auditSearch: createAuditSearch(store, config.audit.search),
       trustedProxies: config.server.trustedProxies,
+      monitor: monitoring.admin,
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
     cleanups.push(() => gateway.close());
@@ -161,6 +173,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       bundleHash: bundle.bundleHash,
       store,
       pipeline,
+      ...(monitoring.monitor ? { monitor: monitoring.monitor } : {}),
       exportStatus: () => exporter.status(),
       close: () => runCleanups(cleanups),
     };

@@ -42,6 +42,13 @@ describe('custos CLI', () => {
       ['review'],
       ['review', 'list'],
       ['review', 'close'],
+      ['alerts', 'list'],
+      ['alerts', 'ack'],
+      ['inventory'],
+      ['inventory', 'approve'],
+      ['kill', 'set'],
+      ['kill', 'lift'],
+      ['kill', 'list'],
     ]) {
       const { code, out } = await cli([...args, '--help']);
       expect(code, args.join(' ')).toBe(0);

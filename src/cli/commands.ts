@@ -231,7 +231,63 @@ function registerReviewCommands(program: Command, ctx: CommandContext): void {
     .requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787')
     .option('--token <token>', "the reviewer's bearer token (default: $CUSTOS_TOKEN)")
     .option('--note <text>', "the reviewer's finding")
-    .action(async (grantId: string, opts: { url: string; token?: string; note?: string }) => (await import('./review.js')).closeReview(ctx, grantId, opts));
+    .action(async (grantId: string, opts: AdminFlags & { note?: string }) => (await import('./review.js')).closeReview(ctx, grantId, opts));
+}
+
+interface AdminFlags {
+  readonly url: string;
+  readonly token?: string;
+}
+
+/** A command that asks a running Custos as an admin. */
+function withAdminOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--url <url>', 'the Custos base URL, e.g. http://127.0.0.1:8787')
+    .option('--token <token>', "an admin's bearer token (default: $CUSTOS_TOKEN)");
+}
+
+function registerMonitorCommands(program: Command, ctx: CommandContext): void {
+  const alerts = program.command('alerts').description('Alerts raised by the monitor and the pipeline (alert rows of the trail).');
+  withStoreOptions(alerts.command('list'))
+    .description('List open alerts from the trail; --all includes acknowledged ones.')
+    .option('--all', 'include acknowledged alerts')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: StoreOptions & { all?: boolean; json?: boolean }) => (await import('./monitor.js')).listAlerts(ctx, opts));
+  withAdminOptions(alerts.command('ack'))
+    .description('Acknowledge an alert (by its seq) with a note, on a running Custos: an admin row.')
+    .argument('<seq>', "the alert row's seq", parseSeq)
+    .requiredOption('--note <text>', 'what was found or done')
+    .action(async (seq: number, opts: AdminFlags & { note: string }) => (await import('./monitor.js')).ackAlert(ctx, seq, opts));
+
+  const inventory = withStoreOptions(program.command('inventory'))
+    .description(
+      'The MCP servers (serverInfo name and version, transport, tools with the hash of their approved definition) and the agents seen, from the trail.',
+    )
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'csv']).default('text'))
+    .action(async (opts: StoreOptions & { format: 'text' | 'json' | 'csv' }) => (await import('./monitor.js')).showInventory(ctx, opts));
+  withAdminOptions(inventory.command('approve'))
+    .description(
+      "Approve a tool's current definition after it changed (drift quarantine), on a running Custos: an admin row; the tool is listed and callable again.",
+    )
+    .argument('<server>', 'the upstream')
+    .argument('<tool>', "the tool's name at the upstream")
+    .action(async (server: string, tool: string, opts: AdminFlags) => (await import('./monitor.js')).approveTool(ctx, server, tool, opts));
+
+  const kill = program.command('kill').description('Kill switches: stop one agent, tool, upstream or user at once, on every replica.');
+  withAdminOptions(kill.command('set'))
+    .description('Stop agent:NAME, tool:SERVER/NAME, upstream:SERVER or user:SUB; the next call is denied (kill_switch) on every replica.')
+    .argument('<target>', 'agent:NAME, tool:SERVER/NAME, upstream:SERVER or user:SUB')
+    .requiredOption('--reason <text>', 'why (on the admin row and on every denied row)')
+    .action(async (target: string, opts: AdminFlags & { reason: string }) => (await import('./monitor.js')).setKill(ctx, target, opts));
+  withAdminOptions(kill.command('lift'))
+    .description('Lift a kill switch by its id.')
+    .argument('<id>', 'the kill switch id')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string, opts: AdminFlags & { reason: string }) => (await import('./monitor.js')).liftKill(ctx, id, opts));
+  withAdminOptions(kill.command('list'))
+    .description('The kill switches in force.')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: AdminFlags & { json?: boolean }) => (await import('./monitor.js')).listKills(ctx, opts));
 }
 
 export function registerCommands(program: Command, ctx: CommandContext): void {
@@ -240,4 +296,5 @@ export function registerCommands(program: Command, ctx: CommandContext): void {
   registerAuditCommands(program, ctx);
   registerPolicyCommands(program, ctx);
   registerReviewCommands(program, ctx);
+  registerMonitorCommands(program, ctx);
 }

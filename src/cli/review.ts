@@ -5,8 +5,9 @@
  *                 (a second person: never the grant holder); the close is an admin row too.
  */
 import { createAuditStore } from '../audit/index.js';
-import { CustosError } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
+import { adminRequest } from './admin-http.js';
+import type { AdminTarget } from './admin-http.js';
 import type { CommandContext } from './context.js';
 import { resolveStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
@@ -66,20 +67,10 @@ export async function listReviews(ctx: CommandContext, opts: StoreOptions & { al
   if (!opts.json) ctx.out(`${items.length} review(s)${opts.all ? '' : ' open'}`);
 }
 
-export async function closeReview(ctx: CommandContext, grantId: string, opts: { url: string; token?: string; note?: string }): Promise<void> {
-  const token = opts.token ?? process.env.CUSTOS_TOKEN;
-  if (!token) throw new CustosError('ERR_IDENTITY_TOKEN_MISSING', "Give the reviewer's token with --token or $CUSTOS_TOKEN.");
-  const response = await fetch(`${opts.url.replace(/\/+$/, '')}/v1/emergency/reviews/close`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_id: grantId, ...(opts.note === undefined ? {} : { note: opts.note }) }),
-    signal: AbortSignal.timeout(10_000),
+export async function closeReview(ctx: CommandContext, grantId: string, opts: AdminTarget & { note?: string }): Promise<void> {
+  const body = await adminRequest<{ closed_by?: string; closed_at?: string }>(ctx, opts, 'POST', '/v1/emergency/reviews/close', {
+    grant_id: grantId,
+    ...(opts.note === undefined ? {} : { note: opts.note }),
   });
-  const body = (await response.json().catch(() => ({}))) as { closed_by?: string; closed_at?: string; error?: { code?: string; message?: string } };
-  if (response.ok) {
-    ctx.out(`review of ${grantId} closed by ${body.closed_by} at ${body.closed_at}`);
-  } else {
-    ctx.err(`custos: ${body.error?.code ?? response.status}: ${body.error?.message ?? 'the review was not closed'}`);
-    ctx.exitCode = 1;
-  }
+  if (body) ctx.out(`review of ${grantId} closed by ${body.closed_by} at ${body.closed_at}`);
 }

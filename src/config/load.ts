@@ -56,9 +56,18 @@ function resolveExport(
   section: CustosConfig['export'],
   ctx: { source: string; baseDir: string; env: NodeJS.ProcessEnv; problems: string[] },
 ): CustosConfig['export'] {
+  return { ...section, stateDir: path.resolve(ctx.baseDir, section.stateDir), sinks: resolveSinks(section.sinks, 'export.sinks', ctx) };
+}
+
+/** Sinks (export's and the monitor's alert sinks): paths made absolute, secret references resolved. */
+function resolveSinks<S extends CustosConfig['export']['sinks'][number]>(
+  list: readonly S[],
+  key: string,
+  ctx: { source: string; baseDir: string; env: NodeJS.ProcessEnv; problems: string[] },
+): S[] {
   const { source, baseDir, env, problems } = ctx;
-  const where = (i: number, key: string): string => `${source}: export.sinks[${i}].${key}`;
-  const sinks = section.sinks.map((sink, i) => {
+  const where = (i: number, field: string): string => `${source}: ${key}[${i}].${field}`;
+  return list.map((sink, i): S => {
     switch (sink.type) {
       case 'file':
         return { ...sink, path: path.resolve(baseDir, sink.path) };
@@ -83,7 +92,22 @@ function resolveExport(
         };
     }
   });
-  return { ...section, stateDir: path.resolve(baseDir, section.stateDir), sinks };
+}
+
+/** monitor: alert sinks and tracing headers resolved. */
+function resolveMonitor(
+  section: CustosConfig['monitor'],
+  ctx: { source: string; baseDir: string; env: NodeJS.ProcessEnv; problems: string[] },
+): CustosConfig['monitor'] {
+  const headers = Object.entries(section.tracing.headers).map(([k, v]) => [
+    k,
+    resolveSecret(v, `${ctx.source}: monitor.tracing.headers.${k}`, ctx.baseDir, ctx.env, ctx.problems),
+  ]);
+  return {
+    ...section,
+    alerts: { sinks: resolveSinks(section.alerts.sinks, 'monitor.alerts.sinks', ctx) },
+    tracing: { ...section.tracing, headers: Object.fromEntries(headers) },
+  };
 }
 
 /** A destination's `connection` with its CA file made absolute. */
@@ -119,6 +143,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   const issuers = cfg.identity.issuers.map((s) => ({ ...s, connection: resolveConnection(s.connection, baseDir) }));
   const tls = cfg.server.tls && { ...cfg.server.tls, cert: path.resolve(baseDir, cfg.server.tls.cert), key: path.resolve(baseDir, cfg.server.tls.key) };
   const exportSection = resolveExport(cfg.export, { source, baseDir, env, problems });
+  const monitor = resolveMonitor(cfg.monitor, { source, baseDir, env, problems });
   const store =
     cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
       ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`
@@ -139,6 +164,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     policy: { ...cfg.policy, bundle: path.resolve(baseDir, cfg.policy.bundle) },
     audit: { ...cfg.audit, store, checkpoints },
     export: exportSection,
+    monitor,
     source,
     baseDir,
   });

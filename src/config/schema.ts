@@ -340,6 +340,94 @@ const exportSchema = z
   .prefault({})
   .describe('SIEM export of the audit trail.');
 
+const monitorSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Alert rules, kill switches, drift quarantine, the inventory, metrics and traces. Off: none of them (and no /metrics).'),
+    syncMs: z
+      .number()
+      .int()
+      .min(50)
+      .max(10_000)
+      .default(500)
+      .describe("How often each replica reads the trail's new rows (kill switches, tool approvals, acknowledgements written on other replicas)."),
+    rules: z
+      .strictObject({
+        windowSec: z.number().int().min(1).max(86_400).default(60).describe('One counting window of the rate rules (deny spikes, redactions, auth failures).'),
+        baselineWindows: z
+          .number()
+          .int()
+          .min(1)
+          .max(1440)
+          .default(10)
+          .describe('Windows before the current one that make the rolling baseline of the deny-spike rule.'),
+        denySpike: z
+          .strictObject({
+            minDenies: z.number().int().min(1).default(10).describe('Denials in one window (per user, agent or tool) before a spike can be raised.'),
+            factor: z.number().min(1).default(3).describe("And at least this many times the baseline's mean per window."),
+          })
+          .prefault({})
+          .describe('`deny_rate_spike`: denials per user, agent and tool against a rolling baseline.'),
+        redactionsPerWindow: z.number().int().min(1).default(50).describe('`redactions_over_threshold`: values redacted for one user in one window.'),
+        authFailuresPerWindow: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe('`auth_failure_flood`: failed or missing credentials (all sources) in one window.'),
+        cooldownSec: z
+          .number()
+          .int()
+          .min(0)
+          .max(86_400)
+          .default(900)
+          .describe('The same alert (type and user, agent, tool or upstream) is raised again only after this long.'),
+        firstUse: z.boolean().default(true).describe('`tool_first_use` (in the deployment) and `tool_first_use_by_user`.'),
+      })
+      .prefault({})
+      .describe('Thresholds of the alert rules.'),
+    drift: z
+      .strictObject({
+        alertOnly: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            'Upstreams whose changed tools are alerted but stay listed and callable; every other upstream quarantines a changed tool until an admin re-approves it.',
+          ),
+      })
+      .prefault({})
+      .describe('Tool definition drift (a description or input schema that changed after approval).'),
+    alerts: z
+      .strictObject({
+        sinks: z
+          .array(sinkSchema)
+          .default([])
+          .describe(
+            'Where each alert row is pushed at once (an HMAC-signed webhook, Splunk HEC, syslog, OTLP, a file), besides the log and the trail the export sinks read.',
+          ),
+      })
+      .prefault({})
+      .describe('Alert delivery.'),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Serve Prometheus metrics at `GET /metrics` (unauthenticated: expose it to the scraper only).'),
+      })
+      .prefault({})
+      .describe('Prometheus metrics.'),
+    tracing: z
+      .strictObject({
+        endpoint: z.url().optional().describe('The OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. Absent: no traces.'),
+        headers: z.record(z.string(), secretRef).default({}).describe('Extra headers (e.g. an API key); values are secret references.'),
+        serviceName: z.string().min(1).default('custos').describe('The `service.name` resource attribute.'),
+      })
+      .prefault({})
+      .describe('OpenTelemetry traces: a span per governed call and per pipeline stage.'),
+  })
+  .prefault({})
+  .describe('Someone is watching: anomaly alerts, the inventory, drift quarantine, kill switches, metrics and traces.');
+
 export const configSchema = z
   .strictObject({
     server: z
@@ -524,6 +612,7 @@ export const configSchema = z
         'Bounded input at every door, checked before anything is classified or written. Arguments past a limit are denied (`arguments_too_complex`, 400 / JSON-RPC invalid params); an upstream result past one is withheld (`output_too_complex`). Each refusal is one audit row naming the limit.',
       ),
     export: exportSchema,
+    monitor: monitorSchema,
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -550,6 +639,9 @@ export const configSchema = z
     cfg.llm.providers.forEach((p, i) => {
       if (providers.has(p.name)) ctx.addIssue({ code: 'custom', path: ['llm', 'providers', i, 'name'], message: `duplicate provider name "${p.name}"` });
       providers.add(p.name);
+    });
+    cfg.monitor.drift.alertOnly.forEach((name, i) => {
+      if (!seen.has(name)) ctx.addIssue({ code: 'custom', path: ['monitor', 'drift', 'alertOnly', i], message: `no upstream is named "${name}"` });
     });
     const sinks = new Set<string>();
     cfg.export.sinks.forEach((sink, i) => {

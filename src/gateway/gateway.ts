@@ -20,6 +20,7 @@ import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protected
 import { createGrantRoutes } from './http/oauth-grants.js';
 import { createOAuthRoutes } from './http/oauth-token.js';
 import { LLM_PREFIX, createLlmDoor } from './llm/llm-door.js';
+import { createMonitorRoutes } from './http/monitor-api.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
 import type { GatewayDeps } from './types.js';
@@ -96,6 +97,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ],
     ...identityRoutes(),
     ...auditRoutes(),
+    ...(deps.monitor ? createMonitorRoutes({ auth, pipeline: deps.pipeline, monitor: deps.monitor, maxBodyBytes }) : []),
     ...(deps.tokens
       ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })]
       : []),

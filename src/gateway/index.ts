@@ -20,6 +20,7 @@ export type {
   SinkReadiness,
   AuditReadiness,
   IssuerStatus,
+  MonitorAdminPort,
   UpstreamConfig,
   UpstreamPool,
   UpstreamState,

@@ -98,6 +98,21 @@ export interface AuditSearchPort {
   disclosures(patient: string, range: { readonly from?: string; readonly to?: string }): Promise<{ readonly disclosures: readonly unknown[] }>;
 }
 
+/** The monitor's admin operations (src/monitor implements them, src/app wires them); answers are JSON views. */
+export interface MonitorAdminPort {
+  /** Roles that may use them. */
+  readonly roles: readonly string[];
+  alerts(options: { readonly all?: boolean }): readonly unknown[];
+  acknowledge(principal: Principal, seq: number, note: string): Promise<unknown>;
+  inventory(): unknown;
+  approveTool(principal: Principal, server: string, tool: string): Promise<unknown>;
+  kills(): readonly unknown[];
+  setKill(principal: Principal, target: string, reason: string): Promise<unknown>;
+  liftKill(principal: Principal, id: string, reason: string): Promise<unknown>;
+  /** Prometheus exposition text (`GET /metrics`); absent: no such route. */
+  scrape?(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
 export interface GatewayDeps {
   readonly verifier: TokenVerifier;
   readonly pipeline: Pipeline;
@@ -131,6 +146,8 @@ export interface GatewayDeps {
   readonly trustedProxies?: readonly string[];
   /** Search of the trail for auditors (`GET /v1/audit`); absent: the route is off. */
   readonly auditSearch?: AuditSearchPort;
+  /** Alerts, inventory, kill switches and /metrics; absent: those routes are off. */
+  readonly monitor?: MonitorAdminPort;
 }
 
 export interface GatewayLimits {

@@ -41,6 +41,10 @@ export const DENY_REASONS = {
   EGRESS_UNRESOLVABLE: 'egress_unresolvable',
   /** What would leave for a model provider could not be redacted: nothing leaves. */
   REDACTION_FAILED: 'redaction_failed',
+  /** An admin's kill switch stops this agent, tool, upstream or user's agents (the switch's id and reason on the row's detail). */
+  KILL_SWITCH: 'kill_switch',
+  /** The tool's description or input schema changed since it was approved; quarantined until an admin re-approves it. */
+  TOOL_DEFINITION_CHANGED: 'tool_definition_changed',
 } as const;
 
 /** Why Custos' token endpoint refused a delegation (RFC 8693); on rows as `delegation_<reason>`. */

@@ -79,6 +79,8 @@ describe('the pipeline stages', () => {
       'tier',
       'limits',
       'door',
+      'kill_switch',
+      'tool_drift',
       'break_glass',
       'policy',
       'classified',

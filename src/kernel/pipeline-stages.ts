@@ -10,7 +10,7 @@ import { DENY_REASONS } from './deny-reasons.js';
 import type { DenyReason } from './deny-reasons.js';
 import { findLimitExceeded } from './limits.js';
 import type { InputLimits, LimitExceeded } from './limits.js';
-import type { ActivePolicy, PolicyAction, Protector } from './ports.js';
+import type { ActivePolicy, CallGuard, PolicyAction, Protector } from './ports.js';
 import type { EmergencyPort } from './identity-ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { CallKind, Decision, Principal, Redaction, ToolCall } from './types.js';
@@ -65,6 +65,10 @@ export interface Draft {
   egress?: EgressFinding;
   /** Alerts to write after the decision row. */
   readonly alerts: RaisedAlert[];
+  /** Non-sensitive detail a stage puts on the decision row (the kill switch that stopped the call). */
+  detail?: Record<string, unknown>;
+  /** Times each stage (metrics, traces) when the call is observed. */
+  readonly observe?: (stage: string, startMs: number, endMs: number) => void;
 }
 
 export interface StageEnv {
@@ -75,6 +79,8 @@ export interface StageEnv {
   readonly egress?: EgressGuard;
   /** Reversible pseudonyms of the model leg (absent: irreversible markers). */
   readonly pseudonyms?: PseudonymVault;
+  /** Kill switches and tool-definition drift (the monitor); absent: those stages pass. */
+  readonly guard?: CallGuard;
   /** Writes an alert at once (break-glass use is recorded before the call's own row). */
   readonly alertNow: (draft: Draft, alert: RaisedAlert & { readonly decision: 'allow' | 'deny' }) => Promise<void>;
 }
@@ -170,6 +176,31 @@ const breakGlass = decisive('break_glass', async (d, env) => {
   return undefined;
 });
 
+/** A guard stage: a guard that throws denies (it never should). */
+function guarded(name: string, run: (draft: Draft, guard: CallGuard) => readonly string[] | undefined): Stage {
+  return decisive(name, (d, env) => {
+    if (!env.guard) return undefined;
+    try {
+      return run(d, env.guard);
+    } catch {
+      return [DENY_REASONS.POLICY_EVALUATION_FAILED];
+    }
+  });
+}
+
+/** Kill switch: an admin stopped this agent, tool, upstream or user's agents (the switch goes on the row's detail). */
+const killSwitch = guarded('kill_switch', (d, guard) => {
+  const hit = guard.killSwitch(d.call);
+  if (!hit) return undefined;
+  d.detail = { ...d.detail, kill_switch: { id: hit.id, target: hit.target, reason: hit.reason } };
+  return [DENY_REASONS.KILL_SWITCH];
+});
+
+/** Tool drift: a tool whose definition changed since it was approved is quarantined (not listed, not callable). */
+const toolDrift = guarded('tool_drift', (d, guard) =>
+  d.call.kind === 'tool' && guard.quarantined(d.call) ? [DENY_REASONS.TOOL_DEFINITION_CHANGED] : undefined,
+);
+
 const policyLoaded = decisive('policy', (d) => (d.policy ? undefined : [DENY_REASONS.NO_POLICY]));
 
 const classified = decisive('classified', (d) => (d.inspection.failed ? [DENY_REASONS.POLICY_EVALUATION_FAILED] : undefined));
@@ -225,6 +256,8 @@ export const DECISION_STAGES: readonly Stage[] = Object.freeze([
   tier,
   limits,
   door,
+  killSwitch,
+  toolDrift,
   breakGlass,
   policyLoaded,
   classified,
@@ -252,7 +285,15 @@ async function activeGrant(env: StageEnv, principal: Principal | null): Promise<
 
 /** Runs the decision stages over a draft; the decision is the first denial, else the policy's. */
 export async function runDecisionStages(draft: Draft, env: StageEnv, stages: readonly Stage[] = DECISION_STAGES): Promise<Decision> {
-  for (const stage of stages) await stage.run(draft, env);
+  for (const stage of stages) {
+    if (!draft.observe) {
+      await stage.run(draft, env);
+      continue;
+    }
+    const start = performance.now();
+    await stage.run(draft, env);
+    draft.observe(stage.name, start, performance.now());
+  }
   const bundleHash = draft.policy?.bundleHash ?? NO_BUNDLE_HASH;
   if (draft.reasons) return { decision: 'deny', reasons: draft.reasons, bundleHash, determiningPolicies: [] };
   return draft.decision ?? { decision: 'deny', reasons: [DENY_REASONS.POLICY_EVALUATION_FAILED], bundleHash, determiningPolicies: [] };

@@ -42,7 +42,18 @@ import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
 import { egressOf } from './egress.js';
 import type { EgressFinding, EgressGuard } from './egress.js';
 import type { PseudonymVault } from './egress-stage.js';
-import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
+import type {
+  ActivePolicy,
+  AuditStore,
+  CallGuard,
+  CallObservation,
+  Clock,
+  IdSource,
+  PipelineObserver,
+  PolicyAction,
+  PolicySource,
+  Protector,
+} from './ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
 import { redactionScope, redactionsOf } from './redaction-scope.js';
@@ -66,6 +77,10 @@ export interface PipelineDeps {
   readonly egress?: EgressGuard;
   /** Reversible pseudonyms on the model leg (absent: irreversible markers). */
   readonly pseudonyms?: PseudonymVault;
+  /** Kill switches and tool-definition drift (the kill_switch and tool_drift stages). */
+  readonly guard?: CallGuard;
+  /** Times each stage of every recorded call (metrics, traces). */
+  readonly observer?: PipelineObserver;
 }
 
 /** The stages of one governed call, in order (the decision stages, then the call's own). */
@@ -104,6 +119,10 @@ export interface Authorization {
   readonly outbound?: Redaction;
   /** Where the call sends data and the hash of what leaves (on its rows as `egress`). */
   readonly egress?: EgressFinding;
+  /** What a stage put on the decision row's detail (the kill switch that stopped the call). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+  /** The W3C traceparent of the call's span, for the forward stage to hand on (when traced). */
+  readonly traceparent?: string;
 }
 
 export interface Outcome {
@@ -270,20 +289,48 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     emergency: deps.emergency,
     egress: deps.egress,
     pseudonyms: deps.pseudonyms,
+    guard: deps.guard,
     alertNow: async (draft, alert) => void (await recordAlert({ ...alert, call: draft.call })),
   };
 
-  function newDraft(call: ToolCall, options: AuthorizeOptions, action: PolicyAction, recording: boolean): Draft {
-    return { call, options, action, recording, policy: currentPolicy(), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[] };
+  function newDraft(call: ToolCall, options: AuthorizeOptions, action: PolicyAction, recording: boolean, obs?: CallObservation): Draft {
+    const observe = obs ? (stage: string, start: number, end: number) => quietly(() => obs.stage(stage, start, end)) : undefined;
+    return { call, options, action, recording, policy: currentPolicy(), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[], observe };
+  }
+
+  /** Runs one public operation as one observed call (the observer's trace id goes on a call that came without one). */
+  async function observed<T>(call: ToolCall, fn: (call: ToolCall, obs?: CallObservation) => Promise<T>, decisionOf: (t: T) => Decision): Promise<T> {
+    const obs = deps.observer ? quietly(() => deps.observer?.begin(call)) : undefined;
+    if (!obs) return fn(call);
+    let result: T | undefined;
+    try {
+      result = await fn(obs.traceId && !call.traceId ? { ...call, traceId: obs.traceId } : call, obs);
+      return result;
+    } finally {
+      const done = result;
+      quietly(() => obs.end(done === undefined ? undefined : decisionOf(done)));
+    }
   }
 
   async function evaluate(call: ToolCall, options: EvaluateOptions = {}): Promise<Decision> {
     return runDecisionStages(newDraft(call, {}, options.action ?? ACTION_BY_KIND[call.kind], false), env);
   }
 
+  function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
+    return observed(
+      call,
+      async (c, obs) => recordDecided(await decideCall(c, options, obs), options, obs),
+      (a) => a.decision,
+    );
+  }
+
   /** The decision stages of a call that will be recorded; its alerts are written after its row. */
-  async function decideCall(call: ToolCall, options: AuthorizeOptions): Promise<{ decided: Decided; alerts: readonly RaisedAlert[] }> {
-    const draft = newDraft(call, options, ACTION_BY_KIND[call.kind], true);
+  async function decideCall(
+    call: ToolCall,
+    options: AuthorizeOptions,
+    obs: CallObservation | undefined,
+  ): Promise<{ decided: Decided; alerts: readonly RaisedAlert[] }> {
+    const draft = newDraft(call, options, ACTION_BY_KIND[call.kind], true, obs);
     const decision = await runDecisionStages(draft, env);
     const exceeded = exceededOf(draft);
     const decided: Decided = {
@@ -295,21 +342,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       ...(exceeded ? { exceeded } : {}),
       ...(draft.outbound ? { outbound: draft.outbound } : {}),
       ...(draft.egress ? { egress: draft.egress } : {}),
+      ...(draft.detail ? { detail: draft.detail } : {}),
+      ...(obs?.traceparent ? { traceparent: obs.traceparent } : {}),
     };
     return { decided, alerts: draft.alerts };
   }
 
   /** The record_decision stage, then the alerts the decision stages raised. */
-  async function recordDecided({ decided, alerts }: { decided: Decided; alerts: readonly RaisedAlert[] }, options: AuthorizeOptions): Promise<Authorization> {
+  async function recordDecided(
+    { decided, alerts }: { decided: Decided; alerts: readonly RaisedAlert[] },
+    options: AuthorizeOptions,
+    obs: CallObservation | undefined,
+  ): Promise<Authorization> {
     const held = decided.decision.decision === 'confirm' && options.confirmation !== undefined;
     const event = decided.decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny';
-    const authorization = await recordDecision(decided, event, options.confirmation?.channel);
+    const authorization = await timed(obs, 'record_decision', () => recordDecision(decided, event, options.confirmation?.channel));
     for (const alert of alerts) await recordAlert({ ...alert, call: authorization.call });
     return authorization;
-  }
-
-  async function authorize(call: ToolCall, options: AuthorizeOptions = {}): Promise<Authorization> {
-    return recordDecided(await decideCall(call, options), options);
   }
 
   function decisionFields(auth: Omit<Authorization, 'record'>, confirmation?: { status: ConfirmationOutcome; channel?: string }) {
@@ -320,7 +369,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       redactions: redactionsOf(auth.redactedArguments),
       confirmation,
       egress: egressOf(auth.egress),
-      detail: auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : undefined,
+      detail: auth.exceeded || auth.detail ? { ...auth.detail, ...(auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : {}) } : undefined,
     };
   }
 
@@ -356,7 +405,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  async function confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
+  function confirm(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
+    return observed(
+      auth.call,
+      (_c, obs) => timed(obs, 'confirm', () => confirmWith(auth, outcome)),
+      (a) => a.decision,
+    );
+  }
+
+  async function confirmWith(auth: Authorization, outcome: ConfirmationOutcome): Promise<Authorization> {
     if (auth.decision.decision !== 'confirm' || auth.record.event !== 'confirm') {
       throw new CustosError('ERR_INTERNAL', 'Only a held (confirm) authorization can be confirmed.');
     }
@@ -380,10 +437,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
+  function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
+    return observed(
+      auth.call,
+      (_c, obs) => completeWith(auth, outcome, obs),
+      () => auth.decision,
+    );
+  }
+
   /** redact_output → record_result. */
-  async function complete(auth: Authorization, outcome: Outcome): Promise<Completion> {
+  async function completeWith(auth: Authorization, outcome: Outcome, obs: CallObservation | undefined): Promise<Completion> {
+    const start = performance.now();
     const withheld = outcome.output === undefined ? undefined : findLimitExceeded(outcome.output, limits);
     const output = redactOutput(auth, outcome, withheld);
+    if (obs) quietly(() => obs.stage('redact_output', start, performance.now()));
     const entry = buildResultRow(stamp(auth.call.requestId, auth.decision.bundleHash), subjectOfCall(auth.call, auth.toolClasses), {
       decision: auth.decision,
       dataClasses: auth.dataClasses,
@@ -392,22 +459,38 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       egress: egressOf(auth.egress),
       detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
     });
-    return { output, record: await writer.write(entry), ...(withheld ? { withheld } : {}) };
+    const record = await timed(obs, 'record_result', () => writer.write(entry));
+    return { output, record, ...(withheld ? { withheld } : {}) };
   }
 
-  async function run(call: ToolCall, forward: Forward, options: RunOptions = {}): Promise<RunResult> {
+  function run(call: ToolCall, forward: Forward, options: RunOptions = {}): Promise<RunResult> {
+    return observed(
+      call,
+      (c, obs) => runWith(c, forward, options, obs),
+      (r) => r.authorization.decision,
+    );
+  }
+
+  async function runWith(call: ToolCall, forward: Forward, options: RunOptions, obs: CallObservation | undefined): Promise<RunResult> {
     const ask = options.confirmation;
     const authOptions: AuthorizeOptions = { deny: options.deny, confirmation: ask ? { channel: ask.channel } : undefined };
-    const decided = await decideCall(call, authOptions);
-    const recording = recordDecided(decided, authOptions);
+    const decided = await decideCall(call, authOptions, obs);
+    const recording = recordDecided(decided, authOptions, obs);
     // The overlap: a read-only call is forwarded now, while its intent row is being written; its
     // outcome waits below for the row, and is dropped (never returned) if the row fails.
-    const early = options.quiet === true && overlapsIntent(decided.decided) ? forwardSafely(forward, decided.decided, options.signal) : undefined;
+    const early =
+      options.quiet === true && overlapsIntent(decided.decided)
+        ? timed(obs, 'forward', () => forwardSafely(forward, decided.decided, options.signal))
+        : undefined;
     let authorization = await recording;
-    if (ask && authorization.record.event === 'confirm') authorization = await confirm(authorization, await askSafely(ask, authorization));
+    if (ask && authorization.record.event === 'confirm') {
+      const held = authorization;
+      authorization = await timed(obs, 'confirm', async () => confirmWith(held, await askSafely(ask, held)));
+    }
     if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
-    const outcome = await (early ?? forwardSafely(forward, authorization, options.signal));
-    const completion = await complete(authorization, outcome);
+    const allowed = authorization;
+    const outcome = await (early ?? timed(obs, 'forward', () => forwardSafely(forward, allowed, options.signal)));
+    const completion = await completeWith(authorization, outcome, obs);
     return { forwarded: true, authorization, completion, failed: outcome.error !== undefined || completion.withheld !== undefined };
   }
 
@@ -471,6 +554,29 @@ async function forwardSafely(forward: Forward, auth: Decided, signal: AbortSigna
     return { output: await forward(auth) };
   } catch (err) {
     return { error: signal?.aborted ? CANCELLED : toCustosError(err, 'ERR_GATEWAY_UPSTREAM_FAILED').code };
+  }
+}
+
+/** An observer's call; its errors never reach a caller. */
+function quietly<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Times one call-level stage for the observer (`failed` when it threw). */
+async function timed<T>(obs: CallObservation | undefined, stage: string, fn: () => Promise<T>): Promise<T> {
+  if (!obs) return fn();
+  const start = performance.now();
+  try {
+    const value = await fn();
+    quietly(() => obs.stage(stage, start, performance.now()));
+    return value;
+  } catch (err) {
+    quietly(() => obs.stage(stage, start, performance.now(), true));
+    throw err;
   }
 }
 

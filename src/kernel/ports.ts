@@ -218,6 +218,8 @@ export interface UpstreamStatus {
   readonly nextRetryAt?: string;
   /** With isolation 'session': open per-session connections and their cap. */
   readonly sessions?: { readonly open: number; readonly max: number };
+  /** What the upstream said it is at initialize (MCP `serverInfo`), once connected. */
+  readonly server?: { readonly name: string; readonly version: string };
 }
 
 /** MCP's log levels, least to most severe. */
@@ -248,6 +250,8 @@ export interface UpstreamCallOptions {
   /** Progress the upstream reports for this call (its own progress token is the pool's). */
   readonly onprogress?: (progress: McpProgress) => void;
   readonly relay?: ClientRelay;
+  /** A W3C traceparent sent with the request to an HTTP upstream. */
+  readonly traceparent?: string;
 }
 
 /** Client requests the pool forwards to one upstream, besides tools/call. */
@@ -294,4 +298,41 @@ export interface UpstreamPool {
   /** Every notification the upstreams send (list changes, resource updates, log messages) and status changes. */
   onEvent(listener: (event: UpstreamEvent) => void): () => void;
   close(): Promise<void>;
+}
+
+/** A kill switch in force, as the guard stages see it. */
+export interface KillSwitchHit {
+  readonly id: string;
+  /** What it stops, e.g. `agent:claude-desktop`, `tool:filesystem/write_file`, `upstream:filesystem`, `user:https://idp|alice`. */
+  readonly target: string;
+  readonly reason: string;
+}
+
+/**
+ * The monitor's say on a call before the policy (src/monitor implements it): a kill switch in
+ * force, or a tool whose definition changed since it was approved. Both answers come from
+ * memory (kept current from the store); an implementation never throws.
+ */
+export interface CallGuard {
+  /** The kill switch that stops this call, if one does. */
+  killSwitch(call: ToolCall): KillSwitchHit | undefined;
+  /** True when the call's tool is quarantined: its description or input schema changed since it was approved. */
+  quarantined(call: ToolCall): boolean;
+}
+
+/** One governed call as an observer (metrics, traces) sees it; never decides, and its errors are swallowed. */
+export interface CallObservation {
+  /** The trace id the call's rows carry when the call came without one. */
+  readonly traceId?: string;
+  /** The W3C traceparent the forward stage hands on to an HTTP upstream. */
+  readonly traceparent?: string;
+  /** A stage ran from `startMs` to `endMs` (performance.now() milliseconds); `failed` when it threw. */
+  stage(name: string, startMs: number, endMs: number, failed?: boolean): void;
+  /** The call is done (its last row written, or it failed). */
+  end(decision: Decision | undefined): void;
+}
+
+/** Sees each recorded governed call stage by stage (list evaluations are not observed). */
+export interface PipelineObserver {
+  begin(call: ToolCall): CallObservation;
 }

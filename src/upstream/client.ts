@@ -5,12 +5,13 @@
  * pool callbacks. Upstream stderr is logged line by line, truncated. A stdio upstream runs
  * under the watchdog (watchdog.ts), so it dies with Custos.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -38,11 +39,25 @@ export interface UpstreamClientHandlers {
   readonly sample: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<Record<string, unknown>>;
 }
 
+/** The W3C traceparent of the request being sent, for HTTP upstreams (set by sendUpstreamRequest). */
+export const outboundTrace = new AsyncLocalStorage<string>();
+
+/** `base`, with the current call's `traceparent` header when there is one. */
+function tracedFetch(base: FetchLike): FetchLike {
+  return (input, init) => {
+    const traceparent = outboundTrace.getStore();
+    if (!traceparent) return base(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set('traceparent', traceparent);
+    return base(input, { ...init, headers });
+  };
+}
+
 export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
   if (config.url)
     return new StreamableHTTPClientTransport(new URL(config.url), {
       requestInit: { headers: { ...config.headers } },
-      ...(config.fetch ? { fetch: config.fetch } : {}),
+      fetch: tracedFetch(config.fetch ?? fetch),
     });
   const command = config.command as string;
   const args = config.args ? [...config.args] : [];

@@ -81,7 +81,7 @@ describe('a Streamable HTTP upstream whose tool list changes', () => {
       logger: createSilentLogger(),
     });
     try {
-      expect(pool.status()).toEqual([{ name: 'dyn', transport: 'http', state: 'ready', tools: 1 }]);
+      expect(pool.status()).toEqual([{ name: 'dyn', transport: 'http', state: 'ready', tools: 1, server: { name: 'dynamic', version: '1.0.0' } }]);
       expect(seenAuth.every((h) => h === 'Bearer upstream-key')).toBe(true);
       let changed = 0;
       pool.onToolsChanged(() => changed++);

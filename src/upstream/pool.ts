@@ -209,6 +209,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
         ...(u.error ? { error: u.error } : {}),
         ...(u.restarts > 0 ? { restarts: u.restarts } : {}),
         ...(u.nextRetryAt ? { nextRetryAt: u.nextRetryAt } : {}),
+        ...serverInfoOf(u.client),
         ...(u.config.isolation === 'session' ? { sessions: { open: perSession.count(u.config.name), max: u.config.maxSessions ?? DEFAULT_MAX_SESSIONS } } : {}),
       })),
     onToolsChanged(listener) {
@@ -231,6 +232,12 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
       await Promise.allSettled([...clients, perSession.close()]);
     },
   };
+}
+
+/** MCP `serverInfo` of a connected upstream (name and version). */
+function serverInfoOf(client: Client | undefined): { server?: { name: string; version: string } } {
+  const info = client?.getServerVersion();
+  return info ? { server: { name: info.name, version: info.version } } : {};
 }
 
 function listPage(

@@ -16,6 +16,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../kernel/index.js';
+import { outboundTrace } from './client.js';
 import type { ClientRelay, Logger, UpstreamCallOptions, UpstreamConfig, UpstreamMethod, UpstreamState } from '../kernel/index.js';
 
 export interface Upstream {
@@ -92,9 +93,12 @@ export async function sendUpstreamRequest(
   const { u, client } = target;
   const leave = target.router.enter(u.config.name, opts.relay);
   const options = { signal: opts.signal, onprogress: opts.onprogress, timeout: target.requestTimeout, resetTimeoutOnProgress: true };
+  const send = (): Promise<Record<string, unknown>> =>
+    method === 'tools/call'
+      ? client.callTool(params as { name: string; arguments?: Record<string, unknown> }, undefined, options)
+      : client.request({ method, params }, RESULT_SCHEMAS[method], options);
   try {
-    if (method === 'tools/call') return await client.callTool(params as { name: string; arguments?: Record<string, unknown> }, undefined, options);
-    return await client.request({ method, params }, RESULT_SCHEMAS[method], options);
+    return await (opts.traceparent ? outboundTrace.run(opts.traceparent, send) : send());
   } catch (err) {
     const code = u.state === 'ready' ? 'ERR_GATEWAY_UPSTREAM_FAILED' : 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE';
     // The upstream's message may quote arguments or file contents: log only its kind.

@@ -116,6 +116,8 @@ export interface Harness {
   /** `tools/call` requests that reached the real upstream, in order. */
   upstreamCalls(): TapEntry[];
   auditRecords(): Promise<AuditRecord[]>;
+  /** Another Custos (in-process) on the same config and store, on its own port, as a second replica behind a balancer (same public URL). */
+  startReplica(): Promise<CustosInstance>;
   close(): Promise<void>;
 }
 
@@ -215,6 +217,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     policy: { bundle: options.bundleDir ?? path.join(repoRoot, 'examples/quickstart/policy') },
     audit: { store: `sqlite:${storeFile}`, busyTimeoutMs: options.busyTimeoutMs },
     log: { level: 'silent' },
+    // The monitor's rule alerts are rows of their own: off here (thresholds out of reach) so tests
+    // that count rows see only theirs; test/e2e/monitor.e2e.test.ts and src/monitor test the rules.
+    monitor: { rules: { firstUse: false, denySpike: { minDenies: 1e9 }, redactionsPerWindow: 1e9, authFailuresPerWindow: 1e9 } },
   };
   const finalRaw = options.configure ? options.configure(raw, { dir, issuer: idp.issuer, audience }) : raw;
   let custos: HarnessCustos;
@@ -228,6 +233,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     throw err;
   }
   const clients: Client[] = [];
+  const replicas: CustosInstance[] = [];
   const track = async (client: Client, transport: Parameters<Client['connect']>[0]): Promise<Client> => {
     await client.connect(transport);
     clients.push(client);
@@ -267,8 +273,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       for await (const r of custos.store.read()) out.push(r);
       return out;
     },
+    startReplica: async () => {
+      const replicaRaw = { ...finalRaw, server: { ...finalRaw.server, port: 0, publicUrl: custos.url } };
+      const replica = await startCustos(resolveConfig(replicaRaw, { source: 'harness-replica', baseDir: dir }), { logger: createLogger('silent') });
+      replicas.push(replica);
+      return replica;
+    },
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
+      await Promise.allSettled(replicas.map((r) => r.close()));
       await custos.close();
       await idp.close();
       rmSync(dir, { recursive: true, force: true });

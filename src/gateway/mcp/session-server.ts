@@ -170,7 +170,7 @@ function registerToolHandlers(kit: SessionKit): void {
       const result = await kit.govern(
         ctx,
         { kind: 'tool', tool: ref, arguments: args ?? {} },
-        () => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay }),
+        (auth) => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay, traceparent: auth.traceparent }),
         extra.signal,
         extra.requestId,
         schemaDenial(deps, ref, args ?? {}),

@@ -1,0 +1,82 @@
+/**
+ * The monitor as the app wires it from `monitor` in the config: the rules and guards over the
+ * pipeline, the alert sinks (export's sinks), metrics on the audit store and the pipeline,
+ * traces when an OTLP endpoint is set. Disabled: nothing of it (the pipeline runs bare).
+ */
+import { randomUUID } from 'node:crypto';
+import type { ResolvedConfig } from '../config/index.js';
+import { createSink } from '../export/index.js';
+import type { AuditMonitor, AuditRecord, AuditStore, CallGuard, Logger, Pipeline, PipelineObserver, UpstreamPool, UpstreamStatus } from '../kernel/index.js';
+import { createCallTracer, createMetrics, createMonitor, createPipelineObserver } from '../monitor/index.js';
+import type { Monitor } from '../monitor/index.js';
+import type { MonitorAdminPort } from '../gateway/index.js';
+import { toSinkSettings } from './export-sinks.js';
+
+export interface Monitoring {
+  readonly monitor?: Monitor;
+  /** The pipeline's parts: the monitor hook, the guards, the stage observer. */
+  readonly hook?: AuditMonitor;
+  readonly guard?: CallGuard;
+  readonly observer?: PipelineObserver;
+  /** The store the pipeline appends to (timed for the metrics). */
+  instrument(store: AuditStore): AuditStore;
+  /** Once the pipeline exists. */
+  attach(pipeline: Pipeline): void;
+  /** Once the upstreams are connected. */
+  start(upstreams: UpstreamPool): Promise<void>;
+  readonly admin?: MonitorAdminPort;
+  close(): Promise<void>;
+}
+
+const OFF: Monitoring = { instrument: (s) => s, attach: () => undefined, start: async () => undefined, close: async () => undefined };
+
+export function createMonitoring(config: ResolvedConfig, deps: { readonly store: Pick<AuditStore, 'read'>; readonly logger: Logger }): Monitoring {
+  const m = config.monitor;
+  if (!m.enabled) return OFF;
+  let pool: UpstreamPool | undefined;
+  const upstreamStatus = (): readonly UpstreamStatus[] => pool?.status() ?? [];
+  const metrics = m.metrics.enabled ? createMetrics(upstreamStatus) : undefined;
+  const tracer = m.tracing.endpoint
+    ? createCallTracer({ endpoint: m.tracing.endpoint, headers: m.tracing.headers, serviceName: m.tracing.serviceName })
+    : undefined;
+  const { windowSec, cooldownSec, ...rules } = m.rules;
+  const monitor = createMonitor({
+    store: deps.store,
+    clock: { now: () => new Date() },
+    ids: { newId: randomUUID },
+    logger: deps.logger,
+    sinks: m.alerts.sinks.map((s) => createSink(toSinkSettings(s))),
+    settings: { syncMs: m.syncMs, alertOnly: m.drift.alertOnly, rules: { ...rules, windowMs: windowSec * 1000, cooldownMs: cooldownSec * 1000 } },
+  });
+  const hook: AuditMonitor = (record: AuditRecord) => {
+    metrics?.observeRow(record);
+    monitor.hook(record);
+  };
+  return {
+    monitor,
+    hook,
+    guard: monitor.guard,
+    observer: createPipelineObserver({ metrics, tracer }),
+    instrument: (store) => metrics?.instrumentStore(store) ?? store,
+    attach: (pipeline) => monitor.attach(pipeline),
+    async start(upstreams) {
+      pool = upstreams;
+      await monitor.start(upstreams);
+    },
+    admin: {
+      roles: config.identity.admin.roles,
+      alerts: (o) => monitor.alerts(o),
+      acknowledge: (p, seq, note) => monitor.acknowledge(p, seq, note),
+      inventory: () => monitor.inventory(),
+      approveTool: (p, server, tool) => monitor.approveTool(p, server, tool),
+      kills: () => monitor.kills(),
+      setKill: (p, target, reason) => monitor.setKill(p, target, reason),
+      liftKill: (p, id, reason) => monitor.liftKill(p, id, reason),
+      ...(metrics ? { scrape: () => metrics.scrape() } : {}),
+    },
+    async close() {
+      await monitor.close();
+      await tracer?.close();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Prometheus metrics (prom-client) on their own registry, served at `GET /metrics`:
+ * decisions by outcome, tier and tool; per-stage latency; redactions by type; audit append
+ * latency and errors; alerts; upstream status. Counters are fed from the durable rows (the
+ * monitor hook), latencies from the pipeline observer and the audit store wrapper.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditRecord, AuditStore, UpstreamStatus } from '../kernel/index.js';
+
+export interface Metrics {
+  /** Counts what a durable row shows (decisions, redactions, alerts). */
+  observeRow(record: AuditRecord): void;
+  /** One pipeline stage took `seconds`. */
+  observeStage(stage: string, seconds: number): void;
+  /** The store, with every append timed (latency, errors). */
+  instrumentStore(store: AuditStore): AuditStore;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
+const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+const DECISION_EVENTS: Readonly<Record<string, string>> = { intent: 'allow', deny: 'deny', confirm: 'confirm' };
+
+/** `upstreams` answers the upstream status at scrape time (none before the pool exists). */
+export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () => []): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const decisions = new Counter({ name: 'custos_decisions_total', help: 'Decisions on governed calls.', labelNames: ['outcome', 'tier', 'tool'], registers });
+  const stages = new Histogram({
+    name: 'custos_stage_duration_seconds',
+    help: 'Time per pipeline stage.',
+    labelNames: ['stage'],
+    buckets: STAGE_BUCKETS,
+    registers,
+  });
+  const redactions = new Counter({ name: 'custos_redactions_total', help: 'Values redacted, by type.', labelNames: ['type'], registers });
+  const appendSeconds = new Histogram({
+    name: 'custos_audit_append_duration_seconds',
+    help: 'Audit append latency (durable).',
+    buckets: STAGE_BUCKETS,
+    registers,
+  });
+  const appendErrors = new Counter({ name: 'custos_audit_append_errors_total', help: 'Audit appends that failed.', registers });
+  const alerts = new Counter({ name: 'custos_alerts_total', help: 'Alert rows written.', labelNames: ['type', 'severity'], registers });
+  new Gauge({
+    name: 'custos_upstream_up',
+    help: 'Upstream MCP server state: 1 ready, 0 otherwise.',
+    labelNames: ['upstream', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of upstreams()) this.set({ upstream: s.name, state: s.state }, s.state === 'ready' ? 1 : 0);
+    },
+  });
+
+  function countRedactions(r: AuditRecord): void {
+    const { count, types, rules } = r.redactions;
+    if (count === 0) return;
+    if (rules?.length) for (const rule of rules) redactions.inc({ type: rule.type }, rule.count);
+    else if (types.length === 1) redactions.inc({ type: types[0] }, count);
+    else for (const type of types) redactions.inc({ type });
+  }
+
+  return {
+    observeRow(r) {
+      const outcome = DECISION_EVENTS[r.event];
+      if (outcome) decisions.inc({ outcome, tier: r.agent?.tier ?? 'none', tool: r.tool ? `${r.tool.server}/${r.tool.name}` : 'none' });
+      if (r.event === 'alert' && r.alert) alerts.inc({ type: r.alert.type, severity: r.alert.severity });
+      countRedactions(r);
+    },
+    observeStage: (stage, seconds) => stages.observe({ stage }, seconds),
+    instrumentStore(store) {
+      const append: AuditStore['append'] = async (entry) => {
+        const end = appendSeconds.startTimer();
+        try {
+          return await store.append(entry);
+        } catch (err) {
+          appendErrors.inc();
+          throw err;
+        } finally {
+          end();
+        }
+      };
+      return { append, read: (options) => store.read(options), close: () => store.close() };
+    },
+    scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
