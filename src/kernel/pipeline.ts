@@ -2,7 +2,7 @@
  * The one orchestrator. Every governed action, from either front door, runs these named
  * stages in this order (PIPELINE_STAGES):
  *   bound → classify → identity → tier → limits → door → break_glass → policy → classified
- *   → tenancy → decide → redact_input (DECISION_STAGES, pipeline-stages.ts)
+ *   → tenancy → scopes → decide → rate_limit → shadow → redact_input (DECISION_STAGES, pipeline-stages.ts)
  *   → record_decision → confirm → forward → redact_output → record_result → monitor
  * Authentication happens before (the front door turns a credential into a Principal or null).
  * `evaluate` runs the decision stages alone, writing nothing, so a list shows what a call
@@ -33,7 +33,7 @@ import { DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './l
 import type { InputLimits, LimitExceeded } from './limits.js';
 import { ACTION_BY_KIND, DECISION_STAGES, NOTHING_FOUND, WITHHELD, exceededOf, runDecisionStages } from './pipeline-stages.js';
 import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
-import type { ActivePolicy, AuditStore, Clock, IdSource, PolicyAction, PolicySource, Protector } from './ports.js';
+import type { ActivePolicy, AuditStore, Clock, DecisionInput, IdSource, PolicyAction, PolicySource, Protector, RateCounter } from './ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
 import { redactionScope, redactionsOf } from './redaction-scope.js';
@@ -52,6 +52,8 @@ export interface PipelineDeps {
   readonly emergency?: Pick<EmergencyPort, 'activeGrant'>;
   /** The monitor stage: sees every row once it is durable. */
   readonly monitor?: AuditMonitor;
+  /** Shared counters for the bundle's rate limits (without them a bundle with limits denies `rate_limit_unavailable`). */
+  readonly rateCounter?: RateCounter;
 }
 
 /** The stages of one governed call, in order (the decision stages, then the call's own). */
@@ -80,6 +82,8 @@ export interface Authorization {
   readonly record: AuditRecord;
   /** Set when the arguments (or the classifier's budget) were past a limit: the call is denied `arguments_too_complex`. */
   readonly exceeded?: LimitExceeded;
+  /** What the decision stages add to the decision row's `detail`: the decision input (for replay), a rate limit, missing scopes. */
+  readonly detail?: Readonly<Record<string, unknown>>;
 }
 
 export interface Outcome {
@@ -236,11 +240,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     protector,
     limits,
     emergency: deps.emergency,
+    rateCounter: deps.rateCounter,
+    now: () => clock.now(),
     alertNow: async (draft, alert) => void (await recordAlert({ ...alert, call: draft.call })),
   };
 
   function newDraft(call: ToolCall, options: AuthorizeOptions, action: PolicyAction, recording: boolean): Draft {
-    return { call, options, action, recording, policy: currentPolicy(), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[] };
+    const shadow = recording ? shadowPolicy() : undefined;
+    return { call, options, action, recording, policy: currentPolicy(), ...(shadow ? { shadow } : {}), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[] };
+  }
+
+  function shadowPolicy(): ActivePolicy | undefined {
+    try {
+      return deps.policy.shadow?.();
+    } catch {
+      return undefined;
+    }
   }
 
   async function evaluate(call: ToolCall, options: EvaluateOptions = {}): Promise<Decision> {
@@ -259,6 +274,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       toolClasses: draft.inspection.toolClasses,
       redactedArguments: draft.redactedArguments ?? WITHHELD,
       ...(exceeded ? { exceeded } : {}),
+      ...rowDetail(draft.input, draft.detail),
     };
     const authorization = await recordDecision(auth, decision.decision === 'allow' ? 'intent' : held ? 'confirm' : 'deny', options.confirmation?.channel);
     for (const alert of draft.alerts) await recordAlert({ ...alert, call: authorization.call });
@@ -272,7 +288,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       input: { redacted: auth.redactedArguments.value, sha256: digestJson(auth.call.arguments) },
       redactions: redactionsOf(auth.redactedArguments),
       confirmation,
-      detail: auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : undefined,
+      detail: auth.exceeded || auth.detail ? { ...auth.detail, ...(auth.exceeded ? { limit: auth.exceeded.limit, max: auth.exceeded.max } : {}) } : undefined,
     };
   }
 
@@ -314,6 +330,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const reason = CONFIRMATION_REASONS[outcome];
     const accepted = outcome === 'accepted';
+    // The human answered under the bundle in force now: a bundle swapped while they decided decides again.
+    const now = currentPolicy();
+    if (accepted && now && now.bundleHash !== auth.decision.bundleHash) {
+      const again = await evaluate(auth.call);
+      if (again.decision === 'deny') {
+        const denied: Decision = { ...again, reasons: [DENY_REASONS.POLICY_CHANGED, ...again.reasons] };
+        return recordDecision({ ...auth, decision: denied }, 'deny', auth.record.confirmation?.channel, outcome);
+      }
+      auth = { ...auth, decision: { ...again, decision: 'confirm' } };
+    }
     const decision: Decision = accepted
       ? { ...auth.decision, decision: 'allow', reasons: [...auth.decision.reasons, reason] }
       : { ...auth.decision, decision: 'deny', reasons: [reason, ...auth.decision.reasons] };
@@ -402,6 +428,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   return { authorize, evaluate, confirm, complete, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal };
+}
+
+/** The decision row's `detail` from the stages: the decision input (redacted by the writer), a limit hit, scopes missing. */
+function rowDetail(input: DecisionInput | undefined, extra: Readonly<Record<string, unknown>> | undefined): { detail?: Readonly<Record<string, unknown>> } {
+  if (!input && !extra) return {};
+  const decisionInput = input
+    ? {
+        decision_input: {
+          action: input.action,
+          roles: [...input.principal.roles],
+          groups: [...input.principal.groups],
+          tenant: input.principal.tenant ?? null,
+          resource_tenants: [...(input.resourceTenants ?? [])],
+          emergency: input.emergency === true,
+          ...(input.scopes ? { user_scopes: [...input.scopes.user], delegated_scopes: [...input.scopes.delegated] } : {}),
+        },
+      }
+    : {};
+  return { detail: { ...extra, ...decisionInput } };
 }
 
 function agentOf(agent: RowAgent | undefined): RowSubject['agent'] {
