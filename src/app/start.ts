@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createAuditStore, createCheckpointSigner, createCheckpointer, withCheckpoints } from '../audit/index.js';
+import { createAuditStore, createCheckpointSigner, createCheckpointer, createRateCounter, deriveRateCounterLocation, withCheckpoints } from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createExportService } from '../export/index.js';
@@ -16,14 +16,15 @@ import { createGateway } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource } from '../kernel/index.js';
-import { createPolicySource, loadBundle } from '../policy/index.js';
-import { assertRedactionPolicy, createProtector, extractTenants } from '../protect/index.js';
+import { createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { superviseAuditStore } from './audit-supervision.js';
+import { startPolicy } from './policy-activation.js';
 import { exportSettings } from './export-sinks.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
+import type { Activator } from '../policy/index.js';
 
 export interface CustosInstance {
   readonly url: string;
@@ -32,6 +33,8 @@ export interface CustosInstance {
   readonly bundleHash: string;
   readonly store: AuditStoreAdmin;
   readonly pipeline: Pipeline;
+  /** Live activation: the bundle in force, and `offer` to check a candidate now. */
+  readonly policy: Activator;
   /** Each SIEM sink's cursor, lag and last error. */
   exportStatus(): Promise<SinkStatus[]>;
   close(): Promise<void>;
@@ -45,9 +48,8 @@ export interface StartOptions {
 
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
   const logger = options.logger ?? createLogger(config.log.level);
-  const bundle = await loadBundle(config.policy.bundle);
-  if (bundle.policy.redaction) assertRedactionPolicy(bundle.policy.redaction);
-  const policy = createPolicySource(bundle.policy);
+  const policyStart = await startPolicy(config, logger);
+  const { bundle, source: policy } = policyStart;
   const { signingKey } = config.audit.checkpoints;
   const signer = signingKey === undefined ? undefined : createCheckpointSigner(signingKey);
   const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
@@ -76,7 +78,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     });
     cleanups.push(() => identity.close());
     const { maxBodyBytes, ...inputLimits } = config.limits;
+    const rateCounter = await createRateCounter(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
+    cleanups.push(() => rateCounter.close());
     const pipeline = createPipeline({
+      rateCounter,
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
       audit: store,
@@ -86,12 +91,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       emergency: identity.emergency,
     });
     audit.attach(pipeline);
-    // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
-    await pipeline.recordAdmin({
-      action: 'policy_activated',
-      principal: 'custos',
-      detail: { bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
-    });
+    // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start);
+    // then the bundle source is followed: each verified candidate is swapped in without a restart.
+    const following = await policyStart.follow(pipeline, store);
+    cleanups.push(() => following.close());
     // SIEM sinks read the trail from their own cursors; a sink that is down never blocks a call.
     const exporter = createExportService({ ...exportSettings(config), store });
     exporter.start();
@@ -143,6 +146,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       bundleHash: bundle.bundleHash,
       store,
       pipeline,
+      policy: following.activator,
       exportStatus: () => exporter.status(),
       close: () => runCleanups(cleanups),
     };

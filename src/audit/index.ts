@@ -38,3 +38,4 @@ export { verifyExport } from './verify-export.js';
 export type { ExportReport, ExportVerifyOptions, Finding, FindingKind } from './verify-export.js';
 export { PROOF_SCHEMA, proveInclusion, verifyProof } from './prove.js';
 export type { InclusionProof, ProveResult } from './prove.js';
+export { createRateCounter, deriveRateCounterLocation } from './rate-counter.js';

@@ -14,7 +14,12 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
 function globMatches(glob: string, value: string): boolean {
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  );
   return re.test(value);
 }
 
@@ -32,7 +37,13 @@ export function rateKeys(rules: readonly RateLimitRule[], d: Draft, now: number)
   for (const rule of rules) {
     if (!applies(rule, d)) continue;
     const subject = rule.per
-      .map((p) => (p === 'user' ? `user=${d.call.principal?.sub}` : p === 'tenant' ? `tenant=${d.call.principal?.tenant ?? ''}` : `tool=${d.call.tool.server}/${d.call.tool.name}`))
+      .map((p) =>
+        p === 'user'
+          ? `user=${d.call.principal?.sub}`
+          : p === 'tenant'
+            ? `tenant=${d.call.principal?.tenant ?? ''}`
+            : `tool=${d.call.tool.server}/${d.call.tool.name}`,
+      )
       .join(',');
     for (const [window, size, limit] of [
       ['minute', MINUTE_MS, rule.perMinute],

@@ -86,4 +86,3 @@ export function decisive(name: string, run: (draft: Draft, env: StageEnv) => rea
     },
   };
 }
-

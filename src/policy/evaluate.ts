@@ -9,6 +9,7 @@ import { CustosError } from '../kernel/index.js';
 import type { RedactionPolicy, ActivePolicy, ClassificationRule, Decision, DecisionInput, ToolClassification, TenancyRules, ToolRef } from '../kernel/index.js';
 import { CEDAR_NAMESPACE } from './cedar-load.js';
 import { createDecisionCache } from './decision-cache.js';
+import type { BundleManifest } from './manifest.js';
 import type { BundlePolicy } from './types.js';
 
 const EVALUATION_FAILED = 'ERR_POLICY_EVALUATION_FAILED';
@@ -16,6 +17,9 @@ const NO_POLICY_ALLOWS = 'no_policy_allows';
 
 export interface CedarPolicyOptions {
   readonly bundleHash: string;
+  /** The manifest: name, version, mode, emergency flag, rate limits. */
+  readonly info?: BundleManifest;
+  readonly requiredScopes?: (tool: ToolRef) => readonly string[];
   readonly policies: readonly BundlePolicy[];
   readonly classifyTool: (tool: ToolRef) => ToolClassification;
   readonly classificationRules: readonly ClassificationRule[];
@@ -61,6 +65,9 @@ export function buildRequest(input: DecisionInput, policySetId: string): Statefu
       delegation_depth: delegationDepth(agent.delegationChain),
       data_classes: [...input.dataClasses],
       emergency: input.emergency === true,
+      scopes: [...(input.scopes?.effective ?? [])],
+      user_scopes: [...(input.scopes?.user ?? [])],
+      delegated_scopes: [...(input.scopes?.delegated ?? [])],
     },
     preparsedPolicySetId: policySetId,
     entities,
@@ -109,12 +116,15 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     }
   };
   const cached = createDecisionCache(evaluate);
+  const flag = options.info?.emergency === true;
   const decide = (input: DecisionInput): Decision => {
+    let decision: Decision;
     try {
-      return cached(buildRequest(input, policySetId));
+      decision = cached(buildRequest(input, policySetId));
     } catch {
-      return failClosed();
+      decision = failClosed();
     }
+    return flag ? { ...decision, emergencyChange: true } : decision;
   };
 
   return Object.freeze({
@@ -124,5 +134,12 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     classificationRules: Object.freeze(options.classificationRules.map((r) => Object.freeze({ ...r }))),
     ...(options.tenancyRules ? { tenancyRules: options.tenancyRules } : {}),
     ...(options.redaction ? { redaction: options.redaction } : {}),
+    ...(options.info
+      ? {
+          info: { name: options.info.name, version: options.info.version, mode: options.info.mode, emergency: options.info.emergency },
+          rateLimits: options.info.rateLimits,
+        }
+      : {}),
+    requiredScopes: (tool: ToolRef) => options.requiredScopes?.(tool) ?? [],
   });
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { redactionSchema } from './redaction.js';
 import type { ActivePolicy, ClassificationRule } from '../kernel/index.js';
+import type { BundleManifest } from './manifest.js';
 
 /** One file of a bundle manifest: its POSIX path relative to the bundle dir and its SHA-256. */
 export interface ManifestEntry {
@@ -24,12 +25,32 @@ export interface LoadedBundle {
   readonly policy: ActivePolicy;
   /** The `@id` of every policy, sorted. */
   readonly policyIds: readonly string[];
+  /** Every policy with its text (for diffs). */
+  readonly policies: readonly BundlePolicy[];
+  /** `bundle.yaml` (or the defaults when the bundle has none). */
+  readonly info: BundleManifest;
+  readonly catalog: ToolCatalog;
+}
+
+/** One `tools:` entry of `catalog.yaml` (docs/policy-bundles.md). */
+export interface ToolEntry {
+  readonly classes: readonly string[];
+  /** OAuth scopes the call needs (required ⊆ user scopes ∩ delegated scopes). */
+  readonly scopes?: readonly string[];
+  /** The SDK may run the tool while the control plane is unreachable, journaled locally first (default false). */
+  readonly failOpen?: boolean;
+  /** Argument names that hold file paths. */
+  readonly paths?: readonly string[];
+  /** Argument names that hold URLs. */
+  readonly urls?: readonly string[];
+  /** How to read a write's target before it runs: a tool (`server/name`) and its arguments (name ← the write's argument). */
+  readonly before?: { readonly tool: string; readonly arguments: Readonly<Record<string, string>> };
 }
 
 /** The parsed `catalog.yaml`. */
 export interface ToolCatalog {
   /** `server/name` (with `*` globs) → classes. */
-  readonly tools: Readonly<Record<string, { readonly classes: readonly string[] }>>;
+  readonly tools: Readonly<Record<string, ToolEntry>>;
   readonly defaults: { readonly classes: readonly string[] };
   readonly classification: readonly ClassificationRule[];
   /** Where calls name tenants (the `tenancy:` section), when the bundle has one. */
