@@ -16,3 +16,7 @@ export { fetchGitBundle, followGit, watchDirectory } from './follow.js';
 export type { Follower, GitSource } from './follow.js';
 export { createPostgresPolicyNotifier } from './notify-postgres.js';
 export type { PolicyNotifier } from './notify-postgres.js';
+export { runBundleTests } from './bundle-tests.js';
+export type { BundleTestCase, TestResult } from './bundle-tests.js';
+export { recordedInput, replayDecisions } from './replay.js';
+export type { ReplayedChange } from './replay.js';

@@ -10,6 +10,8 @@ import type { BundleFile } from './bundle-hash.js';
 import { checkSchemaShape, parsePolicyFiles, validatePolicies } from './cedar-load.js';
 import { createToolClassifier, createToolLookup, parseCatalog } from './catalog.js';
 import { DEFAULT_MANIFEST, MANIFEST_FILE, parseManifest } from './manifest.js';
+import { TEST_FILE, parseTestFile } from './bundle-tests.js';
+import type { BundleTestCase } from './bundle-tests.js';
 import { createCedarPolicy } from './evaluate.js';
 import { toRedactionPolicy } from './redaction.js';
 import { toTenancyRules } from './tenancy.js';
@@ -76,6 +78,14 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   const parsedManifest = manifestText === null ? { manifest: DEFAULT_MANIFEST, problems: [] } : parseManifest(manifestText);
   problems.push(...parsedManifest.problems);
   const info = parsedManifest.manifest ?? DEFAULT_MANIFEST;
+  const tests: BundleTestCase[] = [];
+  for (const file of read.files) {
+    const text = TEST_FILE.test(file.path) ? decodeText(file, problems) : null;
+    if (text === null) continue;
+    const parsedTests = parseTestFile(text, file.path);
+    problems.push(...parsedTests.problems);
+    tests.push(...parsedTests.cases);
+  }
 
   if (problems.length > 0 || !catalog?.catalog) throw invalid(problems);
   const { bundleHash, manifest } = digestBundleFiles(read.files);
@@ -99,5 +109,6 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     policies: parsed.policies,
     info,
     catalog: catalog.catalog,
+    tests,
   });
 }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { redactionSchema } from './redaction.js';
 import type { ActivePolicy, ClassificationRule } from '../kernel/index.js';
 import type { BundleManifest } from './manifest.js';
+import type { BundleTestCase } from './bundle-tests.js';
 
 /** One file of a bundle manifest: its POSIX path relative to the bundle dir and its SHA-256. */
 export interface ManifestEntry {
@@ -30,6 +31,8 @@ export interface LoadedBundle {
   /** `bundle.yaml` (or the defaults when the bundle has none). */
   readonly info: BundleManifest;
   readonly catalog: ToolCatalog;
+  /** The cases of `tests/*.yaml`. */
+  readonly tests: readonly BundleTestCase[];
 }
 
 /** One `tools:` entry of `catalog.yaml` (docs/policy-bundles.md). */
