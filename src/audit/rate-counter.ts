@@ -29,7 +29,7 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
   db.pragma('synchronous = NORMAL');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 250}`);
   db.exec(TABLE);
-  const upsert = db.prepare(UPSERT.replace(/\$(\d)/g, '?$1'));
+  const upsert = db.prepare(UPSERT.replace(/\$\d/g, '?')); // $1 $2 $3 appear once each, in order
   const prune = db.prepare('DELETE FROM custos_rate_counts WHERE expires_at < ?');
   const now = options.now ?? Date.now;
   let calls = 0;
