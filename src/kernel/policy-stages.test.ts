@@ -47,13 +47,24 @@ function call(principal: Principal, name = 'send', requestId = `r-${Math.random(
     tool: { server: 'mail', name },
     arguments: {},
     principal,
-    agent: { name: 'a', tier: principal.actors ? 'subagent' : 'interactive', delegationChain: [`user:${principal.sub}`, ...(principal.actors ?? []).map((a) => `agent:${a}`)] },
+    agent: {
+      name: 'a',
+      tier: principal.actors ? 'subagent' : 'interactive',
+      delegationChain: [`user:${principal.sub}`, ...(principal.actors ?? []).map((a) => `agent:${a}`)],
+    },
   };
 }
 
 function setup(source: PolicySource, extra: Partial<PipelineDeps> = {}) {
   const audit = createMemoryAudit();
-  const pipeline = createPipeline({ policy: source, protector, audit, clock: { now: () => new Date(Date.UTC(2026, 0, 1, 12, 0, 30)) }, ids: { newId: () => 'id' }, ...extra });
+  const pipeline = createPipeline({
+    policy: source,
+    protector,
+    audit,
+    clock: { now: () => new Date(Date.UTC(2026, 0, 1, 12, 0, 30)) },
+    ids: { newId: () => 'id' },
+    ...extra,
+  });
   return { audit, pipeline };
 }
 
@@ -69,7 +80,11 @@ describe('scopes stage', () => {
     expect((await pipeline.authorize(call(subagent(1, ['email.read']), 'read'))).decision.decision).toBe('allow');
     expect((await pipeline.authorize(call(ALICE, 'send'))).decision.decision).toBe('allow');
     // Cedar sees the three sets.
-    expect(seen.at(-1)?.scopes).toEqual({ user: ['email.read', 'email.send'], delegated: ['email.read', 'email.send'], effective: ['email.read', 'email.send'] });
+    expect(seen.at(-1)?.scopes).toEqual({
+      user: ['email.read', 'email.send'],
+      delegated: ['email.read', 'email.send'],
+      effective: ['email.read', 'email.send'],
+    });
   });
 
   it('a delegation token claiming a scope its user lacks gains nothing', async () => {

@@ -53,7 +53,16 @@ describe('two replicas on one PostgreSQL', () => {
       const store: AuditStoreAdmin = await createAuditStore(db.url, { busyTimeoutMs: 10_000 });
       const counter: RateCounter = await createRateCounter(db.url);
       open.push(store, counter);
-      replicas.push(createPipeline({ policy: createPolicySource(bundle.policy), protector: createProtector(), audit: store, clock: { now: () => new Date() }, ids: { newId: randomUUID }, rateCounter: counter }));
+      replicas.push(
+        createPipeline({
+          policy: createPolicySource(bundle.policy),
+          protector: createProtector(),
+          audit: store,
+          clock: { now: () => new Date() },
+          ids: { newId: randomUUID },
+          rateCounter: counter,
+        }),
+      );
     }
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => replicas[i % 2]!.authorize(subagentCall(i % 5))));
     expect(results.filter((r) => r.decision.decision === 'allow')).toHaveLength(7);
@@ -74,12 +83,22 @@ describe('two replicas on one PostgreSQL', () => {
     for (let i = 0; i < 2; i++) {
       const store = await createAuditStore(db.url, { busyTimeoutMs: 10_000 });
       open.push(store);
-      const recorder = createPipeline({ policy: sources[i]!, protector: createProtector(), audit: store, clock: { now: () => new Date() }, ids: { newId: randomUUID } });
+      const recorder = createPipeline({
+        policy: sources[i]!,
+        protector: createProtector(),
+        audit: store,
+        clock: { now: () => new Date() },
+        ids: { newId: randomUUID },
+      });
       const stateDir = await mkdtemp(join(tmpdir(), 'custos-state-'));
       const activator = createActivator(first, { ...settings, stateDir, source: sources[i]!, recorder, onActivated: (h) => notifiers[i]?.publish(h) });
       activators.push(activator);
       // No file watching, no poll: a NOTIFY is the only thing that makes a replica look at its source.
-      const notifier = await createPostgresPolicyNotifier(db.url, () => void activator.offer(shared, { trigger: 'notify' }), () => undefined);
+      const notifier = await createPostgresPolicyNotifier(
+        db.url,
+        () => void activator.offer(shared, { trigger: 'notify' }),
+        () => undefined,
+      );
       notifiers.push(notifier);
       open.push(notifier);
     }
