@@ -133,3 +133,28 @@ describe('custos policy sign / diff / log', () => {
     expect(log.out).toContain('2 policy event(s)');
   });
 });
+
+describe('review queue of emergency bundles', () => {
+  it('lists a bundle activated as an emergency change with its flagged calls, until a fully approved bundle follows', async () => {
+    const { collectReviews } = await import('./review.js');
+    const { intentEntry } = await import('./cli.test-support.js');
+    const activated = (seq: number, detail: Record<string, unknown>) =>
+      ({ ...intentEntry(seq, { event: 'admin', detail: { action: 'policy_activated', mode: 'enforce', ...detail } }), seq, prev_hash: '', hash: '' }) as never;
+    const flagged = (seq: number) =>
+      ({
+        ...intentEntry(seq, { policy: { decision: 'allow', bundle_hash: 'e'.repeat(64), determining_policies: [], reasons: [], emergency_change: true } }),
+        seq,
+        prev_hash: '',
+        hash: '',
+      }) as never;
+    const open = collectReviews([activated(1, { new_hash: 'e'.repeat(64), author: 'alice', emergency: true, approvals: 'verified' }), flagged(2), flagged(3)]);
+    expect(open).toEqual([expect.objectContaining({ grantId: `bundle:${'e'.repeat(64)}`, holder: 'alice', calls: 2 })]);
+    expect(open[0]?.closedBy).toBeUndefined();
+    const closed = collectReviews([
+      activated(1, { new_hash: 'e'.repeat(64), author: 'alice', emergency: true, approvals: 'verified' }),
+      flagged(2),
+      activated(3, { new_hash: 'f'.repeat(64), author: 'alice', emergency: false, approvals: 'verified' }),
+    ]);
+    expect(closed[0]?.closedBy).toBe(`bundle:${'f'.repeat(64)}`);
+  });
+});
