@@ -65,7 +65,7 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   print('Custos quick start');
   print(`  identity provider  ${idp.issuer}  (DEV ONLY: demo users alice = clinician, bob = billing clerk)`);
   print(`  MCP endpoint       ${custos.mcpUrl}`);
-  print(`  policy bundle      ${rel(config.policy.bundle)}  sha256:${custos.bundleHash}`);
+  print(`  policy bundle      ${config.policy.bundle ? rel(config.policy.bundle) : (config.policy.git?.repo ?? '')}  sha256:${custos.bundleHash}`);
   const store = config.audit.store;
   print(`  audit trail        ${store.startsWith('sqlite:') ? `sqlite:${rel(store.slice('sqlite:'.length))}` : 'postgres'}`);
   if (options.demo !== false) {

@@ -9,7 +9,16 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { accountDisclosures, createAuditStore, createCheckpointSigner, createCheckpointer, searchTrail, withCheckpoints } from '../audit/index.js';
+import {
+  accountDisclosures,
+  createAuditStore,
+  createCheckpointSigner,
+  createCheckpointer,
+  createRateCounter,
+  deriveRateCounterLocation,
+  searchTrail,
+  withCheckpoints,
+} from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import { isLoopbackUrl } from '../config/index.js';
 import type { ResolvedConfig } from '../config/index.js';
@@ -20,17 +29,18 @@ import type { AuditSearchPort } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource } from '../kernel/index.js';
-import { createPolicySource, loadBundle } from '../policy/index.js';
-import { assertRedactionPolicy, createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
+import { createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { createOutbound } from './outbound.js';
 import { superviseAuditStore } from './audit-supervision.js';
+import { startPolicy } from './policy-activation.js';
 import { exportSettings } from './export-sinks.js';
 import { createMonitoring } from './monitoring.js';
 import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
+import type { Activator } from '../policy/index.js';
 
 export interface CustosInstance {
   readonly url: string;
@@ -41,6 +51,8 @@ export interface CustosInstance {
   readonly pipeline: Pipeline;
   /** Alert rules, kill switches, drift, the inventory (absent when `monitor.enabled` is false); `bundleActivated` is for the policy side. */
   readonly monitor?: Monitor;
+  /** Live activation: the bundle in force, and `offer` to check a candidate now. */
+  readonly policy: Activator;
   /** Each SIEM sink's cursor, lag and last error. */
   exportStatus(): Promise<SinkStatus[]>;
   close(): Promise<void>;
@@ -54,9 +66,8 @@ export interface StartOptions {
 
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
   const logger = options.logger ?? createLogger(config.log.level);
-  const bundle = await loadBundle(config.policy.bundle);
-  if (bundle.policy.redaction) assertRedactionPolicy(bundle.policy.redaction);
-  const policy = createPolicySource(bundle.policy);
+  const policyStart = await startPolicy(config, logger);
+  const { bundle, source: policy } = policyStart;
   const { signingKey } = config.audit.checkpoints;
   const signer = signingKey === undefined ? undefined : createCheckpointSigner(signingKey);
   const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
@@ -95,7 +106,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       : undefined;
     const monitoring = createMonitoring(config, { store, logger });
     cleanups.push(() => monitoring.close());
+    const rateCounter = await createRateCounter(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
+    cleanups.push(() => rateCounter.close());
     const pipeline = createPipeline({
+      rateCounter,
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
       audit: monitoring.instrument(store),
@@ -118,6 +132,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       principal: 'custos',
       detail: { bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
     });
+    // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start);
+    // then the bundle source is followed: each verified candidate is swapped in without a restart.
+    const following = await policyStart.follow(pipeline, store);
+    cleanups.push(() => following.close());
     // SIEM sinks read the trail from their own cursors; a sink that is down never blocks a call.
     const exporter = createExportService({ ...exportSettings(config), store });
     exporter.start();
@@ -174,6 +192,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       store,
       pipeline,
       ...(monitoring.monitor ? { monitor: monitoring.monitor } : {}),
+      policy: following.activator,
       exportStatus: () => exporter.status(),
       close: () => runCleanups(cleanups),
     };

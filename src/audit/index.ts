@@ -42,3 +42,4 @@ export { restoreTrail } from './restore.js';
 export type { RestoreOptions, RestoreResult } from './restore.js';
 export { accountDisclosures, matchesQuery, searchTrail } from './search.js';
 export type { AuditQuery, Disclosure, DisclosureReport, SearchPage, SearchPageOptions } from './search.js';
+export { createRateCounter, deriveRateCounterLocation } from './rate-counter.js';

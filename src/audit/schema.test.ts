@@ -31,7 +31,7 @@ const AGENT: Required<NonNullable<Rec['agent']>> = {
   delegation_chain: ['user:user-1'],
 };
 const TOOL: Required<NonNullable<Rec['tool']>> = { server: 'fs', name: 'read_file', classes: ['reads_phi'] };
-const POLICY: Required<Rec['policy']> = { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: ['p0'], reasons: [] };
+const POLICY: Required<Rec['policy']> = { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: ['p0'], reasons: [], emergency_change: true };
 const INPUT: Required<NonNullable<Rec['input']>> = { redacted: { a: 1 }, sha256: 'b'.repeat(64) };
 const OUTPUT: Required<NonNullable<Rec['output']>> = { redacted: 'x', sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' };
 const REDACTIONS: Required<Rec['redactions']> = { count: 1, types: ['ticket'], rules: [{ rule: 'custom:ticket-id', type: 'ticket', count: 1 }], allowed: 1 };

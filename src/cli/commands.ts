@@ -211,9 +211,53 @@ function registerPolicyCommands(program: Command, ctx: CommandContext): void {
 
   policy
     .command('validate')
-    .description('Load a bundle (schema, policies, catalog) and report every problem at once.')
+    .description('Load a bundle (manifest, schema, policies, catalog, tests) and report every problem at once, each with its file and line.')
     .argument('<dir>', 'bundle directory')
     .action(async (dir: string) => (await import('./policy.js')).validateBundle(ctx, dir));
+
+  policy
+    .command('test')
+    .description("Run the bundle's test cases (tests/*.yaml: a request and the decision it expects); exit 1 naming each case that fails.")
+    .argument('<dir>', 'bundle directory')
+    .action(async (dir: string) => (await import('./policy.js')).testBundle(ctx, dir));
+
+  policy
+    .command('sign')
+    .description('Approve a bundle: an Ed25519 signature over its hash, written to DIR/.approvals/ID.sig (outside the hashed files).')
+    .argument('<dir>', 'bundle directory')
+    .requiredOption('--key <file>', "the approver's Ed25519 private key (PKCS#8 PEM)")
+    .requiredOption('--id <id>', "the approver's id, as in policy.approvers")
+    .action(async (dir: string, opts: { key: string; id: string }) => (await import('./policy.js')).signBundle(ctx, dir, opts));
+
+  policy
+    .command('keygen')
+    .description("Make an approver's Ed25519 key pair: OUT.pem (private) and OUT.pub.pem (for policy.approvers).")
+    .requiredOption('--out <prefix>', 'path prefix of the two files (never overwritten)')
+    .action(async (opts: { out: string }) => (await import('./policy.js')).keygen(ctx, opts));
+
+  withStoreOptions(policy.command('diff'))
+    .description(
+      "What changes from bundle OLD to NEW: files, policies, and the recorded calls whose decision would change (replayed from each row's decision input).",
+    )
+    .argument('<old>', 'the bundle in force (directory)')
+    .argument('<new>', 'the candidate (directory)')
+    .option('--limit <n>', 'replay the last N recorded calls', parseSeq, 1000)
+    .option('--json', 'print JSON')
+    .action(async (oldDir: string, newDir: string, opts: StoreOptions & { limit: number; json?: boolean }) =>
+      (await import('./policy.js')).diffBundle(ctx, oldDir, newDir, opts),
+    );
+
+  withStoreOptions(policy.command('log'))
+    .description('The activation history from the trail: each bundle activated or refused, when, old and new hash, version, author and approvers.')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: StoreOptions & { json?: boolean }) => (await import('./policy.js')).policyLog(ctx, opts));
+
+  withStoreOptions(policy.command('rollback'))
+    .description('Authorize going back to exactly the (older) bundle in DIR: an audited row; Custos activates it when its source offers it.')
+    .argument('<dir>', 'the bundle to go back to')
+    .requiredOption('--by <name>', "who authorizes the rollback (recorded as the row's user)")
+    .option('--reason <text>', 'why')
+    .action(async (dir: string, opts: StoreOptions & { by: string; reason?: string }) => (await import('./policy.js')).rollbackBundle(ctx, dir, opts));
 }
 
 function registerReviewCommands(program: Command, ctx: CommandContext): void {

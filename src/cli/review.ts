@@ -24,11 +24,36 @@ export interface ReviewItem {
 
 const actionOf = (r: AuditRecord): unknown => (r.event === 'admin' ? r.detail?.action : undefined);
 
-/** Folds the trail into the review queue: every grant opened, its calls, and who closed it. */
+/**
+ * Folds the trail into the review queue: every grant opened, its calls, and who closed it; and
+ * every bundle activated as an emergency change (`bundle:<hash>`, its author the holder, its
+ * flagged decisions the calls), closed by the next bundle activated with full approvals.
+ */
 export function collectReviews(records: Iterable<AuditRecord>): ReviewItem[] {
   const items = new Map<string, ReviewItem>();
   const calls = new Map<string, number>();
   for (const r of records) {
+    if (actionOf(r) === 'policy_activated' && r.detail?.mode !== 'shadow') {
+      const d = r.detail ?? {};
+      if (d.emergency === true) {
+        items.set(`bundle:${d.new_hash}`, {
+          grantId: `bundle:${d.new_hash}`,
+          holder: String(d.author ?? '?'),
+          openedAt: r.time,
+          expiresAt: '',
+          reason: 'emergency policy change',
+          calls: 0,
+        });
+      } else if (d.approvals === 'verified') {
+        for (const [id, item] of items)
+          if (id.startsWith('bundle:') && item.closedBy === undefined) items.set(id, { ...item, closedBy: `bundle:${d.new_hash}` });
+      }
+      continue;
+    }
+    if (r.policy.emergency_change && (r.event === 'intent' || r.event === 'deny')) {
+      const id = `bundle:${r.policy.bundle_hash}`;
+      calls.set(id, (calls.get(id) ?? 0) + 1);
+    }
     const grantId = typeof r.detail?.grant_id === 'string' ? r.detail.grant_id : undefined;
     if (actionOf(r) === 'emergency_grant_opened' && grantId) {
       items.set(grantId, {

@@ -161,7 +161,15 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     identity: { ...cfg.identity, issuers },
     upstreams,
     llm: { ...cfg.llm, providers },
-    policy: { ...cfg.policy, bundle: path.resolve(baseDir, cfg.policy.bundle) },
+    policy: {
+      ...cfg.policy,
+      bundle: cfg.policy.bundle === undefined ? undefined : path.resolve(baseDir, cfg.policy.bundle),
+      stateDir: path.resolve(baseDir, cfg.policy.stateDir),
+      git: cfg.policy.git && {
+        ...cfg.policy.git,
+        repo: /^[a-z+]+:\/\/|^[^/]+@[^:]+:/.test(cfg.policy.git.repo) ? cfg.policy.git.repo : path.resolve(baseDir, cfg.policy.git.repo),
+      },
+    },
     audit: { ...cfg.audit, store, checkpoints },
     export: exportSection,
     monitor,

@@ -509,7 +509,62 @@ export const configSchema = z
     llm: llmSchema,
     policy: z
       .strictObject({
-        bundle: z.string().min(1).describe('Directory of the policy bundle; relative to the config file.'),
+        bundle: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Directory of the policy bundle; relative to the config file. Watched while Custos runs (`watch`). Give it or `git`.'),
+        git: z
+          .strictObject({
+            repo: z.string().min(1).describe('A repository the `git` CLI can fetch (a path, relative to the config file, or a URL).'),
+            branch: z
+              .string()
+              .regex(/^[A-Za-z0-9._/-]+$/, 'must be a branch name')
+              .default('main')
+              .describe('The branch followed.'),
+            path: z.string().min(1).default('.').describe("The bundle's directory inside the repository."),
+          })
+          .optional()
+          .describe('Follow a git branch: each new commit is a candidate bundle (fetched every `pollMs`, and at once on a replica NOTIFY).'),
+        watch: z.boolean().default(true).describe('Follow the bundle while running: candidates are verified and activated without a restart.'),
+        pollMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(600_000)
+          .default(1000)
+          .describe('How often the bundle source is checked besides file-system events and NOTIFY (ms).'),
+        stateDir: z
+          .string()
+          .min(1)
+          .default('./data/policy')
+          .describe('Where the last good bundle (and the git mirror) is kept, relative to the config file: a restart never starts without policy.'),
+        requiredApprovals: z
+          .number()
+          .int()
+          .min(1)
+          .max(10)
+          .default(1)
+          .describe('Approvals a bundle needs from distinct approvers other than its author (the two-person rule), when `approvers` is set.'),
+        approvers: z
+          .array(
+            z.strictObject({
+              id: z
+                .string()
+                .regex(/^[a-z0-9]+(?:[-_.][a-z0-9]+)*$/, 'must be lower-case letters, digits and - _ .')
+                .describe('The approver id (`.approvals/ID.sig`, `author:` in bundle.yaml).'),
+              publicKey: z
+                .string()
+                .includes('BEGIN PUBLIC KEY', { message: 'must be an Ed25519 public key in SPKI PEM' })
+                .describe('Ed25519 public key, SPKI PEM.'),
+            }),
+          )
+          .default([])
+          .describe('Who may author and approve bundles. Empty: approvals are not checked (activation rows say `approvals: unsigned`); set it in production.'),
+        allowEmergency: z
+          .boolean()
+          .default(false)
+          .describe('Allow a bundle marked `emergency: true` to activate with its author alone; its decisions are flagged and it enters the review queue.'),
         confirmationTimeoutMs: z
           .number()
           .int()
@@ -519,6 +574,10 @@ export const configSchema = z
           .describe(
             'How long a confirmation prompt (a `confirm` decision asked through MCP elicitation) waits for the user; past it the call is denied (confirmation_timeout).',
           ),
+      })
+      .refine((p) => (p.bundle === undefined) !== (p.git === undefined), {
+        path: ['bundle'],
+        message: 'set exactly one of `bundle` (a directory) or `git` (a branch to follow)',
       })
       .describe('The policy bundle in force.'),
     audit: z
@@ -648,6 +707,17 @@ export const configSchema = z
       if (sinks.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['export', 'sinks', i, 'name'], message: `duplicate sink name "${sink.name}"` });
       sinks.add(sink.name);
     });
+    const ids = new Set<string>();
+    cfg.policy.approvers.forEach((a, i) => {
+      if (ids.has(a.id)) ctx.addIssue({ code: 'custom', path: ['policy', 'approvers', i, 'id'], message: `duplicate approver id "${a.id}"` });
+      ids.add(a.id);
+    });
+    if (cfg.policy.approvers.length > 0 && cfg.policy.approvers.length < cfg.policy.requiredApprovals + 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policy', 'requiredApprovals'],
+        message: 'needs at least requiredApprovals + 1 approvers (the author and that many others)',
+      });
   });
 
 export type CustosConfigInput = z.input<typeof configSchema>;

@@ -26,7 +26,7 @@ export interface RowSubject {
 
 /** The fields of a decision row (intent, deny, confirm). */
 export interface DecisionRowFields {
-  readonly decision: Pick<Decision, 'reasons' | 'determiningPolicies'>;
+  readonly decision: Pick<Decision, 'reasons' | 'determiningPolicies' | 'emergencyChange'>;
   readonly dataClasses?: readonly string[];
   readonly input?: AuditEntry['input'];
   readonly redactions?: AuditEntry['redactions'];
@@ -36,7 +36,7 @@ export interface DecisionRowFields {
 }
 
 export interface ResultRowFields {
-  readonly decision: Pick<Decision, 'decision' | 'reasons' | 'determiningPolicies'>;
+  readonly decision: Pick<Decision, 'decision' | 'reasons' | 'determiningPolicies' | 'emergencyChange'>;
   readonly dataClasses: readonly string[];
   readonly output: NonNullable<AuditEntry['output']>;
   readonly redactions: AuditEntry['redactions'];
@@ -117,9 +117,14 @@ function baseRow(
   };
 }
 
+/** The row's `policy` with the emergency-change flag of the bundle that decided, when it was one. */
+function flagged(row: AuditEntry, decision: Pick<Decision, 'emergencyChange'>): AuditEntry {
+  return decision.emergencyChange ? { ...row, policy: { ...row.policy, emergency_change: true } } : row;
+}
+
 function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue, stamp: RowStamp, subject: RowSubject, f: DecisionRowFields): AuditEntry {
   return {
-    ...baseRow(event, stamp, subject, value, f.decision.reasons, f.decision.determiningPolicies),
+    ...flagged(baseRow(event, stamp, subject, value, f.decision.reasons, f.decision.determiningPolicies), f.decision),
     data_classes: f.dataClasses,
     input: f.input,
     redactions: f.redactions ?? NO_REDACTIONS,
@@ -147,7 +152,7 @@ export function buildConfirmRow(stamp: RowStamp, subject: RowSubject, fields: De
 /** The outcome of a forwarded call (same request_id as its intent). */
 export function buildResultRow(stamp: RowStamp, subject: RowSubject, f: ResultRowFields): AuditEntry {
   return {
-    ...baseRow('result', stamp, subject, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies),
+    ...flagged(baseRow('result', stamp, subject, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies), f.decision),
     data_classes: f.dataClasses,
     output: f.output,
     redactions: f.redactions,

@@ -45,6 +45,14 @@ export const DENY_REASONS = {
   KILL_SWITCH: 'kill_switch',
   /** The tool's description or input schema changed since it was approved; quarantined until an admin re-approves it. */
   TOOL_DEFINITION_CHANGED: 'tool_definition_changed',
+  /** The call is past one of the bundle's rate limits (counted against the human, every sub-agent included). */
+  RATE_LIMITED: 'rate_limited',
+  /** The shared rate-limit counters could not be reached: the call is not let through uncounted. */
+  RATE_LIMIT_UNAVAILABLE: 'rate_limit_unavailable',
+  /** A scope the catalog requires for the tool is not in both the user's and the delegation's scopes. */
+  SCOPE_MISSING: 'scope_missing',
+  /** The bundle changed while the human decided, and the bundle now in force does not allow the call. */
+  POLICY_CHANGED: 'policy_changed',
 } as const;
 
 /** Why Custos' token endpoint refused a delegation (RFC 8693); on rows as `delegation_<reason>`. */

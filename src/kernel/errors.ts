@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   ERR_POLICY_BUNDLE_INVALID: 'The policy bundle could not be loaded.',
   ERR_POLICY_EVALUATION_FAILED: 'The policy could not be evaluated; the call is denied.',
   ERR_POLICY_DENIED: 'The policy denies this call.',
+  ERR_POLICY_APPROVAL_INVALID: 'A bundle approval could not be made or checked (key, signature or approver id).',
+  ERR_POLICY_BUNDLE_REFUSED: 'The candidate bundle was refused (approvals, version or validity); the bundle in force keeps deciding.',
   ERR_POLICY_CONFIRMATION_REQUIRED: 'The policy requires a confirmation before this call.',
   // input limits
   ERR_INPUT_TOO_COMPLEX: 'The input exceeds a configured limit (depth, count or size); nothing of it was classified, stored or forwarded.',

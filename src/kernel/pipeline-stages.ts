@@ -7,88 +7,24 @@
  */
 import { isCustosError } from './errors.js';
 import { DENY_REASONS } from './deny-reasons.js';
-import type { DenyReason } from './deny-reasons.js';
 import { findLimitExceeded } from './limits.js';
-import type { InputLimits, LimitExceeded } from './limits.js';
+import type { LimitExceeded } from './limits.js';
 import type { ActivePolicy, CallGuard, PolicyAction, Protector } from './ports.js';
-import type { EmergencyPort } from './identity-ports.js';
+import { decisive } from './stage.js';
+import type { Draft, Inspection, Stage, StageEnv } from './stage.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { CallKind, Decision, Principal, Redaction, ToolCall } from './types.js';
+
+export { decisive };
+export type { Draft, DraftOptions, Inspection, RaisedAlert, Stage, StageEnv } from './stage.js';
 import { redactionScope } from './redaction-scope.js';
 import { egressStage, redactModelStage } from './egress-stage.js';
-import type { PseudonymVault } from './egress-stage.js';
-import type { EgressFinding, EgressGuard } from './egress.js';
+import { scopes } from './stage-scopes.js';
+import { rateLimit } from './stage-rate-limit.js';
+import { shadow } from './stage-shadow.js';
 
 /** What a row stores in place of a value past the limits: nothing of it. */
 export const WITHHELD: Redaction = Object.freeze({ value: '[redacted:too_complex]', count: 1, types: Object.freeze(['too_complex']) });
-
-/** An alert a stage raises; written after the decision row (only when the draft is recorded). */
-export interface RaisedAlert {
-  readonly type: string;
-  readonly severity: 'low' | 'medium' | 'high';
-  readonly detail?: Readonly<Record<string, unknown>>;
-}
-
-export interface Inspection {
-  readonly dataClasses: readonly string[];
-  readonly toolClasses: readonly string[];
-  readonly tenants: { readonly named: readonly string[]; readonly foreign: readonly string[] };
-  /** The classifier's own budget ran out: the call cannot be classified whole. */
-  readonly exceeded?: LimitExceeded;
-  readonly failed?: boolean;
-}
-
-export interface DraftOptions {
-  /** Reasons the front door found before the pipeline (e.g. arguments that break the tool's schema). */
-  readonly deny?: readonly DenyReason[];
-  /** The limit a front door found the request past (goes on the row's `detail`). */
-  readonly exceeded?: LimitExceeded;
-}
-
-/** One governed action on its way through the decision stages. */
-export interface Draft {
-  call: ToolCall;
-  readonly options: DraftOptions;
-  readonly action: PolicyAction;
-  readonly policy: ActivePolicy | undefined;
-  /** False when only evaluating (list filtering): no rows, no alerts. */
-  readonly recording: boolean;
-  argumentsExceeded?: LimitExceeded;
-  inspection: Inspection;
-  /** Set by the first stage that denies. */
-  reasons?: readonly string[];
-  decision?: Decision;
-  redactedArguments?: Redaction;
-  /** A model call's body as it leaves (redact_model). */
-  outbound?: Redaction;
-  /** The destinations the call sends data to and the hash of what leaves (egress). */
-  egress?: EgressFinding;
-  /** Alerts to write after the decision row. */
-  readonly alerts: RaisedAlert[];
-  /** Non-sensitive detail a stage puts on the decision row (the kill switch that stopped the call). */
-  detail?: Record<string, unknown>;
-  /** Times each stage (metrics, traces) when the call is observed. */
-  readonly observe?: (stage: string, startMs: number, endMs: number) => void;
-}
-
-export interface StageEnv {
-  readonly protector: Protector;
-  readonly limits: InputLimits;
-  readonly emergency?: Pick<EmergencyPort, 'activeGrant'>;
-  /** Checks the destinations of egress calls (absent: a call that may egress is denied). */
-  readonly egress?: EgressGuard;
-  /** Reversible pseudonyms of the model leg (absent: irreversible markers). */
-  readonly pseudonyms?: PseudonymVault;
-  /** Kill switches and tool-definition drift (the monitor); absent: those stages pass. */
-  readonly guard?: CallGuard;
-  /** Writes an alert at once (break-glass use is recorded before the call's own row). */
-  readonly alertNow: (draft: Draft, alert: RaisedAlert & { readonly decision: 'allow' | 'deny' }) => Promise<void>;
-}
-
-export interface Stage {
-  readonly name: string;
-  run(draft: Draft, env: StageEnv): void | Promise<void>;
-}
 
 export const ACTION_BY_KIND: Readonly<Record<CallKind, PolicyAction>> = {
   tool: 'call_tool',
@@ -100,18 +36,6 @@ export const ACTION_BY_KIND: Readonly<Record<CallKind, PolicyAction>> = {
 };
 
 export const NOTHING_FOUND: Inspection = Object.freeze({ dataClasses: [], toolClasses: [], tenants: { named: [], foreign: [] } });
-
-/** A stage that decides: skipped once an earlier stage denied. */
-function decisive(name: string, run: (draft: Draft, env: StageEnv) => readonly string[] | undefined | Promise<readonly string[] | undefined>): Stage {
-  return {
-    name,
-    async run(draft, env) {
-      if (draft.reasons) return;
-      const reasons = await run(draft, env);
-      if (reasons?.length) draft.reasons = reasons;
-    },
-  };
-}
 
 /**
  * Classify: data classes of everything in the arguments, tool classes, tenants named. A
@@ -212,7 +136,7 @@ const decide = decisive('decide', (d) => {
   const { call, policy, inspection } = d;
   if (!policy || !call.principal) return [DENY_REASONS.NO_POLICY];
   try {
-    d.decision = policy.decide({
+    d.input = {
       action: d.action,
       principal: call.principal,
       agent: call.agent,
@@ -221,7 +145,9 @@ const decide = decisive('decide', (d) => {
       dataClasses: inspection.dataClasses,
       resourceTenants: inspection.tenants.named,
       emergency: call.emergency !== undefined,
-    });
+      ...(d.scopes ? { scopes: d.scopes } : {}),
+    };
+    d.decision = policy.decide(d.input);
     return undefined;
   } catch {
     return [DENY_REASONS.POLICY_EVALUATION_FAILED];
@@ -262,9 +188,12 @@ export const DECISION_STAGES: readonly Stage[] = Object.freeze([
   policyLoaded,
   classified,
   tenancy,
+  scopes,
   redactModelStage,
   egressStage,
   decide,
+  rateLimit,
+  shadow,
   redactInput,
 ]);
 

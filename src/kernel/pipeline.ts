@@ -2,7 +2,7 @@
  * The one orchestrator. Every governed action, from either front door, runs these named
  * stages in this order (PIPELINE_STAGES):
  *   bound → classify → identity → tier → limits → door → break_glass → policy → classified
- *   → tenancy → redact_model → egress → decide → redact_input (DECISION_STAGES, pipeline-stages.ts)
+ *   → tenancy → scopes → redact_model → egress → decide → rate_limit → shadow → redact_input (DECISION_STAGES, pipeline-stages.ts)
  *   → record_decision → confirm → forward → redact_output → record_result → monitor
  * Authentication happens before (the front door turns a credential into a Principal or null).
  * `evaluate` runs the decision stages alone, writing nothing, so a list shows what a call
@@ -48,11 +48,13 @@ import type {
   CallGuard,
   CallObservation,
   Clock,
+  DecisionInput,
   IdSource,
   PipelineObserver,
   PolicyAction,
   PolicySource,
   Protector,
+  RateCounter,
 } from './ports.js';
 import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
@@ -81,6 +83,8 @@ export interface PipelineDeps {
   readonly guard?: CallGuard;
   /** Times each stage of every recorded call (metrics, traces). */
   readonly observer?: PipelineObserver;
+  /** Shared counters for the bundle's rate limits (without them a bundle with limits denies `rate_limit_unavailable`). */
+  readonly rateCounter?: RateCounter;
 }
 
 /** The stages of one governed call, in order (the decision stages, then the call's own). */
@@ -119,7 +123,7 @@ export interface Authorization {
   readonly outbound?: Redaction;
   /** Where the call sends data and the hash of what leaves (on its rows as `egress`). */
   readonly egress?: EgressFinding;
-  /** What a stage put on the decision row's detail (the kill switch that stopped the call). */
+  /** What a stage put on the decision row's detail (the decision input for replay, a rate limit, missing scopes, the kill switch that stopped the call). */
   readonly detail?: Readonly<Record<string, unknown>>;
   /** The W3C traceparent of the call's span, for the forward stage to hand on (when traced). */
   readonly traceparent?: string;
@@ -290,12 +294,33 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     egress: deps.egress,
     pseudonyms: deps.pseudonyms,
     guard: deps.guard,
+    rateCounter: deps.rateCounter,
+    now: () => clock.now(),
     alertNow: async (draft, alert) => void (await recordAlert({ ...alert, call: draft.call })),
   };
 
   function newDraft(call: ToolCall, options: AuthorizeOptions, action: PolicyAction, recording: boolean, obs?: CallObservation): Draft {
     const observe = obs ? (stage: string, start: number, end: number) => quietly(() => obs.stage(stage, start, end)) : undefined;
-    return { call, options, action, recording, policy: currentPolicy(), inspection: NOTHING_FOUND, alerts: [] as RaisedAlert[], observe };
+    const shadow = recording ? shadowPolicy() : undefined;
+    return {
+      call,
+      options,
+      action,
+      recording,
+      policy: currentPolicy(),
+      ...(shadow ? { shadow } : {}),
+      inspection: NOTHING_FOUND,
+      alerts: [] as RaisedAlert[],
+      observe,
+    };
+  }
+
+  function shadowPolicy(): ActivePolicy | undefined {
+    try {
+      return deps.policy.shadow?.();
+    } catch {
+      return undefined;
+    }
   }
 
   /** Runs one public operation as one observed call (the observer's trace id goes on a call that came without one). */
@@ -342,7 +367,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       ...(exceeded ? { exceeded } : {}),
       ...(draft.outbound ? { outbound: draft.outbound } : {}),
       ...(draft.egress ? { egress: draft.egress } : {}),
-      ...(draft.detail ? { detail: draft.detail } : {}),
+      ...rowDetail(draft.input, draft.detail),
       ...(obs?.traceparent ? { traceparent: obs.traceparent } : {}),
     };
     return { decided, alerts: draft.alerts };
@@ -419,6 +444,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const reason = CONFIRMATION_REASONS[outcome];
     const accepted = outcome === 'accepted';
+    // The human answered under the bundle in force now: a bundle swapped while they decided decides again.
+    const now = currentPolicy();
+    if (accepted && now && now.bundleHash !== auth.decision.bundleHash) {
+      const again = await evaluate(auth.call);
+      if (again.decision === 'deny') {
+        const denied: Decision = { ...again, reasons: [DENY_REASONS.POLICY_CHANGED, ...again.reasons] };
+        return recordDecision({ ...auth, decision: denied }, 'deny', auth.record.confirmation?.channel, outcome);
+      }
+      auth = { ...auth, decision: { ...again, decision: 'confirm' } };
+    }
     const decision: Decision = accepted
       ? { ...auth.decision, decision: 'allow', reasons: [...auth.decision.reasons, reason] }
       : { ...auth.decision, decision: 'deny', reasons: [reason, ...auth.decision.reasons] };
@@ -537,6 +572,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const redactPart = (auth: Authorization, part: unknown): Redaction => redactOutput(auth, { output: part }, undefined);
 
   return { authorize, evaluate, confirm, complete, redactPart, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal };
+}
+
+/** The decision row's `detail` from the stages: the decision input (redacted by the writer), a limit hit, scopes missing. */
+function rowDetail(input: DecisionInput | undefined, extra: Readonly<Record<string, unknown>> | undefined): { detail?: Readonly<Record<string, unknown>> } {
+  if (!input && !extra) return {};
+  const decisionInput = input
+    ? {
+        decision_input: {
+          action: input.action,
+          roles: [...input.principal.roles],
+          groups: [...input.principal.groups],
+          tenant: input.principal.tenant ?? null,
+          resource_tenants: [...(input.resourceTenants ?? [])],
+          emergency: input.emergency === true,
+          ...(input.scopes ? { user_scopes: [...input.scopes.user], delegated_scopes: [...input.scopes.delegated] } : {}),
+        },
+      }
+    : {};
+  return { detail: { ...extra, ...decisionInput } };
 }
 
 function agentOf(agent: RowAgent | undefined): RowSubject['agent'] {

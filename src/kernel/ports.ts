@@ -38,6 +38,56 @@ export interface DecisionInput {
   /** Tenants the call names in its arguments or target (see TenancyRules). */
   readonly resourceTenants?: readonly string[];
   readonly emergency?: boolean;
+  /** The caller's scopes (Cedar context `scopes`, `user_scopes`, `delegated_scopes`); see CallScopes. */
+  readonly scopes?: CallScopes;
+}
+
+/** Scopes of a call: the user's (from the user's own token), the delegation's, and what both allow. */
+export interface CallScopes {
+  readonly user: readonly string[];
+  /** The scope the delegation token carries; equal to `user` for the user's own token. */
+  readonly delegated: readonly string[];
+  /** user ∩ delegated: what the call may use. */
+  readonly effective: readonly string[];
+}
+
+/** What a bundle's manifest (`bundle.yaml`) says about itself. */
+export interface BundleInfo {
+  readonly name: string;
+  readonly version: number;
+  readonly mode: 'enforce' | 'shadow';
+  /** Activated as an emergency change (one approver): every decision it makes is flagged. */
+  readonly emergency: boolean;
+}
+
+/** One rate limit of a bundle: calls that match count against a key, per minute and/or per day. */
+export interface RateLimitRule {
+  readonly id: string;
+  /** What the count is per: the human (`user`, across every sub-agent), the tenant, the tool. */
+  readonly per: readonly ('user' | 'tenant' | 'tool')[];
+  /** `server/name` globs; absent: every tool. */
+  readonly tools?: readonly string[];
+  /** Tool classes (any of them); absent: any class. */
+  readonly classes?: readonly string[];
+  /** Tiers; absent: every tier. */
+  readonly tiers?: readonly string[];
+  readonly perMinute?: number;
+  readonly perDay?: number;
+}
+
+/** One counter a call takes a unit of: its key (limit, subject and window) and the limit. */
+export interface RateKey {
+  readonly key: string;
+  /** Milliseconds since epoch at which this window ends (counters past it can be dropped). */
+  readonly expiresAt: number;
+  readonly limit: number;
+}
+
+/** Shared counters (the store): every key gets one more unit, or none does. */
+export interface RateCounter {
+  /** Atomically: when every key is under its limit, count one on each and return null; else the first key at its limit (nothing counted). */
+  take(keys: readonly RateKey[]): Promise<RateKey | null>;
+  close(): Promise<void>;
 }
 
 /** Path patterns (globs, matched against normalised paths) that put a data class on a call. */
@@ -64,11 +114,19 @@ export interface ActivePolicy {
   readonly redaction?: RedactionPolicy;
   /** The bundle's egress allow-list (`egress:` in catalog.yaml); absent: every destination is denied. */
   readonly egress?: EgressRules;
+  /** The bundle's manifest (name, version, mode), when it has one. */
+  readonly info?: BundleInfo;
+  /** Scopes the catalog requires for a tool (empty: none). */
+  requiredScopes?(tool: ToolRef): readonly string[];
+  /** The bundle's rate limits. */
+  readonly rateLimits?: readonly RateLimitRule[];
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */
 export interface PolicySource {
   current(): ActivePolicy;
+  /** A bundle in shadow mode, evaluated beside the enforced one: its disagreements are recorded, never enforced. */
+  shadow?(): ActivePolicy | undefined;
 }
 
 export interface RedactOptions {

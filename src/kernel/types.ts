@@ -30,8 +30,10 @@ export interface Principal {
   readonly credential?: CredentialKind;
   /** The acting parties of a delegated credential (RFC 8693 `act`), outermost (most recent) last. */
   readonly actors?: readonly string[];
-  /** Granted scope, when the credential carries one. */
+  /** Granted scope, when the credential carries one (a delegated credential: the scope delegated to the agent). */
   readonly scope?: readonly string[];
+  /** On a delegated credential: the scope of the user's own token it was minted from (Custos' `user_scope` claim). */
+  readonly userScope?: readonly string[];
 }
 
 /** The agent acting for the principal: context, never the principal. */
@@ -81,6 +83,8 @@ export interface Decision {
   readonly reasons: readonly string[];
   readonly bundleHash: string;
   readonly determiningPolicies: readonly string[];
+  /** Set when the bundle deciding was activated as an emergency change (one approver): flagged on the row. */
+  readonly emergencyChange?: true;
 }
 
 /** How a tool is classified by the policy bundle's catalog. */
@@ -197,6 +201,8 @@ export interface AuditEntry {
     readonly bundle_hash: string;
     readonly determining_policies: readonly string[];
     readonly reasons: readonly string[];
+    /** Present and true on rows decided by a bundle activated as an emergency change (one approver, under review). */
+    readonly emergency_change?: true;
   };
   /** Redacted arguments plus the SHA-256 of the raw arguments. */
   readonly input?: { readonly redacted: unknown; readonly sha256: string };

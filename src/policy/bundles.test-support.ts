@@ -1,11 +1,20 @@
 /** Helpers for this module's tests: temp bundles and decision inputs. Not exported from index.ts. */
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify as stringifyYaml } from 'yaml';
 import type { DecisionInput, PolicyAction, Tier } from '../kernel/index.js';
+import { signBundleHash, writeApproval } from './approvals.js';
+import { computeBundleHash } from './bundle-hash.js';
 
-export const QUICKSTART_BUNDLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/quickstart/policy');
+/** The repository's quick-start bundle, from the sources or from their compiled copy in dist-bench/. */
+function repoRootFrom(dir: string): string {
+  return existsSync(join(dir, 'package.json')) || dirname(dir) === dir ? dir : repoRootFrom(dirname(dir));
+}
+export const QUICKSTART_BUNDLE = join(repoRootFrom(dirname(fileURLToPath(import.meta.url))), 'examples/quickstart/policy');
 
 export const MIN_SCHEMA = `namespace Custos {
   entity User = { roles: Set<String>, groups: Set<String>, tenant: String, iss: String };
@@ -58,4 +67,32 @@ export function makeInput(o: InputOptions = {}): DecisionInput {
     toolClasses: o.toolClasses ?? ['read'],
     dataClasses: o.dataClasses ?? [],
   };
+}
+
+/** An approver's Ed25519 key pair (PEM) for tests. */
+export interface TestApprover {
+  readonly id: string;
+  readonly publicKey: string;
+  readonly privateKey: string;
+}
+
+export function makeApprover(id: string): TestApprover {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return {
+    id,
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+/** Signs the bundle in `dir` as each approver (`.approvals/ID.sig`); returns its hash. */
+export async function approveBundle(dir: string, ...approvers: TestApprover[]): Promise<string> {
+  const { bundleHash } = await computeBundleHash(dir);
+  for (const a of approvers) await writeApproval(dir, a.id, signBundleHash(bundleHash, a.privateKey));
+  return bundleHash;
+}
+
+/** Writes `bundle.yaml` into a bundle dir. */
+export async function writeManifest(dir: string, fields: Record<string, unknown>): Promise<void> {
+  await writeFile(join(dir, 'bundle.yaml'), stringifyYaml(fields));
 }

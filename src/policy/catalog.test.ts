@@ -44,6 +44,6 @@ describe('catalog', () => {
     );
     expect(catalog).toBeNull();
     expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/^catalog\.yaml: tools\.fs\/x\.classes\.0: /);
+    expect(problems[0]).toMatch(/^catalog\.yaml:2:\d+: tools\.fs\/x\.classes\.0: /);
   });
 });

@@ -3,23 +3,37 @@
  * destructive, egress, read…), which of their arguments name destinations (`urls`, `hosts`),
  * which paths carry which data class, and where data may go (`egress`).
  */
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ToolClassification, ToolRef } from '../kernel/index.js';
 import { egressSchema } from './egress.js';
 import { redactionSchema } from './redaction.js';
 import { tenancySchema } from './tenancy.js';
-import type { ToolCatalog } from './types.js';
+import type { ToolCatalog, ToolEntry } from './types.js';
+import { parseYamlFile } from './yaml-check.js';
 
 const CLASS_NAME = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case');
 const TOOL_KEY = z.string().regex(/^[^/*\s]+\/[^/\s]+$/, 'must be "server/name" (`*` allowed in the name)');
 
-const ARGUMENT_NAME = z.string().min(1).max(128);
+const SCOPE = z.string().regex(/^[A-Za-z0-9_.:/-]+$/, 'must be an OAuth scope token');
+const ARG_NAME = z.string().min(1).max(128);
 
 const classesSchema = z.strictObject({ classes: z.array(CLASS_NAME) });
 
-/** A tool entry: its classes, and the argument names (at any depth) that hold URLs or hosts the call sends data to. */
-const toolSchema = z.strictObject({ classes: z.array(CLASS_NAME), urls: z.array(ARGUMENT_NAME).optional(), hosts: z.array(ARGUMENT_NAME).optional() });
+/** One tool entry: its classes and what else the bundle says about it (docs/policy-bundles.md). */
+const toolSchema = z.strictObject({
+  classes: z.array(CLASS_NAME),
+  /** OAuth scopes the call needs: required ⊆ user scopes ∩ delegated scopes. */
+  scopes: z.array(SCOPE).optional(),
+  /** May run through the SDK while the control plane is unreachable (journaled locally); default false. */
+  failOpen: z.boolean().optional(),
+  /** Argument names that hold paths, and URLs. */
+  paths: z.array(ARG_NAME).optional(),
+  urls: z.array(ARG_NAME).optional(),
+  /** Argument names that hold hosts the call sends data to. */
+  hosts: z.array(ARG_NAME).optional(),
+  /** How to read a write's target before the write: another tool of the same server and an argument mapping (target ← source). */
+  before: z.strictObject({ tool: TOOL_KEY, arguments: z.record(ARG_NAME, ARG_NAME) }).optional(),
+});
 
 const catalogSchema = z.strictObject({
   tools: z.record(TOOL_KEY, toolSchema).default({}),
@@ -35,25 +49,10 @@ export interface CatalogParse {
   readonly problems: readonly string[];
 }
 
-/** Parses and validates `catalog.yaml`; every problem is reported, prefixed with `file`. */
+/** Parses and validates `catalog.yaml`; every problem is reported with its file, line and column. */
 export function parseCatalog(text: string, file = 'catalog.yaml'): CatalogParse {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { prettyErrors: true });
-  } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : 'not valid YAML';
-    return { catalog: null, problems: [`${file}: YAML error: ${msg}`] };
-  }
-  const result = catalogSchema.safeParse(raw ?? {});
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-      const inner = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join(', ') : '';
-      return `${file}: ${where}: ${inner ? `key ${inner}` : issue.message}`;
-    });
-    return { catalog: null, problems };
-  }
-  return { catalog: result.data, problems: [] };
+  const { value, problems } = parseYamlFile(text, file, catalogSchema);
+  return { catalog: value, problems };
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -61,7 +60,6 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped.join('[^/]*')}$`);
 }
 
-type ToolEntry = ToolCatalog['tools'][string];
 
 const sortedUnion = (lists: ReadonlyArray<readonly string[] | undefined>): string[] => [...new Set(lists.flatMap((l) => l ?? []))].sort();
 
@@ -91,5 +89,16 @@ export function createToolClassifier(catalog: ToolCatalog): (tool: ToolRef) => T
     const matched = globs.filter((g) => g.re.test(key)).map((g) => g.entry);
     if (matched.length > 0) return classificationOf(matched);
     return { classes: defaults };
+  };
+}
+
+/** The catalog entries that apply to a tool: the exact one, else every matching glob. */
+export function createToolLookup(catalog: ToolCatalog): (tool: ToolRef) => readonly ToolEntry[] {
+  const entries = Object.entries(catalog.tools).map(([key, entry]) => ({ key, entry, re: key.includes('*') ? globToRegExp(key) : null }));
+  return (tool) => {
+    const key = `${tool.server}/${tool.name}`;
+    const exact = entries.find((e) => e.re === null && e.key === key);
+    if (exact) return [exact.entry];
+    return entries.filter((e) => e.re?.test(key)).map((e) => e.entry);
   };
 }

@@ -19,6 +19,7 @@ import type {
 } from '../kernel/index.js';
 import { CEDAR_NAMESPACE } from './cedar-load.js';
 import { createDecisionCache } from './decision-cache.js';
+import type { BundleManifest } from './manifest.js';
 import type { BundlePolicy } from './types.js';
 
 const EVALUATION_FAILED = 'ERR_POLICY_EVALUATION_FAILED';
@@ -26,6 +27,9 @@ const NO_POLICY_ALLOWS = 'no_policy_allows';
 
 export interface CedarPolicyOptions {
   readonly bundleHash: string;
+  /** The manifest: name, version, mode, emergency flag, rate limits. */
+  readonly info?: BundleManifest;
+  readonly requiredScopes?: (tool: ToolRef) => readonly string[];
   readonly policies: readonly BundlePolicy[];
   readonly classifyTool: (tool: ToolRef) => ToolClassification;
   readonly classificationRules: readonly ClassificationRule[];
@@ -72,6 +76,9 @@ export function buildRequest(input: DecisionInput, policySetId: string): Statefu
       delegation_depth: delegationDepth(agent.delegationChain),
       data_classes: [...input.dataClasses],
       emergency: input.emergency === true,
+      scopes: [...(input.scopes?.effective ?? [])],
+      user_scopes: [...(input.scopes?.user ?? [])],
+      delegated_scopes: [...(input.scopes?.delegated ?? [])],
     },
     preparsedPolicySetId: policySetId,
     entities,
@@ -120,12 +127,15 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     }
   };
   const cached = createDecisionCache(evaluate);
+  const flag = options.info?.emergency === true;
   const decide = (input: DecisionInput): Decision => {
+    let decision: Decision;
     try {
-      return cached(buildRequest(input, policySetId));
+      decision = cached(buildRequest(input, policySetId));
     } catch {
-      return failClosed();
+      decision = failClosed();
     }
+    return flag ? { ...decision, emergencyChange: true } : decision;
   };
 
   return Object.freeze({
@@ -136,5 +146,12 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     ...(options.tenancyRules ? { tenancyRules: options.tenancyRules } : {}),
     ...(options.redaction ? { redaction: options.redaction } : {}),
     ...(options.egress ? { egress: options.egress } : {}),
+    ...(options.info
+      ? {
+          info: { name: options.info.name, version: options.info.version, mode: options.info.mode, emergency: options.info.emergency },
+          rateLimits: options.info.rateLimits,
+        }
+      : {}),
+    requiredScopes: (tool: ToolRef) => options.requiredScopes?.(tool) ?? [],
   });
 }

@@ -8,7 +8,10 @@ import { CustosError } from '../kernel/index.js';
 import { digestBundleFiles, readBundleFiles } from './bundle-hash.js';
 import type { BundleFile } from './bundle-hash.js';
 import { checkSchemaShape, parsePolicyFiles, validatePolicies } from './cedar-load.js';
-import { createToolClassifier, parseCatalog } from './catalog.js';
+import { createToolClassifier, createToolLookup, parseCatalog } from './catalog.js';
+import { DEFAULT_MANIFEST, MANIFEST_FILE, parseManifest } from './manifest.js';
+import { TEST_FILE, parseTestFile } from './bundle-tests.js';
+import type { BundleTestCase } from './bundle-tests.js';
 import { createCedarPolicy } from './evaluate.js';
 import { toRedactionPolicy } from './redaction.js';
 import { toTenancyRules } from './tenancy.js';
@@ -71,11 +74,27 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   }
   const catalog = catalogText === null ? null : parseCatalog(catalogText, CATALOG_FILE);
   problems.push(...(catalog?.problems ?? []));
+  const manifestFile = byPath.get(MANIFEST_FILE);
+  const manifestText = manifestFile ? decodeText(manifestFile, problems) : null;
+  const parsedManifest = manifestText === null ? { manifest: DEFAULT_MANIFEST, problems: [] } : parseManifest(manifestText);
+  problems.push(...parsedManifest.problems);
+  const info = parsedManifest.manifest ?? DEFAULT_MANIFEST;
+  const tests: BundleTestCase[] = [];
+  for (const file of read.files) {
+    const text = TEST_FILE.test(file.path) ? decodeText(file, problems) : null;
+    if (text === null) continue;
+    const parsedTests = parseTestFile(text, file.path);
+    problems.push(...parsedTests.problems);
+    tests.push(...parsedTests.cases);
+  }
 
   if (problems.length > 0 || !catalog?.catalog) throw invalid(problems);
   const { bundleHash, manifest } = digestBundleFiles(read.files);
+  const lookup = createToolLookup(catalog.catalog);
   const policy = createCedarPolicy({
     bundleHash,
+    info,
+    requiredScopes: (tool) => [...new Set(lookup(tool).flatMap((e) => e.scopes ?? []))].sort(),
     policies: parsed.policies,
     classifyTool: createToolClassifier(catalog.catalog),
     classificationRules: catalog.catalog.classification,
@@ -89,5 +108,9 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     manifest,
     policy,
     policyIds: parsed.policies.map((p) => p.id).sort(),
+    policies: parsed.policies,
+    info,
+    catalog: catalog.catalog,
+    tests,
   });
 }

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { egressSchema } from './egress.js';
 import type { redactionSchema } from './redaction.js';
 import type { ActivePolicy, ClassificationRule } from '../kernel/index.js';
+import type { BundleManifest } from './manifest.js';
+import type { BundleTestCase } from './bundle-tests.js';
 
 /** One file of a bundle manifest: its POSIX path relative to the bundle dir and its SHA-256. */
 export interface ManifestEntry {
@@ -25,12 +27,36 @@ export interface LoadedBundle {
   readonly policy: ActivePolicy;
   /** The `@id` of every policy, sorted. */
   readonly policyIds: readonly string[];
+  /** Every policy with its text (for diffs). */
+  readonly policies: readonly BundlePolicy[];
+  /** `bundle.yaml` (or the defaults when the bundle has none). */
+  readonly info: BundleManifest;
+  readonly catalog: ToolCatalog;
+  /** The cases of `tests/*.yaml`. */
+  readonly tests: readonly BundleTestCase[];
+}
+
+/** One `tools:` entry of `catalog.yaml` (docs/policy-bundles.md). */
+export interface ToolEntry {
+  readonly classes: readonly string[];
+  /** OAuth scopes the call needs (required ⊆ user scopes ∩ delegated scopes). */
+  readonly scopes?: readonly string[];
+  /** The SDK may run the tool while the control plane is unreachable, journaled locally first (default false). */
+  readonly failOpen?: boolean;
+  /** Argument names that hold file paths. */
+  readonly paths?: readonly string[];
+  /** Argument names (at any depth) that hold URLs the call sends data to. */
+  readonly urls?: readonly string[];
+  /** Argument names (at any depth) that hold hosts the call sends data to. */
+  readonly hosts?: readonly string[];
+  /** How to read a write's target before it runs: a tool (`server/name`) and its arguments (name ← the write's argument). */
+  readonly before?: { readonly tool: string; readonly arguments: Readonly<Record<string, string>> };
 }
 
 /** The parsed `catalog.yaml`. */
 export interface ToolCatalog {
   /** `server/name` (with `*` globs) → classes. */
-  readonly tools: Readonly<Record<string, { readonly classes: readonly string[]; readonly urls?: readonly string[]; readonly hosts?: readonly string[] }>>;
+  readonly tools: Readonly<Record<string, ToolEntry>>;
   readonly defaults: { readonly classes: readonly string[] };
   readonly classification: readonly ClassificationRule[];
   /** Where calls name tenants (the `tenancy:` section), when the bundle has one. */

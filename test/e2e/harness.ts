@@ -122,7 +122,10 @@ export interface Harness {
 }
 
 /** Custos as the harness hands it out: in-process, or a `custos serve` child (its `pid`) with its own store connection. */
-export type HarnessCustos = Omit<CustosInstance, 'pipeline' | 'exportStatus'> & { readonly pid?: number };
+export type HarnessCustos = Omit<CustosInstance, 'pipeline' | 'exportStatus' | 'policy'> & {
+  readonly pid?: number;
+  readonly policy?: CustosInstance['policy'];
+};
 
 /** Resolves with the output so far once `pattern` appears on the child's stdout or stderr. */
 export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {

@@ -71,6 +71,9 @@ function userClaims(user: Principal): Record<string, unknown> {
     ...(user.tenant === undefined ? {} : { tenant: user.tenant }),
     roles: [...user.roles],
     groups: [...user.groups],
+    // The scope of the user's own token travels with every token minted from it: a call is
+    // limited to it whatever scope a delegation names (docs/policy-bundles.md#scopes).
+    user_scope: (user.userScope ?? user.scope ?? []).join(' '),
   };
 }
 
@@ -164,8 +167,10 @@ export function principalFromCustosClaims(payload: JWTPayload): Principal {
   if (credential !== undefined && !MINTED_KINDS.includes(credential as CredentialKind)) {
     throw new CustosError('ERR_IDENTITY_CLAIM_INVALID', 'The "custos_cred" claim is invalid.', { detail: { claim: 'custos_cred' } });
   }
+  const userScope = typeof claims.user_scope === 'string' ? claims.user_scope.split(' ').filter(Boolean) : undefined;
   return Object.freeze({
     ...base,
+    ...(userScope === undefined ? {} : { userScope: Object.freeze(userScope) }),
     ...(credential === undefined ? {} : { credential: credential as CredentialKind }),
     ...(claims.act === undefined ? {} : { actors: Object.freeze(flattenActors(claims.act)) }),
   });
