@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createAuditStore, createCheckpointSigner, createCheckpointer, withCheckpoints } from '../audit/index.js';
+import { checkpointSignerOf, createAuditStore, createCheckpointer, withCheckpoints } from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createExportService } from '../export/index.js';
@@ -18,6 +18,7 @@ import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js'
 import type { Pipeline, PolicySource } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
 import { assertRedactionPolicy, createProtector, extractTenants } from '../protect/index.js';
+import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { superviseAuditStore } from './audit-supervision.js';
 import { exportSettings } from './export-sinks.js';
@@ -48,13 +49,21 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const bundle = await loadBundle(config.policy.bundle);
   if (bundle.policy.redaction) assertRedactionPolicy(bundle.policy.redaction);
   const policy = createPolicySource(bundle.policy);
+  const keys = createKeyRegistry(config.keys);
   const { signingKey } = config.audit.checkpoints;
-  const signer = signingKey === undefined ? undefined : createCheckpointSigner(signingKey);
-  const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
+  let opened: AuditStoreAdmin;
+  let signer: CheckpointSigner | undefined;
+  try {
+    signer = signingKey === undefined ? undefined : checkpointSignerOf(signingKey, (id) => keys.signingKey(id));
+    opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs, keys: recordKeysOf(keys, config.audit.encryption?.key) });
+  } catch (err) {
+    keys.close();
+    throw err;
+  }
   const decorated = options.decorateAuditStore?.(opened) ?? opened;
   const audit = superviseAuditStore(signer ? withConfiguredCheckpoints(decorated, signer, config, policy, logger) : decorated, { logger });
   const store = audit.store;
-  const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
+  const cleanups: Array<() => Promise<void> | void> = [() => keys.close(), () => store.close()];
   try {
     const { jwks } = config.identity;
     const verifier = createTokenVerifier(config.identity.issuers, {

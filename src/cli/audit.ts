@@ -1,12 +1,12 @@
 /** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
 import { readFileSync } from 'node:fs';
-import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyExport, verifyStore } from '../audit/index.js';
-import type { ChainHead, Checkpoint, ExportReport } from '../audit/index.js';
+import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
+import type { ChainHead, Checkpoint, ExportReport, VerifyReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import { formatRecord, readSinkStatus } from '../export/index.js';
 import type { ExportFormat } from '../export/index.js';
 import type { CommandContext } from './context.js';
-import { resolveStore } from './store-uri.js';
+import { openStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
 export interface VerifyAuditOptions extends StoreOptions {
@@ -18,7 +18,13 @@ export interface VerifyAuditOptions extends StoreOptions {
 
 export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
   if (opts.export !== undefined) return verifyExportFile(ctx, opts.export, opts);
-  const report = await verifyStore(await resolveStore(opts), opts.expectHead ? { expectHead: opts.expectHead } : {});
+  const store = await openStore(opts, { readonly: true });
+  let report: VerifyReport;
+  try {
+    report = await verifyChain(store.readRaw(), opts.expectHead ? { expectHead: opts.expectHead } : {});
+  } finally {
+    await store.close();
+  }
   const against = opts.expectHead ? `, reaches the expected head seq ${opts.expectHead.seq}` : '';
   if (report.ok) {
     ctx.out(`audit trail intact: ${report.count} records${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${against}`);
@@ -40,7 +46,7 @@ export interface ExportOptions extends StoreOptions {
  * several replicas may interleave their times, so the scan starts at seq 1).
  */
 export async function exportAudit(ctx: CommandContext, opts: ExportOptions): Promise<void> {
-  const store = await createAuditStore(await resolveStore(opts));
+  const store = await openStore(opts, { readonly: true });
   const fromSeq = opts.since && 'seq' in opts.since ? opts.since.seq : (opts.from ?? 1);
   const since = opts.since && 'time' in opts.since ? opts.since.time : undefined;
   let started = since === undefined;
@@ -103,7 +109,7 @@ function printExportReport(ctx: CommandContext, report: ExportReport): void {
 
 /** Prints the inclusion proof of one row against the latest checkpoint. */
 export async function proveAudit(ctx: CommandContext, seq: number, opts: StoreOptions): Promise<void> {
-  const store = await createAuditStore(await resolveStore(opts), { readonly: true });
+  const store = await openStore(opts, { readonly: true });
   try {
     const result = await proveInclusion(store, seq);
     if (result.ok) {
