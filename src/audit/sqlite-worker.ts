@@ -138,6 +138,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
       } else {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
+        db.pragma('secure_delete = ON'); // a purged body is overwritten with zeros, not left in a free page
         db.transaction(() => {
           const version = db.pragma('user_version', { simple: true }) as number;
           if (version > FORMAT_VERSION) throw { invalid: true, message: 'The sqlite audit store was written by a newer Custos.' };
@@ -232,6 +233,11 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
       db.exec('COMMIT');
       stats.commits += 1;
       stats.rows += 1;
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)'); // the old pages leave the WAL too
+      } catch {
+        // a reader holds the WAL; SQLite checkpoints it later
+      }
       return { json, purged };
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
