@@ -34,11 +34,15 @@ function row(n: number, over: { time?: string; sub?: string; tenant?: string; ev
 }
 
 const admin = (action: string, detail: Record<string, unknown>, time = RECENT): AuditEntry =>
-  buildAdminRow({ time, requestId: `r-${action}-${JSON.stringify(detail)}`, bundleHash: NO_BUNDLE_HASH }, { user: { sub: 'ops', iss: 'custos:cli' } }, {
-    action,
-    decision: 'allow',
-    detail,
-  });
+  buildAdminRow(
+    { time, requestId: `r-${action}-${JSON.stringify(detail)}`, bundleHash: NO_BUNDLE_HASH },
+    { user: { sub: 'ops', iss: 'custos:cli' } },
+    {
+      action,
+      decision: 'allow',
+      detail,
+    },
+  );
 
 /** Executes a plan as the CLI does: one purge row per batch. */
 async function purgeAll(store: AuditStoreAdmin, plan: PurgePlan, batch = 1000): Promise<AuditRecord[]> {
@@ -56,7 +60,13 @@ function newSigner() {
 }
 
 async function checkpointNow(store: AuditStoreAdmin, signer: ReturnType<typeof newSigner>['signer']): Promise<void> {
-  const cp = createCheckpointer(store, { signer, everyRows: 1e9, everyMs: 2 ** 31 - 1, clock: { now: () => NOW }, ids: { newId: () => randomBytes(8).toString('hex') } });
+  const cp = createCheckpointer(store, {
+    signer,
+    everyRows: 1e9,
+    everyMs: 2 ** 31 - 1,
+    clock: { now: () => NOW },
+    ids: { newId: () => randomBytes(8).toString('hex') },
+  });
   await cp.checkpoint();
   await cp.close();
 }
@@ -118,7 +128,14 @@ describe('retention plan', () => {
         ],
         3,
       ),
-    ).toEqual([[[1, 3]], [[4, 5], [8, 8]], [[9, 9]]]);
+    ).toEqual([
+      [[1, 3]],
+      [
+        [4, 5],
+        [8, 8],
+      ],
+      [[9, 9]],
+    ]);
   });
 });
 
@@ -228,7 +245,10 @@ describe('retention purge on the SQLite store', () => {
     await seed();
     const head = await store!.head();
     await expect(store!.purge!(admin(PURGE_ACTION, { purged: [[1, 1]] }))).resolves.toMatchObject({ purged: 1 });
-    await expect(store!.purge!(admin(PURGE_ACTION, { purged: [[1, 1]] }))).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'purge_invalid' } });
+    await expect(store!.purge!(admin(PURGE_ACTION, { purged: [[1, 1]] }))).rejects.toMatchObject({
+      code: 'ERR_AUDIT_UNAVAILABLE',
+      detail: { reason: 'purge_invalid' },
+    });
     await expect(store!.purge!(admin(PURGE_ACTION, { purged: [[90, 91]] }))).rejects.toMatchObject({ detail: { reason: 'purge_invalid' } });
     expect((await store!.head()).seq).toBe(head.seq + 1);
   });

@@ -36,9 +36,9 @@ export function createKeyRegistry(specs: readonly KeySpec[]): KeyRegistry {
   }
 
   function build<K>(id: string, use: KeyUse, fromMaterial: (id: string, text: string) => K): K {
+    const s = spec(id, use); // first: a key cached for one use is never handed out for another
     const known = built.get(id);
     if (known) return known as K;
-    const s = spec(id, use);
     const key = s.material !== undefined ? fromMaterial(id, s.material) : (tokens.keyFor(id, use, s.pkcs11!) as K);
     built.set(id, key as EncryptionKey | SigningKey | HmacKey);
     return key;
