@@ -13,11 +13,15 @@ import { HOLD_PLACED, SIX_YEARS_DAYS } from './retention.js';
 
 const NOW = new Date('2033-06-01T00:00:00Z');
 const admin = (action: string, detail: Record<string, unknown>) =>
-  buildAdminRow({ time: '2033-01-01T00:00:00.000Z', requestId: `r-${action}`, bundleHash: NO_BUNDLE_HASH }, { user: { sub: 'ops', iss: 'custos:cli' } }, {
-    action,
-    decision: 'allow',
-    detail,
-  });
+  buildAdminRow(
+    { time: '2033-01-01T00:00:00.000Z', requestId: `r-${action}`, bundleHash: NO_BUNDLE_HASH },
+    { user: { sub: 'ops', iss: 'custos:cli' } },
+    {
+      action,
+      decision: 'allow',
+      detail,
+    },
+  );
 
 describe('postgres: sealed rows and the retention purge', () => {
   let db: TestPostgres;
