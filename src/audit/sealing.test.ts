@@ -108,7 +108,7 @@ describe('encryption at rest (envelope, AES-256-GCM)', () => {
     const { record } = db.prepare('SELECT record FROM audit_records WHERE seq = 2').get() as { record: string };
     const envelope = JSON.parse(record) as { ct: string };
     const ct = Buffer.from(envelope.ct, 'base64');
-    ct[20] ^= 0x01;
+    ct[20]! ^= 0x01;
     db.prepare('UPDATE audit_records SET record = ? WHERE seq = 2').run(JSON.stringify({ ...envelope, ct: ct.toString('base64') }));
     db.close();
     store = await createAuditStore(`sqlite:${file}`, { keys: keysFor('k1') });

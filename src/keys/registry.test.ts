@@ -39,7 +39,7 @@ describe('key registry (file and environment material)', () => {
 
   it('detects a changed wrapped key (GCM tag)', () => {
     const blob = registry.encryptionKey('trail-2026').wrap(randomBytes(32));
-    blob[15] ^= 1;
+    blob[15]! ^= 1;
     expect(() => registry.encryptionKey('trail-2026').unwrap(blob)).toThrow(/does not authenticate/);
   });
 
@@ -99,7 +99,7 @@ describe('key registry over PKCS#11 (SoftHSM)', () => {
       const blob = kek.wrap(dek);
       expect(blob.length).toBe(12 + 32 + 16);
       expect(kek.unwrap(blob)).toEqual(dek);
-      blob[20] ^= 1;
+      blob[20]! ^= 1;
       expect(() => kek.unwrap(blob)).toThrow(expect.objectContaining({ code: 'ERR_KEY_INVALID' }));
       const signer = registry.signingKey('hsm-cp');
       const data = Buffer.from('custos.checkpoint/v1');
