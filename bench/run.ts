@@ -4,7 +4,7 @@
  */
 const BENCHMARKS: Record<string, string> = {
   'audit-store':
-    'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders',
+    'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders; and encryption at rest (sealed rows) against clear rows, appending and reading back',
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
