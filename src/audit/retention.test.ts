@@ -241,6 +241,24 @@ describe('retention purge on the SQLite store', () => {
     expect(report.findings[0]).toMatchObject({ kind: 'purge_unrecorded', seq: 5 });
   });
 
+  it('upgrades a format-1 file (append-only triggers without the purge exception) when opened for writing', async () => {
+    const old = new Database(file);
+    old.exec(`CREATE TABLE audit_records (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, record TEXT NOT NULL) STRICT;
+CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
+CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
+PRAGMA user_version = 1;`);
+    old.close();
+    store = await createAuditStore(`sqlite:${file}`);
+    await store.append(row(1));
+    await expect(store.purge!(admin(PURGE_ACTION, { purged: [[1, 1]] }))).resolves.toMatchObject({ purged: 1 });
+    expect(await verifyChain(store.readRaw())).toMatchObject({ ok: true, count: 2 });
+    await store.close();
+    store = undefined;
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    db.close();
+  });
+
   it('refuses a purge batch that names a row twice or a row that is not there, and writes nothing', async () => {
     await seed();
     const head = await store!.head();
