@@ -1,6 +1,6 @@
 /** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
 import { readFileSync } from 'node:fs';
-import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
+import { createAuditStore, isCheckpoint, isPurgedRow, loadVerifyKeys, proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
 import type { ChainHead, Checkpoint, ExportReport, VerifyReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import { formatRecord, readSinkStatus } from '../export/index.js';
@@ -53,7 +53,8 @@ export async function exportAudit(ctx: CommandContext, opts: ExportOptions): Pro
   try {
     for await (const record of store.read({ fromSeq })) {
       started ||= Date.parse(record.time) >= since!;
-      if (started) await ctx.write(`${formatRecord(record, opts.format)}\n`);
+      // A purged row has no event to map to OCSF; JSON Lines keep it (the chain links through it).
+      if (started && !(opts.format === 'ocsf' && isPurgedRow(record))) await ctx.write(`${formatRecord(record, opts.format)}\n`);
     }
   } finally {
     await store.close();

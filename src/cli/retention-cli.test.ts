@@ -82,6 +82,9 @@ describe('custos audit purge and hold (sealed trail)', () => {
     expect(exported.out).not.toContain('old-1');
     expect(exported.out).toContain('old-2'); // bob's, held
     writeFileSync(path.join(dir, 'export.jsonl'), exported.out);
+    const ocsf = await runCliCaptured(['audit', 'export', '-c', config, '--format', 'ocsf']);
+    expect(ocsf.code).toBe(0);
+    expect(ocsf.out.trim().split('\n')).toHaveLength(7); // the three tombstones have no OCSF event
     const verified = await runCliCaptured(['audit', 'verify', '--export', path.join(dir, 'export.jsonl'), '--pubkey', path.join(dir, 'cp.pub.pem')]);
     expect(verified.code).toBe(0);
     expect(verified.out).toContain('export intact (offline): 10 rows');
