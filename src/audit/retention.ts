@@ -100,7 +100,11 @@ interface Candidate {
 }
 
 /** Reads every row once and returns what a purge at `now` would remove. */
-export async function planPurge(rows: AsyncIterable<AuditRecord | Tombstone> | Iterable<AuditRecord | Tombstone>, settings: RetentionSettings, now: Date): Promise<PurgePlan> {
+export async function planPurge(
+  rows: AsyncIterable<AuditRecord | Tombstone> | Iterable<AuditRecord | Tombstone>,
+  settings: RetentionSettings,
+  now: Date,
+): Promise<PurgePlan> {
   checkRetention(settings);
   const cutoffOf = (cls: string): number => now.getTime() - (settings.classes[cls as AuditEvent] ?? settings.defaultDays) * DAY_MS;
   const holds = new Map<string, LegalHold>();
