@@ -46,7 +46,7 @@ export interface ExportOptions extends StoreOptions {
  * several replicas may interleave their times, so the scan starts at seq 1).
  */
 export async function exportAudit(ctx: CommandContext, opts: ExportOptions): Promise<void> {
-  const store = await openStore(opts, { readonly: true });
+  const store = await openStore(opts);
   const fromSeq = opts.since && 'seq' in opts.since ? opts.since.seq : (opts.from ?? 1);
   const since = opts.since && 'time' in opts.since ? opts.since.time : undefined;
   let started = since === undefined;
