@@ -6,12 +6,18 @@
  *
  * The old path is reproduced here as it was (better-sqlite3 on the main thread, one
  * BEGIN IMMEDIATE ... COMMIT per append) so both run in the same conditions.
+ *
+ * Encryption's cost: the same store with rows sealed (AES-256-GCM envelope, a registry key),
+ * for appends and for reading the trail back (every row opened), side by side with clear rows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import type { RecordKeys } from '../src/audit/index.js';
 import { createSqliteAuditStore } from '../src/audit/sqlite-store.js';
+import { createKeyRegistry, recordKeysOf } from '../src/keys/index.js';
 import { chainRecord } from '../src/audit/chain-hash.js';
 import { makeEntry } from '../src/audit/index.test-support.js';
 import { GENESIS_HASH } from '../src/kernel/index.js';
@@ -52,9 +58,45 @@ function openOldSyncStore(file: string): Appender {
   };
 }
 
-async function openNewStore(file: string): Promise<Appender> {
-  const store = await createSqliteAuditStore(`sqlite:${file}`, { busyTimeoutMs: 5000 });
-  return { append: (e) => store.append(e), close: () => store.close(), commits: async () => (await store.stats()).commits };
+async function openNewStore(file: string, keys?: RecordKeys): Promise<Appender & { readAll(): Promise<number> }> {
+  const store = await createSqliteAuditStore(`sqlite:${file}`, { busyTimeoutMs: 5000, ...(keys ? { keys } : {}) });
+  return {
+    append: (e) => store.append(e),
+    close: () => store.close(),
+    commits: async () => (await store.stats()).commits,
+    async readAll() {
+      let n = 0;
+      for await (const _ of store.read()) n += 1;
+      return n;
+    },
+  };
+}
+
+const SEALING_KEYS = recordKeysOf(createKeyRegistry([{ id: 'bench', use: 'encrypt', material: randomBytes(32).toString('base64') }]), 'bench');
+const openSealedStore = (file: string): ReturnType<typeof openNewStore> => openNewStore(file, SEALING_KEYS);
+
+/** Reads the whole trail back (every row parsed; sealed rows opened): rows per second, best of 3. */
+async function measureRead(label: string, open: (file: string) => ReturnType<typeof openNewStore>): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-bench-audit-'));
+  const store = await open(path.join(dir, 'audit.sqlite'));
+  try {
+    const entry = makeEntry(2);
+    await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        for (let i = 0; i < (N * 5) / WRITERS; i++) await store.append(entry);
+      }),
+    );
+    let best = 0;
+    for (let round = 0; round < 3; round++) {
+      const started = process.hrtime.bigint();
+      const rows = await store.readAll();
+      best = Math.max(best, rows / (Number(process.hrtime.bigint() - started) / 1e9));
+    }
+    return `| ${label} | ${N * 5} | ${Math.round(best)} /s |`;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The longest the event loop went without turning (a 1 ms ticker's largest gap, the last one included). */
@@ -113,7 +155,11 @@ export async function run(): Promise<void> {
   ];
   for (const writers of [1, WRITERS]) {
     lines.push(await measure('old: synchronous, main thread', openOldSyncStore, writers));
-    lines.push(await measure('new: writer thread, group commit', openNewStore, writers));
+    lines.push(await measure('new: writer thread, group commit', (f) => openNewStore(f), writers));
+    lines.push(await measure('new, rows sealed (AES-256-GCM)', openSealedStore, writers));
   }
+  lines.push('', 'Reading the trail back (read(): every row parsed, sealed rows opened)', '', '| store | rows | rows/s |', '|---|---|---|');
+  lines.push(await measureRead('clear rows', (f) => openNewStore(f)));
+  lines.push(await measureRead('rows sealed (AES-256-GCM)', openSealedStore));
   console.log(lines.join('\n'));
 }

@@ -31,8 +31,9 @@ const ALLOWED: Record<string, string[]> = {
   evidence: ['kernel', 'audit', 'policy'],
   gateway: ['kernel'],
   config: ['kernel'],
-  app: ['kernel', 'identity', 'policy', 'protect', 'audit', 'export', 'monitor', 'upstream', 'gateway', 'evidence', 'config'],
-  cli: ['kernel', 'identity', 'policy', 'protect', 'audit', 'export', 'monitor', 'evidence', 'config', 'app'],
+  keys: ['kernel'],
+  app: ['kernel', 'identity', 'policy', 'protect', 'audit', 'export', 'monitor', 'upstream', 'gateway', 'evidence', 'config', 'keys'],
+  cli: ['kernel', 'identity', 'policy', 'protect', 'audit', 'export', 'monitor', 'evidence', 'config', 'app', 'keys'],
 };
 const KERNEL_BUILTINS = new Set(['node:crypto']);
 

@@ -11,8 +11,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
   accountDisclosures,
+  checkpointSignerOf,
   createAuditStore,
-  createCheckpointSigner,
   createCheckpointer,
   createRateCounter,
   deriveRateCounterLocation,
@@ -30,6 +30,7 @@ import { createDelegation, createIdentityServices, createTokenVerifier, deriveAg
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource } from '../kernel/index.js';
 import { createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
+import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { createOutbound } from './outbound.js';
 import { superviseAuditStore } from './audit-supervision.js';
@@ -68,13 +69,21 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   const logger = options.logger ?? createLogger(config.log.level);
   const policyStart = await startPolicy(config, logger);
   const { bundle, source: policy } = policyStart;
+  const keys = createKeyRegistry(config.keys);
   const { signingKey } = config.audit.checkpoints;
-  const signer = signingKey === undefined ? undefined : createCheckpointSigner(signingKey);
-  const opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs });
+  let opened: AuditStoreAdmin;
+  let signer: CheckpointSigner | undefined;
+  try {
+    signer = signingKey === undefined ? undefined : checkpointSignerOf(signingKey, (id) => keys.signingKey(id));
+    opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs, keys: recordKeysOf(keys, config.audit.encryption?.key) });
+  } catch (err) {
+    keys.close();
+    throw err;
+  }
   const decorated = options.decorateAuditStore?.(opened) ?? opened;
   const audit = superviseAuditStore(signer ? withConfiguredCheckpoints(decorated, signer, config, policy, logger) : decorated, { logger });
   const store = audit.store;
-  const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
+  const cleanups: Array<() => Promise<void> | void> = [() => keys.close(), () => store.close()];
   try {
     // Pin mismatches are recorded through the pipeline, which is built after the verifier that needs the outbound side.
     const recorder: { pipeline?: Pipeline } = {};

@@ -51,14 +51,31 @@ export function createCheckpointSigner(privateKeyPem: string): CheckpointSigner 
     throw new CustosError('ERR_CONFIG_INVALID', 'the checkpoint signing key is not a PEM private key', { cause: err });
   }
   asEd25519(key, 'private');
-  const keyId = keyIdOf(createPublicKey(key));
+  return signerFromKey({ publicKey: createPublicKey(key), sign: (data) => sign(null, data, key) });
+}
+
+/** A signer over a key that signs by itself (a registry key, possibly in a PKCS#11 token). */
+export function signerFromKey(key: { readonly publicKey: KeyObject; sign(data: Buffer): Buffer }): CheckpointSigner {
+  const keyId = keyIdOf(asEd25519(key.publicKey, 'public'));
   return {
     keyId,
     sign: ({ treeSize, rootHash }) => {
       const body = { tree_size: treeSize, root_hash: rootHash, key_id: keyId };
-      return { ...body, signature: sign(null, checkpointSignedBytes(body), key).toString('base64url') };
+      return { ...body, signature: key.sign(checkpointSignedBytes(body)).toString('base64url') };
     },
   };
+}
+
+/**
+ * The signer `audit.checkpoints.signingKey` names: `key:ID`, a `sign` key of the key registry
+ * (`signingKeyById` looks it up, and throws for an unknown id), or the PEM text of a resolved
+ * `file:`/`env:` reference.
+ */
+export function checkpointSignerOf(
+  signingKey: string,
+  signingKeyById: (id: string) => { readonly publicKey: KeyObject; sign(data: Buffer): Buffer },
+): CheckpointSigner {
+  return signingKey.startsWith('key:') ? signerFromKey(signingKeyById(signingKey.slice(4))) : createCheckpointSigner(signingKey);
 }
 
 /** Public keys by id, from PEM texts (SPKI public keys, or private keys whose public half is taken). */

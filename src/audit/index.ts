@@ -25,8 +25,10 @@ export {
 export {
   CHECKPOINT_SCHEMA,
   checkpointSignedBytes,
+  checkpointSignerOf,
   createCheckpointSigner,
   isCheckpoint,
+  signerFromKey,
   keyIdOf,
   loadVerifyKeys,
   verifyCheckpointSignature,
@@ -37,6 +39,13 @@ export type { Checkpointer, CheckpointerOptions } from './checkpointer.js';
 export { verifyExport } from './verify-export.js';
 export type { ExportReport, ExportVerifyOptions, Finding, FindingKind } from './verify-export.js';
 export { PROOF_SCHEMA, proveInclusion, verifyProof } from './prove.js';
+export { DEK_MAX_ROWS, createSealer, isSealedText } from './sealing.js';
+export type { RecordKeys, Sealer, WrappingKey } from './sealing.js';
+export { SEALED_SCHEMA } from './seal-format.js';
+export { PURGED_SCHEMA, PURGE_ACTION, isPurgedRow, purgedRanges } from './retention-format.js';
+export type { Tombstone } from './retention-format.js';
+export { HOLD_PLACED, HOLD_RELEASED, SIX_YEARS_DAYS, batchRanges, checkRetention, collectHold, holdCovers, planPurge, toRanges } from './retention.js';
+export type { LegalHold, PurgePlan, RetentionSettings } from './retention.js';
 export type { InclusionProof, ProveResult } from './prove.js';
 export { restoreTrail } from './restore.js';
 export type { RestoreOptions, RestoreResult } from './restore.js';

@@ -4,10 +4,15 @@
  * contiguous and the chain stays verifiable with many writers. A row is durable when
  * append resolves (synchronous_commit = on for Custos' sessions, whatever the server default).
  */
+import * as crypto from 'node:crypto';
 import pg from 'pg';
 import { CustosError, GENESIS_HASH } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { chainRecord } from './chain-hash.js';
+import { purgedRanges, renderTombstone } from './retention-format.js';
+import { sealRecordText } from './seal-format.js';
+import { createSealer } from './sealing.js';
+import type { Sealer } from './sealing.js';
 import { createReaders, prepareEntry, toAppendError } from './store-common.js';
 import type { StoredRow } from './store-common.js';
 import type { AuditStoreAdmin, AuditStoreOptions, ChainHead } from './types.js';
@@ -20,6 +25,8 @@ const SYSTEM_CLOCK: Clock = { now: () => new Date() };
 const DEFAULT_BUSY_TIMEOUT_MS = 250;
 /** Past the lock deadline, how long a transaction under way may take to commit before the append is denied anyway. */
 const COMMIT_GRACE_MS = 2000;
+/** A purge batch (run from the CLI beside serving replicas) waits this long for the append lock. */
+const PURGE_LOCK_WAIT_MS = 10_000;
 
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS ${TABLE} (
@@ -27,8 +34,15 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   hash TEXT NOT NULL,
   record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS custos_audit_purge_grants (seq BIGINT PRIMARY KEY);
 CREATE OR REPLACE FUNCTION custos_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
-$$ BEGIN RAISE EXCEPTION 'custos audit rows are append-only'; END $$;
+$$ BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND (NEW.record::json ->> 'schema') = 'custos.purged/v1'
+     AND EXISTS (SELECT 1 FROM custos_audit_purge_grants g WHERE g.seq = OLD.seq) THEN
+    RETURN NEW; -- the one exception: a recorded retention purge (postgres-store.ts purge)
+  END IF;
+  RAISE EXCEPTION 'custos audit rows are append-only (a recorded retention purge is the one exception)';
+END $$;
 DROP TRIGGER IF EXISTS custos_audit_no_change ON ${TABLE};
 CREATE TRIGGER custos_audit_no_change BEFORE UPDATE OR DELETE ON ${TABLE}
   FOR EACH ROW EXECUTE FUNCTION custos_audit_append_only();
@@ -47,6 +61,7 @@ const REASON_BY_PG_CODE: ReadonlyArray<readonly [RegExp, string]> = [
   [/^23/, 'constraint'],
   [/^CUSTOS_BUSY$/, 'busy'], // no pooled connection before the deadline
   [/^CUSTOS_STALLED$/, 'stalled'], // the transaction did not finish within the grace
+  [/^CUSTOS_PURGE_INVALID$/, 'purge_invalid'],
 ];
 
 interface HeadRow {
@@ -78,7 +93,7 @@ export async function createPostgresAuditStore(uri: string, options: AuditStoreO
     if (err instanceof CustosError) throw err;
     throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The postgres audit store could not be opened.', { cause: err });
   }
-  return bindStore(pool, options);
+  return bindStore(pool, options, createSealer(options.keys));
 }
 
 async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -97,7 +112,7 @@ function toHead(row: HeadRow | undefined): ChainHead {
   return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
 }
 
-function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
+function bindStore(pool: pg.Pool, options: AuditStoreOptions, sealer: Sealer): AuditStoreAdmin {
   const clock = options.clock ?? SYSTEM_CLOCK;
   const timeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   let closed = false;
@@ -124,12 +139,23 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
       try {
         assertUsable();
         if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
-        return await appendWithin(pool, prepareEntry(entry, clock), Date.now() + timeoutMs);
+        return await appendWithin(pool, prepareEntry(entry, clock), Date.now() + timeoutMs, sealer);
       } catch (err) {
         throw toAppendError(err, REASON_BY_PG_CODE);
       }
     },
-    ...createReaders(readPages),
+    async purge(entry: AuditEntry) {
+      try {
+        assertUsable();
+        const ranges = purgedRanges(entry as AuditRecord);
+        if (!ranges)
+          throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'A purge entry must be a retention_purge admin row.', { detail: { reason: 'invalid_entry' } });
+        return await withClient(pool, (client) => purgeBatch(client, prepareEntry(entry, clock), ranges, sealer));
+      } catch (err) {
+        throw toAppendError(err, REASON_BY_PG_CODE);
+      }
+    },
+    ...createReaders(readPages, sealer),
     async head(): Promise<ChainHead> {
       assertUsable();
       const { rows } = await pool.query<HeadRow>(`SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`);
@@ -141,6 +167,45 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions): AuditStoreAdmin {
       await pool.end();
     },
   };
+}
+
+/** One purge batch in one transaction, under the append lock: the purge row, then each listed row's tombstone (see sqlite-worker.ts). */
+async function purgeBatch(
+  client: pg.PoolClient,
+  fields: Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'>,
+  ranges: ReadonlyArray<readonly [number, number]>,
+  sealer: Sealer,
+): Promise<{ record: AuditRecord; purged: number }> {
+  await client.query(`BEGIN; SET LOCAL lock_timeout = ${PURGE_LOCK_WAIT_MS}; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+  const head = await client.query<HeadRow>(`SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`);
+  const { record, json } = chainRecord(fields, toHead(head.rows[0]));
+  const seal = sealer.next();
+  await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ($1, $2, $3)`, [
+    record.seq,
+    record.hash,
+    seal ? sealRecordText(crypto, seal, record.seq, json) : json,
+  ]);
+  let purged = 0;
+  for (const [from, to] of ranges) {
+    const { rows } = await client.query<{ seq: string; hash: string; record: string; prev: string | null }>(
+      `SELECT r.seq, r.hash, r.record, p.hash AS prev FROM ${TABLE} r LEFT JOIN ${TABLE} p ON p.seq = r.seq - 1 WHERE r.seq BETWEEN $1 AND $2 ORDER BY r.seq`,
+      [from, to],
+    );
+    if (rows.length !== to - from + 1 || to >= record.seq || rows.some((r) => r.record.startsWith('{"hash":'))) {
+      throw Object.assign(new Error(`rows ${from}..${to} cannot be purged (missing, not before the purge row, or purged already)`), {
+        code: 'CUSTOS_PURGE_INVALID',
+      });
+    }
+    await client.query(`INSERT INTO custos_audit_purge_grants (seq) SELECT generate_series($1::bigint, $2::bigint)`, [from, to]);
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      await client.query(`UPDATE ${TABLE} SET record = $1 WHERE seq = $2`, [renderTombstone(seq, r.prev ?? GENESIS_HASH, r.hash, record.seq), seq]);
+      purged += 1;
+    }
+  }
+  await client.query('DELETE FROM custos_audit_purge_grants');
+  await client.query('COMMIT');
+  return { record, purged };
 }
 
 /** Rejects with `{ code }` after `ms`; `onLate` receives the value if it arrives after that. */
@@ -173,7 +238,7 @@ function within<T>(promise: Promise<T>, ms: number, code: string, onLate: (value
  * `deadline` (lock_timeout is what is left of it), then gets COMMIT_GRACE_MS to commit; a
  * connection that overruns is destroyed, which aborts its transaction.
  */
-async function appendWithin(pool: pg.Pool, fields: Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'>, deadline: number): Promise<AuditRecord> {
+async function appendWithin(pool: pg.Pool, fields: Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'>, deadline: number, sealer: Sealer): Promise<AuditRecord> {
   const client = await within(pool.connect(), deadline - Date.now(), 'CUSTOS_BUSY', (late) => late.release());
   let released = false;
   const release = (err?: Error): void => {
@@ -187,7 +252,9 @@ async function appendWithin(pool: pg.Pool, fields: Omit<AuditRecord, 'hash' | 's
       `BEGIN; SET LOCAL lock_timeout = ${waitMs}; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`,
     )) as unknown as Array<pg.QueryResult<HeadRow>>;
     const { record, json } = chainRecord(fields, toHead(results[3]?.rows[0]));
-    await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ($1, $2, $3)`, [record.seq, record.hash, json]);
+    const seal = sealer.next();
+    const stored = seal ? sealRecordText(crypto, seal, record.seq, json) : json;
+    await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ($1, $2, $3)`, [record.seq, record.hash, stored]);
     await client.query('COMMIT');
     return record;
   };

@@ -9,6 +9,9 @@ import { dirname, resolve } from 'node:path';
 import { CustosError } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { canonicalMembers } from './chain-hash.js';
+import { purgedRanges } from './retention-format.js';
+import { createSealer } from './sealing.js';
+import type { Sealer } from './sealing.js';
 import { createReaders, prepareEntry, toAppendError } from './store-common.js';
 import type { StoredRow } from './store-common.js';
 import { startSqliteWorker } from './sqlite-worker-link.js';
@@ -25,6 +28,8 @@ export const COMMIT_GRACE_MS = 2000;
 /** While the lock has already defeated one append (an outage), how long further appends wait for it; see sqlite-worker.ts. */
 export const OUTAGE_WAIT_MS = 25;
 const PAGE_SIZE = 500;
+/** A purge batch (run from the CLI beside a serving Custos) waits this long for the write lock. */
+export const PURGE_LOCK_WAIT_MS = 10_000;
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
 
 /** `sqlite:PATH` → absolute path (relative to process.cwd()), or `:memory:`. */
@@ -80,7 +85,7 @@ export async function createSqliteAuditStore(uri: string, options: SqliteStoreOp
       cause: causeOf(failure),
     });
   });
-  return bindStore(link, { ...options, busyTimeoutMs });
+  return bindStore(link, { ...options, busyTimeoutMs }, createSealer(options.keys));
 }
 
 /** The entry's canonical members; an entry that has none (a cycle, a non-finite number) is refused as such. */
@@ -97,7 +102,7 @@ function causeOf(failure: WorkerFailure): Error {
   return Object.assign(new Error(failure.message), failure.code === undefined ? {} : { code: failure.code });
 }
 
-function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeoutMs: number }): SqliteAuditStore {
+function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeoutMs: number }, sealer: Sealer): SqliteAuditStore {
   const clock = options.clock ?? SYSTEM_CLOCK;
   let closed = false;
 
@@ -129,13 +134,29 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
         if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
         const members = toMembers(prepareEntry(entry, clock));
         const deadline = Date.now() + options.busyTimeoutMs;
-        const json = await link.request<string>({ op: 'append', members, deadline }, options.busyTimeoutMs + COMMIT_GRACE_MS);
+        const seal = sealer.next();
+        const json = await link.request<string>({ op: 'append', members, deadline, ...(seal ? { seal } : {}) }, options.busyTimeoutMs + COMMIT_GRACE_MS);
         return JSON.parse(json) as AuditRecord;
       } catch (err) {
         throw toUnavailable(err);
       }
     },
-    ...createReaders(readPages),
+    async purge(entry: AuditEntry) {
+      try {
+        assertUsable();
+        const ranges = purgedRanges(entry as AuditRecord);
+        if (!ranges)
+          throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'A purge entry must be a retention_purge admin row.', { detail: { reason: 'invalid_entry' } });
+        const members = toMembers(prepareEntry(entry, clock));
+        const seal = sealer.next();
+        const waitMs = Math.max(options.busyTimeoutMs, PURGE_LOCK_WAIT_MS);
+        const done = await link.request<{ json: string; purged: number }>({ op: 'purge', members, ranges, waitMs, ...(seal ? { seal } : {}) });
+        return { record: JSON.parse(done.json) as AuditRecord, purged: done.purged };
+      } catch (err) {
+        throw toUnavailable(err);
+      }
+    },
+    ...createReaders(readPages, sealer),
     head: () => request<ChainHead>({ op: 'head' }),
     settings: () => request<SqliteSettings>({ op: 'settings' }),
     stats: () => request<SqliteWriteStats>({ op: 'stats' }),
@@ -157,6 +178,7 @@ const REASON_BY_SQLITE_CODE: ReadonlyArray<[RegExp, string]> = [
   [/^CUSTOS_STALLED/, 'stalled'],
   [/^CUSTOS_CLOSED/, 'closed'],
   [/^CUSTOS_WORKER_FAILED/, 'io_error'],
+  [/^CUSTOS_PURGE_INVALID/, 'purge_invalid'],
 ];
 
 function toUnavailable(err: unknown): CustosError {

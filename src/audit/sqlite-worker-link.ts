@@ -4,6 +4,8 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { renderTombstone } from './retention-format.js';
+import { sealRecordText } from './seal-format.js';
 import { OPEN_REPLY_ID, renderChainedRecord, runSqliteWorker } from './sqlite-worker.js';
 import type { SqliteWorkerConfig, WorkerFailure, WorkerReply, WorkerRequest } from './sqlite-worker.js';
 
@@ -19,15 +21,16 @@ export interface WorkerLink {
 
 const require = createRequire(import.meta.url);
 
-/** The thread's source: the two functions of sqlite-worker.ts and a call joining them to their dependencies. */
+/** The thread's source: the functions of sqlite-worker.ts, seal-format.ts and retention-format.ts and a call joining them to their dependencies. */
 function workerSource(): string {
   return [
     "'use strict';",
     "const { parentPort, workerData } = require('node:worker_threads');",
-    "const { createHash } = require('node:crypto');",
     renderChainedRecord.toString(),
+    sealRecordText.toString(),
+    renderTombstone.toString(),
     runSqliteWorker.toString(),
-    'runSqliteWorker(parentPort, workerData.config, require(workerData.betterSqlite3), createHash, renderChainedRecord);',
+    "runSqliteWorker(parentPort, workerData.config, require(workerData.betterSqlite3), require('node:crypto'), renderChainedRecord, sealRecordText, renderTombstone);",
   ].join('\n');
 }
 

@@ -10,8 +10,10 @@
  * TypeScript sources under test. They may use only their parameters and globals.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import type { createHash as CreateHash } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
 import type { MessagePort } from 'node:worker_threads';
+import type { renderTombstone } from './retention-format.js';
+import type { SealParams, sealRecordText } from './seal-format.js';
 
 /** One top-level member of a record's RFC 8785 form: the key and its `"key":value` text. */
 export type CanonicalMember = readonly [key: string, text: string];
@@ -32,7 +34,15 @@ export interface SqliteWorkerConfig {
 }
 
 export type WorkerRequest =
-  | { readonly id: number; readonly op: 'append'; readonly members: readonly CanonicalMember[]; readonly deadline: number }
+  | { readonly id: number; readonly op: 'append'; readonly members: readonly CanonicalMember[]; readonly deadline: number; readonly seal?: SealParams }
+  | {
+      readonly id: number;
+      readonly op: 'purge';
+      readonly members: readonly CanonicalMember[];
+      readonly ranges: ReadonlyArray<readonly [number, number]>;
+      readonly waitMs: number;
+      readonly seal?: SealParams;
+    }
   | { readonly id: number; readonly op: 'page'; readonly fromSeq: number; readonly limit: number }
   | { readonly id: number; readonly op: 'head' }
   | { readonly id: number; readonly op: 'settings' }
@@ -71,6 +81,7 @@ interface Pending {
   readonly id: number;
   readonly members: readonly CanonicalMember[];
   deadline: number;
+  readonly seal?: SealParams;
 }
 
 interface Row {
@@ -83,8 +94,10 @@ export function runSqliteWorker(
   port: MessagePort,
   config: SqliteWorkerConfig,
   Database: typeof BetterSqlite3,
-  createHash: typeof CreateHash,
+  crypto: typeof NodeCrypto,
   render: typeof renderChainedRecord,
+  seal: typeof sealRecordText,
+  tombstone: typeof renderTombstone,
 ): void {
   const GENESIS = '0'.repeat(64);
   const SCHEMA_SQL = `
@@ -93,12 +106,16 @@ CREATE TABLE IF NOT EXISTS audit_records (
   hash TEXT NOT NULL,
   record TEXT NOT NULL
 ) STRICT;
-CREATE TRIGGER IF NOT EXISTS audit_records_no_update BEFORE UPDATE ON audit_records
-BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_purge_grants (seq INTEGER PRIMARY KEY) STRICT;
+DROP TRIGGER IF EXISTS audit_records_no_update;
+CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+WHEN NOT (NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND json_extract(NEW.record, '$.schema') = 'custos.purged/v1'
+  AND EXISTS (SELECT 1 FROM audit_purge_grants WHERE seq = OLD.seq))
+BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only (a recorded retention purge is the one exception)'); END;
 CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
 BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
 `;
-  const FORMAT_VERSION = 1;
+  const FORMAT_VERSION = 2; // 2: the retention purge (audit_purge_grants, the update trigger's one exception)
   const OPEN_ID = 0; // OPEN_REPLY_ID: module constants are not shipped to the thread
   const reply = (id: number, value: unknown): void => port.postMessage({ id, ok: true, value });
   const fail = (id: number, error: WorkerFailure): void => port.postMessage({ id, ok: false, error });
@@ -121,6 +138,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
       } else {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = FULL');
+        db.pragma('secure_delete = ON'); // a purged body is overwritten with zeros, not left in a free page
         db.transaction(() => {
           const version = db.pragma('user_version', { simple: true }) as number;
           if (version > FORMAT_VERSION) throw { invalid: true, message: 'The sqlite audit store was written by a newer Custos.' };
@@ -148,7 +166,10 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
   const lastRow = db.prepare('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
   const page = db.prepare('SELECT seq, hash, record FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?');
   const insert = config.readonly ? undefined : db.prepare('INSERT INTO audit_records (seq, hash, record) VALUES (?, ?, ?)');
-  const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+  const bySeq = db.prepare('SELECT seq, hash, record FROM audit_records WHERE seq = ?');
+  const grant = config.readonly ? undefined : db.prepare('INSERT INTO audit_purge_grants (seq) VALUES (?)');
+  const toTombstone = config.readonly ? undefined : db.prepare('UPDATE audit_records SET record = ? WHERE seq = ?');
+  const sha256 = (text: string): string => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
   const queue: Pending[] = [];
   let scheduled = false;
   let closing = false;
@@ -166,7 +187,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
         const seq = prev.seq + 1;
         const hash = sha256(prev.hash + render(item.members, seq, prev.hash));
         const json = render(item.members, seq, prev.hash, hash);
-        insert!.run(seq, hash, json);
+        insert!.run(seq, hash, item.seal ? seal(crypto, item.seal, seq, json) : json);
         out.push(json);
         prev = { seq, hash };
       }
@@ -174,6 +195,50 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
       stats.commits += 1;
       stats.rows += out.length;
       return out;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /**
+   * One batch of a retention purge, in one transaction: the purge row is appended (chained as
+   * any row), then every row it lists becomes its tombstone (hash and prev_hash kept), each
+   * UPDATE let through the trigger by a grant that lives only inside this transaction.
+   */
+  function purge(request: Extract<WorkerRequest, { op: 'purge' }>): { json: string; purged: number } {
+    db.pragma(`busy_timeout = ${request.waitMs}`);
+    db.exec('BEGIN IMMEDIATE');
+    outage = false;
+    try {
+      const prev = (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS };
+      const seq = prev.seq + 1;
+      const hash = sha256(prev.hash + render(request.members, seq, prev.hash));
+      const json = render(request.members, seq, prev.hash, hash);
+      insert!.run(seq, hash, request.seal ? seal(crypto, request.seal, seq, json) : json);
+      let purged = 0;
+      for (const [from, to] of request.ranges) {
+        for (let target = from; target <= to; target++) {
+          const row = bySeq.get(target) as (Row & { record: string }) | undefined;
+          if (!row || target >= seq || row.record.startsWith('{"hash":')) {
+            throw { code: 'CUSTOS_PURGE_INVALID', message: `row ${target} cannot be purged (missing, not before the purge row, or purged already)` };
+          }
+          const before = target === 1 ? undefined : (bySeq.get(target - 1) as Row | undefined);
+          grant!.run(target);
+          toTombstone!.run(tombstone(target, before?.hash ?? GENESIS, row.hash, seq), target);
+          purged += 1;
+        }
+      }
+      db.exec('DELETE FROM audit_purge_grants');
+      db.exec('COMMIT');
+      stats.commits += 1;
+      stats.rows += 1;
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)'); // the old pages leave the WAL too
+      } catch {
+        // a reader holds the WAL; SQLite checkpoints it later
+      }
+      return { json, purged };
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw err;
@@ -244,8 +309,11 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
       switch (request.op) {
         case 'append':
           if (!insert) return fail(request.id, { code: 'SQLITE_READONLY', message: 'The audit store is open read-only.' });
-          queue.push({ id: request.id, members: request.members, deadline: request.deadline });
+          queue.push({ id: request.id, members: request.members, deadline: request.deadline, seal: request.seal });
           return schedule();
+        case 'purge':
+          if (!insert) return fail(request.id, { code: 'SQLITE_READONLY', message: 'The audit store is open read-only.' });
+          return reply(request.id, purge(request));
         case 'page':
           return reply(request.id, page.all(request.fromSeq, request.limit));
         case 'head':

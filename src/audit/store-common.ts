@@ -1,6 +1,7 @@
 /** What every audit store backend shares: entry checks, row parsing and append errors. */
 import { AUDIT_SCHEMA, CustosError } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+import type { Sealer } from './sealing.js';
 import type { RawRow } from './types.js';
 
 export interface StoredRow {
@@ -33,8 +34,16 @@ export function toAppendError(err: unknown, reasons: ReadonlyArray<readonly [Reg
   return new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err, detail: { reason: match?.[1] ?? 'write_failed' } });
 }
 
-/** `read` and `readRaw` over a backend's paged row source. */
-export function createReaders(readPages: (fromSeq: number) => AsyncIterable<StoredRow>): {
+/**
+ * `read` and `readRaw` over a backend's paged row source; sealed rows are opened with the
+ * store's keys. `read` throws ERR_AUDIT_DECRYPT_FAILED on a row it cannot open; `readRaw`
+ * hands a row whose ciphertext does not authenticate on as stored, so verification names it
+ * (`undecryptable`), and throws only when the key is not registered at all.
+ */
+export function createReaders(
+  readPages: (fromSeq: number) => AsyncIterable<StoredRow>,
+  sealer: Sealer,
+): {
   read(opts?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord>;
   readRaw(fromSeq?: number): AsyncIterable<RawRow>;
 } {
@@ -43,12 +52,20 @@ export function createReaders(readPages: (fromSeq: number) => AsyncIterable<Stor
       let left = opts?.limit ?? Number.POSITIVE_INFINITY;
       if (left <= 0) return;
       for await (const row of readPages(opts?.fromSeq ?? 1)) {
-        yield parseStored(row);
+        yield parseStored({ ...row, record: sealer.open(row.seq, row.record) });
         if (--left <= 0) return;
       }
     },
     async *readRaw(fromSeq = 1) {
-      for await (const row of readPages(fromSeq)) yield { seq: row.seq, hash: row.hash, json: row.record };
+      for await (const row of readPages(fromSeq)) {
+        let json = row.record;
+        try {
+          json = sealer.open(row.seq, row.record);
+        } catch (err) {
+          if ((err as CustosError).detail?.reason !== 'ciphertext_invalid') throw err;
+        }
+        yield { seq: row.seq, hash: row.hash, json };
+      }
     },
   };
 }

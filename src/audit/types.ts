@@ -1,5 +1,6 @@
 /** Types of the audit module's public surface. */
-import type { AuditStore, Clock } from '../kernel/index.js';
+import type { AuditEntry, AuditRecord, AuditStore, Clock } from '../kernel/index.js';
+import type { RecordKeys } from './sealing.js';
 
 /** The chain position after the last record: seq 0 and GENESIS_HASH for an empty trail. */
 export interface ChainHead {
@@ -25,13 +26,21 @@ export interface AuditStoreOptions {
   readonly readonly?: boolean;
   /** Supplies `time` for entries that carry none. */
   readonly clock?: Clock;
+  /** Encryption at rest: new rows are sealed under `keys.active`; sealed rows are opened with the key their `kid` names. */
+  readonly keys?: RecordKeys;
 }
 
 export interface AuditStoreAdmin extends AuditStore {
   /** The last (seq, hash); `{ seq: 0, hash: GENESIS_HASH }` when the trail is empty. */
   head(): Promise<ChainHead>;
-  /** Stored rows in seq order from `fromSeq` (default 1), unparsed. */
+  /** Stored rows in seq order from `fromSeq` (default 1), unparsed (sealed rows opened). */
   readRaw(fromSeq?: number): AsyncIterable<RawRow>;
+  /**
+   * One batch of a retention purge, in one transaction: appends `entry` (an `admin` row
+   * `retention_purge` whose `detail.purged` lists seq ranges) and replaces each listed row by
+   * its tombstone. Only the backends have it (wrappers such as withCheckpoints do not pass it on).
+   */
+  purge?(entry: AuditEntry): Promise<{ readonly record: AuditRecord; readonly purged: number }>;
 }
 
 /** Opens a store for a URI whose scheme it was registered under. Receives the whole URI. */
@@ -49,7 +58,9 @@ export type VerifyFailure =
   | 'prev_hash_mismatch'
   | 'hash_mismatch'
   | 'hash_column_mismatch'
-  | 'truncated';
+  | 'truncated'
+  | 'undecryptable' // a sealed row whose ciphertext does not authenticate under its key (changed at rest)
+  | 'purge_unrecorded'; // a purged row (tombstone) that no later retention purge row lists
 
 export interface VerifyReport {
   readonly ok: boolean;

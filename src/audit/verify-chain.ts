@@ -7,6 +7,8 @@ import { AUDIT_SCHEMA, GENESIS_HASH, canonicalize } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import { isCanonicalJsonText } from './canonical-text.js';
 import { computeRecordHash } from './chain-hash.js';
+import { PURGED_SCHEMA, isTombstone, purgedRanges } from './retention-format.js';
+import { SEALED_SCHEMA } from './seal-format.js';
 import type { ChainHead, RawRow, VerifyFailure, VerifyReport } from './types.js';
 
 /** What verifyChain accepts: parsed records, stored rows, or JSONL lines (canonical JSON text). */
@@ -33,17 +35,57 @@ export async function verifyChain(items: AsyncIterable<VerifiableItem> | Iterabl
   let prev: ChainHead = options.after ?? { seq: 0, hash: GENESIS_HASH };
   let count = 0;
   const expected = options.expectHead;
+  const purges = new PurgeLedger();
   for await (const item of items) {
     const checked = checkItem(item, prev);
-    if (!checked.ok) return broken(count, prev, checked.seq, checked.reason);
+    if (!checked.ok) return purges.firstUnrecorded() ?? broken(count, prev, checked.seq, checked.reason);
     // A head held elsewhere pins its row even after the trail has grown past it (a rebuilt chain).
     if (expected && checked.record.seq === expected.seq && checked.record.hash !== expected.hash) return broken(count, prev, expected.seq, 'hash_mismatch');
+    purges.see(checked.record, count, prev);
     prev = { seq: checked.record.seq, hash: checked.record.hash };
     count += 1;
     options.onRecord?.(checked.record);
   }
+  const unrecorded = purges.firstUnrecorded();
+  if (unrecorded) return unrecorded;
   if (expected && prev.seq < expected.seq) return broken(count, prev, prev.seq + 1, 'truncated');
   return count === 0 ? { ok: true, count } : { ok: true, count, head: prev };
+}
+
+/**
+ * Purged rows (tombstones) keep their seq, prev_hash and hash, so the chain links through
+ * them; each must be listed by the retention purge row its `purged_by` names, which comes
+ * after it. A tombstone nothing lists is reported as `purge_unrecorded`.
+ */
+class PurgeLedger {
+  /** Tombstones waiting for their purge row, by the seq of that row. */
+  private readonly waiting = new Map<number, Array<{ seq: number; count: number; prev: ChainHead }>>();
+  private failed: VerifyReport | undefined;
+
+  see(record: AuditRecord, count: number, prev: ChainHead): void {
+    if ((record.schema as string) === PURGED_SCHEMA) {
+      const by = (record as unknown as { purged_by?: unknown }).purged_by;
+      const at = { seq: record.seq, count, prev };
+      if (typeof by !== 'number' || by <= record.seq) this.fail(at);
+      else this.waiting.set(by, [...(this.waiting.get(by) ?? []), at]);
+      return;
+    }
+    const tombstones = this.waiting.get(record.seq);
+    if (!tombstones) return;
+    this.waiting.delete(record.seq);
+    const ranges = purgedRanges(record);
+    for (const t of tombstones) if (!ranges?.some(([from, to]) => t.seq >= from && t.seq <= to)) this.fail(t);
+  }
+
+  firstUnrecorded(): VerifyReport | undefined {
+    for (const list of this.waiting.values()) for (const t of list) this.fail(t);
+    this.waiting.clear();
+    return this.failed;
+  }
+
+  private fail(t: { seq: number; count: number; prev: ChainHead }): void {
+    if (!this.failed || t.seq < (this.failed.firstBrokenSeq ?? Infinity)) this.failed = broken(t.count, t.prev, t.seq, 'purge_unrecorded');
+  }
 }
 
 function broken(count: number, prev: ChainHead, firstBrokenSeq: number, reason: VerifyFailure): VerifyReport {
@@ -79,18 +121,19 @@ function checkText(text: string, at: number, prev: ChainHead, columnSeq?: number
   } catch {
     return { ok: false, seq: at, reason: 'unparseable' };
   }
+  if ((parsed as { schema?: unknown } | null)?.schema === SEALED_SCHEMA) return { ok: false, seq: columnSeq ?? at, reason: 'undecryptable' };
   if (columnSeq !== undefined && (parsed as Partial<AuditRecord> | null)?.seq !== columnSeq) {
     return { ok: false, seq: Math.min(columnSeq, prev.seq + 1), reason: 'seq_mismatch' };
   }
   const shaped = checkLinks(parsed, at, prev);
-  if (!shaped.ok) return shaped;
+  if (!shaped.ok || isPurged(shaped.record)) return shaped;
   const record = shaped.record;
   if (!isCanonicalText(parsed, text)) {
     // Same verdict order as for a parsed record: a wrong hash first, then the form.
-    if (!HEX64.test(record.hash) || computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
+    if (computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
     return { ok: false, seq: record.seq, reason: 'non_canonical' };
   }
-  if (!HEX64.test(record.hash) || hashOfCanonicalText(text, record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
+  if (hashOfCanonicalText(text, record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
   return shaped;
 }
 
@@ -125,17 +168,24 @@ function isCanonicalText(parsed: unknown, text: string): boolean {
 
 function checkRecord(value: unknown, at: number, prev: ChainHead): Checked {
   const linked = checkLinks(value, at, prev);
-  if (!linked.ok) return linked;
+  if (!linked.ok || isPurged(linked.record)) return linked;
   const record = linked.record;
-  if (!HEX64.test(record.hash) || computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
+  if (computeRecordHash(record) !== record.hash) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
   return linked;
+}
+
+/** A purged row's body is gone: its hash is taken as stored, pinned by the next row's prev_hash and the signed tree. */
+function isPurged(record: AuditRecord): boolean {
+  return (record.schema as string) === PURGED_SCHEMA;
 }
 
 /** Shape, seq and prev_hash: everything but the record's own hash. */
 function checkLinks(value: unknown, at: number, prev: ChainHead): Checked {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, seq: at, reason: 'malformed' };
   const record = value as AuditRecord;
-  if (record.schema !== AUDIT_SCHEMA) return { ok: false, seq: at, reason: 'schema_mismatch' };
+  const schema = record.schema as string;
+  if (schema === SEALED_SCHEMA) return { ok: false, seq: at, reason: 'undecryptable' };
+  if (schema !== AUDIT_SCHEMA && schema !== PURGED_SCHEMA) return { ok: false, seq: at, reason: 'schema_mismatch' };
   if (!Number.isSafeInteger(record.seq) || typeof record.hash !== 'string' || typeof record.prev_hash !== 'string') {
     return { ok: false, seq: at, reason: 'malformed' };
   }
@@ -143,5 +193,7 @@ function checkLinks(value: unknown, at: number, prev: ChainHead): Checked {
   if (record.seq > expected) return { ok: false, seq: expected, reason: 'seq_gap' };
   if (record.seq < expected) return { ok: false, seq: expected, reason: 'seq_regression' };
   if (record.prev_hash !== prev.hash) return { ok: false, seq: record.seq, reason: 'prev_hash_mismatch' };
+  if (!HEX64.test(record.hash)) return { ok: false, seq: record.seq, reason: 'hash_mismatch' };
+  if (schema === PURGED_SCHEMA && !isTombstone(record)) return { ok: false, seq: record.seq, reason: 'malformed' };
   return { ok: true, record };
 }

@@ -10,6 +10,7 @@ import type { AuditRecord } from '../kernel/index.js';
 import { verifyCheckpointSignature } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
 import { LeafTree, hashRowLeaf, verifyConsistency } from './merkle.js';
+import { purgedRanges } from './retention-format.js';
 import type { ChainHead, VerifyReport } from './types.js';
 import { verifyChain } from './verify-chain.js';
 
@@ -22,6 +23,8 @@ export type FindingKind =
   | 'checkpoint_forged' // a checkpoint whose signature does not verify, whose key is unknown, or that covers itself
   | 'checkpoint_root_mismatch' // a validly signed checkpoint whose root the rows no longer give (the chain was rebuilt)
   | 'checkpoint_inconsistent' // a checkpoint that is not an extension of the one before it
+  | 'purge_unrecorded' // a purged row (tombstone) that no later retention purge row lists
+  | 'purge_unsigned' // a retention purge row that no verified checkpoint covers (anyone with write access could have appended it)
   | 'chain_broken'; // any other break of the chain
 
 export interface Finding {
@@ -67,6 +70,7 @@ export async function verifyExport(lines: Lines, options: ExportVerifyOptions): 
   const recent: string[] = [];
   const leafHashes: Buffer[] = [];
   const checkpointRows: AuditRecord[] = [];
+  const purgeRows: AuditRecord[] = [];
   // An iterable without `return`, so that verifyChain stopping at a break leaves the rest readable.
   const feed: AsyncIterable<string> = {
     [Symbol.asyncIterator]: () => ({
@@ -84,6 +88,7 @@ export async function verifyExport(lines: Lines, options: ExportVerifyOptions): 
     onRecord: (record) => {
       leafHashes.push(hashRowLeaf(record.hash));
       if (record.event === 'checkpoint') checkpointRows.push(record);
+      else if (purgedRanges(record)) purgeRows.push(record);
     },
   });
   const findings: Finding[] = [];
@@ -103,6 +108,14 @@ export async function verifyExport(lines: Lines, options: ExportVerifyOptions): 
       latest = given;
       count += 1;
     }
+  }
+  for (const record of purgeRows) {
+    if ((latest?.tree_size ?? 0) < record.seq)
+      findings.push({
+        kind: 'purge_unsigned',
+        seq: record.seq,
+        message: `the retention purge at seq ${record.seq} is under no signed checkpoint: it cannot be told from a purge appended by someone with write access`,
+      });
   }
   const base = { ok: findings.length === 0, rows: chain.count, checkpoints: count, findings };
   return { ...base, ...(chain.head ? { head: chain.head } : {}), ...(latest ? { latest } : {}) };
@@ -155,11 +168,18 @@ export function classifyBreak(report: VerifyReport, window: BreakWindow): Findin
         : { kind: 'row_deleted', seq: at, message: `seq ${at} is missing: the row was deleted` };
     case 'prev_hash_mismatch':
       return classifyUnlinked(at, line(report.count), line(report.count - 2));
+    case 'purge_unrecorded':
+      return {
+        kind: 'purge_unrecorded',
+        seq: at,
+        message: `row ${at} is purged but no retention purge row after it lists it: its body was removed outside a purge`,
+      };
     case 'hash_mismatch':
     case 'non_canonical':
     case 'unparseable':
     case 'malformed':
     case 'schema_mismatch':
+    case 'undecryptable':
       return { kind: 'field_changed', seq: at, message: `row ${at} was changed after it was written: its content no longer gives its hash (${report.reason})` };
     default:
       return { kind: 'chain_broken', seq: at, message: `the chain breaks at seq ${at} (${report.reason ?? 'unknown'})` };

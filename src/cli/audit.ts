@@ -1,13 +1,13 @@
 /** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyExport, verifyStore } from '../audit/index.js';
-import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport } from '../audit/index.js';
+import { createAuditStore, isCheckpoint, isPurgedRow, loadVerifyKeys, proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
+import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport, VerifyReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import { formatRecord, readSinkStatus } from '../export/index.js';
 import type { ExportFormat } from '../export/index.js';
 import type { CommandContext } from './context.js';
-import { resolveStore } from './store-uri.js';
+import { openStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
 export interface VerifyAuditOptions extends StoreOptions {
@@ -20,7 +20,13 @@ export interface VerifyAuditOptions extends StoreOptions {
 
 export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
   if (opts.export !== undefined || opts.anchor?.length) return verifyWithKeys(ctx, opts);
-  const report = await verifyStore(await resolveStore(opts), opts.expectHead ? { expectHead: opts.expectHead } : {});
+  const store = await openStore(opts, { readonly: true });
+  let report: VerifyReport;
+  try {
+    report = await verifyChain(store.readRaw(), opts.expectHead ? { expectHead: opts.expectHead } : {});
+  } finally {
+    await store.close();
+  }
   const against = opts.expectHead ? `, reaches the expected head seq ${opts.expectHead.seq}` : '';
   if (report.ok) {
     ctx.out(`audit trail intact: ${report.count} records${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${against}`);
@@ -42,14 +48,15 @@ export interface ExportOptions extends StoreOptions {
  * several replicas may interleave their times, so the scan starts at seq 1).
  */
 export async function exportAudit(ctx: CommandContext, opts: ExportOptions): Promise<void> {
-  const store = await createAuditStore(await resolveStore(opts));
+  const store = await openStore(opts);
   const fromSeq = opts.since && 'seq' in opts.since ? opts.since.seq : (opts.from ?? 1);
   const since = opts.since && 'time' in opts.since ? opts.since.time : undefined;
   let started = since === undefined;
   try {
     for await (const record of store.read({ fromSeq })) {
       started ||= Date.parse(record.time) >= since!;
-      if (started) await ctx.write(`${formatRecord(record, opts.format)}\n`);
+      // A purged row has no event to map to OCSF; JSON Lines keep it (the chain links through it).
+      if (started && !(opts.format === 'ocsf' && isPurgedRow(record))) await ctx.write(`${formatRecord(record, opts.format)}\n`);
     }
   } finally {
     await store.close();
@@ -110,7 +117,7 @@ async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions): Pr
     printExportReport(ctx, await verifyExport(fileLines(opts.export), options), anchored.length, 'export intact (offline)');
     return;
   }
-  const store = await createAuditStore(await resolveStore(opts), { readonly: true });
+  const store = await openStore(opts, { readonly: true });
   try {
     printExportReport(ctx, await verifyExport(storeLines(store), options), anchored.length, 'audit trail intact');
   } finally {
@@ -160,7 +167,7 @@ function printExportReport(ctx: CommandContext, report: ExportReport, anchored: 
 
 /** Prints the inclusion proof of one row against the latest checkpoint. */
 export async function proveAudit(ctx: CommandContext, seq: number, opts: StoreOptions): Promise<void> {
-  const store = await createAuditStore(await resolveStore(opts), { readonly: true });
+  const store = await openStore(opts, { readonly: true });
   try {
     const result = await proveInclusion(store, seq);
     if (result.ok) {

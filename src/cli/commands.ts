@@ -192,6 +192,46 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
     );
 
   audit
+    .command('purge')
+    .description(
+      'Remove rows past retention (audit.retention, per record class) that no legal hold covers. Without --yes, a dry run: prints what would go. With --yes, purges in batches (each recorded as a retention_purge row; the purged rows keep their hash in the chain, so what remains still verifies) and signs a checkpoint after.',
+    )
+    .requiredOption('-c, --config <file>', 'the config file (store, keys, retention)')
+    .requiredOption('--by <name>', 'who runs the purge (recorded in the purge rows)')
+    .option('--yes', 'purge for real (default: dry run)')
+    .option('--json', 'print the plan as JSON')
+    .action(async (opts: { config: string; by: string; yes?: boolean; json?: boolean }) => (await import('./retention.js')).purgeAudit(ctx, opts));
+
+  const hold = audit.command('hold').description('Legal holds: rows a hold covers survive every purge. Each hold and release is a row.');
+  hold
+    .command('place')
+    .description('Place a legal hold on the rows of a user, a tenant and/or a time range (every bound given must match).')
+    .requiredOption('-c, --config <file>', 'the config file')
+    .requiredOption('--by <name>', 'who places the hold')
+    .requiredOption('--reason <text>', 'why (matter, ticket)')
+    .option('--user <sub>', "the user's subject (user.sub)")
+    .option('--tenant <id>', 'the tenant (user.tenant)')
+    .option('--from <time>', 'rows at or after this RFC 3339 time')
+    .option('--to <time>', 'rows before this RFC 3339 time')
+    .action(async (opts: { config: string; by: string; reason: string; user?: string; tenant?: string; from?: string; to?: string }) =>
+      (await import('./retention.js')).placeHold(ctx, opts),
+    );
+  hold
+    .command('release')
+    .description('Release a legal hold (its rows are purged again once past retention).')
+    .argument('<hold-id>', 'the id `hold place` printed')
+    .requiredOption('-c, --config <file>', 'the config file')
+    .requiredOption('--by <name>', 'who releases it')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (holdId: string, opts: { config: string; by: string; reason: string }) => (await import('./retention.js')).releaseHold(ctx, holdId, opts));
+  hold
+    .command('list')
+    .description('The legal holds open now (from the trail).')
+    .requiredOption('-c, --config <file>', 'the config file')
+    .option('--json', 'print JSON')
+    .action(async (opts: { config: string; json?: boolean }) => (await import('./retention.js')).listHolds(ctx, opts));
+
+  audit
     .command('sinks')
     .description("Each SIEM sink's cursor, lag and last error (from the cursors in export.stateDir): exit 1 when a sink is failing.")
     .requiredOption('-c, --config <file>', 'the config file naming the sinks and the store')

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { createAuditStore } from '../audit/index.js';
+import type { AuditStoreAdmin, AuditStoreOptions } from '../audit/index.js';
 
 export interface StoreOptions {
   readonly store?: string;
@@ -19,4 +21,27 @@ export async function resolveStore(opts: StoreOptions): Promise<string> {
     return loadConfig(opts.config).audit.store;
   }
   return `sqlite:${path.resolve('data/audit.sqlite')}`;
+}
+
+/**
+ * Opens the trail a command reads or writes. With --config, through the config's key
+ * registry (a sealed trail opens only with its keys; --store still picks the location);
+ * without one, the store as is (sealed rows then fail to open, naming the missing key).
+ */
+export async function openStore(opts: StoreOptions, options: Omit<AuditStoreOptions, 'keys'> = {}): Promise<AuditStoreAdmin> {
+  if (!opts.config) return createAuditStore(await resolveStore(opts), options);
+  const { loadConfig } = await import('../config/index.js');
+  const { createKeyRegistry, recordKeysOf } = await import('../keys/index.js');
+  const config = loadConfig(opts.config);
+  const keys = createKeyRegistry(config.keys);
+  try {
+    const store = await createAuditStore(opts.store ? await resolveStore({ store: opts.store }) : config.audit.store, {
+      ...options,
+      keys: recordKeysOf(keys, config.audit.encryption?.key),
+    });
+    return { ...store, close: () => store.close().finally(() => keys.close()) };
+  } catch (err) {
+    keys.close();
+    throw err;
+  }
 }

@@ -9,10 +9,18 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { CustosError } from '../kernel/index.js';
 import { configSchema } from './schema.js';
-import type { CustosConfig } from './schema.js';
+import type { CustosConfig, KeyConfig } from './schema.js';
+
+/** A registry key with its material (or its token's PIN) read from the reference. */
+export interface ResolvedKey {
+  readonly id: string;
+  readonly use: KeyConfig['use'];
+  readonly material?: string;
+  readonly pkcs11?: { readonly module: string; readonly token: string; readonly label: string; readonly pin: string };
+}
 
 /** A config whose paths are absolute and whose secret references are resolved. */
-export type ResolvedConfig = CustosConfig & { readonly source: string; readonly baseDir: string };
+export type ResolvedConfig = Omit<CustosConfig, 'keys'> & { readonly keys: readonly ResolvedKey[]; readonly source: string; readonly baseDir: string };
 
 export function formatIssuePath(segments: readonly PropertyKey[]): string {
   let out = '';
@@ -151,8 +159,20 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   const { signingKey } = cfg.audit.checkpoints;
   const checkpoints = {
     ...cfg.audit.checkpoints,
-    ...(signingKey === undefined ? {} : { signingKey: resolveSecret(signingKey, `${source}: audit.checkpoints.signingKey`, baseDir, env, problems) }),
+    ...(signingKey === undefined || signingKey.startsWith('key:')
+      ? {}
+      : { signingKey: resolveSecret(signingKey, `${source}: audit.checkpoints.signingKey`, baseDir, env, problems) }),
   };
+  const keys = cfg.keys.map((k, i): ResolvedKey => {
+    const where = `${source}: keys[${i}]`;
+    if (k.ref !== undefined) return { id: k.id, use: k.use, material: resolveSecret(k.ref, `${where}.ref`, baseDir, env, problems) };
+    const p = k.pkcs11!;
+    return {
+      id: k.id,
+      use: k.use,
+      pkcs11: { ...p, module: path.resolve(baseDir, p.module), pin: resolveSecret(p.pin, `${where}.pkcs11.pin`, baseDir, env, problems) },
+    };
+  });
   // The schema held; what is left are secret references that did not resolve (every one listed).
   if (problems.length) throw configError(source, problems, 'ERR_CONFIG_SECRET_UNRESOLVED');
   return deepFreeze({
@@ -173,6 +193,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     audit: { ...cfg.audit, store, checkpoints },
     export: exportSection,
     monitor,
+    keys,
     source,
     baseDir,
   });

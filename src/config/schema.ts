@@ -317,6 +317,55 @@ const sinkSchema = z.discriminatedUnion('type', [
     .describe('External anchor: signed checkpoint rows as objects in an S3-compatible bucket, never overwritten (`If-None-Match: *`).'),
 ]);
 
+const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const keyId = z.string().regex(KEY_ID, 'must be a key id: letters, digits, `.`, `_`, `-` (at most 64)');
+
+const keySchema = z
+  .strictObject({
+    id: keyId.describe(
+      'The id rows, checkpoints and config refer to the key by. Keep a rotated-out key registered while anything sealed or signed with it is kept.',
+    ),
+    use: z
+      .enum(['encrypt', 'sign', 'hmac'])
+      .describe(
+        '`encrypt`: an AES-256 key-encryption key (at-rest encryption). `sign`: an Ed25519 key (checkpoints). `hmac`: an HMAC-SHA256 key (anchors, webhooks).',
+      ),
+    ref: secretRef
+      .optional()
+      .describe(
+        'Where the key material is: `file:PATH` or `env:NAME`. `encrypt`/`hmac`: 32 bytes as base64 or 64 hex digits; `sign`: a PKCS#8 PEM Ed25519 private key.',
+      ),
+    pkcs11: z
+      .strictObject({
+        module: z.string().min(1).describe('The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so.'),
+        token: z.string().min(1).describe('The token label.'),
+        label: z.string().min(1).describe('The key object label (CKA_LABEL); for `sign`, both halves of the key pair carry it.'),
+        pin: secretRef.describe('The user PIN, as a secret reference.'),
+      })
+      .optional()
+      .describe('A key held in a PKCS#11 token (HSM): it never leaves the token.'),
+  })
+  .refine((k) => (k.ref === undefined) !== (k.pkcs11 === undefined), { message: 'give exactly one of ref or pkcs11' });
+
+const retentionDays = z.number().int().min(1).max(36_500);
+
+const retentionSchema = z
+  .strictObject({
+    minimumDays: retentionDays
+      .default(2192)
+      .describe('No record class may be kept less than this (default six years, HIPAA 164.316(b)(2)(i)); a shorter class is a config error.'),
+    defaultDays: retentionDays.default(2192).describe('How long a row is kept when its class is not in `classes`.'),
+    classes: z
+      .partialRecord(z.enum(['intent', 'result', 'deny', 'confirm', 'auth_failure', 'alert', 'admin']), retentionDays)
+      .default({})
+      .describe('Days kept per record class (the row `event`). Checkpoint, purge and legal-hold rows are never purged.'),
+  })
+  .prefault({})
+  .refine((r) => r.defaultDays >= r.minimumDays && Object.values(r.classes).every((d) => d === undefined || d >= r.minimumDays), {
+    message: 'no retention may be below minimumDays',
+  })
+  .describe('Retention per record class and the purge (`custos audit purge`); legal holds are rows (`custos audit hold`).');
+
 const exportSchema = z
   .strictObject({
     stateDir: z
@@ -598,10 +647,12 @@ export const configSchema = z
           ),
         checkpoints: z
           .strictObject({
-            signingKey: secretRef
+            signingKey: z
+              .string()
+              .regex(/^(env|file|key):.+$/, 'must be a secret reference (env:NAME or file:PATH) or a registry key (key:ID), never an inline secret')
               .optional()
               .describe(
-                'The Ed25519 private key (PKCS#8 PEM) that signs checkpoints, as a secret reference (`file:keys/checkpoint.pem`). Checkpoints are written only when it is set. Its key id is the first 16 hex of SHA-256 of its public key (SPKI DER); rotate by replacing the key and giving verifiers the old and the new public key.',
+                'The Ed25519 key that signs checkpoints: a `sign` key of the registry (`key:ID`, e.g. one in a PKCS#11 token), or a PKCS#8 PEM as a secret reference (`file:keys/checkpoint.pem`). Checkpoints are written only when it is set. Its checkpoint key id is the first 16 hex of SHA-256 of its public key (SPKI DER); rotate by replacing the key and giving verifiers the old and the new public key.',
               ),
             everyRows: z.number().int().min(1).max(1_000_000).default(1000).describe('A checkpoint after this many rows.'),
             everySec: z.number().int().min(1).max(86_400).default(300).describe('And at most this long after a row when fewer came.'),
@@ -627,6 +678,15 @@ export const configSchema = z
           })
           .prefault({})
           .describe('Search of the trail and the HIPAA accounting of disclosures (164.528).'),
+        retention: retentionSchema,
+        encryption: z
+          .strictObject({
+            key: keyId.describe(
+              'The id of the `encrypt` key (in `keys`) new rows are sealed under. Rotate by registering a new key and naming it here; keep the old one registered.',
+            ),
+          })
+          .optional()
+          .describe('Encryption at rest of the trail (AES-256-GCM envelope encryption, docs/audit-schema.md). Off when absent.'),
       })
       .prefault({})
       .describe('The audit trail.'),
@@ -672,6 +732,7 @@ export const configSchema = z
       ),
     export: exportSchema,
     monitor: monitorSchema,
+    keys: z.array(keySchema).default([]).describe('The key registry: every key Custos holds, by id (src/keys/README.md).'),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -702,6 +763,17 @@ export const configSchema = z
     cfg.monitor.drift.alertOnly.forEach((name, i) => {
       if (!seen.has(name)) ctx.addIssue({ code: 'custom', path: ['monitor', 'drift', 'alertOnly', i], message: `no upstream is named "${name}"` });
     });
+    const keys = new Map(cfg.keys.map((k) => [k.id, k.use]));
+    cfg.keys.forEach((k, i) => {
+      if (cfg.keys.findIndex((other) => other.id === k.id) !== i)
+        ctx.addIssue({ code: 'custom', path: ['keys', i, 'id'], message: `duplicate key id "${k.id}"` });
+    });
+    const encryptionKey = cfg.audit.encryption?.key;
+    if (encryptionKey !== undefined && keys.get(encryptionKey) !== 'encrypt')
+      ctx.addIssue({ code: 'custom', path: ['audit', 'encryption', 'key'], message: `no encrypt key "${encryptionKey}" in keys` });
+    const signingKey = cfg.audit.checkpoints.signingKey;
+    if (signingKey?.startsWith('key:') && keys.get(signingKey.slice(4)) !== 'sign')
+      ctx.addIssue({ code: 'custom', path: ['audit', 'checkpoints', 'signingKey'], message: `no sign key "${signingKey.slice(4)}" in keys` });
     const sinks = new Set<string>();
     cfg.export.sinks.forEach((sink, i) => {
       if (sinks.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['export', 'sinks', i, 'name'], message: `duplicate sink name "${sink.name}"` });
@@ -727,3 +799,4 @@ export type UpstreamSettings = z.output<typeof upstreamSchema>;
 export type SinkConfig = z.output<typeof sinkSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type ModelProviderSettings = z.output<typeof llmSchema>['providers'][number];
+export type KeyConfig = z.output<typeof keySchema>;

@@ -3,6 +3,7 @@
  * started and stopped together. `status()` is what readiness and the CLI show.
  */
 import os from 'node:os';
+import { isPurgedRow } from '../audit/index.js';
 import { createFileCursorStore } from './cursor.js';
 import { createSinkRunner } from './runner.js';
 import type { SinkRunner, TrailReader } from './runner.js';
@@ -31,16 +32,20 @@ export interface ExportService {
   readonly runners: ReadonlyMap<string, SinkRunner>;
 }
 
-/** The sink a setting names, passing only the rows of `settings.events` when set. */
+/**
+ * The sink a setting names, passing only the rows of `settings.events` when set. An OCSF sink
+ * skips purged rows (tombstones carry no event to map; the JSONL form keeps them).
+ */
 export function createSink(settings: SinkSettings): Sink {
   const sink = createDestination(settings);
   const events = settings.events;
-  if (!events) return sink;
+  const ocsf = settings.format === 'ocsf';
+  if (!events && !ocsf) return sink;
   return {
     name: sink.name,
     type: sink.type,
     deliver: async (batch) => {
-      const kept = batch.filter((r) => events.includes(r.event));
+      const kept = batch.filter((r) => (!events || events.includes(r.event)) && !(ocsf && isPurgedRow(r)));
       if (kept.length > 0) await sink.deliver(kept);
     },
     close: () => sink.close(),

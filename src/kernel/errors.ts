@@ -45,6 +45,11 @@ export const ERROR_CODES = {
   ERR_AUDIT_CHAIN_BROKEN: 'The audit trail does not verify.',
   ERR_EXPORT_DELIVERY_FAILED: 'A SIEM sink or anchor did not take a batch; it is retried from its cursor, nothing is dropped.',
   ERR_AUDIT_STORE_INVALID: 'The audit store location is not valid.',
+  ERR_AUDIT_DECRYPT_FAILED: 'A sealed audit row could not be decrypted: its key is not in the registry, or its ciphertext was changed.',
+  ERR_AUDIT_PURGE_REFUSED: 'The retention purge was refused (a retention below the configured minimum, or nothing confirmed).',
+  // keys
+  ERR_KEY_UNKNOWN: 'No key with this id is in the key registry (the `keys` section of the config).',
+  ERR_KEY_INVALID: 'A key in the registry is not usable for its declared use (wrong type, length or token object).',
   // gateway
   ERR_GATEWAY_BAD_REQUEST: 'The request is malformed.',
   ERR_GATEWAY_NOT_FOUND: 'No such route, tool or request.',

@@ -60,7 +60,6 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped.join('[^/]*')}$`);
 }
 
-
 const sortedUnion = (lists: ReadonlyArray<readonly string[] | undefined>): string[] => [...new Set(lists.flatMap((l) => l ?? []))].sort();
 
 /** The classification of the entries that matched: classes, and the `urls`/`hosts` marks when any entry has them. */

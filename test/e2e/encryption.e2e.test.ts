@@ -1,0 +1,69 @@
+/**
+ * Issue 10's "must show" for encryption at rest, through the real gateway: with
+ * `audit.encryption` on, a real tool call's redacted output is in the trail (read back with
+ * the keys) but nowhere in the bytes of the trail files, and the trail still verifies: in the
+ * database with the keys, and offline from its export with the checkpoint public key alone.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadVerifyKeys, verifyChain, verifyExport } from '../../src/audit/index.js';
+import { canonicalize } from '../../src/kernel/index.js';
+import { startHarness } from './harness.js';
+import type { Harness } from './harness.js';
+
+type TextResult = { content: Array<{ type: string; text?: string }> };
+
+describe('encryption at rest, end to end', () => {
+  let h: Harness;
+  const ed = generateKeyPairSync('ed25519');
+  beforeAll(async () => {
+    h = await startHarness({
+      configure: (raw, { dir }) => {
+        writeFileSync(path.join(dir, 'trail.key'), randomBytes(32).toString('base64'));
+        writeFileSync(path.join(dir, 'checkpoint.pem'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+        return {
+          ...raw,
+          keys: [
+            { id: 'trail-1', use: 'encrypt', ref: 'file:trail.key' },
+            { id: 'cp', use: 'sign', ref: 'file:checkpoint.pem' },
+          ],
+          audit: { ...raw.audit, encryption: { key: 'trail-1' }, checkpoints: { signingKey: 'key:cp', everyRows: 1, everySec: 3600 } },
+        };
+      },
+    });
+  });
+  afterAll(async () => h?.close());
+
+  it('the redacted output of a real call is not in clear on disk; the trail verifies with the keys and its export offline', async () => {
+    const client = await h.connect(await h.token('alice'));
+    const result = (await client.callTool({
+      name: 'filesystem__read_text_file',
+      arguments: { path: path.join(h.workspace, 'phi/patient-0001.md') },
+    })) as TextResult;
+    const text = result.content.map((c) => c.text ?? '').join('\n');
+    expect(text).toContain('Type 2 diabetes');
+    expect(text).toContain('[redacted:ssn]');
+
+    const rows = await h.auditRecords();
+    const resultRow = rows.filter((r) => r.event === 'result').at(-1)!;
+    expect(JSON.stringify(resultRow.output?.redacted)).toContain('Type 2 diabetes'); // the trail holds it…
+
+    const trailFiles = readdirSync(h.dir).filter((f) => f.startsWith('audit.sqlite'));
+    expect(trailFiles).toContain('audit.sqlite');
+    const disk = Buffer.concat(trailFiles.map((f) => readFileSync(path.join(h.dir, f))));
+    for (const clear of ['Type 2 diabetes', '[redacted:ssn]', 'patient-0001']) expect(disk.includes(Buffer.from(clear)), clear).toBe(false); // …never in clear
+
+    const chain = await verifyChain(h.custos.store.readRaw()); // checkpoints may have been added since `rows` was read
+    expect(chain.ok).toBe(true);
+    expect(chain.count).toBeGreaterThanOrEqual(rows.length);
+    const keys = loadVerifyKeys([ed.publicKey.export({ type: 'spki', format: 'pem' }).toString()]);
+    const report = await verifyExport(
+      rows.map((r) => canonicalize(r)),
+      { keys },
+    );
+    expect(report).toMatchObject({ ok: true, rows: rows.length, findings: [] });
+    expect(report.checkpoints).toBeGreaterThan(0); // signed by the registry key, verified with its public key alone
+  });
+});
