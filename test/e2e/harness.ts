@@ -26,7 +26,7 @@ import type { DevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 
 /** The dev provider's demo users and client, for tests (the harness is the one test importer of the dev provider). */
-export { DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
+export { DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, signInDevUser, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 
 /** The repository root, from the sources or from their compiled copy in dist-bench/. */
 function findRepoRoot(from: string): string {
