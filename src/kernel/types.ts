@@ -21,6 +21,8 @@ export interface Principal {
   /** The IdP session (`sid`) the token belongs to, when the token names one. */
   readonly sessionId?: string;
   readonly clientId?: string;
+  /** Set when the IdP marked the token as a machine's own (client credentials, no user): the marker found, e.g. `entra_idtyp_app`. */
+  readonly machine?: string;
   /** `jti` of the presented token. */
   readonly tokenId?: string;
   /** Seconds since epoch. */
