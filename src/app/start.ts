@@ -117,6 +117,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,
+      journal: delegation.journal,
       pipeline,
       policy,
       upstreams,

@@ -36,6 +36,12 @@ const INPUT: Required<NonNullable<Rec['input']>> = { redacted: { a: 1 }, sha256:
 const OUTPUT: Required<NonNullable<Rec['output']>> = { redacted: 'x', sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' };
 const REDACTIONS: Required<Rec['redactions']> = { count: 1, types: ['ticket'], rules: [{ rule: 'custom:ticket-id', type: 'ticket', count: 1 }], allowed: 1 };
 const CONFIRMATION: Required<NonNullable<Rec['confirmation']>> = { status: 'accepted', channel: 'mcp_elicitation' };
+const OFFLINE: Required<NonNullable<Rec['offline']>> = {
+  recorded_offline: true,
+  occurred_at: '2025-01-01T00:00:00.000Z',
+  outage: { from: '2025-01-01T00:00:00.000Z', to: '2025-01-01T00:05:00.000Z' },
+  journal: { key_thumbprint: 'k'.repeat(43), seq: 1, entry_hash: 'f'.repeat(64) },
+};
 const CHECKPOINT: Required<NonNullable<Rec['checkpoint']>> = { tree_size: 3, root_hash: 'e'.repeat(64), key_id: '0123456789abcdef', signature: 'A'.repeat(86) };
 const NESTED = {
   checkpoint: CHECKPOINT,
@@ -47,6 +53,7 @@ const NESTED = {
   output: OUTPUT,
   redactions: REDACTIONS,
   confirmation: CONFIRMATION,
+  offline: OFFLINE,
 };
 
 const FULL: Required<AuditRecord> = {
@@ -68,6 +75,7 @@ const FULL: Required<AuditRecord> = {
   confirmation: CONFIRMATION,
   alert: { type: 'tier_mismatch', severity: 'high' },
   checkpoint: CHECKPOINT,
+  offline: OFFLINE,
   detail: { note: 'n' },
   seq: 1,
   prev_hash: '0'.repeat(64),

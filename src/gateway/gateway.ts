@@ -17,6 +17,7 @@ import { createPendingStore } from './http/pending-store.js';
 import { createBackchannelLogoutRoute } from './http/session-logout.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
 import { createGrantRoutes } from './http/oauth-grants.js';
+import { createFailOpenRoutes } from './http/failopen-api.js';
 import { createOAuthRoutes } from './http/oauth-token.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
@@ -94,6 +95,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...identityRoutes(),
     ...(deps.tokens
       ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })]
+      : []),
+    ...(deps.journal
+      ? createFailOpenRoutes({ auth, journal: deps.journal, pipeline: deps.pipeline, policy: deps.policy, deriveAgent: deps.deriveAgent, maxBodyBytes })
       : []),
     ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [
       `GET ${p}`,

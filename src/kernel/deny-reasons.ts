@@ -33,6 +33,8 @@ export const DENY_REASONS = {
   SESSION_IDLE: 'session_idle',
   /** A service credential without a user. */
   NO_USER: 'no_user',
+  /** A delivered offline journal (audited fail-open) or its metadata did not verify: nothing of it was recorded. */
+  JOURNAL_INVALID: 'journal_invalid',
 } as const;
 
 /** Why Custos' token endpoint refused a delegation (RFC 8693); on rows as `delegation_<reason>`. */

@@ -9,3 +9,4 @@ export * from './digest.js';
 export * from './canonical.js';
 export * from './identity-ports.js';
 export * from './limits.js';
+export * from './offline-journal.js';

@@ -61,6 +61,8 @@ export interface ActivePolicy {
   readonly tenancyRules?: TenancyRules;
   /** The bundle's redaction section, when it has one. */
   readonly redaction?: RedactionPolicy;
+  /** `server/name` of the tools the catalog declares `failOpen` (the SDK's audited fail-open); absent: none. */
+  readonly failOpenTools?: readonly string[];
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */

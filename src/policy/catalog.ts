@@ -13,9 +13,19 @@ const CLASS_NAME = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_ca
 const TOOL_KEY = z.string().regex(/^[^/*\s]+\/[^/\s]+$/, 'must be "server/name" (`*` allowed in the name)');
 
 const classesSchema = z.strictObject({ classes: z.array(CLASS_NAME) });
+/** A tool entry: its classes, and `failOpen` (exact `server/name` keys only): the SDK may run it, journaled, while Custos is unreachable. */
+const toolEntrySchema = z.strictObject({ classes: z.array(CLASS_NAME), failOpen: z.boolean().optional() });
 
 const catalogSchema = z.strictObject({
-  tools: z.record(TOOL_KEY, classesSchema).default({}),
+  tools: z
+    .record(TOOL_KEY, toolEntrySchema)
+    .default({})
+    .superRefine((tools, ctx) => {
+      for (const [key, entry] of Object.entries(tools)) {
+        if (entry.failOpen && key.includes('*'))
+          ctx.addIssue({ code: 'custom', path: [key, 'failOpen'], message: 'failOpen needs an exact "server/name" key, not a glob' });
+      }
+    }),
   defaults: classesSchema.default({ classes: [] }),
   classification: z.array(z.strictObject({ dataClass: CLASS_NAME, paths: z.array(z.string().min(1)).min(1) })).default([]),
   tenancy: tenancySchema.optional(),
@@ -46,6 +56,14 @@ export function parseCatalog(text: string, file = 'catalog.yaml'): CatalogParse 
     return { catalog: null, problems };
   }
   return { catalog: result.data, problems: [] };
+}
+
+/** The `server/name` keys the catalog declares `failOpen: true`, sorted. */
+export function listFailOpenTools(catalog: ToolCatalog): string[] {
+  return Object.entries(catalog.tools)
+    .filter(([, entry]) => entry.failOpen === true)
+    .map(([key]) => key)
+    .sort();
 }
 
 function globToRegExp(glob: string): RegExp {

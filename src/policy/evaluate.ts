@@ -21,6 +21,7 @@ export interface CedarPolicyOptions {
   readonly classificationRules: readonly ClassificationRule[];
   readonly tenancyRules?: TenancyRules;
   readonly redaction?: RedactionPolicy;
+  readonly failOpenTools?: readonly string[];
 }
 
 /** Entity UID of the tool: `server/name`. */
@@ -124,5 +125,6 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
     classificationRules: Object.freeze(options.classificationRules.map((r) => Object.freeze({ ...r }))),
     ...(options.tenancyRules ? { tenancyRules: options.tenancyRules } : {}),
     ...(options.redaction ? { redaction: options.redaction } : {}),
+    failOpenTools: Object.freeze([...(options.failOpenTools ?? [])]),
   });
 }

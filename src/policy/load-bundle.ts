@@ -8,7 +8,7 @@ import { CustosError } from '../kernel/index.js';
 import { digestBundleFiles, readBundleFiles } from './bundle-hash.js';
 import type { BundleFile } from './bundle-hash.js';
 import { checkSchemaShape, parsePolicyFiles, validatePolicies } from './cedar-load.js';
-import { createToolClassifier, parseCatalog } from './catalog.js';
+import { createToolClassifier, listFailOpenTools, parseCatalog } from './catalog.js';
 import { createCedarPolicy } from './evaluate.js';
 import { toRedactionPolicy } from './redaction.js';
 import { toTenancyRules } from './tenancy.js';
@@ -80,6 +80,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     classificationRules: catalog.catalog.classification,
     tenancyRules: toTenancyRules(catalog.catalog.tenancy),
     redaction: toRedactionPolicy(catalog.catalog.redaction),
+    failOpenTools: listFailOpenTools(catalog.catalog),
   });
   return Object.freeze({
     dir: root,

@@ -29,7 +29,7 @@ export interface LoadedBundle {
 /** The parsed `catalog.yaml`. */
 export interface ToolCatalog {
   /** `server/name` (with `*` globs) → classes. */
-  readonly tools: Readonly<Record<string, { readonly classes: readonly string[] }>>;
+  readonly tools: Readonly<Record<string, { readonly classes: readonly string[]; readonly failOpen?: boolean }>>;
   readonly defaults: { readonly classes: readonly string[] };
   readonly classification: readonly ClassificationRule[];
   /** Where calls name tenants (the `tenancy:` section), when the bundle has one. */

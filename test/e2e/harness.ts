@@ -96,6 +96,10 @@ export interface Harness {
   /** `tools/call` requests that reached the real upstream, in order. */
   upstreamCalls(): TapEntry[];
   auditRecords(): Promise<AuditRecord[]>;
+  /** Stops Custos (the control plane goes away: its port refuses connections); the provider and the store stay. */
+  stopCustos(): Promise<void>;
+  /** Starts Custos again on the same port, config and store (in-process only). */
+  startCustosAgain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -198,11 +202,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const finalRaw = options.configure ? options.configure(raw, { dir, issuer: idp.issuer, audience }) : raw;
   let custos: HarnessCustos;
+  const config = (() => {
+    try {
+      return resolveConfig(finalRaw, { source: 'harness', baseDir: dir });
+    } catch (err) {
+      void idp.close();
+      throw err;
+    }
+  })();
+  const startInProcess = () => startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
+  let running = true;
   try {
-    const config = resolveConfig(finalRaw, { source: 'harness', baseDir: dir });
-    custos = options.outOfProcess
-      ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs)
-      : await startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
+    custos = options.outOfProcess ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs) : await startInProcess();
   } catch (err) {
     await idp.close();
     throw err;
@@ -214,7 +225,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return client;
   };
   return {
-    custos,
+    get custos() {
+      return custos;
+    },
     issuer: idp.issuer,
     mcpUrl: custos.mcpUrl,
     workspace,
@@ -247,9 +260,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       for await (const r of custos.store.read()) out.push(r);
       return out;
     },
+    stopCustos: async () => {
+      running = false;
+      await custos.close();
+    },
+    startCustosAgain: async () => {
+      if (options.outOfProcess) throw new Error('startCustosAgain: in-process harness only');
+      custos = await startInProcess();
+      running = true;
+    },
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
-      await custos.close();
+      if (running) await custos.close();
       await idp.close();
       rmSync(dir, { recursive: true, force: true });
     },

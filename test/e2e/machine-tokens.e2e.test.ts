@@ -34,7 +34,13 @@ describe('no user, no call: machine tokens of every IdP', () => {
     h = await startHarness({
       configure: (raw, ctx) => {
         audience = ctx.audience;
-        const extra = { issuer: idp.issuer, audience: ctx.audience, jwksUri: idp.jwksUri, algorithms: ['ES256'], claims: { roles: 'roles', tenant: 'tenant' } };
+        const extra = {
+          issuer: idp.issuer,
+          audience: ctx.audience,
+          jwksUri: idp.jwksUri,
+          algorithms: ['ES256' as const],
+          claims: { roles: 'roles', tenant: 'tenant' },
+        };
         return { ...raw, identity: { ...raw.identity, issuers: [...(raw.identity?.issuers ?? []), extra] } };
       },
     });

@@ -81,7 +81,13 @@ async function finishConsent(provider: Provider, req: IncomingMessage, res: Serv
 }
 
 /** GET: login by hint, the login page, or consent. */
-async function showInteraction(provider: Provider, users: readonly DevUser[], req: IncomingMessage, res: ServerResponse, interaction: Interaction): Promise<void> {
+async function showInteraction(
+  provider: Provider,
+  users: readonly DevUser[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  interaction: Interaction,
+): Promise<void> {
   switch (interaction.prompt.name) {
     case 'login': {
       const hint = interaction.params.login_hint;

@@ -13,7 +13,14 @@
  */
 type Claims = Readonly<Record<string, unknown>>;
 
-export const MACHINE_MARKERS = ['sub_is_client', 'entra_idtyp_app', 'auth0_gty', 'keycloak_service_account', 'okta_cid_is_sub', 'client_credentials_grant'] as const;
+export const MACHINE_MARKERS = [
+  'sub_is_client',
+  'entra_idtyp_app',
+  'auth0_gty',
+  'keycloak_service_account',
+  'okta_cid_is_sub',
+  'client_credentials_grant',
+] as const;
 export type MachineMarker = (typeof MACHINE_MARKERS)[number];
 
 const CLIENT_CREDENTIALS = new Set(['client-credentials', 'client_credentials']);
