@@ -7,9 +7,9 @@
  * Entries are chained: each names the SHA-256 of the line before it (`prev`) and the next `seq`.
  * Nothing is ever deleted: delivery only moves the cursor.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import path from 'node:path';
 
 export const JOURNAL_ENTRY_TYP = 'custos-journal+jws';
@@ -65,7 +65,7 @@ function writeDurably(file: string, text: string, mode = 0o600): void {
 }
 
 function loadOrCreateKey(file: string): KeyObject {
-  if (existsSync(file)) return createPrivateKey({ key: JSON.parse(readFileSync(file, 'utf8')) as import('node:crypto').JsonWebKey, format: 'jwk' });
+  if (existsSync(file)) return createPrivateKey({ key: JSON.parse(readFileSync(file, 'utf8')) as JsonWebKey, format: 'jwk' });
   const { privateKey } = generateKeyPairSync('ed25519');
   writeDurably(file, JSON.stringify(privateKey.export({ format: 'jwk' })));
   return privateKey;
