@@ -15,7 +15,7 @@ import type { SinkStatus } from '../export/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
-import type { Pipeline, PolicySource } from '../kernel/index.js';
+import type { Pipeline, PolicySource, UpstreamTokenIssuer } from '../kernel/index.js';
 import { createPolicySource, loadBundle } from '../policy/index.js';
 import { assertRedactionPolicy, createProtector, extractTenants } from '../protect/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
@@ -96,9 +96,17 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const exporter = createExportService({ ...exportSettings(config), store });
     exporter.start();
     cleanups.push(() => exporter.stop());
+    // Custos' token issuer exists once the server listens (its URL is the issuer); calls come later still.
+    let upstreamTokens: UpstreamTokenIssuer | undefined;
     const upstreams = await createUpstreamPool(
       config.upstreams.map((u) => ({ ...u, command: u.command === 'node' ? process.execPath : u.command })),
-      { logger },
+      {
+        logger,
+        tokens: {
+          issue: (user, audience, mode) =>
+            upstreamTokens ? upstreamTokens.issue(user, audience, mode) : Promise.reject(new CustosError('ERR_INTERNAL', 'upstream token issuer not ready')),
+        },
+      },
     );
     cleanups.push(() => upstreams.close());
 
@@ -114,6 +122,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       sessions: identity.sessions,
       grants: identity.backgroundGrants,
     });
+    upstreamTokens = delegation.upstreamTokens;
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,

@@ -21,7 +21,8 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Logger, UpstreamConfig, UpstreamEvent } from '../kernel/index.js';
+import type { Logger, UpstreamConfig, UpstreamEvent, UpstreamTokenIssuer } from '../kernel/index.js';
+import { createIdentityFetch } from './user-identity.js';
 import { watchedCommand } from './watchdog.js';
 
 export const CLIENT_INFO = { name: 'custos-gateway', version: '0.1.0' };
@@ -38,8 +39,12 @@ export interface UpstreamClientHandlers {
   readonly sample: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<Record<string, unknown>>;
 }
 
-export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
-  if (config.url) return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } } });
+export function createUpstreamTransport(config: UpstreamConfig, logger: Logger, tokens?: UpstreamTokenIssuer): Transport {
+  if (config.url) {
+    if (config.identity && !tokens) throw new Error(`upstream ${config.name}: identity is configured but no token issuer was wired`);
+    const identityFetch = config.identity && tokens ? { fetch: createIdentityFetch(config, tokens) } : {};
+    return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } }, ...identityFetch });
+  }
   const command = config.command as string;
   const args = config.args ? [...config.args] : [];
   const watched = watchedCommand(command, args);
@@ -78,6 +83,8 @@ export interface ConnectOptions {
   readonly logger: Logger;
   /** How long initialize may take. */
   readonly timeoutMs: number;
+  /** Issues the user's token for upstreams with `identity`. */
+  readonly tokens?: UpstreamTokenIssuer;
 }
 
 /**
@@ -87,7 +94,7 @@ export interface ConnectOptions {
  */
 export async function connectUpstreamClient(client: Client, config: UpstreamConfig, options: ConnectOptions): Promise<void> {
   try {
-    const transport = createUpstreamTransport(config, options.logger);
+    const transport = createUpstreamTransport(config, options.logger, options.tokens);
     await client.connect(transport, { timeout: options.timeoutMs });
     deliverResponsesAfterNotifications(transport);
   } catch (err) {

@@ -166,7 +166,7 @@ function registerToolHandlers(kit: SessionKit): void {
       const result = await kit.govern(
         ctx,
         { kind: 'tool', tool: ref, arguments: args ?? {} },
-        () => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay }),
+        () => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay, user: ctx.principal }),
         extra.signal,
         extra.requestId,
         schemaDenial(deps, ref, args ?? {}),

@@ -4,7 +4,8 @@
  * that accepts Custos delegation tokens besides the issuers' tokens, and the token exchanger.
  */
 import { CustosError } from '../../kernel/index.js';
-import type { ControlPlaneRecorder, OfflineJournalPort, SessionGuard, TokenExchanger, TokenVerifier } from '../../kernel/index.js';
+import type { ControlPlaneRecorder, OfflineJournalPort, SessionGuard, TokenExchanger, TokenVerifier, UpstreamTokenIssuer } from '../../kernel/index.js';
+import { createUpstreamTokenIssuer } from './upstream-tokens.js';
 import { createOfflineJournal, DEFAULT_FAILOPEN_TTL_SEC } from './offline-journal.js';
 import { createCustosTokenVerifier } from './delegation-verifier.js';
 import { createSigningKeyStore } from './signing-keys.js';
@@ -41,6 +42,8 @@ export interface Delegation {
   readonly keys: SigningKeyStore;
   /** Audited fail-open: signs the SDK's fail-open metadata, verifies delivered offline journals. */
   readonly journal: OfflineJournalPort;
+  /** The user's identity at the tool: tokens for HTTP upstreams configured with `identity`. */
+  readonly upstreamTokens: UpstreamTokenIssuer;
 }
 
 export async function createDelegation(options: DelegationOptions): Promise<Delegation> {
@@ -73,5 +76,6 @@ export async function createDelegation(options: DelegationOptions): Promise<Dele
     ...(options.grants === undefined ? {} : { grants: options.grants }),
   });
   const journal = createOfflineJournal({ keys, issuer, clockSkewSec: settings.clockSkewSec, clock });
-  return { verifier, tokens, keys, journal };
+  const upstreamTokens = createUpstreamTokenIssuer({ keys, issuer, clockSkewSec: settings.clockSkewSec, clock });
+  return { verifier, tokens, keys, journal, upstreamTokens };
 }
