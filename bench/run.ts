@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, string> = {
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
+  sdk: 'the SDK guard against a bare fetch of the decision API (authorize + results), interleaved, p50/p90/p99',
   protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
 };
 

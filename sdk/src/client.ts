@@ -126,7 +126,7 @@ export function createCustos(options: CustosOptions): Custos {
     const lines = journal?.pending() ?? [];
     if (!journal || lines.length === 0) return 0;
     const stored = journal.loadMetadata();
-    if (!stored) throw new CustosSdkError('ERR_CUSTOS_JOURNAL', 'The journal has entries but no fail-open metadata to deliver them with.');
+    if (!stored) throw new CustosSdkError('CUSTOS_JOURNAL_FAILED', 'The journal has entries but no fail-open metadata to deliver them with.');
     const answer = await requestJson(http, '/v1/failopen/journal', await token(), {
       metadata: stored.metadata,
       journal_key: journal.publicJwk,
@@ -153,7 +153,7 @@ export function createCustos(options: CustosOptions): Custos {
       journal!.append({ ...base, time: new Date(clock()).toISOString(), outage_started: outageStarted!, agent: options.agent.name, metadata: meta.jti });
       undelivered = true;
     } catch (err) {
-      throw new CustosSdkError('ERR_CUSTOS_JOURNAL', 'The fail-open journal could not be written durably; the tool did not run.', { cause: err });
+      throw new CustosSdkError('CUSTOS_JOURNAL_FAILED', 'The fail-open journal could not be written durably; the tool did not run.', { cause: err });
     }
   }
 

@@ -4,13 +4,13 @@
  */
 export type CustosSdkErrorCode =
   /** Custos could not be reached, did not answer within the timeout, or answered 5xx: the tool did not run. */
-  | 'ERR_CUSTOS_UNAVAILABLE'
+  | 'CUSTOS_UNAVAILABLE'
   /** Custos denied the call (or held it for a human's confirmation): the tool did not run. */
-  | 'ERR_CUSTOS_DENIED'
+  | 'CUSTOS_DENIED'
   /** Custos refused the request itself (4xx: a bad or expired token, a malformed body). */
-  | 'ERR_CUSTOS_REJECTED'
+  | 'CUSTOS_REJECTED'
   /** The fail-open journal could not be written durably: the tool did not run. */
-  | 'ERR_CUSTOS_JOURNAL';
+  | 'CUSTOS_JOURNAL_FAILED';
 
 export class CustosSdkError extends Error {
   readonly code: CustosSdkErrorCode;
@@ -29,7 +29,7 @@ export class CustosUnavailableError extends CustosSdkError {
   /** The HTTP status, on `server_error`. */
   readonly status?: number;
   constructor(reason: UnavailableReason, message: string, options?: { cause?: unknown; status?: number }) {
-    super('ERR_CUSTOS_UNAVAILABLE', message, options);
+    super('CUSTOS_UNAVAILABLE', message, options);
     this.reason = reason;
     if (options?.status !== undefined) this.status = options.status;
   }
@@ -41,7 +41,7 @@ export class CustosDeniedError extends CustosSdkError {
   readonly requestId: string;
   constructor(decision: 'deny' | 'confirm', reasons: readonly string[], requestId: string) {
     super(
-      'ERR_CUSTOS_DENIED',
+      'CUSTOS_DENIED',
       decision === 'confirm'
         ? `Custos holds this call for a human's confirmation (request ${requestId}); answer it at POST /v1/confirmations.`
         : `Denied by Custos policy: ${reasons.join(', ') || 'no policy allows it'} (request ${requestId}).`,
@@ -57,7 +57,7 @@ export class CustosRejectedError extends CustosSdkError {
   /** Custos' error code (e.g. ERR_IDENTITY_TOKEN_EXPIRED), when it sent one. */
   readonly serverCode?: string;
   constructor(status: number, serverCode: string | undefined, message: string) {
-    super('ERR_CUSTOS_REJECTED', message);
+    super('CUSTOS_REJECTED', message);
     this.status = status;
     if (serverCode !== undefined) this.serverCode = serverCode;
   }

@@ -53,7 +53,7 @@ describe('SDK guard against the quick start', () => {
     const read = custos.guard('filesystem/read_text_file', readNote(ran));
     const err = await read({ path: path.join(h.workspace, 'phi/patient-0001.md') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CustosDeniedError);
-    expect(err).toMatchObject({ code: 'ERR_CUSTOS_DENIED', decision: 'deny' });
+    expect(err).toMatchObject({ code: 'CUSTOS_DENIED', decision: 'deny' });
     expect(ran).toEqual([]);
     expect((await h.auditRecords()).at(-1)).toMatchObject({ event: 'deny', user: { sub: 'bob' }, request_id: (err as CustosDeniedError).requestId });
   });
@@ -67,9 +67,9 @@ describe('SDK guard against the quick start', () => {
     try {
       const ran: string[] = [];
       const slow = createCustos({ baseUrl: url(silent), token: alice, agent, timeoutMs: 100 }).guard('filesystem/read_text_file', readNote(ran));
-      await expect(slow({ path: 'x' })).rejects.toMatchObject({ code: 'ERR_CUSTOS_UNAVAILABLE', reason: 'timeout' });
+      await expect(slow({ path: 'x' })).rejects.toMatchObject({ code: 'CUSTOS_UNAVAILABLE', reason: 'timeout' });
       const failing = createCustos({ baseUrl: url(balancer), token: alice, agent }).guard('filesystem/read_text_file', readNote(ran));
-      await expect(failing({ path: 'x' })).rejects.toMatchObject({ code: 'ERR_CUSTOS_UNAVAILABLE', reason: 'server_error', status: 503 });
+      await expect(failing({ path: 'x' })).rejects.toMatchObject({ code: 'CUSTOS_UNAVAILABLE', reason: 'server_error', status: 503 });
       expect(ran).toEqual([]);
     } finally {
       silent.closeAllConnections();
@@ -96,7 +96,7 @@ describe('SDK guard against the quick start', () => {
 
     const denied = await read({ path: note }).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(CustosUnavailableError);
-    expect(denied).toMatchObject({ code: 'ERR_CUSTOS_UNAVAILABLE', reason: 'unreachable' });
+    expect(denied).toMatchObject({ code: 'CUSTOS_UNAVAILABLE', reason: 'unreachable' });
     expect(ranClosed).toHaveLength(1); // the fail-closed tool did not run
     const bobDuringOutage = createCustos({ baseUrl: h.custos.url, token: bob, agent, failOpen: { journalDir } }).guard(
       'filesystem/list_allowed_directories',
@@ -105,7 +105,7 @@ describe('SDK guard against the quick start', () => {
         return {};
       },
     );
-    await expect(bobDuringOutage({})).rejects.toMatchObject({ code: 'ERR_CUSTOS_UNAVAILABLE' }); // the metadata is alice's
+    await expect(bobDuringOutage({})).rejects.toMatchObject({ code: 'CUSTOS_UNAVAILABLE' }); // the metadata is alice's
     expect(await listAllowed({})).toEqual({ directories: [h.workspace] });
     expect(ranOpen).toEqual([1]);
     const journal = readFileSync(path.join(journalDir, 'journal.jsonl'), 'utf8').trim().split('\n');

@@ -57,7 +57,7 @@ export function createFailOpenRoutes(deps: FailOpenRoutesDeps): Array<[string, R
       verified = await deps.journal.verifyDelivery(principal, body);
     } catch (err) {
       if (isCustosError(err) && err.code === 'ERR_IDENTITY_JOURNAL_INVALID') {
-        await deps.pipeline.recordRefusal({ reasons: [DENY_REASONS.JOURNAL_INVALID], principal, detail: { action: 'offline_journal', ...err.detail } });
+        await deps.pipeline.recordRefusal({ reasons: [DENY_REASONS.JOURNAL_INVALID], principal, detail: { ...err.detail } });
       }
       throw err;
     }
