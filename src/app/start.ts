@@ -97,14 +97,16 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     exporter.start();
     cleanups.push(() => exporter.stop());
     // Custos' token issuer exists once the server listens (its URL is the issuer); calls come later still.
-    let upstreamTokens: UpstreamTokenIssuer | undefined;
+    const upstreamTokens: { current?: UpstreamTokenIssuer } = {};
     const upstreams = await createUpstreamPool(
       config.upstreams.map((u) => ({ ...u, command: u.command === 'node' ? process.execPath : u.command })),
       {
         logger,
         tokens: {
           issue: (user, audience, mode) =>
-            upstreamTokens ? upstreamTokens.issue(user, audience, mode) : Promise.reject(new CustosError('ERR_INTERNAL', 'upstream token issuer not ready')),
+            upstreamTokens.current
+              ? upstreamTokens.current.issue(user, audience, mode)
+              : Promise.reject(new CustosError('ERR_INTERNAL', 'upstream token issuer not ready')),
         },
       },
     );
@@ -122,7 +124,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       sessions: identity.sessions,
       grants: identity.backgroundGrants,
     });
-    upstreamTokens = delegation.upstreamTokens;
+    upstreamTokens.current = delegation.upstreamTokens;
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,
