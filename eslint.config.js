@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'examples/**/workspace/**'] },
+  { ignores: ['dist/**', 'sdk/dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'examples/**/workspace/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

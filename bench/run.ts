@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, string> = {
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
   llm: 'the model-provider proxy: a local OpenAI-compatible provider direct and through /llm/openai, not streamed (per request) and streamed (per chunk)',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
+  sdk: 'the SDK guard against a bare fetch of the decision API (authorize + results), interleaved, p50/p90/p99',
   protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
 };
 

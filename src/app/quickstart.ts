@@ -77,7 +77,8 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   print('');
   print('Try it yourself:');
   print('  npx custos token --user alice          # a bearer token from the dev provider (or --user bob)');
-  print(`  MCP client -> ${custos.mcpUrl} with header "Authorization: Bearer <token>"`);
+  print(`  MCP client -> add ${custos.mcpUrl} by URL: it registers and signs you in at the dev provider (type alice or bob)`);
+  print(`                 or send header "Authorization: Bearer <token>" (docs/identity.md#connect-by-url-the-mcp-authorization-flow)`);
   print('  npx custos audit verify                # checks the hash chain of the trail');
   print('  npx custos audit export --format jsonl # one audit record per line');
   print('Press Ctrl+C to stop.');

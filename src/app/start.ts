@@ -28,7 +28,7 @@ import { createGateway } from '../gateway/index.js';
 import type { AuditSearchPort } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
-import type { Pipeline, PolicySource } from '../kernel/index.js';
+import type { Pipeline, PolicySource, UpstreamTokenIssuer } from '../kernel/index.js';
 import { createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
 import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
@@ -149,7 +149,17 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const exporter = createExportService({ ...exportSettings(config), store });
     exporter.start();
     cleanups.push(() => exporter.stop());
-    const upstreams = await createUpstreamPool(outbound.upstreams, { logger });
+    // Custos' token issuer exists once the server listens (its URL is the issuer); calls come later still.
+    const upstreamTokens: { current?: UpstreamTokenIssuer } = {};
+    const upstreams = await createUpstreamPool(outbound.upstreams, {
+        logger,
+        tokens: {
+          issue: (user, audience, mode) =>
+            upstreamTokens.current
+              ? upstreamTokens.current.issue(user, audience, mode)
+              : Promise.reject(new CustosError('ERR_INTERNAL', 'upstream token issuer not ready')),
+        },
+    });
     cleanups.push(() => upstreams.close());
     await monitoring.start(upstreams);
 
@@ -166,9 +176,11 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       sessions: identity.sessions,
       grants: identity.backgroundGrants,
     });
+    upstreamTokens.current = delegation.upstreamTokens;
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,
+      journal: delegation.journal,
       pipeline,
       policy,
       upstreams,

@@ -41,6 +41,12 @@ const EGRESS: Required<NonNullable<Rec['egress']>> = {
   destinations: ['https://a.example:443', 'https://b.example:443'],
   payload_sha256: 'f'.repeat(64),
 };
+const OFFLINE: Required<NonNullable<Rec['offline']>> = {
+  recorded_offline: true,
+  occurred_at: '2025-01-01T00:00:00.000Z',
+  outage: { from: '2025-01-01T00:00:00.000Z', to: '2025-01-01T00:05:00.000Z' },
+  journal: { key_thumbprint: 'k'.repeat(43), seq: 1, entry_hash: 'f'.repeat(64) },
+};
 const CHECKPOINT: Required<NonNullable<Rec['checkpoint']>> = { tree_size: 3, root_hash: 'e'.repeat(64), key_id: '0123456789abcdef', signature: 'A'.repeat(86) };
 const NESTED = {
   checkpoint: CHECKPOINT,
@@ -53,6 +59,7 @@ const NESTED = {
   redactions: REDACTIONS,
   confirmation: CONFIRMATION,
   egress: EGRESS,
+  offline: OFFLINE,
 };
 
 const FULL: Required<AuditRecord> = {
@@ -75,6 +82,7 @@ const FULL: Required<AuditRecord> = {
   egress: EGRESS,
   alert: { type: 'tier_mismatch', severity: 'high' },
   checkpoint: CHECKPOINT,
+  offline: OFFLINE,
   detail: { note: 'n' },
   seq: 1,
   prev_hash: '0'.repeat(64),

@@ -192,8 +192,25 @@ export const upstreamSchema = z
       .positive()
       .default(50)
       .describe("With `isolation: session`: most per-session connections at once; past it a new session's call is refused (ERR_GATEWAY_SESSION_LIMIT)."),
+    identity: z
+      .strictObject({
+        mode: z
+          .enum(['token-exchange', 'assertion'])
+          .describe(
+            "`token-exchange`: an RFC 8693-shaped access token (`typ: at+jwt`) Custos issues for this upstream: `sub` the user, `act` Custos (over the agent chain), `aud` below, 5 min, cached per user until 1 min before it expires. `assertion`: a short-lived signed identity assertion (`typ: custos-id+jwt`, 60 s, not cached). Both signed with Custos' keys (JWKS at /.well-known/jwks.json); never the user's original token.",
+          ),
+        audience: z.string().min(1).optional().describe('The `aud` of the token (default: the upstream `url`).'),
+        header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/)
+          .default('authorization')
+          .describe('The header that carries it (`authorization` sends `Bearer <token>`; another name sends the bare token).'),
+      })
+      .optional()
+      .describe("`url` upstreams only: carry the user's identity to the tool on every tools/call (docs/identity.md#the-users-identity-at-the-tool)."),
   })
   .refine((u) => (u.command === undefined) !== (u.url === undefined), { message: 'set exactly one of `command` or `url`' })
+  .refine((u) => u.identity === undefined || u.url !== undefined, { message: '`identity` needs a `url` upstream', path: ['identity'] })
   .describe('An MCP server behind Custos.');
 
 const sinkCommon = {

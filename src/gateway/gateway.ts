@@ -18,6 +18,7 @@ import { createPendingStore } from './http/pending-store.js';
 import { createBackchannelLogoutRoute } from './http/session-logout.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
 import { createGrantRoutes } from './http/oauth-grants.js';
+import { createFailOpenRoutes } from './http/failopen-api.js';
 import { createOAuthRoutes } from './http/oauth-token.js';
 import { LLM_PREFIX, createLlmDoor } from './llm/llm-door.js';
 import { createMonitorRoutes } from './http/monitor-api.js';
@@ -100,6 +101,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(deps.monitor ? createMonitorRoutes({ auth, pipeline: deps.pipeline, monitor: deps.monitor, maxBodyBytes }) : []),
     ...(deps.tokens
       ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })]
+      : []),
+    ...(deps.journal
+      ? createFailOpenRoutes({ auth, journal: deps.journal, pipeline: deps.pipeline, policy: deps.policy, deriveAgent: deps.deriveAgent, maxBodyBytes })
       : []),
     ...protectedResourcePaths(deps.resourceUrl).map((p): [string, Route] => [
       `GET ${p}`,

@@ -9,6 +9,7 @@ import type {
   InputLimits,
   Logger,
   ModelProviders,
+  OfflineJournalPort,
   Pipeline,
   PolicySource,
   Principal,
@@ -139,6 +140,8 @@ export interface GatewayDeps {
   readonly pseudonyms?: PseudonymVault;
   /** Custos' token endpoint (RFC 8693 delegation) and background grants; absent: those routes are off. */
   readonly tokens?: TokenExchanger;
+  /** Audited fail-open: the SDK's signed metadata and offline journal delivery (/v1/failopen/*); absent: those routes are off. */
+  readonly journal?: OfflineJournalPort;
   /**
    * Proxies (CIDRs or addresses) whose X-Forwarded-For is believed: behind them a request's
    * source is the right-most untrusted X-Forwarded-For address; otherwise the socket peer.

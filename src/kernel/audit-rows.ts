@@ -1,10 +1,12 @@
 /**
- * One builder per audit event: intent, deny, confirm, result, auth_failure, alert, admin, checkpoint.
+ * One builder per audit event: intent, deny, confirm, result, auth_failure, alert, admin, checkpoint,
+ * and the intent and result rows of a call recorded offline (audited fail-open).
  * Every row Custos writes is built here (from the pipeline, identity and the app), so every
  * row names its user, agent, tool and bundle the same way. Pure: the row writer
  * (audit-writer.ts) redacts `detail` and appends.
  */
 import type { AuditEntry, CallKind, Decision, DecisionValue, Principal, ToolCall } from './types.js';
+import type { OfflineEntry } from './offline-journal.js';
 import { AUDIT_SCHEMA } from './types.js';
 
 /** What every row carries: when, which governed action, which bundle. */
@@ -183,4 +185,22 @@ export const SYSTEM_USER = Object.freeze({ sub: 'custos:system', iss: 'custos' }
 /** A signed tree head over the rows before it; written by Custos itself, never redacted (it holds only hashes). */
 export function buildCheckpointRow(stamp: RowStamp, checkpoint: NonNullable<AuditEntry['checkpoint']>): AuditEntry {
   return { ...baseRow('checkpoint', stamp, { user: { ...SYSTEM_USER } }, 'allow', ['checkpoint']), checkpoint: { ...checkpoint } };
+}
+
+/**
+ * A journal entry of an audited fail-open call, delivered after the outage: an `intent` or
+ * `result` row marked `offline`, with the outage window; only hashes of the payload, the
+ * bundle the SDK's signed metadata named, reason `recorded_offline`.
+ */
+export function buildOfflineRow(stamp: RowStamp, subject: RowSubject, entry: OfflineEntry): AuditEntry {
+  const offline = {
+    recorded_offline: true as const,
+    occurred_at: entry.occurredAt,
+    outage: { ...entry.outage },
+    journal: { key_thumbprint: entry.journal.keyThumbprint, seq: entry.journal.seq, entry_hash: entry.journal.entryHash },
+  };
+  const row = { ...baseRow(entry.phase, stamp, subject, 'allow', ['recorded_offline']), offline };
+  return entry.phase === 'intent'
+    ? { ...row, input: { redacted: null, sha256: entry.sha256 } }
+    : { ...row, output: { redacted: null, sha256: entry.sha256, ...(entry.error ? { error: 'tool_error' } : {}) } };
 }

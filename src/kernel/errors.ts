@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: 'The token was issued to a client that is not registered as interactive; act for the user through token exchange.',
   ERR_IDENTITY_NOT_ENTITLED: 'The user does not hold the entitlement this action needs.',
   ERR_IDENTITY_DEV_LOGIN_FAILED: 'The dev identity provider did not complete the login.',
+  ERR_IDENTITY_JOURNAL_INVALID: 'The offline journal or its fail-open metadata does not verify; nothing of it was recorded.',
   // policy
   ERR_POLICY_BUNDLE_INVALID: 'The policy bundle could not be loaded.',
   ERR_POLICY_EVALUATION_FAILED: 'The policy could not be evaluated; the call is denied.',

@@ -13,3 +13,4 @@ export * from './read-only.js';
 export * from './egress.js';
 export type { PseudonymVault } from './egress-stage.js';
 export * from './model-ports.js';
+export * from './offline-journal.js';

@@ -24,6 +24,7 @@ import {
   buildConfirmRow,
   buildDenyRow,
   buildIntentRow,
+  buildOfflineRow,
   buildResultRow,
   subjectOfCall,
   SYSTEM_USER,
@@ -37,6 +38,7 @@ import type { DenyReason } from './deny-reasons.js';
 import type { EmergencyPort } from './identity-ports.js';
 import { DEFAULT_INPUT_LIMITS, OUTPUT_TOO_COMPLEX, findLimitExceeded } from './limits.js';
 import type { InputLimits, LimitExceeded } from './limits.js';
+import type { VerifiedJournal } from './offline-journal.js';
 import { ACTION_BY_KIND, DECISION_STAGES, NOTHING_FOUND, WITHHELD, exceededOf, runDecisionStages } from './pipeline-stages.js';
 import type { Draft, RaisedAlert, StageEnv } from './pipeline-stages.js';
 import { egressOf } from './egress.js';
@@ -265,6 +267,8 @@ export interface Pipeline {
   recordAdmin(input: AdminInput): Promise<AuditRecord>;
   /** Writes the deny row of a refused control-plane request. Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
   recordRefusal(input: RefusalInput): Promise<AuditRecord>;
+  /** Writes the rows of a verified offline journal (audited fail-open), in order. Throws ERR_AUDIT_UNAVAILABLE when it cannot. */
+  recordOffline(journal: VerifiedJournal): Promise<AuditRecord[]>;
 }
 
 /** What a module outside the pipeline writes rows through (identity's token endpoint, the app). */
@@ -571,7 +575,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   const redactPart = (auth: Authorization, part: unknown): Redaction => redactOutput(auth, { output: part }, undefined);
 
-  return { authorize, evaluate, confirm, complete, redactPart, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal };
+  async function recordOffline(journal: VerifiedJournal): Promise<AuditRecord[]> {
+    const rows: AuditRecord[] = [];
+    for (const entry of journal.entries) {
+      const subject: RowSubject = {
+        user: userOf(journal.principal),
+        kind: 'tool',
+        agent: {
+          name: entry.agentName,
+          tier: journal.agent.tier,
+          delegation_chain: [...journal.agent.delegationChain, `tool:${entry.tool.server}/${entry.tool.name}`],
+        },
+        tool: { server: entry.tool.server, name: entry.tool.name },
+      };
+      rows.push(await writer.write(buildOfflineRow(stamp(entry.requestId, journal.bundleHash), subject, entry)));
+    }
+    return rows;
+  }
+
+  return { authorize, evaluate, confirm, complete, redactPart, run, recordAuthFailure, recordAlert, recordAdmin, recordRefusal, recordOffline };
 }
 
 /** The decision row's `detail` from the stages: the decision input (redacted by the writer), a limit hit, scopes missing. */

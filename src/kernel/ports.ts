@@ -120,6 +120,8 @@ export interface ActivePolicy {
   requiredScopes?(tool: ToolRef): readonly string[];
   /** The bundle's rate limits. */
   readonly rateLimits?: readonly RateLimitRule[];
+  /** `server/name` of the tools the catalog declares `failOpen` (the SDK's audited fail-open); absent: none. */
+  readonly failOpenTools?: readonly string[];
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */
@@ -257,6 +259,22 @@ export interface UpstreamConfig {
   readonly isolation?: UpstreamIsolation;
   /** With isolation 'session': most per-session connections at once (default 50); past it calls are ERR_GATEWAY_SESSION_LIMIT. */
   readonly maxSessions?: number;
+  /** HTTP upstreams: carry the user's identity to the tool (a token Custos issues for this upstream's audience). */
+  readonly identity?: UpstreamIdentityConfig;
+}
+
+export interface UpstreamIdentityConfig {
+  readonly mode: 'token-exchange' | 'assertion';
+  /** The token's `aud` (default: the upstream URL). */
+  readonly audience?: string;
+  /** Default `authorization` (as `Bearer <token>`). */
+  readonly header?: string;
+}
+
+/** Issues the token an upstream receives for a user (identity implements it with Custos' own keys). */
+export interface UpstreamTokenIssuer {
+  /** A token for `audience` whose subject is the user and whose actor is Custos (over the agent chain). */
+  issue(user: Principal, audience: string, mode: UpstreamIdentityConfig['mode']): Promise<string>;
 }
 
 export type UpstreamIsolation = 'shared' | 'session';
@@ -310,6 +328,8 @@ export interface UpstreamCallOptions {
   readonly relay?: ClientRelay;
   /** A W3C traceparent sent with the request to an HTTP upstream. */
   readonly traceparent?: string;
+  /** The verified user the call is for: an upstream with `identity` receives a token for this user. */
+  readonly user?: Principal;
 }
 
 /** Client requests the pool forwards to one upstream, besides tools/call. */

@@ -21,6 +21,8 @@ export interface Principal {
   /** The IdP session (`sid`) the token belongs to, when the token names one. */
   readonly sessionId?: string;
   readonly clientId?: string;
+  /** Set when the IdP marked the token as a machine's own (client credentials, no user): the marker found, e.g. `entra_idtyp_app`. */
+  readonly machine?: string;
   /** `jti` of the presented token. */
   readonly tokenId?: string;
   /** Seconds since epoch. */
@@ -228,6 +230,14 @@ export interface AuditEntry {
   };
   /** Free-form, non-sensitive detail of admin events (bundle activation, purge…). */
   readonly detail?: Readonly<Record<string, unknown>>;
+  /** Present on rows recorded offline: a fail-open call the SDK journaled while Custos was unreachable, delivered later. */
+  readonly offline?: {
+    readonly recorded_offline: true;
+    /** When the SDK wrote the journal entry (its clock). */
+    readonly occurred_at: string;
+    readonly outage: { readonly from: string; readonly to: string };
+    readonly journal: { readonly key_thumbprint: string; readonly seq: number; readonly entry_hash: string };
+  };
 }
 
 export interface AuditRecord extends AuditEntry {

@@ -18,6 +18,7 @@ const SCOPE = z.string().regex(/^[A-Za-z0-9_.:/-]+$/, 'must be an OAuth scope to
 const ARG_NAME = z.string().min(1).max(128);
 
 const classesSchema = z.strictObject({ classes: z.array(CLASS_NAME) });
+/** A tool entry: its classes, and `failOpen` (exact `server/name` keys only): the SDK may run it, journaled, while Custos is unreachable. */
 
 /** One tool entry: its classes and what else the bundle says about it (docs/policy-bundles.md). */
 const toolSchema = z.strictObject({
@@ -36,7 +37,15 @@ const toolSchema = z.strictObject({
 });
 
 const catalogSchema = z.strictObject({
-  tools: z.record(TOOL_KEY, toolSchema).default({}),
+  tools: z
+    .record(TOOL_KEY, toolSchema)
+    .default({})
+    .superRefine((tools, ctx) => {
+      for (const [key, entry] of Object.entries(tools)) {
+        if (entry.failOpen && key.includes('*'))
+          ctx.addIssue({ code: 'custom', path: [key, 'failOpen'], message: 'failOpen needs an exact "server/name" key, not a glob' });
+      }
+    }),
   defaults: classesSchema.default({ classes: [] }),
   classification: z.array(z.strictObject({ dataClass: CLASS_NAME, paths: z.array(z.string().min(1)).min(1) })).default([]),
   tenancy: tenancySchema.optional(),
@@ -53,6 +62,14 @@ export interface CatalogParse {
 export function parseCatalog(text: string, file = 'catalog.yaml'): CatalogParse {
   const { value, problems } = parseYamlFile(text, file, catalogSchema);
   return { catalog: value, problems };
+}
+
+/** The `server/name` keys the catalog declares `failOpen: true`, sorted. */
+export function listFailOpenTools(catalog: ToolCatalog): string[] {
+  return Object.entries(catalog.tools)
+    .filter(([, entry]) => entry.failOpen === true)
+    .map(([key]) => key)
+    .sort();
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -36,6 +36,7 @@ export interface CedarPolicyOptions {
   readonly tenancyRules?: TenancyRules;
   readonly redaction?: RedactionPolicy;
   readonly egress?: EgressRules;
+  readonly failOpenTools?: readonly string[];
 }
 
 /** Entity UID of the tool: `server/name`. */
@@ -153,5 +154,6 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
         }
       : {}),
     requiredScopes: (tool: ToolRef) => options.requiredScopes?.(tool) ?? [],
+    failOpenTools: Object.freeze([...(options.failOpenTools ?? [])]),
   });
 }

@@ -8,7 +8,7 @@ import { CustosError } from '../kernel/index.js';
 import { digestBundleFiles, readBundleFiles } from './bundle-hash.js';
 import type { BundleFile } from './bundle-hash.js';
 import { checkSchemaShape, parsePolicyFiles, validatePolicies } from './cedar-load.js';
-import { createToolClassifier, createToolLookup, parseCatalog } from './catalog.js';
+import { createToolClassifier, createToolLookup, listFailOpenTools, parseCatalog } from './catalog.js';
 import { DEFAULT_MANIFEST, MANIFEST_FILE, parseManifest } from './manifest.js';
 import { TEST_FILE, parseTestFile } from './bundle-tests.js';
 import type { BundleTestCase } from './bundle-tests.js';
@@ -101,6 +101,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     tenancyRules: toTenancyRules(catalog.catalog.tenancy),
     redaction: toRedactionPolicy(catalog.catalog.redaction),
     egress: toEgressRules(catalog.catalog.egress),
+    failOpenTools: listFailOpenTools(catalog.catalog),
   });
   return Object.freeze({
     dir: root,

@@ -22,7 +22,8 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Logger, UpstreamConfig, UpstreamEvent } from '../kernel/index.js';
+import type { Logger, UpstreamConfig, UpstreamEvent, UpstreamTokenIssuer } from '../kernel/index.js';
+import { createIdentityFetch } from './user-identity.js';
 import { watchedCommand } from './watchdog.js';
 
 export const CLIENT_INFO = { name: 'custos-gateway', version: '0.1.0' };
@@ -53,12 +54,13 @@ function tracedFetch(base: FetchLike): FetchLike {
   };
 }
 
-export function createUpstreamTransport(config: UpstreamConfig, logger: Logger): Transport {
-  if (config.url)
-    return new StreamableHTTPClientTransport(new URL(config.url), {
-      requestInit: { headers: { ...config.headers } },
-      fetch: tracedFetch(config.fetch ?? fetch),
-    });
+export function createUpstreamTransport(config: UpstreamConfig, logger: Logger, tokens?: UpstreamTokenIssuer): Transport {
+  if (config.url) {
+    if (config.identity && !tokens) throw new Error(`upstream ${config.name}: identity is configured but no token issuer was wired`);
+    const base = config.fetch ?? fetch;
+    const withIdentity = config.identity && tokens ? createIdentityFetch(config, tokens, base) : base;
+    return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } }, fetch: tracedFetch(withIdentity) });
+  }
   const command = config.command as string;
   const args = config.args ? [...config.args] : [];
   const watched = watchedCommand(command, args);
@@ -97,6 +99,8 @@ export interface ConnectOptions {
   readonly logger: Logger;
   /** How long initialize may take. */
   readonly timeoutMs: number;
+  /** Issues the user's token for upstreams with `identity`. */
+  readonly tokens?: UpstreamTokenIssuer;
 }
 
 /**
@@ -106,7 +110,7 @@ export interface ConnectOptions {
  */
 export async function connectUpstreamClient(client: Client, config: UpstreamConfig, options: ConnectOptions): Promise<void> {
   try {
-    const transport = createUpstreamTransport(config, options.logger);
+    const transport = createUpstreamTransport(config, options.logger, options.tokens);
     await client.connect(transport, { timeout: options.timeoutMs });
     deliverResponsesAfterNotifications(transport);
   } catch (err) {

@@ -20,12 +20,14 @@ import type {
   UpstreamListKind,
   UpstreamPool,
   UpstreamStatus,
+  UpstreamTokenIssuer,
   UpstreamTool,
 } from '../kernel/index.js';
 import { connectUpstreamClient, createUpstreamClient } from './client.js';
 import { createRelayRouter, errorName, fetchAllPages, sendUpstreamRequest } from './requests.js';
 import type { RequestTarget, Upstream } from './requests.js';
 import { DEFAULT_MAX_SESSIONS, createSessionConnections } from './session-connections.js';
+import { withUser } from './user-identity.js';
 
 export interface UpstreamPoolOptions {
   readonly logger: Logger;
@@ -37,6 +39,8 @@ export interface UpstreamPoolOptions {
   readonly restartBaseMs?: number;
   /** Longest restart delay (default 30 s). */
   readonly restartMaxMs?: number;
+  /** Issues the user's token for HTTP upstreams with `identity` (src/app wires identity's). */
+  readonly tokens?: UpstreamTokenIssuer;
 }
 
 const CAPABILITY_OF: Record<UpstreamListKind, 'resources' | 'prompts'> = { resources: 'resources', resourceTemplates: 'resources', prompts: 'prompts' };
@@ -69,7 +73,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
     }
   }
 
-  const perSession = createSessionConnections({ logger, connectTimeoutMs: timeout, onEvent: emit });
+  const perSession = createSessionConnections({ logger, connectTimeoutMs: timeout, onEvent: emit, tokens: options.tokens });
 
   /** Refreshes one upstream's cache; concurrent requests collapse into one more round. */
   function refreshTools(u: Upstream): Promise<void> {
@@ -138,7 +142,7 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
       markFailed(u, 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE');
     };
     try {
-      await connectUpstreamClient(client, u.config, { logger, timeoutMs: timeout });
+      await connectUpstreamClient(client, u.config, { logger, timeoutMs: timeout, tokens: options.tokens });
       if (closing) return void (await client.close());
       u.client = client;
       await refreshTools(u);
@@ -177,7 +181,8 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
     listTools: (): UpstreamTool[] =>
       [...upstreams.values()].filter((u) => u.state === 'ready').flatMap((u) => u.tools.map((tool) => ({ server: u.config.name, tool }))),
     has: (server) => upstreams.has(server),
-    callTool: async (server, name, args, opts) => sendUpstreamRequest(await targetFor(server, opts), 'tools/call', { name, arguments: args }, opts),
+    callTool: (server, name, args, opts) =>
+      withUser(opts?.user, async () => sendUpstreamRequest(await targetFor(server, opts), 'tools/call', { name, arguments: args }, opts)),
     request: async (server, method, params, opts) => sendUpstreamRequest(await targetFor(server, opts), method, params, opts),
     releaseSession: (session) => perSession.release(session),
     async listAll(kind) {

@@ -12,7 +12,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CustosError } from '../kernel/index.js';
-import type { Logger, UpstreamEvent } from '../kernel/index.js';
+import type { Logger, UpstreamEvent, UpstreamTokenIssuer } from '../kernel/index.js';
 import { connectUpstreamClient, createUpstreamClient } from './client.js';
 import { createRelayRouter, errorName } from './requests.js';
 import type { RelayRouter, Upstream } from './requests.js';
@@ -38,6 +38,7 @@ interface SessionConnection {
 export interface SessionConnectionsOptions {
   readonly logger: Logger;
   readonly connectTimeoutMs: number;
+  readonly tokens?: UpstreamTokenIssuer;
   /** Receives the log messages of per-session connections, tagged with their session. */
   readonly onEvent?: (event: UpstreamEvent) => void;
 }
@@ -68,7 +69,7 @@ export function createSessionConnections(options: SessionConnectionsOptions): Se
     const conn: SessionConnection = { client, router, ready: Promise.resolve(client) };
     conn.ready = (async () => {
       try {
-        await connectUpstreamClient(client, u.config, { logger, timeoutMs: options.connectTimeoutMs });
+        await connectUpstreamClient(client, u.config, { logger, timeoutMs: options.connectTimeoutMs, tokens: options.tokens });
       } catch (err) {
         forget(server, session, conn);
         logger.error({ upstream: server, session, err: errorName(err) }, 'per-session upstream connection failed to start');

@@ -26,7 +26,7 @@ import type { DevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 
 /** The dev provider's demo users and client, for tests (the harness is the one test importer of the dev provider). */
-export { DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
+export { DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, signInDevUser, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 
 /** The repository root, from the sources or from their compiled copy in dist-bench/. */
 function findRepoRoot(from: string): string {
@@ -118,6 +118,10 @@ export interface Harness {
   auditRecords(): Promise<AuditRecord[]>;
   /** Another Custos (in-process) on the same config and store, on its own port, as a second replica behind a balancer (same public URL). */
   startReplica(): Promise<CustosInstance>;
+  /** Stops Custos (the control plane goes away: its port refuses connections); the provider and the store stay. */
+  stopCustos(): Promise<void>;
+  /** Starts Custos again on the same port, config and store (in-process only). */
+  startCustosAgain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -226,11 +230,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const finalRaw = options.configure ? options.configure(raw, { dir, issuer: idp.issuer, audience }) : raw;
   let custos: HarnessCustos;
+  const config = (() => {
+    try {
+      return resolveConfig(finalRaw, { source: 'harness', baseDir: dir });
+    } catch (err) {
+      void idp.close();
+      throw err;
+    }
+  })();
+  const startInProcess = () => startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
+  let running = true;
   try {
-    const config = resolveConfig(finalRaw, { source: 'harness', baseDir: dir });
-    custos = options.outOfProcess
-      ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs)
-      : await startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
+    custos = options.outOfProcess ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs) : await startInProcess();
   } catch (err) {
     await idp.close();
     throw err;
@@ -243,7 +254,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return client;
   };
   return {
-    custos,
+    get custos() {
+      return custos;
+    },
     issuer: idp.issuer,
     mcpUrl: custos.mcpUrl,
     workspace,
@@ -282,10 +295,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       replicas.push(replica);
       return replica;
     },
+    stopCustos: async () => {
+      running = false;
+      await custos.close();
+    },
+    startCustosAgain: async () => {
+      if (options.outOfProcess) throw new Error('startCustosAgain: in-process harness only');
+      custos = await startInProcess();
+      running = true;
+    },
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
       await Promise.allSettled(replicas.map((r) => r.close()));
-      await custos.close();
+      if (running) await custos.close();
       await idp.close();
       rmSync(dir, { recursive: true, force: true });
     },

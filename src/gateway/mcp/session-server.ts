@@ -170,7 +170,8 @@ function registerToolHandlers(kit: SessionKit): void {
       const result = await kit.govern(
         ctx,
         { kind: 'tool', tool: ref, arguments: args ?? {} },
-        (auth) => deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay, traceparent: auth.traceparent }),
+        (auth) =>
+          deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay, traceparent: auth.traceparent, user: ctx.principal }),
         extra.signal,
         extra.requestId,
         schemaDenial(deps, ref, args ?? {}),

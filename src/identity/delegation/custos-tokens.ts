@@ -90,6 +90,24 @@ async function sign(ctx: CustosTokenContext, typ: string, audience: string, payl
   return { token, jti };
 }
 
+/** The `typ` of the short-lived identity assertion an upstream may receive instead of an access token. */
+export const IDENTITY_ASSERTION_TYP = 'custos-id+jwt';
+
+/**
+ * Signs a token for an upstream tool (the user's identity at the tool): `sub` the user (with
+ * `user_iss`, email, tenant, roles, groups), `act` Custos itself as the current actor over the
+ * agents that acted before it, `aud` the upstream. Never carries the user's original token.
+ */
+export function mintUpstreamToken(
+  ctx: CustosTokenContext,
+  audience: string,
+  user: Principal,
+  typ: string,
+  expiresAt: number,
+): Promise<{ token: string; jti: string }> {
+  return sign(ctx, typ, audience, { sub: user.sub, ...userClaims(user), act: nestActors([...(user.actors ?? []), ctx.issuer]) }, expiresAt);
+}
+
 /** Signs a delegation access token for the Custos resource `audience`. */
 export function mintDelegationToken(ctx: CustosTokenContext, audience: string, claims: DelegationClaims): Promise<{ token: string; jti: string }> {
   const current = claims.actors.at(-1);

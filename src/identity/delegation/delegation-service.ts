@@ -4,7 +4,9 @@
  * that accepts Custos delegation tokens besides the issuers' tokens, and the token exchanger.
  */
 import { CustosError } from '../../kernel/index.js';
-import type { ControlPlaneRecorder, SessionGuard, TokenExchanger, TokenVerifier } from '../../kernel/index.js';
+import type { ControlPlaneRecorder, OfflineJournalPort, SessionGuard, TokenExchanger, TokenVerifier, UpstreamTokenIssuer } from '../../kernel/index.js';
+import { createUpstreamTokenIssuer } from './upstream-tokens.js';
+import { createOfflineJournal, DEFAULT_FAILOPEN_TTL_SEC } from './offline-journal.js';
 import { createCustosTokenVerifier } from './delegation-verifier.js';
 import { createSigningKeyStore } from './signing-keys.js';
 import type { SigningAlgorithm, SigningKeyStore } from './signing-keys.js';
@@ -38,6 +40,10 @@ export interface Delegation {
   readonly verifier: TokenVerifier;
   readonly tokens: TokenExchanger;
   readonly keys: SigningKeyStore;
+  /** Audited fail-open: signs the SDK's fail-open metadata, verifies delivered offline journals. */
+  readonly journal: OfflineJournalPort;
+  /** The user's identity at the tool: tokens for HTTP upstreams configured with `identity`. */
+  readonly upstreamTokens: UpstreamTokenIssuer;
 }
 
 export async function createDelegation(options: DelegationOptions): Promise<Delegation> {
@@ -52,8 +58,8 @@ export async function createDelegation(options: DelegationOptions): Promise<Dele
   const clock = options.clock ?? Date.now;
   const keys = await createSigningKeyStore({
     ...options.keys,
-    // A retired key stays published while any token it signed may still be presented.
-    retainSec: Math.max(settings.tokenTtlSec, settings.grantMaxTtlSec) + settings.clockSkewSec,
+    // A retired key stays published while any token (or fail-open metadata) it signed may still be presented.
+    retainSec: Math.max(settings.tokenTtlSec, settings.grantMaxTtlSec, DEFAULT_FAILOPEN_TTL_SEC) + settings.clockSkewSec,
     clock,
   });
   const verifier = createCustosTokenVerifier(options.issuers, { keys, issuer, audience: options.resource, clockSkewSec: settings.clockSkewSec, clock });
@@ -69,5 +75,7 @@ export async function createDelegation(options: DelegationOptions): Promise<Dele
     ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
     ...(options.grants === undefined ? {} : { grants: options.grants }),
   });
-  return { verifier, tokens, keys };
+  const journal = createOfflineJournal({ keys, issuer, clockSkewSec: settings.clockSkewSec, clock });
+  const upstreamTokens = createUpstreamTokenIssuer({ keys, issuer, clockSkewSec: settings.clockSkewSec, clock });
+  return { verifier, tokens, keys, journal, upstreamTokens };
 }

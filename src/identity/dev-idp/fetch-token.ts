@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CustosError } from '../../kernel/index.js';
 import { DEV_CLIENT_ID, DEV_REDIRECT_URI, DEV_SCOPE } from './provider.js';
+import { LOGIN_FIELD } from './interactions.js';
 
 const MAX_REDIRECTS = 20;
 const TIMEOUT_MS = 10_000;
@@ -60,33 +61,58 @@ async function discover(issuer: string): Promise<{ authorization_endpoint: strin
   return { authorization_endpoint: doc.authorization_endpoint, token_endpoint: doc.token_endpoint };
 }
 
-/** Follows redirects until one points at the redirect_uri; returns the authorization code. */
-async function followToCode(start: URL, state: string): Promise<string> {
+/** The next request of a sign-in: a GET, or the login page's form post. */
+interface Step {
+  readonly url: URL;
+  readonly form?: URLSearchParams;
+}
+
+/**
+ * DEV ONLY. Signs `username` in at the dev provider as a browser would: follows the
+ * authorization request's redirects (with the provider's cookies), fills in the login page
+ * when it is shown (no `login_hint`), and returns the URL the provider finally redirects to
+ * under `redirectUri` (carrying `code` and `state`, or `error`). Works for any client,
+ * registered dynamically or not.
+ */
+export async function signInDevUser(authorizationUrl: URL | string, username: string, redirectUri: string): Promise<URL> {
   const jar = new CookieJar();
-  let url = start;
+  const target = new URL(redirectUri);
+  let step: Step = { url: new URL(authorizationUrl) };
   for (let hop = 0; hop < MAX_REDIRECTS; hop += 1) {
+    const { url, form } = step;
     const cookie = jar.header(url);
     const response = await fetch(url, {
+      method: form === undefined ? 'GET' : 'POST',
       redirect: 'manual',
-      headers: cookie ? { cookie } : {},
+      headers: { ...(cookie ? { cookie } : {}), ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) },
+      ...(form === undefined ? {} : { body: form }),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     jar.store(response, url);
     const location = response.headers.get('location');
+    const isLoginPage = response.status === 200 && form === undefined && (response.headers.get('content-type') ?? '').startsWith('text/html');
     await response.body?.cancel();
+    if (isLoginPage) {
+      step = { url: new URL(`${url.pathname.replace(/\/+$/, '')}/login`, url), form: new URLSearchParams({ [LOGIN_FIELD]: username }) };
+      continue;
+    }
     if (response.status < 300 || response.status > 399 || !location) {
       fail(`authorization stopped with HTTP ${response.status} (unknown user?)`);
     }
     const next = new URL(location, url);
-    if (`${next.origin}${next.pathname}` === DEV_REDIRECT_URI) {
-      const error = next.searchParams.get('error');
-      if (error) fail(`authorization failed: ${error}`);
-      if (next.searchParams.get('state') !== state) fail('state mismatch');
-      return next.searchParams.get('code') ?? fail('no code in the redirect');
-    }
-    url = next;
+    if (next.origin === target.origin && next.pathname === target.pathname) return next;
+    step = { url: next };
   }
   return fail('too many redirects');
+}
+
+/** Signs in through the redirects; returns the authorization code. */
+async function followToCode(start: URL, user: string, state: string): Promise<string> {
+  const next = await signInDevUser(start, user, DEV_REDIRECT_URI);
+  const error = next.searchParams.get('error');
+  if (error) fail(`authorization failed: ${error}`);
+  if (next.searchParams.get('state') !== state) fail('state mismatch');
+  return next.searchParams.get('code') ?? fail('no code in the redirect');
 }
 
 /** Runs authorization code + PKCE as the public client `custos-cli` for `user` and returns the JWT access token. */
@@ -107,7 +133,7 @@ export async function fetchDevToken(issuer: string, user: string, options: { res
     ...(options.resource === undefined ? {} : { resource: options.resource }),
   };
   for (const [k, v] of Object.entries(params)) authorize.searchParams.set(k, v);
-  const code = await followToCode(authorize, state);
+  const code = await followToCode(authorize, user, state);
   const response = await fetch(endpoints.token_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

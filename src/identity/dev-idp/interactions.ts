@@ -1,7 +1,9 @@
 /**
- * DEV ONLY. The interaction route of the dev identity provider: there is no login page.
- * The user named by `login_hint` is logged in without a password and consent is granted
- * for whatever scope and resource was asked. Never expose this outside a developer machine.
+ * DEV ONLY. The interaction routes of the dev identity provider. A user named by
+ * `login_hint` is logged in at once, without a password; otherwise `GET /interaction/:uid`
+ * shows a one-field login page (a demo user name, no password) that posts to
+ * `POST /interaction/:uid/login`. Consent is granted for whatever scope and resource was
+ * asked. Never expose this outside a developer machine.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
@@ -9,6 +11,9 @@ import { findDevUser } from './users.js';
 import type { DevUser } from './users.js';
 
 export const INTERACTION_PATH = '/interaction/';
+/** The login form's only field: a demo user's name. */
+export const LOGIN_FIELD = 'username';
+const MAX_FORM_BYTES = 4096;
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -19,12 +24,37 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-async function finishLogin(provider: Provider, users: readonly DevUser[], req: IncomingMessage, res: ServerResponse, interaction: Interaction): Promise<void> {
-  const user = findDevUser(users, interaction.params.login_hint);
-  if (!user) {
-    sendText(res, 400, 'dev identity provider: login_hint does not name a demo user\n');
-    return;
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The dev login page: one text field, posted to /interaction/:uid/login. */
+function sendLoginPage(res: ServerResponse, uid: string, users: readonly DevUser[], problem?: string): void {
+  res.statusCode = problem === undefined ? 200 : 400;
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  const names = users.map((u) => escapeHtml(u.username)).join(', ');
+  res.end(
+    `<!doctype html><html><head><meta charset="utf-8"><title>Custos dev sign-in</title></head><body>` +
+      `<h1>DEV-ONLY sign-in</h1><p>Demo users: ${names}. No password: never use this provider in production.</p>` +
+      (problem === undefined ? '' : `<p role="alert">${escapeHtml(problem)}</p>`) +
+      `<form method="post" action="${INTERACTION_PATH}${encodeURIComponent(uid)}/login">` +
+      `<label>User <input name="${LOGIN_FIELD}" autofocus></label> <button type="submit">Sign in</button></form></body></html>`,
+  );
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) return undefined;
+    chunks.push(chunk);
   }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+async function login(provider: Provider, user: DevUser, req: IncomingMessage, res: ServerResponse): Promise<void> {
   await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
 }
 
@@ -50,25 +80,49 @@ async function finishConsent(provider: Provider, req: IncomingMessage, res: Serv
   await provider.interactionFinished(req, res, { consent: { grantId: savedId } }, { mergeWithLastSubmission: true });
 }
 
-/** Handles GET /interaction/:uid by finishing the login or consent prompt automatically. */
-export async function handleInteraction(provider: Provider, users: readonly DevUser[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== 'GET') {
-    sendText(res, 405, 'method not allowed\n');
-    return;
+/** GET: login by hint, the login page, or consent. */
+async function showInteraction(
+  provider: Provider,
+  users: readonly DevUser[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  interaction: Interaction,
+): Promise<void> {
+  switch (interaction.prompt.name) {
+    case 'login': {
+      const hint = interaction.params.login_hint;
+      if (hint === undefined) return sendLoginPage(res, interaction.uid, users);
+      const user = findDevUser(users, hint);
+      if (!user) return sendText(res, 400, 'dev identity provider: login_hint does not name a demo user\n');
+      return login(provider, user, req, res);
+    }
+    case 'consent':
+      return finishConsent(provider, req, res, interaction);
+    default:
+      return sendText(res, 400, 'dev identity provider: unsupported prompt\n');
   }
+}
+
+/** POST /interaction/:uid/login: the login page's answer. */
+async function submitLogin(provider: Provider, users: readonly DevUser[], req: IncomingMessage, res: ServerResponse, interaction: Interaction): Promise<void> {
+  if (interaction.prompt.name !== 'login') return sendText(res, 400, 'dev identity provider: this interaction is not waiting for a login\n');
+  const form = await readForm(req);
+  if (!form) return sendText(res, 413, 'dev identity provider: form too large\n');
+  const user = findDevUser(users, form.get(LOGIN_FIELD));
+  if (!user) return sendLoginPage(res, interaction.uid, users, 'No demo user has that name.');
+  return login(provider, user, req, res);
+}
+
+/** Handles GET /interaction/:uid and POST /interaction/:uid/login. */
+export async function handleInteraction(provider: Provider, users: readonly DevUser[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const isLogin = req.method === 'POST' && path.endsWith('/login');
+  if (req.method !== 'GET' && !isLogin) return sendText(res, 405, 'method not allowed\n');
   let interaction: Interaction;
   try {
     interaction = await provider.interactionDetails(req, res);
   } catch {
-    sendText(res, 400, 'dev identity provider: interaction not found or expired\n');
-    return;
+    return sendText(res, 400, 'dev identity provider: interaction not found or expired\n');
   }
-  switch (interaction.prompt.name) {
-    case 'login':
-      return finishLogin(provider, users, req, res, interaction);
-    case 'consent':
-      return finishConsent(provider, req, res, interaction);
-    default:
-      sendText(res, 400, 'dev identity provider: unsupported prompt\n');
-  }
+  return isLogin ? submitLogin(provider, users, req, res, interaction) : showInteraction(provider, users, req, res, interaction);
 }

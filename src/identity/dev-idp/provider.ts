@@ -112,7 +112,8 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
     jwks: { keys: generateSigningKeys() },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    scopes: ['openid', 'mcp'],
+    // offline_access turns on the refresh_token grant, which MCP clients register for.
+    scopes: ['openid', 'mcp', 'offline_access'],
     pkce: { required: () => true },
     ttl: { AccessToken: ttl, ClientCredentials: ttl, AuthorizationCode: 60, IdToken: ttl, Interaction: 600, Session: 3600, Grant: 3600 },
     findAccount: (_ctx, sub) => {
@@ -124,6 +125,8 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
       devInteractions: { enabled: false },
       ...backchannelFeature(options.backchannelLogoutUri),
       clientCredentials: { enabled: true },
+      // RFC 7591 dynamic client registration, open (no initial access token): MCP clients register themselves. Dev only.
+      registration: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.audience,

@@ -3,8 +3,8 @@
  * or idle past its tier's automatic logoff (ERR_IDENTITY_SESSION_IDLE), and records activity.
  *
  * Rules (docs/identity.md, "Sessions"):
- * - No user, no call: a service credential (a token whose `sub` is its own `client_id`, as
- *   client-credentials tokens carry per RFC 9068 §2.2) is refused
+ * - No user, no call: a service credential (a token the verifier marked as a machine's own:
+ *   `sub` = its client id as RFC 9068 §2.2 shapes them, or an IdP's marker, `Principal.machine`) is refused
  *   (ERR_IDENTITY_CLIENT_NOT_INTERACTIVE): agents act for a user through token exchange.
  * - A session is the token's `iss` + `sid`; a token without `sid` is tracked per user (`iss` + `sub`).
  * - A revoked `sid` is dead: every token naming it is refused, whatever its `iat`.
@@ -38,7 +38,7 @@ export function sessionKeyOf(p: Pick<Principal, 'iss' | 'sub' | 'sessionId'>): s
 
 /** True when the principal is a workload acting for itself, not a user. */
 export function isServiceCredential(p: Principal): boolean {
-  return p.clientId !== undefined && p.sub === p.clientId;
+  return p.machine !== undefined || (p.clientId !== undefined && p.sub === p.clientId);
 }
 
 /** Throws when the store says the principal's session or user was revoked. */

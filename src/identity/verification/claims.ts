@@ -2,6 +2,7 @@
 import { CustosError } from '../../kernel/index.js';
 import type { Principal } from '../../kernel/index.js';
 import type { ClaimMapping } from './types.js';
+import { findMachineMarker } from './machine-token.js';
 
 type Claims = Readonly<Record<string, unknown>>;
 
@@ -85,18 +86,21 @@ function compact<T extends object>(value: T): T {
 
 /** Builds the Principal; throws ERR_IDENTITY_CLAIM_MISSING / ERR_IDENTITY_CLAIM_INVALID, never echoing values. */
 export function buildPrincipal(claims: Claims, issuer: string, mapping: ClaimMapping): Principal {
+  const sub = readSubject(claims);
+  const clientId =
+    mapping.clientId === undefined
+      ? (readOptionalString(claims, 'client_id', 'client_id') ?? readOptionalString(claims, 'azp', 'azp'))
+      : readOptionalString(claims, mapping.clientId, 'clientId');
   const principal: Principal = {
-    sub: readSubject(claims),
+    sub,
     iss: issuer,
     email: readOptionalString(claims, mapping.email ?? 'email', 'email'),
     tenant: readOptionalString(claims, mapping.tenant, 'tenant'),
     roles: Object.freeze(readStringList(claims, mapping.roles, 'roles')),
     groups: Object.freeze(readStringList(claims, mapping.groups, 'groups')),
     sessionId: readOptionalString(claims, 'sid', 'sid'),
-    clientId:
-      mapping.clientId === undefined
-        ? (readOptionalString(claims, 'client_id', 'client_id') ?? readOptionalString(claims, 'azp', 'azp'))
-        : readOptionalString(claims, mapping.clientId, 'clientId'),
+    clientId,
+    machine: findMachineMarker(claims, sub, clientId),
     tokenId: readOptionalString(claims, 'jti', 'jti'),
     issuedAt: readOptionalNumber(claims, 'iat'),
     expiresAt: readOptionalNumber(claims, 'exp'),
