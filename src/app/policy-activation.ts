@@ -25,7 +25,11 @@ export interface PolicyStart {
   readonly bundle: LoadedBundle;
   readonly settings: ActivationSettings;
   /** Writes the start rows, then follows the source; returns the activator and a close function. */
-  follow(recorder: ControlPlaneRecorder & Pick<Pipeline, 'recordAlert'>, store: AuditStore): Promise<{ activator: Activator; close: () => Promise<void> }>;
+  follow(
+    recorder: ControlPlaneRecorder & Pick<Pipeline, 'recordAlert'>,
+    store: AuditStore,
+    onActivated?: (bundleHash: string, mode: 'enforce' | 'shadow' | 'emergency') => void,
+  ): Promise<{ activator: Activator; close: () => Promise<void> }>;
 }
 
 export function activationSettings(config: ResolvedConfig): ActivationSettings {
@@ -65,7 +69,7 @@ export async function startPolicy(config: ResolvedConfig, logger: Logger): Promi
     source,
     bundle: choice.bundle,
     settings,
-    async follow(recorder, store) {
+    async follow(recorder, store, onActivated) {
       await recordStart(recorder, choice, settings);
       if (commit) logger.info({ commit }, 'policy bundle from git');
       let notifier: PolicyNotifier | undefined;
@@ -74,9 +78,10 @@ export async function startPolicy(config: ResolvedConfig, logger: Logger): Promi
         source,
         recorder,
         rollbackAuthorized: (hash) => rollbackAuthorized(store, hash),
-        onActivated: (hash) => {
-          logger.info({ bundleHash: hash }, 'policy bundle activated');
+        onActivated: (hash, mode) => {
+          logger.info({ bundleHash: hash, mode }, 'policy bundle activated');
           notifier?.publish(hash);
+          onActivated?.(hash, mode);
         },
       });
       if (!config.policy.watch) return { activator, close: async () => undefined };

@@ -143,7 +143,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     });
     // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start);
     // then the bundle source is followed: each verified candidate is swapped in without a restart.
-    const following = await policyStart.follow(pipeline, store);
+    // A bundle activated in shadow or emergency mode is an alert (the monitor's rule).
+    const following = await policyStart.follow(pipeline, store, (hash, mode) => void monitoring.monitor?.bundleActivated(mode, hash).catch(() => undefined));
     cleanups.push(() => following.close());
     // SIEM sinks read the trail from their own cursors; a sink that is down never blocks a call.
     const exporter = createExportService({ ...exportSettings(config), store });
@@ -152,13 +153,13 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     // Custos' token issuer exists once the server listens (its URL is the issuer); calls come later still.
     const upstreamTokens: { current?: UpstreamTokenIssuer } = {};
     const upstreams = await createUpstreamPool(outbound.upstreams, {
-        logger,
-        tokens: {
-          issue: (user, audience, mode) =>
-            upstreamTokens.current
-              ? upstreamTokens.current.issue(user, audience, mode)
-              : Promise.reject(new CustosError('ERR_INTERNAL', 'upstream token issuer not ready')),
-        },
+      logger,
+      tokens: {
+        issue: (user, audience, mode) =>
+          upstreamTokens.current
+            ? upstreamTokens.current.issue(user, audience, mode)
+            : Promise.reject(new CustosError('ERR_INTERNAL', 'upstream token issuer not ready')),
+      },
     });
     cleanups.push(() => upstreams.close());
     await monitoring.start(upstreams);

@@ -39,8 +39,8 @@ export interface ActivationDeps extends ActivationSettings {
   readonly recorder: ActivationRecorder;
   /** True when `custos policy rollback` authorized going back to exactly this bundle. */
   readonly rollbackAuthorized?: (bundleHash: string) => Promise<boolean>;
-  /** Called after each activation on this replica (e.g. to NOTIFY the others). */
-  readonly onActivated?: (bundleHash: string) => void;
+  /** Called after each activation on this replica (e.g. to NOTIFY the others, to alert on an unsafe mode). */
+  readonly onActivated?: (bundleHash: string, mode: 'enforce' | 'shadow' | 'emergency') => void;
 }
 
 /** Why a candidate was refused (`detail.reason` of its row). */
@@ -257,7 +257,7 @@ export function createActivator(initial: LoadedBundle, deps: ActivationDeps): Ac
       deps.source.setShadow(undefined);
     }
     lastRefused = '';
-    deps.onActivated?.(bundle.bundleHash);
+    deps.onActivated?.(bundle.bundleHash, bundle.info.emergency ? 'emergency' : bundle.info.mode);
     return offered;
   }
 
