@@ -135,12 +135,6 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     recorder.pipeline = pipeline;
     audit.attach(pipeline);
     monitoring.attach(pipeline);
-    // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start).
-    await pipeline.recordAdmin({
-      action: 'policy_activated',
-      principal: 'custos',
-      detail: { bundle_dir: config.policy.bundle, files: bundle.manifest.length, policies: bundle.policyIds },
-    });
     // The bundle Custos starts with is the first row it writes (a store that cannot write stops the start);
     // then the bundle source is followed: each verified candidate is swapped in without a restart.
     // A bundle activated in shadow or emergency mode is an alert (the monitor's rule).
