@@ -3,23 +3,14 @@
  * running Custos, so the role check, and the row every search writes, happen in one place.
  * The token is the auditor's own (`--token`, or the CUSTOS_TOKEN environment variable).
  */
+import type { AuditQuery } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import type { CommandContext } from './context.js';
 
-export interface SearchFlags {
+/** The search's filters (as the audit module names them), and where and how to ask. */
+export interface SearchFlags extends AuditQuery {
   readonly url: string;
   readonly token?: string;
-  readonly user?: string;
-  readonly agent?: string;
-  readonly tier?: string;
-  readonly tool?: string;
-  readonly decision?: string;
-  readonly dataClass?: string;
-  readonly resource?: string;
-  readonly event?: string;
-  readonly from?: string;
-  readonly to?: string;
-  readonly requestId?: string;
   readonly afterSeq?: number;
   readonly limit?: number;
 }
