@@ -9,7 +9,7 @@ import pg from 'pg';
 import { CustosError, GENESIS_HASH } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { chainRecord } from './chain-hash.js';
-import { purgedRanges, renderTombstone } from './retention-format.js';
+import { purgeEntryRanges, renderTombstone } from './retention-format.js';
 import { sealRecordText } from './seal-format.js';
 import { createSealer } from './sealing.js';
 import type { Sealer } from './sealing.js';
@@ -147,9 +147,7 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions, sealer: Sealer): A
     async purge(entry: AuditEntry) {
       try {
         assertUsable();
-        const ranges = purgedRanges(entry as AuditRecord);
-        if (!ranges)
-          throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'A purge entry must be a retention_purge admin row.', { detail: { reason: 'invalid_entry' } });
+        const ranges = purgeEntryRanges(entry);
         return await withClient(pool, (client) => purgeBatch(client, prepareEntry(entry, clock), ranges, sealer));
       } catch (err) {
         throw toAppendError(err, REASON_BY_PG_CODE);

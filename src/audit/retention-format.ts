@@ -7,7 +7,8 @@
  *
  * `renderTombstone` has no runtime dependencies: the SQLite writer thread runs it as source.
  */
-import type { AuditRecord } from '../kernel/index.js';
+import { CustosError } from '../kernel/index.js';
+import type { AuditEntry, AuditRecord } from '../kernel/index.js';
 
 export const PURGED_SCHEMA = 'custos.purged/v1' as const;
 /** `detail.action` of the row that records a purge. */
@@ -44,4 +45,11 @@ export function purgedRanges(record: AuditRecord): ReadonlyArray<readonly [numbe
   return (detail.purged as unknown[]).filter(
     (r): r is [number, number] => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]),
   );
+}
+
+/** The ranges a store's `purge(entry)` removes; an entry that is not a retention purge row is refused (both stores). */
+export function purgeEntryRanges(entry: AuditEntry): ReadonlyArray<readonly [number, number]> {
+  const ranges = purgedRanges(entry as AuditRecord);
+  if (!ranges) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'A purge entry must be a retention_purge admin row.', { detail: { reason: 'invalid_entry' } });
+  return ranges;
 }

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { CustosError } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { canonicalMembers } from './chain-hash.js';
-import { purgedRanges } from './retention-format.js';
+import { purgeEntryRanges } from './retention-format.js';
 import { createSealer } from './sealing.js';
 import type { Sealer } from './sealing.js';
 import { createReaders, prepareEntry, toAppendError } from './store-common.js';
@@ -144,9 +144,7 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
     async purge(entry: AuditEntry) {
       try {
         assertUsable();
-        const ranges = purgedRanges(entry as AuditRecord);
-        if (!ranges)
-          throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'A purge entry must be a retention_purge admin row.', { detail: { reason: 'invalid_entry' } });
+        const ranges = purgeEntryRanges(entry);
         const members = toMembers(prepareEntry(entry, clock));
         const seal = sealer.next();
         const waitMs = Math.max(options.busyTimeoutMs, PURGE_LOCK_WAIT_MS);
