@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from './gateway-report.js';
-import { BEGIN_MARK, END_MARK, renderReport, replaceGatewayBlock, SECTION_HEADING } from './gateway-report.js';
+import { BEGIN_MARK, END_MARK, monitorLine, renderReport, replaceGatewayBlock, SECTION_HEADING } from './gateway-report.js';
 import { formatSpread, spread } from './stats.js';
 
 const s = (p50: number, p90 = p50 * 2, p99 = p50 * 4) => ({ n: 1000, p50, p90, p99, mean: p50 });
@@ -40,6 +40,26 @@ describe('gateway benchmark report', () => {
   it('says loudly when an answered call has no intent row', () => {
     const report = renderReport({ targets, runs: [runOf(1, 5, 8)], setting: [] });
     expect(report).toContain('13 of 15 answered calls found, **2 answered calls have no intent row**');
+  });
+
+  it('gives the CPU per call of each target with a process, and the monitor cost as on ÷ off per run', () => {
+    const cpuRun = (on: number, off: number, p50On: number, p50Off: number): RunResult => ({
+      sequential: new Map([
+        ['custos', s(p50On)],
+        ['custos-unmonitored', s(p50Off)],
+      ]),
+      sequentialCpu: new Map([
+        ['custos', on],
+        ['custos-unmonitored', off],
+      ]),
+      concurrent: new Map(),
+    });
+    const runs = [cpuRun(2.1, 2.0, 10, 10), cpuRun(2.2, 2.0, 9, 10), cpuRun(2.04, 2.0, 12, 10)];
+    const both = [...targets, { key: 'custos-unmonitored', label: 'Custos, monitor off' }];
+    const report = renderReport({ targets: both, runs, setting: [] });
+    expect(report).toContain('| 2.100 (2.040–2.200) |');
+    expect(monitorLine(runs)).toContain('CPU per call 5.0 (2.0–10.0) % sequential; sequential p50 0.0 (-10.0–20.0) %.');
+    expect(monitorLine([runOf(1, 2)])).toBeUndefined();
   });
 
   it('replaces the whole old gateway section the first time, keeping the other sections', () => {

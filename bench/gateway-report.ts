@@ -14,11 +14,15 @@ export interface ConcurrentResult {
   /** Custos only: answered calls whose intent row is in the trail (matched by trace id). */
   readonly intentRowsFound?: number;
   readonly firstError?: string;
+  /** CPU (user + system, every thread) of the target's process per answered call, in ms. */
+  readonly cpuMsPerCall?: number;
 }
 
 /** One run: per target, the sequential latency summary and the concurrent result. */
 export interface RunResult {
   readonly sequential: ReadonlyMap<string, Summary>;
+  /** Per target with a process of its own: its CPU per call in ms over the sequential phase. */
+  readonly sequentialCpu?: ReadonlyMap<string, number>;
   readonly concurrent: ReadonlyMap<string, ConcurrentResult>;
   /** Custos only, sequential phase: answered calls and those whose intent row was found. */
   readonly sequentialTrail?: { readonly answered: number; readonly found: number };
@@ -36,7 +40,7 @@ export const END_MARK = '<!-- bench:gateway:end -->';
 const collect = <T>(runs: readonly RunResult[], pick: (r: RunResult) => T | undefined): T[] => runs.map(pick).filter((v): v is T => v !== undefined);
 
 function sequentialTable(targets: readonly TargetInfo[], runs: readonly RunResult[]): string[] {
-  const lines = ['| target | p50 ms | p90 ms | p99 ms | added over direct p50 | p90 | p99 |', '|---|---|---|---|---|---|---|'];
+  const lines = ['| target | p50 ms | p90 ms | p99 ms | added over direct p50 | p90 | p99 | CPU ms per call |', '|---|---|---|---|---|---|---|---|'];
   for (const t of targets) {
     const mine = collect(runs, (r) => r.sequential.get(t.key));
     if (mine.length === 0) continue;
@@ -50,13 +54,14 @@ function sequentialTable(targets: readonly TargetInfo[], runs: readonly RunResul
       return diffs.length ? formatSpread(diffs) : 'n/a';
     };
     const cell = (q: 'p50' | 'p90' | 'p99'): string => formatSpread(mine.map((s) => s[q]));
-    lines.push(`| ${t.label} | ${cell('p50')} | ${cell('p90')} | ${cell('p99')} | ${added('p50')} | ${added('p90')} | ${added('p99')} |`);
+    const cpu = cpuCell(collect(runs, (r) => r.sequentialCpu?.get(t.key)));
+    lines.push(`| ${t.label} | ${cell('p50')} | ${cell('p90')} | ${cell('p99')} | ${added('p50')} | ${added('p90')} | ${added('p99')} | ${cpu} |`);
   }
   return lines;
 }
 
 function concurrentTable(targets: readonly TargetInfo[], runs: readonly RunResult[]): string[] {
-  const lines = ['| target | calls/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|'];
+  const lines = ['| target | calls/s | p50 ms | p99 ms | errors | CPU ms per call |', '|---|---|---|---|---|---|'];
   for (const t of targets) {
     const mine = collect(runs, (r) => r.concurrent.get(t.key));
     if (mine.length === 0) continue;
@@ -65,10 +70,36 @@ function concurrentTable(targets: readonly TargetInfo[], runs: readonly RunResul
       `| ${t.label} | ${formatSpread(
         mine.map((c) => c.callsPerSec),
         0,
-      )} | ${formatSpread(mine.map((c) => c.latency.p50))} | ${formatSpread(mine.map((c) => c.latency.p99))} | ${errors} |`,
+      )} | ${formatSpread(mine.map((c) => c.latency.p50))} | ${formatSpread(mine.map((c) => c.latency.p99))} | ${errors} | ${cpuCell(collect(mine, (c) => c.cpuMsPerCall))} |`,
     );
   }
   return lines;
+}
+
+const cpuCell = (values: readonly number[]): string => (values.length ? formatSpread(values, 3) : '—');
+
+/**
+ * The monitor's cost (issue 13), when the run has Custos with and without it: per run, the ratio
+ * on ÷ off of the CPU per call and of the sequential p50, then their median and spread. CPU per
+ * call holds on a loaded machine; the p50 ratio needs a quiet one.
+ */
+export function monitorLine(runs: readonly RunResult[]): string | undefined {
+  const ratio = (pick: (r: RunResult, key: string) => number | undefined): number[] =>
+    collect(runs, (r) => {
+      const on = pick(r, 'custos');
+      const off = pick(r, 'custos-unmonitored');
+      return on !== undefined && off !== undefined && off > 0 ? on / off : undefined;
+    });
+  const seqCpu = ratio((r, k) => r.sequentialCpu?.get(k));
+  if (seqCpu.length === 0) return undefined;
+  const p50 = ratio((r, k) => r.sequential.get(k)?.p50);
+  const concCpu = ratio((r, k) => r.concurrent.get(k)?.cpuMsPerCall);
+  const pct = (xs: number[]): string => formatSpread(xs.map((x) => (x - 1) * 100), 1);
+  return (
+    `Monitor's cost (issue 13: rules, metrics and tracing on ÷ \`monitor.enabled: false\`, per run): CPU per call ${pct(seqCpu)} % sequential` +
+    (concCpu.length ? `, ${pct(concCpu)} % with concurrent sessions` : '') +
+    `; sequential p50 ${pct(p50)} %.`
+  );
 }
 
 /** "every answered call has its intent row" over all runs, or what is missing. */
@@ -97,6 +128,7 @@ export function renderReport(ctx: ReportContext): string {
   const n = ctx.runs.length;
   const how = n > 1 ? `median of ${n} interleaved runs, (min–max) across them` : 'one run';
   const trail = trailLine(ctx.runs);
+  const monitor = monitorLine(ctx.runs);
   return [
     ...ctx.setting,
     '',
@@ -108,6 +140,7 @@ export function renderReport(ctx: ReportContext): string {
     '',
     ...concurrentTable(ctx.targets, ctx.runs),
     ...(trail ? ['', trail] : []),
+    ...(monitor ? ['', monitor] : []),
   ].join('\n');
 }
 

@@ -33,6 +33,7 @@ import { repoRoot, serverFilesystem, startHarness } from '../test/e2e/harness.js
 import type { Harness } from '../test/e2e/harness.js';
 import type { ConcurrentResult, RunResult, TargetInfo } from './gateway-report.js';
 import { renderReport, replaceGatewayBlock } from './gateway-report.js';
+import { cpuMeter } from './cpu.js';
 import { summarize, time } from './stats.js';
 import type { HttpFront } from './targets.js';
 import { connectHttp, startForwarderProcess, startMcpProxy, startSupergateway } from './targets.js';
@@ -58,6 +59,8 @@ interface Session {
 }
 
 interface Target extends TargetInfo {
+  /** The process that serves this target, whose CPU per call is counted (none for direct stdio). */
+  readonly pid?: number;
   open(): Promise<Session>;
 }
 
@@ -70,6 +73,7 @@ function httpTarget(key: string, label: string, front: HttpFront, file: string):
   return {
     key,
     label,
+    pid: front.pid,
     open: async () => {
       const s = await connectHttp(front.url);
       return { call: () => readFile(s.client, 'read_text_file', file).then(() => undefined), close: s.close };
@@ -89,6 +93,7 @@ function custosTarget(h: Harness, token: string, file: string, key: 'custos' | '
   return {
     key,
     label: CUSTOS_LABELS[key]!,
+    pid: h.custos.pid,
     open: async () => {
       let trace: string | undefined;
       const traced: typeof fetch = (input, init) => {
@@ -132,13 +137,19 @@ function createTrailReader(h: Harness): () => Promise<Set<string>> {
   };
 }
 
+/** Each target's process, leaving out a process that serves two targets (its CPU cannot be split between them). */
+function processesOf(targets: readonly Target[]): Map<string, number | undefined> {
+  const shared = (t: Target): boolean => targets.some((o) => o !== t && o.pid === t.pid);
+  return new Map(targets.filter((t) => t.pid !== undefined && !shared(t)).map((t) => [t.key, t.pid]));
+}
+
 const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
 
 async function runSequential(
   targets: readonly Target[],
   run: number,
   trail: () => Promise<Set<string>>,
-): Promise<Pick<RunResult, 'sequential' | 'sequentialTrail'>> {
+): Promise<Pick<RunResult, 'sequential' | 'sequentialTrail' | 'sequentialCpu'>> {
   const sessions = new Map<string, Session>();
   for (const t of targets) sessions.set(t.key, await t.open());
   try {
@@ -146,6 +157,7 @@ async function runSequential(
     for (let i = 0; i < WARMUP; i++) for (const t of targets) await sessions.get(t.key)!.call();
     const samples = new Map<string, number[]>(targets.map((t) => [t.key, []]));
     const answeredTraces: string[] = [];
+    const cpu = cpuMeter(processesOf(targets));
     for (let i = 0; i < N; i++) {
       for (const t of rotate(targets, i % targets.length)) {
         let trace: string | undefined;
@@ -154,11 +166,13 @@ async function runSequential(
       }
       if ((i + 1) % 250 === 0) progress(`run ${run}: sequential ${i + 1}/${N}`);
     }
+    const sequentialCpu = new Map([...cpu.stop()].map(([k, ms]) => [k, ms / N]));
     const found = await trail();
     const sequential = new Map([...samples].map(([k, v]) => [k, summarize(v)]));
     const hasCustos = targets.some((t) => t.key === 'custos');
     return {
       sequential,
+      sequentialCpu,
       sequentialTrail: hasCustos ? { answered: answeredTraces.length, found: answeredTraces.filter((x) => found.has(x)).length } : undefined,
     };
   } finally {
@@ -176,6 +190,7 @@ async function runConcurrent(target: Target, trail: () => Promise<Set<string>>):
     const traces: string[] = [];
     let errors = 0;
     let firstError: string | undefined;
+    const cpu = cpuMeter(processesOf([target]));
     const start = performance.now();
     const deadline = start + SECONDS * 1000;
     const loop = async (s: Session): Promise<void> => {
@@ -194,12 +209,14 @@ async function runConcurrent(target: Target, trail: () => Promise<Set<string>>):
     };
     await Promise.all(sessions.map(loop));
     const elapsedSec = (performance.now() - start) / 1000;
+    const cpuMs = cpu.stop().get(target.key);
     const found = target.key === 'custos' ? await trail() : undefined;
     return {
       callsPerSec: latencies.length / elapsedSec,
       latency: summarize(latencies),
       errors,
       answered: latencies.length,
+      cpuMsPerCall: cpuMs === undefined || latencies.length === 0 ? undefined : cpuMs / latencies.length,
       intentRowsFound: found ? traces.filter((t) => found.has(t)).length : undefined,
       firstError,
     };

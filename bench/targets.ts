@@ -21,6 +21,8 @@ export interface StdioCommand {
 
 export interface HttpFront {
   readonly url: string;
+  /** The front's process, whose CPU the benchmark counts. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -75,7 +77,7 @@ async function startFront(args: readonly string[], url: string): Promise<HttpFro
     child.kill('SIGKILL');
     throw err;
   }
-  return { url, stop: () => stopChild(child) };
+  return { url, pid: child.pid, stop: () => stopChild(child) };
 }
 
 export async function startForwarderProcess(upstream: StdioCommand): Promise<HttpFront> {
@@ -86,7 +88,7 @@ export async function startForwarderProcess(upstream: StdioCommand): Promise<Htt
     throw err;
   });
   drain(child);
-  return { url: /forwarder listening on (\S+)\n/.exec(out)![1]!, stop: () => stopChild(child) };
+  return { url: /forwarder listening on (\S+)\n/.exec(out)![1]!, pid: child.pid, stop: () => stopChild(child) };
 }
 
 /** `supergateway --stdio CMD --outputTransport streamableHttp --stateful` (one server process per session, its design). */
