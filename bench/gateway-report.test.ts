@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from './gateway-report.js';
-import { BEGIN_MARK, END_MARK, monitorLine, renderReport, replaceGatewayBlock, SECTION_HEADING } from './gateway-report.js';
+import { BEGIN_MARK, END_MARK, compareLine, renderReport, replaceGatewayBlock, SECTION_HEADING } from './gateway-report.js';
 import { formatSpread, spread } from './stats.js';
 
 const s = (p50: number, p90 = p50 * 2, p99 = p50 * 4) => ({ n: 1000, p50, p90, p99, mean: p50 });
@@ -58,8 +58,10 @@ describe('gateway benchmark report', () => {
     const both = [...targets, { key: 'custos-unmonitored', label: 'Custos, monitor off' }];
     const report = renderReport({ targets: both, runs, setting: [] });
     expect(report).toContain('| 2.100 (2.040–2.200) |');
-    expect(monitorLine(runs)).toContain('CPU per call 5.0 (2.0–10.0) % sequential; sequential p50 0.0 (-10.0–20.0) %.');
-    expect(monitorLine([runOf(1, 2)])).toBeUndefined();
+    expect(compareLine(runs, 'custos', 'custos-unmonitored', 'Monitor')).toContain(
+      'Monitor, per run: CPU per call 5.0 (2.0–10.0) % sequential; sequential p50 0.0 (-10.0–20.0) %.',
+    );
+    expect(compareLine([runOf(1, 2)], 'custos', 'custos-unmonitored', 'Monitor')).toBeUndefined();
   });
 
   it('replaces the whole old gateway section the first time, keeping the other sections', () => {

@@ -70,7 +70,7 @@ function concurrentTable(targets: readonly TargetInfo[], runs: readonly RunResul
       `| ${t.label} | ${formatSpread(
         mine.map((c) => c.callsPerSec),
         0,
-      )} | ${formatSpread(mine.map((c) => c.latency.p50))} | ${formatSpread(mine.map((c) => c.latency.p99))} | ${errors} | ${cpuCell(collect(mine, (c) => c.cpuMsPerCall))} |`,
+      )} | ${formatSpread(mine.map((c) => c.latency.p50))} | ${formatSpread(mine.map((c) => c.latency.p99))} | ${errors} | ${cpuCell(mine.map((c) => c.cpuMsPerCall).filter((v): v is number => v !== undefined))} |`,
     );
   }
   return lines;
@@ -79,24 +79,28 @@ function concurrentTable(targets: readonly TargetInfo[], runs: readonly RunResul
 const cpuCell = (values: readonly number[]): string => (values.length ? formatSpread(values, 3) : '—');
 
 /**
- * The monitor's cost (issue 13), when the run has Custos with and without it: per run, the ratio
- * on ÷ off of the CPU per call and of the sequential p50, then their median and spread. CPU per
- * call holds on a loaded machine; the p50 ratio needs a quiet one.
+ * Two targets of one run side by side: per run, target `a` ÷ target `b` − 1 of the CPU per call
+ * and of the sequential p50, then their median and spread. CPU per call holds on a loaded
+ * machine; the p50 ratio needs a quiet one.
  */
-export function monitorLine(runs: readonly RunResult[]): string | undefined {
+export function compareLine(runs: readonly RunResult[], a: string, b: string, what: string): string | undefined {
   const ratio = (pick: (r: RunResult, key: string) => number | undefined): number[] =>
     collect(runs, (r) => {
-      const on = pick(r, 'custos');
-      const off = pick(r, 'custos-unmonitored');
+      const on = pick(r, a);
+      const off = pick(r, b);
       return on !== undefined && off !== undefined && off > 0 ? on / off : undefined;
     });
   const seqCpu = ratio((r, k) => r.sequentialCpu?.get(k));
   if (seqCpu.length === 0) return undefined;
   const p50 = ratio((r, k) => r.sequential.get(k)?.p50);
   const concCpu = ratio((r, k) => r.concurrent.get(k)?.cpuMsPerCall);
-  const pct = (xs: number[]): string => formatSpread(xs.map((x) => (x - 1) * 100), 1);
+  const pct = (xs: number[]): string =>
+    formatSpread(
+      xs.map((x) => (x - 1) * 100),
+      1,
+    );
   return (
-    `Monitor's cost (issue 13: rules, metrics and tracing on ÷ \`monitor.enabled: false\`, per run): CPU per call ${pct(seqCpu)} % sequential` +
+    `${what}, per run: CPU per call ${pct(seqCpu)} % sequential` +
     (concCpu.length ? `, ${pct(concCpu)} % with concurrent sessions` : '') +
     `; sequential p50 ${pct(p50)} %.`
   );
@@ -128,7 +132,13 @@ export function renderReport(ctx: ReportContext): string {
   const n = ctx.runs.length;
   const how = n > 1 ? `median of ${n} interleaved runs, (min–max) across them` : 'one run';
   const trail = trailLine(ctx.runs);
-  const monitor = monitorLine(ctx.runs);
+  const monitor = compareLine(
+    ctx.runs,
+    'custos',
+    'custos-unmonitored',
+    "Monitor's cost (issue 13: rules, metrics and tracing on ÷ `monitor.enabled: false` − 1)",
+  );
+  const baseline = compareLine(ctx.runs, 'custos', 'custos-base', 'This build against the baseline build (`custos` ÷ `custos-base` − 1)');
   return [
     ...ctx.setting,
     '',
@@ -141,6 +151,7 @@ export function renderReport(ctx: ReportContext): string {
     ...concurrentTable(ctx.targets, ctx.runs),
     ...(trail ? ['', trail] : []),
     ...(monitor ? ['', monitor] : []),
+    ...(baseline ? ['', baseline] : []),
   ].join('\n');
 }
 

@@ -19,6 +19,8 @@
  *     the same Custos with a client that declares sampling, so every answer is SSE;
  *     custos-unmonitored (opt-in) adds a second Custos with `monitor.enabled: false` and turns tracing on
  *     (to a local OTLP receiver) in the first, so the monitor's cost is the difference of the two rows;
+ *     BENCH_BASELINE_ROOT=DIR (opt-in) adds `custos-base`, the same Custos run from another built checkout (a
+ *     before/after of a change, interleaved in one run);
  *     BENCH_CUSTOS_NODE_ARGS passes Node.js flags to `custos serve` (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
  */
 import { execFileSync } from 'node:child_process';
@@ -30,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { repoRoot, serverFilesystem, startHarness } from '../test/e2e/harness.js';
-import type { Harness } from '../test/e2e/harness.js';
+import type { Harness, HarnessOptions } from '../test/e2e/harness.js';
 import type { ConcurrentResult, RunResult, TargetInfo } from './gateway-report.js';
 import { renderReport, replaceGatewayBlock } from './gateway-report.js';
 import { cpuMeter } from './cpu.js';
@@ -83,12 +85,13 @@ function httpTarget(key: string, label: string, front: HttpFront, file: string):
 
 const CUSTOS_LABELS: Record<string, string> = {
   custos: 'Custos (full pipeline, durable audit)',
+  'custos-base': 'Custos at the baseline build (`BENCH_BASELINE_ROOT`)',
   'custos-sse': 'Custos, answers forced to SSE (client declares sampling)',
   'custos-unmonitored': 'Custos with `monitor.enabled: false` (no rules, metrics, traces)',
 };
 
 /** Custos: each tools/call carries a fresh W3C traceparent, so its intent row can be found afterwards. */
-function custosTarget(h: Harness, token: string, file: string, key: 'custos' | 'custos-sse' | 'custos-unmonitored' = 'custos'): Target {
+function custosTarget(h: Harness, token: string, file: string, key: 'custos' | 'custos-sse' | 'custos-unmonitored' | 'custos-base' = 'custos'): Target {
   const sse = key === 'custos-sse';
   return {
     key,
@@ -245,7 +248,7 @@ function describeSetting(startedAt: Date, loadBefore: number[]): string[] {
   ];
 }
 
-async function startTargets(h: Harness, file: string, fronts: HttpFront[], bare?: Harness): Promise<Target[]> {
+async function startTargets(h: Harness, file: string, fronts: HttpFront[], bare?: Harness, base?: Harness): Promise<Target[]> {
   const wanted = process.env.BENCH_TARGETS?.split(',').map((s) => s.trim());
   const want = (key: string): boolean => !wanted || wanted.includes(key);
   const upstream = { command: process.execPath, args: [serverFilesystem, h.workspace] };
@@ -266,6 +269,8 @@ async function startTargets(h: Harness, file: string, fronts: HttpFront[], bare?
   if (wanted?.includes('custos-sse')) targets.push(custosTarget(h, await h.token('alice'), file, 'custos-sse'));
   // Opt-in (BENCH_TARGETS=…,custos-unmonitored): a second Custos with the monitor off, to weigh rules, metrics and tracing.
   if (bare) targets.push(custosTarget(bare, await bare.token('alice'), path.join(bare.workspace, FILE), 'custos-unmonitored'));
+  // Opt-in (BENCH_BASELINE_ROOT=DIR, another built checkout): the same Custos from that build, to weigh a change interleaved.
+  if (base) targets.push(custosTarget(base, await base.token('alice'), path.join(base.workspace, FILE), 'custos-base'));
   return targets;
 }
 
@@ -294,20 +299,18 @@ export async function run(): Promise<void> {
   // With custos-unmonitored: the main Custos runs every rule, metrics and tracing (spans to a local OTLP receiver that discards them).
   const compareMonitor = process.env.BENCH_TARGETS?.includes('custos-unmonitored') ?? false;
   const traces = compareMonitor ? await startDiscardingReceiver() : undefined;
-  const h = await startHarness({
-    tap: false,
-    outOfProcess: true,
-    nodeArgs,
-    configure: traces ? (raw) => ({ ...raw, monitor: { tracing: { endpoint: traces.url } } }) : undefined,
-  });
+  const configure: HarnessOptions['configure'] = traces ? (raw) => ({ ...raw, monitor: { tracing: { endpoint: traces.url } } }) : undefined;
+  const h = await startHarness({ tap: false, outOfProcess: true, nodeArgs, configure });
   const bare = compareMonitor
     ? await startHarness({ tap: false, outOfProcess: true, nodeArgs, configure: (raw) => ({ ...raw, monitor: { enabled: false } }) })
     : undefined;
+  const baselineRoot = process.env.BENCH_BASELINE_ROOT;
+  const base = baselineRoot ? await startHarness({ tap: false, outOfProcess: true, nodeArgs, configure, custosRoot: path.resolve(baselineRoot) }) : undefined;
   const fronts: HttpFront[] = [];
   try {
     const file = writeBenchFile(h.workspace);
-    if (bare) writeBenchFile(bare.workspace);
-    const targets = await startTargets(h, file, fronts, bare);
+    for (const other of [bare, base]) if (other) writeBenchFile(other.workspace);
+    const targets = await startTargets(h, file, fronts, bare, base);
     const trail = createTrailReader(h);
     const runs: RunResult[] = [];
     for (let r = 1; r <= RUNS; r++) {
@@ -338,6 +341,7 @@ export async function run(): Promise<void> {
     await Promise.allSettled(fronts.map((f) => f.stop()));
     await h.close();
     await bare?.close();
+    await base?.close();
     await traces?.close();
   }
 }

@@ -4,7 +4,7 @@
  * again. Known without I/O, so a probe never waits on the store it reports on.
  */
 import { CustosError } from '../kernel/index.js';
-import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+import type { AppendOptions, AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import type { AuditStoreAdmin } from './types.js';
 
 export interface AppendHealth {
@@ -43,9 +43,9 @@ export function monitorAppends(store: AuditStoreAdmin, options: MonitorOptions =
   const clock = options.clock ?? { now: () => new Date() };
   let health = OK;
 
-  async function append(entry: AuditEntry): Promise<AuditRecord> {
+  async function append(entry: AuditEntry, appendOptions?: AppendOptions): Promise<AuditRecord> {
     try {
-      const record = await store.append(entry);
+      const record = await store.append(entry, appendOptions);
       const outage = health;
       health = OK;
       if (outage.state === 'failing') options.onRecovered?.(outage, entry);

@@ -7,7 +7,7 @@
  * next trigger. `withCheckpoints` wraps a store so that its appends drive the checkpointer.
  */
 import { NO_BUNDLE_HASH, buildCheckpointRow } from '../kernel/index.js';
-import type { AuditEntry, AuditRecord, AuditStore, Clock, IdSource } from '../kernel/index.js';
+import type { AppendOptions, AuditEntry, AuditRecord, AuditStore, Clock, IdSource } from '../kernel/index.js';
 import type { CheckpointSigner } from './checkpoint.js';
 import { CompactTree, hashRowLeaf } from './merkle.js';
 import type { AuditStoreAdmin } from './types.js';
@@ -101,8 +101,8 @@ export function createCheckpointer(store: AuditStore, options: CheckpointerOptio
 /** The store whose appends drive `checkpointer`; closing it stops the checkpointer first. */
 export function withCheckpoints(store: AuditStoreAdmin, checkpointer: Checkpointer): AuditStoreAdmin {
   return {
-    append: async (entry: AuditEntry) => {
-      const record = await store.append(entry);
+    append: async (entry: AuditEntry, options?: AppendOptions) => {
+      const record = await store.append(entry, options);
       checkpointer.observe(record);
       return record;
     },

@@ -1,13 +1,14 @@
 /**
  * The embedded audit store: one SQLite file in WAL mode with synchronous=FULL, so a row is
- * on disk when append resolves. A writer thread owns the connection (sqlite-worker.ts):
+ * on disk when append resolves (a `written` append: committed when it resolves, synced by the
+ * writer thread right after, see sqlite-worker.ts). A writer thread owns the connection (sqlite-worker.ts):
  * lock waits and fsyncs happen off the event loop, concurrent appends share one
  * transaction, and BEGIN IMMEDIATE serialises writers across processes sharing the file.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CustosError } from '../kernel/index.js';
-import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+import type { AppendOptions, AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
 import { canonicalMembers } from './chain-hash.js';
 import { purgeEntryRanges } from './retention-format.js';
 import { createSealer } from './sealing.js';
@@ -53,6 +54,8 @@ export interface SqliteSettings {
 export interface SqliteWriteStats {
   readonly commits: number;
   readonly rows: number;
+  /** WAL fsyncs after a batch of `written` appends (committed without one). */
+  readonly syncs: number;
 }
 
 export interface SqliteAuditStore extends AuditStoreAdmin {
@@ -128,14 +131,18 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
   }
 
   return {
-    async append(entry: AuditEntry): Promise<AuditRecord> {
+    async append(entry: AuditEntry, appendOptions?: AppendOptions): Promise<AuditRecord> {
       try {
         assertUsable();
         if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
         const members = toMembers(prepareEntry(entry, clock));
         const deadline = Date.now() + options.busyTimeoutMs;
         const seal = sealer.next();
-        const json = await link.request<string>({ op: 'append', members, deadline, ...(seal ? { seal } : {}) }, options.busyTimeoutMs + COMMIT_GRACE_MS);
+        const written = appendOptions?.durability === 'written' ? { written: true } : {};
+        const json = await link.request<string>(
+          { op: 'append', members, deadline, ...written, ...(seal ? { seal } : {}) },
+          options.busyTimeoutMs + COMMIT_GRACE_MS,
+        );
         return JSON.parse(json) as AuditRecord;
       } catch (err) {
         throw toUnavailable(err);

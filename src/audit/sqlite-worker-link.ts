@@ -30,7 +30,7 @@ function workerSource(): string {
     sealRecordText.toString(),
     renderTombstone.toString(),
     runSqliteWorker.toString(),
-    "runSqliteWorker(parentPort, workerData.config, require(workerData.betterSqlite3), require('node:crypto'), renderChainedRecord, sealRecordText, renderTombstone);",
+    "runSqliteWorker(parentPort, workerData.config, require(workerData.betterSqlite3), require('node:crypto'), require('node:fs'), renderChainedRecord, sealRecordText, renderTombstone);",
   ].join('\n');
 }
 

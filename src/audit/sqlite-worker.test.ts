@@ -174,4 +174,52 @@ describe('sqlite writer thread', () => {
     expect((await written).seq).toBe(1); // appended before close: written
     await expect(s.append(makeEntry(2))).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE', detail: { reason: 'closed' } });
   });
+
+  it('answers a batch of written appends once committed, then syncs the WAL; a batch with a durable append is one synchronous commit', async () => {
+    store = await createSqliteAuditStore(`sqlite:${join(dir.path, 'audit.sqlite')}`, {});
+    const written = await store.append(makeEntry(2), { durability: 'written' });
+    expect(written.seq).toBe(1);
+    expect(await store.stats()).toEqual({ commits: 1, rows: 1, syncs: 1 }); // served after the sync that followed the answer
+    expect((await store.settings()).synchronous).toBe(2); // FULL again for every other commit
+    const mixed = await Promise.all([store.append(makeEntry(3)), store.append(makeEntry(4), { durability: 'written' })]);
+    expect(mixed.map((r) => r.seq)).toEqual([2, 3]);
+    expect(await store.stats()).toEqual({ commits: 2, rows: 3, syncs: 1 });
+    expect(await verifyChain(store.readRaw())).toMatchObject({ ok: true, count: 3 });
+  });
+
+  it('refuses every append once a sync of written rows failed (it cannot know what reached the disk)', async () => {
+    const { MessageChannel } = await import('node:worker_threads');
+    const Database = (await import('better-sqlite3')).default;
+    const crypto = await import('node:crypto');
+    const fs = await import('node:fs');
+    const { sealRecordText } = await import('./seal-format.js');
+    const { renderTombstone } = await import('./retention-format.js');
+    const { runSqliteWorker } = await import('./sqlite-worker.js');
+    const eio = (): never => {
+      throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    };
+    const failingFs = { ...fs, fsyncSync: eio } as typeof fs;
+    const { port1, port2 } = new MessageChannel();
+    const replies: Array<{ id: number; ok: boolean; value?: unknown; error?: { code?: string } }> = [];
+    port2.on('message', (m: (typeof replies)[number]) => replies.push(m));
+    const config = { file: join(dir.path, 'audit.sqlite'), readonly: false, busyTimeoutMs: 250, outageWaitMs: 25 };
+    runSqliteWorker(port1, config, Database, crypto, failingFs, renderChainedRecord, sealRecordText, renderTombstone);
+    const members = canonicalMembers(makeEntry(2));
+    const until = async (n: number): Promise<void> => {
+      while (replies.length < n) await new Promise((r) => setTimeout(r, 5));
+    };
+    port2.postMessage({ id: 1, op: 'append', members, deadline: Date.now() + 10_000, written: true });
+    await until(2);
+    expect(replies[1]).toMatchObject({ id: 1, ok: true }); // committed and answered before the sync
+    port2.postMessage({ id: 2, op: 'append', members, deadline: Date.now() + 10_000 });
+    port2.postMessage({ id: 3, op: 'append', members, deadline: Date.now() + 10_000, written: true });
+    await until(4);
+    expect(replies.slice(2)).toEqual([
+      { id: 2, ok: false, error: expect.objectContaining({ code: 'SQLITE_IOERR_FSYNC' }) },
+      { id: 3, ok: false, error: expect.objectContaining({ code: 'SQLITE_IOERR_FSYNC' }) },
+    ]);
+    port2.postMessage({ id: 4, op: 'close' });
+    await until(5);
+    port2.close();
+  });
 });

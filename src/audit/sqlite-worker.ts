@@ -5,12 +5,18 @@
  * BEGIN IMMEDIATE, one fsync), chained in arrival order; each append has its own deadline
  * for the lock and fails alone when it passes.
  *
+ * A batch made only of `written` appends (result rows) is committed without the fsync
+ * (synchronous=NORMAL for that one transaction), answered, and then made durable by an fsync
+ * of the WAL file before the next batch is taken. Once such an fsync fails, every later append
+ * fails: the store does not know what reached the disk.
+ *
  * This file has no runtime imports: `sqlite-worker-link.ts` ships these functions to the
  * thread as source (`fn.toString()`), so the same code runs from dist/ and from the
  * TypeScript sources under test. They may use only their parameters and globals.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type * as NodeCrypto from 'node:crypto';
+import type * as NodeFs from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import type { renderTombstone } from './retention-format.js';
 import type { SealParams, sealRecordText } from './seal-format.js';
@@ -34,7 +40,15 @@ export interface SqliteWorkerConfig {
 }
 
 export type WorkerRequest =
-  | { readonly id: number; readonly op: 'append'; readonly members: readonly CanonicalMember[]; readonly deadline: number; readonly seal?: SealParams }
+  | {
+      readonly id: number;
+      readonly op: 'append';
+      readonly members: readonly CanonicalMember[];
+      readonly deadline: number;
+      /** Answer once committed, before the fsync (AppendDurability `written`). */
+      readonly written?: boolean;
+      readonly seal?: SealParams;
+    }
   | {
       readonly id: number;
       readonly op: 'purge';
@@ -81,6 +95,7 @@ interface Pending {
   readonly id: number;
   readonly members: readonly CanonicalMember[];
   deadline: number;
+  readonly written?: boolean;
   readonly seal?: SealParams;
 }
 
@@ -95,6 +110,7 @@ export function runSqliteWorker(
   config: SqliteWorkerConfig,
   Database: typeof BetterSqlite3,
   crypto: typeof NodeCrypto,
+  fs: typeof NodeFs,
   render: typeof renderChainedRecord,
   seal: typeof sealRecordText,
   tombstone: typeof renderTombstone,
@@ -174,10 +190,40 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
   let scheduled = false;
   let closing = false;
   let outage = false;
-  const stats = { commits: 0, rows: 0 };
+  const stats = { commits: 0, rows: 0, syncs: 0 };
+  // The WAL file a `written` batch is synced through; none (every commit syncs) without WAL.
+  const walFile = !config.readonly && db.pragma('journal_mode', { simple: true }) === 'wal' ? `${config.file}-wal` : undefined;
+  let syncFailure: WorkerFailure | undefined;
 
-  /** One transaction for the whole batch: every row chained on the one before, one fsync. */
-  function commit(batch: readonly Pending[]): string[] {
+  /** Makes every committed row durable: an fsync of the WAL file (what a synchronous=FULL commit does). */
+  function syncWal(file: string): void {
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      stats.syncs += 1;
+    } catch (err) {
+      syncFailure = {
+        code: 'SQLITE_IOERR_FSYNC',
+        message: `The audit store could not make its rows durable (${describe(err).code ?? 'fsync failed'}); it refuses further appends.`,
+      };
+    }
+  }
+
+  /** One transaction for the whole batch: every row chained on the one before, one fsync (none when `relaxed`: the caller syncs). */
+  function commit(batch: readonly Pending[], relaxed = false): string[] {
+    if (relaxed) db.pragma('synchronous = NORMAL');
+    try {
+      return commitBatch(batch);
+    } finally {
+      if (relaxed) db.pragma('synchronous = FULL');
+    }
+  }
+
+  function commitBatch(batch: readonly Pending[]): string[] {
     const out: string[] = [];
     db.exec('BEGIN IMMEDIATE');
     outage = false;
@@ -262,8 +308,10 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     const wait = Math.max(0, Math.min(...queue.map((q) => q.deadline)) - now);
     db.pragma(`busy_timeout = ${wait}`);
     const batch = queue.splice(0);
+    const relaxed = walFile !== undefined && batch.every((item) => item.written === true);
     try {
-      commit(batch).forEach((json, i) => reply(batch[i]!.id, json));
+      commit(batch, relaxed).forEach((json, i) => reply(batch[i]!.id, json));
+      if (relaxed) syncWal(walFile);
     } catch (err) {
       if (isBusy(err)) failExpired(batch);
       else if (batch.length === 1) fail(batch[0]!.id, describe(err));
@@ -309,10 +357,12 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
       switch (request.op) {
         case 'append':
           if (!insert) return fail(request.id, { code: 'SQLITE_READONLY', message: 'The audit store is open read-only.' });
-          queue.push({ id: request.id, members: request.members, deadline: request.deadline, seal: request.seal });
+          if (syncFailure) return fail(request.id, syncFailure);
+          queue.push({ id: request.id, members: request.members, deadline: request.deadline, written: request.written, seal: request.seal });
           return schedule();
         case 'purge':
           if (!insert) return fail(request.id, { code: 'SQLITE_READONLY', message: 'The audit store is open read-only.' });
+          if (syncFailure) return fail(request.id, syncFailure);
           return reply(request.id, purge(request));
         case 'page':
           return reply(request.id, page.all(request.fromSeq, request.limit));

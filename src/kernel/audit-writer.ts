@@ -4,7 +4,7 @@
  * pipeline, identity, the app) goes through a writer made here.
  */
 import { CustosError } from './errors.js';
-import type { AuditStore, Protector } from './ports.js';
+import type { AppendOptions, AuditStore, Protector } from './ports.js';
 import type { AuditEntry, AuditRecord } from './types.js';
 
 /** Sees every row once it is durable (anomaly rules, metrics). Its errors never reach a caller. */
@@ -19,9 +19,9 @@ export interface AuditWriterDeps {
 export interface AuditWriter {
   /**
    * Redacts the row's `detail` (ERR_PROTECT_FAILED when it cannot) and appends it; resolves
-   * once it is durable. ERR_AUDIT_UNAVAILABLE when the store cannot write.
+   * once it is durable (or only written, when `options.durability` says so). ERR_AUDIT_UNAVAILABLE when the store cannot write.
    */
-  write(entry: AuditEntry): Promise<AuditRecord>;
+  write(entry: AuditEntry, options?: AppendOptions): Promise<AuditRecord>;
 }
 
 export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
@@ -34,11 +34,11 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     }
   }
 
-  async function write(entry: AuditEntry): Promise<AuditRecord> {
+  async function write(entry: AuditEntry, options?: AppendOptions): Promise<AuditRecord> {
     const redacted = redactDetail(entry);
     let record: AuditRecord;
     try {
-      record = await deps.audit.append(redacted);
+      record = await deps.audit.append(redacted, options);
     } catch (err) {
       throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
     }

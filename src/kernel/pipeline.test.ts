@@ -193,6 +193,21 @@ describe('pipeline', () => {
     await expect(pipeline.run(call(), forward)).rejects.toBeInstanceOf(CustosError);
   });
 
+  it('asks the store for a durable intent row and a result row written before the answer (synced after it)', async () => {
+    const { audit, pipeline } = setup(allowWrites);
+    const asked: Array<[string, unknown]> = [];
+    const append = audit.append.bind(audit);
+    audit.append = async (entry, options) => {
+      asked.push([entry.event, options?.durability ?? 'durable']);
+      return append(entry, options);
+    };
+    await pipeline.run(call(), async () => 'output');
+    expect(asked).toEqual([
+      ['intent', 'durable'],
+      ['result', 'written'],
+    ]);
+  });
+
   it('records an upstream failure as a result row with the error code', async () => {
     const { audit, pipeline } = setup();
     const run = await pipeline.run(call(), async () => {

@@ -498,7 +498,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       egress: egressOf(auth.egress),
       detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
     });
-    const record = await timed(obs, 'record_result', () => writer.write(entry));
+    // Written, not awaited to disk: the intent row is durable before anything reaches the agent,
+    // the result row is committed before the answer and made durable right after (architecture.md).
+    const record = await timed(obs, 'record_result', () => writer.write(entry, { durability: 'written' }));
     return { output, record, ...(withheld ? { withheld } : {}) };
   }
 

@@ -152,9 +152,22 @@ export interface Protector {
   redact<T>(value: T, options?: RedactOptions): Redaction<T>;
 }
 
+/**
+ * How far an append has got when it resolves. `durable` (the default): the row is on disk
+ * (fsync). `written`: the row is committed to the trail, chained and readable, and survives a
+ * crash of Custos, not yet of the machine; the store makes it durable right after without being
+ * awaited, and once such a sync fails it refuses every later append. A store may treat
+ * `written` as `durable` (PostgreSQL does). The pipeline asks `written` for result rows only.
+ */
+export type AppendDurability = 'durable' | 'written';
+
+export interface AppendOptions {
+  readonly durability?: AppendDurability;
+}
+
 export interface AuditStore {
-  /** Appends durably (the row is on disk when the promise resolves) and returns the chained record. */
-  append(entry: AuditEntry): Promise<AuditRecord>;
+  /** Appends (durably unless `options.durability` is `written`) and returns the chained record. */
+  append(entry: AuditEntry, options?: AppendOptions): Promise<AuditRecord>;
   /** Records in seq order, from `fromSeq` (inclusive, default 1). */
   read(options?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord>;
   close(): Promise<void>;

@@ -70,10 +70,10 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
     },
     observeStage: (stage, seconds) => stages.observe({ stage }, seconds),
     instrumentStore(store) {
-      const append: AuditStore['append'] = async (entry) => {
+      const append: AuditStore['append'] = async (entry, options) => {
         const end = appendSeconds.startTimer();
         try {
-          return await store.append(entry);
+          return await store.append(entry, options);
         } catch (err) {
           appendErrors.inc();
           throw err;

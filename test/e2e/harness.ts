@@ -82,6 +82,8 @@ export interface HarnessOptions {
   readonly outOfProcess?: boolean;
   /** Extra Node.js flags for that `custos serve` process (e.g. `--cpu-prof` to profile it). */
   readonly nodeArgs?: readonly string[];
+  /** The built checkout whose `bin/custos.js` that process runs (default this one; a benchmark compares two builds). */
+  readonly custosRoot?: string;
   /** Have the dev provider send OIDC back-channel logout tokens to Custos (and Custos accept them). */
   readonly backchannelLogout?: boolean;
   /** In-process only: wraps the audit store Custos opens (to inject faults behind the store port). */
@@ -152,10 +154,16 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: n
   });
 }
 
-async function spawnCustos(raw: CustosConfigInput, dir: string, storeUri: string, nodeArgs: readonly string[] = []): Promise<HarnessCustos> {
+async function spawnCustos(
+  raw: CustosConfigInput,
+  dir: string,
+  storeUri: string,
+  nodeArgs: readonly string[] = [],
+  root: string = repoRoot,
+): Promise<HarnessCustos> {
   const file = path.join(dir, 'custos.yaml');
   writeFileSync(file, JSON.stringify(raw, null, 2)); // JSON is YAML
-  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = await waitForOutput(child, /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/, 30_000).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
@@ -241,7 +249,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const startInProcess = () => startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
   let running = true;
   try {
-    custos = options.outOfProcess ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs) : await startInProcess();
+    custos = options.outOfProcess ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs, options.custosRoot) : await startInProcess();
   } catch (err) {
     await idp.close();
     throw err;
