@@ -187,12 +187,16 @@ async function runConcurrent(target: Target, trail: () => Promise<Set<string>>):
   const sessions: Session[] = [];
   try {
     for (let i = 0; i < SESSIONS; i++) sessions.push(await target.open());
-    await Promise.all(sessions.map((s) => s.call())); // each session warm once
-    await trail();
     const latencies: number[] = [];
     const traces: string[] = [];
     let errors = 0;
     let firstError: string | undefined;
+    const count = (err: unknown): void => {
+      errors++;
+      firstError ??= err instanceof Error ? err.message : String(err);
+    };
+    for (const warm of await Promise.allSettled(sessions.map((s) => s.call()))) if (warm.status === 'rejected') count(warm.reason); // each session warm once
+    await trail();
     const cpu = cpuMeter(processesOf([target]));
     const start = performance.now();
     const deadline = start + SECONDS * 1000;
@@ -204,8 +208,7 @@ async function runConcurrent(target: Target, trail: () => Promise<Set<string>>):
           latencies.push(performance.now() - t0);
           if (trace) traces.push(trace);
         } catch (err) {
-          errors++;
-          firstError ??= err instanceof Error ? err.message : String(err);
+          count(err);
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
       }

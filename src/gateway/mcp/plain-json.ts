@@ -10,7 +10,7 @@
  * sampling (so no confirmation prompt and no relayed upstream request can be sent to it).
  * Anything else, or any header the SDK would have to judge, takes the SDK path unchanged.
  * The Server and the pipeline run the same way on both paths: the answer is written only
- * when the handler returns, after the result row is durable.
+ * when the handler returns, after the result row is written (architecture.md, the intent-row invariant).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
