@@ -7,7 +7,7 @@ import { CustosError } from './errors.js';
 import type { AppendOptions, AuditStore, Protector } from './ports.js';
 import type { AuditEntry, AuditRecord } from './types.js';
 
-/** Sees every row once it is durable (anomaly rules, metrics). Its errors never reach a caller. */
+/** Sees every row once the store has it (durable; a result row: written, see AppendDurability) (anomaly rules, metrics). Its errors never reach a caller. */
 export type AuditMonitor = (record: AuditRecord) => void;
 
 export interface AuditWriterDeps {

@@ -75,7 +75,7 @@ export interface PipelineDeps {
   readonly limits?: InputLimits;
   /** Break-glass: the open grant of the caller's session, looked up by the break_glass stage. */
   readonly emergency?: Pick<EmergencyPort, 'activeGrant'>;
-  /** The monitor stage: sees every row once it is durable. */
+  /** The monitor stage: sees every row once the store has it (durable; a result row: written). */
   readonly monitor?: AuditMonitor;
   /** The egress stage's destination check (src/protect); absent, a call that may egress is denied. */
   readonly egress?: EgressGuard;
