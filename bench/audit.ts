@@ -107,7 +107,9 @@ async function durable(): Promise<void> {
     await pg.stop();
     dir.remove();
   }
-  console.log('(both group-commit: every append queued while a commit runs goes into the next transaction; rows/CPU-s counts this process only, not the server)');
+  console.log(
+    '(both group-commit: every append queued while a commit runs goes into the next transaction; rows/CPU-s counts this process only, not the server)',
+  );
 }
 
 /** A signed trail of `n` rows as JSONL lines, a checkpoint row every 1000. */
