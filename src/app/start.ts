@@ -101,6 +101,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const identity = await createIdentityServices({
       store: resolveSessionStore(config),
       busyTimeoutMs: config.audit.busyTimeoutMs,
+      keys: recordKeysOf(keys, config.audit.encryption?.key), // the session store sealed under the trail's key
       issuers: config.identity.issuers,
       idleTimeoutSec: config.identity.sessions.idleTimeoutSec,
       adminRoles: config.identity.admin.roles,

@@ -6,14 +6,15 @@
  */
 import * as crypto from 'node:crypto';
 import pg from 'pg';
-import { CustosError, GENESIS_HASH } from '../kernel/index.js';
+import { CustosError, GENESIS_HASH, sha256Hex } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
-import { chainRecord } from './chain-hash.js';
+import { chainRecord, renderChainedRecord } from './chain-hash.js';
+import type { CanonicalSegments } from './chain-hash.js';
 import { purgeEntryRanges, renderTombstone } from './retention-format.js';
 import { sealRecordText } from './seal-format.js';
 import { createSealer } from './sealing.js';
 import type { Sealer } from './sealing.js';
-import { createReaders, prepareEntry, toAppendError } from './store-common.js';
+import { createReaders, prepareEntry, toAppendError, toSegments } from './store-common.js';
 import type { StoredRow } from './store-common.js';
 import type { AuditStoreAdmin, AuditStoreOptions, ChainHead } from './types.js';
 
@@ -116,6 +117,7 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions, sealer: Sealer): A
   const clock = options.clock ?? SYSTEM_CLOCK;
   const timeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   let closed = false;
+  const append = createGroupCommitter(pool, sealer);
   const assertUsable = (): void => {
     if (closed) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is closed.', { detail: { reason: 'closed' } });
   };
@@ -139,7 +141,7 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions, sealer: Sealer): A
       try {
         assertUsable();
         if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
-        return await appendWithin(pool, prepareEntry(entry, clock), Date.now() + timeoutMs, sealer);
+        return await append(toSegments(prepareEntry(entry, clock)), Date.now() + timeoutMs);
       } catch (err) {
         throw toAppendError(err, REASON_BY_PG_CODE);
       }
@@ -231,12 +233,74 @@ function within<T>(promise: Promise<T>, ms: number, code: string, onLate: (value
   });
 }
 
+interface Queued {
+  readonly segments: CanonicalSegments;
+  readonly deadline: number;
+  resolve(record: AuditRecord): void;
+  reject(err: unknown): void;
+}
+
 /**
- * One append that waits for a pooled connection and for the advisory lock no longer than
- * `deadline` (lock_timeout is what is left of it), then gets COMMIT_GRACE_MS to commit; a
- * connection that overruns is destroyed, which aborts its transaction.
+ * Group commit: appends made while a transaction is under way wait for it and are written
+ * together by the next one (one advisory lock, one multi-row INSERT, one COMMIT: one WAL
+ * flush), chained in arrival order on the head read under the lock, so the chain stays one
+ * across replicas. Each append resolves only after the COMMIT. A batch waits for a pooled
+ * connection and the lock no longer than its earliest deadline; when the lock defeats it,
+ * the appends past their deadline fail (`busy`) and the others wait on. A batch that fails
+ * for another reason is retried one append per transaction, so one bad row does not deny
+ * its neighbours.
  */
-async function appendWithin(pool: pg.Pool, fields: Omit<AuditRecord, 'hash' | 'seq' | 'prev_hash'>, deadline: number, sealer: Sealer): Promise<AuditRecord> {
+function createGroupCommitter(pool: pg.Pool, sealer: Sealer): (segments: CanonicalSegments, deadline: number) => Promise<AuditRecord> {
+  const queue: Queued[] = [];
+  let running = false;
+
+  async function flush(): Promise<void> {
+    running = true;
+    while (queue.length > 0) {
+      const batch = queue.splice(0);
+      try {
+        const records = await commitWithin(pool, batch, sealer);
+        records.forEach((record, i) => batch[i]!.resolve(record));
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code === '55P03' || code === 'CUSTOS_BUSY') {
+          const now = Date.now();
+          for (const item of batch) if (item.deadline <= now) item.reject(err);
+          queue.unshift(...batch.filter((item) => item.deadline > now));
+        } else if (batch.length === 1 || code === 'CUSTOS_STALLED') {
+          for (const item of batch) item.reject(err);
+        } else {
+          await commitEach(batch);
+        }
+      }
+    }
+    running = false;
+  }
+
+  async function commitEach(batch: readonly Queued[]): Promise<void> {
+    for (const item of batch) {
+      try {
+        item.resolve((await commitWithin(pool, [item], sealer))[0]!);
+      } catch (err) {
+        item.reject(err);
+      }
+    }
+  }
+
+  return (segments, deadline) =>
+    new Promise<AuditRecord>((resolve, reject) => {
+      queue.push({ segments, deadline, resolve, reject });
+      if (!running) void flush();
+    });
+}
+
+/**
+ * One transaction for a batch: waits for a pooled connection and for the advisory lock no
+ * longer than the batch's earliest deadline (lock_timeout is what is left of it), then gets
+ * COMMIT_GRACE_MS to commit; a connection that overruns is destroyed, which aborts its transaction.
+ */
+async function commitWithin(pool: pg.Pool, batch: readonly Queued[], sealer: Sealer): Promise<AuditRecord[]> {
+  const deadline = Math.min(...batch.map((item) => item.deadline));
   const client = await within(pool.connect(), deadline - Date.now(), 'CUSTOS_BUSY', (late) => late.release());
   let released = false;
   const release = (err?: Error): void => {
@@ -244,22 +308,35 @@ async function appendWithin(pool: pg.Pool, fields: Omit<AuditRecord, 'hash' | 's
     released = true;
     client.release(err);
   };
-  const run = async (): Promise<AuditRecord> => {
+  const run = async (): Promise<AuditRecord[]> => {
     const waitMs = Math.max(1, deadline - Date.now());
     const results = (await client.query(
       `BEGIN; SET LOCAL lock_timeout = ${waitMs}; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`,
     )) as unknown as Array<pg.QueryResult<HeadRow>>;
-    const { record, json } = chainRecord(fields, toHead(results[3]?.rows[0]));
-    const seal = sealer.next();
-    const stored = seal ? sealRecordText(crypto, seal, record.seq, json) : json;
-    await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ($1, $2, $3)`, [record.seq, record.hash, stored]);
+    let prev = toHead(results[3]?.rows[0]);
+    const seqs: number[] = [];
+    const hashes: string[] = [];
+    const stored: string[] = [];
+    const texts: string[] = [];
+    for (const item of batch) {
+      const seq = prev.seq + 1;
+      const hash = sha256Hex(prev.hash + renderChainedRecord(item.segments, seq, prev.hash));
+      const json = renderChainedRecord(item.segments, seq, prev.hash, hash);
+      const seal = sealer.next();
+      seqs.push(seq);
+      hashes.push(hash);
+      texts.push(json);
+      stored.push(seal ? sealRecordText(crypto, seal, seq, json) : json);
+      prev = { seq, hash };
+    }
+    await client.query(`INSERT INTO ${TABLE} (seq, hash, record) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`, [seqs, hashes, stored]);
     await client.query('COMMIT');
-    return record;
+    return texts.map((json) => JSON.parse(json) as AuditRecord);
   };
   try {
-    const record = await within(run(), deadline - Date.now() + COMMIT_GRACE_MS, 'CUSTOS_STALLED');
+    const records = await within(run(), deadline - Date.now() + COMMIT_GRACE_MS, 'CUSTOS_STALLED');
     release();
-    return record;
+    return records;
   } catch (err) {
     if ((err as { code?: unknown }).code === 'CUSTOS_STALLED') release(err as Error);
     else

@@ -9,11 +9,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CustosError } from '../kernel/index.js';
 import type { AppendOptions, AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
-import { canonicalMembers } from './chain-hash.js';
 import { purgeEntryRanges } from './retention-format.js';
 import { createSealer } from './sealing.js';
 import type { Sealer } from './sealing.js';
-import { createReaders, prepareEntry, toAppendError } from './store-common.js';
+import { createReaders, prepareEntry, toAppendError, toSegments } from './store-common.js';
 import type { StoredRow } from './store-common.js';
 import { startSqliteWorker } from './sqlite-worker-link.js';
 import type { WorkerLink } from './sqlite-worker-link.js';
@@ -91,15 +90,6 @@ export async function createSqliteAuditStore(uri: string, options: SqliteStoreOp
   return bindStore(link, { ...options, busyTimeoutMs }, createSealer(options.keys));
 }
 
-/** The entry's canonical members; an entry that has none (a cycle, a non-finite number) is refused as such. */
-function toMembers(fields: object): ReturnType<typeof canonicalMembers> {
-  try {
-    return canonicalMembers(fields);
-  } catch (err) {
-    throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit entry cannot be canonicalised.', { cause: err, detail: { reason: 'invalid_entry' } });
-  }
-}
-
 /** A plain Error carrying SQLite's code (e.g. SQLITE_BUSY), to attach as `cause`. */
 function causeOf(failure: WorkerFailure): Error {
   return Object.assign(new Error(failure.message), failure.code === undefined ? {} : { code: failure.code });
@@ -135,12 +125,12 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
       try {
         assertUsable();
         if (options.readonly) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is open read-only.', { detail: { reason: 'readonly' } });
-        const members = toMembers(prepareEntry(entry, clock));
+        const segments = toSegments(prepareEntry(entry, clock));
         const deadline = Date.now() + options.busyTimeoutMs;
         const seal = sealer.next();
         const written = appendOptions?.durability === 'written' ? { written: true } : {};
         const json = await link.request<string>(
-          { op: 'append', members, deadline, ...written, ...(seal ? { seal } : {}) },
+          { op: 'append', segments, deadline, ...written, ...(seal ? { seal } : {}) },
           options.busyTimeoutMs + COMMIT_GRACE_MS,
         );
         return JSON.parse(json) as AuditRecord;
@@ -152,10 +142,10 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
       try {
         assertUsable();
         const ranges = purgeEntryRanges(entry);
-        const members = toMembers(prepareEntry(entry, clock));
+        const segments = toSegments(prepareEntry(entry, clock));
         const seal = sealer.next();
         const waitMs = Math.max(options.busyTimeoutMs, PURGE_LOCK_WAIT_MS);
-        const done = await link.request<{ json: string; purged: number }>({ op: 'purge', members, ranges, waitMs, ...(seal ? { seal } : {}) });
+        const done = await link.request<{ json: string; purged: number }>({ op: 'purge', segments, ranges, waitMs, ...(seal ? { seal } : {}) });
         return { record: JSON.parse(done.json) as AuditRecord, purged: done.purged };
       } catch (err) {
         throw toUnavailable(err);

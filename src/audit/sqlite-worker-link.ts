@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { renderTombstone } from './retention-format.js';
 import { sealRecordText } from './seal-format.js';
-import { OPEN_REPLY_ID, renderChainedRecord, runSqliteWorker } from './sqlite-worker.js';
+import { renderChainedRecord } from './chain-hash.js';
+import { OPEN_REPLY_ID, runSqliteWorker } from './sqlite-worker.js';
 import type { SqliteWorkerConfig, WorkerFailure, WorkerReply, WorkerRequest } from './sqlite-worker.js';
 
 /** Distributes the Omit over the union, so each request keeps its own fields. */
@@ -53,6 +54,10 @@ export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<Wor
     for (const id of [...waiting.keys()]) settle(id)?.reject(error);
   };
   worker.on('message', (msg: WorkerReply) => {
+    if ('batch' in msg) {
+      for (const [id, json] of msg.batch) settle(id)?.resolve(json);
+      return;
+    }
     const entry = settle(msg.id);
     if (msg.ok) entry?.resolve(msg.value);
     else entry?.reject(msg.error);

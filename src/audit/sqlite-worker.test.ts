@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosError, GENESIS_HASH } from '../kernel/index.js';
-import { canonicalMembers, chainRecord } from './chain-hash.js';
+import { canonicalSegments, chainRecord, renderChainedRecord } from './chain-hash.js';
 import { verifyChain } from './index.js';
 import { createSqliteAuditStore } from './sqlite-store.js';
 import type { SqliteAuditStore } from './sqlite-store.js';
-import { renderChainedRecord } from './sqlite-worker.js';
 import { collect, holdExclusiveLock, makeEntry, makeTempDir } from './index.test-support.js';
 import type { TempDir } from './index.test-support.js';
 
@@ -26,17 +25,41 @@ async function settle(promise: Promise<unknown>): Promise<{ ms: number; error?: 
 
 describe('renderChainedRecord', () => {
   it('produces the text and hash chainRecord produces, whatever the keys', () => {
-    const odd = { é: 1, Z: [1, { b: 2, a: null }], a_: 'x', prev: true, seq0: 0, '\u{1F600}': 'emoji', '': 'empty', hash_: 'h' };
-    for (const fields of [makeEntry(1), makeEntry(2, { detail: odd }), { ...makeEntry(3), extra: undefined, seq: 99, prev_hash: 'x', hash: 'y' }]) {
+    let deep: unknown = { leaf: [1, 2.5, -0, 1e21] };
+    for (let i = 0; i < 40; i += 1) deep = { [`k${i}`]: deep, [`a${i}`]: [undefined, null, true] }; // past the fast path's depth
+    const odd = {
+      é: 1,
+      Z: [1, { b: 2, a: null, u: undefined }],
+      a_: 'x',
+      prev: true,
+      seq0: 0,
+      '\u{1F600}': 'emoji \u{1F600} \ud800 "q" \n',
+      '': 'empty',
+      hash_: 'h',
+      when: new Date(Date.UTC(2025, 0, 2)),
+      deep,
+    };
+    for (const fields of [
+      makeEntry(1),
+      makeEntry(2, { detail: odd }),
+      { ...makeEntry(3), extra: undefined, seq: 99, prev_hash: 'x', hash: 'y' },
+      { ...makeEntry(4), hasi: 1, hasi_: [], prev_hasg: 'p', prev_hash_: 2, seq0: 's', seq: 1 },
+    ]) {
       for (const prev of [
         { seq: 0, hash: GENESIS_HASH },
         { seq: 41, hash: 'f'.repeat(64) },
       ]) {
         const expected = chainRecord(fields, prev);
-        const members = canonicalMembers(fields);
-        expect(renderChainedRecord(members, prev.seq + 1, prev.hash, expected.record.hash)).toBe(expected.json);
+        const segments = canonicalSegments(fields);
+        expect(renderChainedRecord(segments, prev.seq + 1, prev.hash, expected.record.hash)).toBe(expected.json);
       }
     }
+  });
+
+  it('refuses what canonicalize refuses: a cycle, a non-finite number, a function in an array', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const detail of [cyclic, { n: Number.NaN }, [() => 1]]) expect(() => canonicalSegments({ ...makeEntry(1), detail })).toThrow(TypeError);
   });
 });
 

@@ -21,8 +21,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { renderTombstone } from './retention-format.js';
 import type { SealParams, sealRecordText } from './seal-format.js';
 
-/** One top-level member of a record's RFC 8785 form: the key and its `"key":value` text. */
-export type CanonicalMember = readonly [key: string, text: string];
+import type { CanonicalSegments, renderChainedRecord } from './chain-hash.js';
 
 export interface SqliteWorkerConfig {
   readonly file: string;
@@ -43,7 +42,7 @@ export type WorkerRequest =
   | {
       readonly id: number;
       readonly op: 'append';
-      readonly members: readonly CanonicalMember[];
+      readonly segments: CanonicalSegments;
       readonly deadline: number;
       /** Answer once committed, before the fsync (AppendDurability `written`). */
       readonly written?: boolean;
@@ -52,7 +51,7 @@ export type WorkerRequest =
   | {
       readonly id: number;
       readonly op: 'purge';
-      readonly members: readonly CanonicalMember[];
+      readonly segments: CanonicalSegments;
       readonly ranges: ReadonlyArray<readonly [number, number]>;
       readonly waitMs: number;
       readonly seal?: SealParams;
@@ -74,26 +73,17 @@ export interface WorkerFailure {
 }
 
 export type WorkerReply =
-  { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: WorkerFailure }
+  /** A committed group: each append's id and its row's text, in one message. */
+  | { readonly batch: ReadonlyArray<readonly [id: number, json: string]> };
 
 /** The id of the reply to the open (sent once, before any other). */
 export const OPEN_REPLY_ID = 0;
 
-/**
- * The record's canonical text with `seq`, `prev_hash` (and `hash` when given) merged into
- * its other members: RFC 8785 sorts top-level members by UTF-16 code units, which is what
- * `<` compares. Equal to `chainRecord` in chain-hash.ts (a test holds them together).
- */
-export function renderChainedRecord(members: readonly CanonicalMember[], seq: number, prevHash: string, hash?: string): string {
-  const all: CanonicalMember[] = [...members, ['seq', `"seq":${seq}`], ['prev_hash', `"prev_hash":${JSON.stringify(prevHash)}`]];
-  if (hash !== undefined) all.push(['hash', `"hash":${JSON.stringify(hash)}`]);
-  all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return `{${all.map((m) => m[1]).join(',')}}`;
-}
-
 interface Pending {
   readonly id: number;
-  readonly members: readonly CanonicalMember[];
+  readonly segments: CanonicalSegments;
   deadline: number;
   readonly written?: boolean;
   readonly seal?: SealParams;
@@ -231,8 +221,8 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
       let prev = (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS };
       for (const item of batch) {
         const seq = prev.seq + 1;
-        const hash = sha256(prev.hash + render(item.members, seq, prev.hash));
-        const json = render(item.members, seq, prev.hash, hash);
+        const hash = sha256(prev.hash + render(item.segments, seq, prev.hash));
+        const json = render(item.segments, seq, prev.hash, hash);
         insert!.run(seq, hash, item.seal ? seal(crypto, item.seal, seq, json) : json);
         out.push(json);
         prev = { seq, hash };
@@ -259,8 +249,8 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     try {
       const prev = (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS };
       const seq = prev.seq + 1;
-      const hash = sha256(prev.hash + render(request.members, seq, prev.hash));
-      const json = render(request.members, seq, prev.hash, hash);
+      const hash = sha256(prev.hash + render(request.segments, seq, prev.hash));
+      const json = render(request.segments, seq, prev.hash, hash);
       insert!.run(seq, hash, request.seal ? seal(crypto, request.seal, seq, json) : json);
       let purged = 0;
       for (const [from, to] of request.ranges) {
@@ -310,7 +300,8 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     const batch = queue.splice(0);
     const relaxed = walFile !== undefined && batch.every((item) => item.written === true);
     try {
-      commit(batch, relaxed).forEach((json, i) => reply(batch[i]!.id, json));
+      const written = commit(batch, relaxed);
+      port.postMessage({ batch: written.map((json, i) => [batch[i]!.id, json]) }); // one message for the batch
       if (relaxed) syncWal(walFile);
     } catch (err) {
       if (isBusy(err)) failExpired(batch);
@@ -358,7 +349,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
         case 'append':
           if (!insert) return fail(request.id, { code: 'SQLITE_READONLY', message: 'The audit store is open read-only.' });
           if (syncFailure) return fail(request.id, syncFailure);
-          queue.push({ id: request.id, members: request.members, deadline: request.deadline, written: request.written, seal: request.seal });
+          queue.push({ id: request.id, segments: request.segments, deadline: request.deadline, written: request.written, seal: request.seal });
           return schedule();
         case 'purge':
           if (!insert) return fail(request.id, { code: 'SQLITE_READONLY', message: 'The audit store is open read-only.' });

@@ -1,6 +1,8 @@
 /** What every audit store backend shares: entry checks, row parsing and append errors. */
 import { AUDIT_SCHEMA, CustosError } from '../kernel/index.js';
 import type { AuditEntry, AuditRecord, Clock } from '../kernel/index.js';
+import { canonicalSegments } from './chain-hash.js';
+import type { CanonicalSegments } from './chain-hash.js';
 import type { Sealer } from './sealing.js';
 import type { RawRow } from './types.js';
 
@@ -16,6 +18,15 @@ export function prepareEntry(entry: AuditEntry, clock: Clock): Omit<AuditRecord,
     throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit entry is not a custos.audit/v1 entry.', { detail: { reason: 'invalid_entry' } });
   }
   return entry.time ? entry : { ...entry, time: clock.now().toISOString() };
+}
+
+/** The entry's canonical segments; an entry that has none (a cycle, a non-finite number) is refused as such. */
+export function toSegments(fields: object): CanonicalSegments {
+  try {
+    return canonicalSegments(fields);
+  } catch (err) {
+    throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit entry cannot be canonicalised.', { cause: err, detail: { reason: 'invalid_entry' } });
+  }
 }
 
 export function parseStored(row: StoredRow): AuditRecord {

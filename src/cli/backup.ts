@@ -20,10 +20,10 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { createAuditStore, createCheckpointSigner, restoreTrail } from '../audit/index.js';
+import { createCheckpointSigner, isSealedText, restoreTrail } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import type { CommandContext } from './context.js';
-import { resolveStore } from './store-uri.js';
+import { openStore, resolveStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
 export const BACKUP_SCHEMA = 'custos.backup/v1';
@@ -64,13 +64,18 @@ export async function backupAudit(ctx: CommandContext, opts: BackupOptions): Pro
   if (existsSync(out) && readdirSync(out).length > 0) throw new CustosError('ERR_CONFIG_INVALID', `the backup directory ${out} is not empty: choose a new one`);
   mkdirSync(out, { recursive: true });
   const config = opts.config === undefined ? undefined : await loadConfigFile(opts.config);
-  const store = await createAuditStore(await resolveStore(opts), { readonly: true });
+  const store = await openStore(opts, { readonly: true });
   const trailFile = path.join(out, TRAIL_FILE);
   let rows = 0;
   let head = { seq: 0, hash: '' };
   const fd = openSync(trailFile, 'wx', 0o600);
   try {
     for await (const row of store.readRaw()) {
+      // readRaw hands on a row it cannot open (for verification to name): a backup refuses it instead.
+      if (isSealedText(row.json))
+        throw new CustosError('ERR_AUDIT_DECRYPT_FAILED', `row ${row.seq} does not open with the configured keys: nothing was backed up as valid`, {
+          detail: { seq: row.seq, reason: 'ciphertext_invalid' },
+        });
       writeSync(fd, `${row.json}\n`);
       rows += 1;
       head = { seq: row.seq, hash: row.hash };
@@ -134,6 +139,8 @@ export interface RestoreOptions {
   readonly from: string;
   readonly store: string;
   readonly sessions?: string;
+  /** With a config, the restored rows are sealed under its audit.encryption key (as the running Custos would write them). */
+  readonly config?: string;
 }
 
 async function* lines(file: string): AsyncGenerator<string> {
@@ -159,7 +166,7 @@ export async function restoreAudit(ctx: CommandContext, opts: RestoreOptions): P
   if (sha256File(trailFile) !== manifest.trail.sha256)
     throw new CustosError('ERR_AUDIT_CHAIN_BROKEN', `${trailFile} does not match the manifest's SHA-256: the backup was altered`);
   const uri = await resolveStore({ store: opts.store });
-  const store = await createAuditStore(uri);
+  const store = await openStore({ store: opts.store, config: opts.config });
   let result;
   try {
     result = await restoreTrail(store, () => lines(trailFile), { concurrency: uri.startsWith('sqlite:') ? 256 : 1 });

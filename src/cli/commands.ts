@@ -152,7 +152,8 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
     .requiredOption('--from <dir>', 'the backup directory')
     .requiredOption('--store <uri>', 'the new trail: sqlite:PATH or a postgres:// URL (must be empty)')
     .option('--sessions <uri>', 'where to restore the session store (sqlite:PATH, must not exist)')
-    .action(async (opts: { from: string; store: string; sessions?: string }) => (await import('./backup.js')).restoreAudit(ctx, opts));
+    .option('-c, --config <file>', "seal the restored rows (and sessions) under this config's keys, as the running Custos writes them")
+    .action(async (opts: { from: string; store: string; sessions?: string; config?: string }) => (await import('./backup.js')).restoreAudit(ctx, opts));
 
   audit
     .command('search')

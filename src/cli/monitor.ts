@@ -4,18 +4,17 @@
  *   alerts ack, inventory approve, kill set|lift|list
  *                               ask a running Custos, as the admin whose token is given; each change is an admin row
  */
-import { createAuditStore } from '../audit/index.js';
 import { createTrailState, foldRow, inventoryToCsv, readInventory } from '../monitor/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import type { AlertView, Inventory, KillSwitch } from '../monitor/index.js';
 import { adminRequest } from './admin-http.js';
 import type { AdminTarget } from './admin-http.js';
 import type { CommandContext } from './context.js';
-import { resolveStore } from './store-uri.js';
+import { openStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
 async function withTrail<T>(opts: StoreOptions, use: (rows: AsyncIterable<AuditRecord>) => Promise<T>): Promise<T> {
-  const store = await createAuditStore(await resolveStore(opts), { readonly: true });
+  const store = await openStore(opts, { readonly: true });
   try {
     return await use(store.read());
   } finally {

@@ -4,13 +4,12 @@
  */
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createAuditStore } from '../audit/index.js';
 import { CustosError, createPipeline, isCustosError } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import { computeBundleHash, diffBundles, loadBundle, replayDecisions, runBundleTests, signBundleHash, writeApproval } from '../policy/index.js';
 import type { LoadedBundle } from '../policy/index.js';
 import type { CommandContext } from './context.js';
-import { resolveStore } from './store-uri.js';
+import { openStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
 export async function hashBundle(ctx: CommandContext, dir: string, opts: { manifest?: boolean }): Promise<void> {
@@ -71,7 +70,7 @@ export async function keygen(ctx: CommandContext, opts: { out: string }): Promis
 }
 
 async function readTrail(opts: StoreOptions): Promise<AuditRecord[]> {
-  const store = await createAuditStore(await resolveStore(opts));
+  const store = await openStore(opts);
   const out: AuditRecord[] = [];
   try {
     for await (const r of store.read()) out.push(r);
@@ -137,7 +136,7 @@ function short(hash: unknown): string {
 export async function rollbackBundle(ctx: CommandContext, dir: string, opts: StoreOptions & { by: string; reason?: string }): Promise<void> {
   const bundle = await loadOrReport(ctx, dir);
   if (!bundle) return;
-  const store = await createAuditStore(await resolveStore(opts));
+  const store = await openStore(opts);
   try {
     const { createProtector } = await import('../protect/index.js');
     const recorder = createPipeline({

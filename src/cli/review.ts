@@ -4,12 +4,11 @@
  *   review close  asks a running Custos to close one, as the reviewer whose token is given
  *                 (a second person: never the grant holder); the close is an admin row too.
  */
-import { createAuditStore } from '../audit/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import { adminRequest } from './admin-http.js';
 import type { AdminTarget } from './admin-http.js';
 import type { CommandContext } from './context.js';
-import { resolveStore } from './store-uri.js';
+import { openStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
 export interface ReviewItem {
@@ -74,7 +73,7 @@ export function collectReviews(records: Iterable<AuditRecord>): ReviewItem[] {
 }
 
 export async function listReviews(ctx: CommandContext, opts: StoreOptions & { all?: boolean; json?: boolean }): Promise<void> {
-  const store = await createAuditStore(await resolveStore(opts));
+  const store = await openStore(opts);
   const records: AuditRecord[] = [];
   try {
     for await (const r of store.read()) records.push(r);

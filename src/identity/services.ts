@@ -5,12 +5,14 @@ import type { GrantRegistry } from './delegation/index.js';
 import { createEmergencyAccess } from './emergency/index.js';
 import type { EmergencyAccess } from './emergency/index.js';
 import { createLogoutVerifier, createRevocationFeed, createSessionGuard, openSessionStore } from './sessions/index.js';
-import type { LogoutIssuer, LogoutVerifier, SessionAdmin, SessionStore } from './sessions/index.js';
+import type { LogoutIssuer, LogoutVerifier, SessionAdmin, SessionKeys, SessionStore } from './sessions/index.js';
 
 export interface IdentityServicesOptions {
   /** `sqlite:PATH` (absolute) or a `postgres://` URL. */
   readonly store: string;
   readonly busyTimeoutMs?: number;
+  /** The key registry's record keys: with one active (audit.encryption.key), the store's identifiers are sealed. */
+  readonly keys?: SessionKeys;
   readonly issuers: readonly LogoutIssuer[];
   readonly idleTimeoutSec: Partial<Record<Tier, number>>;
   readonly adminRoles: readonly string[];
@@ -33,7 +35,7 @@ export interface IdentityServicesBundle {
 }
 
 export async function createIdentityServices(options: IdentityServicesOptions): Promise<IdentityServicesBundle> {
-  const store = await openSessionStore(options.store, { busyTimeoutMs: options.busyTimeoutMs });
+  const store = await openSessionStore(options.store, { busyTimeoutMs: options.busyTimeoutMs, keys: options.keys });
   const guard = createSessionGuard({ store, clock: options.clock, idleTimeoutSec: options.idleTimeoutSec });
   return {
     store,

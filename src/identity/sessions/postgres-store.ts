@@ -7,8 +7,8 @@
  */
 import pg from 'pg';
 import { revocationListeners } from './revocation-feed.js';
-import { SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
-import type { Activity, BackgroundGrantSqlRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
+import { IDENTIFYING_TABLES, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
+import type { Activity, BackgroundGrantSqlRow, GrantSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
 
 export const REVOCATION_CHANNEL = 'custos_revocations';
 
@@ -21,7 +21,7 @@ interface Notice {
 
 const keyOf = (iss: string, id: string): string => `${iss}\n${id}`;
 
-export async function openPostgresSessionStore(url: string): Promise<SessionStore> {
+export async function openPostgresSessionStore(url: string): Promise<SessionStore & SessionMeta> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   // An idle client's error (a server restart, a dropped connection, a shutdown while closing)
   // surfaces on the next query; unhandled here it would end the process.
@@ -177,6 +177,22 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
         owner.iss,
       ]);
       return r.rowCount === 1;
+    },
+    async readMeta(name) {
+      const { rows } = await pool.query<{ value: string }>('SELECT value FROM custos_session_meta WHERE name = $1', [name]);
+      return rows[0]?.value;
+    },
+    async claimMeta(name, value) {
+      await pool.query('INSERT INTO custos_session_meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, value]);
+      const { rows } = await pool.query<{ value: string }>('SELECT value FROM custos_session_meta WHERE name = $1', [name]);
+      return rows[0]!.value;
+    },
+    async replaceMeta(name, value) {
+      await pool.query('UPDATE custos_session_meta SET value = $1 WHERE name = $2', [value, name]);
+    },
+    async holdsRows() {
+      const { rows } = await pool.query(`${IDENTIFYING_TABLES.map((t) => `SELECT 1 FROM ${t}`).join(' UNION ALL ')} LIMIT 1`);
+      return rows.length > 0;
     },
     async close() {
       closed = true;

@@ -3,10 +3,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { revocationListeners } from './revocation-feed.js';
-import { SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
-import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, RevocationState, SessionStore } from './types.js';
+import { IDENTIFYING_TABLES, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
+import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
 
-export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: number } = {}): SessionStore {
+export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: number } = {}): SessionStore & SessionMeta {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -36,7 +36,12 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     putBackground: db.prepare('INSERT INTO custos_background_grants (grant_id, iss, sub, client_id, scope, expires_sec, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     getBackground: db.prepare('SELECT * FROM custos_background_grants WHERE grant_id = ?'),
     revokeBackground: db.prepare('UPDATE custos_background_grants SET revoked = 1 WHERE grant_id = ? AND sub = ? AND iss = ?'),
+    readMeta: db.prepare('SELECT value FROM custos_session_meta WHERE name = ?'),
+    claimMeta: db.prepare('INSERT INTO custos_session_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    replaceMeta: db.prepare('UPDATE custos_session_meta SET value = ? WHERE name = ?'),
+    holdsRows: db.prepare(IDENTIFYING_TABLES.map((t) => `SELECT 1 FROM ${t}`).join(' UNION ALL ') + ' LIMIT 1'),
   };
+  const readMeta = (name: string): string | undefined => (q.readMeta.get(name) as { value: string } | undefined)?.value;
   const revoked = revocationListeners();
   const at = (row: unknown): number | undefined => (row === undefined ? undefined : Number((row as { at: number }).at));
 
@@ -96,6 +101,19 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     },
     async revokeBackgroundGrant(grantId, owner) {
       return q.revokeBackground.run(grantId, owner.sub, owner.iss).changes === 1;
+    },
+    async readMeta(name) {
+      return readMeta(name);
+    },
+    async claimMeta(name, value) {
+      q.claimMeta.run(name, value);
+      return readMeta(name)!;
+    },
+    async replaceMeta(name, value) {
+      q.replaceMeta.run(value, name);
+    },
+    async holdsRows() {
+      return q.holdsRows.get() !== undefined;
     },
     async close() {
       if (db.open) db.close();

@@ -64,6 +64,25 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
+/** A store's own settings (the sealing envelope: sealed-store.ts), beside its rows. */
+export interface SessionMeta {
+  readMeta(name: string): Promise<string | undefined>;
+  /** Stores `value` unless the name is set already (another replica won); returns what is stored. */
+  claimMeta(name: string, value: string): Promise<string>;
+  replaceMeta(name: string, value: string): Promise<void>;
+  /** True when any table holds a row (a store written before sealing was turned on). */
+  holdsRows(): Promise<boolean>;
+}
+
+/** The tables `holdsRows` looks at: every one that holds an identifier. */
+export const IDENTIFYING_TABLES = [
+  'custos_revoked_sessions',
+  'custos_revoked_users',
+  'custos_session_activity',
+  'custos_emergency_grants',
+  'custos_background_grants',
+] as const;
+
 /** Row ↔ object helpers shared by the SQL stores. */
 export interface GrantSqlRow {
   id: string;
@@ -117,5 +136,6 @@ export const SCHEMA_SQL = [
   'CREATE TABLE IF NOT EXISTS custos_logout_jtis (iss TEXT NOT NULL, jti TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (iss, jti))',
   'CREATE TABLE IF NOT EXISTS custos_emergency_grants (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, sid TEXT, opened_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, closed_by TEXT, closed_ms BIGINT)',
   'CREATE INDEX IF NOT EXISTS custos_emergency_grants_holder ON custos_emergency_grants (iss, sub, expires_ms)',
+  'CREATE TABLE IF NOT EXISTS custos_session_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
   'CREATE TABLE IF NOT EXISTS custos_background_grants (grant_id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT, expires_sec BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)',
 ];
