@@ -117,6 +117,8 @@ const ADVERSARIAL: ReadonlyArray<readonly [string, () => string]> = [
   ['secret keys with values', () => 'apikey=a'.repeat(MB / 8)],
   ['lines of token:', () => 'token:\n'.repeat(MB / 7)],
   ['lines of 4 digits', () => '1234\n'.repeat(MB / 5)],
+  ['lines of card shapes', () => 'x123456789012\n'.repeat(MB / 14)],
+  ['list keys (- export pat:)', () => '- export pat: '.repeat(MB / 14)],
 ];
 
 function adversarial(): void {

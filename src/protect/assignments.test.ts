@@ -32,6 +32,9 @@ const EDGE_CASES = [
   'token==x password:=y key=>z url=https://user:pass@host',
   'pat',
   '',
+  // What may stand before a line's key, and what may not.
+  'export password=x\nexportpassword=abc\n- "token": v\n-password: v\n- - token: v\nexpo token: v',
+  'x password=1\n\t \'secret\' = v\npat export token=abc\nexport\ttoken = v\n"pwd"="p"',
 ];
 
 describe('assignment finders guided by secret words', () => {

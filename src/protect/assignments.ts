@@ -66,12 +66,18 @@ export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest, acceptV
       // Neither key nor value runs past its line (`^` of the `m` flag: after \n, \r, U+2028, U+2029),
       // so each line holding a keyword is looked at on its own, from its start.
       // A quoted value may run past U+2028/U+2029, so a line starting inside the last value is skipped, as the full scan does.
+      // A keyword in the line's key reaches a separator over key characters, and the line's start
+      // over key characters and what may precede a key: other hits are passed over before the line
+      // is read (a key holding several keywords is looked at once; no walk back passes a keyword).
       let lineEnd = -1;
       let resume = 0;
+      let keyEnd = -1;
       for (const hit of keywordStarts) {
-        if (hit < lineEnd) continue;
-        let lineStart = hit;
-        while (lineStart > 0 && !isLineBreak(text.charCodeAt(lineStart - 1))) lineStart--;
+        if (hit < lineEnd || hit < keyEnd) continue;
+        keyEnd = keyEndAt(text, hit);
+        if (separatorAfter(text, keyEnd) < 0) continue;
+        const lineStart = lineStartBeforeKey(text, hit);
+        if (lineStart < 0) continue;
         lineEnd = hit;
         while (lineEnd < text.length && !isLineBreak(text.charCodeAt(lineEnd))) lineEnd++;
         if (lineStart < resume) continue;
@@ -91,6 +97,37 @@ export function findLineAssignments(anyKey: boolean, acceptKey: KeyTest, acceptV
 
 const isKeyChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46 || c === 45; // 0-9 A-Z a-z _ . -
 const isKeyStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/** Where the key holding offset `at` ends. */
+function keyEndAt(text: string, at: number): number {
+  let end = at;
+  while (end < text.length && isKeyChar(text.charCodeAt(end))) end++;
+  return end;
+}
+
+/** What may stand before a line's key: blanks, the `-` of a list item, `export`, the key's quote. */
+const isKeyPrefixChar = (c: number): boolean =>
+  c === 32 || c === 9 || c === 45 || c === 34 || c === 39 || c === 101 || c === 120 || c === 112 || c === 111 || c === 114 || c === 116; // ' ' \t - " ' e x p o r t
+
+/**
+ * The start of the line holding `at` when only key characters and what may precede a key stand
+ * between the two, else -1 (then no line key holds `at`). Every keyword holds a character that
+ * may not precede a key, so this walk never passes an earlier keyword.
+ */
+function lineStartBeforeKey(text: string, at: number): number {
+  let i = at;
+  while (i > 0 && isKeyChar(text.charCodeAt(i - 1))) i--;
+  while (i > 0 && isKeyPrefixChar(text.charCodeAt(i - 1))) i--;
+  return i === 0 || isLineBreak(text.charCodeAt(i - 1)) ? i : -1;
+}
+
+/** The `=` or `:` after a key ending at `keyEnd` (past a closing quote and blanks), or -1. */
+function separatorAfter(text: string, keyEnd: number): number {
+  let sep = keyEnd;
+  if (text[sep] === '"' || text[sep] === "'") sep++;
+  while (text[sep] === ' ' || text[sep] === '\t') sep++;
+  return text[sep] === '=' || text[sep] === ':' ? sep : -1;
+}
 
 /** The key written just before a separator at `sep` (`KEY`, `"KEY"`, `'KEY'`, blanks allowed), or undefined. */
 function keyBefore(text: string, sep: number): { key: string; start: number } | undefined {
@@ -140,12 +177,9 @@ export function findInlineAssignments(acceptKey: KeyTest, acceptValue: ValueTest
       let keyEnd = -1;
       for (const hit of keywordStarts) {
         if (hit < keyEnd) continue;
-        keyEnd = hit;
-        while (keyEnd < text.length && isKeyChar(text.charCodeAt(keyEnd))) keyEnd++;
-        let sep = keyEnd;
-        if (text[sep] === '"' || text[sep] === "'") sep++;
-        while (text[sep] === ' ' || text[sep] === '\t') sep++;
-        if ((text[sep] === '=' || text[sep] === ':') && sep >= resume) resume = at(sep, sep + 1);
+        keyEnd = keyEndAt(text, hit);
+        const sep = separatorAfter(text, keyEnd);
+        if (sep >= resume) resume = at(sep, sep + 1);
       }
       return spans;
     }

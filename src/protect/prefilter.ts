@@ -59,6 +59,7 @@ function buildAutomaton(keywords: readonly string[]): Automaton {
   const next: Int32Array[] = [new Int32Array(classes).fill(-1)];
   const out: number[][] = [[]];
   keywords.forEach((kw, k) => {
+    if (kw === '') return; // looked up another way
     let s = 0;
     for (let i = 0; i < kw.length; i++) {
       const c = classOf[kw.charCodeAt(i)]!;
@@ -101,9 +102,15 @@ function buildAutomaton(keywords: readonly string[]): Automaton {
   return { classOf, table, classes, outputs: out };
 }
 
-/** Builds the automaton once; `scan` is then one table step per character. */
+/**
+ * Builds the automaton once; `scan` is then one table step per character. A gate keyword
+ * without letters (`@`, `:`, `+`, `"`) is left out of the automaton and looked up with one native
+ * `includes` instead: such characters are frequent, and a hit costs the scan more than a step.
+ */
 export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
-  const { classOf, table, classes, outputs } = buildAutomaton(keywords.map((k) => k.text));
+  const literal = keywords.map((k) => k.positions === 'none' && !/[A-Za-z]/.test(k.text));
+  const literals = keywords.flatMap((k, i) => (literal[i] ? [i] : []));
+  const { classOf, table, classes, outputs } = buildAutomaton(keywords.map((k, i) => (literal[i] ? '' : k.text)));
   const lengths = keywords.map((k) => k.text.length);
   const positional = keywords.map((k) => k.positions !== 'none');
   const perLine = keywords.map((k) => k.positions === 'line');
@@ -132,6 +139,12 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
           if (!positional[k]) continue;
           const at = (positions[k] ??= []);
           if (!perLine[k] || at.length === 0 || at[at.length - 1]! < lineStart) at.push(start);
+        }
+      }
+      for (const k of literals) {
+        if (text.includes(keywords[k]!.text)) {
+          seen[k] = 1;
+          found.push(k);
         }
       }
       return { positions, seen, found };

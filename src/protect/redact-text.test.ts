@@ -143,6 +143,8 @@ describe('performance', () => {
       'token:\n'.repeat(14_000),
       'age '.repeat(25_000),
       'patient portal ://'.repeat(5_500),
+      'x123456789012\n'.repeat(7_000), // a card shape on every line, no digit run (glued to a letter)
+      '- export pat: '.repeat(7_000), // one line: a key at every word, each walked back to what precedes it
     ]) {
       // CPU time of this process (pool: forks), not wall time: about 5–140 ms each here; a quadratic walk of 100k characters takes seconds.
       const cpu = process.cpuUsage();

@@ -48,20 +48,40 @@ function hasCardLayout(groups: readonly DigitGroup[], from: number, to: number):
   return true;
 }
 
-/** Whole runs only: a card is the entire digit run (so part of a longer number never reads as a card). */
+/** Twelve digits with at most one space or dash between two: every card holds it, few lines do. */
+const CARD_SHAPE = /\d(?:[ -]?\d){11}/g;
+
+/**
+ * Whole runs only: a card is the entire digit run (so part of a longer number never reads as a card).
+ * Only lines holding the card shape are read: a digit run never crosses a line, so a scan from
+ * the line's start finds the runs a scan of the whole text finds there.
+ */
 export function findCards(text: string): Span[] {
   const out: Span[] = [];
+  CARD_SHAPE.lastIndex = 0;
+  for (let shape = CARD_SHAPE.exec(text); shape !== null; shape = CARD_SHAPE.exec(text)) {
+    let lineEnd = text.indexOf('\n', shape.index);
+    if (lineEnd < 0) lineEnd = text.length;
+    const lineStart = text.lastIndexOf('\n', shape.index) + 1;
+    findCardsInLine(text.slice(lineStart, lineEnd), lineStart, out);
+    CARD_SHAPE.lastIndex = lineEnd;
+  }
+  return out;
+}
+
+/** The cards of one line (its look-arounds see the line's ends as the text's), offsets shifted by `shift`. */
+function findCardsInLine(line: string, shift: number, out: Span[]): void {
   DIGIT_RUN.lastIndex = 0;
-  for (let run = DIGIT_RUN.exec(text); run !== null; run = DIGIT_RUN.exec(text)) {
+  for (let run = DIGIT_RUN.exec(line); run !== null; run = DIGIT_RUN.exec(line)) {
     if (run[0].length < 12) continue;
     const groups: DigitGroup[] = [];
+    const at = shift + run.index;
     DIGIT_GROUP.lastIndex = 0;
     for (let g = DIGIT_GROUP.exec(run[0]); g !== null; g = DIGIT_GROUP.exec(run[0])) {
-      groups.push({ start: run.index + g.index, end: run.index + g.index + g[0].length, digits: g[0], sep: g.index > 0 ? run[0][g.index - 1]! : '' });
+      groups.push({ start: at + g.index, end: at + g.index + g[0].length, digits: g[0], sep: g.index > 0 ? run[0][g.index - 1]! : '' });
     }
     findCardsInRun(groups, out);
   }
-  return out;
 }
 
 /** Windows of a run that read as a card (a card printed after other numbers on the same line); the longest wins. */

@@ -172,7 +172,9 @@ export const vehicleVin: DetectorSpec = {
     'Vehicle identification numbers (in a text that mentions VIN, vehicle or chassis): 17 characters (no I, O, Q) with the check digit in position 9',
   keywords: ['vin', 'vehicle', 'chassis'],
   mode: 'gate',
-  pattern: /(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])/,
+  // The first character before the look-behind (same match as a leading `(?<![A-Za-z0-9])`):
+  // the engine tries a class first, which rejects most positions faster than a look-behind.
+  pattern: /[A-HJ-NPR-Z0-9](?<![A-Za-z0-9][A-HJ-NPR-Z0-9])[A-HJ-NPR-Z0-9]{16}(?![A-Za-z0-9])/,
   validate: (m) => isVinValid(m[0]) && /[A-Z]/.test(m[0]) && digitCount(m[0]) >= 3,
   examples: { positive: [['VIN 1M8GDM9AXKP042788', '1M8GDM9AXKP042788']], negative: ['VIN 1M8GDM9A1KP042788', 'vehicle 11111111111111111'] },
 };

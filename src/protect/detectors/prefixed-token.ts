@@ -63,15 +63,19 @@ function keywordOf(format: TokenFormat): { keyword: string; offset: number } {
   throw new Error(`${format.id}: no literal part`);
 }
 
-/** The random body (the class parts) must not be filler, and holds a digit when its classes allow both letters and digits and it is long. */
-function validBody(format: TokenFormat, m: RegExpExecArray, classGroups: readonly number[]): boolean {
-  const body = classGroups.map((g) => m[g] ?? '').join('');
-  if (isFillerToken(body) || isFillerToken(m[0])) return false;
+/** Do the format's class parts allow both letters and digits (so a long random body holds a digit)? */
+function mixesLettersAndDigits(format: TokenFormat): boolean {
   const classes = format.parts
     .filter((p): p is readonly [string, number, number?] => typeof p !== 'string')
     .map((p) => p[0])
     .join('');
-  const mixed = /0-9/.test(classes) && /[a-zA-Z]-[a-zA-Z]/.test(classes);
+  return /0-9/.test(classes) && /[a-zA-Z]-[a-zA-Z]/.test(classes);
+}
+
+/** The random body (the class parts) must not be filler, and holds a digit when its classes are `mixed` and it is long. */
+function validBody(mixed: boolean, m: RegExpExecArray, classGroups: readonly number[]): boolean {
+  const body = classGroups.map((g) => m[g] ?? '').join('');
+  if (isFillerToken(body) || isFillerToken(m[0])) return false;
   return !mixed || body.length < 20 || /\d/.test(body);
 }
 
@@ -80,6 +84,7 @@ export function tokenDetector(format: TokenFormat): DetectorSpec {
   const keep = format.keep ?? 0;
   const last = format.parts[format.parts.length - 1]!;
   const tailClass = typeof last === 'string' ? 'A-Za-z0-9' : `A-Za-z0-9${last[0]}`;
+  const mixed = mixesLettersAndDigits(format);
   // Class parts are captured so the validator sees the random body; with `keep`, one more group holds the redacted span.
   const classGroups: number[] = [];
   let next = 1;
@@ -107,7 +112,7 @@ export function tokenDetector(format: TokenFormat): DetectorSpec {
     offset,
     pattern: new RegExp(source),
     groups: spanGroup === undefined ? undefined : [spanGroup],
-    validate: (m) => validBody(format, m, classGroups),
+    validate: (m) => validBody(mixed, m, classGroups),
     examples: { positive: [positiveExample(format)], negative: [shortenedToken(format)] },
   };
 }
