@@ -88,6 +88,8 @@ export interface HarnessOptions {
   readonly decorateAuditStore?: (store: AuditStore) => AuditStore;
   /** Users the dev provider knows (default: alice and bob). */
   readonly users?: Parameters<typeof startDevIdentityProvider>[0]['users'];
+  /** CAs the dev provider trusts when it fetches client ID metadata documents over https. */
+  readonly clientMetadataCa?: string;
 }
 
 export interface TapEntry {
@@ -205,6 +207,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     backchannelLogoutUri: options.backchannelLogout ? `http://127.0.0.1:${port}/oauth/backchannel-logout` : undefined,
     accessTokenTtlSec: options.accessTokenTtlSec,
     users: options.users,
+    clientMetadataCa: options.clientMetadataCa,
   });
   const raw: CustosConfigInput = {
     server: { host: '127.0.0.1', port },

@@ -12,6 +12,7 @@ import type { Configuration, JWK } from 'oidc-provider';
 import { handleInteraction, INTERACTION_PATH } from './interactions.js';
 import { backchannelClientMetadata, backchannelFeature, sendBackchannelLogout } from './backchannel.js';
 import { createMemoryAdapter } from './memory-adapter.js';
+import { createClientMetadataResolver } from './client-metadata.js';
 import { agentClientMetadata, DEMO_AGENT_CLIENTS, resolveAgentClients } from './agent-clients.js';
 import type { DevAgentClient } from './agent-clients.js';
 import { DEMO_USERS, findDevUser } from './users.js';
@@ -36,6 +37,8 @@ export interface DevIdentityProviderOptions {
   readonly agentClients?: readonly DevAgentClient[];
   /** Where the dev client receives OIDC back-channel logout tokens (e.g. Custos's /oauth/backchannel-logout). */
   readonly backchannelLogoutUri?: string;
+  /** PEM of CAs trusted when fetching client ID metadata documents over https (dev: a test CA). */
+  readonly clientMetadataCa?: string;
   /** Where the dev-only warning line goes. Default console.warn. */
   readonly log?: (line: string) => void;
 }
@@ -96,7 +99,9 @@ function isHttpUrl(value: string): boolean {
 function buildConfiguration(options: DevIdentityProviderOptions, users: readonly DevUser[], agents: ReadonlyMap<string, string>): Configuration {
   const ttl = options.accessTokenTtlSec ?? 3600;
   return {
-    adapter: createMemoryAdapter(),
+    // A client_id that is a URL is a client ID metadata document, fetched and checked on first use.
+    adapter: createMemoryAdapter(createClientMetadataResolver({ ca: options.clientMetadataCa })),
+    discovery: { claim_types_supported: ['normal'], client_id_metadata_document_supported: true },
     clients: [
       {
         client_id: DEV_CLIENT_ID,
