@@ -12,7 +12,7 @@
  */
 import { CustosError } from '../../kernel/index.js';
 import type { Principal } from '../../kernel/index.js';
-import { presentedToken } from '../verification/presented-token.js';
+import { presentedToken } from '../verification/index.js';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './exchange-request.js';
 
 type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
