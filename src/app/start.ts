@@ -33,6 +33,7 @@ import { createEgressGuard, createProtector, createPseudonymVault, extractTenant
 import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
 import { createOutbound } from './outbound.js';
+import type { Outbound } from './outbound.js';
 import { superviseAuditStore } from './audit-supervision.js';
 import { startPolicy } from './policy-activation.js';
 import { exportSettings } from './export-sinks.js';
@@ -171,6 +172,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       audit: pipeline,
       sessions: identity.sessions,
       grants: identity.backgroundGrants,
+      issuerFetch: (issuer: string) => outbound.issuerFetch(issuer),
     });
     upstreamTokens.current = delegation.upstreamTokens;
     const gateway = createGateway({
@@ -295,10 +297,15 @@ function resolveSessionStore(config: ResolvedConfig): string {
 }
 
 /** Custos' own tokens (RFC 8693 delegation, background grants), signed with its keys. */
-function createDelegationFor(config: ResolvedConfig, deps: Pick<DelegationOptions, 'issuers' | 'audit' | 'sessions' | 'grants'> & { url: string }) {
+function createDelegationFor(
+  config: ResolvedConfig,
+  deps: Pick<DelegationOptions, 'issuers' | 'audit' | 'sessions' | 'grants'> & { url: string; issuerFetch: Outbound['issuerFetch'] },
+) {
   const d = config.identity.delegation;
+  const { issuerFetch, ...rest } = deps;
   return createDelegation({
-    ...deps,
+    ...rest,
+    idpExchange: config.identity.issuers.flatMap((i) => (i.tokenExchange ? [{ issuer: i.issuer, ...i.tokenExchange, fetch: issuerFetch(i.issuer) }] : [])),
     issuerUrls: config.identity.issuers.map((i) => i.issuer),
     issuer: deps.url,
     resource: `${deps.url}/mcp`,

@@ -148,7 +148,18 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     ...(p.apiKey === undefined ? {} : { apiKey: resolveSecret(p.apiKey, `${source}: llm.providers[${i}].apiKey`, baseDir, env, problems) }),
     connection: resolveConnection(p.connection, baseDir),
   }));
-  const issuers = cfg.identity.issuers.map((s) => ({ ...s, connection: resolveConnection(s.connection, baseDir) }));
+  const issuers = cfg.identity.issuers.map((s, i) => ({
+    ...s,
+    ...(s.tokenExchange === undefined
+      ? {}
+      : {
+          tokenExchange: {
+            ...s.tokenExchange,
+            clientSecret: resolveSecret(s.tokenExchange.clientSecret, `${source}: identity.issuers[${i}].tokenExchange.clientSecret`, baseDir, env, problems),
+          },
+        }),
+    connection: resolveConnection(s.connection, baseDir),
+  }));
   const tls = cfg.server.tls && { ...cfg.server.tls, cert: path.resolve(baseDir, cfg.server.tls.cert), key: path.resolve(baseDir, cfg.server.tls.key) };
   const exportSection = resolveExport(cfg.export, { source, baseDir, env, problems });
   const monitor = resolveMonitor(cfg.monitor, { source, baseDir, env, problems });

@@ -94,6 +94,16 @@ export const issuerSchema = z
       .describe(
         "Custos's client id at this issuer: the `aud` its OIDC back-channel logout tokens must carry. Unset: logout tokens of this issuer are refused.",
       ),
+    tokenExchange: z
+      .strictObject({
+        clientId: z.string().min(1).describe("Custos' confidential client at this IdP, allowed the RFC 8693 token-exchange grant."),
+        clientSecret: secretRef.describe('Its secret (client_secret_basic), as a secret reference.'),
+        tokenEndpoint: z.url().optional().describe("Default: the issuer's OIDC discovery `token_endpoint`."),
+      })
+      .optional()
+      .describe(
+        "For upstreams with `identity.mode: idp-exchange`: how Custos exchanges this issuer's user tokens at the IdP (docs/identity.md#the-users-identity-at-the-tool).",
+      ),
     connection: connectionSchema,
   })
   .describe('A trusted token issuer (an OIDC provider).');
@@ -195,9 +205,9 @@ export const upstreamSchema = z
     identity: z
       .strictObject({
         mode: z
-          .enum(['token-exchange', 'assertion'])
+          .enum(['token-exchange', 'idp-exchange', 'assertion'])
           .describe(
-            "`token-exchange`: an RFC 8693-shaped access token (`typ: at+jwt`) Custos issues for this upstream: `sub` the user, `act` Custos (over the agent chain), `aud` below, 5 min, cached per user until 1 min before it expires. `assertion`: a short-lived signed identity assertion (`typ: custos-id+jwt`, 60 s, not cached). Both signed with Custos' keys (JWKS at /.well-known/jwks.json); never the user's original token.",
+            "`token-exchange`: an RFC 8693-shaped access token (`typ: at+jwt`) Custos issues for this upstream: `sub` the user, `act` Custos (over the agent chain), `aud` below, 5 min, cached per user until 1 min before it expires. `idp-exchange`: a real RFC 8693 exchange at the user's own IdP (the user's token as subject, Custos' `identity.issuers[].tokenExchange` client as actor, `audience` below); the IdP's token is sent, cached until 1 min before it expires; a refusal fails the call (ERR_UPSTREAM_IDENTITY_UNAVAILABLE). `assertion`: a short-lived signed identity assertion (`typ: custos-id+jwt`, 60 s, not cached). Both signed with Custos' keys (JWKS at /.well-known/jwks.json); never the user's original token.",
           ),
         audience: z.string().min(1).optional().describe('The `aud` of the token (default: the upstream `url`).'),
         header: z

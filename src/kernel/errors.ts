@@ -64,6 +64,8 @@ export const ERROR_CODES = {
   ERR_GATEWAY_RATE_LIMITED: 'Too many unauthenticated or failed requests from this address; retry after the Retry-After delay.',
   // outbound connections (issuers, HTTP upstreams, model providers)
   ERR_UPSTREAM_TLS_PIN_MISMATCH: "The destination's certificate does not match its configured SPKI pins; the connection was refused.",
+  ERR_UPSTREAM_IDENTITY_UNAVAILABLE:
+    "Custos could not obtain the user's token for the upstream from the user's identity provider (RFC 8693 exchange refused, unreachable or not configured); the call was not sent.",
   ERR_UPSTREAM_ADDRESS_BLOCKED: 'The destination resolves to a private, loopback, link-local or metadata address it may not use; the connection was refused.',
   ERR_GATEWAY_PROVIDER_FAILED: 'The model provider could not be reached or failed the request.',
   // config

@@ -277,7 +277,8 @@ export interface UpstreamConfig {
 }
 
 export interface UpstreamIdentityConfig {
-  readonly mode: 'token-exchange' | 'assertion';
+  /** `idp-exchange`: an RFC 8693 exchange at the user's own IdP (its `tokenExchange` client). */
+  readonly mode: 'token-exchange' | 'idp-exchange' | 'assertion';
   /** The token's `aud` (default: the upstream URL). */
   readonly audience?: string;
   /** Default `authorization` (as `Bearer <token>`). */

@@ -100,6 +100,8 @@ export async function sendUpstreamRequest(
   try {
     return await (opts.traceparent ? outboundTrace.run(opts.traceparent, send) : send());
   } catch (err) {
+    // The user's token for this upstream could not be had: the call was never sent; say why.
+    if (err instanceof CustosError && err.code === 'ERR_UPSTREAM_IDENTITY_UNAVAILABLE') throw err;
     const code = u.state === 'ready' ? 'ERR_GATEWAY_UPSTREAM_FAILED' : 'ERR_GATEWAY_UPSTREAM_UNAVAILABLE';
     // The upstream's message may quote arguments or file contents: log only its kind.
     target.logger.warn(

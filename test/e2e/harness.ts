@@ -26,7 +26,7 @@ import type { DevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 
 /** The dev provider's demo users and client, for tests (the harness is the one test importer of the dev provider). */
-export { DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, signInDevUser, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
+export { DEMO_AGENT_CLIENTS, DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, signInDevUser, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 
 /** The repository root, from the sources or from their compiled copy in dist-bench/. */
 function findRepoRoot(from: string): string {
@@ -90,6 +90,10 @@ export interface HarnessOptions {
   readonly decorateAuditStore?: (store: AuditStore) => AuditStore;
   /** Users the dev provider knows (default: alice and bob). */
   readonly users?: Parameters<typeof startDevIdentityProvider>[0]['users'];
+  /** The dev provider's agent clients (default DEMO_AGENT_CLIENTS with generated secrets). */
+  readonly agentClients?: Parameters<typeof startDevIdentityProvider>[0]['agentClients'];
+  /** CAs the dev provider trusts when it fetches client ID metadata documents over https. */
+  readonly clientMetadataCa?: string;
 }
 
 export interface TapEntry {
@@ -213,6 +217,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     backchannelLogoutUri: options.backchannelLogout ? `http://127.0.0.1:${port}/oauth/backchannel-logout` : undefined,
     accessTokenTtlSec: options.accessTokenTtlSec,
     users: options.users,
+    clientMetadataCa: options.clientMetadataCa,
+    agentClients: options.agentClients,
   });
   const raw: CustosConfigInput = {
     server: { host: '127.0.0.1', port },

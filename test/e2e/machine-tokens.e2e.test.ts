@@ -4,11 +4,13 @@
  * lists no `interactiveClients` (as the quick start's does not), are refused a PHI read with
  * reason `no_user`; the same issuer's user token is not.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKey, signTestToken, startTestIssuer } from '../../src/identity/index.test-support.js';
 import type { TestIssuer, TestKey } from '../../src/identity/index.test-support.js';
-import { startHarness } from './harness.js';
+import { repoRoot, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 const SHAPES: ReadonlyArray<[string, Record<string, unknown>]> = [
@@ -83,5 +85,11 @@ describe('no user, no call: machine tokens of every IdP', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.decision).toBe('allow');
     expect((await h.auditRecords()).at(-1)).toMatchObject({ event: 'intent', user: { sub: 'carol' } });
+  });
+
+  it("is the quick start's own setting: its config lists no interactiveClients, so the markers alone close the gap", () => {
+    const quickstart = parse(readFileSync(path.join(repoRoot, 'examples/quickstart/custos.yaml'), 'utf8')) as { identity: { issuers: object[] } };
+    expect(quickstart.identity.issuers.length).toBeGreaterThan(0);
+    for (const issuer of quickstart.identity.issuers) expect(issuer).not.toHaveProperty('interactiveClients');
   });
 });

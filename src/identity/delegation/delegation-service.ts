@@ -6,6 +6,8 @@
 import { CustosError } from '../../kernel/index.js';
 import type { ControlPlaneRecorder, OfflineJournalPort, SessionGuard, TokenExchanger, TokenVerifier, UpstreamTokenIssuer } from '../../kernel/index.js';
 import { createUpstreamTokenIssuer } from './upstream-tokens.js';
+import { createIdpExchange } from './idp-exchange.js';
+import type { IdpExchangeClient } from './idp-exchange.js';
 import { createOfflineJournal, DEFAULT_FAILOPEN_TTL_SEC } from './offline-journal.js';
 import { createCustosTokenVerifier } from './delegation-verifier.js';
 import { createSigningKeyStore } from './signing-keys.js';
@@ -33,6 +35,8 @@ export interface DelegationOptions {
   /** Where background grants live (default: memory; src/app passes the session store's). */
   readonly grants?: GrantRegistry;
   readonly clock?: () => number;
+  /** Custos' clients at the users' IdPs, for upstreams with `identity.mode: idp-exchange`. */
+  readonly idpExchange?: readonly IdpExchangeClient[];
 }
 
 export interface Delegation {
@@ -76,6 +80,12 @@ export async function createDelegation(options: DelegationOptions): Promise<Dele
     ...(options.grants === undefined ? {} : { grants: options.grants }),
   });
   const journal = createOfflineJournal({ keys, issuer, clockSkewSec: settings.clockSkewSec, clock });
-  const upstreamTokens = createUpstreamTokenIssuer({ keys, issuer, clockSkewSec: settings.clockSkewSec, clock });
+  const upstreamTokens = createUpstreamTokenIssuer({
+    keys,
+    issuer,
+    clockSkewSec: settings.clockSkewSec,
+    clock,
+    idpExchange: createIdpExchange(options.idpExchange ?? []),
+  });
   return { verifier, tokens, keys, journal, upstreamTokens };
 }

@@ -1,5 +1,6 @@
 /** Delegation and Custos' own tokens: signing keys, RFC 8693 token exchange, the verifier of Custos-issued tokens, background grants. */
 export { createDelegation } from './delegation-service.js';
+export type { IdpExchangeClient } from './idp-exchange.js';
 export type { Delegation, DelegationOptions } from './delegation-service.js';
 export { createSigningKeyStore, SIGNING_ALGORITHMS } from './signing-keys.js';
 export type { SigningAlgorithm, SigningKeyOptions, SigningKeyStore } from './signing-keys.js';

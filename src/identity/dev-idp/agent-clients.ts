@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import { CustosError } from '../../kernel/index.js';
+import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 
 export interface DevAgentClient {
   readonly clientId: string;
@@ -13,9 +14,9 @@ export interface DevAgentClient {
   readonly clientSecret?: string;
 }
 
-/** Demo agents: a primary agent, two sub-agents, a background runner and an API service. */
+/** Demo agents: a primary agent, two sub-agents, a background runner, an API service, and Custos' own client (`idp-exchange`). */
 export const DEMO_AGENT_CLIENTS: readonly DevAgentClient[] = Object.freeze(
-  ['research-agent', 'summarizer-agent', 'citation-agent', 'nightly-runner', 'billing-api'].map((clientId) => Object.freeze({ clientId })),
+  ['research-agent', 'summarizer-agent', 'citation-agent', 'nightly-runner', 'billing-api', 'custos-gateway'].map((clientId) => Object.freeze({ clientId })),
 );
 
 /** The agent clients with their secrets (generated when absent). */
@@ -28,7 +29,7 @@ export function agentClientMetadata(clients: ReadonlyMap<string, string>): Clien
     client_id,
     client_secret,
     token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['client_credentials'],
+    grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT],
     redirect_uris: [],
     response_types: [],
   }));

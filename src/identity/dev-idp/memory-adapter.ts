@@ -1,13 +1,18 @@
 /** DEV ONLY: the dev provider's state (sessions, grants, codes) in process memory, dropped on close. */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { isClientIdUrl } from './client-metadata.js';
+import type { ClientMetadataResolver } from './client-metadata.js';
 
 interface Entry {
   readonly payload: AdapterPayload;
   readonly expiresAt: number;
 }
 
-/** Returns an adapter class whose instances share one store per provider. */
-export function createMemoryAdapter(): new (name: string) => Adapter {
+/**
+ * Returns an adapter class whose instances share one store per provider. A `Client` id that is
+ * a URL is resolved as a client ID metadata document by `resolveClient`, never stored.
+ */
+export function createMemoryAdapter(resolveClient?: ClientMetadataResolver): new (name: string) => Adapter {
   const store = new Map<string, Entry>();
   const grants = new Map<string, Set<string>>();
 
@@ -46,6 +51,7 @@ export function createMemoryAdapter(): new (name: string) => Adapter {
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.#name === 'Client' && resolveClient && isClientIdUrl(id)) return resolveClient(id);
       return read(this.#key(id));
     }
 

@@ -12,9 +12,11 @@ import type { Configuration, JWK } from 'oidc-provider';
 import { handleInteraction, INTERACTION_PATH } from './interactions.js';
 import { backchannelClientMetadata, backchannelFeature, sendBackchannelLogout } from './backchannel.js';
 import { createMemoryAdapter } from './memory-adapter.js';
+import { createClientMetadataResolver } from './client-metadata.js';
 import { agentClientMetadata, DEMO_AGENT_CLIENTS, resolveAgentClients } from './agent-clients.js';
 import type { DevAgentClient } from './agent-clients.js';
-import { DEMO_USERS, findDevUser } from './users.js';
+import { DEMO_USERS, devUserClaims, findDevUser } from './users.js';
+import { registerTokenExchange } from './token-exchange.js';
 import type { DevUser } from './users.js';
 
 export const DEV_CLIENT_ID = 'custos-cli';
@@ -36,6 +38,8 @@ export interface DevIdentityProviderOptions {
   readonly agentClients?: readonly DevAgentClient[];
   /** Where the dev client receives OIDC back-channel logout tokens (e.g. Custos's /oauth/backchannel-logout). */
   readonly backchannelLogoutUri?: string;
+  /** PEM of CAs trusted when fetching client ID metadata documents over https (dev: a test CA). */
+  readonly clientMetadataCa?: string;
   /** Where the dev-only warning line goes. Default console.warn. */
   readonly log?: (line: string) => void;
 }
@@ -93,10 +97,17 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-function buildConfiguration(options: DevIdentityProviderOptions, users: readonly DevUser[], agents: ReadonlyMap<string, string>): Configuration {
+function buildConfiguration(
+  options: DevIdentityProviderOptions,
+  users: readonly DevUser[],
+  agents: ReadonlyMap<string, string>,
+  signingKeys: JWK[],
+): Configuration {
   const ttl = options.accessTokenTtlSec ?? 3600;
   return {
-    adapter: createMemoryAdapter(),
+    // A client_id that is a URL is a client ID metadata document, fetched and checked on first use.
+    adapter: createMemoryAdapter(createClientMetadataResolver({ ca: options.clientMetadataCa })),
+    discovery: { claim_types_supported: ['normal'], client_id_metadata_document_supported: true },
     clients: [
       {
         client_id: DEV_CLIENT_ID,
@@ -109,7 +120,7 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
       },
       ...agentClientMetadata(agents),
     ],
-    jwks: { keys: generateSigningKeys() },
+    jwks: { keys: signingKeys },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     // offline_access turns on the refresh_token grant, which MCP clients register for.
@@ -141,14 +152,7 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
     extraTokenClaims: (_ctx, token) => {
       const user = 'accountId' in token ? findDevUser(users, token.accountId) : undefined;
       if (!user) return undefined;
-      return {
-        ...(user.email === undefined ? {} : { email: user.email }),
-        ...(user.name === undefined ? {} : { name: user.name }),
-        roles: [...(user.roles ?? [])],
-        ...(user.groups === undefined ? {} : { groups: [...user.groups] }),
-        ...(user.tenant === undefined ? {} : { tenant: user.tenant }),
-        ...sessionClaim(token),
-      };
+      return { ...devUserClaims(user), ...sessionClaim(token) };
     },
     renderError: (ctx, out) => {
       ctx.type = 'application/json';
@@ -173,7 +177,10 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const issuer = `http://${urlHost}:${port}`;
   const agentClients = resolveAgentClients(options.agentClients ?? DEMO_AGENT_CLIENTS);
-  const provider = new Provider(issuer, buildConfiguration(options, users, agentClients));
+  const signingKeys = generateSigningKeys();
+  const provider = new Provider(issuer, buildConfiguration(options, users, agentClients, signingKeys));
+  // RFC 8693 at the user's own IdP: Custos' client exchanges a user's token for an upstream's audience.
+  registerTokenExchange(provider, { issuer, signingKey: signingKeys[0]!, users });
   const callback = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith(INTERACTION_PATH)) {

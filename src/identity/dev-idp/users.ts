@@ -30,6 +30,17 @@ export const DEMO_USERS: readonly DevUser[] = Object.freeze([
   }),
 ]);
 
+/** The claims the provider's access tokens carry for a user (besides sub, sid and client_id). */
+export function devUserClaims(user: DevUser): Record<string, unknown> {
+  return {
+    ...(user.email === undefined ? {} : { email: user.email }),
+    ...(user.name === undefined ? {} : { name: user.name }),
+    roles: [...(user.roles ?? [])],
+    ...(user.groups === undefined ? {} : { groups: [...user.groups] }),
+    ...(user.tenant === undefined ? {} : { tenant: user.tenant }),
+  };
+}
+
 /** Finds a user by username, then by sub. */
 export function findDevUser(users: readonly DevUser[], hint: unknown): DevUser | undefined {
   if (typeof hint !== 'string' || hint === '') return undefined;

@@ -6,4 +6,5 @@ export { buildPrincipal, readClaimPath } from './claims.js';
 export { decodeUnverified, MAX_TOKEN_BYTES } from './decode-token.js';
 export { DEFAULT_ALGORITHMS } from './issuer-config.js';
 export { mapJoseError } from './map-jose-error.js';
+export { presentedToken } from './presented-token.js';
 export type { ClaimMapping, ClosableTokenVerifier, DeclaredAgent, IssuerConfig, TokenVerifierOptions } from './types.js';

@@ -8,6 +8,7 @@ import type { JWTPayload } from 'jose';
 import { CustosError } from '../../kernel/index.js';
 import type { Principal } from '../../kernel/index.js';
 import { buildPrincipal } from './claims.js';
+import { rememberPresentedToken } from './presented-token.js';
 import { checkHeader, decodeUnverified } from './decode-token.js';
 import { resolveIssuers } from './issuer-config.js';
 import type { ResolvedIssuer } from './issuer-config.js';
@@ -125,6 +126,7 @@ export function createTokenVerifier(issuers: readonly IssuerConfig[], options: T
     async verify(token: string): Promise<Principal> {
       const { principal, config } = await verifyAny(token);
       checkInteractiveClient(config, principal);
+      rememberPresentedToken(principal, token);
       return principal;
     },
     async verifyActor(token: string): Promise<Principal> {
