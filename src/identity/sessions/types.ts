@@ -1,5 +1,5 @@
 /** The session store: revocations, activity (automatic logoff), logout-token replay, break-glass and background grants. */
-import type { Revocation } from '../../kernel/index.js';
+import type { McpSessionRecord, Revocation } from '../../kernel/index.js';
 
 export interface RevocationState {
   /** When the IdP session (`sid`) was revoked, ms since epoch. */
@@ -61,6 +61,10 @@ export interface SessionStore {
   getBackgroundGrant(grantId: string): Promise<BackgroundGrantRow | undefined>;
   /** Marks a grant of this user revoked; false when there is none. */
   revokeBackgroundGrant(grantId: string, owner: { readonly sub: string; readonly iss: string }): Promise<boolean>;
+  /** MCP session state, shared so that any replica continues any session (the kernel's McpSessionStore). */
+  putMcpSession(record: McpSessionRecord, purgeBeforeMs: number): Promise<void>;
+  getMcpSession(id: string): Promise<McpSessionRecord | undefined>;
+  removeMcpSession(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,6 +114,29 @@ export function backgroundGrantFromRow(r: BackgroundGrantSqlRow): BackgroundGran
   };
 }
 
+export interface McpSessionSqlRow {
+  id: string;
+  iss: string;
+  sub: string;
+  opened_ms: number | string;
+  last_seen_ms: number | string;
+  state: string;
+}
+
+/** The columns of a record (the parts a query selects by, then the rest as one JSON document: additive by design). */
+export function mcpSessionToRow(r: McpSessionRecord): McpSessionSqlRow {
+  const { id, owner, openedMs, lastSeenMs, ...rest } = r;
+  return { id, iss: owner.iss, sub: owner.sub, opened_ms: openedMs, last_seen_ms: lastSeenMs, state: JSON.stringify(rest) };
+}
+
+export function mcpSessionFromRow(r: McpSessionSqlRow): McpSessionRecord {
+  const state = JSON.parse(r.state) as Omit<McpSessionRecord, 'id' | 'owner' | 'openedMs' | 'lastSeenMs'>;
+  return { ...state, id: r.id, owner: { iss: r.iss, sub: r.sub }, openedMs: Number(r.opened_ms), lastSeenMs: Number(r.last_seen_ms) };
+}
+
+export const MCP_SESSION_UPSERT =
+  'INSERT INTO custos_mcp_sessions (id, iss, sub, opened_ms, last_seen_ms, state) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, state = excluded.state';
+
 export const SCHEMA_SQL = [
   'CREATE TABLE IF NOT EXISTS custos_revoked_sessions (iss TEXT NOT NULL, sid TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sid))',
   'CREATE TABLE IF NOT EXISTS custos_revoked_users (iss TEXT NOT NULL, sub TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sub))',
@@ -117,5 +144,7 @@ export const SCHEMA_SQL = [
   'CREATE TABLE IF NOT EXISTS custos_logout_jtis (iss TEXT NOT NULL, jti TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (iss, jti))',
   'CREATE TABLE IF NOT EXISTS custos_emergency_grants (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, sid TEXT, opened_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, closed_by TEXT, closed_ms BIGINT)',
   'CREATE INDEX IF NOT EXISTS custos_emergency_grants_holder ON custos_emergency_grants (iss, sub, expires_ms)',
+  'CREATE TABLE IF NOT EXISTS custos_mcp_sessions (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, opened_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, state TEXT NOT NULL)',
+  'CREATE INDEX IF NOT EXISTS custos_mcp_sessions_seen ON custos_mcp_sessions (last_seen_ms)',
   'CREATE TABLE IF NOT EXISTS custos_background_grants (grant_id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT, expires_sec BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)',
 ];
