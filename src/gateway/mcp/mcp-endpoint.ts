@@ -158,13 +158,22 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   function refresh(id: string, session: Session): void {
     if (!store || sessions.get(id) !== session) return;
     const state = deps.stateOf?.(session.server);
-    const next = currentRecord(session.stored, { lastSeenMs: session.lastSeen, sessionIds: session.sessionIds, subscriptions: state?.subscriptions, logLevel: state?.logLevel });
+    const next = currentRecord(session.stored, {
+      lastSeenMs: session.lastSeen,
+      sessionIds: session.sessionIds,
+      subscriptions: state?.subscriptions,
+      logLevel: state?.logLevel,
+    });
     if (!needsWrite(session.stored, next, refreshMs)) return;
     persist(session, next).catch(() => deps.logger.warn({ session: id }, 'MCP session state could not be written to the shared store'));
   }
 
   /** A fresh SDK Server and transport for session `id`, wired to forget the session when the Server closes. */
-  function openServer(id: string, restored?: RestoredSessionState, onsessioninitialized?: () => Promise<void>): Pick<Session, 'server' | 'transport' | 'plain'> {
+  function openServer(
+    id: string,
+    restored?: RestoredSessionState,
+    onsessioninitialized?: () => Promise<void>,
+  ): Pick<Session, 'server' | 'transport' | 'plain'> {
     const server = deps.createServer(id, restored);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id, onsessioninitialized });
     const plain = new SessionTransport(transport);
@@ -248,7 +257,9 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
       };
       rememberSid(session, principal);
       // Written before the answer leaves, so the client's next request may reach any replica.
-      await persist(session, record).catch(() => deps.logger.warn({ session: id }, 'MCP session could not be written to the shared store; it stays on this replica'));
+      await persist(session, record).catch(() =>
+        deps.logger.warn({ session: id }, 'MCP session could not be written to the shared store; it stays on this replica'),
+      );
       sessionId = id;
       sessions.set(id, session);
     });
@@ -283,7 +294,8 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     const plainCall = plainToolCall(req, body, session.server, session.plain);
     if (plainCall) await answerPlain(req, res, plainCall, session.plain);
     else await session.transport.handleRequest(req, res, body);
-    if (req.method === 'DELETE' && sessions.get(id) !== session) await store?.remove(id).catch(() => undefined); // closed by its client
+    if (req.method === 'DELETE' && sessions.get(id) !== session)
+      await store?.remove(id).catch(() => undefined); // closed by its client
     else refresh(id, session);
   }
 

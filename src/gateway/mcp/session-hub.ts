@@ -114,7 +114,8 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
       sessions.set(server, { state, mayReceiveLogs, logs: Promise.resolve() });
       if (restored) {
         // Taken over from another replica: this replica's upstreams are asked for what the session had there.
-        for (const uri of state.subscriptions) countSubscription(uri, true).catch((err: unknown) => deps.logger.warn({ uri, err: String(err) }, 'resubscribe failed'));
+        for (const uri of state.subscriptions)
+          countSubscription(uri, true).catch((err: unknown) => deps.logger.warn({ uri, err: String(err) }, 'resubscribe failed'));
         applyLogLevel().catch(() => undefined);
       }
       return server;
