@@ -106,6 +106,8 @@ export interface TapEntry {
 
 export interface Harness {
   readonly custos: HarnessCustos;
+  /** The config Custos was started with (as input, before resolution). */
+  readonly config: CustosConfigInput;
   readonly issuer: string;
   readonly mcpUrl: string;
   readonly workspace: string;
@@ -288,6 +290,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     get custos() {
       return custos;
     },
+    config: finalRaw,
     issuer: idp.issuer,
     mcpUrl: custos.mcpUrl,
     workspace,

@@ -137,14 +137,21 @@ export function mcpSessionFromRow(r: McpSessionSqlRow): McpSessionRecord {
 export const MCP_SESSION_UPSERT =
   'INSERT INTO custos_mcp_sessions (id, iss, sub, opened_ms, last_seen_ms, state) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, state = excluded.state';
 
-export const SCHEMA_SQL = [
+/** The session store's tables before versioned migrations (migration 1 of src/app/migrations.ts). */
+export const SESSION_STORE_BASE_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS custos_revoked_sessions (iss TEXT NOT NULL, sid TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sid))',
   'CREATE TABLE IF NOT EXISTS custos_revoked_users (iss TEXT NOT NULL, sub TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sub))',
   'CREATE TABLE IF NOT EXISTS custos_session_activity (key TEXT PRIMARY KEY, last_active_ms BIGINT NOT NULL, logged_off_ms BIGINT)',
   'CREATE TABLE IF NOT EXISTS custos_logout_jtis (iss TEXT NOT NULL, jti TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (iss, jti))',
   'CREATE TABLE IF NOT EXISTS custos_emergency_grants (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, sid TEXT, opened_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, closed_by TEXT, closed_ms BIGINT)',
   'CREATE INDEX IF NOT EXISTS custos_emergency_grants_holder ON custos_emergency_grants (iss, sub, expires_ms)',
-  'CREATE TABLE IF NOT EXISTS custos_mcp_sessions (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, opened_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, state TEXT NOT NULL)',
-  'CREATE INDEX IF NOT EXISTS custos_mcp_sessions_seen ON custos_mcp_sessions (last_seen_ms)',
   'CREATE TABLE IF NOT EXISTS custos_background_grants (grant_id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT, expires_sec BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)',
 ];
+
+/** MCP session state shared by the replicas (migration 2 of src/app/migrations.ts). */
+export const MCP_SESSION_SCHEMA = [
+  'CREATE TABLE IF NOT EXISTS custos_mcp_sessions (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, opened_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, state TEXT NOT NULL)',
+  'CREATE INDEX IF NOT EXISTS custos_mcp_sessions_seen ON custos_mcp_sessions (last_seen_ms)',
+];
+
+export const SCHEMA_SQL = [...SESSION_STORE_BASE_SCHEMA, ...MCP_SESSION_SCHEMA];
