@@ -40,6 +40,7 @@ import { exportSettings } from './export-sinks.js';
 import { createMonitoring } from './monitoring.js';
 import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
+import { migrateStores } from './migrations.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
 import type { Activator } from '../policy/index.js';
@@ -76,6 +77,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
   let signer: CheckpointSigner | undefined;
   try {
     signer = signingKey === undefined ? undefined : checkpointSignerOf(signingKey, (id) => keys.signingKey(id));
+    for (const r of await migrateStores([config.audit.store, resolveSessionStore(config)]))
+      if (r.ahead) logger.warn({ store: r.store, version: r.version }, 'the store was migrated by a newer Custos; its additions are left alone');
     opened = await createAuditStore(config.audit.store, { busyTimeoutMs: config.audit.busyTimeoutMs, keys: recordKeysOf(keys, config.audit.encryption?.key) });
   } catch (err) {
     keys.close();

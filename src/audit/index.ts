@@ -51,4 +51,5 @@ export { restoreTrail } from './restore.js';
 export type { RestoreOptions, RestoreResult } from './restore.js';
 export { accountDisclosures, matchesQuery, searchTrail } from './search.js';
 export type { AuditQuery, Disclosure, DisclosureReport, SearchPage, SearchPageOptions } from './search.js';
-export { createRateCounter, deriveRateCounterLocation } from './rate-counter.js';
+export { RATE_COUNTER_SCHEMA, createRateCounter, deriveRateCounterLocation } from './rate-counter.js';
+export { AUDIT_POSTGRES_SCHEMA } from './postgres-store.js';

@@ -29,7 +29,8 @@ const COMMIT_GRACE_MS = 2000;
 /** A purge batch (run from the CLI beside serving replicas) waits this long for the append lock. */
 const PURGE_LOCK_WAIT_MS = 10_000;
 
-const SCHEMA_SQL = `
+/** The trail's tables and append-only triggers (idempotent; migration 1 of src/app/migrations.ts). */
+export const AUDIT_POSTGRES_SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${TABLE} (
   seq BIGINT PRIMARY KEY,
   hash TEXT NOT NULL,
@@ -85,7 +86,7 @@ export async function createPostgresAuditStore(uri: string, options: AuditStoreO
       await withClient(pool, async (client) => {
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]); // replicas may start together
-        await client.query(SCHEMA_SQL);
+        await client.query(AUDIT_POSTGRES_SCHEMA);
         await client.query('COMMIT');
       });
     }

@@ -11,7 +11,8 @@ import pg from 'pg';
 import { CustosError } from '../kernel/index.js';
 import type { RateCounter, RateKey } from '../kernel/index.js';
 
-const TABLE = `CREATE TABLE IF NOT EXISTS custos_rate_counts (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at BIGINT NOT NULL)`;
+/** The counters' table (idempotent; migration 1 of src/app/migrations.ts). */
+export const RATE_COUNTER_SCHEMA = `CREATE TABLE IF NOT EXISTS custos_rate_counts (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at BIGINT NOT NULL)`;
 const UPSERT = `INSERT INTO custos_rate_counts (key, count, expires_at) VALUES ($1, 1, $2)
   ON CONFLICT (key) DO UPDATE SET count = custos_rate_counts.count + 1 WHERE custos_rate_counts.count < $3 RETURNING count`;
 const PRUNE_EVERY = 1000;
@@ -28,7 +29,7 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 250}`);
-  db.exec(TABLE);
+  db.exec(RATE_COUNTER_SCHEMA);
   const upsert = db.prepare(UPSERT.replace(/\$\d/g, '?')); // $1 $2 $3 appear once each, in order
   const prune = db.prepare('DELETE FROM custos_rate_counts WHERE expires_at < ?');
   const now = options.now ?? Date.now;
@@ -58,7 +59,7 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
 async function createPostgresRateCounter(url: string, options: { now?: () => number }): Promise<RateCounter> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
-  await pool.query(TABLE);
+  await pool.query(RATE_COUNTER_SCHEMA);
   const now = options.now ?? Date.now;
   let calls = 0;
   return {

@@ -56,6 +56,12 @@ function registerServeCommands(program: Command, ctx: CommandContext): void {
     .option('--check', 'validate the config and exit')
     .action(async (opts: { config: string; check?: boolean }) => (await import('./serve.js')).serve(ctx, opts));
 
+  withStoreOptions(program.command('migrate'))
+    .description(
+      "Apply the shared PostgreSQL store's versioned migrations (also applied at start); additive only, so replicas of the previous version keep running.",
+    )
+    .action(async (opts: StoreOptions) => (await import('./migrate.js')).migrate(ctx, opts));
+
   program
     .command('tls-audit')
     .description(

@@ -67,6 +67,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     auth,
     pipeline: deps.pipeline,
     createServer: hub.createServer,
+    stateOf: hub.stateOf,
+    sessionStore: deps.identity?.mcpSessions,
     releaseServer: hub.release,
     logger: deps.logger,
     clock,

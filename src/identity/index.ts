@@ -46,6 +46,8 @@ export {
   deriveSessionStoreLocation,
   openSessionStore,
   LOGOUT_EVENT,
+  MCP_SESSION_SCHEMA,
+  SESSION_STORE_BASE_SCHEMA,
 } from './sessions/index.js';
 export type { SessionStore } from './sessions/index.js';
 export { createEmergencyAccess } from './emergency/index.js';

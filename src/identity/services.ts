@@ -1,5 +1,5 @@
 /** One call for the composition root: the session store and every room built on it (sessions, background grants, emergency access). */
-import type { Clock, IdSource, RevocationFeed, SessionGuard, Tier } from '../kernel/index.js';
+import type { Clock, IdSource, McpSessionStore, RevocationFeed, SessionGuard, Tier } from '../kernel/index.js';
 import { createStoreGrantRegistry } from './delegation/index.js';
 import type { GrantRegistry } from './delegation/index.js';
 import { createEmergencyAccess } from './emergency/index.js';
@@ -29,6 +29,8 @@ export interface IdentityServicesBundle {
   /** Revocations as they happen (hand to the gateway: it ends the revoked user's MCP sessions). */
   readonly revocations: RevocationFeed;
   readonly emergency: EmergencyAccess;
+  /** MCP session state on the same store (hand to the gateway: any replica continues any session). */
+  readonly mcpSessions: McpSessionStore;
   /** Background grants, persisted in the same store (hand to createDelegation). */
   readonly backgroundGrants: GrantRegistry;
   close(): Promise<void>;
@@ -44,6 +46,7 @@ export async function createIdentityServices(options: IdentityServicesOptions): 
     logout: createLogoutVerifier({ issuers: options.issuers, store, now: () => options.clock.now().getTime() }),
     revocations: createRevocationFeed(store),
     emergency: createEmergencyAccess({ store, clock: options.clock, ids: options.ids, ...options.emergency }),
+    mcpSessions: { put: (r, purge) => store.putMcpSession(r, purge), get: (id) => store.getMcpSession(id), remove: (id) => store.removeMcpSession(id) },
     backgroundGrants: createStoreGrantRegistry(store, { clock: () => options.clock.now().getTime() }),
     close: () => store.close(),
   };

@@ -65,7 +65,41 @@ export interface EmergencyPort {
   closeReview(grantId: string, reviewer: Principal): Promise<EmergencyGrant>;
 }
 
+/**
+ * An MCP session as the shared store keeps it, so that any replica can continue a session
+ * another one initialized: its owner, what the client declared at `initialize`, and what it
+ * changed since (resource subscriptions, log level, the IdP sessions whose tokens it carried).
+ */
+export interface McpSessionRecord {
+  readonly id: string;
+  readonly owner: { readonly sub: string; readonly iss: string };
+  readonly openedMs: number;
+  /** Last request seen by any replica (written at most once per refresh interval). */
+  readonly lastSeenMs: number;
+  /** The protocol version negotiated at `initialize`. */
+  readonly protocolVersion: string;
+  readonly clientInfo: { readonly name: string; readonly version: string };
+  /** The client's declared capabilities (elicitation, sampling, roots…), as sent. */
+  readonly capabilities: Record<string, unknown>;
+  /** Namespaced resource URIs the session is subscribed to. */
+  readonly subscriptions: readonly string[];
+  readonly logLevel?: string;
+  /** The IdP sessions (`sid`) whose tokens it carried (revoking one ends it). */
+  readonly sessionIds: readonly string[];
+}
+
+/** The shared MCP session store (the identity session store: SQLite, or PostgreSQL across replicas). */
+export interface McpSessionStore {
+  /** Inserts or replaces the record, and drops records not seen since `purgeBeforeMs`. */
+  put(record: McpSessionRecord, purgeBeforeMs: number): Promise<void>;
+  get(id: string): Promise<McpSessionRecord | undefined>;
+  /** Forgets the session (closed by its client, or revoked). */
+  remove(id: string): Promise<void>;
+}
+
 export interface IdentityServices {
+  /** MCP session state shared by every replica on the store (any replica continues any session). */
+  readonly mcpSessions?: McpSessionStore;
   /** Revocation and automatic logoff, checked on every authenticated request. */
   readonly sessions?: SessionGuard;
   /** `POST /v1/admin/sessions/revoke`, for callers holding one of `roles`. */

@@ -24,6 +24,8 @@ import type { CustosConfigInput } from '../../src/config/index.js';
 import { fetchDevClientToken, fetchDevToken, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 import type { DevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
+import { startHaproxy } from './balancer.js';
+import type { Balancer } from './balancer.js';
 
 /** The dev provider's demo users and client, for tests (the harness is the one test importer of the dev provider). */
 export { DEMO_AGENT_CLIENTS, DEMO_USERS, DEV_CLIENT_ID, fetchDevToken, signInDevUser, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
@@ -88,6 +90,12 @@ export interface HarnessOptions {
   readonly backchannelLogout?: boolean;
   /** In-process only: wraps the audit store Custos opens (to inject faults behind the store port). */
   readonly decorateAuditStore?: (store: AuditStore) => AuditStore;
+  /**
+   * Run this many `custos serve` replicas (out of process; needs `npm run build`) behind HAProxy on
+   * the public port (round-robin, no affinity). They must share a store: set `audit.store` to a
+   * PostgreSQL URL in `configure` (test/e2e/postgres.ts). `custos` is the first replica.
+   */
+  readonly replicas?: number;
   /** Users the dev provider knows (default: alice and bob). */
   readonly users?: Parameters<typeof startDevIdentityProvider>[0]['users'];
   /** The dev provider's agent clients (default DEMO_AGENT_CLIENTS with generated secrets). */
@@ -104,6 +112,8 @@ export interface TapEntry {
 
 export interface Harness {
   readonly custos: HarnessCustos;
+  /** The config Custos was started with (as input, before resolution). */
+  readonly config: CustosConfigInput;
   readonly issuer: string;
   readonly mcpUrl: string;
   readonly workspace: string;
@@ -124,6 +134,9 @@ export interface Harness {
   auditRecords(): Promise<AuditRecord[]>;
   /** Another Custos (in-process) on the same config and store, on its own port, as a second replica behind a balancer (same public URL). */
   startReplica(): Promise<CustosInstance>;
+  /** With `replicas`: every replica's process, and its own address (past the balancer), in the balancer's order. */
+  readonly replicaProcesses: readonly HarnessCustos[];
+  readonly replicaUrls: readonly string[];
   /** Stops Custos (the control plane goes away: its port refuses connections); the provider and the store stay. */
   stopCustos(): Promise<void>;
   /** Starts Custos again on the same port, config and store (in-process only). */
@@ -135,6 +148,8 @@ export interface Harness {
 export type HarnessCustos = Omit<CustosInstance, 'pipeline' | 'exportStatus' | 'policy'> & {
   readonly pid?: number;
   readonly policy?: CustosInstance['policy'];
+  /** Out of process: `kill -9` (resolves once the process is gone). */
+  readonly kill?: () => Promise<void>;
 };
 
 /** Resolves with the output so far once `pattern` appears on the child's stdout or stderr. */
@@ -164,8 +179,9 @@ async function spawnCustos(
   storeUri: string,
   nodeArgs: readonly string[] = [],
   root: string = repoRoot,
+  name = 'custos',
 ): Promise<HarnessCustos> {
-  const file = path.join(dir, 'custos.yaml');
+  const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify(raw, null, 2)); // JSON is YAML
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = await waitForOutput(child, /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/, 30_000).catch((err: unknown) => {
@@ -181,6 +197,11 @@ async function spawnCustos(
     bundleHash: bundleHash!,
     store,
     pid: child.pid,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
     close: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -254,9 +275,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   })();
   const startInProcess = () => startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
   let running = true;
+  const processes: HarnessCustos[] = [];
+  const ports: number[] = [];
+  let balancer: Balancer | undefined;
   try {
-    custos = options.outOfProcess ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs, options.custosRoot) : await startInProcess();
+    if (options.replicas) {
+      // One after the other: each creates the store's tables at start.
+      for (let i = 0; i < options.replicas; i++) {
+        ports.push(await freePort());
+        const own = { ...finalRaw, server: { ...finalRaw.server, port: ports[i], publicUrl: `http://127.0.0.1:${port}` } };
+        processes.push(await spawnCustos(own, dir, config.audit.store, options.nodeArgs, options.custosRoot, `custos-${i}`));
+      }
+      balancer = await startHaproxy(port, ports, dir);
+      custos = processes[0]!;
+    } else custos = options.outOfProcess ? await spawnCustos(finalRaw, dir, config.audit.store, options.nodeArgs, options.custosRoot) : await startInProcess();
   } catch (err) {
+    await Promise.allSettled(processes.map((p) => p.close()));
     await idp.close();
     throw err;
   }
@@ -271,6 +305,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     get custos() {
       return custos;
     },
+    config: finalRaw,
     issuer: idp.issuer,
     mcpUrl: custos.mcpUrl,
     workspace,
@@ -309,6 +344,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       replicas.push(replica);
       return replica;
     },
+    replicaProcesses: processes,
+    replicaUrls: ports.map((p) => `http://127.0.0.1:${p}`),
     stopCustos: async () => {
       running = false;
       await custos.close();
@@ -321,7 +358,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
       await Promise.allSettled(replicas.map((r) => r.close()));
-      if (running) await custos.close();
+      await balancer?.close();
+      if (processes.length > 0) await Promise.allSettled(processes.map((p) => p.close()));
+      else if (running) await custos.close();
       await idp.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -2,7 +2,8 @@
  * The MCP front door at /mcp (Streamable HTTP). Every HTTP request is authenticated
  * before the SDK sees it; each MCP session has its own SDK Server and transport and is
  * bound to the user (sub + iss) that initialized it. Revoking that user, or an IdP session
- * whose tokens it carried, ends it (session-revocation.ts).
+ * whose tokens it carried, ends it (session-revocation.ts). With a shared session store, a
+ * session another replica started is taken over on first sight (session-takeover.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,7 +12,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { CustosError } from '../../kernel/index.js';
-import type { Clock, IdSource, InputLimits, Pipeline, Principal, Revocation, RevocationFeed } from '../../kernel/index.js';
+import type { Clock, IdSource, InputLimits, McpSessionRecord, McpSessionStore, Pipeline, Principal, Revocation, RevocationFeed } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { Authenticator } from '../shared/auth.js';
 import { readCallBody, shortString } from '../shared/call-body.js';
@@ -23,14 +24,21 @@ import { SessionTransport, answerPlain, plainToolCall } from './plain-json.js';
 import type { RequestContext } from './request-context.js';
 import { coveredBy, recordSessionEnded, rememberSid, revocationOf } from './session-revocation.js';
 import type { RevocableSession } from './session-revocation.js';
+import type { RestoredSessionState } from './session-hub.js';
+import type { SessionState } from './session-kit.js';
+import { currentRecord, needsWrite, recordOfInitialize, restoreSession } from './session-takeover.js';
 
 export const AGENT_TIER_HEADER = 'x-custos-agent-tier';
 
 export interface McpEndpointDeps {
   readonly auth: Authenticator;
   readonly pipeline: Pipeline;
-  /** Makes the SDK Server of a new session. */
-  readonly createServer: () => Server;
+  /** Makes the SDK Server of session `id` (`restored`: one another replica started). */
+  readonly createServer: (id: string, restored?: RestoredSessionState) => Server;
+  /** A session Server's state (subscriptions, log level), for the shared store. */
+  readonly stateOf?: (server: Server) => SessionState | undefined;
+  /** The shared MCP session store: any replica continues any session it holds. */
+  readonly sessionStore?: McpSessionStore;
   /** Called once a session's Server has closed (drops its upstream subscriptions). */
   readonly releaseServer?: (server: Server) => Promise<void>;
   readonly logger: Logger;
@@ -62,6 +70,8 @@ interface Session extends RevocableSession {
   readonly plain: SessionTransport;
   readonly owner: { readonly sub: string; readonly iss: string };
   lastSeen: number;
+  /** The session as last written to the shared store. */
+  stored: McpSessionRecord;
 }
 
 /** The tier the agent declares, as it declares it: anything but the derived tier is a mismatch. */
@@ -102,6 +112,11 @@ function isInitialize(body: unknown): boolean {
 
 export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   const sessions = new Map<string, Session>();
+  /** Takeovers under way, so parallel first requests on this replica make one Server. */
+  const takingOver = new Map<string, Promise<Session | undefined>>();
+  const store = deps.sessionStore;
+  /** How often an active session's last-seen time is written to the shared store. */
+  const refreshMs = Math.min(60_000, deps.sessionIdleMs / 4);
   let starting = 0;
   const now = (): number => deps.clock.now().getTime();
   const sweeper = setInterval(() => void closeIdleSessions(), Math.min(deps.sessionIdleMs, 60_000));
@@ -125,7 +140,95 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   async function endSession(id: string, session: Session, r: Revocation): Promise<void> {
     if (sessions.get(id) !== session) return;
     sessions.delete(id);
-    await Promise.allSettled([session.server.close(), recordSessionEnded(deps, id, session, r)]);
+    await Promise.allSettled([session.server.close(), recordSessionEnded(deps, id, session, r), store?.remove(id)]);
+  }
+
+  /** Writes the session to the shared store (when there is one). */
+  async function persist(session: Session, record: McpSessionRecord): Promise<void> {
+    if (!store) return;
+    try {
+      await store.put(record, now() - deps.sessionIdleMs);
+    } catch {
+      throw new CustosError('ERR_GATEWAY_SESSION_STORE_UNAVAILABLE');
+    }
+    session.stored = record;
+  }
+
+  /** After a request: writes what changed (subscriptions, log level, `sid`s) or a stale last-seen time; a failure is logged (the session stays on this replica). */
+  function refresh(id: string, session: Session): void {
+    if (!store || sessions.get(id) !== session) return;
+    const state = deps.stateOf?.(session.server);
+    const next = currentRecord(session.stored, {
+      lastSeenMs: session.lastSeen,
+      sessionIds: session.sessionIds,
+      subscriptions: state?.subscriptions,
+      logLevel: state?.logLevel,
+    });
+    if (!needsWrite(session.stored, next, refreshMs)) return;
+    persist(session, next).catch(() => deps.logger.warn({ session: id }, 'MCP session state could not be written to the shared store'));
+  }
+
+  /** A fresh SDK Server and transport for session `id`, wired to forget the session when the Server closes. */
+  function openServer(
+    id: string,
+    restored?: RestoredSessionState,
+    onsessioninitialized?: () => Promise<void>,
+  ): Pick<Session, 'server' | 'transport' | 'plain'> {
+    const server = deps.createServer(id, restored);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id, onsessioninitialized });
+    const plain = new SessionTransport(transport);
+    server.onclose = () => {
+      if (sessions.get(id)?.server === server) sessions.delete(id);
+      void deps.releaseServer?.(server);
+    };
+    return { server, transport, plain };
+  }
+
+  /** Refuses a caller who is not the session's owner (and raises the alert). */
+  async function assertOwner(id: string, owner: Session['owner'], principal: Principal): Promise<void> {
+    if (owner.sub === principal.sub && owner.iss === principal.iss) return;
+    deps.logger.warn({ session: id, sub: principal.sub }, "MCP session used with another user's token");
+    await deps.pipeline.recordAlert({ type: 'session_mismatch', severity: 'high', principal, detail: { session_owner: owner.sub } });
+    throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH');
+  }
+
+  /** A session another replica started, if the shared store knows it (and it is not idle past the limit). */
+  function takeOver(id: string, principal: Principal): Promise<Session | undefined> {
+    if (!store) return Promise.resolve(undefined);
+    const pending = takingOver.get(id);
+    if (pending) return pending;
+    const attempt = (async (): Promise<Session | undefined> => {
+      const record = await store.get(id).catch(() => {
+        throw new CustosError('ERR_GATEWAY_SESSION_STORE_UNAVAILABLE');
+      });
+      if (!record || record.lastSeenMs < now() - deps.sessionIdleMs) return undefined;
+      await assertOwner(id, record.owner, principal); // before anything is made for the caller
+      if (sessions.size + starting >= deps.maxSessions) {
+        throw new CustosError('ERR_GATEWAY_SESSION_LIMIT', 'Too many open MCP sessions; close one or retry later.');
+      }
+      const parts = openServer(id, { subscriptions: record.subscriptions, logLevel: record.logLevel as RestoredSessionState['logLevel'] });
+      const session: Session = {
+        ...parts,
+        owner: record.owner,
+        principal,
+        openedAt: record.openedMs,
+        sessionIds: new Set(record.sessionIds),
+        lastSeen: now(),
+        stored: record,
+      };
+      try {
+        await parts.server.connect(parts.plain);
+        await restoreSession(parts.plain, parts.transport, record);
+      } catch (err) {
+        await parts.server.close().catch(() => undefined);
+        throw err;
+      }
+      sessions.set(id, session);
+      deps.logger.info({ session: id, sub: principal.sub }, 'MCP session taken over from the shared store');
+      return session;
+    })();
+    takingOver.set(id, attempt);
+    return attempt.finally(() => takingOver.delete(id));
   }
 
   function endRevoked(r: Revocation): void {
@@ -138,32 +241,29 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
       throw new CustosError('ERR_GATEWAY_SESSION_LIMIT', 'Too many open MCP sessions; close one or retry later.');
     }
     starting++;
-    const server = deps.createServer();
+    const id = randomUUID();
     let sessionId: string | undefined;
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => {
-        sessionId = id;
-        const opened = now();
-        const session: Session = {
-          server,
-          transport,
-          plain,
-          owner: { sub: principal.sub, iss: principal.iss },
-          principal,
-          openedAt: opened,
-          sessionIds: new Set(),
-          lastSeen: opened,
-        };
-        rememberSid(session, principal);
-        sessions.set(id, session);
-      },
+    const parts = openServer(id, undefined, async () => {
+      const opened = now();
+      const record = recordOfInitialize(id, principal, body, opened);
+      const session: Session = {
+        ...parts,
+        owner: record.owner,
+        principal,
+        openedAt: opened,
+        sessionIds: new Set(),
+        lastSeen: opened,
+        stored: record,
+      };
+      rememberSid(session, principal);
+      // Written before the answer leaves, so the client's next request may reach any replica.
+      await persist(session, record).catch(() =>
+        deps.logger.warn({ session: id }, 'MCP session could not be written to the shared store; it stays on this replica'),
+      );
+      sessionId = id;
+      sessions.set(id, session);
     });
-    const plain = new SessionTransport(transport);
-    server.onclose = () => {
-      if (sessionId !== undefined) sessions.delete(sessionId);
-      void deps.releaseServer?.(server);
-    };
+    const { server, transport, plain } = parts;
     try {
       await server.connect(plain);
       await transport.handleRequest(req, res, body);
@@ -181,13 +281,9 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     principal: Principal,
     id: string,
   ): Promise<void> {
-    const session = sessions.get(id);
+    const session = sessions.get(id) ?? (await takeOver(id, principal));
     if (!session) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No MCP session has this id (expired or closed); initialize a new one.');
-    if (session.owner.sub !== principal.sub || session.owner.iss !== principal.iss) {
-      deps.logger.warn({ session: id, sub: principal.sub }, "MCP session used with another user's token");
-      await deps.pipeline.recordAlert({ type: 'session_mismatch', severity: 'high', principal, detail: { session_owner: session.owner.sub } });
-      throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH');
-    }
+    await assertOwner(id, session.owner, principal);
     rememberSid(session, principal);
     const revoked = await revocationOf(deps.revocations, session);
     if (revoked) {
@@ -196,8 +292,11 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     }
     session.lastSeen = now();
     const plainCall = plainToolCall(req, body, session.server, session.plain);
-    if (plainCall) return answerPlain(req, res, plainCall, session.plain);
-    await session.transport.handleRequest(req, res, body);
+    if (plainCall) await answerPlain(req, res, plainCall, session.plain);
+    else await session.transport.handleRequest(req, res, body);
+    if (req.method === 'DELETE' && sessions.get(id) !== session)
+      await store?.remove(id).catch(() => undefined); // closed by its client
+    else refresh(id, session);
   }
 
   async function handle(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse): Promise<void> {

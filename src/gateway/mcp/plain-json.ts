@@ -66,6 +66,14 @@ export class SessionTransport implements Transport {
     return this.onmessage !== undefined && !this.plain.has(id);
   }
 
+  /** Hands a request to the Server with no HTTP exchange behind it (a taken-over session's initialize, session-takeover.ts); resolves with its answer. */
+  async replay(request: JSONRPCRequest): Promise<JSONRPCMessage> {
+    return new Promise((resolve) => {
+      this.plain.set(request.id, resolve);
+      this.onmessage?.(request, {});
+    });
+  }
+
   /** Hands a plain request to the Server; resolves with its answer, or undefined when the client left first. */
   async handlePlain(request: JSONRPCRequest, extra: MessageExtraInfo, res: ServerResponse): Promise<JSONRPCMessage | undefined> {
     return new Promise((resolve) => {

@@ -19,8 +19,17 @@ export const LOG_RESOURCE = 'notifications/message';
 
 const SEVERITY: Record<LoggingLevel, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 };
 
+/** What a session continued from the shared store brings with it (see session-takeover.ts). */
+export interface RestoredSessionState {
+  readonly subscriptions: readonly string[];
+  readonly logLevel?: LoggingLevel;
+}
+
 export interface SessionHub {
-  createServer(): Server;
+  /** The SDK Server of the MCP session `id`; `restored`: a session another replica started (its subscriptions are taken up here). */
+  createServer(id: string, restored?: RestoredSessionState): Server;
+  /** The session's state (subscriptions, log level), for the shared store. */
+  stateOf(server: Server): SessionState | undefined;
   /** Forgets a closed session, drops its upstream subscriptions and closes its per-session upstream connections. */
   release(server: Server): Promise<void>;
   close(): void;
@@ -93,12 +102,25 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
   const unsubscribe = deps.upstreams.onEvent(onEvent);
 
   return {
-    createServer() {
-      const state: SessionState = { id: deps.ids.newId(), subscriptions: new Set(), onSubscribe: countSubscription, onLogLevel: applyLogLevel };
+    createServer(id, restored) {
+      const state: SessionState = {
+        id,
+        subscriptions: new Set(restored?.subscriptions),
+        logLevel: restored?.logLevel,
+        onSubscribe: countSubscription,
+        onLogLevel: applyLogLevel,
+      };
       const { server, mayReceiveLogs } = createSessionServer(deps, state, LOG_RESOURCE);
       sessions.set(server, { state, mayReceiveLogs, logs: Promise.resolve() });
+      if (restored) {
+        // Taken over from another replica: this replica's upstreams are asked for what the session had there.
+        for (const uri of state.subscriptions)
+          countSubscription(uri, true).catch((err: unknown) => deps.logger.warn({ uri, err: String(err) }, 'resubscribe failed'));
+        applyLogLevel().catch(() => undefined);
+      }
       return server;
     },
+    stateOf: (server) => sessions.get(server)?.state,
     async release(server) {
       const session = sessions.get(server);
       if (!session) return;

@@ -7,8 +7,8 @@
  */
 import pg from 'pg';
 import { revocationListeners } from './revocation-feed.js';
-import { IDENTIFYING_TABLES, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
-import type { Activity, BackgroundGrantSqlRow, GrantSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
+import { IDENTIFYING_TABLES, MCP_SESSION_UPSERT, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow, mcpSessionFromRow, mcpSessionToRow } from './types.js';
+import type { Activity, BackgroundGrantSqlRow, GrantSqlRow, McpSessionSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
 
 export const REVOCATION_CHANNEL = 'custos_revocations';
 
@@ -193,6 +193,18 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
     async holdsRows() {
       const { rows } = await pool.query(`${IDENTIFYING_TABLES.map((t) => `SELECT 1 FROM ${t}`).join(' UNION ALL ')} LIMIT 1`);
       return rows.length > 0;
+    },
+    async putMcpSession(record, purgeBeforeMs) {
+      const r = mcpSessionToRow(record);
+      await pool.query('DELETE FROM custos_mcp_sessions WHERE last_seen_ms < $1', [purgeBeforeMs]);
+      await pool.query(MCP_SESSION_UPSERT, [r.id, r.iss, r.sub, r.opened_ms, r.last_seen_ms, r.state]);
+    },
+    async getMcpSession(id) {
+      const r = await pool.query<McpSessionSqlRow>('SELECT * FROM custos_mcp_sessions WHERE id = $1', [id]);
+      return r.rows[0] ? mcpSessionFromRow(r.rows[0]) : undefined;
+    },
+    async removeMcpSession(id) {
+      await pool.query('DELETE FROM custos_mcp_sessions WHERE id = $1', [id]);
     },
     async close() {
       closed = true;

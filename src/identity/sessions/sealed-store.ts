@@ -155,6 +155,13 @@ function sealed(inner: SessionStore, dek: Buffer, kid: string): SessionStore {
       return g && openBackground(g);
     },
     revokeBackgroundGrant: (grantId, owner) => inner.revokeBackgroundGrant(grantId, { ...owner, sub: seal(owner.sub) }),
+    putMcpSession: (r, purgeBeforeMs) =>
+      inner.putMcpSession({ ...r, owner: { ...r.owner, sub: seal(r.owner.sub) }, sessionIds: r.sessionIds.map(seal) }, purgeBeforeMs),
+    getMcpSession: async (id) => {
+      const r = await inner.getMcpSession(id);
+      return r && { ...r, owner: { ...r.owner, sub: open(r.owner.sub) }, sessionIds: r.sessionIds.map(open) };
+    },
+    removeMcpSession: (id) => inner.removeMcpSession(id),
     close: () => inner.close(),
   };
 }

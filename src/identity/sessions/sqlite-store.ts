@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { revocationListeners } from './revocation-feed.js';
-import { IDENTIFYING_TABLES, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow } from './types.js';
-import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
+import { IDENTIFYING_TABLES, MCP_SESSION_UPSERT, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow, mcpSessionFromRow, mcpSessionToRow } from './types.js';
+import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, McpSessionSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
 
 export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: number } = {}): SessionStore & SessionMeta {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -35,6 +35,10 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     purgeBackground: db.prepare('DELETE FROM custos_background_grants WHERE expires_sec < ?'),
     putBackground: db.prepare('INSERT INTO custos_background_grants (grant_id, iss, sub, client_id, scope, expires_sec, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     getBackground: db.prepare('SELECT * FROM custos_background_grants WHERE grant_id = ?'),
+    purgeMcp: db.prepare('DELETE FROM custos_mcp_sessions WHERE last_seen_ms < ?'),
+    putMcp: db.prepare(MCP_SESSION_UPSERT.replace(/\$\d/g, '?')),
+    getMcp: db.prepare('SELECT * FROM custos_mcp_sessions WHERE id = ?'),
+    removeMcp: db.prepare('DELETE FROM custos_mcp_sessions WHERE id = ?'),
     revokeBackground: db.prepare('UPDATE custos_background_grants SET revoked = 1 WHERE grant_id = ? AND sub = ? AND iss = ?'),
     readMeta: db.prepare('SELECT value FROM custos_session_meta WHERE name = ?'),
     claimMeta: db.prepare('INSERT INTO custos_session_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING'),
@@ -114,6 +118,18 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     },
     async holdsRows() {
       return q.holdsRows.get() !== undefined;
+    },
+    async putMcpSession(record, purgeBeforeMs) {
+      const r = mcpSessionToRow(record);
+      q.purgeMcp.run(purgeBeforeMs);
+      q.putMcp.run(r.id, r.iss, r.sub, r.opened_ms, r.last_seen_ms, r.state);
+    },
+    async getMcpSession(id) {
+      const row = q.getMcp.get(id) as McpSessionSqlRow | undefined;
+      return row ? mcpSessionFromRow(row) : undefined;
+    },
+    async removeMcpSession(id) {
+      q.removeMcp.run(id);
     },
     async close() {
       if (db.open) db.close();

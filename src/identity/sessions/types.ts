@@ -1,5 +1,5 @@
 /** The session store: revocations, activity (automatic logoff), logout-token replay, break-glass and background grants. */
-import type { Revocation } from '../../kernel/index.js';
+import type { McpSessionRecord, Revocation } from '../../kernel/index.js';
 
 export interface RevocationState {
   /** When the IdP session (`sid`) was revoked, ms since epoch. */
@@ -61,6 +61,10 @@ export interface SessionStore {
   getBackgroundGrant(grantId: string): Promise<BackgroundGrantRow | undefined>;
   /** Marks a grant of this user revoked; false when there is none. */
   revokeBackgroundGrant(grantId: string, owner: { readonly sub: string; readonly iss: string }): Promise<boolean>;
+  /** MCP session state, shared so that any replica continues any session (the kernel's McpSessionStore). */
+  putMcpSession(record: McpSessionRecord, purgeBeforeMs: number): Promise<void>;
+  getMcpSession(id: string): Promise<McpSessionRecord | undefined>;
+  removeMcpSession(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,6 +85,7 @@ export const IDENTIFYING_TABLES = [
   'custos_session_activity',
   'custos_emergency_grants',
   'custos_background_grants',
+  'custos_mcp_sessions',
 ] as const;
 
 /** Row ↔ object helpers shared by the SQL stores. */
@@ -129,7 +134,31 @@ export function backgroundGrantFromRow(r: BackgroundGrantSqlRow): BackgroundGran
   };
 }
 
-export const SCHEMA_SQL = [
+export interface McpSessionSqlRow {
+  id: string;
+  iss: string;
+  sub: string;
+  opened_ms: number | string;
+  last_seen_ms: number | string;
+  state: string;
+}
+
+/** The columns of a record (the parts a query selects by, then the rest as one JSON document: additive by design). */
+export function mcpSessionToRow(r: McpSessionRecord): McpSessionSqlRow {
+  const { id, owner, openedMs, lastSeenMs, ...rest } = r;
+  return { id, iss: owner.iss, sub: owner.sub, opened_ms: openedMs, last_seen_ms: lastSeenMs, state: JSON.stringify(rest) };
+}
+
+export function mcpSessionFromRow(r: McpSessionSqlRow): McpSessionRecord {
+  const state = JSON.parse(r.state) as Omit<McpSessionRecord, 'id' | 'owner' | 'openedMs' | 'lastSeenMs'>;
+  return { ...state, id: r.id, owner: { iss: r.iss, sub: r.sub }, openedMs: Number(r.opened_ms), lastSeenMs: Number(r.last_seen_ms) };
+}
+
+export const MCP_SESSION_UPSERT =
+  'INSERT INTO custos_mcp_sessions (id, iss, sub, opened_ms, last_seen_ms, state) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, state = excluded.state';
+
+/** The session store's tables before versioned migrations (migration 1 of src/app/migrations.ts). */
+export const SESSION_STORE_BASE_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS custos_revoked_sessions (iss TEXT NOT NULL, sid TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sid))',
   'CREATE TABLE IF NOT EXISTS custos_revoked_users (iss TEXT NOT NULL, sub TEXT NOT NULL, revoked_ms BIGINT NOT NULL, PRIMARY KEY (iss, sub))',
   'CREATE TABLE IF NOT EXISTS custos_session_activity (key TEXT PRIMARY KEY, last_active_ms BIGINT NOT NULL, logged_off_ms BIGINT)',
@@ -139,3 +168,11 @@ export const SCHEMA_SQL = [
   'CREATE TABLE IF NOT EXISTS custos_session_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
   'CREATE TABLE IF NOT EXISTS custos_background_grants (grant_id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT, expires_sec BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)',
 ];
+
+/** MCP session state shared by the replicas (migration 2 of src/app/migrations.ts). */
+export const MCP_SESSION_SCHEMA = [
+  'CREATE TABLE IF NOT EXISTS custos_mcp_sessions (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, opened_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, state TEXT NOT NULL)',
+  'CREATE INDEX IF NOT EXISTS custos_mcp_sessions_seen ON custos_mcp_sessions (last_seen_ms)',
+];
+
+export const SCHEMA_SQL = [...SESSION_STORE_BASE_SCHEMA, ...MCP_SESSION_SCHEMA];
