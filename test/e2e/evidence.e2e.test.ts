@@ -15,7 +15,7 @@ import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.j
 import { CONTROLS, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
 import type { PackResult } from '../../src/evidence/index.js';
 import { createKeyRegistry } from '../../src/keys/index.js';
-import { repoRoot, startHarness } from './harness.js';
+import { freePort, repoRoot, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 const artifacts = path.join(repoRoot, 'test-artifacts/evidence');
@@ -26,16 +26,21 @@ describe('evidence packs', () => {
   let config: ResolvedConfig;
 
   beforeAll(async () => {
+    const closedPort = await freePort();
     h = await startHarness({
       configure: (input, { dir }) => {
         const { privateKey } = generateKeyPairSync('ed25519');
         writeFileSync(path.join(dir, 'checkpoint.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-        writeFileSync(path.join(dir, 'blocker'), 'a file where the sink wants a directory');
+        writeFileSync(path.join(dir, 'webhook.secret'), 'an hmac key of the test webhook');
         raw = {
           ...input,
           audit: { ...input.audit, checkpoints: { signingKey: 'file:checkpoint.pem', everyRows: 5 } },
-          // A SIEM sink that cannot deliver: its directory is a file (the sink is "off").
-          export: { pollMs: 20, retry: { minMs: 20, maxMs: 50 }, sinks: [{ name: 'siem', type: 'file', path: 'blocker/trail.jsonl' }] },
+          // A SIEM sink that cannot deliver: nothing listens at its address (the SIEM is "off").
+          export: {
+            pollMs: 20,
+            retry: { minMs: 20, maxMs: 50 },
+            sinks: [{ name: 'siem', type: 'webhook', url: `http://127.0.0.1:${closedPort}/ingest`, secret: 'file:webhook.secret' }],
+          },
         };
         return raw;
       },
