@@ -22,14 +22,15 @@ export function registerEvidenceCommands(program: Command, ctx: CommandContext):
     .description(
       "Write an evidence pack for an auditor into a new directory: the control matrix, sample rows per control, the control tests' results, the chain verification with checkpoints, proofs and anchor, policy history, retention, inventory, alerts, TLS audit, SIEM status, identity configuration and flow diagram, the nineteen checklist boxes, report.html and report.pdf, and a signed manifest (docs/evidence.md).",
     )
-    .requiredOption('-c, --config <file>', 'the config file of the deployment')
-    .addOption(new Option('--framework <name>', 'the framework').choices(FRAMEWORK_CHOICES).makeOptionMandatory())
+    // Not commander-mandatory (that would bind `evidence verify` too): writeEvidence checks them.
+    .option('-c, --config <file>', 'the config file of the deployment (required)')
+    .addOption(new Option('--framework <name>', 'the framework (required)').choices(FRAMEWORK_CHOICES))
     .option('--from <time>', 'RFC 3339: rows at or after', parseTime)
     .option('--to <time>', 'RFC 3339: rows before', parseTime)
-    .requiredOption('-o, --out <dir>', 'a new (or empty) directory')
+    .option('-o, --out <dir>', 'a new (or empty) directory (required)')
     .option('--no-pdf', 'skip report.pdf (no Chromium needed)')
     .option('--no-tls', 'skip the TLS probe of the configured destinations')
-    .action(async (opts: EvidenceFlags) => (await import('./evidence.js')).writeEvidence(ctx, opts));
+    .action(async (opts: Partial<EvidenceFlags>) => (await import('./evidence.js')).writeEvidence(ctx, opts));
   evidence
     .command('verify')
     .description('Check an evidence pack offline: the manifest signature, every file against its SHA-256, and no file added; each problem names the file.')

@@ -19,7 +19,10 @@ export interface EvidenceFlags {
   readonly tls: boolean;
 }
 
-export async function writeEvidence(ctx: CommandContext, opts: EvidenceFlags): Promise<void> {
+export async function writeEvidence(ctx: CommandContext, flags: Partial<EvidenceFlags>): Promise<void> {
+  const missing = (['config', 'framework', 'out'] as const).filter((k) => flags[k] === undefined);
+  if (missing.length) throw new CustosError('ERR_CONFIG_INVALID', `custos evidence needs ${missing.map((k) => `--${k}`).join(', ')}`);
+  const opts = flags as EvidenceFlags;
   const config = loadConfig(opts.config);
   const keys = createKeyRegistry(config.keys);
   const store = await openStore({ config: opts.config }, { readonly: true });
@@ -39,7 +42,9 @@ export async function writeEvidence(ctx: CommandContext, opts: EvidenceFlags): P
     ctx.out(`evidence pack (${opts.framework}) written to ${pack.dir}: ${pack.files.length} files, ${pack.bytes} bytes, ${pack.rows} rows in the window`);
     ctx.out(`checklist: ${count('pass')} pass, ${count('fail')} fail, ${count('not_configured')} not configured`);
     for (const b of pack.checklist.filter((x) => x.status !== 'pass')) ctx.out(`  ${b.id} ${b.status}: ${b.title} — ${b.why}`);
-    ctx.out(`manifest sha256 ${pack.manifestSha256}${sources.signer ? `, signed by key ${sources.signer.keyId}` : ' (unsigned: no audit.checkpoints.signingKey)'}`);
+    ctx.out(
+      `manifest sha256 ${pack.manifestSha256}${sources.signer ? `, signed by key ${sources.signer.keyId}` : ' (unsigned: no audit.checkpoints.signingKey)'}`,
+    );
     ctx.err(`took ${Math.round(performance.now() - t0)} ms wall, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU`);
   } finally {
     await store.close();
@@ -57,7 +62,10 @@ export async function verifyEvidence(ctx: CommandContext, dir: string, opts: { p
   });
   const report = verifyPack(dir, pems);
   for (const p of report.problems) (report.ok ? ctx.out : ctx.err)(`${p.kind.toUpperCase()} ${p.file}: ${p.message}`);
-  if (report.ok) ctx.out(`evidence pack intact: ${report.files} files${report.keyId ? `, manifest signed by key ${report.keyId}${pems.length ? '' : ' (the key named in the manifest; give --pubkey to check it against yours)'}` : ''}`);
+  if (report.ok)
+    ctx.out(
+      `evidence pack intact: ${report.files} files${report.keyId ? `, manifest signed by key ${report.keyId}${pems.length ? '' : ' (the key named in the manifest; give --pubkey to check it against yours)'}` : ''}`,
+    );
   else {
     ctx.err(`evidence pack NOT intact: ${report.problems.length} problem(s)`);
     ctx.exitCode = 1;

@@ -117,7 +117,8 @@ const TESTS: Record<ControlTestId, Test> = {
   async 'low-privilege-denied'(t) {
     const tool = toolWith(t.bundle, 'writes');
     if (!tool) return { status: 'not_configured', why: 'the catalog names no tool of class writes (the high-privilege tool)' };
-    const call = testCall(t, 'low-privilege', settings(t).lowPrivilegeRoles, 'interactive', tool, writeArgs(t));
+    // Not a PHI path: the tool itself must be out of reach, whatever it touches.
+    const call = testCall(t, 'low-privilege', settings(t).lowPrivilegeRoles, 'interactive', tool, { path: 'control-test/control-test.md', content: 'control test' });
     const d = await t.pipeline.evaluate(call);
     const observed = { tool, user: call.principal?.sub, roles: settings(t).lowPrivilegeRoles, ...show(d) };
     return d.decision === 'deny'

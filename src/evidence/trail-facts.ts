@@ -135,7 +135,7 @@ export async function collectTrailFacts(rows: AsyncIterable<AuditRecord | Tombst
     calls++;
     if (!complete(r)) incomplete++;
     if (r.access?.emergency) emergency.callsUnderGrant++;
-    if ((r.agent?.delegation_chain.length ?? 0) > 2) delegatedCalls++;
+    if ((r.agent?.delegation_chain.filter((hop) => hop.startsWith('agent:')).length ?? 0) > 1) delegatedCalls++;
     if (r.agent) inc(byTier, r.agent.tier);
     for (const type of r.redactions.types) inc(redactions, type);
     let b = bundles.get(r.policy.bundle_hash);
