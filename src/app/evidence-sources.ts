@@ -69,7 +69,14 @@ export async function createEvidenceSources(
   const bundle = await bundleInForce(config);
   const protector = createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) });
   const pipeline = bundle
-    ? createPipeline({ policy: { current: () => bundle.policy }, protector, audit: store, clock: { now: () => now }, ids: { newId: randomUUID }, egress: createEgressGuard() })
+    ? createPipeline({
+        policy: { current: () => bundle.policy },
+        protector,
+        audit: store,
+        clock: { now: () => now },
+        ids: { newId: randomUUID },
+        egress: createEgressGuard(),
+      })
     : undefined;
   return {
     config,

@@ -42,7 +42,19 @@ describe('custos evidence and evidence verify', () => {
 
   it('writes a signed pack (no PDF, no TLS probe) that verifies against the public key; a changed file exits 1 naming it', async () => {
     const out = path.join(dir, 'pack');
-    const made = await runCliCaptured(['evidence', '-c', config, '--framework', 'hipaa', '--out', out, '--no-pdf', '--no-tls', '--from', '2026-01-01T00:00:00Z']);
+    const made = await runCliCaptured([
+      'evidence',
+      '-c',
+      config,
+      '--framework',
+      'hipaa',
+      '--out',
+      out,
+      '--no-pdf',
+      '--no-tls',
+      '--from',
+      '2026-01-01T00:00:00Z',
+    ]);
     expect(made.err).toContain('ms CPU');
     expect(made.code).toBe(0);
     expect(made.out).toMatch(/evidence pack \(hipaa\) written to .*: \d+ files, \d+ bytes, 4 rows in the window/);

@@ -752,7 +752,11 @@ export const configSchema = z
     evidence: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Serve `/v1/evidence/*` (the checklist, packs and their files) to auditors and admins.'),
-        dir: z.string().min(1).default('./data/evidence').describe('Where packs made through the API are written, one directory per pack; relative to the config file.'),
+        dir: z
+          .string()
+          .min(1)
+          .default('./data/evidence')
+          .describe('Where packs made through the API are written, one directory per pack; relative to the config file.'),
       })
       .prefault({})
       .describe('Evidence packs for auditors (`custos evidence`, `/v1/evidence/*`, docs/api.md#evidence-packs).'),

@@ -68,7 +68,10 @@ export function evaluateChecklist(i: ChecklistInputs): Box[] {
   const noBundle = off('no policy bundle could be loaded', FILES.policyBundle);
   const verdicts: Verdict[] = [
     issuers.length > 0
-      ? pass(`${issuers.length} trusted issuer(s); no credential without a verified user reaches a tool (machine tokens are refused as no_user)`, FILES.identity)
+      ? pass(
+          `${issuers.length} trusted issuer(s); no credential without a verified user reaches a tool (machine tokens are refused as no_user)`,
+          FILES.identity,
+        )
       : fail('no issuer configured', FILES.identity),
     pass(
       `signature (JWKS), iss, aud and exp checked for ${issuers.map((x) => x.issuer).join(', ')}; algorithms ${[...new Set(issuers.flatMap((x) => x.algorithms ?? ['RS256', 'ES256', 'PS256', 'EdDSA']))].join(', ')} (never none or HMAC)`,
@@ -79,25 +82,41 @@ export function evaluateChecklist(i: ChecklistInputs): Box[] {
       'samples/164.312(d).jsonl',
     ),
     tierless === 0
-      ? pass(`every one of ${facts.calls} call row(s) carries agent.tier (${Object.entries(facts.byTier).map(([t, n]) => `${t} ${n}`).join(', ') || 'none yet'})`, FILES.stats)
+      ? pass(
+          `every one of ${facts.calls} call row(s) carries agent.tier (${
+            Object.entries(facts.byTier)
+              .map(([t, n]) => `${t} ${n}`)
+              .join(', ') || 'none yet'
+          })`,
+          FILES.stats,
+        )
       : fail(`${tierless} call row(s) without agent.tier`, FILES.stats),
     config.policy.git
       ? pass(`the bundle follows git ${config.policy.git.repo} (${config.policy.git.branch})`, FILES.policyHistory)
       : config.policy.approvers.length > 0
         ? pass('a hashed bundle directory whose versions carry signed approvals (equivalent of git review)', FILES.policyHistory)
-        : off('policy.bundle is a directory with neither policy.git nor policy.approvers: versions are hashed on each row but not kept as reviewed records', FILES.policyHistory),
+        : off(
+            'policy.bundle is a directory with neither policy.git nor policy.approvers: versions are hashed on each row but not kept as reviewed records',
+            FILES.policyHistory,
+          ),
     unpinned === 0
       ? pass(`every call row pins a bundle hash; ${facts.bundles.length} bundle version(s) decided calls in the window`, 'samples/CC7.1.jsonl')
       : fail(`${unpinned} call row(s) decided without a bundle (bundle_hash none)`, 'samples/CC7.1.jsonl'),
     config.policy.approvers.length > 0 && config.policy.requiredApprovals >= 1
-      ? pass(`${config.policy.requiredApprovals} approval(s) besides the author's from ${config.policy.approvers.length} approvers (Ed25519)`, FILES.policyHistory)
+      ? pass(
+          `${config.policy.requiredApprovals} approval(s) besides the author's from ${config.policy.approvers.length} approvers (Ed25519)`,
+          FILES.policyHistory,
+        )
       : off('policy.approvers is empty: a bundle activates without a second person', FILES.policyHistory),
     bundle ? fromTest(i.tests, 'background-write-denied') : noBundle,
     facts.incomplete === 0
       ? pass(`all ${facts.calls} call row(s) carry user, agent name, tier, tool, decision and bundle hash`, 'samples/CC7.2.jsonl')
       : fail(`${facts.incomplete} of ${facts.calls} call row(s) miss one of user, agent name, tier, tool, decision, bundle hash`, 'samples/CC7.2.jsonl'),
     facts.unmatchedIntents === 0
-      ? pass('inputs and outputs stored redacted with their SHA-256; every intent row in the window has its result row (same request_id)', 'samples/CC7.2.jsonl')
+      ? pass(
+          'inputs and outputs stored redacted with their SHA-256; every intent row in the window has its result row (same request_id)',
+          'samples/CC7.2.jsonl',
+        )
       : fail(`${facts.unmatchedIntents} allowed call(s) without a result row in the window (in flight when the pack was made, or lost)`, 'samples/CC7.2.jsonl'),
     shortest >= 2192
       ? pass(`every record class kept at least ${shortest} days (six years = 2192); minimum enforced ${retention.minimumDays} days`, FILES.retention)
@@ -112,10 +131,16 @@ export function evaluateChecklist(i: ChecklistInputs): Box[] {
       ? off('export.sinks is empty: nothing reaches a SIEM (the schema, docs/audit-schema.md and OCSF 6003, is in the pack)', FILES.siem)
       : failing.length > 0
         ? fail(`sink ${failing.map((s) => `${s.name} (${s.last_error?.reason ?? s.state})`).join(', ')} not delivering`, FILES.siem)
-        : pass(`${config.export.sinks.map((s) => `${s.name} (${s.type}, ${s.format})`).join(', ')} delivering; schema custos.audit/v1 and OCSF 6003`, FILES.siem),
+        : pass(
+            `${config.export.sinks.map((s) => `${s.name} (${s.type}, ${s.format})`).join(', ')} delivering; schema custos.audit/v1 and OCSF 6003`,
+            FILES.siem,
+          ),
     providers.length === 0
       ? off('llm.providers is empty: no model-provider leg goes through Custos, so nothing is redacted on it', FILES.policyBundle)
-      : pass(`${providers.length} provider(s) behind redact_model: the request body leaves only redacted${bundle?.policy.redaction ? ' under the bundle redaction section' : ''}`, FILES.policyBundle),
+      : pass(
+          `${providers.length} provider(s) behind redact_model: the request body leaves only redacted${bundle?.policy.redaction ? ' under the bundle redaction section' : ''}`,
+          FILES.policyBundle,
+        ),
     bundle ? egressVerdict(bundle, testOf(i.tests, 'egress-denied')) : noBundle,
     bundle ? writesVerdict(i.tests) : noBundle,
     bundle ? fromTest(i.tests, 'sdk-fails-closed') : noBundle,
@@ -123,7 +148,10 @@ export function evaluateChecklist(i: ChecklistInputs): Box[] {
       ? off('neither export.sinks nor monitor.alerts.sinks is set: alert rows stay in the trail and the log', FILES.alerts)
       : failing.length > 0
         ? fail(`the SIEM sink ${failing.map((s) => s.name).join(', ')} is not delivering, so alert rows do not reach it`, FILES.alerts)
-        : pass(`alert rows (deny spikes, tier mismatch, …) reach ${[...config.export.sinks, ...alertSinks].map((s) => s.name).join(', ')}; ${facts.alerts.length} in the window`, FILES.alerts),
+        : pass(
+            `alert rows (deny spikes, tier mismatch, …) reach ${[...config.export.sinks, ...alertSinks].map((s) => s.name).join(', ')}; ${facts.alerts.length} in the window`,
+            FILES.alerts,
+          ),
     config.monitor.enabled
       ? pass('the monitor folds the trail into the inventory of servers, tools and agents, with definition drift', FILES.inventory)
       : off('monitor.enabled is false: no inventory', FILES.inventory),

@@ -90,7 +90,11 @@ function testCall(t: ControlTestTarget, who: string | null, roles: readonly stri
     tool: { server, name: rest.join('/') },
     arguments: args,
     principal: who === null ? null : { sub, iss: 'custos:control-test', tenant: CONTROL_TEST_TENANT, roles, groups: [] },
-    agent: { name: 'custos-control-test', tier, delegationChain: [`user:${sub}`, 'agent:custos-control-test', ...(tier === 'interactive' ? [] : [`agent:custos-control-test-${tier}`])] },
+    agent: {
+      name: 'custos-control-test',
+      tier,
+      delegationChain: [`user:${sub}`, 'agent:custos-control-test', ...(tier === 'interactive' ? [] : [`agent:custos-control-test-${tier}`])],
+    },
   };
 }
 
@@ -118,7 +122,10 @@ const TESTS: Record<ControlTestId, Test> = {
     const tool = toolWith(t.bundle, 'writes');
     if (!tool) return { status: 'not_configured', why: 'the catalog names no tool of class writes (the high-privilege tool)' };
     // Not a PHI path: the tool itself must be out of reach, whatever it touches.
-    const call = testCall(t, 'low-privilege', settings(t).lowPrivilegeRoles, 'interactive', tool, { path: 'control-test/control-test.md', content: 'control test' });
+    const call = testCall(t, 'low-privilege', settings(t).lowPrivilegeRoles, 'interactive', tool, {
+      path: 'control-test/control-test.md',
+      content: 'control test',
+    });
     const d = await t.pipeline.evaluate(call);
     const observed = { tool, user: call.principal?.sub, roles: settings(t).lowPrivilegeRoles, ...show(d) };
     return d.decision === 'deny'
@@ -157,7 +164,11 @@ const TESTS: Record<ControlTestId, Test> = {
     const observed = { tool, tier: 'background', roles: settings(t).privilegedRoles, ...show(d) };
     return d.decision === 'deny'
       ? { status: 'pass', why: `background write to ${settings(t).phiPath} denied (${d.reasons.join(', ')})`, observed }
-      : { status: 'fail', why: `the bundle lets a background agent write ePHI: ${tool} was ${d.decision} (${d.determiningPolicies.join(', ') || 'no policy named'})`, observed };
+      : {
+          status: 'fail',
+          why: `the bundle lets a background agent write ePHI: ${tool} was ${d.decision} (${d.determiningPolicies.join(', ') || 'no policy named'})`,
+          observed,
+        };
   },
   async 'interactive-write-confirmed'(t) {
     const writes = Object.entries(t.bundle.catalog.tools).filter(([, e]) => e.classes.includes('writes'));
@@ -170,7 +181,8 @@ const TESTS: Record<ControlTestId, Test> = {
     const [tool, entry] = withBefore;
     const d = await t.pipeline.evaluate(testCall(t, 'privileged', settings(t).privilegedRoles, 'interactive', tool, writeArgs(t)));
     const observed = { tool, before: entry.before, tier: 'interactive', ...show(d) };
-    if (d.decision === 'confirm') return { status: 'pass', why: `${tool} is held for the human's confirmation; before-state read with ${entry.before!.tool}`, observed };
+    if (d.decision === 'confirm')
+      return { status: 'pass', why: `${tool} is held for the human's confirmation; before-state read with ${entry.before!.tool}`, observed };
     return { status: 'fail', why: `an interactive write of ${tool} to ePHI was ${d.decision}, not held for confirmation`, observed };
   },
   async 'egress-denied'(t) {

@@ -78,7 +78,11 @@ export const CONTROLS: readonly Control[] = [
     evidence: [
       { id: 'cc61-diagram', title: 'Architecture diagram: user → agent → control plane → tool', file: FILES.diagram },
       { id: 'cc61-rows', title: 'Audit rows with user.sub, agent.tier and policy.decision populated', file: sample('CC6.1') },
-      { id: 'cc61-test', title: 'Test: a low-privilege user is denied a high-privilege tool, with the identity in the row', file: test('low-privilege-denied') },
+      {
+        id: 'cc61-test',
+        title: 'Test: a low-privilege user is denied a high-privilege tool, with the identity in the row',
+        file: test('low-privilege-denied'),
+      },
     ],
     tests: [CONTROL_TESTS.lowPrivilegeDenied],
   },
@@ -86,7 +90,8 @@ export const CONTROLS: readonly Control[] = [
     id: 'CC6.6',
     framework: 'soc2',
     title: 'Restriction of data: file-read classification, output redaction, egress monitoring',
-    mechanism: 'The classify stage puts data classes on paths (.env, PHI directories); redact_output replaces secrets and PII with [redacted:TYPE]; egress is allow-listed and hashed.',
+    mechanism:
+      'The classify stage puts data classes on paths (.env, PHI directories); redact_output replaces secrets and PII with [redacted:TYPE]; egress is allow-listed and hashed.',
     config: ['catalog.yaml classification', 'catalog.yaml redaction', 'catalog.yaml egress'],
     evidence: [
       { id: 'cc66-policy', title: 'Policy showing which paths and patterns trigger classification and redaction', file: FILES.policyBundle },
@@ -99,7 +104,8 @@ export const CONTROLS: readonly Control[] = [
     id: 'CC7.1',
     framework: 'soc2',
     title: 'Detection of changes: versioned bundles pinned on every row, inventory',
-    mechanism: 'Every row carries policy.bundle_hash; each activation is an admin row; the monitor folds the trail into an inventory with tool-definition drift.',
+    mechanism:
+      'Every row carries policy.bundle_hash; each activation is an admin row; the monitor folds the trail into an inventory with tool-definition drift.',
     config: ['policy', 'monitor.enabled'],
     evidence: [
       { id: 'cc71-rows', title: 'Audit rows with policy.bundle_hash populated', file: sample('CC7.1') },
@@ -125,7 +131,8 @@ export const CONTROLS: readonly Control[] = [
     id: 'CC8.1',
     framework: 'soc2',
     title: 'Change management: signed, two-person-approved bundles, diffs near the change',
-    mechanism: 'Bundles carry Ed25519 approvals (policy.approvers, requiredApprovals); each activation row names author, approvers and hashes; emergency changes are flagged and reviewed.',
+    mechanism:
+      'Bundles carry Ed25519 approvals (policy.approvers, requiredApprovals); each activation row names author, approvers and hashes; emergency changes are flagged and reviewed.',
     config: ['policy.approvers', 'policy.requiredApprovals', 'policy.allowEmergency'],
     evidence: [
       { id: 'cc81-history', title: 'Reviewed policy change history with approvers and diffs', file: FILES.policyHistory },
@@ -164,7 +171,8 @@ export const CONTROLS: readonly Control[] = [
     id: '164.312(c)(1)',
     framework: 'hipaa',
     title: 'Integrity: writes to ePHI need the interactive tier and confirmation, with before-state',
-    mechanism: 'Bundle forbids writes outside the interactive tier; destructive operations are confirmed by the human; the catalog `before` reads the target first.',
+    mechanism:
+      'Bundle forbids writes outside the interactive tier; destructive operations are confirmed by the human; the catalog `before` reads the target first.',
     config: ['policies (forbid writes unless tier == interactive)', 'catalog.yaml before'],
     evidence: [
       { id: 'c1-policy', title: 'Policy entries gating writes to ePHI tools', file: FILES.policyBundle },
@@ -202,10 +210,20 @@ export const CONTROLS: readonly Control[] = [
 ];
 
 /** The crosswalk the playbook names: each clause and the SOC 2 / HIPAA controls whose evidence serves it. */
-export const CROSSWALK: ReadonlyArray<{ readonly framework: Exclude<Framework, 'soc2' | 'hipaa'>; readonly clause: string; readonly title: string; readonly controls: readonly string[] }> = [
+export const CROSSWALK: ReadonlyArray<{
+  readonly framework: Exclude<Framework, 'soc2' | 'hipaa'>;
+  readonly clause: string;
+  readonly title: string;
+  readonly controls: readonly string[];
+}> = [
   { framework: 'pci', clause: 'PCI DSS 10.2', title: 'Logging of access to cardholder data', controls: ['CC6.1', 'CC7.2', '164.312(b)'] },
   { framework: 'gdpr', clause: 'GDPR Art. 30', title: 'Records of processing activities', controls: ['CC7.2', '164.312(b)', 'CC6.6'] },
-  { framework: 'euaiact', clause: 'EU AI Act Art. 12', title: 'Logging for high-risk AI systems (operating period + six months)', controls: ['CC7.2', '164.312(b)', 'CC7.1'] },
+  {
+    framework: 'euaiact',
+    clause: 'EU AI Act Art. 12',
+    title: 'Logging for high-risk AI systems (operating period + six months)',
+    controls: ['CC7.2', '164.312(b)', 'CC7.1'],
+  },
   { framework: 'nist', clause: 'NIST AI RMF MEASURE 2.7', title: 'Logged AI system events', controls: ['CC7.2', 'CC7.1', '164.312(b)'] },
 ];
 

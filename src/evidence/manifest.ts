@@ -95,7 +95,8 @@ function readManifest(dir: string): { bytes: Buffer; manifest: Manifest } {
     throw new CustosError('ERR_CONFIG_INVALID', `${dir} holds no ${FILES.manifest}: not an evidence pack`, { cause: err });
   }
   const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
-  if (manifest.schema !== MANIFEST_SCHEMA || !Array.isArray(manifest.files)) throw new CustosError('ERR_CONFIG_INVALID', `${FILES.manifest} is not a ${MANIFEST_SCHEMA} manifest`);
+  if (manifest.schema !== MANIFEST_SCHEMA || !Array.isArray(manifest.files))
+    throw new CustosError('ERR_CONFIG_INVALID', `${FILES.manifest} is not a ${MANIFEST_SCHEMA} manifest`);
   return { bytes, manifest };
 }
 
@@ -121,17 +122,24 @@ export function verifyPack(dir: string, trustedPems: readonly string[] = []): Pa
     return { ok: false, files: 0, problems: [{ kind: 'manifest_invalid', file: FILES.manifest, message: 'the manifest is not JSON' }] };
   }
   const sig = manifest.signature;
-  if (!sig) problems.push({ kind: 'unsigned', file: FILES.manifest, message: 'the manifest is not signed (the deployment had no audit.checkpoints.signingKey)' });
+  if (!sig)
+    problems.push({ kind: 'unsigned', file: FILES.manifest, message: 'the manifest is not signed (the deployment had no audit.checkpoints.signingKey)' });
   else {
     const trusted = trustedPems.length ? loadVerifyKeys(trustedPems) : loadVerifyKeys([sig.public_key_pem]);
     const key = trusted.get(sig.key_id);
     if (!key) problems.push({ kind: 'key_unknown', file: FILES.manifest, message: `signed by key ${sig.key_id}, which is not among the keys given` });
     else if (keyIdOf(key) !== sig.key_id) problems.push({ kind: 'key_unknown', file: FILES.manifest, message: 'the key id does not match the key' });
     else {
-      const signature = existsSync(path.join(dir, FILES.signature)) ? Buffer.from(readFileSync(path.join(dir, FILES.signature), 'utf8').trim(), 'base64') : undefined;
+      const signature = existsSync(path.join(dir, FILES.signature))
+        ? Buffer.from(readFileSync(path.join(dir, FILES.signature), 'utf8').trim(), 'base64')
+        : undefined;
       if (!signature) problems.push({ kind: 'missing', file: FILES.signature, message: 'the signature file is missing' });
       else if (!verifySignature(null, bytes, key, signature))
-        problems.push({ kind: 'signature_invalid', file: FILES.manifest, message: `the signature of key ${sig.key_id} does not verify: the manifest was changed` });
+        problems.push({
+          kind: 'signature_invalid',
+          file: FILES.manifest,
+          message: `the signature of key ${sig.key_id} does not verify: the manifest was changed`,
+        });
     }
   }
   const listed = new Set<string>();
@@ -143,7 +151,8 @@ export function verifyPack(dir: string, trustedPems: readonly string[] = []): Pa
       continue;
     }
     const actual = sha256(readFileSync(file));
-    if (actual !== f.sha256) problems.push({ kind: 'changed', file: f.path, message: `${f.path} changed after the pack was made (sha256 ${actual}, manifest ${f.sha256})` });
+    if (actual !== f.sha256)
+      problems.push({ kind: 'changed', file: f.path, message: `${f.path} changed after the pack was made (sha256 ${actual}, manifest ${f.sha256})` });
   }
   for (const rel of listFiles(dir))
     if (!listed.has(rel) && rel !== FILES.manifest && rel !== FILES.signature)

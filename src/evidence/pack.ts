@@ -77,7 +77,12 @@ export async function evaluateDeployment(sources: PackSources): Promise<{ checkl
     config: sources.config,
     bundle: sources.bundle,
     facts,
-    chain: { ok: chain.ok, ...(chain.ok ? {} : { reason: `seq ${chain.firstBrokenSeq}: ${chain.reason}` }), checkpoints: facts.checkpoints.length, anchored: 0 },
+    chain: {
+      ok: chain.ok,
+      ...(chain.ok ? {} : { reason: `seq ${chain.firstBrokenSeq}: ${chain.reason}` }),
+      checkpoints: facts.checkpoints.length,
+      anchored: 0,
+    },
     sinks: sources.sinks(head),
     tests,
   });
@@ -122,14 +127,27 @@ export async function writePack(sources: PackSources, options: PackOptions): Pro
   for (const seq of proofSeqs) proofs.push({ seq, ...(await proveInclusion(sources.store, seq)) });
   json(FILES.chain, {
     verified_at: now.toISOString(),
-    chain: chain.ok ? { ok: true, rows: chain.count, head: chain.head } : { ok: false, rows_before_break: chain.count, first_broken_seq: chain.firstBrokenSeq, reason: chain.reason },
-    checkpoints: { signing_key_id: sources.signer?.keyId ?? null, in_window: facts.checkpoints, verified: withKeys ? withKeys.checkpoints : null, findings: withKeys?.findings ?? [] },
-    anchor: { configured: config.export.sinks.filter((s) => s.type === 'directory' || s.type === 's3').map((s) => s.name), checkpoints_held_outside: anchored.length },
+    chain: chain.ok
+      ? { ok: true, rows: chain.count, head: chain.head }
+      : { ok: false, rows_before_break: chain.count, first_broken_seq: chain.firstBrokenSeq, reason: chain.reason },
+    checkpoints: {
+      signing_key_id: sources.signer?.keyId ?? null,
+      in_window: facts.checkpoints,
+      verified: withKeys ? withKeys.checkpoints : null,
+      findings: withKeys?.findings ?? [],
+    },
+    anchor: {
+      configured: config.export.sinks.filter((s) => s.type === 'directory' || s.type === 's3').map((s) => s.name),
+      checkpoints_held_outside: anchored.length,
+    },
     inclusion_proofs: proofs,
     how_to_verify: 'custos audit verify --export trail.jsonl --pubkey checkpoint.pub.pem --anchor dir:ANCHOR (docs/audit-schema.md)',
   });
 
-  const tests = await runControlTests(options.controlTests === false ? undefined : sources.tests, options.controlTests === false ? 'not requested for this pack' : 'no policy bundle could be loaded');
+  const tests = await runControlTests(
+    options.controlTests === false ? undefined : sources.tests,
+    options.controlTests === false ? 'not requested for this pack' : 'no policy bundle could be loaded',
+  );
   for (const t of tests) json(`control-tests/${t.id}.json`, t);
   json(FILES.controlTests, { identity: 'custos:control-test:* (tenant custos-control-test)', results: tests.map(({ observed: _o, ...t }) => t) });
 
@@ -137,7 +155,12 @@ export async function writePack(sources: PackSources, options: PackOptions): Pro
     config,
     bundle,
     facts,
-    chain: { ok: chain.ok, ...(chain.ok ? {} : { reason: `seq ${chain.firstBrokenSeq}: ${chain.reason}` }), checkpoints: withKeys?.checkpoints ?? facts.checkpoints.length, anchored: anchored.length },
+    chain: {
+      ok: chain.ok,
+      ...(chain.ok ? {} : { reason: `seq ${chain.firstBrokenSeq}: ${chain.reason}` }),
+      checkpoints: withKeys?.checkpoints ?? facts.checkpoints.length,
+      anchored: anchored.length,
+    },
     sinks: sources.sinks(chain.head?.seq ?? 0),
     tests,
   });
@@ -146,7 +169,11 @@ export async function writePack(sources: PackSources, options: PackOptions): Pro
   for (const [control, rows] of Object.entries(facts.samples)) put(`samples/${control}.jsonl`, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   put(FILES.diagram, identityFlowSvg(config, bundle?.bundleHash));
   json(FILES.identity, identityConfiguration(config, facts));
-  json(FILES.policyHistory, { in_force: bundle ? { hash: bundle.bundleHash, ...bundle.info } : null, events: facts.policyEvents, bundle_hashes_on_rows: facts.bundles });
+  json(FILES.policyHistory, {
+    in_force: bundle ? { hash: bundle.bundleHash, ...bundle.info } : null,
+    events: facts.policyEvents,
+    bundle_hashes_on_rows: facts.bundles,
+  });
   json(FILES.policyBundle, bundleEvidence(bundle));
   json(FILES.retention, { settings: config.audit.retention, six_years_days: 2192, events: facts.retentionEvents, purged_rows_in_trail: facts.purged });
   const inventory = await sources.inventory();
@@ -163,7 +190,20 @@ export async function writePack(sources: PackSources, options: PackOptions): Pro
   const { samples: _samples, ...stats } = facts;
   json(FILES.stats, { window: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null }, ...stats, alerts: facts.alerts.length });
   json(FILES.matrix, controlMatrix(options.framework, files, tests));
-  put(FILES.report, renderReport({ framework: options.framework, generatedAt: now, window: options, config, bundle, facts, checklist, tests, matrix: controlMatrix(options.framework, files, tests) }));
+  put(
+    FILES.report,
+    renderReport({
+      framework: options.framework,
+      generatedAt: now,
+      window: options,
+      config,
+      bundle,
+      facts,
+      checklist,
+      tests,
+      matrix: controlMatrix(options.framework, files, tests),
+    }),
+  );
 
   for (const [rel, content] of files) {
     mkdirSync(path.dirname(path.join(options.out, rel)), { recursive: true });
@@ -220,7 +260,12 @@ function identityConfiguration(config: ResolvedConfig, facts: TrailFacts) {
     tiers_seen: facts.byTier,
     sessions: { idle_timeout_sec: identity.sessions.idleTimeoutSec },
     delegation: { token_ttl_sec: identity.delegation.tokenTtlSec, max_depth: identity.delegation.maxDepth, algorithm: identity.delegation.algorithm },
-    break_glass: { roles: identity.emergency.roles, reviewer_roles: identity.emergency.reviewerRoles, grant_ttl_sec: identity.emergency.grantTtlSec, ...facts.emergency },
+    break_glass: {
+      roles: identity.emergency.roles,
+      reviewer_roles: identity.emergency.reviewerRoles,
+      grant_ttl_sec: identity.emergency.grantTtlSec,
+      ...facts.emergency,
+    },
     admin_roles: identity.admin.roles,
   };
 }

@@ -41,7 +41,9 @@ export async function printPdf(htmlFile: string, pdfFile: string, options: { scr
     });
   } catch (err) {
     rmSync(profile, { recursive: true, force: true });
-    throw new CustosError('ERR_CONFIG_INVALID', `Chromium (${CHROMIUM_PATH}) could not start: apt-get install -y chromium, or set CUSTOS_CHROMIUM`, { cause: err });
+    throw new CustosError('ERR_CONFIG_INVALID', `Chromium (${CHROMIUM_PATH}) could not start: apt-get install -y chromium, or set CUSTOS_CHROMIUM`, {
+      cause: err,
+    });
   }
   try {
     const page = await context.newPage();

@@ -108,7 +108,9 @@ export function renderReport(r: ReportInput): string {
   const counts = { pass: 0, fail: 0, not_configured: 0 };
   for (const b of r.checklist) counts[b.status]++;
   const window = `${r.window.from?.toISOString() ?? 'the first row'} – ${r.window.to?.toISOString() ?? r.generatedAt.toISOString()}`;
-  const checklist = r.checklist.map((b) => `<tr><td>${b.id}</td><td>${esc(b.title)}</td><td>${status(b.status)}</td><td>${esc(b.why)}</td><td>${link(b.file)}</td></tr>`).join('\n');
+  const checklist = r.checklist
+    .map((b) => `<tr><td>${b.id}</td><td>${esc(b.title)}</td><td>${status(b.status)}</td><td>${esc(b.why)}</td><td>${link(b.file)}</td></tr>`)
+    .join('\n');
   const matrix = r.matrix.controls
     .map(
       (c) =>

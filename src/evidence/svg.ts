@@ -28,7 +28,11 @@ export function identityFlowSvg(config: ResolvedConfig, bundleHash: string | und
   const models = config.llm.providers.map((p) => `model: ${p.name}`);
   const parts = [
     box(20, 20, 300, 'User (IdP-authenticated)', ['OIDC login at:', ...issuers]),
-    box(20, 150, 300, 'Agent', ["presents the user's JWT (Bearer)", 'sub-agents: RFC 8693 delegation', `at most ${config.identity.delegation.maxDepth} actors in the chain`]),
+    box(20, 150, 300, 'Agent', [
+      "presents the user's JWT (Bearer)",
+      'sub-agents: RFC 8693 delegation',
+      `at most ${config.identity.delegation.maxDepth} actors in the chain`,
+    ]),
     box(400, 20, 380, 'Custos control plane', [
       'verify JWT: JWKS signature, iss, aud, exp',
       'machine tokens refused (no_user)',
@@ -67,14 +71,20 @@ export function barChart(title: string, labels: readonly string[], series: reado
     let x = left;
     const segs = series.map((s, j) => {
       const w = (values[i]![j] ?? 0) * scale;
-      const seg = w > 0 ? `<rect x="${x.toFixed(1)}" y="${top + i * rowH}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="${s.color}"><title>${esc(`${label} ${s.name}: ${values[i]![j]}`)}</title></rect>` : '';
+      const seg =
+        w > 0
+          ? `<rect x="${x.toFixed(1)}" y="${top + i * rowH}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="${s.color}"><title>${esc(`${label} ${s.name}: ${values[i]![j]}`)}</title></rect>`
+          : '';
       x += w;
       return seg;
     });
     const total = values[i]!.reduce((a, b) => a + b, 0);
     return `<text x="${left - 6}" y="${top + i * rowH + 11}" ${FONT} text-anchor="end">${esc(label.length > 34 ? `${label.slice(0, 33)}…` : label)}</text>${segs.join('')}<text x="${(x + 4).toFixed(1)}" y="${top + i * rowH + 11}" ${FONT}>${total}</text>`;
   });
-  const legend = series.map((s, j) => `<rect x="${left + j * 110}" y="18" width="10" height="10" fill="${s.color}"/><text x="${left + j * 110 + 14}" y="27" ${FONT}>${esc(s.name)}</text>`);
+  const legend = series.map(
+    (s, j) =>
+      `<rect x="${left + j * 110}" y="18" width="10" height="10" fill="${s.color}"/><text x="${left + j * 110 + 14}" y="27" ${FONT}>${esc(s.name)}</text>`,
+  );
   const height = top + Math.max(1, labels.length) * rowH + 10;
   const empty = labels.length === 0 ? `<text x="${left}" y="${top + 12}" ${FONT}>no data in the window</text>` : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}"><text x="0" y="14" ${FONT} font-weight="bold">${esc(title)}</text>${series.length > 1 ? legend.join('') : ''}${rows.join('')}${empty}</svg>`;

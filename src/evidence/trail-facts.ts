@@ -35,7 +35,10 @@ export interface TrailFacts {
   readonly unmatchedIntents: number;
   readonly byTier: Record<string, number>;
   /** Decisions (intent = allow, deny, confirm) per time bucket, with the tier. */
-  readonly timeline: { readonly bucketMs: number; readonly buckets: ReadonlyArray<{ start: string; allow: number; deny: number; confirm: number; tiers: Record<string, number> }> };
+  readonly timeline: {
+    readonly bucketMs: number;
+    readonly buckets: ReadonlyArray<{ start: string; allow: number; deny: number; confirm: number; tiers: Record<string, number> }>;
+  };
   readonly tools: ReadonlyArray<{ tool: string; calls: number; denied: number }>;
   readonly redactions: Record<string, number>;
   readonly denyReasons: Record<string, number>;
@@ -173,7 +176,9 @@ export async function collectTrailFacts(rows: AsyncIterable<AuditRecord | Tombst
     retentionEvents,
     emergency,
     checkpoints,
-    alerts: monitor.alerts.filter((a) => (window.from === undefined || Date.parse(a.time) >= window.from) && (window.to === undefined || Date.parse(a.time) < window.to)),
+    alerts: monitor.alerts.filter(
+      (a) => (window.from === undefined || Date.parse(a.time) >= window.from) && (window.to === undefined || Date.parse(a.time) < window.to),
+    ),
     delegatedCalls,
     samples,
   };

@@ -106,7 +106,12 @@ export interface EvidencePort {
   /** Admin roles (may also ask for the control tests). */
   readonly adminRoles: readonly string[];
   checklist(): Promise<unknown>;
-  createPack(request: { readonly framework: string; readonly from?: string; readonly to?: string; readonly liveTests: boolean }): Promise<{ readonly id: string; readonly manifest_sha256: string }>;
+  createPack(request: {
+    readonly framework: string;
+    readonly from?: string;
+    readonly to?: string;
+    readonly liveTests: boolean;
+  }): Promise<{ readonly id: string; readonly manifest_sha256: string }>;
   listPacks(): Promise<readonly unknown[]>;
   /** A file the pack's manifest lists, or undefined. */
   file(pack: string, path: string): Promise<{ readonly bytes: Buffer; readonly contentType: string } | undefined>;

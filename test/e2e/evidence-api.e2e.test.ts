@@ -36,7 +36,11 @@ describe('/v1/evidence', () => {
   it('serves the checklist, packs and their files to auditors; control tests to admins only; every answer and refusal a row', async () => {
     const checklist = await call('GET', '/v1/evidence/checklist', bob);
     expect(checklist.status).toBe(200);
-    const c = (await checklist.json()) as { generated_at: string; bundle_hash: string; boxes: Array<{ id: string; status: string; why: string; file: string }> };
+    const c = (await checklist.json()) as {
+      generated_at: string;
+      bundle_hash: string;
+      boxes: Array<{ id: string; status: string; why: string; file: string }>;
+    };
     expect(c.bundle_hash).toBe(h.custos.bundleHash);
     expect(c.boxes.map((b) => b.id)).toEqual(Array.from({ length: 19 }, (_, i) => `box-${String(i + 1).padStart(2, '0')}`));
 
@@ -54,7 +58,9 @@ describe('/v1/evidence', () => {
     const withTests = await call('POST', '/v1/evidence/packs', alice, { framework: 'hipaa', live_tests: true, from: '2020-01-01T00:00:00Z' });
     expect(withTests.status).toBe(201);
 
-    const list = (await (await call('GET', '/v1/evidence/packs', bob)).json()) as { packs: Array<{ id: string; framework: string; created_at: string; manifest_sha256: string }> };
+    const list = (await (await call('GET', '/v1/evidence/packs', bob)).json()) as {
+      packs: Array<{ id: string; framework: string; created_at: string; manifest_sha256: string }>;
+    };
     expect(list.packs.map((p) => p.framework).sort()).toEqual(['hipaa', 'soc2']);
     expect(list.packs.find((p) => p.id === pack.id)?.manifest_sha256).toBe(pack.manifest_sha256);
 

@@ -92,7 +92,15 @@ describe('evidence packs', () => {
       }
       // The quick start holds: identity, tiers, pinning, retention, the chain, write gating.
       const status = Object.fromEntries(p.checklist.map((b) => [b.id, b.status]));
-      expect(status).toMatchObject({ 'box-01': 'pass', 'box-04': 'pass', 'box-06': 'pass', 'box-08': 'pass', 'box-09': 'pass', 'box-11': 'pass', 'box-12': 'pass' });
+      expect(status).toMatchObject({
+        'box-01': 'pass',
+        'box-04': 'pass',
+        'box-06': 'pass',
+        'box-08': 'pass',
+        'box-09': 'pass',
+        'box-11': 'pass',
+        'box-12': 'pass',
+      });
       expect(p.tests.find((t) => t.id === 'background-write-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'low-privilege-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'no-user-phi-denied')?.status).toBe('pass');

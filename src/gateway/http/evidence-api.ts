@@ -39,7 +39,10 @@ export function createEvidenceRoutes(deps: EvidenceApiDeps): Array<[string, Rout
   const { evidence } = deps;
 
   /** Authenticated and entitled (an auditor or an admin; `adminOnly`: an admin), or the refusal is a row and a 403. */
-  function guarded(action: string, run: (principal: Principal, req: IncomingMessage, traceId: string | undefined) => Promise<[number, unknown, Record<string, unknown>]>): Route {
+  function guarded(
+    action: string,
+    run: (principal: Principal, req: IncomingMessage, traceId: string | undefined) => Promise<[number, unknown, Record<string, unknown>]>,
+  ): Route {
     return async (req, res) => {
       const principal = await deps.auth.authenticate(req, res);
       if (!principal) return;
@@ -52,7 +55,13 @@ export function createEvidenceRoutes(deps: EvidenceApiDeps): Array<[string, Rout
   }
 
   async function refuse(principal: Principal, attempted: string, traceId: string | undefined): Promise<never> {
-    await deps.pipeline.recordAdmin({ action: 'evidence_refused', principal, decision: 'deny', traceId, detail: { attempted, code: 'ERR_IDENTITY_NOT_ENTITLED' } });
+    await deps.pipeline.recordAdmin({
+      action: 'evidence_refused',
+      principal,
+      decision: 'deny',
+      traceId,
+      detail: { attempted, code: 'ERR_IDENTITY_NOT_ENTITLED' },
+    });
     throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'Evidence packs need an auditor role (audit.search.roles) or an admin role.');
   }
 
