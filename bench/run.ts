@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, string> = {
   llm: 'the model-provider proxy: a local OpenAI-compatible provider direct and through /llm/openai, not streamed (per request) and streamed (per chunk)',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
   sdk: 'the SDK guard against a bare fetch of the decision API (authorize + results), interleaved, p50/p90/p99',
+  evidence: 'an evidence pack of a generated million-row trail (BENCH_EVIDENCE_N): time, CPU and size; report.pdf; the nine control tests per run',
   protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
 };
 

@@ -28,7 +28,7 @@ const ALLOWED: Record<string, string[]> = {
   upstream: ['kernel'],
   export: ['kernel', 'audit'],
   monitor: ['kernel', 'audit'],
-  evidence: ['kernel', 'audit', 'policy'],
+  evidence: ['kernel', 'audit', 'policy', 'config', 'monitor'],
   gateway: ['kernel'],
   config: ['kernel'],
   keys: ['kernel'],

@@ -5,3 +5,5 @@ export type { Logger } from './logger.js';
 export { runQuickstart } from './quickstart.js';
 export { auditTls } from './outbound.js';
 export type { TlsAuditEntry } from './outbound.js';
+export { createEvidenceSources } from './evidence-sources.js';
+export type { EvidenceSourceOptions } from './evidence-sources.js';

@@ -41,6 +41,7 @@ import { createMonitoring } from './monitoring.js';
 import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import { migrateStores } from './migrations.js';
+import { createEvidenceService } from './evidence-service.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
 import type { Activator } from '../policy/index.js';
@@ -201,6 +202,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       auditSearch: createAuditSearch(store, config.audit.search),
       trustedProxies: config.server.trustedProxies,
       monitor: monitoring.admin,
+      ...(config.evidence.enabled ? { evidence: createEvidenceService(config, store, keys) } : {}),
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
     cleanups.push(() => gateway.close());

@@ -6,6 +6,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import { registerEvidenceCommands } from './evidence-commands.js';
 import type { SearchFlags } from './search.js';
 import type { StoreOptions } from './store-uri.js';
 
@@ -388,4 +389,5 @@ export function registerCommands(program: Command, ctx: CommandContext): void {
   registerPolicyCommands(program, ctx);
   registerReviewCommands(program, ctx);
   registerMonitorCommands(program, ctx);
+  registerEvidenceCommands(program, ctx);
 }

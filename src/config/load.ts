@@ -204,6 +204,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     audit: { ...cfg.audit, store, checkpoints },
     export: exportSection,
     monitor,
+    evidence: { ...cfg.evidence, dir: path.resolve(baseDir, cfg.evidence.dir) },
     keys,
     source,
     baseDir,

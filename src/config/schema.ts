@@ -759,6 +759,17 @@ export const configSchema = z
       ),
     export: exportSchema,
     monitor: monitorSchema,
+    evidence: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Serve `/v1/evidence/*` (the checklist, packs and their files) to auditors and admins.'),
+        dir: z
+          .string()
+          .min(1)
+          .default('./data/evidence')
+          .describe('Where packs made through the API are written, one directory per pack; relative to the config file.'),
+      })
+      .prefault({})
+      .describe('Evidence packs for auditors (`custos evidence`, `/v1/evidence/*`, docs/api.md#evidence-packs).'),
     keys: z.array(keySchema).default([]).describe('The key registry: every key Custos holds, by id (src/keys/README.md).'),
     log: z
       .strictObject({

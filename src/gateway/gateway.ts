@@ -22,6 +22,7 @@ import { createFailOpenRoutes } from './http/failopen-api.js';
 import { createOAuthRoutes } from './http/oauth-token.js';
 import { LLM_PREFIX, createLlmDoor } from './llm/llm-door.js';
 import { createMonitorRoutes } from './http/monitor-api.js';
+import { createEvidenceRoutes } from './http/evidence-api.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
 import type { GatewayDeps } from './types.js';
@@ -101,6 +102,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...identityRoutes(),
     ...auditRoutes(),
     ...(deps.monitor ? createMonitorRoutes({ auth, pipeline: deps.pipeline, monitor: deps.monitor, maxBodyBytes }) : []),
+    ...(deps.evidence ? createEvidenceRoutes({ auth, pipeline: deps.pipeline, evidence: deps.evidence, maxBodyBytes }) : []),
     ...(deps.tokens
       ? [...createOAuthRoutes({ tokens: deps.tokens, logger: deps.logger, guard }), ...createGrantRoutes({ auth, tokens: deps.tokens, maxBodyBytes })]
       : []),

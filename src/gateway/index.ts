@@ -21,6 +21,7 @@ export type {
   AuditReadiness,
   IssuerStatus,
   MonitorAdminPort,
+  EvidencePort,
   UpstreamConfig,
   UpstreamPool,
   UpstreamState,

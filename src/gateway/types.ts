@@ -99,6 +99,24 @@ export interface AuditSearchPort {
   disclosures(patient: string, range: { readonly from?: string; readonly to?: string }): Promise<{ readonly disclosures: readonly unknown[] }>;
 }
 
+/** Evidence packs (src/evidence, composed by src/app): what `/v1/evidence/*` serves (docs/api.md#evidence-packs). */
+export interface EvidencePort {
+  /** Auditor roles (`audit.search.roles`). */
+  readonly roles: readonly string[];
+  /** Admin roles (may also ask for the control tests). */
+  readonly adminRoles: readonly string[];
+  checklist(): Promise<unknown>;
+  createPack(request: {
+    readonly framework: string;
+    readonly from?: string;
+    readonly to?: string;
+    readonly liveTests: boolean;
+  }): Promise<{ readonly id: string; readonly manifest_sha256: string }>;
+  listPacks(): Promise<readonly unknown[]>;
+  /** A file the pack's manifest lists, or undefined. */
+  file(pack: string, path: string): Promise<{ readonly bytes: Buffer; readonly contentType: string } | undefined>;
+}
+
 /** The monitor's admin operations (src/monitor implements them, src/app wires them); answers are JSON views. */
 export interface MonitorAdminPort {
   /** Roles that may use them. */
@@ -151,6 +169,7 @@ export interface GatewayDeps {
   readonly auditSearch?: AuditSearchPort;
   /** Alerts, inventory, kill switches and /metrics; absent: those routes are off. */
   readonly monitor?: MonitorAdminPort;
+  readonly evidence?: EvidencePort;
 }
 
 export interface GatewayLimits {

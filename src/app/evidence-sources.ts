@@ -1,0 +1,106 @@
+/**
+ * What an evidence pack reads, composed from the modules that own each fact: the bundle in
+ * force (the configured directory, or the last good copy of a git-followed one), the trail,
+ * the monitor's inventory, the export sinks' status and anchors, the TLS probe, the kernel's
+ * decision stages for the control tests, and the checkpoint key that signs the manifest.
+ * `custos evidence` and the HTTP API (`/v1/evidence/*`) both start here.
+ */
+import { randomUUID, createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { isCheckpoint, keyIdOf } from '../audit/index.js';
+import type { AuditStoreAdmin, Checkpoint } from '../audit/index.js';
+import type { ResolvedConfig } from '../config/index.js';
+import type { ManifestSigner, PackSources } from '../evidence/index.js';
+import { readDirectoryAnchor, readS3Anchor, readSinkStatus } from '../export/index.js';
+import { createPipeline } from '../kernel/index.js';
+import type { KeyRegistry } from '../keys/index.js';
+import { readInventory } from '../monitor/index.js';
+import { lastGoodDir, loadBundle } from '../policy/index.js';
+import type { LoadedBundle } from '../policy/index.js';
+import { createEgressGuard, createProtector } from '../protect/index.js';
+import { auditTls } from './outbound.js';
+
+/** The manifest signer: the checkpoint signing key (a registry key, or a PEM), named by its checkpoint key id. */
+export function manifestSignerOf(config: ResolvedConfig, keys: Pick<KeyRegistry, 'signingKey'>): ManifestSigner | undefined {
+  const ref = config.audit.checkpoints.signingKey;
+  if (ref === undefined) return undefined;
+  if (ref.startsWith('key:')) {
+    const key = keys.signingKey(ref.slice(4));
+    return { keyId: keyIdOf(key.publicKey), publicKey: key.publicKey, sign: (data) => key.sign(data) };
+  }
+  const privateKey = createPrivateKey(ref);
+  const publicKey = createPublicKey(privateKey);
+  return { keyId: keyIdOf(publicKey), publicKey, sign: (data) => sign(null, data, privateKey) };
+}
+
+async function bundleInForce(config: ResolvedConfig): Promise<LoadedBundle | undefined> {
+  const dir = config.policy.bundle ?? (await lastGoodDir(config.policy.stateDir));
+  if (dir === undefined) return undefined;
+  try {
+    return await loadBundle(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+async function anchoredCheckpoints(config: ResolvedConfig): Promise<Checkpoint[]> {
+  const out: Checkpoint[] = [];
+  for (const sink of config.export.sinks) {
+    if (sink.type !== 'directory' && sink.type !== 's3') continue;
+    const contents = sink.type === 's3' ? await readS3Anchor(sink).catch(() => undefined) : readDirectoryAnchor(sink.path);
+    for (const r of contents?.records ?? []) if (r.event === 'checkpoint' && isCheckpoint(r.checkpoint)) out.push(r.checkpoint);
+  }
+  return out;
+}
+
+export interface EvidenceSourceOptions {
+  /** Probe TLS of every configured destination (default true; `--no-tls`). */
+  readonly tls?: boolean;
+  readonly tlsTimeoutMs?: number;
+  readonly now?: Date;
+}
+
+export async function createEvidenceSources(
+  config: ResolvedConfig,
+  store: AuditStoreAdmin,
+  keys: Pick<KeyRegistry, 'signingKey'>,
+  options: EvidenceSourceOptions = {},
+): Promise<PackSources> {
+  const now = options.now ?? new Date();
+  const bundle = await bundleInForce(config);
+  const protector = createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) });
+  const pipeline = bundle
+    ? createPipeline({
+        policy: { current: () => bundle.policy },
+        protector,
+        audit: store,
+        clock: { now: () => now },
+        ids: { newId: randomUUID },
+        egress: createEgressGuard(),
+      })
+    : undefined;
+  return {
+    config,
+    bundle,
+    store,
+    inventory: () => readInventory(store.read(), now),
+    sinks: (head) => readSinkStatus(config.export.stateDir, config.export.sinks, head),
+    tls: async () => (options.tls === false ? [] : auditTls(config, { timeoutMs: options.tlsTimeoutMs ?? 5000, now })),
+    anchors: () => anchoredCheckpoints(config),
+    tests:
+      bundle && pipeline
+        ? {
+            pipeline,
+            protector,
+            bundle,
+            trailLines: async function* (limit) {
+              for await (const row of store.readRaw()) {
+                if (row.seq > limit) return;
+                yield row.json;
+              }
+            },
+          }
+        : undefined,
+    signer: manifestSignerOf(config, keys),
+    now,
+  };
+}

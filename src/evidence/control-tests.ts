@@ -1,0 +1,223 @@
+/**
+ * The playbook's nine control tests, run against the deployment as configured: the kernel's
+ * decision stages (`pipeline.evaluate`) with the bundle in force, the deployment's protector
+ * and egress guard, as a designated control-test identity (`custos:control-test:*`, tenant
+ * `custos-control-test`, which no real user belongs to), touching a planted fake record; the
+ * tamper test runs the audit module's offline verifier over a tampered copy of the trail's
+ * first rows. `evaluate` writes no row, so nothing here is counted as real traffic.
+ */
+import { verifyExport } from '../audit/index.js';
+import type { Decision, Pipeline, Protector, Tier, ToolCall } from '../kernel/index.js';
+import type { LoadedBundle } from '../policy/index.js';
+import { CONTROL_TESTS } from './controls.js';
+import type { ControlTestId } from './controls.js';
+
+export type Outcome = 'pass' | 'fail' | 'not_configured';
+
+export interface ControlTestResult {
+  readonly id: ControlTestId;
+  readonly title: string;
+  readonly status: Outcome;
+  readonly why: string;
+  /** What was asked and what came back (decisions with reasons, redacted text, findings). */
+  readonly observed?: unknown;
+  readonly cpuMs: number;
+}
+
+export interface ControlTestSettings {
+  /** Roles of the privileged test user (may write ePHI interactively). Default: clinician. */
+  readonly privilegedRoles?: readonly string[];
+  /** Roles of the low-privilege test user. Default: billing. */
+  readonly lowPrivilegeRoles?: readonly string[];
+  /** The planted fake record (a path the bundle classifies as PHI). Default: phi/control-test-0000.md. */
+  readonly phiPath?: string;
+}
+
+export interface ControlTestTarget {
+  readonly pipeline: Pick<Pipeline, 'evaluate'>;
+  readonly protector: Protector;
+  readonly bundle: LoadedBundle;
+  /** The trail's raw lines from seq 1 (at most `limit`). */
+  readonly trailLines: (limit: number) => AsyncIterable<string>;
+  readonly settings?: ControlTestSettings;
+}
+
+export const CONTROL_TEST_TENANT = 'custos-control-test';
+const TAMPER_ROWS = 1000;
+const FAKE_SECRET = 'sk_live_51ControlTestFakeKey0000000000000000';
+
+const TITLES: Record<ControlTestId, string> = {
+  'low-privilege-denied': 'A low-privilege user is denied a high-privilege tool, with the identity in the decision',
+  'env-redacted': '.env read back shows [redacted:secret]',
+  'no-user-phi-denied': 'No user → the PHI tool is denied',
+  'revoked-session-denied': 'A revoked session is denied on the next call',
+  'background-write-denied': 'A background write to ePHI is denied',
+  'interactive-write-confirmed': 'An interactive write to ePHI is confirmed, with before-state',
+  'egress-denied': 'A destination off the allow-list is denied',
+  'tampered-export-detected': 'A tampered export is detected',
+  'sdk-fails-closed': 'The control plane unreachable → the SDK fails closed',
+};
+
+function cpuMs(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return Math.round((d.user + d.system) / 100) / 10;
+}
+
+/** Runs every test; each is independent and never throws (an error is a `fail` naming it). */
+export async function runControlTests(target: ControlTestTarget | undefined, missing: string): Promise<ControlTestResult[]> {
+  const out: ControlTestResult[] = [];
+  for (const id of Object.values(CONTROL_TESTS)) {
+    const start = process.cpuUsage();
+    let result: Omit<ControlTestResult, 'id' | 'title' | 'cpuMs'>;
+    try {
+      result = target ? await TESTS[id](target) : { status: 'not_configured', why: missing };
+    } catch (err) {
+      result = { status: 'fail', why: `the test itself failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    out.push({ id, title: TITLES[id], ...result, cpuMs: cpuMs(start) });
+  }
+  return out;
+}
+
+type Test = (t: ControlTestTarget) => Promise<Omit<ControlTestResult, 'id' | 'title' | 'cpuMs'>>;
+
+function testCall(t: ControlTestTarget, who: string | null, roles: readonly string[], tier: Tier, tool: string, args: Record<string, unknown>): ToolCall {
+  const [server = '', ...rest] = tool.split('/');
+  const sub = `custos:control-test:${who ?? 'none'}`;
+  return {
+    requestId: `control-test-${who ?? 'none'}-${Date.now()}`,
+    kind: 'tool',
+    tool: { server, name: rest.join('/') },
+    arguments: args,
+    principal: who === null ? null : { sub, iss: 'custos:control-test', tenant: CONTROL_TEST_TENANT, roles, groups: [] },
+    agent: {
+      name: 'custos-control-test',
+      tier,
+      delegationChain: [`user:${sub}`, 'agent:custos-control-test', ...(tier === 'interactive' ? [] : [`agent:custos-control-test-${tier}`])],
+    },
+  };
+}
+
+const show = (d: Decision): { decision: string; reasons: readonly string[]; policies: readonly string[] } => ({
+  decision: d.decision,
+  reasons: d.reasons,
+  policies: d.determiningPolicies,
+});
+
+/** The first catalog tool (exact `server/name`) whose classes include `cls`. */
+function toolWith(bundle: LoadedBundle, cls: string): string | undefined {
+  return Object.entries(bundle.catalog.tools).find(([name, e]) => !name.includes('*') && e.classes.includes(cls))?.[0];
+}
+
+const settings = (t: ControlTestTarget): Required<ControlTestSettings> => ({
+  privilegedRoles: t.settings?.privilegedRoles ?? ['clinician'],
+  lowPrivilegeRoles: t.settings?.lowPrivilegeRoles ?? ['billing'],
+  phiPath: t.settings?.phiPath ?? 'phi/control-test-0000.md',
+});
+
+const writeArgs = (t: ControlTestTarget): Record<string, unknown> => ({ path: settings(t).phiPath, content: 'control test: fake record' });
+
+const TESTS: Record<ControlTestId, Test> = {
+  async 'low-privilege-denied'(t) {
+    const tool = toolWith(t.bundle, 'writes');
+    if (!tool) return { status: 'not_configured', why: 'the catalog names no tool of class writes (the high-privilege tool)' };
+    // Not a PHI path: the tool itself must be out of reach, whatever it touches.
+    const call = testCall(t, 'low-privilege', settings(t).lowPrivilegeRoles, 'interactive', tool, {
+      path: 'control-test/control-test.md',
+      content: 'control test',
+    });
+    const d = await t.pipeline.evaluate(call);
+    const observed = { tool, user: call.principal?.sub, roles: settings(t).lowPrivilegeRoles, ...show(d) };
+    return d.decision === 'deny'
+      ? { status: 'pass', why: `${tool} denied for ${observed.user} (${d.reasons.join(', ')})`, observed }
+      : { status: 'fail', why: `${tool} was ${d.decision} for a user with roles ${settings(t).lowPrivilegeRoles.join(', ')}`, observed };
+  },
+  async 'env-redacted'(t) {
+    const text = `DATABASE_URL=postgres://app:hunter2@db/app\nSTRIPE_KEY=${FAKE_SECRET}\n`;
+    const r = t.protector.redact({ content: text }, { dataClasses: ['secret_file'] });
+    const out = JSON.stringify(r.value);
+    const observed = { redacted: r.value, count: r.count, types: r.types };
+    if (out.includes(FAKE_SECRET) || out.includes('hunter2')) return { status: 'fail', why: 'a planted secret came back unredacted', observed };
+    return out.includes('[redacted:secret]')
+      ? { status: 'pass', why: `${r.count} value(s) replaced by [redacted:secret]`, observed }
+      : { status: 'fail', why: 'no [redacted:secret] marker in the output', observed };
+  },
+  async 'no-user-phi-denied'(t) {
+    const tool = toolWith(t.bundle, 'read');
+    if (!tool) return { status: 'not_configured', why: 'the catalog names no read tool' };
+    const d = await t.pipeline.evaluate(testCall(t, null, [], 'background', tool, { path: settings(t).phiPath }));
+    const observed = { tool, user: null, ...show(d) };
+    return d.decision === 'deny'
+      ? { status: 'pass', why: `no verified user: ${tool} denied (${d.reasons.join(', ')})`, observed }
+      : { status: 'fail', why: `${tool} on a PHI path was ${d.decision} without a user`, observed };
+  },
+  async 'revoked-session-denied'() {
+    return {
+      status: 'not_configured',
+      why: 'needs a running Custos with its session store and a control-test session to revoke; covered by test/e2e/sessions.e2e.test.ts, not run from a pack',
+    };
+  },
+  async 'background-write-denied'(t) {
+    const tool = toolWith(t.bundle, 'writes');
+    if (!tool) return { status: 'not_configured', why: 'the catalog names no tool of class writes' };
+    const d = await t.pipeline.evaluate(testCall(t, 'privileged', settings(t).privilegedRoles, 'background', tool, writeArgs(t)));
+    const observed = { tool, tier: 'background', roles: settings(t).privilegedRoles, ...show(d) };
+    return d.decision === 'deny'
+      ? { status: 'pass', why: `background write to ${settings(t).phiPath} denied (${d.reasons.join(', ')})`, observed }
+      : {
+          status: 'fail',
+          why: `the bundle lets a background agent write ePHI: ${tool} was ${d.decision} (${d.determiningPolicies.join(', ') || 'no policy named'})`,
+          observed,
+        };
+  },
+  async 'interactive-write-confirmed'(t) {
+    const writes = Object.entries(t.bundle.catalog.tools).filter(([, e]) => e.classes.includes('writes'));
+    const withBefore = writes.find(([name, e]) => e.before !== undefined && !name.includes('*'));
+    if (!withBefore)
+      return {
+        status: 'not_configured',
+        why: 'no write tool of the catalog declares `before` (how to read the target first), so no before-state can be captured',
+      };
+    const [tool, entry] = withBefore;
+    const d = await t.pipeline.evaluate(testCall(t, 'privileged', settings(t).privilegedRoles, 'interactive', tool, writeArgs(t)));
+    const observed = { tool, before: entry.before, tier: 'interactive', ...show(d) };
+    if (d.decision === 'confirm')
+      return { status: 'pass', why: `${tool} is held for the human's confirmation; before-state read with ${entry.before!.tool}`, observed };
+    return { status: 'fail', why: `an interactive write of ${tool} to ePHI was ${d.decision}, not held for confirmation`, observed };
+  },
+  async 'egress-denied'(t) {
+    const tool = Object.entries(t.bundle.catalog.tools).find(([name, e]) => !name.includes('*') && (e.urls?.length ?? 0) > 0);
+    if (!tool) return { status: 'not_configured', why: 'the catalog names no tool with `urls` (no tool sends data out), so there is no egress to deny' };
+    const [name, entry] = tool;
+    const d = await t.pipeline.evaluate(
+      testCall(t, 'privileged', settings(t).privilegedRoles, 'interactive', name, { [entry.urls![0]!]: 'https://exfil.control-test.invalid/upload' }),
+    );
+    const observed = { tool: name, destination: 'https://exfil.control-test.invalid', ...show(d) };
+    return d.decision === 'deny'
+      ? { status: 'pass', why: `a destination off the allow-list denied (${d.reasons.join(', ')})`, observed }
+      : { status: 'fail', why: `${name} to an unlisted destination was ${d.decision}`, observed };
+  },
+  async 'tampered-export-detected'(t) {
+    const lines: string[] = [];
+    for await (const line of t.trailLines(TAMPER_ROWS)) lines.push(line);
+    if (lines.length < 2) return { status: 'not_configured', why: 'the trail holds fewer than two rows' };
+    const at = Math.floor(lines.length / 2);
+    const row = JSON.parse(lines[at]!) as { seq: number; time: string };
+    const tampered = [...lines];
+    tampered[at] = JSON.stringify({ ...row, time: new Date(Date.parse(row.time) + 1000).toISOString() });
+    const report = await verifyExport(tampered, { keys: new Map() });
+    const hit = report.findings.find((f) => f.seq === row.seq);
+    const observed = { rows: lines.length, tampered_seq: row.seq, findings: report.findings.slice(0, 5) };
+    return hit
+      ? { status: 'pass', why: `the changed row was named: ${hit.kind} at seq ${row.seq}`, observed }
+      : { status: 'fail', why: `a changed time at seq ${row.seq} was not detected`, observed };
+  },
+  async 'sdk-fails-closed'(t) {
+    const open = t.bundle.policy.failOpenTools ?? [];
+    return {
+      status: 'not_configured',
+      why: `the SDK (sdk/) is not part of the server, so a pack cannot run it; its fail-closed test is test/e2e/sdk.e2e.test.ts. Tools the bundle declares failOpen (audited journal): ${open.join(', ') || 'none'}`,
+      observed: { failOpenTools: open },
+    };
+  },
+};

@@ -1,0 +1,189 @@
+/**
+ * Evidence packs end to end: the quick start, real calls through the gateway, then a pack from
+ * the same config and trail. Every SOC 2 and HIPAA evidence item is present or says why not, the
+ * nineteen boxes are evaluated; a bundle that lets background agents write ePHI, and a SIEM sink
+ * that stopped delivering, turn their test and box to fail; a file changed after the pack was
+ * made fails `evidence verify`, naming it; report.html and report.pdf render in headless Chromium.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEvidenceSources } from '../../src/app/index.js';
+import { resolveConfig } from '../../src/config/index.js';
+import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.js';
+import { CONTROLS, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
+import type { PackResult } from '../../src/evidence/index.js';
+import { createKeyRegistry } from '../../src/keys/index.js';
+import { freePort, repoRoot, startHarness } from './harness.js';
+import type { Harness } from './harness.js';
+
+const artifacts = path.join(repoRoot, 'test-artifacts/evidence');
+
+describe('evidence packs', () => {
+  let h: Harness;
+  let raw: CustosConfigInput;
+  let config: ResolvedConfig;
+
+  beforeAll(async () => {
+    const closedPort = await freePort();
+    h = await startHarness({
+      configure: (input, { dir }) => {
+        const { privateKey } = generateKeyPairSync('ed25519');
+        writeFileSync(path.join(dir, 'checkpoint.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+        writeFileSync(path.join(dir, 'webhook.secret'), 'an hmac key of the test webhook');
+        raw = {
+          ...input,
+          audit: { ...input.audit, checkpoints: { signingKey: 'file:checkpoint.pem', everyRows: 5 } },
+          // A SIEM sink that cannot deliver: nothing listens at its address (the SIEM is "off").
+          export: {
+            pollMs: 20,
+            retry: { minMs: 20, maxMs: 50 },
+            sinks: [{ name: 'siem', type: 'webhook', url: `http://127.0.0.1:${closedPort}/ingest`, secret: 'file:webhook.secret' }],
+          },
+        };
+        return raw;
+      },
+    });
+    config = resolveConfig(raw, { source: 'evidence-test', baseDir: h.dir });
+    const alice = await h.connect(await h.token('alice'));
+    await alice.callTool({ name: 'filesystem__read_text_file', arguments: { path: 'phi/patient-0001.md' } });
+    await alice.callTool({ name: 'filesystem__write_file', arguments: { path: 'notes/evidence.md', content: 'SSN 123-45-6789' } });
+    await alice.callTool({ name: 'filesystem__read_text_file', arguments: { path: 'notes/evidence.md' } });
+    const bob = await h.connect(await h.token('bob'));
+    await bob.callTool({ name: 'filesystem__read_text_file', arguments: { path: 'phi/patient-0001.md' } });
+    await bob.callTool({ name: 'filesystem__write_file', arguments: { path: 'notes/bob.md', content: 'x' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  async function pack(name: string, cfg: ResolvedConfig = config, framework: 'soc2' | 'hipaa' = 'soc2', pdf = false): Promise<PackResult> {
+    const keys = createKeyRegistry(cfg.keys);
+    try {
+      const sources = await createEvidenceSources(cfg, h.custos.store, keys, { tls: false });
+      return await writePack(sources, {
+        framework,
+        out: path.join(h.dir, name),
+        ...(pdf ? { pdf: async (html: string, file: string) => void (await printPdf(html, file)) } : {}),
+      });
+    } finally {
+      keys.close();
+    }
+  }
+
+  it('after the quick start, has every SOC 2 and HIPAA evidence item present or marked not configured with the reason, and all nineteen boxes evaluated', async () => {
+    for (const framework of ['soc2', 'hipaa'] as const) {
+      const p = await pack(`pack-${framework}`, config, framework);
+      const matrix = JSON.parse(readFileSync(path.join(p.dir, 'control-matrix.json'), 'utf8')) as {
+        controls: Array<{ id: string; evidence: Array<{ id: string; file: string; status: string; why?: string }> }>;
+      };
+      expect(matrix.controls.map((c) => c.id)).toEqual(CONTROLS.filter((c) => c.framework === framework).map((c) => c.id));
+      for (const item of matrix.controls.flatMap((c) => c.evidence)) {
+        expect(p.files, item.file).toContain(item.file);
+        if (item.status !== 'present') expect(item.why, item.id).toMatch(/\w{4,}/);
+      }
+      expect(p.checklist).toHaveLength(19);
+      for (const box of p.checklist) {
+        expect(['pass', 'fail', 'not_configured'], box.id).toContain(box.status);
+        expect(box.why.length, box.id).toBeGreaterThan(10);
+        expect(p.files, `${box.id} names ${box.file}`).toContain(box.file);
+      }
+      // The quick start holds: identity, tiers, pinning, retention, the chain, write gating.
+      const status = Object.fromEntries(p.checklist.map((b) => [b.id, b.status]));
+      expect(status).toMatchObject({
+        'box-01': 'pass',
+        'box-04': 'pass',
+        'box-06': 'pass',
+        'box-08': 'pass',
+        'box-09': 'pass',
+        'box-11': 'pass',
+        'box-12': 'pass',
+      });
+      expect(p.tests.find((t) => t.id === 'background-write-denied')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'low-privilege-denied')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'no-user-phi-denied')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'env-redacted')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'tampered-export-detected')?.status).toBe('pass');
+      const sample = readFileSync(path.join(p.dir, 'samples/CC6.1.jsonl'), 'utf8').trim().split('\n');
+      expect(sample.length).toBeGreaterThan(0);
+      expect(JSON.parse(sample[0]!)).toMatchObject({ user: { sub: expect.any(String) }, agent: { tier: 'interactive' } });
+      expect(verifyPack(p.dir).ok).toBe(true);
+    }
+  }, 120_000);
+
+  it('a bundle that lets background agents write ePHI turns the control test and boxes 08 and 16 to fail, with the reason', async () => {
+    const bundle = path.join(h.dir, 'permissive-bundle');
+    cpSync(path.join(repoRoot, 'examples/quickstart/policy'), bundle, { recursive: true });
+    const guards = readFileSync(path.join(bundle, 'policies/guards.cedar'), 'utf8');
+    writeFileSync(path.join(bundle, 'policies/guards.cedar'), guards.slice(0, guards.indexOf('// Writes happen only with a person at the keyboard')));
+    const p = await pack('pack-permissive', { ...config, policy: { ...config.policy, bundle } });
+    const test = p.tests.find((t) => t.id === 'background-write-denied')!;
+    expect(test.status).toBe('fail');
+    expect(test.why).toMatch(/background agent write ePHI.*allow.*clinician-write/);
+    const boxes = Object.fromEntries(p.checklist.map((b) => [b.id, b]));
+    expect(boxes['box-08']).toMatchObject({ status: 'fail', file: 'control-tests/background-write-denied.json' });
+    expect(boxes['box-16']!.status).toBe('fail');
+    expect(boxes['box-16']!.why).toMatch(/background/);
+  }, 60_000);
+
+  it('a SIEM sink that stopped delivering turns boxes 13 and 18 to fail, naming the sink and its error', async () => {
+    const cursor = path.join(h.dir, 'data/export');
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(cursor) || !readFileSync(path.join(cursor, readdirName(cursor)), 'utf8').includes('last_error')) {
+      if (Date.now() > deadline) throw new Error('the sink never recorded its failure');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const p = await pack('pack-sink-off');
+    const boxes = Object.fromEntries(p.checklist.map((b) => [b.id, b]));
+    expect(boxes['box-13']).toMatchObject({ status: 'fail', file: 'siem/sinks.json' });
+    expect(boxes['box-13']!.why).toMatch(/siem/);
+    expect(boxes['box-18']!.status).toBe('fail');
+  }, 60_000);
+
+  it('a file changed, removed or added after generation fails evidence verify, naming the file', async () => {
+    const p = await pack('pack-tamper');
+    const pub = path.join(h.dir, 'checkpoint.pub.pem');
+    const { createPublicKey } = await import('node:crypto');
+    writeFileSync(pub, createPublicKey(readFileSync(path.join(h.dir, 'checkpoint.pem'))).export({ type: 'spki', format: 'pem' }));
+    const pem = [readFileSync(pub, 'utf8')];
+    expect(verifyPack(p.dir, pem)).toMatchObject({ ok: true, problems: [] });
+    appendFileSync(path.join(p.dir, 'samples/CC6.1.jsonl'), '{"forged":true}\n');
+    mkdirSync(path.join(p.dir, 'extra'), { recursive: true });
+    writeFileSync(path.join(p.dir, 'extra/note.txt'), 'added later');
+    const report = verifyPack(p.dir, pem);
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'changed', file: 'samples/CC6.1.jsonl' }),
+        expect.objectContaining({ kind: 'extra', file: 'extra/note.txt' }),
+      ]),
+    );
+    // A manifest edited to match the forged file no longer carries a valid signature.
+    const manifestFile = path.join(p.dir, 'manifest.json');
+    const manifest = readFileSync(manifestFile, 'utf8').replace(/"path": "checklist.json"/, '"path": "checklist.json" ');
+    writeFileSync(manifestFile, manifest);
+    expect(verifyPack(p.dir, pem).problems).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'signature_invalid', file: 'manifest.json' })]));
+  }, 60_000);
+
+  it('renders report.html and report.pdf in headless Chromium and keeps screenshots of the first pages', async () => {
+    const p = await pack('pack-pdf', config, 'hipaa', true);
+    expect(p.files).toContain('report.pdf');
+    const pdf = readFileSync(path.join(p.dir, 'report.pdf'));
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const html = readFileSync(path.join(p.dir, 'report.html'), 'utf8');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[^"<]*\.(css|js|png|woff)/);
+    expect(html).toContain("default-src 'none'");
+    mkdirSync(artifacts, { recursive: true });
+    const shots = await printPdf(path.join(p.dir, 'report.html'), path.join(artifacts, 'report.pdf'), { screenshots: 2 });
+    shots.screenshots.forEach((png, i) => writeFileSync(path.join(artifacts, `report-page-${i + 1}.png`), png));
+    expect(shots.screenshots).toHaveLength(2);
+    expect(shots.screenshots[0]!.subarray(1, 4).toString()).toBe('PNG');
+    expect(verifyPack(p.dir).ok).toBe(true);
+  }, 120_000);
+});
+
+function readdirName(dir: string): string {
+  return readdirSync(dir).find((f) => f.includes('siem')) ?? 'missing';
+}
