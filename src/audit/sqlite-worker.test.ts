@@ -223,19 +223,24 @@ describe('sqlite writer thread', () => {
     };
     const failingFs = { ...fs, fsyncSync: eio } as typeof fs;
     const { port1, port2 } = new MessageChannel();
-    const replies: Array<{ id: number; ok: boolean; value?: unknown; error?: { code?: string } }> = [];
-    port2.on('message', (m: (typeof replies)[number]) => replies.push(m));
+    type Reply = { id: number; ok: boolean; value?: unknown; error?: { code?: string } };
+    const replies: Reply[] = [];
+    // Appends are answered in one message per batch: [[id, json], …].
+    port2.on('message', (m: Reply | { batch: Array<[number, string]> }) => {
+      if ('batch' in m) for (const [id, value] of m.batch) replies.push({ id, ok: true, value });
+      else replies.push(m);
+    });
     const config = { file: join(dir.path, 'audit.sqlite'), readonly: false, busyTimeoutMs: 250, outageWaitMs: 25 };
     runSqliteWorker(port1, config, Database, crypto, failingFs, renderChainedRecord, sealRecordText, renderTombstone);
-    const members = canonicalMembers(makeEntry(2));
+    const segments = canonicalSegments(makeEntry(2));
     const until = async (n: number): Promise<void> => {
       while (replies.length < n) await new Promise((r) => setTimeout(r, 5));
     };
-    port2.postMessage({ id: 1, op: 'append', members, deadline: Date.now() + 10_000, written: true });
+    port2.postMessage({ id: 1, op: 'append', segments, deadline: Date.now() + 10_000, written: true });
     await until(2);
     expect(replies[1]).toMatchObject({ id: 1, ok: true }); // committed and answered before the sync
-    port2.postMessage({ id: 2, op: 'append', members, deadline: Date.now() + 10_000 });
-    port2.postMessage({ id: 3, op: 'append', members, deadline: Date.now() + 10_000, written: true });
+    port2.postMessage({ id: 2, op: 'append', segments, deadline: Date.now() + 10_000 });
+    port2.postMessage({ id: 3, op: 'append', segments, deadline: Date.now() + 10_000, written: true });
     await until(4);
     expect(replies.slice(2)).toEqual([
       { id: 2, ok: false, error: expect.objectContaining({ code: 'SQLITE_IOERR_FSYNC' }) },
