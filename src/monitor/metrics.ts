@@ -53,14 +53,6 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
     },
   });
 
-  // One histogram child per stage, looked up once: labelling each observation anew costs more than the observation.
-  const stageChildren = new Map<string, ReturnType<typeof stages.labels>>();
-  function observeStage(stage: string, seconds: number): void {
-    let child = stageChildren.get(stage);
-    if (!child) stageChildren.set(stage, (child = stages.labels({ stage })));
-    child.observe(seconds);
-  }
-
   function countRedactions(r: AuditRecord): void {
     const { count, types, rules } = r.redactions;
     if (count === 0) return;
@@ -76,7 +68,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
       if (r.event === 'alert' && r.alert) alerts.inc({ type: r.alert.type, severity: r.alert.severity });
       countRedactions(r);
     },
-    observeStage,
+    observeStage: (stage, seconds) => stages.observe({ stage }, seconds),
     instrumentStore(store) {
       const append: AuditStore['append'] = async (entry, options) => {
         const end = appendSeconds.startTimer();

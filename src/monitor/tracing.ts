@@ -1,9 +1,7 @@
 /**
  * OpenTelemetry traces of governed calls: one `execute_tool {tool}` span per call (GenAI
  * semantic conventions: gen_ai.operation.name, gen_ai.tool.name, gen_ai.tool.call.id) with a
- * child span per call-level stage (record_decision, confirm, forward, redact_output,
- * record_result) and an event per decision stage (its start and `custos.stage.duration_ms`;
- * a decision stage that failed is a child span with an error status), exported over OTLP/HTTP when `monitor.tracing.endpoint` is
+ * child span per pipeline stage, exported over OTLP/HTTP when `monitor.tracing.endpoint` is
  * set. A call that came with a W3C traceparent joins its trace; the trace id goes on the
  * call's rows either way, and the forward stage hands `traceparent` on to HTTP upstreams.
  */
@@ -13,11 +11,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { DECISION_STAGES } from '../kernel/index.js';
 import type { CallObservation, Decision, ToolCall } from '../kernel/index.js';
-
-/** The decision stages: each an event on the call's span (a span each cost more than the rest of the monitor). */
-const DECISION_STAGE_NAMES: ReadonlySet<string> = new Set(DECISION_STAGES.map((s) => s.name));
 
 export interface TracingSettings {
   /** The OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. */
@@ -79,10 +73,6 @@ export function createCallTracer(settings: TracingSettings, exporter?: SpanExpor
         traceId,
         traceparent: `00-${traceId}-${spanId}-01`,
         stage(name, startMs, endMs, failed) {
-          if (DECISION_STAGE_NAMES.has(name) && !failed) {
-            span.addEvent(name, { 'custos.stage': name, 'custos.stage.duration_ms': endMs - startMs }, epochMs(startMs));
-            return;
-          }
           const child = tracer.startSpan(name, { startTime: epochMs(startMs), attributes: { 'custos.stage': name } }, context);
           if (failed) child.setStatus({ code: SpanStatusCode.ERROR });
           child.end(epochMs(endMs));
