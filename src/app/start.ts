@@ -37,6 +37,7 @@ import { superviseAuditStore } from './audit-supervision.js';
 import { startPolicy } from './policy-activation.js';
 import { exportSettings } from './export-sinks.js';
 import { createMonitoring } from './monitoring.js';
+import { createConsolePort } from './console.js';
 import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
@@ -195,6 +196,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       auditSearch: createAuditSearch(store, config.audit.search),
       trustedProxies: config.server.trustedProxies,
       monitor: monitoring.admin,
+      console: createConsolePort(config, { store, activator: () => following.activator, signer, resourceUrl: `${url}/mcp` }),
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
     cleanups.push(() => gateway.close());
