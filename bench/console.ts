@@ -36,7 +36,12 @@ function entry(i: number, start: number): AuditEntry {
     agent: { name: `agent-${i % 40}`, tier: i % 3 === 0 ? 'background' : 'interactive', delegation_chain: [`agent-${i % 40}`] },
     tool: { server: 'filesystem', name: tool },
     data_classes: i % 7 === 0 ? ['phi'] : [],
-    policy: { decision: denied ? 'deny' : 'allow', bundle_hash: 'b'.repeat(64), determining_policies: ['bench-policy'], reasons: denied ? ['policy_denied'] : [] },
+    policy: {
+      decision: denied ? 'deny' : 'allow',
+      bundle_hash: 'b'.repeat(64),
+      determining_policies: ['bench-policy'],
+      reasons: denied ? ['policy_denied'] : [],
+    },
     input: { redacted: { path: `records/patient-${i % 5000}.md` }, sha256: 'a'.repeat(64) },
     redactions: { count: i % 5 === 0 ? 1 : 0, types: i % 5 === 0 ? ['ssn'] : [] },
   } as AuditEntry;
@@ -61,7 +66,12 @@ export async function run(): Promise<void> {
   const file = path.join(dir, 'trail.sqlite');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  console.log(`console benchmark: ${fmt(ROWS)} rows; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  console.log(
+    `console benchmark: ${fmt(ROWS)} rows; load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
   console.log(`generated the trail in ${(await generate(file)).toFixed(1)} s`);
   const h = await startHarness({
     configure: (raw) => ({ ...raw, audit: { ...raw.audit, store: `sqlite:${file}`, search: { roles: ['auditor', 'security', 'custos-admin'] } } }),
@@ -80,8 +90,7 @@ export async function run(): Promise<void> {
     const render = summarize(renders);
     console.log(`1. first render of the audit explorer: median ${render.p50.toFixed(0)} ms (runs ${renders.map((x) => x.toFixed(0)).join(', ')})`);
 
-    const filters: Array<Record<string, string>> = Array.from({ length: SEARCHES }, (_, k) =>
-    {
+    const filters: Array<Record<string, string>> = Array.from({ length: SEARCHES }, (_, k) => {
       const options: Array<Record<string, string>> = [
         { user: `user${(k * 37) % 500}` },
         { tool: `tool_${k % 60}`, decision: 'deny' },
@@ -89,8 +98,7 @@ export async function run(): Promise<void> {
         { data_class: 'phi', user: `user${k}` },
       ];
       return options[k % 4]!;
-    },
-    );
+    });
     const ui: number[] = [];
     const apiOnly: number[] = [];
     const token = await h.token('audrey');

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Alert, AppShell, Badge, Button, Center, Group, Loader, NavLink, Stack, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Center, Group, Loader, NavLink, Stack, Text, Title } from '@mantine/core';
 import { ApiError, api } from './api';
 import type { Me } from './api';
 import { completeSignIn, currentToken, loadClientConfig, signIn, signOut } from './auth';
@@ -46,7 +46,8 @@ export function App() {
         if (!currentToken()) return setState({ phase: 'signed-out', config });
         setState({ phase: 'ready', me: await api<Me>('/v1/console/me') });
       } catch (err) {
-        const message = err instanceof ApiError && err.status === 403 ? 'Your account has no console role (admin, security or auditor).' : String((err as Error).message);
+        const message =
+          err instanceof ApiError && err.status === 403 ? 'Your account has no console role (admin, security or auditor).' : String((err as Error).message);
         setState({ phase: 'error', message });
       }
     })();
@@ -88,35 +89,33 @@ export function App() {
   const { me } = state;
   const current = PAGES.find((p) => p.id === page) ?? PAGES[0];
   return (
-    <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm' }} padding="md">
-      <AppShell.Header>
-        <Group h="100%" px="md" justify="space-between">
-          <Title order={2} size="h4">
-            Custos console
-          </Title>
-          <Group>
-            <Text size="sm" data-testid="whoami">
-              {me.email ?? me.sub}
-            </Text>
-            {me.roles.map((r) => (
-              <Badge key={r} data-testid="role">
-                {r}
-              </Badge>
-            ))}
-            <Button variant="outline" size="xs" onClick={signOut}>
-              Sign out
-            </Button>
-          </Group>
+    <div className="shell">
+      <header className="shell-header">
+        <Title order={2} size="h4">
+          Custos console
+        </Title>
+        <Group>
+          <Text size="sm" data-testid="whoami">
+            {me.email ?? me.sub}
+          </Text>
+          {me.roles.map((r) => (
+            <Badge key={r} data-testid="role">
+              {r}
+            </Badge>
+          ))}
+          <Button variant="outline" size="xs" onClick={signOut}>
+            Sign out
+          </Button>
         </Group>
-      </AppShell.Header>
-      <AppShell.Navbar p="xs" aria-label="Pages">
+      </header>
+      <nav className="shell-nav" aria-label="Pages">
         {PAGES.map((p) => (
           <NavLink key={p.id} href={`#/${p.id}`} label={p.label} active={p.id === current.id} aria-current={p.id === current.id ? 'page' : undefined} />
         ))}
-      </AppShell.Navbar>
-      <AppShell.Main>
+      </nav>
+      <main className="shell-main">
         <current.Page me={me} />
-      </AppShell.Main>
-    </AppShell>
+      </main>
+    </div>
   );
 }

@@ -10,7 +10,8 @@ const theme = createTheme({ primaryColor: 'blue', primaryShade: 9 });
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={theme} forceColorScheme="light" withCssVariables={false}>
+    {/* No inline <style> from Mantine: its variables and classes come from styles.css (the CSP allows stylesheets from self only). */}
+    <MantineProvider theme={theme} forceColorScheme="light" withCssVariables={false} withGlobalClasses={false}>
       <App />
     </MantineProvider>
   </StrictMode>,

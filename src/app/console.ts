@@ -129,10 +129,19 @@ export function createConsolePort(
     },
     async verifyRow(seq) {
       const chain = await verifyChain(upTo(deps.store.readRaw(), seq));
-      const chainView = chain.ok && (chain.head?.seq ?? 0) >= seq ? { status: 'verified', rows: chain.count } : { status: chain.ok ? 'no_such_row' : 'broken', first_broken_seq: chain.firstBrokenSeq ?? null, reason: chain.reason ?? null };
+      const chainView =
+        chain.ok && (chain.head?.seq ?? 0) >= seq
+          ? { status: 'verified', rows: chain.count }
+          : { status: chain.ok ? 'no_such_row' : 'broken', first_broken_seq: chain.firstBrokenSeq ?? null, reason: chain.reason ?? null };
       if (!deps.signer) return { seq, chain: chainView, checkpoint: { status: 'not_configured' }, proof: { status: 'not_configured' } };
       const proved = await proveInclusion(deps.store, seq);
-      if (!proved.ok) return { seq, chain: chainView, checkpoint: { status: proved.reason, latest_tree_size: proved.latestTreeSize ?? null }, proof: { status: proved.reason } };
+      if (!proved.ok)
+        return {
+          seq,
+          chain: chainView,
+          checkpoint: { status: proved.reason, latest_tree_size: proved.latestTreeSize ?? null },
+          proof: { status: proved.reason },
+        };
       const checked = verifyProof(proved.proof, keys!);
       const c = proved.proof.checkpoint;
       return {

@@ -3,27 +3,17 @@
  * one browser per file, a fresh context per user, signed in through the dev identity
  * provider's login page (no login_hint: the user types the name, as a person would).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
+/** Headless, no sandbox (root in CI); playwright-core gives the browser a fresh --user-data-dir of its own (a temporary folder) each launch. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      `--user-data-dir=${mkdtempSync(path.join(tmpdir(), 'custos-chromium-'))}`,
-    ],
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }
 
@@ -48,7 +38,7 @@ export async function signInConsole(browser: Browser, custosUrl: string, issuer:
     if (u.protocol.startsWith('http') && !allowed.includes(u.origin)) foreign.push(r.url());
   });
   page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
   });
   await page.goto(`${custosUrl}/console/`);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -22,6 +22,8 @@ const artifacts = path.join(repoRoot, 'test-artifacts/console');
 const fixture = path.join(repoRoot, 'test/e2e/fixtures/drifting-upstream.mjs');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PAGES = ['audit', 'live', 'alerts', 'inventory', 'policy', 'reviews', 'evidence'] as const;
+/** Seven pages, each drawn, screenshotted and checked by axe: generous for a loaded machine. */
+const PAGE_TOUR_MS = 180_000;
 const ACTION_LABELS = [/Acknowledge and close/, /Re-approve/, /Set kill switch/, /^Lift$/, /Close review/, /Generate pack/];
 
 const withConsoleRoles = (raw: CustosConfigInput): CustosConfigInput => ({
@@ -40,7 +42,10 @@ describe('the console in Chromium', () => {
     if (!existsSync(path.join(repoRoot, 'dist/console/index.html'))) throw new Error('the console is not built: run npm run build first');
     mkdirSync(artifacts, { recursive: true });
     writeFileSync(descriptionFile, 'Read a text file from the workspace.');
-    h = await startHarness({ upstreams: [{ name: 'filesystem', command: process.execPath, args: [fixture, descriptionFile, pidFile] }], configure: withConsoleRoles });
+    h = await startHarness({
+      upstreams: [{ name: 'filesystem', command: process.execPath, args: [fixture, descriptionFile, pidFile] }],
+      configure: withConsoleRoles,
+    });
     // A known row (alice's allowed read), then a drifted tool: a quarantine and its high alert.
     const client = await h.connect(await h.token('alice'), 'triage-agent');
     await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: 'notes/console-known-row.txt' } });
@@ -82,79 +87,96 @@ describe('the console in Chromium', () => {
       async ({ route, body }) => {
         const storage = (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage;
         const saved = JSON.parse(storage.getItem('custos.console.token') ?? '{}') as { token?: string };
-        const res = await fetch(route, { method: 'POST', headers: { authorization: `Bearer ${saved.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const res = await fetch(route, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${saved.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
       },
       { route, body },
     );
 
-  it('an auditor reads every page and never acts: no control shown, and the server refuses with a row; a search finds a known row, its chain verified', async () => {
-    const s = await signIn('audrey');
-    expect(await s.page.getByTestId('role').allTextContents()).toEqual(['auditor']);
-    for (const name of PAGES) {
-      await visit(s, 'auditor', name);
-      for (const label of ACTION_LABELS) expect(await s.page.getByRole('button', { name: label }).count()).toBe(0);
-    }
+  it(
+    'an auditor reads every page and never acts: no control shown, and the server refuses with a row; a search finds a known row, its chain verified',
+    async () => {
+      const s = await signIn('audrey');
+      expect(await s.page.getByTestId('role').allTextContents()).toEqual(['auditor']);
+      for (const name of PAGES) {
+        await visit(s, 'auditor', name);
+        for (const label of ACTION_LABELS) expect(await s.page.getByRole('button', { name: label }).count()).toBe(0);
+      }
 
-    await s.page.goto(`${h.custos.url}/console/#/audit`);
-    await s.page.getByLabel('user').fill('alice');
-    await s.page.getByLabel('tool').fill('read_text_file');
-    await s.page.getByRole('button', { name: 'Search' }).click();
-    const row = s.page.getByTestId('audit-row').filter({ hasText: 'filesystem/read_text_file' }).filter({ hasText: 'allow' }).first();
-    await row.waitFor();
-    await row.getByRole('button').click();
-    const detail = s.page.getByTestId('row-detail');
-    await expect.poll(() => detail.getByTestId('verify-chain').textContent()).toBe('chain: verified');
-    expect(await detail.getByTestId('delegation-chain').textContent()).toContain('triage-agent');
-    await s.page.screenshot({ path: path.join(artifacts, 'auditor-audit-detail.png'), fullPage: true });
+      await s.page.goto(`${h.custos.url}/console/#/audit`);
+      await s.page.getByRole('heading', { name: 'Audit explorer' }).waitFor();
+      await s.page.getByLabel('user', { exact: true }).fill('alice');
+      await s.page.getByLabel('tool', { exact: true }).fill('read_text_file');
+      await s.page.getByRole('button', { name: 'Search', exact: true }).click();
+      const row = s.page.getByTestId('audit-row').filter({ hasText: 'filesystem/read_text_file' }).filter({ hasText: 'allow' }).first();
+      await row.waitFor();
+      await row.getByRole('button').click();
+      const detail = s.page.getByTestId('row-detail');
+      await expect.poll(() => detail.getByTestId('verify-chain').textContent()).toBe('chain: verified');
+      expect(await detail.getByTestId('delegation-chain').textContent()).toContain('triage-agent');
+      await s.page.screenshot({ path: path.join(artifacts, 'auditor-audit-detail.png'), fullPage: true });
 
-    const alert = (await h.auditRecords()).find((r) => r.alert?.type === 'tool_definition_changed')!;
-    const refused = await post(s, '/v1/alerts/ack', { seq: alert.seq, note: 'auditor tries' });
-    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'ERR_IDENTITY_NOT_ENTITLED' } } });
-    const approve = await post(s, '/v1/inventory/tools/approve', { server: 'filesystem', tool: 'read_text_file' });
-    expect(approve.status).toBe(403);
-    const rows = await h.auditRecords();
-    const refusals = rows.filter((r) => r.detail?.action === 'monitor_admin_refused' && r.user.sub === 'audrey');
-    expect(refusals.map((r) => [r.policy.decision, r.detail?.attempted, r.detail?.code])).toEqual([
-      ['deny', 'alert_acknowledged', 'ERR_IDENTITY_NOT_ENTITLED'],
-      ['deny', 'tool_definition_approved', 'ERR_IDENTITY_NOT_ENTITLED'],
-    ]);
-    expect(rows.some((r) => r.detail?.action === 'audit_searched' && r.user.sub === 'audrey')).toBe(true);
-    expect(s.foreign).toEqual([]);
-    expect(s.cspViolations).toEqual([]);
-    await s.context.close();
-  });
+      const alert = (await h.auditRecords()).find((r) => r.alert?.type === 'tool_definition_changed')!;
+      const refused = await post(s, '/v1/alerts/ack', { seq: alert.seq, note: 'auditor tries' });
+      expect(refused).toMatchObject({ status: 403, body: { error: { code: 'ERR_IDENTITY_NOT_ENTITLED' } } });
+      const approve = await post(s, '/v1/inventory/tools/approve', { server: 'filesystem', tool: 'read_text_file' });
+      expect(approve.status).toBe(403);
+      const rows = await h.auditRecords();
+      const refusals = rows.filter((r) => r.detail?.action === 'monitor_admin_refused' && r.user.sub === 'audrey');
+      expect(refusals.map((r) => [r.policy.decision, r.detail?.attempted, r.detail?.code])).toEqual([
+        ['deny', 'alert_acknowledged', 'ERR_IDENTITY_NOT_ENTITLED'],
+        ['deny', 'tool_definition_approved', 'ERR_IDENTITY_NOT_ENTITLED'],
+      ]);
+      expect(rows.some((r) => r.detail?.action === 'audit_searched' && r.user.sub === 'audrey')).toBe(true);
+      expect(s.foreign).toEqual([]);
+      expect(s.cspViolations).toEqual([]);
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
 
-  it('security acknowledges an alert with a note (an audit row under their name)', async () => {
-    const s = await signIn('sam');
-    await s.page.goto(`${h.custos.url}/console/#/alerts`);
-    const card = s.page.getByTestId('alert').filter({ hasText: 'tool_definition_changed' });
-    await card.getByRole('textbox').fill('vendor confirmed the new description');
-    await card.getByRole('button', { name: 'Acknowledge and close' }).click();
-    await s.page.getByRole('switch', { name: /acknowledged alerts too/ }).click();
-    await expect
-      .poll(() => s.page.getByTestId('alert').filter({ hasText: 'tool_definition_changed' }).getByTestId('acknowledged').textContent())
-      .toContain('vendor confirmed the new description');
-    const ack = (await h.auditRecords()).find((r) => r.detail?.action === 'alert_acknowledged');
-    expect(ack).toMatchObject({ user: { sub: 'sam' }, detail: { note: 'vendor confirmed the new description' } });
-    await s.context.close();
-  });
+  it(
+    'security acknowledges an alert with a note (an audit row under their name)',
+    async () => {
+      const s = await signIn('sam');
+      await s.page.goto(`${h.custos.url}/console/#/alerts`);
+      const card = s.page.getByTestId('alert').filter({ hasText: 'tool_definition_changed' });
+      await card.getByRole('textbox').fill('vendor confirmed the new description');
+      await card.getByRole('button', { name: 'Acknowledge and close' }).click();
+      await s.page.getByRole('switch', { name: /acknowledged alerts too/ }).click();
+      await expect
+        .poll(() => s.page.getByTestId('alert').filter({ hasText: 'tool_definition_changed' }).getByTestId('acknowledged').textContent())
+        .toContain('vendor confirmed the new description');
+      const ack = (await h.auditRecords()).find((r) => r.detail?.action === 'alert_acknowledged');
+      expect(ack).toMatchObject({ user: { sub: 'sam' }, detail: { note: 'vendor confirmed the new description' } });
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
 
-  it('an admin visits every page and re-approves the quarantined tool (its diff shown first)', async () => {
-    const s = await signIn('ada');
-    for (const name of PAGES) await visit(s, 'admin', name);
-    await s.page.goto(`${h.custos.url}/console/#/inventory`);
-    const tool = s.page.getByTestId('tool-filesystem/read_text_file');
-    expect(await tool.textContent()).toContain('quarantined');
-    expect(await s.page.getByTestId('tool-diff').first().textContent()).toContain('IMPORTANT');
-    await tool.getByRole('button', { name: 'Re-approve read_text_file' }).click();
-    await expect.poll(() => tool.textContent()).toContain('approved');
-    const approved = (await h.auditRecords()).find((r) => r.detail?.action === 'tool_definition_approved');
-    expect(approved).toMatchObject({ user: { sub: 'ada' }, detail: { server: 'filesystem', tool: 'read_text_file' } });
-    expect(s.foreign).toEqual([]);
-    expect(s.cspViolations).toEqual([]);
-    await s.context.close();
-  });
+  it(
+    'an admin visits every page and re-approves the quarantined tool (its diff shown first)',
+    async () => {
+      const s = await signIn('ada');
+      for (const name of PAGES) await visit(s, 'admin', name);
+      await s.page.goto(`${h.custos.url}/console/#/inventory`);
+      const tool = s.page.getByTestId('tool-filesystem/read_text_file');
+      expect(await tool.textContent()).toContain('quarantined');
+      expect(await s.page.getByTestId('tool-diff').first().textContent()).toContain('IMPORTANT');
+      await tool.getByRole('button', { name: 'Re-approve read_text_file' }).click();
+      await expect.poll(() => tool.textContent()).toContain('approved');
+      const approved = (await h.auditRecords()).findLast((r) => r.detail?.action === 'tool_definition_approved');
+      expect(approved).toMatchObject({ user: { sub: 'ada' }, detail: { server: 'filesystem', tool: 'read_text_file' } });
+      expect(s.foreign).toEqual([]);
+      expect(s.cspViolations).toEqual([]);
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
 
   // enabled when src/evidence is merged
   it.skip('the evidence page shows the nineteen boxes and generates and downloads a pack', async () => {

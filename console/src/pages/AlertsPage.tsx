@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Badge, Button, Card, Group, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
 import { api } from '../api';
-import { can, Failure, Loading, SEVERITY_COLORS, useApi } from './common';
+import { can, Failure, Loading, SEVERITY_COLORS, useApi, Pre } from './common';
 import type { PageProps } from './common';
 
 interface AlertView {
@@ -73,7 +73,7 @@ export function AlertsPage({ me }: PageProps) {
           <Text size="sm" fw={700} mt="xs">
             Evidence
           </Text>
-          <pre className="pre">{JSON.stringify(a.detail ?? {}, null, 2)}</pre>
+          <Pre label={`Evidence of alert ${a.seq}`}>{JSON.stringify(a.detail ?? {}, null, 2)}</Pre>
           <Text size="sm">
             <a href={`#/audit`}>Search the trail</a> for the rows around seq {a.seq}.
           </Text>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { Badge, Button, Card, Group, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { api, saveBlob } from '../api';
-import { DecisionBadge, Failure, Loading, useApi } from './common';
+import { DecisionBadge, Failure, Loading, useApi, Pre } from './common';
 import type { PageProps } from './common';
 
 /** An audit row as GET /v1/audit answers it (docs/audit-schema.md); only the fields the console shows. */
@@ -14,7 +14,12 @@ export interface AuditRow {
   readonly agent?: { readonly name: string; readonly tier: string; readonly delegation_chain: readonly string[] };
   readonly tool?: { readonly server: string; readonly name: string };
   readonly data_classes?: readonly string[];
-  readonly policy: { readonly decision: string; readonly bundle_hash: string; readonly determining_policies: readonly string[]; readonly reasons: readonly string[] };
+  readonly policy: {
+    readonly decision: string;
+    readonly bundle_hash: string;
+    readonly determining_policies: readonly string[];
+    readonly reasons: readonly string[];
+  };
   readonly redactions: { readonly count: number; readonly types: readonly string[] };
   readonly input?: { readonly redacted: unknown };
   readonly alert?: { readonly type: string; readonly severity: string };
@@ -106,7 +111,11 @@ export function AuditPage(_props: PageProps) {
     saveBlob(new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/x-ndjson' }), `custos-audit.${format}`);
   }
 
-  const set = (k: keyof Filters) => (e: { currentTarget: { value: string } }) => setFilters((f) => ({ ...f, [k]: e.currentTarget.value }));
+  // The value is read in the handler: React clears the event's currentTarget before a state updater runs.
+  const set = (k: keyof Filters) => (e: { currentTarget: { value: string } }) => {
+    const value = e.currentTarget.value;
+    setFilters((f) => ({ ...f, [k]: value }));
+  };
   return (
     <Stack>
       <Title order={1}>Audit explorer</Title>
@@ -116,7 +125,7 @@ export function AuditPage(_props: PageProps) {
           void run();
         }}
       >
-        <SimpleGrid cols={{ base: 2, md: 5 }}>
+        <div className="grid grid-5">
           {FILTERS.map((k) => (
             <TextInput key={k} label={k.replace('_', ' ')} name={k} value={filters[k] ?? ''} onChange={set(k)} />
           ))}
@@ -130,7 +139,7 @@ export function AuditPage(_props: PageProps) {
           />
           <TextInput label="from" name="from" placeholder="2026-01-01T00:00Z" value={filters.from ?? ''} onChange={set('from')} />
           <TextInput label="to" name="to" placeholder="2026-01-02T00:00Z" value={filters.to ?? ''} onChange={set('to')} />
-        </SimpleGrid>
+        </div>
         <Group mt="sm">
           <Button type="submit" loading={busy}>
             Search
@@ -215,7 +224,7 @@ function RowDetail({ row }: { row: AuditRow }) {
       <Title order={2} size="h3">
         Row {row.seq}
       </Title>
-      <SimpleGrid cols={{ base: 1, md: 2 }} mt="sm">
+      <div className="grid grid-2 spaced">
         <Stack gap="xs">
           <Text>
             <b>Request</b> <span className="mono">{row.request_id}</span>
@@ -269,16 +278,23 @@ function RowDetail({ row }: { row: AuditRow }) {
         </Stack>
         <div>
           <Text fw={700}>Arguments as recorded (redacted)</Text>
-          <pre className="pre">{JSON.stringify(row.input?.redacted ?? row.detail ?? null, null, 2)}</pre>
+          <Pre label="Arguments as recorded">{JSON.stringify(row.input?.redacted ?? row.detail ?? null, null, 2)}</Pre>
         </div>
-      </SimpleGrid>
+      </div>
     </Card>
   );
 }
 
 interface DisclosureReport {
   readonly patient: string;
-  readonly disclosures: ReadonlyArray<{ seq: number; time: string; user: { sub: string; email?: string }; agent: { name: string }; tool: string; resource: string }>;
+  readonly disclosures: ReadonlyArray<{
+    seq: number;
+    time: string;
+    user: { sub: string; email?: string };
+    agent: { name: string };
+    tool: string;
+    resource: string;
+  }>;
 }
 
 function Disclosures() {

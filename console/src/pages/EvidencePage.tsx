@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Badge, Button, Card, Group, Select, SimpleGrid, Stack, Switch, Table, Text, Title } from '@mantine/core';
+import { Badge, Button, Card, Group, Select, Stack, Switch, Table, Text, Title } from '@mantine/core';
 import { api, download } from '../api';
 import { can, Failure, Loading, useApi } from './common';
 import type { PageProps } from './common';
@@ -66,7 +66,7 @@ export function EvidencePage({ me }: PageProps) {
           <Title order={2} size="h3">
             Checklist ({checklist.data.boxes.filter((b) => b.status === 'pass').length} of {checklist.data.boxes.length} pass)
           </Title>
-          <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }} mt="sm">
+          <div className="grid grid-4 spaced">
             {checklist.data.boxes.map((b) => (
               <Card withBorder key={b.id} data-testid="evidence-box">
                 <Group justify="space-between">
@@ -76,7 +76,7 @@ export function EvidencePage({ me }: PageProps) {
                 <Text size="sm">{b.why}</Text>
               </Card>
             ))}
-          </SimpleGrid>
+          </div>
         </Card>
       )}
       <Card withBorder>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Badge, Button, Card, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { api } from '../api';
-import { can, Failure, Loading, shortHash, useApi } from './common';
+import { can, Failure, Loading, shortHash, useApi, Pre } from './common';
 import type { PageProps } from './common';
 
 interface Tool {
@@ -15,8 +15,24 @@ interface Tool {
 }
 interface Inventory {
   readonly generated_at: string;
-  readonly servers: ReadonlyArray<{ name: string; version: string | null; transport: string | null; state: string; calls: number; last_seen: string; tools: readonly Tool[] }>;
-  readonly agents: ReadonlyArray<{ name: string; runtime: string | null; version: string | null; tiers: readonly string[]; users: number; calls: number; last_seen: string }>;
+  readonly servers: ReadonlyArray<{
+    name: string;
+    version: string | null;
+    transport: string | null;
+    state: string;
+    calls: number;
+    last_seen: string;
+    tools: readonly Tool[];
+  }>;
+  readonly agents: ReadonlyArray<{
+    name: string;
+    runtime: string | null;
+    version: string | null;
+    tiers: readonly string[];
+    users: number;
+    calls: number;
+    last_seen: string;
+  }>;
 }
 interface KillSwitch {
   readonly id: string;
@@ -61,7 +77,7 @@ function ToolRow({ server, tool, admin, onChange }: { server: string; tool: Tool
             {tool.diff.map((d) => (
               <div key={d.field} data-testid="tool-diff">
                 <Text size="sm">{d.field}</Text>
-                <pre className="pre">{`- ${JSON.stringify(d.approved, null, 2)}\n+ ${JSON.stringify(d.current, null, 2)}`}</pre>
+                <Pre label={`Definition diff of ${d.field}`}>{`- ${JSON.stringify(d.approved, null, 2)}\n+ ${JSON.stringify(d.current, null, 2)}`}</Pre>
               </div>
             ))}
           </Table.Td>
@@ -100,7 +116,11 @@ function KillSwitches({ admin }: { admin: boolean }) {
               <Table.Td>{k.set_at}</Table.Td>
               <Table.Td>
                 {admin && (
-                  <Button size="xs" variant="outline" onClick={() => act(api('/v1/admin/kill-switches/lift', { method: 'POST', body: { id: k.id, reason: 'lifted from the console' } }))}>
+                  <Button
+                    size="xs"
+                    variant="outline"
+                    onClick={() => act(api('/v1/admin/kill-switches/lift', { method: 'POST', body: { id: k.id, reason: 'lifted from the console' } }))}
+                  >
                     Lift
                   </Button>
                 )}
@@ -117,7 +137,11 @@ function KillSwitches({ admin }: { admin: boolean }) {
           }}
         >
           <Group align="end" mt="sm">
-            <TextInput label="target (agent:NAME, tool:SERVER/NAME, upstream:SERVER, user:SUB)" value={target} onChange={(e) => setTarget(e.currentTarget.value)} />
+            <TextInput
+              label="target (agent:NAME, tool:SERVER/NAME, upstream:SERVER, user:SUB)"
+              value={target}
+              onChange={(e) => setTarget(e.currentTarget.value)}
+            />
             <TextInput label="reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)} />
             <Button type="submit" color="red.9" disabled={!target || !reason}>
               Set kill switch

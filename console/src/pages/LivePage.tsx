@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Card, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { Failure, useApi } from './common';
 import type { PageProps } from './common';
@@ -115,14 +115,14 @@ export function LivePage(_props: PageProps) {
               </ResponsiveContainer>
             </div>
           </Card>
-          <SimpleGrid cols={{ base: 1, lg: 2 }}>
+          <div className="grid grid-2">
             <BarCard title="Decisions by tier" data={d.by_tier} color="#364fc7" />
             <BarCard title="Deny rate by tool" data={d.deny_rate} dataKey="rate" color="#c92a2a" />
             <BarCard title="Redactions by type" data={d.redactions} color="#5f3dc4" />
             <BarCard title="Alerts by rule" data={d.alerts} color="#d9480f" />
             <TopTable title="Top users" rows={d.users} />
             <TopTable title="Top agents" rows={d.agents} />
-          </SimpleGrid>
+          </div>
         </>
       )}
     </Stack>

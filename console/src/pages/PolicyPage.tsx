@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { Badge, Card, Group, Select, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { Failure, Loading, shortHash, useApi } from './common';
+import { Badge, Card, Group, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Failure, Loading, shortHash, useApi, Pre } from './common';
 import type { PageProps } from './common';
 
 interface BundleView {
@@ -81,22 +81,26 @@ function Diff({ history }: { history: readonly PolicyEvent[] }) {
           <Text className="mono">
             {shortHash(a.new_hash)} → {shortHash(b.new_hash)}
           </Text>
-          {[...after].filter((p) => !before.has(p)).map((p) => (
-            <Text key={`+${p}`} className="mono">
-              + policy {p}
-            </Text>
-          ))}
-          {[...before].filter((p) => !after.has(p)).map((p) => (
-            <Text key={`-${p}`} className="mono">
-              - policy {p}
-            </Text>
-          ))}
+          {[...after]
+            .filter((p) => !before.has(p))
+            .map((p) => (
+              <Text key={`+${p}`} className="mono">
+                + policy {p}
+              </Text>
+            ))}
+          {[...before]
+            .filter((p) => !after.has(p))
+            .map((p) => (
+              <Text key={`-${p}`} className="mono">
+                - policy {p}
+              </Text>
+            ))}
           {between.map((v) => (
             <div key={v.seq}>
               <Text size="sm">
                 seq {v.seq}, v{v.version}: changes
               </Text>
-              <pre className="pre">{JSON.stringify(v.changes ?? {}, null, 2)}</pre>
+              <Pre label={`Changes at seq ${v.seq}`}>{JSON.stringify(v.changes ?? {}, null, 2)}</Pre>
             </div>
           ))}
         </Stack>
@@ -115,10 +119,10 @@ export function PolicyPage(_props: PageProps) {
       <Failure error={policy.error} />
       {d && (
         <>
-          <SimpleGrid cols={{ base: 1, md: 2 }}>
+          <div className="grid grid-2">
             <Bundle title="In force" b={d.enforced} />
             {d.shadow ? <Bundle title="Shadow" b={d.shadow} /> : <Text>No bundle in shadow mode.</Text>}
-          </SimpleGrid>
+          </div>
           <Card withBorder>
             <Title order={2} size="h3">
               History

@@ -68,8 +68,8 @@ export function ReviewsPage({ me }: PageProps) {
         ) : (
           emergencyChanges.map((h) => (
             <Text key={h.seq}>
-              seq {h.seq}: {h.name} v{h.version} <span className="mono">{shortHash(h.new_hash)}</span> by {h.author ?? '?'} at {h.time}: closed by the next bundle
-              activated with full approvals
+              seq {h.seq}: {h.name} v{h.version} <span className="mono">{shortHash(h.new_hash)}</span> by {h.author ?? '?'} at {h.time}: closed by the next
+              bundle activated with full approvals
             </Text>
           ))
         )}

@@ -53,3 +53,12 @@ export const SEVERITY_COLORS: Record<string, string> = { high: 'red.9', medium: 
 export function shortHash(hash: unknown): string {
   return typeof hash === 'string' ? hash.slice(0, 12) : '-';
 }
+
+/** Preformatted JSON, scrollable and so focusable by keyboard (axe: scrollable-region-focusable). */
+export function Pre({ children, label }: { children: string; label: string }) {
+  return (
+    <pre className="pre" tabIndex={0} aria-label={label}>
+      {children}
+    </pre>
+  );
+}
