@@ -38,13 +38,15 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   const base = loadConfig(path.join(options.root, 'examples/quickstart/custos.yaml'));
   const audience = `http://127.0.0.1:${port}/mcp`;
   const consoleUrl = `http://127.0.0.1:${port}/console/`;
-  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience, consoleRedirectUri: consoleUrl }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EADDRINUSE') throw err;
-    throw new CustosError(
-      'ERR_CONFIG_INVALID',
-      `127.0.0.1:${idpPort} (the dev identity provider) is already in use; pass --idp-port or stop the process holding it (is another quick start running?).`,
-    );
-  });
+  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience, consoleRedirectUri: consoleUrl }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new CustosError(
+        'ERR_CONFIG_INVALID',
+        `127.0.0.1:${idpPort} (the dev identity provider) is already in use; pass --idp-port or stop the process holding it (is another quick start running?).`,
+      );
+    },
+  );
   const config: ResolvedConfig = {
     ...base,
     server: { ...base.server, port },

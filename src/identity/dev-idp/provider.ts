@@ -126,7 +126,8 @@ function buildConfiguration(options: DevIdentityProviderOptions, users: readonly
         : []),
     ],
     // The console exchanges its code from the browser: CORS for its own origin only.
-    clientBasedCORS: (_ctx, origin, client) => client.clientId === DEV_CONSOLE_CLIENT_ID && client.redirectUris?.some((u) => new URL(u).origin === origin) === true,
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.clientId === DEV_CONSOLE_CLIENT_ID && client.redirectUris?.some((u) => new URL(u).origin === origin) === true,
     jwks: { keys: generateSigningKeys() },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
