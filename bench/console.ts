@@ -93,7 +93,7 @@ export async function run(): Promise<void> {
     const filters: Array<Record<string, string>> = Array.from({ length: SEARCHES }, (_, k) => {
       const options: Array<Record<string, string>> = [
         { user: `user${(k * 37) % 500}` },
-        { tool: `tool_${k % 60}`, decision: 'deny' },
+        { tool: `tool_${k % 60}`, data_class: 'phi' },
         { agent: `agent-${k % 40}` },
         { data_class: 'phi', user: `user${k}` },
       ];
