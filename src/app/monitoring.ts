@@ -65,6 +65,9 @@ export function createMonitoring(config: ResolvedConfig, deps: { readonly store:
     },
     admin: {
       roles: config.identity.admin.roles,
+      // The console's roles: all of them read; security acknowledges alerts (issue 17).
+      readRoles: config.console.enabled ? Object.values(config.console.roles).flat() : [],
+      ackRoles: config.console.enabled ? config.console.roles.security : [],
       alerts: (o) => monitor.alerts(o),
       acknowledge: (p, seq, note) => monitor.acknowledge(p, seq, note),
       inventory: () => monitor.inventory(),

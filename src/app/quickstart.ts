@@ -37,13 +37,16 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   const idpPort = options.idpPort ?? 8786;
   const base = loadConfig(path.join(options.root, 'examples/quickstart/custos.yaml'));
   const audience = `http://127.0.0.1:${port}/mcp`;
-  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EADDRINUSE') throw err;
-    throw new CustosError(
-      'ERR_CONFIG_INVALID',
-      `127.0.0.1:${idpPort} (the dev identity provider) is already in use; pass --idp-port or stop the process holding it (is another quick start running?).`,
-    );
-  });
+  const consoleUrl = `http://127.0.0.1:${port}/console/`;
+  const idp = await startDevIdentityProvider({ host: '127.0.0.1', port: idpPort, audience, consoleRedirectUri: consoleUrl }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new CustosError(
+        'ERR_CONFIG_INVALID',
+        `127.0.0.1:${idpPort} (the dev identity provider) is already in use; pass --idp-port or stop the process holding it (is another quick start running?).`,
+      );
+    },
+  );
   const config: ResolvedConfig = {
     ...base,
     server: { ...base.server, port },
@@ -65,6 +68,7 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   print('Custos quick start');
   print(`  identity provider  ${idp.issuer}  (DEV ONLY: demo users alice = clinician, bob = billing clerk)`);
   print(`  MCP endpoint       ${custos.mcpUrl}`);
+  print(`  console            ${consoleUrl}  (sign in as audrey = auditor, read-only; sam = security; ada = admin)`);
   print(`  policy bundle      ${config.policy.bundle ? rel(config.policy.bundle) : (config.policy.git?.repo ?? '')}  sha256:${custos.bundleHash}`);
   const store = config.audit.store;
   print(`  audit trail        ${store.startsWith('sqlite:') ? `sqlite:${rel(store.slice('sqlite:'.length))}` : 'postgres'}`);

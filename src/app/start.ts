@@ -38,6 +38,7 @@ import { superviseAuditStore } from './audit-supervision.js';
 import { startPolicy } from './policy-activation.js';
 import { exportSettings } from './export-sinks.js';
 import { createMonitoring } from './monitoring.js';
+import { createConsolePort } from './console.js';
 import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import { migrateStores } from './migrations.js';
@@ -203,6 +204,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       trustedProxies: config.server.trustedProxies,
       monitor: monitoring.admin,
       ...(config.evidence.enabled ? { evidence: createEvidenceService(config, store, keys) } : {}),
+      console: createConsolePort(config, { store, activator: () => following.activator, signer, resourceUrl: `${url}/mcp` }),
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
     cleanups.push(() => gateway.close());

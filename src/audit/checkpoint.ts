@@ -21,6 +21,8 @@ export interface Checkpoint {
 
 export interface CheckpointSigner {
   readonly keyId: string;
+  /** The public half, to verify this signer's checkpoints (e.g. a row's inclusion proof in the console). */
+  readonly publicKey: KeyObject;
   sign(head: { treeSize: number; rootHash: string }): Checkpoint;
 }
 
@@ -59,6 +61,7 @@ export function signerFromKey(key: { readonly publicKey: KeyObject; sign(data: B
   const keyId = keyIdOf(asEd25519(key.publicKey, 'public'));
   return {
     keyId,
+    publicKey: key.publicKey,
     sign: ({ treeSize, rootHash }) => {
       const body = { tree_size: treeSize, root_hash: rootHash, key_id: keyId };
       return { ...body, signature: key.sign(checkpointSignedBytes(body)).toString('base64url') };

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkPlainHttp, connectionSchema, llmSchema, serverTlsSchema } from './connection.js';
+import { consoleSchema } from './console-schema.js';
 
 const SECRET_REF = /^(env|file):.+$/;
 const secretRef = z
@@ -770,6 +771,7 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Evidence packs for auditors (`custos evidence`, `/v1/evidence/*`, docs/api.md#evidence-packs).'),
+    console: consoleSchema,
     keys: z.array(keySchema).default([]).describe('The key registry: every key Custos holds, by id (src/keys/README.md).'),
     log: z
       .strictObject({

@@ -23,6 +23,7 @@ import { createOAuthRoutes } from './http/oauth-token.js';
 import { LLM_PREFIX, createLlmDoor } from './llm/llm-door.js';
 import { createMonitorRoutes } from './http/monitor-api.js';
 import { createEvidenceRoutes } from './http/evidence-api.js';
+import { CONSOLE_PREFIX, createConsoleRoutes } from './http/console-api.js';
 import { createMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createSessionHub } from './mcp/session-hub.js';
 import type { GatewayDeps } from './types.js';
@@ -85,6 +86,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock });
   const api = createDecisionApi({ ...deps, auth, pending, ids, maxBodyBytes, inputLimits });
   const llm = deps.models ? createLlmDoor({ ...deps, models: deps.models, auth, ids, maxBodyBytes, inputLimits }) : undefined;
+  const consoleApp = deps.console ? createConsoleRoutes({ auth, pipeline: deps.pipeline, port: deps.console }) : undefined;
   const metadata = buildProtectedResourceMetadata(deps.resourceUrl, deps.authorizationServers, deps.scopesSupported ?? ['openid']);
 
   const routes = new Map<string, Route>([
@@ -101,6 +103,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ],
     ...identityRoutes(),
     ...auditRoutes(),
+    ...(consoleApp?.routes ?? []),
     ...(deps.monitor ? createMonitorRoutes({ auth, pipeline: deps.pipeline, monitor: deps.monitor, maxBodyBytes }) : []),
     ...(deps.evidence ? createEvidenceRoutes({ auth, pipeline: deps.pipeline, evidence: deps.evidence, maxBodyBytes }) : []),
     ...(deps.tokens
@@ -124,7 +127,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (identity.logout)
       out.push(['POST /oauth/backchannel-logout', createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes, guard })]);
     if (identity.emergency) {
-      const e = createEmergencyApi({ auth, pipeline: deps.pipeline, emergency: identity.emergency, adminRoles: identity.admin?.roles ?? [], maxBodyBytes });
+      const readers = deps.console ? Object.values(deps.console.roles).flat() : []; // the console's readers see the review queue
+      const adminRoles = [...(identity.admin?.roles ?? []), ...readers];
+      const e = createEmergencyApi({ auth, pipeline: deps.pipeline, emergency: identity.emergency, adminRoles, maxBodyBytes });
       out.push(['POST /v1/emergency/grants', e.open], ['GET /v1/emergency/reviews', e.reviews], ['POST /v1/emergency/reviews/close', e.close]);
     }
     return out;
@@ -144,7 +149,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === mcpPath) return mcp.handle;
     if (llm && path.startsWith(LLM_PREFIX)) return llm.handle;
-    return routes.get(`${req.method ?? 'GET'} ${path}`);
+    const exact = routes.get(`${req.method ?? 'GET'} ${path}`);
+    if (!exact && consoleApp && (path === CONSOLE_PREFIX || path.startsWith(`${CONSOLE_PREFIX}/`))) return consoleApp.files;
+    return exact;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

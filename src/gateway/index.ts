@@ -17,6 +17,7 @@ export type {
   Logger,
   ReadinessChecks,
   AuditSearchPort,
+  ConsolePort,
   SinkReadiness,
   AuditReadiness,
   IssuerStatus,

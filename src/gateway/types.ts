@@ -121,6 +121,10 @@ export interface EvidencePort {
 export interface MonitorAdminPort {
   /** Roles that may use them. */
   readonly roles: readonly string[];
+  /** Roles that may also read alerts, the inventory and the kill switches (the console's readers). */
+  readonly readRoles?: readonly string[];
+  /** Roles that may also acknowledge alerts (the console's `security`). */
+  readonly ackRoles?: readonly string[];
   alerts(options: { readonly all?: boolean }): readonly unknown[];
   acknowledge(principal: Principal, seq: number, note: string): Promise<unknown>;
   inventory(): unknown;
@@ -170,6 +174,24 @@ export interface GatewayDeps {
   /** Alerts, inventory, kill switches and /metrics; absent: those routes are off. */
   readonly monitor?: MonitorAdminPort;
   readonly evidence?: EvidencePort;
+  /** The web console at /console and its read APIs; absent: those routes are off. */
+  readonly console?: ConsolePort;
+}
+
+/** The web console (src/app/console.ts implements it): its static files, sign-in settings and read views. */
+export interface ConsolePort {
+  /** Console roles from token roles; every console role may read the console's views. */
+  readonly roles: { readonly admin: readonly string[]; readonly security: readonly string[]; readonly auditor: readonly string[] };
+  /** The built web app (index.html and assets/). */
+  readonly staticDir: string;
+  /** What the browser needs to sign in (served as /console/config.json). */
+  readonly client: { readonly issuer: string; readonly clientId: string; readonly scope: string; readonly resource: string };
+  /** The bundle in force, the shadow one, the policy rows (authors, approvers, changes) and the shadow disagreements. */
+  policy(): Promise<unknown>;
+  /** The live view's aggregates over the last `minutes`. */
+  live(minutes: number): Promise<unknown>;
+  /** Row `seq`'s verification: the chain up to it, the checkpoint covering it, its inclusion proof. */
+  verifyRow(seq: number): Promise<unknown>;
 }
 
 export interface GatewayLimits {

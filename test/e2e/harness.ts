@@ -237,6 +237,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     port: 0,
     audience,
     backchannelLogoutUri: options.backchannelLogout ? `http://127.0.0.1:${port}/oauth/backchannel-logout` : undefined,
+    consoleRedirectUri: `http://127.0.0.1:${port}/console/`,
     accessTokenTtlSec: options.accessTokenTtlSec,
     users: options.users,
     clientMetadataCa: options.clientMetadataCa,

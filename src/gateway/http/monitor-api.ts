@@ -8,7 +8,8 @@
  *   POST /v1/admin/kill-switches           `{ "target", "reason" }` → 201, a `kill_switch_set` row
  *   POST /v1/admin/kill-switches/lift      `{ "id", "reason" }`, a `kill_switch_lifted` row
  *   GET  /metrics                          Prometheus text (no credential: expose it to the scraper only)
- * A changing request without the role is refused with an admin row (`monitor_admin_refused`).
+ * A changing request without the role is refused with an admin row (`monitor_admin_refused`). `readRoles` may
+ * also read (GET), `ackRoles` may also acknowledge alerts (the console's security role).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
@@ -37,22 +38,28 @@ type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]> {
   const { monitor } = deps;
+  const readers = [...monitor.roles, ...(monitor.readRoles ?? [])];
 
-  /** The admin, or a 403. */
-  async function admin(req: IncomingMessage, res: ServerResponse): Promise<Principal | undefined> {
+  /** An admin or a reader, or a 403. */
+  async function reader(req: IncomingMessage, res: ServerResponse): Promise<Principal | undefined> {
     const principal = await deps.auth.authenticate(req, res);
     if (!principal) return undefined;
-    if (holdsRole(principal, monitor.roles)) return principal;
+    if (holdsRole(principal, readers)) return principal;
     throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'This needs an admin role.');
   }
 
   /** A changing request: the body is read before the role is checked, so the refusal row can name the target. */
-  function changing<S extends z.ZodType>(action: string, schema: S, run: (principal: Principal, body: z.infer<S>) => Promise<[number, unknown]>): Route {
+  function changing<S extends z.ZodType>(
+    action: string,
+    schema: S,
+    run: (principal: Principal, body: z.infer<S>) => Promise<[number, unknown]>,
+    roles: readonly string[] = monitor.roles,
+  ): Route {
     return async (req, res) => {
       const principal = await deps.auth.authenticate(req, res);
       if (!principal) return;
       const body = parseBody(schema, await readJsonBody(req, deps.maxBodyBytes));
-      if (!holdsRole(principal, monitor.roles)) {
+      if (!holdsRole(principal, roles)) {
         const { reason: _reason, note: _note, ...detail } = body as Record<string, unknown>;
         await deps.pipeline.recordAdmin({
           action: 'monitor_admin_refused',
@@ -70,12 +77,18 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
   const reading =
     (answer: (req: IncomingMessage) => unknown): Route =>
     async (req, res) => {
-      if (await admin(req, res)) sendJson(res, 200, answer(req));
+      if (await reader(req, res)) sendJson(res, 200, answer(req));
     };
 
   const routes: Array<[string, Route]> = [
     ['GET /v1/alerts', reading((req) => ({ alerts: monitor.alerts({ all: new URL(req.url ?? '/', 'http://x').searchParams.get('all') === '1' }) }))],
-    ['POST /v1/alerts/ack', changing('alert_acknowledged', AckRequest, async (p, b) => [200, { alert: await monitor.acknowledge(p, b.seq, b.note) }])],
+    [
+      'POST /v1/alerts/ack',
+      changing('alert_acknowledged', AckRequest, async (p, b) => [200, { alert: await monitor.acknowledge(p, b.seq, b.note) }], [
+        ...monitor.roles,
+        ...(monitor.ackRoles ?? []),
+      ]),
+    ],
     ['GET /v1/inventory', reading(() => monitor.inventory())],
     [
       'POST /v1/inventory/tools/approve',

@@ -1,5 +1,5 @@
 /** DEV ONLY: the local identity provider for the quick start and tests. */
-export { startDevIdentityProvider, DEV_CLIENT_ID, DEV_REDIRECT_URI, DEV_SCOPE } from './provider.js';
+export { startDevIdentityProvider, DEV_CLIENT_ID, DEV_CONSOLE_CLIENT_ID, DEV_REDIRECT_URI, DEV_SCOPE } from './provider.js';
 export type { DevIdentityProvider, DevIdentityProviderOptions } from './provider.js';
 export { fetchDevToken, signInDevUser } from './fetch-token.js';
 export { DEMO_USERS } from './users.js';

@@ -22,6 +22,8 @@ import type { DevUser } from './users.js';
 export const DEV_CLIENT_ID = 'custos-cli';
 export const DEV_REDIRECT_URI = 'http://127.0.0.1/callback';
 export const DEV_SCOPE = 'openid mcp';
+/** The web console's public client (config `console.clientId`'s default). */
+export const DEV_CONSOLE_CLIENT_ID = 'custos-console';
 
 export interface DevIdentityProviderOptions {
   /** Default 127.0.0.1. */
@@ -32,7 +34,9 @@ export interface DevIdentityProviderOptions {
   readonly audience: string;
   /** Default 3600. */
   readonly accessTokenTtlSec?: number;
-  /** Default DEMO_USERS (alice, bob). */
+  /** Where the web console receives its code (e.g. http://127.0.0.1:8787/console/): registers the `custos-console` public client. */
+  readonly consoleRedirectUri?: string;
+  /** Default DEMO_USERS (alice, bob, and the console's audrey, sam, ada). */
   readonly users?: readonly DevUser[];
   /** Workload clients with the client-credentials grant (default DEMO_AGENT_CLIENTS, secrets generated). */
   readonly agentClients?: readonly DevAgentClient[];
@@ -119,7 +123,22 @@ function buildConfiguration(
         ...backchannelClientMetadata(options.backchannelLogoutUri),
       },
       ...agentClientMetadata(agents),
+      ...(options.consoleRedirectUri
+        ? [
+            {
+              client_id: DEV_CONSOLE_CLIENT_ID,
+              token_endpoint_auth_method: 'none' as const,
+              application_type: 'web' as const,
+              redirect_uris: [options.consoleRedirectUri],
+              grant_types: ['authorization_code'],
+              response_types: ['code' as const],
+            },
+          ]
+        : []),
     ],
+    // The console exchanges its code from the browser: CORS for its own origin only.
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.clientId === DEV_CONSOLE_CLIENT_ID && client.redirectUris?.some((u) => new URL(u).origin === origin) === true,
     jwks: { keys: signingKeys },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },

@@ -28,6 +28,31 @@ export const DEMO_USERS: readonly DevUser[] = Object.freeze([
     roles: Object.freeze(['billing']),
     tenant: 'general-hospital',
   }),
+  // The console's demo users (issue 17): read-only auditor, security officer, Custos admin.
+  Object.freeze({
+    username: 'audrey',
+    sub: 'audrey',
+    name: 'Audrey Auditor',
+    email: 'audrey@example.test',
+    roles: Object.freeze(['auditor']),
+    tenant: 'general-hospital',
+  }),
+  Object.freeze({
+    username: 'sam',
+    sub: 'sam',
+    name: 'Sam Security',
+    email: 'sam@example.test',
+    roles: Object.freeze(['security']),
+    tenant: 'general-hospital',
+  }),
+  Object.freeze({
+    username: 'ada',
+    sub: 'ada',
+    name: 'Ada Admin',
+    email: 'ada@example.test',
+    roles: Object.freeze(['custos-admin']),
+    tenant: 'general-hospital',
+  }),
 ]);
 
 /** The claims the provider's access tokens carry for a user (besides sub, sid and client_id). */

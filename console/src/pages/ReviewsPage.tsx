@@ -1,0 +1,108 @@
+import { useState } from 'react';
+import { Button, Card, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { api } from '../api';
+import { can, DecisionBadge, Failure, Loading, shortHash, useApi } from './common';
+import type { PageProps } from './common';
+import type { AuditRow } from './AuditPage';
+import type { PolicyViewData } from './PolicyPage';
+
+interface Review {
+  readonly grant_id: string;
+  readonly holder: string;
+  readonly opened_at: string;
+  readonly expires_at: string;
+}
+
+function CloseForm({ review, onDone }: { review: Review; onDone: () => void }) {
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<Error | undefined>();
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        api('/v1/emergency/reviews/close', { method: 'POST', body: { grant_id: review.grant_id, note } }).then(onDone, setError);
+      }}
+    >
+      <Group gap="xs" align="end">
+        <TextInput size="xs" label={`Review note for ${review.grant_id}`} value={note} onChange={(e) => setNote(e.currentTarget.value)} />
+        <Button size="xs" type="submit">
+          Close review
+        </Button>
+      </Group>
+      <Failure error={error} />
+    </form>
+  );
+}
+
+export function ReviewsPage({ me }: PageProps) {
+  const reviews = useApi<{ reviews: Review[] }>('/v1/emergency/reviews');
+  const policy = useApi<PolicyViewData>('/v1/policy');
+  const confirms = useApi<{ records: AuditRow[] }>('/v1/audit?decision=confirm&limit=50');
+  const emergencyChanges = (policy.data?.history ?? []).filter((h) => h.action === 'policy_activated' && h.emergency);
+  return (
+    <Stack>
+      <Title order={1}>Reviews</Title>
+      <Card withBorder>
+        <Title order={2} size="h3">
+          Break-glass grants awaiting review
+        </Title>
+        <Loading loading={reviews.loading} />
+        <Failure error={reviews.error} />
+        {reviews.data && reviews.data.reviews.length === 0 && <Text>No open reviews.</Text>}
+        {reviews.data?.reviews.map((r) => (
+          <Card key={r.grant_id} withBorder mt="xs" data-testid="review">
+            <Text>
+              Grant <span className="mono">{r.grant_id}</span> held by {r.holder}, opened {r.opened_at}, expires {r.expires_at}
+            </Text>
+            {can(me, 'admin') && r.holder !== me.sub && <CloseForm review={r} onDone={reviews.reload} />}
+          </Card>
+        ))}
+      </Card>
+      <Card withBorder>
+        <Title order={2} size="h3">
+          Emergency policy changes
+        </Title>
+        <Failure error={policy.error} />
+        {emergencyChanges.length === 0 ? (
+          <Text>None.</Text>
+        ) : (
+          emergencyChanges.map((h) => (
+            <Text key={h.seq}>
+              seq {h.seq}: {h.name} v{h.version} <span className="mono">{shortHash(h.new_hash)}</span> by {h.author ?? '?'} at {h.time}: closed by the next
+              bundle activated with full approvals
+            </Text>
+          ))
+        )}
+      </Card>
+      <Card withBorder>
+        <Title order={2} size="h3">
+          Confirmations requested
+        </Title>
+        <Failure error={confirms.error} />
+        <Table>
+          <Table.Thead>
+            <Table.Tr>
+              {['seq', 'time', 'user', 'tool', 'decision', 'status'].map((h) => (
+                <Table.Th key={h}>{h}</Table.Th>
+              ))}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {confirms.data?.records.map((r) => (
+              <Table.Tr key={r.seq}>
+                <Table.Td>{r.seq}</Table.Td>
+                <Table.Td>{r.time}</Table.Td>
+                <Table.Td>{r.user.email ?? r.user.sub}</Table.Td>
+                <Table.Td>{r.tool ? `${r.tool.server}/${r.tool.name}` : '-'}</Table.Td>
+                <Table.Td>
+                  <DecisionBadge decision={r.policy.decision} />
+                </Table.Td>
+                <Table.Td>{(r as AuditRow & { confirmation?: { status: string } }).confirmation?.status ?? '-'}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Card>
+    </Stack>
+  );
+}
