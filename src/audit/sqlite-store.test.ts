@@ -166,11 +166,12 @@ describe('sqlite audit store', () => {
   });
 
   it('appends many rows in order in memory (speed is measured by `npm run bench -- audit-store`, not here)', async () => {
-    store = await createAuditStore('sqlite::memory:');
+    const mem = await createAuditStore('sqlite::memory:');
+    store = mem;
     const entry = makeEntry(1);
-    const records = await Promise.all(Array.from({ length: 2000 }, () => store.append(entry)));
+    const records = await Promise.all(Array.from({ length: 2000 }, () => mem.append(entry)));
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
-    expect((await store.head()).seq).toBe(2000);
+    expect((await mem.head()).seq).toBe(2000);
   });
 });
 
