@@ -18,6 +18,7 @@ import type {
   ToolRef,
 } from './types.js';
 import type { EgressRules } from './egress.js';
+import type { BeforeStateSpec } from './stage-before-state.js';
 
 /** Verifies a bearer credential and returns the principal, or throws a CustosError (ERR_IDENTITY_*). */
 export interface TokenVerifier {
@@ -122,6 +123,8 @@ export interface ActivePolicy {
   readonly rateLimits?: readonly RateLimitRule[];
   /** `server/name` of the tools the catalog declares `failOpen` (the SDK's audited fail-open); absent: none. */
   readonly failOpenTools?: readonly string[];
+  /** How to read a write's target before it runs (the catalog's `before`), when the catalog says. */
+  beforeStateOf?(tool: ToolRef): BeforeStateSpec | undefined;
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */
