@@ -5,3 +5,4 @@ export type { Logger } from './logger.js';
 export { runQuickstart } from './quickstart.js';
 export { auditTls } from './outbound.js';
 export type { TlsAuditEntry } from './outbound.js';
+export { listUpstreamTools } from './upstream-tools.js';

@@ -19,9 +19,10 @@ export interface AuditWriterDeps {
 export interface AuditWriter {
   /**
    * Redacts the row's `detail` (ERR_PROTECT_FAILED when it cannot) and appends it; resolves
-   * once it is durable. ERR_AUDIT_UNAVAILABLE when the store cannot write.
+   * once it is durable. ERR_AUDIT_UNAVAILABLE when the store cannot write. `timeMonitor` is
+   * told when the monitor hook started and ended (the call's `monitor` stage span).
    */
-  write(entry: AuditEntry): Promise<AuditRecord>;
+  write(entry: AuditEntry, timeMonitor?: (startMs: number, endMs: number) => void): Promise<AuditRecord>;
 }
 
 export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
@@ -34,7 +35,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     }
   }
 
-  async function write(entry: AuditEntry): Promise<AuditRecord> {
+  async function write(entry: AuditEntry, timeMonitor?: (startMs: number, endMs: number) => void): Promise<AuditRecord> {
     const redacted = redactDetail(entry);
     let record: AuditRecord;
     try {
@@ -42,11 +43,13 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     } catch (err) {
       throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
     }
+    const start = timeMonitor ? performance.now() : 0;
     try {
       deps.monitor?.(record);
     } catch {
       // the monitor never decides a call
     }
+    if (timeMonitor) timeMonitor(start, performance.now());
     return record;
   }
 

@@ -3,7 +3,7 @@
  * stages in this order (PIPELINE_STAGES):
  *   bound → classify → identity → tier → limits → door → break_glass → policy → classified
  *   → tenancy → scopes → redact_model → egress → decide → rate_limit → shadow → redact_input (DECISION_STAGES, pipeline-stages.ts)
- *   → record_decision → confirm → forward → redact_output → record_result → monitor
+ *   → record_decision → confirm → before_state (stage-before-state.ts) → forward → redact_output → record_result → monitor
  * Authentication happens before (the front door turns a credential into a Principal or null).
  * `evaluate` runs the decision stages alone, writing nothing, so a list shows what a call
  * would be allowed. Fail closed: no principal, no evaluable policy or no durable intent row
@@ -508,7 +508,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       egress: egressOf(auth.egress),
       detail: withheld || before ? { ...before, ...(withheld ? { limit: withheld.limit, max: withheld.max } : {}) } : undefined,
     });
-    const record = await timed(obs, 'record_result', () => writer.write(entry));
+    // The monitor stage: the hook on the call's last row, timed inside the write and reported after record_result.
+    let monitored: [number, number] | undefined;
+    const record = await timed(obs, 'record_result', () => writer.write(entry, obs ? (start, end) => (monitored = [start, end]) : undefined));
+    if (obs && monitored) {
+      const [start, end] = monitored;
+      quietly(() => obs.stage('monitor', start, end));
+    }
     return { output, record, ...(withheld ? { withheld } : {}) };
   }
 

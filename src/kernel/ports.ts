@@ -3,6 +3,7 @@
  * implement them live in their modules and are wired only in src/app.
  */
 import type {
+  BeforeStateSpec,
   AgentContext,
   AuditEntry,
   AuditRecord,
@@ -18,7 +19,6 @@ import type {
   ToolRef,
 } from './types.js';
 import type { EgressRules } from './egress.js';
-import type { BeforeStateSpec } from './stage-before-state.js';
 
 /** Verifies a bearer credential and returns the principal, or throws a CustosError (ERR_IDENTITY_*). */
 export interface TokenVerifier {

@@ -13,15 +13,6 @@ import type { ActivePolicy, Protector } from './ports.js';
 import { redactionScope } from './redaction-scope.js';
 import type { Redaction, ToolCall, ToolRef } from './types.js';
 
-/** What the catalog's `before` says for a tool: the tool that reads the target and its arguments (name ← the write's argument). */
-export interface BeforeStateSpec {
-  /** `server/name` of the reading tool (the same server as the write). */
-  readonly tool: string;
-  readonly arguments: Readonly<Record<string, string>>;
-  /** Read only for calls carrying one of these data classes (absent: every call to the tool). */
-  readonly dataClasses?: readonly string[];
-}
-
 /** The read to make: the tool and its arguments, taken from the write's. */
 export interface BeforeStateSource {
   readonly tool: ToolRef;

@@ -20,3 +20,5 @@ export { runBundleTests } from './bundle-tests.js';
 export type { BundleTestCase, TestResult } from './bundle-tests.js';
 export { recordedInput, replayDecisions } from './replay.js';
 export type { ReplayedChange } from './replay.js';
+export { assertNewBundleDir, classesOf, starterBundleFiles, writeStarterBundle } from './init-bundle.js';
+export type { ListedTool } from './init-bundle.js';
