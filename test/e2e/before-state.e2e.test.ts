@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestJson } from '../../src/kernel/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { approveBundle, copyQuickstart, makeApprover, writeManifest } from '../../src/policy/bundles.test-support.js';
-import { startHarness } from './harness.js';
+import { startHarness, until } from './harness.js';
 import type { Harness } from './harness.js';
 
 type ToolResult = { isError?: boolean; content: Array<{ type: string; text?: string }>; _meta?: Record<string, unknown> };
@@ -42,16 +42,6 @@ const NO_PHI_WRITES = `@id("no-phi-writes")
 forbid (principal, action == Custos::Action::"call_tool", resource)
 when { resource.classes.contains("writes") && context.data_classes.contains("phi") };
 `;
-
-async function until<T>(h: Harness, find: (rows: AuditRecord[]) => T | undefined, ms = 30_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const found = find(await h.auditRecords());
-    if (found !== undefined) return found;
-    if (Date.now() - start > ms) throw new Error('timed out waiting for a row');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('before-state of writes to ePHI', () => {
   let h: Harness;
