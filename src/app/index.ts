@@ -7,3 +7,4 @@ export { auditTls } from './outbound.js';
 export type { TlsAuditEntry } from './outbound.js';
 export { createEvidenceSources } from './evidence-sources.js';
 export type { EvidenceSourceOptions } from './evidence-sources.js';
+export { listUpstreamTools } from './upstream-tools.js';

@@ -12,6 +12,7 @@ import {
   createPostgresPolicyNotifier,
   fetchGitBundle,
   followGit,
+  modeOf,
   recordStart,
   watchDirectory,
 } from '../policy/index.js';
@@ -71,6 +72,8 @@ export async function startPolicy(config: ResolvedConfig, logger: Logger): Promi
     settings,
     async follow(recorder, store, onActivated) {
       await recordStart(recorder, choice, settings);
+      // The bundle started with is an activation too: one in shadow or emergency mode raises the monitor's alert.
+      onActivated?.(choice.bundle.bundleHash, modeOf(choice.bundle));
       if (commit) logger.info({ commit }, 'policy bundle from git');
       let notifier: PolicyNotifier | undefined;
       const activator = createActivator(choice.bundle, {

@@ -28,7 +28,7 @@ import { createGateway } from '../gateway/index.js';
 import type { AuditSearchPort } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
-import type { Pipeline, PolicySource, UpstreamTokenIssuer } from '../kernel/index.js';
+import type { Pipeline, PolicySource, UpstreamPool, UpstreamTokenIssuer } from '../kernel/index.js';
 import { createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
 import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
@@ -124,8 +124,14 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     cleanups.push(() => monitoring.close());
     const rateCounter = await createRateCounter(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
     cleanups.push(() => rateCounter.close());
+    // A write's before-state is read through the upstream pool, which is opened after the pipeline.
+    const pool: { current?: UpstreamPool } = {};
     const pipeline = createPipeline({
       rateCounter,
+      beforeState: (source, call, traceparent) =>
+        pool.current
+          ? pool.current.callTool(source.tool.server, source.tool.name, { ...source.arguments }, { traceparent, user: call.principal ?? undefined })
+          : Promise.reject(new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE', 'upstreams not ready')),
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
       audit: monitoring.instrument(store),
@@ -163,6 +169,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       },
     });
     cleanups.push(() => upstreams.close());
+    pool.current = upstreams;
     await monitoring.start(upstreams);
 
     let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();

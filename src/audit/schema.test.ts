@@ -26,6 +26,8 @@ const AGENT: Required<NonNullable<Rec['agent']>> = {
   name: 'agent',
   runtime: 'node',
   version: '1',
+  user_agent: 'node',
+  sdk: 'js 4.0.0 (node v20.0.0)',
   tier: 'subagent',
   declared_tier: 'subagent',
   delegation_chain: ['user:user-1'],

@@ -258,6 +258,14 @@ function registerPolicyCommands(program: Command, ctx: CommandContext): void {
     .action(async (dir: string, opts: { manifest?: boolean }) => (await import('./policy.js')).hashBundle(ctx, dir, opts));
 
   policy
+    .command('init')
+    .description("Write a starter bundle (schema, catalog, policies) into a new DIR from the configured upstreams' tool lists; never overwrites.")
+    .argument('<dir>', 'the new bundle directory (must not exist)')
+    .requiredOption('--from-upstreams', "class the tools the config's upstreams list (annotations, then names)")
+    .requiredOption('-c, --config <file>', 'the config file whose upstreams are listed')
+    .action(async (dir: string, opts: { config: string }) => (await import('./policy.js')).initBundle(ctx, dir, opts));
+
+  policy
     .command('validate')
     .description('Load a bundle (manifest, schema, policies, catalog, tests) and report every problem at once, each with its file and line.')
     .argument('<dir>', 'bundle directory')

@@ -61,7 +61,7 @@ function describeInventory(inv: Inventory): string {
   lines.push('Agents');
   for (const a of inv.agents)
     lines.push(
-      `  ${a.name}${a.version ? ` ${a.version}` : ''}${a.runtime ? ` (${a.runtime})` : ''}  tiers=${a.tiers.join(',')}  users=${a.users}  calls=${a.calls}  last_seen=${a.last_seen}`,
+      `  ${a.name}${a.version ? ` ${a.version}` : ''}${a.runtime ? ` (${a.runtime})` : ''}  tiers=${a.tiers.join(',')}  users=${a.users}  calls=${a.calls}  last_seen=${a.last_seen}${a.user_agent ? `  ua="${a.user_agent}"` : ''}${a.sdk ? `  sdk="${a.sdk}"` : ''}`,
     );
   return `${lines.join('\n')}\n`;
 }

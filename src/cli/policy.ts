@@ -1,6 +1,6 @@
 /**
- * `custos policy …`, loaded when one of them runs: hash, validate, test, sign, keygen, diff,
- * log and rollback. Bundle formats: docs/policy.md and docs/policy-bundles.md.
+ * `custos policy …`, loaded when one of them runs: init, hash, validate, test, sign, keygen,
+ * diff, log and rollback. Bundle formats: docs/policy.md and docs/policy-bundles.md.
  */
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -158,4 +158,21 @@ export async function rollbackBundle(ctx: CommandContext, dir: string, opts: Sto
   } finally {
     await store.close();
   }
+}
+
+export async function initBundle(ctx: CommandContext, dir: string, opts: { config: string }): Promise<void> {
+  const { loadConfig } = await import('../config/index.js');
+  const { createLogger, listUpstreamTools } = await import('../app/index.js');
+  const { assertNewBundleDir, writeStarterBundle } = await import('../policy/index.js');
+  assertNewBundleDir(dir); // before the upstreams are started
+  const listed = await listUpstreamTools(loadConfig(opts.config), createLogger('error'));
+  const tools = listed.map(({ server, tool }) => ({
+    server,
+    name: tool.name,
+    annotations: tool.annotations as { readOnlyHint?: unknown; destructiveHint?: unknown } | undefined,
+  }));
+  await writeStarterBundle(dir, tools);
+  ctx.out(
+    `starter bundle written to ${dir}: ${tools.length} tool(s) from ${new Set(tools.map((t) => t.server)).size} upstream(s); review catalog.yaml and policies/ before use`,
+  );
 }

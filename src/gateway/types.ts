@@ -40,6 +40,9 @@ export interface DeclaredAgent {
   readonly name: string;
   readonly runtime?: string;
   readonly version?: string;
+  /** The HTTP client's `User-Agent` and SDK headers (shared/agent-runtime.ts). */
+  readonly userAgent?: string;
+  readonly sdk?: string;
   /** As the agent said it; a value that is not the derived tier (or not a tier at all) is a mismatch. */
   readonly tier?: string;
 }

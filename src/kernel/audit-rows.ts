@@ -85,6 +85,8 @@ export function subjectOfCall(call: ToolCall, toolClasses?: readonly string[]): 
       name: call.agent.name,
       runtime: call.agent.runtime,
       version: call.agent.version,
+      user_agent: call.agent.userAgent,
+      sdk: call.agent.sdk,
       tier: call.agent.tier,
       declared_tier: call.agent.declaredTier,
       delegation_chain: [...call.agent.delegationChain, `tool:${call.tool.server}/${call.tool.name}`],

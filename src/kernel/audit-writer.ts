@@ -16,12 +16,18 @@ export interface AuditWriterDeps {
   readonly monitor?: AuditMonitor;
 }
 
+export interface WriteOptions extends AppendOptions {
+  readonly timeMonitor?: (startMs: number, endMs: number) => void;
+}
+
 export interface AuditWriter {
   /**
    * Redacts the row's `detail` (ERR_PROTECT_FAILED when it cannot) and appends it; resolves
-   * once it is durable (or only written, when `options.durability` says so). ERR_AUDIT_UNAVAILABLE when the store cannot write.
+   * once it is durable (or only written, when `options.durability` says so). ERR_AUDIT_UNAVAILABLE
+   * when the store cannot write. `options.timeMonitor` is told when the monitor hook started and
+   * ended (the call's `monitor` stage span).
    */
-  write(entry: AuditEntry, options?: AppendOptions): Promise<AuditRecord>;
+  write(entry: AuditEntry, options?: WriteOptions): Promise<AuditRecord>;
 }
 
 export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
@@ -34,19 +40,22 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     }
   }
 
-  async function write(entry: AuditEntry, options?: AppendOptions): Promise<AuditRecord> {
+  async function write(entry: AuditEntry, options: WriteOptions = {}): Promise<AuditRecord> {
+    const { timeMonitor, ...append } = options;
     const redacted = redactDetail(entry);
     let record: AuditRecord;
     try {
-      record = await deps.audit.append(redacted, options);
+      record = await deps.audit.append(redacted, append);
     } catch (err) {
       throw new CustosError('ERR_AUDIT_UNAVAILABLE', undefined, { cause: err });
     }
+    const start = timeMonitor ? performance.now() : 0;
     try {
       deps.monitor?.(record);
     } catch {
       // the monitor never decides a call
     }
+    if (timeMonitor) timeMonitor(start, performance.now());
     return record;
   }
 

@@ -53,6 +53,8 @@ export const DENY_REASONS = {
   SCOPE_MISSING: 'scope_missing',
   /** The bundle changed while the human decided, and the bundle now in force does not allow the call. */
   POLICY_CHANGED: 'policy_changed',
+  /** A write's before-state (the catalog's `before`) could not be read or redacted: the write is not forwarded. */
+  BEFORE_STATE_UNAVAILABLE: 'before_state_unavailable',
   /** A delivered offline journal (audited fail-open) or its metadata did not verify: nothing of it was recorded. */
   JOURNAL_INVALID: 'journal_invalid',
 } as const;

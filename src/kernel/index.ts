@@ -14,3 +14,4 @@ export * from './egress.js';
 export type { PseudonymVault } from './egress-stage.js';
 export * from './model-ports.js';
 export * from './offline-journal.js';
+export type { BeforeStateReader, BeforeStateSource } from './stage-before-state.js';

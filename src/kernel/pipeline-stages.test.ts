@@ -94,6 +94,7 @@ describe('the pipeline stages', () => {
       'redact_input',
       'record_decision',
       'confirm',
+      'before_state',
       'forward',
       'redact_output',
       'record_result',

@@ -3,7 +3,7 @@
  * stages in this order (PIPELINE_STAGES):
  *   bound → classify → identity → tier → limits → door → break_glass → policy → classified
  *   → tenancy → scopes → redact_model → egress → decide → rate_limit → shadow → redact_input (DECISION_STAGES, pipeline-stages.ts)
- *   → record_decision → confirm → forward → redact_output → record_result → monitor
+ *   → record_decision → confirm → before_state (stage-before-state.ts) → forward → redact_output → record_result → monitor
  * Authentication happens before (the front door turns a credential into a Principal or null).
  * `evaluate` runs the decision stages alone, writing nothing, so a list shows what a call
  * would be allowed. Fail closed: no principal, no evaluable policy or no durable intent row
@@ -62,6 +62,8 @@ import { NO_BUNDLE_HASH } from './types.js';
 import type { AuditRecord, CallKind, ConfirmationOutcome, Decision, DecisionValue, Principal, Redaction, Tier, ToolCall } from './types.js';
 import { redactionScope, redactionsOf } from './redaction-scope.js';
 import { isReadOnlyCall } from './read-only.js';
+import { beforeSourceOf, readBeforeState } from './stage-before-state.js';
+import type { BeforeStateReader } from './stage-before-state.js';
 
 export { WITHHELD, DECISION_STAGES };
 
@@ -87,6 +89,8 @@ export interface PipelineDeps {
   readonly observer?: PipelineObserver;
   /** Shared counters for the bundle's rate limits (without them a bundle with limits denies `rate_limit_unavailable`). */
   readonly rateCounter?: RateCounter;
+  /** Reads a write's target before it runs, when the catalog names a `before` (without it such a write is denied). */
+  readonly beforeState?: BeforeStateReader;
 }
 
 /** The stages of one governed call, in order (the decision stages, then the call's own). */
@@ -94,6 +98,7 @@ export const PIPELINE_STAGES: readonly string[] = Object.freeze([
   ...DECISION_STAGES.map((s) => s.name),
   'record_decision',
   'confirm',
+  'before_state',
   'forward',
   'redact_output',
   'record_result',
@@ -485,7 +490,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   /** redact_output → record_result. */
-  async function completeWith(auth: Authorization, outcome: Outcome, obs: CallObservation | undefined): Promise<Completion> {
+  async function completeWith(
+    auth: Authorization,
+    outcome: Outcome,
+    obs: CallObservation | undefined,
+    before?: Readonly<Record<string, unknown>>,
+  ): Promise<Completion> {
     const start = performance.now();
     const withheld = outcome.output === undefined ? undefined : findLimitExceeded(outcome.output, limits);
     const output = redactOutput(auth, outcome, withheld);
@@ -496,11 +506,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       output: { redacted: output.value, sha256: digestJson(outcome.output), error: withheld ? OUTPUT_TOO_COMPLEX : outcome.error },
       redactions: redactionsOf(output),
       egress: egressOf(auth.egress),
-      detail: withheld ? { limit: withheld.limit, max: withheld.max } : undefined,
+      detail: withheld || before ? { ...before, ...(withheld ? { limit: withheld.limit, max: withheld.max } : {}) } : undefined,
     });
     // Written, not awaited to disk: the intent row is durable before anything reaches the agent,
     // the result row is committed before the answer and made durable right after (architecture.md).
-    const record = await timed(obs, 'record_result', () => writer.write(entry, { durability: 'written' }));
+    // The monitor stage: the hook on the call's last row, timed inside the write and reported after record_result.
+    let monitored: [number, number] | undefined;
+    const timeMonitor = obs ? (start: number, end: number) => (monitored = [start, end]) : undefined;
+    const record = await timed(obs, 'record_result', () => writer.write(entry, { durability: 'written', timeMonitor }));
+    if (obs && monitored) {
+      const [start, end] = monitored;
+      quietly(() => obs.stage('monitor', start, end));
+    }
     return { output, record, ...(withheld ? { withheld } : {}) };
   }
 
@@ -520,7 +537,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // The overlap: a read-only call is forwarded now, while its intent row is being written; its
     // outcome waits below for the row, and is dropped (never returned) if the row fails.
     const early =
-      options.quiet === true && overlapsIntent(decided.decided)
+      options.quiet === true && overlapsIntent(decided.decided) && !beforeSourceOf(currentPolicy(), call, decided.decided.dataClasses)
         ? timed(obs, 'forward', () => forwardSafely(forward, decided.decided, options.signal))
         : undefined;
     let authorization = await recording;
@@ -530,8 +547,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (authorization.decision.decision !== 'allow') return { forwarded: false, authorization };
     const allowed = authorization;
+    // The before_state stage: a write the catalog names a `before` for reads its target first (fail closed).
+    const policy = currentPolicy();
+    const source = early ? undefined : beforeSourceOf(policy, allowed.call, allowed.dataClasses);
+    const before = source ? await timed(obs, 'before_state', () => readBeforeState(deps.beforeState, source, allowed, protector, policy)) : undefined;
+    if (before && !before.ok) {
+      const denied: Decision = { ...allowed.decision, decision: 'deny', reasons: [DENY_REASONS.BEFORE_STATE_UNAVAILABLE] };
+      return {
+        forwarded: false,
+        authorization: await recordDecision({ ...allowed, decision: denied, detail: { ...allowed.detail, ...before.detail } }, 'deny'),
+      };
+    }
     const outcome = await (early ?? timed(obs, 'forward', () => forwardSafely(forward, allowed, options.signal)));
-    const completion = await completeWith(authorization, outcome, obs);
+    const completion = await completeWith(authorization, outcome, obs, before?.detail);
     return { forwarded: true, authorization, completion, failed: outcome.error !== undefined || completion.withheld !== undefined };
   }
 

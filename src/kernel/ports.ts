@@ -3,6 +3,7 @@
  * implement them live in their modules and are wired only in src/app.
  */
 import type {
+  BeforeStateSpec,
   AgentContext,
   AuditEntry,
   AuditRecord,
@@ -122,6 +123,8 @@ export interface ActivePolicy {
   readonly rateLimits?: readonly RateLimitRule[];
   /** `server/name` of the tools the catalog declares `failOpen` (the SDK's audited fail-open); absent: none. */
   readonly failOpenTools?: readonly string[];
+  /** How to read a write's target before it runs (the catalog's `before`), when the catalog says. */
+  beforeStateOf?(tool: ToolRef): BeforeStateSpec | undefined;
 }
 
 /** Gives the policy in force now (bundles can be swapped at run time). */

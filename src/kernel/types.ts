@@ -43,6 +43,10 @@ export interface AgentContext {
   readonly name: string;
   readonly runtime?: string;
   readonly version?: string;
+  /** The HTTP `User-Agent` of the agent's client (inventory). */
+  readonly userAgent?: string;
+  /** The SDK its headers name (e.g. the Stainless `x-stainless-*` headers), for the inventory. */
+  readonly sdk?: string;
   /** Derived from the credential, never taken from the agent's word. */
   readonly tier: Tier;
   /** What the agent said its tier was, when it said one. */
@@ -192,6 +196,8 @@ export interface AuditEntry {
     readonly name: string;
     readonly runtime?: string;
     readonly version?: string;
+    readonly user_agent?: string;
+    readonly sdk?: string;
     readonly tier: Tier;
     readonly declared_tier?: Tier;
     readonly delegation_chain: readonly string[];
@@ -251,3 +257,12 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** The bundle hash recorded when no bundle could be loaded. */
 export const NO_BUNDLE_HASH = 'none';
+
+/** What the catalog's `before` says for a tool: the tool that reads the target and its arguments (name ← the write's argument). */
+export interface BeforeStateSpec {
+  /** `server/name` of the reading tool (the same server as the write). */
+  readonly tool: string;
+  readonly arguments: Readonly<Record<string, string>>;
+  /** Read only for calls carrying one of these data classes (absent: every call to the tool). */
+  readonly dataClasses?: readonly string[];
+}

@@ -30,13 +30,15 @@ const csvCell = (v: unknown): string => {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
-/** One row per tool and one per agent: `kind,name,server,version,transport_or_runtime,hash_or_tiers,status,first_seen,last_seen,calls`. */
+/** One row per tool and one per agent: `kind,name,server,version,transport_or_runtime,hash_or_tiers,status,first_seen,last_seen,calls,user_agent,sdk`. */
 export function inventoryToCsv(inv: Inventory): string {
-  const rows: unknown[][] = [['kind', 'name', 'server', 'version', 'transport_or_runtime', 'hash_or_tiers', 'status', 'first_seen', 'last_seen', 'calls']];
+  const rows: unknown[][] = [
+    ['kind', 'name', 'server', 'version', 'transport_or_runtime', 'hash_or_tiers', 'status', 'first_seen', 'last_seen', 'calls', 'user_agent', 'sdk'],
+  ];
   for (const s of inv.servers) {
     rows.push(['server', s.server_name ?? s.name, s.name, s.version, s.transport, '', s.state, s.first_seen, s.last_seen, s.calls]);
     for (const t of s.tools) rows.push(['tool', t.name, s.name, s.version, s.transport, t.hash, t.status, '', '', t.calls]);
   }
-  for (const a of inv.agents) rows.push(['agent', a.name, '', a.version, a.runtime, a.tiers, '', a.first_seen, a.last_seen, a.calls]);
+  for (const a of inv.agents) rows.push(['agent', a.name, '', a.version, a.runtime, a.tiers, '', a.first_seen, a.last_seen, a.calls, a.user_agent, a.sdk]);
   return rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }

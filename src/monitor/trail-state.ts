@@ -34,6 +34,8 @@ interface AgentSeen {
   readonly name: string;
   readonly runtime: string | null;
   readonly version: string | null;
+  readonly user_agent: string | null;
+  readonly sdk: string | null;
   readonly first_seen: string;
   last_seen: string;
   calls: number;
@@ -100,13 +102,16 @@ function foldAdmin(state: TrailState, r: AuditRecord): void {
 
 function foldCall(state: TrailState, r: AuditRecord): void {
   if (r.agent && (r.event === 'intent' || r.event === 'deny' || r.event === 'confirm')) {
-    const key = `${r.agent.name}|${r.agent.runtime ?? ''}|${r.agent.version ?? ''}`;
+    // One entry per agent runtime: its name and clientInfo, and what its HTTP client says (User-Agent, SDK headers).
+    const key = JSON.stringify([r.agent.name, r.agent.runtime, r.agent.version, r.agent.user_agent, r.agent.sdk]);
     let a = state.agents.get(key);
     if (!a) {
       a = {
         name: r.agent.name,
         runtime: r.agent.runtime ?? null,
         version: r.agent.version ?? null,
+        user_agent: r.agent.user_agent ?? null,
+        sdk: r.agent.sdk ?? null,
         tiers: new Set(),
         users: new Set(),
         first_seen: r.time,

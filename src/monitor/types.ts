@@ -132,6 +132,9 @@ export interface InventoryAgent {
   readonly name: string;
   readonly runtime: string | null;
   readonly version: string | null;
+  /** The HTTP `User-Agent` its client sent, and the SDK its headers name (`x-stainless-*`). */
+  readonly user_agent: string | null;
+  readonly sdk: string | null;
   readonly tiers: readonly string[];
   readonly users: number;
   readonly first_seen: string;

@@ -201,6 +201,11 @@ export async function recordRefusal(
 }
 
 /** Writes the `policy_activated` row of a start. */
+/** The mode a bundle decides in, as the monitor's bundle-mode alert names it. */
+export function modeOf(bundle: LoadedBundle): 'enforce' | 'shadow' | 'emergency' {
+  return bundle.info.emergency ? 'emergency' : bundle.info.mode;
+}
+
 export async function recordStart(recorder: ActivationRecorder, choice: StartChoice, settings: ActivationSettings): Promise<void> {
   if (choice.refused) await recordRefusal(recorder, choice.refused, { trigger: 'start' }, choice.bundle.bundleHash);
   const previous = choice.previous?.bundleHash === choice.bundle.bundleHash ? undefined : choice.previous;
@@ -257,7 +262,7 @@ export function createActivator(initial: LoadedBundle, deps: ActivationDeps): Ac
       deps.source.setShadow(undefined);
     }
     lastRefused = '';
-    deps.onActivated?.(bundle.bundleHash, bundle.info.emergency ? 'emergency' : bundle.info.mode);
+    deps.onActivated?.(bundle.bundleHash, modeOf(bundle));
     return offered;
   }
 

@@ -32,8 +32,14 @@ const toolSchema = z.strictObject({
   urls: z.array(ARG_NAME).optional(),
   /** Argument names that hold hosts the call sends data to. */
   hosts: z.array(ARG_NAME).optional(),
-  /** How to read a write's target before the write: another tool of the same server and an argument mapping (target ← source). */
-  before: z.strictObject({ tool: TOOL_KEY, arguments: z.record(ARG_NAME, ARG_NAME) }).optional(),
+  /** How to read a write's target before the write: another tool of the same server, an argument mapping (target ← source), and the data classes it applies to. */
+  before: z
+    .strictObject({
+      tool: z.string().regex(/^[^/*\s]+\/[^/*\s]+$/, 'must be "server/name" (no `*`)'),
+      arguments: z.record(ARG_NAME, ARG_NAME),
+      dataClasses: z.array(CLASS_NAME).min(1).optional(),
+    })
+    .optional(),
 });
 
 const catalogSchema = z.strictObject({
@@ -44,6 +50,8 @@ const catalogSchema = z.strictObject({
       for (const [key, entry] of Object.entries(tools)) {
         if (entry.failOpen && key.includes('*'))
           ctx.addIssue({ code: 'custom', path: [key, 'failOpen'], message: 'failOpen needs an exact "server/name" key, not a glob' });
+        if (entry.before && entry.before.tool.split('/')[0] !== key.split('/')[0])
+          ctx.addIssue({ code: 'custom', path: [key, 'before', 'tool'], message: 'before.tool must be a tool of the same server' });
       }
     }),
   defaults: classesSchema.default({ classes: [] }),

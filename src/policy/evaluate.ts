@@ -7,6 +7,7 @@ import { preparsePolicySet, statefulIsAuthorized } from '@cedar-policy/cedar-was
 import type { EntityJson, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import { CustosError } from '../kernel/index.js';
 import type {
+  BeforeStateSpec,
   EgressRules,
   RedactionPolicy,
   ActivePolicy,
@@ -37,6 +38,7 @@ export interface CedarPolicyOptions {
   readonly redaction?: RedactionPolicy;
   readonly egress?: EgressRules;
   readonly failOpenTools?: readonly string[];
+  readonly beforeStateOf?: (tool: ToolRef) => BeforeStateSpec | undefined;
 }
 
 /** Entity UID of the tool: `server/name`. */
@@ -155,5 +157,6 @@ export function createCedarPolicy(options: CedarPolicyOptions): ActivePolicy {
       : {}),
     requiredScopes: (tool: ToolRef) => options.requiredScopes?.(tool) ?? [],
     failOpenTools: Object.freeze([...(options.failOpenTools ?? [])]),
+    beforeStateOf: (tool: ToolRef) => options.beforeStateOf?.(tool),
   });
 }

@@ -102,6 +102,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     redaction: toRedactionPolicy(catalog.catalog.redaction),
     egress: toEgressRules(catalog.catalog.egress),
     failOpenTools: listFailOpenTools(catalog.catalog),
+    beforeStateOf: (tool) => lookup(tool).find((e) => e.before)?.before,
   });
   return Object.freeze({
     dir: root,

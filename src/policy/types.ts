@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { egressSchema } from './egress.js';
 import type { redactionSchema } from './redaction.js';
-import type { ActivePolicy, ClassificationRule } from '../kernel/index.js';
+import type { ActivePolicy, BeforeStateSpec, ClassificationRule } from '../kernel/index.js';
 import type { BundleManifest } from './manifest.js';
 import type { BundleTestCase } from './bundle-tests.js';
 
@@ -49,8 +49,8 @@ export interface ToolEntry {
   readonly urls?: readonly string[];
   /** Argument names (at any depth) that hold hosts the call sends data to. */
   readonly hosts?: readonly string[];
-  /** How to read a write's target before it runs: a tool (`server/name`) and its arguments (name ← the write's argument). */
-  readonly before?: { readonly tool: string; readonly arguments: Readonly<Record<string, string>> };
+  /** How to read a write's target before it runs: a tool (`server/name`), its arguments (name ← the write's argument), and the data classes it applies to. */
+  readonly before?: BeforeStateSpec;
 }
 
 /** The parsed `catalog.yaml`. */

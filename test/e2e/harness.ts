@@ -213,6 +213,17 @@ async function spawnCustos(
   };
 }
 
+/** Polls the trail until `find` returns something (a row, a list), or throws after `ms`. */
+export async function until<T>(h: Harness, find: (rows: AuditRecord[]) => T | undefined, ms = 30_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const found = find(await h.auditRecords());
+    if (found !== undefined) return found;
+    if (Date.now() - start > ms) throw new Error('timed out waiting for a row');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -186,8 +186,42 @@ describe('the inventory after the quick start', () => {
     const json = JSON.parse((await runCliCaptured(['inventory', '--store', h.storeUri, '--format', 'json'])).out);
     expect(json.servers[0]).toMatchObject({ name: 'filesystem', version: info.version });
     const csv = (await runCliCaptured(['inventory', '--store', h.storeUri, '--format', 'csv'])).out.split('\n');
-    expect(csv[0]).toBe('kind,name,server,version,transport_or_runtime,hash_or_tiers,status,first_seen,last_seen,calls');
+    expect(csv[0]).toBe('kind,name,server,version,transport_or_runtime,hash_or_tiers,status,first_seen,last_seen,calls,user_agent,sdk');
     expect(csv.some((l) => l.startsWith(`tool,read_text_file,filesystem,${info.version},stdio,`))).toBe(true);
+  });
+
+  it('lists agent runtimes by User-Agent and SDK headers beside MCP clientInfo (MCP door and decision API)', async () => {
+    const token = await h.token('alice');
+    const handbook = path.join(h.workspace, 'notes/handbook.md');
+    const mcp = await h.connect(token, 'runtime-probe', { 'user-agent': 'claude-code/2.0.14 (cli)' });
+    await mcp.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } });
+    const decided = await fetch(`${h.custos.url}/v1/authorize`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'user-agent': 'OpenAI/JS 4.56.0',
+        'x-stainless-lang': 'js',
+        'x-stainless-package-version': '4.56.0',
+        'x-stainless-runtime': 'node',
+        'x-stainless-runtime-version': 'v20.11.0',
+      },
+      body: JSON.stringify({
+        tool: { server: 'filesystem', name: 'read_text_file' },
+        arguments: { path: handbook },
+        agent: { name: 'sdk-probe', runtime: 'langgraph' },
+      }),
+    });
+    expect(decided.status).toBe(200);
+    const json = JSON.parse((await runCliCaptured(['inventory', '--store', h.storeUri, '--format', 'json'])).out);
+    expect(json.agents).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'runtime-probe', version: '1.0.0', user_agent: 'claude-code/2.0.14 (cli)', sdk: null }),
+        expect.objectContaining({ name: 'sdk-probe', runtime: 'langgraph', user_agent: 'OpenAI/JS 4.56.0', sdk: 'js 4.56.0 (node v20.11.0)' }),
+      ]),
+    );
+    const text = (await runCliCaptured(['inventory', '--store', h.storeUri])).out;
+    expect(text).toContain('ua="OpenAI/JS 4.56.0"  sdk="js 4.56.0 (node v20.11.0)"');
   });
 });
 
@@ -265,13 +299,14 @@ describe('metrics, alert delivery and traces', () => {
     const rows = await h.auditRecords();
     const intent = rows.find((r) => r.event === 'intent')!;
     expect(intent.trace_id).toMatch(/^[0-9a-f]{32}$/);
-    await vi.waitFor(() => expect(traces.spans.filter((s) => s.traceId === intent.trace_id && s.name === 'record_result')).toHaveLength(1), {
+    await vi.waitFor(() => expect(traces.spans.filter((s) => s.traceId === intent.trace_id && s.name === 'monitor')).toHaveLength(1), {
       timeout: 10_000,
     });
     const trace = traces.spans.filter((s) => s.traceId === intent.trace_id);
     const root = trace.find((s) => s.name === 'execute_tool read_text_file')!;
     const stages = trace.filter((s) => s.parentSpanId === root.spanId).map((s) => s.name);
-    expect(stages).toEqual(PIPELINE_STAGES.filter((s) => s !== 'confirm' && s !== 'monitor'));
+    // Every stage of an allowed read, the monitor included (no human asked, no before-state to read).
+    expect(stages).toEqual(PIPELINE_STAGES.filter((s) => s !== 'confirm' && s !== 'before_state'));
     expect(rows.filter((r) => r.request_id === intent.request_id).every((r) => r.trace_id === intent.trace_id)).toBe(true);
   });
 });

@@ -13,23 +13,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { approveBundle, copyQuickstart, makeApprover, writeManifest } from '../../src/policy/bundles.test-support.js';
 import { runCliCaptured } from '../../src/cli/cli.test-support.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { startHarness } from './harness.js';
+import { startHarness, until } from './harness.js';
 import type { Harness } from './harness.js';
 
 const alice = makeApprover('alice');
 const bob = makeApprover('bob');
 const approvers = [alice, bob].map(({ id, publicKey }) => ({ id, publicKey }));
 const FORBID_BOB = '@id("no-bob")\n@reason("bob_blocked")\nforbid (principal == Custos::User::"bob", action == Custos::Action::"call_tool", resource);\n';
-
-async function until<T>(h: Harness, find: (rows: AuditRecord[]) => T | undefined, ms = 30_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const found = find(await h.auditRecords());
-    if (found !== undefined) return found;
-    if (Date.now() - start > ms) throw new Error('timed out waiting for a row');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const admin = (action: string) => (rows: AuditRecord[]) => rows.filter((r) => r.event === 'admin' && r.detail?.action === action);
 

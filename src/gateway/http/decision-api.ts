@@ -5,6 +5,7 @@
  *   POST /v1/confirmations → the human's answer to a held (`confirm`) call (confirmation-api.ts)
  * Documented in docs/api.md.
  */
+import { runtimeHeadersOf } from '../shared/agent-runtime.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError } from '../../kernel/index.js';
 import type { IdSource, InputLimits, Pipeline, PolicySource, Principal, ToolCall } from '../../kernel/index.js';
@@ -55,7 +56,7 @@ function describeBody(body: unknown): BodyHint {
 export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
   /** The body as a ToolCall; the pipeline's stages do the rest (tier check, break-glass, tenancy, decision…). */
   function buildCall(principal: Principal, body: AuthorizeRequest, req: IncomingMessage): ToolCall {
-    const { agent, tierMismatch } = deps.deriveAgent(principal, body.agent);
+    const { agent, tierMismatch } = deps.deriveAgent(principal, { ...body.agent, ...runtimeHeadersOf(req.headers) });
     return {
       requestId: body.request_id ?? deps.ids.newId(),
       kind: 'tool',

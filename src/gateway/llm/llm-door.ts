@@ -9,6 +9,7 @@
  * The caller's token is Custos' (Bearer, or `x-api-key` as the Anthropic SDK sends it); the
  * provider's key is added by the outbound side, never taken from the caller.
  */
+import { runtimeHeadersOf } from '../shared/agent-runtime.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, toCustosError } from '../../kernel/index.js';
 import type {
@@ -77,6 +78,7 @@ export function createLlmDoor(deps: LlmDoorDeps) {
     const { agent, tierMismatch } = deps.deriveAgent(principal, {
       name: typeof declared === 'string' && /^[\x20-\x7e]{1,128}$/.test(declared) ? declared : 'model-client',
       tier: typeof tier === 'string' ? tier : undefined,
+      ...runtimeHeadersOf(req.headers),
     });
     return {
       requestId: deps.ids.newId(),

@@ -5,6 +5,7 @@
  * whose tokens it carried, ends it (session-revocation.ts). With a shared session store, a
  * session another replica started is taken over on first sight (session-takeover.ts).
  */
+import { runtimeHeadersOf } from '../shared/agent-runtime.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -124,7 +125,12 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   const unsubscribe = deps.revocations?.onRevoked((r) => void endRevoked(r));
 
   function authInfoFor(principal: Principal, req: IncomingMessage): AuthInfo & { readonly extra: { custos: RequestContext } } {
-    const context: RequestContext = { principal, declaredTier: readDeclaredTier(req), traceId: parseTraceparent(req.headers.traceparent) };
+    const context: RequestContext = {
+      principal,
+      declaredTier: readDeclaredTier(req),
+      traceId: parseTraceparent(req.headers.traceparent),
+      runtime: runtimeHeadersOf(req.headers),
+    };
     // The raw token stays out of the SDK: handlers get the verified principal instead.
     return { token: '', clientId: principal.clientId ?? '', scopes: [], expiresAt: principal.expiresAt, extra: { custos: context } };
   }

@@ -93,7 +93,7 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
     },
     derive(ctx) {
       const client = server.getClientVersion();
-      return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier });
+      return deps.deriveAgent(ctx.principal, { name: client?.name ?? 'unknown', version: client?.version, tier: ctx.declaredTier, ...ctx.runtime });
     },
     govern: (ctx, action, forward, signal, related, deny, quiet) =>
       runGoverned({ pipeline: deps.pipeline, newId: () => deps.ids.newId() }, ctx, kit.derive(ctx), action, forward, {

@@ -79,6 +79,8 @@ export function deriveAgentContext(principal: Principal, declared: DeclaredAgent
     name,
     ...(runtime === undefined ? {} : { runtime }),
     ...(version === undefined ? {} : { version }),
+    ...(declared.userAgent ? { userAgent: declared.userAgent.slice(0, 256) } : {}),
+    ...(declared.sdk ? { sdk: declared.sdk.slice(0, 256) } : {}),
     tier,
     ...(declaredTier === undefined ? {} : { declaredTier }),
     delegationChain: Object.freeze(buildChain(principal, name)),

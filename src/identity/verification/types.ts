@@ -80,5 +80,8 @@ export interface DeclaredAgent {
   readonly name?: string;
   readonly runtime?: string;
   readonly version?: string;
+  /** The HTTP client's `User-Agent` and the SDK its headers name (inventory). */
+  readonly userAgent?: string;
+  readonly sdk?: string;
   readonly tier?: string;
 }
