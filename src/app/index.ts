@@ -5,3 +5,5 @@ export type { Logger } from './logger.js';
 export { runQuickstart } from './quickstart.js';
 export { auditTls } from './outbound.js';
 export type { TlsAuditEntry } from './outbound.js';
+export { LATEST_VERSION, MIGRATIONS, migrateStore, migrateStores } from './migrations.js';
+export type { Migration, MigrationReport } from './migrations.js';
