@@ -171,7 +171,7 @@ async function spawnCustos(raw: CustosConfigInput, dir: string, storeUri: string
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify(raw, null, 2)); // JSON is YAML
   const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = await waitForOutput(child, /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/, 30_000).catch((err: unknown) => {
+  const out = await waitForOutput(child, /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/, 60_000).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
   });
