@@ -8,3 +8,5 @@ export type { TlsAuditEntry } from './outbound.js';
 export { createEvidenceSources } from './evidence-sources.js';
 export type { EvidenceSourceOptions } from './evidence-sources.js';
 export { listUpstreamTools } from './upstream-tools.js';
+export { LATEST_VERSION, MIGRATIONS, migrateStore, migrateStores } from './migrations.js';
+export type { Migration, MigrationReport } from './migrations.js';

@@ -4,7 +4,7 @@ import { resolveStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
 
 export async function migrate(ctx: CommandContext, opts: StoreOptions): Promise<void> {
-  const { LATEST_VERSION, migrateStores } = await import('../app/migrations.js');
+  const { LATEST_VERSION, migrateStores } = await import('../app/index.js');
   const locations = [await resolveStore(opts)];
   if (opts.config && !opts.store) {
     const { loadConfig } = await import('../config/index.js');

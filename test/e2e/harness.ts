@@ -184,7 +184,7 @@ async function spawnCustos(
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify(raw, null, 2)); // JSON is YAML
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/custos.js'), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  // A loaded machine (eight engineers on two cores) can take more than 30 s to start it.
+  // A loaded machine can take more than 30 s to start it (no cost when it starts fast).
   const out = await waitForOutput(child, /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/, 120_000).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;

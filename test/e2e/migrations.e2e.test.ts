@@ -19,7 +19,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LATEST_VERSION, MIGRATIONS, migrateStore } from '../../src/app/migrations.js';
+import { LATEST_VERSION, MIGRATIONS, migrateStore } from '../../src/app/index.js';
 import type * as AppModule from '../../src/app/index.js';
 import { verifyStore } from '../../src/audit/index.js';
 import type * as ConfigModule from '../../src/config/index.js';

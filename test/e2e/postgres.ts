@@ -13,6 +13,9 @@ import { freePort } from './harness.js';
 export interface TestPostgres {
   /** postgres://… URL of a database of its own. */
   readonly url: string;
+  /** Stops the server and keeps its data (an outage); `resume` starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,7 +29,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     user: 'postgres',
     password,
     port,
-    persistent: false,
+    persistent: true, // kept across pause/resume; the folder is removed by stop()
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -35,6 +38,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   await server.createDatabase('custos');
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/custos`,
+    pause: () => server.stop(),
+    resume: () => server.start(),
     stop: async () => {
       await server.stop();
       rmSync(root, { recursive: true, force: true });
