@@ -178,8 +178,7 @@ describe('the console in Chromium', () => {
     PAGE_TOUR_MS,
   );
 
-  // enabled when src/evidence is merged
-  it.skip('the evidence page shows the nineteen boxes and generates and downloads a pack', async () => {
+  it('the evidence page shows the nineteen boxes and generates and downloads a pack', async () => {
     const s = await signIn('ada');
     await s.page.goto(`${h.custos.url}/console/#/evidence`);
     await s.page.getByTestId('evidence-box').first().waitFor();
