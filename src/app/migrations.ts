@@ -11,7 +11,7 @@
  */
 import pg from 'pg';
 import { AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA } from '../audit/index.js';
-import { MCP_SESSION_SCHEMA, SESSION_STORE_BASE_SCHEMA } from '../identity/index.js';
+import { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } from '../identity/index.js';
 
 export interface Migration {
   readonly version: number;
@@ -24,6 +24,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'baseline', statements: [AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA, ...SESSION_STORE_BASE_SCHEMA] },
   // MCP session state shared by the replicas (any replica continues any session).
   { version: 2, name: 'mcp_sessions', statements: MCP_SESSION_SCHEMA },
+  // The session store's sealing envelope (encryption at rest of the session store).
+  { version: 3, name: 'session_meta', statements: SESSION_META_SCHEMA },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -47,6 +47,7 @@ export {
   openSessionStore,
   LOGOUT_EVENT,
   MCP_SESSION_SCHEMA,
+  SESSION_META_SCHEMA,
   SESSION_STORE_BASE_SCHEMA,
 } from './sessions/index.js';
 export type { SessionStore } from './sessions/index.js';

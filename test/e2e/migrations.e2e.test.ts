@@ -81,9 +81,12 @@ describe.skipIf(!havePrevious)('a rolling upgrade: the previous version and this
   let previous: { port: number; close(): Promise<void> };
   beforeAll(async () => {
     db = await startPostgres();
-    h = await startHarness({ tap: false, busyTimeoutMs: 10_000, configure: (raw) => ({ ...raw, audit: { ...raw.audit, store: db.url } }) });
     previousDir = mkdtempSync(path.join(tmpdir(), 'custos-previous-'));
-    execFileSync('sh', ['-c', `git archive ${PREVIOUS} src package.json | tar -x -C "${previousDir}"`], { cwd: repoRoot });
+    execFileSync('sh', ['-c', `git archive ${PREVIOUS} src package.json examples/quickstart/policy | tar -x -C "${previousDir}"`], { cwd: repoRoot });
+    // During a rolling upgrade both versions decide with the bundle the older one reads (a bundle
+    // using a newer catalog field is activated once every replica runs the new version).
+    const bundleDir = path.join(previousDir, 'examples/quickstart/policy');
+    h = await startHarness({ tap: false, busyTimeoutMs: 10_000, bundleDir, configure: (raw) => ({ ...raw, audit: { ...raw.audit, store: db.url } }) });
     symlinkSync(path.join(repoRoot, 'node_modules'), path.join(previousDir, 'node_modules'));
     const app = (await import(path.join(previousDir, 'src/app/index.ts'))) as typeof AppModule;
     const config = (await import(path.join(previousDir, 'src/config/index.ts'))) as typeof ConfigModule;

@@ -1,7 +1,6 @@
 import { useState } from 'react';
-import { Badge, Button, Card, Group, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
-import { api } from '../api';
-import { can, Failure, Loading, SEVERITY_COLORS, useApi, Pre } from './common';
+import { Badge, Card, Group, Stack, Switch, Table, Text, Title } from '@mantine/core';
+import { can, Failure, Loading, NoteForm, Pre, SEVERITY_COLORS, useApi } from './common';
 import type { PageProps } from './common';
 
 interface AlertView {
@@ -17,23 +16,14 @@ interface AlertView {
 }
 
 function AckForm({ alert, onDone }: { alert: AlertView; onDone: () => void }) {
-  const [note, setNote] = useState('');
-  const [error, setError] = useState<Error | undefined>();
   return (
-    <form
-      onSubmit={(e) => {
-        e.preventDefault();
-        api('/v1/alerts/ack', { method: 'POST', body: { seq: alert.seq, note } }).then(onDone, setError);
-      }}
-    >
-      <Group gap="xs" align="end">
-        <TextInput size="xs" label={`Note for alert ${alert.seq}`} value={note} onChange={(e) => setNote(e.currentTarget.value)} />
-        <Button size="xs" type="submit" disabled={!note}>
-          Acknowledge and close
-        </Button>
-      </Group>
-      <Failure error={error} />
-    </form>
+    <NoteForm
+      path="/v1/alerts/ack"
+      body={(note) => ({ seq: alert.seq, note })}
+      label={`Note for alert ${alert.seq}`}
+      submit="Acknowledge and close"
+      onDone={onDone}
+    />
   );
 }
 

@@ -1,7 +1,5 @@
-import { useState } from 'react';
-import { Button, Card, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { api } from '../api';
-import { can, DecisionBadge, Failure, Loading, shortHash, useApi } from './common';
+import { Card, Stack, Table, Text, Title } from '@mantine/core';
+import { can, DecisionBadge, Failure, Loading, NoteForm, shortHash, useApi } from './common';
 import type { PageProps } from './common';
 import type { AuditRow } from './AuditPage';
 import type { PolicyViewData } from './PolicyPage';
@@ -14,23 +12,14 @@ interface Review {
 }
 
 function CloseForm({ review, onDone }: { review: Review; onDone: () => void }) {
-  const [note, setNote] = useState('');
-  const [error, setError] = useState<Error | undefined>();
   return (
-    <form
-      onSubmit={(e) => {
-        e.preventDefault();
-        api('/v1/emergency/reviews/close', { method: 'POST', body: { grant_id: review.grant_id, note } }).then(onDone, setError);
-      }}
-    >
-      <Group gap="xs" align="end">
-        <TextInput size="xs" label={`Review note for ${review.grant_id}`} value={note} onChange={(e) => setNote(e.currentTarget.value)} />
-        <Button size="xs" type="submit">
-          Close review
-        </Button>
-      </Group>
-      <Failure error={error} />
-    </form>
+    <NoteForm
+      path="/v1/emergency/reviews/close"
+      body={(note) => ({ grant_id: review.grant_id, note })}
+      label={`Review note for ${review.grant_id}`}
+      submit="Close review"
+      onDone={onDone}
+    />
   );
 }
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Alert, Badge, Loader } from '@mantine/core';
+import { Alert, Badge, Button, Group, Loader, TextInput } from '@mantine/core';
 import { ApiError, api } from '../api';
 import type { ConsoleRole, Me } from '../api';
 
@@ -60,5 +60,27 @@ export function Pre({ children, label }: { children: string; label: string }) {
     <pre className="pre" tabIndex={0} aria-label={label}>
       {children}
     </pre>
+  );
+}
+
+/** A note and one button that POSTs `body(note)` to `path` (acknowledging an alert, closing a review): every such action is a row server-side. */
+export function NoteForm(props: { path: string; body: (note: string) => unknown; label: string; submit: string; onDone: () => void }) {
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<Error | undefined>();
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        api(props.path, { method: 'POST', body: props.body(note) }).then(props.onDone, setError);
+      }}
+    >
+      <Group gap="xs" align="end">
+        <TextInput size="xs" label={props.label} value={note} onChange={(e) => setNote(e.currentTarget.value)} />
+        <Button size="xs" type="submit" disabled={!note}>
+          {props.submit}
+        </Button>
+      </Group>
+      <Failure error={error} />
+    </form>
   );
 }

@@ -5,7 +5,7 @@ export { createLogoutVerifier, checkLogoutClaims, LOGOUT_EVENT } from './logout-
 export type { LogoutIssuer, LogoutResult, LogoutVerifier } from './logout-token.js';
 export { openSessionStore, deriveSessionStoreLocation } from './open-store.js';
 export type { SessionKeys, SessionWrapKey } from './sealed-store.js';
-export { MCP_SESSION_SCHEMA, SESSION_STORE_BASE_SCHEMA } from './types.js';
+export { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } from './types.js';
 export { openSqliteSessionStore } from './sqlite-store.js';
 export { openPostgresSessionStore, REVOCATION_CHANNEL } from './postgres-store.js';
 export { createRevocationFeed } from './revocation-feed.js';

@@ -165,7 +165,6 @@ export const SESSION_STORE_BASE_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS custos_logout_jtis (iss TEXT NOT NULL, jti TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (iss, jti))',
   'CREATE TABLE IF NOT EXISTS custos_emergency_grants (id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, sid TEXT, opened_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, closed_by TEXT, closed_ms BIGINT)',
   'CREATE INDEX IF NOT EXISTS custos_emergency_grants_holder ON custos_emergency_grants (iss, sub, expires_ms)',
-  'CREATE TABLE IF NOT EXISTS custos_session_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
   'CREATE TABLE IF NOT EXISTS custos_background_grants (grant_id TEXT PRIMARY KEY, iss TEXT NOT NULL, sub TEXT NOT NULL, client_id TEXT NOT NULL, scope TEXT, expires_sec BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)',
 ];
 
@@ -175,4 +174,7 @@ export const MCP_SESSION_SCHEMA = [
   'CREATE INDEX IF NOT EXISTS custos_mcp_sessions_seen ON custos_mcp_sessions (last_seen_ms)',
 ];
 
-export const SCHEMA_SQL = [...SESSION_STORE_BASE_SCHEMA, ...MCP_SESSION_SCHEMA];
+/** The session store's own settings, such as the sealing envelope (migration 3 of src/app/migrations.ts). */
+export const SESSION_META_SCHEMA = ['CREATE TABLE IF NOT EXISTS custos_session_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)'];
+
+export const SCHEMA_SQL = [...SESSION_STORE_BASE_SCHEMA, ...MCP_SESSION_SCHEMA, ...SESSION_META_SCHEMA];
