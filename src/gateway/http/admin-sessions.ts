@@ -28,6 +28,27 @@ export function holdsRole(principal: Principal, roles: readonly string[]): boole
   return principal.roles.some((r) => roles.includes(r));
 }
 
+/** What a refused caller attempted: the deny row's action and detail, and the error's message. */
+export interface Refusal {
+  readonly action: string;
+  readonly detail: Record<string, unknown>;
+  readonly message: string;
+  readonly traceId?: string;
+}
+
+/** Passes a caller holding one of `roles`; otherwise writes the deny row and throws ERR_IDENTITY_NOT_ENTITLED. */
+export async function requireRole(pipeline: Pipeline, principal: Principal, roles: readonly string[], refusal: Refusal): Promise<void> {
+  if (holdsRole(principal, roles)) return;
+  await pipeline.recordAdmin({
+    action: refusal.action,
+    principal,
+    decision: 'deny',
+    traceId: refusal.traceId,
+    detail: { ...refusal.detail, code: 'ERR_IDENTITY_NOT_ENTITLED' },
+  });
+  throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', refusal.message);
+}
+
 export function createAdminSessionsRoute(deps: AdminSessionsDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const admin = await deps.auth.authenticate(req, res);
@@ -36,16 +57,12 @@ export function createAdminSessionsRoute(deps: AdminSessionsDeps): (req: Incomin
     const iss = body.iss ?? admin.iss;
     const target = 'session_id' in body ? { iss, session_id: body.session_id } : { iss, sub: body.sub };
     const traceId = parseTraceparent(req.headers.traceparent);
-    if (!holdsRole(admin, deps.admin.roles)) {
-      await deps.pipeline.recordAdmin({
-        action: 'session_revoke_refused',
-        principal: admin,
-        decision: 'deny',
-        traceId,
-        detail: { target, code: 'ERR_IDENTITY_NOT_ENTITLED' },
-      });
-      throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'Revoking sessions needs an admin role.');
-    }
+    await requireRole(deps.pipeline, admin, deps.admin.roles, {
+      action: 'session_revoke_refused',
+      detail: { target },
+      message: 'Revoking sessions needs an admin role.',
+      traceId,
+    });
     if ('session_id' in body) await deps.admin.revokeSession(iss, body.session_id);
     else await deps.admin.revokeUser(iss, body.sub);
     const record = await deps.pipeline.recordAdmin({ action: 'session_revoked', principal: admin, traceId, detail: { target, via: 'admin_api' } });

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { CustosError, sha256Hex } from '../../kernel/index.js';
 import type { Pipeline, Principal } from '../../kernel/index.js';
-import { holdsRole } from './admin-sessions.js';
+import { requireRole } from './admin-sessions.js';
 import type { Authenticator } from '../shared/auth.js';
 import { parseTraceparent, sendJson } from '../shared/io.js';
 import type { AuditSearchPort } from '../types.js';
@@ -63,15 +63,12 @@ function queryOf<T>(schema: z.ZodType<T>, req: IncomingMessage): T {
 export function createAuditApi(deps: AuditApiDeps): { search: Route; disclosures: Route } {
   /** The caller may search, or the refusal is recorded and thrown. */
   async function admit(principal: Principal, report: 'search' | 'disclosures', traceId: string | undefined): Promise<void> {
-    if (holdsRole(principal, deps.search.roles)) return;
-    await deps.pipeline.recordAdmin({
+    await requireRole(deps.pipeline, principal, deps.search.roles, {
       action: 'audit_search_refused',
-      principal,
-      decision: 'deny',
+      detail: { report },
+      message: 'Searching the audit trail needs an auditor role (audit.search.roles).',
       traceId,
-      detail: { report, code: 'ERR_IDENTITY_NOT_ENTITLED' },
     });
-    throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'Searching the audit trail needs an auditor role (audit.search.roles).');
   }
 
   const search: Route = async (req, res) => {

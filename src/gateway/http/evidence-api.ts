@@ -14,7 +14,7 @@ import type { Pipeline, Principal } from '../../kernel/index.js';
 import type { Authenticator } from '../shared/auth.js';
 import { parseTraceparent, readJsonBody, sendJson } from '../shared/io.js';
 import type { EvidencePort } from '../types.js';
-import { holdsRole } from './admin-sessions.js';
+import { requireRole } from './admin-sessions.js';
 import { parseBody } from './schemas.js';
 
 const time = z.iso.datetime({ offset: true });
@@ -47,29 +47,28 @@ export function createEvidenceRoutes(deps: EvidenceApiDeps): Array<[string, Rout
       const principal = await deps.auth.authenticate(req, res);
       if (!principal) return;
       const traceId = parseTraceparent(req.headers.traceparent);
-      if (!holdsRole(principal, [...evidence.roles, ...evidence.adminRoles])) await refuse(principal, action, traceId);
+      await entitle(principal, [...evidence.roles, ...evidence.adminRoles], action, traceId);
       const [status, body, detail] = await run(principal, req, traceId);
       await deps.pipeline.recordAdmin({ action, principal, traceId, detail });
       sendJson(res, status, body);
     };
   }
 
-  async function refuse(principal: Principal, attempted: string, traceId: string | undefined): Promise<never> {
-    await deps.pipeline.recordAdmin({
+  /** The caller holds one of `roles`, or the refusal is an `evidence_refused` row and a 403. */
+  function entitle(principal: Principal, roles: readonly string[], attempted: string, traceId: string | undefined): Promise<void> {
+    return requireRole(deps.pipeline, principal, roles, {
       action: 'evidence_refused',
-      principal,
-      decision: 'deny',
+      detail: { attempted },
+      message: 'Evidence packs need an auditor role (audit.search.roles) or an admin role.',
       traceId,
-      detail: { attempted, code: 'ERR_IDENTITY_NOT_ENTITLED' },
     });
-    throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'Evidence packs need an auditor role (audit.search.roles) or an admin role.');
   }
 
   const file: Route = async (req, res) => {
     const principal = await deps.auth.authenticate(req, res);
     if (!principal) return;
     const traceId = parseTraceparent(req.headers.traceparent);
-    if (!holdsRole(principal, [...evidence.roles, ...evidence.adminRoles])) await refuse(principal, 'evidence_file_read', traceId);
+    await entitle(principal, [...evidence.roles, ...evidence.adminRoles], 'evidence_file_read', traceId);
     const parsed = FileQuery.safeParse(Object.fromEntries(new URL(req.url ?? '/', 'http://localhost').searchParams));
     if (!parsed.success) throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'give pack=ID and path=REL');
     const found = await evidence.file(parsed.data.pack, parsed.data.path);
@@ -93,7 +92,7 @@ export function createEvidenceRoutes(deps: EvidenceApiDeps): Array<[string, Rout
       'POST /v1/evidence/packs',
       guarded('evidence_pack_created', async (principal, req, traceId) => {
         const body = parseBody(PackRequest, await readJsonBody(req, deps.maxBodyBytes));
-        if (body.live_tests && !holdsRole(principal, evidence.adminRoles)) await refuse(principal, 'evidence_pack_live_tests', traceId);
+        if (body.live_tests) await entitle(principal, evidence.adminRoles, 'evidence_pack_live_tests', traceId);
         const pack = await evidence.createPack({
           framework: body.framework,
           ...(body.from ? { from: body.from } : {}),

@@ -18,7 +18,7 @@ import type { Pipeline, Principal } from '../../kernel/index.js';
 import type { Authenticator } from '../shared/auth.js';
 import { readJsonBody, sendJson } from '../shared/io.js';
 import type { MonitorAdminPort } from '../types.js';
-import { holdsRole } from './admin-sessions.js';
+import { holdsRole, requireRole } from './admin-sessions.js';
 import { parseBody } from './schemas.js';
 
 const Note = z.string().min(1).max(2000);
@@ -59,16 +59,12 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
       const principal = await deps.auth.authenticate(req, res);
       if (!principal) return;
       const body = parseBody(schema, await readJsonBody(req, deps.maxBodyBytes));
-      if (!holdsRole(principal, roles)) {
-        const { reason: _reason, note: _note, ...detail } = body as Record<string, unknown>;
-        await deps.pipeline.recordAdmin({
-          action: 'monitor_admin_refused',
-          principal,
-          decision: 'deny',
-          detail: { attempted: action, ...detail, code: 'ERR_IDENTITY_NOT_ENTITLED' },
-        });
-        throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'This needs an admin role.');
-      }
+      const { reason: _reason, note: _note, ...detail } = body as Record<string, unknown>;
+      await requireRole(deps.pipeline, principal, roles, {
+        action: 'monitor_admin_refused',
+        detail: { attempted: action, ...detail },
+        message: 'This needs an admin role.',
+      });
       const [status, answer] = await run(principal, body);
       sendJson(res, status, answer);
     };
