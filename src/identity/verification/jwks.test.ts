@@ -29,7 +29,7 @@ describe('JWKS fetching', () => {
     await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(2000);
+    expect(elapsed).toBeLessThan(5000); // a hang would never end; the margin is for a loaded CI machine
   });
 
   it('denies within the timeout when discovery hangs', async () => {
@@ -39,7 +39,7 @@ describe('JWKS fetching', () => {
     const token = await signTestToken(keys[0]!, { iss: idp.issuer, aud: AUD, sub: 'u1' });
     const started = Date.now();
     await expectDenied(verifier.verify(token), 'ERR_IDENTITY_JWKS_UNAVAILABLE', token);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('denies while the issuer hangs, and the same verifier recovers once it answers', async () => {
@@ -81,7 +81,8 @@ describe('JWKS fetching', () => {
 });
 
 describe('negative JWKS cache (issue 7, defect 7: a hanging JWKS made every new token wait the full timeout)', () => {
-  const TIMEOUT_MS = 1500;
+  // Long enough that "at once" (under half of it) holds on a loaded CI machine.
+  const TIMEOUT_MS = 3000;
 
   async function hangingIssuer() {
     const { idp, keys } = await issuerWith('k1');
