@@ -10,19 +10,10 @@ import { runCli } from '../../src/cli/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { DEMO_USERS, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { post } from './http.js';
 
 const DANA = { username: 'dana', sub: 'dana', email: 'dana@example.test', roles: ['break-glass'], tenant: 'general-hospital' };
 const CAROL = { username: 'carol', sub: 'carol', email: 'carol@example.test', roles: ['custos-admin'], tenant: 'general-hospital' };
-
-async function post(url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
 
 async function cli(args: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
   let out = '';

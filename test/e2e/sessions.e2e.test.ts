@@ -12,25 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { DEMO_USERS, DEV_CLIENT_ID, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { post } from './http.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const CAROL = { username: 'carol', sub: 'carol', email: 'carol@example.test', roles: ['custos-admin'], tenant: 'general-hospital' };
-
-async function post(
-  url: string,
-  token: string | undefined,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
 
 async function delegate(h: Harness, subject: string, actor: string): Promise<string> {
   const response = await fetch(`${h.custos.url}/oauth/token`, {

@@ -12,20 +12,12 @@ import type { CustosConfigInput } from '../../src/config/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { post } from './http.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const GRANT = 'urn:custos:params:oauth:token-type:background-grant';
 type Json = Record<string, unknown>;
-
-async function post(url: string, token: string, body: Json): Promise<{ status: number; body: Json }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Json };
-}
 
 async function exchange(url: string, grantToken: string, actor: string): Promise<{ status: number; body: Json }> {
   const response = await fetch(`${url}/oauth/token`, {

@@ -11,21 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { post } from './http.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const GRANT = 'urn:custos:params:oauth:token-type:background-grant';
 
 type Json = Record<string, unknown>;
-
-async function post(url: string, token: string | undefined, body: Json): Promise<{ status: number; body: Json }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Json };
-}
 
 async function exchange(h: Harness, form: Record<string, string>): Promise<{ status: number; body: Json }> {
   const response = await fetch(`${h.custos.url}/oauth/token`, {
