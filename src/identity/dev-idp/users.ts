@@ -11,48 +11,18 @@ export interface DevUser {
   readonly tenant?: string;
 }
 
+/** A demo account of the general hospital: username and sub alike, email at example.test. */
+function demoUser(username: string, name: string, role: string): DevUser {
+  return Object.freeze({ username, sub: username, name, email: `${username}@example.test`, roles: Object.freeze([role]), tenant: 'general-hospital' });
+}
+
 export const DEMO_USERS: readonly DevUser[] = Object.freeze([
-  Object.freeze({
-    username: 'alice',
-    sub: 'alice',
-    name: 'Alice Clinician',
-    email: 'alice@example.test',
-    roles: Object.freeze(['clinician']),
-    tenant: 'general-hospital',
-  }),
-  Object.freeze({
-    username: 'bob',
-    sub: 'bob',
-    name: 'Bob Billing',
-    email: 'bob@example.test',
-    roles: Object.freeze(['billing']),
-    tenant: 'general-hospital',
-  }),
+  demoUser('alice', 'Alice Clinician', 'clinician'),
+  demoUser('bob', 'Bob Billing', 'billing'),
   // The console's demo users (issue 17): read-only auditor, security officer, Custos admin.
-  Object.freeze({
-    username: 'audrey',
-    sub: 'audrey',
-    name: 'Audrey Auditor',
-    email: 'audrey@example.test',
-    roles: Object.freeze(['auditor']),
-    tenant: 'general-hospital',
-  }),
-  Object.freeze({
-    username: 'sam',
-    sub: 'sam',
-    name: 'Sam Security',
-    email: 'sam@example.test',
-    roles: Object.freeze(['security']),
-    tenant: 'general-hospital',
-  }),
-  Object.freeze({
-    username: 'ada',
-    sub: 'ada',
-    name: 'Ada Admin',
-    email: 'ada@example.test',
-    roles: Object.freeze(['custos-admin']),
-    tenant: 'general-hospital',
-  }),
+  demoUser('audrey', 'Audrey Auditor', 'auditor'),
+  demoUser('sam', 'Sam Security', 'security'),
+  demoUser('ada', 'Ada Admin', 'custos-admin'),
 ]);
 
 /** The claims the provider's access tokens carry for a user (besides sub, sid and client_id). */
