@@ -8,8 +8,12 @@
  *     `secretlint` (recommended preset) and `redact-pii` (SyncRedactor, defaults) on the same lines.
  * A value counts as found when it is gone from the output (type-agnostic, so the scanners'
  * own replacement tokens count); precision counts every replacement that hit no labelled value.
+ * BENCH_BASELINE_ROOT=DIR (opt-in, another checkout after `npm run build`): its `dist/protect`
+ * redacts the same chunks, the two alternating round by round in this process, to weigh a change.
  */
 import { availableParallelism, loadavg } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { lintSource } from '@secretlint/core';
 import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
 import { SyncRedactor } from 'redact-pii';
@@ -236,7 +240,34 @@ async function quality(): Promise<void> {
   }
 }
 
+/** CPU ms per MB of `parts` for this build and the baseline's, alternating (order flipped each round), median of `rounds`. */
+async function againstBaseline(root: string, parts: readonly string[], rounds: number): Promise<void> {
+  const entry = pathToFileURL(path.resolve(root, 'dist/protect/index.js')).href;
+  const base = (await import(entry)) as { redactText: Redact };
+  const variants: ReadonlyArray<readonly [string, Redact]> = [
+    ['this build', (t) => redactText(t)],
+    ['baseline', base.redactText],
+  ];
+  const ms = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+  const bytes = parts.reduce((n, p) => n + p.length, 0);
+  for (let r = -1; r < rounds; r++) {
+    for (const [name, redact] of r % 2 === 0 ? variants : [...variants].reverse()) {
+      const cpu = process.cpuUsage();
+      for (const p of parts) redact(p);
+      const used = process.cpuUsage(cpu);
+      if (r >= 0) ms.get(name)!.push((used.user + used.system) / 1000 / (bytes / MB));
+    }
+  }
+  const median = (name: string): number => summarize(ms.get(name)!).p50;
+  console.log(`
+against the baseline build in ${root} (${rounds} alternating rounds of the same chunks, median CPU ms per MB)`);
+  for (const [name] of variants) console.log(`  ${name.padEnd(12)}${median(name).toFixed(1).padStart(8)} ms/MB`);
+  console.log(`  baseline / this build: ${(median('baseline') / median('this build')).toFixed(3)}× (load ${loadavg()[0]!.toFixed(1)})`);
+}
+
 export async function run(): Promise<void> {
+  const baselineRoot = process.env.BENCH_BASELINE_ROOT;
+  if (baselineRoot) await againstBaseline(baselineRoot, chunks(mixedCorpus(MB), 4096), Number(process.env.BENCH_ROUNDS ?? 12));
   await throughput();
   adversarial();
   await quality();
