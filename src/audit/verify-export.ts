@@ -46,7 +46,7 @@ export interface ExportVerifyOptions {
    * each must verify, be reached by the export, and agree with its rows.
    */
   readonly anchored?: readonly Checkpoint[];
-  /** Threads that check rows (1: this thread only). Default: one per core, at most four. */
+  /** Threads that check rows (1: this thread only). Default: `verifyThreads()` (1 on two cores or fewer). */
   readonly threads?: number;
 }
 

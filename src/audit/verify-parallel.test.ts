@@ -7,7 +7,7 @@ import { createCheckpointSigner, loadVerifyKeys } from './checkpoint.js';
 import { makeEntry } from './index.test-support.js';
 import { CompactTree, hashRowLeaf } from './merkle.js';
 import { verifyExport } from './verify-export.js';
-import { checkChunkHere } from './verify-parallel.js';
+import { checkChunkHere, verifyThreads } from './verify-parallel.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const signer = createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
@@ -46,6 +46,10 @@ describe('verification on worker threads', () => {
     expect(Buffer.from(check.leaves.subarray(0, 32))).toEqual(hashRowLeaf((JSON.parse(LINES[100]!) as { hash: string }).hash));
     expect(checkChunkHere(LINES.slice(100, 200).map((l, i) => (i === 50 ? l.replace('"allow"', '"deny"') : l))).clean).toBe(false);
     expect(checkChunkHere([...LINES.slice(100, 110), ...LINES.slice(111, 120)]).clean).toBe(false);
+  });
+
+  it('by default uses this thread alone on two cores or fewer (where workers were measured to gain nothing), else up to four', () => {
+    expect([1, 2, 3, 8].map((cores) => verifyThreads(cores))).toEqual([1, 1, 3, 4]);
   });
 
   const cases: Record<string, (lines: string[]) => string[]> = {
