@@ -13,9 +13,17 @@ const TICKS_PER_SEC = 100;
  * read it around at least a second of CPU.
  */
 export function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+  return pid === undefined ? undefined : statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** The user + system CPU time of this process's main thread alone (the event loop), in ms. */
+export function mainThreadCpuMs(): number | undefined {
+  return statCpuMs(`/proc/${process.pid}/task/${process.pid}/stat`);
+}
+
+function statCpuMs(file: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // Fields after the command name (which may hold spaces, inside parentheses): state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);

@@ -38,7 +38,7 @@ export { createCheckpointer, withCheckpoints } from './checkpointer.js';
 export type { Checkpointer, CheckpointerOptions } from './checkpointer.js';
 export { verifyExport } from './verify-export.js';
 export type { ExportReport, ExportVerifyOptions, Finding, FindingKind } from './verify-export.js';
-export { PROOF_SCHEMA, proveInclusion, verifyProof } from './prove.js';
+export { PROOF_SCHEMA, proveInclusion, proveMany, verifyProof } from './prove.js';
 export { DEK_MAX_ROWS, createSealer, isSealedText } from './sealing.js';
 export type { RecordKeys, Sealer, WrappingKey } from './sealing.js';
 export { SEALED_SCHEMA } from './seal-format.js';

@@ -179,10 +179,17 @@ export class LeafTree {
   private readonly levels: Buffer[];
   private readonly count: number;
 
-  constructor(leaves: readonly Hash[]) {
-    this.count = leaves.length;
-    const first = Buffer.allocUnsafe(32 * leaves.length);
-    leaves.forEach((leaf, i) => first.set(leaf, 32 * i));
+  /** The leaves as a list of hashes, or as one buffer of 32 bytes per leaf. */
+  constructor(leaves: readonly Hash[] | Uint8Array) {
+    let first: Buffer;
+    if (leaves instanceof Uint8Array) {
+      if (leaves.length % 32 !== 0) throw new RangeError('leaves must be 32 bytes each');
+      first = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.length);
+    } else {
+      first = Buffer.allocUnsafe(32 * leaves.length);
+      leaves.forEach((leaf, i) => first.set(leaf, 32 * i));
+    }
+    this.count = first.length / 32;
     this.levels = [first];
     const pair = Buffer.allocUnsafe(65);
     pair[0] = 0x01;

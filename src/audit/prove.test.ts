@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createCheckpointSigner, loadVerifyKeys } from './checkpoint.js';
 import { createCheckpointer } from './checkpointer.js';
 import { createMemoryAudit, makeEntry } from './index.test-support.js';
-import { proveInclusion, verifyProof } from './prove.js';
+import { proveInclusion, proveMany, verifyProof } from './prove.js';
 import type { InclusionProof } from './prove.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -49,5 +49,26 @@ describe('inclusion proofs', () => {
     expect(verifyProof({ ...proof, inclusion_path: [...proof.inclusion_path].reverse() }, keys)).toEqual({ ok: false, reason: 'not_included' });
     expect(verifyProof({ ...proof, checkpoint: { ...proof.checkpoint, tree_size: 15 } }, keys)).toEqual({ ok: false, reason: 'checkpoint_signature_invalid' });
     expect(verifyProof({ ...proof, schema: 'x' }, keys)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('proves many rows from one read of the trail, each proof the one proveInclusion gives', async () => {
+    const store = await trail();
+    let reads = 0;
+    const counted = {
+      readRaw: (...args: Parameters<typeof store.readRaw>) => {
+        reads += 1;
+        return store.readRaw(...args);
+      },
+    };
+    const results = await proveMany(counted, [1, 7, 14, 14, 16, 99]);
+    expect(reads).toBe(1);
+    expect([...results.keys()]).toEqual([1, 7, 14, 16, 99]);
+    for (const seq of [1, 7, 14]) {
+      expect(results.get(seq)).toEqual(await proveInclusion(store, seq));
+      const r = results.get(seq)!;
+      expect(r.ok && verifyProof(r.proof, keys)).toEqual({ ok: true });
+    }
+    expect(results.get(16)).toEqual({ ok: false, reason: 'not_checkpointed', latestTreeSize: 14 });
+    expect(results.get(99)).toEqual({ ok: false, reason: 'no_such_row' });
   });
 });

@@ -30,30 +30,52 @@ export interface InclusionProof {
 export type ProveResult = { ok: true; proof: InclusionProof } | { ok: false; reason: 'no_such_row' | 'not_checkpointed'; latestTreeSize?: number };
 
 /**
- * Proves row `seq` against the latest (largest) checkpoint in the store. Reads the trail
- * once as stored rows: a leaf comes from the row's hash column, and only checkpoint rows
- * are parsed (a row whose column and text disagree gives a proof that fails to verify).
+ * Proves row `seq` against the latest (largest) checkpoint in the store: `proveMany` for one
+ * row. For many rows (an evidence pack), call `proveMany` once.
  */
 export async function proveInclusion(store: Pick<AuditStoreAdmin, 'readRaw'>, seq: number): Promise<ProveResult> {
+  return (await proveMany(store, [seq])).get(seq)!;
+}
+
+/**
+ * Proves each of `seqs` against the latest (largest) checkpoint in the store. Reads the trail
+ * once as stored rows, whatever the number of proofs: a leaf comes from the row's hash column,
+ * only checkpoint rows are parsed (a row whose column and text disagree gives a proof that
+ * fails to verify), and the tree is built once. The map holds one result per distinct seq.
+ */
+export async function proveMany(store: Pick<AuditStoreAdmin, 'readRaw'>, seqs: Iterable<number>): Promise<Map<number, ProveResult>> {
+  const wanted = new Map<number, string | undefined>([...seqs].map((seq) => [seq, undefined]));
   const leaves: Hash[] = [];
-  let recordHash: string | undefined;
   let latest: (Checkpoint & { seq: number }) | undefined;
   for await (const row of store.readRaw()) {
     leaves.push(hashRowLeaf(row.hash));
-    if (row.seq === seq) recordHash = row.hash;
+    if (wanted.has(row.seq)) wanted.set(row.seq, row.hash);
     if (!row.json.includes('"event":"checkpoint"')) continue;
     const record = JSON.parse(row.json) as AuditRecord;
     const c = record.checkpoint;
     if (record.event === 'checkpoint' && c && (!latest || c.tree_size >= latest.tree_size)) latest = { ...c, seq: record.seq };
   }
-  if (recordHash === undefined) return { ok: false, reason: 'no_such_row' };
-  if (!latest || latest.tree_size < seq)
-    return latest ? { ok: false, reason: 'not_checkpointed', latestTreeSize: latest.tree_size } : { ok: false, reason: 'not_checkpointed' };
-  const path = new LeafTree(leaves.slice(0, latest.tree_size)).inclusionProof(seq - 1).map((h) => h.toString('hex'));
-  return {
-    ok: true,
-    proof: { schema: PROOF_SCHEMA, seq, record_hash: recordHash, leaf_index: seq - 1, tree_size: latest.tree_size, inclusion_path: path, checkpoint: latest },
-  };
+  const tree = latest ? new LeafTree(leaves.slice(0, latest.tree_size)) : undefined;
+  const results = new Map<number, ProveResult>();
+  for (const [seq, recordHash] of wanted) {
+    if (recordHash === undefined) results.set(seq, { ok: false, reason: 'no_such_row' });
+    else if (!latest || !tree || latest.tree_size < seq)
+      results.set(seq, latest ? { ok: false, reason: 'not_checkpointed', latestTreeSize: latest.tree_size } : { ok: false, reason: 'not_checkpointed' });
+    else {
+      const path = tree.inclusionProof(seq - 1).map((h) => h.toString('hex'));
+      const proof = {
+        schema: PROOF_SCHEMA,
+        seq,
+        record_hash: recordHash,
+        leaf_index: seq - 1,
+        tree_size: latest.tree_size,
+        inclusion_path: path,
+        checkpoint: latest,
+      };
+      results.set(seq, { ok: true, proof });
+    }
+  }
+  return results;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

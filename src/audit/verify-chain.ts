@@ -32,24 +32,81 @@ type Checked = { ok: true; record: AuditRecord } | { ok: false; seq: number; rea
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export async function verifyChain(items: AsyncIterable<VerifiableItem> | Iterable<VerifiableItem>, options: VerifyOptions = {}): Promise<VerifyReport> {
-  let prev: ChainHead = options.after ?? { seq: 0, hash: GENESIS_HASH };
-  let count = 0;
-  const expected = options.expectHead;
-  const purges = new PurgeLedger();
-  for await (const item of items) {
-    const checked = checkItem(item, prev);
-    if (!checked.ok) return purges.firstUnrecorded() ?? broken(count, prev, checked.seq, checked.reason);
-    // A head held elsewhere pins its row even after the trail has grown past it (a rebuilt chain).
-    if (expected && checked.record.seq === expected.seq && checked.record.hash !== expected.hash) return broken(count, prev, expected.seq, 'hash_mismatch');
-    purges.see(checked.record, count, prev);
-    prev = { seq: checked.record.seq, hash: checked.record.hash };
-    count += 1;
-    options.onRecord?.(checked.record);
+  const walk = new ChainWalk(options);
+  if (Symbol.iterator in items) {
+    for (const item of items) if (!walk.step(item)) break;
+  } else {
+    for await (const item of items) if (!walk.step(item)) break;
   }
-  const unrecorded = purges.firstUnrecorded();
-  if (unrecorded) return unrecorded;
-  if (expected && prev.seq < expected.seq) return broken(count, prev, prev.seq + 1, 'truncated');
-  return count === 0 ? { ok: true, count } : { ok: true, count, head: prev };
+  return walk.finish();
+}
+
+/**
+ * The chain check one item at a time, synchronously (verifyChain drives it; a caller that
+ * holds its items in memory drives it without a promise per row): `step` is false once the
+ * chain broke, and `finish` gives the report.
+ */
+export class ChainWalk {
+  private prev: ChainHead;
+  private count = 0;
+  private broken: VerifyReport | undefined;
+  private readonly purges = new PurgeLedger();
+
+  constructor(private readonly options: VerifyOptions = {}) {
+    this.prev = options.after ?? { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** Rows verified so far. */
+  get verified(): number {
+    return this.count;
+  }
+
+  step(item: VerifiableItem): boolean {
+    if (this.broken) return false;
+    const { prev, count } = this;
+    const expected = this.options.expectHead;
+    const checked = checkItem(item, prev);
+    if (!checked.ok) {
+      this.broken = this.purges.firstUnrecorded() ?? broken(count, prev, checked.seq, checked.reason);
+      return false;
+    }
+    // A head held elsewhere pins its row even after the trail has grown past it (a rebuilt chain).
+    if (expected && checked.record.seq === expected.seq && checked.record.hash !== expected.hash) {
+      this.broken = broken(count, prev, expected.seq, 'hash_mismatch');
+      return false;
+    }
+    this.purges.see(checked.record, count, prev);
+    this.prev = { seq: checked.record.seq, hash: checked.record.hash };
+    this.count += 1;
+    this.options.onRecord?.(checked.record);
+    return true;
+  }
+
+  /**
+   * Takes a chunk another thread found clean (verify-parallel.ts): `rows` rows from `first` to
+   * `last`, each sound and linked to the one before. False (nothing taken) when the chunk does
+   * not follow the head or holds the expected head's seq: the caller then steps through it.
+   * `special` are its checkpoint and admin rows, parsed, for the purge ledger.
+   */
+  advance(rows: number, first: { seq: number; prevHash: string }, last: ChainHead, special: readonly AuditRecord[]): boolean {
+    const expected = this.options.expectHead;
+    if (this.broken || first.seq !== this.prev.seq + 1 || first.prevHash !== this.prev.hash) return false;
+    if (expected && expected.seq >= first.seq && expected.seq <= last.seq) return false;
+    for (const record of special) this.purges.see(record, this.count, this.prev);
+    this.prev = { seq: last.seq, hash: last.hash };
+    this.count += rows;
+    return true;
+  }
+
+  finish(): VerifyReport {
+    if (this.broken) return this.broken;
+    const { prev, count } = this;
+    const expected = this.options.expectHead;
+    const unrecorded = this.purges.firstUnrecorded();
+    if (unrecorded) return unrecorded;
+    if (expected && prev.seq < expected.seq) return broken(count, prev, prev.seq + 1, 'truncated');
+    return count === 0 ? { ok: true, count } : { ok: true, count, head: prev };
+  }
 }
 
 /**

@@ -12,7 +12,9 @@ import type { Checkpoint } from './checkpoint.js';
 import { LeafTree, hashRowLeaf, verifyConsistency } from './merkle.js';
 import { purgedRanges } from './retention-format.js';
 import type { ChainHead, VerifyReport } from './types.js';
-import { verifyChain } from './verify-chain.js';
+import { ChainWalk } from './verify-chain.js';
+import { createChunkPool, verifyThreads } from './verify-parallel.js';
+import type { ChunkCheck, ChunkPool } from './verify-parallel.js';
 
 export type FindingKind =
   | 'field_changed' // a row's content no longer matches its hash (or was re-hashed: the next row no longer follows it)
@@ -44,6 +46,8 @@ export interface ExportVerifyOptions {
    * each must verify, be reached by the export, and agree with its rows.
    */
   readonly anchored?: readonly Checkpoint[];
+  /** Threads that check rows (1: this thread only). Default: `verifyThreads()` (1 on two cores or fewer). */
+  readonly threads?: number;
 }
 
 export interface ExportReport {
@@ -62,42 +66,44 @@ type Lines = AsyncIterable<string> | Iterable<string>;
 
 /**
  * Verifies the lines in one streaming pass, each parsed once: the chain, then the Merkle
- * tree over the verified rows for every checkpoint. Only when the chain breaks are the
- * lines after the break kept, to name what happened.
+ * tree over the verified rows for every checkpoint. Chunks of rows are checked on worker
+ * threads (verify-parallel.ts) and joined here; only when the chain breaks are the lines after
+ * the break kept, to name what happened.
  */
 export async function verifyExport(lines: Lines, options: ExportVerifyOptions): Promise<ExportReport> {
-  const source = iteratorOf(lines);
-  const recent: string[] = [];
-  const leafHashes: Buffer[] = [];
+  const leafHashes: Uint8Array[] = [];
   const checkpointRows: AuditRecord[] = [];
   const purgeRows: AuditRecord[] = [];
-  // An iterable without `return`, so that verifyChain stopping at a break leaves the rest readable.
-  const feed: AsyncIterable<string> = {
-    [Symbol.asyncIterator]: () => ({
-      next: async () => {
-        const item = await source.next();
-        if (!item.done) {
-          recent.push(item.value);
-          if (recent.length > 3) recent.shift();
-        }
-        return item;
-      },
-    }),
+  const keep = (record: AuditRecord): void => {
+    if (record.event === 'checkpoint') checkpointRows.push(record);
+    else if (purgedRanges(record)) purgeRows.push(record);
   };
-  const chain = await verifyChain(feed, {
+  const walk = new ChainWalk({
     onRecord: (record) => {
       leafHashes.push(hashRowLeaf(record.hash));
-      if (record.event === 'checkpoint') checkpointRows.push(record);
-      else if (purgedRanges(record)) purgeRows.push(record);
+      keep(record);
     },
   });
-  const findings: Finding[] = [];
-  if (!chain.ok) {
-    const rest: string[] = [];
-    for (let item = await source.next(); !item.done; item = await source.next()) rest.push(item.value);
-    findings.push(classifyBreak(chain, { lines: [...recent, ...rest], offset: chain.count - (recent.length - 1) }));
+  const threads = options.threads ?? verifyThreads();
+  let pool: ChunkPool | undefined;
+  // Threads only for an export of more than one chunk: a short one is done before they would start.
+  const poolFor = (): ChunkPool | undefined => (pool ??= threads > 1 ? createChunkPool(threads) : undefined);
+  let tail: Tail;
+  try {
+    tail = await walkChunks(lines, walk, poolFor, (chunk, check) => {
+      const special = check.special.map((i) => JSON.parse(chunk[i]!) as AuditRecord);
+      if (!walk.advance(chunk.length, check.first, check.last, special)) return false;
+      leafHashes.push(check.leaves);
+      special.forEach(keep);
+      return true;
+    });
+  } finally {
+    await pool?.close();
   }
-  const leaves = new LeafTree(leafHashes);
+  const chain = walk.finish();
+  const findings: Finding[] = [];
+  if (!chain.ok) findings.push(classifyBreak(chain, { lines: tail.lines, offset: chain.count - (tail.walked - 1) }));
+  const leaves = new LeafTree(Buffer.concat(leafHashes));
   const checked = checkCheckpoints(checkpointRows, leaves, options.keys, findings);
   let latest = checked.latest;
   let count = checked.count;
@@ -121,13 +127,65 @@ export async function verifyExport(lines: Lines, options: ExportVerifyOptions): 
   return { ...base, ...(chain.head ? { head: chain.head } : {}), ...(latest ? { latest } : {}) };
 }
 
-function iteratorOf(lines: Lines): { next(): Promise<IteratorResult<string>> } {
-  if (Symbol.asyncIterator in lines) {
-    const it = lines[Symbol.asyncIterator]();
-    return { next: () => it.next() };
+/** The last (at most three) lines walked, the breaking one last, then every line not walked. */
+interface Tail {
+  readonly lines: readonly string[];
+  readonly walked: number;
+}
+
+type CleanChunk = Extract<ChunkCheck, { clean: true }>;
+
+const CHUNK_ROWS = 4096;
+
+/**
+ * Walks the lines in chunks of CHUNK_ROWS. Full chunks go to the pool (`poolFor`, none: this
+ * thread only), up to two per thread checked ahead, and a clean chunk is handed to `take`
+ * (false: it does not join the head); any other chunk is walked row by row here.
+ */
+async function walkChunks(
+  lines: Lines,
+  walk: ChainWalk,
+  poolFor: () => ChunkPool | undefined,
+  take: (chunk: readonly string[], check: CleanChunk) => boolean,
+): Promise<Tail> {
+  const ahead: Array<{ chunk: string[]; check?: Promise<ChunkCheck> }> = [];
+  let recent: string[] = [];
+  let broken: { tail: string[]; walked: number } | undefined;
+  const settle = async (): Promise<void> => {
+    const { chunk, check } = ahead.shift()!;
+    if (broken) {
+      broken.tail.push(...chunk);
+      return;
+    }
+    const result = await check;
+    if (result?.clean && take(chunk, result)) {
+      recent = chunk.slice(-3);
+      return;
+    }
+    for (let i = 0; i < chunk.length; i += 1) {
+      if (walk.step(chunk[i]!)) continue;
+      const before = [...recent, ...chunk.slice(0, i)].slice(-2);
+      broken = { tail: [...before, ...chunk.slice(i)], walked: before.length + 1 };
+      return;
+    }
+    recent = chunk.slice(-3);
+  };
+  let chunk: string[] = [];
+  let pool: ChunkPool | undefined;
+  const submit = async (): Promise<void> => {
+    pool ??= chunk.length === CHUNK_ROWS ? poolFor() : undefined;
+    ahead.push({ chunk, ...(pool && !broken ? { check: pool.check(chunk) } : {}) });
+    chunk = [];
+    while (ahead.length > (pool ? 2 * pool.threads : 0)) await settle();
+  };
+  if (Symbol.iterator in lines) {
+    for (const line of lines) if (chunk.push(line) === CHUNK_ROWS) await submit();
+  } else {
+    for await (const line of lines) if (chunk.push(line) === CHUNK_ROWS) await submit();
   }
-  const it = lines[Symbol.iterator]();
-  return { next: async () => it.next() };
+  if (chunk.length > 0) await submit();
+  while (ahead.length > 0) await settle();
+  return broken ? { lines: broken.tail, walked: broken.walked } : { lines: recent, walked: recent.length };
 }
 
 function seqOf(line: string | undefined): number | undefined {

@@ -1,10 +1,10 @@
 /** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createAuditStore, isCheckpoint, isPurgedRow, loadVerifyKeys, proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
+import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
 import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport, VerifyReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
-import { formatRecord, readSinkStatus } from '../export/index.js';
+import { carries, formatRecord, readSinkStatus } from '../export/index.js';
 import type { ExportFormat } from '../export/index.js';
 import type { CommandContext } from './context.js';
 import { openStore } from './store-uri.js';
@@ -55,8 +55,7 @@ export async function exportAudit(ctx: CommandContext, opts: ExportOptions): Pro
   try {
     for await (const record of store.read({ fromSeq })) {
       started ||= Date.parse(record.time) >= since!;
-      // A purged row has no event to map to OCSF; JSON Lines keep it (the chain links through it).
-      if (started && !(opts.format === 'ocsf' && isPurgedRow(record))) await ctx.write(`${formatRecord(record, opts.format)}\n`);
+      if (started && carries(record, opts.format)) await ctx.write(`${formatRecord(record, opts.format)}\n`);
     }
   } finally {
     await store.close();

@@ -57,22 +57,40 @@ function resolveSecret(ref: string, where: string, baseDir: string, env: NodeJS.
   return ref;
 }
 
+/**
+ * A sink credential: a secret reference, or `key:ID`, a `secret` key of the registry (the
+ * `keys` section), read from that key's reference. Problems are appended, never thrown.
+ */
+function resolveCredential(ref: string, where: string, ctx: ResolveContext): string {
+  if (!ref.startsWith('key:')) return resolveSecret(ref, where, ctx.baseDir, ctx.env, ctx.problems);
+  const id = ref.slice(4);
+  const key = ctx.keys.find((k) => k.id === id);
+  if (!key || key.use !== 'secret' || key.ref === undefined) {
+    ctx.problems.push(
+      `${where}: ${key ? `key ${id} is registered for ${key.use}, not secret` : `no key with id "${id}" in keys (a key:ID credential needs a secret key)`}`,
+    );
+    return '';
+  }
+  return resolveSecret(key.ref, `${where} (key ${id})`, ctx.baseDir, ctx.env, ctx.problems);
+}
+
+interface ResolveContext {
+  readonly source: string;
+  readonly baseDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly problems: string[];
+  readonly keys: CustosConfig['keys'];
+}
+
 const isRef = (v: string): boolean => /^(env|file):.+$/.test(v);
 
 /** export: paths made absolute, secret references resolved (problems appended). */
-function resolveExport(
-  section: CustosConfig['export'],
-  ctx: { source: string; baseDir: string; env: NodeJS.ProcessEnv; problems: string[] },
-): CustosConfig['export'] {
+function resolveExport(section: CustosConfig['export'], ctx: ResolveContext): CustosConfig['export'] {
   return { ...section, stateDir: path.resolve(ctx.baseDir, section.stateDir), sinks: resolveSinks(section.sinks, 'export.sinks', ctx) };
 }
 
 /** Sinks (export's and the monitor's alert sinks): paths made absolute, secret references resolved. */
-function resolveSinks<S extends CustosConfig['export']['sinks'][number]>(
-  list: readonly S[],
-  key: string,
-  ctx: { source: string; baseDir: string; env: NodeJS.ProcessEnv; problems: string[] },
-): S[] {
+function resolveSinks<S extends CustosConfig['export']['sinks'][number]>(list: readonly S[], key: string, ctx: ResolveContext): S[] {
   const { source, baseDir, env, problems } = ctx;
   const where = (i: number, field: string): string => `${source}: ${key}[${i}].${field}`;
   return list.map((sink, i): S => {
@@ -80,7 +98,7 @@ function resolveSinks<S extends CustosConfig['export']['sinks'][number]>(
       case 'file':
         return { ...sink, path: path.resolve(baseDir, sink.path) };
       case 'webhook':
-        return { ...sink, secret: resolveSecret(sink.secret, where(i, 'secret'), baseDir, env, problems) };
+        return { ...sink, secret: resolveCredential(sink.secret, where(i, 'secret'), ctx) };
       case 'splunk_hec':
         return { ...sink, token: resolveSecret(sink.token, where(i, 'token'), baseDir, env, problems) };
       case 'syslog':
@@ -95,18 +113,15 @@ function resolveSinks<S extends CustosConfig['export']['sinks'][number]>(
       case 's3':
         return {
           ...sink,
-          accessKeyId: resolveSecret(sink.accessKeyId, where(i, 'accessKeyId'), baseDir, env, problems),
-          secretAccessKey: resolveSecret(sink.secretAccessKey, where(i, 'secretAccessKey'), baseDir, env, problems),
+          accessKeyId: resolveCredential(sink.accessKeyId, where(i, 'accessKeyId'), ctx),
+          secretAccessKey: resolveCredential(sink.secretAccessKey, where(i, 'secretAccessKey'), ctx),
         };
     }
   });
 }
 
 /** monitor: alert sinks and tracing headers resolved. */
-function resolveMonitor(
-  section: CustosConfig['monitor'],
-  ctx: { source: string; baseDir: string; env: NodeJS.ProcessEnv; problems: string[] },
-): CustosConfig['monitor'] {
+function resolveMonitor(section: CustosConfig['monitor'], ctx: ResolveContext): CustosConfig['monitor'] {
   const headers = Object.entries(section.tracing.headers).map(([k, v]) => [
     k,
     resolveSecret(v, `${ctx.source}: monitor.tracing.headers.${k}`, ctx.baseDir, ctx.env, ctx.problems),
@@ -161,8 +176,8 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     connection: resolveConnection(s.connection, baseDir),
   }));
   const tls = cfg.server.tls && { ...cfg.server.tls, cert: path.resolve(baseDir, cfg.server.tls.cert), key: path.resolve(baseDir, cfg.server.tls.key) };
-  const exportSection = resolveExport(cfg.export, { source, baseDir, env, problems });
-  const monitor = resolveMonitor(cfg.monitor, { source, baseDir, env, problems });
+  const exportSection = resolveExport(cfg.export, { source, baseDir, env, problems, keys: cfg.keys });
+  const monitor = resolveMonitor(cfg.monitor, { source, baseDir, env, problems, keys: cfg.keys });
   const store =
     cfg.audit.store.startsWith('sqlite:') && cfg.audit.store !== 'sqlite::memory:'
       ? `sqlite:${path.resolve(baseDir, cfg.audit.store.slice('sqlite:'.length))}`

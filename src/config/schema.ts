@@ -14,6 +14,12 @@ const secretRef = z
   .regex(SECRET_REF, 'must be a secret reference (env:NAME or file:PATH), never an inline secret')
   .describe('A secret reference: `env:NAME` reads an environment variable, `file:PATH` reads a file (trailing newline trimmed).');
 
+/** A credential of a sink: a secret reference, or a `secret` key of the registry by id (`key:ID`: rotate by registering a new id and pointing here). */
+const credentialRef = z
+  .string()
+  .regex(/^(env|file|key):.+$/, 'must be a secret reference (env:NAME or file:PATH) or a registry key (key:ID), never an inline secret')
+  .describe('A secret reference (`env:NAME`, `file:PATH`) or a `secret` key of the key registry (`key:ID`).');
+
 /** An address or CIDR block (IPv4 or IPv6): `10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`. */
 function isCidr(text: string): boolean {
   const [address = '', bits, extra] = text.split('/');
@@ -272,8 +278,8 @@ const sinkSchema = z.discriminatedUnion('type', [
       type: z.literal('webhook'),
       ...sinkCommon,
       url: z.url().describe('Where each batch is POSTed (JSON).'),
-      secret: secretRef.describe(
-        'HMAC-SHA256 key: `X-Custos-Signature: v1=HEX` over `TIMESTAMP.BODY`, `X-Custos-Timestamp` in Unix seconds. A secret reference.',
+      secret: credentialRef.describe(
+        'HMAC-SHA256 key: `X-Custos-Signature: v1=HEX` over `TIMESTAMP.BODY`, `X-Custos-Timestamp` in Unix seconds. A secret reference, or `key:ID` (a `secret` key of the registry).',
       ),
     })
     .describe('An HMAC-signed webhook.'),
@@ -339,8 +345,8 @@ const sinkSchema = z.discriminatedUnion('type', [
       region: z.string().min(1).default('us-east-1').describe('The SigV4 signing region.'),
       bucket: z.string().min(3).max(63).describe('The bucket; use one with Object Lock (compliance mode) so nobody can delete an anchor.'),
       prefix: z.string().default('').describe('Key prefix, e.g. `custos/prod/`.'),
-      accessKeyId: secretRef.describe('The access key id, as a secret reference.'),
-      secretAccessKey: secretRef.describe('The secret access key, as a secret reference.'),
+      accessKeyId: credentialRef.describe('The access key id: a secret reference, or `key:ID` (a `secret` key of the registry).'),
+      secretAccessKey: credentialRef.describe('The secret access key: a secret reference, or `key:ID` (a `secret` key of the registry).'),
     })
     .describe('External anchor: signed checkpoint rows as objects in an S3-compatible bucket, never overwritten (`If-None-Match: *`).'),
 ]);
@@ -354,9 +360,9 @@ const keySchema = z
       'The id rows, checkpoints and config refer to the key by. Keep a rotated-out key registered while anything sealed or signed with it is kept.',
     ),
     use: z
-      .enum(['encrypt', 'sign', 'hmac'])
+      .enum(['encrypt', 'sign', 'hmac', 'secret'])
       .describe(
-        '`encrypt`: an AES-256 key-encryption key (at-rest encryption). `sign`: an Ed25519 key (checkpoints). `hmac`: an HMAC-SHA256 key (anchors, webhooks).',
+        "`encrypt`: an AES-256 key-encryption key (at-rest encryption). `sign`: an Ed25519 key (checkpoints). `hmac`: an HMAC-SHA256 key. `secret`: a secret handed to another system as it is (a webhook sink's HMAC secret, S3 credentials: `key:ID` in those fields); `ref` only, never `pkcs11`.",
       ),
     ref: secretRef
       .optional()
@@ -373,7 +379,8 @@ const keySchema = z
       .optional()
       .describe('A key held in a PKCS#11 token (HSM): it never leaves the token.'),
   })
-  .refine((k) => (k.ref === undefined) !== (k.pkcs11 === undefined), { message: 'give exactly one of ref or pkcs11' });
+  .refine((k) => (k.ref === undefined) !== (k.pkcs11 === undefined), { message: 'give exactly one of ref or pkcs11' })
+  .refine((k) => k.use !== 'secret' || k.pkcs11 === undefined, { message: 'a secret key is handed out as it is: give ref, not pkcs11' });
 
 const retentionDays = z.number().int().min(1).max(36_500);
 

@@ -1,8 +1,14 @@
 /** Formats a record for a sink: the stored canonical JSON (jsonl) or its OCSF event. */
+import { isPurgedRow } from '../audit/index.js';
 import { canonicalize, CustosError } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 import { toOcsf } from './ocsf.js';
 import type { ExportFormat } from './types.js';
+
+/** Whether `format` carries the record: a purged row (tombstone) has no event to map to OCSF; JSON Lines keep it (the chain links through it). */
+export function carries(record: AuditRecord, format: ExportFormat): boolean {
+  return format !== 'ocsf' || !isPurgedRow(record);
+}
 
 /** One record as one line of JSON (no newline). Both forms carry `seq`, so a duplicate is recognisable. */
 export function formatRecord(record: AuditRecord, format: ExportFormat): string {

@@ -6,7 +6,7 @@ export type { SinkRunner, SinkRunnerOptions, TrailReader } from './runner.js';
 export { createFileCursorStore, readCursor } from './cursor.js';
 export { readSinkStatus } from './status.js';
 export type { CursorStore } from './cursor.js';
-export { formatRecord } from './format.js';
+export { carries, formatRecord } from './format.js';
 export { toOcsf, OCSF_VERSION } from './ocsf.js';
 export { signWebhook, verifyWebhookSignature } from './sinks/webhook-sink.js';
 export { toSyslogMessage, frameOctetCounted } from './sinks/syslog-sink.js';

@@ -4,6 +4,8 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { createMemoryAudit, makeEntry } from '../audit/index.test-support.js';
 import type { AuditRecord } from '../kernel/index.js';
+import { renderTombstone } from '../audit/retention-format.js';
+import { carries } from './format.js';
 import { toOcsf } from './ocsf.js';
 
 const schema = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../test/fixtures/ocsf/api-activity-1.3.0.schema.json'), 'utf8')) as object;
@@ -112,5 +114,13 @@ describe('OCSF API Activity mapping', () => {
       trace: { uid: '0af7651916cd43dd8448eb211c80319c' },
       unmapped: { detail: { action: 'policy_activated' } },
     });
+  });
+});
+
+describe('which rows a format carries', () => {
+  it('OCSF skips a purged row (tombstone), which has no event to map; JSON Lines keep it', () => {
+    const tombstone = JSON.parse(renderTombstone(2, 'a'.repeat(64), 'b'.repeat(64), 9)) as AuditRecord;
+    const row = { ...makeEntry(1), seq: 1, prev_hash: 'a'.repeat(64), hash: 'b'.repeat(64) } as AuditRecord;
+    expect([carries(tombstone, 'ocsf'), carries(tombstone, 'jsonl'), carries(row, 'ocsf'), carries(row, 'jsonl')]).toEqual([false, true, true, true]);
   });
 });

@@ -3,8 +3,8 @@
  * started and stopped together. `status()` is what readiness and the CLI show.
  */
 import os from 'node:os';
-import { isPurgedRow } from '../audit/index.js';
 import { createFileCursorStore } from './cursor.js';
+import { carries } from './format.js';
 import { createSinkRunner } from './runner.js';
 import type { SinkRunner, TrailReader } from './runner.js';
 import { createDirectorySink, createS3Sink } from './sinks/anchor-sinks.js';
@@ -33,8 +33,8 @@ export interface ExportService {
 }
 
 /**
- * The sink a setting names, passing only the rows of `settings.events` when set. An OCSF sink
- * skips purged rows (tombstones carry no event to map; the JSONL form keeps them).
+ * The sink a setting names, passing only the rows of `settings.events` when set, and only
+ * the rows its format carries (`carries`: an OCSF sink skips purged rows).
  */
 export function createSink(settings: SinkSettings): Sink {
   const sink = createDestination(settings);
@@ -45,7 +45,7 @@ export function createSink(settings: SinkSettings): Sink {
     name: sink.name,
     type: sink.type,
     deliver: async (batch) => {
-      const kept = batch.filter((r) => (!events || events.includes(r.event)) && !(ocsf && isPurgedRow(r)));
+      const kept = batch.filter((r) => (!events || events.includes(r.event)) && carries(r, settings.format));
       if (kept.length > 0) await sink.deliver(kept);
     },
     close: () => sink.close(),

@@ -16,6 +16,8 @@ export function createKeyRegistry(specs: readonly KeySpec[]): KeyRegistry {
     if (byId.has(spec.id)) throw new CustosError('ERR_KEY_INVALID', `key ${spec.id} is registered twice`, { detail: { key_id: spec.id } });
     if ((spec.material === undefined) === (spec.pkcs11 === undefined))
       throw new CustosError('ERR_KEY_INVALID', `key ${spec.id} needs exactly one of ref (file:/env:) or pkcs11`, { detail: { key_id: spec.id } });
+    if (spec.use === 'secret' && spec.material === undefined)
+      throw new CustosError('ERR_KEY_INVALID', `key ${spec.id} is a secret handed out as it is: give ref, not pkcs11`, { detail: { key_id: spec.id } });
     byId.set(spec.id, spec);
   }
   const built = new Map<string, EncryptionKey | SigningKey | HmacKey>();

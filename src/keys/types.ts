@@ -1,8 +1,12 @@
 /** The key registry's types: what a key is for, where it lives, and the operations it offers. */
 import type { KeyObject } from 'node:crypto';
 
-/** What a key is for: `encrypt` wraps data keys (at-rest encryption), `sign` signs checkpoints, `hmac` authenticates (anchors, webhooks). */
-export type KeyUse = 'encrypt' | 'sign' | 'hmac';
+/**
+ * What a key is for: `encrypt` wraps data keys (at-rest encryption), `sign` signs checkpoints,
+ * `hmac` authenticates; `secret` is a secret handed to another system as it is (a webhook sink's
+ * HMAC secret, S3 credentials), read from the registry entry when the config is loaded.
+ */
+export type KeyUse = 'encrypt' | 'sign' | 'hmac' | 'secret';
 
 /** A key held in a PKCS#11 token (an HSM, SoftHSM in tests): it never leaves the token. */
 export interface Pkcs11Location {
@@ -20,7 +24,7 @@ export interface Pkcs11Location {
 export interface KeySpec {
   readonly id: string;
   readonly use: KeyUse;
-  /** The key's text: 32 bytes as base64 or hex (`encrypt`, `hmac`), or a PKCS#8 PEM Ed25519 private key (`sign`). */
+  /** The key's text: 32 bytes as base64 or hex (`encrypt`, `hmac`), a PKCS#8 PEM Ed25519 private key (`sign`), any text (`secret`). */
   readonly material?: string;
   readonly pkcs11?: Pkcs11Location;
 }

@@ -1,0 +1,76 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { GENESIS_HASH, buildCheckpointRow } from '../kernel/index.js';
+import type { AuditEntry } from '../kernel/index.js';
+import { chainRecord } from './chain-hash.js';
+import { createCheckpointSigner, loadVerifyKeys } from './checkpoint.js';
+import { makeEntry } from './index.test-support.js';
+import { CompactTree, hashRowLeaf } from './merkle.js';
+import { verifyExport } from './verify-export.js';
+import { checkChunkHere, verifyThreads } from './verify-parallel.js';
+
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+const signer = createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+const keys = loadVerifyKeys([publicKey.export({ type: 'spki', format: 'pem' }).toString()]);
+
+/** A signed trail of `n` lines, a checkpoint row every 1000: more than two chunks of 4096, so the threads take part. */
+function trail(n: number): string[] {
+  const tree = new CompactTree();
+  const lines: string[] = [];
+  let prev = { seq: 0, hash: GENESIS_HASH };
+  for (let i = 1; i <= n; i += 1) {
+    const entry: AuditEntry =
+      i % 1000 === 0
+        ? buildCheckpointRow(
+            { time: '2026-01-01T00:00:00.000Z', requestId: `cp-${i}`, bundleHash: 'a'.repeat(64) },
+            signer.sign({ treeSize: tree.size, rootHash: tree.root().toString('hex') }),
+          )
+        : makeEntry(i);
+    const { record, json } = chainRecord(entry, prev);
+    lines.push(json);
+    tree.append(hashRowLeaf(record.hash));
+    prev = { seq: record.seq, hash: record.hash };
+  }
+  return lines;
+}
+
+const LINES = trail(9500);
+
+describe('verification on worker threads', () => {
+  it('a worker finds a chunk of sound rows clean, with their leaves and links; one changed byte makes it not clean', () => {
+    const check = checkChunkHere(LINES.slice(100, 200));
+    expect(check.clean).toBe(true);
+    if (!check.clean) return;
+    expect(check.first.seq).toBe(101);
+    expect(check.last).toEqual({ seq: 200, hash: (JSON.parse(LINES[199]!) as { hash: string }).hash });
+    expect(Buffer.from(check.leaves.subarray(0, 32))).toEqual(hashRowLeaf((JSON.parse(LINES[100]!) as { hash: string }).hash));
+    expect(checkChunkHere(LINES.slice(100, 200).map((l, i) => (i === 50 ? l.replace('"allow"', '"deny"') : l))).clean).toBe(false);
+    expect(checkChunkHere([...LINES.slice(100, 110), ...LINES.slice(111, 120)]).clean).toBe(false);
+  });
+
+  it('by default uses this thread alone on two cores or fewer (where workers were measured to gain nothing), else up to four', () => {
+    expect([1, 2, 3, 8].map((cores) => verifyThreads(cores))).toEqual([1, 1, 3, 4]);
+  });
+
+  const cases: Record<string, (lines: string[]) => string[]> = {
+    intact: (l) => l,
+    'a changed field in the second chunk': (l) => l.map((x, i) => (i === 5000 ? x.replace('"allow"', '"deny"') : x)),
+    'a row deleted at a chunk boundary': (l) => l.filter((_, i) => i !== 4096),
+    'two rows swapped across a chunk boundary': (l) => [...l.slice(0, 4095), l[4096]!, l[4095]!, ...l.slice(4097)],
+    'a row inserted': (l) => [...l.slice(0, 6000), l[5999]!, ...l.slice(6000)],
+    'rows cut off the end': (l) => l.slice(0, 8190),
+    'the first line broken': (l) => ['{', ...l.slice(1)],
+  };
+  it.each(Object.entries(cases))('gives the report of the one-thread verifier: %s', async (_name, tamper) => {
+    const lines = tamper(LINES);
+    const checkpoint = (JSON.parse(LINES[8999]!) as { checkpoint: never }).checkpoint;
+    const [one, threaded] = await Promise.all([verifyExport(lines, { keys, threads: 1, checkpoint }), verifyExport(lines, { keys, threads: 2, checkpoint })]);
+    expect(threaded).toEqual(one);
+    async function* stream(): AsyncIterable<string> {
+      yield* lines;
+    }
+    expect(await verifyExport(stream(), { keys, threads: 2, checkpoint })).toEqual(one);
+    if (_name === 'intact') expect(one).toMatchObject({ ok: true, rows: 9500, checkpoints: 10 });
+    else expect(one.ok).toBe(false);
+  });
+});
