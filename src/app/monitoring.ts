@@ -6,7 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedConfig } from '../config/index.js';
 import { createSink } from '../export/index.js';
-import type { AuditMonitor, AuditRecord, AuditStore, CallGuard, Logger, Pipeline, PipelineObserver, RateCounter, UpstreamPool, UpstreamStatus } from '../kernel/index.js';
+import type {
+  AuditMonitor,
+  AuditRecord,
+  AuditStore,
+  CallGuard,
+  Logger,
+  Pipeline,
+  PipelineObserver,
+  RateCounter,
+  UpstreamPool,
+  UpstreamStatus,
+} from '../kernel/index.js';
 import { createCallTracer, createMetrics, createMonitor, createPipelineObserver } from '../monitor/index.js';
 import type { Monitor } from '../monitor/index.js';
 import type { MonitorAdminPort } from '../gateway/index.js';

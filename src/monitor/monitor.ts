@@ -9,7 +9,19 @@
  * alert, so three replicas raise it once.
  */
 import { CustosError } from '../kernel/index.js';
-import type { AuditMonitor, AuditRecord, AuditStore, CallGuard, Clock, IdSource, Logger, Pipeline, Principal, RateCounter, UpstreamPool } from '../kernel/index.js';
+import type {
+  AuditMonitor,
+  AuditRecord,
+  AuditStore,
+  CallGuard,
+  Clock,
+  IdSource,
+  Logger,
+  Pipeline,
+  Principal,
+  RateCounter,
+  UpstreamPool,
+} from '../kernel/index.js';
 import { createAlertDelivery } from './alert-delivery.js';
 import { formatKillTarget, matchKill, parseKillTarget } from './kill-switches.js';
 import { createAlertRules } from './rules.js';
