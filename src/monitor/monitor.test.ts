@@ -69,7 +69,14 @@ function fakePool() {
 }
 
 /** A replica: a monitor and a pipeline on a shared trail (and, given one, the replicas' shared counters). */
-async function replica(audit = createMemoryAudit(), pool = fakePool(), delivered: AuditRecord[] = [], counter?: RateCounter, policy = allowAll) {
+async function replica(
+  audit = createMemoryAudit(),
+  pool = fakePool(),
+  delivered: AuditRecord[] = [],
+  counter?: RateCounter,
+  policy = allowAll,
+  clock = { now: () => new Date() },
+) {
   const sink: AlertSink = { name: 'test', deliver: async (records) => void delivered.push(...records) };
   const monitor = createMonitor({
     store: audit,
@@ -83,7 +90,7 @@ async function replica(audit = createMemoryAudit(), pool = fakePool(), delivered
     policy: { current: () => policy },
     protector,
     audit,
-    clock: { now: () => new Date() },
+    clock,
     ids: { newId: () => `id-${Math.random()}` },
     monitor: monitor.hook,
     guard: monitor.guard,
@@ -162,8 +169,9 @@ describe('the monitor', () => {
       ...allowAll,
       decide: () => ({ decision: 'deny', reasons: ['no'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] }),
     };
-    const a = await replica(createMemoryAudit(), fakePool(), [], counters[0], denyAll);
-    const b = await replica(a.audit, fakePool(), [], counters[1], denyAll);
+    const inOneWindow = { now: () => new Date('2026-01-01T00:00:30Z') }; // the windows are on the rows' times
+    const a = await replica(createMemoryAudit(), fakePool(), [], counters[0], denyAll, inOneWindow);
+    const b = await replica(a.audit, fakePool(), [], counters[1], denyAll, inOneWindow);
     // 10 denials (the spike's minimum) for one user, agent and tool: 5 on each replica, so neither alone has a spike.
     for (let i = 0; i < 5; i++) for (const r of [a, b]) expect((await r.pipeline.run(call(), forward)).forwarded).toBe(false);
     for (const r of [a, b]) await r.monitor.sync();

@@ -18,6 +18,8 @@ const denyAll: ActivePolicy = {
   classifyTool: () => ({ classes: [] }),
   classificationRules: [],
 };
+// One instant for every row: the windows are on the rows' times, and the test must not straddle a window's end.
+const clock = { now: () => new Date('2026-01-01T00:00:30Z') };
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const call = (): ToolCall => ({
@@ -51,12 +53,12 @@ describe('the monitor on two replicas and one PostgreSQL', () => {
     for (let i = 0; i < 2; i++) {
       const store = await createAuditStore(db.url, { busyTimeoutMs: 10_000 });
       const counter = await createRateCounter(db.url);
-      const monitor = createMonitor({ store, clock: { now: () => new Date() }, ids: { newId: randomUUID }, logger: silent, counter });
+      const monitor = createMonitor({ store, clock, ids: { newId: randomUUID }, logger: silent, counter });
       const pipeline = createPipeline({
         policy: { current: () => denyAll },
         protector: createProtector(),
         audit: store,
-        clock: { now: () => new Date() },
+        clock,
         ids: { newId: randomUUID },
         monitor: monitor.hook,
         guard: monitor.guard,
