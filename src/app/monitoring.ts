@@ -6,7 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedConfig } from '../config/index.js';
 import { createSink } from '../export/index.js';
-import type { AuditMonitor, AuditRecord, AuditStore, CallGuard, Logger, Pipeline, PipelineObserver, UpstreamPool, UpstreamStatus } from '../kernel/index.js';
+import type {
+  AuditMonitor,
+  AuditRecord,
+  AuditStore,
+  CallGuard,
+  Logger,
+  Pipeline,
+  PipelineObserver,
+  RateCounter,
+  UpstreamPool,
+  UpstreamStatus,
+} from '../kernel/index.js';
 import { createCallTracer, createMetrics, createMonitor, createPipelineObserver } from '../monitor/index.js';
 import type { Monitor } from '../monitor/index.js';
 import type { MonitorAdminPort } from '../gateway/index.js';
@@ -30,7 +41,10 @@ export interface Monitoring {
 
 const OFF: Monitoring = { instrument: (s) => s, attach: () => undefined, start: async () => undefined, close: async () => undefined };
 
-export function createMonitoring(config: ResolvedConfig, deps: { readonly store: Pick<AuditStore, 'read'>; readonly logger: Logger }): Monitoring {
+export function createMonitoring(
+  config: ResolvedConfig,
+  deps: { readonly store: Pick<AuditStore, 'read'>; readonly logger: Logger; readonly counter: Pick<RateCounter, 'take'> },
+): Monitoring {
   const m = config.monitor;
   if (!m.enabled) return OFF;
   let pool: UpstreamPool | undefined;
@@ -46,6 +60,7 @@ export function createMonitoring(config: ResolvedConfig, deps: { readonly store:
     ids: { newId: randomUUID },
     logger: deps.logger,
     sinks: m.alerts.sinks.map((s) => createSink(toSinkSettings(s))),
+    counter: deps.counter,
     settings: { syncMs: m.syncMs, alertOnly: m.drift.alertOnly, rules: { ...rules, windowMs: windowSec * 1000, cooldownMs: cooldownSec * 1000 } },
   });
   const hook: AuditMonitor = (record: AuditRecord) => {

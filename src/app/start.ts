@@ -120,10 +120,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const pseudonyms = config.llm.pseudonyms.enabled
       ? createPseudonymVault({ clock: { now: () => new Date() }, ttlMs: config.llm.pseudonyms.ttlSec * 1000 })
       : undefined;
-    const monitoring = createMonitoring(config, { store, logger });
-    cleanups.push(() => monitoring.close());
     const rateCounter = await createRateCounter(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
     cleanups.push(() => rateCounter.close());
+    const monitoring = createMonitoring(config, { store, logger, counter: rateCounter });
+    cleanups.push(() => monitoring.close());
     // A write's before-state is read through the upstream pool, which is opened after the pipeline.
     const pool: { current?: UpstreamPool } = {};
     const pipeline = createPipeline({

@@ -53,6 +53,10 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
     },
   });
 
+  // Label children bound once per label set: an update is then a map lookup and an add, not a label hash.
+  const stageOf = bound((stage: string) => stages.labels(stage));
+  const decisionOf = bound((key: string) => decisions.labels(...key.split('\0')));
+
   function countRedactions(r: AuditRecord): void {
     const { count, types, rules } = r.redactions;
     if (count === 0) return;
@@ -64,11 +68,11 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
   return {
     observeRow(r) {
       const outcome = DECISION_EVENTS[r.event];
-      if (outcome) decisions.inc({ outcome, tier: r.agent?.tier ?? 'none', tool: r.tool ? `${r.tool.server}/${r.tool.name}` : 'none' });
+      if (outcome) decisionOf(`${outcome}\0${r.agent?.tier ?? 'none'}\0${r.tool ? `${r.tool.server}/${r.tool.name}` : 'none'}`).inc();
       if (r.event === 'alert' && r.alert) alerts.inc({ type: r.alert.type, severity: r.alert.severity });
       countRedactions(r);
     },
-    observeStage: (stage, seconds) => stages.observe({ stage }, seconds),
+    observeStage: (stage, seconds) => stageOf(stage).observe(seconds),
     instrumentStore(store) {
       const append: AuditStore['append'] = async (entry, options) => {
         const end = appendSeconds.startTimer();
@@ -84,5 +88,18 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
       return { append, read: (options) => store.read(options), close: () => store.close() };
     },
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
+
+/** `make(key)` once per key, then the same child (label sets are few: stages, outcomes × tiers × tools). */
+function bound<T>(make: (key: string) => T): (key: string) => T {
+  const children = new Map<string, T>();
+  return (key) => {
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(key);
+      children.set(key, child);
+    }
+    return child;
   };
 }

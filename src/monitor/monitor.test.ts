@@ -1,7 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRateCounter } from '../audit/index.js';
 import { createMemoryAudit } from '../audit/index.test-support.js';
 import { createPipeline } from '../kernel/index.js';
-import type { ActivePolicy, AuditRecord, McpTool, Principal, Protector, ToolCall, UpstreamEvent, UpstreamStatus, UpstreamTool } from '../kernel/index.js';
+import type {
+  ActivePolicy,
+  AuditRecord,
+  McpTool,
+  Principal,
+  Protector,
+  RateCounter,
+  ToolCall,
+  UpstreamEvent,
+  UpstreamStatus,
+  UpstreamTool,
+} from '../kernel/index.js';
 import { createMonitor } from './monitor.js';
 import type { AlertSink } from './types.js';
 
@@ -53,15 +68,29 @@ function fakePool() {
   };
 }
 
-/** A replica: a monitor and a pipeline on a shared trail. */
-async function replica(audit = createMemoryAudit(), pool = fakePool(), delivered: AuditRecord[] = []) {
+/** A replica: a monitor and a pipeline on a shared trail (and, given one, the replicas' shared counters). */
+async function replica(
+  audit = createMemoryAudit(),
+  pool = fakePool(),
+  delivered: AuditRecord[] = [],
+  counter?: RateCounter,
+  policy = allowAll,
+  clock = { now: () => new Date() },
+) {
   const sink: AlertSink = { name: 'test', deliver: async (records) => void delivered.push(...records) };
-  const monitor = createMonitor({ store: audit, clock: { now: () => new Date() }, ids: { newId: () => `k-${Math.random()}` }, logger: silent, sinks: [sink] });
+  const monitor = createMonitor({
+    store: audit,
+    clock: { now: () => new Date() },
+    ids: { newId: () => `k-${Math.random()}` },
+    logger: silent,
+    sinks: [sink],
+    ...(counter ? { counter } : {}),
+  });
   const pipeline = createPipeline({
-    policy: { current: () => allowAll },
+    policy: { current: () => policy },
     protector,
     audit,
-    clock: { now: () => new Date() },
+    clock,
     ids: { newId: () => `id-${Math.random()}` },
     monitor: monitor.hook,
     guard: monitor.guard,
@@ -78,6 +107,7 @@ describe('the monitor', () => {
   it('approves tools on first sight and names the server version in an inventory row; a normal run raises nothing past the first use', async () => {
     const r = await replica();
     for (let i = 0; i < 20; i++) expect((await r.pipeline.run(call(), forward)).forwarded).toBe(true);
+    await r.monitor.sync(); // the rules count the rows as the monitor folds them
     await r.monitor.idle();
     expect(r.alerts()).toEqual(['tool_first_use', 'tool_first_use_by_user']); // the first call only
     const admins = r.audit.rows.filter((x) => x.event === 'admin').map((x) => x.detail);
@@ -130,6 +160,52 @@ describe('the monitor', () => {
       ['kill_switch_set', 'root', 'exfiltration suspected'],
       ['kill_switch_lifted', 'root', 'cleared'],
     ]);
+  });
+
+  it('replicas count one window: denials split over two replicas raise one deny spike, and a first use alerts once', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'custos-monitor-')), 'counters.sqlite');
+    const counters = [await createRateCounter(`sqlite:${file}`), await createRateCounter(`sqlite:${file}`)];
+    const denyAll: ActivePolicy = {
+      ...allowAll,
+      decide: () => ({ decision: 'deny', reasons: ['no'], bundleHash: 'b'.repeat(64), determiningPolicies: ['p'] }),
+    };
+    const inOneWindow = { now: () => new Date('2026-01-01T00:00:30Z') }; // the windows are on the rows' times
+    const a = await replica(createMemoryAudit(), fakePool(), [], counters[0], denyAll, inOneWindow);
+    const b = await replica(a.audit, fakePool(), [], counters[1], denyAll, inOneWindow);
+    // 10 denials (the spike's minimum) for one user, agent and tool: 5 on each replica, so neither alone has a spike.
+    for (let i = 0; i < 5; i++) for (const r of [a, b]) expect((await r.pipeline.run(call(), forward)).forwarded).toBe(false);
+    for (const r of [a, b]) await r.monitor.sync();
+    for (const r of [a, b]) await r.monitor.idle();
+    const spikes = a.audit.rows.filter((x) => x.alert?.type === 'deny_rate_spike').map((x) => x.detail?.scope);
+    expect(spikes.sort()).toEqual(['agent', 'tool', 'user']); // one each, not one per replica
+    expect(a.audit.rows.filter((x) => x.alert?.type === 'deny_rate_spike' && x.detail?.scope === 'user')[0]).toMatchObject({
+      user: { sub: 'alice' },
+      detail: { denies: 10 },
+    });
+
+    const allowed = [await replica(a.audit, fakePool(), [], counters[0]), await replica(a.audit, fakePool(), [], counters[1])];
+    for (const r of allowed) expect((await r.pipeline.run(call({ tool: { server: 'fs', name: 'list_directory' } }), forward)).forwarded).toBe(true);
+    for (const r of allowed) await r.monitor.sync();
+    for (const r of allowed) await r.monitor.idle();
+    expect(a.audit.rows.filter((x) => x.alert?.type === 'tool_first_use' && x.detail?.tool === 'fs/list_directory')).toHaveLength(1);
+    for (const r of [a, b, ...allowed]) await r.monitor.close();
+    for (const c of counters) await c.close();
+  });
+
+  it('a replica starting on a trail raises nothing for the rows already in it', async () => {
+    const a = await replica();
+    for (let i = 0; i < 3; i++) await a.pipeline.run(call({ tool: { server: 'fs', name: `t${i}` } }), forward);
+    await a.monitor.close();
+    const before = a.audit.rows.filter((x) => x.event === 'alert').length;
+    const b = await replica(a.audit);
+    await b.monitor.sync();
+    await b.monitor.idle();
+    expect(a.audit.rows.filter((x) => x.event === 'alert')).toHaveLength(before);
+    await b.pipeline.run(call({ tool: { server: 'fs', name: 't0' } }), forward);
+    await b.monitor.sync();
+    await b.monitor.idle();
+    expect(a.audit.rows.filter((x) => x.event === 'alert')).toHaveLength(before); // t0 was used before b started
+    await b.monitor.close();
   });
 
   it('kill switches on a tool, an upstream and a user stop exactly those calls', async () => {

@@ -4,9 +4,24 @@
  * /v1/admin/kill-switches. Its state is a fold over the trail (trail-state.ts): a change an
  * admin makes on any replica is a row, and every replica reads the trail's new rows every
  * `syncMs` (at once on its own), so a kill switch holds everywhere within about a second.
+ * The counting rules run over the same fold (every replica counts every replica's rows, in
+ * one set of windows); the replica whose raise is first in the shared rate counter writes the
+ * alert, so three replicas raise it once.
  */
 import { CustosError } from '../kernel/index.js';
-import type { AuditMonitor, AuditRecord, AuditStore, CallGuard, Clock, IdSource, Logger, Pipeline, Principal, UpstreamPool } from '../kernel/index.js';
+import type {
+  AuditMonitor,
+  AuditRecord,
+  AuditStore,
+  CallGuard,
+  Clock,
+  IdSource,
+  Logger,
+  Pipeline,
+  Principal,
+  RateCounter,
+  UpstreamPool,
+} from '../kernel/index.js';
 import { createAlertDelivery } from './alert-delivery.js';
 import { formatKillTarget, matchKill, parseKillTarget } from './kill-switches.js';
 import { createAlertRules } from './rules.js';
@@ -31,6 +46,8 @@ export interface MonitorDeps {
   readonly logger: Logger;
   readonly sinks?: readonly AlertSink[];
   readonly settings?: Partial<MonitorSettings>;
+  /** The replicas' shared counters (the rate limits'): one raise per alert and cooldown across replicas. Absent: this replica alone. */
+  readonly counter?: Pick<RateCounter, 'take'>;
 }
 
 /** What the monitor sees of the upstream pool. */
@@ -46,9 +63,9 @@ export interface Monitor {
   readonly guard: CallGuard;
   /** The pipeline the monitor writes through (it is created after the monitor). */
   attach(recorder: MonitorRecorder): void;
-  /** Folds the whole trail, looks at the upstreams' tools (and watches them), and starts reading new rows every `syncMs`. */
+  /** Folds the whole trail (raising nothing for rows already there), looks at the upstreams' tools (and watches them), and starts reading new rows every `syncMs`. */
   start(upstreams?: MonitoredUpstreams): Promise<void>;
-  /** Folds the rows written since the last look. */
+  /** Folds the rows written since the last look, and raises the alerts the counting rules find in them. */
   sync(): Promise<void>;
   alerts(options?: { readonly all?: boolean }): AlertView[];
   /** Acknowledges an alert (by its row's seq) with a note: an admin row. */
@@ -86,6 +103,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   let syncAgain = false;
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
+  let live = false; // after the start's fold: rules raise only on rows written since
 
   function track(work: Promise<unknown>): void {
     const p = work.catch((err: unknown) => deps.logger.error({ err: (err as { code?: string }).code ?? 'error' }, 'monitor: a row could not be written'));
@@ -113,8 +131,10 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       do {
         syncAgain = false;
         for await (const r of deps.store.read({ fromSeq: state.lastSeq + 1 })) {
+          if (r.seq <= state.lastSeq) continue;
           foldRow(state, r);
-          rules.markUsed(r); // a tool first used on another replica is not new here
+          const raised = rules.observe(r);
+          if (live && recorder) for (const alert of raised) track(raiseOnce(alert, Date.parse(r.time)));
         }
       } while (syncAgain);
     })().finally(() => {
@@ -123,15 +143,31 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     return syncing;
   }
 
+  /** Raises an alert the rules found unless another replica already raised it in this cooldown window. */
+  async function raiseOnce(alert: RaisedMonitorAlert, t: number): Promise<void> {
+    if (deps.counter) {
+      const cooldown = Math.max(1, settings.rules.cooldownMs);
+      const window = Math.floor(t / cooldown);
+      const key = { key: `monitor|${alert.type}|${alert.key}|${window}`, limit: 1, expiresAt: (window + 1) * cooldown };
+      try {
+        if ((await deps.counter.take([key])) !== null) return; // raised on another replica
+      } catch (err) {
+        // Better twice than never: without the shared counter this replica raises it.
+        deps.logger.warn({ err: (err as { code?: string }).code ?? 'error', alert: alert.type }, 'monitor: the shared alert counter is unavailable');
+      }
+    }
+    raise(alert);
+  }
+
   function onAlertRow(r: AuditRecord): void {
     const fromRule = r.detail?.rule === r.alert?.type;
     const key = `${r.user.iss ?? ''}|${r.user.sub ?? ''}`;
     if (fromRule || rules.admit({ type: r.alert?.type ?? 'alert', severity: 'low', key, detail: {} })) track(delivery.deliver(r));
   }
 
+  /** On the call's path: only the delivery of alert rows; the rules count in `sync`, beside the calls. */
   const hook: AuditMonitor = (r) => {
     if (r.event === 'alert') onAlertRow(r);
-    else if (recorder) for (const alert of rules.observe(r)) raise(alert);
   };
 
   /** Approvals of first-seen tools, alerts of changed ones, inventory rows of new servers or versions. */
@@ -241,6 +277,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     },
     async start(pool) {
       await sync();
+      live = true;
       upstreams = pool;
       tools = pool ? createToolWatch(pool, state, new Set(settings.alertOnly)) : undefined;
       unsubscribe = pool?.onEvent(onUpstreamEvent);

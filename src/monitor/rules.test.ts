@@ -48,7 +48,7 @@ function setup(settings = DEFAULT_RULE_SETTINGS) {
 
 /** A normal hour: each minute 3 denials spread over users, 20 calls of tools already in use, a few redactions, 5 failed logins. */
 function normalMinutes(t: ReturnType<typeof setup>, minutes: number): void {
-  for (const user of ['alice', 'bob']) for (const tool of ['read_file', 'list_directory']) t.rules.markUsed(intent(t.at(), user, tool));
+  for (const user of ['alice', 'bob']) for (const tool of ['read_file', 'list_directory']) t.rules.observe(intent(t.at(), user, tool)); // tools in use already
   for (let m = 0; m < minutes; m++) {
     for (let i = 0; i < 20; i++) t.feed(intent(t.at(), i % 2 ? 'alice' : 'bob', i % 3 ? 'read_file' : 'list_directory'));
     for (let i = 0; i < 3; i++) t.feed(deny(t.at(), i % 2 ? 'alice' : 'bob', i % 2 ? 'read_file' : 'write_file'));

@@ -1,8 +1,10 @@
 /**
- * The alert rules over the trail: each durable row goes through `observe`, which returns the
- * alerts it raises. Counting rules keep per-key windows of `windowMs` on the injected clock
- * and compare the current window with a rolling baseline of the windows before it. The same
- * alert (type and key) is raised again only after the cooldown. Pure state, no I/O.
+ * The alert rules over the trail: each row of the trail goes through `observe` (in seq order,
+ * as the monitor folds it), which returns the alerts it raises. Counting rules keep per-key
+ * windows of `windowMs` on the rows' own times and compare the current window with a rolling
+ * baseline of the windows before it, so every replica folding the same trail counts the same
+ * windows. The same alert (type and key) is raised again only after the cooldown. Pure state,
+ * no I/O.
  */
 import type { AuditRecord } from '../kernel/index.js';
 import { ALERT_TYPES } from './types.js';
@@ -18,10 +20,13 @@ interface Series {
 export interface AlertRules {
   /** The alerts a durable row raises (none for the monitor's own alert rows). */
   observe(record: AuditRecord): RaisedMonitorAlert[];
-  /** Passes an alert raised outside the trail (upstream down, a bundle's mode…) through the cooldown. */
-  admit(alert: RaisedMonitorAlert): boolean;
-  /** Marks a tool as already used (from the trail at start), so only a genuinely new one alerts. */
-  markUsed(record: AuditRecord): void;
+  /** Passes an alert through the cooldown, at `t` (epoch ms; the clock's now when absent). */
+  admit(alert: RaisedMonitorAlert, t?: number): boolean;
+}
+
+/** The rows the counting rules look at (one place to leave a kind of row out). */
+export function ruleSees(r: AuditRecord): boolean {
+  return r.event === 'deny' || r.event === 'intent' || r.event === 'result' || r.event === 'auth_failure';
 }
 
 const userKey = (r: AuditRecord): string | undefined => (r.user.sub ? `${r.user.iss ?? ''}|${r.user.sub}` : undefined);
@@ -50,16 +55,15 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     return s;
   }
 
-  function add(key: string, by: number): Series {
-    const s = roll(key, now());
+  function add(key: string, by: number, t: number): Series {
+    const s = roll(key, t);
     s.count += by;
     return s;
   }
 
-  function admit(alert: RaisedMonitorAlert): boolean {
+  function admit(alert: RaisedMonitorAlert, t = now()): boolean {
     const id = `${alert.type}|${alert.key}`;
     const last = lastRaised.get(id);
-    const t = now();
     if (last !== undefined && t - last < settings.cooldownMs) return false;
     lastRaised.set(id, t);
     return true;
@@ -74,7 +78,7 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     detail: Record<string, unknown>,
   ): void {
     const alert = { type, severity, key, cause, detail };
-    if (admit(alert)) out.push(alert);
+    if (admit(alert, at)) out.push(alert);
   }
 
   function denySpikes(r: AuditRecord, out: RaisedMonitorAlert[]): void {
@@ -85,7 +89,7 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     ];
     for (const [scope, value] of keys) {
       if (value === undefined) continue;
-      const s = add(`deny|${scope}|${value}`, 1);
+      const s = add(`deny|${scope}|${value}`, 1, at);
       const baseline = s.history.length === 0 ? 0 : s.history.reduce((a, b) => a + b, 0) / s.history.length;
       const { minDenies, factor } = settings.denySpike;
       if (s.count >= minDenies && s.count >= factor * Math.max(baseline, 1))
@@ -112,7 +116,7 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
   function redactions(r: AuditRecord, out: RaisedMonitorAlert[]): void {
     const user = userKey(r);
     if (user === undefined || r.redactions.count === 0) return;
-    const s = add(`redact|${user}`, r.redactions.count);
+    const s = add(`redact|${user}`, r.redactions.count, at);
     if (s.count >= settings.redactionsPerWindow)
       raise(out, ALERT_TYPES.REDACTIONS_OVER_THRESHOLD, 'medium', user, r, {
         redactions: s.count,
@@ -125,7 +129,7 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
   function authFailures(r: AuditRecord, out: RaisedMonitorAlert[]): void {
     const aggregate = (r.detail?.aggregate ?? undefined) as { count?: unknown } | undefined;
     const count = typeof aggregate?.count === 'number' ? aggregate.count : 1;
-    const s = add('auth_failure', count);
+    const s = add('auth_failure', count, at);
     if (s.count >= settings.authFailuresPerWindow)
       raise(out, ALERT_TYPES.AUTH_FAILURE_FLOOD, 'high', 'all', undefined, {
         failures: s.count,
@@ -143,8 +147,12 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     if (user !== undefined) usedByUser.add(`${user}|${tool}`);
   }
 
+  let at = 0; // the time of the row being observed
+
   function observe(r: AuditRecord): RaisedMonitorAlert[] {
     const out: RaisedMonitorAlert[] = [];
+    if (!ruleSees(r)) return out;
+    at = Date.parse(r.time);
     if (r.event === 'deny') denySpikes(r, out);
     if (r.event === 'intent') firstUse(r, out);
     if (r.event === 'intent' || r.event === 'result') redactions(r, out);
@@ -152,5 +160,5 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     return out;
   }
 
-  return { observe, admit, markUsed };
+  return { observe, admit };
 }

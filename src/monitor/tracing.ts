@@ -4,14 +4,19 @@
  * child span per pipeline stage, exported over OTLP/HTTP when `monitor.tracing.endpoint` is
  * set. A call that came with a W3C traceparent joins its trace; the trace id goes on the
  * call's rows either way, and the forward stage hands `traceparent` on to HTTP upstreams.
+ *
+ * The thread that answers calls only chooses the ids and notes each stage's times in a plain
+ * record; finished calls go in batches (every `FLUSH_MS`, or `FLUSH_CALLS` at once) to the
+ * exporter's thread (trace-worker.ts), which builds the spans with the OpenTelemetry SDK and
+ * exports them. A batch the thread cannot take (it failed) is dropped: traces never hold up
+ * or fail a call.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Span, Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { CallObservation, Decision, ToolCall } from '../kernel/index.js';
+import { runTraceWorker } from './trace-worker.js';
+import type { CallRecord, TraceWorkerMessage, TraceWorkerSettings } from './trace-worker.js';
 
 export interface TracingSettings {
   /** The OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. */
@@ -27,63 +32,131 @@ export interface CallTracer {
   close(): Promise<void>;
 }
 
+const FLUSH_MS = 200;
+const FLUSH_CALLS = 256;
+const CLOSE_TIMEOUT_MS = 5000;
+
+const require = createRequire(import.meta.url);
+
 /** Epoch milliseconds of a performance.now() reading. */
 const epochMs = (ms: number): number => performance.timeOrigin + ms;
 
-/** A random (non-zero) span id for the remote parent of a call that named only its trace. */
-function randomSpanId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  bytes[7] = bytes[7]! | 1;
-  return Buffer.from(bytes).toString('hex');
+function workerSource(): string {
+  return [
+    "'use strict';",
+    "const { parentPort, workerData } = require('node:worker_threads');",
+    "const { randomBytes } = require('node:crypto');",
+    runTraceWorker.toString(),
+    'runTraceWorker(parentPort, workerData, require, (n) => randomBytes(n).toString("hex"));',
+  ].join('\n');
 }
 
-export function createCallTracer(settings: TracingSettings, exporter?: SpanExporter): CallTracer {
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
-    spanProcessors: [
-      new BatchSpanProcessor(exporter ?? new OTLPTraceExporter({ url: settings.endpoint, headers: { ...settings.headers } }), { scheduledDelayMillis: 500 }),
-    ],
-  });
-  const tracer: Tracer = provider.getTracer('custos');
+/** Random ids, taken from a pooled buffer (one `randomBytes` per 512 calls). */
+function createIds(): { hex(bytes: number): string } {
+  let pool = Buffer.alloc(0);
+  let at = 0;
+  return {
+    hex(bytes) {
+      if (at + bytes > pool.length) {
+        pool = randomBytes(4096);
+        at = 0;
+      }
+      at += bytes;
+      return pool.toString('hex', at - bytes, at);
+    },
+  };
+}
+
+export function createCallTracer(settings: TracingSettings): CallTracer {
+  const workerData: TraceWorkerSettings = {
+    endpoint: settings.endpoint,
+    headers: { ...settings.headers },
+    serviceName: settings.serviceName,
+    modules: {
+      api: require.resolve('@opentelemetry/api'),
+      sdk: require.resolve('@opentelemetry/sdk-trace-base'),
+      exporter: require.resolve('@opentelemetry/exporter-trace-otlp-http'),
+      resources: require.resolve('@opentelemetry/resources'),
+    },
+  };
+  const worker = new Worker(workerSource(), { eval: true, workerData });
+  worker.unref();
+  let alive = true;
+  worker.on('error', () => (alive = false));
+  worker.on('exit', () => (alive = false));
+  const ids = createIds();
+  let batch: CallRecord[] = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  function send(message: TraceWorkerMessage): void {
+    if (alive) worker.postMessage(message);
+  }
+
+  function flush(): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (batch.length === 0) return;
+    const calls = batch;
+    batch = [];
+    send({ calls });
+  }
+
+  function finished(call: CallRecord): void {
+    batch.push(call);
+    if (batch.length >= FLUSH_CALLS) flush();
+    else if (!timer) {
+      timer = setTimeout(flush, FLUSH_MS);
+      timer.unref();
+    }
+  }
 
   return {
     begin(call) {
-      const parent = call.traceId
-        ? trace.setSpanContext(ROOT_CONTEXT, { traceId: call.traceId, spanId: randomSpanId(), traceFlags: 1, isRemote: true })
-        : ROOT_CONTEXT;
-      const span: Span = tracer.startSpan(
-        `execute_tool ${call.tool.name}`,
-        {
-          kind: SpanKind.INTERNAL,
-          attributes: {
-            'gen_ai.operation.name': 'execute_tool',
-            'gen_ai.tool.name': call.tool.name,
-            'gen_ai.tool.call.id': call.requestId,
-            'custos.tool.server': call.tool.server,
-            'custos.call.kind': call.kind,
-            'custos.agent.name': call.agent.name,
-            'custos.agent.tier': call.agent.tier,
-          },
-        },
-        parent,
-      );
-      const context = trace.setSpan(ROOT_CONTEXT, span);
-      const { traceId, spanId } = span.spanContext();
+      const traceId = call.traceId ?? ids.hex(16);
+      const spanId = ids.hex(8);
+      const start = epochMs(performance.now());
+      const stages: Array<[string, number, number, boolean]> = [];
       return {
         traceId,
         traceparent: `00-${traceId}-${spanId}-01`,
         stage(name, startMs, endMs, failed) {
-          const child = tracer.startSpan(name, { startTime: epochMs(startMs), attributes: { 'custos.stage': name } }, context);
-          if (failed) child.setStatus({ code: SpanStatusCode.ERROR });
-          child.end(epochMs(endMs));
+          stages.push([name, epochMs(startMs), epochMs(endMs), failed === true]);
         },
         end(decision: Decision | undefined) {
-          if (decision) span.setAttributes({ 'custos.decision': decision.decision, 'custos.reasons': [...decision.reasons] });
-          else span.setStatus({ code: SpanStatusCode.ERROR });
-          span.end();
+          finished({
+            traceId,
+            spanId,
+            ...(call.traceId ? { parentSpanId: ids.hex(8) } : {}),
+            name: `execute_tool ${call.tool.name}`,
+            attributes: {
+              'gen_ai.operation.name': 'execute_tool',
+              'gen_ai.tool.name': call.tool.name,
+              'gen_ai.tool.call.id': call.requestId,
+              'custos.tool.server': call.tool.server,
+              'custos.call.kind': call.kind,
+              'custos.agent.name': call.agent.name,
+              'custos.agent.tier': call.agent.tier,
+            },
+            start,
+            end: epochMs(performance.now()),
+            ...(decision ? { decision: { decision: decision.decision, reasons: [...decision.reasons] } } : {}),
+            stages,
+          });
         },
       };
     },
-    close: () => provider.shutdown(),
+    async close() {
+      flush();
+      if (!alive) return;
+      const closed = new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        t.unref();
+        worker.once('message', () => (clearTimeout(t), resolve()));
+        worker.once('exit', () => (clearTimeout(t), resolve()));
+      });
+      send({ close: true });
+      await closed;
+      await worker.terminate();
+    },
   };
 }

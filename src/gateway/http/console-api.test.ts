@@ -30,8 +30,12 @@ describe('the console routes', () => {
   });
   afterAll(() => server?.close());
 
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
   const get = (route: string, token?: string) =>
-    fetch(`${server.url}${route}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, redirect: 'manual' });
+    fetch(`${server.url}${route}`, {
+      headers: token ? { authorization: `Bearer ${token}`, traceparent: `00-${TRACE}-00f067aa0ba902b7-01` } : {},
+      redirect: 'manual',
+    });
 
   it('serves the app with a strict CSP (scripts and styles from self only, the issuer for the token exchange)', async () => {
     const res = await get('/console/');
@@ -53,7 +57,7 @@ describe('the console routes', () => {
       expect((await get(route)).status).toBe(404);
   });
 
-  it('answers a console role, and refuses anyone else with a 403 and a deny row naming the view', async () => {
+  it('answers a console role, and refuses anyone else with a 403 and a deny row naming the view and the trace', async () => {
     expect(await (await get('/v1/console/me', 'alice')).json()).toEqual({ sub: 'alice', email: null, roles: ['admin'] });
     expect(await (await get('/v1/live?minutes=5', 'alice')).json()).toEqual({ minutes: 5 });
     expect((await get('/v1/live?minutes=0', 'alice')).status).toBe(400);
@@ -67,6 +71,7 @@ describe('the console routes', () => {
       event: 'admin',
       user: { sub: 'bob' },
       policy: { decision: 'deny' },
+      trace_id: TRACE,
       detail: { action: 'console_read_refused', view: 'policy' },
     });
     expect((await get('/v1/policy')).status).toBe(401);

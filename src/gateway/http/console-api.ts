@@ -17,7 +17,7 @@ import path from 'node:path';
 import { CustosError } from '../../kernel/index.js';
 import type { Pipeline, Principal } from '../../kernel/index.js';
 import type { Authenticator } from '../shared/auth.js';
-import { sendJson } from '../shared/io.js';
+import { parseTraceparent, sendJson } from '../shared/io.js';
 import type { ConsolePort } from '../types.js';
 import { holdsRole } from './admin-sessions.js';
 
@@ -70,7 +70,13 @@ export function createConsoleRoutes(deps: { auth: Authenticator; pipeline: Pipel
     const principal = await deps.auth.authenticate(req, res);
     if (!principal) return undefined;
     if (consoleRoles(principal, port).length > 0) return principal;
-    await deps.pipeline.recordAdmin({ action: 'console_read_refused', principal, decision: 'deny', detail: { view, code: 'ERR_IDENTITY_NOT_ENTITLED' } });
+    await deps.pipeline.recordAdmin({
+      action: 'console_read_refused',
+      principal,
+      decision: 'deny',
+      traceId: parseTraceparent(req.headers.traceparent),
+      detail: { view, code: 'ERR_IDENTITY_NOT_ENTITLED' },
+    });
     throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'The console needs a console role (console.roles).');
   }
 

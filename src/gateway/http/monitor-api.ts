@@ -8,17 +8,17 @@
  *   POST /v1/admin/kill-switches           `{ "target", "reason" }` → 201, a `kill_switch_set` row
  *   POST /v1/admin/kill-switches/lift      `{ "id", "reason" }`, a `kill_switch_lifted` row
  *   GET  /metrics                          Prometheus text (no credential: expose it to the scraper only)
- * A changing request without the role is refused with an admin row (`monitor_admin_refused`). `readRoles` may
+ * A request without the role is refused with an admin row carrying the request's trace id
+ * (`monitor_admin_refused` for a change, `monitor_read_refused` for a read). `readRoles` may
  * also read (GET), `ackRoles` may also acknowledge alerts (the console's security role).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { CustosError } from '../../kernel/index.js';
 import type { Pipeline, Principal } from '../../kernel/index.js';
 import type { Authenticator } from '../shared/auth.js';
-import { readJsonBody, sendJson } from '../shared/io.js';
+import { parseTraceparent, readJsonBody, sendJson } from '../shared/io.js';
 import type { MonitorAdminPort } from '../types.js';
-import { holdsRole, requireRole } from './admin-sessions.js';
+import { requireRole } from './admin-sessions.js';
 import { parseBody } from './schemas.js';
 
 const Note = z.string().min(1).max(2000);
@@ -40,12 +40,17 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
   const { monitor } = deps;
   const readers = [...monitor.roles, ...(monitor.readRoles ?? [])];
 
-  /** An admin or a reader, or a 403. */
-  async function reader(req: IncomingMessage, res: ServerResponse): Promise<Principal | undefined> {
+  /** An admin or a reader; otherwise a `monitor_read_refused` row (with the request's trace id) and a 403. */
+  async function reader(req: IncomingMessage, res: ServerResponse, view: string): Promise<Principal | undefined> {
     const principal = await deps.auth.authenticate(req, res);
     if (!principal) return undefined;
-    if (holdsRole(principal, readers)) return principal;
-    throw new CustosError('ERR_IDENTITY_NOT_ENTITLED', 'This needs an admin role.');
+    await requireRole(deps.pipeline, principal, readers, {
+      action: 'monitor_read_refused',
+      detail: { view },
+      message: 'This needs an admin role.',
+      traceId: parseTraceparent(req.headers.traceparent),
+    });
+    return principal;
   }
 
   /** A changing request: the body is read before the role is checked, so the refusal row can name the target. */
@@ -64,6 +69,7 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
         action: 'monitor_admin_refused',
         detail: { attempted: action, ...detail },
         message: 'This needs an admin role.',
+        traceId: parseTraceparent(req.headers.traceparent),
       });
       const [status, answer] = await run(principal, body);
       sendJson(res, status, answer);
@@ -71,13 +77,13 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
   }
 
   const reading =
-    (answer: (req: IncomingMessage) => unknown): Route =>
+    (view: string, answer: (req: IncomingMessage) => unknown): Route =>
     async (req, res) => {
-      if (await reader(req, res)) sendJson(res, 200, answer(req));
+      if (await reader(req, res, view)) sendJson(res, 200, answer(req));
     };
 
   const routes: Array<[string, Route]> = [
-    ['GET /v1/alerts', reading((req) => ({ alerts: monitor.alerts({ all: new URL(req.url ?? '/', 'http://x').searchParams.get('all') === '1' }) }))],
+    ['GET /v1/alerts', reading('alerts', (req) => ({ alerts: monitor.alerts({ all: new URL(req.url ?? '/', 'http://x').searchParams.get('all') === '1' }) }))],
     [
       'POST /v1/alerts/ack',
       changing('alert_acknowledged', AckRequest, async (p, b) => [200, { alert: await monitor.acknowledge(p, b.seq, b.note) }], [
@@ -85,12 +91,12 @@ export function createMonitorRoutes(deps: MonitorApiDeps): Array<[string, Route]
         ...(monitor.ackRoles ?? []),
       ]),
     ],
-    ['GET /v1/inventory', reading(() => monitor.inventory())],
+    ['GET /v1/inventory', reading('inventory', () => monitor.inventory())],
     [
       'POST /v1/inventory/tools/approve',
       changing('tool_definition_approved', ApproveRequest, async (p, b) => [200, await monitor.approveTool(p, b.server, b.tool)]),
     ],
-    ['GET /v1/admin/kill-switches', reading(() => ({ kill_switches: monitor.kills() }))],
+    ['GET /v1/admin/kill-switches', reading('kill_switches', () => ({ kill_switches: monitor.kills() }))],
     [
       'POST /v1/admin/kill-switches',
       changing('kill_switch_set', KillRequest, async (p, b) => [201, { kill_switch: await monitor.setKill(p, b.target, b.reason) }]),
