@@ -11,7 +11,9 @@
  *
  * Each target and door is one phase; BENCH_RUNS runs (default 3) repeat every phase, the order
  * rotated each run (interleaved), and the table gives the median and the spread (min–max).
- * Reported per phase: calls/s, p50/p99, errors; the serving processes' RSS (the replicas, or the
+ * Reported per phase: calls/s, p50/p99, errors; the CPU the serving processes spent per call
+ * (the replicas, or the proxy's front process; the stdio servers behind are not counted: on a
+ * loaded machine this is the figure that compares); the serving processes' RSS (the replicas, or the
  * proxy's front process) at the end of each run's phase: flat after the first run means no growth
  * after warm-up; and for Custos the count check: every answered call's intent and result rows are
  * in the trail (found by request id), and the whole trail verifies.
@@ -28,6 +30,7 @@ import { serverFilesystem, startHarness } from '../test/e2e/harness.js';
 import type { Harness } from '../test/e2e/harness.js';
 import { startPostgres } from '../test/e2e/postgres.js';
 import type { TestPostgres } from '../test/e2e/postgres.js';
+import { processCpuMs } from './cpu.js';
 import { formatSpread, summarize } from './stats.js';
 import type { HttpFront } from './targets.js';
 import { connectHttp, startMcpProxy, startSupergateway } from './targets.js';
@@ -68,6 +71,8 @@ interface PhaseRun {
   readonly errors: number;
   readonly firstError?: string;
   readonly rssMb: number;
+  /** CPU (user + system) the serving processes spent per call answered. */
+  readonly cpuMsPerCall: number;
   readonly requestIds: string[];
 }
 
@@ -155,6 +160,8 @@ async function runPhase(phase: Phase): Promise<PhaseRun> {
       if (warm.status === 'rejected') fail(warm.reason);
       else if (warm.value) requestIds.push(warm.value);
     }
+    const cpu = (): number => phase.pids().reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
+    const cpuBefore = cpu();
     const start = performance.now();
     const deadline = start + SECONDS * 1000;
     await Promise.all(
@@ -173,8 +180,9 @@ async function runPhase(phase: Phase): Promise<PhaseRun> {
       }),
     );
     const elapsed = (performance.now() - start) / 1000;
+    const cpuMsPerCall = (cpu() - cpuBefore) / Math.max(1, latencies.length);
     const s = summarize(latencies);
-    return { callsPerSec: latencies.length / elapsed, p50: s.p50, p99: s.p99, errors, firstError, rssMb: rssMb(phase.pids()), requestIds };
+    return { callsPerSec: latencies.length / elapsed, p50: s.p50, p99: s.p99, errors, firstError, rssMb: rssMb(phase.pids()), cpuMsPerCall, requestIds };
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()));
   }
@@ -247,7 +255,7 @@ export async function run(): Promise<void> {
         progress(`run ${r + 1}/${RUNS}: ${SESSIONS} clients for ${SECONDS} s through ${phase.key}`);
         const res = await runPhase(phase);
         progress(
-          `  ${res.callsPerSec.toFixed(0)} calls/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, ${res.errors} errors${res.firstError ? ` (first: ${res.firstError})` : ''}, RSS ${res.rssMb.toFixed(0)} MB, load ${os.loadavg()[0]!.toFixed(1)}`,
+          `  ${res.callsPerSec.toFixed(0)} calls/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, ${res.cpuMsPerCall.toFixed(1)} ms CPU per call, ${res.errors} errors${res.firstError ? ` (first: ${res.firstError})` : ''}, RSS ${res.rssMb.toFixed(0)} MB, load ${os.loadavg()[0]!.toFixed(1)}`,
         );
         results.get(phase.key)!.push(res);
       }
@@ -260,8 +268,8 @@ export async function run(): Promise<void> {
           .map((x) => x.toFixed(1))
           .join(' / ')} after. ${SESSIONS} clients for ${SECONDS} s per phase, ${RUNS} interleaved run(s); median (min–max).`,
       '',
-      '| phase | calls/s | p50 ms | p99 ms | errors | RSS MB at the end of each run |',
-      '|---|---|---|---|---|---|',
+      '| phase | calls/s | p50 ms | p99 ms | CPU ms per call | errors | RSS MB at the end of each run |',
+      '|---|---|---|---|---|---|---|',
       ...phases.map((p) => {
         const rs = results.get(p.key)!;
         return `| ${p.key} | ${formatSpread(
@@ -272,6 +280,9 @@ export async function run(): Promise<void> {
           1,
         )} | ${formatSpread(
           rs.map((x) => x.p99),
+          1,
+        )} | ${formatSpread(
+          rs.map((x) => x.cpuMsPerCall),
           1,
         )} | ${rs.reduce((a, x) => a + x.errors, 0)} | ${rs.map((x) => x.rssMb.toFixed(0)).join(' → ')} |`;
       }),

@@ -20,6 +20,7 @@ export async function createPostgresPolicyNotifier(
 ): Promise<PolicyNotifier> {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see src/audit/postgres-store.ts)
   let listener: pg.Client | undefined;
   let closed = false;
   async function listen(): Promise<void> {

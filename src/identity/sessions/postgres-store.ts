@@ -26,6 +26,7 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
   // An idle client's error (a server restart, a dropped connection, a shutdown while closing)
   // surfaces on the next query; unhandled here it would end the process.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see src/audit/postgres-store.ts)
   for (const sql of SCHEMA_SQL) await pool.query(sql);
   const sessions = new Map<string, number>();
   const users = new Map<string, number>();
