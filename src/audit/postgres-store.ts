@@ -76,6 +76,10 @@ export async function createPostgresAuditStore(uri: string, options: AuditStoreO
   const pool = new pg.Pool({ connectionString: uri, max: 4, connectionTimeoutMillis: Math.max(timeoutMs, 1000) });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query
   pool.on('connect', (client) => {
+    // The pool listens for errors only on idle clients: a checked-out one told by a stopping server
+    // (57P01) between two queries would otherwise throw an unhandled 'error' and end the process.
+    // The client is unusable after it; its next query fails and the pool drops it on release.
+    client.on('error', () => undefined);
     void client.query(`SET synchronous_commit TO on; SET lock_timeout TO ${Math.max(timeoutMs, 1)}`).catch(() => undefined);
   });
   try {

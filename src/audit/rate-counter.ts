@@ -59,6 +59,7 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
 async function createPostgresRateCounter(url: string, options: { now?: () => number }): Promise<RateCounter> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see postgres-store.ts)
   await pool.query(RATE_COUNTER_SCHEMA);
   const now = options.now ?? Date.now;
   let calls = 0;

@@ -20,11 +20,16 @@ export async function createPostgresPolicyNotifier(
 ): Promise<PolicyNotifier> {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see src/audit/postgres-store.ts)
   let listener: pg.Client | undefined;
   let closed = false;
   async function listen(): Promise<void> {
     const client = new pg.Client({ connectionString: url });
+    let dropped = false;
+    // Once per client: a lost connection, or a failed reconnect while the server is still away, tries again a second later.
     const drop = (): void => {
+      if (dropped) return;
+      dropped = true;
       if (listener === client) listener = undefined;
       client.end().catch(() => undefined);
       if (!closed) setTimeout(() => void listen().catch(onError), 1000).unref();
@@ -33,11 +38,22 @@ export async function createPostgresPolicyNotifier(
     client.on('notification', (msg) => {
       if (msg.channel === POLICY_CHANNEL && msg.payload && /^[0-9a-f]{64}$/.test(msg.payload)) onNotice(msg.payload);
     });
-    await client.connect();
-    await client.query(`LISTEN ${POLICY_CHANNEL}`);
-    listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${POLICY_CHANNEL}`);
+      listener = client;
+    } catch (err) {
+      drop();
+      throw err;
+    }
   }
-  await listen();
+  try {
+    await listen();
+  } catch (err) {
+    closed = true; // no retry for a notifier that did not open
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   return {
     publish(bundleHash) {
       pool.query('SELECT pg_notify($1, $2)', [POLICY_CHANNEL, bundleHash]).catch(onError);

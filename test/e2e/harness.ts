@@ -150,6 +150,8 @@ export type HarnessCustos = Omit<CustosInstance, 'pipeline' | 'exportStatus' | '
   readonly policy?: CustosInstance['policy'];
   /** Out of process: `kill -9` (resolves once the process is gone). */
   readonly kill?: () => Promise<void>;
+  /** Out of process: the last 64 KiB the process printed since it started listening (its log, at `log.level`). */
+  readonly output?: () => string;
 };
 
 /** Resolves with the output so far once `pattern` appears on the child's stdout or stderr. */
@@ -190,6 +192,10 @@ async function spawnCustos(
     throw err;
   });
   const [, url, mcpUrl, bundleHash] = /custos listening on (\S+) \(MCP at (\S+)\); policy bundle sha256:([0-9a-f]{64})/.exec(out)!;
+  let tail = '';
+  const keep = (chunk: Buffer): void => void (tail = (tail + chunk.toString('utf8')).slice(-65_536));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const store = await createAuditStore(storeUri);
   return {
     url: url!,
@@ -198,6 +204,7 @@ async function spawnCustos(
     bundleHash: bundleHash!,
     store,
     pid: child.pid,
+    output: () => tail,
     kill: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');

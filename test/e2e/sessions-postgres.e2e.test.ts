@@ -93,6 +93,33 @@ describe('session revocation on PostgreSQL (two replicas)', () => {
     }
   });
 
+  it('keeps pushing revocations after PostgreSQL is stopped and started again (the listener retries until the server is back)', async () => {
+    const onB: Revocation[] = [];
+    const stopB = b.onRevoked((r) => onB.push(r));
+    try {
+      await pg.pause();
+      // Long enough for at least one reconnect attempt to fail while the server is away.
+      await new Promise((r) => setTimeout(r, 2500));
+      await pg.resume();
+      const guardA = createSessionGuard({ store: a, clock, idleTimeoutSec: {} });
+      const start = Date.now();
+      for (;;) {
+        try {
+          await guardA.revokeSession('https://idp.example', 'sid-after-restart');
+          break;
+        } catch (err) {
+          if (Date.now() - start > 30_000) throw err; // the pool reconnects on its next query
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const sent = Date.now();
+      while (!onB.some((r) => 'sid' in r && r.sid === 'sid-after-restart') && Date.now() - sent < 30_000) await new Promise((r) => setTimeout(r, 20));
+      expect(onB).toContainEqual({ iss: 'https://idp.example', sid: 'sid-after-restart', atMs: expect.any(Number) });
+    } finally {
+      stopB();
+    }
+  }, 90_000);
+
   it('shares break-glass grants and logout jtis between replicas', async () => {
     await a.putGrant({ id: 'g1', iss: 'https://idp.example', sub: 'dana', openedMs: 1, expiresMs: 2 });
     expect(await b.getGrant('g1')).toMatchObject({ id: 'g1', sub: 'dana' });

@@ -26,6 +26,7 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
   // An idle client's error (a server restart, a dropped connection, a shutdown while closing)
   // surfaces on the next query; unhandled here it would end the process.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see src/audit/postgres-store.ts)
   for (const sql of SCHEMA_SQL) await pool.query(sql);
   const sessions = new Map<string, number>();
   const users = new Map<string, number>();
@@ -54,7 +55,12 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
   async function listen(): Promise<void> {
     if (closed) return;
     const client = new pg.Client({ connectionString: url });
+    let dropped = false;
+    // Once per client: a lost connection, or a failed (re)connect while the server is still away,
+    // tries again a second later, for as long as the store is open.
     const drop = (): void => {
+      if (dropped) return;
+      dropped = true;
       listening = false;
       if (listener === client) listener = undefined;
       client.end().catch(() => undefined);
@@ -68,11 +74,16 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
         listening = false; // an unreadable notice: read the tables until the next reload
       }
     });
-    await client.connect();
-    await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
-    listener = client;
-    await loadAll(); // after LISTEN, so nothing falls between the load and the first notice
-    listening = true;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+      listener = client;
+      await loadAll(); // after LISTEN, so nothing falls between the load and the first notice
+      listening = true;
+    } catch (err) {
+      drop();
+      throw err;
+    }
   }
 
   async function readRevocation(iss: string, sub: string, sid: string | undefined): Promise<RevocationState> {
@@ -91,7 +102,13 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
     await pool.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, JSON.stringify(n)]);
   }
 
-  await listen();
+  try {
+    await listen();
+  } catch (err) {
+    closed = true; // no retry for a store that did not open
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
 
   return {
     async revokeSession(iss, sid, atMs) {
