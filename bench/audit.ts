@@ -11,25 +11,13 @@
  * Sizes: BENCH_N (appends, default 2000), BENCH_VERIFY_N (rows verified, default 100000),
  * BENCH_SINK_N (rows per sink, default 2000). Benchmarks measure; they never fail.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  LeafTree,
-  createAuditStore,
-  createCheckpointSigner,
-  hashRowLeaf,
-  loadVerifyKeys,
-  proveInclusion,
-  proveMany,
-  verifyExport,
-  verifyProof,
-} from '../src/audit/index.js';
+import { LeafTree, createAuditStore, hashRowLeaf, loadVerifyKeys, proveInclusion, proveMany, verifyExport, verifyProof } from '../src/audit/index.js';
 import type { AuditStoreAdmin } from '../src/audit/index.js';
 import type { SqliteAuditStore } from '../src/audit/sqlite-store.js';
-import { chainRecord, computeRecordHash } from '../src/audit/chain-hash.js';
-import { CompactTree } from '../src/audit/merkle.js';
-import { createMemoryAudit, makeEntry, makeTempDir } from '../src/audit/index.test-support.js';
+import { computeRecordHash } from '../src/audit/chain-hash.js';
+import { createMemoryAudit, makeEntry, makeSignedTrail, makeTempDir } from '../src/audit/index.test-support.js';
 import { createFileCursorStore, createSink, createSinkRunner } from '../src/export/index.js';
 import type { SinkSettings } from '../src/export/index.js';
 import {
@@ -43,7 +31,7 @@ import {
   startWebhookReceiver,
 } from '../src/export/index.test-support.js';
 import type { Receiver } from '../src/export/index.test-support.js';
-import { AUDIT_SCHEMA, GENESIS_HASH, buildCheckpointRow, canonicalize } from '../src/kernel/index.js';
+import { AUDIT_SCHEMA, GENESIS_HASH, canonicalize } from '../src/kernel/index.js';
 import type { AuditEntry, AuditRecord } from '../src/kernel/index.js';
 import { startPostgres } from '../test/e2e/postgres.js';
 import { mainThreadCpuMs } from './cpu.js';
@@ -121,29 +109,6 @@ async function durable(): Promise<void> {
   );
 }
 
-/** A signed trail of `n` rows as JSONL lines, a checkpoint row every 1000. */
-function makeTrail(n: number): { lines: string[]; publicPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const signer = createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-  const tree = new CompactTree();
-  const lines: string[] = [];
-  let prev = { seq: 0, hash: GENESIS_HASH };
-  for (let i = 1; i <= n; i += 1) {
-    const entry: AuditEntry =
-      i % 1000 === 0
-        ? buildCheckpointRow(
-            { time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), requestId: `cp-${i}`, bundleHash: 'a'.repeat(64) },
-            signer.sign({ treeSize: tree.size, rootHash: tree.root().toString('hex') }),
-          )
-        : makeEntry(i);
-    const { record, json } = chainRecord(entry, prev);
-    lines.push(json);
-    tree.append(hashRowLeaf(record.hash));
-    prev = { seq: record.seq, hash: record.hash };
-  }
-  return { lines, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
-
 /** The previous verifier's work per row: parse, canonicalise to hash, canonicalise to compare; then parse again for the tree. */
 function verifyAsBefore(lines: readonly string[]): number {
   let prev = GENESIS_HASH;
@@ -158,7 +123,7 @@ function verifyAsBefore(lines: readonly string[]): number {
 }
 
 async function verification(): Promise<void> {
-  const { lines, publicPem } = makeTrail(VERIFY_N);
+  const { lines, publicPem } = makeSignedTrail(VERIFY_N);
   const keys = loadVerifyKeys([publicPem]);
   const bytes = lines.reduce((a, l) => a + l.length + 1, 0);
   console.log(
@@ -199,7 +164,7 @@ async function verification(): Promise<void> {
 async function proofs(): Promise<void> {
   const dir = makeTempDir();
   const n = 10_000;
-  const { lines, publicPem } = makeTrail(n);
+  const { lines, publicPem } = makeSignedTrail(n);
   const store = await createAuditStore(`sqlite:${path.join(dir.path, 'proofs.sqlite')}`, { busyTimeoutMs: 60_000 });
   const appends: Array<Promise<unknown>> = [];
   for (const line of lines) {

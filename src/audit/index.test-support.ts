@@ -5,7 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUDIT_SCHEMA } from '../kernel/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { AUDIT_SCHEMA, GENESIS_HASH, buildCheckpointRow } from '../kernel/index.js';
+import { chainRecord } from './chain-hash.js';
+import { createCheckpointSigner } from './checkpoint.js';
+import { CompactTree, hashRowLeaf } from './merkle.js';
 import type { AuditEntry, AuditEvent } from '../kernel/index.js';
 
 export { createMemoryAudit } from './memory-store.test-support.js';
@@ -77,4 +81,27 @@ process.stdin.on('data', end); setTimeout(end, ${maxMs});`;
       await exited;
     },
   };
+}
+
+/** A signed trail of `n` rows as JSONL lines (chained as the stores chain them), a checkpoint row every 1000, and the public key. */
+export function makeSignedTrail(n: number): { lines: string[]; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const signer = createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const tree = new CompactTree();
+  const lines: string[] = [];
+  let prev = { seq: 0, hash: GENESIS_HASH };
+  for (let i = 1; i <= n; i += 1) {
+    const entry: AuditEntry =
+      i % 1000 === 0
+        ? buildCheckpointRow(
+            { time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), requestId: `cp-${i}`, bundleHash: 'a'.repeat(64) },
+            signer.sign({ treeSize: tree.size, rootHash: tree.root().toString('hex') }),
+          )
+        : makeEntry(i);
+    const { record, json } = chainRecord(entry, prev);
+    lines.push(json);
+    tree.append(hashRowLeaf(record.hash));
+    prev = { seq: record.seq, hash: record.hash };
+  }
+  return { lines, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }

@@ -1,40 +1,12 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, buildCheckpointRow } from '../kernel/index.js';
-import type { AuditEntry } from '../kernel/index.js';
-import { chainRecord } from './chain-hash.js';
-import { createCheckpointSigner, loadVerifyKeys } from './checkpoint.js';
-import { makeEntry } from './index.test-support.js';
-import { CompactTree, hashRowLeaf } from './merkle.js';
+import { loadVerifyKeys } from './checkpoint.js';
+import { makeSignedTrail } from './index.test-support.js';
+import { hashRowLeaf } from './merkle.js';
 import { verifyExport } from './verify-export.js';
 import { checkChunkHere, verifyThreads } from './verify-parallel.js';
 
-const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-const signer = createCheckpointSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-const keys = loadVerifyKeys([publicKey.export({ type: 'spki', format: 'pem' }).toString()]);
-
-/** A signed trail of `n` lines, a checkpoint row every 1000: more than two chunks of 4096, so the threads take part. */
-function trail(n: number): string[] {
-  const tree = new CompactTree();
-  const lines: string[] = [];
-  let prev = { seq: 0, hash: GENESIS_HASH };
-  for (let i = 1; i <= n; i += 1) {
-    const entry: AuditEntry =
-      i % 1000 === 0
-        ? buildCheckpointRow(
-            { time: '2026-01-01T00:00:00.000Z', requestId: `cp-${i}`, bundleHash: 'a'.repeat(64) },
-            signer.sign({ treeSize: tree.size, rootHash: tree.root().toString('hex') }),
-          )
-        : makeEntry(i);
-    const { record, json } = chainRecord(entry, prev);
-    lines.push(json);
-    tree.append(hashRowLeaf(record.hash));
-    prev = { seq: record.seq, hash: record.hash };
-  }
-  return lines;
-}
-
-const LINES = trail(9500);
+const { lines: LINES, publicPem } = makeSignedTrail(9500);
+const keys = loadVerifyKeys([publicPem]);
 
 describe('verification on worker threads', () => {
   it('a worker finds a chunk of sound rows clean, with their leaves and links; one changed byte makes it not clean', () => {
