@@ -37,35 +37,40 @@ interface Outcome {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Each client reads `file` in a loop until `done()`; every outcome is kept with its times. A call
+ * that times out (30 s) is kept as an error, so a hang shows as one.
+ */
+async function loadUntil(clients: Client[], file: string, done: () => boolean, outcomes: Outcome[] = []): Promise<Outcome[]> {
+  await Promise.all(
+    clients.map(async (client) => {
+      while (!done()) {
+        const start = Date.now();
+        try {
+          const r = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: file } }, undefined, { timeout: 30_000 });
+          outcomes.push({
+            start,
+            at: Date.now(),
+            ok: !r.isError,
+            requestId: r._meta?.[REQUEST_ID_META] as string | undefined,
+            error: r.isError ? JSON.stringify(r.content).slice(0, 200) : undefined,
+          });
+        } catch (err) {
+          outcomes.push({ start, at: Date.now(), ok: false, error: String(err).slice(0, 200) });
+          await pause(50);
+        }
+      }
+    }),
+  );
+  return outcomes;
+}
+
 describe('faults under load on three replicas', () => {
   let db: TestPostgres;
   let h: Harness;
   let handbook: string;
 
-  /** Each client calls in a loop until `done()`; every outcome is kept with its time. */
-  async function load(clients: Client[], done: () => boolean, outcomes: Outcome[] = []): Promise<Outcome[]> {
-    await Promise.all(
-      clients.map(async (client) => {
-        while (!done()) {
-          const start = Date.now();
-          try {
-            const r = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } }, undefined, { timeout: 15_000 });
-            outcomes.push({
-              start,
-              at: Date.now(),
-              ok: !r.isError,
-              requestId: r._meta?.[REQUEST_ID_META] as string | undefined,
-              error: r.isError ? JSON.stringify(r.content).slice(0, 200) : undefined,
-            });
-          } catch (err) {
-            outcomes.push({ start, at: Date.now(), ok: false, error: String(err).slice(0, 200) });
-            await pause(50);
-          }
-        }
-      }),
-    );
-    return outcomes;
-  }
+  const load = (clients: Client[], done: () => boolean, outcomes: Outcome[] = []) => loadUntil(clients, handbook, done, outcomes);
 
   /** Every call answered has its intent and result rows. */
   async function expectNothingLost(outcomes: Outcome[]): Promise<void> {
@@ -179,29 +184,10 @@ describe('faults of one Custos', () => {
   it('upstream killed (kill -9) mid-call under load: every call ends cleanly, the upstream restarts and serves, nothing lost', async () => {
     const clients = await Promise.all(Array.from({ length: SESSIONS }, async () => h.connect(await h.token('alice'))));
     const outcomes: Outcome[] = [];
-    const call = async (client: Client): Promise<void> => {
-      const start = Date.now();
-      try {
-        const r = await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } }, undefined, { timeout: 30_000 });
-        outcomes.push({
-          start,
-          at: Date.now(),
-          ok: !r.isError,
-          requestId: r._meta?.[REQUEST_ID_META] as string | undefined,
-          error: r.isError ? JSON.stringify(r.content) : undefined,
-        });
-      } catch (err) {
-        outcomes.push({ start, at: Date.now(), ok: false, error: String(err) }); // a timeout here would be a hang: checked below
-      }
-    };
     const upstream = pidOf(serverFilesystem, h.workspace);
     expect(upstream).toBeDefined();
     let stop = false;
-    const running = Promise.all(
-      clients.map(async (c) => {
-        while (!stop) await call(c);
-      }),
-    );
+    const running = loadUntil(clients, handbook, () => stop, outcomes);
     await pause(1000);
     const killedAt = Date.now();
     process.kill(upstream!, 'SIGKILL');
