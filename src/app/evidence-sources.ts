@@ -82,7 +82,7 @@ export async function createEvidenceSources(
     config,
     bundle,
     store,
-    inventory: () => readInventory(store.read(), now),
+    inventory: (rows) => readInventory(rows, now),
     sinks: (head) => readSinkStatus(config.export.stateDir, config.export.sinks, head),
     tls: async () => (options.tls === false ? [] : auditTls(config, { timeoutMs: options.tlsTimeoutMs ?? 5000, now })),
     anchors: () => anchoredCheckpoints(config),

@@ -5,13 +5,14 @@
  * that stopped delivering, turn their test and box to fail; a file changed after the pack was
  * made fails `evidence verify`, naming it; report.html and report.pdf render in headless Chromium.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceSources } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.js';
+import { keyIdOf, verifyProof } from '../../src/audit/index.js';
 import { CONTROLS, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
 import type { PackResult } from '../../src/evidence/index.js';
 import { createKeyRegistry } from '../../src/keys/index.js';
@@ -59,6 +60,11 @@ describe('evidence packs', () => {
     await h?.close();
   });
 
+  const keysOf = () => {
+    const key = createPublicKey(readFileSync(path.join(h.dir, 'checkpoint.pem')));
+    return new Map([[keyIdOf(key), key]]);
+  };
+
   async function pack(name: string, cfg: ResolvedConfig = config, framework: 'soc2' | 'hipaa' = 'soc2', pdf = false): Promise<PackResult> {
     const keys = createKeyRegistry(cfg.keys);
     try {
@@ -100,12 +106,26 @@ describe('evidence packs', () => {
         'box-09': 'pass',
         'box-11': 'pass',
         'box-12': 'pass',
+        'box-16': 'pass',
       });
       expect(p.tests.find((t) => t.id === 'background-write-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'low-privilege-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'no-user-phi-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'env-redacted')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'tampered-export-detected')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'interactive-write-confirmed')).toMatchObject({
+        status: 'pass',
+        why: expect.stringMatching(/confirmation.*read_text_file/),
+      });
+      const chain = JSON.parse(readFileSync(path.join(p.dir, 'chain/verification.json'), 'utf8')) as {
+        chain: { ok: boolean; rows: number };
+        checkpoints: { verified: number };
+        inclusion_proofs: Array<{ ok: boolean; proof?: unknown }>;
+      };
+      expect(chain.chain).toMatchObject({ ok: true, rows: p.rows });
+      expect(chain.checkpoints.verified).toBeGreaterThan(0);
+      expect(chain.inclusion_proofs.length).toBeGreaterThan(0);
+      for (const proof of chain.inclusion_proofs.filter((x) => x.ok)) expect(verifyProof(proof.proof, keysOf()).ok).toBe(true);
       const sample = readFileSync(path.join(p.dir, 'samples/CC6.1.jsonl'), 'utf8').trim().split('\n');
       expect(sample.length).toBeGreaterThan(0);
       expect(JSON.parse(sample[0]!)).toMatchObject({ user: { sub: expect.any(String) }, agent: { tier: 'interactive' } });
@@ -128,6 +148,26 @@ describe('evidence packs', () => {
     expect(boxes['box-16']!.why).toMatch(/background/);
   }, 60_000);
 
+  it('a bundle that no longer holds interactive writes to ePHI for confirmation turns box 16 to fail, with the reason', async () => {
+    const bundle = path.join(h.dir, 'unconfirmed-bundle');
+    cpSync(path.join(repoRoot, 'examples/quickstart/policy'), bundle, { recursive: true });
+    const rules = readFileSync(path.join(bundle, 'policies/clinician-write.cedar'), 'utf8');
+    expect(rules).toContain('@id("clinician-phi-write-confirm")');
+    writeFileSync(
+      path.join(bundle, 'policies/clinician-write.cedar'),
+      rules.replace(
+        '@confirm("true")\npermit (principal, action == Custos::Action::"call_tool", resource)\nwhen {\n  resource.server == "filesystem" &&\n  resource.classes.contains("writes") &&\n  !resource.classes.contains("destructive") &&\n  context.data_classes',
+        'permit (principal, action == Custos::Action::"call_tool", resource)\nwhen {\n  resource.server == "filesystem" &&\n  resource.classes.contains("writes") &&\n  !resource.classes.contains("destructive") &&\n  context.data_classes',
+      ),
+    );
+    const p = await pack('pack-unconfirmed', { ...config, policy: { ...config.policy, bundle } });
+    const test = p.tests.find((t) => t.id === 'interactive-write-confirmed')!;
+    expect(test).toMatchObject({ status: 'fail', why: expect.stringMatching(/write_file to ePHI was allow, not held for confirmation/) });
+    const box = p.checklist.find((b) => b.id === 'box-16')!;
+    expect(box).toMatchObject({ status: 'fail', file: 'control-tests/interactive-write-confirmed.json' });
+    expect(box.why).toMatch(/not held for confirmation/);
+  }, 60_000);
+
   it('a SIEM sink that stopped delivering turns boxes 13 and 18 to fail, naming the sink and its error', async () => {
     const cursor = path.join(h.dir, 'data/export');
     const deadline = Date.now() + 30_000;
@@ -145,7 +185,6 @@ describe('evidence packs', () => {
   it('a file changed, removed or added after generation fails evidence verify, naming the file', async () => {
     const p = await pack('pack-tamper');
     const pub = path.join(h.dir, 'checkpoint.pub.pem');
-    const { createPublicKey } = await import('node:crypto');
     writeFileSync(pub, createPublicKey(readFileSync(path.join(h.dir, 'checkpoint.pem'))).export({ type: 'spki', format: 'pem' }));
     const pem = [readFileSync(pub, 'utf8')];
     expect(verifyPack(p.dir, pem)).toMatchObject({ ok: true, problems: [] });
