@@ -12,8 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceSources } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.js';
-import { keyIdOf, verifyProof } from '../../src/audit/index.js';
-import { CONTROLS, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
+import { accountDisclosures, keyIdOf, verifyChain, verifyProof } from '../../src/audit/index.js';
+import { createLogger } from '../../src/app/logger.js';
+import { liveAggregates } from '../../src/app/console.js';
+import { createMonitoring } from '../../src/app/monitoring.js';
+import type { AuditRecord } from '../../src/kernel/index.js';
+import { readInventory } from '../../src/monitor/index.js';
+import type { MonitorRecorder } from '../../src/monitor/index.js';
+import { CONTROLS, CONTROL_TEST_TENANT, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
 import type { PackResult } from '../../src/evidence/index.js';
 import { createKeyRegistry } from '../../src/keys/index.js';
 import { freePort, repoRoot, startHarness } from './harness.js';
@@ -133,6 +139,58 @@ describe('evidence packs', () => {
     }
   }, 120_000);
 
+  it('the control tests write their rows in the same chain with control_test: true, and such rows count nowhere as traffic', async () => {
+    const p = await pack('pack-control-rows');
+    const all = await h.auditRecords();
+    const control = all.filter((r) => r.control_test === true);
+    const real = all.filter((r) => r.control_test !== true);
+    // Every row a test names is in the chain, stamped, as the control-test identity.
+    const named = p.tests.flatMap((t) => t.rows);
+    expect(named.length).toBeGreaterThanOrEqual(7);
+    for (const row of named) {
+      const stored = all.find((r) => r.seq === row.seq)!;
+      expect(stored).toMatchObject({ hash: row.hash, control_test: true, request_id: row.request_id });
+      expect(stored.user.sub === null || stored.user.tenant === CONTROL_TEST_TENANT, String(stored.user.sub)).toBe(true);
+    }
+    expect(p.tests.find((t) => t.id === 'interactive-write-confirmed')!.rows.map((r) => [r.event, r.decision])).toEqual([
+      ['confirm', 'confirm'],
+      ['deny', 'deny'],
+    ]);
+    expect(p.tests.find((t) => t.id === 'env-redacted')!.rows.map((r) => r.event)).toEqual(['intent', 'result']);
+    expect((await verifyChain(h.custos.store.readRaw())).ok).toBe(true);
+
+    const list = async function* (rows: AuditRecord[]) {
+      yield* rows;
+    };
+    const now = new Date();
+    // The inventory's usage counts, the live view and the accounting of disclosures are those of the real rows alone.
+    expect(await readInventory(list(all), now)).toEqual(await readInventory(list(real), now));
+    const since = new Date(Date.now() - 3_600_000);
+    expect(liveAggregates(all, since)).toEqual(liveAggregates(real, since));
+    expect(control.some((r) => r.event === 'intent' && JSON.stringify(r.input).includes('control-test/.env'))).toBe(true);
+    const disclosures = await accountDisclosures(h.custos.store, '.env', { pathTemplates: ['control-test/{patient}'] });
+    expect(disclosures.disclosures).toEqual([]);
+    // The next pack counts them apart, not as calls.
+    const next = await pack('pack-control-rows-2');
+    const stats = JSON.parse(readFileSync(path.join(next.dir, 'trail/statistics.json'), 'utf8')) as { controlTestRows: number; calls: number };
+    expect(stats.controlTestRows).toBeGreaterThanOrEqual(control.length);
+    expect(stats.calls).toBe(real.filter((r) => ['intent', 'result', 'deny', 'confirm'].includes(r.event)).length);
+
+    // Metrics and alert rules: the monitor's hook skips them; the same rows unstamped count and alert (first use by a user).
+    const monitoring = createMonitoring(config, { store: h.custos.store, logger: createLogger('silent') });
+    const raised: unknown[] = [];
+    monitoring.monitor!.attach({ recordAlert: async (a: unknown) => void raised.push(a), recordAdmin: async () => undefined } as unknown as MonitorRecorder);
+    const scrape = async (): Promise<string> => (await monitoring.admin!.scrape!()).body;
+    const before = await scrape();
+    for (const r of control) monitoring.hook!(r);
+    expect(await scrape()).toBe(before);
+    expect(raised).toEqual([]);
+    for (const { control_test: _c, ...r } of control) monitoring.hook!(r);
+    expect(await scrape()).not.toBe(before);
+    expect(raised.length).toBeGreaterThan(0);
+    await monitoring.close();
+  }, 120_000);
+
   it('a bundle that lets background agents write ePHI turns the control test and boxes 08 and 16 to fail, with the reason', async () => {
     const bundle = path.join(h.dir, 'permissive-bundle');
     cpSync(path.join(repoRoot, 'examples/quickstart/policy'), bundle, { recursive: true });
@@ -141,7 +199,7 @@ describe('evidence packs', () => {
     const p = await pack('pack-permissive', { ...config, policy: { ...config.policy, bundle } });
     const test = p.tests.find((t) => t.id === 'background-write-denied')!;
     expect(test.status).toBe('fail');
-    expect(test.why).toMatch(/background agent write ePHI.*allow.*clinician-write/);
+    expect(test.why).toMatch(/background agent write ePHI: filesystem\/write_file was (allow|confirm) \(clinician-/);
     const boxes = Object.fromEntries(p.checklist.map((b) => [b.id, b]));
     expect(boxes['box-08']).toMatchObject({ status: 'fail', file: 'control-tests/background-write-denied.json' });
     expect(boxes['box-16']!.status).toBe('fail');
