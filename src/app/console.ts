@@ -47,7 +47,7 @@ export function liveAggregates(records: Iterable<AuditRecord>, since: Date) {
   const users = new Map<string, number>();
   const agents = new Map<string, number>();
   for (const r of records) {
-    if (r.time < since.toISOString()) continue;
+    if (r.control_test || r.time < since.toISOString()) continue; // control-test rows are not traffic
     if (r.event === 'alert' && r.alert) count(alerts, r.alert.type);
     if (r.event !== 'intent' && r.event !== 'deny' && r.event !== 'confirm') continue;
     const minute = `${r.time.slice(0, 16)}Z`;

@@ -9,6 +9,7 @@ import { randomUUID, createPrivateKey, createPublicKey, sign } from 'node:crypto
 import { isCheckpoint, keyIdOf } from '../audit/index.js';
 import type { AuditStoreAdmin, Checkpoint } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
+import { controlTestAudit } from '../evidence/index.js';
 import type { ManifestSigner, PackSources } from '../evidence/index.js';
 import { readDirectoryAnchor, readS3Anchor, readSinkStatus } from '../export/index.js';
 import { createPipeline } from '../kernel/index.js';
@@ -72,7 +73,7 @@ export async function createEvidenceSources(
     ? createPipeline({
         policy: { current: () => bundle.policy },
         protector,
-        audit: store,
+        audit: controlTestAudit(store),
         clock: { now: () => now },
         ids: { newId: randomUUID },
         egress: createEgressGuard(),
@@ -82,7 +83,7 @@ export async function createEvidenceSources(
     config,
     bundle,
     store,
-    inventory: () => readInventory(store.read(), now),
+    inventory: (rows) => readInventory(rows, now),
     sinks: (head) => readSinkStatus(config.export.stateDir, config.export.sinks, head),
     tls: async () => (options.tls === false ? [] : auditTls(config, { timeoutMs: options.tlsTimeoutMs ?? 5000, now })),
     anchors: () => anchoredCheckpoints(config),
@@ -90,7 +91,6 @@ export async function createEvidenceSources(
       bundle && pipeline
         ? {
             pipeline,
-            protector,
             bundle,
             trailLines: async function* (limit) {
               for await (const row of store.readRaw()) {

@@ -64,6 +64,7 @@ export function createMonitoring(
     settings: { syncMs: m.syncMs, alertOnly: m.drift.alertOnly, rules: { ...rules, windowMs: windowSec * 1000, cooldownMs: cooldownSec * 1000 } },
   });
   const hook: AuditMonitor = (record: AuditRecord) => {
+    if (record.control_test) return; // a live control test's rows are evidence: no metric, no alert rule
     metrics?.observeRow(record);
     monitor.hook(record);
   };

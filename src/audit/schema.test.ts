@@ -80,6 +80,7 @@ const FULL: Required<AuditRecord> = {
   redactions: REDACTIONS,
   trace_id: '0af7651916cd43dd8448eb211c80319c',
   access: { emergency: true, grant_id: 'g1' },
+  control_test: true,
   confirmation: CONFIRMATION,
   egress: EGRESS,
   alert: { type: 'tier_mismatch', severity: 'high' },

@@ -133,7 +133,7 @@ export async function accountDisclosures(
   const range = { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) };
   const disclosures: Disclosure[] = [];
   for await (const record of store.read()) {
-    if (record.event !== 'intent' || !matchesQuery(record, range)) continue;
+    if (record.event !== 'intent' || record.control_test || !matchesQuery(record, range)) continue; // a control test's planted record is no disclosure
     const resource = resources.find((r) => matchesResource(record, r));
     if (resource === undefined) continue;
     const { sub, email, tenant } = record.user ?? { sub: null };

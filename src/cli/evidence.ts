@@ -25,7 +25,8 @@ export async function writeEvidence(ctx: CommandContext, flags: Partial<Evidence
   const opts = flags as EvidenceFlags;
   const config = loadConfig(opts.config);
   const keys = createKeyRegistry(config.keys);
-  const store = await openStore({ config: opts.config }, { readonly: true });
+  // Writable: the live control tests append their rows (control_test: true) to the same chain.
+  const store = await openStore({ config: opts.config });
   const started = process.cpuUsage();
   const t0 = performance.now();
   try {

@@ -1,13 +1,15 @@
 /**
  * The playbook's nine control tests, run against the deployment as configured: the kernel's
- * decision stages (`pipeline.evaluate`) with the bundle in force, the deployment's protector
- * and egress guard, as a designated control-test identity (`custos:control-test:*`, tenant
- * `custos-control-test`, which no real user belongs to), touching a planted fake record; the
- * tamper test runs the audit module's offline verifier over a tampered copy of the trail's
- * first rows. `evaluate` writes no row, so nothing here is counted as real traffic.
+ * pipeline (`authorize`, `confirm`, `complete`) with the bundle in force, the deployment's
+ * protector and egress guard, as a designated control-test identity (`custos:control-test:*`,
+ * tenant `custos-control-test`, which no real user belongs to), touching a planted fake record.
+ * Their rows are written in the same chain with `control_test: true` (the target's store stamps
+ * them), so they are evidence and never counted as real traffic; each result lists its rows.
+ * The tamper test runs the audit module's offline verifier over a tampered copy of the trail's
+ * first rows.
  */
 import { verifyExport } from '../audit/index.js';
-import type { Decision, Pipeline, Protector, Tier, ToolCall } from '../kernel/index.js';
+import type { AuditRecord, AuditStore, Authorization, AuthorizeOptions, Pipeline, Tier, ToolCall } from '../kernel/index.js';
 import type { LoadedBundle } from '../policy/index.js';
 import { CONTROL_TESTS } from './controls.js';
 import type { ControlTestId } from './controls.js';
@@ -21,7 +23,18 @@ export interface ControlTestResult {
   readonly why: string;
   /** What was asked and what came back (decisions with reasons, redacted text, findings). */
   readonly observed?: unknown;
+  /** The rows the test wrote (each with `control_test: true`). */
+  readonly rows: readonly TestRow[];
   readonly cpuMs: number;
+}
+
+export interface TestRow {
+  readonly seq: number;
+  readonly hash: string;
+  readonly event: string;
+  readonly request_id: string;
+  readonly decision: string;
+  readonly reasons: readonly string[];
 }
 
 export interface ControlTestSettings {
@@ -34,8 +47,8 @@ export interface ControlTestSettings {
 }
 
 export interface ControlTestTarget {
-  readonly pipeline: Pick<Pipeline, 'evaluate'>;
-  readonly protector: Protector;
+  /** A pipeline whose audit store stamps every row `control_test: true`. */
+  readonly pipeline: Pick<Pipeline, 'authorize' | 'confirm' | 'complete'>;
   readonly bundle: LoadedBundle;
   /** The trail's raw lines from seq 1 (at most `limit`). */
   readonly trailLines: (limit: number) => AsyncIterable<string>;
@@ -43,8 +56,18 @@ export interface ControlTestTarget {
 }
 
 export const CONTROL_TEST_TENANT = 'custos-control-test';
+
+/** The audit store of the control tests' pipeline: every row it appends carries `control_test: true`. */
+export function controlTestAudit(store: AuditStore): AuditStore {
+  return {
+    append: (entry, options) => store.append({ ...entry, control_test: true }, options),
+    read: (options) => store.read(options),
+    close: async () => {},
+  };
+}
 const TAMPER_ROWS = 1000;
 const FAKE_SECRET = 'sk_live_51ControlTestFakeKey0000000000000000';
+const CONFIRM_CHANNEL = 'control_test';
 
 const TITLES: Record<ControlTestId, string> = {
   'low-privilege-denied': 'A low-privilege user is denied a high-privilege tool, with the identity in the decision',
@@ -68,20 +91,53 @@ export async function runControlTests(target: ControlTestTarget | undefined, mis
   const out: ControlTestResult[] = [];
   for (const id of Object.values(CONTROL_TESTS)) {
     const start = process.cpuUsage();
-    let result: Omit<ControlTestResult, 'id' | 'title' | 'cpuMs'>;
+    const written: AuditRecord[] = [];
+    let result: Verdict;
     try {
-      result = target ? await TESTS[id](target) : { status: 'not_configured', why: missing };
+      result = target ? await TESTS[id](recording(target, written)) : { status: 'not_configured', why: missing };
     } catch (err) {
       result = { status: 'fail', why: `the test itself failed: ${err instanceof Error ? err.message : String(err)}` };
     }
-    out.push({ id, title: TITLES[id], ...result, cpuMs: cpuMs(start) });
+    const rows = written.map((r) => ({
+      seq: r.seq,
+      hash: r.hash,
+      event: r.event,
+      request_id: r.request_id,
+      decision: r.policy.decision,
+      reasons: r.policy.reasons,
+    }));
+    out.push({ id, title: TITLES[id], ...result, rows, cpuMs: cpuMs(start) });
   }
   return out;
 }
 
-type Test = (t: ControlTestTarget) => Promise<Omit<ControlTestResult, 'id' | 'title' | 'cpuMs'>>;
+/** The target as one test sees it: every row its calls write is kept for its result. */
+interface Run extends ControlTestTarget {
+  authorize(call: ToolCall, options?: AuthorizeOptions): Promise<Authorization>;
+}
 
-function testCall(t: ControlTestTarget, who: string | null, roles: readonly string[], tier: Tier, tool: string, args: Record<string, unknown>): ToolCall {
+function recording(t: ControlTestTarget, written: AuditRecord[]): Run {
+  const keep = <R extends { record: AuditRecord }>(r: R): R => {
+    written.push(r.record);
+    return r;
+  };
+  const authorize: Run['authorize'] = async (call, options) => keep(await t.pipeline.authorize(call, options));
+  return {
+    ...t,
+    authorize,
+    pipeline: {
+      authorize,
+      confirm: async (auth, outcome) => keep(await t.pipeline.confirm(auth, outcome)),
+      complete: async (auth, outcome) => keep(await t.pipeline.complete(auth, outcome)),
+    },
+  };
+}
+
+type Verdict = Omit<ControlTestResult, 'id' | 'title' | 'cpuMs' | 'rows'>;
+
+type Test = (t: Run) => Promise<Verdict>;
+
+function testCall(who: string | null, roles: readonly string[], tier: Tier, tool: string, args: Record<string, unknown>): ToolCall {
   const [server = '', ...rest] = tool.split('/');
   const sub = `custos:control-test:${who ?? 'none'}`;
   return {
@@ -98,7 +154,7 @@ function testCall(t: ControlTestTarget, who: string | null, roles: readonly stri
   };
 }
 
-const show = (d: Decision): { decision: string; reasons: readonly string[]; policies: readonly string[] } => ({
+const show = ({ decision: d }: Authorization): { decision: string; reasons: readonly string[]; policies: readonly string[] } => ({
   decision: d.decision,
   reasons: d.reasons,
   policies: d.determiningPolicies,
@@ -122,31 +178,38 @@ const TESTS: Record<ControlTestId, Test> = {
     const tool = toolWith(t.bundle, 'writes');
     if (!tool) return { status: 'not_configured', why: 'the catalog names no tool of class writes (the high-privilege tool)' };
     // Not a PHI path: the tool itself must be out of reach, whatever it touches.
-    const call = testCall(t, 'low-privilege', settings(t).lowPrivilegeRoles, 'interactive', tool, {
+    const call = testCall('low-privilege', settings(t).lowPrivilegeRoles, 'interactive', tool, {
       path: 'control-test/control-test.md',
       content: 'control test',
     });
-    const d = await t.pipeline.evaluate(call);
-    const observed = { tool, user: call.principal?.sub, roles: settings(t).lowPrivilegeRoles, ...show(d) };
+    const a = await t.authorize(call);
+    const d = a.decision;
+    const observed = { tool, user: call.principal?.sub, roles: settings(t).lowPrivilegeRoles, ...show(a) };
     return d.decision === 'deny'
       ? { status: 'pass', why: `${tool} denied for ${observed.user} (${d.reasons.join(', ')})`, observed }
       : { status: 'fail', why: `${tool} was ${d.decision} for a user with roles ${settings(t).lowPrivilegeRoles.join(', ')}`, observed };
   },
   async 'env-redacted'(t) {
+    const tool = toolWith(t.bundle, 'read');
+    if (!tool) return { status: 'not_configured', why: 'the catalog names no read tool' };
     const text = `DATABASE_URL=postgres://app:hunter2@db/app\nSTRIPE_KEY=${FAKE_SECRET}\n`;
-    const r = t.protector.redact({ content: text }, { dataClasses: ['secret_file'] });
-    const out = JSON.stringify(r.value);
-    const observed = { redacted: r.value, count: r.count, types: r.types };
+    const a = await t.authorize(testCall('privileged', settings(t).privilegedRoles, 'interactive', tool, { path: 'control-test/.env' }));
+    if (a.decision.decision !== 'allow') return { status: 'fail', why: `reading the planted .env with ${tool} was ${a.decision.decision}`, observed: show(a) };
+    // The planted file's content stands in for what the upstream returns: the result row and answer are redacted as a real read's are.
+    const done = await t.pipeline.complete(a, { output: { content: [{ type: 'text', text }] } });
+    const out = JSON.stringify(done.output.value) + JSON.stringify(done.record.output ?? null);
+    const observed = { tool, dataClasses: a.dataClasses, redacted: done.output.value, count: done.output.count, types: done.output.types };
     if (out.includes(FAKE_SECRET) || out.includes('hunter2')) return { status: 'fail', why: 'a planted secret came back unredacted', observed };
     return out.includes('[redacted:secret]')
-      ? { status: 'pass', why: `${r.count} value(s) replaced by [redacted:secret]`, observed }
+      ? { status: 'pass', why: `${done.output.count} value(s) replaced by [redacted:secret] in the answer and the result row`, observed }
       : { status: 'fail', why: 'no [redacted:secret] marker in the output', observed };
   },
   async 'no-user-phi-denied'(t) {
     const tool = toolWith(t.bundle, 'read');
     if (!tool) return { status: 'not_configured', why: 'the catalog names no read tool' };
-    const d = await t.pipeline.evaluate(testCall(t, null, [], 'background', tool, { path: settings(t).phiPath }));
-    const observed = { tool, user: null, ...show(d) };
+    const a = await t.authorize(testCall(null, [], 'background', tool, { path: settings(t).phiPath }));
+    const d = a.decision;
+    const observed = { tool, user: null, ...show(a) };
     return d.decision === 'deny'
       ? { status: 'pass', why: `no verified user: ${tool} denied (${d.reasons.join(', ')})`, observed }
       : { status: 'fail', why: `${tool} on a PHI path was ${d.decision} without a user`, observed };
@@ -160,8 +223,9 @@ const TESTS: Record<ControlTestId, Test> = {
   async 'background-write-denied'(t) {
     const tool = toolWith(t.bundle, 'writes');
     if (!tool) return { status: 'not_configured', why: 'the catalog names no tool of class writes' };
-    const d = await t.pipeline.evaluate(testCall(t, 'privileged', settings(t).privilegedRoles, 'background', tool, writeArgs(t)));
-    const observed = { tool, tier: 'background', roles: settings(t).privilegedRoles, ...show(d) };
+    const a = await t.authorize(testCall('privileged', settings(t).privilegedRoles, 'background', tool, writeArgs(t)));
+    const d = a.decision;
+    const observed = { tool, tier: 'background', roles: settings(t).privilegedRoles, ...show(a) };
     return d.decision === 'deny'
       ? { status: 'pass', why: `background write to ${settings(t).phiPath} denied (${d.reasons.join(', ')})`, observed }
       : {
@@ -179,20 +243,29 @@ const TESTS: Record<ControlTestId, Test> = {
         why: 'no write tool of the catalog declares `before` (how to read the target first), so no before-state can be captured',
       };
     const [tool, entry] = withBefore;
-    const d = await t.pipeline.evaluate(testCall(t, 'privileged', settings(t).privilegedRoles, 'interactive', tool, writeArgs(t)));
-    const observed = { tool, before: entry.before, tier: 'interactive', ...show(d) };
-    if (d.decision === 'confirm')
-      return { status: 'pass', why: `${tool} is held for the human's confirmation; before-state read with ${entry.before!.tool}`, observed };
-    return { status: 'fail', why: `an interactive write of ${tool} to ePHI was ${d.decision}, not held for confirmation`, observed };
+    const a = await t.authorize(testCall('privileged', settings(t).privilegedRoles, 'interactive', tool, writeArgs(t)), {
+      confirmation: { channel: CONFIRM_CHANNEL },
+    });
+    const observed = { tool, before: entry.before, tier: 'interactive', ...show(a) };
+    if (a.decision.decision !== 'confirm')
+      return { status: 'fail', why: `an interactive write of ${tool} to ePHI was ${a.decision.decision}, not held for confirmation`, observed };
+    // The same test identity answers: declined, so the planted record is never written.
+    const answer = await t.pipeline.confirm(a, 'declined');
+    return {
+      status: 'pass',
+      why: `${tool} is held for the human's confirmation (answered "declined" by the test identity: ${answer.decision.reasons.join(', ')}); before-state read with ${entry.before!.tool}`,
+      observed: { ...observed, answer: show(answer) },
+    };
   },
   async 'egress-denied'(t) {
     const tool = Object.entries(t.bundle.catalog.tools).find(([name, e]) => !name.includes('*') && (e.urls?.length ?? 0) > 0);
     if (!tool) return { status: 'not_configured', why: 'the catalog names no tool with `urls` (no tool sends data out), so there is no egress to deny' };
     const [name, entry] = tool;
-    const d = await t.pipeline.evaluate(
-      testCall(t, 'privileged', settings(t).privilegedRoles, 'interactive', name, { [entry.urls![0]!]: 'https://exfil.control-test.invalid/upload' }),
+    const a = await t.authorize(
+      testCall('privileged', settings(t).privilegedRoles, 'interactive', name, { [entry.urls![0]!]: 'https://exfil.control-test.invalid/upload' }),
     );
-    const observed = { tool: name, destination: 'https://exfil.control-test.invalid', ...show(d) };
+    const d = a.decision;
+    const observed = { tool: name, destination: 'https://exfil.control-test.invalid', ...show(a) };
     return d.decision === 'deny'
       ? { status: 'pass', why: `a destination off the allow-list denied (${d.reasons.join(', ')})`, observed }
       : { status: 'fail', why: `${name} to an unlisted destination was ${d.decision}`, observed };

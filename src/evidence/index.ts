@@ -3,8 +3,8 @@ export { CHECKLIST, CONTROLS, CONTROL_TESTS, CROSSWALK, FILES, FRAMEWORKS, contr
 export type { Control, ControlTestId, EvidenceItem, Framework } from './controls.js';
 export { evaluateChecklist } from './checklist.js';
 export type { Box, SinkView } from './checklist.js';
-export { CONTROL_TEST_TENANT, runControlTests } from './control-tests.js';
-export type { ControlTestResult, ControlTestSettings, ControlTestTarget, Outcome } from './control-tests.js';
+export { CONTROL_TEST_TENANT, controlTestAudit, runControlTests } from './control-tests.js';
+export type { ControlTestResult, ControlTestSettings, ControlTestTarget, Outcome, TestRow } from './control-tests.js';
 export { evaluateDeployment, writePack } from './pack.js';
 export type { PackOptions, PackResult, PackSources } from './pack.js';
 export { MANIFEST_SCHEMA, manifestFiles, verifyPack } from './manifest.js';

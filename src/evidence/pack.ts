@@ -7,10 +7,11 @@
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
+import { verifyChain } from '../audit/index.js';
 import type { AuditStoreAdmin, Checkpoint } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { CustosError } from '../kernel/index.js';
+import type { AuditRecord } from '../kernel/index.js';
 import { inventoryToCsv } from '../monitor/index.js';
 import type { Inventory } from '../monitor/index.js';
 import type { LoadedBundle } from '../policy/index.js';
@@ -26,13 +27,15 @@ import { renderReport } from './report.js';
 import { identityFlowSvg } from './svg.js';
 import { collectTrailFacts } from './trail-facts.js';
 import type { TrailFacts } from './trail-facts.js';
+import { scanTrail } from './trail-scan.js';
 
 export interface PackSources {
   readonly config: ResolvedConfig;
   readonly bundle: LoadedBundle | undefined;
   /** The trail (the store's read side). */
   readonly store: Pick<AuditStoreAdmin, 'read' | 'readRaw'>;
-  readonly inventory: () => Promise<Inventory>;
+  /** The monitor's inventory folded from the trail's rows (read once with the pack's other facts). */
+  readonly inventory: (rows: AsyncIterable<AuditRecord>) => Promise<Inventory>;
   /** Each SIEM sink's status at this trail head. */
   readonly sinks: (head: number) => readonly SinkView[];
   /** The TLS probe of every configured destination (`custos tls-audit`). */
@@ -108,23 +111,14 @@ export async function writePack(sources: PackSources, options: PackOptions): Pro
   const json = (rel: string, value: unknown): void => put(rel, `${JSON.stringify(value, null, 2)}\n`);
   const { config, bundle, now } = sources;
   const window = { ...(options.from ? { from: options.from.getTime() } : {}), ...(options.to ? { to: options.to.getTime() } : {}) };
-  const facts = await collectTrailFacts(sources.store.read(), window);
-
-  // The chain over the whole trail, its checkpoints, proofs of sample rows, the external anchors.
-  const chain = await verifyChain(sources.store.readRaw());
   const anchored = await sources.anchors();
   const keys = sources.signer ? new Map([[sources.signer.keyId, sources.signer.publicKey]]) : undefined;
-  const withKeys = keys
-    ? await verifyExport(
-        (async function* () {
-          for await (const row of sources.store.readRaw()) yield row.json;
-        })(),
-        { keys, anchored },
-      )
-    : undefined;
-  const proofSeqs = [...new Set(Object.values(facts.samples).flatMap((rows) => rows.slice(-1).map((r) => r.seq)))].slice(0, 3);
-  const proofs = [];
-  for (const seq of proofSeqs) proofs.push({ seq, ...(await proveInclusion(sources.store, seq)) });
+  const { facts, inventory, chain, withKeys, proofs } = await scanTrail(sources.store, {
+    window,
+    inventory: sources.inventory,
+    ...(keys ? { keys } : {}),
+    anchored,
+  });
   json(FILES.chain, {
     verified_at: now.toISOString(),
     chain: chain.ok
@@ -176,7 +170,6 @@ export async function writePack(sources: PackSources, options: PackOptions): Pro
   });
   json(FILES.policyBundle, bundleEvidence(bundle));
   json(FILES.retention, { settings: config.audit.retention, six_years_days: 2192, events: facts.retentionEvents, purged_rows_in_trail: facts.purged });
-  const inventory = await sources.inventory();
   json(FILES.inventory, inventory);
   put(FILES.inventoryCsv, inventoryToCsv(inventory));
   json(FILES.alerts, alertVolume(facts));

@@ -24,6 +24,8 @@ export interface TrailWindow {
 export interface TrailFacts {
   readonly rows: number;
   readonly purged: number;
+  /** Rows of live control tests (`control_test: true`): in the chain, left out of every count and sample. */
+  readonly controlTestRows: number;
   readonly firstSeq?: number;
   readonly lastSeq?: number;
   readonly byEvent: Record<string, number>;
@@ -99,6 +101,7 @@ export async function collectTrailFacts(rows: AsyncIterable<AuditRecord | Tombst
   const emergency = { grants: 0, callsUnderGrant: 0, reviewsClosed: 0 };
   let n = 0;
   let purged = 0;
+  let controlTestRows = 0;
   let calls = 0;
   let incomplete = 0;
   let delegatedCalls = 0;
@@ -110,6 +113,10 @@ export async function collectTrailFacts(rows: AsyncIterable<AuditRecord | Tombst
       continue;
     }
     const r = row;
+    if (r.control_test) {
+      controlTestRows++; // evidence of the live tests, never counted as traffic
+      continue;
+    }
     foldRow(monitor, r);
     const t = Date.parse(r.time);
     if ((window.from !== undefined && t < window.from) || (window.to !== undefined && t >= window.to)) continue;
@@ -161,6 +168,7 @@ export async function collectTrailFacts(rows: AsyncIterable<AuditRecord | Tombst
   return {
     rows: n,
     purged,
+    controlTestRows,
     ...(firstSeq === undefined ? {} : { firstSeq, lastSeq }),
     byEvent,
     calls,

@@ -224,6 +224,8 @@ export interface AuditEntry {
   readonly confirmation?: { readonly status: 'requested' | ConfirmationOutcome; readonly channel?: string };
   /** Present on calls that send data out: the destination (`scheme://host:port`) and the SHA-256 of what leaves. */
   readonly egress?: { readonly destination: string; readonly destinations?: readonly string[]; readonly payload_sha256: string };
+  /** Present and true on the rows of a live control test (`custos evidence`): evidence, never counted as real traffic. */
+  readonly control_test?: true;
   /** Present on alert rows. */
   readonly alert?: { readonly type: string; readonly severity: 'low' | 'medium' | 'high' };
   /** Present on checkpoint rows: the signed head of the Merkle tree over rows 1..tree_size. */

@@ -153,7 +153,7 @@ export function foldRow(state: TrailState, r: AuditRecord): void {
   state.lastSeq = r.seq;
   if (r.event === 'admin') foldAdmin(state, r);
   else if (r.event === 'alert') foldAlert(state, r);
-  else foldCall(state, r);
+  else if (!r.control_test) foldCall(state, r); // a live control test's rows are evidence, not usage
 }
 
 /** The agents seen, as the inventory shows them. */

@@ -28,6 +28,7 @@ describe('quick-start bundle', () => {
     expect(bundle.policyIds).toEqual([
       'clinician-destructive-confirm',
       'clinician-list-write-tools',
+      'clinician-phi-write-confirm',
       'clinician-write',
       'emergency-read',
       'phi-requires-clinician',
@@ -65,6 +66,20 @@ describe('quick-start bundle', () => {
   it('denies users with no staff role', () => {
     const d = policy.decide(input({ sub: 'mallory', roles: ['contractor'] }));
     expect(d).toMatchObject({ decision: 'deny', reasons: ['no_policy_allows'], determiningPolicies: [] });
+  });
+
+  it("holds alice's interactive write to ePHI for confirmation (164.312(c)(1)); bob is still denied", () => {
+    for (const tool of ['write_file', 'edit_file']) {
+      expect(policy.decide(input({ ...ALICE, tool, dataClasses: ['phi'] })), tool).toMatchObject({
+        decision: 'confirm',
+        reasons: ['phi_write_requires_confirmation'],
+        determiningPolicies: ['clinician-phi-write-confirm'],
+      });
+    }
+    expect(policy.decide(input({ ...BOB, tool: 'write_file', dataClasses: ['phi'] })).decision).toBe('deny');
+    expect(policy.decide(input({ ...ALICE, tool: 'write_file', tier: 'background', dataClasses: ['phi'] })).reasons).toEqual([
+      'write_requires_interactive_tier',
+    ]);
   });
 
   it('lets alice write interactively and denies writes in any other tier', () => {

@@ -1,6 +1,7 @@
 /**
  * Before-state for writes to ePHI (164.312(c)(1)) through the real stack: the bundle's catalog
- * says `filesystem/write_file` on a phi path reads the file first with `read_text_file`. Alice
+ * says `filesystem/write_file` on a phi path reads the file first with `read_text_file`, and the
+ * quick-start bundle holds a clinician's write to ePHI for confirmation. Alice
  * confirms the write; the result row carries the redacted before-state and the change, each
  * with its hash. A before-state that cannot be read denies the write. A bundle activated while
  * alice decides is applied to her answer. A bundle started in emergency mode raises the alert.
@@ -26,17 +27,6 @@ const alice = makeApprover('alice');
 const bob = makeApprover('bob');
 const approvers = [alice, bob].map(({ id, publicKey }) => ({ id, publicKey }));
 
-/** Writes to phi need a human's confirmation (the other writes stay as the quick start has them). */
-const PHI_WRITE_CONFIRM = `@id("clinician-phi-write-confirm")
-@reason("phi_write_requires_confirmation")
-@confirm("true")
-permit (principal, action == Custos::Action::"call_tool", resource)
-when {
-  resource.server == "filesystem" && resource.classes.contains("writes") &&
-  !resource.classes.contains("destructive") && context.data_classes.contains("phi") &&
-  principal.roles.contains("clinician")
-};
-`;
 const NO_PHI_WRITES = `@id("no-phi-writes")
 @reason("phi_writes_frozen")
 forbid (principal, action == Custos::Action::"call_tool", resource)
@@ -61,15 +51,6 @@ describe('before-state of writes to ePHI', () => {
 
   beforeAll(async () => {
     dir = await copyQuickstart();
-    const clinicianWrite = path.join(dir, 'policies/clinician-write.cedar');
-    writeFileSync(
-      clinicianWrite,
-      readFileSync(clinicianWrite, 'utf8').replace(
-        '!resource.classes.contains("destructive") &&',
-        '!resource.classes.contains("destructive") && !context.data_classes.contains("phi") &&',
-      ),
-    );
-    writeFileSync(path.join(dir, 'policies/phi-write.cedar'), PHI_WRITE_CONFIRM);
     await writeManifest(dir, { name: 'quickstart', version: 1, author: 'alice' });
     await approveBundle(dir, alice, bob);
     h = await startHarness({ bundleDir: dir, configure: (raw) => ({ ...raw, policy: { ...raw.policy, approvers, pollMs: 200 } }) });

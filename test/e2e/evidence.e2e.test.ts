@@ -5,14 +5,21 @@
  * that stopped delivering, turn their test and box to fail; a file changed after the pack was
  * made fails `evidence verify`, naming it; report.html and report.pdf render in headless Chromium.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceSources } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.js';
-import { CONTROLS, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
+import { accountDisclosures, keyIdOf, verifyChain, verifyProof } from '../../src/audit/index.js';
+import { createLogger } from '../../src/app/logger.js';
+import { liveAggregates } from '../../src/app/console.js';
+import { createMonitoring } from '../../src/app/monitoring.js';
+import type { AuditRecord } from '../../src/kernel/index.js';
+import { readInventory } from '../../src/monitor/index.js';
+import type { MonitorRecorder } from '../../src/monitor/index.js';
+import { CONTROLS, CONTROL_TEST_TENANT, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
 import type { PackResult } from '../../src/evidence/index.js';
 import { createKeyRegistry } from '../../src/keys/index.js';
 import { freePort, repoRoot, startHarness } from './harness.js';
@@ -59,6 +66,11 @@ describe('evidence packs', () => {
     await h?.close();
   });
 
+  const keysOf = () => {
+    const key = createPublicKey(readFileSync(path.join(h.dir, 'checkpoint.pem')));
+    return new Map([[keyIdOf(key), key]]);
+  };
+
   async function pack(name: string, cfg: ResolvedConfig = config, framework: 'soc2' | 'hipaa' = 'soc2', pdf = false): Promise<PackResult> {
     const keys = createKeyRegistry(cfg.keys);
     try {
@@ -100,17 +112,83 @@ describe('evidence packs', () => {
         'box-09': 'pass',
         'box-11': 'pass',
         'box-12': 'pass',
+        'box-16': 'pass',
       });
       expect(p.tests.find((t) => t.id === 'background-write-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'low-privilege-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'no-user-phi-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'env-redacted')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'tampered-export-detected')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'interactive-write-confirmed')).toMatchObject({
+        status: 'pass',
+        why: expect.stringMatching(/confirmation.*read_text_file/),
+      });
+      const chain = JSON.parse(readFileSync(path.join(p.dir, 'chain/verification.json'), 'utf8')) as {
+        chain: { ok: boolean; rows: number };
+        checkpoints: { verified: number };
+        inclusion_proofs: Array<{ ok: boolean; proof?: unknown }>;
+      };
+      expect(chain.chain.ok).toBe(true);
+      expect(chain.chain.rows).toBeGreaterThanOrEqual(p.rows);
+      expect(chain.checkpoints.verified).toBeGreaterThan(0);
+      expect(chain.inclusion_proofs.length).toBeGreaterThan(0);
+      for (const proof of chain.inclusion_proofs.filter((x) => x.ok)) expect(verifyProof(proof.proof, keysOf()).ok).toBe(true);
       const sample = readFileSync(path.join(p.dir, 'samples/CC6.1.jsonl'), 'utf8').trim().split('\n');
       expect(sample.length).toBeGreaterThan(0);
       expect(JSON.parse(sample[0]!)).toMatchObject({ user: { sub: expect.any(String) }, agent: { tier: 'interactive' } });
       expect(verifyPack(p.dir).ok).toBe(true);
     }
+  }, 120_000);
+
+  it('the control tests write their rows in the same chain with control_test: true, and such rows count nowhere as traffic', async () => {
+    const p = await pack('pack-control-rows');
+    const all = await h.auditRecords();
+    const control = all.filter((r) => r.control_test === true);
+    const real = all.filter((r) => r.control_test !== true);
+    // Every row a test names is in the chain, stamped, as the control-test identity.
+    const named = p.tests.flatMap((t) => t.rows);
+    expect(named.length).toBeGreaterThanOrEqual(7);
+    for (const row of named) {
+      const stored = all.find((r) => r.seq === row.seq)!;
+      expect(stored).toMatchObject({ hash: row.hash, control_test: true, request_id: row.request_id });
+      expect(stored.user.sub === null || stored.user.tenant === CONTROL_TEST_TENANT, String(stored.user.sub)).toBe(true);
+    }
+    expect(p.tests.find((t) => t.id === 'interactive-write-confirmed')!.rows.map((r) => [r.event, r.decision])).toEqual([
+      ['confirm', 'confirm'],
+      ['deny', 'deny'],
+    ]);
+    expect(p.tests.find((t) => t.id === 'env-redacted')!.rows.map((r) => r.event)).toEqual(['intent', 'result']);
+    expect((await verifyChain(h.custos.store.readRaw())).ok).toBe(true);
+
+    const list = async function* (rows: AuditRecord[]) {
+      yield* rows;
+    };
+    const now = new Date();
+    // The inventory's usage counts, the live view and the accounting of disclosures are those of the real rows alone.
+    expect(await readInventory(list(all), now)).toEqual(await readInventory(list(real), now));
+    const since = new Date(Date.now() - 3_600_000);
+    expect(liveAggregates(all, since)).toEqual(liveAggregates(real, since));
+    expect(control.some((r) => r.event === 'intent' && JSON.stringify(r.input).includes('control-test/.env'))).toBe(true);
+    const disclosures = await accountDisclosures(h.custos.store, '.env', { pathTemplates: ['control-test/{patient}'] });
+    expect(disclosures.disclosures).toEqual([]);
+    // The next pack counts them apart, not as calls.
+    const next = await pack('pack-control-rows-2');
+    const stats = JSON.parse(readFileSync(path.join(next.dir, 'trail/statistics.json'), 'utf8')) as { controlTestRows: number; calls: number };
+    expect(stats.controlTestRows).toBeGreaterThanOrEqual(control.length);
+    expect(stats.calls).toBe(real.filter((r) => ['intent', 'result', 'deny', 'confirm'].includes(r.event)).length);
+
+    // Metrics and alert rules: the monitor's hook skips them (no alert raised, metrics unchanged); the same rows unstamped are counted.
+    const monitoring = createMonitoring(config, { store: h.custos.store, logger: createLogger('silent') });
+    const raised: unknown[] = [];
+    monitoring.monitor!.attach({ recordAlert: async (a: unknown) => void raised.push(a), recordAdmin: async () => undefined } as unknown as MonitorRecorder);
+    const scrape = async (): Promise<string> => (await monitoring.admin!.scrape!()).body;
+    const before = await scrape();
+    for (const r of control) monitoring.hook!(r);
+    expect(await scrape()).toBe(before);
+    expect(raised).toEqual([]);
+    for (const { control_test: _c, ...r } of control) monitoring.hook!(r);
+    expect(await scrape()).not.toBe(before);
+    await monitoring.close();
   }, 120_000);
 
   it('a bundle that lets background agents write ePHI turns the control test and boxes 08 and 16 to fail, with the reason', async () => {
@@ -121,11 +199,31 @@ describe('evidence packs', () => {
     const p = await pack('pack-permissive', { ...config, policy: { ...config.policy, bundle } });
     const test = p.tests.find((t) => t.id === 'background-write-denied')!;
     expect(test.status).toBe('fail');
-    expect(test.why).toMatch(/background agent write ePHI.*allow.*clinician-write/);
+    expect(test.why).toMatch(/background agent write ePHI: filesystem\/write_file was (allow|confirm) \(clinician-/);
     const boxes = Object.fromEntries(p.checklist.map((b) => [b.id, b]));
     expect(boxes['box-08']).toMatchObject({ status: 'fail', file: 'control-tests/background-write-denied.json' });
     expect(boxes['box-16']!.status).toBe('fail');
     expect(boxes['box-16']!.why).toMatch(/background/);
+  }, 60_000);
+
+  it('a bundle that no longer holds interactive writes to ePHI for confirmation turns box 16 to fail, with the reason', async () => {
+    const bundle = path.join(h.dir, 'unconfirmed-bundle');
+    cpSync(path.join(repoRoot, 'examples/quickstart/policy'), bundle, { recursive: true });
+    const rules = readFileSync(path.join(bundle, 'policies/clinician-write.cedar'), 'utf8');
+    expect(rules).toContain('@id("clinician-phi-write-confirm")');
+    writeFileSync(
+      path.join(bundle, 'policies/clinician-write.cedar'),
+      rules.replace(
+        '@confirm("true")\npermit (principal, action == Custos::Action::"call_tool", resource)\nwhen {\n  resource.server == "filesystem" &&\n  resource.classes.contains("writes") &&\n  !resource.classes.contains("destructive") &&\n  context.data_classes',
+        'permit (principal, action == Custos::Action::"call_tool", resource)\nwhen {\n  resource.server == "filesystem" &&\n  resource.classes.contains("writes") &&\n  !resource.classes.contains("destructive") &&\n  context.data_classes',
+      ),
+    );
+    const p = await pack('pack-unconfirmed', { ...config, policy: { ...config.policy, bundle } });
+    const test = p.tests.find((t) => t.id === 'interactive-write-confirmed')!;
+    expect(test).toMatchObject({ status: 'fail', why: expect.stringMatching(/write_file to ePHI was allow, not held for confirmation/) });
+    const box = p.checklist.find((b) => b.id === 'box-16')!;
+    expect(box).toMatchObject({ status: 'fail', file: 'control-tests/interactive-write-confirmed.json' });
+    expect(box.why).toMatch(/not held for confirmation/);
   }, 60_000);
 
   it('a SIEM sink that stopped delivering turns boxes 13 and 18 to fail, naming the sink and its error', async () => {
@@ -145,7 +243,6 @@ describe('evidence packs', () => {
   it('a file changed, removed or added after generation fails evidence verify, naming the file', async () => {
     const p = await pack('pack-tamper');
     const pub = path.join(h.dir, 'checkpoint.pub.pem');
-    const { createPublicKey } = await import('node:crypto');
     writeFileSync(pub, createPublicKey(readFileSync(path.join(h.dir, 'checkpoint.pem'))).export({ type: 'spki', format: 'pem' }));
     const pem = [readFileSync(pub, 'utf8')];
     expect(verifyPack(p.dir, pem)).toMatchObject({ ok: true, problems: [] });
