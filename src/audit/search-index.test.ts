@@ -21,7 +21,7 @@ async function generate(store: AuditStoreAdmin, rows: number, from = 1): Promise
       makeEntry(n, {
         event: n % 5 === 0 ? 'deny' : n % 2 ? 'intent' : 'result',
         user: { sub: USERS[n % 3]!, iss: 'https://idp.example/', ...(n % 4 === 0 ? { email: `${USERS[n % 3]}@example.com` } : {}) },
-        agent: { name: `agent-${n % 4}`, tier: n % 6 === 0 ? 'autonomous' : 'interactive', delegation_chain: [] },
+        agent: { name: `agent-${n % 4}`, tier: n % 6 === 0 ? 'background' : 'interactive', delegation_chain: [] },
         ...(n % 11 === 0 ? { tool: undefined } : { tool: { server: n % 2 ? 'fs' : 'db', name: TOOLS[n % 3]!, classes: [] } }),
         data_classes: n % 3 === 0 ? ['phi', 'pii'] : n % 3 === 1 ? ['pii'] : [],
         policy: { decision: DECISIONS[n % 3]!, bundle_hash: 'a'.repeat(64), determining_policies: [], reasons: [] },

@@ -5,6 +5,8 @@
  *   GET /v1/console/me             the caller's console roles (`admin`, `security`, `auditor`)
  *   GET /v1/policy                 the bundle in force and its hash, the shadow one, history with authors and
  *                                  approvers, shadow-mode disagreements
+ *   GET /v1/policy/versions        every activated bundle version kept (policy.stateDir/bundles/HASH)
+ *   GET /v1/policy/diff?from=H&to=H the text diff, file by file, between two kept versions
  *   GET /v1/live?minutes=N         the live view's aggregates (1–1440 minutes, default 60)
  *   GET /v1/audit/verify?seq=N     one row's verification: chain, checkpoint, inclusion proof
  * The /v1 reads need a console role; a refusal is an `admin` row `console_read_refused` and a 403.
@@ -95,6 +97,17 @@ export function createConsoleRoutes(deps: { auth: Authenticator; pipeline: Pipel
       'GET /v1/policy',
       async (req, res) => {
         if (await reader(req, res, 'policy')) sendJson(res, 200, await port.policy());
+      },
+    ],
+    ['GET /v1/policy/versions', async (req, res) => void ((await reader(req, res, 'policy_versions')) && sendJson(res, 200, await port.policyVersions()))],
+    [
+      'GET /v1/policy/diff',
+      async (req, res) => {
+        if (!(await reader(req, res, 'policy_diff'))) return;
+        const params = new URL(req.url ?? '/', 'http://x').searchParams;
+        const [from, to] = [params.get('from'), params.get('to')];
+        if (!from || !to) throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'give the two versions to compare: from=HASH&to=HASH');
+        sendJson(res, 200, await port.policyDiff(from, to));
       },
     ],
     [
