@@ -89,8 +89,10 @@ function lineEdits(a: readonly string[], b: readonly string[]): Array<[' ' | '-'
   let i = 0;
   let j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) (out.push([' ', a[i++]!]), j++);
-    else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push(['-', a[i++]!]);
+    if (i < n && j < m && a[i] === b[j]) {
+      out.push([' ', a[i++]!]);
+      j++;
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push(['-', a[i++]!]);
     else out.push(['+', b[j++]!]);
   }
   return out;
