@@ -216,6 +216,37 @@ describe('the console in Chromium', () => {
     PAGE_TOUR_MS,
   );
 
+  it(
+    'the reviews page shows a confirmation pending right now, and drops it once answered',
+    async () => {
+      const alice = await h.token('alice');
+      const call = (route: string, body: unknown) =>
+        fetch(`${h.custos.url}${route}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${alice}` },
+          body: JSON.stringify(body),
+        });
+      const s = await signIn('audrey');
+      await s.page.goto(`${h.custos.url}/console/#/reviews`);
+      await s.page.getByTestId('pending-none').waitFor();
+      const held = await call('/v1/authorize', {
+        tool: { server: 'filesystem', name: 'move_file' },
+        arguments: { source: path.join(h.workspace, 'notes', 'a.md'), destination: path.join(h.workspace, 'notes', 'b.md') },
+        agent: { name: 'framework-agent' },
+        request_id: 'console-pending',
+      });
+      expect(((await held.json()) as { decision: string }).decision).toBe('confirm');
+      const pending = s.page.getByTestId('pending-confirmations');
+      await expect.poll(() => pending.textContent().catch(() => ''), { timeout: 30_000 }).toContain('console-pending');
+      expect(await pending.textContent()).toContain('filesystem/move_file');
+      await s.page.screenshot({ path: path.join(artifacts, 'auditor-reviews-pending.png'), fullPage: true });
+      expect((await call('/v1/confirmations', { request_id: 'console-pending', outcome: 'declined' })).status).toBe(200);
+      await s.page.getByTestId('pending-none').waitFor({ timeout: 30_000 });
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
+
   it('the evidence page shows the nineteen boxes and generates and downloads a pack', async () => {
     const s = await signIn('ada');
     await s.page.goto(`${h.custos.url}/console/#/evidence`);
