@@ -202,7 +202,7 @@ describe('the console in Chromium', () => {
       // Newest against the one before it by default: version 2 adds the forbid-bob policy.
       await expect.poll(() => diff.textContent(), { timeout: 30_000 }).toContain('+forbid (principal == Custos::User::"bob"');
       expect(await diff.textContent()).toContain('policies/no-bob.cedar (added)');
-      expect(await diff.textContent()).toContain('-version: 1+version: 2');
+      expect(await diff.textContent()).toContain('-version: 1\n+version: 2');
       // Swapped: from version 2 to version 1 removes it.
       await s.page.getByRole('textbox', { name: 'from' }).click();
       await s.page.getByRole('option', { name: /v2/ }).click();
@@ -263,5 +263,5 @@ describe('the console in Chromium', () => {
     expect(generated.length).toBeGreaterThan(0);
     await s.page.screenshot({ path: path.join(artifacts, 'admin-evidence-pack.png'), fullPage: true });
     await s.context.close();
-  });
+  }, PAGE_TOUR_MS);
 });
