@@ -247,21 +247,25 @@ describe('the console in Chromium', () => {
     PAGE_TOUR_MS,
   );
 
-  it('the evidence page shows the nineteen boxes and generates and downloads a pack', async () => {
-    const s = await signIn('ada');
-    await s.page.goto(`${h.custos.url}/console/#/evidence`);
-    await s.page.getByTestId('evidence-box').first().waitFor();
-    expect(await s.page.getByTestId('evidence-box').count()).toBe(19);
-    await s.page.getByRole('button', { name: 'Generate pack' }).click();
-    const made = s.page.getByTestId('pack-made');
-    await made.waitFor();
-    expect(await made.textContent()).toMatch(/manifest sha256 [0-9a-f]{64}/);
-    const download = s.page.waitForEvent('download');
-    await made.getByRole('button', { name: 'report.html' }).click();
-    expect((await download).suggestedFilename()).toBe('report.html');
-    const generated = (await h.auditRecords()).filter((r) => r.event === 'admin' && r.user.sub === 'ada' && JSON.stringify(r.detail).includes('evidence'));
-    expect(generated.length).toBeGreaterThan(0);
-    await s.page.screenshot({ path: path.join(artifacts, 'admin-evidence-pack.png'), fullPage: true });
-    await s.context.close();
-  }, PAGE_TOUR_MS);
+  it(
+    'the evidence page shows the nineteen boxes and generates and downloads a pack',
+    async () => {
+      const s = await signIn('ada');
+      await s.page.goto(`${h.custos.url}/console/#/evidence`);
+      await s.page.getByTestId('evidence-box').first().waitFor();
+      expect(await s.page.getByTestId('evidence-box').count()).toBe(19);
+      await s.page.getByRole('button', { name: 'Generate pack' }).click();
+      const made = s.page.getByTestId('pack-made');
+      await made.waitFor();
+      expect(await made.textContent()).toMatch(/manifest sha256 [0-9a-f]{64}/);
+      const download = s.page.waitForEvent('download');
+      await made.getByRole('button', { name: 'report.html' }).click();
+      expect((await download).suggestedFilename()).toBe('report.html');
+      const generated = (await h.auditRecords()).filter((r) => r.event === 'admin' && r.user.sub === 'ada' && JSON.stringify(r.detail).includes('evidence'));
+      expect(generated.length).toBeGreaterThan(0);
+      await s.page.screenshot({ path: path.join(artifacts, 'admin-evidence-pack.png'), fullPage: true });
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
 });
