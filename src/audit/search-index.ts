@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuditRecord, AuditStore } from '../kernel/index.js';
-import { matchesQuery, searchTrail } from './search.js';
+import { matchesQuery, searchTrail, strings } from './search.js';
 import type { AuditQuery, SearchPage, SearchPageOptions } from './search.js';
 
 /** One row as the index holds it. */
@@ -50,17 +50,6 @@ export const MAX_RESOURCE_TERMS = 256;
 
 export const term = (field: string, value: string): Buffer => createHash('sha256').update(`${field}\u0000${value}`).digest().subarray(0, 16);
 
-/** Every string inside a JSON value (iterative: rows nest up to 256 deep). */
-function strings(value: unknown, out: string[]): void {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node === 'string') out.push(node);
-    else if (Array.isArray(node)) stack.push(...node);
-    else if (typeof node === 'object' && node !== null) stack.push(...Object.values(node));
-  }
-}
-
 /** A value and each of its suffixes after a `/`: every resource query this value answers (see `matchesResource`). */
 function resourceKeys(value: string, into: Set<string>): void {
   into.add(value);
@@ -82,8 +71,7 @@ export function indexTerms(record: AuditRecord): Buffer[] {
   pairs.push(['tool', `${record.tool?.server}/${record.tool?.name}`]); // the scan compares this form even without a tool
   if (str(record.policy?.decision)) pairs.push(['decision', record.policy.decision]);
   for (const c of record.data_classes ?? []) if (str(c)) pairs.push(['class', c]);
-  const found: string[] = [];
-  strings(record.input?.redacted, found);
+  const found = strings(record.input?.redacted);
   if (record.kind === 'resource' && str(record.tool?.name)) found.push(record.tool.name);
   const keys = new Set<string>();
   for (const s of found) {
