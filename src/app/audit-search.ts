@@ -13,7 +13,6 @@ import {
   sqliteSearchIndexPath,
 } from '../audit/index.js';
 import type { AuditStoreAdmin, SearchIndexBackend } from '../audit/index.js';
-import { parseSqliteLocation } from '../audit/sqlite-store.js';
 import type { ResolvedConfig } from '../config/index.js';
 import type { AuditSearchPort } from '../gateway/index.js';
 import { CustosError } from '../kernel/index.js';

@@ -6,7 +6,7 @@ export type { VerifiableItem, VerifyOptions } from './verify-chain.js';
 export { verifyStore } from './verify-store.js';
 export { exportJsonl } from './export-jsonl.js';
 export type { ExportJsonlOptions, ExportJsonlResult } from './export-jsonl.js';
-export { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-store.js';
+export { DEFAULT_BUSY_TIMEOUT_MS, parseSqliteLocation } from './sqlite-store.js';
 export { monitorAppends } from './append-health.js';
 export type { AppendHealth, MonitoredAuditStore, MonitorOptions } from './append-health.js';
 export type { AuditStoreAdmin, AuditStoreFactory, AuditStoreOptions, ChainHead, RawRow, VerifyFailure, VerifyReport } from './types.js';
