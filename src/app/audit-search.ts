@@ -9,6 +9,7 @@ import {
   createPostgresSearchIndex,
   createSearchIndex,
   createSqliteSearchIndex,
+  parseSqliteLocation,
   searchTrail,
   sqliteSearchIndexPath,
 } from '../audit/index.js';
