@@ -204,9 +204,9 @@ describe('the console in Chromium', () => {
       expect(await diff.textContent()).toContain('policies/no-bob.cedar (added)');
       expect(await diff.textContent()).toContain('-version: 1\n+version: 2');
       // Swapped: from version 2 to version 1 removes it.
-      await s.page.getByLabel('from', { exact: true }).click();
+      await s.page.getByRole('combobox', { name: 'from' }).click();
       await s.page.getByRole('option', { name: /v2/ }).click();
-      await s.page.getByLabel('to', { exact: true }).click();
+      await s.page.getByRole('combobox', { name: 'to' }).click();
       await s.page.getByRole('option', { name: /v1/ }).click();
       await expect.poll(() => diff.textContent(), { timeout: 30_000 }).toContain('policies/no-bob.cedar (removed)');
       expect(await diff.textContent()).toContain('-forbid (principal == Custos::User::"bob"');
