@@ -5,13 +5,19 @@
  *   2. a search's latency through the console (filters typed, Search clicked, the result table
  *      drawn), p50/p95 over BENCH_SEARCHES searches on varied filters, and the same searches on
  *      GET /v1/audit alone.
- * The trail: BENCH_ROWS rows (default 1 000 000) generated into a SQLite store through the
- * store port (group commit), 500 users, 40 agents, 60 tools, a tenth denied. Measures; never fails.
+ * The trail: BENCH_ROWS rows (default 1 000 000), 500 users, 40 agents, 60 tools, a tenth denied,
+ * chained as the store chains them (`chainRecord`) and inserted in batches of 10 000 rows per
+ * transaction into the SQLite file the store made (the store port's one-row appends would take
+ * most of an hour on a loaded machine); the store then reads and verifies its head. The search
+ * index is built before Custos starts (its time is reported), as a running Custos would have it.
+ * Measures; never fails.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createAuditStore } from '../src/audit/index.js';
+import Database from 'better-sqlite3';
+import { createAuditStore, createSearchIndex, createSqliteSearchIndex, sqliteSearchIndexPath } from '../src/audit/index.js';
+import { chainRecord } from '../src/audit/chain-hash.js';
 import { AUDIT_SCHEMA } from '../src/kernel/index.js';
 import type { AuditEntry } from '../src/kernel/index.js';
 import { startHarness } from '../test/e2e/harness.js';
@@ -47,18 +53,43 @@ function entry(i: number, start: number): AuditEntry {
   } as AuditEntry;
 }
 
+const BATCH = 10_000;
+
 async function generate(file: string): Promise<number> {
-  const store = await createAuditStore(`sqlite:${file}`);
   const started = performance.now();
+  await (await createAuditStore(`sqlite:${file}`)).close(); // the store makes its tables
+  const db = new Database(file);
+  const insert = db.prepare('INSERT INTO audit_records (seq, hash, record) VALUES (?, ?, ?)');
   const start = Date.now() - ROWS * 50;
-  const inFlight: Array<Promise<unknown>> = [];
-  for (let i = 1; i <= ROWS; i += 1) {
-    inFlight.push(store.append(entry(i, start)));
-    if (inFlight.length >= 512) await Promise.all(inFlight.splice(0));
-  }
-  await Promise.all(inFlight);
+  let prev = { seq: 0, hash: '0'.repeat(64) };
+  const batch = db.transaction((from: number, to: number) => {
+    for (let i = from; i <= to; i += 1) {
+      const { record, json } = chainRecord(entry(i, start), prev);
+      insert.run(record.seq, record.hash, json);
+      prev = record;
+    }
+  });
+  for (let i = 1; i <= ROWS; i += BATCH) batch(i, Math.min(ROWS, i + BATCH - 1));
+  db.close();
+  const store = await createAuditStore(`sqlite:${file}`);
+  const head = await store.head();
   await store.close();
+  if (head.seq !== ROWS || head.hash !== prev.hash) throw new Error(`the generated trail's head is ${head.seq}, not ${ROWS}`);
   return (performance.now() - started) / 1000;
+}
+
+/** Indexes the whole trail; seconds and CPU seconds. */
+async function buildIndex(file: string): Promise<{ wall: number; cpu: number }> {
+  const store = await createAuditStore(`sqlite:${file}`);
+  const index = createSearchIndex(store, createSqliteSearchIndex(sqliteSearchIndexPath(file)), { batchRows: 2000 });
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  await index.catchUp();
+  const cpu = process.cpuUsage(cpu0);
+  const wall = (performance.now() - started) / 1000;
+  await index.close();
+  await store.close();
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 export async function run(): Promise<void> {
@@ -73,6 +104,8 @@ export async function run(): Promise<void> {
       .join(' ')} on ${os.cpus().length} cores`,
   );
   console.log(`generated the trail in ${(await generate(file)).toFixed(1)} s`);
+  const indexed = await buildIndex(file);
+  console.log(`indexed it in ${indexed.wall.toFixed(1)} s (${indexed.cpu.toFixed(1)} CPU s in this process; ${fmt(ROWS / indexed.wall)} rows/s)`);
   const h = await startHarness({
     configure: (raw) => ({ ...raw, audit: { ...raw.audit, store: `sqlite:${file}`, search: { roles: ['auditor', 'security', 'custos-admin'] } } }),
   });
@@ -117,7 +150,7 @@ export async function run(): Promise<void> {
       apiOnly.push(performance.now() - a0);
     }
     const p95 = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[Math.max(0, Math.ceil(0.95 * xs.length) - 1)]!;
-    console.log(`2. a search (${SEARCHES} searches on varied filters; a page is 100 matches or 100 000 rows scanned):`);
+    console.log(`2. a search (${SEARCHES} searches on varied filters; through the search index; a page is 100 matches):`);
     console.log(`   through the console  p50 ${summarize(ui).p50.toFixed(0)} ms  p95 ${p95(ui).toFixed(0)} ms`);
     console.log(`   GET /v1/audit alone  p50 ${summarize(apiOnly).p50.toFixed(0)} ms  p95 ${p95(apiOnly).toFixed(0)} ms`);
     await s.context.close();

@@ -11,6 +11,7 @@ import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import type { ConsolePort } from '../gateway/index.js';
 import type { AuditRecord } from '../kernel/index.js';
+import { diffVersions, listVersions } from '../policy/index.js';
 import type { Activator, LoadedBundle } from '../policy/index.js';
 
 /** The live view reads at most this many of the newest rows. */
@@ -122,6 +123,8 @@ export function createConsolePort(
       }
       return { enforced: bundleView(activator.enforced()), shadow: shadow ? bundleView(shadow) : null, history, disagreements };
     },
+    policyVersions: async () => ({ versions: await listVersions(config.policy.stateDir) }),
+    policyDiff: (from, to) => diffVersions(config.policy.stateDir, from, to),
     async live(minutes) {
       const head = await deps.store.head();
       const rows = deps.store.read({ fromSeq: Math.max(1, head.seq - LIVE_MAX_ROWS + 1) });

@@ -9,23 +9,13 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import {
-  accountDisclosures,
-  checkpointSignerOf,
-  createAuditStore,
-  createCheckpointer,
-  createRateCounter,
-  deriveRateCounterLocation,
-  searchTrail,
-  withCheckpoints,
-} from '../audit/index.js';
+import { checkpointSignerOf, createAuditStore, createCheckpointer, createRateCounter, deriveRateCounterLocation, withCheckpoints } from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import { isLoopbackUrl } from '../config/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { createExportService } from '../export/index.js';
 import type { SinkStatus } from '../export/index.js';
 import { createGateway } from '../gateway/index.js';
-import type { AuditSearchPort } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource, UpstreamPool, UpstreamTokenIssuer } from '../kernel/index.js';
@@ -39,6 +29,7 @@ import { startPolicy } from './policy-activation.js';
 import { exportSettings } from './export-sinks.js';
 import { createMonitoring } from './monitoring.js';
 import { createConsolePort } from './console.js';
+import { createAuditSearch } from './audit-search.js';
 import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import { migrateStores } from './migrations.js';
@@ -187,6 +178,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       issuerFetch: (issuer: string) => outbound.issuerFetch(issuer),
     });
     upstreamTokens.current = delegation.upstreamTokens;
+    const auditSearch = createAuditSearch(config, store, logger);
+    cleanups.push(() => auditSearch.close());
     const gateway = createGateway({
       verifier: delegation.verifier,
       tokens: delegation.tokens,
@@ -207,7 +200,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
         issuers: () => config.identity.issuers.map((i) => ({ issuer: i.issuer })),
         sinks: () => exporter.status(),
       },
-      auditSearch: createAuditSearch(store, config.audit.search),
+      auditSearch: auditSearch.port,
       trustedProxies: config.server.trustedProxies,
       monitor: monitoring.admin,
       ...(config.evidence.enabled ? { evidence: createEvidenceService(config, store, keys) } : {}),
@@ -282,19 +275,6 @@ function withConfiguredCheckpoints(
     onError: (err) => logger.error({ code: (err as { code?: string }).code }, 'audit checkpoint not written; retried at the next trigger'),
   });
   return withCheckpoints(store, checkpointer);
-}
-
-/** `GET /v1/audit` over the trail: search and the accounting of disclosures. */
-function createAuditSearch(store: AuditStoreAdmin, settings: ResolvedConfig['audit']['search']): AuditSearchPort {
-  return {
-    roles: settings.roles,
-    search: (query, page) => searchTrail(store, query, page),
-    disclosures: async (patient, range) => {
-      if (settings.patientPaths.length === 0)
-        throw new CustosError('ERR_GATEWAY_CONFLICT', "The accounting of disclosures needs audit.search.patientPaths (where a patient's records live).");
-      return accountDisclosures(store, patient, { pathTemplates: settings.patientPaths, ...range });
-    },
-  };
 }
 
 /** server.authFailures as the gateway takes it. */

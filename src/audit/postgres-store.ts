@@ -127,16 +127,17 @@ function bindStore(pool: pg.Pool, options: AuditStoreOptions, sealer: Sealer): A
     if (closed) throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The audit store is closed.', { detail: { reason: 'closed' } });
   };
 
-  async function* readPages(fromSeq: number): AsyncGenerator<StoredRow> {
+  async function* readPages(fromSeq: number, pageSize = PAGE_SIZE): AsyncGenerator<StoredRow> {
+    const size = Math.min(pageSize, PAGE_SIZE);
     let next = fromSeq;
     for (;;) {
       assertUsable();
       const { rows } = await pool.query<{ seq: string; hash: string; record: string }>(
         `SELECT seq, hash, record FROM ${TABLE} WHERE seq >= $1 ORDER BY seq LIMIT $2`,
-        [next, PAGE_SIZE],
+        [next, size],
       );
       for (const row of rows) yield { seq: Number(row.seq), hash: row.hash, record: row.record };
-      if (rows.length < PAGE_SIZE) return;
+      if (rows.length < size) return;
       next = Number(rows[rows.length - 1]!.seq) + 1;
     }
   }

@@ -44,7 +44,7 @@ export interface SearchPage {
 }
 
 /** Every string inside a JSON value (iterative: rows nest up to 256 deep). */
-function strings(value: unknown): string[] {
+export function strings(value: unknown): string[] {
   const out: string[] = [];
   const stack: unknown[] = [value];
   while (stack.length > 0) {

@@ -110,12 +110,13 @@ function bindStore(link: WorkerLink, options: SqliteStoreOptions & { busyTimeout
     });
   }
 
-  async function* readPages(fromSeq: number): AsyncGenerator<StoredRow> {
+  async function* readPages(fromSeq: number, pageSize = PAGE_SIZE): AsyncGenerator<StoredRow> {
+    const size = Math.min(pageSize, PAGE_SIZE);
     let next = fromSeq;
     for (;;) {
-      const rows = await request<StoredRow[]>({ op: 'page', fromSeq: next, limit: PAGE_SIZE });
+      const rows = await request<StoredRow[]>({ op: 'page', fromSeq: next, limit: size });
       for (const row of rows) yield row;
-      if (rows.length < PAGE_SIZE) return;
+      if (rows.length < size) return;
       next = rows[rows.length - 1]!.seq + 1;
     }
   }

@@ -52,7 +52,7 @@ export function toAppendError(err: unknown, reasons: ReadonlyArray<readonly [Reg
  * (`undecryptable`), and throws only when the key is not registered at all.
  */
 export function createReaders(
-  readPages: (fromSeq: number) => AsyncIterable<StoredRow>,
+  readPages: (fromSeq: number, pageSize?: number) => AsyncIterable<StoredRow>,
   sealer: Sealer,
 ): {
   read(opts?: { fromSeq?: number; limit?: number }): AsyncIterable<AuditRecord>;
@@ -62,7 +62,8 @@ export function createReaders(
     async *read(opts) {
       let left = opts?.limit ?? Number.POSITIVE_INFINITY;
       if (left <= 0) return;
-      for await (const row of readPages(opts?.fromSeq ?? 1)) {
+      // A short read (the search index reads rows by seq) asks for no bigger a page than it needs.
+      for await (const row of readPages(opts?.fromSeq ?? 1, Number.isFinite(left) ? left : undefined)) {
         yield parseStored({ ...row, record: sealer.open(row.seq, row.record) });
         if (--left <= 0) return;
       }

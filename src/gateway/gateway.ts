@@ -15,6 +15,8 @@ import { createFloodGuard } from './shared/flood-guard.js';
 import { checkReadiness } from './http/health.js';
 import { DEFAULT_MAX_BODY_BYTES, sendError, sendJson } from './shared/io.js';
 import { createPendingStore } from './http/pending-store.js';
+import { API_CONFIRMATION_CHANNEL } from './http/confirmation-api.js';
+import { createPromptRegistry, pendingView } from './confirmations-pending.js';
 import { createBackchannelLogoutRoute } from './http/session-logout.js';
 import { buildProtectedResourceMetadata, protectedResourceMetadataUrl, protectedResourcePaths } from './http/protected-resource.js';
 import { createGrantRoutes } from './http/oauth-grants.js';
@@ -64,7 +66,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     sessions: deps.identity?.sessions,
     resourceMetadataUrl: protectedResourceMetadataUrl(deps.resourceUrl),
   });
-  const hub = createSessionHub({ ...deps, ids, confirmationTimeoutMs: limits.confirmationTimeoutMs });
+  const prompts = createPromptRegistry(() => clock.now());
+  const hub = createSessionHub({ ...deps, ids, confirmationTimeoutMs: limits.confirmationTimeoutMs, prompts });
   const mcp = createMcpEndpoint({
     auth,
     pipeline: deps.pipeline,
@@ -86,7 +89,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock });
   const api = createDecisionApi({ ...deps, auth, pending, ids, maxBodyBytes, inputLimits });
   const llm = deps.models ? createLlmDoor({ ...deps, models: deps.models, auth, ids, maxBodyBytes, inputLimits }) : undefined;
-  const consoleApp = deps.console ? createConsoleRoutes({ auth, pipeline: deps.pipeline, port: deps.console }) : undefined;
+  /** Confirmations pending in this process: MCP prompts and the decision API's holds. */
+  const pendingConfirmations = () => [
+    ...prompts.list(),
+    ...pending
+      .entries()
+      .filter(([, e]) => e.authorization.decision.decision === 'confirm')
+      .map(([, e]) => pendingView(e.authorization, API_CONFIRMATION_CHANNEL, new Date(e.authorization.record.time), new Date(e.expiresAt))),
+  ];
+  const consoleApp = deps.console ? createConsoleRoutes({ auth, pipeline: deps.pipeline, port: deps.console, pendingConfirmations }) : undefined;
   const metadata = buildProtectedResourceMetadata(deps.resourceUrl, deps.authorizationServers, deps.scopesSupported ?? ['openid']);
 
   const routes = new Map<string, Route>([

@@ -191,6 +191,10 @@ export interface ConsolePort {
   readonly client: { readonly issuer: string; readonly clientId: string; readonly scope: string; readonly resource: string };
   /** The bundle in force, the shadow one, the policy rows (authors, approvers, changes) and the shadow disagreements. */
   policy(): Promise<unknown>;
+  /** Every archived (activated) bundle version: hash, name, version, mode, files. */
+  policyVersions(): Promise<unknown>;
+  /** The text diff, file by file, between two archived versions (bundle hashes). */
+  policyDiff(from: string, to: string): Promise<unknown>;
   /** The live view's aggregates over the last `minutes`. */
   live(minutes: number): Promise<unknown>;
   /** Row `seq`'s verification: the chain up to it, the checkpoint covering it, its inclusion proof. */

@@ -9,13 +9,14 @@
  * good bundle is copied under the state directory, so a restart never starts without policy.
  * A bundle whose mode is `shadow` is set beside the enforced one, never enforced.
  */
-import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustosError } from '../kernel/index.js';
 import type { AdminInput, AlertInput } from '../kernel/index.js';
 import { checkApprovals, readApprovals } from './approvals.js';
 import type { ApprovalRefusal, ApprovalSettings, ApprovalVerdict } from './approvals.js';
 import { computeBundleHash } from './bundle-hash.js';
+import { archiveBundle } from './archive.js';
 import { diffBundles, summarizeChanges } from './bundle-diff.js';
 import { loadBundle } from './load-bundle.js';
 import type { SwappablePolicySource } from './policy-source.js';
@@ -95,15 +96,9 @@ export async function verifyCandidate(dir: string, settings: ActivationSettings)
 
 const LAST_GOOD = 'last-good';
 
-/** Copies a verified bundle (with its approvals) under the state directory and points `last-good` at it. */
+/** Archives a verified bundle (with its approvals) under the state directory (archive.ts) and points `last-good` at it. */
 export async function keepLastGood(stateDir: string, bundle: LoadedBundle): Promise<void> {
-  const target = join(stateDir, 'bundles', bundle.bundleHash);
-  const staging = `${target}.tmp-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(join(stateDir, 'bundles'), { recursive: true });
-  await cp(bundle.dir, staging, { recursive: true, filter: (src) => !src.split('/').includes('.git') });
-  await rm(target, { recursive: true, force: true });
-  await rename(staging, target);
+  await archiveBundle(stateDir, bundle);
   const pointer = join(stateDir, `${LAST_GOOD}.tmp-${process.pid}`);
   await writeFile(pointer, `${bundle.bundleHash}\n`);
   await rename(pointer, join(stateDir, LAST_GOOD));
@@ -250,6 +245,7 @@ export function createActivator(initial: LoadedBundle, deps: ActivationDeps): Ac
     }
     const before = bundle.info.mode === 'shadow' ? shadow : enforced;
     if (bundle.info.mode === 'enforce') await keepLastGood(deps.stateDir, bundle);
+    else await archiveBundle(deps.stateDir, bundle); // every activated version stays readable for the policy diff
     // The row first: a change that cannot be audited does not happen (the offer fails, the old bundle decides).
     await deps.recorder.recordAdmin({ action: 'policy_activated', principal: 'custos', detail: activationDetail(before, bundle, offered.verdict, context) });
     if (bundle.info.mode === 'shadow') {

@@ -8,6 +8,8 @@ export { MANIFEST_FILE } from './manifest.js';
 export type { BundleManifest } from './manifest.js';
 export { APPROVALS_DIR, checkApprovals, readApprovals, signBundleHash, verifySignatures, writeApproval } from './approvals.js';
 export type { Approver, ApprovalSettings, ApprovalVerdict } from './approvals.js';
+export { archiveBundle, diffVersions, listVersions, unifiedDiff } from './archive.js';
+export type { ArchivedVersion, FileDiff } from './archive.js';
 export { chooseStartBundle, createActivator, keepLastGood, lastGoodDir, modeOf, recordStart, verifyCandidate } from './activation.js';
 export type { ActivationDeps, ActivationRecorder, ActivationSettings, Activator, Offer, OfferContext } from './activation.js';
 export { diffBundles, summarizeChanges } from './bundle-diff.js';

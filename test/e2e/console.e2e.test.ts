@@ -13,7 +13,8 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CustosConfigInput } from '../../src/config/index.js';
-import { repoRoot, startHarness } from './harness.js';
+import { approveBundle, copyQuickstart, makeApprover, writeManifest } from '../../src/policy/bundles.test-support.js';
+import { repoRoot, startHarness, until } from './harness.js';
 import type { Harness } from './harness.js';
 import { launchChromium, signInConsole } from './console-browser.js';
 import type { SignedIn } from './console-browser.js';
@@ -26,8 +27,12 @@ const PAGES = ['audit', 'live', 'alerts', 'inventory', 'policy', 'reviews', 'evi
 const PAGE_TOUR_MS = 180_000;
 const ACTION_LABELS = [/Acknowledge and close/, /Re-approve/, /Set kill switch/, /^Lift$/, /Close review/, /Generate pack/];
 
+const approvers = [makeApprover('alice'), makeApprover('bob')];
+const FORBID_BOB = '@id("no-bob")\n@reason("bob_blocked")\nforbid (principal == Custos::User::"bob", action == Custos::Action::"call_tool", resource);\n';
+
 const withConsoleRoles = (raw: CustosConfigInput): CustosConfigInput => ({
   ...raw,
+  policy: { ...raw.policy, approvers: approvers.map(({ id, publicKey }) => ({ id, publicKey })), pollMs: 200 },
   audit: { ...raw.audit, search: { roles: ['auditor', 'security', 'custos-admin'], patientPaths: ['phi/{patient}.md'] } },
 });
 
@@ -37,12 +42,18 @@ describe('the console in Chromium', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'custos-console-'));
   const descriptionFile = path.join(dir, 'description.txt');
   const pidFile = path.join(dir, 'pid');
+  let bundleDir: string;
 
   beforeAll(async () => {
     if (!existsSync(path.join(repoRoot, 'dist/console/index.html'))) throw new Error('the console is not built: run npm run build first');
     mkdirSync(artifacts, { recursive: true });
     writeFileSync(descriptionFile, 'Read a text file from the workspace.');
+    // A followed bundle: version 1 at start, version 2 (forbidding bob) activated live, both kept for the policy diff.
+    bundleDir = await copyQuickstart();
+    await writeManifest(bundleDir, { name: 'quickstart', version: 1, author: 'alice' });
+    await approveBundle(bundleDir, ...approvers);
     h = await startHarness({
+      bundleDir,
       upstreams: [{ name: 'filesystem', command: process.execPath, args: [fixture, descriptionFile, pidFile] }],
       configure: withConsoleRoles,
     });
@@ -55,8 +66,12 @@ describe('the console in Chromium', () => {
       timeout: 30_000,
       interval: 200,
     });
+    await writeManifest(bundleDir, { name: 'quickstart', version: 2, author: 'alice' });
+    writeFileSync(path.join(bundleDir, 'policies', 'no-bob.cedar'), FORBID_BOB);
+    const v2 = await approveBundle(bundleDir, ...approvers);
+    await until(h, (rows) => rows.find((r) => r.detail?.action === 'policy_activated' && r.detail?.new_hash === v2), 60_000);
     browser = await launchChromium();
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -178,21 +193,79 @@ describe('the console in Chromium', () => {
     PAGE_TOUR_MS,
   );
 
-  it('the evidence page shows the nineteen boxes and generates and downloads a pack', async () => {
-    const s = await signIn('ada');
-    await s.page.goto(`${h.custos.url}/console/#/evidence`);
-    await s.page.getByTestId('evidence-box').first().waitFor();
-    expect(await s.page.getByTestId('evidence-box').count()).toBe(19);
-    await s.page.getByRole('button', { name: 'Generate pack' }).click();
-    const made = s.page.getByTestId('pack-made');
-    await made.waitFor();
-    expect(await made.textContent()).toMatch(/manifest sha256 [0-9a-f]{64}/);
-    const download = s.page.waitForEvent('download');
-    await made.getByRole('button', { name: 'report.html' }).click();
-    expect((await download).suggestedFilename()).toBe('report.html');
-    const generated = (await h.auditRecords()).filter((r) => r.event === 'admin' && r.user.sub === 'ada' && JSON.stringify(r.detail).includes('evidence'));
-    expect(generated.length).toBeGreaterThan(0);
-    await s.page.screenshot({ path: path.join(artifacts, 'admin-evidence-pack.png'), fullPage: true });
-    await s.context.close();
-  });
+  it(
+    'an auditor picks two policy versions and reads their text diff, file by file',
+    async () => {
+      const s = await signIn('audrey');
+      await s.page.goto(`${h.custos.url}/console/#/policy`);
+      const diff = s.page.getByTestId('policy-diff');
+      // Newest against the one before it by default: version 2 adds the forbid-bob policy.
+      await expect.poll(() => diff.textContent(), { timeout: 30_000 }).toContain('+forbid (principal == Custos::User::"bob"');
+      expect(await diff.textContent()).toContain('policies/no-bob.cedar (added)');
+      expect(await diff.textContent()).toContain('-version: 1\n+version: 2');
+      // Swapped: from version 2 to version 1 removes it.
+      await s.page.getByRole('combobox', { name: 'from' }).click();
+      await s.page.getByRole('option', { name: /v2/ }).click();
+      await s.page.getByRole('combobox', { name: 'to' }).click();
+      await s.page.getByRole('option', { name: /v1/ }).click();
+      await expect.poll(() => diff.textContent(), { timeout: 30_000 }).toContain('policies/no-bob.cedar (removed)');
+      expect(await diff.textContent()).toContain('-forbid (principal == Custos::User::"bob"');
+      await s.page.screenshot({ path: path.join(artifacts, 'auditor-policy-diff.png'), fullPage: true });
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
+
+  it(
+    'the reviews page shows a confirmation pending right now, and drops it once answered',
+    async () => {
+      const alice = await h.token('alice');
+      const call = (route: string, body: unknown) =>
+        fetch(`${h.custos.url}${route}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${alice}` },
+          body: JSON.stringify(body),
+        });
+      const s = await signIn('audrey');
+      await s.page.goto(`${h.custos.url}/console/#/reviews`);
+      await s.page.getByTestId('pending-none').waitFor();
+      const held = await call('/v1/authorize', {
+        tool: { server: 'filesystem', name: 'move_file' },
+        arguments: { source: path.join(h.workspace, 'notes', 'a.md'), destination: path.join(h.workspace, 'notes', 'b.md') },
+        agent: { name: 'framework-agent' },
+        request_id: 'console-pending',
+      });
+      expect(((await held.json()) as { decision: string }).decision).toBe('confirm');
+      const pending = s.page.getByTestId('pending-confirmations');
+      await expect.poll(() => pending.textContent().catch(() => ''), { timeout: 30_000 }).toContain('console-pending');
+      expect(await pending.textContent()).toContain('filesystem/move_file');
+      await s.page.screenshot({ path: path.join(artifacts, 'auditor-reviews-pending.png'), fullPage: true });
+      expect((await call('/v1/confirmations', { request_id: 'console-pending', outcome: 'declined' })).status).toBe(200);
+      await s.page.getByTestId('pending-none').waitFor({ timeout: 30_000 });
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
+
+  it(
+    'the evidence page shows the nineteen boxes and generates and downloads a pack',
+    async () => {
+      const s = await signIn('ada');
+      await s.page.goto(`${h.custos.url}/console/#/evidence`);
+      await s.page.getByTestId('evidence-box').first().waitFor();
+      expect(await s.page.getByTestId('evidence-box').count()).toBe(19);
+      await s.page.getByRole('button', { name: 'Generate pack' }).click();
+      const made = s.page.getByTestId('pack-made');
+      await made.waitFor();
+      expect(await made.textContent()).toMatch(/manifest sha256 [0-9a-f]{64}/);
+      const download = s.page.waitForEvent('download');
+      await made.getByRole('button', { name: 'report.html' }).click();
+      expect((await download).suggestedFilename()).toBe('report.html');
+      const generated = (await h.auditRecords()).filter((r) => r.event === 'admin' && r.user.sub === 'ada' && JSON.stringify(r.detail).includes('evidence'));
+      expect(generated.length).toBeGreaterThan(0);
+      await s.page.screenshot({ path: path.join(artifacts, 'admin-evidence-pack.png'), fullPage: true });
+      await s.context.close();
+    },
+    PAGE_TOUR_MS,
+  );
 });

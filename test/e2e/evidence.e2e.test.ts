@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceSources } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.js';
-import { accountDisclosures, keyIdOf, verifyChain, verifyProof } from '../../src/audit/index.js';
+import { accountDisclosures, createRateCounter, keyIdOf, verifyChain, verifyProof } from '../../src/audit/index.js';
 import { createLogger } from '../../src/app/logger.js';
 import { liveAggregates } from '../../src/app/console.js';
 import { createMonitoring } from '../../src/app/monitoring.js';
@@ -178,7 +178,8 @@ describe('evidence packs', () => {
     expect(stats.calls).toBe(real.filter((r) => ['intent', 'result', 'deny', 'confirm'].includes(r.event)).length);
 
     // Metrics and alert rules: the monitor's hook skips them (no alert raised, metrics unchanged); the same rows unstamped are counted.
-    const monitoring = createMonitoring(config, { store: h.custos.store, logger: createLogger('silent') });
+    const counter = await createRateCounter(`sqlite:${path.join(h.dir, 'control-rows-counter.sqlite')}`);
+    const monitoring = createMonitoring(config, { store: h.custos.store, logger: createLogger('silent'), counter });
     const raised: unknown[] = [];
     monitoring.monitor!.attach({ recordAlert: async (a: unknown) => void raised.push(a), recordAdmin: async () => undefined } as unknown as MonitorRecorder);
     const scrape = async (): Promise<string> => (await monitoring.admin!.scrape!()).body;
@@ -189,6 +190,7 @@ describe('evidence packs', () => {
     for (const { control_test: _c, ...r } of control) monitoring.hook!(r);
     expect(await scrape()).not.toBe(before);
     await monitoring.close();
+    await counter.close();
   }, 120_000);
 
   it('a bundle that lets background agents write ePHI turns the control test and boxes 08 and 16 to fail, with the reason', async () => {

@@ -56,51 +56,47 @@ function Bundle({ title, b }: { title: string; b: BundleView }) {
   );
 }
 
-/** What changed between two activations: the policies added and removed, and each activation's own change summary in between. */
-function Diff({ history }: { history: readonly PolicyEvent[] }) {
-  const versions = history.filter((h) => h.action === 'policy_activated');
-  const options = versions.map((v) => ({ value: String(v.seq), label: `seq ${v.seq}: ${v.name ?? ''} v${v.version ?? '?'} ${shortHash(v.new_hash)}` }));
-  const [from, setFrom] = useState<string | null>(options.length > 1 ? options[options.length - 2]!.value : null);
-  const [to, setTo] = useState<string | null>(options.at(-1)?.value ?? null);
-  const a = versions.find((v) => String(v.seq) === from);
-  const b = versions.find((v) => String(v.seq) === to);
-  const between = a && b ? versions.filter((v) => v.seq > Math.min(a.seq, b.seq) && v.seq <= Math.max(a.seq, b.seq)) : [];
-  const before = new Set(a?.policies ?? []);
-  const after = new Set(b?.policies ?? []);
+interface VersionView {
+  readonly hash: string;
+  readonly name: string | null;
+  readonly version: number | null;
+  readonly mode: string | null;
+  readonly archived_at: string;
+}
+interface DiffView {
+  readonly files: ReadonlyArray<{ path: string; status: string; diff: string }>;
+}
+
+/** The text diff, file by file, between any two activated versions (kept by hash under policy.stateDir). */
+function Diff() {
+  const versions = useApi<{ versions: readonly VersionView[] }>('/v1/policy/versions');
+  const list = versions.data?.versions ?? [];
+  const options = list.map((v) => ({ value: v.hash, label: `${v.name ?? '?'} v${v.version ?? '?'} ${v.mode ?? ''} ${shortHash(v.hash)}` }));
+  const [picked, setPicked] = useState<{ from?: string | null; to?: string | null }>({});
+  const from = picked.from !== undefined ? picked.from : (list[1]?.hash ?? null);
+  const to = picked.to !== undefined ? picked.to : (list[0]?.hash ?? null);
+  const diff = useApi<DiffView>(from && to && from !== to ? `/v1/policy/diff?from=${from}&to=${to}` : undefined);
   return (
     <Card withBorder>
       <Title order={2} size="h3">
         Diff between two versions
       </Title>
+      <Failure error={versions.error ?? diff.error} />
       <Group>
-        <Select label="from" data={options} value={from} onChange={setFrom} />
-        <Select label="to" data={options} value={to} onChange={setTo} />
+        <Select label="from" data={options} value={from} onChange={(v) => setPicked((p) => ({ ...p, from: v }))} />
+        <Select label="to" data={options} value={to} onChange={(v) => setPicked((p) => ({ ...p, to: v }))} />
       </Group>
-      {a && b && (
+      <Loading loading={diff.loading} />
+      {from && to && from === to && <Text mt="sm">The same version: nothing differs.</Text>}
+      {diff.data && from !== to && (
         <Stack gap="xs" mt="sm" data-testid="policy-diff">
-          <Text className="mono">
-            {shortHash(a.new_hash)} → {shortHash(b.new_hash)}
-          </Text>
-          {[...after]
-            .filter((p) => !before.has(p))
-            .map((p) => (
-              <Text key={`+${p}`} className="mono">
-                + policy {p}
-              </Text>
-            ))}
-          {[...before]
-            .filter((p) => !after.has(p))
-            .map((p) => (
-              <Text key={`-${p}`} className="mono">
-                - policy {p}
-              </Text>
-            ))}
-          {between.map((v) => (
-            <div key={v.seq}>
+          {diff.data.files.length === 0 && <Text>No file differs.</Text>}
+          {diff.data.files.map((f) => (
+            <div key={f.path}>
               <Text size="sm">
-                seq {v.seq}, v{v.version}: changes
+                {f.path} ({f.status})
               </Text>
-              <Pre label={`Changes at seq ${v.seq}`}>{JSON.stringify(v.changes ?? {}, null, 2)}</Pre>
+              <Pre label={`Diff of ${f.path}`}>{f.diff}</Pre>
             </div>
           ))}
         </Stack>
@@ -155,7 +151,7 @@ export function PolicyPage(_props: PageProps) {
               </Table.Tbody>
             </Table>
           </Card>
-          <Diff history={d.history} />
+          <Diff />
           <Card withBorder>
             <Title order={2} size="h3">
               Shadow-mode disagreements

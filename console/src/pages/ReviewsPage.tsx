@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { Card, Stack, Table, Text, Title } from '@mantine/core';
 import { can, DecisionBadge, Failure, Loading, NoteForm, shortHash, useApi } from './common';
 import type { PageProps } from './common';
@@ -20,6 +21,60 @@ function CloseForm({ review, onDone }: { review: Review; onDone: () => void }) {
       submit="Close review"
       onDone={onDone}
     />
+  );
+}
+
+interface PendingConfirmation {
+  readonly request_id: string;
+  readonly channel: string;
+  readonly user: string | null;
+  readonly agent: string;
+  readonly tool: string;
+  readonly since: string;
+  readonly expires_at: string;
+}
+const PENDING_REFRESH_MS = 3000;
+
+/** Confirmations waiting for a human right now (this replica's memory), refreshed while the page is open. */
+function PendingNow() {
+  const pending = useApi<{ pending: PendingConfirmation[] }>('/v1/confirmations/pending');
+  const { reload } = pending;
+  useEffect(() => {
+    const timer = setInterval(reload, PENDING_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
+  return (
+    <Card withBorder>
+      <Title order={2} size="h3">
+        Confirmations pending now (this replica)
+      </Title>
+      <Failure error={pending.error} />
+      {pending.data && pending.data.pending.length === 0 && <Text data-testid="pending-none">None pending.</Text>}
+      {pending.data && pending.data.pending.length > 0 && (
+        <Table data-testid="pending-confirmations">
+          <Table.Thead>
+            <Table.Tr>
+              {['request', 'channel', 'user', 'agent', 'tool', 'since', 'expires'].map((h) => (
+                <Table.Th key={h}>{h}</Table.Th>
+              ))}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {pending.data.pending.map((p) => (
+              <Table.Tr key={`${p.channel}:${p.request_id}`}>
+                <Table.Td className="mono">{p.request_id}</Table.Td>
+                <Table.Td>{p.channel}</Table.Td>
+                <Table.Td>{p.user ?? '-'}</Table.Td>
+                <Table.Td>{p.agent}</Table.Td>
+                <Table.Td>{p.tool}</Table.Td>
+                <Table.Td>{p.since}</Table.Td>
+                <Table.Td>{p.expires_at}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Card>
   );
 }
 
@@ -63,6 +118,7 @@ export function ReviewsPage({ me }: PageProps) {
           ))
         )}
       </Card>
+      <PendingNow />
       <Card withBorder>
         <Title order={2} size="h3">
           Confirmations requested

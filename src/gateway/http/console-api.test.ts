@@ -18,6 +18,8 @@ describe('the console routes', () => {
     staticDir,
     client: { issuer: 'https://idp.test', clientId: 'custos-console', scope: 'openid', resource: 'http://127.0.0.1:1/mcp' },
     policy: async () => ({ enforced: { hash: 'h' } }),
+    policyVersions: async () => ({ versions: [] }),
+    policyDiff: async (from, to) => ({ from, to, files: [] }),
     live: async (minutes) => ({ minutes }),
     verifyRow: async (seq) => ({ seq, chain: { status: 'verified' } }),
   };
@@ -62,6 +64,13 @@ describe('the console routes', () => {
     expect(await (await get('/v1/live?minutes=5', 'alice')).json()).toEqual({ minutes: 5 });
     expect((await get('/v1/live?minutes=0', 'alice')).status).toBe(400);
     expect(await (await get('/v1/audit/verify?seq=3', 'alice')).json()).toMatchObject({ seq: 3, chain: { status: 'verified' } });
+
+    expect(await (await get('/v1/policy/diff?from=a&to=b', 'alice')).json()).toEqual({ from: 'a', to: 'b', files: [] });
+    expect((await get('/v1/policy/diff?from=a', 'alice')).status).toBe(400);
+    expect(await (await get('/v1/confirmations/pending', 'alice')).json()).toEqual({ scope: 'replica', pending: [] });
+    expect((await get('/v1/confirmations/pending', 'bob')).status).toBe(403);
+    expect((await get('/v1/policy/versions', 'bob')).status).toBe(403);
+    expect(audit.rows.at(-1)).toMatchObject({ user: { sub: 'bob' }, detail: { action: 'console_read_refused', view: 'policy_versions' } });
 
     const refused = await get('/v1/policy', 'bob');
     expect(refused.status).toBe(403);

@@ -5,6 +5,9 @@
  *   GET /v1/console/me             the caller's console roles (`admin`, `security`, `auditor`)
  *   GET /v1/policy                 the bundle in force and its hash, the shadow one, history with authors and
  *                                  approvers, shadow-mode disagreements
+ *   GET /v1/policy/versions        every activated bundle version kept (policy.stateDir/bundles/HASH)
+ *   GET /v1/policy/diff?from=H&to=H the text diff, file by file, between two kept versions
+ *   GET /v1/confirmations/pending  confirmations waiting for a human now, in this replica (MCP prompts, decision-API holds)
  *   GET /v1/live?minutes=N         the live view's aggregates (1–1440 minutes, default 60)
  *   GET /v1/audit/verify?seq=N     one row's verification: chain, checkpoint, inclusion proof
  * The /v1 reads need a console role; a refusal is an `admin` row `console_read_refused` and a 403.
@@ -20,6 +23,7 @@ import type { Authenticator } from '../shared/auth.js';
 import { parseTraceparent, sendJson } from '../shared/io.js';
 import type { ConsolePort } from '../types.js';
 import { holdsRole } from './admin-sessions.js';
+import type { PendingConfirmation } from '../confirmations-pending.js';
 
 export const CONSOLE_PREFIX = '/console';
 type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -55,7 +59,13 @@ export function consoleRoles(principal: Principal, port: ConsolePort): string[] 
   return (['admin', 'security', 'auditor'] as const).filter((role) => holdsRole(principal, port.roles[role]));
 }
 
-export function createConsoleRoutes(deps: { auth: Authenticator; pipeline: Pipeline; port: ConsolePort }): { routes: Array<[string, Route]>; files: Route } {
+export function createConsoleRoutes(deps: {
+  auth: Authenticator;
+  pipeline: Pipeline;
+  port: ConsolePort;
+  /** The confirmations pending in this process (src/gateway/confirmations-pending.ts). */
+  pendingConfirmations?: () => readonly PendingConfirmation[];
+}): { routes: Array<[string, Route]>; files: Route } {
   const { port } = deps;
   const csp = consoleCsp(port.client.issuer);
   const headers = {
@@ -101,6 +111,24 @@ export function createConsoleRoutes(deps: { auth: Authenticator; pipeline: Pipel
       'GET /v1/policy',
       async (req, res) => {
         if (await reader(req, res, 'policy')) sendJson(res, 200, await port.policy());
+      },
+    ],
+    ['GET /v1/policy/versions', async (req, res) => void ((await reader(req, res, 'policy_versions')) && sendJson(res, 200, await port.policyVersions()))],
+    [
+      'GET /v1/policy/diff',
+      async (req, res) => {
+        if (!(await reader(req, res, 'policy_diff'))) return;
+        const params = new URL(req.url ?? '/', 'http://x').searchParams;
+        const [from, to] = [params.get('from'), params.get('to')];
+        if (!from || !to) throw new CustosError('ERR_GATEWAY_BAD_REQUEST', 'give the two versions to compare: from=HASH&to=HASH');
+        sendJson(res, 200, await port.policyDiff(from, to));
+      },
+    ],
+    [
+      'GET /v1/confirmations/pending',
+      async (req, res) => {
+        if (await reader(req, res, 'confirmations_pending'))
+          sendJson(res, 200, { scope: 'replica', pending: deps.pendingConfirmations?.() ?? [] }, { 'cache-control': 'no-store' });
       },
     ],
     [

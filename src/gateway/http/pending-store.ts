@@ -16,6 +16,8 @@ export interface PendingStore {
   get(requestId: string): PendingAuthorization | undefined;
   delete(requestId: string): void;
   size(): number;
+  /** Every live entry (expired ones dropped first, with their eviction), oldest first. */
+  entries(): Array<[string, PendingAuthorization]>;
   /** Called for every entry dropped because it expired or the store was full (not for delete()). */
   onEvict(listener: EvictionListener): void;
 }
@@ -59,6 +61,11 @@ export function createPendingStore(options: { ttlMs: number; maxEntries: number;
     },
     delete: (requestId) => void entries.delete(requestId),
     size: () => entries.size,
+    entries() {
+      const t = now();
+      for (const [id, entry] of entries) if (entry.expiresAt <= t) evict(id, entry, 'expired');
+      return [...entries];
+    },
     onEvict: (listener) => void listeners.push(listener),
   };
 }

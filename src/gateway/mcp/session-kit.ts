@@ -7,7 +7,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { LoggingLevel, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { DenyReason, Forward, IdSource, Pipeline, PolicyAction, PolicySource, Protector, RunResult } from '../../kernel/index.js';
+import type { Authorization, DenyReason, Forward, IdSource, Pipeline, PolicyAction, PolicySource, Protector, RunResult } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { IdentityServices } from '../shared/session-types.js';
 import type { DeriveAgent, DerivedAgent, Logger, UpstreamPool } from '../types.js';
@@ -26,6 +26,8 @@ export interface SessionServerDeps {
   readonly identity?: IdentityServices;
   /** How long a confirmation prompt waits for the user's answer (default 2 minutes). */
   readonly confirmationTimeoutMs?: number;
+  /** Where a prompt waiting for its answer is listed (the console's pending confirmations). */
+  readonly prompts?: { hold(auth: Authorization, channel: string, timeoutMs: number): () => void };
 }
 
 /** Per-session state the hub reads to fan out upstream notifications. */

@@ -11,7 +11,7 @@ import { ARGUMENTS_INVALID, CustosError, findLimitExceeded } from '../../kernel/
 import type { DenyReason, RunResult, ToolRef } from '../../kernel/index.js';
 import { createClientRelay } from './client-relay.js';
 import { checkToolArguments } from './input-schemas.js';
-import { DEFAULT_CONFIRMATION_TIMEOUT_MS, askConfirmation, describeConfirmationDenial } from './confirmation-prompt.js';
+import { CONFIRMATION_CHANNEL, DEFAULT_CONFIRMATION_TIMEOUT_MS, askConfirmation, describeConfirmationDenial } from './confirmation-prompt.js';
 import { runGoverned, toToolCall } from './governed-call.js';
 import type { RequestContext } from './request-context.js';
 import { namespaceResourceLinks } from './resource-names.js';
@@ -100,8 +100,11 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
         signal,
         deny,
         quiet,
-        confirm: (auth) =>
-          askConfirmation(server, auth, { timeoutMs: deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS, signal, relatedRequestId: related }),
+        confirm: (auth) => {
+          const timeoutMs = deps.confirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS;
+          const release = deps.prompts?.hold(auth, CONFIRMATION_CHANNEL, timeoutMs);
+          return askConfirmation(server, auth, { timeoutMs, signal, relatedRequestId: related }).finally(release);
+        },
       }),
     async visible(ctx, item, action) {
       try {

@@ -1,0 +1,51 @@
+/**
+ * `GET /v1/audit` over the trail: search through the search index (src/audit/search-index*.ts)
+ * and the accounting of disclosures. The index of an SQLite trail is a file beside it; of a
+ * PostgreSQL trail, tables beside it (migration 4); an in-memory trail is searched by a scan.
+ * Each process runs its own indexer, following the head in the background.
+ */
+import {
+  accountDisclosures,
+  createPostgresSearchIndex,
+  createSearchIndex,
+  createSqliteSearchIndex,
+  parseSqliteLocation,
+  searchTrail,
+  sqliteSearchIndexPath,
+} from '../audit/index.js';
+import type { AuditStoreAdmin, SearchIndexBackend } from '../audit/index.js';
+import type { ResolvedConfig } from '../config/index.js';
+import type { AuditSearchPort } from '../gateway/index.js';
+import { CustosError } from '../kernel/index.js';
+import type { Logger } from './logger.js';
+
+/** The index's backend for a trail URI, or undefined (an in-memory trail). */
+export function searchIndexBackendFor(uri: string): SearchIndexBackend | undefined {
+  if (/^postgres(ql)?:\/\//i.test(uri)) return createPostgresSearchIndex(uri);
+  if (/^sqlite:/i.test(uri)) {
+    const location = parseSqliteLocation(uri);
+    return location === ':memory:' ? undefined : createSqliteSearchIndex(sqliteSearchIndexPath(location));
+  }
+  return undefined;
+}
+
+export function createAuditSearch(config: ResolvedConfig, store: AuditStoreAdmin, logger: Logger): { readonly port: AuditSearchPort; close(): Promise<void> } {
+  const settings = config.audit.search;
+  const backend = searchIndexBackendFor(config.audit.store);
+  const index = backend
+    ? createSearchIndex(store, backend, { onError: (err) => logger.warn({ code: (err as { code?: string }).code }, 'audit search index not updated; retried') })
+    : undefined;
+  index?.start();
+  return {
+    port: {
+      roles: settings.roles,
+      search: (query, page) => (index ? index.search(query, page) : searchTrail(store, query, page)),
+      disclosures: async (patient, range) => {
+        if (settings.patientPaths.length === 0)
+          throw new CustosError('ERR_GATEWAY_CONFLICT', "The accounting of disclosures needs audit.search.patientPaths (where a patient's records live).");
+        return accountDisclosures(store, patient, { pathTemplates: settings.patientPaths, ...range });
+      },
+    },
+    close: async () => index?.close(),
+  };
+}

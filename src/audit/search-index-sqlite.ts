@@ -1,0 +1,54 @@
+/**
+ * The search index of an SQLite trail, in its own file beside the trail's (`PATH.search`), so
+ * indexing never takes the trail's write lock (an append waits at most `busyTimeoutMs` for it).
+ * The file is derived data: deleting it costs only a re-index from the trail.
+ */
+import Database from 'better-sqlite3';
+import { candidateSql } from './search-index.js';
+import type { CandidateFilter, IndexedRow, SearchIndexBackend } from './search-index.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS custos_audit_search_terms (term BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (term, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS custos_audit_search_times (seq INTEGER PRIMARY KEY, ms INTEGER);
+CREATE TABLE IF NOT EXISTS custos_audit_search_mark (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO custos_audit_search_mark (id, seq) VALUES (1, 0);
+`;
+
+/** Where the index of the trail at `trailPath` lives. */
+export const sqliteSearchIndexPath = (trailPath: string): string => `${trailPath}.search`;
+
+export function createSqliteSearchIndex(file: string, options: { busyTimeoutMs?: number } = {}): SearchIndexBackend {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL'); // derived data: a lost tail is re-indexed from the trail
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  db.exec(SCHEMA);
+  const insertTerm = db.prepare('INSERT OR IGNORE INTO custos_audit_search_terms (term, seq) VALUES (?, ?)');
+  const insertTime = db.prepare('INSERT OR IGNORE INTO custos_audit_search_times (seq, ms) VALUES (?, ?)');
+  const moveMark = db.prepare('UPDATE custos_audit_search_mark SET seq = max(seq, ?) WHERE id = 1');
+  const readMark = db.prepare<[], { seq: number }>('SELECT seq FROM custos_audit_search_mark WHERE id = 1');
+  const add = db.transaction((rows: readonly IndexedRow[], upTo: number) => {
+    for (const r of rows) {
+      insertTime.run(r.seq, r.ms);
+      for (const t of r.terms) insertTerm.run(t, r.seq);
+    }
+    moveMark.run(upTo);
+  });
+  const tables = { terms: 'custos_audit_search_terms', times: 'custos_audit_search_times' };
+  const queries = new Map<string, Database.Statement>();
+  return {
+    indexedSeq: async () => readMark.get()!.seq,
+    add: async (rows, upTo) => {
+      add.immediate(rows, upTo);
+    },
+    async candidates(filter: CandidateFilter, afterSeq, upTo, limit) {
+      const { sql, params } = candidateSql(filter, { afterSeq, upTo, limit }, tables, () => '?');
+      let stmt = queries.get(sql);
+      if (!stmt) queries.set(sql, (stmt = db.prepare(sql).pluck()));
+      return stmt.all(...params) as number[];
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
