@@ -97,6 +97,15 @@ describe('the alert rules', () => {
     expect(t.raised).toHaveLength(3);
   });
 
+  it("counts no live control test's rows: a control-test tool call raises no first use", () => {
+    const t = setup();
+    normalMinutes(t, 2);
+    t.feed({ ...intent(t.at(), 'custos:control-test:privileged', 'move_file'), control_test: true });
+    expect(t.raised).toEqual([]);
+    t.feed(intent(t.at(), 'alice', 'move_file'));
+    expect(t.types()).toEqual(['tool_first_use:fs/move_file', 'tool_first_use_by_user:https://idp|alice|fs/move_file']);
+  });
+
   it('redactions_over_threshold: a user whose calls carry a burst of redacted values', () => {
     const t = setup();
     normalMinutes(t, 5);

@@ -24,8 +24,9 @@ export interface AlertRules {
   admit(alert: RaisedMonitorAlert, t?: number): boolean;
 }
 
-/** The rows the counting rules look at (one place to leave a kind of row out). */
+/** The rows the counting rules look at (one place to leave a kind of row out): a live control test's rows are evidence, not traffic. */
 export function ruleSees(r: AuditRecord): boolean {
+  if (r.control_test) return false;
   return r.event === 'deny' || r.event === 'intent' || r.event === 'result' || r.event === 'auth_failure';
 }
 

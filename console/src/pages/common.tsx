@@ -42,7 +42,7 @@ export function Loading({ loading }: { loading: boolean }) {
   return loading ? <Loader size="sm" aria-label="Loading" /> : null;
 }
 
-const DECISION_COLORS: Record<string, string> = { allow: 'green.9', deny: 'red.9', confirm: 'yellow.9' };
+const DECISION_COLORS: Record<string, string> = { allow: 'green.9', deny: 'red.9', confirm: 'grape.9' }; // dark enough for white text (axe color-contrast)
 
 export function DecisionBadge({ decision }: { decision: string }) {
   return <Badge color={DECISION_COLORS[decision] ?? 'gray.8'}>{decision}</Badge>;
