@@ -53,7 +53,8 @@ describe('live policy activation', () => {
     const v2 = await approveBundle(dir, alice);
     const [refusal] = await until(h, (rows) => (admin('policy_refused')(rows).length ? admin('policy_refused')(rows) : undefined));
     expect(refusal).toMatchObject({ policy: { decision: 'deny' }, detail: { candidate_hash: v2, reason: 'approvals_insufficient', in_force: v1 } });
-    expect((await h.auditRecords()).some((r) => r.event === 'alert' && r.alert?.type === 'policy_refused')).toBe(true);
+    // The alert row is appended right after the refusal row: wait for it too.
+    expect(await until(h, (rows) => rows.find((r) => r.event === 'alert' && r.alert?.type === 'policy_refused'))).toBeDefined();
     expect((await readAsBob(h)).row).toMatchObject({ event: 'intent', policy: { bundle_hash: v1 } });
 
     await approveBundle(dir, bob);
