@@ -44,6 +44,25 @@ describe('confirmation prompts through MCP elicitation', () => {
     return { source, destination: path.join(h.workspace, 'notes', `moved-${name}`) };
   }
 
+  /** The file stayed, the upstream was never called, and the trail holds alice's confirm row then her deny row. */
+  async function expectNotMovedAndDenied(
+    result: Awaited<ReturnType<Client['callTool']>>,
+    { source, destination }: { source: string; destination: string },
+    upstreamCallsBefore: number,
+    status: string,
+    reason: string,
+  ): Promise<void> {
+    expect(existsSync(source)).toBe(true);
+    expect(existsSync(destination)).toBe(false);
+    expect(h.upstreamCalls().slice(upstreamCallsBefore)).toEqual([]);
+    const rows = await rowsOf(requestIdOf(result));
+    expect(rows.map((r) => [r.event, r.user.sub, r.policy.decision, r.confirmation?.status])).toEqual([
+      ['confirm', 'alice', 'confirm', 'requested'],
+      ['deny', 'alice', 'deny', status],
+    ]);
+    expect(rows[1]?.policy.reasons[0]).toBe(reason);
+  }
+
   async function rowsOf(requestId: string): Promise<AuditRecord[]> {
     return (await h.auditRecords()).filter((r) => r.request_id === requestId);
   }
@@ -104,15 +123,7 @@ describe('confirmation prompts through MCP elicitation', () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain('confirmation_declined');
     expect(prompts).toHaveLength(1);
-    expect(existsSync(source)).toBe(true);
-    expect(existsSync(destination)).toBe(false);
-    expect(h.upstreamCalls().slice(before)).toEqual([]);
-    const rows = await rowsOf(requestIdOf(result));
-    expect(rows.map((r) => [r.event, r.user.sub, r.policy.decision, r.confirmation?.status])).toEqual([
-      ['confirm', 'alice', 'confirm', 'requested'],
-      ['deny', 'alice', 'deny', 'declined'],
-    ]);
-    expect(rows[1]?.policy.reasons[0]).toBe('confirmation_declined');
+    await expectNotMovedAndDenied(result, { source, destination }, before, 'declined', 'confirmation_declined');
   });
 
   it('denies with confirmation_timeout when alice does not answer in time', async () => {
@@ -139,15 +150,7 @@ describe('confirmation prompts through MCP elicitation', () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain('does not support MCP elicitation');
     expect(textOf(result)).toContain('confirmation_unavailable');
-    expect(existsSync(source)).toBe(true);
-    expect(existsSync(destination)).toBe(false);
-    expect(h.upstreamCalls().slice(before)).toEqual([]);
-    const rows = await rowsOf(requestIdOf(result));
-    expect(rows.map((r) => [r.event, r.user.sub, r.policy.decision, r.confirmation?.status])).toEqual([
-      ['confirm', 'alice', 'confirm', 'requested'],
-      ['deny', 'alice', 'deny', 'unavailable'],
-    ]);
-    expect(rows[1]?.policy.reasons[0]).toBe('confirmation_unavailable');
+    await expectNotMovedAndDenied(result, { source, destination }, before, 'unavailable', 'confirmation_unavailable');
   });
 
   it('never shows raw secrets in the prompt: the arguments are redacted first', async () => {
