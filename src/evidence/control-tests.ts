@@ -8,8 +8,10 @@
  * The tamper test runs the audit module's offline verifier over a tampered copy of the trail's
  * first rows.
  */
+import { randomUUID } from 'node:crypto';
 import { verifyExport } from '../audit/index.js';
-import type { AuditRecord, AuditStore, Authorization, AuthorizeOptions, Pipeline, Tier, ToolCall } from '../kernel/index.js';
+import { DENY_REASONS, isCustosError } from '../kernel/index.js';
+import type { AuditRecord, AuditStore, Authorization, AuthorizeOptions, Pipeline, SessionGuard, Tier, ToolCall } from '../kernel/index.js';
 import type { LoadedBundle } from '../policy/index.js';
 import { CONTROL_TESTS } from './controls.js';
 import type { ControlTestId } from './controls.js';
@@ -53,6 +55,14 @@ export interface ControlTestTarget {
   /** The trail's raw lines from seq 1 (at most `limit`). */
   readonly trailLines: (limit: number) => AsyncIterable<string>;
   readonly settings?: ControlTestSettings;
+  /** The deployment's session guard (the one the gateway checks after a credential verifies), opened for one test; absent: not configured. */
+  readonly sessions?: () => Promise<ControlTestSessions>;
+}
+
+/** The session guard and the admin's revocation, over the deployment's session store. */
+export interface ControlTestSessions extends SessionGuard {
+  revokeSession(iss: string, sid: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 export const CONTROL_TEST_TENANT = 'custos-control-test';
@@ -214,11 +224,43 @@ const TESTS: Record<ControlTestId, Test> = {
       ? { status: 'pass', why: `no verified user: ${tool} denied (${d.reasons.join(', ')})`, observed }
       : { status: 'fail', why: `${tool} on a PHI path was ${d.decision} without a user`, observed };
   },
-  async 'revoked-session-denied'() {
-    return {
-      status: 'not_configured',
-      why: 'needs a running Custos with its session store and a control-test session to revoke; covered by test/e2e/sessions.e2e.test.ts, not run from a pack',
-    };
+  async 'revoked-session-denied'(t) {
+    if (!t.sessions) return { status: 'not_configured', why: 'no session store was handed to the control tests' };
+    const tool = toolWith(t.bundle, 'read');
+    if (!tool) return { status: 'not_configured', why: 'the catalog names no read tool' };
+    const base = testCall('session', settings(t).privilegedRoles, 'interactive', tool, { path: 'control-test/control-test.md' });
+    // A session of its own: issued now, named by a fresh sid, as a signed-in user's token would be.
+    const principal = { ...base.principal!, sessionId: `control-test-${randomUUID()}`, issuedAt: Math.floor(Date.now() / 1000) };
+    const call = (n: number): ToolCall => ({ ...base, requestId: `${base.requestId}-${n}`, principal });
+    const sessions = await t.sessions();
+    try {
+      // The first call: the guard admits it (as the gateway does), the pipeline decides it.
+      await sessions.check(principal, 'interactive');
+      await sessions.touch(principal, 'interactive');
+      const first = await t.authorize(call(1));
+      if (first.decision.decision === 'allow') await t.pipeline.complete(first, { output: { content: [{ type: 'text', text: 'control test' }] } });
+      await sessions.revokeSession(principal.iss, principal.sessionId);
+      const observed = { tool, user: principal.sub, session: principal.sessionId, before: show(first) };
+      try {
+        await sessions.check(principal, 'interactive');
+      } catch (err) {
+        if (!isCustosError(err) || err.code !== 'ERR_IDENTITY_SESSION_REVOKED')
+          return { status: 'fail', why: `the guard refused the revoked session for another reason: ${isCustosError(err) ? err.code : String(err)}`, observed };
+        // The refusal is recorded as the gateway records it: a deny row under the user, naming the tool.
+        const denied = await t.authorize(call(2), { deny: [DENY_REASONS.SESSION_REVOKED] });
+        const after = show(denied);
+        return denied.decision.decision === 'deny' && after.reasons.includes(DENY_REASONS.SESSION_REVOKED)
+          ? {
+              status: 'pass',
+              why: `the call after revoking session ${principal.sessionId} was denied for ${principal.sub} (${after.reasons.join(', ')})`,
+              observed: { ...observed, after },
+            }
+          : { status: 'fail', why: `the refusal was not recorded as a ${DENY_REASONS.SESSION_REVOKED} denial`, observed: { ...observed, after } };
+      }
+      return { status: 'fail', why: `the session guard admitted the next call after session ${principal.sessionId} was revoked`, observed };
+    } finally {
+      await sessions.close();
+    }
   },
   async 'background-write-denied'(t) {
     const tool = toolWith(t.bundle, 'writes');

@@ -10,6 +10,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSyn
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceSources } from '../../src/app/index.js';
+import type { EvidenceSourceOptions } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.js';
 import { accountDisclosures, createRateCounter, keyIdOf, verifyChain, verifyProof } from '../../src/audit/index.js';
@@ -71,10 +72,16 @@ describe('evidence packs', () => {
     return new Map([[keyIdOf(key), key]]);
   };
 
-  async function pack(name: string, cfg: ResolvedConfig = config, framework: 'soc2' | 'hipaa' = 'soc2', pdf = false): Promise<PackResult> {
+  async function pack(
+    name: string,
+    cfg: ResolvedConfig = config,
+    framework: 'soc2' | 'hipaa' = 'soc2',
+    pdf = false,
+    options: Pick<EvidenceSourceOptions, 'sessions'> = {},
+  ): Promise<PackResult> {
     const keys = createKeyRegistry(cfg.keys);
     try {
-      const sources = await createEvidenceSources(cfg, h.custos.store, keys, { tls: false });
+      const sources = await createEvidenceSources(cfg, h.custos.store, keys, { ...options, tls: false });
       return await writePack(sources, {
         framework,
         out: path.join(h.dir, name),
@@ -119,6 +126,10 @@ describe('evidence packs', () => {
       expect(p.tests.find((t) => t.id === 'no-user-phi-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'env-redacted')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'tampered-export-detected')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'revoked-session-denied')).toMatchObject({
+        status: 'pass',
+        why: expect.stringMatching(/denied for custos:control-test:session \(session_revoked\)/),
+      });
       expect(p.tests.find((t) => t.id === 'interactive-write-confirmed')).toMatchObject({
         status: 'pass',
         why: expect.stringMatching(/confirmation.*read_text_file/),
@@ -206,6 +217,35 @@ describe('evidence packs', () => {
     expect(boxes['box-08']).toMatchObject({ status: 'fail', file: 'control-tests/background-write-denied.json' });
     expect(boxes['box-16']!.status).toBe('fail');
     expect(boxes['box-16']!.why).toMatch(/background/);
+  }, 60_000);
+
+  it('the revoked session is denied on the next call with the reason and the user in the row; a guard that ignores revocation fails the test', async () => {
+    const p = await pack('pack-revoked');
+    const test = p.tests.find((t) => t.id === 'revoked-session-denied')!;
+    expect(test.status).toBe('pass');
+    const all = await h.auditRecords();
+    const denied = all.find((r) => r.seq === test.rows.at(-1)!.seq)!;
+    expect(denied).toMatchObject({
+      event: 'deny',
+      control_test: true,
+      user: { sub: 'custos:control-test:session', tenant: CONTROL_TEST_TENANT },
+      policy: { decision: 'deny', reasons: expect.arrayContaining(['session_revoked']) },
+    });
+    // The same test against a guard whose revocation does nothing: the next call is admitted, the test fails.
+    const keys = createKeyRegistry(config.keys);
+    let broken: PackResult;
+    try {
+      const real = (await createEvidenceSources(config, h.custos.store, keys, { tls: false })).tests!.sessions!;
+      broken = await pack('pack-revoked-broken', config, 'soc2', false, {
+        sessions: async () => ({ ...(await real()), revokeSession: async () => undefined }),
+      });
+    } finally {
+      keys.close();
+    }
+    expect(broken.tests.find((t) => t.id === 'revoked-session-denied')).toMatchObject({
+      status: 'fail',
+      why: expect.stringMatching(/admitted the next call after session control-test-\S+ was revoked/),
+    });
   }, 60_000);
 
   it('a bundle that no longer holds interactive writes to ePHI for confirmation turns box 16 to fail, with the reason', async () => {
