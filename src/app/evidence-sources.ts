@@ -6,6 +6,8 @@
  * `custos evidence` and the HTTP API (`/v1/evidence/*`) both start here.
  */
 import { randomUUID, createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { isCheckpoint, keyIdOf } from '../audit/index.js';
 import type { AuditStoreAdmin, Checkpoint } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
@@ -68,6 +70,13 @@ export interface EvidenceSourceOptions {
   readonly sessions?: () => Promise<ControlTestSessions>;
 }
 
+/** The SDK's fail-closed check, compiled by `npm run build` beside dist/ (the image carries sdk/dist). */
+const SDK_CHECK = fileURLToPath(new URL('../../sdk/dist/src/fail-closed-check.js', import.meta.url));
+
+function sdkCheck(): { script: string } | { missing: string } {
+  return existsSync(SDK_CHECK) ? { script: SDK_CHECK } : { missing: `the SDK is not built (${SDK_CHECK} missing): npm run build compiles sdk/` };
+}
+
 /** The deployment's session store with the guard the gateway builds on it, for one control test. */
 async function openSessions(config: ResolvedConfig, keys: EvidenceKeys): Promise<ControlTestSessions> {
   const store = await openSessionStore(resolveSessionStore(config), {
@@ -111,6 +120,7 @@ export async function createEvidenceSources(
             pipeline,
             bundle,
             sessions: options.sessions ?? (() => openSessions(config, keys)),
+            sdkCheck: sdkCheck(),
             trailLines: async function* (limit) {
               for await (const row of store.readRaw()) {
                 if (row.seq > limit) return;

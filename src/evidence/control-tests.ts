@@ -8,7 +8,10 @@
  * The tamper test runs the audit module's offline verifier over a tampered copy of the trail's
  * first rows.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { verifyExport } from '../audit/index.js';
 import { DENY_REASONS, isCustosError } from '../kernel/index.js';
 import type { AuditRecord, AuditStore, Authorization, AuthorizeOptions, Pipeline, SessionGuard, Tier, ToolCall } from '../kernel/index.js';
@@ -57,6 +60,8 @@ export interface ControlTestTarget {
   readonly settings?: ControlTestSettings;
   /** The deployment's session guard (the one the gateway checks after a credential verifies), opened for one test; absent: not configured. */
   readonly sessions?: () => Promise<ControlTestSessions>;
+  /** The SDK's fail-closed check (`sdk/dist/src/fail-closed-check.js`), run as a child process; absent: not configured, with why. */
+  readonly sdkCheck?: { readonly script: string } | { readonly missing: string };
 }
 
 /** The session guard and the admin's revocation, over the deployment's session store. */
@@ -329,10 +334,51 @@ const TESTS: Record<ControlTestId, Test> = {
   },
   async 'sdk-fails-closed'(t) {
     const open = t.bundle.policy.failOpenTools ?? [];
-    return {
-      status: 'not_configured',
-      why: `the SDK (sdk/) is not part of the server, so a pack cannot run it; its fail-closed test is test/e2e/sdk.e2e.test.ts. Tools the bundle declares failOpen (audited journal): ${open.join(', ') || 'none'}`,
-      observed: { failOpenTools: open },
-    };
+    if (!t.sdkCheck) return { status: 'not_configured', why: 'the SDK check program was not handed to the control tests' };
+    if ('missing' in t.sdkCheck) return { status: 'not_configured', why: t.sdkCheck.missing };
+    const tool = Object.keys(t.bundle.catalog.tools).find((name) => !name.includes('*') && !open.includes(name));
+    if (!tool) return { status: 'not_configured', why: 'every tool of the catalog is declared fail-open' };
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const child = await runNode(t.sdkCheck.script, [url, tool]);
+    const observed = { tool, controlPlane: url, failOpenTools: open, exit: child.code, report: child.report, stderr: child.stderr.slice(0, 500) };
+    const r = child.report;
+    if (r?.ran) return { status: 'fail', why: `with the control plane unreachable the SDK ran ${tool} (it failed open)`, observed };
+    return r?.denied === true && child.code === 0
+      ? {
+          status: 'pass',
+          why: `control plane unreachable (${url}): the SDK refused ${tool} with ${r.error} (${r.reason ?? 'no reason'}), the tool never ran`,
+          observed,
+        }
+      : { status: 'fail', why: `the SDK check did not report a refusal (exit ${child.code})`, observed };
   },
 };
+
+/** A port on 127.0.0.1 that nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface ChildRun {
+  readonly code: number | null;
+  readonly report?: { denied?: boolean; ran?: boolean; error?: string; reason?: string };
+  readonly stderr: string;
+}
+
+async function runNode(script: string, args: readonly string[]): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [script, ...args], { timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      let report: ChildRun['report'];
+      try {
+        report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as ChildRun['report'];
+      } catch {
+        report = undefined;
+      }
+      resolve({ code, stderr, ...(report ? { report } : {}) });
+    });
+  });
+}

@@ -126,6 +126,13 @@ describe('evidence packs', () => {
       expect(p.tests.find((t) => t.id === 'no-user-phi-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'env-redacted')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'tampered-export-detected')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'sdk-fails-closed')).toMatchObject({
+        status: 'pass',
+        why: expect.stringMatching(/unreachable .*: the SDK refused \S+ with CustosUnavailableError \(unreachable\), the tool never ran/),
+      });
+      // Eight of nine run and pass; egress stays not configured: no quick-start tool takes URLs.
+      expect(p.tests.filter((t) => t.status === 'pass').map((t) => t.id)).toHaveLength(8);
+      expect(p.tests.find((t) => t.id === 'egress-denied')).toMatchObject({ status: 'not_configured', why: expect.stringMatching(/no tool with `urls`/) });
       expect(p.tests.find((t) => t.id === 'revoked-session-denied')).toMatchObject({
         status: 'pass',
         why: expect.stringMatching(/denied for custos:control-test:session \(session_revoked\)/),
@@ -246,6 +253,26 @@ describe('evidence packs', () => {
       status: 'fail',
       why: expect.stringMatching(/admitted the next call after session control-test-\S+ was revoked/),
     });
+  }, 60_000);
+
+  it('an SDK that runs the tool while the control plane is unreachable fails the sdk-fails-closed test', async () => {
+    // A stand-in for the SDK check that reports what a fail-open SDK would: the guarded tool ran.
+    const script = path.join(h.dir, 'fails-open.mjs');
+    writeFileSync(script, 'process.stdout.write(JSON.stringify({ denied: false, ran: true }) + "\\n"); process.exitCode = 1;\n');
+    const keys = createKeyRegistry(config.keys);
+    try {
+      const sources = await createEvidenceSources(config, h.custos.store, keys, { tls: false });
+      const p = await writePack(
+        { ...sources, tests: { ...sources.tests!, sdkCheck: { script } } },
+        { framework: 'hipaa', out: path.join(h.dir, 'pack-sdk-open') },
+      );
+      expect(p.tests.find((t) => t.id === 'sdk-fails-closed')).toMatchObject({
+        status: 'fail',
+        why: expect.stringMatching(/the SDK ran \S+ \(it failed open\)/),
+      });
+    } finally {
+      keys.close();
+    }
   }, 60_000);
 
   it('a bundle that no longer holds interactive writes to ePHI for confirmation turns box 16 to fail, with the reason', async () => {
