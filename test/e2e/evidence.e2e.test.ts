@@ -18,7 +18,7 @@ import { createLogger } from '../../src/app/logger.js';
 import { liveAggregates } from '../../src/app/console.js';
 import { createMonitoring } from '../../src/app/monitoring.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { readInventory } from '../../src/monitor/index.js';
+import { DEFAULT_RULE_SETTINGS, createAlertRules, readInventory } from '../../src/monitor/index.js';
 import type { MonitorRecorder } from '../../src/monitor/index.js';
 import { CONTROLS, CONTROL_TEST_TENANT, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
 import type { PackResult } from '../../src/evidence/index.js';
@@ -209,6 +209,15 @@ describe('evidence packs', () => {
     expect(await scrape()).not.toBe(before);
     await monitoring.close();
     await counter.close();
+
+    // The alert rules themselves, both ways: the stamped rows raise nothing, the same rows unstamped raise alerts.
+    const rules = (): ReturnType<typeof createAlertRules> => createAlertRules({ ...DEFAULT_RULE_SETTINGS, firstUse: true }, () => Date.parse(control[0]!.time));
+    const stamped = rules();
+    expect(control.flatMap((r) => stamped.observe(r))).toEqual([]);
+    const unstamped = rules();
+    const alerts = control.flatMap(({ control_test: _c, ...r }) => unstamped.observe(r));
+    expect(alerts.map((a) => a.type)).toContain('tool_first_use_by_user');
+    expect(alerts.map((a) => a.cause?.user.sub)).toContain('custos:control-test:privileged');
   }, 120_000);
 
   it('a bundle that lets background agents write ePHI turns the control test and boxes 08 and 16 to fail, with the reason', async () => {
