@@ -40,7 +40,7 @@ export function Failure({ error }: { error?: Error }) {
 }
 
 export function Loading({ loading }: { loading: boolean }) {
-  return loading ? <Loader size="sm" aria-label="Loading" /> : null;
+  return loading ? <Loader size="sm" role="status" aria-label="Loading" /> : null;
 }
 
 const DECISION_COLORS: Record<string, string> = { allow: 'green.9', deny: 'red.9', confirm: 'grape.9' }; // dark enough for white text (axe color-contrast)
