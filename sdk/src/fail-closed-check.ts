@@ -15,6 +15,8 @@ export interface FailClosedReport {
   readonly ran: boolean;
   readonly error?: string;
   readonly reason?: string;
+  /** CPU this check used (user + system), ms: the pack counts it in the test's cost. */
+  readonly cpuMs?: number;
 }
 
 export async function checkFailsClosed(baseUrl: string, tool: string, timeoutMs = 2000): Promise<FailClosedReport> {
@@ -36,6 +38,7 @@ export async function checkFailsClosed(baseUrl: string, tool: string, timeoutMs 
 const [url, tool] = process.argv.slice(2);
 if (url !== undefined && tool !== undefined && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const report = await checkFailsClosed(url, tool);
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ ...report, cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10 })}\n`);
   process.exitCode = report.denied ? 0 : 1;
 }

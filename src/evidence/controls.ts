@@ -1,5 +1,5 @@
 /**
- * The playbook's controls as data (docs/evidence.md), kept in `controls.json`: each SOC 2 and
+ * The playbook's controls as data (README.md), kept in `controls.json`: each SOC 2 and
  * HIPAA control with the Custos mechanism that satisfies it, the configuration that turns it on,
  * the evidence items an auditor asks for (each a file of the pack), and the live control tests
  * that exercise it; the crosswalk to PCI DSS, GDPR, the EU AI Act and NIST AI RMF; the nineteen
