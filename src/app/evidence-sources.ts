@@ -7,6 +7,7 @@
  */
 import { randomUUID, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isCheckpoint, keyIdOf } from '../audit/index.js';
 import type { AuditStoreAdmin, Checkpoint } from '../audit/index.js';
@@ -70,11 +71,16 @@ export interface EvidenceSourceOptions {
   readonly sessions?: () => Promise<ControlTestSessions>;
 }
 
-/** The SDK's fail-closed check, compiled by `npm run build` beside dist/ (the image carries sdk/dist). */
-const SDK_CHECK = fileURLToPath(new URL('../../sdk/dist/src/fail-closed-check.js', import.meta.url));
+/** The SDK's fail-closed check, compiled by `npm run build` into sdk/dist at the root of the checkout or image (dist/app, src/app or dist-bench/src/app below it). */
+const SDK_CHECK = 'sdk/dist/src/fail-closed-check.js';
 
 function sdkCheck(): { script: string } | { missing: string } {
-  return existsSync(SDK_CHECK) ? { script: SDK_CHECK } : { missing: `the SDK is not built (${SDK_CHECK} missing): npm run build compiles sdk/` };
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++, dir = path.dirname(dir)) {
+    const script = path.join(dir, SDK_CHECK);
+    if (existsSync(script)) return { script };
+  }
+  return { missing: `the SDK is not built (${SDK_CHECK} missing): npm run build compiles sdk/` };
 }
 
 /** The deployment's session store with the guard the gateway builds on it, for one control test. */

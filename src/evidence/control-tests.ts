@@ -346,14 +346,16 @@ const TESTS: Record<ControlTestId, Test> = {
     const child = await runNode(t.sdkCheck.script, [url, tool]);
     const observed = { tool, controlPlane: url, failOpenTools: open, exit: child.code, report: child.report, stderr: child.stderr.slice(0, 500) };
     const r = child.report;
-    if (r?.ran) return { status: 'fail', why: `with the control plane unreachable the SDK ran ${tool} (it failed open)`, observed };
+    const childCpuMs = r?.cpuMs ?? 0;
+    if (r?.ran) return { status: 'fail', why: `with the control plane unreachable the SDK ran ${tool} (it failed open)`, observed, childCpuMs };
     return r?.denied === true && child.code === 0
       ? {
           status: 'pass',
           why: `control plane unreachable (${url}): the SDK refused ${tool} with ${r.error} (${r.reason ?? 'no reason'}), the tool never ran`,
           observed,
+          childCpuMs,
         }
-      : { status: 'fail', why: `the SDK check did not report a refusal (exit ${child.code})`, observed };
+      : { status: 'fail', why: `the SDK check did not report a refusal (exit ${child.code})`, observed, childCpuMs };
   },
 };
 
