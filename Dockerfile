@@ -11,6 +11,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# npm run build also compiles the SDK (the evidence pack runs its fail-closed check) and bundles the console.
+COPY sdk ./sdk
+COPY console ./console
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -18,6 +21,9 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The SDK's fail-closed check, which `custos evidence` runs as a child process (src/evidence).
+COPY --from=build /src/sdk/dist ./sdk/dist
+COPY --from=build /src/sdk/package.json ./sdk/package.json
 COPY package.json ./
 COPY bin ./bin
 # The only writable places: state (last good bundle, export cursors) and /tmp, mounted at run time.

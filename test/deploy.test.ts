@@ -8,7 +8,7 @@
  * here (Docker may not run in CI); its Dockerfile is checked for the same rules.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -111,5 +111,19 @@ describe('the Kubernetes manifests and the Dockerfile', () => {
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/COPY --from=build/);
+  });
+
+  it('build the SDK and the console in the build stage and carry the SDK check the evidence pack runs', () => {
+    const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+    const [build = '', image = ''] = dockerfile.split(/^FROM .*$/m).slice(1);
+    expect(build).toMatch(/^COPY sdk \.\/sdk$/m);
+    expect(build).toMatch(/^COPY console \.\/console$/m);
+    expect(build.indexOf('COPY sdk')).toBeLessThan(build.indexOf('RUN npm run build'));
+    expect(image).toMatch(/^COPY --from=build \/src\/sdk\/dist \.\/sdk\/dist$/m);
+    expect(image).toMatch(/^COPY --from=build \/src\/sdk\/package\.json \.\/sdk\/package\.json$/m);
+    // npm run build compiles the SDK: the check the pack runs is where the image carries it.
+    const scripts = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: { build: string } }).scripts;
+    expect(scripts.build).toContain('tsc -p sdk/tsconfig.json');
+    expect(existsSync(path.join(repoRoot, 'sdk/src/fail-closed-check.ts'))).toBe(true);
   });
 });

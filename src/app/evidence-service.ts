@@ -11,8 +11,8 @@ import type { ResolvedConfig } from '../config/index.js';
 import { FILES, evaluateDeployment, manifestFiles, writePack } from '../evidence/index.js';
 import type { Framework } from '../evidence/index.js';
 import type { EvidencePort } from '../gateway/index.js';
-import type { KeyRegistry } from '../keys/index.js';
 import { createEvidenceSources } from './evidence-sources.js';
+import type { EvidenceKeys, EvidenceSourceOptions } from './evidence-sources.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -23,7 +23,12 @@ const TYPES: Record<string, string> = {
   '.pdf': 'application/pdf',
 };
 
-export function createEvidenceService(config: ResolvedConfig, store: AuditStoreAdmin, keys: Pick<KeyRegistry, 'signingKey'>): EvidencePort {
+export function createEvidenceService(
+  config: ResolvedConfig,
+  store: AuditStoreAdmin,
+  keys: EvidenceKeys,
+  options: Pick<EvidenceSourceOptions, 'sessions'> = {},
+): EvidencePort {
   const dir = config.evidence.dir;
   const packDir = (id: string): string | undefined => {
     const full = path.join(dir, id);
@@ -33,12 +38,12 @@ export function createEvidenceService(config: ResolvedConfig, store: AuditStoreA
     roles: config.audit.search.roles,
     adminRoles: config.identity.admin.roles,
     async checklist() {
-      const sources = await createEvidenceSources(config, store, keys, { tls: false });
+      const sources = await createEvidenceSources(config, store, keys, { ...options, tls: false });
       const { checklist } = await evaluateDeployment(sources);
       return { generated_at: sources.now.toISOString(), bundle_hash: sources.bundle?.bundleHash ?? 'none', boxes: checklist };
     },
     async createPack(request) {
-      const sources = await createEvidenceSources(config, store, keys);
+      const sources = await createEvidenceSources(config, store, keys, options);
       const id = `${sources.now.toISOString().replace(/[:.]/g, '-')}-${request.framework}-${randomBytes(4).toString('hex')}`;
       const pack = await writePack(sources, {
         framework: request.framework as Framework,

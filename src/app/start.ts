@@ -16,7 +16,7 @@ import type { ResolvedConfig } from '../config/index.js';
 import { createExportService } from '../export/index.js';
 import type { SinkStatus } from '../export/index.js';
 import { createGateway } from '../gateway/index.js';
-import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
+import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
 import type { Pipeline, PolicySource, UpstreamPool, UpstreamTokenIssuer } from '../kernel/index.js';
 import { createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
@@ -34,6 +34,7 @@ import type { Monitor } from '../monitor/index.js';
 import { createLogger } from './logger.js';
 import { migrateStores } from './migrations.js';
 import { createEvidenceService } from './evidence-service.js';
+import { resolveSessionStore } from './session-store.js';
 import type { Logger } from './logger.js';
 import type { DelegationOptions } from '../identity/index.js';
 import type { Activator } from '../policy/index.js';
@@ -203,7 +204,14 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       auditSearch: auditSearch.port,
       trustedProxies: config.server.trustedProxies,
       monitor: monitoring.admin,
-      ...(config.evidence.enabled ? { evidence: createEvidenceService(config, store, keys) } : {}),
+      ...(config.evidence.enabled
+        ? {
+            evidence: createEvidenceService(config, store, keys, {
+              // The control tests' revoked session goes through the gateway's own guard and store.
+              sessions: async () => ({ ...identity.sessions, revokeSession: identity.admin.revokeSession, close: async () => {} }),
+            }),
+          }
+        : {}),
       console: createConsolePort(config, { store, activator: () => following.activator, signer, resourceUrl: `${url}/mcp` }),
       limits: { confirmationTimeoutMs: config.policy.confirmationTimeoutMs, authFailures: authFailureSettings(config), maxBodyBytes, input: inputLimits },
     });
@@ -281,13 +289,6 @@ function withConfiguredCheckpoints(
 function authFailureSettings(config: ResolvedConfig) {
   const { burst, perMinute, windowSec, maxSources } = config.server.authFailures;
   return { burst, perMinute, maxSources, windowMs: windowSec * 1000 };
-}
-
-/** identity.sessions.store, relative to the config file; default beside the audit store. */
-function resolveSessionStore(config: ResolvedConfig): string {
-  const configured = config.identity.sessions.store;
-  if (configured === undefined) return deriveSessionStoreLocation(config.audit.store);
-  return configured.startsWith('sqlite:') ? `sqlite:${path.resolve(config.baseDir, configured.slice('sqlite:'.length))}` : configured;
 }
 
 /** Custos' own tokens (RFC 8693 delegation, background grants), signed with its keys. */

@@ -8,8 +8,13 @@
  * The tamper test runs the audit module's offline verifier over a tampered copy of the trail's
  * first rows.
  */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { verifyExport } from '../audit/index.js';
-import type { AuditRecord, AuditStore, Authorization, AuthorizeOptions, Pipeline, Tier, ToolCall } from '../kernel/index.js';
+import { DENY_REASONS, isCustosError } from '../kernel/index.js';
+import type { AuditRecord, AuditStore, Authorization, AuthorizeOptions, Pipeline, SessionGuard, Tier, ToolCall } from '../kernel/index.js';
 import type { LoadedBundle } from '../policy/index.js';
 import { CONTROL_TESTS } from './controls.js';
 import type { ControlTestId } from './controls.js';
@@ -53,6 +58,16 @@ export interface ControlTestTarget {
   /** The trail's raw lines from seq 1 (at most `limit`). */
   readonly trailLines: (limit: number) => AsyncIterable<string>;
   readonly settings?: ControlTestSettings;
+  /** The deployment's session guard (the one the gateway checks after a credential verifies), opened for one test; absent: not configured. */
+  readonly sessions?: () => Promise<ControlTestSessions>;
+  /** The SDK's fail-closed check (`sdk/dist/src/fail-closed-check.js`), run as a child process; absent: not configured, with why. */
+  readonly sdkCheck?: { readonly script: string } | { readonly missing: string };
+}
+
+/** The session guard and the admin's revocation, over the deployment's session store. */
+export interface ControlTestSessions extends SessionGuard {
+  revokeSession(iss: string, sid: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 export const CONTROL_TEST_TENANT = 'custos-control-test';
@@ -106,7 +121,8 @@ export async function runControlTests(target: ControlTestTarget | undefined, mis
       decision: r.policy.decision,
       reasons: r.policy.reasons,
     }));
-    out.push({ id, title: TITLES[id], ...result, rows, cpuMs: cpuMs(start) });
+    const { childCpuMs = 0, ...verdict } = result;
+    out.push({ id, title: TITLES[id], ...verdict, rows, cpuMs: Math.round((cpuMs(start) + childCpuMs) * 10) / 10 });
   }
   return out;
 }
@@ -133,7 +149,10 @@ function recording(t: ControlTestTarget, written: AuditRecord[]): Run {
   };
 }
 
-type Verdict = Omit<ControlTestResult, 'id' | 'title' | 'cpuMs' | 'rows'>;
+type Verdict = Omit<ControlTestResult, 'id' | 'title' | 'cpuMs' | 'rows'> & {
+  /** CPU of a child process the test ran (the SDK check), added to its `cpuMs`. */
+  readonly childCpuMs?: number;
+};
 
 type Test = (t: Run) => Promise<Verdict>;
 
@@ -214,11 +233,43 @@ const TESTS: Record<ControlTestId, Test> = {
       ? { status: 'pass', why: `no verified user: ${tool} denied (${d.reasons.join(', ')})`, observed }
       : { status: 'fail', why: `${tool} on a PHI path was ${d.decision} without a user`, observed };
   },
-  async 'revoked-session-denied'() {
-    return {
-      status: 'not_configured',
-      why: 'needs a running Custos with its session store and a control-test session to revoke; covered by test/e2e/sessions.e2e.test.ts, not run from a pack',
-    };
+  async 'revoked-session-denied'(t) {
+    if (!t.sessions) return { status: 'not_configured', why: 'no session store was handed to the control tests' };
+    const tool = toolWith(t.bundle, 'read');
+    if (!tool) return { status: 'not_configured', why: 'the catalog names no read tool' };
+    const base = testCall('session', settings(t).privilegedRoles, 'interactive', tool, { path: 'control-test/control-test.md' });
+    // A session of its own: issued now, named by a fresh sid, as a signed-in user's token would be.
+    const principal = { ...base.principal!, sessionId: `control-test-${randomUUID()}`, issuedAt: Math.floor(Date.now() / 1000) };
+    const call = (n: number): ToolCall => ({ ...base, requestId: `${base.requestId}-${n}`, principal });
+    const sessions = await t.sessions();
+    try {
+      // The first call: the guard admits it (as the gateway does), the pipeline decides it.
+      await sessions.check(principal, 'interactive');
+      await sessions.touch(principal, 'interactive');
+      const first = await t.authorize(call(1));
+      if (first.decision.decision === 'allow') await t.pipeline.complete(first, { output: { content: [{ type: 'text', text: 'control test' }] } });
+      await sessions.revokeSession(principal.iss, principal.sessionId);
+      const observed = { tool, user: principal.sub, session: principal.sessionId, before: show(first) };
+      try {
+        await sessions.check(principal, 'interactive');
+      } catch (err) {
+        if (!isCustosError(err) || err.code !== 'ERR_IDENTITY_SESSION_REVOKED')
+          return { status: 'fail', why: `the guard refused the revoked session for another reason: ${isCustosError(err) ? err.code : String(err)}`, observed };
+        // The refusal is recorded as the gateway records it: a deny row under the user, naming the tool.
+        const denied = await t.authorize(call(2), { deny: [DENY_REASONS.SESSION_REVOKED] });
+        const after = show(denied);
+        return denied.decision.decision === 'deny' && after.reasons.includes(DENY_REASONS.SESSION_REVOKED)
+          ? {
+              status: 'pass',
+              why: `the call after revoking session ${principal.sessionId} was denied for ${principal.sub} (${after.reasons.join(', ')})`,
+              observed: { ...observed, after },
+            }
+          : { status: 'fail', why: `the refusal was not recorded as a ${DENY_REASONS.SESSION_REVOKED} denial`, observed: { ...observed, after } };
+      }
+      return { status: 'fail', why: `the session guard admitted the next call after session ${principal.sessionId} was revoked`, observed };
+    } finally {
+      await sessions.close();
+    }
   },
   async 'background-write-denied'(t) {
     const tool = toolWith(t.bundle, 'writes');
@@ -287,10 +338,53 @@ const TESTS: Record<ControlTestId, Test> = {
   },
   async 'sdk-fails-closed'(t) {
     const open = t.bundle.policy.failOpenTools ?? [];
-    return {
-      status: 'not_configured',
-      why: `the SDK (sdk/) is not part of the server, so a pack cannot run it; its fail-closed test is test/e2e/sdk.e2e.test.ts. Tools the bundle declares failOpen (audited journal): ${open.join(', ') || 'none'}`,
-      observed: { failOpenTools: open },
-    };
+    if (!t.sdkCheck) return { status: 'not_configured', why: 'the SDK check program was not handed to the control tests' };
+    if ('missing' in t.sdkCheck) return { status: 'not_configured', why: t.sdkCheck.missing };
+    const tool = Object.keys(t.bundle.catalog.tools).find((name) => !name.includes('*') && !open.includes(name));
+    if (!tool) return { status: 'not_configured', why: 'every tool of the catalog is declared fail-open' };
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const child = await runNode(t.sdkCheck.script, [url, tool]);
+    const observed = { tool, controlPlane: url, failOpenTools: open, exit: child.code, report: child.report, stderr: child.stderr.slice(0, 500) };
+    const r = child.report;
+    const childCpuMs = r?.cpuMs ?? 0;
+    if (r?.ran) return { status: 'fail', why: `with the control plane unreachable the SDK ran ${tool} (it failed open)`, observed, childCpuMs };
+    return r?.denied === true && child.code === 0
+      ? {
+          status: 'pass',
+          why: `control plane unreachable (${url}): the SDK refused ${tool} with ${r.error} (${r.reason ?? 'no reason'}), the tool never ran`,
+          observed,
+          childCpuMs,
+        }
+      : { status: 'fail', why: `the SDK check did not report a refusal (exit ${child.code})`, observed, childCpuMs };
   },
 };
+
+/** A port on 127.0.0.1 that nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface ChildRun {
+  readonly code: number | null;
+  readonly report?: { denied?: boolean; ran?: boolean; error?: string; reason?: string; cpuMs?: number };
+  readonly stderr: string;
+}
+
+async function runNode(script: string, args: readonly string[]): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [script, ...args], { timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      let report: ChildRun['report'];
+      try {
+        report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as ChildRun['report'];
+      } catch {
+        report = undefined;
+      }
+      resolve({ code, stderr, ...(report ? { report } : {}) });
+    });
+  });
+}

@@ -4,7 +4,7 @@ export type { Control, ControlTestId, EvidenceItem, Framework } from './controls
 export { evaluateChecklist } from './checklist.js';
 export type { Box, SinkView } from './checklist.js';
 export { CONTROL_TEST_TENANT, controlTestAudit, runControlTests } from './control-tests.js';
-export type { ControlTestResult, ControlTestSettings, ControlTestTarget, Outcome, TestRow } from './control-tests.js';
+export type { ControlTestResult, ControlTestSessions, ControlTestSettings, ControlTestTarget, Outcome, TestRow } from './control-tests.js';
 export { evaluateDeployment, writePack } from './pack.js';
 export type { PackOptions, PackResult, PackSources } from './pack.js';
 export { MANIFEST_SCHEMA, manifestFiles, verifyPack } from './manifest.js';

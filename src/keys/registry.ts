@@ -56,7 +56,10 @@ export function createKeyRegistry(specs: readonly KeySpec[]): KeyRegistry {
 }
 
 /** What an audit store takes (the audit module's RecordKeys): the key new rows are sealed under, if any, and every encrypt key by id. */
-export function recordKeysOf(registry: KeyRegistry, activeId: string | undefined): { readonly active?: EncryptionKey; keyById(id: string): EncryptionKey } {
+export function recordKeysOf(
+  registry: Pick<KeyRegistry, 'encryptionKey'>,
+  activeId: string | undefined,
+): { readonly active?: EncryptionKey; keyById(id: string): EncryptionKey } {
   const keyById = (id: string): EncryptionKey => registry.encryptionKey(id);
   return activeId === undefined ? { keyById } : { active: keyById(activeId), keyById };
 }

@@ -5,12 +5,10 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_USERS, startHarness } from './harness.js';
+import { EMERGENCY_USERS } from './emergency-users.js';
+import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 import { post } from './http.js';
-
-const DANA = { username: 'dana', sub: 'dana', email: 'dana@example.test', roles: ['break-glass'], tenant: 'general-hospital' };
-const CAROL = { username: 'carol', sub: 'carol', email: 'carol@example.test', roles: ['custos-admin'], tenant: 'general-hospital' };
 
 describe('break-glass with the audit store down', () => {
   let h: Harness;
@@ -18,7 +16,7 @@ describe('break-glass with the audit store down', () => {
   let carol: string;
 
   beforeAll(async () => {
-    h = await startHarness({ users: [...DEMO_USERS, DANA, CAROL], busyTimeoutMs: 200 });
+    h = await startHarness({ users: EMERGENCY_USERS, busyTimeoutMs: 200 });
     [dana, carol] = await Promise.all([h.token('dana'), h.token('carol')]);
   });
   afterAll(async () => h?.close());

@@ -8,12 +8,10 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { DEMO_USERS, startHarness } from './harness.js';
+import { EMERGENCY_USERS } from './emergency-users.js';
+import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 import { post } from './http.js';
-
-const DANA = { username: 'dana', sub: 'dana', email: 'dana@example.test', roles: ['break-glass'], tenant: 'general-hospital' };
-const CAROL = { username: 'carol', sub: 'carol', email: 'carol@example.test', roles: ['custos-admin'], tenant: 'general-hospital' };
 
 async function cli(args: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
   let out = '';
@@ -44,7 +42,7 @@ describe('break-glass from grant to review', () => {
     });
 
   beforeAll(async () => {
-    h = await startHarness({ users: [...DEMO_USERS, DANA, CAROL] });
+    h = await startHarness({ users: EMERGENCY_USERS });
     [dana, carol, bob] = await Promise.all([h.token('dana'), h.token('carol'), h.token('bob')]);
     note = path.join(h.workspace, 'phi/patient-0001.md');
   });

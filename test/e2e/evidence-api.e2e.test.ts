@@ -57,6 +57,13 @@ describe('/v1/evidence', () => {
 
     const withTests = await call('POST', '/v1/evidence/packs', alice, { framework: 'hipaa', live_tests: true, from: '2020-01-01T00:00:00Z' });
     expect(withTests.status).toBe(201);
+    // Run by the server: the revoked session goes through the gateway's own session guard, the SDK check from the built sdk/dist.
+    const withTestsPack = (await withTests.json()) as { id: string };
+    const summary = (await (await call('GET', `/v1/evidence/file?pack=${withTestsPack.id}&path=control-tests/summary.json`, bob)).json()) as {
+      results: Array<{ id: string; status: string }>;
+    };
+    const statusOf = Object.fromEntries(summary.results.map((r) => [r.id, r.status]));
+    expect(statusOf).toMatchObject({ 'revoked-session-denied': 'pass', 'sdk-fails-closed': 'pass', 'egress-denied': 'not_configured' });
 
     const list = (await (await call('GET', '/v1/evidence/packs', bob)).json()) as {
       packs: Array<{ id: string; framework: string; created_at: string; manifest_sha256: string }>;

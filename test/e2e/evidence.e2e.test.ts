@@ -10,6 +10,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSyn
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceSources } from '../../src/app/index.js';
+import type { EvidenceSourceOptions } from '../../src/app/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput, ResolvedConfig } from '../../src/config/index.js';
 import { accountDisclosures, createRateCounter, keyIdOf, verifyChain, verifyProof } from '../../src/audit/index.js';
@@ -17,7 +18,7 @@ import { createLogger } from '../../src/app/logger.js';
 import { liveAggregates } from '../../src/app/console.js';
 import { createMonitoring } from '../../src/app/monitoring.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
-import { readInventory } from '../../src/monitor/index.js';
+import { DEFAULT_RULE_SETTINGS, createAlertRules, readInventory } from '../../src/monitor/index.js';
 import type { MonitorRecorder } from '../../src/monitor/index.js';
 import { CONTROLS, CONTROL_TEST_TENANT, printPdf, verifyPack, writePack } from '../../src/evidence/index.js';
 import type { PackResult } from '../../src/evidence/index.js';
@@ -71,10 +72,16 @@ describe('evidence packs', () => {
     return new Map([[keyIdOf(key), key]]);
   };
 
-  async function pack(name: string, cfg: ResolvedConfig = config, framework: 'soc2' | 'hipaa' = 'soc2', pdf = false): Promise<PackResult> {
+  async function pack(
+    name: string,
+    cfg: ResolvedConfig = config,
+    framework: 'soc2' | 'hipaa' = 'soc2',
+    pdf = false,
+    options: Pick<EvidenceSourceOptions, 'sessions'> = {},
+  ): Promise<PackResult> {
     const keys = createKeyRegistry(cfg.keys);
     try {
-      const sources = await createEvidenceSources(cfg, h.custos.store, keys, { tls: false });
+      const sources = await createEvidenceSources(cfg, h.custos.store, keys, { ...options, tls: false });
       return await writePack(sources, {
         framework,
         out: path.join(h.dir, name),
@@ -119,6 +126,17 @@ describe('evidence packs', () => {
       expect(p.tests.find((t) => t.id === 'no-user-phi-denied')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'env-redacted')?.status).toBe('pass');
       expect(p.tests.find((t) => t.id === 'tampered-export-detected')?.status).toBe('pass');
+      expect(p.tests.find((t) => t.id === 'sdk-fails-closed')).toMatchObject({
+        status: 'pass',
+        why: expect.stringMatching(/unreachable .*: the SDK refused \S+ with CustosUnavailableError \(unreachable\), the tool never ran/),
+      });
+      // Eight of nine run and pass; egress stays not configured: no quick-start tool takes URLs.
+      expect(p.tests.filter((t) => t.status === 'pass').map((t) => t.id)).toHaveLength(8);
+      expect(p.tests.find((t) => t.id === 'egress-denied')).toMatchObject({ status: 'not_configured', why: expect.stringMatching(/no tool with `urls`/) });
+      expect(p.tests.find((t) => t.id === 'revoked-session-denied')).toMatchObject({
+        status: 'pass',
+        why: expect.stringMatching(/denied for custos:control-test:session \(session_revoked\)/),
+      });
       expect(p.tests.find((t) => t.id === 'interactive-write-confirmed')).toMatchObject({
         status: 'pass',
         why: expect.stringMatching(/confirmation.*read_text_file/),
@@ -191,6 +209,15 @@ describe('evidence packs', () => {
     expect(await scrape()).not.toBe(before);
     await monitoring.close();
     await counter.close();
+
+    // The alert rules themselves, both ways: the stamped rows raise nothing, the same rows unstamped raise alerts.
+    const rules = (): ReturnType<typeof createAlertRules> => createAlertRules({ ...DEFAULT_RULE_SETTINGS, firstUse: true }, () => Date.parse(control[0]!.time));
+    const stamped = rules();
+    expect(control.flatMap((r) => stamped.observe(r))).toEqual([]);
+    const unstamped = rules();
+    const alerts = control.flatMap(({ control_test: _c, ...r }) => unstamped.observe(r));
+    expect(alerts.map((a) => a.type)).toContain('tool_first_use_by_user');
+    expect(alerts.map((a) => a.cause?.user.sub)).toContain('custos:control-test:privileged');
   }, 120_000);
 
   it('a bundle that lets background agents write ePHI turns the control test and boxes 08 and 16 to fail, with the reason', async () => {
@@ -206,6 +233,55 @@ describe('evidence packs', () => {
     expect(boxes['box-08']).toMatchObject({ status: 'fail', file: 'control-tests/background-write-denied.json' });
     expect(boxes['box-16']!.status).toBe('fail');
     expect(boxes['box-16']!.why).toMatch(/background/);
+  }, 60_000);
+
+  it('the revoked session is denied on the next call with the reason and the user in the row; a guard that ignores revocation fails the test', async () => {
+    const p = await pack('pack-revoked');
+    const test = p.tests.find((t) => t.id === 'revoked-session-denied')!;
+    expect(test.status).toBe('pass');
+    const all = await h.auditRecords();
+    const denied = all.find((r) => r.seq === test.rows.at(-1)!.seq)!;
+    expect(denied).toMatchObject({
+      event: 'deny',
+      control_test: true,
+      user: { sub: 'custos:control-test:session', tenant: CONTROL_TEST_TENANT },
+      policy: { decision: 'deny', reasons: expect.arrayContaining(['session_revoked']) },
+    });
+    // The same test against a guard whose revocation does nothing: the next call is admitted, the test fails.
+    const keys = createKeyRegistry(config.keys);
+    let broken: PackResult;
+    try {
+      const real = (await createEvidenceSources(config, h.custos.store, keys, { tls: false })).tests!.sessions!;
+      broken = await pack('pack-revoked-broken', config, 'soc2', false, {
+        sessions: async () => ({ ...(await real()), revokeSession: async () => undefined }),
+      });
+    } finally {
+      keys.close();
+    }
+    expect(broken.tests.find((t) => t.id === 'revoked-session-denied')).toMatchObject({
+      status: 'fail',
+      why: expect.stringMatching(/admitted the next call after session control-test-\S+ was revoked/),
+    });
+  }, 60_000);
+
+  it('an SDK that runs the tool while the control plane is unreachable fails the sdk-fails-closed test', async () => {
+    // A stand-in for the SDK check that reports what a fail-open SDK would: the guarded tool ran.
+    const script = path.join(h.dir, 'fails-open.mjs');
+    writeFileSync(script, 'process.stdout.write(JSON.stringify({ denied: false, ran: true }) + "\\n"); process.exitCode = 1;\n');
+    const keys = createKeyRegistry(config.keys);
+    try {
+      const sources = await createEvidenceSources(config, h.custos.store, keys, { tls: false });
+      const p = await writePack(
+        { ...sources, tests: { ...sources.tests!, sdkCheck: { script } } },
+        { framework: 'hipaa', out: path.join(h.dir, 'pack-sdk-open') },
+      );
+      expect(p.tests.find((t) => t.id === 'sdk-fails-closed')).toMatchObject({
+        status: 'fail',
+        why: expect.stringMatching(/the SDK ran \S+ \(it failed open\)/),
+      });
+    } finally {
+      keys.close();
+    }
   }, 60_000);
 
   it('a bundle that no longer holds interactive writes to ePHI for confirmation turns box 16 to fail, with the reason', async () => {

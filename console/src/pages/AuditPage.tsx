@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Badge, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { api, saveBlob } from '../api';
-import { DecisionBadge, Failure, Loading, useApi, Pre } from './common';
+import { DecisionBadge, Failure, Loading, useApi, Pre, RowsTable } from './common';
 import type { PageProps } from './common';
 
 /** An audit row as GET /v1/audit answers it (docs/audit-schema.md); only the fields the console shows. */
@@ -158,35 +158,26 @@ export function AuditPage(_props: PageProps) {
           <Text size="sm" data-testid="result-count">
             {rows.length} row(s){next !== undefined ? ', more available' : ''}
           </Text>
-          <Table striped highlightOnHover>
-            <Table.Thead>
-              <Table.Tr>
-                {['seq', 'time', 'event', 'user', 'agent', 'tool', 'decision', 'reasons'].map((h) => (
-                  <Table.Th key={h}>{h}</Table.Th>
-                ))}
+          <RowsTable headers={['seq', 'time', 'event', 'user', 'agent', 'tool', 'decision', 'reasons']} striped highlightOnHover>
+            {rows.map((r) => (
+              <Table.Tr key={r.seq} className="clickable" data-testid="audit-row" onClick={() => setSelected(r)}>
+                <Table.Td>
+                  <Button variant="subtle" size="compact-xs" onClick={() => setSelected(r)} aria-label={`Row ${r.seq} detail`}>
+                    {r.seq}
+                  </Button>
+                </Table.Td>
+                <Table.Td>{r.time}</Table.Td>
+                <Table.Td>{r.event}</Table.Td>
+                <Table.Td>{r.user.email ?? r.user.sub ?? '-'}</Table.Td>
+                <Table.Td>{r.agent?.name ?? '-'}</Table.Td>
+                <Table.Td>{r.tool ? `${r.tool.server}/${r.tool.name}` : '-'}</Table.Td>
+                <Table.Td>
+                  <DecisionBadge decision={r.policy.decision} />
+                </Table.Td>
+                <Table.Td>{r.policy.reasons.join(', ')}</Table.Td>
               </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((r) => (
-                <Table.Tr key={r.seq} className="clickable" data-testid="audit-row" onClick={() => setSelected(r)}>
-                  <Table.Td>
-                    <Button variant="subtle" size="compact-xs" onClick={() => setSelected(r)} aria-label={`Row ${r.seq} detail`}>
-                      {r.seq}
-                    </Button>
-                  </Table.Td>
-                  <Table.Td>{r.time}</Table.Td>
-                  <Table.Td>{r.event}</Table.Td>
-                  <Table.Td>{r.user.email ?? r.user.sub ?? '-'}</Table.Td>
-                  <Table.Td>{r.agent?.name ?? '-'}</Table.Td>
-                  <Table.Td>{r.tool ? `${r.tool.server}/${r.tool.name}` : '-'}</Table.Td>
-                  <Table.Td>
-                    <DecisionBadge decision={r.policy.decision} />
-                  </Table.Td>
-                  <Table.Td>{r.policy.reasons.join(', ')}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+            ))}
+          </RowsTable>
           {next !== undefined && (
             <Button mt="sm" variant="outline" onClick={() => void run(next)}>
               Next page
@@ -322,27 +313,18 @@ function Disclosures() {
       </form>
       <Failure error={report.error} />
       {report.data && (
-        <Table mt="sm" data-testid="disclosures">
-          <Table.Thead>
-            <Table.Tr>
-              {['seq', 'time', 'user', 'agent', 'tool', 'resource'].map((h) => (
-                <Table.Th key={h}>{h}</Table.Th>
-              ))}
+        <RowsTable headers={['seq', 'time', 'user', 'agent', 'tool', 'resource']} mt="sm" data-testid="disclosures">
+          {report.data.disclosures.map((d) => (
+            <Table.Tr key={d.seq}>
+              <Table.Td>{d.seq}</Table.Td>
+              <Table.Td>{d.time}</Table.Td>
+              <Table.Td>{d.user.email ?? d.user.sub}</Table.Td>
+              <Table.Td>{d.agent.name}</Table.Td>
+              <Table.Td>{d.tool}</Table.Td>
+              <Table.Td className="mono">{d.resource}</Table.Td>
             </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {report.data.disclosures.map((d) => (
-              <Table.Tr key={d.seq}>
-                <Table.Td>{d.seq}</Table.Td>
-                <Table.Td>{d.time}</Table.Td>
-                <Table.Td>{d.user.email ?? d.user.sub}</Table.Td>
-                <Table.Td>{d.agent.name}</Table.Td>
-                <Table.Td>{d.tool}</Table.Td>
-                <Table.Td className="mono">{d.resource}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+          ))}
+        </RowsTable>
       )}
     </Card>
   );

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Badge, Button, Card, Group, Select, Stack, Switch, Table, Text, Title } from '@mantine/core';
 import { api, download } from '../api';
-import { can, Failure, Loading, useApi } from './common';
+import { can, Failure, Loading, useApi, RowsTable } from './common';
 import type { PageProps } from './common';
 
 /** The evidence module's HTTP contract (issue 16; docs/console.md). */
@@ -108,30 +108,21 @@ export function EvidencePage({ me }: PageProps) {
             </Group>
           </Stack>
         )}
-        <Table mt="sm">
-          <Table.Thead>
-            <Table.Tr>
-              {['pack', 'framework', 'created', 'manifest sha256', ''].map((h) => (
-                <Table.Th key={h}>{h}</Table.Th>
-              ))}
+        <RowsTable headers={['pack', 'framework', 'created', 'manifest sha256', '']} mt="sm">
+          {packs.data?.packs.map((p) => (
+            <Table.Tr key={p.id}>
+              <Table.Td>{p.id}</Table.Td>
+              <Table.Td>{p.framework}</Table.Td>
+              <Table.Td>{p.created_at}</Table.Td>
+              <Table.Td className="mono">{p.manifest_sha256}</Table.Td>
+              <Table.Td>
+                <Button size="xs" variant="outline" onClick={() => void download(file(p.id, 'report.html'), `${p.id}-report.html`).catch(setError)}>
+                  Download report
+                </Button>
+              </Table.Td>
             </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {packs.data?.packs.map((p) => (
-              <Table.Tr key={p.id}>
-                <Table.Td>{p.id}</Table.Td>
-                <Table.Td>{p.framework}</Table.Td>
-                <Table.Td>{p.created_at}</Table.Td>
-                <Table.Td className="mono">{p.manifest_sha256}</Table.Td>
-                <Table.Td>
-                  <Button size="xs" variant="outline" onClick={() => void download(file(p.id, 'report.html'), `${p.id}-report.html`).catch(setError)}>
-                    Download report
-                  </Button>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+          ))}
+        </RowsTable>
       </Card>
     </Stack>
   );

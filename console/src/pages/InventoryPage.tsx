@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Badge, Button, Card, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { api } from '../api';
-import { can, Failure, Loading, shortHash, useApi, Pre } from './common';
+import { can, Failure, Loading, shortHash, useApi, Pre, RowsTable } from './common';
 import type { PageProps } from './common';
 
 interface Tool {
@@ -99,36 +99,27 @@ function KillSwitches({ admin }: { admin: boolean }) {
         Kill switches
       </Title>
       <Failure error={kills.error ?? error} />
-      <Table>
-        <Table.Thead>
-          <Table.Tr>
-            {['target', 'reason', 'set by', 'at', ''].map((h) => (
-              <Table.Th key={h}>{h}</Table.Th>
-            ))}
+      <RowsTable headers={['target', 'reason', 'set by', 'at', '']}>
+        {kills.data?.kill_switches.map((k) => (
+          <Table.Tr key={k.id}>
+            <Table.Td className="mono">{k.target}</Table.Td>
+            <Table.Td>{k.reason}</Table.Td>
+            <Table.Td>{k.set_by ?? '-'}</Table.Td>
+            <Table.Td>{k.set_at}</Table.Td>
+            <Table.Td>
+              {admin && (
+                <Button
+                  size="xs"
+                  variant="outline"
+                  onClick={() => act(api('/v1/admin/kill-switches/lift', { method: 'POST', body: { id: k.id, reason: 'lifted from the console' } }))}
+                >
+                  Lift
+                </Button>
+              )}
+            </Table.Td>
           </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {kills.data?.kill_switches.map((k) => (
-            <Table.Tr key={k.id}>
-              <Table.Td className="mono">{k.target}</Table.Td>
-              <Table.Td>{k.reason}</Table.Td>
-              <Table.Td>{k.set_by ?? '-'}</Table.Td>
-              <Table.Td>{k.set_at}</Table.Td>
-              <Table.Td>
-                {admin && (
-                  <Button
-                    size="xs"
-                    variant="outline"
-                    onClick={() => act(api('/v1/admin/kill-switches/lift', { method: 'POST', body: { id: k.id, reason: 'lifted from the console' } }))}
-                  >
-                    Lift
-                  </Button>
-                )}
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+        ))}
+      </RowsTable>
       {admin && (
         <form
           onSubmit={(e) => {
@@ -172,20 +163,11 @@ export function InventoryPage({ me }: PageProps) {
               {s.transport ?? ''} {s.version ?? ''} · {s.calls} calls
             </Text>
           </Group>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                {['tool', 'status', 'hash', 'approved', 'calls', 'action'].map((h) => (
-                  <Table.Th key={h}>{h}</Table.Th>
-                ))}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {s.tools.map((t) => (
-                <ToolRow key={t.name} server={s.name} tool={t} admin={admin} onChange={inv.reload} />
-              ))}
-            </Table.Tbody>
-          </Table>
+          <RowsTable headers={['tool', 'status', 'hash', 'approved', 'calls', 'action']}>
+            {s.tools.map((t) => (
+              <ToolRow key={t.name} server={s.name} tool={t} admin={admin} onChange={inv.reload} />
+            ))}
+          </RowsTable>
         </Card>
       ))}
       {inv.data && (
@@ -193,28 +175,19 @@ export function InventoryPage({ me }: PageProps) {
           <Title order={2} size="h3">
             Agent runtimes
           </Title>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                {['agent', 'runtime', 'version', 'tiers', 'users', 'calls', 'last seen'].map((h) => (
-                  <Table.Th key={h}>{h}</Table.Th>
-                ))}
+          <RowsTable headers={['agent', 'runtime', 'version', 'tiers', 'users', 'calls', 'last seen']}>
+            {inv.data.agents.map((a) => (
+              <Table.Tr key={a.name}>
+                <Table.Td>{a.name}</Table.Td>
+                <Table.Td>{a.runtime ?? '-'}</Table.Td>
+                <Table.Td>{a.version ?? '-'}</Table.Td>
+                <Table.Td>{a.tiers.join(', ')}</Table.Td>
+                <Table.Td>{a.users}</Table.Td>
+                <Table.Td>{a.calls}</Table.Td>
+                <Table.Td>{a.last_seen}</Table.Td>
               </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {inv.data.agents.map((a) => (
-                <Table.Tr key={a.name}>
-                  <Table.Td>{a.name}</Table.Td>
-                  <Table.Td>{a.runtime ?? '-'}</Table.Td>
-                  <Table.Td>{a.version ?? '-'}</Table.Td>
-                  <Table.Td>{a.tiers.join(', ')}</Table.Td>
-                  <Table.Td>{a.users}</Table.Td>
-                  <Table.Td>{a.calls}</Table.Td>
-                  <Table.Td>{a.last_seen}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+            ))}
+          </RowsTable>
         </Card>
       )}
       <KillSwitches admin={admin} />

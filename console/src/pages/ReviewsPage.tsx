@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { Card, Stack, Table, Text, Title } from '@mantine/core';
-import { can, DecisionBadge, Failure, Loading, NoteForm, shortHash, useApi } from './common';
+import { can, DecisionBadge, Failure, Loading, NoteForm, shortHash, useApi, RowsTable } from './common';
 import type { PageProps } from './common';
 import type { AuditRow } from './AuditPage';
 import type { PolicyViewData } from './PolicyPage';
@@ -51,28 +51,19 @@ function PendingNow() {
       <Failure error={pending.error} />
       {pending.data && pending.data.pending.length === 0 && <Text data-testid="pending-none">None pending.</Text>}
       {pending.data && pending.data.pending.length > 0 && (
-        <Table data-testid="pending-confirmations">
-          <Table.Thead>
-            <Table.Tr>
-              {['request', 'channel', 'user', 'agent', 'tool', 'since', 'expires'].map((h) => (
-                <Table.Th key={h}>{h}</Table.Th>
-              ))}
+        <RowsTable headers={['request', 'channel', 'user', 'agent', 'tool', 'since', 'expires']} data-testid="pending-confirmations">
+          {pending.data.pending.map((p) => (
+            <Table.Tr key={`${p.channel}:${p.request_id}`}>
+              <Table.Td className="mono">{p.request_id}</Table.Td>
+              <Table.Td>{p.channel}</Table.Td>
+              <Table.Td>{p.user ?? '-'}</Table.Td>
+              <Table.Td>{p.agent}</Table.Td>
+              <Table.Td>{p.tool}</Table.Td>
+              <Table.Td>{p.since}</Table.Td>
+              <Table.Td>{p.expires_at}</Table.Td>
             </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {pending.data.pending.map((p) => (
-              <Table.Tr key={`${p.channel}:${p.request_id}`}>
-                <Table.Td className="mono">{p.request_id}</Table.Td>
-                <Table.Td>{p.channel}</Table.Td>
-                <Table.Td>{p.user ?? '-'}</Table.Td>
-                <Table.Td>{p.agent}</Table.Td>
-                <Table.Td>{p.tool}</Table.Td>
-                <Table.Td>{p.since}</Table.Td>
-                <Table.Td>{p.expires_at}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+          ))}
+        </RowsTable>
       )}
     </Card>
   );
@@ -124,29 +115,20 @@ export function ReviewsPage({ me }: PageProps) {
           Confirmations requested
         </Title>
         <Failure error={confirms.error} />
-        <Table>
-          <Table.Thead>
-            <Table.Tr>
-              {['seq', 'time', 'user', 'tool', 'decision', 'status'].map((h) => (
-                <Table.Th key={h}>{h}</Table.Th>
-              ))}
+        <RowsTable headers={['seq', 'time', 'user', 'tool', 'decision', 'status']}>
+          {confirms.data?.records.map((r) => (
+            <Table.Tr key={r.seq}>
+              <Table.Td>{r.seq}</Table.Td>
+              <Table.Td>{r.time}</Table.Td>
+              <Table.Td>{r.user.email ?? r.user.sub}</Table.Td>
+              <Table.Td>{r.tool ? `${r.tool.server}/${r.tool.name}` : '-'}</Table.Td>
+              <Table.Td>
+                <DecisionBadge decision={r.policy.decision} />
+              </Table.Td>
+              <Table.Td>{(r as AuditRow & { confirmation?: { status: string } }).confirmation?.status ?? '-'}</Table.Td>
             </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {confirms.data?.records.map((r) => (
-              <Table.Tr key={r.seq}>
-                <Table.Td>{r.seq}</Table.Td>
-                <Table.Td>{r.time}</Table.Td>
-                <Table.Td>{r.user.email ?? r.user.sub}</Table.Td>
-                <Table.Td>{r.tool ? `${r.tool.server}/${r.tool.name}` : '-'}</Table.Td>
-                <Table.Td>
-                  <DecisionBadge decision={r.policy.decision} />
-                </Table.Td>
-                <Table.Td>{(r as AuditRow & { confirmation?: { status: string } }).confirmation?.status ?? '-'}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+          ))}
+        </RowsTable>
       </Card>
     </Stack>
   );

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Alert, Badge, Button, Group, Loader, TextInput } from '@mantine/core';
+import type { ComponentProps, ReactNode } from 'react';
+import { Alert, Badge, Button, Group, Loader, Table, TextInput } from '@mantine/core';
 import { ApiError, api } from '../api';
 import type { ConsoleRole, Me } from '../api';
 
@@ -39,7 +40,7 @@ export function Failure({ error }: { error?: Error }) {
 }
 
 export function Loading({ loading }: { loading: boolean }) {
-  return loading ? <Loader size="sm" aria-label="Loading" /> : null;
+  return loading ? <Loader size="sm" role="status" aria-label="Loading" /> : null;
 }
 
 const DECISION_COLORS: Record<string, string> = { allow: 'green.9', deny: 'red.9', confirm: 'grape.9' }; // dark enough for white text (axe color-contrast)
@@ -82,5 +83,25 @@ export function NoteForm(props: { path: string; body: (note: string) => unknown;
       </Group>
       <Failure error={error} />
     </form>
+  );
+}
+
+/** The pages' lists (audit rows, disclosures, tools, kill switches, agents, confirmations, packs): a header row and the rows the page renders, each with its own cells and buttons. */
+export function RowsTable({
+  headers,
+  children,
+  ...table
+}: { headers: readonly string[]; children: ReactNode } & Omit<ComponentProps<typeof Table>, 'children'>) {
+  return (
+    <Table {...table}>
+      <Table.Thead>
+        <Table.Tr>
+          {headers.map((h, i) => (
+            <Table.Th key={`${i}:${h}`}>{h}</Table.Th>
+          ))}
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>{children}</Table.Tbody>
+    </Table>
   );
 }
