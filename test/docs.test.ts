@@ -12,6 +12,7 @@ import { listDetectors } from '../src/protect/index.js';
 import { createMemoryAudit, makeEntry } from '../src/audit/index.test-support.js';
 import { anchorObjectName, toOcsf } from '../src/export/index.js';
 import { BACKUP_SCHEMA } from '../src/cli/backup.js';
+import { CONTROL_TESTS } from '../src/evidence/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -220,5 +221,12 @@ describe('docs/api.md: the decision API SDK', () => {
   it('is described as planned while there is no sdk/ package', () => {
     const text = section(read('docs/api.md'), '## Decision API');
     if (!existsSync(path.join(root, 'sdk'))) expect(text).toMatch(/SDK[^.]*is planned, not\s+built/);
+  });
+});
+
+describe('docs/evidence.md', () => {
+  it('lists exactly the live control tests the pack runs', () => {
+    const listed = [...section(read('docs/evidence.md'), '## The live control tests').matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(Object.values(CONTROL_TESTS).sort());
   });
 });
