@@ -51,6 +51,9 @@ const QUERIES: AuditQuery[] = [
   { from: '2025-01-01T00:00:30Z', to: '2025-01-01T00:01:10+00:00' },
   { user: 'alice', from: '2025-01-01T00:00:30Z' },
   { user: 'nobody' },
+  // Groups of unequal size, three and four of them: the placeholders must bind in the order they stand in the SQL text.
+  { event: 'intent', resource: 'p1/notes.txt' },
+  { user: 'alice', decision: 'allow', event: 'intent', resource: 'p3/notes.txt' },
 ];
 
 /** Every page of a search, followed by next_after_seq, as `custos audit search` does. */

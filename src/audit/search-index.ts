@@ -123,8 +123,9 @@ export function candidateSql(
   const drive = first ? 'g0' : 'x';
   const joins: string[] = [];
   const where: string[] = [];
-  if (first) where.push(`g0.term IN (${inList(first)})`);
+  // Parameters are pushed in the order they appear in the text: `?` placeholders bind by position.
   rest.forEach((g, i) => joins.push(`JOIN ${tables.terms} g${i + 1} ON g${i + 1}.seq = ${drive}.seq AND g${i + 1}.term IN (${inList(g)})`));
+  if (first) where.push(`g0.term IN (${inList(first)})`);
   const timed = filter.fromMs !== undefined || filter.toMs !== undefined;
   if (first && timed) joins.push(`JOIN ${tables.times} x ON x.seq = g0.seq`);
   if (filter.fromMs !== undefined) where.push(`(x.ms IS NULL OR x.ms >= ${p(filter.fromMs)})`);
