@@ -55,7 +55,7 @@ function entry(n: number): Record<string, unknown> {
 }
 
 /** Writes the trail (group commit: many appends in flight). */
-async function writeTrail(file: string, rows: number): Promise<void> {
+export async function writeTrail(file: string, rows: number): Promise<void> {
   const audit = await load(ownRoot);
   const store = await audit.createAuditStore(`sqlite:${file}`);
   for (let n = 1; n <= rows; n += 1000) {

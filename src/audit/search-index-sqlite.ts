@@ -17,6 +17,9 @@ INSERT OR IGNORE INTO custos_audit_search_mark (id, seq) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS custos_audit_search_state (id INTEGER PRIMARY KEY CHECK (id = 1), key_tag TEXT NOT NULL, seq INTEGER NOT NULL, legacy_seq INTEGER NOT NULL);
 `;
 
+/** Rows per multi-row INSERT (2 parameters each, well under SQLite's 32 766). */
+const PER_STATEMENT = 256;
+
 /** Where the index of the trail at `trailPath` lives. */
 export const sqliteSearchIndexPath = (trailPath: string): string => `${trailPath}.search`;
 
@@ -37,11 +40,23 @@ export function createSqliteSearchIndex(file: string, options: { busyTimeoutMs?:
   const dropTerms = db.prepare('DELETE FROM custos_audit_search_terms WHERE seq > ?');
   const dropTimes = db.prepare('DELETE FROM custos_audit_search_times WHERE seq > ?');
   const setState = db.prepare('INSERT OR REPLACE INTO custos_audit_search_state (id, key_tag, seq, legacy_seq) VALUES (1, ?, ?, ?)');
+  const insertTerms = db.prepare(`INSERT OR IGNORE INTO custos_audit_search_terms (term, seq) VALUES ${'(?, ?), '.repeat(PER_STATEMENT - 1)}(?, ?)`);
+  const insertTimes = db.prepare(`INSERT OR IGNORE INTO custos_audit_search_times (seq, ms) VALUES ${'(?, ?), '.repeat(PER_STATEMENT - 1)}(?, ?)`);
+  /** Pairs as multi-row inserts of PER_STATEMENT (the rest one by one): one call into SQLite per statement, not per pair. */
+  const insertAll = (pairs: readonly unknown[], many: Database.Statement, one: Database.Statement) => {
+    const whole = pairs.length - (pairs.length % (2 * PER_STATEMENT));
+    for (let i = 0; i < whole; i += 2 * PER_STATEMENT) many.run(pairs.slice(i, i + 2 * PER_STATEMENT));
+    for (let i = whole; i < pairs.length; i += 2) one.run(pairs[i], pairs[i + 1]);
+  };
   const add = db.transaction((rows: readonly IndexedRow[], upTo: number) => {
-    for (const r of rows) {
-      insertTime.run(r.seq, r.ms);
-      for (const t of r.terms) insertTerm.run(t, r.seq);
-    }
+    const pairs: unknown[] = [];
+    for (const r of rows) for (const t of r.terms) pairs.push(t, r.seq);
+    insertAll(pairs, insertTerms, insertTerm);
+    insertAll(
+      rows.flatMap((r) => [r.seq, r.ms]),
+      insertTimes,
+      insertTime,
+    );
     moveMark.run(upTo);
   });
   const reset = db.transaction((state: IndexState) => {
