@@ -1,92 +1,175 @@
 /**
- * A one-pass check that a JSON text (which JSON.parse accepted) is already in RFC 8785 form,
- * without serialising anything: no whitespace between tokens, every string escaped exactly as
+ * A one-pass check that a text is valid JSON already in RFC 8785 form, without parsing it into
+ * values or serialising anything: no whitespace between tokens, every string escaped exactly as
  * JSON.stringify escapes it, every number in its ECMAScript shortest form, and every object's
  * keys strictly increasing in UTF-16 code-unit order (so no duplicates either).
  *
  * It answers `true` only when the text is certainly canonical; `false` means "not shown
  * here" (rare forms: an escaped key, a surrogate), and the caller then decides with
- * the full canonicaliser. The verifier uses it so that a row is parsed once and never
- * re-serialised.
+ * the full canonicaliser. The verifier's chunk check (verify-parallel.ts) takes the fields the
+ * chain needs from the same pass, so a clean row is never parsed into values nor re-serialised.
  */
 
 /** Container frames: for an object, the last key seen (undefined before the first). */
 interface Frame {
   readonly object: boolean;
   lastKey: string | undefined;
-  expectKey: boolean;
 }
 
 /**
- * Builds the check. Everything it uses is inside this function, so that its source
- * (`canonicalTextCheck.toString()`) also runs in the verifier's worker threads.
+ * What a one-pass scan of a canonical text gives of its top-level object (all undefined for
+ * another value): the members the chain needs, each when it is a string without escapes (or, for
+ * `seq`, a number), and where the top-level `,"hash":…` member stands (`hashFrom` at its comma,
+ * `hashTo` after its value; −1 when there is none or it comes first).
  */
-export function canonicalTextCheck(): (text: string) => boolean {
+export interface ChainFields {
+  schema?: string;
+  seq?: number;
+  prev_hash?: string;
+  hash?: string;
+  event?: string;
+  hashFrom: number;
+  hashTo: number;
+}
+
+/**
+ * Builds the scanner. Everything it uses is inside this function, so that its source
+ * (`canonicalTextScan.toString()`) also runs in the verifier's worker threads.
+ *
+ * The scan validates the JSON grammar itself (so a row shown canonical needs no JSON.parse):
+ * it answers a `ChainFields` only when the text is certainly valid JSON in RFC 8785 form, and
+ * undefined for "not shown here" (invalid JSON, a form that is not canonical, or the rare forms
+ * it leaves to the canonicaliser: an escaped key, a surrogate).
+ */
+export function canonicalTextScan(): (text: string) => ChainFields | undefined {
   const QUOTE = 0x22;
-  const SURROGATE = /[\uD800-\uDFFF]/;
+  const SURROGATE_OR_CONTROL = /[\uD800-\uDFFF\u0000-\u001f]/;
   const SHORT_ESCAPES = new Set([0x22, 0x5c, 0x62, 0x66, 0x6e, 0x72, 0x74]); // " \ b f n r t
+  const WANTED = new Set(['schema', 'seq', 'prev_hash', 'hash', 'event']);
   /** - + . 0-9 e E */
   const isNumberChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
+  // What the scanner expects next.
+  const VALUE = 0; // any value
+  const FIRST_VALUE = 1; // a value or `]` (just after `[`)
+  const KEY = 2; // a key (after `,` in an object)
+  const FIRST_KEY = 3; // a key or `}` (just after `{`)
+  const COLON = 4;
+  const AFTER = 5; // `,` or the container's close
+  const END = 6; // nothing: the top-level value is complete
 
-  function isCanonicalJsonText(text: string): boolean {
-    // JSON.stringify escapes a lone surrogate: a text with surrogates (emoji too) is left to the canonicaliser.
-    if (SURROGATE.test(text)) return false;
+  /** Where the next backslash of the text being scanned is (Infinity: none left); looked for again only once passed. */
+  let nextEscape = Infinity;
+  const escapeFrom = (text: string, from: number): number => {
+    const at = text.indexOf('\\', from);
+    return at < 0 ? Infinity : at;
+  };
+
+  function scan(text: string): ChainFields | undefined {
+    // JSON.stringify escapes a lone surrogate (a text with surrogates, emoji too, is left to the canonicaliser); a raw control character is not JSON.
+    if (SURROGATE_OR_CONTROL.test(text)) return undefined;
+    const out: ChainFields = { hashFrom: -1, hashTo: -1 };
+    nextEscape = escapeFrom(text, 0);
     const stack: Frame[] = [];
     const n = text.length;
+    let state = VALUE;
+    /** The top-level member whose value is being read, when the chain wants it. */
+    let capture: string | undefined;
     let i = 0;
+    /** A value just ended (before `end`): record it when it is a captured top-level member. */
+    const ended = (end: number, value: string | number | undefined): void => {
+      if (capture !== undefined && stack.length === 1) {
+        (out as unknown as Record<string, unknown>)[capture] = value;
+        if (capture === 'hash' && text.charCodeAt(out.hashFrom) === 0x2c) out.hashTo = end;
+        else if (capture === 'hash') out.hashFrom = -1;
+      }
+      capture = undefined;
+      state = stack.length === 0 ? END : AFTER;
+    };
     while (i < n) {
       const c = text.charCodeAt(i);
-      if (c === QUOTE) {
-        const end = scanString(text, i + 1);
-        if (end < 0) return false;
-        const top = stack[stack.length - 1];
-        if (top?.object && top.expectKey) {
-          const key = text.slice(i + 1, end);
-          if (key.includes('\\')) return false; // an escaped key: let the canonicaliser decide
-          if (top.lastKey !== undefined && !(top.lastKey < key)) return false;
-          top.lastKey = key;
-          top.expectKey = false;
+      if (state === END) return undefined;
+      if (state === COLON) {
+        if (c !== 0x3a) return undefined;
+        state = VALUE;
+        i += 1;
+        continue;
+      }
+      if (state === AFTER) {
+        const top = stack[stack.length - 1]!;
+        if (c === 0x2c) state = top.object ? KEY : VALUE;
+        else if (c === (top.object ? 0x7d : 0x5d)) {
+          stack.pop();
+          ended(i + 1, undefined);
+        } else return undefined;
+        i += 1;
+        continue;
+      }
+      if (state === KEY || state === FIRST_KEY) {
+        if (state === FIRST_KEY && c === 0x7d) {
+          stack.pop();
+          ended(i + 1, undefined);
+          i += 1;
+          continue;
         }
+        if (c !== QUOTE) return undefined;
+        const end = scanString(text, i + 1);
+        if (end < 0) return undefined;
+        const key = text.slice(i + 1, end);
+        if (key.includes('\\')) return undefined; // an escaped key: let the canonicaliser decide
+        const top = stack[stack.length - 1]!;
+        if (top.lastKey !== undefined && !(top.lastKey < key)) return undefined;
+        top.lastKey = key;
+        if (stack.length === 1 && WANTED.has(key)) {
+          capture = key;
+          if (key === 'hash') out.hashFrom = i - 1;
+        }
+        state = COLON;
         i = end + 1;
         continue;
       }
-      switch (c) {
-        case 0x7b: // {
-          stack.push({ object: true, lastKey: undefined, expectKey: true });
-          break;
-        case 0x5b: // [
-          stack.push({ object: false, lastKey: undefined, expectKey: false });
-          break;
-        case 0x7d: // }
-        case 0x5d: // ]
-          stack.pop();
-          break;
-        case 0x2c: {
-          // ,
-          const top = stack[stack.length - 1];
-          if (top?.object) top.expectKey = true;
-          break;
-        }
-        case 0x3a: // :
-          break;
-        case 0x74: // true
-        case 0x66: // false
-        case 0x6e: // null
-          i += c === 0x66 ? 5 : 4;
-          continue;
-        default: {
-          if (!isNumberChar(c)) return false; // whitespace or anything else
-          let j = i + 1;
-          while (j < n && isNumberChar(text.charCodeAt(j))) j += 1;
-          const token = text.slice(i, j);
-          if (JSON.stringify(Number(token)) !== token) return false;
-          i = j;
-          continue;
-        }
+      // VALUE or FIRST_VALUE
+      if (state === FIRST_VALUE && c === 0x5d) {
+        stack.pop();
+        ended(i + 1, undefined);
+        i += 1;
+        continue;
       }
-      i += 1;
+      if (c === QUOTE) {
+        const end = scanString(text, i + 1);
+        if (end < 0) return undefined;
+        const raw = capture === undefined ? undefined : text.slice(i + 1, end); // only a wanted member's value is cut out
+        ended(end + 1, raw === undefined || raw.includes('\\') ? undefined : raw);
+        i = end + 1;
+        continue;
+      }
+      if (c === 0x7b || c === 0x5b) {
+        if (capture !== undefined && stack.length === 1) {
+          (out as unknown as Record<string, unknown>)[capture] = undefined; // a container where the chain wants a scalar
+          if (capture === 'hash') out.hashFrom = -1;
+          capture = undefined;
+        }
+        stack.push({ object: c === 0x7b, lastKey: undefined });
+        state = c === 0x7b ? FIRST_KEY : FIRST_VALUE;
+        i += 1;
+        continue;
+      }
+      const literal = c === 0x74 ? 'true' : c === 0x66 ? 'false' : c === 0x6e ? 'null' : undefined;
+      if (literal !== undefined) {
+        if (!text.startsWith(literal, i)) return undefined;
+        ended(i + literal.length, undefined);
+        i += literal.length;
+        continue;
+      }
+      if (!isNumberChar(c)) return undefined; // whitespace or anything else
+      let j = i + 1;
+      while (j < n && isNumberChar(text.charCodeAt(j))) j += 1;
+      const token = text.slice(i, j);
+      const value = Number(token);
+      if (JSON.stringify(value) !== token) return undefined; // not ECMAScript's shortest form (or not a number)
+      ended(j, value);
+      i = j;
     }
-    return stack.length === 0;
+    return state === END ? out : undefined;
   }
 
   /** From just after an opening quote: the index of the closing quote, or −1 when an escape is not as JSON.stringify writes it. */
@@ -94,9 +177,10 @@ export function canonicalTextCheck(): (text: string) => boolean {
     let i = from;
     for (;;) {
       const quote = text.indexOf('"', i);
-      const escape = text.indexOf('\\', i);
+      if (nextEscape < i) nextEscape = escapeFrom(text, i); // remembered: a text without escapes is searched once, not once per string
+      const escape = nextEscape;
       if (quote < 0) return -1;
-      if (escape < 0 || escape > quote) return quote;
+      if (escape > quote) return quote;
       const e = text.charCodeAt(escape + 1);
       if (SHORT_ESCAPES.has(e)) {
         i = escape + 2;
@@ -111,7 +195,11 @@ export function canonicalTextCheck(): (text: string) => boolean {
       i = escape + 6;
     }
   }
-  return isCanonicalJsonText;
+  return scan;
 }
 
-export const isCanonicalJsonText = canonicalTextCheck();
+/** The scan (above) on this thread. */
+export const scanCanonicalText = canonicalTextScan();
+
+/** Whether `text` is certainly valid JSON in RFC 8785 form (false: not shown here; the caller asks the canonicaliser). */
+export const isCanonicalJsonText = (text: string): boolean => scanCanonicalText(text) !== undefined;
