@@ -157,3 +157,12 @@ describe('isCanonicalJsonText: shows RFC 8785 form without serialising', () => {
     expect(scanCanonicalText('{"a":1,"hash":{"b":2}}')).toMatchObject({ hash: undefined, hashFrom: -1 });
   });
 });
+
+describe('the scan on keys', () => {
+  it('leaves a key with an escape to the canonicaliser, wherever the escape stands in the text', () => {
+    for (const text of ['{"a\\nb":1}', '{"a":"x\\ty","b\\"c":2}', '{"a":1,"b":{"c\\\\":2}}']) {
+      expect(() => JSON.parse(text), text).not.toThrow();
+      expect(isCanonicalJsonText(text), text).toBe(false);
+    }
+  });
+});

@@ -10,10 +10,11 @@
  * chain needs from the same pass, so a clean row is never parsed into values nor re-serialised.
  */
 
-/** Container frames: for an object, the last key seen (undefined before the first). */
+/** Container frames: for an object, where the last key seen stands in the text (keyFrom −1 before the first). */
 interface Frame {
   readonly object: boolean;
-  lastKey: string | undefined;
+  keyFrom: number;
+  keyTo: number;
 }
 
 /**
@@ -45,7 +46,16 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
   const QUOTE = 0x22;
   const SURROGATE_OR_CONTROL = /[\uD800-\uDFFF\u0000-\u001f]/;
   const SHORT_ESCAPES = new Set([0x22, 0x5c, 0x62, 0x66, 0x6e, 0x72, 0x74]); // " \ b f n r t
-  const WANTED = new Set(['schema', 'seq', 'prev_hash', 'hash', 'event']);
+  const WANTED = ['schema', 'seq', 'prev_hash', 'hash', 'event'];
+  /** Whether text[a0, a1) < text[b0, b1) in UTF-16 code-unit order (as `<` on the two strings), without cutting them out. */
+  const before = (text: string, a0: number, a1: number, b0: number, b1: number): boolean => {
+    const n = Math.min(a1 - a0, b1 - b0);
+    for (let k = 0; k < n; k += 1) {
+      const d = text.charCodeAt(a0 + k) - text.charCodeAt(b0 + k);
+      if (d !== 0) return d < 0;
+    }
+    return a1 - a0 < b1 - b0;
+  };
   /** - + . 0-9 e E */
   const isNumberChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
   // What the scanner expects next.
@@ -112,16 +122,18 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
           continue;
         }
         if (c !== QUOTE) return undefined;
+        if (nextEscape <= i) nextEscape = escapeFrom(text, i + 1);
+        const firstEscape = nextEscape; // the first backslash after the key's opening quote
         const end = scanString(text, i + 1);
         if (end < 0) return undefined;
-        const key = text.slice(i + 1, end);
-        if (key.includes('\\')) return undefined; // an escaped key: let the canonicaliser decide
+        if (firstEscape < end) return undefined; // an escaped key: let the canonicaliser decide
         const top = stack[stack.length - 1]!;
-        if (top.lastKey !== undefined && !(top.lastKey < key)) return undefined;
-        top.lastKey = key;
-        if (stack.length === 1 && WANTED.has(key)) {
-          capture = key;
-          if (key === 'hash') out.hashFrom = i - 1;
+        if (top.keyFrom >= 0 && !before(text, top.keyFrom, top.keyTo, i + 1, end)) return undefined;
+        top.keyFrom = i + 1;
+        top.keyTo = end;
+        if (stack.length === 1) {
+          capture = WANTED.find((name) => name.length === end - i - 1 && text.startsWith(name, i + 1));
+          if (capture === 'hash') out.hashFrom = i - 1;
         }
         state = COLON;
         i = end + 1;
@@ -148,7 +160,7 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
           if (capture === 'hash') out.hashFrom = -1;
           capture = undefined;
         }
-        stack.push({ object: c === 0x7b, lastKey: undefined });
+        stack.push({ object: c === 0x7b, keyFrom: -1, keyTo: -1 });
         state = c === 0x7b ? FIRST_KEY : FIRST_VALUE;
         i += 1;
         continue;
