@@ -63,9 +63,8 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
   const FIRST_VALUE = 1; // a value or `]` (just after `[`)
   const KEY = 2; // a key (after `,` in an object)
   const FIRST_KEY = 3; // a key or `}` (just after `{`)
-  const COLON = 4;
-  const AFTER = 5; // `,` or the container's close
-  const END = 6; // nothing: the top-level value is complete
+  const AFTER = 4; // `,` or the container's close
+  const END = 5; // nothing: the top-level value is complete
 
   /** Where the next backslash of the text being scanned is (Infinity: none left); looked for again only once passed. */
   let nextEscape = Infinity;
@@ -98,12 +97,6 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
     while (i < n) {
       const c = text.charCodeAt(i);
       if (state === END) return undefined;
-      if (state === COLON) {
-        if (c !== 0x3a) return undefined;
-        state = VALUE;
-        i += 1;
-        continue;
-      }
       if (state === AFTER) {
         const top = stack[stack.length - 1]!;
         if (c === 0x2c) state = top.object ? KEY : VALUE;
@@ -135,8 +128,9 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
           capture = WANTED.find((name) => name.length === end - i - 1 && text.startsWith(name, i + 1));
           if (capture === 'hash') out.hashFrom = i - 1;
         }
-        state = COLON;
-        i = end + 1;
+        if (text.charCodeAt(end + 1) !== 0x3a) return undefined; // the colon, at once
+        state = VALUE;
+        i = end + 2;
         continue;
       }
       // VALUE or FIRST_VALUE
