@@ -29,27 +29,27 @@ export function createPostgresSearchIndex(uri: string): SearchIndexBackend {
   const pool = new pg.Pool({ connectionString: uri, max: 2 });
   pool.on('error', () => undefined);
   const tables = { terms: 'custos_audit_search_terms', times: 'custos_audit_search_times' };
-  /** The connection holding the indexer lock, once taken; dropped when it closes or fails. */
-  let holder: pg.Client | undefined;
+  /** This replica's connection for the indexer lock (kept open: a replica that does not hold it asks again each round on it), and whether it holds it. */
+  let lockClient: pg.Client | undefined;
+  let holding = false;
   let closed = false;
 
-  async function tryLead(): Promise<pg.Client | undefined> {
+  async function connectForLock(): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: uri });
     const drop = () => {
-      if (holder === client) holder = undefined;
+      if (lockClient !== client) return;
+      lockClient = undefined;
+      holding = false;
     };
     client.on('error', drop);
     client.on('end', drop);
     await client.connect();
-    const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [INDEXER_LOCK]);
-    if (rows[0]?.held && !closed) return client;
-    await client.end().catch(() => undefined);
-    return undefined;
+    return client;
   }
 
   /** One transaction on the lock's connection; fails when this replica no longer holds it. */
   async function write(statements: ReadonlyArray<[string, unknown[]]>): Promise<void> {
-    const client = holder;
+    const client = holding ? lockClient : undefined;
     if (!client) throw new Error('the search index lock is not held by this replica');
     try {
       await client.query('BEGIN');
@@ -73,8 +73,9 @@ export function createPostgresSearchIndex(uri: string): SearchIndexBackend {
     },
     async lead() {
       if (closed) return false;
-      holder ??= await tryLead();
-      return holder !== undefined;
+      lockClient ??= await connectForLock();
+      if (!holding) holding = (await lockClient.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [INDEXER_LOCK])).rows[0]?.held === true;
+      return holding;
     },
     reset: (state) =>
       write([
@@ -105,9 +106,10 @@ export function createPostgresSearchIndex(uri: string): SearchIndexBackend {
     },
     async close() {
       closed = true;
-      const client = holder;
-      holder = undefined;
-      await client?.end().catch(() => undefined);
+      const client = lockClient;
+      lockClient = undefined;
+      holding = false;
+      await client?.end().catch(() => undefined); // the lock goes with the session
       await pool.end();
     },
   };
