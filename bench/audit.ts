@@ -9,10 +9,14 @@
  *      checking a proof offline;
  *   4. sink throughput per protocol, each against a local receiver (rsyslogd for syslog).
  * Sizes: BENCH_N (appends, default 2000), BENCH_VERIFY_N (rows verified, default 100000),
- * BENCH_SINK_N (rows per sink, default 2000). Benchmarks measure; they never fail.
+ * BENCH_SINK_N (rows per sink, default 2000). BENCH_AUDIT_PARTS=verification (comma-separated:
+ * durable, verification, proofs, sinks) runs only those parts; BENCH_BASELINE_ROOT=DIR (a built
+ * checkout) adds that build's verifyExport on one thread to part 2, interleaved. Benchmarks
+ * measure; they never fail.
  */
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { LeafTree, createAuditStore, hashRowLeaf, loadVerifyKeys, proveInclusion, proveMany, verifyExport, verifyProof } from '../src/audit/index.js';
 import type { AuditStoreAdmin } from '../src/audit/index.js';
 import type { SqliteAuditStore } from '../src/audit/sqlite-store.js';
@@ -140,6 +144,15 @@ async function verification(): Promise<void> {
   const before: Array<{ wall: number; cpu: number }> = [];
   const oneThread: Array<{ wall: number; cpu: number }> = [];
   const now: Array<{ wall: number; cpu: number }> = [];
+  const baseline: Array<{ wall: number; cpu: number }> = [];
+  // Opt-in (BENCH_BASELINE_ROOT=DIR, another built checkout, e.g. main's): that build's verifyExport on this thread, interleaved.
+  const baseRoot = process.env.BENCH_BASELINE_ROOT;
+  const base = baseRoot
+    ? ((await import(pathToFileURL(path.join(path.resolve(baseRoot), 'dist', 'audit', 'index.js')).href)) as {
+        verifyExport: typeof verifyExport;
+        loadVerifyKeys: typeof loadVerifyKeys;
+      })
+    : undefined;
   const verify = (threads?: number) => async () => {
     const report = await verifyExport(lines, { keys, ...(threads === undefined ? {} : { threads }) });
     if (!report.ok || report.checkpoints !== Math.floor(VERIFY_N / 1000)) throw new Error('the bench trail did not verify');
@@ -148,6 +161,13 @@ async function verification(): Promise<void> {
     before.push(await measure(() => verifyAsBefore(lines)));
     oneThread.push(await measure(verify(1)));
     now.push(await measure(verify(os.cpus().length)));
+    if (base)
+      baseline.push(
+        await measure(async () => {
+          const report = await base.verifyExport(lines, { keys: base.loadVerifyKeys([publicPem]), threads: 1 });
+          if (!report.ok) throw new Error('the bench trail did not verify with the baseline');
+        }),
+      );
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
   const show = (label: string, runs: Array<{ wall: number; cpu: number }>) =>
@@ -155,6 +175,7 @@ async function verification(): Promise<void> {
       `${label.padEnd(52)} ${fmt(median(runs.map((r) => r.wall))).padStart(8)} rows/s wall  ${fmt(median(runs.map((r) => r.cpu))).padStart(8)} rows per CPU-second  (wall runs ${runs.map((r) => fmt(r.wall)).join(', ')})`,
     );
   show('previous work (parse ×2, canonicalise ×2)', before);
+  if (base) show('baseline build: verifyExport (threads: 1)', baseline);
   show('verifyExport, this thread only (threads: 1)', oneThread);
   show(`verifyExport on ${os.cpus().length} worker threads`, now);
   const ratio = (pick: (r: { wall: number; cpu: number }) => number) => (median(now.map(pick)) / median(before.map(pick))).toFixed(1);
@@ -300,8 +321,10 @@ export async function run(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  await durable();
-  await verification();
-  await proofs();
-  await sinks();
+  // BENCH_AUDIT_PARTS=verification,proofs (comma-separated) runs only those parts; default all.
+  const parts = new Set((process.env.BENCH_AUDIT_PARTS ?? 'durable,verification,proofs,sinks').split(','));
+  if (parts.has('durable')) await durable();
+  if (parts.has('verification')) await verification();
+  if (parts.has('proofs')) await proofs();
+  if (parts.has('sinks')) await sinks();
 }

@@ -17,6 +17,8 @@ const BENCHMARKS: Record<string, string> = {
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
   sdk: 'the SDK guard against a bare fetch of the decision API (authorize + results), interleaved, p50/p90/p99',
   evidence: 'an evidence pack of a generated million-row trail (BENCH_EVIDENCE_N): time, CPU and size; report.pdf; the nine control tests per run',
+  'search-index':
+    'building the audit search index from a generated SQLite trail (BENCH_ROWS, default 100 000): rows per CPU-second, beside another build (BENCH_BASELINE_ROOT) interleaved over BENCH_RUNS rounds',
   protect: 'redaction throughput (4 KB chunks, adversarial inputs) and recall/precision per type beside secretlint and redact-pii',
 };
 

@@ -1,8 +1,10 @@
 /**
  * `GET /v1/audit` over the trail: search through the search index (src/audit/search-index*.ts)
  * and the accounting of disclosures. The index of an SQLite trail is a file beside it; of a
- * PostgreSQL trail, tables beside it (migration 4); an in-memory trail is searched by a scan.
- * Each process runs its own indexer, following the head in the background.
+ * PostgreSQL trail, tables beside it (migrations 4 and 5); an in-memory trail is searched by a
+ * scan. Terms are keyed with the registry's `hmac` key `audit.search.indexKey`. Each process runs
+ * an indexer following the head in the background; on PostgreSQL only the one holding the
+ * indexer's advisory lock indexes. The accounting of disclosures reads through the index too.
  */
 import {
   accountDisclosures,
@@ -15,6 +17,7 @@ import {
 } from '../audit/index.js';
 import type { AuditStoreAdmin, SearchIndexBackend } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
+import type { KeyRegistry } from '../keys/index.js';
 import type { AuditSearchPort } from '../gateway/index.js';
 import { CustosError } from '../kernel/index.js';
 import type { Logger } from './logger.js';
@@ -29,11 +32,20 @@ export function searchIndexBackendFor(uri: string): SearchIndexBackend | undefin
   return undefined;
 }
 
-export function createAuditSearch(config: ResolvedConfig, store: AuditStoreAdmin, logger: Logger): { readonly port: AuditSearchPort; close(): Promise<void> } {
+export function createAuditSearch(
+  config: ResolvedConfig,
+  store: AuditStoreAdmin,
+  logger: Logger,
+  keys: Pick<KeyRegistry, 'hmacKey'>,
+): { readonly port: AuditSearchPort; close(): Promise<void> } {
   const settings = config.audit.search;
+  const key = settings.indexKey === undefined ? undefined : keys.hmacKey(settings.indexKey);
   const backend = searchIndexBackendFor(config.audit.store);
   const index = backend
-    ? createSearchIndex(store, backend, { onError: (err) => logger.warn({ code: (err as { code?: string }).code }, 'audit search index not updated; retried') })
+    ? createSearchIndex(store, backend, {
+        ...(key ? { key } : {}),
+        onError: (err) => logger.warn({ code: (err as { code?: string }).code }, 'audit search index not updated; retried'),
+      })
     : undefined;
   index?.start();
   return {
@@ -43,7 +55,8 @@ export function createAuditSearch(config: ResolvedConfig, store: AuditStoreAdmin
       disclosures: async (patient, range) => {
         if (settings.patientPaths.length === 0)
           throw new CustosError('ERR_GATEWAY_CONFLICT', "The accounting of disclosures needs audit.search.patientPaths (where a patient's records live).");
-        return accountDisclosures(store, patient, { pathTemplates: settings.patientPaths, ...range });
+        const options = { pathTemplates: settings.patientPaths, ...range };
+        return index ? index.disclosures(patient, options) : accountDisclosures(store, patient, options);
       },
     },
     close: async () => index?.close(),

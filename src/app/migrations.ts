@@ -10,7 +10,7 @@
  * SQLite stores are one machine's files: each store makes its own tables when it opens them.
  */
 import pg from 'pg';
-import { AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA, SEARCH_INDEX_POSTGRES_SCHEMA } from '../audit/index.js';
+import { AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA, SEARCH_INDEX_POSTGRES_SCHEMA, SEARCH_INDEX_POSTGRES_STATE_SCHEMA } from '../audit/index.js';
 import { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } from '../identity/index.js';
 
 export interface Migration {
@@ -28,6 +28,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'session_meta', statements: SESSION_META_SCHEMA },
   // The trail's search index (terms and times → seq), filled from the trail by each replica's indexer.
   { version: 4, name: 'audit_search_index', statements: [SEARCH_INDEX_POSTGRES_SCHEMA] },
+  // The key the search index's terms are made with (audit.search.indexKey) and how far they reach; the index is rebuilt when it changes.
+  { version: 5, name: 'audit_search_index_key', statements: [SEARCH_INDEX_POSTGRES_STATE_SCHEMA] },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

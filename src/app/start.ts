@@ -179,7 +179,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       issuerFetch: (issuer: string) => outbound.issuerFetch(issuer),
     });
     upstreamTokens.current = delegation.upstreamTokens;
-    const auditSearch = createAuditSearch(config, store, logger);
+    const auditSearch = createAuditSearch(config, store, logger, keys);
     cleanups.push(() => auditSearch.close());
     const gateway = createGateway({
       verifier: delegation.verifier,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../kernel/index.js';
-import { isCanonicalJsonText } from './canonical-text.js';
+import { isCanonicalJsonText, scanCanonicalText } from './canonical-text.js';
 import { makeEntry } from './index.test-support.js';
 
 /** A seeded random JSON value: nested objects and arrays, odd keys, numbers and strings (escapes, non-ASCII). */
@@ -92,6 +92,77 @@ describe('isCanonicalJsonText: shows RFC 8785 form without serialising', () => {
     }
     for (const text of ['{"a":[1,2,{"b":null,"c":true}],"d":"é\\n\\u001f"}', '[]', '{}', '"x"', '1e+21', '[false,-1.5]']) {
       expect(isCanonicalJsonText(text), text).toBe(true);
+    }
+  });
+
+  it('validates the JSON grammar itself: refuses every text JSON.parse refuses', () => {
+    for (const text of [
+      '{"a":1',
+      '{"a":1}}',
+      '{"a":1}{"b":2}',
+      '{"a" 1}',
+      '{"a":1,}',
+      '{,}',
+      '[1,]',
+      '[,1]',
+      '[1 2]',
+      '{"a":tru}',
+      '{"a":nul}',
+      '{"a":fals}',
+      '{"a":trueish}',
+      '{"a":"x}',
+      '{"a":"x\u0001y"}',
+      '{"a":1]',
+      '[1}',
+      '{1:2}',
+      '{"a"}',
+      '{"a":}',
+      '',
+      ']',
+    ]) {
+      expect(() => JSON.parse(text), text).toThrow();
+      expect(isCanonicalJsonText(text), text).toBe(false);
+    }
+  });
+
+  it('is sound on mangled texts: whatever it accepts parses, and is the canonical form of what it parses to', () => {
+    let accepted = 0;
+    SAMPLES.forEach((value, k) => {
+      const text = canonicalize(value);
+      for (let m = 0; m < 6; m += 1) {
+        const at = (k * 7 + m * 13) % Math.max(1, text.length);
+        const mangled = [
+          text.slice(0, at) + text.slice(at + 1),
+          text.slice(0, at) + text[at] + text.slice(at),
+          text.slice(0, at) + text.slice(at + 1, at + 2) + text[at] + text.slice(at + 2),
+        ][m % 3]!;
+        if (!isCanonicalJsonText(mangled)) continue;
+        accepted += 1;
+        expect(canonicalize(JSON.parse(mangled)), mangled).toBe(mangled);
+      }
+    });
+    expect(accepted).toBeGreaterThan(0);
+  });
+
+  it('gives the members the chain needs from the same pass, and where the hash member stands', () => {
+    const record = { ...makeEntry(1), seq: 7, hash: 'a'.repeat(64), prev_hash: 'b'.repeat(64) };
+    const text = canonicalize(record);
+    const found = scanCanonicalText(text)!;
+    expect(found).toMatchObject({ schema: record.schema, seq: 7, prev_hash: record.prev_hash, hash: record.hash, event: record.event });
+    expect(text.slice(found.hashFrom, found.hashTo)).toBe(`,"hash":"${record.hash}"`);
+    // Nested members of the same names are not the top level's; a non-string where a string is wanted is no value.
+    const nested = scanCanonicalText('{"a":{"hash":"x","seq":1},"event":{"x":1},"hash":"h","seq":2}')!;
+    expect(nested).toMatchObject({ hash: 'h', seq: 2, event: undefined });
+    expect(scanCanonicalText('{"hash":"h","seq":2}')).toMatchObject({ hash: 'h', hashFrom: -1 }); // first member: no comma to cut at
+    expect(scanCanonicalText('{"a":1,"hash":{"b":2}}')).toMatchObject({ hash: undefined, hashFrom: -1 });
+  });
+});
+
+describe('the scan on keys', () => {
+  it('leaves a key with an escape to the canonicaliser, wherever the escape stands in the text', () => {
+    for (const text of ['{"a\\nb":1}', '{"a":"x\\ty","b\\"c":2}', '{"a":1,"b":{"c\\\\":2}}']) {
+      expect(() => JSON.parse(text), text).not.toThrow();
+      expect(isCanonicalJsonText(text), text).toBe(false);
     }
   });
 });

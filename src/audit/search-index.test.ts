@@ -1,12 +1,25 @@
-/** The search index answers exactly as the scan does, on SQLite and PostgreSQL, including rows not yet indexed. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres } from '../../test/e2e/postgres.js';
-import type { TestPostgres } from '../../test/e2e/postgres.js';
+/**
+ * The search index answers exactly as the scan does, on SQLite and PostgreSQL, including rows not
+ * yet indexed; its terms are keyed (no unkeyed hash of a value in it) and rebuilt on a key change;
+ * the accounting of disclosures through it is the scan's; one indexer per PostgreSQL deployment.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { postgresForSuite } from '../../test/e2e/postgres.js';
 import { migrateStore } from '../app/migrations.js';
-import { createAuditStore, createPostgresSearchIndex, createSearchIndex, createSqliteSearchIndex, searchTrail } from './index.js';
-import type { AuditStoreAdmin, SearchIndexBackend } from './index.js';
+import { accountDisclosures, createAuditStore, createPostgresSearchIndex, createSearchIndex, createSqliteSearchIndex, searchTrail } from './index.js';
+import type { AuditStoreAdmin, IndexMacKey, SearchIndexBackend } from './index.js';
 import { makeEntry, makeTempDir } from './index.test-support.js';
 import type { AuditQuery } from './search.js';
+
+/** An HMAC-SHA256 key by shape, as the app hands in a registry key. */
+const macKey = (id: string, fill: number): IndexMacKey => ({ id, mac: (data) => createHmac('sha256', Buffer.alloc(32, fill)).update(data).digest() });
+const KEY = macKey('index-1', 1);
+/** The unkeyed term of a value: what an attacker holding the index would compute for a guess. */
+const unkeyed = (field: string, value: string): Buffer => createHash('sha256').update(`${field}\u0000${value}`).digest().subarray(0, 16);
+const stateOf = async (backend: SearchIndexBackend) => (await backend.state()).state;
 
 const USERS = ['alice', 'bob', 'carol'];
 const TOOLS = ['read_file', 'write_file', 'query'];
@@ -46,6 +59,7 @@ const QUERIES: AuditQuery[] = [
   { resource: 'p3/notes.txt' },
   { resource: 'patients/p2.json' },
   { resource: '/records/patients/p1/notes.txt' },
+  { event: 'intent', resource: 'p1/notes.txt' }, // groups of different sizes (a resource is two terms)
   { event: 'deny' },
   { requestId: 'req-7' },
   { from: '2025-01-01T00:00:30Z', to: '2025-01-01T00:01:10+00:00' },
@@ -72,9 +86,9 @@ async function all(
   }
 }
 
-async function compare(store: AuditStoreAdmin, backend: SearchIndexBackend): Promise<void> {
+async function compare(store: AuditStoreAdmin, backend: SearchIndexBackend, key?: IndexMacKey): Promise<void> {
   await generate(store, 260);
-  const index = createSearchIndex(store, backend, { batchRows: 64 });
+  const index = createSearchIndex(store, backend, { batchRows: 64, ...(key ? { key } : {}) });
   try {
     // Part indexed, part not: the tail is scanned, so both still agree.
     for (let step = 0; step < 3; step++) {
@@ -88,7 +102,10 @@ async function compare(store: AuditStoreAdmin, backend: SearchIndexBackend): Pro
       if (step === 0) expect(await index.catchUp()).toBe(260);
       if (step === 1) await generate(store, 40, 261);
     }
-    expect(await backend.indexedSeq()).toBe(260);
+    expect((await stateOf(backend))?.seq).toBe(260);
+    const disclosures = { pathTemplates: ['/records/patients/{patient}/notes.txt', 'patients/{patient}.json'], from: '2025-01-01T00:00:10Z' };
+    for (const patient of ['p1', 'p2', 'p6', 'nobody'])
+      expect(await index.disclosures(patient, disclosures), patient).toEqual(await accountDisclosures(store, patient, disclosures));
   } finally {
     await index.close();
   }
@@ -99,7 +116,7 @@ describe('audit search index', () => {
     const dir = makeTempDir();
     const store = await createAuditStore(`sqlite:${dir.path}/trail.db`);
     try {
-      await compare(store, createSqliteSearchIndex(`${dir.path}/trail.db.search`));
+      await compare(store, createSqliteSearchIndex(`${dir.path}/trail.db.search`), KEY);
     } finally {
       await store.close();
       dir.remove();
@@ -114,7 +131,7 @@ describe('audit search index', () => {
     try {
       await generate(store, 30);
       index.start();
-      await expect.poll(() => backend.indexedSeq(), { timeout: 20_000 }).toBe(30);
+      await expect.poll(async () => (await stateOf(backend))?.seq, { timeout: 20_000 }).toBe(30);
     } finally {
       await index.close();
       await store.close();
@@ -122,21 +139,115 @@ describe('audit search index', () => {
     }
   }, 30_000);
 
-  describe('on PostgreSQL', () => {
-    let db: TestPostgres;
-    beforeAll(async () => {
-      db = await startPostgres();
-    }, 60_000);
-    afterAll(async () => db?.stop());
+  /** A fresh SQLite trail of `rows` generated rows, its index file's path, and its bytes (file and WAL). */
+  async function withSqliteTrail(rows: number, test: (store: AuditStoreAdmin, file: string, bytes: () => Buffer) => Promise<void>): Promise<void> {
+    const dir = makeTempDir();
+    const file = `${dir.path}/trail.db.search`;
+    const store = await createAuditStore(`sqlite:${dir.path}/trail.db`);
+    try {
+      await generate(store, rows);
+      await test(store, file, () => Buffer.concat([readFileSync(file), readFileSync(`${file}-wal`, { flag: 'a+' })]));
+    } finally {
+      await store.close();
+      dir.remove();
+    }
+  }
+  const seqsOf = (page: { records: readonly { seq: number }[] }) => page.records.map((r) => r.seq);
+  const BOB = { user: 'bob@example.com' };
 
-    it('answers as the scan (tables of migration 4)', async () => {
-      await migrateStore(db.url);
-      const store = await createAuditStore(db.url);
-      try {
-        await compare(store, createPostgresSearchIndex(db.url));
-      } finally {
-        await store.close();
+  it('keys its terms: no unkeyed hash of a known email in the file; a key change rebuilds it and search stays right', async () => {
+    await withSqliteTrail(60, async (store, file, bytes) => {
+      const expected = seqsOf(await searchTrail(store, BOB));
+      expect(expected.length).toBeGreaterThan(0);
+      for (const key of [KEY, macKey('index-2', 2)]) {
+        const index = createSearchIndex(store, createSqliteSearchIndex(file), { key });
+        expect(await index.catchUp()).toBe(60);
+        expect(seqsOf(await index.search(BOB))).toEqual(expected);
+        await index.close();
+        expect(bytes().includes(unkeyed('user', 'bob@example.com'))).toBe(false);
+        expect(bytes().includes(termKeyOfForTest(key)('user', 'bob@example.com'))).toBe(true); // the keyed term is there: the check can fail
       }
+      const backend = createSqliteSearchIndex(file);
+      expect((await stateOf(backend))?.keyTag).toMatch(/^hmac:index-2:[0-9a-f]{16}$/);
+      await backend.close();
+    });
+  }, 60_000);
+
+  it('a rolling upgrade: rows an older Custos indexed unkeyed (its mark moved) are dropped and indexed again, keyed', async () => {
+    await withSqliteTrail(40, async (store, file, bytes) => {
+      const index = createSearchIndex(store, createSqliteSearchIndex(file), { key: KEY });
+      expect(await index.catchUp()).toBe(40);
+      await generate(store, 20, 41);
+      // An older Custos (no state, unkeyed terms) indexes rows 41..60 and moves its own mark.
+      const Database = (await import('better-sqlite3')).default;
+      const old = new Database(file);
+      const stale = unkeyed('user', 'bob@example.com');
+      old.prepare('INSERT INTO custos_audit_search_terms (term, seq) VALUES (?, 44)').run(stale);
+      old.prepare('UPDATE custos_audit_search_mark SET seq = 60').run();
+      old.close();
+      expect(bytes().includes(stale)).toBe(true);
+      expect(await index.catchUp()).toBe(60);
+      expect(bytes().includes(stale)).toBe(false);
+      expect(seqsOf(await index.search(BOB))).toEqual(seqsOf(await searchTrail(store, BOB)));
+      await index.close();
+    });
+  }, 60_000);
+
+  describe('on PostgreSQL', () => {
+    const db = postgresForSuite();
+    /** A database of its own on the suite's server (each test its own trail). */
+    async function database(name: string): Promise<string> {
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = db.url.replace(/\/custos$/, `/${name}`);
+      await migrateStore(url);
+      return url;
+    }
+
+    it('answers as the scan (tables of migrations 4 and 5); the table holds no unkeyed hash of a known email', async () => {
+      const url = await database('compare');
+      const store = await createAuditStore(url);
+      db.open.push(store);
+      await compare(store, createPostgresSearchIndex(url), KEY);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const count = async (t: Buffer) => Number((await client.query('SELECT count(*) AS n FROM custos_audit_search_terms WHERE term = $1', [t])).rows[0].n);
+      expect(await count(unkeyed('user', 'bob@example.com'))).toBe(0);
+      expect(await count(termKeyOfForTest(KEY)('user', 'bob@example.com'))).toBeGreaterThan(0);
+      await client.end();
+    }, 120_000);
+
+    it('one indexer per deployment: the second replica searches but does not index; it takes over when the holder dies', async () => {
+      const url = await database('indexers');
+      const [a, b] = [await createAuditStore(url), await createAuditStore(url)];
+      db.open.push(a, b);
+      const [backA, backB] = [createPostgresSearchIndex(url), createPostgresSearchIndex(url)];
+      const [first, second] = [createSearchIndex(a, backA, { key: KEY }), createSearchIndex(b, backB, { key: KEY })];
+      db.open.push(second);
+      await generate(a, 30);
+      expect(await first.catchUp()).toBe(30);
+      await generate(b, 10, 31);
+      expect(await backB.lead()).toBe(false);
+      expect(await second.catchUp()).toBe(30); // not the indexer: the index stays where the holder left it
+      expect((await second.search({ user: 'alice' })).records.map((r) => r.seq)).toEqual((await searchTrail(b, { user: 'alice' })).records.map((r) => r.seq));
+      // The holder dies: its connection goes, PostgreSQL releases the lock.
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 1751737464");
+      await admin.end();
+      await expect.poll(() => backB.lead(), { timeout: 10_000 }).toBe(true);
+      expect(await second.catchUp()).toBe(40);
+      expect(await backA.lead()).toBe(false); // the old holder, back, is no longer the indexer
+      expect(await first.catchUp()).toBe(40);
+      await first.close();
     }, 120_000);
   });
 });
+
+/** The keyed term of a value under a key, computed as `termKeyOf` documents it. */
+function termKeyOfForTest(key: IndexMacKey): (field: string, value: string) => Buffer {
+  const derived = key.mac(Buffer.from('custos.search-index/v1'));
+  return (field, value) => createHmac('sha256', derived).update(`${field}\u0000${value}`).digest().subarray(0, 16);
+}

@@ -6,16 +6,21 @@
  * rows by seq and keeps the ones `matchesQuery` accepts, then scans the rows the indexer has
  * not reached yet, so its answer is the scan's (`searchTrail`) without reading the whole trail.
  *
- * Terms are the first 16 bytes of SHA-256(field ‖ 0 ‖ value): the index holds no value in
- * the clear, and a collision only adds a candidate that `matchesQuery` then drops. The index
- * is a superset of the matches by construction; the final word is always the row itself.
- * Backends: `search-index-sqlite.ts` (a file beside the trail's, so the indexer never takes the
- * trail's write lock) and `search-index-postgres.ts` (tables of migration 4, beside the trail).
+ * Terms are the first 16 bytes of HMAC-SHA256(term key, field ‖ 0 ‖ value), the term key
+ * derived from the registry's `hmac` key `audit.search.indexKey` (`termKeyOf`): whoever holds
+ * the index but not the key cannot test a guessed value (an email) against it. Without an index
+ * key (a trail not encrypted, whose rows hold the values in the clear anyway) a term is the first
+ * 16 bytes of SHA-256(field ‖ 0 ‖ value). A collision only adds a candidate that `matchesQuery`
+ * then drops: the index is a superset of the matches by construction; the final word is always
+ * the row itself. The index records the key it was built with (`IndexState.keyTag`) and is
+ * rebuilt when that changes. Backends: `search-index-sqlite.ts` (a file beside the trail's, so
+ * the indexer never takes the trail's write lock) and `search-index-postgres.ts` (tables of
+ * migrations 4 and 5 beside the trail, one indexer per deployment under an advisory lock).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { AuditRecord, AuditStore } from '../kernel/index.js';
-import { matchesQuery, searchTrail, strings } from './search.js';
-import type { AuditQuery, SearchPage, SearchPageOptions } from './search.js';
+import { disclosureOf, disclosureResources, matchesQuery, searchTrail, strings } from './search.js';
+import type { AuditQuery, DisclosureOptions, DisclosureReport, SearchPage, SearchPageOptions } from './search.js';
 
 /** One row as the index holds it. */
 export interface IndexedRow {
@@ -32,11 +37,23 @@ export interface CandidateFilter {
   readonly toMs?: number;
 }
 
+/** What the index holds: terms made with the key `keyTag` names, every row up to `seq` indexed. */
+export interface IndexState {
+  readonly keyTag: string;
+  readonly seq: number;
+  /** The mark of an older Custos' indexer (unkeyed terms, no state) when this state was set. */
+  readonly legacySeq: number;
+}
+
 /** Where the index is kept. */
 export interface SearchIndexBackend {
-  /** Every row up to this seq is indexed. */
-  indexedSeq(): Promise<number>;
-  /** Adds the rows' terms and times and moves the mark to `upTo`, in one transaction; adding a row twice is harmless. */
+  /** The state (undefined before this version first built the index) and the mark an older Custos' indexer moves (0 when none). */
+  state(): Promise<{ readonly state?: IndexState; readonly legacyMark: number }>;
+  /** Whether this process is the one indexer of the deployment (PostgreSQL: holds the advisory lock; tries to take it). */
+  lead(): Promise<boolean>;
+  /** Drops every term and time of a seq above `state.seq` and sets the state, in one transaction. */
+  reset(state: IndexState): Promise<void>;
+  /** Adds the rows' terms and times and moves the state's seq to `upTo`, in one transaction; adding a row twice is harmless. */
   add(rows: readonly IndexedRow[], upTo: number): Promise<void>;
   /** Seqs in (afterSeq, upTo] that may match, ascending, at most `limit`. */
   candidates(filter: CandidateFilter, afterSeq: number, upTo: number, limit: number): Promise<number[]>;
@@ -48,7 +65,48 @@ const RESOURCE_ANY = '\u0000any';
 /** Most resource terms (paths and their `/`-suffixes) indexed for one row; beyond that the row is always a resource candidate. */
 export const MAX_RESOURCE_TERMS = 256;
 
-export const term = (field: string, value: string): Buffer => createHash('sha256').update(`${field}\u0000${value}`).digest().subarray(0, 16);
+/** An HMAC-SHA256 key the index takes by shape (the registry's `hmac` keys have it; src/app wires one in). */
+export interface IndexMacKey {
+  readonly id: string;
+  mac(data: Buffer): Buffer;
+}
+
+/** How terms are made: `keyTag` names the key (its id and a check value, never the key) and is recorded with the index. */
+export interface TermKey {
+  readonly keyTag: string;
+  term(field: string, value: string): Buffer;
+}
+
+/** Most terms remembered by one term key: users, agents, tools, decisions and classes repeat from row to row. */
+const TERM_CACHE = 65_536;
+
+/** `make` with the last TERM_CACHE (field, value) terms remembered (the whole memory dropped when full). */
+function cachedTerms(make: (text: string) => Buffer): (field: string, value: string) => Buffer {
+  const cache = new Map<string, Buffer>();
+  return (field, value) => {
+    const text = `${field}\u0000${value}`;
+    let t = cache.get(text);
+    if (t === undefined) {
+      if (cache.size >= TERM_CACHE) cache.clear();
+      cache.set(text, (t = make(text)));
+    }
+    return t;
+  };
+}
+
+const UNKEYED: TermKey = { keyTag: 'sha256', term: cachedTerms((text) => createHash('sha256').update(text).digest().subarray(0, 16)) };
+
+/**
+ * The term key of an index key: one MAC by the key itself (which may live in an HSM) derives it,
+ * every term is then an HMAC-SHA256 under it in this process. The check value (an HMAC of a fixed
+ * text, first 8 bytes) tells a key replaced under the same id apart. No key: unkeyed SHA-256.
+ */
+export function termKeyOf(key: IndexMacKey | undefined): TermKey {
+  if (!key) return UNKEYED;
+  const derived = key.mac(Buffer.from('custos.search-index/v1'));
+  const check = createHmac('sha256', derived).update('check').digest('hex').slice(0, 16);
+  return { keyTag: `hmac:${key.id}:${check}`, term: cachedTerms((text) => createHmac('sha256', derived).update(text).digest().subarray(0, 16)) };
+}
 
 /** A value and each of its suffixes after a `/`: every resource query this value answers (see `matchesResource`). */
 function resourceKeys(value: string, into: Set<string>): void {
@@ -57,7 +115,7 @@ function resourceKeys(value: string, into: Set<string>): void {
 }
 
 /** The terms of one row: exactly the values `matchesQuery` compares a query with. */
-export function indexTerms(record: AuditRecord): Buffer[] {
+export function indexTerms(record: AuditRecord, key: TermKey = UNKEYED): Buffer[] {
   const pairs: Array<[string, string]> = [
     ['event', record.event],
     ['request', record.request_id],
@@ -80,17 +138,18 @@ export function indexTerms(record: AuditRecord): Buffer[] {
   }
   if (keys.size > MAX_RESOURCE_TERMS) pairs.push(['resource', RESOURCE_ANY]);
   else for (const k of keys) pairs.push(['resource', k]);
-  return pairs.map(([f, v]) => term(f, v));
+  return pairs.map(([f, v]) => key.term(f, v));
 }
 
-export function toIndexedRow(record: AuditRecord): IndexedRow {
+export function toIndexedRow(record: AuditRecord, key: TermKey = UNKEYED): IndexedRow {
   const ms = Date.parse(record.time);
-  return { seq: record.seq, ms: Number.isNaN(ms) ? null : ms, terms: indexTerms(record) };
+  return { seq: record.seq, ms: Number.isNaN(ms) ? null : ms, terms: indexTerms(record, key) };
 }
 
 /** The query as index lookups. */
-export function candidateFilter(q: AuditQuery): CandidateFilter {
+export function candidateFilter(q: AuditQuery, key: TermKey = UNKEYED): CandidateFilter {
   const groups: Buffer[][] = [];
+  const term = (field: string, value: string) => key.term(field, value);
   const one = (field: string, value: string | undefined) => value !== undefined && groups.push([term(field, value)]);
   one('event', q.event);
   one('request', q.requestId);
@@ -137,7 +196,9 @@ export function candidateSql(
 }
 
 export interface SearchIndexOptions {
-  /** Rows read and indexed per transaction (default 500). */
+  /** The key terms are made with (`audit.search.indexKey`); absent: unkeyed SHA-256 terms. */
+  readonly key?: IndexMacKey;
+  /** Rows read and indexed per transaction (default 2000). */
   readonly batchRows?: number;
   /** How long the indexer waits at the head before looking again (default 1000 ms). */
   readonly idleMs?: number;
@@ -150,7 +211,9 @@ export interface SearchIndexOptions {
 export interface SearchIndex {
   /** Same answer as `searchTrail(store, query, page)`, through the index. */
   search(query: AuditQuery, page?: SearchPageOptions): Promise<SearchPage>;
-  /** Indexes every row up to the head now; resolves with the seq indexed to. */
+  /** Same answer as `accountDisclosures(store, patient, options)`, through the index. */
+  disclosures(patient: string, options: DisclosureOptions): Promise<DisclosureReport>;
+  /** Indexes every row up to the head now (when this process is the indexer); resolves with the seq indexed to. */
   catchUp(): Promise<number>;
   /** Follows the head in the background until `close`. */
   start(): void;
@@ -168,24 +231,47 @@ function runs(seqs: readonly number[]): Array<[number, number]> {
   return out;
 }
 
+/**
+ * The state to reset to before indexing, or undefined when the index may be added to as it is:
+ * built with another key (or by an older Custos) → from scratch; an older Custos' indexer moved
+ * its mark since (a rolling upgrade: unkeyed terms added above `legacySeq`) → from there.
+ */
+export function resetFor(keyTag: string, found: { readonly state?: IndexState; readonly legacyMark: number }): IndexState | undefined {
+  const { state, legacyMark } = found;
+  if (!state || state.keyTag !== keyTag) return { keyTag, seq: 0, legacySeq: legacyMark };
+  if (legacyMark > state.legacySeq) return { keyTag, seq: Math.min(state.seq, state.legacySeq), legacySeq: legacyMark };
+  return undefined;
+}
+
 export function createSearchIndex(
   store: AuditStore & { head(): Promise<{ seq: number }> },
   backend: SearchIndexBackend,
   options: SearchIndexOptions = {},
 ): SearchIndex {
-  const batchRows = options.batchRows ?? 500;
+  const batchRows = options.batchRows ?? 2000;
   const idleMs = options.idleMs ?? 1000;
+  const key = termKeyOf(options.key);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let closed = false;
 
+  /** Rows up to this seq are indexed with this process' key; undefined: the index cannot be used (another key, or a rebuild under way). */
+  async function usableUpTo(): Promise<number | undefined> {
+    const { state } = await backend.state();
+    return state?.keyTag === key.keyTag ? state.seq : undefined;
+  }
+
   async function indexOnce(): Promise<number> {
-    let mark = await backend.indexedSeq();
+    if (!(await backend.lead())) return (await usableUpTo()) ?? 0;
+    const found = await backend.state();
+    const reset = resetFor(key.keyTag, found);
+    if (reset) await backend.reset(reset);
+    let mark = (reset ?? found.state)!.seq;
     for (;;) {
       const rows: IndexedRow[] = [];
       let last = mark;
       for await (const r of store.read({ fromSeq: mark + 1, limit: batchRows })) {
-        rows.push(toIndexedRow(r));
+        rows.push(toIndexedRow(r, key));
         last = r.seq;
       }
       if (rows.length === 0) return mark;
@@ -212,10 +298,10 @@ export function createSearchIndex(
       });
   };
 
-  async function search(query: AuditQuery, page: SearchPageOptions = {}): Promise<SearchPage> {
+  /** The page from the index's candidates up to `upTo`, then the scan of the tail. */
+  async function searchUpTo(query: AuditQuery, page: SearchPageOptions, upTo: number): Promise<SearchPage> {
     const limit = page.limit ?? 100;
-    const filter = candidateFilter(query);
-    const upTo = await backend.indexedSeq();
+    const filter = candidateFilter(query, key);
     const records: AuditRecord[] = [];
     let cursor = page.afterSeq ?? 0;
     const want = Math.max(limit, 100);
@@ -237,8 +323,38 @@ export function createSearchIndex(
     return { records: [...records, ...tail.records], ...(tail.next_after_seq !== undefined ? { next_after_seq: tail.next_after_seq } : {}) };
   }
 
+  /** Through the index when it holds this key's terms and was not reset meanwhile; else (a rebuild under way) the scan. */
+  async function search(query: AuditQuery, page: SearchPageOptions = {}): Promise<SearchPage> {
+    const upTo = await usableUpTo();
+    if (upTo !== undefined) {
+      const answer = await searchUpTo(query, page, upTo);
+      const after = await usableUpTo();
+      if (after !== undefined && after >= upTo) return answer;
+    }
+    return searchTrail(store, query, { ...page, ...(options.maxScan ? { maxScan: options.maxScan } : {}) });
+  }
+
+  /** Every intent row naming one of the patient's paths: one search per path, every page, joined in seq order. */
+  async function disclosures(patient: string, opts: DisclosureOptions): Promise<DisclosureReport> {
+    const resources = disclosureResources(patient, opts);
+    const range = { ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) };
+    const found = new Map<number, AuditRecord>();
+    for (const resource of resources) {
+      let afterSeq = 0;
+      for (;;) {
+        const page = await search({ event: 'intent', resource, ...range }, { afterSeq, limit: 1000 });
+        for (const r of page.records) found.set(r.seq, r);
+        if (page.next_after_seq === undefined) break;
+        afterSeq = page.next_after_seq;
+      }
+    }
+    const rows = [...found.values()].sort((a, b) => a.seq - b.seq);
+    return { patient, resources, ...range, disclosures: rows.flatMap((r) => disclosureOf(r, resources) ?? []) };
+  }
+
   return {
     search,
+    disclosures,
     catchUp,
     start() {
       if (!timer && !closed) timer = setTimeout(loop, 0);

@@ -119,43 +119,59 @@ export interface DisclosureReport {
   readonly disclosures: readonly Disclosure[];
 }
 
+export interface DisclosureOptions {
+  /** Where one patient's records live, `{patient}` standing for the identifier (`audit.search.patientPaths`). */
+  readonly pathTemplates: readonly string[];
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** The patient's paths: the templates filled in. */
+export const disclosureResources = (patient: string, options: DisclosureOptions): string[] =>
+  options.pathTemplates.map((t) => t.replaceAll('{patient}', patient));
+
 /**
- * Every access made to one patient's records: each `intent` row (a call that was allowed
- * and forwarded) naming one of the patient's paths. Denied attempts are not disclosures
- * and are not listed (search `decision=deny` for them).
+ * The disclosure a row records, or undefined: an `intent` row (a call that was allowed and
+ * forwarded) naming one of the patient's paths. Denied attempts are not disclosures (search
+ * `decision=deny` for them), nor is a control test's planted record. Times are not checked here.
  */
-export async function accountDisclosures(
-  store: AuditStore,
-  patient: string,
-  options: { readonly pathTemplates: readonly string[]; readonly from?: string; readonly to?: string },
-): Promise<DisclosureReport> {
-  const resources = options.pathTemplates.map((t) => t.replaceAll('{patient}', patient));
+export function disclosureOf(record: AuditRecord, resources: readonly string[]): Disclosure | undefined {
+  if (record.event !== 'intent' || record.control_test) return undefined;
+  const resource = resources.find((r) => matchesResource(record, r));
+  if (resource === undefined) return undefined;
+  const { sub, email, tenant } = record.user ?? { sub: null };
+  return {
+    seq: record.seq,
+    time: record.time,
+    request_id: record.request_id,
+    user: { sub, ...(email ? { email } : {}), ...(tenant ? { tenant } : {}) },
+    ...(record.agent
+      ? {
+          agent: {
+            name: record.agent.name,
+            ...(record.agent.tier ? { tier: record.agent.tier } : {}),
+            delegation_chain: record.agent.delegation_chain ?? [],
+          },
+        }
+      : {}),
+    tool: record.tool ? `${record.tool.server}/${record.tool.name}` : 'unknown',
+    resource,
+    data_classes: record.data_classes ?? [],
+    emergency: record.access?.emergency === true,
+  };
+}
+
+/**
+ * Every access made to one patient's records (`disclosureOf`), by a scan of the whole trail.
+ * The app asks the search index instead (`SearchIndex.disclosures`, the same answer).
+ */
+export async function accountDisclosures(store: AuditStore, patient: string, options: DisclosureOptions): Promise<DisclosureReport> {
+  const resources = disclosureResources(patient, options);
   const range = { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) };
   const disclosures: Disclosure[] = [];
   for await (const record of store.read()) {
-    if (record.event !== 'intent' || record.control_test || !matchesQuery(record, range)) continue; // a control test's planted record is no disclosure
-    const resource = resources.find((r) => matchesResource(record, r));
-    if (resource === undefined) continue;
-    const { sub, email, tenant } = record.user ?? { sub: null };
-    disclosures.push({
-      seq: record.seq,
-      time: record.time,
-      request_id: record.request_id,
-      user: { sub, ...(email ? { email } : {}), ...(tenant ? { tenant } : {}) },
-      ...(record.agent
-        ? {
-            agent: {
-              name: record.agent.name,
-              ...(record.agent.tier ? { tier: record.agent.tier } : {}),
-              delegation_chain: record.agent.delegation_chain ?? [],
-            },
-          }
-        : {}),
-      tool: record.tool ? `${record.tool.server}/${record.tool.name}` : 'unknown',
-      resource,
-      data_classes: record.data_classes ?? [],
-      emergency: record.access?.emergency === true,
-    });
+    const found = matchesQuery(record, range) ? disclosureOf(record, resources) : undefined;
+    if (found) disclosures.push(found);
   }
   return { patient, resources, ...range, disclosures };
 }

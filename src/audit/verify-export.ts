@@ -13,7 +13,7 @@ import { LeafTree, hashRowLeaf, verifyConsistency } from './merkle.js';
 import { purgedRanges } from './retention-format.js';
 import type { ChainHead, VerifyReport } from './types.js';
 import { ChainWalk } from './verify-chain.js';
-import { createChunkPool, verifyThreads } from './verify-parallel.js';
+import { checkChunkHere, createChunkPool, verifyThreads } from './verify-parallel.js';
 import type { ChunkCheck, ChunkPool } from './verify-parallel.js';
 
 export type FindingKind =
@@ -138,9 +138,10 @@ type CleanChunk = Extract<ChunkCheck, { clean: true }>;
 const CHUNK_ROWS = 4096;
 
 /**
- * Walks the lines in chunks of CHUNK_ROWS. Full chunks go to the pool (`poolFor`, none: this
- * thread only), up to two per thread checked ahead, and a clean chunk is handed to `take`
- * (false: it does not join the head); any other chunk is walked row by row here.
+ * Walks the lines in chunks of CHUNK_ROWS. Full chunks go to the pool (`poolFor`), up to two per
+ * thread checked ahead; without a pool (one thread, or a short export) each chunk is checked on
+ * this thread (`checkChunkHere`). A clean chunk is handed to `take` (false: it does not join the
+ * head); any other chunk is walked row by row here.
  */
 async function walkChunks(
   lines: Lines,
@@ -174,7 +175,8 @@ async function walkChunks(
   let pool: ChunkPool | undefined;
   const submit = async (): Promise<void> => {
     pool ??= chunk.length === CHUNK_ROWS ? poolFor() : undefined;
-    ahead.push({ chunk, ...(pool && !broken ? { check: pool.check(chunk) } : {}) });
+    // Without workers the chunk is checked here, the same way: cheaper per row than stepping the walk through it.
+    ahead.push({ chunk, ...(broken ? {} : { check: pool ? pool.check(chunk) : Promise.resolve(checkChunkHere(chunk)) }) });
     chunk = [];
     while (ahead.length > (pool ? 2 * pool.threads : 0)) await settle();
   };

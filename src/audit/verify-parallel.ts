@@ -12,7 +12,7 @@ import { hash } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AUDIT_SCHEMA } from '../kernel/index.js';
-import { canonicalTextCheck, isCanonicalJsonText } from './canonical-text.js';
+import { canonicalTextScan, scanCanonicalText } from './canonical-text.js';
 import { hashRowLeaf } from './merkle.js';
 
 /** What a worker says of one chunk. Not clean: some row needs the sequential verifier (a break, a tombstone, a form not shown canonical). */
@@ -30,13 +30,17 @@ export type ChunkCheck =
 
 /**
  * Checks a chunk as the sequential verifier checks a `custos.audit/v1` row whose text is shown
- * canonical (verify-chain.ts `checkText`), plus the links inside the chunk. Self-contained: it
+ * canonical (verify-chain.ts `checkText`), plus the links inside the chunk, from one scan of
+ * each text (canonical-text.ts): a row the scan does not show valid and canonical makes the
+ * chunk not clean, and the sequential verifier then names what is wrong. Self-contained: it
  * runs in the workers from its source, with the functions it is given.
  */
 export function checkChunk(
   lines: readonly string[],
   schema: string,
-  isCanonical: (text: string) => boolean,
+  scan: (
+    text: string,
+  ) => { schema?: unknown; seq?: unknown; prev_hash?: unknown; hash?: unknown; event?: unknown; hashFrom: number; hashTo: number } | undefined,
   sha256Hex: (text: string) => string,
   rowLeaf: (hashHex: string) => Uint8Array,
 ): ChunkCheck {
@@ -48,20 +52,13 @@ export function checkChunk(
   let prevHash = '';
   for (let i = 0; i < lines.length; i += 1) {
     const text = lines[i]!;
-    let r: { schema?: unknown; seq?: unknown; prev_hash?: unknown; hash?: unknown; event?: unknown } | null;
-    try {
-      r = JSON.parse(text) as typeof r;
-    } catch {
-      return { clean: false };
-    }
-    if (typeof r !== 'object' || r === null || Array.isArray(r) || r.schema !== schema) return { clean: false };
+    // One pass over the text: valid JSON in canonical form, and the members the chain needs (no parse, no re-serialising).
+    const r = scan(text);
+    if (r === undefined || r.schema !== schema) return { clean: false };
     if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || typeof r.prev_hash !== 'string' || typeof r.hash !== 'string') return { clean: false };
     if (!hex64.test(r.hash) || (i > 0 && (r.seq !== seq + 1 || r.prev_hash !== head))) return { clean: false };
-    if (!isCanonical(text)) return { clean: false };
-    const member = `,"hash":"${r.hash}"`;
-    const at = text.indexOf(member);
-    if (at < 0) return { clean: false };
-    if (sha256Hex(r.prev_hash + text.slice(0, at) + text.slice(at + member.length)) !== r.hash) return { clean: false };
+    if (r.hashFrom < 0) return { clean: false };
+    if (sha256Hex(r.prev_hash + text.slice(0, r.hashFrom) + text.slice(r.hashTo)) !== r.hash) return { clean: false };
     leaves.set(rowLeaf(r.hash), 32 * i);
     if (r.event === 'checkpoint' || r.event === 'admin') special.push(i);
     if (i === 0) prevHash = r.prev_hash;
@@ -91,10 +88,10 @@ function workerSource(): string {
     "const { parentPort } = require('node:worker_threads');",
     "const { hash } = require('node:crypto');",
     `const rowLeaf = ${rowLeafSource}`,
-    `const isCanonical = (${canonicalTextCheck.toString()})();`,
+    `const scan = (${canonicalTextScan.toString()})();`,
     `const checkChunk = ${checkChunk.toString()};`,
     `const runChunkWorker = ${runChunkWorker.toString()};`,
-    `runChunkWorker(parentPort, (lines) => checkChunk(lines, ${JSON.stringify(AUDIT_SCHEMA)}, isCanonical, (t) => hash('sha256', t), rowLeaf));`,
+    `runChunkWorker(parentPort, (lines) => checkChunk(lines, ${JSON.stringify(AUDIT_SCHEMA)}, scan, (t) => hash('sha256', t), rowLeaf));`,
   ].join('\n');
 }
 
@@ -143,7 +140,7 @@ export function verifyThreads(cores = os.availableParallelism()): number {
   return cores <= 2 ? 1 : Math.min(4, cores);
 }
 
-/** The same check on this thread (for tests and for a chunk too small to ship). */
+/** The same check on this thread: verifyExport's chunks when it has no pool of workers (and tests). */
 export function checkChunkHere(lines: readonly string[]): ChunkCheck {
-  return checkChunk(lines, AUDIT_SCHEMA, isCanonicalJsonText, (t) => hash('sha256', t), hashRowLeaf);
+  return checkChunk(lines, AUDIT_SCHEMA, scanCanonicalText, (t) => hash('sha256', t), hashRowLeaf);
 }

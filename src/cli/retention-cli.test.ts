@@ -24,9 +24,10 @@ describe('custos audit purge and hold (sealed trail)', () => {
       JSON.stringify({
         identity: { issuers: [{ issuer: 'https://idp.example.com', audience: 'custos' }] },
         policy: { bundle: './bundle' },
-        audit: { store: 'sqlite:./data/audit.sqlite', encryption: { key: 'trail-1' }, checkpoints: { signingKey: 'key:cp' } },
+        audit: { store: 'sqlite:./data/audit.sqlite', encryption: { key: 'trail-1' }, checkpoints: { signingKey: 'key:cp' }, search: { indexKey: 'index-1' } },
         keys: [
           { id: 'trail-1', use: 'encrypt', ref: 'file:trail-1.key' },
+          { id: 'index-1', use: 'hmac', ref: 'file:trail-1.key' },
           { id: 'cp', use: 'sign', ref: 'file:cp.pem' },
         ],
       }),

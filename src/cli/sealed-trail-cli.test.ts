@@ -22,8 +22,11 @@ describe('commands reading a sealed trail', () => {
       JSON.stringify({
         identity: { issuers: [{ issuer: 'https://idp.example.com', audience: 'custos' }] },
         policy: { bundle: './bundle' },
-        audit: { store: 'sqlite:./data/audit.sqlite', encryption: { key: 'trail-1' } },
-        keys: [{ id: 'trail-1', use: 'encrypt', ref: `file:${keyFile}` }],
+        audit: { store: 'sqlite:./data/audit.sqlite', encryption: { key: 'trail-1' }, search: { indexKey: 'index-1' } },
+        keys: [
+          { id: 'trail-1', use: 'encrypt', ref: `file:${keyFile}` },
+          { id: 'index-1', use: 'hmac', ref: `file:${keyFile}` },
+        ],
       }),
     );
     return file;

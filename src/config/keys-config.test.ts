@@ -21,15 +21,18 @@ describe('keys and at-rest config', () => {
         keys: [
           { id: 'trail-1', use: 'encrypt', ref: 'env:TRAIL' },
           { id: 'hsm', use: 'sign', pkcs11: { module: 'lib/softhsm.so', token: 'custos', label: 'cp', pin: 'env:PIN' } },
+          { id: 'index-1', use: 'hmac', ref: 'env:INDEX' },
         ],
-        audit: { encryption: { key: 'trail-1' }, checkpoints: { signingKey: 'key:hsm' } },
+        audit: { encryption: { key: 'trail-1' }, checkpoints: { signingKey: 'key:hsm' }, search: { indexKey: 'index-1' } },
       },
-      { TRAIL: 'k'.repeat(44), PIN: '1234' },
+      { TRAIL: 'k'.repeat(44), PIN: '1234', INDEX: 'i'.repeat(44) },
     );
     expect(cfg.keys).toEqual([
       { id: 'trail-1', use: 'encrypt', material: 'k'.repeat(44) },
       { id: 'hsm', use: 'sign', pkcs11: { module: '/etc/custos/lib/softhsm.so', token: 'custos', label: 'cp', pin: '1234' } },
+      { id: 'index-1', use: 'hmac', material: 'i'.repeat(44) },
     ]);
+    expect(cfg.audit.search.indexKey).toBe('index-1');
     expect(cfg.audit.checkpoints.signingKey).toBe('key:hsm');
     expect(cfg.audit.retention).toEqual({ minimumDays: 2192, defaultDays: 2192, classes: {} });
   });
@@ -43,7 +46,12 @@ describe('keys and at-rest config', () => {
             { id: 'a', use: 'encrypt', ref: 'env:B' },
             { id: 'c', use: 'hmac', ref: 'inline-secret' },
           ],
-          audit: { encryption: { key: 'c' }, checkpoints: { signingKey: 'key:nope' }, retention: { classes: { auth_failure: 30 } } },
+          audit: {
+            encryption: { key: 'c' },
+            checkpoints: { signingKey: 'key:nope' },
+            retention: { classes: { auth_failure: 30 } },
+            search: { indexKey: 'a' },
+          },
         }),
       ),
     ).toEqual([
@@ -51,7 +59,18 @@ describe('keys and at-rest config', () => {
       'keys[2].ref: must be a secret reference (env:NAME or file:PATH), never an inline secret',
       'keys[1].id: duplicate key id "a"',
       'audit.encryption.key: no encrypt key "c" in keys',
+      'audit.search.indexKey: no hmac key "a" in keys',
       'audit.checkpoints.signingKey: no sign key "nope" in keys',
+    ]);
+  });
+
+  it('an encrypted trail needs a keyed search index: audit.search.indexKey is required with audit.encryption', () => {
+    expect(
+      problems(() =>
+        resolve({ keys: [{ id: 'trail-1', use: 'encrypt', ref: 'env:TRAIL' }], audit: { encryption: { key: 'trail-1' } } }, { TRAIL: 'k'.repeat(44) }),
+      ),
+    ).toEqual([
+      'audit.search.indexKey: required with audit.encryption: register an hmac key in keys (32 bytes) and name it here, or the search index would hold unkeyed hashes of what the encrypted trail hides',
     ]);
   });
 });

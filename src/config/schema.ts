@@ -710,6 +710,11 @@ export const configSchema = z
               .describe(
                 "Where one patient's records live, `{patient}` standing for the patient identifier, e.g. `phi/{patient}.md`: the accounting of disclosures (`GET /v1/audit/disclosures?patient=ID`) lists every allowed call whose arguments name one of these paths (equal, or ending in `/` + it).",
               ),
+            indexKey: keyId
+              .optional()
+              .describe(
+                "The id of the `hmac` key (in `keys`) the search index's terms are keyed with (HMAC-SHA256), so that whoever holds the index without the key cannot test guessed values (an email) against it. Required with `audit.encryption`. Absent: unkeyed SHA-256 terms (a trail in the clear holds the values anyway). Changing it rebuilds the index from the trail.",
+              ),
           })
           .prefault({})
           .describe('Search of the trail and the HIPAA accounting of disclosures (164.528).'),
@@ -818,6 +823,16 @@ export const configSchema = z
     const encryptionKey = cfg.audit.encryption?.key;
     if (encryptionKey !== undefined && keys.get(encryptionKey) !== 'encrypt')
       ctx.addIssue({ code: 'custom', path: ['audit', 'encryption', 'key'], message: `no encrypt key "${encryptionKey}" in keys` });
+    const indexKey = cfg.audit.search.indexKey;
+    if (indexKey !== undefined && keys.get(indexKey) !== 'hmac')
+      ctx.addIssue({ code: 'custom', path: ['audit', 'search', 'indexKey'], message: `no hmac key "${indexKey}" in keys` });
+    if (indexKey === undefined && encryptionKey !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audit', 'search', 'indexKey'],
+        message:
+          'required with audit.encryption: register an hmac key in keys (32 bytes) and name it here, or the search index would hold unkeyed hashes of what the encrypted trail hides',
+      });
     const signingKey = cfg.audit.checkpoints.signingKey;
     if (signingKey?.startsWith('key:') && keys.get(signingKey.slice(4)) !== 'sign')
       ctx.addIssue({ code: 'custom', path: ['audit', 'checkpoints', 'signingKey'], message: `no sign key "${signingKey.slice(4)}" in keys` });

@@ -2,9 +2,11 @@
  * Issue 10's "must show" for encryption at rest, through the real gateway: with
  * `audit.encryption` on, a real tool call's redacted output is in the trail (read back with
  * the keys) but nowhere in the bytes of the trail files, and the trail still verifies: in the
- * database with the keys, and offline from its export with the checkpoint public key alone.
+ * database with the keys, and offline from its export with the checkpoint public key alone. The
+ * search index beside the trail holds its terms keyed (`audit.search.indexKey`): no unkeyed hash
+ * of the user in it.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,18 +20,26 @@ type TextResult = { content: Array<{ type: string; text?: string }> };
 describe('encryption at rest, end to end', () => {
   let h: Harness;
   const ed = generateKeyPairSync('ed25519');
+  const indexKey = randomBytes(32);
   beforeAll(async () => {
     h = await startHarness({
       configure: (raw, { dir }) => {
         writeFileSync(path.join(dir, 'trail.key'), randomBytes(32).toString('base64'));
+        writeFileSync(path.join(dir, 'index.key'), indexKey.toString('base64'));
         writeFileSync(path.join(dir, 'checkpoint.pem'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
         return {
           ...raw,
           keys: [
             { id: 'trail-1', use: 'encrypt', ref: 'file:trail.key' },
             { id: 'cp', use: 'sign', ref: 'file:checkpoint.pem' },
+            { id: 'index-1', use: 'hmac', ref: 'file:index.key' },
           ],
-          audit: { ...raw.audit, encryption: { key: 'trail-1' }, checkpoints: { signingKey: 'key:cp', everyRows: 1, everySec: 3600 } },
+          audit: {
+            ...raw.audit,
+            encryption: { key: 'trail-1' },
+            checkpoints: { signingKey: 'key:cp', everyRows: 1, everySec: 3600 },
+            search: { ...raw.audit?.search, indexKey: 'index-1' },
+          },
         };
       },
     });
@@ -50,8 +60,21 @@ describe('encryption at rest, end to end', () => {
     const resultRow = rows.filter((r) => r.event === 'result').at(-1)!;
     expect(JSON.stringify(resultRow.output?.redacted)).toContain('Type 2 diabetes'); // the trail holds it…
 
+    // The search index (audit.sqlite.search) has indexed the call: its keyed term for the user is there, the unkeyed one is not.
+    const term = (key: Buffer | undefined, value: string): Buffer =>
+      (key ? createHmac('sha256', key) : createHash('sha256')).update(`user\u0000${value}`).digest().subarray(0, 16);
+    const derived = createHmac('sha256', indexKey).update('custos.search-index/v1').digest();
+    const indexBytes = () =>
+      Buffer.concat(
+        readdirSync(h.dir)
+          .filter((f) => f.startsWith('audit.sqlite.search'))
+          .map((f) => readFileSync(path.join(h.dir, f))),
+      );
+    await expect.poll(() => indexBytes().includes(term(derived, resultRow.user.sub!)), { timeout: 20_000 }).toBe(true);
+    expect(indexBytes().includes(term(undefined, resultRow.user.sub!))).toBe(false);
+
     const trailFiles = readdirSync(h.dir).filter((f) => f.startsWith('audit.sqlite'));
-    expect(trailFiles).toContain('audit.sqlite');
+    expect(trailFiles).toEqual(expect.arrayContaining(['audit.sqlite', 'audit.sqlite.search']));
     const disk = Buffer.concat(trailFiles.map((f) => readFileSync(path.join(h.dir, f))));
     for (const clear of ['Type 2 diabetes', '[redacted:ssn]', 'patient-0001']) expect(disk.includes(Buffer.from(clear)), clear).toBe(false); // …never in clear
 
