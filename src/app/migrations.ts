@@ -11,6 +11,7 @@
  */
 import pg from 'pg';
 import { AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA, SEARCH_INDEX_POSTGRES_SCHEMA } from '../audit/index.js';
+import { MONITOR_SNAPSHOT_POSTGRES_SCHEMA } from '../monitor/index.js';
 import { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } from '../identity/index.js';
 
 export interface Migration {
@@ -28,6 +29,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'session_meta', statements: SESSION_META_SCHEMA },
   // The trail's search index (terms and times → seq), filled from the trail by each replica's indexer.
   { version: 4, name: 'audit_search_index', statements: [SEARCH_INDEX_POSTGRES_SCHEMA] },
+  // The monitor's start-up snapshot (its state and the trail row it covers; derived data).
+  { version: 6, name: 'monitor_snapshot', statements: [MONITOR_SNAPSHOT_POSTGRES_SCHEMA] },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
