@@ -20,6 +20,7 @@ import type {
 } from '../kernel/index.js';
 import { parseSqliteLocation } from '../audit/index.js';
 import {
+  afterAnswer,
   createCallTracer,
   createMetrics,
   createMonitor,
@@ -94,7 +95,7 @@ export function createMonitoring(
   });
   const hook: AuditMonitor = (record: AuditRecord) => {
     if (record.control_test) return; // a live control test's rows are evidence: no metric, no alert rule
-    metrics?.observeRow(record);
+    if (metrics) afterAnswer(() => metrics.observeRow(record)); // counted after the answer is written
     monitor.hook(record);
   };
   return {

@@ -118,6 +118,8 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   let snapshotSeq = 0;
   let started: MonitorStartReport | undefined;
   let closed = false;
+  /** Rows this process wrote (the hook saw them), not folded yet: folded without reading them back while they follow on. */
+  const own = new Map<number, AuditRecord>();
 
   function track(work: Promise<unknown>): void {
     const p = work.catch((err: unknown) => deps.logger.error({ err: (err as { code?: string }).code ?? 'error' }, 'monitor: a row could not be written'));
@@ -136,6 +138,13 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     track(writer().recordAlert({ type: alert.type, severity: alert.severity, principal, detail: { ...alert.detail, rule: alert.type } }));
   }
 
+  function fold(r: AuditRecord): void {
+    foldRow(state, r);
+    lastHash = r.hash;
+    const raised = rules.observe(r);
+    if (live && recorder) for (const alert of raised) track(raiseOnce(alert, Date.parse(r.time)));
+  }
+
   function sync(): Promise<void> {
     if (syncing) {
       syncAgain = true;
@@ -144,14 +153,19 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     syncing = (async () => {
       do {
         syncAgain = false;
+        // This process's own rows, while they follow on from the fold: no read of the trail for them.
+        for (let r = own.get(state.lastSeq + 1); r; r = own.get(state.lastSeq + 1)) {
+          own.delete(r.seq);
+          fold(r);
+        }
+        // Then the trail from there (other replicas' rows, and this process's after a gap).
         for await (const r of deps.store.read({ fromSeq: state.lastSeq + 1 })) {
           if (r.seq <= state.lastSeq) continue;
           if (started && !live) started.rowsRead++;
-          foldRow(state, r);
-          lastHash = r.hash;
-          const raised = rules.observe(r);
-          if (live && recorder) for (const alert of raised) track(raiseOnce(alert, Date.parse(r.time)));
+          own.delete(r.seq);
+          fold(r);
         }
+        for (const seq of own.keys()) if (seq <= state.lastSeq) own.delete(seq);
       } while (syncAgain);
       if (live && settings.snapshotEveryRows > 0 && state.lastSeq - snapshotSeq >= settings.snapshotEveryRows) track(saveSnapshot());
     })().finally(() => {
@@ -190,8 +204,9 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     if (fromRule || rules.admit({ type: r.alert?.type ?? 'alert', severity: 'low', key, detail: {} })) track(delivery.deliver(r));
   }
 
-  /** On the call's path: only the delivery of alert rows; the rules count in `sync`, beside the calls. */
+  /** On the call's path: the row kept for the next fold, and the delivery of alert rows; the rules count in `sync`, beside the calls. */
   const hook: AuditMonitor = (r) => {
+    if (live && !closed && r.seq > state.lastSeq) own.set(r.seq, r);
     if (r.event === 'alert') onAlertRow(r);
   };
 

@@ -206,3 +206,26 @@ describe("the monitor's start-up snapshot", () => {
     await reopened.close();
   });
 });
+
+describe("the monitor's reads of the trail while running", () => {
+  it("folds this process's own rows without reading them back, and reads the trail from a row it did not write", async () => {
+    const audit = createMemoryAudit();
+    const m = await monitorOn(audit);
+    const atStart = m.store.rows;
+    await traffic(m.pipeline, 10);
+    await m.monitor.sync();
+    await m.monitor.idle();
+    await m.monitor.sync(); // the first-use alert rows, written through the pipeline, are its own too
+    expect(m.store.rows).toBe(atStart); // nothing read back
+    expect(m.monitor.inventory().servers[0]).toMatchObject({ name: 'fs', calls: 7 }); // 10 calls, 3 of them denied
+    expect(m.monitor.alerts().map((a) => a.type)).toEqual(expect.arrayContaining(['tool_first_use', 'tool_first_use_by_user']));
+    // Another process's row (a kill switch set by another replica): a gap in this process's rows, so the trail is read from it.
+    const other = await monitorOn(audit);
+    await other.monitor.setKill(admin, 'agent:agent-u1', 'from the other replica');
+    await traffic(m.pipeline, 2);
+    await m.monitor.sync();
+    expect(m.store.rows).toBeGreaterThan(atStart);
+    expect(m.monitor.kills()).toEqual([expect.objectContaining({ reason: 'from the other replica' })]);
+    expect(m.monitor.inventory().servers[0]).toMatchObject({ calls: 8 }); // one of the two allowed
+  });
+});
