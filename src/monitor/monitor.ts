@@ -397,10 +397,11 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       if (timer) clearInterval(timer);
       unsubscribe?.();
       await Promise.allSettled([...pending]);
+      // The rows since the last sync first, so the snapshot covers the trail as it stands.
       if (live)
-        await saveSnapshot().catch((err: unknown) =>
-          deps.logger.warn({ err: (err as { code?: string }).code ?? 'error' }, 'monitor: the snapshot was not saved'),
-        );
+        await sync()
+          .then(saveSnapshot)
+          .catch((err: unknown) => deps.logger.warn({ err: (err as { code?: string }).code ?? 'error' }, 'monitor: the snapshot was not saved'));
       await deps.snapshots?.close();
     },
   };
