@@ -15,11 +15,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { createAuditStore, createSearchIndex, createSqliteSearchIndex, sqliteSearchIndexPath } from '../src/audit/index.js';
-import { chainRecord } from '../src/audit/chain-hash.js';
-import { AUDIT_SCHEMA } from '../src/kernel/index.js';
-import type { AuditEntry } from '../src/kernel/index.js';
+import { generateTrail } from './trail.js';
 import { startHarness } from '../test/e2e/harness.js';
 import { launchChromium, signInConsole } from '../test/e2e/console-browser.js';
 import { summarize } from './stats.js';
@@ -28,55 +25,6 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SEARCHES = Number(process.env.BENCH_SEARCHES ?? 20);
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-function entry(i: number, start: number): AuditEntry {
-  const denied = i % 10 === 0;
-  const tool = `tool_${i % 60}`;
-  return {
-    schema: AUDIT_SCHEMA,
-    event: denied ? 'deny' : 'intent',
-    time: new Date(start + i * 50).toISOString(),
-    request_id: `bench-${i}`,
-    kind: 'tool',
-    user: { sub: `user${i % 500}`, email: `user${i % 500}@example.test`, tenant: 'general-hospital' },
-    agent: { name: `agent-${i % 40}`, tier: i % 3 === 0 ? 'background' : 'interactive', delegation_chain: [`agent-${i % 40}`] },
-    tool: { server: 'filesystem', name: tool },
-    data_classes: i % 7 === 0 ? ['phi'] : [],
-    policy: {
-      decision: denied ? 'deny' : 'allow',
-      bundle_hash: 'b'.repeat(64),
-      determining_policies: ['bench-policy'],
-      reasons: denied ? ['policy_denied'] : [],
-    },
-    input: { redacted: { path: `records/patient-${i % 5000}.md` }, sha256: 'a'.repeat(64) },
-    redactions: { count: i % 5 === 0 ? 1 : 0, types: i % 5 === 0 ? ['ssn'] : [] },
-  } as AuditEntry;
-}
-
-const BATCH = 10_000;
-
-async function generate(file: string): Promise<number> {
-  const started = performance.now();
-  await (await createAuditStore(`sqlite:${file}`)).close(); // the store makes its tables
-  const db = new Database(file);
-  const insert = db.prepare('INSERT INTO audit_records (seq, hash, record) VALUES (?, ?, ?)');
-  const start = Date.now() - ROWS * 50;
-  let prev = { seq: 0, hash: '0'.repeat(64) };
-  const batch = db.transaction((from: number, to: number) => {
-    for (let i = from; i <= to; i += 1) {
-      const { record, json } = chainRecord(entry(i, start), prev);
-      insert.run(record.seq, record.hash, json);
-      prev = record;
-    }
-  });
-  for (let i = 1; i <= ROWS; i += BATCH) batch(i, Math.min(ROWS, i + BATCH - 1));
-  db.close();
-  const store = await createAuditStore(`sqlite:${file}`);
-  const head = await store.head();
-  await store.close();
-  if (head.seq !== ROWS || head.hash !== prev.hash) throw new Error(`the generated trail's head is ${head.seq}, not ${ROWS}`);
-  return (performance.now() - started) / 1000;
-}
 
 /** Indexes the whole trail; seconds and CPU seconds. */
 async function buildIndex(file: string): Promise<{ wall: number; cpu: number }> {
@@ -103,7 +51,7 @@ export async function run(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')} on ${os.cpus().length} cores`,
   );
-  console.log(`generated the trail in ${(await generate(file)).toFixed(1)} s`);
+  console.log(`generated the trail in ${(await generateTrail(file, ROWS)).toFixed(1)} s`);
   const indexed = await buildIndex(file);
   console.log(`indexed it in ${indexed.wall.toFixed(1)} s (${indexed.cpu.toFixed(1)} CPU s in this process; ${fmt(ROWS / indexed.wall)} rows/s)`);
   const h = await startHarness({

@@ -13,6 +13,8 @@ const BENCHMARKS: Record<string, string> = {
     'the overlap lever alone: pipeline.run of a read-only call forwarded after vs while its intent row is made durable (SQLite, real upstream), interleaved',
   identity: 'token verification (RS256, ES256) and the RFC 8693 token exchange round trip',
   load: 'load and soak: K MCP sessions and K decision-API clients for T s through one Custos (SQLite), one and three replicas behind HAProxy on PostgreSQL, supergateway and mcp-proxy, interleaved runs: calls/s, p50/p99, RSS per run, the count check (BENCH_SHORT=1: a quick check)',
+  'monitor-start':
+    "the monitor's start on a generated trail (BENCH_ROWS, default 100 000, and a BENCH_TAIL of 1 000 after its snapshot): a full read against the start-up snapshot, interleaved: wall, CPU, trail rows read",
   llm: 'the model-provider proxy: a local OpenAI-compatible provider direct and through /llm/openai, not streamed (per request) and streamed (per chunk)',
   policy: 'the cost of one Cedar decision, uncached and from the decision cache',
   sdk: 'the SDK guard against a bare fetch of the decision API (authorize + results), interleaved, p50/p90/p99',

@@ -11,6 +11,7 @@
  */
 import pg from 'pg';
 import { AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA, SEARCH_INDEX_POSTGRES_SCHEMA, SEARCH_INDEX_POSTGRES_STATE_SCHEMA } from '../audit/index.js';
+import { MONITOR_SNAPSHOT_POSTGRES_SCHEMA } from '../monitor/index.js';
 import { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } from '../identity/index.js';
 
 export interface Migration {
@@ -30,6 +31,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'audit_search_index', statements: [SEARCH_INDEX_POSTGRES_SCHEMA] },
   // The key the search index's terms are made with (audit.search.indexKey) and how far they reach; the index is rebuilt when it changes.
   { version: 5, name: 'audit_search_index_key', statements: [SEARCH_INDEX_POSTGRES_STATE_SCHEMA] },
+  // The monitor's start-up snapshot (its state and the trail row it covers; derived data).
+  { version: 6, name: 'monitor_snapshot', statements: [MONITOR_SNAPSHOT_POSTGRES_SCHEMA] },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

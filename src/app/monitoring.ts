@@ -18,8 +18,18 @@ import type {
   UpstreamPool,
   UpstreamStatus,
 } from '../kernel/index.js';
-import { createCallTracer, createMetrics, createMonitor, createPipelineObserver } from '../monitor/index.js';
-import type { Monitor } from '../monitor/index.js';
+import { parseSqliteLocation } from '../audit/index.js';
+import {
+  afterAnswer,
+  createCallTracer,
+  createMetrics,
+  createMonitor,
+  createPipelineObserver,
+  createPostgresSnapshotStore,
+  createSqliteSnapshotStore,
+  sqliteSnapshotPath,
+} from '../monitor/index.js';
+import type { Monitor, MonitorSnapshotStore } from '../monitor/index.js';
 import type { MonitorAdminPort } from '../gateway/index.js';
 import { toSinkSettings } from './export-sinks.js';
 
@@ -37,6 +47,20 @@ export interface Monitoring {
   start(upstreams: UpstreamPool): Promise<void>;
   readonly admin?: MonitorAdminPort;
   close(): Promise<void>;
+}
+
+/**
+ * Where the monitor's start-up snapshot is kept: beside the trail (a file beside an SQLite trail,
+ * a table beside a PostgreSQL one). None for an in-memory trail, nor for a trail encrypted at
+ * rest (the snapshot would keep users and tools in the clear).
+ */
+function snapshotStoreFor(config: ResolvedConfig): MonitorSnapshotStore | undefined {
+  const uri = config.audit.store;
+  if (config.audit.encryption) return undefined;
+  if (/^postgres(ql)?:\/\//i.test(uri)) return createPostgresSnapshotStore(uri);
+  if (!/^sqlite:/i.test(uri)) return undefined;
+  const location = parseSqliteLocation(uri);
+  return location === ':memory:' ? undefined : createSqliteSnapshotStore(sqliteSnapshotPath(location));
 }
 
 const OFF: Monitoring = { instrument: (s) => s, attach: () => undefined, start: async () => undefined, close: async () => undefined };
@@ -61,11 +85,17 @@ export function createMonitoring(
     logger: deps.logger,
     sinks: m.alerts.sinks.map((s) => createSink(toSinkSettings(s))),
     counter: deps.counter,
-    settings: { syncMs: m.syncMs, alertOnly: m.drift.alertOnly, rules: { ...rules, windowMs: windowSec * 1000, cooldownMs: cooldownSec * 1000 } },
+    snapshots: snapshotStoreFor(config),
+    settings: {
+      syncMs: m.syncMs,
+      alertOnly: m.drift.alertOnly,
+      snapshotEveryRows: m.snapshotEveryRows,
+      rules: { ...rules, windowMs: windowSec * 1000, cooldownMs: cooldownSec * 1000 },
+    },
   });
   const hook: AuditMonitor = (record: AuditRecord) => {
     if (record.control_test) return; // a live control test's rows are evidence: no metric, no alert rule
-    metrics?.observeRow(record);
+    if (metrics) afterAnswer(() => metrics.observeRow(record)); // counted after the answer is written
     monitor.hook(record);
   };
   return {

@@ -437,6 +437,15 @@ const monitorSchema = z
       .max(10_000)
       .default(500)
       .describe("How often each replica reads the trail's new rows (kill switches, tool approvals, acknowledgements written on other replicas)."),
+    snapshotEveryRows: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000_000)
+      .default(10_000)
+      .describe(
+        "The monitor's start-up snapshot (its state and the trail row it covers, beside the trail) is saved after this many new rows and at shutdown; 0: at shutdown only. A start reads only the rows after it. Not kept for a trail encrypted at rest.",
+      ),
     rules: z
       .strictObject({
         windowSec: z.number().int().min(1).max(86_400).default(60).describe('One counting window of the rate rules (deny spikes, redactions, auth failures).'),

@@ -24,7 +24,9 @@ import type {
 } from '../kernel/index.js';
 import { createAlertDelivery } from './alert-delivery.js';
 import { formatKillTarget, matchKill, parseKillTarget } from './kill-switches.js';
-import { createAlertRules } from './rules.js';
+import { createAlertRules, rulesKey } from './rules.js';
+import { encodeSnapshot, restoreSnapshot } from './snapshot.js';
+import type { MonitorSnapshotStore, MonitorStartReport } from './snapshot.js';
 import { MONITOR_ACTIONS, agentsOf, createTrailState, foldRow } from './trail-state.js';
 import { createToolWatch } from './tool-watch.js';
 import type { ToolWatch } from './tool-watch.js';
@@ -37,6 +39,8 @@ export interface MonitorSettings {
   readonly syncMs: number;
   /** Upstreams whose changed tools are alerted but not quarantined. */
   readonly alertOnly: readonly string[];
+  /** A snapshot of the state is saved after this many new rows (and at close); 0: only at close. */
+  readonly snapshotEveryRows: number;
 }
 
 export interface MonitorDeps {
@@ -48,6 +52,8 @@ export interface MonitorDeps {
   readonly settings?: Partial<MonitorSettings>;
   /** The replicas' shared counters (the rate limits'): one raise per alert and cooldown across replicas. Absent: this replica alone. */
   readonly counter?: Pick<RateCounter, 'take'>;
+  /** Where the start-up snapshot is kept (snapshot-store.ts). Absent: every start folds the whole trail. */
+  readonly snapshots?: MonitorSnapshotStore;
 }
 
 /** What the monitor sees of the upstream pool. */
@@ -81,6 +87,10 @@ export interface Monitor {
   bundleActivated(mode: string, bundleHash: string): Promise<void>;
   /** A verification of the trail failed (`custos audit verify`, a scheduled check): an alert. */
   chainVerificationFailed(detail: Readonly<Record<string, unknown>>): Promise<void>;
+  /** How the last `start` went: from a snapshot or a full read (and why), and the rows it read. */
+  startReport(): MonitorStartReport | undefined;
+  /** Saves a snapshot of the state now (when there are rows since the last one). */
+  saveSnapshot(): Promise<void>;
   /** Resolves when the rows and deliveries the monitor started have finished (tests, shutdown). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -90,7 +100,7 @@ export interface Monitor {
 const UNSAFE_MODES = new Set(['shadow', 'emergency']);
 
 export function createMonitor(deps: MonitorDeps): Monitor {
-  const settings: MonitorSettings = { rules: DEFAULT_RULE_SETTINGS, syncMs: 500, alertOnly: [], ...deps.settings };
+  const settings: MonitorSettings = { rules: DEFAULT_RULE_SETTINGS, syncMs: 500, alertOnly: [], snapshotEveryRows: 10_000, ...deps.settings };
   const state = createTrailState();
   const rules = createAlertRules(settings.rules, () => deps.clock.now().getTime());
   const delivery = createAlertDelivery(deps.sinks ?? [], deps.logger);
@@ -104,6 +114,12 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let live = false; // after the start's fold: rules raise only on rows written since
+  let lastHash = ''; // of the row at state.lastSeq (the snapshot names it)
+  let snapshotSeq = 0;
+  let started: MonitorStartReport | undefined;
+  let closed = false;
+  /** Rows this process wrote (the hook saw them), not folded yet: folded without reading them back while they follow on. */
+  const own = new Map<number, AuditRecord>();
 
   function track(work: Promise<unknown>): void {
     const p = work.catch((err: unknown) => deps.logger.error({ err: (err as { code?: string }).code ?? 'error' }, 'monitor: a row could not be written'));
@@ -122,6 +138,13 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     track(writer().recordAlert({ type: alert.type, severity: alert.severity, principal, detail: { ...alert.detail, rule: alert.type } }));
   }
 
+  function fold(r: AuditRecord): void {
+    foldRow(state, r);
+    lastHash = r.hash;
+    const raised = rules.observe(r);
+    if (live && recorder) for (const alert of raised) track(raiseOnce(alert, Date.parse(r.time)));
+  }
+
   function sync(): Promise<void> {
     if (syncing) {
       syncAgain = true;
@@ -130,17 +153,33 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     syncing = (async () => {
       do {
         syncAgain = false;
+        // This process's own rows, while they follow on from the fold: no read of the trail for them.
+        for (let r = own.get(state.lastSeq + 1); r; r = own.get(state.lastSeq + 1)) {
+          own.delete(r.seq);
+          fold(r);
+        }
+        // Then the trail from there (other replicas' rows, and this process's after a gap).
         for await (const r of deps.store.read({ fromSeq: state.lastSeq + 1 })) {
           if (r.seq <= state.lastSeq) continue;
-          foldRow(state, r);
-          const raised = rules.observe(r);
-          if (live && recorder) for (const alert of raised) track(raiseOnce(alert, Date.parse(r.time)));
+          if (started && !live) started.rowsRead++;
+          own.delete(r.seq);
+          fold(r);
         }
+        for (const seq of own.keys()) if (seq <= state.lastSeq) own.delete(seq);
       } while (syncAgain);
+      if (live && settings.snapshotEveryRows > 0 && state.lastSeq - snapshotSeq >= settings.snapshotEveryRows) track(saveSnapshot());
     })().finally(() => {
       syncing = undefined;
     });
     return syncing;
+  }
+
+  /** The state as of the last folded row, to the snapshot store (on another replica's newer one, kept as it is). */
+  async function saveSnapshot(): Promise<void> {
+    if (!deps.snapshots || state.lastSeq <= snapshotSeq || !lastHash) return;
+    const seq = state.lastSeq;
+    await deps.snapshots.save(seq, encodeSnapshot(state, rules.save(), lastHash, rulesKey(settings.rules)));
+    snapshotSeq = seq;
   }
 
   /** Raises an alert the rules found unless another replica already raised it in this cooldown window. */
@@ -165,8 +204,9 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     if (fromRule || rules.admit({ type: r.alert?.type ?? 'alert', severity: 'low', key, detail: {} })) track(delivery.deliver(r));
   }
 
-  /** On the call's path: only the delivery of alert rows; the rules count in `sync`, beside the calls. */
+  /** On the call's path: the row kept for the next fold, and the delivery of alert rows; the rules count in `sync`, beside the calls. */
   const hook: AuditMonitor = (r) => {
+    if (live && !closed && r.seq > state.lastSeq) own.set(r.seq, r);
     if (r.event === 'alert') onAlertRow(r);
   };
 
@@ -276,6 +316,10 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       recorder = r;
     },
     async start(pool) {
+      started = await restoreSnapshot({ snapshots: deps.snapshots, store: deps.store, state, rules, rulesKey: rulesKey(settings.rules) });
+      if (started.snapshot === 'used') snapshotSeq = started.fromSeq;
+      else if (started.reason)
+        deps.logger.warn({ snapshot: started.snapshot, reason: started.reason }, 'monitor: the snapshot is not used; the whole trail is read');
       await sync();
       live = true;
       upstreams = pool;
@@ -286,6 +330,8 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       timer.unref();
     },
     sync,
+    startReport: () => started && { ...started },
+    saveSnapshot,
     alerts: (options = {}) => state.alerts.filter((a) => options.all || !a.acknowledged).map((a) => ({ ...a })),
     async acknowledge(principal, seq, note) {
       await sync();
@@ -346,9 +392,17 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     async close() {
+      if (closed) return;
+      closed = true;
       if (timer) clearInterval(timer);
       unsubscribe?.();
       await Promise.allSettled([...pending]);
+      // The rows since the last sync first, so the snapshot covers the trail as it stands.
+      if (live)
+        await sync()
+          .then(saveSnapshot)
+          .catch((err: unknown) => deps.logger.warn({ err: (err as { code?: string }).code ?? 'error' }, 'monitor: the snapshot was not saved'));
+      await deps.snapshots?.close();
     },
   };
 }

@@ -22,7 +22,22 @@ export interface AlertRules {
   observe(record: AuditRecord): RaisedMonitorAlert[];
   /** Passes an alert through the cooldown, at `t` (epoch ms; the clock's now when absent). */
   admit(alert: RaisedMonitorAlert, t?: number): boolean;
+  /** The windows, last raises and first-seen sets, for the start-up snapshot. */
+  save(): RulesState;
+  /** Takes a saved state (before any row is observed). */
+  restore(saved: RulesState): void;
 }
+
+/** The rules' state as plain data (snapshot.ts). */
+export interface RulesState {
+  readonly series: Array<[string, Series]>;
+  readonly lastRaised: Array<[string, number]>;
+  readonly usedTools: string[];
+  readonly usedByUser: string[];
+}
+
+/** What the rules' counts depend on besides the rows: a snapshot counted under other windows is not taken. */
+export const rulesKey = (settings: RuleSettings): string => `${settings.windowMs}|${settings.baselineWindows}|${settings.firstUse}`;
 
 /** The rows the counting rules look at (one place to leave a kind of row out): a live control test's rows are evidence, not traffic. */
 export function ruleSees(r: AuditRecord): boolean {
@@ -161,5 +176,21 @@ export function createAlertRules(settings: RuleSettings, now: () => number): Ale
     return out;
   }
 
-  return { observe, admit };
+  function save(): RulesState {
+    return {
+      series: [...series].map(([k, s]) => [k, { ...s, history: [...s.history] }]),
+      lastRaised: [...lastRaised],
+      usedTools: [...usedTools],
+      usedByUser: [...usedByUser],
+    };
+  }
+
+  function restore(saved: RulesState): void {
+    for (const [k, s] of saved.series) series.set(k, { start: s.start, count: s.count, history: [...s.history] });
+    for (const [k, t] of saved.lastRaised) lastRaised.set(k, t);
+    for (const t of saved.usedTools) usedTools.add(t);
+    for (const u of saved.usedByUser) usedByUser.add(u);
+  }
+
+  return { observe, admit, save, restore };
 }

@@ -26,8 +26,8 @@ export interface TracingSettings {
 }
 
 export interface CallTracer {
-  /** Starts the call's span; its stages become child spans. */
-  begin(call: ToolCall): CallObservation & { readonly traceparent: string };
+  /** Starts the call's span; its stages become child spans. `end` may be told when the call ended (performance.now() ms). */
+  begin(call: ToolCall): CallObservation & { readonly traceparent: string; end(decision: Decision | undefined, atMs?: number): void };
   /** Exports what is buffered and stops. */
   close(): Promise<void>;
 }
@@ -122,7 +122,7 @@ export function createCallTracer(settings: TracingSettings): CallTracer {
         stage(name, startMs, endMs, failed) {
           stages.push([name, epochMs(startMs), epochMs(endMs), failed === true]);
         },
-        end(decision: Decision | undefined) {
+        end(decision: Decision | undefined, atMs: number = performance.now()) {
           finished({
             traceId,
             spanId,
@@ -138,7 +138,7 @@ export function createCallTracer(settings: TracingSettings): CallTracer {
               'custos.agent.tier': call.agent.tier,
             },
             start,
-            end: epochMs(performance.now()),
+            end: epochMs(atMs),
             ...(decision ? { decision: { decision: decision.decision, reasons: [...decision.reasons] } } : {}),
             stages,
           });

@@ -30,7 +30,7 @@ export interface ServerSeen {
   toolCalls: Map<string, number>;
 }
 
-interface AgentSeen {
+export interface AgentSeen {
   readonly name: string;
   readonly runtime: string | null;
   readonly version: string | null;

@@ -98,7 +98,8 @@ export async function sendUpstreamRequest(
       ? client.callTool(params as { name: string; arguments?: Record<string, unknown> }, undefined, options)
       : client.request({ method, params }, RESULT_SCHEMAS[method], options);
   try {
-    return await (opts.traceparent ? outboundTrace.run(opts.traceparent, send) : send());
+    // The traceparent rides on HTTP upstreams' requests only (a stdio upstream has no headers): no async context for the others.
+    return await (opts.traceparent && u.transport === 'http' ? outboundTrace.run(opts.traceparent, send) : send());
   } catch (err) {
     // The user's token for this upstream could not be had: the call was never sent; say why.
     if (err instanceof CustosError && err.code === 'ERR_UPSTREAM_IDENTITY_UNAVAILABLE') throw err;

@@ -89,4 +89,14 @@ describe('encryption at rest, end to end', () => {
     expect(report).toMatchObject({ ok: true, rows: rows.length, findings: [] });
     expect(report.checkpoints).toBeGreaterThan(0); // signed by the registry key, verified with its public key alone
   });
+
+  it('keeps no monitor snapshot beside an encrypted trail (it would hold users and tools in clear); a restart reads the whole trail', async () => {
+    expect(h.custos.monitor!.startReport()).toMatchObject({ snapshot: 'off' });
+    await h.stopCustos(); // a monitor with a snapshot store would save one now
+    expect(readdirSync(h.dir).filter((f) => f.endsWith('.monitor'))).toEqual([]);
+    await h.startCustosAgain();
+    const head = (await h.auditRecords()).length;
+    expect(h.custos.monitor!.startReport()).toMatchObject({ snapshot: 'off' });
+    expect(h.custos.monitor!.startReport()!.rowsRead).toBeGreaterThanOrEqual(head - 5); // the whole trail (but rows written during the start)
+  });
 });

@@ -3,7 +3,7 @@
  * tool, a kill switch across two replicas on one store, the inventory after the quick start
  * (`custos inventory`), and /metrics, an alert on an HMAC-signed webhook and OTLP traces.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAuditStore } from '../../src/audit/index.js';
 import { runCliCaptured } from '../../src/cli/cli.test-support.js';
 import { reservePort, startWebhookReceiver } from '../../src/export/index.test-support.js';
 import type { Receiver } from '../../src/export/index.test-support.js';
@@ -222,6 +223,26 @@ describe('the inventory after the quick start', () => {
     );
     const text = (await runCliCaptured(['inventory', '--store', h.storeUri])).out;
     expect(text).toContain('ua="OpenAI/JS 4.56.0"  sdk="js 4.56.0 (node v20.11.0)"');
+  });
+
+  it('a restart starts from the snapshot saved beside the SQLite trail at shutdown and reads only the rows after it', async () => {
+    await h.custos.monitor!.sync();
+    const inventory = h.custos.monitor!.inventory();
+    await h.stopCustos(); // saves the snapshot (PATH.monitor)
+    expect(existsSync(`${h.storeFile}.monitor`)).toBe(true);
+    const trail = await createAuditStore(h.storeUri);
+    const head = (await trail.head()).seq;
+    await trail.close();
+    await h.startCustosAgain();
+    const report = h.custos.monitor!.startReport()!;
+    // The snapshot covers the trail as it stood when the monitor closed (the rows of the calls included); a row written
+    // later in the shutdown, if any, is read at start.
+    expect(report).toMatchObject({ snapshot: 'used' });
+    expect(report.fromSeq).toBeGreaterThan(head - 5);
+    expect(report.rowsRead).toBeLessThan(10); // never the whole trail
+    const again = h.custos.monitor!.inventory();
+    expect(again.servers.map((s) => ({ ...s, last_seen: '' }))).toEqual(inventory.servers.map((s) => ({ ...s, last_seen: '' })));
+    expect(again.agents).toEqual(inventory.agents);
   });
 });
 
