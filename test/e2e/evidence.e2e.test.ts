@@ -200,7 +200,11 @@ describe('evidence packs', () => {
     const monitoring = createMonitoring(config, { store: h.custos.store, logger: createLogger('silent'), counter });
     const raised: unknown[] = [];
     monitoring.monitor!.attach({ recordAlert: async (a: unknown) => void raised.push(a), recordAdmin: async () => undefined } as unknown as MonitorRecorder);
-    const scrape = async (): Promise<string> => (await monitoring.admin!.scrape!()).body;
+    // The hook counts after the answer (one setImmediate batch): let that batch run before each scrape.
+    const scrape = async (): Promise<string> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return (await monitoring.admin!.scrape!()).body;
+    };
     const before = await scrape();
     for (const r of control) monitoring.hook!(r);
     expect(await scrape()).toBe(before);
