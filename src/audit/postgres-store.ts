@@ -23,7 +23,8 @@ const TABLE = 'custos_audit_records';
 const APPEND_LOCK = '108976238407795';
 const PAGE_SIZE = 500;
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
-const DEFAULT_BUSY_TIMEOUT_MS = 250;
+/** Without a config (`custos audit verify --store`, tests); served, the config's default (src/config) applies. */
+const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 /** Past the lock deadline, how long a transaction under way may take to commit before the append is denied anyway. */
 const COMMIT_GRACE_MS = 2000;
 /** A purge batch (run from the CLI beside serving replicas) waits this long for the append lock. */
