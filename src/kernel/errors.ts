@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   ERR_IDENTITY_SESSION_MISMATCH: 'The MCP session belongs to another user.',
   ERR_IDENTITY_SESSION_REVOKED: 'The session was revoked; sign in again.',
   ERR_IDENTITY_SESSION_IDLE: 'The session was idle past the automatic logoff; sign in again.',
+  ERR_IDENTITY_SESSION_STORE_UNAVAILABLE:
+    'The session store (revocations, activity) could not be reached, so the session cannot be checked; the call is denied. Check that identity.sessions.store (by default the audit store) is up, then retry.',
   ERR_IDENTITY_DELEGATION_INVALID: 'The delegation is not allowed (tokens, scope or depth).',
   ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: 'The token was issued to a client that is not registered as interactive; act for the user through token exchange.',
   ERR_IDENTITY_NOT_ENTITLED: 'The user does not hold the entitlement this action needs.',
