@@ -18,7 +18,7 @@ import type { SinkStatus } from '../export/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext, deriveSessionStoreLocation } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
-import type { Pipeline, PolicySource, UpstreamPool, UpstreamTokenIssuer } from '../kernel/index.js';
+import type { Clock, Pipeline, PolicySource, UpstreamPool, UpstreamTokenIssuer } from '../kernel/index.js';
 import { createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
 import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
@@ -58,6 +58,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Wraps the opened audit store before anything uses it: for tests that inject faults behind the store port. */
   readonly decorateAuditStore?: (store: AuditStoreAdmin) => AuditStoreAdmin;
+  /** The clock of the session guard (idle logoff, revocation times, grants); default the system's. Tests move it instead of waiting. */
+  readonly sessionClock?: Clock;
 }
 
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
@@ -103,7 +105,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       idleTimeoutSec: config.identity.sessions.idleTimeoutSec,
       adminRoles: config.identity.admin.roles,
       emergency: config.identity.emergency,
-      clock: { now: () => new Date() },
+      clock: options.sessionClock ?? { now: () => new Date() },
       ids: { newId: randomUUID },
     });
     cleanups.push(() => identity.close());
