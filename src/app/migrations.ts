@@ -10,7 +10,7 @@
  * SQLite stores are one machine's files: each store makes its own tables when it opens them.
  */
 import pg from 'pg';
-import { AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA, SEARCH_INDEX_POSTGRES_SCHEMA } from '../audit/index.js';
+import { AUDIT_POSTGRES_SCHEMA, PENDING_AUTHORIZATIONS_SCHEMA, RATE_COUNTER_SCHEMA, SEARCH_INDEX_POSTGRES_SCHEMA } from '../audit/index.js';
 import { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } from '../identity/index.js';
 
 export interface Migration {
@@ -28,6 +28,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'session_meta', statements: SESSION_META_SCHEMA },
   // The trail's search index (terms and times → seq), filled from the trail by each replica's indexer.
   { version: 4, name: 'audit_search_index', statements: [SEARCH_INDEX_POSTGRES_SCHEMA] },
+  // 5 and 6 are taken by work on other branches.
+  // The decision API's pending authorizations, shared so that any replica takes a call's next leg.
+  { version: 7, name: 'pending_authorizations', statements: PENDING_AUTHORIZATIONS_SCHEMA },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

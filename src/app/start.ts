@@ -9,7 +9,15 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { checkpointSignerOf, createAuditStore, createCheckpointer, createRateCounter, deriveRateCounterLocation, withCheckpoints } from '../audit/index.js';
+import {
+  checkpointSignerOf,
+  createAuditStore,
+  createCheckpointer,
+  createPendingAuthorizationStore,
+  createRateCounter,
+  deriveRateCounterLocation,
+  withCheckpoints,
+} from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import { isLoopbackUrl } from '../config/index.js';
 import type { ResolvedConfig } from '../config/index.js';
@@ -115,6 +123,9 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       : undefined;
     const rateCounter = await createRateCounter(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
     cleanups.push(() => rateCounter.close());
+    // The decision API's pending authorizations, beside the counters: any replica takes the next leg of a call.
+    const pendingStore = await createPendingAuthorizationStore(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
+    cleanups.push(() => pendingStore.close());
     const monitoring = createMonitoring(config, { store, logger, counter: rateCounter });
     cleanups.push(() => monitoring.close());
     // A write's before-state is read through the upstream pool, which is opened after the pipeline.
@@ -183,6 +194,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const auditSearch = createAuditSearch(config, store, logger);
     cleanups.push(() => auditSearch.close());
     const gateway = createGateway({
+      pendingStore,
       verifier: delegation.verifier,
       tokens: delegation.tokens,
       journal: delegation.journal,

@@ -57,3 +57,4 @@ export { createPostgresSearchIndex, SEARCH_INDEX_POSTGRES_SCHEMA } from './searc
 export type { AuditQuery, Disclosure, DisclosureReport, SearchPage, SearchPageOptions } from './search.js';
 export { RATE_COUNTER_SCHEMA, createRateCounter, deriveRateCounterLocation } from './rate-counter.js';
 export { AUDIT_POSTGRES_SCHEMA } from './postgres-store.js';
+export { PENDING_AUTHORIZATIONS_SCHEMA, createPendingAuthorizationStore } from './pending-authorizations.js';

@@ -60,6 +60,8 @@ export const ERROR_CODES = {
   ERR_GATEWAY_UPSTREAM_FAILED: 'The upstream server failed the call.',
   ERR_GATEWAY_PAYLOAD_TOO_LARGE: 'The request body is too large.',
   ERR_GATEWAY_SESSION_LIMIT: 'Too many open sessions; close one or retry later.',
+  ERR_GATEWAY_PENDING_STORE_UNAVAILABLE:
+    "The shared store of the decision API's pending authorizations could not be reached; nothing is allowed. Check that the audit store's database is up, then retry.",
   ERR_GATEWAY_SESSION_STORE_UNAVAILABLE: 'The shared MCP session store could not be read or written; retry later.',
   ERR_GATEWAY_CONFLICT: 'The request conflicts with one already in progress.',
   ERR_GATEWAY_CANCELLED: 'The request was cancelled by the caller.',
