@@ -191,6 +191,21 @@ describe('POST /v1/authorize', () => {
 });
 
 describe('POST /v1/results', () => {
+  it('keeps the authorization pending when its result row cannot be written, so the result is reported again, once', async () => {
+    await post('/v1/authorize', call({ request_id: 'req-res-retry' }), 'alice');
+    audit.failing = true;
+    try {
+      const res = await post('/v1/results', { request_id: 'req-res-retry', output: 'x' }, 'alice');
+      expect(res.status).toBe(503);
+      expect(res.json.error.code).toBe('ERR_AUDIT_UNAVAILABLE');
+    } finally {
+      audit.failing = false;
+    }
+    expect((await post('/v1/results', { request_id: 'req-res-retry', output: 'x' }, 'alice')).status).toBe(200);
+    expect((await post('/v1/results', { request_id: 'req-res-retry', output: 'x' }, 'alice')).status).toBe(404);
+    expect(audit.rows.filter((r) => r.request_id === 'req-res-retry').map((r) => r.event)).toEqual(['intent', 'result']);
+  });
+
   it('returns the redacted output and records the result row under the same request_id', async () => {
     await post('/v1/authorize', call({ request_id: 'req-res-1' }), 'alice');
     const res = await post('/v1/results', { request_id: 'req-res-1', output: { rows: [`key=${SECRET_MARKER}`, 'plain'] } }, 'alice');
