@@ -124,7 +124,10 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const rateCounter = await createRateCounter(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
     cleanups.push(() => rateCounter.close());
     // The decision API's pending authorizations, beside the counters: any replica takes the next leg of a call.
-    const pendingStore = await createPendingAuthorizationStore(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
+    const pendingStore = await createPendingAuthorizationStore(deriveRateCounterLocation(config.audit.store), {
+      busyTimeoutMs: config.audit.busyTimeoutMs,
+      keys: recordKeysOf(keys, config.audit.encryption?.key), // sealed like the trail
+    });
     cleanups.push(() => pendingStore.close());
     const monitoring = createMonitoring(config, { store, logger, counter: rateCounter });
     cleanups.push(() => monitoring.close());

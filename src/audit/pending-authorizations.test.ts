@@ -2,7 +2,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { startPostgres } from '../../test/e2e/postgres.js';
 import type { TestPostgres } from '../../test/e2e/postgres.js';
 import type { Authorization, PendingAuthorizationRow, PendingAuthorizationStore } from '../kernel/index.js';
@@ -80,6 +83,30 @@ describe('pending authorizations', () => {
   contract('on SQLite (two processes of one machine)', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'custos-pending-')), 'counters.sqlite');
     return [await createPendingAuthorizationStore(`sqlite:${file}`), await createPendingAuthorizationStore(`sqlite:${file}`)];
+  });
+
+  it('seals the body under audit.encryption.key: the arguments are not in the database, and a body moved to another row is refused', async () => {
+    const keys = recordKeysOf(createKeyRegistry([{ id: 'k1', use: 'encrypt', material: randomBytes(32).toString('base64') }]), 'k1');
+    const store = await createPendingAuthorizationStore(db.url, { keys });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await store.put(row('sealed-1'), T0);
+      await store.put(row('sealed-2'), T0);
+      const { rows } = await admin.query<{ body: string }>("SELECT body FROM custos_pending_authorizations WHERE request_id LIKE 'sealed-%'");
+      for (const r of rows) expect(r.body).not.toContain('a.md');
+      expect(await store.get('sealed-1', T0)).toEqual(row('sealed-1'));
+      await admin.query(
+        "UPDATE custos_pending_authorizations SET body = (SELECT body FROM custos_pending_authorizations WHERE request_id = 'sealed-2') WHERE request_id = 'sealed-1'",
+      );
+      await expect(store.take('sealed-1', alice, false, T0)).rejects.toMatchObject({ code: 'ERR_GATEWAY_PENDING_STORE_UNAVAILABLE' });
+      await expect(createPendingAuthorizationStore(db.url).then((plain) => plain.get('sealed-2', T0).finally(() => plain.close()))).rejects.toMatchObject({
+        code: 'ERR_GATEWAY_PENDING_STORE_UNAVAILABLE', // sealed, and no key to open it: refused, never read as something else
+      });
+    } finally {
+      await admin.end();
+      await store.close();
+    }
   });
 
   it('fails closed with ERR_GATEWAY_PENDING_STORE_UNAVAILABLE while PostgreSQL is down, and works again after', async () => {

@@ -5,11 +5,19 @@
  * and `sweep` are each one `DELETE … RETURNING`, so a row goes to exactly one caller even when two
  * replicas race for it. Every failure is ERR_GATEWAY_PENDING_STORE_UNAVAILABLE: nothing is allowed
  * on a row that cannot be read or removed.
+ *
+ * The body (the authorization, the call's arguments included: the tool has not run yet) is sealed
+ * like a trail row when `audit.encryption.key` is set (AES-256-GCM, the trail's envelope). A sealed
+ * body is bound to its row by checking, once opened, that it names the row's request id and owner.
  */
+import * as crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { CustosError } from '../kernel/index.js';
 import type { Authorization, PendingAuthorizationRow, PendingAuthorizationStore } from '../kernel/index.js';
+import { sealRecordText } from './seal-format.js';
+import { createSealer } from './sealing.js';
+import type { RecordKeys, Sealer } from './sealing.js';
 
 const TABLE = 'custos_pending_authorizations';
 
@@ -42,14 +50,21 @@ interface Row {
   body: string;
 }
 
-function toRow(r: Row): PendingAuthorizationRow {
-  return {
-    requestId: r.request_id,
-    owner: { iss: r.iss, sub: r.sub },
-    held: Number(r.held) === 1,
-    expiresAt: Number(r.expires_ms),
-    authorization: JSON.parse(r.body) as Authorization,
-  };
+/** The seq the sealed bodies' AAD names (they are not trail rows); the binding is checked on open instead. */
+const SEAL_SEQ = 0;
+
+function toRow(r: Row, sealer: Sealer): PendingAuthorizationRow {
+  const authorization = JSON.parse(sealer.open(SEAL_SEQ, r.body)) as Authorization;
+  const { call } = authorization;
+  if (call?.requestId !== r.request_id || call.principal?.sub !== r.sub || call.principal?.iss !== r.iss)
+    throw new CustosError('ERR_GATEWAY_PENDING_STORE_UNAVAILABLE', 'A pending authorization does not match its row (a body moved between rows).');
+  return { requestId: r.request_id, owner: { iss: r.iss, sub: r.sub }, held: Number(r.held) === 1, expiresAt: Number(r.expires_ms), authorization };
+}
+
+function sealBody(sealer: Sealer, authorization: Authorization): string {
+  const text = JSON.stringify(authorization);
+  const seal = sealer.next();
+  return seal ? sealRecordText(crypto, seal, SEAL_SEQ, text) : text;
 }
 
 /** Runs one SQL statement with `$n` parameters; returns its rows (RETURNING / SELECT) and how many rows it changed. */
@@ -59,45 +74,56 @@ function unavailable(err: unknown): CustosError {
   return new CustosError('ERR_GATEWAY_PENDING_STORE_UNAVAILABLE', undefined, { cause: err });
 }
 
-function bindStore(run: Run, close: () => Promise<void>): PendingAuthorizationStore {
+function bindStore(run: Run, close: () => Promise<void>, sealer: Sealer): PendingAuthorizationStore {
   const exec: Run = (sql, params) => run(sql, params).catch((err: unknown) => Promise.reject(unavailable(err)));
+  const open = (r: Row): PendingAuthorizationRow => {
+    try {
+      return toRow(r, sealer);
+    } catch (err) {
+      throw err instanceof CustosError && err.code === 'ERR_GATEWAY_PENDING_STORE_UNAVAILABLE' ? err : unavailable(err);
+    }
+  };
   return {
     async put(row, now) {
       const { owner, authorization } = row;
-      const params = [row.requestId, owner.iss, owner.sub, row.held ? 1 : 0, row.expiresAt, now, JSON.stringify(authorization), now];
+      const params = [row.requestId, owner.iss, owner.sub, row.held ? 1 : 0, row.expiresAt, now, sealBody(sealer, authorization), now];
       return (await exec(SQL.put, params)).changed === 1;
     },
     async get(requestId, now) {
       const [row] = (await exec(SQL.get, [requestId, now])).rows;
-      return row && toRow(row);
+      return row && open(row);
     },
     async take(requestId, owner, held, now) {
       const [row] = (await exec(SQL.take, [requestId, owner.iss, owner.sub, held ? 1 : 0, now])).rows;
-      return row && toRow(row);
+      return row && open(row);
     },
     async sweep(now, maxLive) {
-      const expired = (await exec(SQL.expired, [now])).rows.map((r) => ({ row: toRow(r), cause: 'expired' as const }));
+      const expired = (await exec(SQL.expired, [now])).rows.map((r) => ({ row: open(r), cause: 'expired' as const }));
       const [counted] = (await exec(SQL.count, [])).rows as unknown as Array<{ n: number | string }>;
       const live = Number(counted?.n ?? 0);
       const over = live - maxLive + 1;
-      const bound = over > 0 ? (await exec(SQL.oldest, [over])).rows.map((r) => ({ row: toRow(r), cause: 'bound' as const })) : [];
+      const bound = over > 0 ? (await exec(SQL.oldest, [over])).rows.map((r) => ({ row: open(r), cause: 'bound' as const })) : [];
       return [...expired, ...bound];
     },
     async list(now) {
-      return (await exec(SQL.list, [now])).rows.map(toRow);
+      return (await exec(SQL.list, [now])).rows.map(open);
     },
     close,
   };
 }
 
 /** `sqlite:PATH` or a `postgres://` URL (the rate counters' location: deriveRateCounterLocation). */
-export async function createPendingAuthorizationStore(uri: string, options: { busyTimeoutMs?: number } = {}): Promise<PendingAuthorizationStore> {
-  if (uri.startsWith('sqlite:')) return openSqlite(uri.slice('sqlite:'.length), options.busyTimeoutMs ?? 250);
-  if (/^postgres(ql)?:\/\//.test(uri)) return openPostgres(uri);
+export async function createPendingAuthorizationStore(
+  uri: string,
+  options: { busyTimeoutMs?: number; keys?: RecordKeys } = {},
+): Promise<PendingAuthorizationStore> {
+  const sealer = createSealer(options.keys);
+  if (uri.startsWith('sqlite:')) return openSqlite(uri.slice('sqlite:'.length), options.busyTimeoutMs ?? 250, sealer);
+  if (/^postgres(ql)?:\/\//.test(uri)) return openPostgres(uri, sealer);
   throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The pending authorizations need sqlite:PATH or a postgres:// URL.');
 }
 
-function openSqlite(file: string, busyTimeoutMs: number): PendingAuthorizationStore {
+function openSqlite(file: string, busyTimeoutMs: number, sealer: Sealer): PendingAuthorizationStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -115,10 +141,11 @@ function openSqlite(file: string, busyTimeoutMs: number): PendingAuthorizationSt
       return { rows: [], changed: s.run(...params).changes };
     },
     async () => void db.close(),
+    sealer,
   );
 }
 
-async function openPostgres(url: string): Promise<PendingAuthorizationStore> {
+async function openPostgres(url: string, sealer: Sealer): Promise<PendingAuthorizationStore> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query
   pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see postgres-store.ts)
@@ -134,5 +161,6 @@ async function openPostgres(url: string): Promise<PendingAuthorizationStore> {
       return { rows: r.rows, changed: r.rowCount ?? 0 };
     },
     () => pool.end(),
+    sealer,
   );
 }
