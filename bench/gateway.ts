@@ -35,7 +35,9 @@ import { repoRoot, serverFilesystem, startHarness } from '../test/e2e/harness.js
 import type { Harness, HarnessOptions } from '../test/e2e/harness.js';
 import type { ConcurrentResult, RunResult, TargetInfo } from './gateway-report.js';
 import { renderReport, replaceGatewayBlock } from './gateway-report.js';
-import { cpuMeter } from './cpu.js';
+import { BENCH_FILE, runClients, writeBenchFile } from './clients.js';
+import type { BenchClient } from './clients.js';
+import { cpuMeter, processCpuMs } from './cpu.js';
 import { summarize, time } from './stats.js';
 import type { HttpFront } from './targets.js';
 import { connectHttp, startForwarderProcess, startMcpProxy, startSupergateway } from './targets.js';
@@ -50,20 +52,13 @@ const WARMUP = env('BENCH_WARMUP', 100);
 const SECONDS = env('BENCH_SECONDS', 20);
 const SESSIONS = env('BENCH_SESSIONS', 50);
 const RUNS = Math.max(1, env('BENCH_RUNS', 1));
-const FILE = 'notes/bench-1k.md';
 
 const progress = (msg: string): void => void process.stderr.write(`[bench gateway ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-/** One MCP session to a target; `call` reads the file and returns the trace id it sent, if any. */
-interface Session {
-  call(): Promise<string | undefined>;
-  close(): Promise<void>;
-}
 
 interface Target extends TargetInfo {
   /** The process that serves this target, whose CPU per call is counted (none for direct stdio). */
   readonly pid?: number;
-  open(): Promise<Session>;
+  open(): Promise<BenchClient>;
 }
 
 async function readFile(client: Client, name: string, file: string): Promise<void> {
@@ -123,7 +118,7 @@ function custosTarget(h: Harness, token: string, file: string, key: 'custos' | '
 /** Direct: one stdio connection (one server process), shared by every caller, as Custos and mcp-proxy share theirs. */
 async function directTarget(h: Harness, file: string): Promise<Target> {
   const client = await h.connectDirect();
-  const session: Session = { call: () => readFile(client, 'read_text_file', file).then(() => undefined), close: async () => undefined };
+  const session: BenchClient = { call: () => readFile(client, 'read_text_file', file).then(() => undefined), close: async () => undefined };
   return { key: 'direct', label: 'direct stdio (SDK client)', open: async () => session };
 }
 
@@ -153,7 +148,7 @@ async function runSequential(
   run: number,
   trail: () => Promise<Set<string>>,
 ): Promise<Pick<RunResult, 'sequential' | 'sequentialTrail' | 'sequentialCpu'>> {
-  const sessions = new Map<string, Session>();
+  const sessions = new Map<string, BenchClient>();
   for (const t of targets) sessions.set(t.key, await t.open());
   try {
     await trail(); // skip what is already there
@@ -184,51 +179,23 @@ async function runSequential(
 }
 
 async function runConcurrent(target: Target, trail: () => Promise<Set<string>>): Promise<ConcurrentResult> {
-  const sessions: Session[] = [];
-  try {
-    for (let i = 0; i < SESSIONS; i++) sessions.push(await target.open());
-    const latencies: number[] = [];
-    const traces: string[] = [];
-    let errors = 0;
-    let firstError: string | undefined;
-    const count = (err: unknown): void => {
-      errors++;
-      firstError ??= err instanceof Error ? err.message : String(err);
-    };
-    for (const warm of await Promise.allSettled(sessions.map((s) => s.call()))) if (warm.status === 'rejected') count(warm.reason); // each session warm once
-    await trail();
-    const cpu = cpuMeter(processesOf([target]));
-    const start = performance.now();
-    const deadline = start + SECONDS * 1000;
-    const loop = async (s: Session): Promise<void> => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        try {
-          const trace = await s.call();
-          latencies.push(performance.now() - t0);
-          if (trace) traces.push(trace);
-        } catch (err) {
-          count(err);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      }
-    };
-    await Promise.all(sessions.map(loop));
-    const elapsedSec = (performance.now() - start) / 1000;
-    const cpuMs = cpu.stop().get(target.key);
-    const found = target.key === 'custos' ? await trail() : undefined;
-    return {
-      callsPerSec: latencies.length / elapsedSec,
-      latency: summarize(latencies),
-      errors,
-      answered: latencies.length,
-      cpuMsPerCall: cpuMs === undefined || latencies.length === 0 ? undefined : cpuMs / latencies.length,
-      intentRowsFound: found ? traces.filter((t) => found.has(t)).length : undefined,
-      firstError,
-    };
-  } finally {
-    await Promise.allSettled(sessions.map((s) => s.close()));
-  }
+  const pid = processesOf([target]).get(target.key);
+  const r = await runClients(target.open, {
+    clients: SESSIONS,
+    seconds: SECONDS,
+    afterWarm: trail, // skip the warm-up's rows
+    cpuMs: pid === undefined ? undefined : () => processCpuMs(pid),
+  });
+  const found = target.key === 'custos' ? await trail() : undefined;
+  return {
+    callsPerSec: r.latencies.length / r.elapsedSec,
+    latency: summarize(r.latencies),
+    errors: r.errors,
+    answered: r.latencies.length,
+    cpuMsPerCall: r.cpuMs === undefined || r.latencies.length === 0 ? undefined : r.cpuMs / r.latencies.length,
+    intentRowsFound: found ? r.ids.filter((t) => found.has(t)).length : undefined,
+    firstError: r.firstError,
+  };
 }
 
 function describeSetting(startedAt: Date, loadBefore: number[]): string[] {
@@ -271,9 +238,9 @@ async function startTargets(h: Harness, file: string, fronts: HttpFront[], bare?
   // Opt-in (BENCH_TARGETS=…,custos-sse): the same Custos with every answer as SSE, to weigh the plain JSON path.
   if (wanted?.includes('custos-sse')) targets.push(custosTarget(h, await h.token('alice'), file, 'custos-sse'));
   // Opt-in (BENCH_TARGETS=…,custos-unmonitored): a second Custos with the monitor off, to weigh rules, metrics and tracing.
-  if (bare) targets.push(custosTarget(bare, await bare.token('alice'), path.join(bare.workspace, FILE), 'custos-unmonitored'));
+  if (bare) targets.push(custosTarget(bare, await bare.token('alice'), path.join(bare.workspace, BENCH_FILE), 'custos-unmonitored'));
   // Opt-in (BENCH_BASELINE_ROOT=DIR, another built checkout): the same Custos from that build, to weigh a change interleaved.
-  if (base) targets.push(custosTarget(base, await base.token('alice'), path.join(base.workspace, FILE), 'custos-base'));
+  if (base) targets.push(custosTarget(base, await base.token('alice'), path.join(base.workspace, BENCH_FILE), 'custos-base'));
   return targets;
 }
 
@@ -285,13 +252,6 @@ async function startDiscardingReceiver(): Promise<{ url: string; close(): Promis
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-function writeBenchFile(workspace: string): string {
-  const line = 'The handbook says: wash hands before and after every visit, log every device you take off the ward, and hand over in writing.\n';
-  const file = path.join(workspace, FILE);
-  writeFileSync(file, line.repeat(Math.ceil(1024 / line.length)).slice(0, 1024));
-  return file;
 }
 
 export async function run(): Promise<void> {

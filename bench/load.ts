@@ -21,7 +21,7 @@
  * BENCH_SESSIONS (K, default 50), BENCH_SECONDS (T, default 10), BENCH_RUNS (3),
  * BENCH_TARGETS (comma list, default all five). BENCH_SHORT=1: K=8, T=3, one run (a quick check).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { verifyStore } from '../src/audit/index.js';
@@ -30,6 +30,8 @@ import { serverFilesystem, startHarness } from '../test/e2e/harness.js';
 import type { Harness } from '../test/e2e/harness.js';
 import { startPostgres } from '../test/e2e/postgres.js';
 import type { TestPostgres } from '../test/e2e/postgres.js';
+import { runClients, writeBenchFile } from './clients.js';
+import type { BenchClient } from './clients.js';
 import { processCpuMs } from './cpu.js';
 import { formatSpread, summarize } from './stats.js';
 import type { HttpFront } from './targets.js';
@@ -44,22 +46,15 @@ const num = (name: string, fallback: number): number => {
 const SESSIONS = num('BENCH_SESSIONS', SHORT ? 8 : 50);
 const SECONDS = num('BENCH_SECONDS', SHORT ? 3 : 10);
 const RUNS = num('BENCH_RUNS', SHORT ? 1 : 3);
-const FILE = 'notes/bench-1k.md';
 const ALL = ['custos', 'custos-pg-1', 'custos-pg-3', 'supergateway', 'mcp-proxy'];
 
 const progress = (msg: string): void => void process.stderr.write(`[bench load ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-/** One client of a door; `call` makes one call and returns its request id (Custos) or nothing. */
-interface LoadClient {
-  call(): Promise<string | undefined>;
-  close(): Promise<void>;
-}
 
 interface Phase {
   readonly key: string;
   /** The processes whose RSS is sampled. */
   readonly pids: () => readonly number[];
-  open(): Promise<LoadClient>;
+  open(): Promise<BenchClient>;
   /** For Custos: the harness whose trail the count check reads. */
   readonly harness?: Harness;
 }
@@ -86,13 +81,6 @@ function rssMb(pids: readonly number[]): number {
     }
   }
   return kb / 1024;
-}
-
-function writeBenchFile(workspace: string): string {
-  const line = 'The handbook says: wash hands before and after every visit, log every device you take off the ward, and hand over in writing.\n';
-  const file = path.join(workspace, FILE);
-  writeFileSync(file, line.repeat(Math.ceil(1024 / line.length)).slice(0, 1024));
-  return file;
 }
 
 function mcpPhase(key: string, url: string, tool: string, file: string, pids: () => readonly number[], token?: string, harness?: Harness): Phase {
@@ -145,47 +133,24 @@ function decisionPhase(key: string, h: Harness, token: string, file: string, pid
 }
 
 async function runPhase(phase: Phase): Promise<PhaseRun> {
-  const clients: LoadClient[] = [];
-  try {
-    for (let i = 0; i < SESSIONS; i++) clients.push(await phase.open());
-    const latencies: number[] = [];
-    const requestIds: string[] = [];
-    let errors = 0;
-    let firstError: string | undefined;
-    const fail = (err: unknown): void => {
-      errors++;
-      firstError ??= err instanceof Error ? err.message : String(err);
-    };
-    for (const warm of await Promise.allSettled(clients.map((c) => c.call()))) {
-      if (warm.status === 'rejected') fail(warm.reason);
-      else if (warm.value) requestIds.push(warm.value);
-    }
-    const cpu = (): number => phase.pids().reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
-    const cpuBefore = cpu();
-    const start = performance.now();
-    const deadline = start + SECONDS * 1000;
-    await Promise.all(
-      clients.map(async (c) => {
-        while (performance.now() < deadline) {
-          const t0 = performance.now();
-          try {
-            const id = await c.call();
-            latencies.push(performance.now() - t0);
-            if (id) requestIds.push(id);
-          } catch (err) {
-            fail(err);
-            await new Promise((r) => setTimeout(r, 10));
-          }
-        }
-      }),
-    );
-    const elapsed = (performance.now() - start) / 1000;
-    const cpuMsPerCall = (cpu() - cpuBefore) / Math.max(1, latencies.length);
-    const s = summarize(latencies);
-    return { callsPerSec: latencies.length / elapsed, p50: s.p50, p99: s.p99, errors, firstError, rssMb: rssMb(phase.pids()), cpuMsPerCall, requestIds };
-  } finally {
-    await Promise.allSettled(clients.map((c) => c.close()));
-  }
+  let rss = 0;
+  const r = await runClients(phase.open, {
+    clients: SESSIONS,
+    seconds: SECONDS,
+    cpuMs: () => phase.pids().reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0),
+    afterLoop: () => void (rss = rssMb(phase.pids())),
+  });
+  const s = summarize(r.latencies);
+  return {
+    callsPerSec: r.latencies.length / r.elapsedSec,
+    p50: s.p50,
+    p99: s.p99,
+    errors: r.errors,
+    firstError: r.firstError,
+    rssMb: rss,
+    cpuMsPerCall: (r.cpuMs ?? 0) / Math.max(1, r.latencies.length),
+    requestIds: [...r.warmIds, ...r.ids],
+  };
 }
 
 /** The count check on one Custos: every answered call's intent and result rows are there, and the trail verifies. */

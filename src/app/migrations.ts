@@ -10,7 +10,13 @@
  * SQLite stores are one machine's files: each store makes its own tables when it opens them.
  */
 import pg from 'pg';
-import { AUDIT_POSTGRES_SCHEMA, RATE_COUNTER_SCHEMA, SEARCH_INDEX_POSTGRES_SCHEMA, SEARCH_INDEX_POSTGRES_STATE_SCHEMA } from '../audit/index.js';
+import {
+  AUDIT_POSTGRES_SCHEMA,
+  PENDING_AUTHORIZATIONS_SCHEMA,
+  RATE_COUNTER_SCHEMA,
+  SEARCH_INDEX_POSTGRES_SCHEMA,
+  SEARCH_INDEX_POSTGRES_STATE_SCHEMA,
+} from '../audit/index.js';
 import { MONITOR_SNAPSHOT_POSTGRES_SCHEMA } from '../monitor/index.js';
 import { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } from '../identity/index.js';
 
@@ -33,6 +39,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'audit_search_index_key', statements: [SEARCH_INDEX_POSTGRES_STATE_SCHEMA] },
   // The monitor's start-up snapshot (its state and the trail row it covers; derived data).
   { version: 6, name: 'monitor_snapshot', statements: [MONITOR_SNAPSHOT_POSTGRES_SCHEMA] },
+  // The decision API's pending authorizations, shared so that any replica takes a call's next leg.
+  { version: 7, name: 'pending_authorizations', statements: PENDING_AUTHORIZATIONS_SCHEMA },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -9,7 +9,15 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { checkpointSignerOf, createAuditStore, createCheckpointer, createRateCounter, deriveRateCounterLocation, withCheckpoints } from '../audit/index.js';
+import {
+  checkpointSignerOf,
+  createAuditStore,
+  createCheckpointer,
+  createPendingAuthorizationStore,
+  createRateCounter,
+  deriveRateCounterLocation,
+  withCheckpoints,
+} from '../audit/index.js';
 import type { AuditStoreAdmin, CheckpointSigner } from '../audit/index.js';
 import { isLoopbackUrl } from '../config/index.js';
 import type { ResolvedConfig } from '../config/index.js';
@@ -18,7 +26,7 @@ import type { SinkStatus } from '../export/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createDelegation, createIdentityServices, createTokenVerifier, deriveAgentContext } from '../identity/index.js';
 import { CustosError, NO_BUNDLE_HASH, createPipeline } from '../kernel/index.js';
-import type { Pipeline, PolicySource, UpstreamPool, UpstreamTokenIssuer } from '../kernel/index.js';
+import type { Clock, Pipeline, PolicySource, UpstreamPool, UpstreamTokenIssuer } from '../kernel/index.js';
 import { createEgressGuard, createProtector, createPseudonymVault, extractTenants } from '../protect/index.js';
 import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { createUpstreamPool } from '../upstream/index.js';
@@ -59,6 +67,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Wraps the opened audit store before anything uses it: for tests that inject faults behind the store port. */
   readonly decorateAuditStore?: (store: AuditStoreAdmin) => AuditStoreAdmin;
+  /** The clock of the session guard (idle logoff, revocation times, grants); default the system's. Tests move it instead of waiting. */
+  readonly sessionClock?: Clock;
 }
 
 export async function startCustos(config: ResolvedConfig, options: StartOptions = {}): Promise<CustosInstance> {
@@ -104,7 +114,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       idleTimeoutSec: config.identity.sessions.idleTimeoutSec,
       adminRoles: config.identity.admin.roles,
       emergency: config.identity.emergency,
-      clock: { now: () => new Date() },
+      clock: options.sessionClock ?? { now: () => new Date() },
       ids: { newId: randomUUID },
     });
     cleanups.push(() => identity.close());
@@ -114,6 +124,12 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       : undefined;
     const rateCounter = await createRateCounter(deriveRateCounterLocation(config.audit.store), { busyTimeoutMs: config.audit.busyTimeoutMs });
     cleanups.push(() => rateCounter.close());
+    // The decision API's pending authorizations, beside the counters: any replica takes the next leg of a call.
+    const pendingStore = await createPendingAuthorizationStore(deriveRateCounterLocation(config.audit.store), {
+      busyTimeoutMs: config.audit.busyTimeoutMs,
+      keys: recordKeysOf(keys, config.audit.encryption?.key), // sealed like the trail
+    });
+    cleanups.push(() => pendingStore.close());
     const monitoring = createMonitoring(config, { store, logger, counter: rateCounter });
     cleanups.push(() => monitoring.close());
     // A write's before-state is read through the upstream pool, which is opened after the pipeline.
@@ -182,6 +198,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     const auditSearch = createAuditSearch(config, store, logger, keys);
     cleanups.push(() => auditSearch.close());
     const gateway = createGateway({
+      pendingStore,
       verifier: delegation.verifier,
       tokens: delegation.tokens,
       journal: delegation.journal,

@@ -57,3 +57,4 @@ export { createPostgresSearchIndex, SEARCH_INDEX_POSTGRES_SCHEMA, SEARCH_INDEX_P
 export type { AuditQuery, Disclosure, DisclosureOptions, DisclosureReport, SearchPage, SearchPageOptions } from './search.js';
 export { RATE_COUNTER_SCHEMA, createRateCounter, deriveRateCounterLocation } from './rate-counter.js';
 export { AUDIT_POSTGRES_SCHEMA } from './postgres-store.js';
+export { PENDING_AUTHORIZATIONS_SCHEMA, createPendingAuthorizationStore } from './pending-authorizations.js';

@@ -6,6 +6,7 @@ import type { TestPostgres } from '../../test/e2e/postgres.js';
 import { AUDIT_SCHEMA } from '../kernel/index.js';
 import type { AuditEntry } from '../kernel/index.js';
 import { createAuditStore, verifyStore } from './index.js';
+import { createAuditPool, withStartupSettings } from './postgres-store.js';
 
 function entry(n: number): AuditEntry {
   return {
@@ -26,6 +27,42 @@ describe('postgres audit store', () => {
     db = await startPostgres();
   }, 60_000);
   afterAll(async () => db?.stop());
+
+  // First in the file: pg warns once per process, so an earlier test's query race would hide a later one.
+  it('sets its session settings as startup options: no query races the connect (no pg warning), and they are in effect', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const database = (await admin.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
+    await admin.query(`ALTER DATABASE ${database} SET synchronous_commit = off`); // the server's default is not Custos'
+    const store = await createAuditStore(db.url, { busyTimeoutMs: 1234 });
+    const pool = createAuditPool(`${db.url}?options=${encodeURIComponent('-c application_name=from-url')}`, 1234);
+    try {
+      await Promise.all(Array.from({ length: 8 }, () => store.head())); // every pooled connection opens (no row written: the tests below count them)
+      const settings = await pool.query<{ sc: string; lt: string; app: string }>(
+        "SELECT current_setting('synchronous_commit') AS sc, current_setting('lock_timeout') AS lt, current_setting('application_name') AS app",
+      );
+      expect(settings.rows[0]).toEqual({ sc: 'on', lt: '1234ms', app: 'from-url' }); // the URL's own options kept beside Custos'
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+      expect(warnings.filter((m) => /already executing a query/.test(m))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await admin.query(`ALTER DATABASE ${database} RESET synchronous_commit`);
+      await admin.end();
+      await pool.end();
+      await store.close();
+    }
+  });
+
+  it("joins the URL's own startup options with the settings, leaving a URL without them unchanged", () => {
+    expect(withStartupSettings('postgres://u@h/db', { lock_timeout: '5' })).toEqual({ connectionString: 'postgres://u@h/db', options: '-c lock_timeout=5' });
+    expect(withStartupSettings('postgres://u@h/db?options=-c%20search_path%3Dx&sslmode=disable', { lock_timeout: '5' })).toEqual({
+      connectionString: 'postgres://u@h/db?sslmode=disable',
+      options: '-c search_path=x -c lock_timeout=5',
+    });
+  });
 
   it('chains rows from several replicas (stores) writing at once, and the trail verifies', async () => {
     const replicas = await Promise.all([1, 2, 3].map(() => createAuditStore(db.url, { busyTimeoutMs: 10_000 }))); // 90 appends queue on one lock

@@ -23,7 +23,8 @@ const TABLE = 'custos_audit_records';
 const APPEND_LOCK = '108976238407795';
 const PAGE_SIZE = 500;
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
-const DEFAULT_BUSY_TIMEOUT_MS = 250;
+/** Without a config (`custos audit verify --store`, tests); served, the config's default (src/config) applies. */
+const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 /** Past the lock deadline, how long a transaction under way may take to commit before the append is denied anyway. */
 const COMMIT_GRACE_MS = 2000;
 /** A purge batch (run from the CLI beside serving replicas) waits this long for the append lock. */
@@ -73,15 +74,7 @@ interface HeadRow {
 
 export async function createPostgresAuditStore(uri: string, options: AuditStoreOptions): Promise<AuditStoreAdmin> {
   const timeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const pool = new pg.Pool({ connectionString: uri, max: 4, connectionTimeoutMillis: Math.max(timeoutMs, 1000) });
-  pool.on('error', () => undefined); // an idle client's error surfaces on the next query
-  pool.on('connect', (client) => {
-    // The pool listens for errors only on idle clients: a checked-out one told by a stopping server
-    // (57P01) between two queries would otherwise throw an unhandled 'error' and end the process.
-    // The client is unusable after it; its next query fails and the pool drops it on release.
-    client.on('error', () => undefined);
-    void client.query(`SET synchronous_commit TO on; SET lock_timeout TO ${Math.max(timeoutMs, 1)}`).catch(() => undefined);
-  });
+  const pool = createAuditPool(uri, timeoutMs);
   try {
     if (options.readonly) {
       const found = await pool.query('SELECT to_regclass($1) AS t', [TABLE]);
@@ -100,6 +93,40 @@ export async function createPostgresAuditStore(uri: string, options: AuditStoreO
     throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The postgres audit store could not be opened.', { cause: err });
   }
   return bindStore(pool, options, createSealer(options.keys));
+}
+
+/**
+ * The trail's pool. Its sessions' settings are startup options of each connection (`-c name=value`),
+ * in effect before the first query: a `SET` issued on 'connect' would race the pool's first query
+ * on that client (pg warns, and pg@9 refuses, a query issued while another is running).
+ */
+export function createAuditPool(uri: string, timeoutMs: number): pg.Pool {
+  const settings = { synchronous_commit: 'on', lock_timeout: String(Math.max(timeoutMs, 1)) };
+  const pool = new pg.Pool({ ...withStartupSettings(uri, settings), max: 4, connectionTimeoutMillis: Math.max(timeoutMs, 1000) });
+  pool.on('error', () => undefined); // an idle client's error surfaces on the next query
+  // The pool listens for errors only on idle clients: a checked-out one told by a stopping server
+  // (57P01) between two queries would otherwise throw an unhandled 'error' and end the process.
+  // The client is unusable after it; its next query fails and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
+/**
+ * A connection string and the startup `options` carrying `settings`, after any `options` the URL
+ * itself gives (pg lets the URL's parameter replace the `options` field, so the two are joined here).
+ */
+export function withStartupSettings(uri: string, settings: Readonly<Record<string, string>>): { connectionString: string; options: string } {
+  const ours = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`);
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return { connectionString: uri, options: ours.join(' ') };
+  }
+  const theirs = url.searchParams.get('options');
+  if (theirs === null) return { connectionString: uri, options: ours.join(' ') };
+  url.searchParams.delete('options');
+  return { connectionString: url.toString(), options: [theirs, ...ours].filter(Boolean).join(' ') };
 }
 
 async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -38,6 +38,15 @@ describe('loadConfig', () => {
     expect(cfg.identity.jwks.failureRetryMs).toBe(5000);
   });
 
+  it('defaults audit.busyTimeoutMs by store: 2000 ms on PostgreSQL, 250 ms on SQLite; a set value wins', () => {
+    const withAudit = (audit: string) =>
+      loadConfig(writeConfig(`identity: { issuers: [{ issuer: https://idp.example, audience: x }] }\npolicy: { bundle: ./policy }\naudit: ${audit}\n`)).audit;
+    expect(withAudit('{ store: "postgres://db.internal/custos" }').busyTimeoutMs).toBe(2000);
+    expect(withAudit('{ store: "sqlite:./trail.sqlite" }').busyTimeoutMs).toBe(250);
+    expect(withAudit('{}').busyTimeoutMs).toBe(250);
+    expect(withAudit('{ store: "postgres://db.internal/custos", busyTimeoutMs: 500 }').busyTimeoutMs).toBe(500);
+  });
+
   it('takes trusted proxies only as addresses or CIDR blocks', () => {
     const base = (proxies: string) => `
 server: { trustedProxies: ${proxies} }

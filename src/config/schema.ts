@@ -382,6 +382,14 @@ const keySchema = z
   .refine((k) => (k.ref === undefined) !== (k.pkcs11 === undefined), { message: 'give exactly one of ref or pkcs11' })
   .refine((k) => k.use !== 'secret' || k.pkcs11 === undefined, { message: 'a secret key is handed out as it is: give ref, not pkcs11' });
 
+/**
+ * `audit.busyTimeoutMs` when unset: replicas on one PostgreSQL queue on one append lock, and under
+ * CPU starvation 250 ms denied over a thousand calls of three replicas; one SQLite file has one writer.
+ */
+export function defaultBusyTimeoutMs(store: string): number {
+  return /^postgres(ql)?:\/\//.test(store) ? 2000 : 250;
+}
+
 const retentionDays = z.number().int().min(1).max(36_500);
 
 const retentionSchema = z
@@ -685,9 +693,9 @@ export const configSchema = z
           .int()
           .min(1)
           .max(60_000)
-          .default(250)
+          .optional()
           .describe(
-            'How long an audit append waits for a locked or busy store (off the event loop) before it fails and the call is denied with ERR_AUDIT_UNAVAILABLE. The session store uses it too.',
+            'How long an audit append waits for a locked or busy store (off the event loop) before it fails and the call is denied with ERR_AUDIT_UNAVAILABLE. The session store uses it too. Default: 2000 on PostgreSQL (several replicas share one append lock), 250 on SQLite.',
           ),
         checkpoints: z
           .strictObject({
@@ -737,6 +745,7 @@ export const configSchema = z
           .optional()
           .describe('Encryption at rest of the trail (AES-256-GCM envelope encryption, docs/audit-schema.md). Off when absent.'),
       })
+      .transform((audit) => ({ ...audit, busyTimeoutMs: audit.busyTimeoutMs ?? defaultBusyTimeoutMs(audit.store) }))
       .prefault({})
       .describe('The audit trail.'),
     limits: z

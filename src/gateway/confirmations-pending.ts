@@ -1,8 +1,9 @@
 /**
- * The confirmations pending right now in this process (the console's reviews page, through
- * `GET /v1/confirmations/pending`): MCP elicitation prompts waiting for the user's answer and
- * decision-API holds (`POST /v1/authorize` decided `confirm`) waiting for `POST /v1/confirmations`.
- * Both live in this process's memory only, so the list is per replica (the answer says so).
+ * The confirmations pending right now (the console's reviews page, through
+ * `GET /v1/confirmations/pending`): MCP elicitation prompts waiting for the user's answer, which
+ * live with this replica's stream (so each replica lists its own), and decision-API holds
+ * (`POST /v1/authorize` decided `confirm`) waiting for `POST /v1/confirmations`, which live in the
+ * shared store (every replica's). The answer's `scope` says so, by channel.
  */
 import type { Authorization } from '../kernel/index.js';
 

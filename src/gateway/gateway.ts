@@ -86,14 +86,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     revocations: deps.identity?.revocations,
   });
   const unsubscribe = deps.upstreams.onToolsChanged(() => mcp.notifyToolsChanged());
-  const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock });
+  const pending = createPendingStore({ ttlMs: limits.pendingTtlMs ?? 10 * 60_000, maxEntries: limits.maxPending ?? 10_000, clock, store: deps.pendingStore });
   const api = createDecisionApi({ ...deps, auth, pending, ids, maxBodyBytes, inputLimits });
   const llm = deps.models ? createLlmDoor({ ...deps, models: deps.models, auth, ids, maxBodyBytes, inputLimits }) : undefined;
-  /** Confirmations pending in this process: MCP prompts and the decision API's holds. */
-  const pendingConfirmations = () => [
+  /** Confirmations pending: this replica's MCP prompts, and the decision API's holds of every replica (the shared store). */
+  const pendingConfirmations = async () => [
     ...prompts.list(),
-    ...pending
-      .entries()
+    ...(await pending.entries())
       .filter(([, e]) => e.authorization.decision.decision === 'confirm')
       .map(([, e]) => pendingView(e.authorization, API_CONFIRMATION_CHANNEL, new Date(e.authorization.record.time), new Date(e.expiresAt))),
   ];

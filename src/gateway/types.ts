@@ -5,6 +5,7 @@ import type {
   AgentContext,
   AuditRecord,
   Clock,
+  PendingAuthorizationStore,
   IdSource,
   InputLimits,
   Logger,
@@ -153,6 +154,8 @@ export interface GatewayDeps {
   readonly ids?: IdSource;
   /** Time for pending-authorization TTLs and session idling (default: the system clock). */
   readonly clock?: Clock;
+  /** Where the decision API's pending authorizations live, shared by the replicas (absent: this process's memory). */
+  readonly pendingStore?: PendingAuthorizationStore;
   readonly readiness?: ReadinessChecks;
   readonly limits?: GatewayLimits;
   /** Sessions (revocation, idle logoff), back-channel logout and break-glass; absent: none of them. */

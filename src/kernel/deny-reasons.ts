@@ -31,6 +31,8 @@ export const DENY_REASONS = {
   SESSION_REVOKED: 'session_revoked',
   /** The session was idle past the automatic logoff. */
   SESSION_IDLE: 'session_idle',
+  /** The session store could not be reached: whether the session is revoked or idle is unknown. */
+  SESSION_STORE_UNAVAILABLE: 'session_store_unavailable',
   /** A service credential without a user. */
   NO_USER: 'no_user',
   /** A destination the call names is not on the bundle's egress allow-list (host, scheme or port). */

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   ERR_IDENTITY_SESSION_MISMATCH: 'The MCP session belongs to another user.',
   ERR_IDENTITY_SESSION_REVOKED: 'The session was revoked; sign in again.',
   ERR_IDENTITY_SESSION_IDLE: 'The session was idle past the automatic logoff; sign in again.',
+  ERR_IDENTITY_SESSION_STORE_UNAVAILABLE:
+    'The session store (revocations, activity) could not be reached, so the session cannot be checked; the call is denied. Check that identity.sessions.store (by default the audit store) is up, then retry.',
   ERR_IDENTITY_DELEGATION_INVALID: 'The delegation is not allowed (tokens, scope or depth).',
   ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: 'The token was issued to a client that is not registered as interactive; act for the user through token exchange.',
   ERR_IDENTITY_NOT_ENTITLED: 'The user does not hold the entitlement this action needs.',
@@ -58,6 +60,8 @@ export const ERROR_CODES = {
   ERR_GATEWAY_UPSTREAM_FAILED: 'The upstream server failed the call.',
   ERR_GATEWAY_PAYLOAD_TOO_LARGE: 'The request body is too large.',
   ERR_GATEWAY_SESSION_LIMIT: 'Too many open sessions; close one or retry later.',
+  ERR_GATEWAY_PENDING_STORE_UNAVAILABLE:
+    "The shared store of the decision API's pending authorizations could not be reached; nothing is allowed. Check that the audit store's database is up, then retry.",
   ERR_GATEWAY_SESSION_STORE_UNAVAILABLE: 'The shared MCP session store could not be read or written; retry later.',
   ERR_GATEWAY_CONFLICT: 'The request conflicts with one already in progress.',
   ERR_GATEWAY_CANCELLED: 'The request was cancelled by the caller.',

@@ -5,6 +5,7 @@ export * from './deny-reasons.js';
 export * from './audit-rows.js';
 export * from './audit-writer.js';
 export * from './pipeline.js';
+export * from './pending-authorizations.js';
 export * from './digest.js';
 export * from './canonical.js';
 export * from './identity-ports.js';

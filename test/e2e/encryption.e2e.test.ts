@@ -5,6 +5,7 @@
  * database with the keys, and offline from its export with the checkpoint public key alone. The
  * search index beside the trail holds its terms keyed (`audit.search.indexKey`): no unkeyed hash
  * of the user in it.
+ * A decision-API authorization pending in the shared store is sealed too, and still completes.
  */
 import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { loadVerifyKeys, verifyChain, verifyExport } from '../../src/audit/index
 import { canonicalize } from '../../src/kernel/index.js';
 import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { post } from './http.js';
 
 type TextResult = { content: Array<{ type: string; text?: string }> };
 
@@ -98,5 +100,24 @@ describe('encryption at rest, end to end', () => {
     const head = (await h.auditRecords()).length;
     expect(h.custos.monitor!.startReport()).toMatchObject({ snapshot: 'off' });
     expect(h.custos.monitor!.startReport()!.rowsRead).toBeGreaterThanOrEqual(head - 5); // the whole trail (but rows written during the start)
+  });
+
+  it('seals a pending decision-API authorization (its arguments not in clear beside the trail), which still completes once', async () => {
+    const alice = await h.token('alice');
+    const marker = path.join(h.workspace, 'notes', 'pending-marker-7f3a.md');
+    const authorized = await post(`${h.custos.url}/v1/authorize`, alice, {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: marker },
+      agent: { name: 'framework' },
+      request_id: 'sealed-pending',
+    });
+    expect(authorized.body).toMatchObject({ decision: 'allow' });
+    const counters = readdirSync(h.dir).filter((f) => f.startsWith('audit.counters.sqlite'));
+    expect(counters).toContain('audit.counters.sqlite');
+    const disk = Buffer.concat(counters.map((f) => readFileSync(path.join(h.dir, f))));
+    expect(disk.includes(Buffer.from('sealed-pending'))).toBe(true); // the row is there…
+    expect(disk.includes(Buffer.from('pending-marker-7f3a'))).toBe(false); // …its arguments are not in clear
+    expect((await post(`${h.custos.url}/v1/results`, alice, { request_id: 'sealed-pending', output: 'x' })).status).toBe(200);
+    expect((await post(`${h.custos.url}/v1/results`, alice, { request_id: 'sealed-pending', output: 'x' })).status).toBe(404);
   });
 });

@@ -23,7 +23,7 @@ import { resolveConfig } from '../../src/config/index.js';
 import type { CustosConfigInput } from '../../src/config/index.js';
 import { fetchDevClientToken, fetchDevToken, startDevIdentityProvider } from '../../src/identity/dev-idp/index.js';
 import type { DevIdentityProvider } from '../../src/identity/dev-idp/index.js';
-import type { AuditRecord } from '../../src/kernel/index.js';
+import type { AuditRecord, Clock } from '../../src/kernel/index.js';
 import { startHaproxy } from './balancer.js';
 import type { Balancer } from './balancer.js';
 
@@ -90,6 +90,8 @@ export interface HarnessOptions {
   readonly backchannelLogout?: boolean;
   /** In-process only: wraps the audit store Custos opens (to inject faults behind the store port). */
   readonly decorateAuditStore?: (store: AuditStore) => AuditStore;
+  /** In-process only: the session guard's clock (idle logoff); a test moves it instead of waiting (`offsetClock`). */
+  readonly sessionClock?: Clock;
   /**
    * Run this many `custos serve` replicas (out of process; needs `npm run build`) behind HAProxy on
    * the public port (round-robin, no affinity). They must share a store: set `audit.store` to a
@@ -293,7 +295,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       throw err;
     }
   })();
-  const startInProcess = () => startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore });
+  const startInProcess = () =>
+    startCustos(config, { logger: createLogger('silent'), decorateAuditStore: options.decorateAuditStore, sessionClock: options.sessionClock });
   let running = true;
   const processes: HarnessCustos[] = [];
   const ports: number[] = [];

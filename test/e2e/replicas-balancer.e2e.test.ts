@@ -4,7 +4,8 @@
  * id used with another user's token is refused on a replica that never held it (and an alert
  * row names the caller); revoking a user on one replica ends her sessions on every replica
  * that holds one; the shared rate limit and the trail behave as with one replica (the chain
- * verifies, one intent row per call answered).
+ * verifies, one intent row per call answered). A decision-API authorization given on one replica
+ * is completed (or its hold answered) on another, once, even when two replicas race for it.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { verifyStore } from '../../src/audit/index.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { DEMO_USERS, extendQuickstartBundle, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { post } from './http.js';
 import { startPostgres } from './postgres.js';
 import type { TestPostgres } from './postgres.js';
 
@@ -123,6 +125,71 @@ describe('three replicas behind HAProxy on one PostgreSQL', () => {
     expect(allowed).toHaveLength(READS_PER_MINUTE);
     for (const r of results.filter((x) => x.isError)) expect(JSON.stringify(r.content)).toContain('rate_limited');
   }, 120_000);
+
+  it('take a decision-API authorization to completion on another replica, once: a second completion is refused, even racing', async () => {
+    const alice = await h.token('alice');
+    const [one, two] = [h.replicaUrls[1]!, h.replicaUrls[2]!]; // the live replicas, past the balancer
+    const authorize = (url: string, requestId: string) =>
+      post(`${url}/v1/authorize`, alice, {
+        tool: { server: 'filesystem', name: 'read_text_file' },
+        arguments: { path: handbook },
+        agent: { name: 'framework' },
+        request_id: requestId,
+      });
+    const complete = (url: string, requestId: string) =>
+      post(`${url}/v1/results`, alice, { request_id: requestId, output: { content: [{ type: 'text', text: 'handbook' }] } });
+
+    expect((await authorize(one, 'api-across')).body).toMatchObject({ decision: 'allow', request_id: 'api-across' });
+    answered++;
+    const done = await complete(two, 'api-across');
+    expect(done.status, JSON.stringify(done.body)).toBe(200); // before: 404, the authorization lived in replica one's memory
+    const again = await complete(one, 'api-across');
+    expect(again.status).toBe(404);
+    expect(again.body).toMatchObject({ error: { code: 'ERR_GATEWAY_NOT_FOUND' } });
+
+    // Two completions racing on two replicas: exactly one is recorded.
+    expect((await authorize(two, 'api-race')).body).toMatchObject({ decision: 'allow' });
+    answered++;
+    const raced = await Promise.all([complete(one, 'api-race'), complete(two, 'api-race'), complete(one, 'api-race'), complete(two, 'api-race')]);
+    expect(raced.map((r) => r.status).sort()).toEqual([200, 404, 404, 404]);
+
+    // Through the balancer (round-robin: each leg on the next replica), a few in a row.
+    for (let i = 0; i < 3; i++) {
+      expect((await authorize(h.custos.url, `api-lb-${i}`)).body).toMatchObject({ decision: 'allow' });
+      answered++;
+      expect((await complete(h.custos.url, `api-lb-${i}`)).status).toBe(200);
+    }
+    const rows = await h.auditRecords();
+    for (const id of ['api-across', 'api-race', 'api-lb-0', 'api-lb-1', 'api-lb-2'])
+      expect(rows.filter((r) => r.request_id === id).map((r) => r.event)).toEqual(['intent', 'result']);
+  }, 60_000);
+
+  it("list a hold made on one replica in every replica's pending confirmations, and answer it on another", async () => {
+    const [alice, carol] = await Promise.all([h.token('alice'), h.token('carol')]);
+    const [one, two] = [h.replicaUrls[1]!, h.replicaUrls[2]!];
+    const source = path.join(h.workspace, 'notes', 'to-move.md');
+    writeFileSync(source, 'move me\n');
+    const move = {
+      tool: { server: 'filesystem', name: 'move_file' },
+      arguments: { source, destination: `${source}.moved` },
+      agent: { name: 'framework' },
+      request_id: 'api-held',
+    };
+    expect((await post(`${one}/v1/authorize`, alice, move)).body).toMatchObject({ decision: 'confirm' });
+    const listed = await fetch(`${two}/v1/confirmations/pending`, { headers: { authorization: `Bearer ${carol}` } });
+    expect(listed.status).toBe(200);
+    const list = (await listed.json()) as { scope: unknown; pending: Array<{ request_id: string; channel: string }> };
+    expect(list.scope).toEqual({ api: 'all_replicas', mcp_elicitation: 'replica' });
+    expect(list.pending).toContainEqual(expect.objectContaining({ request_id: 'api-held', channel: 'api' }));
+    const accepted = await post(`${two}/v1/confirmations`, alice, { request_id: 'api-held', outcome: 'accepted' });
+    expect(accepted.body).toMatchObject({ decision: 'allow' });
+    answered++; // the accepted hold's intent row
+    // Answered once: a second answer, on another replica, finds the call allowed, no longer held.
+    expect((await post(`${one}/v1/confirmations`, alice, { request_id: 'api-held', outcome: 'declined' })).body).toMatchObject({
+      error: { code: 'ERR_GATEWAY_CONFLICT' },
+    });
+    expect((await post(`${one}/v1/results`, alice, { request_id: 'api-held', output: { moved: true } })).status).toBe(200);
+  }, 60_000);
 
   it("end a revoked user's session on every replica that holds it, within a second", async () => {
     const client = await h.connect(await h.token('alice'));

@@ -9,6 +9,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createManualClock } from '../../src/gateway/fakes.test-support.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
 import { DEMO_USERS, DEV_CLIENT_ID, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
@@ -191,23 +192,34 @@ describe('session revocation and back-channel logout', () => {
 
 describe('automatic logoff (idle timeout)', () => {
   let h: Harness;
+  // The session guard's clock, moved by the test: no real wait, so a loaded machine cannot turn an active session idle.
+  const clock = createManualClock(Date.now());
   beforeAll(async () => {
     h = await startHarness({
-      configure: (raw) => ({ ...raw, identity: { ...raw.identity, sessions: { idleTimeoutSec: { interactive: 3 } } } }), // 3 s: a loaded CI machine can take over 1 s between two steps of one active session
+      sessionClock: clock,
+      configure: (raw) => ({ ...raw, identity: { ...raw.identity, sessions: { idleTimeoutSec: { interactive: 600 } } } }),
     });
   });
   afterAll(async () => h?.close());
 
-  it('denies an idle session with session_idle under the user, until she signs in again', async () => {
+  it('keeps a session active 599 s after its last call, denies it with session_idle under the user at 601 s, until she signs in again', async () => {
     const alice = await h.token('alice');
     const note = path.join(h.workspace, 'notes/handbook.md');
     const client = await h.connect(alice);
-    expect((await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: note } })).isError).toBeFalsy();
-    await new Promise((r) => setTimeout(r, 4500));
-    await expect(client.callTool({ name: 'filesystem__read_text_file', arguments: { path: note } })).rejects.toThrow(/ERR_IDENTITY_SESSION_IDLE/);
+    const read = () => client.callTool({ name: 'filesystem__read_text_file', arguments: { path: note } });
+    expect((await read()).isError).toBeFalsy();
+    clock.advance(599_000);
+    expect((await read()).isError).toBeFalsy(); // 599 s idle: still active, and this call is activity
+    clock.advance(601_000);
+    await expect(read()).rejects.toThrow(/ERR_IDENTITY_SESSION_IDLE/);
     const row = (await h.auditRecords()).filter((r) => r.event === 'deny').at(-1)!;
     expect(row).toMatchObject({ user: { sub: 'alice', session_id: sidOf(alice) }, policy: { reasons: ['session_idle'] }, tool: { name: 'read_text_file' } });
-    const fresh = await h.connect(await h.token('alice'));
+    await expect(read()).rejects.toThrow(/ERR_IDENTITY_SESSION_IDLE/); // logged off stays logged off
+    // A new sign-in: a new IdP session, its token issued on the provider's (real) clock, so the guard's goes back to it.
+    clock.advance(-1_200_000);
+    const again = await h.token('alice');
+    expect(sidOf(again)).not.toBe(sidOf(alice));
+    const fresh = await h.connect(again);
     expect((await fresh.callTool({ name: 'filesystem__read_text_file', arguments: { path: note } })).isError).toBeFalsy();
   });
 });

@@ -8,6 +8,8 @@
  *    throughout. (Before: calls hung for the whole lock, /healthz stalled for seconds.)
  * 4. While the store is locked or full, /readyz is 503 naming the reason; once it writes
  *    again, it is ready again without a restart, and the trail records the outage.
+ *
+ * Issue 15: the session store (on PostgreSQL) down is a 503 naming it, never an ERR_INTERNAL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdExclusiveLock } from '../../src/audit/index.test-support.js';
@@ -15,6 +17,8 @@ import type { AuditStoreAdmin } from '../../src/audit/index.js';
 import { CustosError } from '../../src/kernel/index.js';
 import { startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { startPostgres } from './postgres.js';
+import type { TestPostgres } from './postgres.js';
 
 const LOCK_MS = 5000;
 /** What the must-show asks; the assertions below are looser so a loaded CI machine cannot flake them. */
@@ -188,5 +192,59 @@ describe('a full disk behind the store port (defect 4)', () => {
     expect(recovered[0]!.detail).toMatchObject({ action: 'audit_store_recovered', reason: 'disk_full' });
     expect((recovered[0]!.detail as { failed_appends: number }).failed_appends).toBeGreaterThanOrEqual(2); // intent, then deny
     expect((await authorize(h, alice, handbook)).body.decision).toBe('allow');
+  });
+});
+
+describe('the session store down (issue 15, item 3)', () => {
+  let h: Harness;
+  let db: TestPostgres;
+  let alice: string;
+  beforeAll(async () => {
+    db = await startPostgres();
+    // The sessions on PostgreSQL, the trail on SQLite: the refusal's row can be written while PostgreSQL is away.
+    h = await startHarness({ configure: (raw) => ({ ...raw, identity: { ...raw.identity, sessions: { ...raw.identity?.sessions, store: db.url } } }) });
+    alice = await h.token('alice');
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+    await db?.stop();
+  });
+
+  it('denies with 503 ERR_IDENTITY_SESSION_STORE_UNAVAILABLE (never a 500, nothing allowed), records it under the user, and recovers', async () => {
+    const handbook = `${h.workspace}/notes/handbook.md`;
+    expect((await authorize(h, alice, handbook)).body.decision).toBe('allow');
+    const rowsBefore = (await h.auditRecords()).length;
+    await db.pause();
+    try {
+      // Revocations are answered from memory while the replica listens; it notices the lost listener and reads the table.
+      const answers: Array<{ status: number; body: { error?: { code?: string; message?: string }; decision?: string } }> = [];
+      for (let i = 0; i < 50 && !answers.some((a) => a.status !== 200); i++) {
+        answers.push(await authorize(h, alice, handbook));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (let i = 0; i < 3; i++) answers.push(await authorize(h, alice, handbook));
+      const refused = answers.filter((a) => a.status !== 200);
+      expect(refused.length).toBeGreaterThanOrEqual(4);
+      for (const a of refused) {
+        expect(a.status).toBe(503);
+        expect(a.body.error?.code).toBe('ERR_IDENTITY_SESSION_STORE_UNAVAILABLE');
+        expect(a.body.error?.message).toMatch(/identity\.sessions\.store/); // names the fix
+        expect(a.body.error?.message).not.toContain(db.url.split('@')[0]!.split(':')[2]!); // never the password
+      }
+      expect(answers.slice(answers.indexOf(refused[0]!)).every((a) => a.status === 503)).toBe(true); // once refused, nothing allowed
+    } finally {
+      await db.resume();
+    }
+    const rows = (await h.auditRecords()).slice(rowsBefore).filter((r) => r.policy.reasons.includes('session_store_unavailable'));
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    for (const r of rows)
+      expect(r).toMatchObject({ event: 'deny', user: { sub: 'alice' }, policy: { decision: 'deny' }, tool: { server: 'filesystem', name: 'read_text_file' } });
+    // The pool reconnects by itself once PostgreSQL is back.
+    let after = await authorize(h, alice, handbook);
+    for (let i = 0; i < 50 && after.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await authorize(h, alice, handbook);
+    }
+    expect(after.body.decision).toBe('allow');
   });
 });

@@ -57,20 +57,26 @@ export function createConfirmationApi(deps: ConfirmationApiDeps): { confirm(req:
     const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
     if (!principal) return;
     const body: ConfirmationBody = parseBody(ConfirmationRequest, await readJsonBody(req, deps.maxBodyBytes));
-    const entry = deps.pending.get(body.request_id);
+    // Answered once, taken atomically on any replica: a second answer, or a results post for a declined call, finds nothing.
+    const entry = await deps.pending.take(body.request_id, principal, true);
     if (!entry) {
+      const other = await deps.pending.get(body.request_id);
+      if (other && (other.owner.sub !== principal.sub || other.owner.iss !== principal.iss)) {
+        await deps.pipeline.recordAlert({ type: CONFIRMATION_FOREIGN_USER, severity: 'high', principal, detail: { request_id: body.request_id } });
+        throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH', 'The authorization belongs to another user.');
+      }
+      if (other && !isHeld(other)) throw new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id was not held for confirmation.');
       await settling.get(body.request_id);
-      throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No held authorization has this request_id (unknown or expired).');
+      throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No held authorization has this request_id (unknown, expired or already answered).');
     }
-    if (entry.owner.sub !== principal.sub || entry.owner.iss !== principal.iss) {
-      await deps.pipeline.recordAlert({ type: CONFIRMATION_FOREIGN_USER, severity: 'high', principal, detail: { request_id: body.request_id } });
-      throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH', 'The authorization belongs to another user.');
+    let outcome;
+    try {
+      outcome = await deps.pipeline.confirm(entry.authorization, body.outcome);
+    } catch (err) {
+      await deps.pending.restore(body.request_id, entry).catch(() => undefined); // the answer is not recorded: it may be given again
+      throw err;
     }
-    if (!isHeld(entry)) throw new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id was not held for confirmation.');
-    // Answered once: a second answer, or a results post for a declined call, finds nothing.
-    deps.pending.delete(body.request_id);
-    const outcome = await deps.pipeline.confirm(entry.authorization, body.outcome);
-    const held = outcome.decision.decision === 'allow' ? deps.pending.add(body.request_id, outcome, principal) : undefined;
+    const held = outcome.decision.decision === 'allow' ? await deps.pending.add(body.request_id, outcome, principal) : undefined;
     sendJson(res, 200, buildDecisionReply(outcome, held));
   }
 

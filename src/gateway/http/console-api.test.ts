@@ -67,7 +67,7 @@ describe('the console routes', () => {
 
     expect(await (await get('/v1/policy/diff?from=a&to=b', 'alice')).json()).toEqual({ from: 'a', to: 'b', files: [] });
     expect((await get('/v1/policy/diff?from=a', 'alice')).status).toBe(400);
-    expect(await (await get('/v1/confirmations/pending', 'alice')).json()).toEqual({ scope: 'replica', pending: [] });
+    expect(await (await get('/v1/confirmations/pending', 'alice')).json()).toEqual({ scope: { api: 'all_replicas', mcp_elicitation: 'replica' }, pending: [] });
     expect((await get('/v1/confirmations/pending', 'bob')).status).toBe(403);
     expect((await get('/v1/policy/versions', 'bob')).status).toBe(403);
     expect(audit.rows.at(-1)).toMatchObject({ user: { sub: 'bob' }, detail: { action: 'console_read_refused', view: 'policy_versions' } });

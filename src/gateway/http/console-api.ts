@@ -7,7 +7,8 @@
  *                                  approvers, shadow-mode disagreements
  *   GET /v1/policy/versions        every activated bundle version kept (policy.stateDir/bundles/HASH)
  *   GET /v1/policy/diff?from=H&to=H the text diff, file by file, between two kept versions
- *   GET /v1/confirmations/pending  confirmations waiting for a human now, in this replica (MCP prompts, decision-API holds)
+ *   GET /v1/confirmations/pending  confirmations waiting for a human now: decision-API holds of every replica (the shared
+ *                                  store), MCP prompts of this replica (each lives with the stream that asks it)
  *   GET /v1/live?minutes=N         the live view's aggregates (1–1440 minutes, default 60)
  *   GET /v1/audit/verify?seq=N     one row's verification: chain, checkpoint, inclusion proof
  * The /v1 reads need a console role; a refusal is an `admin` row `console_read_refused` and a 403.
@@ -27,6 +28,9 @@ import type { PendingConfirmation } from '../confirmations-pending.js';
 
 export const CONSOLE_PREFIX = '/console';
 type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** Where the pending confirmations listed come from, by channel. */
+const PENDING_SCOPE = { api: 'all_replicas', mcp_elicitation: 'replica' } as const;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -64,7 +68,7 @@ export function createConsoleRoutes(deps: {
   pipeline: Pipeline;
   port: ConsolePort;
   /** The confirmations pending in this process (src/gateway/confirmations-pending.ts). */
-  pendingConfirmations?: () => readonly PendingConfirmation[];
+  pendingConfirmations?: () => Promise<readonly PendingConfirmation[]>;
 }): { routes: Array<[string, Route]>; files: Route } {
   const { port } = deps;
   const csp = consoleCsp(port.client.issuer);
@@ -128,7 +132,7 @@ export function createConsoleRoutes(deps: {
       'GET /v1/confirmations/pending',
       async (req, res) => {
         if (await reader(req, res, 'confirmations_pending'))
-          sendJson(res, 200, { scope: 'replica', pending: deps.pendingConfirmations?.() ?? [] }, { 'cache-control': 'no-store' });
+          sendJson(res, 200, { scope: PENDING_SCOPE, pending: (await deps.pendingConfirmations?.()) ?? [] }, { 'cache-control': 'no-store' });
       },
     ],
     [

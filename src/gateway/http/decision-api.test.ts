@@ -3,12 +3,26 @@ import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
 import { createFakePolicy, createManualClock, createTestPipeline, fakeGatewayDeps, SECRET_MARKER } from '../fakes.test-support.js';
+import { CustosError } from '../../kernel/index.js';
+import type { PendingAuthorizationStore } from '../../kernel/index.js';
+import { createMemoryPendingAuthorizations } from './pending-store.js';
 
 const policy = createFakePolicy([(i) => (i.tool.name === 'drop_table' ? 'deny' : undefined), (i) => (i.tool.name === 'wire_money' ? 'confirm' : undefined)]);
 const { pipeline, audit } = createTestPipeline(policy);
 const clock = createManualClock();
 let server: GatewayServer;
 let auditUp = true;
+let pendingUp = true;
+
+/** The shared pending store, which a test can take down (every operation then fails as the SQL store's do). */
+function createSwitchablePendingStore(): PendingAuthorizationStore {
+  const inner = createMemoryPendingAuthorizations();
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      pendingUp ? fn(...args) : Promise.reject(new CustosError('ERR_GATEWAY_PENDING_STORE_UNAVAILABLE'));
+  return { put: guard(inner.put), get: guard(inner.get), take: guard(inner.take), sweep: guard(inner.sweep), list: guard(inner.list), close: inner.close };
+}
 
 async function post(
   path: string,
@@ -37,6 +51,7 @@ beforeAll(async () => {
   const gateway = createGateway(
     fakeGatewayDeps(pipeline, policy, {
       clock,
+      pendingStore: createSwitchablePendingStore(),
       readiness: {
         audit: () => (auditUp ? { state: 'ok' } : { state: 'failing', reason: 'disk_full', since: '2030-01-01T00:00:00.000Z', failedAppends: 2 }),
         issuers: () => [{ issuer: 'https://idp.test' }],
@@ -47,6 +62,25 @@ beforeAll(async () => {
   server = await startGatewayServer(gateway, { host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => server?.close());
+
+describe('the shared pending store down', () => {
+  it('refuses authorize and results with 503 ERR_GATEWAY_PENDING_STORE_UNAVAILABLE, never an allow; the authorization survives the outage', async () => {
+    expect((await post('/v1/authorize', call({ request_id: 'req-pending-down' }), 'alice')).json.decision).toBe('allow');
+    pendingUp = false;
+    try {
+      const refused = await post('/v1/authorize', call({ request_id: 'req-pending-down-2' }), 'alice');
+      expect(refused.status).toBe(503);
+      expect(refused.json).toEqual({ error: { code: 'ERR_GATEWAY_PENDING_STORE_UNAVAILABLE', message: expect.stringContaining('nothing is allowed') } });
+      const results = await post('/v1/results', { request_id: 'req-pending-down', output: 'x' }, 'alice');
+      expect(results.status).toBe(503);
+      expect(results.json.error.code).toBe('ERR_GATEWAY_PENDING_STORE_UNAVAILABLE');
+    } finally {
+      pendingUp = true;
+    }
+    expect((await post('/v1/results', { request_id: 'req-pending-down', output: 'x' }, 'alice')).status).toBe(200);
+    expect((await post('/v1/results', { request_id: 'req-pending-down', output: 'x' }, 'alice')).status).toBe(404); // once
+  });
+});
 
 describe('POST /v1/authorize', () => {
   it('allows, returning the decision, the policy pins and the redacted arguments', async () => {
@@ -157,6 +191,21 @@ describe('POST /v1/authorize', () => {
 });
 
 describe('POST /v1/results', () => {
+  it('keeps the authorization pending when its result row cannot be written, so the result is reported again, once', async () => {
+    await post('/v1/authorize', call({ request_id: 'req-res-retry' }), 'alice');
+    audit.failing = true;
+    try {
+      const res = await post('/v1/results', { request_id: 'req-res-retry', output: 'x' }, 'alice');
+      expect(res.status).toBe(503);
+      expect(res.json.error.code).toBe('ERR_AUDIT_UNAVAILABLE');
+    } finally {
+      audit.failing = false;
+    }
+    expect((await post('/v1/results', { request_id: 'req-res-retry', output: 'x' }, 'alice')).status).toBe(200);
+    expect((await post('/v1/results', { request_id: 'req-res-retry', output: 'x' }, 'alice')).status).toBe(404);
+    expect(audit.rows.filter((r) => r.request_id === 'req-res-retry').map((r) => r.event)).toEqual(['intent', 'result']);
+  });
+
   it('returns the redacted output and records the result row under the same request_id', async () => {
     await post('/v1/authorize', call({ request_id: 'req-res-1' }), 'alice');
     const res = await post('/v1/results', { request_id: 'req-res-1', output: { rows: [`key=${SECRET_MARKER}`, 'plain'] } }, 'alice');

@@ -53,6 +53,8 @@ function describeBody(body: unknown): BodyHint {
   };
 }
 
+const alreadyPending = (): CustosError => new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id is already pending.');
+
 export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
   /** The body as a ToolCall; the pipeline's stages do the rest (tier check, break-glass, tenancy, decision…). */
   function buildCall(principal: Principal, body: AuthorizeRequest, req: IncomingMessage): ToolCall {
@@ -79,15 +81,14 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
     if (!principal) return;
     const body = parseBody(AuthorizeRequest, await readBody(req, principal));
-    if (body.request_id !== undefined && deps.pending.get(body.request_id)) {
-      throw new CustosError('ERR_GATEWAY_CONFLICT', 'The request_id is already pending.');
-    }
+    if (body.request_id !== undefined && (await deps.pending.get(body.request_id))) throw alreadyPending();
     // A confirm decision is held (a confirm row) until the framework reports the human's answer.
     const authorization = await deps.pipeline.authorize(buildCall(principal, body, req), { confirmation: { channel: API_CONFIRMATION_CHANNEL } });
     const call = authorization.call;
     if (authorization.exceeded) throw inputTooComplex(authorization.exceeded, { request_id: call.requestId });
     const kept = authorization.decision.decision === 'allow' || (authorization.decision.decision === 'confirm' && authorization.record.event === 'confirm');
-    const pending = kept ? deps.pending.add(call.requestId, authorization, principal) : undefined;
+    const pending = kept ? await deps.pending.add(call.requestId, authorization, principal) : undefined;
+    if (kept && !pending) throw alreadyPending(); // another replica took the id meanwhile
     sendJson(res, 200, buildDecisionReply(authorization, pending));
   }
 
@@ -95,15 +96,22 @@ export function createDecisionApi(deps: DecisionApiDeps): DecisionApi {
     const principal = await deps.auth.authenticate(req, res, { kind: 'tool' });
     if (!principal) return;
     const body = parseBody(ResultsRequest, await readBody(req, principal));
-    const pending = deps.pending.get(body.request_id);
-    if (!pending) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No pending authorization has this request_id (unknown or expired).');
-    if (pending.owner.sub !== principal.sub || pending.owner.iss !== principal.iss) {
-      throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH', 'The authorization belongs to another user.');
+    // Taken atomically (on any replica): a second completion, even racing this one, finds nothing.
+    const pending = await deps.pending.take(body.request_id, principal, false);
+    if (!pending) {
+      const other = await deps.pending.get(body.request_id);
+      if (other && (other.owner.sub !== principal.sub || other.owner.iss !== principal.iss))
+        throw new CustosError('ERR_IDENTITY_SESSION_MISMATCH', 'The authorization belongs to another user.');
+      if (other) throw new CustosError('ERR_GATEWAY_CONFLICT', 'The call is held for confirmation: report the answer first.');
+      throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No pending authorization has this request_id (unknown, expired or already completed).');
     }
-    if (pending.authorization.decision.decision !== 'allow')
-      throw new CustosError('ERR_GATEWAY_CONFLICT', 'The call is held for confirmation: report the answer first.');
-    const completion = await deps.pipeline.complete(pending.authorization, { output: body.output, error: body.error });
-    deps.pending.delete(body.request_id);
+    let completion;
+    try {
+      completion = await deps.pipeline.complete(pending.authorization, { output: body.output, error: body.error });
+    } catch (err) {
+      await deps.pending.restore(body.request_id, pending).catch(() => undefined); // the result row is not written: it may be reported again
+      throw err;
+    }
     sendJson(res, 200, {
       output: completion.output.value ?? null,
       redactions: { count: completion.output.count, types: completion.output.types },

@@ -24,6 +24,7 @@ const REASONS: Partial<Record<string, DenyReason>> = {
   ERR_IDENTITY_SESSION_REVOKED: DENY_REASONS.SESSION_REVOKED,
   ERR_IDENTITY_SESSION_IDLE: DENY_REASONS.SESSION_IDLE,
   ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: DENY_REASONS.NO_USER,
+  ERR_IDENTITY_SESSION_STORE_UNAVAILABLE: DENY_REASONS.SESSION_STORE_UNAVAILABLE,
 };
 
 interface Described {
@@ -80,14 +81,20 @@ export async function admitSession(
   const { tier } = deps.deriveAgent(principal, { name: 'unknown' }).agent;
   try {
     await deps.sessions.check(principal, tier);
+    await deps.sessions.touch(principal, tier);
   } catch (err) {
     const reason = isCustosError(err) ? REASONS[err.code] : undefined;
     if (!reason || !isCustosError(err)) throw err instanceof CustosError ? err : new CustosError('ERR_INTERNAL', undefined, { cause: err });
     deps.logger.warn({ sub: principal.sub, reason }, 'request refused: session not active');
+    if (reason === DENY_REASONS.SESSION_STORE_UNAVAILABLE) {
+      // Often the trail's database too (one PostgreSQL): the refusal is recorded when it can be, and answered either way.
+      await recordRefusal(deps, req, principal, err.code, reason).catch((e: unknown) => deps.logger.warn({ err: e }, 'the refusal could not be recorded'));
+      sendError(res, err, deps.logger);
+      return false;
+    }
     await recordRefusal(deps, req, principal, err.code, reason);
     sendError(res, err, deps.logger, { 'www-authenticate': challenge });
     return false;
   }
-  await deps.sessions.touch(principal, tier);
   return true;
 }

@@ -2,6 +2,7 @@
 import { CustosError } from '../../kernel/index.js';
 import { openPostgresSessionStore } from './postgres-store.js';
 import { openSqliteSessionStore } from './sqlite-store.js';
+import { failClosedSessionStore } from './fail-closed-store.js';
 import { sealSessionStore } from './sealed-store.js';
 import type { SessionKeys } from './sealed-store.js';
 import type { SessionMeta, SessionStore } from './types.js';
@@ -13,7 +14,7 @@ export async function openSessionStore(location: string, options: { busyTimeoutM
   else if (/^postgres(ql)?:\/\//.test(location)) inner = await openPostgresSessionStore(location);
   else throw new CustosError('ERR_CONFIG_INVALID', 'identity.sessions.store must be sqlite:PATH or a postgres:// URL.');
   try {
-    return await sealSessionStore(inner, options.keys);
+    return failClosedSessionStore(await sealSessionStore(inner, options.keys));
   } catch (err) {
     await inner.close();
     throw err;
