@@ -206,7 +206,12 @@ describe('sqlite writer thread', () => {
     expect((await store.settings()).synchronous).toBe(2); // FULL again for every other commit
     const mixed = await Promise.all([store.append(makeEntry(3)), store.append(makeEntry(4), { durability: 'written' })]);
     expect(mixed.map((r) => r.seq)).toEqual([2, 3]);
-    expect(await store.stats()).toEqual({ commits: 2, rows: 3, syncs: 1 });
+    // The two appends share a batch unless the writer picked up the first one alone (a loaded machine):
+    // either way the commit holding the durable append is synchronous itself, so it is the one commit no sync follows.
+    const { commits, rows, syncs } = await store.stats();
+    expect(rows).toBe(3);
+    expect([2, 3]).toContain(commits);
+    expect(commits - syncs).toBe(1);
     expect(await verifyChain(store.readRaw())).toMatchObject({ ok: true, count: 3 });
   });
 
