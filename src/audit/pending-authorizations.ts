@@ -131,7 +131,12 @@ function openSqlite(file: string, busyTimeoutMs: number, sealer: Sealer): Pendin
   const statements = new Map<string, Database.Statement>();
   const prepared = (sql: string): Database.Statement => {
     let s = statements.get(sql);
-    if (!s) statements.set(sql, (s = db.prepare(sql.replace(/\$\d+/g, '?')))); // each $n appears once, in order
+    if (!s) {
+      // `?` binds by position: the rewrite is right only while $1…$n each stand once, in that order (checked, not assumed).
+      const order = [...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1]));
+      if (order.some((n, i) => n !== i + 1)) throw new Error(`pending authorizations: placeholders out of order in ${sql}`);
+      statements.set(sql, (s = db.prepare(sql.replace(/\$\d+/g, '?'))));
+    }
     return s;
   };
   return bindStore(
