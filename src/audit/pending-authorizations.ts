@@ -99,9 +99,9 @@ function bindStore(run: Run, close: () => Promise<void>, sealer: Sealer): Pendin
     },
     async sweep(now, maxLive) {
       const expired = (await exec(SQL.expired, [now])).rows.map((r) => ({ row: open(r), cause: 'expired' as const }));
+      if (maxLive === undefined) return expired;
       const [counted] = (await exec(SQL.count, [])).rows as unknown as Array<{ n: number | string }>;
-      const live = Number(counted?.n ?? 0);
-      const over = live - maxLive + 1;
+      const over = Number(counted?.n ?? 0) - maxLive + 1;
       const bound = over > 0 ? (await exec(SQL.oldest, [over])).rows.map((r) => ({ row: open(r), cause: 'bound' as const })) : [];
       return [...expired, ...bound];
     },

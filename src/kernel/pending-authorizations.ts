@@ -23,8 +23,8 @@ export interface PendingAuthorizationStore {
   get(requestId: string, now: number): Promise<PendingAuthorizationRow | undefined>;
   /** Removes and returns the live row when it is `owner`'s and `held` matches; atomic: one caller (on any replica) gets it. */
   take(requestId: string, owner: PendingAuthorizationRow['owner'], held: boolean, now: number): Promise<PendingAuthorizationRow | undefined>;
-  /** Removes and returns the rows expired at `now`, then the oldest while `maxLive` or more are left; each row to one caller only. */
-  sweep(now: number, maxLive: number): Promise<Array<{ readonly row: PendingAuthorizationRow; readonly cause: 'expired' | 'bound' }>>;
+  /** Removes and returns the rows expired at `now`, then (with a bound) the oldest while `maxLive` or more are left; each row to one caller only. */
+  sweep(now: number, maxLive?: number): Promise<Array<{ readonly row: PendingAuthorizationRow; readonly cause: 'expired' | 'bound' }>>;
   /** Every live row, oldest first. */
   list(now: number): Promise<PendingAuthorizationRow[]>;
   close(): Promise<void>;

@@ -4,8 +4,10 @@
  * PendingAuthorizationStore port. Served, that is the store the replicas share
  * (src/audit/pending-authorizations.ts), so the next leg may reach any replica; `take` is atomic,
  * so each leg runs once. Without one (unit tests), an in-memory store of the same contract.
- * Expired entries (and the oldest past the bound) are dropped on the next use, each by one replica,
- * which tells its eviction listeners (a held call's timeout row).
+ * Expired entries (and the oldest past the bound) are dropped, each by one replica, which tells its
+ * eviction listeners (a held call's timeout row): on every `add` (with the bound), and on reads at
+ * most once per EXPIRY_SWEEP_MS (reads skip expired rows themselves; the sweep only tells the
+ * listeners), so a result or a listing costs the shared store one query, not three.
  */
 import type { Authorization, Clock, PendingAuthorizationRow, PendingAuthorizationStore } from '../../kernel/index.js';
 
@@ -32,6 +34,9 @@ export interface PendingStore {
 
 export type EvictionListener = (requestId: string, entry: PendingAuthorization, cause: 'expired' | 'bound') => void;
 
+/** How often reads sweep expired entries (by the store's clock). */
+const EXPIRY_SWEEP_MS = 1000;
+
 const isHeld = (authorization: Authorization): boolean => authorization.decision.decision === 'confirm';
 const entryOf = (row: PendingAuthorizationRow): PendingAuthorization => ({ authorization: row.authorization, owner: row.owner, expiresAt: row.expiresAt });
 
@@ -40,9 +45,14 @@ export function createPendingStore(options: { ttlMs: number; maxEntries: number;
   const listeners: EvictionListener[] = [];
   const now = (): number => options.clock.now().getTime();
 
-  async function sweep(maxLive = Number.MAX_SAFE_INTEGER): Promise<void> {
-    for (const { row, cause } of await store.sweep(now(), maxLive)) for (const listener of listeners) listener(row.requestId, entryOf(row), cause);
+  let sweptAt = -Infinity;
+
+  async function sweep(maxLive?: number): Promise<void> {
+    sweptAt = now();
+    for (const { row, cause } of await store.sweep(sweptAt, maxLive)) for (const listener of listeners) listener(row.requestId, entryOf(row), cause);
   }
+
+  const sweepIfDue = (): Promise<void> => (now() - sweptAt >= EXPIRY_SWEEP_MS ? sweep() : Promise.resolve());
 
   async function put(requestId: string, entry: PendingAuthorization): Promise<boolean> {
     const row = { ...entry, requestId, owner: { sub: entry.owner.sub, iss: entry.owner.iss }, held: isHeld(entry.authorization) };
@@ -56,12 +66,12 @@ export function createPendingStore(options: { ttlMs: number; maxEntries: number;
       return (await put(requestId, entry)) ? entry : undefined;
     },
     async get(requestId) {
-      await sweep();
+      await sweepIfDue();
       const row = await store.get(requestId, now());
       return row && entryOf(row);
     },
     async take(requestId, owner, held) {
-      await sweep();
+      await sweepIfDue();
       const row = await store.take(requestId, owner, held, now());
       return row && entryOf(row);
     },
@@ -69,7 +79,7 @@ export function createPendingStore(options: { ttlMs: number; maxEntries: number;
       await put(requestId, entry);
     },
     async entries() {
-      await sweep();
+      await sweepIfDue();
       return (await store.list(now())).map((row) => [row.requestId, entryOf(row)]);
     },
     onEvict: (listener) => void listeners.push(listener),
@@ -102,7 +112,7 @@ export function createMemoryPendingAuthorizations(): PendingAuthorizationStore {
       for (const row of rows.values()) if (!live(row, now)) dropped.push({ row, cause: 'expired' });
       for (const { row } of dropped) rows.delete(row.requestId);
       for (const row of rows.values()) {
-        if (rows.size < maxLive) break;
+        if (maxLive === undefined || rows.size < maxLive) break;
         rows.delete(row.requestId);
         dropped.push({ row, cause: 'bound' });
       }
