@@ -1,7 +1,9 @@
 /**
  * A real load balancer for the multi-replica tests and benchmarks: Debian's HAProxy, HTTP mode,
  * round-robin with no affinity of any kind, health-checking each replica's `/healthz` every
- * 250 ms (two failures take it out). A request that could not connect (a replica just killed) is retried on another one;
+ * 250 ms (two failures take it out). A request that could not connect (a replica just killed) is retried on another one
+ * (each request opens its own connection to a replica: a reused idle one to a replica killed since would fail the request
+ * after it was sent, which is not retried);
  * nothing that reached a replica is retried.
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +30,7 @@ export function haproxyConfig(port: number, backends: readonly number[]): string
     '  retries 3',
     '  option redispatch 1',
     '  retry-on conn-failure',
+    '  http-reuse never',
     'frontend custos',
     `  bind 127.0.0.1:${port}`,
     '  default_backend replicas',
