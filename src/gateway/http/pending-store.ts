@@ -5,8 +5,8 @@
  * (src/audit/pending-authorizations.ts), so the next leg may reach any replica; `take` is atomic,
  * so each leg runs once. Without one (unit tests), an in-memory store of the same contract.
  * Expired entries (and the oldest past the bound) are dropped, each by one replica, which tells its
- * eviction listeners (a held call's timeout row): on every `add` (with the bound), and on reads at
- * most once per EXPIRY_SWEEP_MS (reads skip expired rows themselves; the sweep only tells the
+ * eviction listeners (a held call's timeout row): on every `add` (with the bound), on a `take` that
+ * finds nothing (a late answer), and on other reads at most once per EXPIRY_SWEEP_MS (reads skip expired rows themselves; the sweep only tells the
  * listeners), so a result or a listing costs the shared store one query, not three.
  */
 import type { Authorization, Clock, PendingAuthorizationRow, PendingAuthorizationStore } from '../../kernel/index.js';
@@ -73,6 +73,7 @@ export function createPendingStore(options: { ttlMs: number; maxEntries: number;
     async take(requestId, owner, held) {
       await sweepIfDue();
       const row = await store.take(requestId, owner, held, now());
+      if (!row) await sweep(); // a late answer: its expired hold is dropped (and its timeout row written) now, as before the 404
       return row && entryOf(row);
     },
     async restore(requestId, entry) {
