@@ -14,11 +14,22 @@
  * checkout) adds that build's verifyExport on one thread to part 2, interleaved. Benchmarks
  * measure; they never fail.
  */
+import { statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LeafTree, createAuditStore, hashRowLeaf, loadVerifyKeys, proveInclusion, proveMany, verifyExport, verifyProof } from '../src/audit/index.js';
-import type { AuditStoreAdmin } from '../src/audit/index.js';
+import {
+  LeafTree,
+  createAuditStore,
+  hashRowLeaf,
+  loadVerifyKeys,
+  proveInclusion,
+  proveMany,
+  verifyExport,
+  verifyExportFile,
+  verifyProof,
+} from '../src/audit/index.js';
+import type { AuditStoreAdmin, ExportReport } from '../src/audit/index.js';
 import type { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { computeRecordHash } from '../src/audit/chain-hash.js';
 import { createMemoryAudit, makeEntry, makeSignedTrail, makeTempDir } from '../src/audit/index.test-support.js';
@@ -44,9 +55,17 @@ import { summarize } from './stats.js';
 const N = Number(process.env.BENCH_N ?? 2000);
 const VERIFY_N = Number(process.env.BENCH_VERIFY_N ?? 100_000);
 const SINK_N = Number(process.env.BENCH_SINK_N ?? 2000);
+/** Runs of each verifier (interleaved) and the thread counts of verifyExportFile measured. */
+const VERIFY_RUNS = Number(process.env.BENCH_VERIFY_RUNS ?? 3);
+const VERIFY_THREADS = (process.env.BENCH_VERIFY_THREADS ?? '1,2,3').split(',').map(Number);
 const WRITERS = [64, 256];
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+interface Run {
+  wall: number;
+  cpu: number;
+}
 
 interface Durable {
   rowsPerSec: number;
@@ -129,22 +148,22 @@ function verifyAsBefore(lines: readonly string[]): number {
 async function verification(): Promise<void> {
   const { lines, publicPem } = makeSignedTrail(VERIFY_N);
   const keys = loadVerifyKeys([publicPem]);
-  const bytes = lines.reduce((a, l) => a + l.length + 1, 0);
+  const dir = makeTempDir();
+  const file = path.join(dir.path, 'export.jsonl');
+  writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
+  const bytes = statSync(file).size;
   console.log(
-    `\n2. offline verification of an export: ${fmt(VERIFY_N)} rows (${(bytes / 1e6).toFixed(1)} MB), a signed checkpoint every 1000; 3 runs each, interleaved`,
+    `\n2. offline verification of an export: ${fmt(VERIFY_N)} rows (${(bytes / 1e6).toFixed(1)} MB), a signed checkpoint every 1000; ${VERIFY_RUNS} runs each, interleaved`,
   );
   // On a loaded machine wall time measures the load; CPU time (this process, all threads) measures the work.
-  const measure = async (fn: () => unknown): Promise<{ wall: number; cpu: number }> => {
+  const measure = async (fn: () => Promise<ExportReport> | number): Promise<Run> => {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await fn();
+    const report = await fn();
     const c = process.cpuUsage(c0);
+    if (typeof report !== 'number' && (!report.ok || report.checkpoints !== Math.floor(VERIFY_N / 1000))) throw new Error('the bench trail did not verify');
     return { wall: VERIFY_N / ((performance.now() - t0) / 1000), cpu: VERIFY_N / ((c.user + c.system) / 1e6) };
   };
-  const before: Array<{ wall: number; cpu: number }> = [];
-  const oneThread: Array<{ wall: number; cpu: number }> = [];
-  const now: Array<{ wall: number; cpu: number }> = [];
-  const baseline: Array<{ wall: number; cpu: number }> = [];
   // Opt-in (BENCH_BASELINE_ROOT=DIR, another built checkout, e.g. main's): that build's verifyExport on this thread, interleaved.
   const baseRoot = process.env.BENCH_BASELINE_ROOT;
   const base = baseRoot
@@ -153,33 +172,33 @@ async function verification(): Promise<void> {
         loadVerifyKeys: typeof loadVerifyKeys;
       })
     : undefined;
-  const verify = (threads?: number) => async () => {
-    const report = await verifyExport(lines, { keys, ...(threads === undefined ? {} : { threads }) });
-    if (!report.ok || report.checkpoints !== Math.floor(VERIFY_N / 1000)) throw new Error('the bench trail did not verify');
-  };
-  for (let run = 0; run < 3; run += 1) {
-    before.push(await measure(() => verifyAsBefore(lines)));
-    oneThread.push(await measure(verify(1)));
-    now.push(await measure(verify(os.cpus().length)));
-    if (base)
-      baseline.push(
-        await measure(async () => {
-          const report = await base.verifyExport(lines, { keys: base.loadVerifyKeys([publicPem]), threads: 1 });
-          if (!report.ok) throw new Error('the bench trail did not verify with the baseline');
-        }),
-      );
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
-  const show = (label: string, runs: Array<{ wall: number; cpu: number }>) =>
+  const variants: Array<[string, () => Promise<ExportReport> | number]> = [
+    ...(process.env.BENCH_VERIFY_BEFORE === '1' ? [['previous work (parse ×2, canonicalise ×2)', () => verifyAsBefore(lines)] as [string, () => number]] : []),
+    ...(base
+      ? [
+          ['baseline build: verifyExport(lines), threads: 1', () => base.verifyExport(lines, { keys: base.loadVerifyKeys([publicPem]), threads: 1 })] as [
+            string,
+            () => Promise<ExportReport>,
+          ],
+        ]
+      : []),
+    ['verifyExport(lines), threads: 1', () => verifyExport(lines, { keys, threads: 1 })],
+    ['verifyExport(lines), 2 worker threads', () => verifyExport(lines, { keys, threads: 2 })],
+    ...VERIFY_THREADS.map((t): [string, () => Promise<ExportReport>] => [
+      t === 1 ? 'verifyExportFile, threads: 1' : `verifyExportFile, ${t} worker threads`,
+      () => verifyExportFile(file, { keys, threads: t }),
+    ]),
+  ];
+  const runs = variants.map((): Run[] => []);
+  for (let run = 0; run < VERIFY_RUNS; run += 1) for (const [i, [, fn]] of variants.entries()) runs[i]!.push(await measure(fn));
+  dir.remove();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const [i, [label]] of variants.entries()) {
+    const r = runs[i]!;
     console.log(
-      `${label.padEnd(52)} ${fmt(median(runs.map((r) => r.wall))).padStart(8)} rows/s wall  ${fmt(median(runs.map((r) => r.cpu))).padStart(8)} rows per CPU-second  (wall runs ${runs.map((r) => fmt(r.wall)).join(', ')})`,
+      `${label.padEnd(52)} ${fmt(median(r.map((x) => x.wall))).padStart(8)} rows/s wall  ${fmt(median(r.map((x) => x.cpu))).padStart(8)} rows per CPU-second  (wall runs ${r.map((x) => fmt(x.wall)).join(', ')})`,
     );
-  show('previous work (parse ×2, canonicalise ×2)', before);
-  if (base) show('baseline build: verifyExport (threads: 1)', baseline);
-  show('verifyExport, this thread only (threads: 1)', oneThread);
-  show(`verifyExport on ${os.cpus().length} worker threads`, now);
-  const ratio = (pick: (r: { wall: number; cpu: number }) => number) => (median(now.map(pick)) / median(before.map(pick))).toFixed(1);
-  console.log(`ratio: ×${ratio((r) => r.wall)} wall, ×${ratio((r) => r.cpu)} CPU`);
+  }
 }
 
 async function proofs(): Promise<void> {

@@ -36,7 +36,7 @@ export {
 export type { Checkpoint, CheckpointCheck, CheckpointSigner } from './checkpoint.js';
 export { createCheckpointer, withCheckpoints } from './checkpointer.js';
 export type { Checkpointer, CheckpointerOptions } from './checkpointer.js';
-export { verifyExport } from './verify-export.js';
+export { verifyExport, verifyExportFile } from './verify-export.js';
 export type { ExportReport, ExportVerifyOptions, Finding, FindingKind } from './verify-export.js';
 export { PROOF_SCHEMA, proveInclusion, proveMany, verifyProof } from './prove.js';
 export { DEK_MAX_ROWS, createSealer, isSealedText } from './sealing.js';

@@ -6,6 +6,8 @@
  * reaches it and agrees with it. What is wrong is named, not just located.
  */
 import type { KeyObject } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import type { AuditRecord } from '../kernel/index.js';
 import { verifyCheckpointSignature } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -13,7 +15,7 @@ import { LeafTree, hashRowLeaf, verifyConsistency } from './merkle.js';
 import { purgedRanges } from './retention-format.js';
 import type { ChainHead, VerifyReport } from './types.js';
 import { ChainWalk } from './verify-chain.js';
-import { checkChunkHere, createChunkPool, verifyThreads } from './verify-parallel.js';
+import { checkTaskHere, createChunkPool, rangeLines, verifyThreads } from './verify-parallel.js';
 import type { ChunkCheck, ChunkPool } from './verify-parallel.js';
 
 export type FindingKind =
@@ -68,9 +70,45 @@ type Lines = AsyncIterable<string> | Iterable<string>;
  * Verifies the lines in one streaming pass, each parsed once: the chain, then the Merkle
  * tree over the verified rows for every checkpoint. Chunks of rows are checked on worker
  * threads (verify-parallel.ts) and joined here; only when the chain breaks are the lines after
- * the break kept, to name what happened.
+ * the break kept, to name what happened. Lines held in memory are copied to the workers
+ * (structured clone): an export in a file is verified faster by verifyExportFile.
  */
 export async function verifyExport(lines: Lines, options: ExportVerifyOptions): Promise<ExportReport> {
+  return verifyChunks(options, (poolFor) => lineJobs(lines, poolFor));
+}
+
+/**
+ * verifyExport of a JSONL export file, its lines read as the CLI's line reader reads them (split
+ * at `\n`, `\r\n` or `\r`, empty lines skipped). The file is cut into byte ranges at line
+ * starts, and each worker reads its own ranges and checks their bytes (no row text copied between
+ * threads, a row's hash taken over its bytes); a file that is not a regular file (a pipe) is read
+ * as a stream of lines.
+ */
+export async function verifyExportFile(file: string, options: ExportVerifyOptions): Promise<ExportReport> {
+  const fd = openSync(file, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return await verifyExport(streamLines(file), options);
+    return await verifyChunks(options, (poolFor) => fileJobs(fd, stat.size, poolFor));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function* streamLines(file: string): AsyncGenerator<string> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) if (line.length > 0) yield line;
+}
+
+/** A chunk of the export: its check (started when the walk takes it on), and its lines (read only to walk it row by row). */
+interface ChunkJob {
+  start(): Promise<ChunkCheck>;
+  lines(): readonly string[];
+}
+
+type PoolFor = () => ChunkPool | undefined;
+
+async function verifyChunks(options: ExportVerifyOptions, jobsOf: (poolFor: PoolFor) => AsyncIterable<ChunkJob> | Iterable<ChunkJob>): Promise<ExportReport> {
   const leafHashes: Uint8Array[] = [];
   const checkpointRows: AuditRecord[] = [];
   const purgeRows: AuditRecord[] = [];
@@ -90,13 +128,18 @@ export async function verifyExport(lines: Lines, options: ExportVerifyOptions): 
   const poolFor = (): ChunkPool | undefined => (pool ??= threads > 1 ? createChunkPool(threads) : undefined);
   let tail: Tail;
   try {
-    tail = await walkChunks(lines, walk, poolFor, (chunk, check) => {
-      const special = check.special.map((i) => JSON.parse(chunk[i]!) as AuditRecord);
-      if (!walk.advance(chunk.length, check.first, check.last, special)) return false;
-      leafHashes.push(check.leaves);
-      special.forEach(keep);
-      return true;
-    });
+    tail = await walkChunks(
+      jobsOf(poolFor),
+      () => (pool ? 2 * pool.threads : 0),
+      walk,
+      (check) => {
+        const special = check.special.map((text) => JSON.parse(text) as AuditRecord);
+        if (!walk.advance(check.rows, check.first, check.last, special)) return false;
+        leafHashes.push(check.leaves);
+        special.forEach(keep);
+        return true;
+      },
+    );
   } finally {
     await pool?.close();
   }
@@ -136,57 +179,87 @@ interface Tail {
 type CleanChunk = Extract<ChunkCheck, { clean: true }>;
 
 const CHUNK_ROWS = 4096;
+/** The byte ranges a file is cut into (about 2,300 rows of 0.9 KB). */
+const CHUNK_BYTES = 2 * 1024 * 1024;
+
+/** Lines held in memory, in chunks of CHUNK_ROWS; the pool (if any) from the first full chunk on. */
+async function* lineJobs(lines: Lines, poolFor: PoolFor): AsyncGenerator<ChunkJob> {
+  let chunk: string[] = [];
+  let pool: ChunkPool | undefined;
+  const job = (rows: string[]): ChunkJob => {
+    pool ??= rows.length === CHUNK_ROWS ? poolFor() : undefined;
+    const p = pool;
+    // Without workers the chunk is checked here, the same way: cheaper per row than stepping the walk through it.
+    return { start: () => (p ? p.check({ lines: rows }) : Promise.resolve(checkTaskHere({ lines: rows }))), lines: () => rows };
+  };
+  if (Symbol.iterator in lines) {
+    for (const line of lines) {
+      if (chunk.push(line) < CHUNK_ROWS) continue;
+      yield job(chunk);
+      chunk = [];
+    }
+  } else {
+    for await (const line of lines) {
+      if (chunk.push(line) < CHUNK_ROWS) continue;
+      yield job(chunk);
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield job(chunk);
+}
+
+/** An export file in byte ranges of CHUNK_BYTES; the pool (if any) when there is more than one. */
+function* fileJobs(fd: number, size: number, poolFor: PoolFor): Generator<ChunkJob> {
+  const pool = size > CHUNK_BYTES ? poolFor() : undefined;
+  for (let from = 0; from < size; from += CHUNK_BYTES) {
+    const task = { fd, from, to: Math.min(size, from + CHUNK_BYTES), size };
+    yield { start: () => (pool ? pool.check(task) : Promise.resolve(checkTaskHere(task))), lines: () => rangeLines(fd, task.from, task.to, size) };
+  }
+}
 
 /**
- * Walks the lines in chunks of CHUNK_ROWS. Full chunks go to the pool (`poolFor`), up to two per
- * thread checked ahead; without a pool (one thread, or a short export) each chunk is checked on
- * this thread (`checkChunkHere`). A clean chunk is handed to `take` (false: it does not join the
- * head); any other chunk is walked row by row here.
+ * Walks the chunks in order, up to `ahead()` of them checked ahead (on the pool's threads). A
+ * clean chunk is handed to `take` (false: it does not join the head); any other chunk is walked
+ * row by row here.
  */
 async function walkChunks(
-  lines: Lines,
+  jobs: AsyncIterable<ChunkJob> | Iterable<ChunkJob>,
+  ahead: () => number,
   walk: ChainWalk,
-  poolFor: () => ChunkPool | undefined,
-  take: (chunk: readonly string[], check: CleanChunk) => boolean,
+  take: (check: CleanChunk) => boolean,
 ): Promise<Tail> {
-  const ahead: Array<{ chunk: string[]; check?: Promise<ChunkCheck> }> = [];
-  let recent: string[] = [];
+  const queued: Array<{ job: ChunkJob; check?: Promise<ChunkCheck> }> = [];
+  let recent: readonly string[] = [];
   let broken: { tail: string[]; walked: number } | undefined;
   const settle = async (): Promise<void> => {
-    const { chunk, check } = ahead.shift()!;
+    const { job, check } = queued.shift()!;
     if (broken) {
-      broken.tail.push(...chunk);
+      broken.tail.push(...job.lines());
       return;
     }
     const result = await check;
-    if (result?.clean && take(chunk, result)) {
-      recent = chunk.slice(-3);
+    if (result?.clean && (result.rows === 0 || take(result))) {
+      recent = [...recent, ...result.tail].slice(-3);
       return;
     }
+    const chunk = job.lines();
     for (let i = 0; i < chunk.length; i += 1) {
       if (walk.step(chunk[i]!)) continue;
       const before = [...recent, ...chunk.slice(0, i)].slice(-2);
       broken = { tail: [...before, ...chunk.slice(i)], walked: before.length + 1 };
       return;
     }
-    recent = chunk.slice(-3);
+    recent = [...recent, ...chunk].slice(-3);
   };
-  let chunk: string[] = [];
-  let pool: ChunkPool | undefined;
-  const submit = async (): Promise<void> => {
-    pool ??= chunk.length === CHUNK_ROWS ? poolFor() : undefined;
-    // Without workers the chunk is checked here, the same way: cheaper per row than stepping the walk through it.
-    ahead.push({ chunk, ...(broken ? {} : { check: pool ? pool.check(chunk) : Promise.resolve(checkChunkHere(chunk)) }) });
-    chunk = [];
-    while (ahead.length > (pool ? 2 * pool.threads : 0)) await settle();
+  const push = async (job: ChunkJob): Promise<void> => {
+    const check = broken ? undefined : job.start();
+    check?.catch(() => undefined); // awaited in settle, in order
+    queued.push({ job, ...(check ? { check } : {}) });
+    while (queued.length > ahead()) await settle();
   };
-  if (Symbol.iterator in lines) {
-    for (const line of lines) if (chunk.push(line) === CHUNK_ROWS) await submit();
-  } else {
-    for await (const line of lines) if (chunk.push(line) === CHUNK_ROWS) await submit();
-  }
-  if (chunk.length > 0) await submit();
-  while (ahead.length > 0) await settle();
+  if (Symbol.iterator in jobs) for (const job of jobs) await push(job);
+  else for await (const job of jobs) await push(job);
+  while (queued.length > 0) await settle();
   return broken ? { lines: broken.tail, walked: broken.walked } : { lines: recent, walked: recent.length };
 }
 

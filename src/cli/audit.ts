@@ -1,8 +1,7 @@
 /** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
-import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyChain, verifyExport } from '../audit/index.js';
-import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport, VerifyReport } from '../audit/index.js';
+import { readFileSync } from 'node:fs';
+import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyChain, verifyExport, verifyExportFile } from '../audit/index.js';
+import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport, ExportVerifyOptions, VerifyReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import { carries, formatRecord, readSinkStatus } from '../export/index.js';
 import type { ExportFormat } from '../export/index.js';
@@ -85,12 +84,10 @@ function readCheckpoint(file: string): Checkpoint {
   return { tree_size, root_hash, key_id, signature };
 }
 
-/** The lines of a JSONL file, streamed. */
-async function* fileLines(file: string): AsyncGenerator<string> {
-  const stream = createReadStream(file, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+/** verifyExportFile, a file it cannot read named as such (never a pass). */
+async function verifyExportFileOrFail(file: string, options: ExportVerifyOptions): Promise<ExportReport> {
   try {
-    for await (const line of lines) if (line.length > 0) yield line;
+    return await verifyExportFile(file, options);
   } catch (err) {
     throw new CustosError('ERR_CONFIG_INVALID', `the export ${file} cannot be read`, { cause: err });
   }
@@ -113,7 +110,7 @@ async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions): Pr
   for (const spec of opts.anchor ?? []) anchored.push(...(await readAnchorCheckpoints(spec, opts.config)));
   const options = { keys, anchored, ...(checkpoint ? { checkpoint } : {}) };
   if (opts.export !== undefined) {
-    printExportReport(ctx, await verifyExport(fileLines(opts.export), options), anchored.length, 'export intact (offline)');
+    printExportReport(ctx, await verifyExportFileOrFail(opts.export, options), anchored.length, 'export intact (offline)');
     return;
   }
   const store = await openStore(opts, { readonly: true });
