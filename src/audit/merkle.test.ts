@@ -153,6 +153,28 @@ describe('merkle tree (RFC 9162 2.1)', () => {
     expect(() => tree.consistencyProof(5, 41)).toThrow(RangeError);
   });
 
+  it('a leaf tree grown by appending leaves in pieces of any size is the tree built at once, at every size on the way', () => {
+    const whole = Buffer.concat(many);
+    const grown = new LeafTree();
+    expect(grown.size).toBe(0);
+    expect(grown.root().equals(roots[0]!)).toBe(true);
+    for (const [from, to] of [
+      [0, 1],
+      [1, 3],
+      [3, 3],
+      [3, 11],
+      [11, 16],
+      [16, 17],
+      [17, many.length],
+    ] as const) {
+      grown.append(whole.subarray(32 * from, 32 * to));
+      expect(grown.size).toBe(to);
+      for (let second = 0; second <= to; second += 1) expect(grown.root(second).equals(roots[second]!)).toBe(true);
+      for (let first = 0; first <= to; first += 1) expect(grown.consistencyProof(first, to)).toEqual(consistencyProof(many, first, to));
+    }
+    expect(() => grown.append(Buffer.alloc(31))).toThrow(RangeError);
+  });
+
   it('refuses out-of-range requests and malformed input', () => {
     expect(() => inclusionProof(LEAVES, 8, 8)).toThrow(RangeError);
     expect(() => consistencyProof(LEAVES, 5, 3)).toThrow(RangeError);

@@ -170,39 +170,59 @@ export class CompactTree {
 }
 
 /**
- * A tree over a fixed list of leaves that keeps every aligned perfect subtree's hash (about
- * 2n hashes, built in one pass), so any root, inclusion proof or consistency proof over a
- * prefix costs O(log² n) instead of rehashing the leaves. What provers and verifiers use.
+ * A tree over a list of leaves that keeps every aligned perfect subtree's hash (about 2n
+ * hashes, built in one pass, and extended as leaves are appended), so any root, inclusion proof
+ * or consistency proof over a prefix costs O(log² n) instead of rehashing the leaves. What
+ * provers and verifiers use.
  */
 export class LeafTree {
-  /** levels[k] holds MTH of leaves [i·2^k, (i+1)·2^k) at bytes [32i, 32i+32): one buffer per level, no object per hash. */
-  private readonly levels: Buffer[];
-  private readonly count: number;
+  /**
+   * levels[k] holds MTH of leaves [i·2^k, (i+1)·2^k) at bytes [32i, 32i+32) of its first
+   * `used[k]` bytes: one buffer per level (grown by doubling), no object per hash.
+   */
+  private readonly levels: Buffer[] = [];
+  private readonly used: number[] = [];
+  private readonly pair = Buffer.alloc(65, 0x01);
 
   /** The leaves as a list of hashes, or as one buffer of 32 bytes per leaf. */
-  constructor(leaves: readonly Hash[] | Uint8Array) {
-    let first: Buffer;
-    if (leaves instanceof Uint8Array) {
-      if (leaves.length % 32 !== 0) throw new RangeError('leaves must be 32 bytes each');
-      first = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.length);
-    } else {
-      first = Buffer.allocUnsafe(32 * leaves.length);
+  constructor(leaves: readonly Hash[] | Uint8Array = new Uint8Array(0)) {
+    if (leaves instanceof Uint8Array) this.append(leaves);
+    else {
+      const first = Buffer.allocUnsafe(32 * leaves.length);
       leaves.forEach((leaf, i) => first.set(leaf, 32 * i));
+      this.append(first);
     }
-    this.count = first.length / 32;
-    this.levels = [first];
-    const pair = Buffer.allocUnsafe(65);
-    pair[0] = 0x01;
-    for (let level = first; level.length > 32;) {
-      const width = Math.floor(level.length / 64);
-      const next = Buffer.allocUnsafe(32 * width);
-      for (let i = 0; i < width; i += 1) {
-        level.copy(pair, 1, 64 * i, 64 * i + 64);
-        next.set(sha256(pair), 32 * i);
+  }
+
+  /** Appends leaves (32 bytes each) and every perfect subtree they complete. */
+  append(leaves: Uint8Array): void {
+    if (leaves.length % 32 !== 0) throw new RangeError('leaves must be 32 bytes each');
+    this.extend(0, leaves.length).set(leaves, this.used[0]! - leaves.length);
+    for (let k = 0; ; k += 1) {
+      const pairs = Math.floor(this.used[k]! / 64);
+      const done = (this.used[k + 1] ?? 0) / 32;
+      if (pairs === done) return;
+      const level = this.levels[k]!;
+      const next = this.extend(k + 1, 32 * (pairs - done));
+      for (let i = done; i < pairs; i += 1) {
+        level.copy(this.pair, 1, 64 * i, 64 * i + 64);
+        // A string digest written in place: no buffer allocated per node.
+        next.write(hash('sha256', this.pair, 'binary'), 32 * i, 'latin1');
       }
-      this.levels.push(next);
-      level = next;
     }
+  }
+
+  /** Makes room for `bytes` more at level k, counts them as used, and gives the level's buffer. */
+  private extend(k: number, bytes: number): Buffer {
+    const used = (this.used[k] ??= 0) + bytes;
+    const level = this.levels[k];
+    if (!level || level.length < used) {
+      const grown = Buffer.allocUnsafe(Math.max(used, 2 * (level?.length ?? 0), 1024));
+      level?.copy(grown, 0, 0, this.used[k]);
+      this.levels[k] = grown;
+    }
+    this.used[k] = used;
+    return this.levels[k]!;
   }
 
   private node(level: number, index: number): Hash {
@@ -210,7 +230,7 @@ export class LeafTree {
   }
 
   get size(): number {
-    return this.count;
+    return (this.used[0] ?? 0) / 32;
   }
 
   /** MTH(D[start:end]). */

@@ -109,7 +109,8 @@ interface ChunkJob {
 type PoolFor = () => ChunkPool | undefined;
 
 async function verifyChunks(options: ExportVerifyOptions, jobsOf: (poolFor: PoolFor) => AsyncIterable<ChunkJob> | Iterable<ChunkJob>): Promise<ExportReport> {
-  const leafHashes: Uint8Array[] = [];
+  // Built as the rows verify (a chunk's leaves while the workers check the next ones).
+  const leaves = new LeafTree();
   const checkpointRows: AuditRecord[] = [];
   const purgeRows: AuditRecord[] = [];
   const keep = (record: AuditRecord): void => {
@@ -118,7 +119,7 @@ async function verifyChunks(options: ExportVerifyOptions, jobsOf: (poolFor: Pool
   };
   const walk = new ChainWalk({
     onRecord: (record) => {
-      leafHashes.push(hashRowLeaf(record.hash));
+      leaves.append(hashRowLeaf(record.hash));
       keep(record);
     },
   });
@@ -135,7 +136,7 @@ async function verifyChunks(options: ExportVerifyOptions, jobsOf: (poolFor: Pool
       (check) => {
         const special = check.special.map((text) => JSON.parse(text) as AuditRecord);
         if (!walk.advance(check.rows, check.first, check.last, special)) return false;
-        leafHashes.push(check.leaves);
+        leaves.append(check.leaves);
         special.forEach(keep);
         return true;
       },
@@ -146,7 +147,6 @@ async function verifyChunks(options: ExportVerifyOptions, jobsOf: (poolFor: Pool
   const chain = walk.finish();
   const findings: Finding[] = [];
   if (!chain.ok) findings.push(classifyBreak(chain, { lines: tail.lines, offset: chain.count - (tail.walked - 1) }));
-  const leaves = new LeafTree(Buffer.concat(leafHashes));
   const checked = checkCheckpoints(checkpointRows, leaves, options.keys, findings);
   let latest = checked.latest;
   let count = checked.count;
