@@ -31,6 +31,7 @@ describe('verification on worker threads', () => {
     'two rows swapped across a chunk boundary': (l) => [...l.slice(0, 4095), l[4096]!, l[4095]!, ...l.slice(4097)],
     'a row inserted': (l) => [...l.slice(0, 6000), l[5999]!, ...l.slice(6000)],
     'rows cut off the end': (l) => l.slice(0, 8190),
+    'a changed field in the last, partial chunk': (l) => l.map((x, i) => (i === 9300 ? x.replace('"allow"', '"deny"') : x)),
     'the first line broken': (l) => ['{', ...l.slice(1)],
   };
   it.each(Object.entries(cases))('gives the report of the one-thread verifier: %s', async (_name, tamper) => {
