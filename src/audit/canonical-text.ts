@@ -46,7 +46,9 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
   const QUOTE = 0x22;
   const SURROGATE_OR_CONTROL = /[\uD800-\uDFFF\u0000-\u001f]/;
   const SHORT_ESCAPES = new Set([0x22, 0x5c, 0x62, 0x66, 0x6e, 0x72, 0x74]); // " \ b f n r t
-  const WANTED = ['schema', 'seq', 'prev_hash', 'hash', 'event'];
+  /** The members the chain wants, by the length of their name (each length is one name's). */
+  const WANTED: Array<string | undefined> = [];
+  for (const name of ['schema', 'seq', 'prev_hash', 'hash', 'event']) WANTED[name.length] = name;
   /** Whether text[a0, a1) < text[b0, b1) in UTF-16 code-unit order (as `<` on the two strings), without cutting them out. */
   const before = (text: string, a0: number, a1: number, b0: number, b1: number): boolean => {
     const n = Math.min(a1 - a0, b1 - b0);
@@ -125,7 +127,8 @@ export function canonicalTextScan(): (text: string) => ChainFields | undefined {
         top.keyFrom = i + 1;
         top.keyTo = end;
         if (stack.length === 1) {
-          capture = WANTED.find((name) => name.length === end - i - 1 && text.startsWith(name, i + 1));
+          const name = WANTED[end - i - 1];
+          capture = name !== undefined && text.startsWith(name, i + 1) ? name : undefined;
           if (capture === 'hash') out.hashFrom = i - 1;
         }
         if (text.charCodeAt(end + 1) !== 0x3a) return undefined; // the colon, at once

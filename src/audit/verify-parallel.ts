@@ -150,6 +150,8 @@ export function checkRange(
   if (start === end)
     return { clean: true, rows: 0, leaves: new Uint8Array(0), first: { seq: 0, prevHash: '' }, last: { seq: 0, hash: '' }, special: [], tail: [] };
   const allAscii = text.isAscii(bytes.subarray(start, end));
+  // An ASCII range is decoded once, its lines cut from it (no copy per line).
+  const whole = allAscii ? text.decode(bytes, start, end) : '';
   const lines: string[] = [];
   /** Where each line begins in `bytes`, or −1 for a line that is not ASCII (hashed from its text). */
   const at: number[] = [];
@@ -160,7 +162,7 @@ export function checkRange(
       const ascii = allAscii || text.isAscii(bytes.subarray(s, e));
       if (!ascii && !text.isUtf8(bytes.subarray(s, e))) return { clean: false };
       at.push(ascii ? s : -1);
-      lines.push(text.decode(bytes, s, e));
+      lines.push(allAscii ? whole.slice(s - start, e - start) : text.decode(bytes, s, e));
     }
     s = e + 1;
   }
