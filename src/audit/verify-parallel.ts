@@ -264,7 +264,12 @@ function workerSource(): string {
   ].join('\n');
 }
 
-/** Checks chunks on `threads` workers, each taking the next task when it answers; `check` resolves in any order, the caller awaits in its own. */
+/**
+ * Checks chunks on `threads` threads: this one and `threads` − 1 workers (this thread checks a
+ * chunk between the workers' answers, so one worker fewer is started and the first chunks are
+ * checked while the workers start). A worker holds up to two chunks, so it is not idle while this
+ * thread checks one. `check` resolves in any order; the caller awaits in its own.
+ */
 export interface ChunkPool {
   readonly threads: number;
   check(task: ChunkTask): Promise<ChunkCheck>;
@@ -274,31 +279,55 @@ export interface ChunkPool {
 export function createChunkPool(threads: number): ChunkPool {
   const waiting = new Map<number, { resolve(c: ChunkCheck): void; reject(e: Error): void }>();
   const queue: Array<{ id: number; task: ChunkTask }> = [];
-  const idle: Worker[] = [];
   let nextId = 0;
   let failed: Error | undefined;
+  let hereBusy = false;
+  const settle = (id: number, result: ChunkCheck | undefined, error?: string): void => {
+    const w = waiting.get(id);
+    waiting.delete(id);
+    if (error !== undefined) w?.reject(new Error(`a verification thread failed: ${error}`));
+    else w?.resolve(result!);
+  };
   const fail = (err: Error): void => {
     failed ??= err;
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
   };
-  const dispatch = (): void => {
-    while (idle.length > 0 && queue.length > 0) idle.pop()!.postMessage(queue.shift()!);
-  };
-  const workers = Array.from({ length: threads }, () => {
-    const worker = new Worker(workerSource(), { eval: true });
-    worker.on('message', ({ id, result, error }: { id: number; result?: ChunkCheck; error?: string }) => {
-      const w = waiting.get(id);
-      waiting.delete(id);
-      if (error !== undefined) w?.reject(new Error(`a verification thread failed: ${error}`));
-      else w?.resolve(result!);
-      idle.push(worker);
+  const workers = Array.from({ length: Math.max(1, threads - 1) }, () => {
+    const worker = { thread: new Worker(workerSource(), { eval: true }), holding: 0 };
+    worker.thread.on('message', ({ id, result, error }: { id: number; result?: ChunkCheck; error?: string }) => {
+      worker.holding -= 1;
+      settle(id, result, error);
       dispatch();
     });
-    worker.on('error', fail);
-    idle.push(worker);
+    worker.thread.on('error', fail);
     return worker;
   });
+  const runHere = (): void => {
+    const next = queue.shift();
+    if (!next) {
+      hereBusy = false;
+      return;
+    }
+    try {
+      settle(next.id, checkTaskHere(next.task));
+    } catch (err) {
+      settle(next.id, undefined, err instanceof Error ? err.message : String(err));
+    }
+    setImmediate(runHere); // the workers' answers are taken between two chunks
+  };
+  function dispatch(): void {
+    for (const worker of workers) {
+      while (worker.holding < 2 && queue.length > 0) {
+        worker.holding += 1;
+        worker.thread.postMessage(queue.shift()!);
+      }
+    }
+    if (threads > 1 && !hereBusy && queue.length > 0) {
+      hereBusy = true;
+      setImmediate(runHere);
+    }
+  }
   return {
     threads,
     check: (task) =>
@@ -310,7 +339,7 @@ export function createChunkPool(threads: number): ChunkPool {
         dispatch();
       }),
     close: async () => {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all(workers.map((w) => w.thread.terminate()));
     },
   };
 }
