@@ -103,9 +103,13 @@ export function readRange(
   to: number,
   size: number,
   readSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number,
+  held: { bytes: Uint8Array },
 ): RangeBytes {
   const begin = from === 0 ? 0 : from - 1; // the byte before the range says whether a line begins at `from`
-  let bytes = new Uint8Array(Math.min(size, to + 65536) - begin);
+  // The thread's read buffer is reused from range to range (a range is checked before the next is read).
+  const want = Math.min(size, to + 65536) - begin;
+  if (held.bytes.length < want) held.bytes = new Uint8Array(Math.max(want, 2 * held.bytes.length));
+  let bytes = held.bytes.subarray(0, want);
   let length = 0;
   const fill = (): void => {
     while (length < bytes.length) {
@@ -128,6 +132,7 @@ export function readRange(
     const grown = new Uint8Array(Math.min(size - begin, 2 * bytes.length));
     grown.set(bytes);
     bytes = grown;
+    held.bytes = grown;
     fill();
   }
 }
@@ -144,20 +149,25 @@ export function checkRange(
   scan: Scan,
   sha256: (data: Uint8Array | string) => string,
   leafInto: LeafInto,
-  text: { decode(bytes: Uint8Array, from: number, to: number): string; isAscii(bytes: Uint8Array): boolean; isUtf8(bytes: Uint8Array): boolean },
+  text: {
+    decode(bytes: Uint8Array, from: number, to: number, encoding?: 'utf8' | 'latin1'): string;
+    isAscii(bytes: Uint8Array): boolean;
+    isUtf8(bytes: Uint8Array): boolean;
+  },
 ): ChunkCheck {
   const { bytes, start, end } = range;
   if (start === end)
     return { clean: true, rows: 0, leaves: new Uint8Array(0), first: { seq: 0, prevHash: '' }, last: { seq: 0, hash: '' }, special: [], tail: [] };
   const allAscii = text.isAscii(bytes.subarray(start, end));
   // An ASCII range is decoded once, its lines cut from it (no copy per line).
-  const whole = allAscii ? text.decode(bytes, start, end) : '';
+  const whole = allAscii ? text.decode(bytes, start, end, 'latin1') : '';
   const lines: string[] = [];
   /** Where each line begins in `bytes`, or −1 for a line that is not ASCII (hashed from its text). */
   const at: number[] = [];
   for (let s = start; s < end;) {
-    let e = bytes.indexOf(0x0a, s);
-    if (e < 0 || e > end) e = end;
+    // The newline looked for in the decoded text when there is one (a string search is faster than a typed array's).
+    let e = allAscii ? whole.indexOf('\n', s - start) + start : bytes.indexOf(0x0a, s);
+    if (e < start || e < 0 || e > end) e = end;
     if (e > s) {
       const ascii = allAscii || text.isAscii(bytes.subarray(s, e));
       if (!ascii && !text.isUtf8(bytes.subarray(s, e))) return { clean: false };
@@ -220,10 +230,10 @@ type TextHelpers = Parameters<typeof checkRange>[5];
 function textHelpers(buffer: {
   isAscii(b: Uint8Array): boolean;
   isUtf8(b: Uint8Array): boolean;
-  Buffer: { from(a: ArrayBufferLike, o: number, l: number): { toString(e: 'utf8'): string } };
+  Buffer: { from(a: ArrayBufferLike, o: number, l: number): { toString(e: 'utf8' | 'latin1'): string } };
 }): TextHelpers {
   return {
-    decode: (bytes, from, to) => buffer.Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('utf8'),
+    decode: (bytes, from, to, encoding = 'utf8') => buffer.Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString(encoding),
     isAscii: (b) => buffer.isAscii(b),
     isUtf8: (b) => buffer.isUtf8(b),
   };
@@ -238,9 +248,10 @@ function checkTask(
   leafInto: LeafInto,
   text: TextHelpers,
   readSync: Parameters<typeof readRange>[4],
+  held: { bytes: Uint8Array },
 ): ChunkCheck {
   if ('lines' in task) return checkChunk(task.lines, schema, scan, (_i, line, prev, from, to) => sha256(prev + line.slice(0, from) + line.slice(to)), leafInto);
-  return checkRange(readRange(task.fd, task.from, task.to, task.size, readSync), schema, scan, sha256, leafInto, text);
+  return checkRange(readRange(task.fd, task.from, task.to, task.size, readSync, held), schema, scan, sha256, leafInto, text);
 }
 
 function workerSource(): string {
@@ -260,7 +271,8 @@ function workerSource(): string {
     "const sha256 = (data) => hash('sha256', data, 'binary');",
     'const leafInto = leafWriter(sha256, (u) => Buffer.from(u.buffer, u.byteOffset, u.length));',
     'const text = textHelpers(buffer);',
-    `runChunkWorker(parentPort, (task) => checkTask(task, ${JSON.stringify(AUDIT_SCHEMA)}, scan, sha256, leafInto, text, readSync));`,
+    'const held = { bytes: new Uint8Array(0) };',
+    `runChunkWorker(parentPort, (task) => checkTask(task, ${JSON.stringify(AUDIT_SCHEMA)}, scan, sha256, leafInto, text, readSync, held));`,
   ].join('\n');
 }
 
@@ -356,10 +368,12 @@ export function verifyThreads(cores = os.availableParallelism()): number {
 const sha256Here = (data: Uint8Array | string): string => hash('sha256', data, 'binary');
 const leafHere = leafWriter(sha256Here, (u) => Buffer.from(u.buffer, u.byteOffset, u.length));
 const textHere = textHelpers(nodeBuffer);
+/** This thread's read buffer (readRange). */
+const heldHere = { bytes: new Uint8Array(0) };
 
 /** The same check on this thread: verifyExport's chunks when it has no pool of workers (and tests). */
 export function checkTaskHere(task: ChunkTask): ChunkCheck {
-  return checkTask(task, AUDIT_SCHEMA, scanCanonicalText, sha256Here, leafHere, textHere, readSync);
+  return checkTask(task, AUDIT_SCHEMA, scanCanonicalText, sha256Here, leafHere, textHere, readSync, heldHere);
 }
 
 /** checkTaskHere of lines held in memory. */
@@ -369,7 +383,7 @@ export function checkChunkHere(lines: readonly string[]): ChunkCheck {
 
 /** The lines of a byte range of the export file, read and split on this thread as the CLI's line reader splits a file (a chunk that was not clean is walked from them). */
 export function rangeLines(fd: number, from: number, to: number, size: number): string[] {
-  const { bytes, start, end } = readRange(fd, from, to, size, readSync);
+  const { bytes, start, end } = readRange(fd, from, to, size, readSync, heldHere);
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)
     .toString('utf8')
     .split(/\r\n|\n|\r/)
