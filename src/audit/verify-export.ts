@@ -48,7 +48,7 @@ export interface ExportVerifyOptions {
    * each must verify, be reached by the export, and agree with its rows.
    */
   readonly anchored?: readonly Checkpoint[];
-  /** Threads that check rows (1: this thread only). Default: `verifyThreads()` (1 on two cores or fewer). */
+  /** Threads that check rows, this one included (1: this thread only; 2: this thread and one worker). Default: `verifyThreads()` (one per core, at most four). */
   readonly threads?: number;
 }
 

@@ -20,8 +20,8 @@ describe('verification on worker threads', () => {
     expect(checkChunkHere([...LINES.slice(100, 110), ...LINES.slice(111, 120)]).clean).toBe(false);
   });
 
-  it('by default uses this thread alone on two cores or fewer (where workers were measured to gain nothing), else up to four', () => {
-    expect([1, 2, 3, 8].map((cores) => verifyThreads(cores))).toEqual([1, 1, 3, 4]);
+  it('by default uses one thread per core, this one included, at most four', () => {
+    expect([1, 2, 3, 8].map((cores) => verifyThreads(cores))).toEqual([1, 2, 3, 4]);
   });
 
   const cases: Record<string, (lines: string[]) => string[]> = {

@@ -357,12 +357,13 @@ export function createChunkPool(threads: number): ChunkPool {
 }
 
 /**
- * Threads for verification by default: this thread alone on two cores or fewer (measured on
- * this project's 2-core machine: the workers cost about twice the CPU per row, so they gain
- * nothing there), else one per core, at most four.
+ * Threads for verification by default, this one included: one per core, at most four (on one
+ * core, this thread alone). Measured on this project's 2-core machine (docs/performance.md, audit
+ * trail fifth pass): this thread and one worker cost about 5 % more CPU per row of an export file
+ * than this thread alone, and gain up to 1.9× wall time when the second core is free.
  */
 export function verifyThreads(cores = os.availableParallelism()): number {
-  return cores <= 2 ? 1 : Math.min(4, cores);
+  return cores <= 1 ? 1 : Math.min(4, cores);
 }
 
 const sha256Here = (data: Uint8Array | string): string => hash('sha256', data, 'binary');
