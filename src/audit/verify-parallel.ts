@@ -359,8 +359,8 @@ export function createChunkPool(threads: number): ChunkPool {
 /**
  * Threads for verification by default, this one included: one per core, at most four (on one
  * core, this thread alone). Measured on this project's 2-core machine (docs/performance.md, audit
- * trail fifth pass): this thread and one worker cost about 5 % more CPU per row of an export file
- * than this thread alone, and gain up to 1.9× wall time when the second core is free.
+ * trail fifth pass): this thread and one worker cost within 10 % of this thread's CPU per row of
+ * an export file, and gained 1.7× in wall time when the second core was free.
  */
 export function verifyThreads(cores = os.availableParallelism()): number {
   return cores <= 1 ? 1 : Math.min(4, cores);
