@@ -216,10 +216,12 @@ type LeafInto = (digest: string, hashHex: string, leaves: Uint8Array, i: number)
 /** LeafInto for one thread: the leaf of merkle.ts hashRowLeaf, SHA-256(0x00 ‖ digest), through one reused buffer and string digests. */
 function leafWriter(sha256: (data: Uint8Array) => string, bufferOf: (u: Uint8Array) => Buffer): LeafInto {
   const input = bufferOf(new Uint8Array(33));
+  let view: { of: Uint8Array; buffer: Buffer } = { of: new Uint8Array(0), buffer: bufferOf(new Uint8Array(0)) }; // the chunk's leaves as a Buffer, made once per chunk
   return (digest, hashHex, leaves, i) => {
     input.write(digest, 1, 'latin1');
     if (input.toString('hex', 1, 33) !== hashHex) return false;
-    bufferOf(leaves).write(sha256(input), 32 * i, 'latin1');
+    if (view.of !== leaves) view = { of: leaves, buffer: bufferOf(leaves) };
+    view.buffer.write(sha256(input), 32 * i, 'latin1');
     return true;
   };
 }
