@@ -7,12 +7,10 @@
  *
  * The thread that answers calls only chooses the ids and notes each stage's times in a plain
  * record; finished calls go in batches (every `FLUSH_MS`, or `FLUSH_CALLS` at once) to the
- * exporter's thread (trace-worker.ts), which builds the spans with the OpenTelemetry SDK and
- * exports them. A batch the thread cannot take (it failed) is dropped: traces never hold up
- * or fail a call.
+ * exporter's thread (trace-worker.ts), which writes them as OTLP/JSON spans and exports them.
+ * A batch the thread cannot take (it failed) is dropped: traces never hold up or fail a call.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { CallObservation, Decision, ToolCall } from '../kernel/index.js';
 import { runTraceWorker } from './trace-worker.js';
@@ -36,8 +34,6 @@ const FLUSH_MS = 200;
 const FLUSH_CALLS = 256;
 const CLOSE_TIMEOUT_MS = 5000;
 
-const require = createRequire(import.meta.url);
-
 /** Epoch milliseconds of a performance.now() reading. */
 const epochMs = (ms: number): number => performance.timeOrigin + ms;
 
@@ -45,9 +41,8 @@ function workerSource(): string {
   return [
     "'use strict';",
     "const { parentPort, workerData } = require('node:worker_threads');",
-    "const { randomBytes } = require('node:crypto');",
     runTraceWorker.toString(),
-    'runTraceWorker(parentPort, workerData, require, (n) => randomBytes(n).toString("hex"));',
+    "runTraceWorker(parentPort, workerData, { crypto: require('node:crypto'), http: require('node:http'), https: require('node:https') });",
   ].join('\n');
 }
 
@@ -72,12 +67,6 @@ export function createCallTracer(settings: TracingSettings): CallTracer {
     endpoint: settings.endpoint,
     headers: { ...settings.headers },
     serviceName: settings.serviceName,
-    modules: {
-      api: require.resolve('@opentelemetry/api'),
-      sdk: require.resolve('@opentelemetry/sdk-trace-base'),
-      exporter: require.resolve('@opentelemetry/exporter-trace-otlp-http'),
-      resources: require.resolve('@opentelemetry/resources'),
-    },
   };
   const worker = new Worker(workerSource(), { eval: true, workerData });
   worker.unref();
