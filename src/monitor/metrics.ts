@@ -5,6 +5,7 @@
  * monitor hook), latencies from the pipeline observer and the audit store wrapper.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Metric } from 'prom-client';
 import type { AuditRecord, AuditStore, UpstreamStatus } from '../kernel/index.js';
 
 export interface Metrics {
@@ -26,13 +27,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
   const registry = new Registry();
   const registers = [registry];
   const decisions = new Counter({ name: 'custos_decisions_total', help: 'Decisions on governed calls.', labelNames: ['outcome', 'tier', 'tool'], registers });
-  const stages = new Histogram({
-    name: 'custos_stage_duration_seconds',
-    help: 'Time per pipeline stage.',
-    labelNames: ['stage'],
-    buckets: STAGE_BUCKETS,
-    registers,
-  });
+  const stages = createStageHistogram(registry, 'custos_stage_duration_seconds', 'Time per pipeline stage.');
   const redactions = new Counter({ name: 'custos_redactions_total', help: 'Values redacted, by type.', labelNames: ['type'], registers });
   const appendSeconds = new Histogram({
     name: 'custos_audit_append_duration_seconds',
@@ -53,8 +48,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
     },
   });
 
-  // Label children bound once per label set: an update is then a map lookup and an add, not a label hash.
-  const stageOf = bound((stage: string) => stages.labels(stage));
+  // Label children bound once per label set.
   const decisionOf = bound((key: string) => decisions.labels(...key.split('\0')));
 
   function countRedactions(r: AuditRecord): void {
@@ -72,7 +66,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
       if (r.event === 'alert' && r.alert) alerts.inc({ type: r.alert.type, severity: r.alert.severity });
       countRedactions(r);
     },
-    observeStage: (stage, seconds) => stageOf(stage).observe(seconds),
+    observeStage: stages.observe,
     instrumentStore(store) {
       const append: AuditStore['append'] = async (entry, options) => {
         const end = appendSeconds.startTimer();
@@ -101,5 +95,50 @@ function bound<T>(make: (key: string) => T): (key: string) => T {
       children.set(key, child);
     }
     return child;
+  };
+}
+
+/**
+ * A histogram by `stage` whose observation is an array update (about ten per call; prom-client's
+ * `observe` validates and hashes the labels each time, bound child or not). prom-client's
+ * registry formats it at scrape time like one of its own histograms: the same series, names and
+ * labels (`_bucket{le,stage}` cumulative, `_sum`, `_count`).
+ */
+function createStageHistogram(registry: Registry, name: string, help: string): { observe(stage: string, seconds: number): void } {
+  const series = new Map<string, { readonly counts: number[]; sum: number; count: number }>();
+  type Value = { labels: Record<string, string | number>; value: number; metricName: string };
+  const values = (): Value[] =>
+    [...series].flatMap(([stage, s]): Value[] => {
+      let cumulative = 0;
+      const buckets = STAGE_BUCKETS.map((le, i) => ({ labels: { le, stage }, value: (cumulative += s.counts[i]!), metricName: `${name}_bucket` }));
+      return [
+        ...buckets,
+        { labels: { le: '+Inf', stage }, value: s.count, metricName: `${name}_bucket` },
+        { labels: { stage }, value: s.sum, metricName: `${name}_sum` },
+        { labels: { stage }, value: s.count, metricName: `${name}_count` },
+      ];
+    });
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: () => Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values: values() }),
+    reset: () => series.clear(),
+  };
+  registry.registerMetric(metric as unknown as Metric);
+  return {
+    observe(stage, seconds) {
+      if (!Number.isFinite(seconds)) return;
+      let s = series.get(stage);
+      if (!s) {
+        s = { counts: STAGE_BUCKETS.map(() => 0), sum: 0, count: 0 };
+        series.set(stage, s);
+      }
+      const i = STAGE_BUCKETS.findIndex((le) => seconds <= le);
+      if (i >= 0) s.counts[i]! += 1;
+      s.sum += seconds;
+      s.count += 1;
+    },
   };
 }
