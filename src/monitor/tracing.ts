@@ -30,8 +30,9 @@ export interface CallTracer {
   close(): Promise<void>;
 }
 
-const FLUSH_MS = 200;
-const FLUSH_CALLS = 256;
+/** A batch a second (the SDK's batch processor waited 500 ms more than the 200 ms batches before it): fewer thread wake-ups and requests per call. */
+const FLUSH_MS = 1000;
+const FLUSH_CALLS = 512;
 const CLOSE_TIMEOUT_MS = 5000;
 
 /** Epoch milliseconds of a performance.now() reading. */
