@@ -6,7 +6,7 @@ import type { TestPostgres } from '../../test/e2e/postgres.js';
 import { AUDIT_SCHEMA } from '../kernel/index.js';
 import type { AuditEntry } from '../kernel/index.js';
 import { createAuditStore, verifyStore } from './index.js';
-import { createAuditPool, withStartupSettings } from './postgres-store.js';
+import { createAuditPool, dollarQuoted, withStartupSettings } from './postgres-store.js';
 
 function entry(n: number): AuditEntry {
   return {
@@ -150,5 +150,32 @@ describe('postgres audit store', () => {
     const err = await createAuditStore(url, { busyTimeoutMs: 500 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_AUDIT_STORE_INVALID' });
     expect(String((err as Error).message)).not.toContain(url.split('@')[0]!.split(':')[2]!);
+  });
+  it('stores each row text as it is, whatever dollar signs, quotes or backslashes it holds (rows and COMMIT in one query), and the trail verifies', async () => {
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE quoting');
+    await admin.end();
+    const url = db.url.replace(/\/custos$/, '/quoting');
+    const store = await createAuditStore(url, { busyTimeoutMs: 10_000 });
+    const notes = ['$r$', 'ends in $r', '$r1$ and $r$', "it's", "back\\slash \\'", '$$', 'ünïcødé 🙂', "E'\\x00'; DROP TABLE custos_audit_records; --"];
+    try {
+      const written = await Promise.all(notes.map((note, i) => store.append({ ...entry(i), input: { redacted: { note }, sha256: 'b'.repeat(64) } })));
+      const noteOf = (r: { input?: unknown }): unknown => (r.input as { redacted: { note: string } }).redacted.note;
+      expect(written.map(noteOf)).toEqual(notes);
+      const read: unknown[] = [];
+      for await (const r of store.read()) read.push(noteOf(r));
+      expect(read).toEqual(notes);
+      expect(await verifyStore(url)).toMatchObject({ ok: true, count: notes.length });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('dollar-quotes with a tag that neither the text nor its end can close early', () => {
+    expect(dollarQuoted('{"a":1}')).toBe('$r${"a":1}$r$');
+    expect(dollarQuoted('x $r$ y')).toBe('$r1$x $r$ y$r1$');
+    expect(dollarQuoted('ends in $r')).toBe('$r1$ends in $r$r1$'); // `…$r` + `$r$` would close at `$r$r$`
+    expect(dollarQuoted('$r$ $r1$ $r2')).toBe('$r3$$r$ $r1$ $r2$r3$');
   });
 });

@@ -347,23 +347,19 @@ async function commitWithin(pool: pg.Pool, batch: readonly Queued[], sealer: Sea
       `BEGIN; SET LOCAL lock_timeout = ${waitMs}; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`,
     )) as unknown as Array<pg.QueryResult<HeadRow>>;
     let prev = toHead(results[3]?.rows[0]);
-    const seqs: number[] = [];
-    const hashes: string[] = [];
-    const stored: string[] = [];
+    const values: string[] = [];
     const texts: string[] = [];
     for (const item of batch) {
       const seq = prev.seq + 1;
       const hash = sha256Hex(prev.hash + renderChainedRecord(item.segments, seq, prev.hash));
       const json = renderChainedRecord(item.segments, seq, prev.hash, hash);
       const seal = sealer.next();
-      seqs.push(seq);
-      hashes.push(hash);
       texts.push(json);
-      stored.push(seal ? sealRecordText(crypto, seal, seq, json) : json);
+      values.push(`(${seq},'${hash}',${dollarQuoted(seal ? sealRecordText(crypto, seal, seq, json) : json)})`);
       prev = { seq, hash };
     }
-    await client.query(`INSERT INTO ${TABLE} (seq, hash, record) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`, [seqs, hashes, stored]);
-    await client.query('COMMIT');
+    // One round trip for the rows and the COMMIT (a simple query: an error stops it before COMMIT, and the catch rolls back).
+    await client.query(`INSERT INTO ${TABLE} (seq, hash, record) VALUES ${values.join(',')}; COMMIT`);
     return texts.map((json) => JSON.parse(json) as AuditRecord);
   };
   try {
@@ -378,5 +374,18 @@ async function commitWithin(pool: pg.Pool, batch: readonly Queued[], sealer: Sea
         (e: Error) => release(e),
       );
     throw err;
+  }
+}
+
+/**
+ * `text` as a PostgreSQL dollar-quoted literal, taken as it is (no escapes to add or undo): its
+ * closing tag is the first place the tag occurs in the text followed by the tag (so neither a
+ * tag inside the text nor one the text's end would complete, as `…$r` + `$r$`, closes it early).
+ * Only for the text of a row built here (seq and hash are numbers and hex).
+ */
+export function dollarQuoted(text: string): string {
+  for (let n = 0; ; n++) {
+    const tag = n === 0 ? '$r$' : `$r${n}$`;
+    if ((text + tag).indexOf(tag) === text.length) return tag + text + tag;
   }
 }

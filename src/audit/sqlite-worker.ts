@@ -175,6 +175,14 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
   const bySeq = db.prepare('SELECT seq, hash, record FROM audit_records WHERE seq = ?');
   const grant = config.readonly ? undefined : db.prepare('INSERT INTO audit_purge_grants (seq) VALUES (?)');
   const toTombstone = config.readonly ? undefined : db.prepare('UPDATE audit_records SET record = ? WHERE seq = ?');
+  // The statements every commit runs, prepared once (db.exec and db.pragma compile their SQL on every call).
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commitTx = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
+  const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+  const syncFull = db.prepare('PRAGMA synchronous = FULL');
+  const noWait = db.prepare('PRAGMA busy_timeout = 0');
+  if (!config.readonly) noWait.run(); // the write lock is first tried without waiting; see takeLock
   const sha256 = (text: string): string => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
   const queue: Pending[] = [];
   let scheduled = false;
@@ -203,19 +211,37 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     }
   }
 
-  /** One transaction for the whole batch: every row chained on the one before, one fsync (none when `relaxed`: the caller syncs). */
-  function commit(batch: readonly Pending[], relaxed = false): string[] {
-    if (relaxed) db.pragma('synchronous = NORMAL');
+  /**
+   * BEGIN IMMEDIATE: first without waiting (the lock is free unless another process writes the
+   * file), then, when it is held, waiting up to `waitMs` for it (busy_timeout, set back to 0).
+   */
+  function takeLock(waitMs: number): void {
     try {
-      return commitBatch(batch);
-    } finally {
-      if (relaxed) db.pragma('synchronous = FULL');
+      begin.run();
+    } catch (err) {
+      if (!isBusy(err) || waitMs <= 0) throw err;
+      db.pragma(`busy_timeout = ${waitMs}`);
+      try {
+        begin.run();
+      } finally {
+        noWait.run();
+      }
     }
   }
 
-  function commitBatch(batch: readonly Pending[]): string[] {
+  /** One transaction for the whole batch: every row chained on the one before, one fsync (none when `relaxed`: the caller syncs). */
+  function commit(batch: readonly Pending[], waitMs: number, relaxed = false): string[] {
+    if (relaxed) syncNormal.run();
+    try {
+      return commitBatch(batch, waitMs);
+    } finally {
+      if (relaxed) syncFull.run();
+    }
+  }
+
+  function commitBatch(batch: readonly Pending[], waitMs: number): string[] {
     const out: string[] = [];
-    db.exec('BEGIN IMMEDIATE');
+    takeLock(waitMs);
     outage = false;
     try {
       let prev = (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS };
@@ -227,12 +253,12 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
         out.push(json);
         prev = { seq, hash };
       }
-      db.exec('COMMIT');
+      commitTx.run();
       stats.commits += 1;
       stats.rows += out.length;
       return out;
     } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
+      if (db.inTransaction) rollback.run();
       throw err;
     }
   }
@@ -243,8 +269,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
    * UPDATE let through the trigger by a grant that lives only inside this transaction.
    */
   function purge(request: Extract<WorkerRequest, { op: 'purge' }>): { json: string; purged: number } {
-    db.pragma(`busy_timeout = ${request.waitMs}`);
-    db.exec('BEGIN IMMEDIATE');
+    takeLock(request.waitMs);
     outage = false;
     try {
       const prev = (lastRow.get() as Row | undefined) ?? { seq: 0, hash: GENESIS };
@@ -296,11 +321,10 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     const now = Date.now();
     if (outage) for (const item of queue) item.deadline = Math.min(item.deadline, now + config.outageWaitMs);
     const wait = Math.max(0, Math.min(...queue.map((q) => q.deadline)) - now);
-    db.pragma(`busy_timeout = ${wait}`);
     const batch = queue.splice(0);
     const relaxed = walFile !== undefined && batch.every((item) => item.written === true);
     try {
-      const written = commit(batch, relaxed);
+      const written = commit(batch, wait, relaxed);
       port.postMessage({ batch: written.map((json, i) => [batch[i]!.id, json]) }); // one message for the batch
       if (relaxed) syncWal(walFile);
     } catch (err) {
@@ -326,7 +350,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
   function commitEach(batch: readonly Pending[]): void {
     for (const [i, item] of batch.entries()) {
       try {
-        reply(item.id, commit([item])[0]);
+        reply(item.id, commit([item], Math.max(0, item.deadline - Date.now()))[0]);
       } catch (err) {
         if (isBusy(err)) {
           failExpired(batch.slice(i));

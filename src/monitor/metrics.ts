@@ -4,7 +4,8 @@
  * latency and errors; alerts; upstream status. Counters are fed from the durable rows (the
  * monitor hook), latencies from the pipeline observer and the audit store wrapper.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Metric } from 'prom-client';
 import type { AuditRecord, AuditStore, UpstreamStatus } from '../kernel/index.js';
 
 export interface Metrics {
@@ -26,20 +27,9 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
   const registry = new Registry();
   const registers = [registry];
   const decisions = new Counter({ name: 'custos_decisions_total', help: 'Decisions on governed calls.', labelNames: ['outcome', 'tier', 'tool'], registers });
-  const stages = new Histogram({
-    name: 'custos_stage_duration_seconds',
-    help: 'Time per pipeline stage.',
-    labelNames: ['stage'],
-    buckets: STAGE_BUCKETS,
-    registers,
-  });
+  const stages = createFastHistogram(registry, 'custos_stage_duration_seconds', 'Time per pipeline stage.', 'stage');
   const redactions = new Counter({ name: 'custos_redactions_total', help: 'Values redacted, by type.', labelNames: ['type'], registers });
-  const appendSeconds = new Histogram({
-    name: 'custos_audit_append_duration_seconds',
-    help: 'Audit append latency (durable).',
-    buckets: STAGE_BUCKETS,
-    registers,
-  });
+  const appendSeconds = createFastHistogram(registry, 'custos_audit_append_duration_seconds', 'Audit append latency (durable).');
   const appendErrors = new Counter({ name: 'custos_audit_append_errors_total', help: 'Audit appends that failed.', registers });
   const alerts = new Counter({ name: 'custos_alerts_total', help: 'Alert rows written.', labelNames: ['type', 'severity'], registers });
   new Gauge({
@@ -53,8 +43,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
     },
   });
 
-  // Label children bound once per label set: an update is then a map lookup and an add, not a label hash.
-  const stageOf = bound((stage: string) => stages.labels(stage));
+  // Label children bound once per label set.
   const decisionOf = bound((key: string) => decisions.labels(...key.split('\0')));
 
   function countRedactions(r: AuditRecord): void {
@@ -72,17 +61,17 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
       if (r.event === 'alert' && r.alert) alerts.inc({ type: r.alert.type, severity: r.alert.severity });
       countRedactions(r);
     },
-    observeStage: (stage, seconds) => stageOf(stage).observe(seconds),
+    observeStage: stages.observe,
     instrumentStore(store) {
       const append: AuditStore['append'] = async (entry, options) => {
-        const end = appendSeconds.startTimer();
+        const start = performance.now();
         try {
           return await store.append(entry, options);
         } catch (err) {
           appendErrors.inc();
           throw err;
         } finally {
-          end();
+          appendSeconds.observe('', (performance.now() - start) / 1000);
         }
       };
       return { append, read: (options) => store.read(options), close: () => store.close() };
@@ -101,5 +90,58 @@ function bound<T>(make: (key: string) => T): (key: string) => T {
       children.set(key, child);
     }
     return child;
+  };
+}
+
+/**
+ * A histogram (by one label, or none) whose observation is an array update: prom-client's
+ * `observe` validates and hashes the labels each time, bound child or not, and a call makes
+ * about a dozen (its stages, its two appends). prom-client's registry formats it at scrape time
+ * like one of its own histograms: the same series, names and labels (`_bucket{le,…}`
+ * cumulative, `_sum`, `_count`; an unlabelled one shows zeros before its first observation).
+ */
+function createFastHistogram(registry: Registry, name: string, help: string, labelName?: string): { observe(label: string, seconds: number): void } {
+  type Series = { readonly counts: number[]; sum: number; count: number };
+  const series = new Map<string, Series>();
+  const fresh = (): Series => ({ counts: STAGE_BUCKETS.map(() => 0), sum: 0, count: 0 });
+  if (labelName === undefined) series.set('', fresh());
+  type Value = { labels: Record<string, string | number>; value: number; metricName: string };
+  const values = (): Value[] =>
+    [...series].flatMap(([label, s]): Value[] => {
+      const labels = labelName === undefined ? {} : { [labelName]: label };
+      let cumulative = 0;
+      const buckets = STAGE_BUCKETS.map((le, i) => ({ labels: { le, ...labels }, value: (cumulative += s.counts[i]!), metricName: `${name}_bucket` }));
+      return [
+        ...buckets,
+        { labels: { le: '+Inf', ...labels }, value: s.count, metricName: `${name}_bucket` },
+        { labels, value: s.sum, metricName: `${name}_sum` },
+        { labels, value: s.count, metricName: `${name}_count` },
+      ];
+    });
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: () => Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values: values() }),
+    reset: () => {
+      series.clear();
+      if (labelName === undefined) series.set('', fresh());
+    },
+  };
+  registry.registerMetric(metric as unknown as Metric);
+  return {
+    observe(label, seconds) {
+      if (!Number.isFinite(seconds)) return;
+      let s = series.get(label);
+      if (!s) {
+        s = fresh();
+        series.set(label, s);
+      }
+      const i = STAGE_BUCKETS.findIndex((le) => seconds <= le);
+      if (i >= 0) s.counts[i]! += 1;
+      s.sum += seconds;
+      s.count += 1;
+    },
   };
 }

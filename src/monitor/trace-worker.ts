@@ -1,15 +1,14 @@
 /**
  * The span exporter's thread: it receives finished calls as plain records (ids, names, epoch
- * times) in batches and turns them into OpenTelemetry spans (the SDK's tracer with the ids the
- * call thread chose, a BatchSpanProcessor, the OTLP/HTTP exporter). Span objects, the OTLP
- * encoding and the HTTP client never run on the thread that answers calls. Runs as the source
- * of a worker (`Function.prototype.toString`), so it names nothing outside its parameters.
+ * times) in batches, writes each batch as one OTLP/JSON `ExportTraceServiceRequest` (the call's
+ * span and a child span per stage, straight from the records: no span objects, no SDK
+ * pipeline) and POSTs it to the OTLP/HTTP endpoint over a kept-alive connection, one request in
+ * flight at a time. Runs as the source of a worker (`Function.prototype.toString`), so it names
+ * nothing outside its parameters.
  */
+import type * as NodeCrypto from 'node:crypto';
+import type * as NodeHttp from 'node:http';
 import type { MessagePort } from 'node:worker_threads';
-import type * as Api from '@opentelemetry/api';
-import type * as Exporter from '@opentelemetry/exporter-trace-otlp-http';
-import type * as Resources from '@opentelemetry/resources';
-import type * as Sdk from '@opentelemetry/sdk-trace-base';
 
 /** One finished call. Times are epoch milliseconds; `stages` is [name, start, end, failed] per stage. */
 export interface CallRecord {
@@ -30,71 +29,128 @@ export interface TraceWorkerSettings {
   readonly endpoint: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly serviceName: string;
-  /** Where each OpenTelemetry package resolves (the worker's `require`). */
-  readonly modules: { readonly api: string; readonly sdk: string; readonly exporter: string; readonly resources: string };
 }
 
 /** Messages to the thread: a batch of calls, or `close` (export what is buffered, answer `closed`). */
 export type TraceWorkerMessage = { readonly calls: readonly CallRecord[] } | { readonly close: true };
 
-export function runTraceWorker(port: MessagePort, settings: TraceWorkerSettings, load: (path: string) => unknown, randomHex: (bytes: number) => string): void {
-  const api = load(settings.modules.api) as typeof Api;
-  const sdk = load(settings.modules.sdk) as typeof Sdk;
-  const { OTLPTraceExporter } = load(settings.modules.exporter) as typeof Exporter;
-  const { resourceFromAttributes } = load(settings.modules.resources) as typeof Resources;
-  // The ids of the next span to start: the call thread chose the call span's, so its rows and traceparent name it.
-  let nextTraceId: string | undefined;
-  let nextSpanId: string | undefined;
-  const take = (id: string | undefined, bytes: number): string => id ?? randomHex(bytes);
-  const provider = new sdk.BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
-    idGenerator: {
-      generateTraceId: () => {
-        const id = take(nextTraceId, 16);
-        nextTraceId = undefined;
-        return id;
-      },
-      generateSpanId: () => {
-        const id = take(nextSpanId, 8);
-        nextSpanId = undefined;
-        return id;
-      },
-    },
-    spanProcessors: [
-      new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url: settings.endpoint, headers: { ...settings.headers } }), {
-        scheduledDelayMillis: 500,
-        maxQueueSize: 65536,
-        maxExportBatchSize: 4096,
-      }),
-    ],
-  });
-  const tracer = provider.getTracer('custos');
+/** The Node modules the thread uses, passed in (the thread's source names nothing else). */
+export interface TraceWorkerModules {
+  readonly crypto: Pick<typeof NodeCrypto, 'randomBytes'>;
+  readonly http: Pick<typeof NodeHttp, 'request' | 'Agent'>;
+  readonly https: Pick<typeof NodeHttp, 'request' | 'Agent'>;
+}
 
-  function emit(call: CallRecord): void {
-    const parent = call.parentSpanId
-      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: call.traceId, spanId: call.parentSpanId, traceFlags: 1, isRemote: true })
-      : api.ROOT_CONTEXT;
-    nextTraceId = call.traceId;
-    nextSpanId = call.spanId;
-    const span = tracer.startSpan(call.name, { kind: api.SpanKind.INTERNAL, startTime: call.start, attributes: call.attributes }, parent);
-    nextTraceId = nextSpanId = undefined;
-    const context = api.trace.setSpan(api.ROOT_CONTEXT, span);
-    for (const [name, start, end, failed] of call.stages) {
-      const child = tracer.startSpan(name, { startTime: start, attributes: { 'custos.stage': name } }, context);
-      if (failed) child.setStatus({ code: api.SpanStatusCode.ERROR });
-      child.end(end);
+export function runTraceWorker(port: MessagePort, settings: TraceWorkerSettings, modules: TraceWorkerModules): void {
+  /** Calls per request, and calls held while the endpoint is slow (older ones are dropped past it). */
+  const CALLS_PER_REQUEST = 512;
+  const MAX_QUEUED_CALLS = 8192;
+  const REQUEST_TIMEOUT_MS = 10_000;
+  const SPAN_KIND_INTERNAL = 1;
+  const STATUS_ERROR = 2;
+  const url = new URL(settings.endpoint);
+  const client = url.protocol === 'https:' ? modules.https : modules.http;
+  const agent = new client.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers = { ...settings.headers, 'content-type': 'application/json' };
+  const resource = `{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":${JSON.stringify(settings.serviceName)}}}]},"scopeSpans":[{"scope":{"name":"custos"},"spans":[`;
+  let pool = Buffer.alloc(0);
+  let at = 0;
+  const queue: CallRecord[] = [];
+  let inFlight = false;
+  let closing = false;
+
+  /** A span id for a stage span, from a pooled buffer of random bytes. */
+  function spanId(): string {
+    if (at + 8 > pool.length) {
+      pool = modules.crypto.randomBytes(4096);
+      at = 0;
     }
-    if (call.decision) span.setAttributes({ 'custos.decision': call.decision.decision, 'custos.reasons': [...call.decision.reasons] });
-    else span.setStatus({ code: api.SpanStatusCode.ERROR });
-    span.end(call.end);
+    at += 8;
+    return pool.toString('hex', at - 8, at);
+  }
+
+  /** Epoch milliseconds (with a fraction) as OTLP's decimal string of nanoseconds. */
+  function nanos(ms: number): string {
+    let whole = Math.floor(ms);
+    let frac = Math.round((ms - whole) * 1e6);
+    if (frac >= 1e6) {
+      whole += 1;
+      frac -= 1e6;
+    }
+    return `${whole}${String(frac).padStart(6, '0')}`;
+  }
+
+  const str = (key: string, value: string): string => `{"key":${JSON.stringify(key)},"value":{"stringValue":${JSON.stringify(value)}}}`;
+
+  function span(fields: {
+    traceId: string;
+    spanId: string;
+    parentSpanId?: string;
+    name: string;
+    start: number;
+    end: number;
+    attributes: string[];
+    failed: boolean;
+  }): string {
+    const parent = fields.parentSpanId ? `"parentSpanId":"${fields.parentSpanId}",` : '';
+    const status = fields.failed ? `{"code":${STATUS_ERROR}}` : '{}';
+    return (
+      `{"traceId":"${fields.traceId}","spanId":"${fields.spanId}",${parent}"name":${JSON.stringify(fields.name)},"kind":${SPAN_KIND_INTERNAL},` +
+      `"startTimeUnixNano":"${nanos(fields.start)}","endTimeUnixNano":"${nanos(fields.end)}","attributes":[${fields.attributes.join(',')}],"status":${status}}`
+    );
+  }
+
+  /** The call's span and one child span per stage. */
+  function spansOf(call: CallRecord): string {
+    const attributes = Object.entries(call.attributes).map(([k, v]) => str(k, v));
+    if (call.decision) {
+      attributes.push(str('custos.decision', call.decision.decision));
+      const reasons = call.decision.reasons.map((r) => `{"stringValue":${JSON.stringify(r)}}`).join(',');
+      attributes.push(`{"key":"custos.reasons","value":{"arrayValue":{"values":[${reasons}]}}}`);
+    }
+    const out = [span({ ...call, attributes, failed: !call.decision })];
+    for (const [name, start, end, failed] of call.stages) {
+      out.push(span({ traceId: call.traceId, spanId: spanId(), parentSpanId: call.spanId, name, start, end, attributes: [str('custos.stage', name)], failed }));
+    }
+    return out.join(',');
+  }
+
+  /** Sends the next request when none is in flight; a request that fails is dropped (traces are best effort). */
+  function pump(): void {
+    if (inFlight) return;
+    if (queue.length === 0) {
+      if (closing) port.postMessage('closed');
+      return;
+    }
+    const calls = queue.splice(0, CALLS_PER_REQUEST);
+    const body = `{"resourceSpans":[${resource}${calls.map(spansOf).join(',')}]}]}]}`;
+    inFlight = true;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      inFlight = false;
+      pump();
+    };
+    const req = client.request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: REQUEST_TIMEOUT_MS },
+      (res) => {
+        res.resume();
+        res.on('end', finish);
+        res.on('error', finish);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', finish);
+    req.end(body);
   }
 
   port.on('message', (msg: TraceWorkerMessage) => {
-    if ('calls' in msg) for (const call of msg.calls) emit(call);
-    else
-      void provider
-        .shutdown()
-        .catch(() => undefined)
-        .then(() => port.postMessage('closed'));
+    if ('calls' in msg) {
+      queue.push(...msg.calls);
+      if (queue.length > MAX_QUEUED_CALLS) queue.splice(0, queue.length - MAX_QUEUED_CALLS);
+    } else closing = true;
+    pump();
   });
 }
