@@ -184,20 +184,38 @@ function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: nu
   }
 }
 
+/** Two buffers the keyword offsets of a detector are merged through (detectors run one at a time). */
 let startsScratch = new Int32Array(1024);
+let mergeScratch = new Int32Array(1024);
 
 /**
  * Where a detector's keywords occur, ascending (one keyword: the prefilter's own list). Several
- * keywords are merged into a shared buffer, valid until the next call (detectors run one at a time).
+ * keywords' ascending lists are merged pairwise into a shared buffer, valid until the next call.
  */
 function keywordStarts(d: CompiledDetector, hits: KeywordHits): Offsets {
   if (d.keywordIds.length === 1) return hits.positions[d.keywordIds[0]!] ?? [];
   let n = 0;
-  for (const k of d.keywordIds) n += hits.positions[k]?.length ?? 0;
-  if (n > startsScratch.length) startsScratch = new Int32Array(n * 2);
-  n = 0;
-  for (const k of d.keywordIds) for (const x of hits.positions[k] ?? []) startsScratch[n++] = x;
-  return startsScratch.subarray(0, n).sort();
+  for (const k of d.keywordIds) {
+    const list = hits.positions[k];
+    if (!list?.length) continue;
+    if (n + list.length > startsScratch.length) {
+      const size = (n + list.length) * 2;
+      const grown = new Int32Array(size);
+      grown.set(startsScratch.subarray(0, n));
+      startsScratch = grown;
+      mergeScratch = new Int32Array(size);
+    }
+    const [a, out] = [startsScratch, mergeScratch];
+    let i = 0;
+    let j = 0;
+    let o = 0;
+    while (i < n && j < list.length) out[o++] = a[i]! <= list[j]! ? a[i++]! : list[j++]!;
+    while (i < n) out[o++] = a[i++]!;
+    while (j < list.length) out[o++] = list[j++]!;
+    [startsScratch, mergeScratch] = [out, a];
+    n = o;
+  }
+  return startsScratch.subarray(0, n);
 }
 
 /** Runs a sticky pattern at each keyword hit (minus the detector's offset); hits inside a found match are skipped. */

@@ -112,6 +112,8 @@ export const ipv4: DetectorSpec = {
 
 /** Strict IPv6 shape: at most one `::`, 1–4 hex per group, 8 groups without `::`, at least 3 groups with it. */
 function isIpv6(s: string): boolean {
+  // Either form holds at least three colons (`a::b:c`); most runs around a colon (times, `key:`) do not.
+  if (s.split(':', 4).length < 4) return false;
   const halves = s.split('::');
   if (halves.length > 2) return false;
   const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
