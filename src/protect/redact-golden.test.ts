@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateCorpus, HELD_OUT_SEED, TUNING_SEED } from '../../test/fixtures/redaction-corpus.js';
+import { chunkText, generateCorpus, HELD_OUT_SEED, mixedCorpus, TUNING_SEED } from '../../test/fixtures/redaction-corpus.js';
 import { DETECTORS } from './detectors.js';
 import { createTextRedactor } from './redact-text.js';
 import type { TextRedactOptions, TextRedactor } from './redact-text.js';
@@ -21,25 +21,6 @@ import type { TextRedactOptions, TextRedactor } from './redact-text.js';
 const GOLDEN_SHA256 = 'bc26aea9a9cad2ad408c25622584333e2411e551adaa55dcde639e264a493169';
 
 const KB = 1024;
-
-function mixed(seed: number, bytes: number): string {
-  const lines = generateCorpus(seed, 12_000, 0.3).map((l) => l.text);
-  let out = '';
-  for (let i = 0; out.length < bytes; i++) out += `${lines[i % lines.length]}\n`;
-  return out.slice(0, bytes);
-}
-
-function chunks(text: string, size: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < text.length;) {
-    let end = Math.min(text.length, i + size);
-    const nl = text.lastIndexOf('\n', end);
-    if (end < text.length && nl > i) end = nl + 1;
-    out.push(text.slice(i, end));
-    i = end;
-  }
-  return out;
-}
 
 const PEM = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n/ygWyF8PbnGy0AHB7MhgwMV\n-----END RSA PRIVATE KEY-----';
 
@@ -69,8 +50,8 @@ function cases(): Array<readonly [string, TextRedactOptions | undefined, 'plain'
   const secretFile: TextRedactOptions = { dataClasses: ['secret_file'] };
   const pseudonym: TextRedactOptions = { pseudonym: (type, original) => `[redacted:${type}#${original.length}]` };
   for (const seed of [TUNING_SEED, HELD_OUT_SEED]) {
-    const text = mixed(seed, 256 * KB);
-    for (const part of chunks(text, 4 * KB)) {
+    const text = mixedCorpus(seed, 256 * KB);
+    for (const part of chunkText(text, 4 * KB)) {
       out.push([part, undefined, 'plain'], [part, secretFile, 'plain'], [part, undefined, 'allow']);
     }
     out.push([text, undefined, 'plain'], [text, pseudonym, 'plain']);
@@ -101,7 +82,7 @@ describe('golden output', () => {
   const allow: TextRedactor = createTextRedactor(DETECTORS, { allow: ALLOW });
 
   it('exercises the allow list', () => {
-    expect(allow.redact(mixed(TUNING_SEED, 16 * KB)).allowed).toBeGreaterThan(0);
+    expect(allow.redact(mixedCorpus(TUNING_SEED, 16 * KB)).allowed).toBeGreaterThan(0);
   });
 
   it('is byte-identical to the recorded output (text, count, types, rules, allowed)', () => {
