@@ -1,6 +1,6 @@
 /** National and financial identifiers: SSNs, IBANs, passport numbers, IP addresses. */
 import type { DetectorSpec, Span } from '../detector.js';
-import { isIbanValid, isValidSsn } from './checksums.js';
+import { digitCount, isIbanValid, isValidSsn } from './checksums.js';
 
 export const ssn: DetectorSpec = {
   id: 'ssn',
@@ -53,7 +53,7 @@ export const passport: DetectorSpec = {
   keywords: ['passport'],
   pattern: /passport(?:[ \t]+(?:no\.?|number|num|#|id))?[ \t]*[:#=]?[ \t]*([A-Z0-9]{6,9})(?![A-Za-z0-9])/i,
   groups: [1],
-  validate: (m) => ((m[1] ?? '').match(/\d/g) ?? []).length >= 5,
+  validate: (m) => digitCount(m[1] ?? '') >= 5,
   examples: {
     positive: [
       ['Passport No: 533380006', '533380006'],
