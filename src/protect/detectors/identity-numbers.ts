@@ -113,7 +113,9 @@ export const ipv4: DetectorSpec = {
 /** Strict IPv6 shape: at most one `::`, 1–4 hex per group, 8 groups without `::`, at least 3 groups with it. */
 function isIpv6(s: string): boolean {
   // Either form holds at least three colons (`a::b:c`); most runs around a colon (times, `key:`) do not.
-  if (s.split(':', 4).length < 4) return false;
+  let colons = 0;
+  for (let at = s.indexOf(':'); at >= 0 && colons < 3; at = s.indexOf(':', at + 1)) colons++;
+  if (colons < 3) return false;
   const halves = s.split('::');
   if (halves.length > 2) return false;
   const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
