@@ -19,30 +19,11 @@ import { creator as recommended } from '@secretlint/secretlint-rule-preset-recom
 import { SyncRedactor } from 'redact-pii';
 import { redactText } from '../src/protect/index.js';
 import type { CorpusLine } from '../test/fixtures/redaction-corpus.js';
-import { generateCorpus, HELD_OUT_SEED, TUNING_SEED } from '../test/fixtures/redaction-corpus.js';
+import { chunkText, generateCorpus, HELD_OUT_SEED, mixedCorpus, TUNING_SEED } from '../test/fixtures/redaction-corpus.js';
 import { summarize } from './stats.js';
 
 const MB = 1024 * 1024;
 const QUALITY_LINES = Number(process.env.BENCH_LINES ?? 3000);
-
-function mixedCorpus(bytes: number): string {
-  const lines = generateCorpus(TUNING_SEED, 40_000, 0.3).map((l) => l.text);
-  let out = '';
-  for (let i = 0; out.length < bytes; i++) out += `${lines[i % lines.length]}\n`;
-  return out.slice(0, bytes);
-}
-
-function chunks(text: string, size: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < text.length;) {
-    let end = Math.min(text.length, i + size);
-    const nl = text.lastIndexOf('\n', end);
-    if (end < text.length && nl > i) end = nl + 1;
-    out.push(text.slice(i, end));
-    i = end;
-  }
-  return out;
-}
 
 type Redact = (t: string) => unknown;
 
@@ -75,8 +56,8 @@ async function measureChunks(redact: Redact, parts: readonly string[], rounds: n
 }
 
 async function throughput(): Promise<void> {
-  const text = mixedCorpus(MB);
-  const parts = chunks(text, 4096);
+  const text = mixedCorpus(TUNING_SEED, MB);
+  const parts = chunkText(text, 4096);
   const rounds = 3;
   // The scanners are one to two orders of magnitude slower: they get the first 256 KB, one round.
   const slice = parts.slice(0, 64);
@@ -267,7 +248,7 @@ against the baseline build in ${root} (${rounds} alternating rounds of the same 
 
 export async function run(): Promise<void> {
   const baselineRoot = process.env.BENCH_BASELINE_ROOT;
-  if (baselineRoot) await againstBaseline(baselineRoot, chunks(mixedCorpus(MB), 4096), Number(process.env.BENCH_ROUNDS ?? 12));
+  if (baselineRoot) await againstBaseline(baselineRoot, chunkText(mixedCorpus(TUNING_SEED, MB), 4096), Number(process.env.BENCH_ROUNDS ?? 12));
   await throughput();
   adversarial();
   await quality();

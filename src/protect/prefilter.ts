@@ -111,6 +111,10 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
   const literal = keywords.map((k) => k.positions === 'none' && !/[A-Za-z]/.test(k.text));
   const literals = keywords.flatMap((k, i) => (literal[i] ? [i] : []));
   const { classOf, table, classes, outputs } = buildAutomaton(keywords.map((k, i) => (literal[i] ? '' : k.text)));
+  // The outputs flattened: state s's keywords are outList[outStart[s]] up to outList[outStart[s + 1]].
+  const outStart = new Int32Array(outputs.length + 1);
+  outputs.forEach((o, state) => (outStart[state + 1] = outStart[state]! + o.length));
+  const outList = Int32Array.from(outputs.flat());
   const lengths = keywords.map((k) => k.text.length);
   const positional = keywords.map((k) => k.positions !== 'none');
   const perLine = keywords.map((k) => k.positions === 'line');
@@ -122,14 +126,15 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
       const seen = new Uint8Array(keywords.length);
       const found: number[] = [];
       let lineStart = 0;
+      let scanned = 0; // line breaks before this offset are accounted for in lineStart
       let s = 0; // state × classes
       for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 10) lineStart = i + 1;
-        s = table[s + classOf[c]!]!;
+        s = table[s + classOf[text.charCodeAt(i)]!]!;
         if (s >= 0) continue;
         s = ~s;
-        for (const k of outputs[s / classes]!) {
+        const state = s / classes;
+        for (let o = outStart[state]!; o < outStart[state + 1]!; o++) {
+          const k = outList[o]!;
           const start = i - lengths[k]! + 1;
           if (wordStart[k] && start > 0 && isWordChar(text.charCodeAt(start - 1))) continue;
           if (seen[k] === 0) {
@@ -138,7 +143,13 @@ export function createPrefilter(keywords: readonly KeywordSpec[]): Prefilter {
           }
           if (!positional[k]) continue;
           const at = (positions[k] ??= []);
-          if (!perLine[k] || at.length === 0 || at[at.length - 1]! < lineStart) at.push(start);
+          if (!perLine[k]) {
+            at.push(start);
+            continue;
+          }
+          // The line's start, found lazily (only line keywords need it): each character is looked at once.
+          for (; scanned < i; scanned++) if (text.charCodeAt(scanned) === 10) lineStart = scanned + 1;
+          if (at.length === 0 || at[at.length - 1]! < lineStart) at.push(start);
         }
       }
       for (const k of literals) {

@@ -56,18 +56,11 @@ export const DEFAULT_MAX_TEXT_CHARS = 16 * 1024 * 1024;
 
 interface CompiledDetector {
   readonly spec: DetectorSpec;
-  readonly priority: number;
   readonly secretFileOnly: boolean;
   readonly re: RegExp | undefined;
   readonly mode: 'anchor' | 'gate' | 'line' | 'always';
   /** Indices into the prefilter's keyword list. */
   readonly keywordIds: readonly number[];
-}
-
-interface Candidate extends Span {
-  readonly priority: number;
-  readonly type: string;
-  readonly rule: string;
 }
 
 const MARKER = /\[redacted:[A-Za-z0-9_#]+\]/g;
@@ -103,7 +96,7 @@ function keywordId(keywordIndex: Map<string, KeywordEntry>, text: string, positi
   return entry.index;
 }
 
-function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string, KeywordEntry>): CompiledDetector {
+function compile(spec: DetectorSpec, keywordIndex: Map<string, KeywordEntry>): CompiledDetector {
   const mode = modeOf(spec);
   let re: RegExp | undefined;
   if (spec.pattern) {
@@ -119,20 +112,67 @@ function compile(spec: DetectorSpec, priority: number, keywordIndex: Map<string,
     const text = k.toLowerCase();
     return keywordId(keywordIndex, text, positions, atWordStart && /^[a-z0-9_]/.test(text));
   });
-  return { spec, priority, secretFileOnly: spec.scope === 'secret_file', re, mode, keywordIds };
+  return { spec, secretFileOnly: spec.scope === 'secret_file', re, mode, keywordIds };
 }
 
-function selectSpan(m: RegExpExecArray, groups: readonly number[] | undefined): Span | undefined {
-  if (!groups) return { start: m.index, end: m.index + m[0].length };
-  for (const g of groups) {
-    const range = m.indices?.[g];
-    if (range) return { start: range[0], end: range[1] };
+/**
+ * The spans found in one text, as (start, end, detector) triples in one growable Int32Array: no
+ * object per match. The detector's index is its priority (registry order) and names its type and rule.
+ */
+class SpanList {
+  data = new Int32Array(96);
+  length = 0;
+
+  push(start: number, end: number, detector: number): void {
+    const at = this.length * 3;
+    if (at + 3 > this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[at] = start;
+    this.data[at + 1] = end;
+    this.data[at + 2] = detector;
+    this.length++;
   }
-  return undefined;
+
+  /** Keeps the triples for which `keep(start, end)` holds, in order; returns how many were dropped. */
+  filter(keep: (start: number, end: number) => boolean): number {
+    const d = this.data;
+    let n = 0;
+    for (let i = 0; i < this.length; i++) {
+      const start = d[i * 3]!;
+      const end = d[i * 3 + 1]!;
+      if (!keep(start, end)) continue;
+      d[n * 3] = start;
+      d[n * 3 + 1] = end;
+      d[n * 3 + 2] = d[i * 3 + 2]!;
+      n++;
+    }
+    const dropped = this.length - n;
+    this.length = n;
+    return dropped;
+  }
+}
+
+/** Adds a match's span (the whole match, or the first of `groups` that matched) shifted by `shift`, unless empty. */
+function pushMatch(m: RegExpExecArray, groups: readonly number[] | undefined, shift: number, detector: number, out: SpanList): void {
+  let start: number;
+  let end: number;
+  if (!groups) {
+    start = m.index;
+    end = start + m[0].length;
+  } else {
+    let range: [number, number] | undefined;
+    for (const g of groups) if ((range = m.indices?.[g])) break;
+    if (!range) return;
+    [start, end] = range;
+  }
+  if (end > start) out.push(start + shift, end + shift, detector);
 }
 
 /** Runs a global pattern over `text` (a line of the whole text, or all of it); spans are shifted by `shift`, the text's offset. */
-function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: number, spans: Span[]): void {
+function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: number, detector: number, out: SpanList): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (m[0].length === 0) re.lastIndex++;
@@ -140,35 +180,52 @@ function findWithPattern(re: RegExp, spec: DetectorSpec, text: string, shift: nu
       re.lastIndex = m.index + 1;
       continue;
     }
-    const span = selectSpan(m, spec.groups);
-    if (span && span.end > span.start) spans.push(shift === 0 ? span : { start: span.start + shift, end: span.end + shift });
+    pushMatch(m, spec.groups, shift, detector, out);
   }
 }
 
+/** Two buffers the keyword offsets of a detector are merged through (detectors run one at a time). */
 let startsScratch = new Int32Array(1024);
+let mergeScratch = new Int32Array(1024);
 
 /**
  * Where a detector's keywords occur, ascending (one keyword: the prefilter's own list). Several
- * keywords are merged into a shared buffer, valid until the next call (detectors run one at a time).
+ * keywords' ascending lists are merged pairwise into a shared buffer, valid until the next call.
  */
 function keywordStarts(d: CompiledDetector, hits: KeywordHits): Offsets {
   if (d.keywordIds.length === 1) return hits.positions[d.keywordIds[0]!] ?? [];
   let n = 0;
-  for (const k of d.keywordIds) n += hits.positions[k]?.length ?? 0;
-  if (n > startsScratch.length) startsScratch = new Int32Array(n * 2);
-  n = 0;
-  for (const k of d.keywordIds) for (const x of hits.positions[k] ?? []) startsScratch[n++] = x;
-  return startsScratch.subarray(0, n).sort();
+  for (const k of d.keywordIds) {
+    const list = hits.positions[k];
+    if (!list?.length) continue;
+    if (n + list.length > startsScratch.length) {
+      const size = (n + list.length) * 2;
+      const grown = new Int32Array(size);
+      grown.set(startsScratch.subarray(0, n));
+      startsScratch = grown;
+      mergeScratch = new Int32Array(size);
+    }
+    const [a, out] = [startsScratch, mergeScratch];
+    let i = 0;
+    let j = 0;
+    let o = 0;
+    while (i < n && j < list.length) out[o++] = a[i]! <= list[j]! ? a[i++]! : list[j++]!;
+    while (i < n) out[o++] = a[i++]!;
+    while (j < list.length) out[o++] = list[j++]!;
+    [startsScratch, mergeScratch] = [out, a];
+    n = o;
+  }
+  return startsScratch.subarray(0, n);
 }
 
 /** Runs a sticky pattern at each keyword hit (minus the detector's offset); hits inside a found match are skipped. */
-function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
+function findAtHits(d: CompiledDetector, detector: number, text: string, hits: KeywordHits, out: SpanList): void {
   if (!d.re) {
-    for (const s of d.spec.find!(text, keywordStarts(d, hits))) spans.push(s);
+    for (const s of d.spec.find!(text, keywordStarts(d, hits))) out.push(s.start, s.end, detector);
     return;
   }
   const re = d.re;
-  const offset = d.spec.offset ?? 0;
+  const { offset = 0, validate, groups } = d.spec;
   let covered = -1;
   let previous = -1;
   for (const hit of keywordStarts(d, hits)) {
@@ -177,15 +234,14 @@ function findAtHits(d: CompiledDetector, text: string, hits: KeywordHits, spans:
     previous = hit;
     re.lastIndex = start;
     const m = re.exec(text);
-    if (!m || (d.spec.validate && !d.spec.validate(m, text))) continue;
-    const span = selectSpan(m, d.spec.groups);
-    if (span && span.end > span.start) spans.push(span);
+    if (!m || (validate && !validate(m, text))) continue;
+    pushMatch(m, groups, 0, detector, out);
     covered = m.index + m[0].length;
   }
 }
 
 /** Runs the pattern or finder on each line that holds one of the detector's keywords. */
-function findInLines(d: CompiledDetector, text: string, hits: KeywordHits, spans: Span[]): void {
+function findInLines(d: CompiledDetector, detector: number, text: string, hits: KeywordHits, out: SpanList): void {
   let lineEnd = -1;
   for (const hit of keywordStarts(d, hits)) {
     if (hit < lineEnd) continue;
@@ -193,73 +249,94 @@ function findInLines(d: CompiledDetector, text: string, hits: KeywordHits, spans
     lineEnd = text.indexOf('\n', hit);
     if (lineEnd < 0) lineEnd = text.length;
     const line = lineStart === 0 && lineEnd === text.length ? text : text.slice(lineStart, lineEnd);
-    if (d.re) findWithPattern(d.re, d.spec, line, lineStart, spans);
-    else for (const s of d.spec.find!(line)) spans.push({ start: s.start + lineStart, end: s.end + lineStart });
+    if (d.re) findWithPattern(d.re, d.spec, line, lineStart, detector, out);
+    else for (const s of d.spec.find!(line)) out.push(s.start + lineStart, s.end + lineStart, detector);
   }
 }
 
-/** Reused by runDetector (detectors run one at a time), so a detector that finds nothing allocates no list. */
-const scratchSpans: Span[] = [];
-
-function runDetector(d: CompiledDetector, text: string, hits: KeywordHits, out: Candidate[]): void {
-  const spans = scratchSpans;
-  spans.length = 0;
+function runDetector(d: CompiledDetector, detector: number, text: string, hits: KeywordHits, out: SpanList): void {
   try {
-    if (d.mode === 'anchor') findAtHits(d, text, hits, spans);
-    else if (d.mode === 'line') findInLines(d, text, hits, spans);
-    else if (d.re) findWithPattern(d.re, d.spec, text, 0, spans);
-    else for (const s of d.spec.find!(text)) spans.push(s);
+    if (d.mode === 'anchor') findAtHits(d, detector, text, hits, out);
+    else if (d.mode === 'line') findInLines(d, detector, text, hits, out);
+    else if (d.re) findWithPattern(d.re, d.spec, text, 0, detector, out);
+    else for (const s of d.spec.find!(text)) out.push(s.start, s.end, detector);
   } catch {
     // Neither the text nor the thrown error (its message may quote the text) goes further.
     throw new CustosError('ERR_PROTECT_FAILED', undefined, { detail: { detector: d.spec.id } });
   }
-  for (const s of spans) out.push({ start: s.start, end: s.end, priority: d.priority, type: d.spec.type, rule: d.spec.id });
 }
 
 /** Drops candidates that are nothing but existing markers (and blanks or punctuation around them). */
-function dropMarkerOnly(text: string, candidates: Candidate[]): Candidate[] {
-  if (!text.includes('[redacted:')) return candidates;
+function dropMarkerOnly(text: string, candidates: SpanList): void {
+  if (!text.includes('[redacted:')) return;
   const markers: Span[] = [];
   MARKER.lastIndex = 0;
   for (let m = MARKER.exec(text); m !== null; m = MARKER.exec(text)) markers.push({ start: m.index, end: m.index + m[0].length });
-  if (markers.length === 0) return candidates;
-  return candidates.filter((c) => {
+  if (markers.length === 0) return;
+  candidates.filter((start, end) => {
     let residue = '';
-    let pos = c.start;
+    let pos = start;
     for (const mk of markers) {
-      if (mk.end <= pos || mk.start >= c.end) continue;
+      if (mk.end <= pos || mk.start >= end) continue;
       residue += text.slice(pos, Math.max(pos, mk.start));
       pos = Math.max(pos, mk.end);
     }
-    residue += text.slice(pos, Math.max(pos, c.end));
+    residue += text.slice(pos, Math.max(pos, end));
     return /[A-Za-z0-9]/.test(residue);
   });
 }
 
-/** Merges overlapping candidates; each merged span takes the type and rule of its highest-priority member. */
-function mergeSpans(candidates: Candidate[]): Candidate[] {
-  candidates.sort((a, b) => a.start - b.start || a.priority - b.priority);
-  const merged: Candidate[] = [];
-  for (const c of candidates) {
-    const last = merged[merged.length - 1];
-    if (last && c.start < last.end) {
-      const top = c.priority < last.priority ? c : last;
-      merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, c.end), priority: top.priority, type: top.type, rule: top.rule };
+/**
+ * Merges overlapping candidates (sorted by start, then priority, stably); each merged span takes
+ * the detector of its highest-priority member. Returns the merged triples.
+ */
+function mergeSpans(candidates: SpanList): SpanList {
+  const d = candidates.data;
+  const order = Array.from({ length: candidates.length }, (_, i) => i * 3);
+  order.sort((a, b) => d[a]! - d[b]! || d[a + 2]! - d[b + 2]!);
+  const merged = new SpanList();
+  const m = merged.data.length >= d.length ? merged.data : (merged.data = new Int32Array(d.length));
+  let n = -3;
+  for (const i of order) {
+    if (n >= 0 && d[i]! < m[n + 1]!) {
+      if (d[i + 1]! > m[n + 1]!) m[n + 1] = d[i + 1]!;
+      if (d[i + 2]! < m[n + 2]!) m[n + 2] = d[i + 2]!;
     } else {
-      merged.push(c);
+      n += 3;
+      m[n] = d[i]!;
+      m[n + 1] = d[i + 1]!;
+      m[n + 2] = d[i + 2]!;
     }
   }
+  merged.length = (n + 3) / 3;
   return merged;
 }
 
-function tallyRules(candidates: readonly Candidate[]): RuleCount[] {
-  const counts = new Map<string, { rule: string; type: string; count: number }>();
-  for (const c of candidates) {
-    const entry = counts.get(c.rule);
-    if (entry) entry.count++;
-    else counts.set(c.rule, { rule: c.rule, type: c.type, count: 1 });
+/** Rule ids in sorted order, and each detector's place in it (several detectors may share a rule id). */
+interface RuleTable {
+  readonly ids: readonly string[];
+  readonly slotOf: Int32Array;
+}
+
+function ruleTable(specs: readonly DetectorSpec[]): RuleTable {
+  const ids = [...new Set(specs.map((s) => s.id))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const slot = new Map(ids.map((id, i) => [id, i]));
+  return { ids, slotOf: Int32Array.from(specs, (s) => slot.get(s.id)!) };
+}
+
+/** How many redactions each rule made, sorted by rule id; a rule's type is that of its first redaction. */
+function tallyRules(merged: SpanList, detectors: readonly CompiledDetector[], rules: RuleTable): RuleCount[] {
+  const counts = new Int32Array(rules.ids.length);
+  const types: string[] = [];
+  for (let i = 0; i < merged.length; i++) {
+    const detector = merged.data[i * 3 + 2]!;
+    const slot = rules.slotOf[detector]!;
+    if (counts[slot] === 0) types[slot] = detectors[detector]!.spec.type;
+    counts[slot] = counts[slot]! + 1;
   }
-  return [...counts.values()].sort((a, b) => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
+  const out: RuleCount[] = [];
+  for (let slot = 0; slot < counts.length; slot++) if (counts[slot]! > 0) out.push({ rule: rules.ids[slot]!, type: types[slot]!, count: counts[slot]! });
+  return out;
 }
 
 export function tooLarge(limit: number, size: number): CustosError {
@@ -268,11 +345,12 @@ export function tooLarge(limit: number, size: number): CustosError {
 
 export function createTextRedactor(specs: readonly DetectorSpec[], options: TextRedactorOptions = {}): TextRedactor {
   const keywordIndex = new Map<string, KeywordEntry>();
-  const detectors = specs.map((s, i) => compile(s, i, keywordIndex));
+  const detectors = specs.map((s) => compile(s, keywordIndex));
   const prefilter = createPrefilter([...keywordIndex.values()]);
   // Which detectors each keyword wakes, and the ones that always run (digit shapes).
   const byKeyword: number[][] = Array.from({ length: keywordIndex.size }, () => []);
   detectors.forEach((d, i) => d.keywordIds.forEach((k) => byKeyword[k]!.push(i)));
+  const rules = ruleTable(specs);
   const always = detectors.flatMap((d, i) => (d.mode === 'always' ? [i] : []));
   const allow = new Set((options.allow ?? []).map((v) => v.trim()).filter((v) => v !== ''));
   const maxChars = options.maxChars ?? DEFAULT_MAX_TEXT_CHARS;
@@ -286,30 +364,35 @@ export function createTextRedactor(specs: readonly DetectorSpec[], options: Text
       const woken = new Uint8Array(detectors.length);
       for (const i of always) woken[i] = 1;
       for (const k of hits.found) for (const i of byKeyword[k]!) woken[i] = 1;
-      let candidates: Candidate[] = [];
+      const candidates = new SpanList();
       for (let i = 0; i < detectors.length; i++) {
         const d = detectors[i]!;
         if (woken[i] === 0 || (d.secretFileOnly && !secretFile)) continue;
-        runDetector(d, text, hits, candidates);
+        runDetector(d, i, text, hits, candidates);
       }
       if (candidates.length === 0) return { text, count: 0, types: [] };
-      const before = candidates.length;
-      if (allow.size > 0) candidates = candidates.filter((c) => !allow.has(text.slice(c.start, c.end).trim()));
-      const allowed = before - candidates.length;
-      candidates = mergeSpans(dropMarkerOnly(text, candidates));
+      const allowed = allow.size > 0 ? candidates.filter((start, end) => !allow.has(text.slice(start, end).trim())) : 0;
+      dropMarkerOnly(text, candidates);
+      const merged = mergeSpans(candidates);
       const parts: string[] = [];
       const types = new Set<string>();
       let pos = 0;
-      for (const c of candidates) {
-        parts.push(text.slice(pos, c.start), redactOptions?.pseudonym ? redactOptions.pseudonym(c.type, text.slice(c.start, c.end)) : marker(c.type));
-        types.add(c.type);
-        pos = c.end;
+      for (let i = 0; i < merged.length; i++) {
+        const start = merged.data[i * 3]!;
+        const type = detectors[merged.data[i * 3 + 2]!]!.spec.type;
+        parts.push(text.slice(pos, start), redactOptions?.pseudonym ? redactOptions.pseudonym(type, text.slice(start, merged.data[i * 3 + 1]!)) : marker(type));
+        types.add(type);
+        pos = merged.data[i * 3 + 1]!;
       }
       parts.push(text.slice(pos));
-      const result: TextRedaction = { text: parts.join(''), count: candidates.length, types: [...types].sort() };
-      return candidates.length === 0 && allowed === 0
-        ? { text, count: 0, types: [] }
-        : { ...result, rules: tallyRules(candidates), ...(allowed > 0 ? { allowed } : {}) };
+      if (merged.length === 0 && allowed === 0) return { text, count: 0, types: [] };
+      return {
+        text: parts.join(''),
+        count: merged.length,
+        types: [...types].sort(),
+        rules: tallyRules(merged, detectors, rules),
+        ...(allowed > 0 ? { allowed } : {}),
+      };
     },
   };
 }

@@ -48,8 +48,12 @@ function hasCardLayout(groups: readonly DigitGroup[], from: number, to: number):
   return true;
 }
 
-/** Twelve digits with at most one space or dash between two: every card holds it, few lines do. */
-const CARD_SHAPE = /\d(?:[ -]?\d){11}/g;
+/**
+ * Twelve digits with at most one space or dash between two: every card holds it, few lines do.
+ * Tried only where such a chain of digits starts (a shape inside a chain means one at its start,
+ * on the same line), so a long run of short numbers is not tried at every digit.
+ */
+const CARD_SHAPE = /(?<!\d[ -]?)\d(?:[ -]?\d){11}/g;
 
 /**
  * Whole runs only: a card is the entire digit run (so part of a longer number never reads as a card).

@@ -1,5 +1,15 @@
 /** Check digits and checksums the detectors validate candidates with (published algorithms). */
 
+/** How many ASCII digits a string holds (`match(/\d/g)` without the array). */
+export function digitCount(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
 /** Luhn (mod 10) over a string of digits. */
 export function isLuhnValid(digits: string): boolean {
   let sum = 0;

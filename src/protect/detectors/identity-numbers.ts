@@ -1,6 +1,6 @@
 /** National and financial identifiers: SSNs, IBANs, passport numbers, IP addresses. */
 import type { DetectorSpec, Span } from '../detector.js';
-import { isIbanValid, isValidSsn } from './checksums.js';
+import { digitCount, isIbanValid, isValidSsn } from './checksums.js';
 
 export const ssn: DetectorSpec = {
   id: 'ssn',
@@ -53,7 +53,7 @@ export const passport: DetectorSpec = {
   keywords: ['passport'],
   pattern: /passport(?:[ \t]+(?:no\.?|number|num|#|id))?[ \t]*[:#=]?[ \t]*([A-Z0-9]{6,9})(?![A-Za-z0-9])/i,
   groups: [1],
-  validate: (m) => ((m[1] ?? '').match(/\d/g) ?? []).length >= 5,
+  validate: (m) => digitCount(m[1] ?? '') >= 5,
   examples: {
     positive: [
       ['Passport No: 533380006', '533380006'],
@@ -112,6 +112,10 @@ export const ipv4: DetectorSpec = {
 
 /** Strict IPv6 shape: at most one `::`, 1–4 hex per group, 8 groups without `::`, at least 3 groups with it. */
 function isIpv6(s: string): boolean {
+  // Either form holds at least three colons (`a::b:c`); most runs around a colon (times, `key:`) do not.
+  let colons = 0;
+  for (let at = s.indexOf(':'); at >= 0 && colons < 3; at = s.indexOf(':', at + 1)) colons++;
+  if (colons < 3) return false;
   const halves = s.split('::');
   if (halves.length > 2) return false;
   const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));

@@ -4,10 +4,9 @@
  * Checksum-backed numbers (NPI Luhn, DEA, VIN) are verified; the rest need their label.
  */
 import type { DetectorSpec } from '../detector.js';
-import { isDeaValid, isNpiValid, isVinValid } from './checksums.js';
+import { digitCount, isDeaValid, isNpiValid, isVinValid } from './checksums.js';
 
 const LABEL_TAIL = `(?:[ \\t]*(?:identifier|number|num|no\\.?|id|#)(?![A-Za-z]))?[ \\t]*[:#=]?[ \\t]*`;
-const digitCount = (s: string): number => (s.match(/\d/g) ?? []).length;
 
 /** An identifier after a label: letters, digits and dashes, with at least `minDigits` digits. */
 function labelled(

@@ -51,8 +51,23 @@ const NOT_NAMES = new Set(
   ),
 );
 
+/** The words of a candidate between blanks (`split(/[ \t]+/)` without its empty ends): a regular-expression split tries every position. */
+function blankSeparatedWords(candidate: string): string[] {
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= candidate.length; i++) {
+    const c = candidate.charCodeAt(i);
+    const blank = i === candidate.length || c === 32 || c === 9;
+    if (blank && start >= 0) {
+      words.push(candidate.slice(start, i));
+      start = -1;
+    } else if (!blank && start < 0) start = i;
+  }
+  return words;
+}
+
 function isName(candidate: string): boolean {
-  const words = candidate.split(/[ \t]+/).filter((w) => w.length > 1 || /[A-Z]/.test(w));
+  const words = blankSeparatedWords(candidate).filter((w) => w.length > 1 || /[A-Z]/.test(w));
   const first = words[0]?.replace(/\.$/, '') ?? '';
   return words.length > 0 && !NOT_NAMES.has(first) && !NOT_NAMES.has(words[words.length - 1]!) && !/^[A-Z]{2,}$/.test(first); // all capitals: an acronym (MRN, DOB)
 }

@@ -80,6 +80,17 @@ const REFERENCE = [
   /^[A-Za-z_][A-Za-z0-9_]*\[["'][^"']*["']\]$/, // ENV["X"], secrets['x']
 ];
 
+/** The reference shapes as two patterns (case-sensitive ones, case-folded ones): one test instead of sixteen. */
+const REFERENCE_TESTS = [false, true].map(
+  (folded) =>
+    new RegExp(
+      REFERENCE.filter((re) => re.flags.includes('i') === folded)
+        .map((re) => `(?:${re.source})`)
+        .join('|'),
+      folded ? 'i' : '',
+    ),
+);
+
 /** Masks and documented example keys. */
 const MASK = /^(?:[*xX•#.\-_=]|\.\.\.)+$/;
 const EXAMPLE_MARKERS =
@@ -102,7 +113,7 @@ export function isPlaceholder(value: string, key?: string): boolean {
   if (key !== undefined && v.toLowerCase() === key.toLowerCase()) return true;
   if (DOCUMENTED_EXAMPLES.has(v)) return true;
   if (MASK.test(v)) return true;
-  if (REFERENCE.some((re) => re.test(v))) return true;
+  if (REFERENCE_TESTS.some((re) => re.test(v))) return true;
   return EXAMPLE_MARKERS.test(v);
 }
 
@@ -110,7 +121,27 @@ export function isPlaceholder(value: string, key?: string): boolean {
 export function isFillerToken(body: string): boolean {
   if (body.length === 0) return true;
   if (EXAMPLE_MARKERS.test(body) || DOCUMENTED_EXAMPLES.has(body)) return true;
-  if (/^(.)\1*$/.test(body)) return true;
-  const distinct = new Set(body).size;
-  return body.length >= 16 && distinct < 5;
+  return isOneCharacterRepeated(body) || (body.length >= 16 && fewerDistinctThan(body, 5));
+}
+
+const isLineTerminator = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+
+/** `/^(.)\1*$/` without the back-reference: one UTF-16 unit, not a line terminator, repeated. */
+function isOneCharacterRepeated(body: string): boolean {
+  const first = body.charCodeAt(0);
+  if (isLineTerminator(first)) return false;
+  for (let i = 1; i < body.length; i++) if (body.charCodeAt(i) !== first) return false;
+  return true;
+}
+
+/** `new Set(body).size < limit` (code points) without the set: counts at most `limit` distinct units. */
+function fewerDistinctThan(body: string, limit: number): boolean {
+  const seen: number[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return new Set(body).size < limit; // a surrogate: count code points
+    if (seen.includes(c)) continue;
+    if (seen.push(c) >= limit) return false;
+  }
+  return true;
 }
