@@ -73,6 +73,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     pipeline: deps.pipeline,
     createServer: hub.createServer,
     stateOf: hub.stateOf,
+    toolCallOf: hub.toolCallOf,
     sessionStore: deps.identity?.mcpSessions,
     releaseServer: hub.release,
     logger: deps.logger,

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize } from './canonical.js';
+import { canonicalText, canonicalize, writeCanonical } from './canonical.js';
 import { digestJson, sha256Hex } from './digest.js';
 
 describe('canonicalize (RFC 8785)', () => {
@@ -58,5 +59,58 @@ describe('digests', () => {
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(digestJson({ b: 1, a: 2 })).toBe(sha256Hex('{"a":2,"b":1}'));
     expect(digestJson(undefined)).toBe(sha256Hex(''));
+  });
+});
+
+describe('the recursive walk (canonicalText) against the iterative one (writeCanonical)', () => {
+  const iterative = (value: unknown): string => {
+    const parts: string[] = [];
+    writeCanonical(value, (p) => parts.push(p));
+    return parts.join('');
+  };
+  const outcome = (f: () => string | undefined): string => {
+    try {
+      return `ok:${f()}`;
+    } catch (err) {
+      return `${(err as Error).name}:${(err as Error).message}`;
+    }
+  };
+
+  it('property: the same text, or the same error, for any JSON-like value', () => {
+    const leaf = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.string({ unit: 'binary' }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.constant(() => 1),
+      fc.date({ noInvalidDate: true }),
+      fc.constant({ toJSON: () => ({ b: 1, a: [undefined] }) }),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(fc.string({ unit: 'binary' }), tie('node'))),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(outcome(() => canonicalText(v))).toBe(outcome(() => iterative(v)));
+        const text = outcome(() => iterative(v));
+        if (v !== undefined && text.startsWith('ok:')) expect(digestJson(v)).toBe(sha256Hex(text.slice(3)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps shared (not cyclic) members, refuses cycles, and leaves a value too deep for it to the iterative walk', () => {
+    const shared = { x: 1 };
+    expect(canonicalText({ a: shared, b: [shared, shared] })).toBe('{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
+    const cyclic: unknown[] = [];
+    cyclic.push([cyclic]);
+    expect(() => canonicalText(cyclic)).toThrow(/cyclic/);
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 5000; i++) deep = i % 2 ? [deep] : { k: deep };
+    expect(canonicalText(deep)).toBeUndefined();
+    expect(canonicalize(deep)).toBe(iterative(deep));
+    expect(digestJson(deep)).toBe(sha256Hex(iterative(deep)));
   });
 });

@@ -3,9 +3,11 @@
  * no whitespace, numbers in ECMAScript shortest form, strings escaped as JSON.stringify
  * does (which is what RFC 8785 §3.2.2.2 prescribes). Pure; used for hashing and signing.
  *
- * Iterative: an explicit stack instead of recursion, so no input depth can exhaust the
- * call stack (a row nested 100 000 deep canonicalizes like any other). The writer form
- * streams the text in pieces, so a digest never holds the whole canonical string.
+ * Two walks with one output. `canonicalText` recurses, building one string: the fast walk,
+ * for values at most `MAX_RECURSION` levels deep (every row and payload the door admits:
+ * its depth limit is 64). `writeCanonical` is iterative, an explicit stack instead of
+ * recursion, so no input depth can exhaust the call stack (a row nested 100 000 deep
+ * canonicalizes like any other), and streams the text in pieces; deeper values take it.
  */
 
 type Frame =
@@ -14,9 +16,75 @@ type Frame =
 
 /** The RFC 8785 text of a JSON value. Throws TypeError on cycles, non-finite numbers and non-JSON types. */
 export function canonicalize(value: unknown): string {
+  const text = canonicalText(value);
+  if (text !== undefined) return text;
   const parts: string[] = [];
   writeCanonical(value, (piece) => parts.push(piece));
   return parts.join('');
+}
+
+/** Deeper than this, `canonicalText` gives up and the iterative walk runs. */
+const MAX_RECURSION = 200;
+const TOO_DEEP = Symbol('too deep');
+
+/** The RFC 8785 text of a value at most MAX_RECURSION levels deep, built by recursion; undefined for a deeper one. Throws as `writeCanonical` does. */
+export function canonicalText(value: unknown): string | undefined {
+  try {
+    return textOf(value, new Set(), 0);
+  } catch (err) {
+    if (err === TOO_DEEP) return undefined;
+    throw err;
+  }
+}
+
+/** `openValue` and `advance` as one recursive function: the same scalars, members, order and errors. */
+function textOf(input: unknown, open: Set<object>, depth: number): string {
+  let value = input;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const maybeJson = value as { toJSON?: () => unknown };
+    if (typeof maybeJson.toJSON === 'function') value = maybeJson.toJSON();
+  }
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('canonicalize: non-finite number');
+      return JSON.stringify(value);
+    case 'string':
+      return JSON.stringify(value);
+    case 'object':
+      break;
+    default:
+      throw new TypeError(`canonicalize: unsupported type ${typeof value}`);
+  }
+  if (depth >= MAX_RECURSION) throw TOO_DEEP;
+  const node = value as object;
+  if (open.has(node)) throw new TypeError('canonicalize: cyclic value');
+  open.add(node);
+  let out: string;
+  if (Array.isArray(node)) {
+    out = '[';
+    for (let i = 0; i < node.length; i++) {
+      const item: unknown = node[i];
+      out += (i > 0 ? ',' : '') + textOf(item === undefined ? null : item, open, depth + 1);
+    }
+    out += ']';
+  } else {
+    const record = node as Record<string, unknown>;
+    out = '{';
+    let first = true;
+    // Array.prototype.sort's default order compares UTF-16 code units, as RFC 8785 asks.
+    for (const key of Object.keys(record).sort()) {
+      const member = record[key];
+      if (member === undefined || typeof member === 'function') continue;
+      out += (first ? '' : ',') + JSON.stringify(key) + ':' + textOf(member, open, depth + 1);
+      first = false;
+    }
+    out += '}';
+  }
+  open.delete(node);
+  return out;
 }
 
 /** Emits the RFC 8785 text of a JSON value piece by piece, in order. */

@@ -235,6 +235,113 @@ describe('server-everything behind Custos', () => {
     expect(row?.output?.error).toBe('cancelled');
   });
 
+  /** A client that declares no capabilities (its plain tools/call is answered as JSON, run without the SDK Server), with the content type of each tools/call answer. */
+  async function connectPlain(user: string): Promise<{ client: Client; types: string[] }> {
+    const types: string[] = [];
+    const token = await h.token(user);
+    const record: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (typeof init?.body === 'string' && init.body.includes('"tools/call"')) types.push(res.headers.get('content-type') ?? '');
+      return res;
+    };
+    const client = new Client({ name: 'everything-plain', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(h.mcpUrl), { fetch: record, requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+    );
+    return { client, types };
+  }
+
+  it('answers every tool call on the plain JSON path exactly as on the SDK Server path, errors and rows included', async () => {
+    const plain = await connectPlain('carol');
+    try {
+      // The tools that ask the agent's client something need its capabilities: they take the SDK path anyway.
+      const tools = (await direct.listTools()).tools.filter((t) => !SEPARATE.has(t.name) && !/elicitation|sampling/.test(t.name));
+      for (const tool of tools) {
+        const args = ARGS[tool.name] ?? {};
+        const viaServer = await carol.callTool({ name: `everything__${tool.name}`, arguments: args });
+        const viaPlain = await plain.client.callTool({ name: `everything__${tool.name}`, arguments: args });
+        expect(normalise(viaPlain), tool.name).toEqual(normalise(viaServer));
+      }
+      expect(new Set(plain.types)).toEqual(new Set(['application/json']));
+      // a JSON-RPC error is the same on both paths
+      const failure = (c: Client) =>
+        c.callTool({ name: 'nosuch__tool', arguments: {} }).then(
+          () => 'answered',
+          (e: Error) => e.message,
+        );
+      expect(await failure(plain.client)).toBe(await failure(carol));
+      expect(await failure(plain.client)).toMatch(/^MCP error -32\d{3}/);
+      // and the rows: the last echo of each client has the same intent and result fields
+      const echo = ARGS.echo as Record<string, unknown>;
+      const one = await plain.client.callTool({ name: 'everything__echo', arguments: echo });
+      const two = await carol.callTool({ name: 'everything__echo', arguments: echo });
+      const idOf = (r: unknown): string => (r as { _meta: Record<string, string> })._meta['io.custos/request_id'] ?? 'no request id';
+      const all = await rows('carol');
+      const fields = (id: string) =>
+        all
+          .filter((r) => r.request_id === id)
+          .map((r) => ({
+            event: r.event,
+            decision: r.policy.decision,
+            agent: r.agent?.name,
+            tool: r.tool,
+            input: r.input,
+            output: r.output,
+            redactions: r.redactions,
+          }));
+      const plainRows = fields(idOf(one));
+      expect(plainRows.map((r) => r.event)).toEqual(['intent', 'result']);
+      expect(plainRows.map((r) => ({ ...r, agent: undefined }))).toEqual(fields(idOf(two)).map((r) => ({ ...r, agent: undefined })));
+      expect(plainRows[0]?.agent).toBe('everything-plain');
+    } finally {
+      await plain.client.close();
+    }
+  });
+
+  it('denies a call on the plain JSON path with the reason and the user in the row', async () => {
+    const plain = await connectPlain('bob');
+    try {
+      const result = await plain.client.callTool({ name: 'everything__echo', arguments: ARGS.echo as Record<string, unknown> });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/^Denied by policy: /);
+      expect(plain.types).toEqual(['application/json']);
+      const requestId = (result._meta as Record<string, string>)['io.custos/request_id'] ?? 'no request id';
+      const denied = (await rows('bob', 'deny')).find((r) => r.request_id === requestId);
+      expect(denied?.user.sub).toBe('bob');
+      expect(denied?.policy.decision).toBe('deny');
+      expect(textOf(result)).toContain(denied?.policy.reasons?.[0] ?? 'no reason in the row');
+    } finally {
+      await plain.client.close();
+    }
+  });
+
+  it('cancels a plain call upstream when the client aborts it, and records it as cancelled', async () => {
+    const plain = await connectPlain('carol');
+    try {
+      const before = readFileSync(tapLog, 'utf8').length;
+      const earlier = new Set((await rows('carol', 'result')).map((r) => r.seq));
+      const controller = new AbortController();
+      const call = plain.client.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 5, steps: 5 } }, undefined, {
+        signal: controller.signal,
+      });
+      // abort once the upstream has the call (the tap logs what reaches it)
+      for (let i = 0; i < 100 && !readFileSync(tapLog, 'utf8').slice(before).includes('trigger-long-running-operation'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      controller.abort('user stopped it');
+      await expect(call).rejects.toThrow();
+      let row: AuditRecord | undefined;
+      for (let i = 0; i < 50 && !row; i++) {
+        row = (await rows('carol', 'result')).find((r) => !earlier.has(r.seq) && r.tool?.name === 'trigger-long-running-operation');
+        if (!row) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(row?.output?.error).toBe('cancelled');
+      expect(readFileSync(tapLog, 'utf8').slice(before)).toContain('"method":"notifications/cancelled"');
+      expect(plain.types).toEqual([]); // aborted before any answer: none was sent
+    } finally {
+      await plain.client.close();
+    }
+  });
+
   it('redacts a sampling request before it reaches the client model', async () => {
     seenCustos.samplings.length = 0;
     await carol.callTool({

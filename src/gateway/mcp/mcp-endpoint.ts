@@ -26,7 +26,7 @@ import type { RequestContext } from './request-context.js';
 import { coveredBy, recordSessionEnded, rememberSid, revocationOf } from './session-revocation.js';
 import type { RevocableSession } from './session-revocation.js';
 import type { RestoredSessionState } from './session-hub.js';
-import type { SessionState } from './session-kit.js';
+import type { SessionState, ToolCallHandler } from './session-kit.js';
 import { currentRecord, needsWrite, recordOfInitialize, restoreSession } from './session-takeover.js';
 
 export const AGENT_TIER_HEADER = 'x-custos-agent-tier';
@@ -38,6 +38,8 @@ export interface McpEndpointDeps {
   readonly createServer: (id: string, restored?: RestoredSessionState) => Server;
   /** A session Server's state (subscriptions, log level), for the shared store. */
   readonly stateOf?: (server: Server) => SessionState | undefined;
+  /** A session Server's `tools/call` handler: a plain call of the usual shape runs it directly (plain-json.ts). */
+  readonly toolCallOf?: (server: Server) => ToolCallHandler | undefined;
   /** The shared MCP session store: any replica continues any session it holds. */
   readonly sessionStore?: McpSessionStore;
   /** Called once a session's Server has closed (drops its upstream subscriptions). */
@@ -298,7 +300,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     }
     session.lastSeen = now();
     const plainCall = plainToolCall(req, body, session.server, session.plain);
-    if (plainCall) await answerPlain(req, res, plainCall, session.plain);
+    if (plainCall) await answerPlain(req, res, plainCall, session.plain, deps.toolCallOf?.(session.server));
     else await session.transport.handleRequest(req, res, body);
     if (req.method === 'DELETE' && sessions.get(id) !== session)
       await store?.remove(id).catch(() => undefined); // closed by its client

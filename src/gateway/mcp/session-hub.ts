@@ -12,7 +12,7 @@ import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamEvent } from '../types.js';
 import { namespaceResourceUri, parseResourceUri } from './resource-names.js';
 import { createSessionServer } from './session-server.js';
-import type { SessionServerDeps, SessionState } from './session-kit.js';
+import type { SessionServerDeps, SessionState, ToolCallHandler } from './session-kit.js';
 
 /** The pseudo-resource whose `read_resource` decision lets a user receive an upstream's log messages. */
 export const LOG_RESOURCE = 'notifications/message';
@@ -30,6 +30,8 @@ export interface SessionHub {
   createServer(id: string, restored?: RestoredSessionState): Server;
   /** The session's state (subscriptions, log level), for the shared store. */
   stateOf(server: Server): SessionState | undefined;
+  /** The session's `tools/call` handler, which the plain JSON path runs without the Server's request machinery. */
+  toolCallOf(server: Server): ToolCallHandler | undefined;
   /** Forgets a closed session, drops its upstream subscriptions and closes its per-session upstream connections. */
   release(server: Server): Promise<void>;
   close(): void;
@@ -38,6 +40,7 @@ export interface SessionHub {
 interface HubSession {
   readonly state: SessionState;
   readonly mayReceiveLogs: (upstream: string) => Promise<boolean>;
+  readonly callTool: ToolCallHandler;
   /** The session's log messages, relayed one after the other (each waits for its decision). */
   logs: Promise<void>;
 }
@@ -110,8 +113,8 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
         onSubscribe: countSubscription,
         onLogLevel: applyLogLevel,
       };
-      const { server, mayReceiveLogs } = createSessionServer(deps, state, LOG_RESOURCE);
-      sessions.set(server, { state, mayReceiveLogs, logs: Promise.resolve() });
+      const { server, mayReceiveLogs, callTool } = createSessionServer(deps, state, LOG_RESOURCE);
+      sessions.set(server, { state, mayReceiveLogs, callTool, logs: Promise.resolve() });
       if (restored) {
         // Taken over from another replica: this replica's upstreams are asked for what the session had there.
         for (const uri of state.subscriptions)
@@ -121,6 +124,7 @@ export function createSessionHub(deps: SessionServerDeps): SessionHub {
       return server;
     },
     stateOf: (server) => sessions.get(server)?.state,
+    toolCallOf: (server) => sessions.get(server)?.callTool,
     async release(server) {
       const session = sessions.get(server);
       if (!session) return;

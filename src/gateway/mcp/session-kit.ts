@@ -6,7 +6,8 @@
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { LoggingLevel, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolRequest, CallToolResult, LoggingLevel, RequestId, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Authorization, DenyReason, Forward, IdSource, Pipeline, PolicyAction, PolicySource, Protector, RunResult } from '../../kernel/index.js';
 import { toJsonRpcError } from '../errors.js';
 import type { IdentityServices } from '../shared/session-types.js';
@@ -75,6 +76,16 @@ export interface SessionKit {
   /** Wraps a handler: errors become JSON-RPC errors from the one table. */
   handle<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R>;
 }
+
+/**
+ * The `tools/call` handler of a session: what the SDK Server runs for a request it parsed, and
+ * what the plain JSON path (plain-json.ts) runs directly for a request of the same shape. It
+ * reads only these fields of the SDK's handler `extra`.
+ */
+export type ToolCallHandler = (
+  request: CallToolRequest,
+  extra: Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'signal' | 'authInfo' | '_meta' | 'requestId' | 'sendNotification'>,
+) => Promise<CallToolResult>;
 
 /** A JSON-RPC error from the one error table; internal causes are logged, never sent. */
 export function toMcpError(err: unknown, logger: Logger): McpError {

@@ -18,7 +18,7 @@ import { namespaceResourceLinks } from './resource-names.js';
 import { registerPromptHandlers } from './session-prompts.js';
 import { registerResourceHandlers } from './session-resources.js';
 import { toMcpError } from './session-kit.js';
-import type { SessionKit, SessionServerDeps, SessionState } from './session-kit.js';
+import type { SessionKit, SessionServerDeps, SessionState, ToolCallHandler } from './session-kit.js';
 import { namespaceToolName, parseToolName } from '../shared/tool-names.js';
 
 export const SERVER_INFO = { name: 'custos', version: '0.1.0' };
@@ -134,7 +134,44 @@ function createKit(server: Server, deps: SessionServerDeps, state: SessionState)
   return kit;
 }
 
-function registerToolHandlers(kit: SessionKit): void {
+function createToolCallHandler(kit: SessionKit): ToolCallHandler {
+  const { server, deps } = kit;
+  return kit.handle(async (request, extra) => {
+    const ctx = kit.context(extra);
+    const ref = parseToolName(request.params.name);
+    if (!deps.upstreams.has(ref.server)) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No upstream server has this name.');
+    const args = request.params.arguments;
+    const token = extra._meta?.progressToken;
+    const onprogress =
+      token === undefined
+        ? undefined
+        : (p: Progress) => {
+            const message = p.message === undefined ? undefined : (kit.redact(p.message) ?? '[redacted:unprocessable]');
+            void extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress: p.progress, total: p.total, message },
+            });
+          };
+    const relay = createClientRelay(kit, ctx);
+    // Quiet: nothing can reach the agent mid-call (no progress asked; a client that can be sent neither an elicitation nor a sampling request).
+    const client = server.getClientCapabilities();
+    const quiet = token === undefined && client?.elicitation === undefined && client?.sampling === undefined;
+    const result = await kit.govern(
+      ctx,
+      { kind: 'tool', tool: ref, arguments: args ?? {} },
+      (auth) =>
+        deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay, traceparent: auth.traceparent, user: ctx.principal }),
+      extra.signal,
+      extra.requestId,
+      schemaDenial(deps, ref, args ?? {}),
+      quiet,
+    );
+    refuseInvalidArguments(result);
+    return toCallToolResult(result);
+  });
+}
+
+function registerToolHandlers(kit: SessionKit, callTool: ToolCallHandler): void {
   const { server, deps } = kit;
   server.setRequestHandler(
     ListToolsRequestSchema,
@@ -148,57 +185,25 @@ function registerToolHandlers(kit: SessionKit): void {
       return { tools };
     }),
   );
-  server.setRequestHandler(
-    CallToolRequestSchema,
-    kit.handle(async (request, extra) => {
-      const ctx = kit.context(extra);
-      const ref = parseToolName(request.params.name);
-      if (!deps.upstreams.has(ref.server)) throw new CustosError('ERR_GATEWAY_NOT_FOUND', 'No upstream server has this name.');
-      const args = request.params.arguments;
-      const token = extra._meta?.progressToken;
-      const onprogress =
-        token === undefined
-          ? undefined
-          : (p: Progress) => {
-              const message = p.message === undefined ? undefined : (kit.redact(p.message) ?? '[redacted:unprocessable]');
-              void extra.sendNotification({
-                method: 'notifications/progress',
-                params: { progressToken: token, progress: p.progress, total: p.total, message },
-              });
-            };
-      const relay = createClientRelay(kit, ctx);
-      // Quiet: nothing can reach the agent mid-call (no progress asked; a client that can be sent neither an elicitation nor a sampling request).
-      const client = server.getClientCapabilities();
-      const quiet = token === undefined && client?.elicitation === undefined && client?.sampling === undefined;
-      const result = await kit.govern(
-        ctx,
-        { kind: 'tool', tool: ref, arguments: args ?? {} },
-        (auth) =>
-          deps.upstreams.callTool(ref.server, ref.name, args, { signal: extra.signal, onprogress, relay, traceparent: auth.traceparent, user: ctx.principal }),
-        extra.signal,
-        extra.requestId,
-        schemaDenial(deps, ref, args ?? {}),
-        quiet,
-      );
-      refuseInvalidArguments(result);
-      return toCallToolResult(result);
-    }),
-  );
+  server.setRequestHandler(CallToolRequestSchema, callTool);
 }
 
 export interface SessionServer {
   readonly server: Server;
   /** May this session's user receive `upstream`'s log messages (a `read_resource` decision on `logResource`)? */
   readonly mayReceiveLogs: (upstream: string) => Promise<boolean>;
+  /** The Server's `tools/call` handler, for the plain JSON path to run without the Server's request machinery. */
+  readonly callTool: ToolCallHandler;
 }
 
 export function createSessionServer(deps: SessionServerDeps, state: SessionState, logResource: string): SessionServer {
   const server = new Server(SERVER_INFO, { capabilities: SERVER_CAPABILITIES });
   const kit = createKit(server, deps, state);
-  registerToolHandlers(kit);
+  const callTool = createToolCallHandler(kit);
+  registerToolHandlers(kit, callTool);
   registerResourceHandlers(kit);
   registerPromptHandlers(kit);
   const mayReceiveLogs = async (upstream: string): Promise<boolean> =>
     state.ctx !== undefined && kit.visible(state.ctx, { kind: 'resource', tool: { server: upstream, name: logResource }, arguments: {} });
-  return { server, mayReceiveLogs };
+  return { server, mayReceiveLogs, callTool };
 }
