@@ -14,8 +14,9 @@
  * Reported per phase: calls/s, p50/p99, errors; the CPU the serving processes spent per call
  * (the replicas, or the proxy's front process; the stdio servers behind are not counted: on a
  * loaded machine this is the figure that compares); the serving processes' RSS (the replicas, or the
- * proxy's front process) at the end of each run's phase: flat after the first run means no growth
- * after warm-up; and for Custos the count check: every answered call's intent and result rows are
+ * proxy's front process), sampled every second from the end of the warm-up (printed per phase as
+ * its trend, and at the end of each run's phase in the table: flat means no growth after warm-up;
+ * a soak is one long phase, e.g. BENCH_TARGETS=custos BENCH_RUNS=1 BENCH_SECONDS=600); and for Custos the count check: every answered call's intent and result rows are
  * in the trail (found by request id), and the whole trail verifies.
  *
  * BENCH_SESSIONS (K, default 50), BENCH_SECONDS (T, default 10), BENCH_RUNS (3),
@@ -66,9 +67,18 @@ interface PhaseRun {
   readonly errors: number;
   readonly firstError?: string;
   readonly rssMb: number;
+  /** The serving processes' RSS, sampled every second from the end of the warm-up to the end of the loop. */
+  readonly rssSeries: readonly number[];
   /** CPU (user + system) the serving processes spent per call answered. */
   readonly cpuMsPerCall: number;
   readonly requestIds: string[];
+}
+
+/** A phase's RSS samples as at most 13 points (after warm-up … end), and the largest: shows growth in a soak (BENCH_SECONDS=600). */
+function rssTrend(series: readonly number[]): string {
+  const step = Math.max(1, Math.ceil((series.length - 1) / 12));
+  const points = series.filter((_, i) => i % step === 0 || i === series.length - 1);
+  return `${points.map((x) => x.toFixed(0)).join(' → ')} (max ${Math.max(...series).toFixed(0)})`;
 }
 
 function rssMb(pids: readonly number[]): number {
@@ -134,11 +144,22 @@ function decisionPhase(key: string, h: Harness, token: string, file: string, pid
 
 async function runPhase(phase: Phase): Promise<PhaseRun> {
   let rss = 0;
+  const rssSeries: number[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  const sample = (): void => void rssSeries.push(rssMb(phase.pids()));
   const r = await runClients(phase.open, {
     clients: SESSIONS,
     seconds: SECONDS,
     cpuMs: () => phase.pids().reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0),
-    afterLoop: () => void (rss = rssMb(phase.pids())),
+    afterWarm: async () => {
+      sample();
+      sampler = setInterval(sample, 1000);
+    },
+    afterLoop: () => {
+      clearInterval(sampler);
+      rss = rssMb(phase.pids());
+      rssSeries.push(rss);
+    },
   });
   const s = summarize(r.latencies);
   return {
@@ -148,6 +169,7 @@ async function runPhase(phase: Phase): Promise<PhaseRun> {
     errors: r.errors,
     firstError: r.firstError,
     rssMb: rss,
+    rssSeries,
     cpuMsPerCall: (r.cpuMs ?? 0) / Math.max(1, r.latencies.length),
     requestIds: [...r.warmIds, ...r.ids],
   };
@@ -220,7 +242,7 @@ export async function run(): Promise<void> {
         progress(`run ${r + 1}/${RUNS}: ${SESSIONS} clients for ${SECONDS} s through ${phase.key}`);
         const res = await runPhase(phase);
         progress(
-          `  ${res.callsPerSec.toFixed(0)} calls/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, ${res.cpuMsPerCall.toFixed(1)} ms CPU per call, ${res.errors} errors${res.firstError ? ` (first: ${res.firstError})` : ''}, RSS ${res.rssMb.toFixed(0)} MB, load ${os.loadavg()[0]!.toFixed(1)}`,
+          `  ${res.callsPerSec.toFixed(0)} calls/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, ${res.cpuMsPerCall.toFixed(1)} ms CPU per call, ${res.errors} errors${res.firstError ? ` (first: ${res.firstError})` : ''}, RSS ${rssTrend(res.rssSeries)} MB, load ${os.loadavg()[0]!.toFixed(1)}`,
         );
         results.get(phase.key)!.push(res);
       }
