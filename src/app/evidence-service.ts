@@ -1,5 +1,6 @@
 /**
- * The `EvidencePort` the gateway serves at `/v1/evidence/*`: the checklist evaluated live, packs
+ * The `EvidencePort` the gateway serves at `/v1/evidence/*`: the checklist evaluated live (at most
+ * once a minute: reads in between, and reads while an evaluation runs, get its answer), packs
  * written into `evidence.dir/<id>/` (no PDF: that is `custos evidence`'s, where Chromium runs),
  * the packs there, and the files each pack's manifest lists (nothing else is served).
  */
@@ -23,6 +24,27 @@ const TYPES: Record<string, string> = {
   '.pdf': 'application/pdf',
 };
 
+/** How long one evaluation of the checklist (a whole-trail read and check, and the control tests' processes) answers reads. */
+export const CHECKLIST_TTL_MS = 60_000;
+
+/**
+ * `fn`'s answer, shared by every call while it runs and for `ttlMs` after it resolves (`now` in
+ * ms); a failure is not kept, so the next call tries again.
+ */
+export function cachedFor<T>(ttlMs: number, now: () => number, fn: () => Promise<T>): () => Promise<T> {
+  let last: { value: Promise<T>; until: number } | undefined;
+  return () => {
+    if (last && now() < last.until) return last.value;
+    const entry = { value: fn(), until: Infinity };
+    last = entry;
+    entry.value.then(
+      () => void (entry.until = now() + ttlMs),
+      () => void (last === entry && (last = undefined)),
+    );
+    return entry.value;
+  };
+}
+
 export function createEvidenceService(
   config: ResolvedConfig,
   store: AuditStoreAdmin,
@@ -34,14 +56,15 @@ export function createEvidenceService(
     const full = path.join(dir, id);
     return /^[A-Za-z0-9._-]+$/.test(id) && existsSync(path.join(full, FILES.manifest)) ? full : undefined;
   };
+  const checklist = cachedFor(CHECKLIST_TTL_MS, Date.now, async () => {
+    const sources = await createEvidenceSources(config, store, keys, { ...options, tls: false });
+    const { checklist: boxes } = await evaluateDeployment(sources);
+    return { generated_at: sources.now.toISOString(), bundle_hash: sources.bundle?.bundleHash ?? 'none', boxes };
+  });
   return {
     roles: config.audit.search.roles,
     adminRoles: config.identity.admin.roles,
-    async checklist() {
-      const sources = await createEvidenceSources(config, store, keys, { ...options, tls: false });
-      const { checklist } = await evaluateDeployment(sources);
-      return { generated_at: sources.now.toISOString(), bundle_hash: sources.bundle?.bundleHash ?? 'none', boxes: checklist };
-    },
+    checklist,
     async createPack(request) {
       const sources = await createEvidenceSources(config, store, keys, options);
       const id = `${sources.now.toISOString().replace(/[:.]/g, '-')}-${request.framework}-${randomBytes(4).toString('hex')}`;

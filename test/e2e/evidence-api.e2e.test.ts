@@ -43,6 +43,9 @@ describe('/v1/evidence', () => {
     };
     expect(c.bundle_hash).toBe(h.custos.bundleHash);
     expect(c.boxes.map((b) => b.id)).toEqual(Array.from({ length: 19 }, (_, i) => `box-${String(i + 1).padStart(2, '0')}`));
+    // A read within the minute gets the same evaluation (no new trail scan, no new control-test processes).
+    const again = (await (await call('GET', '/v1/evidence/checklist', bob)).json()) as typeof c;
+    expect(again).toEqual(c);
 
     const refused = await call('POST', '/v1/evidence/packs', bob, { framework: 'soc2', live_tests: true });
     expect(refused.status).toBe(403);
