@@ -3,8 +3,9 @@
  * pipeline, the alert sinks (export's sinks), metrics on the audit store and the pipeline,
  * traces when an OTLP endpoint is set. Disabled: nothing of it (the pipeline runs bare).
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, verify } from 'node:crypto';
 import type { ResolvedConfig } from '../config/index.js';
+import type { KeyRegistry } from '../keys/index.js';
 import { createSink } from '../export/index.js';
 import type {
   AuditMonitor,
@@ -29,8 +30,9 @@ import {
   createSqliteSnapshotStore,
   sqliteSnapshotPath,
 } from '../monitor/index.js';
-import type { Monitor, MonitorSnapshotStore } from '../monitor/index.js';
+import type { Monitor, MonitorSnapshotStore, SnapshotSeal } from '../monitor/index.js';
 import type { MonitorAdminPort } from '../gateway/index.js';
+import { manifestSignerOf } from './evidence-sources.js';
 import { toSinkSettings } from './export-sinks.js';
 
 export interface Monitoring {
@@ -63,11 +65,23 @@ function snapshotStoreFor(config: ResolvedConfig): MonitorSnapshotStore | undefi
   return location === ':memory:' ? undefined : createSqliteSnapshotStore(sqliteSnapshotPath(location));
 }
 
+/** The start-up snapshot's seal: the checkpoint signing key (as the evidence manifest's), or none when no key is configured. */
+function snapshotSealOf(config: ResolvedConfig, keys: Pick<KeyRegistry, 'signingKey'>): SnapshotSeal | undefined {
+  const signer = manifestSignerOf(config, keys);
+  return signer && { keyId: signer.keyId, sign: signer.sign, verify: (data, signature) => verify(null, data, signer.publicKey, signature) };
+}
+
 const OFF: Monitoring = { instrument: (s) => s, attach: () => undefined, start: async () => undefined, close: async () => undefined };
 
 export function createMonitoring(
   config: ResolvedConfig,
-  deps: { readonly store: Pick<AuditStore, 'read'>; readonly logger: Logger; readonly counter: Pick<RateCounter, 'take'> },
+  deps: {
+    readonly store: Pick<AuditStore, 'read'>;
+    readonly logger: Logger;
+    readonly counter: Pick<RateCounter, 'take'>;
+    /** The checkpoint signing key, when configured: it signs the start-up snapshot, and a start takes only one it signed. */
+    readonly keys?: Pick<KeyRegistry, 'signingKey'>;
+  },
 ): Monitoring {
   const m = config.monitor;
   if (!m.enabled) return OFF;
@@ -86,6 +100,7 @@ export function createMonitoring(
     sinks: m.alerts.sinks.map((s) => createSink(toSinkSettings(s))),
     counter: deps.counter,
     snapshots: snapshotStoreFor(config),
+    snapshotSeal: deps.keys && snapshotSealOf(config, deps.keys),
     settings: {
       syncMs: m.syncMs,
       alertOnly: m.drift.alertOnly,

@@ -130,7 +130,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       keys: recordKeysOf(keys, config.audit.encryption?.key), // sealed like the trail
     });
     cleanups.push(() => pendingStore.close());
-    const monitoring = createMonitoring(config, { store, logger, counter: rateCounter });
+    const monitoring = createMonitoring(config, { store, logger, counter: rateCounter, keys });
     cleanups.push(() => monitoring.close());
     // A write's before-state is read through the upstream pool, which is opened after the pipeline.
     const pool: { current?: UpstreamPool } = {};

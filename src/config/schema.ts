@@ -452,7 +452,7 @@ const monitorSchema = z
       .max(10_000_000)
       .default(10_000)
       .describe(
-        "The monitor's start-up snapshot (its state and the trail row it covers, beside the trail) is saved after this many new rows and at shutdown; 0: at shutdown only. A start reads only the rows after it. Not kept for a trail encrypted at rest.",
+        "The monitor's start-up snapshot (its state and the trail row it covers, beside the trail) is saved after this many new rows and at shutdown; 0: at shutdown only. A start reads only the rows after it. Signed with `audit.checkpoints.signingKey` when that is set (a start then takes only a snapshot it signed). Not kept for a trail encrypted at rest.",
       ),
     rules: z
       .strictObject({

@@ -14,7 +14,7 @@ export type { CallTracer, TracingSettings } from './tracing.js';
 export { createPipelineObserver } from './observer.js';
 export { afterAnswer } from './after-answer.js';
 export { MONITOR_SNAPSHOT_SCHEMA, decodeSnapshot, encodeSnapshot } from './snapshot.js';
-export type { MonitorSnapshotStore, MonitorStartReport } from './snapshot.js';
+export type { MonitorSnapshotStore, MonitorStartReport, SnapshotSeal } from './snapshot.js';
 export { MONITOR_SNAPSHOT_POSTGRES_SCHEMA, createPostgresSnapshotStore, createSqliteSnapshotStore, sqliteSnapshotPath } from './snapshot-store.js';
 export { ALERT_TYPES, DEFAULT_RULE_SETTINGS } from './types.js';
 export type {

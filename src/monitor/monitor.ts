@@ -26,7 +26,7 @@ import { createAlertDelivery } from './alert-delivery.js';
 import { formatKillTarget, matchKill, parseKillTarget } from './kill-switches.js';
 import { createAlertRules, rulesKey } from './rules.js';
 import { encodeSnapshot, restoreSnapshot } from './snapshot.js';
-import type { MonitorSnapshotStore, MonitorStartReport } from './snapshot.js';
+import type { MonitorSnapshotStore, MonitorStartReport, SnapshotSeal } from './snapshot.js';
 import { MONITOR_ACTIONS, agentsOf, createTrailState, foldRow } from './trail-state.js';
 import { createToolWatch } from './tool-watch.js';
 import type { ToolWatch } from './tool-watch.js';
@@ -54,6 +54,8 @@ export interface MonitorDeps {
   readonly counter?: Pick<RateCounter, 'take'>;
   /** Where the start-up snapshot is kept (snapshot-store.ts). Absent: every start folds the whole trail. */
   readonly snapshots?: MonitorSnapshotStore;
+  /** Signs the snapshots saved, and a start takes only one it signed. Absent: snapshots are unsigned (their digest catches damage, not forgery). */
+  readonly snapshotSeal?: SnapshotSeal;
 }
 
 /** What the monitor sees of the upstream pool. */
@@ -178,7 +180,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   async function saveSnapshot(): Promise<void> {
     if (!deps.snapshots || state.lastSeq <= snapshotSeq || !lastHash) return;
     const seq = state.lastSeq;
-    await deps.snapshots.save(seq, encodeSnapshot(state, rules.save(), lastHash, rulesKey(settings.rules)));
+    await deps.snapshots.save(seq, encodeSnapshot(state, rules.save(), lastHash, rulesKey(settings.rules), deps.snapshotSeal));
     snapshotSeq = seq;
   }
 
@@ -316,7 +318,14 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       recorder = r;
     },
     async start(pool) {
-      started = await restoreSnapshot({ snapshots: deps.snapshots, store: deps.store, state, rules, rulesKey: rulesKey(settings.rules) });
+      started = await restoreSnapshot({
+        snapshots: deps.snapshots,
+        store: deps.store,
+        state,
+        rules,
+        rulesKey: rulesKey(settings.rules),
+        seal: deps.snapshotSeal,
+      });
       if (started.snapshot === 'used') snapshotSeq = started.fromSeq;
       else if (started.reason)
         deps.logger.warn({ snapshot: started.snapshot, reason: started.reason }, 'monitor: the snapshot is not used; the whole trail is read');

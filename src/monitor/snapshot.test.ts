@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import type { ActivePolicy, AuditStore, Principal, Protector, ToolCall } from '.
 import { createMonitor } from './monitor.js';
 import type { MonitorSettings } from './monitor.js';
 import { decodeSnapshot } from './snapshot.js';
-import type { MonitorSnapshotStore } from './snapshot.js';
+import type { MonitorSnapshotStore, SnapshotSeal } from './snapshot.js';
 import { createSqliteSnapshotStore } from './snapshot-store.js';
 import { DEFAULT_RULE_SETTINGS } from './types.js';
 
@@ -66,9 +67,22 @@ function counted(audit: Pick<AuditStore, 'read'>): Pick<AuditStore, 'read'> & { 
 }
 
 /** One process's monitor on the trail: writes calls through a pipeline, then closes (saving its snapshot). */
-async function monitorOn(audit: ReturnType<typeof createMemoryAudit>, snapshots?: MonitorSnapshotStore, settings: Partial<MonitorSettings> = {}) {
+async function monitorOn(
+  audit: ReturnType<typeof createMemoryAudit>,
+  snapshots?: MonitorSnapshotStore,
+  settings: Partial<MonitorSettings> = {},
+  snapshotSeal?: SnapshotSeal,
+) {
   const store = counted(audit);
-  const monitor = createMonitor({ store, clock: { now: () => new Date() }, ids: { newId: () => `k-${Math.random()}` }, logger: silent, snapshots, settings });
+  const monitor = createMonitor({
+    store,
+    clock: { now: () => new Date() },
+    ids: { newId: () => `k-${Math.random()}` },
+    logger: silent,
+    snapshots,
+    settings,
+    snapshotSeal,
+  });
   const pipeline = createPipeline({
     policy: { current: () => policy },
     protector,
@@ -94,11 +108,17 @@ const view = (m: Awaited<ReturnType<typeof monitorOn>>['monitor']) => ({
   alerts: m.alerts({ all: true }),
 });
 
+/** An Ed25519 seal, as the app makes from the checkpoint signing key. */
+function sealOf(keyId: string): SnapshotSeal {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { keyId, sign: (data) => sign(null, data, privateKey), verify: (data, sig) => verify(null, data, publicKey, sig) };
+}
+
 /** A trail of 40 calls and a kill switch, a snapshot after them, and 6 more calls after the snapshot. */
-async function trailWithSnapshot() {
+async function trailWithSnapshot(seal?: SnapshotSeal) {
   const audit = createMemoryAudit();
   const snapshots = memorySnapshots();
-  const first = await monitorOn(audit, snapshots);
+  const first = await monitorOn(audit, snapshots, {}, seal);
   await traffic(first.pipeline, 40);
   await first.monitor.setKill(admin, 'agent:agent-u2', 'investigating');
   await first.monitor.sync();
@@ -191,6 +211,43 @@ describe("the monitor's start-up snapshot", () => {
     const { audit, snapshots } = await trailWithSnapshot();
     const m = await monitorOn(audit, { ...snapshots, load: () => Promise.reject(Object.assign(new Error('down'), { code: 'ECONNREFUSED' })) });
     expect(m.monitor.startReport()).toMatchObject({ snapshot: 'unreadable', reason: 'ECONNREFUSED', rowsRead: audit.rows.length });
+  });
+
+  it('with a seal (the checkpoint key), is signed, and a start takes it', async () => {
+    const seal = sealOf('k1');
+    const { audit, snapshots, covered } = await trailWithSnapshot(seal);
+    expect(JSON.parse(snapshots.text!.split('\n')[0]!)).toMatchObject({ key_id: 'k1', signature: expect.any(String) });
+    const m = await monitorOn(audit, snapshots, {}, seal);
+    expect(m.monitor.startReport()).toMatchObject({ snapshot: 'used', fromSeq: covered });
+  });
+
+  it('with a seal, refuses a forged one (kill switch lifted, digest recomputed), an unsigned one and one of another key: a full read, which finds the kill switch', async () => {
+    const seal = sealOf('k1');
+    const { audit, snapshots } = await trailWithSnapshot(seal);
+    const [headerLine, body] = snapshots.text!.split('\n') as [string, string];
+    const forgedBody = JSON.stringify({ ...(JSON.parse(body) as object), kills: [] });
+    const header = JSON.parse(headerLine) as Record<string, unknown>;
+    const digest = createHash('sha256').update(forgedBody).digest('hex');
+    const forged = `${JSON.stringify({ ...header, sha256: digest })}\n${forgedBody}`;
+    const { key_id: _k, signature: _s, ...unsignedHeader } = header;
+    const unsigned = `${JSON.stringify({ ...unsignedHeader, sha256: digest })}\n${forgedBody}`;
+    const otherKey = (await trailWithSnapshot(sealOf('k1'))).snapshots.text!; // same key id, another key
+    for (const [text, reason] of [
+      [forged, "the snapshot's signature does not verify"],
+      [unsigned, "the snapshot is not signed by this deployment's checkpoint key"],
+    ] as const) {
+      snapshots.text = text;
+      const m = await monitorOn(audit, snapshots, {}, seal);
+      expect(m.monitor.startReport()).toMatchObject({ snapshot: 'invalid', reason, rowsRead: audit.rows.length });
+      expect(m.monitor.kills()).toHaveLength(1);
+    }
+    // Without a seal the forgery would have been taken: what the seal is for.
+    snapshots.text = forged;
+    const unsealed = await monitorOn(audit, snapshots);
+    expect(unsealed.monitor.startReport()).toMatchObject({ snapshot: 'used' });
+    expect(unsealed.monitor.kills()).toHaveLength(0);
+    // Another key's snapshot names another trail's row here, so check the signature alone.
+    expect(decodeSnapshot(otherKey, '60000|10|true', seal)).toBe("the snapshot's signature does not verify");
   });
 
   it('keeps the newest in SQLite: a save of an older seq does not replace it', async () => {

@@ -26,6 +26,17 @@ export interface MonitorSnapshotStore {
   close(): Promise<void>;
 }
 
+/**
+ * Signs and checks snapshots (the checkpoint signing key, when one is configured): a start then
+ * takes only a snapshot this deployment's key signed, so write access to the store is not enough
+ * to forge the monitor's state.
+ */
+export interface SnapshotSeal {
+  readonly keyId: string;
+  sign(data: Buffer): Buffer;
+  verify(data: Buffer, signature: Buffer): boolean;
+}
+
 type Entries<V> = Array<[string, V]>;
 
 interface SnapshotHeader {
@@ -37,6 +48,9 @@ interface SnapshotHeader {
   readonly rules_key: string;
   /** SHA-256 of the body's text. */
   readonly sha256: string;
+  /** With a `SnapshotSeal`: its key id, and its signature over the fields above and the key id (base64). */
+  readonly key_id?: string;
+  readonly signature?: string;
 }
 
 interface SnapshotBody {
@@ -60,7 +74,7 @@ export interface DecodedSnapshot {
  * The snapshot's text: a header line (schema, the row it covers, the rule windows, the SHA-256
  * of the body) and the body (the state as JSON), so a damaged body is recognised.
  */
-export function encodeSnapshot(state: TrailState, rules: RulesState, hash: string, rulesKey: string): string {
+export function encodeSnapshot(state: TrailState, rules: RulesState, hash: string, rulesKey: string, seal?: SnapshotSeal): string {
   const body: SnapshotBody = {
     kills: [...state.kills],
     approved: [...state.approved],
@@ -71,7 +85,13 @@ export function encodeSnapshot(state: TrailState, rules: RulesState, hash: strin
   };
   const text = JSON.stringify(body);
   const header: SnapshotHeader = { schema: MONITOR_SNAPSHOT_SCHEMA, seq: state.lastSeq, hash, rules_key: rulesKey, sha256: sha256(text) };
-  return `${JSON.stringify(header)}\n${text}`;
+  const signed = seal ? { key_id: seal.keyId, signature: seal.sign(signedBytes({ ...header, key_id: seal.keyId })).toString('base64') } : {};
+  return `${JSON.stringify({ ...header, ...signed })}\n${text}`;
+}
+
+/** What a snapshot's signature covers: every header field but the signature (the body through its SHA-256). */
+function signedBytes(h: Record<string, unknown>): Buffer {
+  return Buffer.from(JSON.stringify([h.schema, h.seq, h.hash, h.rules_key, h.sha256, h.key_id]), 'utf8');
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -79,8 +99,8 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isEntries = (v: unknown): v is Entries<unknown> => Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string');
 
-/** The snapshot in `text`, or the reason it cannot be used (it never throws). */
-export function decodeSnapshot(text: string, rulesKey: string): DecodedSnapshot | string {
+/** The snapshot in `text`, or the reason it cannot be used (it never throws). With `seal`, only a snapshot it signed. */
+export function decodeSnapshot(text: string, rulesKey: string, seal?: SnapshotSeal): DecodedSnapshot | string {
   const newline = text.indexOf('\n');
   let header: unknown;
   let body: unknown;
@@ -95,6 +115,10 @@ export function decodeSnapshot(text: string, rulesKey: string): DecodedSnapshot 
   const { seq, hash } = header;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || typeof hash !== 'string') return 'the snapshot names no trail row';
   if (header.rules_key !== rulesKey) return 'the snapshot was counted under other rule settings';
+  if (seal) {
+    if (header.key_id !== seal.keyId || typeof header.signature !== 'string') return "the snapshot is not signed by this deployment's checkpoint key";
+    if (!seal.verify(signedBytes(header), Buffer.from(header.signature, 'base64'))) return "the snapshot's signature does not verify";
+  }
   if (!isWellFormed(body)) return 'the snapshot is malformed';
   const b = body;
   return {
@@ -147,6 +171,7 @@ export async function restoreSnapshot(parts: {
   readonly state: TrailState;
   readonly rules: Pick<AlertRules, 'restore'>;
   readonly rulesKey: string;
+  readonly seal?: SnapshotSeal;
 }): Promise<MonitorStartReport> {
   const { snapshots, store } = parts;
   if (!snapshots) return { snapshot: 'off', fromSeq: 0, rowsRead: 0 };
@@ -157,7 +182,7 @@ export async function restoreSnapshot(parts: {
     return { snapshot: 'unreadable', reason: (err as { code?: string }).code ?? 'the snapshot could not be read', fromSeq: 0, rowsRead: 0 };
   }
   if (text === undefined) return { snapshot: 'none', fromSeq: 0, rowsRead: 0 };
-  const decoded = decodeSnapshot(text, parts.rulesKey);
+  const decoded = decodeSnapshot(text, parts.rulesKey, parts.seal);
   if (typeof decoded === 'string') return { snapshot: 'invalid', reason: decoded, fromSeq: 0, rowsRead: 0 };
   let row: AuditRecord | undefined;
   for await (const r of store.read({ fromSeq: decoded.seq, limit: 1 })) {

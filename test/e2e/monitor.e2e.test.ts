@@ -3,6 +3,7 @@
  * tool, a kill switch across two replicas on one store, the inventory after the quick start
  * (`custos inventory`), and /metrics, an alert on an HMAC-signed webhook and OTLP traces.
  */
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuditStore } from '../../src/audit/index.js';
 import { runCliCaptured } from '../../src/cli/cli.test-support.js';
@@ -243,6 +245,49 @@ describe('the inventory after the quick start', () => {
     const again = h.custos.monitor!.inventory();
     expect(again.servers.map((s) => ({ ...s, last_seen: '' }))).toEqual(inventory.servers.map((s) => ({ ...s, last_seen: '' })));
     expect(again.agents).toEqual(inventory.agents);
+  });
+});
+
+describe('the start-up snapshot signed with the checkpoint key', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      configure: (input, { dir }) => {
+        const { privateKey } = generateKeyPairSync('ed25519');
+        writeFileSync(path.join(dir, 'checkpoint.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+        return { ...input, audit: { ...input.audit, checkpoints: { signingKey: 'file:checkpoint.pem', everyRows: 1000 } } };
+      },
+    });
+  });
+  afterAll(() => h?.close());
+
+  it('is signed; a start takes it; one rewritten by someone with write access to its file (a kill switch lifted) is refused for a full read', async () => {
+    const token = await h.token('alice');
+    const alice = await h.connect(token);
+    await alice.callTool({ name: 'filesystem__read_text_file', arguments: { path: 'README.md' } });
+    await alice.close();
+    await h.custos.monitor!.setKill({ sub: 'root', iss: 'https://idp', roles: ['custos-admin'], groups: [] }, 'upstream:filesystem', 'investigating');
+    await h.stopCustos(); // saves the snapshot, signed
+    // The snapshot beside the trail (an SQLite file), read and rewritten as someone with access to the file could.
+    const db = new Database(`${h.storeFile}.monitor`);
+    const saved = (): [string, string] =>
+      db.prepare<[], { body: string }>('SELECT body FROM custos_monitor_snapshot').get()!.body.split('\n') as [string, string];
+    expect(JSON.parse(saved()[0])).toMatchObject({ key_id: expect.stringMatching(/^[0-9a-f]{16}$/), signature: expect.any(String) });
+
+    await h.startCustosAgain();
+    expect(h.custos.monitor!.startReport()).toMatchObject({ snapshot: 'used' });
+    expect(h.custos.monitor!.kills()).toHaveLength(1);
+    await h.stopCustos();
+
+    // The kill switch dropped from the body, its digest recomputed: the signature no longer covers it.
+    const [savedHeader, savedBody] = saved();
+    const forgedBody = JSON.stringify({ ...(JSON.parse(savedBody) as object), kills: [] });
+    const forgedHeader = { ...(JSON.parse(savedHeader) as object), sha256: createHash('sha256').update(forgedBody).digest('hex') };
+    db.prepare('UPDATE custos_monitor_snapshot SET body = ?').run(`${JSON.stringify(forgedHeader)}\n${forgedBody}`);
+    db.close();
+    await h.startCustosAgain();
+    expect(h.custos.monitor!.startReport()).toMatchObject({ snapshot: 'invalid', reason: "the snapshot's signature does not verify" });
+    expect(h.custos.monitor!.kills()).toEqual([expect.objectContaining({ target: 'upstream:filesystem', reason: 'investigating' })]);
   });
 });
 
