@@ -93,15 +93,10 @@ export function createMonitoring(
       rules: { ...rules, windowMs: windowSec * 1000, cooldownMs: cooldownSec * 1000 },
     },
   });
-  // Nothing here decides, records or shapes an answer: the metrics, the fold's copy of the row and
-  // the delivery of alert rows run after the answer is written, in the rows' order (a row the fold
-  // reaches first is read back from the trail instead).
   const hook: AuditMonitor = (record: AuditRecord) => {
     if (record.control_test) return; // a live control test's rows are evidence: no metric, no alert rule
-    afterAnswer(() => {
-      metrics?.observeRow(record);
-      monitor.hook(record);
-    });
+    if (metrics) afterAnswer(() => metrics.observeRow(record)); // counted after the answer is written
+    monitor.hook(record);
   };
   return {
     monitor,
