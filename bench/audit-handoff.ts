@@ -6,11 +6,16 @@
  * row (a 1 KiB output). BENCH_N appends (default 20 000) by BENCH_APPENDERS appenders at once
  * (comma-separated, default `1,50`; one appender makes a tenth of BENCH_N, each its own commit);
  * BENCH_RUNS rounds (default 3). BENCH_BASELINE_ROOT=DIR (another built checkout, e.g. main's)
- * adds that build's store, interleaved round by round.
+ * adds that build's store, interleaved round by round. BENCH_HANDOFF_SHAPES=1 runs instead the
+ * hand-off alone (no SQLite: a thread that answers each id in one batch per turn, as the writer
+ * does) with three shapes of the append message: the object (`op`, the four canonical segments,
+ * deadline, id), one string, one transferred `Uint8Array`; CPU per message by thread.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { canonicalSegments } from '../src/audit/chain-hash.js';
 import { createAuditStore } from '../src/audit/index.js';
 import type { AuditStoreAdmin } from '../src/audit/index.js';
 import { makeTempDir } from '../src/audit/index.test-support.js';
@@ -71,7 +76,81 @@ async function measure(create: CreateStore, dir: string, label: string, appender
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+/** The echo thread of the shapes part: takes each message's id, answers all of a turn's ids in one batch. */
+const ECHO_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const decoder = new TextDecoder();
+let ids = [];
+parentPort.on('message', (m) => {
+  let id;
+  if (typeof m === 'string') id = Number(m.slice(0, m.indexOf('\\u0000')));
+  else if (m instanceof Uint8Array) { const text = decoder.decode(m); id = Number(text.slice(0, text.indexOf('\\u0000'))); }
+  else id = m.id;
+  if (ids.push(id) === 1) setImmediate(() => { const b = ids; ids = []; parentPort.postMessage({ batch: b.map((i) => [i, '{}']) }); });
+});`;
+
+type Shape = 'object' | 'string' | 'bytes';
+
+async function handoffShapes(): Promise<void> {
+  const worker = new Worker(ECHO_SOURCE, { eval: true });
+  const segments = canonicalSegments(resultEntry(1));
+  const encoder = new TextEncoder();
+  const waiting = new Map<number, () => void>();
+  worker.on('message', (m: { batch: Array<[number, string]> }) => {
+    for (const [id] of m.batch) waiting.get(id)?.();
+  });
+  let nextId = 1;
+  const post: Record<Shape, (id: number) => void> = {
+    object: (id) => worker.postMessage({ op: 'append', segments, deadline: Date.now() + 250, written: true, id }),
+    string: (id) => worker.postMessage(`${id}\u0000${Date.now() + 250}\u00001\u0000${segments.join('\u0000')}`),
+    bytes: (id) => {
+      const bytes = encoder.encode(`${id}\u0000${Date.now() + 250}\u00001\u0000${segments.join('\u0000')}`);
+      worker.postMessage(bytes, [bytes.buffer]);
+    },
+  };
+  const send = (shape: Shape): Promise<void> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      waiting.set(id, () => {
+        waiting.delete(id);
+        resolve();
+      });
+      post[shape](id);
+    });
+  console.log(
+    `hand-off shapes (no SQLite), ${N} messages per round by 50 senders at once, ${RUNS} rounds, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')}`,
+  );
+  const results = new Map<Shape, Array<[number, number]>>();
+  for (let r = 0; r < RUNS; r++) {
+    for (const shape of ['object', 'string', 'bytes'] as const) {
+      let sent = 0;
+      const c0 = process.cpuUsage();
+      const m0 = mainThreadCpuMs() ?? 0;
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (sent++ < N) await send(shape);
+        }),
+      );
+      const c = process.cpuUsage(c0);
+      const mainMs = (mainThreadCpuMs() ?? 0) - m0;
+      results.set(shape, [...(results.get(shape) ?? []), [(mainMs * 1000) / N, (((c.user + c.system) / 1000 - mainMs) * 1000) / N]]);
+    }
+  }
+  await worker.terminate();
+  console.log('| shape | main thread µs per message | other threads µs per message | (main thread per run) |');
+  console.log('|---|---|---|---|');
+  for (const [shape, ms] of results) {
+    console.log(
+      `| ${shape} | ${median(ms.map((m) => m[0])).toFixed(1)} | ${median(ms.map((m) => m[1])).toFixed(1)} | ${ms.map((m) => m[0].toFixed(1)).join(', ')} |`,
+    );
+  }
+}
+
 export async function run(): Promise<void> {
+  if (process.env.BENCH_HANDOFF_SHAPES === '1') return handoffShapes();
   const builds: Array<[string, CreateStore]> = [['this build', createAuditStore as CreateStore]];
   const baseRoot = process.env.BENCH_BASELINE_ROOT;
   if (baseRoot) {
