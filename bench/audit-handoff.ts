@@ -21,7 +21,7 @@ import type { AuditStoreAdmin } from '../src/audit/index.js';
 import { makeTempDir } from '../src/audit/index.test-support.js';
 import { AUDIT_SCHEMA } from '../src/kernel/index.js';
 import type { AuditEntry } from '../src/kernel/index.js';
-import { mainThreadCpuMs } from './cpu.js';
+import { threadCpuMeter } from './cpu.js';
 
 type CreateStore = (uri: string, options: { busyTimeoutMs: number }) => Promise<AuditStoreAdmin>;
 
@@ -58,8 +58,7 @@ async function measure(create: CreateStore, dir: string, label: string, appender
   const store = await create(`sqlite:${path.join(dir, `${label}-${appenders}-${Math.random().toString(36).slice(2)}.sqlite`)}`, { busyTimeoutMs: 60_000 });
   for (let i = 0; i < 200; i++) await store.append(resultEntry(i)); // warm-up
   let next = 0;
-  const c0 = process.cpuUsage();
-  const m0 = mainThreadCpuMs() ?? 0;
+  const cpu = threadCpuMeter();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: appenders }, async () => {
@@ -67,10 +66,8 @@ async function measure(create: CreateStore, dir: string, label: string, appender
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  const mainMs = (mainThreadCpuMs() ?? 0) - m0;
+  const { totalMs, mainMs } = cpu.stop();
   await store.close();
-  const totalMs = (c.user + c.system) / 1000;
   return { mainUs: (mainMs * 1000) / n, otherUs: ((totalMs - mainMs) * 1000) / n, rowsPerSec: n / seconds };
 }
 
@@ -127,16 +124,14 @@ async function handoffShapes(): Promise<void> {
   for (let r = 0; r < RUNS; r++) {
     for (const shape of ['object', 'string', 'bytes'] as const) {
       let sent = 0;
-      const c0 = process.cpuUsage();
-      const m0 = mainThreadCpuMs() ?? 0;
+      const cpu = threadCpuMeter();
       await Promise.all(
         Array.from({ length: 50 }, async () => {
           while (sent++ < N) await send(shape);
         }),
       );
-      const c = process.cpuUsage(c0);
-      const mainMs = (mainThreadCpuMs() ?? 0) - m0;
-      results.set(shape, [...(results.get(shape) ?? []), [(mainMs * 1000) / N, (((c.user + c.system) / 1000 - mainMs) * 1000) / N]]);
+      const { totalMs, mainMs } = cpu.stop();
+      results.set(shape, [...(results.get(shape) ?? []), [(mainMs * 1000) / N, ((totalMs - mainMs) * 1000) / N]]);
     }
   }
   await worker.terminate();
