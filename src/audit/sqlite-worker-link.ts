@@ -71,7 +71,13 @@ export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<Wor
   const flush = (): void => {
     const requests = outbox;
     outbox = [];
-    if (!exited) worker.postMessage(requests.length === 1 ? requests[0] : requests);
+    if (exited) return;
+    try {
+      worker.postMessage(requests.length === 1 ? requests[0] : requests);
+    } catch {
+      // Not sent (a value the thread cannot receive): each of its requests fails, never the process.
+      for (const { id } of requests) settle(id)?.reject({ code: 'CUSTOS_UNSENDABLE', message: 'The request could not be sent to the audit writer.' });
+    }
   };
   const post = (request: WorkerRequest): void => {
     if (outbox.push(request) === 1) queueMicrotask(flush);
