@@ -50,7 +50,7 @@ import type { Receiver } from '../src/export/index.test-support.js';
 import { AUDIT_SCHEMA, GENESIS_HASH, canonicalize } from '../src/kernel/index.js';
 import type { AuditEntry, AuditRecord } from '../src/kernel/index.js';
 import { startPostgres } from '../test/e2e/postgres.js';
-import { mainThreadCpuMs } from './cpu.js';
+import { threadCpuMeter } from './cpu.js';
 import { summarize } from './stats.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
@@ -81,8 +81,7 @@ interface Durable {
 async function appendAll(store: AuditStoreAdmin, n: number, writers: number): Promise<Durable> {
   const latencies: number[] = [];
   let next = 1;
-  const c0 = process.cpuUsage();
-  const main0 = mainThreadCpuMs() ?? 0;
+  const cpu = threadCpuMeter();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: writers }, async () => {
@@ -95,10 +94,8 @@ async function appendAll(store: AuditStoreAdmin, n: number, writers: number): Pr
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  const cpu = process.cpuUsage(c0);
-  const mainMs = (mainThreadCpuMs() ?? 0) - main0;
+  const { totalMs: cpuMs, mainMs } = cpu.stop();
   const s = summarize(latencies);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
   return { rowsPerSec: n / seconds, rowsPerCpuSec: n / (cpuMs / 1000), mainShare: mainMs / cpuMs, p50: s.p50, p99: s.p99 };
 }
 

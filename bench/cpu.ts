@@ -21,6 +21,18 @@ export function mainThreadCpuMs(): number | undefined {
   return statCpuMs(`/proc/${process.pid}/task/${process.pid}/stat`);
 }
 
+/** Starts counting this process's CPU (every thread) and its main thread's apart; `stop()` gives both, in ms, since. */
+export function threadCpuMeter(): { stop(): { readonly totalMs: number; readonly mainMs: number } } {
+  const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuMs() ?? 0;
+  return {
+    stop() {
+      const c = process.cpuUsage(c0);
+      return { totalMs: (c.user + c.system) / 1000, mainMs: (mainThreadCpuMs() ?? 0) - m0 };
+    },
+  };
+}
+
 function statCpuMs(file: string): number | undefined {
   try {
     const stat = readFileSync(file, 'utf8');

@@ -7,6 +7,8 @@ const BENCHMARKS: Record<string, string> = {
     'the audit trail in one run: durable rows/s (SQLite, PostgreSQL; one appender and many), offline verification rows/s beside the previous verifier, inclusion proofs/s, sink throughput per protocol',
   'audit-store':
     'durable audit appends (appends/s, p50/p99, event-loop stall): the old synchronous path against the writer thread with group commit, 1 and 50 appenders; and encryption at rest (sealed rows) against clear rows, appending and reading back',
+  'audit-handoff':
+    'the CPU of one durable SQLite append by thread (main thread: the hand-off to the writer thread; the rest: the writer), 1 and 50 appenders, beside another build (BENCH_BASELINE_ROOT) interleaved',
   console: 'the audit explorer in Chromium on a generated trail (BENCH_ROWS, default 1 000 000): time to first render, a search p50/p95',
   gateway: 'read_text_file direct, through a minimal forwarder, supergateway, mcp-proxy and Custos: sequential and concurrent; writes docs/performance.md',
   'intent-overlap':

@@ -65,6 +65,24 @@ export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<Wor
   worker.on('error', (err) => failAll({ code: 'CUSTOS_WORKER_FAILED', message: `The audit writer thread failed: ${err.name}.` }));
   worker.on('exit', () => failAll(exited ?? { code: 'CUSTOS_CLOSED', message: 'The audit store is closed.' }));
 
+  // Requests made in the same tick go to the thread as one message (an array), posted once the tick's
+  // synchronous work and microtasks are done: one structured clone and one wake-up of the thread for all.
+  let outbox: WorkerRequest[] = [];
+  const flush = (): void => {
+    const requests = outbox;
+    outbox = [];
+    if (exited) return;
+    try {
+      worker.postMessage(requests.length === 1 ? requests[0] : requests);
+    } catch {
+      // Not sent (a value the thread cannot receive): each of its requests fails, never the process.
+      for (const { id } of requests) settle(id)?.reject({ code: 'CUSTOS_UNSENDABLE', message: 'The request could not be sent to the audit writer.' });
+    }
+  };
+  const post = (request: WorkerRequest): void => {
+    if (outbox.push(request) === 1) queueMicrotask(flush);
+  };
+
   function send<T>(id: number, body: RequestBody<WorkerRequest> | undefined, timeoutMs?: number): Promise<T> {
     if (exited) return Promise.reject(exited);
     return new Promise<T>((resolve, reject) => {
@@ -80,7 +98,7 @@ export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<Wor
       }
       waiting.set(id, entry);
       worker.ref();
-      if (body) worker.postMessage({ ...body, id });
+      if (body) post({ ...body, id } as WorkerRequest);
     });
   }
 

@@ -415,9 +415,14 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     port.close();
   }
 
-  port.on('message', (request: WorkerRequest) => {
+  const receive = (request: WorkerRequest): void => {
     if (closing) return fail(request.id, { code: 'CUSTOS_CLOSED', message: 'The audit store is closed.' });
     serve(request);
+  };
+  // One request, or the requests the main thread made in one tick, in order.
+  port.on('message', (message: WorkerRequest | readonly WorkerRequest[]) => {
+    if (Array.isArray(message)) for (const request of message as readonly WorkerRequest[]) receive(request);
+    else receive(message as WorkerRequest);
   });
   reply(OPEN_ID, null);
 }
