@@ -21,8 +21,11 @@ interface Notice {
 
 const keyOf = (iss: string, id: string): string => `${iss}\n${id}`;
 
-export async function openPostgresSessionStore(url: string): Promise<SessionStore & SessionMeta> {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+export async function openPostgresSessionStore(url: string, options: { busyTimeoutMs?: number } = {}): Promise<SessionStore & SessionMeta> {
+  // A stalled server (not a refused connection: the process stopped, a network partition) costs a
+  // bounded wait, then the request is denied (ERR_IDENTITY_SESSION_STORE_UNAVAILABLE), never a hang.
+  const waitMs = Math.max(options.busyTimeoutMs ?? 2000, 1000);
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: waitMs, query_timeout: waitMs });
   // An idle client's error (a server restart, a dropped connection, a shutdown while closing)
   // surfaces on the next query; unhandled here it would end the process.
   pool.on('error', () => undefined);

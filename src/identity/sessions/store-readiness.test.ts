@@ -2,15 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { CustosError } from '../../kernel/index.js';
 import { failClosedSessionStore } from './fail-closed-store.js';
 import { checkSessionStore } from './store-readiness.js';
-import type { RevocationState } from './types.js';
+import type { McpSessionRecord } from '../../kernel/index.js';
 
-const storeThat = (revocation: () => Promise<RevocationState>) => failClosedSessionStore({ revocation });
+const storeThat = (getMcpSession: () => Promise<McpSessionRecord | undefined>) => failClosedSessionStore({ getMcpSession });
 
 describe('session store readiness', () => {
   it('is ok when the probe read answers', async () => {
     expect(
       await checkSessionStore(
-        storeThat(async () => ({})),
+        storeThat(async () => undefined),
         1000,
       ),
     ).toEqual({ state: 'ok' });
@@ -27,7 +27,7 @@ describe('session store readiness', () => {
 
   it('is failing (timeout) when the read hangs past the deadline, and never waits longer', async () => {
     const started = performance.now();
-    const hung = storeThat(() => new Promise<RevocationState>(() => undefined));
+    const hung = storeThat(() => new Promise<McpSessionRecord | undefined>(() => undefined));
     expect(await checkSessionStore(hung, 50)).toEqual({ state: 'failing', reason: 'timeout' });
     expect(performance.now() - started).toBeLessThan(1000);
   });

@@ -1,6 +1,6 @@
 /**
- * Readiness of the session store: one small read (a revocation lookup no user has), bounded by a
- * deadline, on each `/readyz`. While it fails every authenticated request is denied
+ * Readiness of the session store: one small read that always reaches the store (an MCP session
+ * no client holds; revocations may be answered from memory), bounded by a deadline, on each `/readyz`. While it fails every authenticated request is denied
  * (ERR_IDENTITY_SESSION_STORE_UNAVAILABLE), so the replica is not ready; it is ready again as soon
  * as a read succeeds, with no request needed to notice (a replica taken out of the balancer gets none).
  */
@@ -13,16 +13,16 @@ export interface SessionStoreReadiness {
   readonly reason?: 'unreachable' | 'timeout';
 }
 
-/** A principal no token can carry, so the probe reads nothing of a real user. */
-const PROBE = { iss: 'custos:readiness', sub: 'custos:readiness' } as const;
+/** An MCP session id no client can hold (the ids Custos gives out are UUIDs), so the probe reads nothing of a real session. */
+const PROBE_SESSION = 'custos:readiness';
 
-export async function checkSessionStore(store: Pick<SessionStore, 'revocation'>, timeoutMs: number): Promise<SessionStoreReadiness> {
+export async function checkSessionStore(store: Pick<SessionStore, 'getMcpSession'>, timeoutMs: number): Promise<SessionStoreReadiness> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<SessionStoreReadiness>((resolve) => {
     timer = setTimeout(() => resolve({ state: 'failing', reason: 'timeout' }), timeoutMs);
   });
   const read = Promise.resolve()
-    .then(() => store.revocation(PROBE.iss, PROBE.sub, undefined))
+    .then(() => store.getMcpSession(PROBE_SESSION))
     .then(
       (): SessionStoreReadiness => ({ state: 'ok' }),
       (err: unknown): SessionStoreReadiness => {
