@@ -11,10 +11,19 @@ describe('back-channel logout with a store down', () => {
   const { pipeline, audit } = createTestPipeline(createFakePolicy());
   const logger = createSilentLogger();
   let failure: Error | undefined;
+  const completed: boolean[] = [];
   const logout: LogoutPort = {
-    logout: async () => {
+    logout: async (_token, complete) => {
       if (failure) throw failure;
-      return { iss: 'https://idp.test', sid: 'sid-1', jti: 'jti-1' };
+      const out = { iss: 'https://idp.test', sid: 'sid-1', jti: 'jti-1' };
+      try {
+        await complete?.(out);
+      } catch (err) {
+        completed.push(false); // the real verifier forgets the jti here (logout-token.test.ts)
+        throw err;
+      }
+      completed.push(true);
+      return out;
     },
   };
   let server: GatewayServer;
@@ -48,6 +57,23 @@ describe('back-channel logout with a store down', () => {
     expect(JSON.stringify(body)).not.toContain('ECONNREFUSED');
     expect(logger.lines.at(-1)).toMatchObject({ level: 'error', obj: { code, err: 'Error: connect ECONNREFUSED 127.0.0.1:5432' } });
     expect(audit.rows.slice(before).filter((r) => r.event === 'auth_failure')).toEqual([]);
+  });
+
+  it('the trail down when the revocation is recorded: 503, and the logout is not completed (the IdP may deliver it again)', async () => {
+    failure = undefined;
+    audit.failing = true;
+    try {
+      const res = await post();
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('2');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ERR_AUDIT_UNAVAILABLE');
+      expect(completed.at(-1)).toBe(false);
+    } finally {
+      audit.failing = false;
+    }
+    const res = await post();
+    expect(res.status).toBe(200);
+    expect(audit.rows.at(-1)).toMatchObject({ event: 'admin', detail: { action: 'session_revoked', via: 'backchannel_logout', jti: 'jti-1' } });
   });
 
   it('a token that does not verify is still 400 invalid_request', async () => {

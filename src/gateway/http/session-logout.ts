@@ -32,12 +32,14 @@ export function createBackchannelLogoutRoute(deps: LogoutRouteDeps): (req: Incom
     const token = form.get('logout_token');
     try {
       if (!token || form.getAll('logout_token').length !== 1) throw new Error('missing logout_token');
-      const out = await deps.logout.logout(token);
-      const principal = out.sub ? { sub: out.sub, iss: out.iss, roles: [], groups: [], sessionId: out.sid } : null;
-      await deps.pipeline.recordAdmin({
-        action: 'session_revoked',
-        principal,
-        detail: { target: { iss: out.iss, session_id: out.sid ?? null, sub: out.sub ?? null }, via: 'backchannel_logout', jti: out.jti },
+      // The row is written inside the logout: if it cannot be, the token may be delivered again.
+      await deps.logout.logout(token, async (out) => {
+        const principal = out.sub ? { sub: out.sub, iss: out.iss, roles: [], groups: [], sessionId: out.sid } : null;
+        await deps.pipeline.recordAdmin({
+          action: 'session_revoked',
+          principal,
+          detail: { target: { iss: out.iss, session_id: out.sid ?? null, sub: out.sub ?? null }, via: 'backchannel_logout', jti: out.jti },
+        });
       });
       res.writeHead(200, NO_STORE).end();
     } catch (err) {

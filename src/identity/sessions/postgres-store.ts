@@ -151,6 +151,9 @@ export async function openPostgresSessionStore(url: string, options: { busyTimeo
       const r = await pool.query('INSERT INTO custos_logout_jtis (iss, jti, until_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, jti, untilMs]);
       return r.rowCount === 1;
     },
+    async forgetJti(iss, jti) {
+      await pool.query('DELETE FROM custos_logout_jtis WHERE iss = $1 AND jti = $2', [iss, jti]);
+    },
     async putGrant(g) {
       await pool.query('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
         g.id,
