@@ -9,8 +9,13 @@
  * 4. While the store is locked or full, /readyz is 503 naming the reason; once it writes
  *    again, it is ready again without a restart, and the trail records the outage.
  *
- * Issue 15: the session store (on PostgreSQL) down is a 503 naming it, never an ERR_INTERNAL.
+ * Issue 15: a store that is down reaches a client as one named 503 (JSON-RPC -32020 on MCP) with
+ * Retry-After and the config key to check, never an ERR_INTERNAL or a hang: the session store's
+ * PostgreSQL stopped, and stalled (SIGSTOP); the trail's PostgreSQL stopped with the session store up.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdExclusiveLock } from '../../src/audit/index.test-support.js';
@@ -392,5 +397,58 @@ describe('the session store stalled (issue 15: degrade, do not freeze)', () => {
     expect((await authorize(h, alice, handbook)).body.decision).toBe('allow');
     const reviews = await post(`${h.custos.url}/v1/emergency/grants`, dana, { reason: 'Unconscious patient in ED' });
     expect(reviews.status).toBe(201); // the store serves writes again
+  });
+});
+
+describe("the trail's PostgreSQL down, the session store up (issue 15)", () => {
+  let h: Harness;
+  let db: TestPostgres;
+  beforeAll(async () => {
+    db = await startPostgres();
+    const sessions = `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'custos-sessions-')), 'sessions.sqlite')}`;
+    h = await startHarness({
+      users: EMERGENCY_USERS,
+      configure: (raw) => ({
+        ...raw,
+        audit: { ...raw.audit, store: db.url },
+        identity: { ...raw.identity, sessions: { ...raw.identity?.sessions, store: sessions } },
+      }),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+    await db?.stop();
+  });
+
+  it('denies at both doors and refuses a trail search with 503 ERR_AUDIT_UNAVAILABLE naming audit.store (never a 500), is not ready, and recovers', async () => {
+    const handbook = `${h.workspace}/notes/handbook.md`;
+    const password = db.url.split('@')[0]!.split(':')[2]!;
+    const [alice, carol] = await Promise.all([h.token('alice'), h.token('carol')]);
+    const session = await openMcpSession(h, alice);
+    const search = async (): Promise<Answer> => {
+      const r = await fetch(`${h.custos.url}/v1/audit?limit=3`, { headers: { authorization: `Bearer ${carol}` } });
+      return { status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as Answer['body'] };
+    };
+    expect((await search()).status).toBe(200);
+    await db.pause();
+    try {
+      const [decision, call, found] = await Promise.all([authorize(h, alice, handbook), mcpPost(h, alice, readCall(handbook), session), search()]);
+      for (const a of [decision, found]) {
+        expect(a.status, JSON.stringify(a.body)).toBe(503);
+        expect(a.retryAfter).toBe('2');
+        expect(a.body.error?.code).toBe('ERR_AUDIT_UNAVAILABLE');
+        expect(a.body.error?.message).toMatch(/audit\.store/);
+        expect(JSON.stringify(a.body)).not.toContain(password);
+      }
+      expect(call.rpc).toMatchObject({ code: -32020, data: { code: 'ERR_AUDIT_UNAVAILABLE' } });
+      const ready = await readyz(h);
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({ status: 'not_ready', checks: { audit: 'failing', sessions: 'ok' } });
+    } finally {
+      await db.resume();
+    }
+    await waitForReady(h, 15_000);
+    expect((await search()).status).toBe(200);
+    expect((await authorize(h, alice, handbook)).body.decision).toBe('allow');
   });
 });
