@@ -24,7 +24,7 @@ import { CustosError } from '../../src/kernel/index.js';
 import { decodeJwt } from 'jose';
 import { EMERGENCY_USERS } from './emergency-users.js';
 import { DEV_CLIENT_ID, startHarness } from './harness.js';
-import type { Harness } from './harness.js';
+import type { Harness, HarnessOptions } from './harness.js';
 import { post } from './http.js';
 import { startPostgres } from './postgres.js';
 import type { TestPostgres } from './postgres.js';
@@ -95,6 +95,22 @@ async function openMcpSession(h: Harness, token: string): Promise<string> {
 }
 
 const readCall = (path: string, id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'filesystem__read_text_file', arguments: { path } } });
+
+/** A harness whose stores `options` puts on a fresh PostgreSQL, for the describe block it is called in. */
+function harnessOnPostgres(options: (url: string) => HarnessOptions): { readonly h: Harness; readonly db: TestPostgres; readonly password: string } {
+  const suite = {} as { h: Harness; db: TestPostgres; password: string };
+  beforeAll(async () => {
+    suite.db = await startPostgres();
+    suite.password = suite.db.url.split('@')[0]!.split(':')[2]!; // never in an answer
+    suite.h = await startHarness(options(suite.db.url));
+  }, 120_000);
+  afterAll(async () => {
+    suite.db?.thaw(); // a stalled server goes on, so it can be stopped
+    await suite.h?.close();
+    await suite.db?.stop();
+  });
+  return suite;
+}
 
 async function readyz(h: Harness): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(`${h.custos.url}/readyz`);
@@ -267,33 +283,23 @@ describe('a full disk behind the store port (defect 4)', () => {
 });
 
 describe('the session store down (issue 15, item 3)', () => {
-  let h: Harness;
-  let db: TestPostgres;
-  let alice: string;
-  beforeAll(async () => {
-    db = await startPostgres();
-    // The sessions on PostgreSQL, the trail on SQLite: the refusal's row can be written while PostgreSQL is away.
-    h = await startHarness({
-      backchannelLogout: true,
-      configure: (raw) => ({
-        ...raw,
-        identity: {
-          ...raw.identity,
-          issuers: raw.identity.issuers.map((i) => ({ ...i, backchannelClientId: DEV_CLIENT_ID })),
-          sessions: { ...raw.identity?.sessions, store: db.url },
-        },
-      }),
-    });
-    alice = await h.token('alice');
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-    await db?.stop();
-  });
+  // The sessions on PostgreSQL, the trail on SQLite: the refusal's row can be written while PostgreSQL is away.
+  const suite = harnessOnPostgres((url) => ({
+    backchannelLogout: true,
+    configure: (raw) => ({
+      ...raw,
+      identity: {
+        ...raw.identity,
+        issuers: raw.identity.issuers.map((i) => ({ ...i, backchannelClientId: DEV_CLIENT_ID })),
+        sessions: { ...raw.identity?.sessions, store: url },
+      },
+    }),
+  }));
 
   it('denies with 503 ERR_IDENTITY_SESSION_STORE_UNAVAILABLE at both doors (never a 500, nothing allowed), records it under the user, is not ready, and recovers', async () => {
+    const { h, db, password } = suite;
     const handbook = `${h.workspace}/notes/handbook.md`;
-    const password = db.url.split('@')[0]!.split(':')[2]!;
+    const alice = await h.token('alice');
     expect((await authorize(h, alice, handbook)).body.decision).toBe('allow');
     const session = await openMcpSession(h, alice);
     expect((await mcpPost(h, alice, readCall(handbook), session)).rpc).toBeUndefined();
@@ -351,22 +357,13 @@ describe('the session store down (issue 15, item 3)', () => {
 });
 
 describe('the session store stalled (issue 15: degrade, do not freeze)', () => {
-  let h: Harness;
-  let db: TestPostgres;
-  beforeAll(async () => {
-    db = await startPostgres();
-    h = await startHarness({
-      users: EMERGENCY_USERS,
-      configure: (raw) => ({ ...raw, identity: { ...raw.identity, sessions: { ...raw.identity?.sessions, store: db.url } } }),
-    });
-  }, 120_000);
-  afterAll(async () => {
-    db?.thaw();
-    await h?.close();
-    await db?.stop();
-  });
+  const suite = harnessOnPostgres((url) => ({
+    users: EMERGENCY_USERS,
+    configure: (raw) => ({ ...raw, identity: { ...raw.identity, sessions: { ...raw.identity?.sessions, store: url } } }),
+  }));
 
   it('PostgreSQL stopped mid-answer (SIGSTOP): every request is answered within a bounded wait, never hangs; /readyz names the timeout; served again once it goes on', async () => {
+    const { h, db } = suite;
     const handbook = `${h.workspace}/notes/handbook.md`;
     const [alice, dana] = await Promise.all([h.token('alice'), h.token('dana')]);
     const session = await openMcpSession(h, alice);
@@ -401,28 +398,21 @@ describe('the session store stalled (issue 15: degrade, do not freeze)', () => {
 });
 
 describe("the trail's PostgreSQL down, the session store up (issue 15)", () => {
-  let h: Harness;
-  let db: TestPostgres;
-  beforeAll(async () => {
-    db = await startPostgres();
-    const sessions = `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'custos-sessions-')), 'sessions.sqlite')}`;
-    h = await startHarness({
-      users: EMERGENCY_USERS,
-      configure: (raw) => ({
-        ...raw,
-        audit: { ...raw.audit, store: db.url },
-        identity: { ...raw.identity, sessions: { ...raw.identity?.sessions, store: sessions } },
-      }),
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-    await db?.stop();
-  });
+  const suite = harnessOnPostgres((url) => ({
+    users: EMERGENCY_USERS,
+    configure: (raw) => ({
+      ...raw,
+      audit: { ...raw.audit, store: url },
+      identity: {
+        ...raw.identity,
+        sessions: { ...raw.identity?.sessions, store: `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'custos-sessions-')), 'sessions.sqlite')}` },
+      },
+    }),
+  }));
 
   it('denies at both doors and refuses a trail search with 503 ERR_AUDIT_UNAVAILABLE naming audit.store (never a 500), is not ready, and recovers', async () => {
+    const { h, db, password } = suite;
     const handbook = `${h.workspace}/notes/handbook.md`;
-    const password = db.url.split('@')[0]!.split(':')[2]!;
     const [alice, carol] = await Promise.all([h.token('alice'), h.token('carol')]);
     const session = await openMcpSession(h, alice);
     const search = async (): Promise<Answer> => {
