@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosError } from '../../kernel/index.js';
 import type { McpSessionStore, SessionGuard } from '../../kernel/index.js';
-import { createFakePolicy, createTestPipeline, fakeGatewayDeps } from '../fakes.test-support.js';
+import { createFakePolicy, createTestPipeline, expectStoreDown, fakeGatewayDeps, mcpPostHeaders } from '../fakes.test-support.js';
 import { createGateway } from '../gateway.js';
 import { startGatewayServer } from '../server.js';
 import type { GatewayServer } from '../server.js';
@@ -39,26 +39,7 @@ describe('a store that is down, at the doors', () => {
   afterAll(() => server?.close());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${server.url}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: 'Bearer alice',
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-        ...headers,
-      },
-      body: JSON.stringify(body),
-    });
-
-  async function expectStoreDown(res: Response, code: string, key: RegExp): Promise<void> {
-    expect(res.status).toBe(503);
-    expect(res.headers.get('retry-after')).toBe('2');
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe(code);
-    expect(body.error.message).toMatch(key);
-    expect(JSON.stringify(body)).not.toContain('ECONNREFUSED');
-  }
+    fetch(`${server.url}${path}`, { method: 'POST', headers: mcpPostHeaders('alice', headers), body: JSON.stringify(body) });
 
   it('a session on another replica that cannot be looked up: 503 ERR_GATEWAY_SESSION_STORE_UNAVAILABLE naming identity.sessions.store, no session made', async () => {
     const res = await post('/mcp', call, { 'mcp-session-id': 'held-by-another-replica' });
