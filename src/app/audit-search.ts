@@ -14,6 +14,7 @@ import {
   parseSqliteLocation,
   searchTrail,
   sqliteSearchIndexPath,
+  toTrailReadError,
 } from '../audit/index.js';
 import type { AuditStoreAdmin, SearchIndexBackend } from '../audit/index.js';
 import type { ResolvedConfig } from '../config/index.js';
@@ -21,6 +22,10 @@ import type { KeyRegistry } from '../keys/index.js';
 import type { AuditSearchPort } from '../gateway/index.js';
 import { CustosError } from '../kernel/index.js';
 import type { Logger } from './logger.js';
+
+const rethrowRead = (err: unknown): never => {
+  throw toTrailReadError(err);
+};
 
 /** The index's backend for a trail URI, or undefined (an in-memory trail). */
 export function searchIndexBackendFor(uri: string): SearchIndexBackend | undefined {
@@ -51,12 +56,13 @@ export function createAuditSearch(
   return {
     port: {
       roles: settings.roles,
-      search: (query, page) => (index ? index.search(query, page) : searchTrail(store, query, page)),
+      // A trail whose store is down answers 503 ERR_AUDIT_UNAVAILABLE naming audit.store, not a 500.
+      search: (query, page) => (index ? index.search(query, page) : searchTrail(store, query, page)).catch(rethrowRead),
       disclosures: async (patient, range) => {
         if (settings.patientPaths.length === 0)
           throw new CustosError('ERR_GATEWAY_CONFLICT', "The accounting of disclosures needs audit.search.patientPaths (where a patient's records live).");
         const options = { pathTemplates: settings.patientPaths, ...range };
-        return index ? index.disclosures(patient, options) : accountDisclosures(store, patient, options);
+        return (index ? index.disclosures(patient, options) : accountDisclosures(store, patient, options)).catch(rethrowRead);
       },
     },
     close: async () => index?.close(),

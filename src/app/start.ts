@@ -215,6 +215,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       logger,
       readiness: {
         audit: audit.readiness,
+        sessions: identity.readiness,
         issuers: () => config.identity.issuers.map((i) => ({ issuer: i.issuer })),
         sinks: () => exporter.status(),
       },

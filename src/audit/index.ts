@@ -8,6 +8,7 @@ export { exportJsonl } from './export-jsonl.js';
 export type { ExportJsonlOptions, ExportJsonlResult } from './export-jsonl.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, parseSqliteLocation } from './sqlite-store.js';
 export { monitorAppends } from './append-health.js';
+export { storeOutageReason, toTrailReadError } from './store-outage.js';
 export type { AppendHealth, MonitoredAuditStore, MonitorOptions } from './append-health.js';
 export type { AuditStoreAdmin, AuditStoreFactory, AuditStoreOptions, ChainHead, RawRow, VerifyFailure, VerifyReport } from './types.js';
 export {

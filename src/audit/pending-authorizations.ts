@@ -119,7 +119,7 @@ export async function createPendingAuthorizationStore(
 ): Promise<PendingAuthorizationStore> {
   const sealer = createSealer(options.keys);
   if (uri.startsWith('sqlite:')) return openSqlite(uri.slice('sqlite:'.length), options.busyTimeoutMs ?? 250, sealer);
-  if (/^postgres(ql)?:\/\//.test(uri)) return openPostgres(uri, sealer);
+  if (/^postgres(ql)?:\/\//.test(uri)) return openPostgres(uri, sealer, options.busyTimeoutMs ?? 2000);
   throw new CustosError('ERR_AUDIT_STORE_INVALID', 'The pending authorizations need sqlite:PATH or a postgres:// URL.');
 }
 
@@ -150,8 +150,10 @@ function openSqlite(file: string, busyTimeoutMs: number, sealer: Sealer): Pendin
   );
 }
 
-async function openPostgres(url: string, sealer: Sealer): Promise<PendingAuthorizationStore> {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+async function openPostgres(url: string, sealer: Sealer, busyTimeoutMs: number): Promise<PendingAuthorizationStore> {
+  // A stalled server (not a refused connection) costs a bounded wait, then ERR_GATEWAY_PENDING_STORE_UNAVAILABLE.
+  const waitMs = Math.max(busyTimeoutMs, 1000);
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: waitMs, query_timeout: waitMs });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query
   pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see postgres-store.ts)
   try {

@@ -56,8 +56,10 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
   };
 }
 
-async function createPostgresRateCounter(url: string, options: { now?: () => number }): Promise<RateCounter> {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+async function createPostgresRateCounter(url: string, options: { busyTimeoutMs?: number; now?: () => number }): Promise<RateCounter> {
+  // A stalled server (not a refused connection) costs a bounded wait, then the call is denied (rate_limit_unavailable).
+  const waitMs = Math.max(options.busyTimeoutMs ?? 2000, 1000);
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: waitMs, query_timeout: waitMs });
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see postgres-store.ts)
   await pool.query(RATE_COUNTER_SCHEMA);
@@ -65,7 +67,10 @@ async function createPostgresRateCounter(url: string, options: { now?: () => num
   let calls = 0;
   return {
     async take(keys) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err: unknown) => {
+        throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The rate-limit counters could not be updated.', { cause: err });
+      });
+      let failed: Error | undefined;
       try {
         if (++calls % PRUNE_EVERY === 0) await client.query('DELETE FROM custos_rate_counts WHERE expires_at < $1', [now()]);
         await client.query('BEGIN');
@@ -80,10 +85,11 @@ async function createPostgresRateCounter(url: string, options: { now?: () => num
         await client.query('COMMIT');
         return null;
       } catch (err) {
+        failed = err instanceof Error ? err : new Error(String(err));
         await client.query('ROLLBACK').catch(() => undefined);
         throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The rate-limit counters could not be updated.', { cause: err });
       } finally {
-        client.release();
+        client.release(failed); // a client whose query failed (timed out, connection lost) is dropped, not reused
       }
     },
     async close() {

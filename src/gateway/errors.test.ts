@@ -36,6 +36,7 @@ describe('error table', () => {
     const err = new CustosError('ERR_GATEWAY_BAD_REQUEST', 'The request body is invalid.', { detail: { problems: ['tool: Required'] } });
     expect(toHttpError(err)).toEqual({
       status: 400,
+      headers: {},
       body: { error: { code: 'ERR_GATEWAY_BAD_REQUEST', message: 'The request body is invalid.', detail: { problems: ['tool: Required'] } } },
     });
     expect(toJsonRpcError(err)).toEqual({
@@ -48,7 +49,7 @@ describe('error table', () => {
   it('never returns the message, detail or cause of an internal error', () => {
     const leaky = new CustosError('ERR_INTERNAL', 'token eyJhbGciOi leaked', { cause: new Error('password=hunter2'), detail: { secret: 'x' } });
     const http = toHttpError(leaky);
-    expect(http).toEqual({ status: 500, body: { error: { code: 'ERR_INTERNAL', message: ERROR_CODES.ERR_INTERNAL } } });
+    expect(http).toEqual({ status: 500, headers: {}, body: { error: { code: 'ERR_INTERNAL', message: ERROR_CODES.ERR_INTERNAL } } });
     expect(JSON.stringify(toJsonRpcError(leaky))).not.toMatch(/eyJ|hunter2|secret/);
   });
 
@@ -58,5 +59,27 @@ describe('error table', () => {
     expect(JSON.stringify(http)).not.toContain('123-45-6789');
     expect(toJsonRpcError('boom')).toEqual({ code: JSON_RPC_CODES.INTERNAL_ERROR, message: ERROR_CODES.ERR_INTERNAL, data: { code: 'ERR_INTERNAL' } });
     expect(mapErrorCode('ERR_NOT_A_CODE')).toEqual(ERROR_TABLE.ERR_INTERNAL);
+  });
+
+  it.each<[ErrorCode, RegExp]>([
+    ['ERR_AUDIT_UNAVAILABLE', /audit\.store/],
+    ['ERR_IDENTITY_SESSION_STORE_UNAVAILABLE', /identity\.sessions\.store/],
+    ['ERR_GATEWAY_SESSION_STORE_UNAVAILABLE', /identity\.sessions\.store/],
+    ['ERR_GATEWAY_PENDING_STORE_UNAVAILABLE', /audit\.store/],
+  ])('a store that is down, %s: 503 with Retry-After, JSON-RPC -32020, a message naming the config key to check', (code, key) => {
+    const err = new CustosError(code, undefined, { cause: new Error('connect ECONNREFUSED postgres://custos:s3cret@db:5432/custos') });
+    const http = toHttpError(err);
+    expect(http.status).toBe(503);
+    expect(http.headers).toEqual({ 'retry-after': '2' });
+    expect(http.body.error.code).toBe(code);
+    expect(http.body.error.message).toMatch(key);
+    expect(JSON.stringify(http)).not.toMatch(/s3cret|ECONNREFUSED|postgres:/);
+    expect(toJsonRpcError(err)).toEqual({ code: JSON_RPC_CODES.SERVICE_UNAVAILABLE, message: ERROR_CODES[code], data: { code } });
+  });
+
+  it('gives no Retry-After to an answer a retry cannot change', () => {
+    for (const code of ['ERR_POLICY_DENIED', 'ERR_GATEWAY_BAD_REQUEST', 'ERR_INTERNAL', 'ERR_IDENTITY_TOKEN_EXPIRED'] as const) {
+      expect(toHttpError(new CustosError(code)).headers).toEqual({});
+    }
   });
 });

@@ -10,6 +10,8 @@ export interface ErrorMapping {
   readonly status: number;
   /** JSON-RPC 2.0 error code (-32000…-32099 are server-defined). */
   readonly rpc: number;
+  /** Seconds an HTTP answer tells the client to wait before it retries (`Retry-After`): a dependency that recovers by itself. */
+  readonly retryAfterSec?: number;
 }
 
 /** JSON-RPC codes used by the table. Server-defined codes are stable: clients may switch on them. */
@@ -31,6 +33,8 @@ export const JSON_RPC_CODES = {
 const R = JSON_RPC_CODES;
 const UNAUTHORIZED: ErrorMapping = { status: 401, rpc: R.UNAUTHORIZED };
 const INTERNAL: ErrorMapping = { status: 500, rpc: R.INTERNAL_ERROR };
+/** A store that is down (PostgreSQL stopped, SQLite locked or its disk full): denied now, served again once it is back, no restart. */
+const STORE_DOWN: ErrorMapping = { status: 503, rpc: R.SERVICE_UNAVAILABLE, retryAfterSec: 2 };
 
 /** Typed as a total record: adding a kernel code without a row here fails the type check. */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = Object.freeze({
@@ -53,7 +57,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = Object.fre
   ERR_IDENTITY_SESSION_MISMATCH: { status: 403, rpc: R.FORBIDDEN },
   ERR_IDENTITY_SESSION_REVOKED: UNAUTHORIZED,
   ERR_IDENTITY_SESSION_IDLE: UNAUTHORIZED,
-  ERR_IDENTITY_SESSION_STORE_UNAVAILABLE: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
+  ERR_IDENTITY_SESSION_STORE_UNAVAILABLE: STORE_DOWN,
   ERR_IDENTITY_DELEGATION_INVALID: { status: 400, rpc: R.INVALID_REQUEST },
   ERR_IDENTITY_JOURNAL_INVALID: { status: 400, rpc: R.INVALID_REQUEST },
   ERR_IDENTITY_CLIENT_NOT_INTERACTIVE: UNAUTHORIZED,
@@ -69,7 +73,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = Object.fre
   ERR_INPUT_INVALID: { status: 400, rpc: R.INVALID_PARAMS },
   ERR_PROTECT_FAILED: INTERNAL,
   ERR_PROTECT_TOO_LARGE: INTERNAL,
-  ERR_AUDIT_UNAVAILABLE: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
+  ERR_AUDIT_UNAVAILABLE: STORE_DOWN,
   ERR_AUDIT_CHAIN_BROKEN: INTERNAL,
   ERR_AUDIT_STORE_INVALID: INTERNAL,
   ERR_EXPORT_DELIVERY_FAILED: INTERNAL, // never an answer: a sink's status (readiness, custos audit sinks)
@@ -87,8 +91,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = Object.fre
   ERR_UPSTREAM_IDENTITY_UNAVAILABLE: { status: 502, rpc: R.UPSTREAM_ERROR },
   ERR_GATEWAY_PAYLOAD_TOO_LARGE: { status: 413, rpc: R.INVALID_REQUEST },
   ERR_GATEWAY_SESSION_LIMIT: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
-  ERR_GATEWAY_SESSION_STORE_UNAVAILABLE: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
-  ERR_GATEWAY_PENDING_STORE_UNAVAILABLE: { status: 503, rpc: R.SERVICE_UNAVAILABLE },
+  ERR_GATEWAY_SESSION_STORE_UNAVAILABLE: STORE_DOWN,
+  ERR_GATEWAY_PENDING_STORE_UNAVAILABLE: STORE_DOWN,
   ERR_GATEWAY_CONFLICT: { status: 409, rpc: R.INVALID_REQUEST },
   ERR_GATEWAY_CANCELLED: { status: 499, rpc: R.REQUEST_CANCELLED },
   ERR_GATEWAY_CAPABILITY_UNSUPPORTED: { status: 501, rpc: R.METHOD_NOT_FOUND },
@@ -100,6 +104,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorMapping>> = Object.fre
 
 export interface HttpError {
   readonly status: number;
+  /** Headers the answer carries (`retry-after` for a store that is down). */
+  readonly headers: Readonly<Record<string, string>>;
   readonly body: { readonly error: { readonly code: ErrorCode; readonly message: string; readonly detail?: Readonly<Record<string, unknown>> } };
 }
 
@@ -132,7 +138,8 @@ function describeSafely(err: unknown): SafeError {
 
 export function toHttpError(err: unknown): HttpError {
   const { code, message, detail, mapping } = describeSafely(err);
-  return { status: mapping.status, body: { error: detail ? { code, message, detail } : { code, message } } };
+  const headers: Record<string, string> = mapping.retryAfterSec === undefined ? {} : { 'retry-after': String(mapping.retryAfterSec) };
+  return { status: mapping.status, headers, body: { error: detail ? { code, message, detail } : { code, message } } };
 }
 
 export function toJsonRpcError(err: unknown): JsonRpcError {
@@ -143,8 +150,8 @@ export function toJsonRpcError(err: unknown): JsonRpcError {
 /** docs/errors.md, generated from the kernel codes and this table (`npm run gen`). */
 export function generateErrorsDoc(): string {
   const rows = (Object.keys(ERROR_CODES) as ErrorCode[]).map((code) => {
-    const { status, rpc } = ERROR_TABLE[code];
-    return `| \`${code}\` | ${status} | ${rpc} | ${ERROR_CODES[code]} |`;
+    const { status, rpc, retryAfterSec } = ERROR_TABLE[code];
+    return `| \`${code}\` | ${status} | ${retryAfterSec ?? ''} | ${rpc} | ${ERROR_CODES[code]} |`;
   });
   return [
     '# Error codes',
@@ -155,9 +162,11 @@ export function generateErrorsDoc(): string {
     '`{"error": {"code", "message", "detail"?}}`; MCP answers carry a JSON-RPC error whose',
     '`data.code` is the same code. Messages never contain tokens, secrets or payloads; a',
     '500-class error shows only the generic message (its cause goes to the process log).',
+    'An HTTP answer for a store that is down (a `503` with `Retry-After`) asks the client to retry after',
+    'that many seconds: Custos serves again once the store is back, without a restart.',
     '',
-    '| code | HTTP | JSON-RPC | meaning |',
-    '|---|---|---|---|',
+    '| code | HTTP | Retry-After | JSON-RPC | meaning |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

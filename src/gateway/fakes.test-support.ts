@@ -21,6 +21,7 @@ import type {
   Tier,
   TokenVerifier,
 } from '../kernel/index.js';
+import { expect } from 'vitest';
 import type { DeriveAgent, GatewayDeps, Logger, UpstreamPool } from './types.js';
 
 export const SECRET_MARKER = 'SECRET-MARKER-42';
@@ -165,4 +166,25 @@ export function fakeGatewayDeps(pipeline: Pipeline, policy: PolicySource, extra:
     logger: createSilentLogger(),
     ...extra,
   };
+}
+
+/** The headers of a JSON POST to /mcp as an MCP client sends it, with the fake verifier's bearer `token`. */
+export function mcpPostHeaders(token = 'alice', extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2025-06-18',
+    ...extra,
+  };
+}
+
+/** A store that is down, as an HTTP answer: 503 with Retry-After, the code, a message naming `key` (the config key to check), nothing of the cause. */
+export async function expectStoreDown(res: Response, code: string, key: RegExp, cause = 'ECONNREFUSED'): Promise<void> {
+  expect(res.status).toBe(503);
+  expect(res.headers.get('retry-after')).toBe('2');
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe(code);
+  expect(body.error.message).toMatch(key);
+  expect(JSON.stringify(body)).not.toContain(cause);
 }

@@ -136,7 +136,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (identity.admin)
       out.push(['POST /v1/admin/sessions/revoke', createAdminSessionsRoute({ auth, pipeline: deps.pipeline, admin: identity.admin, maxBodyBytes })]);
     if (identity.logout)
-      out.push(['POST /oauth/backchannel-logout', createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes, guard })]);
+      out.push([
+        'POST /oauth/backchannel-logout',
+        createBackchannelLogoutRoute({ logout: identity.logout, pipeline: deps.pipeline, maxBodyBytes, guard, logger: deps.logger }),
+      ]);
     if (identity.emergency) {
       const readers = deps.console ? Object.values(deps.console.roles).flat() : []; // the console's readers see the review queue
       const adminRoles = [...(identity.admin?.roles ?? []), ...readers];

@@ -86,6 +86,8 @@ export interface SinkReadiness {
 export interface ReadinessChecks {
   /** The audit store's append health, answered without waiting on the store; absent means not checked. */
   readonly audit?: () => AuditReadiness | Promise<AuditReadiness>;
+  /** The session store, read once within a deadline (`reason`: `unreachable`, `timeout`); absent means not checked. */
+  readonly sessions?: () => Promise<{ readonly state: 'ok' | 'failing'; readonly reason?: string }>;
   /** The configured identity providers. */
   readonly issuers?: () => readonly IssuerStatus[];
   /** The SIEM sinks and anchors. */

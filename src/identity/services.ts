@@ -4,8 +4,11 @@ import { createStoreGrantRegistry } from './delegation/index.js';
 import type { GrantRegistry } from './delegation/index.js';
 import { createEmergencyAccess } from './emergency/index.js';
 import type { EmergencyAccess } from './emergency/index.js';
-import { createLogoutVerifier, createRevocationFeed, createSessionGuard, openSessionStore } from './sessions/index.js';
-import type { LogoutIssuer, LogoutVerifier, SessionAdmin, SessionKeys, SessionStore } from './sessions/index.js';
+import { checkSessionStore, createLogoutVerifier, createRevocationFeed, createSessionGuard, openSessionStore } from './sessions/index.js';
+import type { LogoutIssuer, LogoutVerifier, SessionAdmin, SessionKeys, SessionStore, SessionStoreReadiness } from './sessions/index.js';
+
+/** How long readiness waits for the session store's probe read. */
+const READINESS_TIMEOUT_MS = 1000;
 
 export interface IdentityServicesOptions {
   /** `sqlite:PATH` (absolute) or a `postgres://` URL. */
@@ -33,6 +36,8 @@ export interface IdentityServicesBundle {
   readonly mcpSessions: McpSessionStore;
   /** Background grants, persisted in the same store (hand to createDelegation). */
   readonly backgroundGrants: GrantRegistry;
+  /** For `/readyz`: one bounded read of the store (hand to the gateway's readiness checks). */
+  readiness(): Promise<SessionStoreReadiness>;
   close(): Promise<void>;
 }
 
@@ -48,6 +53,7 @@ export async function createIdentityServices(options: IdentityServicesOptions): 
     emergency: createEmergencyAccess({ store, clock: options.clock, ids: options.ids, ...options.emergency }),
     mcpSessions: { put: (r, purge) => store.putMcpSession(r, purge), get: (id) => store.getMcpSession(id), remove: (id) => store.removeMcpSession(id) },
     backgroundGrants: createStoreGrantRegistry(store, { clock: () => options.clock.now().getTime() }),
+    readiness: () => checkSessionStore(store, READINESS_TIMEOUT_MS),
     close: () => store.close(),
   };
 }

@@ -44,7 +44,8 @@ export const ERROR_CODES = {
   ERR_PROTECT_FAILED: 'Redaction failed; nothing is returned.',
   ERR_PROTECT_TOO_LARGE: 'The value is larger than Custos inspects; nothing is returned.',
   // audit
-  ERR_AUDIT_UNAVAILABLE: 'The audit store could not write durably; the call is denied.',
+  ERR_AUDIT_UNAVAILABLE:
+    'The audit store could not write durably; the call is denied. Check that audit.store is up and writable (its PostgreSQL server running, or its SQLite file not locked by another process and its disk not full), then retry: Custos recovers without a restart.',
   ERR_AUDIT_CHAIN_BROKEN: 'The audit trail does not verify.',
   ERR_EXPORT_DELIVERY_FAILED: 'A SIEM sink or anchor did not take a batch; it is retried from its cursor, nothing is dropped.',
   ERR_AUDIT_STORE_INVALID: 'The audit store location is not valid.',
@@ -61,8 +62,9 @@ export const ERROR_CODES = {
   ERR_GATEWAY_PAYLOAD_TOO_LARGE: 'The request body is too large.',
   ERR_GATEWAY_SESSION_LIMIT: 'Too many open sessions; close one or retry later.',
   ERR_GATEWAY_PENDING_STORE_UNAVAILABLE:
-    "The shared store of the decision API's pending authorizations could not be reached; nothing is allowed. Check that the audit store's database is up, then retry.",
-  ERR_GATEWAY_SESSION_STORE_UNAVAILABLE: 'The shared MCP session store could not be read or written; retry later.',
+    "The shared store of the decision API's pending authorizations could not be reached; nothing is allowed. Check that the database of audit.store, which holds them, is up, then retry.",
+  ERR_GATEWAY_SESSION_STORE_UNAVAILABLE:
+    'The shared MCP session store could not be read or written, so the session cannot be continued here. Check that identity.sessions.store (by default the audit store) is up, then retry.',
   ERR_GATEWAY_CONFLICT: 'The request conflicts with one already in progress.',
   ERR_GATEWAY_CANCELLED: 'The request was cancelled by the caller.',
   ERR_GATEWAY_CAPABILITY_UNSUPPORTED: "The agent's client does not support a capability this request needs (elicitation, sampling).",

@@ -33,9 +33,21 @@ export interface RevocationFeed {
   ): Promise<Revocation | undefined>;
 }
 
+/** What a valid back-channel logout token revoked. */
+export interface LogoutOutcome {
+  readonly iss: string;
+  readonly sid?: string;
+  readonly sub?: string;
+  readonly jti: string;
+}
+
 export interface LogoutPort {
-  /** Verifies a back-channel logout token and applies the revocation; throws a CustosError when it is not valid. */
-  logout(token: string): Promise<{ readonly iss: string; readonly sid?: string; readonly sub?: string; readonly jti: string }>;
+  /**
+   * Verifies a back-channel logout token, applies the revocation, then runs `complete` (the
+   * front door's audit row); throws a CustosError when it is not valid. When the revocation or
+   * `complete` fails, the token may be delivered again (its jti is not kept as used).
+   */
+  logout(token: string, complete?: (outcome: LogoutOutcome) => Promise<void>): Promise<LogoutOutcome>;
 }
 
 /** A break-glass grant as the front doors and the trail see it. */

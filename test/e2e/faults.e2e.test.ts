@@ -5,8 +5,9 @@
  * - here, three `custos serve` replicas behind HAProxy on one PostgreSQL, four MCP sessions under load:
  *   - `kill -9` of a replica mid-load: every session continues on the others, nothing lost;
  *   - PostgreSQL stopped and restarted mid-load: no call started during the outage is answered
- *     before the restart (fail closed), calls are served again without a restart of Custos, and
- *     every answered call's rows are durable (asserted on the rows, not on timing);
+ *     before the restart (fail closed), every call that is not answered gets one named 503 denial
+ *     of a store that is down (never a 500 or ERR_INTERNAL), calls are served again without a
+ *     restart of Custos, and every answered call's rows are durable (asserted on the rows, not on timing);
  * - here, one Custos on SQLite: the upstream killed (`kill -9`) under load, calls in flight:
  *   each call ends (answered or a clean error, never a hang), the upstream is restarted and
  *   serves again, nothing lost;
@@ -18,6 +19,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_TABLE, JSON_RPC_CODES } from '../../src/gateway/index.js';
 import { REQUEST_ID_META } from '../../src/gateway/mcp/session-server.js';
 import { serverFilesystem, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
@@ -38,6 +40,22 @@ interface Outcome {
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The store code a failed call's error names, when it is one of the table's 503s for a store that
+ * is down: a JSON-RPC -32020 (the MCP SDK's "MCP error -32020: …", its data code alongside) or an
+ * HTTP error body (`{"error":{"code":…}}`, which the SDK quotes); undefined for anything else (a 500,
+ * ERR_INTERNAL, a time-out, a balancer's own error page).
+ */
+function storeDenial(outcome: Outcome): string | undefined {
+  const text = outcome.error ?? '';
+  const code = /"code":"(ERR_[A-Z_]+)"/.exec(text)?.[1];
+  if (code === undefined || /-32603|ERR_INTERNAL/.test(text)) return undefined;
+  const mapping = ERROR_TABLE[code as keyof typeof ERROR_TABLE];
+  if (mapping?.status !== 503 || mapping.retryAfterSec === undefined) return undefined;
+  const rpc = /MCP error (-?\d+)/.exec(text)?.[1];
+  return rpc === undefined || Number(rpc) === JSON_RPC_CODES.SERVICE_UNAVAILABLE ? code : undefined;
+}
+
+/**
  * Each client reads `file` in a loop until `done()`; every outcome is kept with its times. A call
  * that times out (30 s) is kept as an error, so a hang shows as one.
  */
@@ -56,7 +74,8 @@ async function loadUntil(clients: Client[], file: string, done: () => boolean, o
             error: r.isError ? JSON.stringify(r.content).slice(0, 200) : undefined,
           });
         } catch (err) {
-          outcomes.push({ start, at: Date.now(), ok: false, error: String(err).slice(0, 200) });
+          const data = (err as { data?: unknown }).data; // a JSON-RPC error's data (its ERR_ code)
+          outcomes.push({ start, at: Date.now(), ok: false, error: `${String(err).slice(0, 200)}${data === undefined ? '' : ` ${JSON.stringify(data)}`}` });
           await pause(50);
         }
       }
@@ -149,10 +168,20 @@ describe('faults under load on three replicas', () => {
       during.filter((o) => o.ok),
       timeline(),
     ).toEqual([]);
+    // Every answer is a result or one named denial of a store that is down (503 / -32020), never a 500 or ERR_INTERNAL.
+    const failed = outcomes.filter((o) => !o.ok);
+    expect(
+      failed.filter((o) => storeDenial(o) === undefined),
+      timeline(),
+    ).toEqual([]);
+    const named = new Map<string, number>();
+    for (const o of failed) named.set(storeDenial(o)!, (named.get(storeDenial(o)!) ?? 0) + 1);
     const recovered = outcomes.find((o) => o.ok && o.start > ready);
     expect(recovered, timeline()).toBeDefined(); // served again with no restart of Custos
     await expectNothingLost(outcomes);
-    console.log(`PostgreSQL restart: first call sent after the server was ready answered ${recovered!.at - ready} ms after it was ready`);
+    console.log(
+      `PostgreSQL restart: first call sent after the server was ready answered ${recovered!.at - ready} ms after it was ready; denials: ${JSON.stringify(Object.fromEntries(named))}`,
+    );
   }, 180_000);
 });
 

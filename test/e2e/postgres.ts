@@ -3,7 +3,7 @@
  * and a free loopback port per call. As root the server runs as the `postgres` user, so the
  * data folder is made writable for it.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,29 @@ export interface TestPostgres {
   /** Stops the server and keeps its data (an outage); `resume` starts it again on the same port. */
   pause(): Promise<void>;
   resume(): Promise<void>;
+  /** Stalls the server (SIGSTOP to it and its backends): connections stay open, nothing answers; `thaw` lets it go on. */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
+}
+
+/** Sends `signal` to the postmaster listening on `port` and to every process it started (its backends). */
+function signalServer(port: number, signal: NodeJS.Signals): void {
+  const procs = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  const read = (pid: string, file: string): string | undefined => {
+    try {
+      return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    } catch {
+      return undefined; // gone meanwhile
+    }
+  };
+  const postmasters = procs.filter((pid) => {
+    const cmd = read(pid, 'cmdline')?.split('\0') ?? [];
+    return cmd.some((c) => c.endsWith('/postgres')) && cmd.includes(String(port));
+  });
+  const children = procs.filter((pid) => postmasters.includes(read(pid, 'stat')?.split(') ')[1]?.split(' ')[1] ?? ''));
+  if (postmasters.length === 0) throw new Error(`no PostgreSQL listens on ${port}`);
+  for (const pid of [...postmasters, ...children]) process.kill(Number(pid), signal);
 }
 
 export async function startPostgres(): Promise<TestPostgres> {
@@ -41,6 +63,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/custos`,
     pause: () => server.stop(),
     resume: () => server.start(),
+    freeze: () => signalServer(port, 'SIGSTOP'),
+    thaw: () => signalServer(port, 'SIGCONT'),
     stop: async () => {
       await server.stop();
       rmSync(root, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of a real Custos through the e2e harness: JSON-RPC bodies
- * to /mcp and decision-API bodies of random shape, size, depth and encoding, random headers and
- * tokens. Properties: no crash, no 5xx (no JSON-RPC internal error), one clear error each
+ * to /mcp (also inside an open session) and decision-API bodies (/v1/authorize, /v1/results) of
+ * random shape, size, depth and encoding, random headers and tokens. Properties: no crash, no 5xx (no JSON-RPC internal error), one clear error each
  * (a JSON body naming an ERR_ code, or a JSON-RPC error), no allow the quick-start policy would
  * not give, memory bounded. Short by default (a few seconds); CUSTOS_FUZZ_RUNS=N runs each
  * property N times, CUSTOS_FUZZ_SEED=S replays a run (test/fuzz/README.md).
@@ -200,6 +200,116 @@ describe('fuzz: a real Custos under random bodies, headers and tokens', () => {
           // /mcp 2xx: a JSON-RPC answer (or SSE carrying one); never an internal error.
           expect(text).not.toContain('"code":-32603');
         }),
+        params,
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'JSON-RPC bodies of random shape into an open MCP session (batches, notifications, answers, known methods with random params): no 5xx, no internal error',
+    async () => {
+      const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+      const opened = await fetch(h.mcpUrl, {
+        method: 'POST',
+        headers: { ...base, authorization: `Bearer ${tokens.bob}` },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'fuzz', version: '1' } },
+        }),
+      });
+      const session = opened.headers.get('mcp-session-id')!;
+      await opened.text();
+      const headers = { ...base, authorization: `Bearer ${tokens.bob}`, 'mcp-session-id': session };
+      await post('/mcp', JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
+      const method = fc.oneof(
+        fc.constantFrom(
+          'tools/call',
+          'tools/list',
+          'resources/list',
+          'resources/read',
+          'resources/subscribe',
+          'prompts/list',
+          'prompts/get',
+          'logging/setLevel',
+          'completion/complete',
+          'ping',
+          'initialize',
+          'notifications/cancelled',
+          'notifications/progress',
+        ),
+        fc.string({ maxLength: 24 }),
+      );
+      const rpcParams = fc.oneof(
+        fc.record({ name: toolName.map((n) => `filesystem__${n}`), arguments: argumentsArb(h.workspace) }, { requiredKeys: [] }),
+        fc.record({ uri: fc.oneof(fc.string(), fc.constant('filesystem://x')), level: fc.string(), requestId: fc.jsonValue() }, { requiredKeys: [] }),
+        fc.jsonValue({ maxDepth: 5 }),
+      );
+      const message = fc.oneof(
+        fc.record(
+          { jsonrpc: fc.constant('2.0'), id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 })), method, params: rpcParams },
+          { requiredKeys: ['jsonrpc', 'method'] },
+        ),
+        fc.record({ jsonrpc: fc.constant('2.0'), id: fc.oneof(fc.integer(), fc.string()), result: fc.jsonValue({ maxDepth: 3 }) }),
+        fc.record({ jsonrpc: fc.constant('2.0'), id: fc.integer(), error: fc.record({ code: fc.integer(), message: fc.string() }) }),
+        fc.jsonValue({ maxDepth: 4 }),
+      );
+      const body = fc.oneof({ weight: 3, arbitrary: message }, { weight: 1, arbitrary: fc.array(message, { maxLength: 4 }) });
+      await fc.assert(
+        fc.asyncProperty(body, async (value) => {
+          const { status, text } = await post('/mcp', JSON.stringify(value) ?? 'null', headers);
+          expect(text, text.slice(0, 300)).not.toContain('"code":-32603');
+          if (status >= 400) return expectClearError(status, text);
+          expect(status, text.slice(0, 300)).toBeLessThan(300);
+        }),
+        params,
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'decision API results: random bodies to /v1/results (unknown, foreign and malformed request ids, outputs of any shape): no 5xx, one clear error',
+    async () => {
+      const allowed = (await post(
+        '/v1/authorize',
+        JSON.stringify({ tool: { server: 'filesystem', name: 'read_text_file' }, arguments: { path: path.join(h.workspace, 'notes/handbook.md') } }),
+        {
+          authorization: `Bearer ${tokens.alice}`,
+          'content-type': 'application/json',
+        },
+      )) as { status: number; text: string };
+      const live = (JSON.parse(allowed.text) as { request_id: string }).request_id;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('alice' as const, 'bob' as const),
+          fc.oneof(
+            fc.record(
+              {
+                request_id: fc.oneof(fc.constant(live), fc.uuid(), fc.string(), fc.jsonValue()),
+                output: fc.jsonValue({ maxDepth: 6 }),
+                error: fc.option(fc.jsonValue()),
+              },
+              { requiredKeys: [] },
+            ),
+            fc.jsonValue({ maxDepth: 6 }),
+          ),
+          async (user, body) => {
+            const { status, text } = await post('/v1/results', JSON.stringify(body) ?? 'null', {
+              authorization: `Bearer ${tokens[user]}`,
+              'content-type': 'application/json',
+            });
+            if (status === 200) {
+              // Only alice's own live authorization completes, once.
+              expect(user, text.slice(0, 300)).toBe('alice');
+              expect((body as { request_id?: unknown }).request_id).toBe(live);
+              return;
+            }
+            expectClearError(status, text);
+          },
+        ),
         params,
       );
     },

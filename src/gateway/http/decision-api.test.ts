@@ -254,7 +254,7 @@ describe('probes, metadata and routing', () => {
     expect(await ready.json()).toEqual({
       status: 'ready',
       reasons: [],
-      checks: { audit: 'ok', policy: 'ok', upstreams: [], issuers: [{ issuer: 'https://idp.test' }], sinks: [] },
+      checks: { audit: 'ok', sessions: 'unchecked', policy: 'ok', upstreams: [], issuers: [{ issuer: 'https://idp.test' }], sinks: [] },
     });
     auditUp = false;
     try {

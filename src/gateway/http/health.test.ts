@@ -26,3 +26,26 @@ describe('readiness: SIEM sinks and anchors', () => {
     expect(ready).toMatchObject({ status: 'ready', checks: { sinks: [] } });
   });
 });
+
+describe('readiness: the session store', () => {
+  it('is not ready while the session store does not answer, naming it, and ready again once it does', async () => {
+    let answer: { state: 'ok' | 'failing'; reason?: string } = { state: 'failing', reason: 'unreachable' };
+    const checks = { audit: () => ({ state: 'ok' as const }), sessions: async () => answer };
+    expect(await checkReadiness(checks, policy, upstreams)).toMatchObject({
+      status: 'not_ready',
+      reasons: ['sessions_unreachable'],
+      checks: { audit: 'ok', sessions: 'failing' },
+    });
+    answer = { state: 'ok' };
+    expect(await checkReadiness(checks, policy, upstreams)).toMatchObject({ status: 'ready', reasons: [], checks: { sessions: 'ok' } });
+  });
+
+  it('a check that throws is failing, not a 500', async () => {
+    const ready = await checkReadiness({ sessions: () => Promise.reject(new Error('bug')) }, policy, upstreams);
+    expect(ready).toMatchObject({ status: 'not_ready', reasons: ['sessions_check_failed'], checks: { sessions: 'failing' } });
+  });
+
+  it('without a session store the check is reported unchecked and does not gate', async () => {
+    expect(await checkReadiness({}, policy, upstreams)).toMatchObject({ status: 'ready', checks: { sessions: 'unchecked' } });
+  });
+});

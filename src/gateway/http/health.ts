@@ -4,12 +4,14 @@ import type { AuditReadiness, IssuerStatus, ReadinessChecks, SinkReadiness, Upst
 
 export interface Readiness {
   readonly status: 'ready' | 'not_ready';
-  /** Why not ready (empty when ready): `audit_<reason>` (e.g. `audit_busy`, `audit_disk_full`), `policy_unavailable`. */
+  /** Why not ready (empty when ready): `audit_<reason>` (e.g. `audit_busy`, `audit_disk_full`), `sessions_<reason>` (`sessions_unreachable`, `sessions_timeout`), `policy_unavailable`. */
   readonly reasons: readonly string[];
   readonly checks: {
     readonly audit: 'ok' | 'failing' | 'unchecked';
     /** While failing: the reason of the last failed append, since when, and how many failed. */
     readonly auditFailure?: Omit<AuditReadiness, 'state'>;
+    /** The session store (revocations, idle logoff, MCP sessions): without it every authenticated request is denied. */
+    readonly sessions: 'ok' | 'failing' | 'unchecked';
     readonly policy: 'ok' | 'failing';
     readonly upstreams: readonly UpstreamStatus[];
     readonly issuers: readonly IssuerStatus[];
@@ -19,8 +21,8 @@ export interface Readiness {
 }
 
 /**
- * Ready when the audit store writes and a policy is in force: without either every call is
- * denied. The audit check is the store's append health (failing from a failed append until
+ * Ready when the audit store writes, the session store answers and a policy is in force: without
+ * any of them every call is denied. The audit check is the store's append health (failing from a failed append until
  * one succeeds), never a read, so a locked or full store is not ready even though it reads.
  * Upstreams and issuers are reported but do not gate readiness: other replicas would see
  * the same dead tool or identity provider, and calls that need neither keep working.
@@ -40,6 +42,12 @@ export async function checkReadiness(checks: ReadinessChecks | undefined, policy
       reasons.push(`audit_${health.reason ?? 'unavailable'}`);
     }
   }
+  let sessions: Readiness['checks']['sessions'] = 'unchecked';
+  if (checks?.sessions) {
+    const health = await checks.sessions().catch(() => ({ state: 'failing' as const, reason: 'check_failed' }));
+    sessions = health.state;
+    if (health.state === 'failing') reasons.push(`sessions_${health.reason ?? 'unavailable'}`);
+  }
   let policyState: Readiness['checks']['policy'] = 'ok';
   try {
     policy.current();
@@ -51,6 +59,14 @@ export async function checkReadiness(checks: ReadinessChecks | undefined, policy
   return {
     status: reasons.length === 0 ? 'ready' : 'not_ready',
     reasons,
-    checks: { audit, ...(auditFailure ? { auditFailure } : {}), policy: policyState, upstreams: upstreams.status(), issuers: checks?.issuers?.() ?? [], sinks },
+    checks: {
+      audit,
+      ...(auditFailure ? { auditFailure } : {}),
+      sessions,
+      policy: policyState,
+      upstreams: upstreams.status(),
+      issuers: checks?.issuers?.() ?? [],
+      sinks,
+    },
   };
 }

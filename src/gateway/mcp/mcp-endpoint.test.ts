@@ -10,6 +10,7 @@ import {
   createSilentLogger,
   createTestPipeline,
   deriveFakeAgent,
+  mcpPostHeaders,
 } from '../fakes.test-support.js';
 
 const clock = createManualClock();
@@ -28,17 +29,7 @@ const initialize = {
 const list = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
 
 function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      authorization: 'Bearer alice',
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-06-18',
-      ...headers,
-    },
-    body: JSON.stringify(body),
-  });
+  return fetch(url, { method: 'POST', headers: mcpPostHeaders('alice', headers), body: JSON.stringify(body) });
 }
 
 async function openSession(): Promise<Response> {

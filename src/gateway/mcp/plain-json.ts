@@ -18,7 +18,8 @@
  * `handleDirect` runs the session's own `tools/call` handler, the one the Server runs, keeps
  * its abort controller so that a `notifications/cancelled` for it aborts it as the Server's
  * would, and turns a thrown error into the JSON-RPC error the Server would send. Any other
- * plain request goes through the Server as before.
+ * plain request goes through the Server as before. A request of an MCP method whose shape its
+ * schema refuses never reaches the Server: it is answered -32602 (request-shapes.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -28,6 +29,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolRequest, JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { headerValue } from '../shared/io.js';
+import { refuseMalformedRequest } from './request-shapes.js';
 import type { ToolCallHandler } from './session-kit.js';
 
 type Answer = (message: JSONRPCMessage) => void;
@@ -50,7 +52,7 @@ export class SessionTransport implements Transport {
   async start(): Promise<void> {
     this.http.onmessage = (message, extra) => {
       if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) this.cancelDirect(message.params);
-      this.onmessage?.(message, extra);
+      this.deliver(message, extra);
     };
     this.http.onclose = () => {
       this.abortDirect(); // as the Server aborts its request handlers when its transport closes
@@ -77,6 +79,13 @@ export class SessionTransport implements Transport {
     this.plain.clear();
     this.abortDirect();
     await this.http.close();
+  }
+
+  /** Hands a message to the Server, except a request of an MCP method in a shape its schema refuses: answered -32602 here (request-shapes.ts). */
+  private deliver(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    const refused = isJSONRPCRequest(message) ? refuseMalformedRequest(message) : undefined;
+    if (refused) void this.send(refused).catch((error: unknown) => this.onerror?.(error instanceof Error ? error : new Error(String(error))));
+    else this.onmessage?.(message, extra);
   }
 
   /** True when a plain request can be handed over now (connected, its id not already in flight). */
@@ -129,7 +138,7 @@ export class SessionTransport implements Transport {
   async replay(request: JSONRPCRequest): Promise<JSONRPCMessage> {
     return new Promise((resolve) => {
       this.plain.set(request.id, resolve);
-      this.onmessage?.(request, {});
+      this.deliver(request, {});
     });
   }
 
@@ -148,7 +157,7 @@ export class SessionTransport implements Transport {
       };
       this.plain.set(request.id, answer);
       res.on('close', onClose);
-      this.onmessage?.(request, extra);
+      this.deliver(request, extra);
     });
   }
 }

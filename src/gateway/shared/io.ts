@@ -76,7 +76,7 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger, hea
   if (mapped.status >= 500) logger.error({ code: mapped.body.error.code, err: describeCause(err) }, 'request failed');
   // A body left unread past the limit must not be parsed as the next request.
   const close: Record<string, string> = mapped.status === 413 ? { connection: 'close' } : {};
-  sendJson(res, mapped.status, mapped.body, { ...headers, ...close });
+  sendJson(res, mapped.status, mapped.body, { ...mapped.headers, ...headers, ...close });
 }
 
 function describeCause(err: unknown): string {

@@ -9,4 +9,6 @@ export { MCP_SESSION_SCHEMA, SESSION_META_SCHEMA, SESSION_STORE_BASE_SCHEMA } fr
 export { openSqliteSessionStore } from './sqlite-store.js';
 export { openPostgresSessionStore, REVOCATION_CHANNEL } from './postgres-store.js';
 export { createRevocationFeed } from './revocation-feed.js';
+export { checkSessionStore } from './store-readiness.js';
+export type { SessionStoreReadiness } from './store-readiness.js';
 export type { Activity, BackgroundGrantRow, EmergencyGrantRow, RevocationState, SessionStore } from './types.js';

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustosError } from '../../kernel/index.js';
 import { createTestKey, startTestIssuer } from '../issuer.test-support.js';
 import type { TestIssuer, TestKey } from '../issuer.test-support.js';
 import { createLogoutVerifier, LOGOUT_EVENT } from './logout-token.js';
@@ -69,6 +70,34 @@ describe('back-channel logout token', () => {
     const token = await sign(claims());
     await verifier.logout(token);
     await expect(verifier.logout(token)).rejects.toMatchObject({ code: 'ERR_IDENTITY_CLAIM_INVALID', message: expect.stringContaining('jti') });
+  });
+
+  it('takes the same token again when its row could not be written (a store down), and refuses it once completed', async () => {
+    const token = await sign(claims());
+    const down = new CustosError('ERR_AUDIT_UNAVAILABLE');
+    await expect(verifier.logout(token, () => Promise.reject(down))).rejects.toBe(down);
+    const rows: string[] = [];
+    await verifier.logout(token, async (out) => void rows.push(out.jti)); // the IdP's second delivery
+    expect(rows).toHaveLength(1);
+    await expect(verifier.logout(token)).rejects.toMatchObject({ message: expect.stringContaining('jti') });
+  });
+
+  it('takes the same token again when the revocation could not be stored', async () => {
+    let failing = true;
+    const flaky: SessionStore = new Proxy(store, {
+      get: (target, p) =>
+        p === 'revokeSession' && failing ? () => Promise.reject(new CustosError('ERR_IDENTITY_SESSION_STORE_UNAVAILABLE')) : Reflect.get(target, p),
+    });
+    const v = createLogoutVerifier({
+      issuers: [{ issuer: idp.issuer, jwksUri: idp.jwksUri, backchannelClientId: CLIENT, algorithms: ['ES256'] }],
+      store: flaky,
+    });
+    const c = claims();
+    const token = await sign(c);
+    await expect(v.logout(token)).rejects.toMatchObject({ code: 'ERR_IDENTITY_SESSION_STORE_UNAVAILABLE' });
+    failing = false;
+    await v.logout(token);
+    expect((await store.revocation(idp.issuer, 'alice', String(c.sid))).sessionRevokedAt).toBeTypeOf('number');
   });
 
   const cases: Array<[string, () => Promise<string>]> = [

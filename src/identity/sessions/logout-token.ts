@@ -27,8 +27,12 @@ export interface LogoutResult {
 }
 
 export interface LogoutVerifier {
-  /** Verifies, checks replay, and applies the revocation. */
-  logout(token: string): Promise<LogoutResult>;
+  /**
+   * Verifies, checks replay, applies the revocation, then runs `complete` (the caller's audit
+   * row). When the revocation or `complete` fails (a store down), the token's jti is forgotten
+   * again, so the IdP's next delivery of the same token is taken, not refused as a replay.
+   */
+  logout(token: string, complete?: (result: LogoutResult) => Promise<void>): Promise<LogoutResult>;
 }
 
 /** How long a logout token is accepted after its iat, and its jti remembered. */
@@ -72,7 +76,7 @@ export function createLogoutVerifier(options: { issuers: readonly LogoutIssuer[]
     return set;
   }
 
-  async function logout(token: string): Promise<LogoutResult> {
+  async function logout(token: string, complete?: (result: LogoutResult) => Promise<void>): Promise<LogoutResult> {
     if (token.length > 16_384) throw invalid('too large');
     let iss: unknown;
     try {
@@ -99,9 +103,16 @@ export function createLogoutVerifier(options: { issuers: readonly LogoutIssuer[]
     const claims = checkLogoutClaims(payload);
     const fresh = await options.store.rememberJti(cfg.issuer, claims.jti, ((payload.iat ?? 0) + MAX_AGE_SEC) * 1000 + 60_000);
     if (!fresh) throw invalid('jti was already used');
-    if (claims.sid) await options.store.revokeSession(cfg.issuer, claims.sid, now());
-    else if (claims.sub) await options.store.revokeUser(cfg.issuer, claims.sub, now());
-    return { iss: cfg.issuer, ...claims };
+    const result = { iss: cfg.issuer, ...claims };
+    try {
+      if (claims.sid) await options.store.revokeSession(cfg.issuer, claims.sid, now());
+      else if (claims.sub) await options.store.revokeUser(cfg.issuer, claims.sub, now());
+      await complete?.(result);
+    } catch (err) {
+      await options.store.forgetJti(cfg.issuer, claims.jti).catch(() => undefined); // the store may still be down: the token is then refused as a replay
+      throw err;
+    }
+    return result;
   }
 
   return { logout };

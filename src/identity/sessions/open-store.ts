@@ -11,7 +11,7 @@ import type { SessionMeta, SessionStore } from './types.js';
 export async function openSessionStore(location: string, options: { busyTimeoutMs?: number; keys?: SessionKeys } = {}): Promise<SessionStore> {
   let inner: SessionStore & SessionMeta;
   if (location.startsWith('sqlite:')) inner = openSqliteSessionStore(location.slice('sqlite:'.length), options);
-  else if (/^postgres(ql)?:\/\//.test(location)) inner = await openPostgresSessionStore(location);
+  else if (/^postgres(ql)?:\/\//.test(location)) inner = await openPostgresSessionStore(location, options);
   else throw new CustosError('ERR_CONFIG_INVALID', 'identity.sessions.store must be sqlite:PATH or a postgres:// URL.');
   try {
     return failClosedSessionStore(await sealSessionStore(inner, options.keys));

@@ -21,8 +21,11 @@ interface Notice {
 
 const keyOf = (iss: string, id: string): string => `${iss}\n${id}`;
 
-export async function openPostgresSessionStore(url: string): Promise<SessionStore & SessionMeta> {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+export async function openPostgresSessionStore(url: string, options: { busyTimeoutMs?: number } = {}): Promise<SessionStore & SessionMeta> {
+  // A stalled server (not a refused connection: the process stopped, a network partition) costs a
+  // bounded wait, then the request is denied (ERR_IDENTITY_SESSION_STORE_UNAVAILABLE), never a hang.
+  const waitMs = Math.max(options.busyTimeoutMs ?? 2000, 1000);
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: waitMs, query_timeout: waitMs });
   // An idle client's error (a server restart, a dropped connection, a shutdown while closing)
   // surfaces on the next query; unhandled here it would end the process.
   pool.on('error', () => undefined);
@@ -147,6 +150,9 @@ export async function openPostgresSessionStore(url: string): Promise<SessionStor
       await pool.query('DELETE FROM custos_logout_jtis WHERE until_ms < $1', [Date.now()]);
       const r = await pool.query('INSERT INTO custos_logout_jtis (iss, jti, until_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, jti, untilMs]);
       return r.rowCount === 1;
+    },
+    async forgetJti(iss, jti) {
+      await pool.query('DELETE FROM custos_logout_jtis WHERE iss = $1 AND jti = $2', [iss, jti]);
     },
     async putGrant(g) {
       await pool.query('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)', [

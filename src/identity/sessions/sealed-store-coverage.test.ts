@@ -21,6 +21,7 @@ const CALLS: Calls = {
   readActivity: [`ID:${ISS}\nsid-1`],
   writeActivity: [`ID:${ISS}\nsid-1`, { lastActiveMs: 1 }],
   rememberJti: [ISS, 'jti-1', 1],
+  forgetJti: [ISS, 'jti-1'],
   putGrant: [{ id: 'g1', iss: ISS, sub: 'ID:carol', sid: 'ID:sid-2', openedMs: 1, expiresMs: 2 }],
   getGrant: ['g1'],
   listGrants: [],

@@ -139,6 +139,7 @@ function sealed(inner: SessionStore, dek: Buffer, kid: string): SessionStore {
     readActivity: (key) => inner.readActivity(seal(key)),
     writeActivity: (key, activity) => inner.writeActivity(seal(key), activity),
     rememberJti: (iss, jti, untilMs) => inner.rememberJti(iss, jti, untilMs),
+    forgetJti: (iss, jti) => inner.forgetJti(iss, jti),
     putGrant: (g) => inner.putGrant({ ...g, sub: seal(g.sub), ...(g.sid === undefined ? {} : { sid: seal(g.sid) }) }),
     getGrant: async (id) => {
       const g = await inner.getGrant(id);

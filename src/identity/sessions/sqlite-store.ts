@@ -26,6 +26,7 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     ),
     purgeJtis: db.prepare('DELETE FROM custos_logout_jtis WHERE until_ms < ?'),
     jti: db.prepare('INSERT INTO custos_logout_jtis (iss, jti, until_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    forgetJti: db.prepare('DELETE FROM custos_logout_jtis WHERE iss = ? AND jti = ?'),
     putGrant: db.prepare('INSERT INTO custos_emergency_grants (id, iss, sub, sid, opened_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)'),
     getGrant: db.prepare('SELECT * FROM custos_emergency_grants WHERE id = ?'),
     listGrants: db.prepare('SELECT * FROM custos_emergency_grants ORDER BY opened_ms'),
@@ -75,6 +76,9 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     async rememberJti(iss, jti, untilMs) {
       q.purgeJtis.run(Date.now());
       return q.jti.run(iss, jti, untilMs).changes === 1;
+    },
+    async forgetJti(iss, jti) {
+      q.forgetJti.run(iss, jti);
     },
     async putGrant(g: EmergencyGrantRow) {
       q.putGrant.run(g.id, g.iss, g.sub, g.sid ?? null, g.openedMs, g.expiresMs);

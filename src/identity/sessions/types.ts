@@ -47,6 +47,8 @@ export interface SessionStore {
   writeActivity(key: string, activity: Activity): Promise<void>;
   /** Remembers a logout token's jti; false when it was seen before (a replay). */
   rememberJti(iss: string, jti: string, untilMs: number): Promise<boolean>;
+  /** Forgets a remembered jti whose logout could not be completed (a store down), so the IdP's next delivery of the token is taken. */
+  forgetJti(iss: string, jti: string): Promise<void>;
   putGrant(grant: EmergencyGrantRow): Promise<void>;
   getGrant(id: string): Promise<EmergencyGrantRow | undefined>;
   listGrants(): Promise<EmergencyGrantRow[]>;
