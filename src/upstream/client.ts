@@ -3,7 +3,8 @@
  * its own headers), the capabilities Custos offers upstream (elicitation and sampling, which
  * it relays to the agent's client), and the handlers that turn what the upstream sends into
  * pool callbacks. Upstream stderr is logged line by line, truncated. A stdio upstream runs
- * under the watchdog (watchdog.ts), so it dies with Custos.
+ * under the watchdog (watchdog.ts), so it dies with Custos, over Custos' own stdio transport
+ * (stdio-transport.ts; the SDK's on Windows).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createInterface } from 'node:readline';
@@ -24,6 +25,7 @@ import {
 import type { CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger, UpstreamConfig, UpstreamEvent, UpstreamTokenIssuer } from '../kernel/index.js';
 import { createIdentityFetch } from './user-identity.js';
+import { StdioUpstreamTransport } from './stdio-transport.js';
 import { watchedCommand } from './watchdog.js';
 
 export const CLIENT_INFO = { name: 'custos-gateway', version: '0.1.0' };
@@ -66,17 +68,12 @@ export function createUpstreamTransport(config: UpstreamConfig, logger: Logger, 
   const watched = watchedCommand(command, args);
   if (!watched && process.platform !== 'win32')
     logger.warn({ upstream: config.name }, 'upstream watchdog script not found; the upstream will not die with Custos if Custos is killed');
-  const transport = new StdioClientTransport({
-    command: watched?.command ?? command,
-    args: watched?.args ?? args,
-    cwd: config.cwd,
-    env: config.env ? { ...config.env } : undefined,
-    stderr: 'pipe',
-  });
-  const stderr = transport.stderr;
-  if (stderr) {
-    createInterface({ input: stderr as Readable }).on('line', (line) => logger.info({ upstream: config.name, stderr: line.slice(0, 500) }, 'upstream stderr'));
-  }
+  const onStderrLine = (line: string): void => logger.info({ upstream: config.name, stderr: line.slice(0, 500) }, 'upstream stderr');
+  const spawnAs = { command: watched?.command ?? command, args: watched?.args ?? args, cwd: config.cwd, env: config.env ? { ...config.env } : undefined };
+  if (process.platform !== 'win32') return new StdioUpstreamTransport({ ...spawnAs, onStderrLine });
+  // Windows: the SDK's transport, whose cross-spawn resolves `.cmd` shims such as npx.
+  const transport = new StdioClientTransport({ ...spawnAs, stderr: 'pipe' });
+  if (transport.stderr) createInterface({ input: transport.stderr as Readable }).on('line', onStderrLine);
   return transport;
 }
 
