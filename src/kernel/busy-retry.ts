@@ -5,7 +5,7 @@
  * A store that runs on the main thread sets `busy_timeout = 0` and passes each statement that can
  * meet the lock through `retryWhileBusy`: the first try runs at once (no timer, no extra tick when
  * the lock is free); while it fails busy, it is tried again after 2 ms, doubling to 50 ms
- * (`setTimeout`, never a synchronous sleep), until `waitMs` after the first try; then the last
+ * (`setTimeout`, never a synchronous sleep), until `waitMs` after the first try met the lock (as SQLite's own busy handler counts); then the last
  * busy error is thrown, as the statement would have thrown it after SQLite's own wait.
  */
 
