@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { probeEventLoop } from '../../kernel/index.test-support.js';
 import { openSessionStore } from './open-store.js';
 import type { SessionStore } from './types.js';
 
@@ -32,22 +33,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Ms from `started` (before the store was called) until a `setTimeout(0)` callback ran, and how many 1 ms timer ticks ran in the `windowMs` after. */
-async function loopWhile(started: number, windowMs: number): Promise<{ firstTickMs: number; ticks: number }> {
-  const firstTickMs = await new Promise<number>((resolve) => setTimeout(() => resolve(performance.now() - started), 0));
-  let ticks = 0;
-  const interval = setInterval(() => ticks++, 1);
-  await new Promise((resolve) => setTimeout(resolve, windowMs));
-  clearInterval(interval);
-  return { firstTickMs, ticks };
-}
-
 describe('the SQLite session store while another connection holds the write lock', () => {
   it('waits for the lock without blocking the event loop, then writes once it is released', async () => {
     other.exec('BEGIN IMMEDIATE');
     const started = performance.now();
     const write = store.writeActivity('k', { lastActiveMs: 5 });
-    const loop = await loopWhile(started, 60);
+    const loop = await probeEventLoop(started, 60);
     // Before: the write slept inside SQLite for the whole busy timeout, and no timer ran meanwhile.
     expect(loop.firstTickMs).toBeLessThan(WAIT_MS / 2);
     expect(loop.ticks).toBeGreaterThan(3);
@@ -64,7 +55,7 @@ describe('the SQLite session store while another connection holds the write lock
       () => undefined,
       (err: unknown) => err,
     );
-    const loop = await loopWhile(started, 50);
+    const loop = await probeEventLoop(started, 50);
     expect(loop.firstTickMs).toBeLessThan(WAIT_MS / 2);
     expect(loop.ticks).toBeGreaterThan(3);
     const err = await outcome;
