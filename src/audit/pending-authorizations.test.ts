@@ -3,12 +3,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { startPostgres } from '../../test/e2e/postgres.js';
 import type { TestPostgres } from '../../test/e2e/postgres.js';
 import type { Authorization, PendingAuthorizationRow, PendingAuthorizationStore } from '../kernel/index.js';
+import { probeEventLoop } from '../kernel/index.test-support.js';
 import { createPendingAuthorizationStore } from './index.js';
 
 const T0 = 1_700_000_000_000;
@@ -83,6 +85,31 @@ describe('pending authorizations', () => {
   contract('on SQLite (two processes of one machine)', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'custos-pending-')), 'counters.sqlite');
     return [await createPendingAuthorizationStore(`sqlite:${file}`), await createPendingAuthorizationStore(`sqlite:${file}`)];
+  });
+
+  it("on SQLite, waits for another connection's write lock on timers (the event loop free), writes once it is released, and fails ERR_GATEWAY_PENDING_STORE_UNAVAILABLE past busyTimeoutMs", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'custos-pending-')), 'counters.sqlite');
+    const store = await createPendingAuthorizationStore(`sqlite:${file}`, { busyTimeoutMs: 300 });
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    let started = performance.now();
+    const waiting = store.put(row('locked-1'), T0);
+    const loop = await probeEventLoop(started, 40);
+    expect(loop.firstTickMs).toBeLessThan(150); // before: the put slept inside SQLite for the whole 300 ms
+    expect(loop.ticks).toBeGreaterThan(3);
+    other.exec('COMMIT');
+    expect(await waiting).toBe(true);
+    other.exec('BEGIN IMMEDIATE');
+    started = performance.now();
+    await expect(store.take('locked-1', alice, false, T0)).rejects.toMatchObject({
+      code: 'ERR_GATEWAY_PENDING_STORE_UNAVAILABLE',
+      cause: { code: 'SQLITE_BUSY' },
+    });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(295);
+    other.exec('ROLLBACK');
+    other.close();
+    expect(await store.take('locked-1', alice, false, T0)).toEqual(row('locked-1')); // the failed take removed nothing
+    await store.close();
   });
 
   it('seals the body under audit.encryption.key: the arguments are not in the database, and a body moved to another row is refused', async () => {

@@ -13,7 +13,7 @@
 import * as crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { CustosError } from '../kernel/index.js';
+import { CustosError, retryWhileBusy } from '../kernel/index.js';
 import type { Authorization, PendingAuthorizationRow, PendingAuthorizationStore } from '../kernel/index.js';
 import { sealRecordText } from './seal-format.js';
 import { createSealer } from './sealing.js';
@@ -126,8 +126,9 @@ export async function createPendingAuthorizationStore(
 function openSqlite(file: string, busyTimeoutMs: number, sealer: Sealer): PendingAuthorizationStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`); // at open only: the schema waits as SQLite waits
   for (const sql of PENDING_AUTHORIZATIONS_SCHEMA) db.exec(sql);
+  db.pragma('busy_timeout = 0'); // then a statement that meets another connection's lock is retried on timers, the event loop free
   const statements = new Map<string, Database.Statement>();
   const prepared = (sql: string): Database.Statement => {
     let s = statements.get(sql);
@@ -142,8 +143,11 @@ function openSqlite(file: string, busyTimeoutMs: number, sealer: Sealer): Pendin
   return bindStore(
     async (sql, params) => {
       const s = prepared(sql);
-      if (s.reader) return { rows: s.all(...params) as Row[], changed: 0 };
-      return { rows: [], changed: s.run(...params).changes };
+      // DELETE … RETURNING is a reader that writes: every statement goes through the retry (a free lock costs nothing).
+      return retryWhileBusy(
+        () => (s.reader ? { rows: s.all(...params) as Row[], changed: 0 } : { rows: [], changed: s.run(...params).changes }),
+        busyTimeoutMs,
+      );
     },
     async () => void db.close(),
     sealer,

@@ -8,7 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { CustosError } from '../kernel/index.js';
+import { CustosError, retryWhileBusy } from '../kernel/index.js';
 import type { RateCounter, RateKey } from '../kernel/index.js';
 
 /** The counters' table (idempotent; migration 1 of src/app/migrations.ts). */
@@ -28,8 +28,10 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 250}`);
+  const waitMs = options.busyTimeoutMs ?? 250;
+  db.pragma(`busy_timeout = ${waitMs}`); // at open only: the schema waits as SQLite waits
   db.exec(RATE_COUNTER_SCHEMA);
+  db.pragma('busy_timeout = 0'); // then `take` meeting another connection's lock is retried on timers, the event loop free
   const upsert = db.prepare(UPSERT.replace(/\$\d/g, '?')); // $1 $2 $3 appear once each, in order
   const prune = db.prepare('DELETE FROM custos_rate_counts WHERE expires_at < ?');
   const now = options.now ?? Date.now;
@@ -42,9 +44,13 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
   });
   return {
     async take(keys) {
-      if (++calls % PRUNE_EVERY === 0) prune.run(now());
+      const pruning = ++calls % PRUNE_EVERY === 0;
       try {
-        return take.immediate(keys);
+        const taken = retryWhileBusy(() => {
+          if (pruning) prune.run(now());
+          return take.immediate(keys);
+        }, waitMs);
+        return taken instanceof Promise ? await taken : taken; // no extra tick when the lock was free
       } catch (err) {
         if (err instanceof Limited) return err.key;
         throw new CustosError('ERR_AUDIT_UNAVAILABLE', 'The rate-limit counters could not be updated.', { cause: err });

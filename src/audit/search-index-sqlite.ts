@@ -2,9 +2,13 @@
  * The search index of an SQLite trail, in its own file beside the trail's (`PATH.search`), so
  * indexing never takes the trail's write lock (an append waits at most `busyTimeoutMs` for it).
  * The file is derived data: deleting it costs only a re-index from the trail. One machine's
- * file: every process may index (`lead` is always true); adding a row twice is harmless.
+ * file: every process may index (`lead` is always true); adding a row twice is harmless. The
+ * indexer runs on the main thread, so a write that meets another process's lock (another
+ * indexer) is tried again on timers up to `busyTimeoutMs` (`busy_timeout` 0 after the schema),
+ * never a wait inside SQLite that would freeze the event loop.
  */
 import Database from 'better-sqlite3';
+import { isStoreBusy, retryWhileBusy } from '../kernel/index.js';
 import { candidateSql } from './search-index.js';
 import type { CandidateFilter, IndexedRow, IndexState, SearchIndexBackend } from './search-index.js';
 
@@ -27,9 +31,11 @@ export function createSqliteSearchIndex(file: string, options: { busyTimeoutMs?:
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL'); // derived data: a lost tail is re-indexed from the trail
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  const waitMs = options.busyTimeoutMs ?? 5000;
+  db.pragma(`busy_timeout = ${waitMs}`); // at open only: the schema waits as SQLite waits
   db.pragma('secure_delete = ON'); // terms dropped by a reset (another key, an older Custos' unkeyed terms) leave no bytes behind
   db.exec(SCHEMA);
+  db.pragma('busy_timeout = 0');
   const insertTerm = db.prepare('INSERT OR IGNORE INTO custos_audit_search_terms (term, seq) VALUES (?, ?)');
   const insertTime = db.prepare('INSERT OR IGNORE INTO custos_audit_search_times (seq, ms) VALUES (?, ?)');
   const moveMark = db.prepare('UPDATE custos_audit_search_state SET seq = max(seq, ?) WHERE id = 1');
@@ -64,6 +70,10 @@ export function createSqliteSearchIndex(file: string, options: { busyTimeoutMs?:
     dropTimes.run(state.seq);
     setState.run(state.keyTag, state.seq, state.legacySeq);
   });
+  const truncateWal = (): void => {
+    const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    if (result?.busy) throw Object.assign(new Error('The WAL is in use.'), { code: 'SQLITE_BUSY' });
+  };
   const tables = { terms: 'custos_audit_search_terms', times: 'custos_audit_search_times' };
   const queries = new Map<string, Database.Statement>();
   return {
@@ -73,12 +83,13 @@ export function createSqliteSearchIndex(file: string, options: { busyTimeoutMs?:
     },
     lead: async () => true,
     reset: async (state) => {
-      reset.immediate(state);
-      db.pragma('wal_checkpoint(TRUNCATE)'); // and no copy of their pages in the WAL
+      await retryWhileBusy(() => reset.immediate(state), waitMs);
+      // And no copy of their pages in the WAL: tried as long as a reader holds it up, as SQLite's busy handler would.
+      await Promise.resolve(retryWhileBusy(truncateWal, waitMs)).catch((err: unknown) => {
+        if (!isStoreBusy(err)) throw err;
+      });
     },
-    add: async (rows, upTo) => {
-      add.immediate(rows, upTo);
-    },
+    add: async (rows, upTo) => retryWhileBusy(() => add.immediate(rows, upTo), waitMs),
     async candidates(filter: CandidateFilter, afterSeq, upTo, limit) {
       const { sql, params } = candidateSql(filter, { afterSeq, upTo, limit }, tables, () => '?');
       let stmt = queries.get(sql);

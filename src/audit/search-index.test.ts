@@ -5,12 +5,14 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { postgresForSuite } from '../../test/e2e/postgres.js';
 import { migrateStore } from '../app/migrations.js';
 import { accountDisclosures, createAuditStore, createPostgresSearchIndex, createSearchIndex, createSqliteSearchIndex, searchTrail } from './index.js';
 import type { AuditStoreAdmin, IndexMacKey, SearchIndexBackend } from './index.js';
+import { probeEventLoop } from '../kernel/index.test-support.js';
 import { makeEntry, makeTempDir } from './index.test-support.js';
 import type { AuditQuery } from './search.js';
 
@@ -138,6 +140,29 @@ describe('audit search index', () => {
       dir.remove();
     }
   }, 30_000);
+
+  it("waits for another process's lock on the index file on timers (the event loop free), and adds once it is released", async () => {
+    const dir = makeTempDir();
+    const file = `${dir.path}/trail.db.search`;
+    const backend = createSqliteSearchIndex(file, { busyTimeoutMs: 2000 });
+    const other = new Database(file);
+    try {
+      await backend.reset({ keyTag: 'k', seq: 0, legacySeq: 0 });
+      other.exec('BEGIN IMMEDIATE');
+      const started = performance.now();
+      const adding = backend.add([{ seq: 1, ms: 0, terms: [Buffer.alloc(16, 1)] }], 1);
+      const loop = await probeEventLoop(started, 40);
+      expect(loop.firstTickMs).toBeLessThan(1000); // before: the add slept inside SQLite until the lock was gone or 2 s had passed
+      expect(loop.ticks).toBeGreaterThan(3);
+      other.exec('COMMIT');
+      await adding;
+      expect((await backend.state()).state?.seq).toBe(1);
+    } finally {
+      other.close();
+      await backend.close();
+      dir.remove();
+    }
+  });
 
   /** A fresh SQLite trail of `rows` generated rows, its index file's path, and its bytes (file and WAL). */
   async function withSqliteTrail(rows: number, test: (store: AuditStoreAdmin, file: string, bytes: () => Buffer) => Promise<void>): Promise<void> {

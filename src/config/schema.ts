@@ -695,7 +695,7 @@ export const configSchema = z
           .max(60_000)
           .optional()
           .describe(
-            'How long an audit append waits for a locked or busy store (off the event loop) before it fails and the call is denied with ERR_AUDIT_UNAVAILABLE. The session store uses it too. Default: 2000 on PostgreSQL (several replicas share one append lock), 250 on SQLite.',
+            'How long an audit append waits for a locked or busy store (off the event loop) before it fails and the call is denied with ERR_AUDIT_UNAVAILABLE. The session store, the rate counters and the pending authorizations use it too (on SQLite they wait for a lock on timers, the event loop free). Default: 2000 on PostgreSQL (several replicas share one append lock), 250 on SQLite.',
           ),
         checkpoints: z
           .strictObject({

@@ -10,6 +10,7 @@ export * from './digest.js';
 export * from './canonical.js';
 export * from './identity-ports.js';
 export * from './limits.js';
+export * from './busy-retry.js';
 export * from './read-only.js';
 export * from './egress.js';
 export type { PseudonymVault } from './egress-stage.js';

@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { retryWhileBusy } from '../kernel/index.js';
 import type { MonitorSnapshotStore } from './snapshot.js';
 
 export const MONITOR_SNAPSHOT_POSTGRES_SCHEMA = `
@@ -26,15 +27,14 @@ export const sqliteSnapshotPath = (trailPath: string): string => `${trailPath}.m
 export function createSqliteSnapshotStore(file: string): MonitorSnapshotStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 1000'); // only this process's monitor writes it
+  db.pragma('busy_timeout = 1000'); // at open only; only this process's monitor writes it
   db.exec(SQLITE_SCHEMA);
+  db.pragma('busy_timeout = 0'); // then a save that meets another connection's lock (a backup) waits on timers, up to 1 s
   const read = db.prepare<[], { body: string }>('SELECT body FROM custos_monitor_snapshot WHERE id = 1');
   const upsert = db.prepare(UPSERT(() => '?'));
   return {
     load: async () => read.get()?.body,
-    save: async (seq, text) => {
-      upsert.run(seq, text, Date.now());
-    },
+    save: async (seq, text) => retryWhileBusy(() => void upsert.run(seq, text, Date.now()), 1000),
     close: async () => {
       db.close();
     },

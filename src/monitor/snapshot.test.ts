@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -5,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createMemoryAudit } from '../audit/index.test-support.js';
 import { createPipeline } from '../kernel/index.js';
+import { probeEventLoop } from '../kernel/index.test-support.js';
 import type { ActivePolicy, AuditStore, Principal, Protector, ToolCall } from '../kernel/index.js';
 import { createMonitor } from './monitor.js';
 import type { MonitorSettings } from './monitor.js';
@@ -261,6 +263,23 @@ describe("the monitor's start-up snapshot", () => {
     const reopened = createSqliteSnapshotStore(file);
     expect(await reopened.load()).toBe('eleven');
     await reopened.close();
+  });
+
+  it("waits for another connection's lock on the SQLite file on timers (the event loop free), and saves once it is released", async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'custos-snap-')), 'trail.db.monitor');
+    const s = createSqliteSnapshotStore(file);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const started = performance.now();
+    const saving = s.save(1, 'one');
+    const loop = await probeEventLoop(started, 40);
+    expect(loop.firstTickMs).toBeLessThan(500); // before: the save slept inside SQLite until the lock was gone or 1 s had passed
+    expect(loop.ticks).toBeGreaterThan(3);
+    other.exec('COMMIT');
+    other.close();
+    await saving;
+    expect(await s.load()).toBe('one');
+    await s.close();
   });
 });
 

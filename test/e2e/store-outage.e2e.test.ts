@@ -12,6 +12,8 @@
  * Issue 15: a store that is down reaches a client as one named 503 (JSON-RPC -32020 on MCP) with
  * Retry-After and the config key to check, never an ERR_INTERNAL or a hang: the session store's
  * PostgreSQL stopped, and stalled (SIGSTOP); the trail's PostgreSQL stopped with the session store up.
+ * The session store's SQLite file locked by another process: a back-channel logout waits for the lock
+ * on timers while /healthz and other users' calls answer; refused past busyTimeoutMs, it lands once released.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -212,6 +214,67 @@ describe('a locked audit store (defect 3)', () => {
     const recovered = (await h.auditRecords()).filter((r) => r.policy.reasons.includes('audit_store_recovered'));
     expect(recovered).toHaveLength(1);
     expect(recovered[0]).toMatchObject({ event: 'admin', user: { sub: 'custos:system' }, detail: { action: 'audit_store_recovered', reason: 'busy' } });
+  });
+});
+
+describe('the session store locked by another process (degrade, do not freeze)', () => {
+  const WAIT_MS = 1500; // audit.busyTimeoutMs, which the session store's writes wait for a lock
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      busyTimeoutMs: WAIT_MS,
+      backchannelLogout: true,
+      configure: (raw) => ({ ...raw, identity: { ...raw.identity, issuers: raw.identity.issuers.map((i) => ({ ...i, backchannelClientId: DEV_CLIENT_ID })) } }),
+    });
+  });
+  afterAll(async () => h?.close());
+
+  it("a back-channel logout waits for the lock while /healthz and other users' calls answer promptly; it is refused past busyTimeoutMs and lands once the lock is released", async () => {
+    const sessionsFile = h.storeFile.replace(/\.sqlite$/, '.sessions.sqlite');
+    const [alice, bob] = await Promise.all([h.token('alice'), h.token('bob')]);
+    const handbook = `${h.workspace}/notes/handbook.md`;
+    expect((await authorize(h, bob, handbook)).body).toMatchObject({ decision: 'allow' }); // warm
+    const sidOf = (token: string): string => String(decodeJwt(token).sid);
+
+    // Held past the deadline: refused (the store's 503), and the event loop was free meanwhile.
+    let lock = await holdExclusiveLock(sessionsFile, 10_000);
+    try {
+      const logout = timed(() =>
+        h.idp.backchannelLogout('alice', sidOf(alice)).then(
+          () => 'accepted',
+          () => 'refused',
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      const health = [];
+      for (let i = 0; i < 10; i++) health.push(await timed(() => fetch(`${h.custos.url}/healthz`).then((r) => r.status)));
+      const other = await timed(() => authorize(h, bob, handbook)); // reads only: WAL readers do not wait for the lock
+      const refused = await logout;
+      expect(refused.value).toBe('refused');
+      expect(refused.ms).toBeGreaterThanOrEqual(WAIT_MS - 50);
+      expect(health.every((p) => p.value === 200 && p.endedAt < refused.endedAt)).toBe(true);
+      expect(Math.max(...health.map((p) => p.ms))).toBeLessThan(WAIT_MS / 3); // before: /healthz waited out the whole lock wait
+      expect(other.value.body).toMatchObject({ decision: 'allow' });
+      expect(other.endedAt).toBeLessThan(refused.endedAt);
+    } finally {
+      await lock.release();
+    }
+    expect((await authorize(h, alice, handbook)).body).toMatchObject({ decision: 'allow' }); // nothing revoked
+
+    // Released while it waits: the logout lands, and alice's session is revoked.
+    lock = await holdExclusiveLock(sessionsFile, 10_000);
+    const logout = timed(() =>
+      h.idp.backchannelLogout('alice', sidOf(alice)).then(
+        () => 'accepted',
+        () => 'refused',
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    await lock.release();
+    const landed = await logout;
+    expect(landed.value).toBe('accepted');
+    expect(landed.ms).toBeLessThan(WAIT_MS);
+    expect((await authorize(h, alice, handbook)).body).toMatchObject({ error: { code: 'ERR_IDENTITY_SESSION_REVOKED' } });
   });
 });
 

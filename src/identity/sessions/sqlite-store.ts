@@ -1,7 +1,14 @@
-/** The embedded session store: one SQLite file (WAL), read on every check so several processes agree. */
+/**
+ * The embedded session store: one SQLite file (WAL), read on every check so several processes agree.
+ * Its statements run on the main thread, so it never lets SQLite sleep on a lock (`busy_timeout`
+ * 0 once the schema is in place): a write that meets another connection's write lock is retried
+ * on timers (`retryWhileBusy`) up to `busyTimeoutMs`, and the event loop stays free meanwhile.
+ * Plain reads need no retry: in WAL mode they do not wait for a writer.
+ */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { retryWhileBusy } from '../../kernel/index.js';
 import { revocationListeners } from './revocation-feed.js';
 import { IDENTIFYING_TABLES, MCP_SESSION_UPSERT, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow, mcpSessionFromRow, mcpSessionToRow } from './types.js';
 import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, McpSessionSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
@@ -11,8 +18,12 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
+  const waitMs = options.busyTimeoutMs ?? 2000;
+  db.pragma(`busy_timeout = ${waitMs}`); // at start only: the schema waits as SQLite waits
   for (const sql of SCHEMA_SQL) db.exec(sql);
+  db.pragma('busy_timeout = 0');
+  /** Runs a write now, or (when another connection holds the lock) again on timers until `waitMs` has passed. */
+  const write = <T>(op: () => T): T | Promise<T> => retryWhileBusy(op, waitMs);
   const q = {
     revokeSession: db.prepare('INSERT INTO custos_revoked_sessions (iss, sid, revoked_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     revokeUser: db.prepare(
@@ -52,11 +63,11 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
 
   return {
     async revokeSession(iss, sid, atMs) {
-      q.revokeSession.run(iss, sid, atMs);
+      await write(() => q.revokeSession.run(iss, sid, atMs));
       revoked.emit({ iss, sid, atMs });
     },
     async revokeUser(iss, sub, atMs) {
-      q.revokeUser.run(iss, sub, atMs);
+      await write(() => q.revokeUser.run(iss, sub, atMs));
       revoked.emit({ iss, sub, atMs });
     },
     onRevoked: (listener) => revoked.add(listener),
@@ -71,17 +82,19 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
       return { lastActiveMs: Number(row.last), ...(row.off === null ? {} : { loggedOffMs: Number(row.off) }) };
     },
     async writeActivity(key, a) {
-      q.writeActivity.run(key, a.lastActiveMs, a.loggedOffMs ?? null);
+      return write(() => void q.writeActivity.run(key, a.lastActiveMs, a.loggedOffMs ?? null));
     },
     async rememberJti(iss, jti, untilMs) {
-      q.purgeJtis.run(Date.now());
-      return q.jti.run(iss, jti, untilMs).changes === 1;
+      return write(() => {
+        q.purgeJtis.run(Date.now());
+        return q.jti.run(iss, jti, untilMs).changes === 1;
+      });
     },
     async forgetJti(iss, jti) {
-      q.forgetJti.run(iss, jti);
+      return write(() => void q.forgetJti.run(iss, jti));
     },
     async putGrant(g: EmergencyGrantRow) {
-      q.putGrant.run(g.id, g.iss, g.sub, g.sid ?? null, g.openedMs, g.expiresMs);
+      return write(() => void q.putGrant.run(g.id, g.iss, g.sub, g.sid ?? null, g.openedMs, g.expiresMs));
     },
     async getGrant(id) {
       const row = q.getGrant.get(id) as GrantSqlRow | undefined;
@@ -97,43 +110,50 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
       return (q.openReviews.all() as GrantSqlRow[]).map(grantFromRow);
     },
     async closeGrant(id, by, atMs) {
-      return q.closeGrant.run(by, atMs, id).changes === 1;
+      return write(() => q.closeGrant.run(by, atMs, id).changes === 1);
     },
     async putBackgroundGrant(g, purgeBeforeSec) {
-      q.purgeBackground.run(purgeBeforeSec);
-      q.putBackground.run(g.grantId, g.iss, g.sub, g.clientId, g.scope === undefined ? null : JSON.stringify(g.scope), g.expiresAt, g.revoked ? 1 : 0);
+      const scope = g.scope === undefined ? null : JSON.stringify(g.scope);
+      return write(() => {
+        q.purgeBackground.run(purgeBeforeSec);
+        q.putBackground.run(g.grantId, g.iss, g.sub, g.clientId, scope, g.expiresAt, g.revoked ? 1 : 0);
+      });
     },
     async getBackgroundGrant(grantId) {
       const row = q.getBackground.get(grantId) as BackgroundGrantSqlRow | undefined;
       return row ? backgroundGrantFromRow(row) : undefined;
     },
     async revokeBackgroundGrant(grantId, owner) {
-      return q.revokeBackground.run(grantId, owner.sub, owner.iss).changes === 1;
+      return write(() => q.revokeBackground.run(grantId, owner.sub, owner.iss).changes === 1);
     },
     async readMeta(name) {
       return readMeta(name);
     },
     async claimMeta(name, value) {
-      q.claimMeta.run(name, value);
-      return readMeta(name)!;
+      return write(() => {
+        q.claimMeta.run(name, value);
+        return readMeta(name)!;
+      });
     },
     async replaceMeta(name, value) {
-      q.replaceMeta.run(value, name);
+      return write(() => void q.replaceMeta.run(value, name));
     },
     async holdsRows() {
       return q.holdsRows.get() !== undefined;
     },
     async putMcpSession(record, purgeBeforeMs) {
       const r = mcpSessionToRow(record);
-      q.purgeMcp.run(purgeBeforeMs);
-      q.putMcp.run(r.id, r.iss, r.sub, r.opened_ms, r.last_seen_ms, r.state);
+      return write(() => {
+        q.purgeMcp.run(purgeBeforeMs);
+        q.putMcp.run(r.id, r.iss, r.sub, r.opened_ms, r.last_seen_ms, r.state);
+      });
     },
     async getMcpSession(id) {
       const row = q.getMcp.get(id) as McpSessionSqlRow | undefined;
       return row ? mcpSessionFromRow(row) : undefined;
     },
     async removeMcpSession(id) {
-      q.removeMcp.run(id);
+      return write(() => void q.removeMcp.run(id));
     },
     async close() {
       if (db.open) db.close();
