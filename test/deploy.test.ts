@@ -8,6 +8,7 @@
  * here (Docker may not run in CI); its Dockerfile is checked for the same rules.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,6 +53,7 @@ describe('the Kubernetes manifests and the Dockerfile', () => {
   interface Volume {
     name: string;
     configMap?: { name: string; items?: Array<{ key: string; path: string }> };
+    secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
   }
   type Pod = { securityContext: Record<string, unknown>; containers: Container[]; volumes: Volume[] };
   const pod = (deployment.spec as { template: { spec: Pod } }).template.spec;
@@ -67,6 +69,12 @@ describe('the Kubernetes manifests and the Dockerfile', () => {
     for (const e of container.env) expect(e.value, e.name).toBeUndefined();
     expect(container.env).toContainEqual({ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'custos-postgres', key: 'password' } } });
     expect(find('Secret')).toBeUndefined(); // no secret values in the manifests
+    // The checkpoint key is a Secret mounted as a file the config references, readable by the pod's group only.
+    const key = pod.volumes.find((v) => v.secret?.secretName === 'custos-checkpoint-key');
+    expect(key?.secret).toMatchObject({ defaultMode: 0o440, items: [{ key: 'checkpoint.pem', path: 'checkpoint.pem' }] });
+    expect(container.volumeMounts).toContainEqual({ name: key!.name, mountPath: '/etc/custos/keys', readOnly: true });
+    const cfg = parse(find('ConfigMap', 'custos-config').data!['custos.yaml']!) as { audit: { checkpoints?: { signingKey?: string } } };
+    expect(cfg.audit.checkpoints?.signingKey).toBe('file:/etc/custos/keys/checkpoint.pem');
   });
 
   it('keep two replicas through a voluntary disruption', () => {
@@ -79,6 +87,15 @@ describe('the Kubernetes manifests and the Dockerfile', () => {
     // Lay the ConfigMaps out where the pod mounts them, under `scratch` as the root.
     for (const mount of container.volumeMounts) {
       const volume = pod.volumes.find((v) => v.name === mount.name)!;
+      if (volume.secret) {
+        // A Secret's value is the operator's: a fresh Ed25519 key stands in for it.
+        for (const item of volume.secret.items ?? []) {
+          mkdirSync(path.join(scratch, mount.mountPath), { recursive: true });
+          const { privateKey } = generateKeyPairSync('ed25519');
+          writeFileSync(path.join(scratch, mount.mountPath, item.path), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+        }
+        continue;
+      }
       if (!volume.configMap) continue;
       const data = find('ConfigMap', volume.configMap.name).data!;
       const target = path.join(scratch, mount.mountPath);
