@@ -12,10 +12,10 @@
  */
 import * as crypto from 'node:crypto';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { CustosError, retryWhileBusy } from '../kernel/index.js';
 import type { Authorization, PendingAuthorizationRow, PendingAuthorizationStore } from '../kernel/index.js';
 import { sealRecordText } from './seal-format.js';
+import { createSidePool } from './postgres-store.js';
 import { createSealer } from './sealing.js';
 import type { RecordKeys, Sealer } from './sealing.js';
 
@@ -155,11 +155,8 @@ function openSqlite(file: string, busyTimeoutMs: number, sealer: Sealer): Pendin
 }
 
 async function openPostgres(url: string, sealer: Sealer, busyTimeoutMs: number): Promise<PendingAuthorizationStore> {
-  // A stalled server (not a refused connection) costs a bounded wait, then ERR_GATEWAY_PENDING_STORE_UNAVAILABLE.
-  const waitMs = Math.max(busyTimeoutMs, 1000);
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: waitMs, query_timeout: waitMs });
-  pool.on('error', () => undefined); // an idle client's error surfaces on the next query
-  pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see postgres-store.ts)
+  // A stalled server costs a bounded wait, then ERR_GATEWAY_PENDING_STORE_UNAVAILABLE.
+  const pool = createSidePool(url, busyTimeoutMs);
   try {
     for (const sql of PENDING_AUTHORIZATIONS_SCHEMA) await pool.query(sql);
   } catch (err) {

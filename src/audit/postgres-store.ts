@@ -102,7 +102,20 @@ export async function createPostgresAuditStore(uri: string, options: AuditStoreO
  */
 export function createAuditPool(uri: string, timeoutMs: number): pg.Pool {
   const settings = { synchronous_commit: 'on', lock_timeout: String(Math.max(timeoutMs, 1)) };
-  const pool = new pg.Pool({ ...withStartupSettings(uri, settings), max: 4, connectionTimeoutMillis: Math.max(timeoutMs, 1000) });
+  return quietOnErrors(new pg.Pool({ ...withStartupSettings(uri, settings), max: 4, connectionTimeoutMillis: Math.max(timeoutMs, 1000) }));
+}
+
+/**
+ * A pool beside the trail's (rate counters, pending authorizations): a stalled server (not a
+ * refused connection: the process stopped, a partition) costs at most max(`busyTimeoutMs`, 1 s)
+ * to connect and per query, then the caller's store error, never a hang.
+ */
+export function createSidePool(url: string, busyTimeoutMs: number): pg.Pool {
+  const waitMs = Math.max(busyTimeoutMs, 1000);
+  return quietOnErrors(new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: waitMs, query_timeout: waitMs }));
+}
+
+function quietOnErrors(pool: pg.Pool): pg.Pool {
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query
   // The pool listens for errors only on idle clients: a checked-out one told by a stopping server
   // (57P01) between two queries would otherwise throw an unhandled 'error' and end the process.

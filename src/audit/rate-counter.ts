@@ -7,9 +7,9 @@
  * end are deleted now and then.
  */
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { CustosError, retryWhileBusy } from '../kernel/index.js';
 import type { RateCounter, RateKey } from '../kernel/index.js';
+import { createSidePool } from './postgres-store.js';
 
 /** The counters' table (idempotent; migration 1 of src/app/migrations.ts). */
 export const RATE_COUNTER_SCHEMA = `CREATE TABLE IF NOT EXISTS custos_rate_counts (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at BIGINT NOT NULL)`;
@@ -63,11 +63,8 @@ function createSqliteRateCounter(file: string, options: { busyTimeoutMs?: number
 }
 
 async function createPostgresRateCounter(url: string, options: { busyTimeoutMs?: number; now?: () => number }): Promise<RateCounter> {
-  // A stalled server (not a refused connection) costs a bounded wait, then the call is denied (rate_limit_unavailable).
-  const waitMs = Math.max(options.busyTimeoutMs ?? 2000, 1000);
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: waitMs, query_timeout: waitMs });
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined)); // a checked-out client's too (see postgres-store.ts)
+  // A stalled server costs a bounded wait, then the call is denied (rate_limit_unavailable).
+  const pool = createSidePool(url, options.busyTimeoutMs ?? 2000);
   await pool.query(RATE_COUNTER_SCHEMA);
   const now = options.now ?? Date.now;
   let calls = 0;

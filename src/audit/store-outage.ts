@@ -4,7 +4,7 @@
  * naming `audit.store`), not an internal error. Anything else (a bug, a row that does not parse)
  * is handed back unchanged, so it is not mistaken for an outage.
  */
-import { CustosError } from '../kernel/index.js';
+import { CustosError, isStoreBusy } from '../kernel/index.js';
 
 /** Store-outage error codes of either backend (PostgreSQL SQLSTATE classes, Node socket errors, SQLite result codes) and the reason each names. */
 const OUTAGE_CODES: ReadonlyArray<readonly [RegExp, string]> = [
@@ -12,7 +12,6 @@ const OUTAGE_CODES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^53/, 'disk_full'], // insufficient resources
   [/^(55P03|57014)$/, 'busy'], // lock_timeout, statement_timeout
   [/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE)$/, 'io_error'],
-  [/^SQLITE_(BUSY|LOCKED)/, 'busy'],
   [/^SQLITE_FULL/, 'disk_full'],
   [/^SQLITE_(IOERR|CANTOPEN)/, 'io_error'],
 ];
@@ -24,6 +23,7 @@ const PG_CONNECTION_MESSAGE = /^(Connection terminated|timeout exceeded when try
 export function storeOutageReason(err: unknown): string | undefined {
   if (err === null || typeof err !== 'object') return undefined;
   const { code, message } = err as { code?: unknown; message?: unknown };
+  if (isStoreBusy(err)) return 'busy';
   if (typeof code === 'string') {
     const found = OUTAGE_CODES.find(([re]) => re.test(code));
     if (found) return found[1];
