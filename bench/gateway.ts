@@ -21,7 +21,10 @@
  *     (to a local OTLP receiver) in the first, so the monitor's cost is the difference of the two rows;
  *     BENCH_BASELINE_ROOT=DIR (opt-in) adds `custos-base`, the same Custos run from another built checkout (a
  *     before/after of a change, interleaved in one run);
- *     BENCH_CUSTOS_NODE_ARGS passes Node.js flags to `custos serve` (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+ *     BENCH_CUSTOS_NODE_ARGS passes Node.js flags to `custos serve` (e.g. `--cpu-prof --cpu-prof-dir=DIR`);
+ *     BENCH_BASE_NODE_ARGS, when set, gives `custos-base` its own flags (empty: none), to weigh a flag
+ *     with the same build in both slots. The `custos` slot reads 2-3 % more CPU per call than `custos-base`
+ *     with the same build in both (A/A): run a comparison both ways round before trusting a few per cent.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -268,7 +271,10 @@ export async function run(): Promise<void> {
     ? await startHarness({ tap: false, outOfProcess: true, nodeArgs, configure: (raw) => ({ ...raw, monitor: { enabled: false } }) })
     : undefined;
   const baselineRoot = process.env.BENCH_BASELINE_ROOT;
-  const base = baselineRoot ? await startHarness({ tap: false, outOfProcess: true, nodeArgs, configure, custosRoot: path.resolve(baselineRoot) }) : undefined;
+  const baseNodeArgs = process.env.BENCH_BASE_NODE_ARGS === undefined ? nodeArgs : process.env.BENCH_BASE_NODE_ARGS.split(' ').filter(Boolean);
+  const base = baselineRoot
+    ? await startHarness({ tap: false, outOfProcess: true, nodeArgs: baseNodeArgs, configure, custosRoot: path.resolve(baselineRoot) })
+    : undefined;
   const fronts: HttpFront[] = [];
   try {
     const file = writeBenchFile(h.workspace);

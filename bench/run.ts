@@ -34,7 +34,7 @@ if (!name || !Object.hasOwn(BENCHMARKS, name)) {
   out('usage: npm run bench -- NAME\n\nbenchmarks:');
   for (const [n, what] of Object.entries(BENCHMARKS)) out(`  ${n.padEnd(10)} ${what}`);
   out(
-    '\nThe gateway benchmark reads BENCH_N, BENCH_WARMUP, BENCH_SESSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TARGETS, BENCH_WRITE, BENCH_NOTE, BENCH_BASELINE_ROOT and BENCH_CUSTOS_NODE_ARGS (see bench/gateway.ts).',
+    '\nThe gateway benchmark reads BENCH_N, BENCH_WARMUP, BENCH_SESSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TARGETS, BENCH_WRITE, BENCH_NOTE, BENCH_BASELINE_ROOT, BENCH_CUSTOS_NODE_ARGS and BENCH_BASE_NODE_ARGS (see bench/gateway.ts).',
   );
   process.exit(help ? 0 : 2);
 }

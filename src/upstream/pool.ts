@@ -181,8 +181,12 @@ export async function createUpstreamPool(configs: readonly UpstreamConfig[], opt
     listTools: (): UpstreamTool[] =>
       [...upstreams.values()].filter((u) => u.state === 'ready').flatMap((u) => u.tools.map((tool) => ({ server: u.config.name, tool }))),
     has: (server) => upstreams.has(server),
+    // Only an upstream with `identity` reads the user's context: entering it for the others would switch on Node 20's
+    // promise hooks (AsyncLocalStorage) for the whole process, and every promise would pay for them.
     callTool: (server, name, args, opts) =>
-      withUser(opts?.user, async () => sendUpstreamRequest(await targetFor(server, opts), 'tools/call', { name, arguments: args }, opts)),
+      withUser(upstreams.get(server)?.config.identity && opts?.user, async () =>
+        sendUpstreamRequest(await targetFor(server, opts), 'tools/call', { name, arguments: args }, opts),
+      ),
     request: async (server, method, params, opts) => sendUpstreamRequest(await targetFor(server, opts), method, params, opts),
     releaseSession: (session) => perSession.release(session),
     async listAll(kind) {
