@@ -204,6 +204,8 @@ async function ocsfSamples(): Promise<unknown[]> {
   );
   await store.append(makeEntry(2, { output: { redacted: null, sha256: 'c'.repeat(64), error: 'ERR_GATEWAY_UPSTREAM_FAILED' } }));
   await store.append(makeEntry(3, { event: 'auth_failure', user: { sub: null, anonymous: true }, policy: deny, detail: { source: '192.0.2.1' } }));
+  await store.append(makeEntry(4, { egress: { destination: 'https://api.example.com:443', payload_sha256: 'd'.repeat(64) } }));
+  await store.append(makeEntry(5, { egress: { destination: 'http://192.0.2.7:8080', payload_sha256: 'd'.repeat(64) } }));
   return store.rows.map(toOcsf);
 }
 

@@ -96,7 +96,7 @@ function registerToolCommands(program: Command, ctx: CommandContext): void {
   program
     .command('redact')
     .description(
-      'Redact secrets and personal identifiers (card, SSN, MRN, email, phone) from a file or stdin and print the result (markers [redacted:TYPE]). Names and dates of birth are not detected yet.',
+      'Redact secrets (cloud, source-host, payment, AI-provider keys and more, private keys, connection strings, `KEY=value` secrets), personal identifiers and the HIPAA Safe Harbor identifiers text can show (names, dates tied to a person, addresses, SSN, MRN, NPI, card, e-mail, phone and more; src/protect/README.md lists them) from a file or stdin and print the result (markers [redacted:TYPE]).',
     )
     .argument('[file]', 'file to read (default: stdin)')
     .option('--secret-file', 'treat the input as a secrets file (every KEY=value is redacted)')

@@ -117,6 +117,49 @@ describe('OCSF API Activity mapping', () => {
   });
 });
 
+describe('OCSF destination endpoint (egress)', () => {
+  const egressRow = async (egress: AuditRecord['egress']): Promise<Record<string, unknown>> => {
+    const store = createMemoryAudit();
+    await store.append(makeEntry(1, { egress }));
+    return toOcsf(store.rows[0]!);
+  };
+
+  it('maps egress.destination to dst_endpoint (host or IP, the port as recorded, the scheme), and keeps egress whole in unmapped', async () => {
+    const sha = 'd'.repeat(64);
+    const https = await egressRow({
+      destination: 'https://api.example.com:443',
+      destinations: ['https://api.example.com:443', 'http://10.0.0.7:8080'],
+      payload_sha256: sha,
+    });
+    expect(https.dst_endpoint).toEqual({ hostname: 'api.example.com', port: 443, svc_name: 'https' });
+    expect(https.unmapped).toMatchObject({
+      egress: { destination: 'https://api.example.com:443', destinations: ['https://api.example.com:443', 'http://10.0.0.7:8080'], payload_sha256: sha },
+    });
+    expect((await egressRow({ destination: 'http://10.0.0.7:8080', payload_sha256: sha })).dst_endpoint).toEqual({
+      ip: '10.0.0.7',
+      port: 8080,
+      svc_name: 'http',
+    });
+    expect((await egressRow({ destination: 'https://[2001:db8::1]:8443', payload_sha256: sha })).dst_endpoint).toEqual({
+      ip: '2001:db8::1',
+      port: 8443,
+      svc_name: 'https',
+    });
+    expect((await egressRow({ destination: 'db.internal:5432', payload_sha256: sha })).dst_endpoint).toEqual({ hostname: 'db.internal', port: 5432 });
+    for (const event of [https, await egressRow({ destination: 'db.internal:5432', payload_sha256: sha })])
+      expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('names no endpoint for a row without egress or with only a marker, which unmapped keeps', async () => {
+    expect(toOcsf((await rows())[0]!).dst_endpoint).toBeUndefined();
+    for (const marker of ['unparseable', 'too_many_destinations']) {
+      const event = await egressRow({ destination: marker, payload_sha256: 'd'.repeat(64) });
+      expect(event.dst_endpoint).toBeUndefined();
+      expect(event.unmapped).toMatchObject({ egress: { destination: marker } });
+    }
+  });
+});
+
 describe('which rows a format carries', () => {
   it('OCSF skips a purged row (tombstone), which has no event to map; JSON Lines keep it', () => {
     const tombstone = JSON.parse(renderTombstone(2, 'a'.repeat(64), 'b'.repeat(64), 9)) as AuditRecord;

@@ -2,6 +2,7 @@
  * The OCSF mapping of a `custos.audit/v1` record: one API Activity event (class 6003,
  * category 6 Application Activity), as docs/audit-schema.md tables it. Pure: no I/O.
  */
+import { isIP } from 'node:net';
 import type { AuditRecord } from '../kernel/index.js';
 
 export const OCSF_VERSION = '1.3.0';
@@ -54,6 +55,32 @@ function srcEndpointOf(record: AuditRecord): Json {
   });
 }
 
+/** The `egress.destination` markers of a value that named no destination Custos could check (docs/audit-schema.md). */
+const NOT_A_DESTINATION = new Set(['unparseable', 'too_many_destinations']);
+
+/**
+ * Where the call sent data: `egress.destination` (`scheme://host:port`, or `host:port` for a
+ * `hosts` argument) as a Network Endpoint; undefined when the row names none or only a marker
+ * (`unparseable`, `too_many_destinations`), which `unmapped.egress` keeps.
+ */
+function dstEndpointOf(record: AuditRecord): Json | undefined {
+  const destination = record.egress?.destination;
+  if (destination === undefined || NOT_A_DESTINATION.has(destination)) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(destination)?.[1];
+  let url: URL;
+  try {
+    url = new URL(scheme === undefined ? `tcp://${destination}` : destination);
+  } catch {
+    return undefined;
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 literal without its brackets
+  if (host === '') return undefined;
+  const ip = isIP(host) !== 0;
+  // Read from the text: URL drops a scheme's default port, which the row names (`https://host:443`).
+  const port = /:(\d{1,5})$/.exec(destination)?.[1];
+  return compact({ hostname: ip ? undefined : host, ip: ip ? host : undefined, port: port === undefined ? undefined : Number(port), svc_name: scheme });
+}
+
 function apiOf(record: AuditRecord): Json {
   return compact({
     operation: record.tool?.name ?? record.event,
@@ -83,6 +110,7 @@ function unmappedOf(record: AuditRecord): Json {
     output_sha256: record.output?.sha256,
     chain: { seq: record.seq, prev_hash: record.prev_hash, hash: record.hash },
     detail: record.detail,
+    egress: record.egress,
     confirmation: record.confirmation,
     access: record.access,
   });
@@ -125,6 +153,7 @@ export function toOcsf(record: AuditRecord): Json {
     }),
     actor: actorOf(record),
     src_endpoint: srcEndpointOf(record),
+    dst_endpoint: dstEndpointOf(record),
     api: apiOf(record),
     policy: { uid: record.policy.bundle_hash },
     trace: record.trace_id === undefined ? undefined : { uid: record.trace_id },
