@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCustosError } from '../kernel/index.js';
-import { generateConfigDoc, generateConfigJsonSchema, loadConfig, resolveConfig } from './index.js';
+import { checkpointKeyCommand, generateConfigDoc, generateConfigJsonSchema, loadConfig, resolveConfig } from './index.js';
 import { copyQuickstartCheckout } from './index.test-support.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -43,10 +44,16 @@ describe('loadConfig', () => {
 
   it('names the fix for the quick start config without its checkpoint key (npm start, or the openssl command), beside the other problems', () => {
     const { config, keyFile } = copyQuickstartCheckout();
+    const command = checkpointKeyCommand(keyFile);
     const alone = problemsOf(() => loadConfig(config), 'ERR_CONFIG_SECRET_UNRESOLVED');
     expect(alone).toEqual([
-      `${config}: audit.checkpoints.signingKey: secret file ${keyFile} does not exist; create an Ed25519 key there with \`openssl genpkey -algorithm ed25519 -out ${keyFile} && chmod 600 ${keyFile}\` (the quick start's key: run \`npm start\` once, which creates it)`,
+      `${config}: audit.checkpoints.signingKey: secret file ${keyFile} does not exist; create an Ed25519 key there with \`${command}\` (the quick start's key: run \`npm start\` once, which creates it)`,
     ]);
+    expect(command).toBe(`mkdir -p ${path.dirname(keyFile)} && openssl genpkey -algorithm ed25519 -out ${keyFile} && chmod 600 ${keyFile}`);
+    // The fix named works: the key it makes is taken.
+    execFileSync('sh', ['-c', command]);
+    expect(loadConfig(config).audit.checkpoints.signingKey).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    rmSync(keyFile);
     // Every unresolved reference is listed at once, each with its path.
     writeFileSync(
       config,

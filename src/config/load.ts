@@ -79,7 +79,8 @@ function resolveCredential(ref: string, where: string, ctx: ResolveContext): str
 }
 
 /** The command that makes a checkpoint signing key at `file` (an Ed25519 private key, PKCS#8 PEM, mode 0600). */
-export const checkpointKeyCommand = (file: string): string => `openssl genpkey -algorithm ed25519 -out ${file} && chmod 600 ${file}`;
+export const checkpointKeyCommand = (file: string): string =>
+  `mkdir -p ${path.dirname(file)} && openssl genpkey -algorithm ed25519 -out ${file} && chmod 600 ${file}`;
 
 /** How to make a missing checkpoint signing key (docs/deploy.md for production keys). */
 const checkpointKeyHint = (file: string): string =>
