@@ -2,8 +2,9 @@
  * The quick start signs its trail: `runQuickstart` on a copy of the checkout (so nothing is
  * written into the repository's data/) creates the checkpoint key, the demo's rows get a
  * signed checkpoint, `custos audit verify -c` (what the banner suggests) checks the chain and
- * the signature, and an evidence pack from the same config carries a signed manifest. A
- * checkpoint signed by another key is caught, with the reason.
+ * the signature, an evidence pack from the same config carries a signed manifest, and the
+ * monitor's start-up snapshot is signed by the same key. A checkpoint signed by another key
+ * is caught, with the reason.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type { AuditStoreAdmin } from '../../src/audit/index.js';
 import { runCliCaptured } from '../../src/cli/cli.test-support.js';
 import { copyQuickstartCheckout } from '../../src/config/index.test-support.js';
 import type { AuditRecord } from '../../src/kernel/index.js';
+import { createSqliteSnapshotStore, sqliteSnapshotPath } from '../../src/monitor/index.js';
 import { freePort } from './harness.js';
 
 async function rowsOf(store: AuditStoreAdmin): Promise<AuditRecord[]> {
@@ -62,6 +64,11 @@ describe('the quick start signs its checkpoints', () => {
     expect(checkpoint.checkpoint!.tree_size).toBeGreaterThanOrEqual(4);
     await handle.close();
     handle = undefined;
+    // The monitor's start-up snapshot, saved at shutdown, is signed with the same key.
+    const snapshots = createSqliteSnapshotStore(sqliteSnapshotPath(path.join(checkout.root, 'data/audit.sqlite')));
+    const snapshot = await snapshots.load();
+    await snapshots.close();
+    expect(JSON.parse(snapshot!.slice(0, snapshot!.indexOf('\n')))).toMatchObject({ key_id: keyId, signature: expect.any(String) });
 
     const verified = await runCliCaptured(['audit', 'verify', '-c', checkout.config]);
     expect(verified).toMatchObject({ code: 0, err: '' });
