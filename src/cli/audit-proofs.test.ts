@@ -80,4 +80,23 @@ describe('custos audit prove / verify --export', () => {
     expect(noKey.code).toBe(2);
     expect(noKey.err).toContain('needs at least one --pubkey');
   });
+
+  it('verifies the store with --pubkey: every signed checkpoint, the expected head too; another key is refused', async () => {
+    const { dir, uri, pubkey } = await writeTrail();
+    const head = (await cli(['audit', 'verify', '--store', uri])).out.match(/head seq 10 hash ([0-9a-f]{64})/)![1]!;
+    const signed = await cli(['audit', 'verify', '--store', uri, '--pubkey', pubkey, '--expect-head', `10:${head}`]);
+    expect(signed).toMatchObject({ code: 0, err: '' });
+    expect(signed.out).toMatch(
+      /^audit trail intact: 10 rows, head seq 10 hash [0-9a-f]{64}, 2 signed checkpoint\(s\), the latest over rows 1\.\.9 .*, reaches the expected head seq 10\n$/,
+    );
+    const rebuilt = await cli(['audit', 'verify', '--store', uri, '--pubkey', pubkey, '--expect-head', `10:${'f'.repeat(64)}`]);
+    expect(rebuilt.code).toBe(1);
+    expect(rebuilt.err).toContain('BROKEN at seq 10: hash_mismatch');
+
+    const other = path.join(dir, 'other.pub.pem');
+    writeFileSync(other, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    const foreign = await cli(['audit', 'verify', '--store', uri, '--pubkey', other]);
+    expect(foreign.code).toBe(1);
+    expect(foreign.err).toContain('TAMPERED checkpoint_forged at seq 5: the checkpoint at seq 5 is forged: key_unknown');
+  });
 });

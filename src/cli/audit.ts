@@ -1,6 +1,16 @@
 /** `custos audit verify`, `prove`, `export` and `sinks`, loaded when one of them runs. */
 import { readFileSync } from 'node:fs';
-import { createAuditStore, isCheckpoint, loadVerifyKeys, proveInclusion, verifyChain, verifyExport, verifyExportFile } from '../audit/index.js';
+import type { KeyObject } from 'node:crypto';
+import {
+  checkpointSignerOf,
+  createAuditStore,
+  isCheckpoint,
+  loadVerifyKeys,
+  proveInclusion,
+  verifyChain,
+  verifyExport,
+  verifyExportFile,
+} from '../audit/index.js';
 import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport, ExportVerifyOptions, VerifyReport } from '../audit/index.js';
 import { CustosError } from '../kernel/index.js';
 import { carries, formatRecord, readSinkStatus } from '../export/index.js';
@@ -17,21 +27,52 @@ export interface VerifyAuditOptions extends StoreOptions {
   readonly anchor?: readonly string[];
 }
 
+/**
+ * The hash chain of the store (or --export); with checkpoint public keys (--pubkey, and the
+ * public half of --config's `audit.checkpoints.signingKey`), the signed checkpoints too.
+ */
 export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
-  if (opts.export !== undefined || opts.anchor?.length) return verifyWithKeys(ctx, opts);
+  const keys = await verifyKeysOf(opts);
+  if (opts.export !== undefined || opts.anchor?.length || keys.size > 0) return verifyWithKeys(ctx, opts, keys);
+  const report = await verifyStoreChain(opts);
+  if (report.ok) {
+    ctx.out(`audit trail intact: ${report.count} records${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${reached(opts)}`);
+  } else {
+    reportBrokenChain(ctx, report);
+  }
+}
+
+async function verifyStoreChain(opts: VerifyAuditOptions): Promise<VerifyReport> {
   const store = await openStore(opts, { readonly: true });
-  let report: VerifyReport;
   try {
-    report = await verifyChain(store.readRaw(), opts.expectHead ? { expectHead: opts.expectHead } : {});
+    return await verifyChain(store.readRaw(), opts.expectHead ? { expectHead: opts.expectHead } : {});
   } finally {
     await store.close();
   }
-  const against = opts.expectHead ? `, reaches the expected head seq ${opts.expectHead.seq}` : '';
-  if (report.ok) {
-    ctx.out(`audit trail intact: ${report.count} records${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${against}`);
-  } else {
-    ctx.err(`audit trail BROKEN at seq ${report.firstBrokenSeq}: ${report.reason} (${report.count} records read before it verified)`);
-    ctx.exitCode = 1;
+}
+
+const reached = (opts: VerifyAuditOptions): string => (opts.expectHead ? `, reaches the expected head seq ${opts.expectHead.seq}` : '');
+
+function reportBrokenChain(ctx: CommandContext, report: VerifyReport): void {
+  ctx.err(`audit trail BROKEN at seq ${report.firstBrokenSeq}: ${report.reason} (${report.count} records read before it verified)`);
+  ctx.exitCode = 1;
+}
+
+/** Checkpoint public keys by id: each --pubkey file, and the public half of --config's signing key. */
+async function verifyKeysOf(opts: VerifyAuditOptions): Promise<Map<string, KeyObject>> {
+  const keys = loadVerifyKeys((opts.pubkey ?? []).map((f) => readText(f, 'the public key file')));
+  if (opts.config === undefined) return keys;
+  const { loadConfig } = await import('../config/index.js');
+  const config = loadConfig(opts.config);
+  const { signingKey } = config.audit.checkpoints;
+  if (signingKey === undefined) return keys;
+  const { createKeyRegistry } = await import('../keys/index.js');
+  const registry = createKeyRegistry(config.keys);
+  try {
+    const { keyId, publicKey } = checkpointSignerOf(signingKey, (id) => registry.signingKey(id));
+    return keys.set(keyId, publicKey);
+  } finally {
+    registry.close();
   }
 }
 
@@ -102,9 +143,12 @@ async function* storeLines(store: AuditStoreAdmin): AsyncGenerator<string> {
  * checkpoints in it, a checkpoint held elsewhere (--checkpoint) and every checkpoint of
  * the external anchors (--anchor), which catch a trail cut short or re-chained whole.
  */
-async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
-  if (!opts.pubkey?.length) throw new CustosError('ERR_CONFIG_INVALID', 'audit verify --export or --anchor needs at least one --pubkey');
-  const keys = loadVerifyKeys(opts.pubkey.map((f) => readText(f, 'the public key file')));
+async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions, keys: ReadonlyMap<string, KeyObject>): Promise<void> {
+  if (keys.size === 0)
+    throw new CustosError(
+      'ERR_CONFIG_INVALID',
+      'audit verify --export or --anchor needs at least one --pubkey (or a --config with audit.checkpoints.signingKey)',
+    );
   const checkpoint = opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
   const anchored: Checkpoint[] = [];
   for (const spec of opts.anchor ?? []) anchored.push(...(await readAnchorCheckpoints(spec, opts.config)));
@@ -113,9 +157,14 @@ async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions): Pr
     printExportReport(ctx, await verifyExportFileOrFail(opts.export, options), anchored.length, 'export intact (offline)');
     return;
   }
+  if (opts.expectHead) {
+    // The head written down earlier: the chain pass checks it, then the signed pass below.
+    const chain = await verifyStoreChain(opts);
+    if (!chain.ok) return reportBrokenChain(ctx, chain);
+  }
   const store = await openStore(opts, { readonly: true });
   try {
-    printExportReport(ctx, await verifyExport(storeLines(store), options), anchored.length, 'audit trail intact');
+    printExportReport(ctx, await verifyExport(storeLines(store), options), anchored.length, 'audit trail intact', reached(opts));
   } finally {
     await store.close();
   }
@@ -145,7 +194,7 @@ async function readAnchorCheckpoints(spec: string, configFile: string | undefine
   return checkpoints;
 }
 
-function printExportReport(ctx: CommandContext, report: ExportReport, anchored: number, intact: string): void {
+function printExportReport(ctx: CommandContext, report: ExportReport, anchored: number, intact: string, suffix = ''): void {
   if (!report.ok) {
     for (const f of report.findings) ctx.err(`TAMPERED ${f.kind}${f.seq === undefined ? '' : ` at seq ${f.seq}`}: ${f.message}`);
     ctx.err(
@@ -158,7 +207,7 @@ function printExportReport(ctx: CommandContext, report: ExportReport, anchored: 
     ? `, ${report.checkpoints} signed checkpoint(s), the latest over rows 1..${report.latest.tree_size} root ${report.latest.root_hash} key ${report.latest.key_id}`
     : ', no checkpoint: rows cut off the end cannot be detected without one (--checkpoint)';
   const anchors = anchored > 0 ? `, reaches and agrees with ${anchored} anchored checkpoint(s)` : '';
-  ctx.out(`${intact}: ${report.rows} rows${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${latest}${anchors}`);
+  ctx.out(`${intact}: ${report.rows} rows${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${latest}${anchors}${suffix}`);
 }
 
 /** Prints the inclusion proof of one row against the latest checkpoint. */

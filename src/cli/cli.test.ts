@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAuditStore } from '../audit/index.js';
 import type { AuditRecord } from '../kernel/index.js';
+import { copyQuickstartCheckout } from '../config/index.test-support.js';
 import { runCli } from './index.js';
 import { intentEntry, runCliCaptured } from './cli.test-support.js';
 
@@ -72,7 +73,14 @@ describe('custos CLI', () => {
   });
 
   it('checks a config, listing every problem with exit code 2', async () => {
-    expect((await cli(['serve', '--check', '--config', path.join(root, 'examples/quickstart/custos.yaml')])).code).toBe(0);
+    expect((await cli(['serve', '--check', '--config', copyQuickstartCheckout({ key: true }).config])).code).toBe(0);
+    const { config: keyless, keyFile } = copyQuickstartCheckout();
+    const noKey = await cli(['serve', '--check', '--config', keyless]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.err).toContain('ERR_CONFIG_SECRET_UNRESOLVED');
+    expect(noKey.err).toContain(`audit.checkpoints.signingKey: secret file ${keyFile} does not exist`);
+    expect(noKey.err).toContain(`openssl genpkey -algorithm ed25519 -out ${keyFile}`);
+    expect(noKey.err).toContain('run `npm start` once');
     const bad = path.join(mkdtempSync(path.join(tmpdir(), 'custos-cli-')), 'bad.yaml');
     writeFileSync(bad, 'server: { port: -1 }\nidentity: { issuers: [] }\n');
     const { code, err } = await cli(['serve', '--check', '--config', bad]);

@@ -112,11 +112,11 @@ function registerAuditCommands(program: Command, ctx: CommandContext): void {
 
   withStoreOptions(audit.command('verify'))
     .description(
-      "Verify the hash chain: exit 0 when intact, 1 naming the first broken seq. With --export, verify an exported trail offline (no database): the chain, every checkpoint's signature and tree root, consistency between checkpoints, and name what is wrong (field_changed, row_deleted, rows_swapped, row_inserted, truncated, checkpoint_forged, checkpoint_root_mismatch, checkpoint_inconsistent).",
+      "Verify the hash chain: exit 0 when intact, 1 naming the first broken seq. With checkpoint public keys (--pubkey, and the public half of --config's audit.checkpoints.signingKey), every signed checkpoint in the store too. With --export, verify an exported trail offline (no database): the chain, every checkpoint's signature and tree root, consistency between checkpoints, and name what is wrong (field_changed, row_deleted, rows_swapped, row_inserted, truncated, checkpoint_forged, checkpoint_root_mismatch, checkpoint_inconsistent).",
     )
     .option('--expect-head <seq:hash>', 'a head (seq and hash) known from elsewhere, e.g. an earlier export or the SIEM: the chain must reach it', parseHead)
     .option('--export <file>', 'verify this JSONL export (`custos audit export`) offline instead of a store')
-    .option('--pubkey <file>', 'a checkpoint public key (PEM); repeat for keys rotated out', collect, [])
+    .option('--pubkey <file>', 'a checkpoint public key (PEM); repeat for keys rotated out (--config adds its own signing key)', collect, [])
     .option(
       '--checkpoint <file>',
       'a checkpoint held outside the export (JSON: a checkpoint, or a proof from `audit prove`): the export must reach and agree with it',

@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCustosError } from '../kernel/index.js';
-import { generateConfigDoc, generateConfigJsonSchema, loadConfig, resolveConfig } from './index.js';
+import { checkpointKeyCommand, generateConfigDoc, generateConfigJsonSchema, loadConfig, resolveConfig } from './index.js';
+import { copyQuickstartCheckout } from './index.test-support.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -26,16 +28,41 @@ function problemsOf(fn: () => unknown, code = 'ERR_CONFIG_INVALID'): string[] {
 
 describe('loadConfig', () => {
   it('loads the quick start config, resolving paths against the file', () => {
-    const cfg = loadConfig(path.join(root, 'examples/quickstart/custos.yaml'));
+    const { root, config, keyFile } = copyQuickstartCheckout({ key: true });
+    const cfg = loadConfig(config);
     expect(cfg.server.port).toBe(8787);
     expect(cfg.policy.bundle).toBe(path.join(root, 'examples/quickstart/policy'));
     expect(cfg.audit.store).toBe(`sqlite:${path.join(root, 'data/audit.sqlite')}`);
+    expect(cfg.audit.checkpoints.signingKey).toBe(readFileSync(keyFile, 'utf8').trimEnd());
     expect(cfg.upstreams[0]?.cwd).toBe(path.join(root, 'examples/quickstart'));
     expect(cfg.identity.issuers[0]?.clockSkewSec).toBe(60);
     expect(Object.isFrozen(cfg.identity.issuers)).toBe(true);
     expect(cfg.server.trustedProxies).toEqual([]);
     expect(cfg.server.authFailures).toEqual({ burst: 20, perMinute: 30, windowSec: 60, maxSources: 10_000 });
     expect(cfg.identity.jwks.failureRetryMs).toBe(5000);
+  });
+
+  it('names the fix for the quick start config without its checkpoint key (npm start, or the openssl command), beside the other problems', () => {
+    const { config, keyFile } = copyQuickstartCheckout();
+    const command = checkpointKeyCommand(keyFile);
+    const alone = problemsOf(() => loadConfig(config), 'ERR_CONFIG_SECRET_UNRESOLVED');
+    expect(alone).toEqual([
+      `${config}: audit.checkpoints.signingKey: secret file ${keyFile} does not exist; create an Ed25519 key there with \`${command}\` (the quick start's key: run \`npm start\` once, which creates it)`,
+    ]);
+    expect(command).toBe(`mkdir -p ${path.dirname(keyFile)} && openssl genpkey -algorithm ed25519 -out ${keyFile} && chmod 600 ${keyFile}`);
+    // The fix named works: the key it makes is taken.
+    execFileSync('sh', ['-c', command]);
+    expect(loadConfig(config).audit.checkpoints.signingKey).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    rmSync(keyFile);
+    // Every unresolved reference is listed at once, each with its path.
+    writeFileSync(
+      config,
+      `${readFileSync(config, 'utf8')}\nllm:\n  providers: [{ name: openai, api: openai, url: "https://llm.example", apiKey: env:CUSTOS_TEST_UNSET_KEY }]\n`,
+    );
+    const both = problemsOf(() => loadConfig(config, {}), 'ERR_CONFIG_SECRET_UNRESOLVED');
+    expect(both).toHaveLength(2);
+    expect(both[0]).toContain('llm.providers[0].apiKey: environment variable CUSTOS_TEST_UNSET_KEY is not set');
+    expect(both[1]).toContain(`audit.checkpoints.signingKey: secret file ${keyFile} does not exist; create an Ed25519 key there`);
   });
 
   it('defaults audit.busyTimeoutMs by store: 2000 ms on PostgreSQL, 250 ms on SQLite; a set value wins', () => {

@@ -38,8 +38,11 @@ function zodProblems(source: string, error: z.ZodError): string[] {
   return error.issues.map((i) => `${source}: ${formatIssuePath(i.path)}: ${i.message}`);
 }
 
-/** Read a secret reference (`env:NAME`, `file:PATH`); problems are appended, never thrown. */
-function resolveSecret(ref: string, where: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {
+/**
+ * Read a secret reference (`env:NAME`, `file:PATH`); problems are appended, never thrown.
+ * `createHint`, for a file that does not exist: how to make it (named in the problem).
+ */
+function resolveSecret(ref: string, where: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[], createHint?: (file: string) => string): string {
   if (ref.startsWith('env:')) {
     const value = env[ref.slice(4)];
     if (value === undefined) problems.push(`${where}: environment variable ${ref.slice(4)} is not set`);
@@ -49,8 +52,9 @@ function resolveSecret(ref: string, where: string, baseDir: string, env: NodeJS.
     const file = path.resolve(baseDir, ref.slice(5));
     try {
       return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch {
-      problems.push(`${where}: secret file ${file} cannot be read`);
+    } catch (err) {
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT' && createHint;
+      problems.push(missing ? `${where}: secret file ${file} does not exist; ${createHint(file)}` : `${where}: secret file ${file} cannot be read`);
       return '';
     }
   }
@@ -73,6 +77,14 @@ function resolveCredential(ref: string, where: string, ctx: ResolveContext): str
   }
   return resolveSecret(key.ref, `${where} (key ${id})`, ctx.baseDir, ctx.env, ctx.problems);
 }
+
+/** The command that makes a checkpoint signing key at `file` (an Ed25519 private key, PKCS#8 PEM, mode 0600). */
+export const checkpointKeyCommand = (file: string): string =>
+  `mkdir -p ${path.dirname(file)} && openssl genpkey -algorithm ed25519 -out ${file} && chmod 600 ${file}`;
+
+/** How to make a missing checkpoint signing key (docs/deploy.md for production keys). */
+const checkpointKeyHint = (file: string): string =>
+  `create an Ed25519 key there with \`${checkpointKeyCommand(file)}\` (the quick start's key: run \`npm start\` once, which creates it)`;
 
 interface ResolveContext {
   readonly source: string;
@@ -187,7 +199,7 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
     ...cfg.audit.checkpoints,
     ...(signingKey === undefined || signingKey.startsWith('key:')
       ? {}
-      : { signingKey: resolveSecret(signingKey, `${source}: audit.checkpoints.signingKey`, baseDir, env, problems) }),
+      : { signingKey: resolveSecret(signingKey, `${source}: audit.checkpoints.signingKey`, baseDir, env, problems, checkpointKeyHint) }),
   };
   const keys = cfg.keys.map((k, i): ResolvedKey => {
     const where = `${source}: keys[${i}]`;
@@ -226,8 +238,21 @@ export function resolveConfig(raw: unknown, options: { source: string; baseDir: 
   });
 }
 
+/** A config file read and parsed, not yet validated: `resolveConfig(raw, { source, baseDir })` finishes it. */
+export interface ConfigDocument {
+  readonly raw: unknown;
+  readonly source: string;
+  readonly baseDir: string;
+}
+
 /** Load, validate and resolve a YAML config file. Throws ERR_CONFIG_INVALID listing every problem. */
 export function loadConfig(file: string, env?: NodeJS.ProcessEnv): ResolvedConfig {
+  const doc = readConfigFile(file);
+  return resolveConfig(doc.raw, { source: doc.source, baseDir: doc.baseDir, env });
+}
+
+/** Read and parse a YAML config file (ERR_CONFIG_INVALID when it cannot be read or parsed). */
+export function readConfigFile(file: string): ConfigDocument {
   const source = path.resolve(file);
   let text: string;
   try {
@@ -242,7 +267,7 @@ export function loadConfig(file: string, env?: NodeJS.ProcessEnv): ResolvedConfi
       doc.errors.map((e) => `${source}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.code}`),
     );
   }
-  return resolveConfig(doc.toJS(), { source, baseDir: path.dirname(source), env });
+  return { raw: doc.toJS() as unknown, source, baseDir: path.dirname(source) };
 }
 
 function deepFreeze<T>(value: T): T {

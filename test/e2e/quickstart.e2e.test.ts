@@ -33,6 +33,10 @@ describe('npm start (the quick start)', () => {
     const out = await waitForOutput(child, /Press Ctrl\+C to stop/, 60_000);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(out).toContain(`MCP endpoint       http://127.0.0.1:${port}/mcp`);
+    // The key goes beside the store given (never into the checkout's data/), created on this first start.
+    expect(out).toMatch(
+      new RegExp(`checkpoints {8}signed with \\S*${path.basename(dir)}/checkpoint-key\\.pem \\(key id [0-9a-f]{16}; created now; a dev key\\)`),
+    );
     expect(out).toMatch(/bob\s+reads phi\/patient-0001\.md\s+-> denied: phi_requires_clinician/);
     expect(out).toMatch(/alice reads phi\/patient-0001\.md\s+-> allowed, returned with .*\[redacted:ssn\]/);
     expect(out).toMatch(/alice reads \.env\s+-> allowed, returned with .*\[redacted:secret\]/);
@@ -65,9 +69,10 @@ describe('a port already in use', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as { port: number }).port;
     try {
+      const store = `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'custos-quickstart-port-')), 'audit.sqlite')}`; // its key goes beside it
       const r = spawnSync(
         process.execPath,
-        [path.join(repoRoot, 'bin/custos.js'), 'quickstart', '--no-demo', '--port', String(await freePort()), '--idp-port', String(port)],
+        [path.join(repoRoot, 'bin/custos.js'), 'quickstart', '--no-demo', '--port', String(await freePort()), '--idp-port', String(port), '--store', store],
         { encoding: 'utf8', timeout: 30_000 },
       );
       expect(r.status).toBe(2);
