@@ -19,21 +19,21 @@ const NEW_ROWS = Number(process.argv[3] ?? 1_000);
 const dir = mkdtempSync(path.join(tmpdir(), 'custos-watch-cost-'));
 const file = path.join(dir, 'audit.sqlite');
 
+/** Who and what a row names: the same on every row (the size of a real tool-call row is what matters). */
+const CALL = {
+  kind: 'tool',
+  user: { sub: 'u-0042', iss: 'https://login.example.org/', email: 'nurse.lee@example.org', tenant: 'clinic-east' },
+  agent: { name: 'ehr-assistant', tier: 'interactive', delegation_chain: ['user:u-0042', 'agent:ehr-assistant', 'tool:ehr/get_patient'] },
+  tool: { server: 'ehr', name: 'get_patient', classes: ['read', 'reads_phi'] },
+  data_classes: ['phi', 'pii'],
+  policy: { decision: 'allow', bundle_hash: 'e'.repeat(64), determining_policies: ['clinicians-read-own-patients'], reasons: ['permit'] },
+  redactions: { count: 2, types: ['mrn', 'ssn'] },
+};
+
 function entry(n) {
-  return {
-    schema: AUDIT_SCHEMA,
-    event: n % 2 ? 'intent' : 'result',
-    time: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-    request_id: `req-${Math.ceil(n / 2)}-${'r'.repeat(24)}`,
-    kind: 'tool',
-    user: { sub: 'user-123', iss: 'https://idp.example.com/', email: 'dana@example.com' },
-    agent: { name: 'claude-desktop', tier: 'interactive', delegation_chain: ['user:user-123', 'agent:claude-desktop', 'tool:fs/read_file'] },
-    tool: { server: 'fs', name: 'read_file', classes: ['reads_phi'] },
-    data_classes: ['phi'],
-    policy: { decision: 'allow', bundle_hash: 'a'.repeat(64), determining_policies: ['policy0'], reasons: [] },
-    output: { redacted: `contents of call ${n} `.padEnd(300, 'x'), sha256: 'c'.repeat(64) },
-    redactions: { count: 1, types: ['ssn'] },
-  };
+  const time = new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString();
+  const output = { redacted: `contents of call ${n} `.padEnd(300, 'x'), sha256: 'c'.repeat(64) };
+  return { schema: AUDIT_SCHEMA, event: n % 2 ? 'intent' : 'result', time, request_id: `req-${Math.ceil(n / 2)}-${'r'.repeat(24)}`, ...CALL, output };
 }
 
 /** Inserts `count` chained rows after the store's head, straight into the file (fast to build). */
@@ -84,6 +84,14 @@ console.log(
 );
 
 const failures = [];
+const newWatch = (fullEveryMs) =>
+  createTrailWatch({
+    store,
+    settings: { everyMs: 1000, fullEveryMs },
+    clock: { now: () => new Date() },
+    logger: silent,
+    onFailure: async (f) => void failures.push(f),
+  });
 let watch;
 for (let round = 1; round <= 3; round++) {
   // The event loop's delay with nothing to do, on this machine at this load: the floor of the column.
@@ -92,24 +100,12 @@ for (let round = 1; round <= 3; round++) {
     const report = await verifyChain(store.readRaw());
     if (!report.ok) throw new Error('baseline failed');
   });
-  watch = createTrailWatch({
-    store,
-    settings: { everyMs: 1000, fullEveryMs: 1000 },
-    clock: { now: () => new Date() },
-    logger: silent,
-    onFailure: async (f) => void failures.push(f),
-  });
+  watch = newWatch(1000); // every pass full
   await measure(`[${round}] trail watch, full pass`, head.seq, () => watch.pass());
   if (watch.status().verified?.seq !== head.seq) throw new Error('the full pass did not reach the head');
 }
 // Incremental: NEW_ROWS rows appended (by another connection, as another replica would) after the verified head.
-watch = createTrailWatch({
-  store,
-  settings: { everyMs: 1000, fullEveryMs: 3_600_000 },
-  clock: { now: () => new Date() },
-  logger: silent,
-  onFailure: async (f) => void failures.push(f),
-});
+watch = newWatch(3_600_000); // a full pass first, then incremental ones
 await watch.pass(); // the first pass is full
 for (let round = 1; round <= 3; round++) {
   head = insertRows(head, NEW_ROWS);
