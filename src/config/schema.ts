@@ -437,7 +437,7 @@ const monitorSchema = z
     enabled: z
       .boolean()
       .default(true)
-      .describe('Alert rules, kill switches, drift quarantine, the inventory, metrics and traces. Off: none of them (and no /metrics).'),
+      .describe('Alert rules, the trail watch, kill switches, drift quarantine, the inventory, metrics and traces. Off: none of them (and no /metrics).'),
     syncMs: z
       .number()
       .int()

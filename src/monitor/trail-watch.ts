@@ -153,8 +153,12 @@ export function createTrailWatch(deps: TrailWatchDeps): TrailWatch {
       rows_verified: report.count,
     };
     const key = `${failure.reason}|${failure.first_bad_seq}`;
-    deps.logger.error({ scope, first_bad_seq: failure.first_bad_seq, reason: failure.reason }, 'trail watch: the audit trail does not verify');
-    if (raised.has(key)) return; // the same failure as before: raised once
+    const fields = { scope, first_bad_seq: failure.first_bad_seq, reason: failure.reason };
+    if (raised.has(key)) {
+      deps.logger.warn(fields, 'trail watch: the audit trail still does not verify (alerted before)'); // raised once
+      return;
+    }
+    deps.logger.error(fields, 'trail watch: the audit trail does not verify');
     raised.add(key);
     try {
       await deps.onFailure(failure);
