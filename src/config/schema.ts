@@ -472,7 +472,7 @@ const monitorSchema = z
           .max(2_592_000)
           .default(86_400)
           .describe(
-            'Verify the whole trail from genesis this often (first a few seconds after start, in the background), against the row verified before, so an edited old row, a cut-off tail or a rebuilt chain is found; 0: only that first pass. `everySec` and `fullEverySec` both 0: no watch. Every replica watches (reads only); the alert is raised once per failure across replicas.',
+            'Verify the whole trail from genesis this often (first a few seconds after start, in the background), against the row verified before, so an edited old row, a cut-off tail or a rebuilt chain is found; 0: only that first pass. `everySec` and `fullEverySec` both 0: no watch. Every replica watches (reads only); replicas that find one failure within `rules.cooldownSec` raise one alert.',
           ),
       })
       .prefault({})
