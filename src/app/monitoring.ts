@@ -20,6 +20,7 @@ import type {
   UpstreamStatus,
 } from '../kernel/index.js';
 import { parseSqliteLocation } from '../audit/index.js';
+import type { AuditStoreAdmin } from '../audit/index.js';
 import {
   afterAnswer,
   createCallTracer,
@@ -28,6 +29,7 @@ import {
   createPipelineObserver,
   createPostgresSnapshotStore,
   createSqliteSnapshotStore,
+  createTrailWatch,
   sqliteSnapshotPath,
 } from '../monitor/index.js';
 import type { Monitor, MonitorSnapshotStore, SnapshotSeal } from '../monitor/index.js';
@@ -76,7 +78,7 @@ const OFF: Monitoring = { instrument: (s) => s, attach: () => undefined, start: 
 export function createMonitoring(
   config: ResolvedConfig,
   deps: {
-    readonly store: Pick<AuditStore, 'read'>;
+    readonly store: Pick<AuditStoreAdmin, 'read' | 'readRaw'>;
     readonly logger: Logger;
     readonly counter: Pick<RateCounter, 'take'>;
     /** The checkpoint signing key, when configured: it signs the start-up snapshot, and a start takes only one it signed. */
@@ -87,7 +89,7 @@ export function createMonitoring(
   if (!m.enabled) return OFF;
   let pool: UpstreamPool | undefined;
   const upstreamStatus = (): readonly UpstreamStatus[] => pool?.status() ?? [];
-  const metrics = m.metrics.enabled ? createMetrics(upstreamStatus) : undefined;
+  const metrics = m.metrics.enabled ? createMetrics(upstreamStatus, () => watch.status()) : undefined;
   const tracer = m.tracing.endpoint
     ? createCallTracer({ endpoint: m.tracing.endpoint, headers: m.tracing.headers, serviceName: m.tracing.serviceName })
     : undefined;
@@ -108,6 +110,14 @@ export function createMonitoring(
       rules: { ...rules, windowMs: windowSec * 1000, cooldownMs: cooldownSec * 1000 },
     },
   });
+  // The server verifies its own trail on a timer; a failure is the monitor's alert.
+  const watch = createTrailWatch({
+    store: deps.store,
+    settings: { everyMs: m.trailWatch.everySec * 1000, fullEveryMs: m.trailWatch.fullEverySec * 1000 },
+    clock: { now: () => new Date() },
+    logger: deps.logger,
+    onFailure: (failure) => monitor.chainVerificationFailed({ ...failure }),
+  });
   const hook: AuditMonitor = (record: AuditRecord) => {
     if (record.control_test) return; // a live control test's rows are evidence: no metric, no alert rule
     if (metrics) afterAnswer(() => metrics.observeRow(record)); // counted after the answer is written
@@ -123,6 +133,7 @@ export function createMonitoring(
     async start(upstreams) {
       pool = upstreams;
       await monitor.start(upstreams);
+      watch.start(); // its first pass a few seconds later, in the background
     },
     admin: {
       roles: config.identity.admin.roles,
@@ -139,6 +150,7 @@ export function createMonitoring(
       ...(metrics ? { scrape: () => metrics.scrape() } : {}),
     },
     async close() {
+      await watch.close();
       await monitor.close();
       await tracer?.close();
     },

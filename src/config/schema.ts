@@ -437,7 +437,7 @@ const monitorSchema = z
     enabled: z
       .boolean()
       .default(true)
-      .describe('Alert rules, kill switches, drift quarantine, the inventory, metrics and traces. Off: none of them (and no /metrics).'),
+      .describe('Alert rules, the trail watch, kill switches, drift quarantine, the inventory, metrics and traces. Off: none of them (and no /metrics).'),
     syncMs: z
       .number()
       .int()
@@ -453,6 +453,31 @@ const monitorSchema = z
       .default(10_000)
       .describe(
         "The monitor's start-up snapshot (its state and the trail row it covers, beside the trail) is saved after this many new rows and at shutdown; 0: at shutdown only. A start reads only the rows after it. Signed with `audit.checkpoints.signingKey` when that is set (a start then takes only a snapshot it signed). Not kept for a trail encrypted at rest.",
+      ),
+    trailWatch: z
+      .strictObject({
+        everySec: z
+          .number()
+          .int()
+          .min(0)
+          .max(86_400)
+          .default(60)
+          .describe(
+            'Verify the audit rows appended since the last verified row this often (a suffix of the hash chain: cheap); 0: no incremental passes. A row that does not verify raises `chain_verification_failed`.',
+          ),
+        fullEverySec: z
+          .number()
+          .int()
+          .min(0)
+          .max(2_592_000)
+          .default(86_400)
+          .describe(
+            'Verify the whole trail from genesis this often (first a few seconds after start, in the background), against the row verified before, so an edited old row, a cut-off tail or a rebuilt chain is found; 0: only that first pass. `everySec` and `fullEverySec` both 0: no watch. Every replica watches (reads only); replicas that find one failure within `rules.cooldownSec` raise one alert.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'The trail watch: the server verifies its own hash chain on a timer and alerts (`chain_verification_failed`, severity high) when it does not verify.',
       ),
     rules: z
       .strictObject({

@@ -1,6 +1,8 @@
-/** The monitor's public surface: alert rules, kill switches, drift quarantine, the inventory, metrics and traces. */
+/** The monitor's public surface: alert rules, kill switches, drift quarantine, the trail watch, the inventory, metrics and traces. */
 export { createMonitor } from './monitor.js';
 export type { Monitor, MonitorDeps, MonitorRecorder, MonitorSettings, MonitoredUpstreams } from './monitor.js';
+export { createTrailWatch } from './trail-watch.js';
+export type { TrailWatch, TrailWatchDeps, TrailWatchFailure, TrailWatchSettings, TrailWatchStatus, WatchScheduler } from './trail-watch.js';
 export { createAlertRules } from './rules.js';
 export type { AlertRules } from './rules.js';
 export { MONITOR_ACTIONS, createTrailState, foldRow } from './trail-state.js';

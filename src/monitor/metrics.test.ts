@@ -2,6 +2,7 @@ import { Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { AuditStore } from '../kernel/index.js';
 import { createMetrics } from './metrics.js';
+import type { TrailWatchStatus } from './trail-watch.js';
 
 /** The lines of one metric family in an exposition text. */
 const family = (text: string, name: string): string[] => text.split('\n').filter((line) => line.startsWith(name) || line.includes(` ${name} `));
@@ -59,4 +60,21 @@ it("the audit append histogram (no labels) scrapes as prom-client's: zeros first
   expect(body).toContain(`${name}_count 2`);
   expect(body).toContain('custos_audit_append_errors_total 1');
   expect(family(body, name).filter((l) => l.startsWith(`${name}_bucket`))).toHaveLength(buckets.length + 1);
+});
+
+it("the trail watch's verified seq and passes, read from it at scrape time; none without a watch", async () => {
+  let status: TrailWatchStatus | undefined;
+  const metrics = createMetrics(undefined, () => status);
+  status = {
+    verified: { seq: 42, hash: 'a'.repeat(64) },
+    passes: { incremental_ok: 3, incremental_failed: 1, incremental_unavailable: 0, full_ok: 1, full_failed: 0, full_unavailable: 2 },
+  };
+  const body = (await metrics.scrape()).body;
+  expect(body).toContain('custos_trail_verified_seq 42');
+  expect(body).toContain('custos_trail_verifications_total{scope="incremental",outcome="ok"} 3');
+  expect(body).toContain('custos_trail_verifications_total{scope="incremental",outcome="failed"} 1');
+  expect(body).toContain('custos_trail_verifications_total{scope="full",outcome="unavailable"} 2');
+  status = { ...status, verified: { seq: 50, hash: 'b'.repeat(64) } };
+  expect((await metrics.scrape()).body).toContain('custos_trail_verified_seq 50');
+  expect((await createMetrics().scrape()).body).not.toContain('custos_trail_');
 });

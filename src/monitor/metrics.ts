@@ -1,12 +1,14 @@
 /**
  * Prometheus metrics (prom-client) on their own registry, served at `GET /metrics`:
  * decisions by outcome, tier and tool; per-stage latency; redactions by type; audit append
- * latency and errors; alerts; upstream status. Counters are fed from the durable rows (the
- * monitor hook), latencies from the pipeline observer and the audit store wrapper.
+ * latency and errors; alerts; upstream status; the trail watch's verified seq and passes. Counters
+ * are fed from the durable rows (the monitor hook), latencies from the pipeline observer and the
+ * audit store wrapper, the watch's figures read from it at scrape time.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Metric } from 'prom-client';
 import type { AuditRecord, AuditStore, UpstreamStatus } from '../kernel/index.js';
+import type { TrailWatchStatus } from './trail-watch.js';
 
 export interface Metrics {
   /** Counts what a durable row shows (decisions, redactions, alerts). */
@@ -22,8 +24,8 @@ export interface Metrics {
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 const DECISION_EVENTS: Readonly<Record<string, string>> = { intent: 'allow', deny: 'deny', confirm: 'confirm' };
 
-/** `upstreams` answers the upstream status at scrape time (none before the pool exists). */
-export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () => []): Metrics {
+/** `upstreams` answers the upstream status at scrape time (none before the pool exists); `trail` the trail watch's (none: no trail metrics). */
+export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () => [], trail?: () => TrailWatchStatus | undefined): Metrics {
   const registry = new Registry();
   const registers = [registry];
   const decisions = new Counter({ name: 'custos_decisions_total', help: 'Decisions on governed calls.', labelNames: ['outcome', 'tier', 'tool'], registers });
@@ -42,6 +44,8 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
       for (const s of upstreams()) this.set({ upstream: s.name, state: s.state }, s.state === 'ready' ? 1 : 0);
     },
   });
+
+  if (trail) registerTrailWatch(registers, trail);
 
   // Label children bound once per label set.
   const decisionOf = bound((key: string) => decisions.labels(...key.split('\0')));
@@ -78,6 +82,33 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
     },
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
+}
+
+/** `custos_trail_verified_seq` and `custos_trail_verifications_total{scope,outcome}`, read from the watch at scrape time. */
+function registerTrailWatch(registers: Registry[], trail: () => TrailWatchStatus | undefined): void {
+  new Gauge({
+    name: 'custos_trail_verified_seq',
+    help: 'The last audit trail row the trail watch verified (it stays put while the chain does not verify).',
+    registers,
+    collect() {
+      this.set(trail()?.verified?.seq ?? 0);
+    },
+  });
+  new Counter({
+    name: 'custos_trail_verifications_total',
+    help: 'Trail watch passes, by scope (incremental, full) and outcome (ok, failed, unavailable: the trail could not be read).',
+    labelNames: ['scope', 'outcome'],
+    registers,
+    collect() {
+      const passes = trail()?.passes;
+      if (!passes) return;
+      this.reset();
+      for (const [key, n] of Object.entries(passes)) {
+        const [scope, outcome] = key.split('_') as [string, string];
+        this.inc({ scope, outcome }, n);
+      }
+    },
+  });
 }
 
 /** `make(key)` once per key, then the same child (label sets are few: stages, outcomes × tiers × tools). */

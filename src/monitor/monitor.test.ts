@@ -232,6 +232,29 @@ describe('the monitor', () => {
     expect(r.delivered.map((d) => d.alert?.type)).toEqual(r.alerts());
   });
 
+  it('a chain verification failure two replicas find is one high-severity alert row (the shared counter), delivered; another failure is raised too', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'custos-monitor-')), 'counters.sqlite');
+    const counters = [await createRateCounter(`sqlite:${file}`), await createRateCounter(`sqlite:${file}`)];
+    const a = await replica(createMemoryAudit(), fakePool(), [], counters[0]);
+    const b = await replica(a.audit, fakePool(), [], counters[1]);
+    const failure = { scope: 'incremental', first_bad_seq: 7, reason: 'hash_mismatch', verified_seq: 5 };
+    await a.monitor.chainVerificationFailed(failure);
+    await b.monitor.chainVerificationFailed({ ...failure, scope: 'full' });
+    await b.monitor.chainVerificationFailed({ ...failure, first_bad_seq: 3 });
+    for (const r of [a, b]) await r.monitor.idle();
+    const rows = a.audit.rows.filter((x) => x.alert?.type === 'chain_verification_failed');
+    expect(rows.map((x) => [x.alert?.severity, x.detail?.first_bad_seq, x.detail?.scope])).toEqual([
+      ['high', 7, 'incremental'],
+      ['high', 3, 'incremental'],
+    ]);
+    expect(rows[0]).toMatchObject({ user: { sub: null }, detail: { reason: 'hash_mismatch', verified_seq: 5, rule: 'chain_verification_failed' } });
+    expect([...a.delivered, ...b.delivered].filter((d) => d.alert?.type === 'chain_verification_failed').map((d) => d.seq)).toEqual(rows.map((x) => x.seq));
+    await a.monitor.sync();
+    expect(a.monitor.alerts().filter((x) => x.type === 'chain_verification_failed')).toHaveLength(2); // GET /v1/alerts
+    for (const r of [a, b]) await r.monitor.close();
+    for (const c of counters) await c.close();
+  });
+
   it("delivers the pipeline's own alerts (tier mismatch, break-glass) to the sinks, once per user within the cooldown; an acknowledgement is a row", async () => {
     const r = await replica();
     const mismatch = call({ agent: { name: 'bot', tier: 'subagent', declaredTier: 'interactive', tierMismatch: true, delegationChain: [] } });

@@ -87,7 +87,7 @@ export interface Monitor {
   liftKill(principal: Principal, id: string, reason: string): Promise<{ readonly id: string; readonly seq: number }>;
   /** The policy side calls this when a bundle is activated: shadow and emergency modes raise an alert. */
   bundleActivated(mode: string, bundleHash: string): Promise<void>;
-  /** A verification of the trail failed (`custos audit verify`, a scheduled check): an alert. */
+  /** A verification of the trail failed (the trail watch, trail-watch.ts): an alert, raised by one replica per failure and cooldown window. */
   chainVerificationFailed(detail: Readonly<Record<string, unknown>>): Promise<void>;
   /** How the last `start` went: from a snapshot or a full read (and why), and the rows it read. */
   startReport(): MonitorStartReport | undefined;
@@ -186,18 +186,23 @@ export function createMonitor(deps: MonitorDeps): Monitor {
 
   /** Raises an alert the rules found unless another replica already raised it in this cooldown window. */
   async function raiseOnce(alert: RaisedMonitorAlert, t: number): Promise<void> {
+    if (await firstRaise(alert, t)) raise(alert);
+  }
+
+  /** Whether this replica is the first to raise the alert (type and key) in its cooldown window (the shared counter). */
+  async function firstRaise(alert: RaisedMonitorAlert, t: number): Promise<boolean> {
     if (deps.counter) {
       const cooldown = Math.max(1, settings.rules.cooldownMs);
       const window = Math.floor(t / cooldown);
       const key = { key: `monitor|${alert.type}|${alert.key}|${window}`, limit: 1, expiresAt: (window + 1) * cooldown };
       try {
-        if ((await deps.counter.take([key])) !== null) return; // raised on another replica
+        if ((await deps.counter.take([key])) !== null) return false; // raised on another replica
       } catch (err) {
         // Better twice than never: without the shared counter this replica raises it.
         deps.logger.warn({ err: (err as { code?: string }).code ?? 'error', alert: alert.type }, 'monitor: the shared alert counter is unavailable');
       }
     }
-    raise(alert);
+    return true;
   }
 
   function onAlertRow(r: AuditRecord): void {
@@ -390,12 +395,11 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       });
     },
     async chainVerificationFailed(detail) {
-      await writer().recordAlert({
-        type: ALERT_TYPES.CHAIN_VERIFICATION_FAILED,
-        severity: 'high',
-        principal: null,
-        detail: { ...detail, rule: ALERT_TYPES.CHAIN_VERIFICATION_FAILED },
-      });
+      // Every replica may watch the trail: the first to find a failure (its reason and first bad seq) in a cooldown window raises it.
+      const key = `${String(detail.reason ?? '')}|${String(detail.first_bad_seq ?? '')}`;
+      const alert = { type: ALERT_TYPES.CHAIN_VERIFICATION_FAILED, severity: 'high' as const, key, detail };
+      if (!(await firstRaise(alert, deps.clock.now().getTime()))) return;
+      await writer().recordAlert({ type: alert.type, severity: alert.severity, principal: null, detail: { ...detail, rule: alert.type } });
     },
     async idle() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
