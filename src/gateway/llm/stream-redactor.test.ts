@@ -98,23 +98,27 @@ describe('createStreamRedactor', () => {
         for (const r of releases.slice(0, -1)) expect(r.endsWith('\n')).toBe(true);
       });
 
-      it('forces a cut at a blank on a long line without a newline, keeping the last 256 characters back', () => {
+      it('forces a cut at a blank on a long line without a newline, never holding more than the cap', () => {
         const text = Array.from({ length: 900 }, (_, i) => `word${i}`).join(' ');
-        const parts = streamOf(shape, pieces(text, 4));
-        const out = run(shape, parts);
-        expect(joined(shape, out)).toBe(text);
-        const stopAt = out.findIndex((p) => textOf(shape, p.raw) === undefined && out.indexOf(p) > 2 && /stop|done|\[DONE\]/.test(JSON.stringify(p.raw)));
-        const releases = out.map((p) => textOf(shape, p.raw) ?? '').filter((t) => t !== '');
+        const redactor = createStreamRedactor(shape, { redact });
+        let received = 0;
+        let released = 0;
+        const releases: string[] = [];
+        for (const part of streamOf(shape, pieces(text, 4))) {
+          received += textOf(shape, part)?.length ?? 0;
+          for (const out of redactor.push(part)) {
+            const t = textOf(shape, out.raw) ?? '';
+            released += t.length;
+            if (t !== '') releases.push(t);
+          }
+          // Held back: at most the cap (2,048) and one delta; released well before the end.
+          expect(received - released).toBeLessThanOrEqual(2048 + 4);
+        }
+        expect(releases.join('')).toBe(text);
         expect(releases.length).toBeGreaterThan(2);
         for (const r of releases.slice(0, -1)) expect(r.endsWith(' ')).toBe(true);
-        // Released before the stream's end, never more than the cap held back.
-        let seen = 0;
-        for (const [i, p] of out.entries()) {
-          seen += (textOf(shape, p.raw) ?? '').length;
-          if (i < stopAt - 1) expect(text.length - seen).toBeGreaterThan(0);
-        }
-        const firstRelease = out.findIndex((p) => (textOf(shape, p.raw) ?? '') !== '');
-        expect(firstRelease).toBeLessThan(parts.length / 2);
+        // A forced cut keeps at least the last 256 characters back.
+        expect(releases.at(-1)!.length).toBeGreaterThanOrEqual(256);
       });
 
       it('releases the rest before the stream end event', () => {
@@ -213,6 +217,13 @@ describe('createStreamRedactor', () => {
     const held = redactor.held();
     expect(held.map((p) => textOf('openai-responses', p))).toEqual(['SSN 123-45-6789 held']);
     expect(redactor.end()).toEqual([]);
+  });
+
+  it('refuses a stream that opens more text streams than it holds (fail closed, nothing released)', () => {
+    const redactor = createStreamRedactor('anthropic', { redact, maxStreams: 3 });
+    const delta = (index: number) => ({ data: { type: 'content_block_delta', index, delta: { type: 'text_delta', text: 'x' } } });
+    for (const i of [0, 1, 2]) redactor.push(delta(i));
+    expect(() => redactor.push(delta(3))).toThrow(expect.objectContaining({ code: 'ERR_INPUT_TOO_COMPLEX' }));
   });
 
   it('redacts a text field of an unexpected type with its event, whole', () => {

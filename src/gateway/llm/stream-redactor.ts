@@ -12,6 +12,7 @@
  *
  * Pure: no I/O; the door gives it `redact` and writes what it returns.
  */
+import { CustosError } from '../../kernel/index.js';
 
 /** The three streaming formats, by endpoint. */
 export type StreamShape = 'openai-chat' | 'openai-responses' | 'anthropic';
@@ -35,6 +36,8 @@ export interface StreamRedactorOptions {
   readonly maxHeldChars?: number;
   /** What a forced cut keeps back at least (default 256 characters). */
   readonly keepBackChars?: number;
+  /** Most text streams open at once (default 1,024); past it the answer is refused (ERR_INPUT_TOO_COMPLEX). */
+  readonly maxStreams?: number;
 }
 
 export interface StreamRedactor {
@@ -48,6 +51,7 @@ export interface StreamRedactor {
 
 export const MAX_HELD_CHARS = 2048;
 export const KEEP_BACK_CHARS = 256;
+export const MAX_STREAMS = 1024;
 
 type Json = Record<string, unknown>;
 
@@ -196,6 +200,7 @@ export function createStreamRedactor(shape: StreamShape, options: StreamRedactor
   const rules = SHAPES[shape];
   const maxHeld = Math.max(1, options.maxHeldChars ?? MAX_HELD_CHARS);
   const keepBack = Math.min(options.keepBackChars ?? KEEP_BACK_CHARS, maxHeld - 1); // so a forced cut always releases something
+  const maxStreams = options.maxStreams ?? MAX_STREAMS;
   const streams = new Map<string, Held>();
 
   const emit = (part: StreamPart): ReleasedPart => ({
@@ -233,8 +238,12 @@ export function createStreamRedactor(shape: StreamShape, options: StreamRedactor
     let out = data;
     for (const slot of rules.slots(data)) {
       if (typeof slot.value !== 'string') continue; // an unexpected type: redacted whole with the event
-      const held = streams.get(slot.key) ?? { text: '', template: part as Held['template'] };
-      streams.set(slot.key, held);
+      let held = streams.get(slot.key);
+      if (!held) {
+        if (streams.size >= maxStreams) throw new CustosError('ERR_INPUT_TOO_COMPLEX', 'A streamed answer opens more text streams than Custos holds.');
+        held = { text: '', template: part as Held['template'] };
+        streams.set(slot.key, held);
+      }
       held.template = part as Held['template'];
       held.text += slot.value;
       const text = ending(slot.key) ? held.text : release(held);
