@@ -170,7 +170,7 @@ const OPENAI_RESPONSES: ShapeRules = {
     return kind ? [{ key: responsesKey(kind, data), value: data.delta }] : [];
   },
   put: (data, _key, text) => ({ ...data, delta: text }),
-  isolate: (template) => template,
+  isolate: (template) => ('logprobs' in template ? { ...template, logprobs: [] } : template), // the template's own tokens are not this delta's
   ends(data) {
     const kind = kindOf(data.type, '.done');
     if (kind) return (key) => key === responsesKey(kind, data);
