@@ -174,6 +174,36 @@ describe('model-provider proxy (official SDK clients)', () => {
     }
   });
 
+  it('a provider failing mid-stream: what was held back never reaches the client, the result row records it redacted with the error', async () => {
+    // Dropped after 15 deltas of 3 characters (of 20): the second line, with the whole SSN, is still held back.
+    provider.script({ text: `First line.\nPatient SSN ${SSN} and more text after it`, deltaChars: 3, dropAfter: 15 });
+    try {
+      const response = await fetch(`${h.custos.url}/llm/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${alice}` },
+        body: JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(response.status).toBe(200);
+      let received = '';
+      await expect(
+        (async () => {
+          for await (const chunk of response.body!) received += Buffer.from(chunk).toString('utf8');
+        })(),
+      ).rejects.toThrow();
+      const text = [...received.matchAll(/^data: (\{.*\})$/gm)]
+        .map((m) => (JSON.parse(m[1]!) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '')
+        .join('');
+      expect(text).toBe('First line.\n');
+      const row = (await h.auditRecords()).filter((r) => r.kind === 'model' && r.event === 'result').at(-1)!;
+      expect(row.output).toMatchObject({ error: 'ERR_GATEWAY_PROVIDER_FAILED' });
+      const json = JSON.stringify(row);
+      expect(json).toContain('Patient SSN [redacted:ssn]');
+      expect(json).not.toContain(SSN);
+    } finally {
+      provider.script(undefined);
+    }
+  });
+
   it("restores pseudonyms for the same user only: bob sending alice's marker gets the marker back", async () => {
     await openai(alice).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: PROMPT }] });
     const marker = /\[redacted:ssn#[0-9a-f]+\]/.exec(JSON.stringify(provider.received.at(-1)!.body))![0];

@@ -20,6 +20,8 @@ export interface ReceivedRequest {
 export interface ScriptedAnswer {
   readonly text: string;
   readonly deltaChars: number;
+  /** Chat completions only: the connection dropped after this many deltas (a provider failing mid-stream). */
+  readonly dropAfter?: number;
 }
 
 export interface ModelProviderServer {
@@ -56,7 +58,7 @@ function deltasOf(text: string, deltaChars: number | undefined): string[] {
   return Array.from({ length: Math.ceil(text.length / deltaChars) }, (_, i) => text.slice(i * deltaChars, (i + 1) * deltaChars));
 }
 
-function answerOpenAiChat(res: http.ServerResponse, model: string, text: string, stream: boolean, deltaChars?: number): void {
+function answerOpenAiChat(res: http.ServerResponse, model: string, text: string, stream: boolean, deltaChars?: number, dropAfter?: number): void {
   const base = { id: 'chatcmpl-1', created: 0, model };
   if (!stream) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -71,12 +73,17 @@ function answerOpenAiChat(res: http.ServerResponse, model: string, text: string,
   }
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   const words = deltasOf(text, deltaChars);
-  for (const [i, w] of words.entries())
+  for (const [i, w] of words.entries()) {
+    if (i === dropAfter) {
+      res.write(': dropping\n\n', () => res.destroy()); // once what was sent is flushed
+      return;
+    }
     sse(res, {
       ...base,
       object: 'chat.completion.chunk',
       choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: w }, finish_reason: null }],
     });
+  }
   sse(res, { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
   sse(res, '[DONE]');
   res.end();
@@ -153,7 +160,7 @@ export async function startModelProvider(options: { record?: boolean } = {}): Pr
       const text = scripted?.text ?? `Echo: ${lastUserText(path, body)}`;
       const model = String(body.model ?? 'test-model');
       const stream = body.stream === true;
-      if (path === '/v1/chat/completions') answerOpenAiChat(res, model, text, stream, scripted?.deltaChars);
+      if (path === '/v1/chat/completions') answerOpenAiChat(res, model, text, stream, scripted?.deltaChars, scripted?.dropAfter);
       else if (path === '/v1/responses') answerOpenAiResponses(res, model, text, stream, scripted?.deltaChars);
       else if (path === '/v1/messages') answerAnthropic(res, model, text, stream, scripted?.deltaChars);
       else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
