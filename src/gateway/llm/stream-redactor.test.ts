@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../kernel/index.js';
 import { createPseudonymVault, createProtector } from '../../protect/index.js';
@@ -237,6 +238,54 @@ describe('createStreamRedactor', () => {
     const shown = JSON.stringify(out.map((p) => p.redacted));
     expect(shown).not.toContain('notarealkey');
     expect(shown).toContain('[redacted:');
+  });
+});
+
+describe('createStreamRedactor, for any split of the deltas', () => {
+  /** `text` cut at the given (sorted, deduplicated) points. */
+  const splitAt = (text: string, points: readonly number[]): string[] => {
+    const cuts = [...new Set(points.map((p) => p % (text.length + 1)))].sort((a, b) => a - b);
+    return [...cuts, text.length].map((end, i) => text.slice(i === 0 ? 0 : cuts[i - 1], end)).filter((d, i) => d !== '' || i === 0);
+  };
+  const words = fc.array(fc.constantFrom('alpha', 'beta', 'the', 'of', '42', 'x-y', '\n', ' ', 'émoji🎉', '[note]'), { minLength: 1, maxLength: 60 });
+
+  it('loses and adds nothing, and never holds back more than the cap and one delta', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...SHAPES),
+        words,
+        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.integer({ min: 8, max: 64 }),
+        (shape, ws, points, maxHeldChars) => {
+          const text = ws.join(' ');
+          const deltas = splitAt(text, points);
+          const redactor = createStreamRedactor(shape, { redact: (d) => d, maxHeldChars, keepBackChars: 4 });
+          let received = 0;
+          let released = '';
+          for (const part of streamOf(shape, deltas)) {
+            received += textOf(shape, part)?.length ?? 0;
+            for (const out of redactor.push(part)) released += textOf(shape, out.raw) ?? '';
+            if (!/-----BEGIN/.test(text)) expect(received - released.length).toBeLessThanOrEqual(maxHeldChars + Math.max(...deltas.map((d) => d.length)));
+          }
+          for (const out of redactor.end()) released += textOf(shape, out.raw) ?? '';
+          expect(released).toBe(text);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never lets an SSN within a line through, wherever the deltas split it', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SHAPES), words, words, fc.array(fc.nat(), { minLength: 3, maxLength: 40 }), (shape, before, after, points) => {
+        const text = `${before.join(' ')} SSN 123-45-6789 ${after.join(' ')}`;
+        const out = run(shape, streamOf(shape, splitAt(text, points)));
+        const shown = joined(shape, out);
+        expect(shown).not.toContain('123-45-6789');
+        expect(shown).toContain('[redacted:ssn]');
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
