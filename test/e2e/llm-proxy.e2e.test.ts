@@ -145,13 +145,15 @@ describe('model-provider proxy (official SDK clients)', () => {
       let responsesText = '';
       for await (const event of responses) if (event.type === 'response.output_text.delta') responsesText += event.delta;
       const anthropicText = await anthropic(alice).messages.stream({ model: 'claude-test', max_tokens: 100, messages }).finalText();
-      for (const text of [chatText, responsesText, anthropicText]) {
+      // The SDK's accumulating helper as well: it follows output items, content parts and sequence numbers.
+      const accumulated = (await openai(alice).responses.stream({ model: 'gpt-test', input: 'what is on file?' }).finalResponse()).output_text;
+      for (const text of [chatText, responsesText, anthropicText, accumulated]) {
         expect(text).toMatch(/^Found it\.\nPatient SSN \[redacted:ssn\], token \[redacted:[a-z_-]+\] on file\nDone$/);
         expect(text).not.toContain(FAKE.githubPat.slice(4, 16));
       }
       // The trail's copy: the released events, redacted; joined, their text holds no clear value either.
-      const rows = (await h.auditRecords()).filter((r) => r.kind === 'model' && r.event === 'result').slice(-3);
-      expect(rows.map((r) => r.tool?.name)).toEqual(['chat.completions', 'responses', 'messages']);
+      const rows = (await h.auditRecords()).filter((r) => r.kind === 'model' && r.event === 'result').slice(-4);
+      expect(rows.map((r) => r.tool?.name)).toEqual(['chat.completions', 'responses', 'messages', 'responses']);
       for (const row of rows) {
         const json = JSON.stringify(row);
         const stream = (row.output as { redacted: { stream: Array<{ data: Record<string, any> }> } }).redacted.stream; // eslint-disable-line @typescript-eslint/no-explicit-any

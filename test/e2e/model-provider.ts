@@ -108,9 +108,13 @@ function answerOpenAiResponses(res: http.ServerResponse, model: string, text: st
   let seq = 0;
   sse(res, { type: 'response.created', sequence_number: seq++, response: { ...response, status: 'in_progress', output: [] } }, 'response.created');
   const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
-  for (const w of deltasOf(text, deltaChars))
-    sse(res, { type: 'response.output_text.delta', sequence_number: seq++, ...at, delta: w }, 'response.output_text.delta');
-  sse(res, { type: 'response.output_text.done', sequence_number: seq++, ...at, text }, 'response.output_text.done');
+  const send = (type: string, data: object) => sse(res, { type, sequence_number: seq++, ...data }, type);
+  send('response.output_item.added', { output_index: 0, item: { ...message, status: 'in_progress', content: [] } });
+  send('response.content_part.added', { ...at, part: { type: 'output_text', text: '', annotations: [] } });
+  for (const w of deltasOf(text, deltaChars)) send('response.output_text.delta', { ...at, delta: w });
+  send('response.output_text.done', { ...at, text });
+  send('response.content_part.done', { ...at, part: message.content[0] });
+  send('response.output_item.done', { output_index: 0, item: message });
   sse(res, { type: 'response.completed', sequence_number: seq++, response }, 'response.completed');
   res.end();
 }
