@@ -11,6 +11,7 @@ import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAKE } from '../../src/protect/fake-credentials.test-support.js';
 import { extendQuickstartBundle, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 import { startModelProvider } from './model-provider.js';
@@ -129,6 +130,80 @@ describe('model-provider proxy (official SDK clients)', () => {
     expectCleanArrivals(from, 2);
     expect(provider.received.at(-1)!.headers['anthropic-version']).toBeDefined();
     await expectTrailClean();
+  });
+
+  it('a streamed answer that splits an SSN and a secret across events reaches each SDK client redacted, and the trail holds no clear value', async () => {
+    // The model writes the values itself, in deltas of 3 characters: each value spans 4 to 15 events.
+    const answer = `Found it.\nPatient SSN ${SSN}, token ${FAKE.githubPat} on file\nDone`;
+    provider.script({ text: answer, deltaChars: 3 });
+    try {
+      const messages = [{ role: 'user' as const, content: 'what is on file?' }];
+      const chat = await openai(alice).chat.completions.create({ model: 'gpt-test', messages, stream: true });
+      let chatText = '';
+      for await (const chunk of chat) chatText += chunk.choices[0]?.delta.content ?? '';
+      const responses = await openai(alice).responses.create({ model: 'gpt-test', input: 'what is on file?', stream: true });
+      let responsesText = '';
+      for await (const event of responses) if (event.type === 'response.output_text.delta') responsesText += event.delta;
+      const anthropicText = await anthropic(alice).messages.stream({ model: 'claude-test', max_tokens: 100, messages }).finalText();
+      // The SDK's accumulating helper as well: it follows output items, content parts and sequence numbers.
+      const accumulated = (await openai(alice).responses.stream({ model: 'gpt-test', input: 'what is on file?' }).finalResponse()).output_text;
+      for (const text of [chatText, responsesText, anthropicText, accumulated]) {
+        expect(text).toMatch(/^Found it\.\nPatient SSN \[redacted:ssn\], token \[redacted:[a-z_-]+\] on file\nDone$/);
+        expect(text).not.toContain(FAKE.githubPat.slice(4, 16));
+      }
+      // The trail's copy: the released events, redacted; joined, their text holds no clear value either.
+      const rows = (await h.auditRecords()).filter((r) => r.kind === 'model' && r.event === 'result').slice(-4);
+      expect(rows.map((r) => r.tool?.name)).toEqual(['chat.completions', 'responses', 'messages', 'responses']);
+      for (const row of rows) {
+        const json = JSON.stringify(row);
+        const stream = (row.output as { redacted: { stream: Array<{ data: Record<string, any> }> } }).redacted.stream; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const streamed = stream
+          .map(
+            ({ data: d }) =>
+              d?.choices?.[0]?.delta?.content ??
+              (d?.type === 'content_block_delta' || d?.type === 'response.output_text.delta' ? (d.delta.text ?? d.delta) : ''),
+          )
+          .join('');
+        expect(streamed).toMatch(/Patient SSN \[redacted:ssn\], token \[redacted:[a-z_-]+\] on file/);
+        for (const value of [SSN, FAKE.githubPat.slice(4, 16)]) {
+          expect(streamed).not.toContain(value);
+          expect(json).not.toContain(value);
+        }
+        expect(row).toMatchObject({ user: { sub: 'alice' }, redactions: { types: expect.arrayContaining(['ssn']) } });
+      }
+    } finally {
+      provider.script(undefined);
+    }
+  });
+
+  it('a provider failing mid-stream: what was held back never reaches the client, the result row records it redacted with the error', async () => {
+    // Dropped after 15 deltas of 3 characters (of 20): the second line, with the whole SSN, is still held back.
+    provider.script({ text: `First line.\nPatient SSN ${SSN} and more text after it`, deltaChars: 3, dropAfter: 15 });
+    try {
+      const response = await fetch(`${h.custos.url}/llm/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${alice}` },
+        body: JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(response.status).toBe(200);
+      let received = '';
+      await expect(
+        (async () => {
+          for await (const chunk of response.body!) received += Buffer.from(chunk).toString('utf8');
+        })(),
+      ).rejects.toThrow();
+      const text = [...received.matchAll(/^data: (\{.*\})$/gm)]
+        .map((m) => (JSON.parse(m[1]!) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '')
+        .join('');
+      expect(text).toBe('First line.\n');
+      const row = (await h.auditRecords()).filter((r) => r.kind === 'model' && r.event === 'result').at(-1)!;
+      expect(row.output).toMatchObject({ error: 'ERR_GATEWAY_PROVIDER_FAILED' });
+      const json = JSON.stringify(row);
+      expect(json).toContain('Patient SSN [redacted:ssn]');
+      expect(json).not.toContain(SSN);
+    } finally {
+      provider.script(undefined);
+    }
   });
 
   it("restores pseudonyms for the same user only: bob sending alice's marker gets the marker back", async () => {

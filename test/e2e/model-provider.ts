@@ -2,7 +2,9 @@
  * A local model provider for end-to-end tests and the `llm` benchmark: it speaks the OpenAI
  * (`/v1/chat/completions`, `/v1/responses`) and Anthropic (`/v1/messages`) wire formats,
  * streaming (SSE, one event per word) and not, records every request it receives (path,
- * headers, body), and answers `Echo: <the last user text>` so a test sees what arrived.
+ * headers, body), and answers `Echo: <the last user text>` so a test sees what arrived, or
+ * what a test scripted (`script`): a model's own text, streamed in deltas of a few characters
+ * as providers do, so a value it writes is split across events.
  */
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -14,9 +16,19 @@ export interface ReceivedRequest {
   readonly body: Record<string, unknown>;
 }
 
+/** A scripted answer: its text, and the characters per streamed delta (the providers send one to four tokens). */
+export interface ScriptedAnswer {
+  readonly text: string;
+  readonly deltaChars: number;
+  /** Chat completions only: the connection dropped after this many deltas (a provider failing mid-stream). */
+  readonly dropAfter?: number;
+}
+
 export interface ModelProviderServer {
   readonly url: string;
   readonly received: ReceivedRequest[];
+  /** Answers every request with `answer` from now on (undefined: the echo again). */
+  script(answer: ScriptedAnswer | undefined): void;
   close(): Promise<void>;
 }
 
@@ -40,7 +52,13 @@ function lastUserText(path: string, body: Record<string, unknown>): string {
 const sse = (res: http.ServerResponse, data: unknown, event?: string): boolean =>
   res.write(`${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
 
-function answerOpenAiChat(res: http.ServerResponse, model: string, text: string, stream: boolean): void {
+/** The streamed deltas of an answer: a scripted one in fixed-size pieces, the echo word by word. */
+function deltasOf(text: string, deltaChars: number | undefined): string[] {
+  if (!deltaChars) return text.split(/(?<= )/);
+  return Array.from({ length: Math.ceil(text.length / deltaChars) }, (_, i) => text.slice(i * deltaChars, (i + 1) * deltaChars));
+}
+
+function answerOpenAiChat(res: http.ServerResponse, model: string, text: string, stream: boolean, deltaChars?: number, dropAfter?: number): void {
   const base = { id: 'chatcmpl-1', created: 0, model };
   if (!stream) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -54,19 +72,24 @@ function answerOpenAiChat(res: http.ServerResponse, model: string, text: string,
     return;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream' });
-  const words = text.split(/(?<= )/);
-  for (const [i, w] of words.entries())
+  const words = deltasOf(text, deltaChars);
+  for (const [i, w] of words.entries()) {
+    if (i === dropAfter) {
+      res.write(': dropping\n\n', () => res.destroy()); // once what was sent is flushed
+      return;
+    }
     sse(res, {
       ...base,
       object: 'chat.completion.chunk',
       choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: w }, finish_reason: null }],
     });
+  }
   sse(res, { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
   sse(res, '[DONE]');
   res.end();
 }
 
-function answerOpenAiResponses(res: http.ServerResponse, model: string, text: string, stream: boolean): void {
+function answerOpenAiResponses(res: http.ServerResponse, model: string, text: string, stream: boolean, deltaChars?: number): void {
   const message = { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] };
   const response = {
     id: 'resp_1',
@@ -84,17 +107,19 @@ function answerOpenAiResponses(res: http.ServerResponse, model: string, text: st
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   let seq = 0;
   sse(res, { type: 'response.created', sequence_number: seq++, response: { ...response, status: 'in_progress', output: [] } }, 'response.created');
-  for (const w of text.split(/(?<= )/))
-    sse(
-      res,
-      { type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_1', output_index: 0, content_index: 0, delta: w },
-      'response.output_text.delta',
-    );
+  const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+  const send = (type: string, data: object) => sse(res, { type, sequence_number: seq++, ...data }, type);
+  send('response.output_item.added', { output_index: 0, item: { ...message, status: 'in_progress', content: [] } });
+  send('response.content_part.added', { ...at, part: { type: 'output_text', text: '', annotations: [] } });
+  for (const w of deltasOf(text, deltaChars)) send('response.output_text.delta', { ...at, delta: w });
+  send('response.output_text.done', { ...at, text });
+  send('response.content_part.done', { ...at, part: message.content[0] });
+  send('response.output_item.done', { output_index: 0, item: message });
   sse(res, { type: 'response.completed', sequence_number: seq++, response }, 'response.completed');
   res.end();
 }
 
-function answerAnthropic(res: http.ServerResponse, model: string, text: string, stream: boolean): void {
+function answerAnthropic(res: http.ServerResponse, model: string, text: string, stream: boolean, deltaChars?: number): void {
   const message = {
     id: 'msg_1',
     type: 'message',
@@ -111,7 +136,8 @@ function answerAnthropic(res: http.ServerResponse, model: string, text: string, 
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   sse(res, { type: 'message_start', message: { ...message, content: [], stop_reason: null } }, 'message_start');
   sse(res, { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start');
-  for (const w of text.split(/(?<= )/)) sse(res, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: w } }, 'content_block_delta');
+  for (const w of deltasOf(text, deltaChars))
+    sse(res, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: w } }, 'content_block_delta');
   sse(res, { type: 'content_block_stop', index: 0 }, 'content_block_stop');
   sse(res, { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 1 } }, 'message_delta');
   sse(res, { type: 'message_stop' }, 'message_stop');
@@ -121,6 +147,7 @@ function answerAnthropic(res: http.ServerResponse, model: string, text: string, 
 /** Starts the provider on 127.0.0.1 and a free port. */
 export async function startModelProvider(options: { record?: boolean } = {}): Promise<ModelProviderServer> {
   const received: ReceivedRequest[] = [];
+  let scripted: ScriptedAnswer | undefined;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -134,12 +161,12 @@ export async function startModelProvider(options: { record?: boolean } = {}): Pr
         return;
       }
       if (options.record !== false) received.push({ path, headers: req.headers, body });
-      const text = `Echo: ${lastUserText(path, body)}`;
+      const text = scripted?.text ?? `Echo: ${lastUserText(path, body)}`;
       const model = String(body.model ?? 'test-model');
       const stream = body.stream === true;
-      if (path === '/v1/chat/completions') answerOpenAiChat(res, model, text, stream);
-      else if (path === '/v1/responses') answerOpenAiResponses(res, model, text, stream);
-      else if (path === '/v1/messages') answerAnthropic(res, model, text, stream);
+      if (path === '/v1/chat/completions') answerOpenAiChat(res, model, text, stream, scripted?.deltaChars, scripted?.dropAfter);
+      else if (path === '/v1/responses') answerOpenAiResponses(res, model, text, stream, scripted?.deltaChars);
+      else if (path === '/v1/messages') answerAnthropic(res, model, text, stream, scripted?.deltaChars);
       else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
     });
   });
@@ -148,6 +175,7 @@ export async function startModelProvider(options: { record?: boolean } = {}): Pr
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    script: (answer) => (scripted = answer),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

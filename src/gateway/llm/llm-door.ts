@@ -4,8 +4,9 @@
  * configured provider speaking that API). The door only translates: the body becomes a
  * `model` ToolCall whose destination is the provider; the pipeline authorizes it, records the
  * intent and hands back the body redacted for the model (`auth.outbound`, pseudonyms when
- * configured); that is all that leaves. The answer (JSON, or SSE event by event) is redacted
- * by the pipeline, the caller's own pseudonyms restored in it, and recorded as the result row.
+ * configured); that is all that leaves. The answer (JSON, or SSE with its text regrouped by line
+ * across events, `stream-redactor.ts`) is redacted by the pipeline, the caller's own pseudonyms
+ * restored in it, and recorded as the result row.
  * The caller's token is Custos' (Bearer, or `x-api-key` as the Anthropic SDK sends it); the
  * provider's key is added by the outbound side, never taken from the caller.
  */
@@ -29,6 +30,8 @@ import { readCallBody } from '../shared/call-body.js';
 import { parseTraceparent, sendJson } from '../shared/io.js';
 import type { DeriveAgent, Logger } from '../types.js';
 import { formatSse, parseSse } from './sse.js';
+import { createStreamRedactor } from './stream-redactor.js';
+import type { ReleasedPart, StreamShape } from './stream-redactor.js';
 
 export interface LlmDoorDeps {
   readonly auth: Authenticator;
@@ -47,10 +50,10 @@ export interface LlmDoorDeps {
 export const LLM_PREFIX = '/llm/';
 
 /** The endpoints, by path below the provider: the API they belong to and the row's tool name. */
-const ENDPOINTS: Readonly<Record<string, { readonly api: ModelApi; readonly name: string }>> = {
-  '/v1/chat/completions': { api: 'openai', name: 'chat.completions' },
-  '/v1/responses': { api: 'openai', name: 'responses' },
-  '/v1/messages': { api: 'anthropic', name: 'messages' },
+const ENDPOINTS: Readonly<Record<string, { readonly api: ModelApi; readonly name: string; readonly stream: StreamShape }>> = {
+  '/v1/chat/completions': { api: 'openai', name: 'chat.completions', stream: 'openai-chat' },
+  '/v1/responses': { api: 'openai', name: 'responses', stream: 'openai-responses' },
+  '/v1/messages': { api: 'anthropic', name: 'messages', stream: 'anthropic' },
 };
 
 /** Provider headers a client sends that the provider needs; nothing else of the caller's request is passed on. */
@@ -125,7 +128,7 @@ export function createLlmDoor(deps: LlmDoorDeps) {
       await deps.pipeline.complete(auth, { error: failure.code });
       throw failure;
     }
-    if (answer.status === 200 && answer.contentType.startsWith('text/event-stream')) await relayStream(res, auth, answer, principal);
+    if (answer.status === 200 && answer.contentType.startsWith('text/event-stream')) await relayStream(res, auth, answer, principal, endpoint.stream);
     else await relayJson(res, auth, answer, principal);
   }
 
@@ -150,10 +153,22 @@ export function createLlmDoor(deps: LlmDoorDeps) {
     sendJson(res, answer.status, restore(completion.output.value, principal), { 'x-custos-request-id': auth.call.requestId });
   }
 
-  /** A streamed answer: each event redacted before it goes on; the result row (every event, redacted) written before the stream ends. */
-  async function relayStream(res: ServerResponse, auth: Authorization, answer: ModelResponse, principal: Principal): Promise<void> {
+  /**
+   * A streamed answer: its text regrouped by line across events (`stream-redactor.ts`) so each
+   * value is redacted whole, each event redacted before it goes on; the result row (the events
+   * as released, redacted) written before the stream ends.
+   */
+  async function relayStream(res: ServerResponse, auth: Authorization, answer: ModelResponse, principal: Principal, shape: StreamShape): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-custos-request-id': auth.call.requestId });
+    const redactor = createStreamRedactor(shape, { redact: (data) => deps.pipeline.redactPart(auth, data).value });
     const events: unknown[] = [];
+    const write = (parts: readonly ReleasedPart[]): void => {
+      for (const { raw, redacted } of parts) {
+        events.push(raw);
+        const shown = restore(redacted.data, principal);
+        res.write(formatSse({ ...(redacted.event ? { event: redacted.event } : {}), data: typeof shown === 'string' ? shown : JSON.stringify(shown) }));
+      }
+    };
     let error: string | undefined;
     try {
       for await (const event of parseSse(answer.body)) {
@@ -163,15 +178,15 @@ export function createLlmDoor(deps: LlmDoorDeps) {
         } catch {
           data = event.data; // `[DONE]` and other plain data
         }
-        events.push(event.event ? { event: event.event, data } : { data });
-        const part = deps.pipeline.redactPart(auth, data).value;
-        const shown = restore(part, principal);
-        res.write(formatSse({ ...(event.event ? { event: event.event } : {}), data: typeof shown === 'string' ? shown : JSON.stringify(shown) }));
+        write(redactor.push(event.event ? { event: event.event, data } : { data }));
       }
+      write(redactor.end());
     } catch (err) {
       error = toCustosError(err, 'ERR_GATEWAY_PROVIDER_FAILED').code;
+      events.push(...redactor.held()); // text held back when the stream failed: recorded (redacted by `complete`), never sent
     }
     try {
+      // The trail's copy: the events as released (text regrouped by line), redacted by `complete` exactly as they were for the agent.
       await deps.pipeline.complete(auth, { output: { stream: events }, ...(error ? { error } : {}) });
     } catch (err) {
       deps.logger.error({ code: toCustosError(err).code, request_id: auth.call.requestId }, 'model stream result row not written');
