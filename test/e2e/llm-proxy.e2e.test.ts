@@ -176,6 +176,29 @@ describe('model-provider proxy (official SDK clients)', () => {
     }
   });
 
+  it('token log-probabilities, which hold the answer one token per string, are withheld, whole and streamed, for the client and the trail', async () => {
+    provider.script({ text: `Patient SSN ${SSN} on file`, deltaChars: 3 });
+    try {
+      const messages = [{ role: 'user' as const, content: 'what is on file?' }];
+      const whole = await openai(alice).chat.completions.create({ model: 'gpt-test', messages, logprobs: true, top_logprobs: 1 });
+      expect(whole.choices[0]!.message.content).toBe('Patient SSN [redacted:ssn] on file');
+      expect(whole.choices[0]!.logprobs).toBeNull();
+      const chunks = [];
+      for await (const chunk of await openai(alice).chat.completions.create({ model: 'gpt-test', messages, logprobs: true, top_logprobs: 1, stream: true }))
+        chunks.push(chunk);
+      expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Patient SSN [redacted:ssn] on file');
+      expect(chunks.every((c) => (c.choices[0]?.logprobs ?? null) === null)).toBe(true);
+      // The provider did send them, one token per 3 characters: so without the withholding the SSN's digits would come back in pieces.
+      const rows = (await h.auditRecords()).filter((r) => r.kind === 'model' && r.event === 'result').slice(-2);
+      expect(rows).toHaveLength(2);
+      const pieces = ['"123"', '"-45"', '"-67"']; // the SSN's tokens as JSON strings
+      for (const row of rows) for (const piece of pieces) expect(JSON.stringify(row)).not.toContain(piece);
+      for (const piece of pieces) expect(JSON.stringify([whole, chunks])).not.toContain(piece);
+    } finally {
+      provider.script(undefined);
+    }
+  });
+
   it('a provider failing mid-stream: what was held back never reaches the client, the result row records it redacted with the error', async () => {
     // Dropped after 15 deltas of 3 characters (of 20): the second line, with the whole SSN, is still held back.
     provider.script({ text: `First line.\nPatient SSN ${SSN} and more text after it`, deltaChars: 3, dropAfter: 15 });

@@ -58,14 +58,42 @@ function deltasOf(text: string, deltaChars: number | undefined): string[] {
   return Array.from({ length: Math.ceil(text.length / deltaChars) }, (_, i) => text.slice(i * deltaChars, (i + 1) * deltaChars));
 }
 
-function answerOpenAiChat(res: http.ServerResponse, model: string, text: string, stream: boolean, deltaChars?: number, dropAfter?: number): void {
+/** Chat Completions' `logprobs` of some text, when the request asks for them: one entry per token (here, per delta). */
+function chatLogprobs(tokens: readonly string[]): object {
+  return {
+    content: tokens.map((token) => ({
+      token,
+      logprob: -0.01,
+      bytes: [...Buffer.from(token)],
+      top_logprobs: [{ token, logprob: -0.01, bytes: [...Buffer.from(token)] }],
+    })),
+    refusal: null,
+  };
+}
+
+function answerOpenAiChat(
+  res: http.ServerResponse,
+  model: string,
+  text: string,
+  stream: boolean,
+  deltaChars?: number,
+  dropAfter?: number,
+  logprobs = false,
+): void {
   const base = { id: 'chatcmpl-1', created: 0, model };
   if (!stream) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({
         ...base,
         object: 'chat.completion',
-        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text, refusal: null },
+            finish_reason: 'stop',
+            logprobs: logprobs ? chatLogprobs(deltasOf(text, deltaChars)) : null,
+          },
+        ],
         usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
       }),
     );
@@ -81,7 +109,14 @@ function answerOpenAiChat(res: http.ServerResponse, model: string, text: string,
     sse(res, {
       ...base,
       object: 'chat.completion.chunk',
-      choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: w }, finish_reason: null }],
+      choices: [
+        {
+          index: 0,
+          delta: i === 0 ? { role: 'assistant', content: w } : { content: w },
+          finish_reason: null,
+          ...(logprobs ? { logprobs: chatLogprobs([w]) } : {}),
+        },
+      ],
     });
   }
   sse(res, { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
@@ -164,7 +199,7 @@ export async function startModelProvider(options: { record?: boolean } = {}): Pr
       const text = scripted?.text ?? `Echo: ${lastUserText(path, body)}`;
       const model = String(body.model ?? 'test-model');
       const stream = body.stream === true;
-      if (path === '/v1/chat/completions') answerOpenAiChat(res, model, text, stream, scripted?.deltaChars, scripted?.dropAfter);
+      if (path === '/v1/chat/completions') answerOpenAiChat(res, model, text, stream, scripted?.deltaChars, scripted?.dropAfter, body.logprobs === true);
       else if (path === '/v1/responses') answerOpenAiResponses(res, model, text, stream, scripted?.deltaChars);
       else if (path === '/v1/messages') answerAnthropic(res, model, text, stream, scripted?.deltaChars);
       else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');

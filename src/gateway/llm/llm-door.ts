@@ -144,7 +144,7 @@ export function createLlmDoor(deps: LlmDoorDeps) {
     }
     let output: unknown;
     try {
-      output = JSON.parse(raw) as unknown;
+      output = withoutLogprobs(JSON.parse(raw) as unknown);
     } catch {
       output = raw;
     }
@@ -174,7 +174,7 @@ export function createLlmDoor(deps: LlmDoorDeps) {
       for await (const event of parseSse(answer.body)) {
         let data: unknown;
         try {
-          data = JSON.parse(event.data) as unknown;
+          data = withoutLogprobs(JSON.parse(event.data) as unknown);
         } catch {
           data = event.data; // `[DONE]` and other plain data
         }
@@ -197,6 +197,30 @@ export function createLlmDoor(deps: LlmDoorDeps) {
   }
 
   return { handle };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const recordsOf = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.filter(isRecord) : []);
+
+/**
+ * Token log-probabilities, when a client asks for them (`logprobs`, `top_logprobs`), repeat the
+ * answer one token per string: no detector sees a value the model wrote in several tokens, so
+ * they are withheld (`null`, or `[]` where the API has a list) in a whole answer and in every
+ * streamed event, before redaction, the trail and the agent. Only the places the two OpenAI APIs
+ * put them are touched (Anthropic has none), never a tool call's input.
+ */
+export function withoutLogprobs(value: unknown): unknown {
+  if (!isRecord(value)) return value;
+  const clearParts = (content: unknown): void => {
+    for (const part of recordsOf(content)) if ('logprobs' in part) part.logprobs = [];
+  };
+  for (const choice of recordsOf(value.choices)) if ('logprobs' in choice) choice.logprobs = null; // Chat Completions, whole or a chunk
+  for (const item of recordsOf(value.output)) clearParts(item.content); // a Responses answer
+  if (isRecord(value.response)) for (const item of recordsOf(value.response.output)) clearParts(item.content); // response.* events
+  if (isRecord(value.item)) clearParts(value.item.content); // response.output_item.*
+  if (isRecord(value.part) && 'logprobs' in value.part) value.part.logprobs = []; // response.content_part.*
+  if ('logprobs' in value) value.logprobs = Array.isArray(value.logprobs) ? [] : null; // response.output_text.delta / .done
+  return value;
 }
 
 /** A provider's whole answer as text, within the byte limit (past it: refused, never passed unread). */
