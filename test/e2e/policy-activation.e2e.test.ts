@@ -51,7 +51,9 @@ describe('live policy activation', () => {
     const { rm } = await import('node:fs/promises');
     await rm(path.join(dir, '.approvals'), { recursive: true });
     const v2 = await approveBundle(dir, alice);
-    const [refusal] = await until(h, (rows) => (admin('policy_refused')(rows).length ? admin('policy_refused')(rows) : undefined));
+    // The poller may catch the bundle between the approvals' removal and alice's signature (then refused as
+    // `author_not_signed` first): the refusal this step is about is the one with alice's signature alone.
+    const refusal = await until(h, (rows) => admin('policy_refused')(rows).find((r) => r.detail?.reason === 'approvals_insufficient'));
     expect(refusal).toMatchObject({ policy: { decision: 'deny' }, detail: { candidate_hash: v2, reason: 'approvals_insufficient', in_force: v1 } });
     // The alert row is appended right after the refusal row: wait for it too.
     expect(await until(h, (rows) => rows.find((r) => r.event === 'alert' && r.alert?.type === 'policy_refused'))).toBeDefined();
