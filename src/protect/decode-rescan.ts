@@ -4,6 +4,7 @@
  * decoded text holds something is replaced: base64 by the marker of what it held, percent-
  * encoding by its redacted decoded text. Binary base64 (images, archives) is left alone.
  */
+import { isUtf8 } from 'node:buffer';
 import type { TextRedaction } from './redact-text.js';
 import { marker } from './redact-text.js';
 
@@ -11,19 +12,17 @@ export type RedactString = (text: string) => TextRedaction;
 
 const BASE64_RUN = /(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{24,65536}={0,2}(?![A-Za-z0-9+/=_-])/g;
 const PERCENT_RUN = /(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]{0,256}%[0-9A-Fa-f]{2}){2,4096}[A-Za-z0-9._~!$&'()*+,;=:@/?-]{0,256}/g;
-const decoder = new TextDecoder('utf-8', { fatal: true });
+/** Used only on bytes isUtf8 accepted, so it never substitutes; a leading BOM is dropped as with `fatal`. */
+const decoder = new TextDecoder('utf-8');
 
 /** Decoded base64 as text, when it is readable UTF-8 (no control characters but blanks); else undefined. */
 export function decodeBase64Text(run: string): string | undefined {
   if (!/[0-9]/.test(run) && !/[+/]/.test(run) && run.length < 40) return undefined; // a long word, not an encoding
   const bytes = Buffer.from(run.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
   if (bytes.length < 12) return undefined;
-  let text: string;
-  try {
-    text = decoder.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  // Checked, not caught: most runs are ids and hashes whose bytes are not UTF-8, and a thrown error costs far more than the check.
+  if (!isUtf8(bytes)) return undefined;
+  const text = decoder.decode(bytes);
   return /[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(text) ? undefined : text;
 }
 

@@ -36,10 +36,22 @@ const normalise = (key: string): string =>
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_|_$/g, '');
 
-/** The data type a field name says its value holds, if any. */
-export function fieldHint(key: string): string | undefined {
+function hintOf(key: string): string | undefined {
   const k = normalise(key);
   for (const [re, type] of HINTS) if (re.test(k)) return type;
   const strength = secretKeyStrength(key);
   return strength === 'strong' || strength === 'medium' ? 'secret' : undefined;
+}
+
+/** Field names repeat call after call (`type`, `text`, `path`): each one's hint, worked out once. Bounded: emptied when full. */
+const known = new Map<string, string | undefined>();
+const KNOWN_MAX = 4096;
+
+/** The data type a field name says its value holds, if any. */
+export function fieldHint(key: string): string | undefined {
+  if (known.has(key)) return known.get(key);
+  const hint = hintOf(key);
+  if (known.size >= KNOWN_MAX) known.clear();
+  known.set(key, hint);
+  return hint;
 }

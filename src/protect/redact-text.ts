@@ -115,18 +115,21 @@ function compile(spec: DetectorSpec, keywordIndex: Map<string, KeywordEntry>): C
   return { spec, secretFileOnly: spec.scope === 'secret_file', re, mode, keywordIds };
 }
 
+const EMPTY_SPANS = new Int32Array(0);
+
 /**
  * The spans found in one text, as (start, end, detector) triples in one growable Int32Array: no
  * object per match. The detector's index is its priority (registry order) and names its type and rule.
  */
 class SpanList {
-  data = new Int32Array(96);
+  /** Allocated at the first push: most strings (keys' values, ids, clean text) have no candidate at all. */
+  data = EMPTY_SPANS;
   length = 0;
 
   push(start: number, end: number, detector: number): void {
     const at = this.length * 3;
     if (at + 3 > this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
+      const grown = new Int32Array(Math.max(96, this.data.length * 2));
       grown.set(this.data);
       this.data = grown;
     }
