@@ -3,6 +3,7 @@
  * category 6 Application Activity), as docs/audit-schema.md tables it. Pure: no I/O.
  */
 import { isIP } from 'node:net';
+import { EGRESS_MARKERS } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 
 export const OCSF_VERSION = '1.3.0';
@@ -55,8 +56,7 @@ function srcEndpointOf(record: AuditRecord): Json {
   });
 }
 
-/** The `egress.destination` markers of a value that named no destination Custos could check (docs/audit-schema.md). */
-const NOT_A_DESTINATION = new Set(['unparseable', 'too_many_destinations']);
+const NOT_A_DESTINATION: ReadonlySet<string> = new Set(Object.values(EGRESS_MARKERS));
 
 /**
  * Where the call sent data: `egress.destination` (`scheme://host:port`, or `host:port` for a

@@ -37,6 +37,11 @@ export function canonicalText(value: unknown): string | undefined {
   }
 }
 
+/** A plain object (not null, not an array): what a JSON object parses to. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** `openValue` and `advance` as one recursive function: the same scalars, members, order and errors. */
 function textOf(input: unknown, open: Set<object>, depth: number): string {
   let value = input;

@@ -34,6 +34,12 @@ export interface EgressRules {
 /** Why the guard refused a destination; each is a deny reason. */
 export type EgressRefusal = typeof DENY_REASONS.EGRESS_NOT_ALLOWED | typeof DENY_REASONS.EGRESS_PRIVATE_ADDRESS | typeof DENY_REASONS.EGRESS_UNRESOLVABLE;
 
+/**
+ * What `egress.destination` holds when a value named no destination Custos could check: a marker,
+ * never the value (it may carry a secret). The guard records them; readers (the OCSF export) skip them.
+ */
+export const EGRESS_MARKERS = { UNPARSEABLE: 'unparseable', TOO_MANY: 'too_many_destinations' } as const;
+
 export interface EgressVerdict {
   /** Each destination as `scheme://host:port` (never a path or query: they can carry secrets). */
   readonly destinations: readonly string[];

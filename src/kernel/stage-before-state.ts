@@ -7,6 +7,7 @@
  * error, a mapped argument the write lacks, a before-state that cannot be redacted, or no
  * reader wired: the write is not forwarded, and a deny row `before_state_unavailable` says why.
  */
+import { isRecord } from './canonical.js';
 import { digestJson } from './digest.js';
 import { toCustosError } from './errors.js';
 import type { ActivePolicy, Protector } from './ports.js';
@@ -26,8 +27,6 @@ export type BeforeStateReader = (source: BeforeStateSource, call: ToolCall, trac
 export type BeforeState =
   | { readonly ok: true; readonly detail: Readonly<Record<string, unknown>> }
   | { readonly ok: false; readonly detail: { readonly before_state: { readonly tool: string; readonly error: string } } };
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The read the bundle asks for before this call, if any. A mapped argument the call lacks is kept as undefined (the read is refused). */
 export function beforeSourceOf(policy: ActivePolicy | undefined, call: ToolCall, dataClasses: readonly string[]): BeforeStateSource | undefined {

@@ -10,6 +10,7 @@
  * PostgreSQL one: migration 6).
  */
 import { createHash } from 'node:crypto';
+import { isRecord } from '../kernel/index.js';
 import type { AuditRecord, AuditStore } from '../kernel/index.js';
 import type { AlertRules, RulesState } from './rules.js';
 import type { AgentSeen, ServerSeen, TrailState } from './trail-state.js';
@@ -96,7 +97,6 @@ function signedBytes(h: Record<string, unknown>): Buffer {
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isEntries = (v: unknown): v is Entries<unknown> => Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string');
 
 /** The snapshot in `text`, or the reason it cannot be used (it never throws). With `seal`, only a snapshot it signed. */
@@ -106,7 +106,7 @@ export function decodeSnapshot(text: string, rulesKey: string, seal?: SnapshotSe
   let body: unknown;
   try {
     header = JSON.parse(text.slice(0, newline));
-    if (!isObject(header) || header.schema !== MONITOR_SNAPSHOT_SCHEMA) return `the snapshot is not ${MONITOR_SNAPSHOT_SCHEMA}`;
+    if (!isRecord(header) || header.schema !== MONITOR_SNAPSHOT_SCHEMA) return `the snapshot is not ${MONITOR_SNAPSHOT_SCHEMA}`;
     if (header.sha256 !== sha256(text.slice(newline + 1))) return "the snapshot's body does not match its digest";
     body = JSON.parse(text.slice(newline + 1));
   } catch {
@@ -138,15 +138,15 @@ export function decodeSnapshot(text: string, rulesKey: string, seal?: SnapshotSe
 
 /** The shapes `apply` and the rules' `restore` iterate (so neither throws half-way). */
 function isWellFormed(b: unknown): b is SnapshotBody {
-  if (!isObject(b) || !isObject(b.rules)) return false;
+  if (!isRecord(b) || !isRecord(b.rules)) return false;
   const { kills, approved, alerts, servers, agents, rules } = b;
   const { series, lastRaised, usedTools, usedByUser } = rules;
   if (![alerts, servers, usedTools, usedByUser].every(Array.isArray) || ![kills, approved, agents, series, lastRaised].every(isEntries)) return false;
   const list = (v: unknown): boolean => Array.isArray(v);
   return (
-    (servers as unknown[]).every((s) => isObject(s) && typeof s.name === 'string' && isEntries(s.toolCalls)) &&
-    (agents as Entries<unknown>).every(([, a]) => isObject(a) && list(a.tiers) && list(a.users)) &&
-    (series as Entries<unknown>).every(([, s]) => isObject(s) && list(s.history))
+    (servers as unknown[]).every((s) => isRecord(s) && typeof s.name === 'string' && isEntries(s.toolCalls)) &&
+    (agents as Entries<unknown>).every(([, a]) => isRecord(a) && list(a.tiers) && list(a.users)) &&
+    (series as Entries<unknown>).every(([, s]) => isRecord(s) && list(s.history))
   );
 }
 

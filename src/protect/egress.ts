@@ -17,7 +17,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { DENY_REASONS, EGRESS_CLASS } from '../kernel/index.js';
+import { DENY_REASONS, EGRESS_CLASS, EGRESS_MARKERS } from '../kernel/index.js';
 import type { EgressGuard, EgressRefusal, EgressRequest, EgressRule, EgressVerdict } from '../kernel/index.js';
 
 /** Resolves a host name to every address it has. */
@@ -80,7 +80,7 @@ interface Destination {
 
 /** A value that names no destination Custos can check; its label never quotes the value (it may carry a secret). */
 class Unparseable extends Error {
-  constructor(readonly label = 'unparseable') {
+  constructor(readonly label: string = EGRESS_MARKERS.UNPARSEABLE) {
     super('unparseable destination');
   }
 }
@@ -112,7 +112,7 @@ function findDestinations(request: EgressRequest): Destination[] {
   const found = new Map<string, Destination>();
   const add = (d: Destination): void => {
     if (!found.has(d.label)) found.set(d.label, d);
-    if (found.size > MAX_DESTINATIONS) throw new Unparseable('too_many_destinations');
+    if (found.size > MAX_DESTINATIONS) throw new Unparseable(EGRESS_MARKERS.TOO_MANY);
   };
   const stack: Array<{ value: unknown; mark?: 'url' | 'host' }> = [{ value: request.call.arguments }];
   while (stack.length > 0) {

@@ -12,7 +12,7 @@
  */
 import { runtimeHeadersOf } from '../shared/agent-runtime.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CustosError, toCustosError } from '../../kernel/index.js';
+import { CustosError, isRecord, toCustosError } from '../../kernel/index.js';
 import type {
   Authorization,
   IdSource,
@@ -199,7 +199,6 @@ export function createLlmDoor(deps: LlmDoorDeps) {
   return { handle };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const recordsOf = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.filter(isRecord) : []);
 
 /**

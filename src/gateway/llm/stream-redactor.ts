@@ -12,7 +12,7 @@
  *
  * Pure: no I/O; the door gives it `redact` and writes what it returns.
  */
-import { CustosError } from '../../kernel/index.js';
+import { CustosError, isRecord } from '../../kernel/index.js';
 
 /** The three streaming formats, by endpoint. */
 export type StreamShape = 'openai-chat' | 'openai-responses' | 'anthropic';
@@ -78,7 +78,6 @@ interface Held {
   template: StreamPart & { data: Json };
 }
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const indexOf = (v: unknown, position: number): number => (typeof v === 'number' && Number.isInteger(v) ? v : position);
 
 /** OpenAI Chat Completions: `choices[i].delta.content`, `.refusal` and `.tool_calls[j].function.arguments`; a choice ends with `finish_reason`. */
@@ -86,7 +85,7 @@ const OPENAI_CHAT: ShapeRules = {
   slots(data) {
     if (!Array.isArray(data.choices)) return [];
     return data.choices.flatMap((choice: unknown, position) => {
-      if (!isObject(choice) || !isObject(choice.delta)) return [];
+      if (!isRecord(choice) || !isRecord(choice.delta)) return [];
       const i = indexOf(choice.index, position);
       const { delta } = choice;
       const slots: Slot[] = [];
@@ -94,7 +93,7 @@ const OPENAI_CHAT: ShapeRules = {
       if ('refusal' in delta) slots.push({ key: `${i}/r`, value: delta.refusal });
       if (Array.isArray(delta.tool_calls))
         delta.tool_calls.forEach((call: unknown, p) => {
-          if (isObject(call) && isObject(call.function) && 'arguments' in call.function)
+          if (isRecord(call) && isRecord(call.function) && 'arguments' in call.function)
             slots.push({ key: `${i}/t${indexOf(call.index, p)}`, value: call.function.arguments });
         });
       return slots;
@@ -103,19 +102,19 @@ const OPENAI_CHAT: ShapeRules = {
   put(data, key, text) {
     const [i, field] = key.split('/') as [string, string | undefined];
     const choices = Array.isArray(data.choices) ? data.choices : [];
-    const at = choices.findIndex((c: unknown, p) => isObject(c) && `${indexOf(c.index, p)}` === i);
+    const at = choices.findIndex((c: unknown, p) => isRecord(c) && `${indexOf(c.index, p)}` === i);
     if (at < 0) return data;
     const choice = choices[at] as Json;
-    const delta = isObject(choice.delta) ? choice.delta : {};
+    const delta = isRecord(choice.delta) ? choice.delta : {};
     let next: Json;
     if (field === undefined) next = { ...delta, content: text };
     else if (field === 'r') next = { ...delta, refusal: text };
     else {
       const j = field.slice(1);
       const calls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
-      const found = calls.findIndex((c, p) => isObject(c) && `${indexOf(c.index, p)}` === j);
+      const found = calls.findIndex((c, p) => isRecord(c) && `${indexOf(c.index, p)}` === j);
       const call: Json = found >= 0 ? (calls[found] as Json) : { index: Number(j) };
-      const updated = { ...call, function: { ...(isObject(call.function) ? call.function : {}), arguments: text } };
+      const updated = { ...call, function: { ...(isRecord(call.function) ? call.function : {}), arguments: text } };
       next = { ...delta, tool_calls: found >= 0 ? calls.map((c, p) => (p === found ? updated : c)) : [...calls, updated] };
     }
     return { ...data, choices: choices.map((c, p) => (p === at ? { ...choice, delta: next } : c)) };
@@ -126,7 +125,7 @@ const OPENAI_CHAT: ShapeRules = {
   },
   ends(data) {
     if (!Array.isArray(data.choices)) return undefined;
-    const ended = data.choices.flatMap((c: unknown, p) => (isObject(c) && c.finish_reason != null ? [`${indexOf(c.index, p)}`] : []));
+    const ended = data.choices.flatMap((c: unknown, p) => (isRecord(c) && c.finish_reason != null ? [`${indexOf(c.index, p)}`] : []));
     return ended.length === 0 ? undefined : (key) => ended.includes(key.split('/')[0]!);
   },
   carries: true,
@@ -136,12 +135,12 @@ const OPENAI_CHAT: ShapeRules = {
 const ANTHROPIC_FIELDS: Readonly<Record<string, string>> = { text_delta: 'text', input_json_delta: 'partial_json', thinking_delta: 'thinking' };
 const ANTHROPIC: ShapeRules = {
   slots(data) {
-    if (data.type !== 'content_block_delta' || !isObject(data.delta)) return [];
+    if (data.type !== 'content_block_delta' || !isRecord(data.delta)) return [];
     const field = ANTHROPIC_FIELDS[String(data.delta.type)];
     return field ? [{ key: String(data.index), value: data.delta[field] }] : [];
   },
   put(data, _key, text) {
-    const delta = isObject(data.delta) ? data.delta : {};
+    const delta = isRecord(data.delta) ? data.delta : {};
     return { ...data, delta: { ...delta, [ANTHROPIC_FIELDS[String(delta.type)] ?? 'text']: text } };
   },
   isolate: (template) => template,
@@ -232,7 +231,7 @@ export function createStreamRedactor(shape: StreamShape, options: StreamRedactor
 
   function push(part: StreamPart): ReleasedPart[] {
     const { data } = part;
-    if (!isObject(data)) return shape === 'openai-chat' && data === '[DONE]' ? [...end(), emit(part)] : [emit(part)];
+    if (!isRecord(data)) return shape === 'openai-chat' && data === '[DONE]' ? [...end(), emit(part)] : [emit(part)];
     const ends = rules.ends(data);
     const ending = (key: string): boolean => ends !== undefined && rules.carries && ends(key);
     let out = data;

@@ -28,6 +28,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolRequest, JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isRecord } from '../../kernel/index.js';
 import { headerValue } from '../shared/io.js';
 import { refuseMalformedRequest } from './request-shapes.js';
 import type { ToolCallHandler } from './session-kit.js';
@@ -190,13 +191,11 @@ function toErrorResponse(id: RequestId, error: unknown): JSONRPCMessage {
   };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** True when the Server would take this plain `tools/call` as it is (so the direct path may run it): a string name, object arguments and `_meta` or none, not a task. */
 export function directShape(request: JSONRPCRequest): boolean {
   const params = request.params;
-  if (!isObject(params) || typeof params.name !== 'string' || params.task !== undefined) return false;
-  return (params.arguments === undefined || isObject(params.arguments)) && (params._meta === undefined || isObject(params._meta));
+  if (!isRecord(params) || typeof params.name !== 'string' || params.task !== undefined) return false;
+  return (params.arguments === undefined || isRecord(params.arguments)) && (params._meta === undefined || isRecord(params._meta));
 }
 
 /** Runs a plain request (directly with `callTool` when it has the direct shape, else through the session's Server) and writes its answer as one JSON body. */

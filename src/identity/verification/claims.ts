@@ -1,14 +1,10 @@
 /** Turns a verified claims set into a kernel Principal using an issuer's claim mapping. */
-import { CustosError } from '../../kernel/index.js';
+import { CustosError, isRecord } from '../../kernel/index.js';
 import type { Principal } from '../../kernel/index.js';
 import type { ClaimMapping } from './types.js';
 import { findMachineMarker } from './machine-token.js';
 
 type Claims = Readonly<Record<string, unknown>>;
-
-function isRecord(value: unknown): value is Claims {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Reads a claim by dotted path. A key that itself contains dots (Auth0's
