@@ -15,9 +15,11 @@ import type { AuditStoreAdmin, ChainHead, Checkpoint, ExportReport, ExportVerify
 import { CustosError } from '../kernel/index.js';
 import { carries, formatRecord, readSinkStatus } from '../export/index.js';
 import type { ExportFormat } from '../export/index.js';
+import type { ResolvedConfig } from '../config/index.js';
 import type { CommandContext } from './context.js';
 import { openStore } from './store-uri.js';
 import type { StoreOptions } from './store-uri.js';
+import { verifyChainAndCheckpoints } from './verify-once.js';
 
 export interface VerifyAuditOptions extends StoreOptions {
   readonly expectHead?: ChainHead;
@@ -29,12 +31,14 @@ export interface VerifyAuditOptions extends StoreOptions {
 
 /**
  * The hash chain of the store (or --export); with checkpoint public keys (--pubkey, and the
- * public half of --config's `audit.checkpoints.signingKey`), the signed checkpoints too.
+ * public half of --config's `audit.checkpoints.signingKey`), the signed checkpoints too. The
+ * config file is loaded once, and the store read once.
  */
 export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions): Promise<void> {
-  const keys = await verifyKeysOf(opts);
-  if (opts.export !== undefined || opts.anchor?.length || keys.size > 0) return verifyWithKeys(ctx, opts, keys);
-  const report = await verifyStoreChain(opts);
+  const config = opts.config === undefined ? undefined : (await import('../config/index.js')).loadConfig(opts.config);
+  const keys = await verifyKeysOf(opts, config);
+  if (opts.export !== undefined || opts.anchor?.length || keys.size > 0) return verifyWithKeys(ctx, opts, keys, config);
+  const report = await verifyStoreChain(opts, config);
   if (report.ok) {
     ctx.out(`audit trail intact: ${report.count} records${report.head ? `, head seq ${report.head.seq} hash ${report.head.hash}` : ''}${reached(opts)}`);
   } else {
@@ -42,8 +46,8 @@ export async function verifyAudit(ctx: CommandContext, opts: VerifyAuditOptions)
   }
 }
 
-async function verifyStoreChain(opts: VerifyAuditOptions): Promise<VerifyReport> {
-  const store = await openStore(opts, { readonly: true });
+async function verifyStoreChain(opts: VerifyAuditOptions, config: ResolvedConfig | undefined): Promise<VerifyReport> {
+  const store = await openStore(opts, { readonly: true }, config);
   try {
     return await verifyChain(store.readRaw(), opts.expectHead ? { expectHead: opts.expectHead } : {});
   } finally {
@@ -59,13 +63,10 @@ function reportBrokenChain(ctx: CommandContext, report: VerifyReport): void {
 }
 
 /** Checkpoint public keys by id: each --pubkey file, and the public half of --config's signing key. */
-async function verifyKeysOf(opts: VerifyAuditOptions): Promise<Map<string, KeyObject>> {
+async function verifyKeysOf(opts: VerifyAuditOptions, config: ResolvedConfig | undefined): Promise<Map<string, KeyObject>> {
   const keys = loadVerifyKeys((opts.pubkey ?? []).map((f) => readText(f, 'the public key file')));
-  if (opts.config === undefined) return keys;
-  const { loadConfig } = await import('../config/index.js');
-  const config = loadConfig(opts.config);
-  const { signingKey } = config.audit.checkpoints;
-  if (signingKey === undefined) return keys;
+  const signingKey = config?.audit.checkpoints.signingKey;
+  if (config === undefined || signingKey === undefined) return keys;
   const { createKeyRegistry } = await import('../keys/index.js');
   const registry = createKeyRegistry(config.keys);
   try {
@@ -143,7 +144,12 @@ async function* storeLines(store: AuditStoreAdmin): AsyncGenerator<string> {
  * checkpoints in it, a checkpoint held elsewhere (--checkpoint) and every checkpoint of
  * the external anchors (--anchor), which catch a trail cut short or re-chained whole.
  */
-async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions, keys: ReadonlyMap<string, KeyObject>): Promise<void> {
+async function verifyWithKeys(
+  ctx: CommandContext,
+  opts: VerifyAuditOptions,
+  keys: ReadonlyMap<string, KeyObject>,
+  config: ResolvedConfig | undefined,
+): Promise<void> {
   if (keys.size === 0)
     throw new CustosError(
       'ERR_CONFIG_INVALID',
@@ -151,27 +157,29 @@ async function verifyWithKeys(ctx: CommandContext, opts: VerifyAuditOptions, key
     );
   const checkpoint = opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
   const anchored: Checkpoint[] = [];
-  for (const spec of opts.anchor ?? []) anchored.push(...(await readAnchorCheckpoints(spec, opts.config)));
+  for (const spec of opts.anchor ?? []) anchored.push(...(await readAnchorCheckpoints(spec, config)));
   const options = { keys, anchored, ...(checkpoint ? { checkpoint } : {}) };
   if (opts.export !== undefined) {
     printExportReport(ctx, await verifyExportFileOrFail(opts.export, options), anchored.length, 'export intact (offline)');
     return;
   }
-  if (opts.expectHead) {
-    // The head written down earlier: the chain pass checks it, then the signed pass below.
-    const chain = await verifyStoreChain(opts);
-    if (!chain.ok) return reportBrokenChain(ctx, chain);
-  }
-  const store = await openStore(opts, { readonly: true });
+  const store = await openStore(opts, { readonly: true }, config);
   try {
-    printExportReport(ctx, await verifyExport(storeLines(store), options), anchored.length, 'audit trail intact', reached(opts));
+    if (opts.expectHead) {
+      // The head written down earlier: the chain pass checks it (its break reported first), the signed pass the rest.
+      const verified = await verifyChainAndCheckpoints(store.readRaw(), opts.expectHead, options);
+      if ('broken' in verified) return reportBrokenChain(ctx, verified.broken);
+      printExportReport(ctx, verified.signed, anchored.length, 'audit trail intact', reached(opts));
+    } else {
+      printExportReport(ctx, await verifyExport(storeLines(store), options), anchored.length, 'audit trail intact');
+    }
   } finally {
     await store.close();
   }
 }
 
 /** `dir:PATH`, or the name of a `directory` or `s3` sink of the config (--config). */
-async function readAnchorCheckpoints(spec: string, configFile: string | undefined): Promise<Checkpoint[]> {
+async function readAnchorCheckpoints(spec: string, config: ResolvedConfig | undefined): Promise<Checkpoint[]> {
   const { readDirectoryAnchor, readS3Anchor } = await import('../export/index.js');
   let contents;
   if (spec.startsWith('dir:')) {
@@ -181,9 +189,8 @@ async function readAnchorCheckpoints(spec: string, configFile: string | undefine
       throw new CustosError('ERR_CONFIG_INVALID', `the anchor directory ${spec.slice(4)} cannot be read`, { cause: err });
     }
   } else {
-    if (configFile === undefined) throw new CustosError('ERR_CONFIG_INVALID', `--anchor ${spec}: give dir:PATH, or a sink name with --config`);
-    const { loadConfig } = await import('../config/index.js');
-    const sink = loadConfig(configFile).export.sinks.find((s) => s.name === spec);
+    if (config === undefined) throw new CustosError('ERR_CONFIG_INVALID', `--anchor ${spec}: give dir:PATH, or a sink name with --config`);
+    const sink = config.export.sinks.find((s) => s.name === spec);
     if (!sink || (sink.type !== 'directory' && sink.type !== 's3'))
       throw new CustosError('ERR_CONFIG_INVALID', `--anchor ${spec}: no directory or s3 sink of that name in export.sinks`);
     contents = sink.type === 's3' ? await readS3Anchor(sink) : readDirectoryAnchor(sink.path);

@@ -1,4 +1,7 @@
-/** Shared by the CLI's tests: run a command with captured output, and make plain intent rows. */
+/** Shared by the CLI's tests: run a command with captured output, make plain intent rows, write a deployment's config. */
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { AUDIT_SCHEMA } from '../kernel/index.js';
 import type { AuditEntry } from '../kernel/index.js';
@@ -28,4 +31,28 @@ export function intentEntry(i: number, extra: Partial<AuditEntry> = {}): AuditEn
     redactions: { count: 0, types: [] },
     ...extra,
   };
+}
+
+/**
+ * A deployment of its own in `dir`: the quick-start bundle, a trail at `data/audit.sqlite`, checkpoints
+ * signed by the registry key `cp` (`cp.pem`, its public half `cp.pub.pem`); `extra` adds to the `audit` section and
+ * the keys. Returns the config file and the private key.
+ */
+export function writeSignedDeployment(dir: string, extra: { audit?: object; keys?: readonly object[] } = {}): { config: string; privateKeyPem: string } {
+  const config = path.join(dir, 'custos.yaml');
+  cpSync(path.resolve('examples/quickstart/policy'), path.join(dir, 'bundle'), { recursive: true });
+  const ed = generateKeyPairSync('ed25519');
+  const privateKeyPem = ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  writeFileSync(path.join(dir, 'cp.pem'), privateKeyPem);
+  writeFileSync(path.join(dir, 'cp.pub.pem'), ed.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  writeFileSync(
+    config,
+    JSON.stringify({
+      identity: { issuers: [{ issuer: 'https://idp.example.com', audience: 'custos' }] },
+      policy: { bundle: './bundle' },
+      audit: { store: 'sqlite:./data/audit.sqlite', checkpoints: { signingKey: 'key:cp' }, ...extra.audit },
+      keys: [...(extra.keys ?? []), { id: 'cp', use: 'sign', ref: 'file:cp.pem' }],
+    }),
+  );
+  return { config, privateKeyPem };
 }

@@ -1,12 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditStore } from '../audit/index.js';
-import { intentEntry, runCliCaptured } from './cli.test-support.js';
-
-const quickstartBundle = path.resolve('examples/quickstart/policy');
+import { intentEntry, runCliCaptured, writeSignedDeployment } from './cli.test-support.js';
 
 /** A deployment of its own: the quick-start bundle, checkpoints (and so the manifest) signed by the registry key `cp`. */
 describe('custos evidence and evidence verify', () => {
@@ -14,20 +12,7 @@ describe('custos evidence and evidence verify', () => {
   let config: string;
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'custos-evidence-cli-'));
-    config = path.join(dir, 'custos.yaml');
-    cpSync(quickstartBundle, path.join(dir, 'bundle'), { recursive: true });
-    const ed = generateKeyPairSync('ed25519');
-    writeFileSync(path.join(dir, 'cp.pem'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    writeFileSync(path.join(dir, 'cp.pub.pem'), ed.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-    writeFileSync(
-      config,
-      JSON.stringify({
-        identity: { issuers: [{ issuer: 'https://idp.example.com', audience: 'custos' }] },
-        policy: { bundle: './bundle' },
-        audit: { store: 'sqlite:./data/audit.sqlite', checkpoints: { signingKey: 'key:cp' } },
-        keys: [{ id: 'cp', use: 'sign', ref: 'file:cp.pem' }],
-      }),
-    );
+    ({ config } = writeSignedDeployment(dir));
     const store = await createAuditStore(`sqlite:${path.join(dir, 'data/audit.sqlite')}`);
     for (let i = 1; i <= 4; i++)
       await store.append(

@@ -1,11 +1,11 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditStore } from '../audit/index.js';
 import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
-import { intentEntry, runCliCaptured } from './cli.test-support.js';
+import { intentEntry, runCliCaptured, writeSignedDeployment } from './cli.test-support.js';
 
 /** A trail in a config of its own: sealed (key trail-1), checkpoints signed by the registry key `cp`. */
 describe('custos audit purge and hold (sealed trail)', () => {
@@ -14,24 +14,14 @@ describe('custos audit purge and hold (sealed trail)', () => {
   const trailKey = randomBytes(32).toString('base64');
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'custos-purge-cli-'));
-    config = path.join(dir, 'custos.yaml');
-    const ed = generateKeyPairSync('ed25519');
     writeFileSync(path.join(dir, 'trail-1.key'), trailKey);
-    writeFileSync(path.join(dir, 'cp.pem'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    writeFileSync(path.join(dir, 'cp.pub.pem'), ed.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-    writeFileSync(
-      config,
-      JSON.stringify({
-        identity: { issuers: [{ issuer: 'https://idp.example.com', audience: 'custos' }] },
-        policy: { bundle: './bundle' },
-        audit: { store: 'sqlite:./data/audit.sqlite', encryption: { key: 'trail-1' }, checkpoints: { signingKey: 'key:cp' }, search: { indexKey: 'index-1' } },
-        keys: [
-          { id: 'trail-1', use: 'encrypt', ref: 'file:trail-1.key' },
-          { id: 'index-1', use: 'hmac', ref: 'file:trail-1.key' },
-          { id: 'cp', use: 'sign', ref: 'file:cp.pem' },
-        ],
-      }),
-    );
+    ({ config } = writeSignedDeployment(dir, {
+      audit: { encryption: { key: 'trail-1' }, search: { indexKey: 'index-1' } },
+      keys: [
+        { id: 'trail-1', use: 'encrypt', ref: 'file:trail-1.key' },
+        { id: 'index-1', use: 'hmac', ref: 'file:trail-1.key' },
+      ],
+    }));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

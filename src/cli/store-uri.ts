@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createAuditStore } from '../audit/index.js';
 import type { AuditStoreAdmin, AuditStoreOptions } from '../audit/index.js';
+import type { ResolvedConfig } from '../config/index.js';
 
 export interface StoreOptions {
   readonly store?: string;
@@ -27,12 +28,12 @@ export async function resolveStore(opts: StoreOptions): Promise<string> {
  * Opens the trail a command reads or writes. With --config, through the config's key
  * registry (a sealed trail opens only with its keys; --store still picks the location);
  * without one, the store as is (sealed rows then fail to open, naming the missing key).
+ * `loaded` is the --config file already loaded by the command (then it is not read again).
  */
-export async function openStore(opts: StoreOptions, options: Omit<AuditStoreOptions, 'keys'> = {}): Promise<AuditStoreAdmin> {
+export async function openStore(opts: StoreOptions, options: Omit<AuditStoreOptions, 'keys'> = {}, loaded?: ResolvedConfig): Promise<AuditStoreAdmin> {
   if (!opts.config) return createAuditStore(await resolveStore(opts), options);
-  const { loadConfig } = await import('../config/index.js');
   const { createKeyRegistry, recordKeysOf } = await import('../keys/index.js');
-  const config = loadConfig(opts.config);
+  const config = loaded ?? (await import('../config/index.js')).loadConfig(opts.config);
   const keys = createKeyRegistry(config.keys);
   try {
     const store = await createAuditStore(opts.store ? await resolveStore({ store: opts.store }) : config.audit.store, {
