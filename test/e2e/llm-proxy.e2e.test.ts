@@ -146,7 +146,18 @@ describe('model-provider proxy (official SDK clients)', () => {
       for await (const event of responses) if (event.type === 'response.output_text.delta') responsesText += event.delta;
       const anthropicText = await anthropic(alice).messages.stream({ model: 'claude-test', max_tokens: 100, messages }).finalText();
       // The SDK's accumulating helper as well: it follows output items, content parts and sequence numbers.
-      const accumulated = (await openai(alice).responses.stream({ model: 'gpt-test', input: 'what is on file?' }).finalResponse()).output_text;
+      // The last line is held back and written as a delta of its own before `.done`: the numbers a client
+      // would resume after (`starting_after`) stay unique and in order, its delta's included.
+      const runner = openai(alice).responses.stream({ model: 'gpt-test', input: 'what is on file?' });
+      const events: Array<{ type: string; sequence_number: number }> = [];
+      for await (const event of runner) events.push(event);
+      const accumulated = (await runner.finalResponse()).output_text;
+      const numbers = events.map((e) => e.sequence_number);
+      expect(numbers).toEqual(numbers.map((_, i) => i)); // the provider's numbers start at 0
+      expect(events.filter((e) => e.type === 'response.output_text.done')).toHaveLength(1);
+      expect(events.findIndex((e) => e.type === 'response.output_text.done')).toBeGreaterThan(
+        events.findLastIndex((e) => e.type === 'response.output_text.delta'),
+      );
       for (const text of [chatText, responsesText, anthropicText, accumulated]) {
         expect(text).toMatch(/^Found it\.\nPatient SSN \[redacted:ssn\], token \[redacted:[a-z_-]+\] on file\nDone$/);
         expect(text).not.toContain(FAKE.githubPat.slice(4, 16));

@@ -210,6 +210,30 @@ describe('createStreamRedactor', () => {
     expect((anthropic.at(-2)!.raw.data as { delta: { partial_json: string } }).delta.partial_json).toBe(json.join(''));
   });
 
+  it("numbers the Responses events it writes in order, its own deltas included, from the provider's first number", () => {
+    const numbered = (parts: readonly StreamPart[], from: number): StreamPart[] =>
+      parts.map((p, i) => ({ ...p, data: { ...(p.data as object), sequence_number: from + i } }));
+    const sequence = (out: readonly ReleasedPart[], side: 'raw' | 'redacted'): unknown[] =>
+      out.map((p) => (p[side].data as { sequence_number?: unknown }).sequence_number);
+    // Held text is written as a delta of its own before `.done` (and, for a stream cut short, at the body's end).
+    const provider = numbered(streamOf('openai-responses', pieces('line one\nSSN 123-45-6789 and the rest', 4)), 7);
+    for (const parts of [provider, provider.slice(0, -2)]) {
+      const out = run('openai-responses', parts);
+      expect(out.length).toBeGreaterThan(parts.length); // a synthesized delta was written
+      const expected = out.map((_, i) => 7 + i);
+      expect(sequence(out, 'redacted')).toEqual(expected);
+      expect(sequence(out, 'raw')).toEqual(expected);
+      expect(joined('openai-responses', out)).toBe('line one\nSSN [redacted:ssn] and the rest');
+    }
+    // What a failed stream still held, for the trail: numbered after what was written.
+    const redactor = createStreamRedactor('openai-responses', { redact });
+    const sent = provider.slice(0, 4).flatMap((p) => redactor.push(p));
+    expect(sequence(sent, 'raw')).toEqual(sent.map((_, i) => 7 + i));
+    expect(redactor.held().map((p) => (p.data as { sequence_number: number }).sequence_number)).toEqual([7 + sent.length]);
+    // Events without a number (other shapes, `[DONE]`) are left as they are.
+    expect(run('openai-chat', streamOf('openai-chat', ['a\n', 'b'])).every((p) => !JSON.stringify(p.raw.data).includes('sequence_number'))).toBe(true);
+  });
+
   it('hands what it still holds to the trail after a failed stream, releasing nothing more', () => {
     const redactor = createStreamRedactor('openai-responses', { redact });
     const parts = streamOf('openai-responses', pieces('line one\nSSN 123-45-6789 held', 3)).slice(0, -2);

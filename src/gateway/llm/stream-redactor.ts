@@ -8,7 +8,10 @@
  * stream's end event the rest is released before it: in the end event itself when its shape
  * carries the text (an OpenAI chunk with `finish_reason`), else in a delta of the same shape
  * written just before it. Every released event goes through `redact` whole, so a text field
- * is redacted as one piece; an event's other fields, and every other event, as before.
+ * is redacted as one piece; an event's other fields, and every other event, as before. Where
+ * events are numbered (Responses' `sequence_number`), the released ones are numbered again in
+ * the order written, from the provider's first number, so a delta written before an end event
+ * does not repeat the number of the event it was made from.
  *
  * Pure: no I/O; the door gives it `redact` and writes what it returns.
  */
@@ -71,6 +74,8 @@ interface ShapeRules {
   ends(data: Json): ((key: string) => boolean) | undefined;
   /** Whether an ending event carries the rest itself (else a delta is written before it). */
   carries: boolean;
+  /** The field that numbers the events, when the shape has one. */
+  sequence?: string;
 }
 
 interface Held {
@@ -176,6 +181,7 @@ const OPENAI_RESPONSES: ShapeRules = {
     return RESPONSES_END.includes(String(data.type)) ? () => true : undefined;
   },
   carries: false,
+  sequence: 'sequence_number',
 };
 
 const SHAPES: Readonly<Record<StreamShape, ShapeRules>> = { 'openai-chat': OPENAI_CHAT, anthropic: ANTHROPIC, 'openai-responses': OPENAI_RESPONSES };
@@ -201,11 +207,20 @@ export function createStreamRedactor(shape: StreamShape, options: StreamRedactor
   const keepBack = Math.min(options.keepBackChars ?? KEEP_BACK_CHARS, maxHeld - 1); // so a forced cut always releases something
   const maxStreams = options.maxStreams ?? MAX_STREAMS;
   const streams = new Map<string, Held>();
+  let next: number | undefined; // the number the next numbered event gets
 
-  const emit = (part: StreamPart): ReleasedPart => ({
-    raw: part,
-    redacted: { ...(part.event ? { event: part.event } : {}), data: options.redact(part.data) },
-  });
+  /** The event numbered in the order written (a copy), when its shape numbers events and it carries a number. */
+  function renumber(part: StreamPart): StreamPart {
+    const field = rules.sequence;
+    if (field === undefined || !isRecord(part.data) || typeof part.data[field] !== 'number') return part;
+    next ??= part.data[field];
+    return { ...part, data: { ...part.data, [field]: next++ } };
+  }
+
+  function emit(written: StreamPart): ReleasedPart {
+    const part = renumber(written);
+    return { raw: part, redacted: { ...(part.event ? { event: part.event } : {}), data: options.redact(part.data) } };
+  }
 
   /** The complete lines of a stream's held text (or the part before a forced cut), taken out of it. */
   function release(held: Held): string {
@@ -266,5 +281,5 @@ export function createStreamRedactor(shape: StreamShape, options: StreamRedactor
     return [...streams.keys()].flatMap(flush);
   }
 
-  return { push, end, held: () => [...streams.keys()].flatMap(take) };
+  return { push, end, held: () => [...streams.keys()].flatMap(take).map(renumber) };
 }
