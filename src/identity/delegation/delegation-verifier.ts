@@ -8,7 +8,6 @@ import type { Principal, TokenVerifier } from '../../kernel/index.js';
 import { ACCESS_TOKEN_TYP, principalFromCustosClaims, verifyCustosToken } from './custos-tokens.js';
 import type { CustosTokenContext } from './custos-tokens.js';
 import { decodeUnverified } from '../verification/index.js';
-import type { ClosableTokenVerifier } from '../verification/index.js';
 
 export interface CustosTokenVerifierOptions extends CustosTokenContext {
   /** The Custos resource (the `aud` of delegation tokens), e.g. https://custos.example.com/mcp. */
@@ -25,12 +24,9 @@ export async function verifyDelegationToken(options: CustosTokenVerifierOptions,
   return principal;
 }
 
-export function createCustosTokenVerifier(issuers: Pick<ClosableTokenVerifier, 'verify' | 'verifyCached'>, options: CustosTokenVerifierOptions): TokenVerifier {
+export function createCustosTokenVerifier(issuers: TokenVerifier, options: CustosTokenVerifierOptions): TokenVerifier {
   return {
     async verify(token: string): Promise<Principal> {
-      // A token the issuer verifier already verified is an issuer's (Custos' own URL is never one): no decoding again.
-      const known = issuers.verifyCached(token);
-      if (known) return known;
       const { payload } = decodeUnverified(token);
       if (payload.iss !== options.issuer) return issuers.verify(token);
       return verifyDelegationToken(options, token);

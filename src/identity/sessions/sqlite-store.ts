@@ -1,8 +1,5 @@
 /**
- * The embedded session store: one SQLite file (WAL), which several processes may share.
- * The per-call reads (`revocation`, `liveGrantsOf`) are answered from a bounded memo
- * (`read-memo.ts`) while `PRAGMA data_version` says no other connection committed, and
- * forgotten at this connection's every write: exact, so several processes still agree.
+ * The embedded session store: one SQLite file (WAL), read on every check so several processes agree.
  * Its statements run on the main thread, so it never lets SQLite sleep on a lock (`busy_timeout`
  * 0 once the schema is in place): a write that meets another connection's write lock is retried
  * on timers (`retryWhileBusy`) up to `busyTimeoutMs`, and the event loop stays free meanwhile.
@@ -12,18 +9,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { retryWhileBusy } from '../../kernel/index.js';
-import { createReadMemo, memoKey } from './read-memo.js';
 import { revocationListeners } from './revocation-feed.js';
 import { IDENTIFYING_TABLES, MCP_SESSION_UPSERT, SCHEMA_SQL, backgroundGrantFromRow, grantFromRow, mcpSessionFromRow, mcpSessionToRow } from './types.js';
 import type { Activity, BackgroundGrantSqlRow, EmergencyGrantRow, GrantSqlRow, McpSessionSqlRow, RevocationState, SessionMeta, SessionStore } from './types.js';
-
-/** Most answers the read memo keeps (revocation states and grant lists, by user and session). */
-const MEMO_ENTRIES = 10_000;
-
-interface LiveGrants {
-  readonly asOfMs: number;
-  readonly rows: readonly EmergencyGrantRow[];
-}
 
 export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: number } = {}): SessionStore & SessionMeta {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -34,17 +22,8 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
   db.pragma(`busy_timeout = ${waitMs}`); // at start only: the schema waits as SQLite waits
   for (const sql of SCHEMA_SQL) db.exec(sql);
   db.pragma('busy_timeout = 0');
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  const memo = createReadMemo({ version: () => dataVersion.get(), maxEntries: MEMO_ENTRIES });
-  /** Runs a write now, or (when another connection holds the lock) again on timers until `waitMs` has passed; the memo is forgotten at each attempt. */
-  const write = <T>(op: () => T): T | Promise<T> =>
-    retryWhileBusy(() => {
-      try {
-        return op();
-      } finally {
-        memo.clear();
-      }
-    }, waitMs);
+  /** Runs a write now, or (when another connection holds the lock) again on timers until `waitMs` has passed. */
+  const write = <T>(op: () => T): T | Promise<T> => retryWhileBusy(op, waitMs);
   const q = {
     revokeSession: db.prepare('INSERT INTO custos_revoked_sessions (iss, sid, revoked_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     revokeUser: db.prepare(
@@ -93,17 +72,9 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
     },
     onRevoked: (listener) => revoked.add(listener),
     async revocation(iss, sub, sid): Promise<RevocationState> {
-      const key = memoKey('r', iss, sub, sid);
-      const known = memo.get<RevocationState>(key);
-      if (known) return known;
       const sessionRevokedAt = sid === undefined ? undefined : at(q.session.get(iss, sid));
       const userRevokedAt = at(q.user.get(iss, sub));
-      const state: RevocationState = Object.freeze({
-        ...(sessionRevokedAt === undefined ? {} : { sessionRevokedAt }),
-        ...(userRevokedAt === undefined ? {} : { userRevokedAt }),
-      });
-      memo.set(key, state);
-      return state;
+      return { ...(sessionRevokedAt === undefined ? {} : { sessionRevokedAt }), ...(userRevokedAt === undefined ? {} : { userRevokedAt }) };
     },
     async readActivity(key): Promise<Activity | undefined> {
       const row = q.readActivity.get(key) as { last: number; off: number | null } | undefined;
@@ -133,14 +104,7 @@ export function openSqliteSessionStore(file: string, options: { busyTimeoutMs?: 
       return (q.listGrants.all() as GrantSqlRow[]).map(grantFromRow);
     },
     async liveGrantsOf(iss, sub, nowMs) {
-      // The grants live at `asOfMs` hold every grant live at a later time: filtering them again is exact.
-      const key = memoKey('g', iss, sub);
-      let live = memo.get<LiveGrants>(key);
-      if (!live || nowMs < live.asOfMs) {
-        live = { asOfMs: nowMs, rows: (q.liveGrantsOf.all(iss, sub, nowMs) as GrantSqlRow[]).map((r) => Object.freeze(grantFromRow(r))) };
-        memo.set(key, live);
-      }
-      return live.rows.filter((g) => g.expiresMs > nowMs);
+      return (q.liveGrantsOf.all(iss, sub, nowMs) as GrantSqlRow[]).map(grantFromRow);
     },
     async openReviews() {
       return (q.openReviews.all() as GrantSqlRow[]).map(grantFromRow);

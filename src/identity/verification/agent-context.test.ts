@@ -82,30 +82,3 @@ describe('tiers of Custos-minted credentials', () => {
     expect(agent).toMatchObject({ tier: 'background', declaredTier: 'interactive' });
   });
 });
-
-describe('deriveAgentContext reused per principal', () => {
-  it('answers a repeated declaration with the same frozen answer, and a changed one exactly as a fresh derivation would', () => {
-    const bob: Principal = { sub: 'bob', iss: 'http://idp', roles: [], groups: [], credential: 'delegation', actors: ['planner'] };
-    const declarations = [
-      { name: 'a' },
-      { name: 'a', tier: 'interactive' },
-      { name: 'b', runtime: 'x' },
-      { name: 'a' },
-      { name: 'a', sdk: 's' },
-      { name: 'a' },
-    ];
-    const first = deriveAgentContext(bob, { name: 'a' });
-    expect(deriveAgentContext(bob, { name: 'a' })).toBe(first);
-    expect(Object.isFrozen(first)).toBe(true);
-    for (const declared of declarations) {
-      // a structurally equal principal that is another object is never served the memo's answer
-      expect(deriveAgentContext(bob, declared)).toEqual(deriveAgentContext({ ...bob }, declared));
-    }
-    expect(deriveAgentContext(bob, { name: 'a', tier: 'interactive' }).tierMismatch).toBe(true);
-    expect(deriveAgentContext(bob, { name: 'a' }).tierMismatch).toBe(false);
-    expect(deriveAgentContext({ ...bob, credential: undefined, actors: undefined }, { name: 'a' }).agent).toMatchObject({
-      tier: 'interactive',
-      delegationChain: ['user:bob', 'agent:a'],
-    });
-  });
-});

@@ -64,31 +64,11 @@ function buildChain(principal: Principal, name: string): string[] {
   return [`user:${principal.sub}`, ...actors.map((actor) => `agent:${actor}`)];
 }
 
-type DerivedAgent = { readonly agent: AgentContext; readonly tierMismatch: boolean };
-
-/**
- * The last answer for each Principal object, with what the agent declared: a token served from the
- * verified-token cache is the same Principal on every request, and the answer is a pure function of
- * the two, so it is reused while the declaration is the same (weakly held: gone with the principal).
- */
-const lastDerived = new WeakMap<Principal, { readonly declared: DeclaredAgent; readonly derived: DerivedAgent }>();
-
-const DECLARED_FIELDS = ['name', 'runtime', 'version', 'userAgent', 'sdk', 'tier'] as const;
-const sameDeclaration = (a: DeclaredAgent, b: DeclaredAgent): boolean => DECLARED_FIELDS.every((f) => a[f] === b[f]);
-
 /**
  * Builds the AgentContext for a verified principal. `tierMismatch` is true when the agent
  * declared a tier (valid or not) that differs from the derived one: the caller denies and alerts.
  */
-export function deriveAgentContext(principal: Principal, declared: DeclaredAgent): DerivedAgent {
-  const last = lastDerived.get(principal);
-  if (last && sameDeclaration(last.declared, declared)) return last.derived;
-  const derived = Object.freeze(buildAgentContext(principal, declared));
-  lastDerived.set(principal, { declared: { ...declared }, derived });
-  return derived;
-}
-
-function buildAgentContext(principal: Principal, declared: DeclaredAgent): DerivedAgent {
+export function deriveAgentContext(principal: Principal, declared: DeclaredAgent): { agent: AgentContext; tierMismatch: boolean } {
   const tier = deriveTier(principal);
   const name = cleanName(declared.name) ?? UNNAMED_AGENT;
   const declaredTier = typeof declared.tier === 'string' && isTier(declared.tier) ? declared.tier : undefined;

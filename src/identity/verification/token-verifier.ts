@@ -122,23 +122,13 @@ export function createTokenVerifier(issuers: readonly IssuerConfig[], options: T
     return result;
   }
 
-  /** The front door's own checks on a verified token. */
-  function admit({ principal, config }: VerifiedToken, token: string): Principal {
-    checkInteractiveClient(config, principal);
-    rememberPresentedToken(principal, token);
-    return principal;
-  }
-
-  function verifyCached(token: string): Principal | undefined {
-    const hit = verified.get(token, clock());
-    return hit && admit(hit, token);
-  }
-
   return {
     async verify(token: string): Promise<Principal> {
-      return verifyCached(token) ?? admit(await verifyAny(token), token);
+      const { principal, config } = await verifyAny(token);
+      checkInteractiveClient(config, principal);
+      rememberPresentedToken(principal, token);
+      return principal;
     },
-    verifyCached,
     async verifyActor(token: string): Promise<Principal> {
       return (await verifyAny(token)).principal;
     },

@@ -69,11 +69,6 @@ export interface TokenVerifierOptions {
 }
 
 export interface ClosableTokenVerifier extends TokenVerifier {
-  /**
-   * `verify` answered from the verified-token cache alone: the Principal when this exact token passed full
-   * verification and its time checks still hold (the front-door rule applied, a refusal thrown), else undefined.
-   */
-  verifyCached(token: string): Principal | undefined;
   /** Verifies an agent's own credential (an actor token): same checks, without the interactive-client rule. */
   verifyActor(token: string): Promise<Principal>;
   /** Drops cached keys; later verify calls fail with ERR_IDENTITY_JWKS_UNAVAILABLE. */

@@ -127,33 +127,6 @@ describe('verified-token cache', () => {
     off.close();
   });
 
-  it('answers verifyCached only for the exact token already verified, never past its exp, with the front-door rule applied', async () => {
-    const v = verifier({ clockSkewSec: 0, interactiveClients: ['desk'] });
-    const token = await signTestToken(key, { iss: idp.issuer, aud: AUD, sub: 'u', client_id: 'desk' }, { nowSec });
-    expect(v.verifyCached(token)).toBeUndefined();
-    const first = await v.verify(token);
-    expect(v.verifyCached(token)).toBe(first);
-    expect(v.verifyCached(`${token}x`)).toBeUndefined();
-    offsetSec = 59;
-    expect(v.verifyCached(token)).toBe(first);
-    offsetSec = 240; // past the cache's 60 s: verified in full again
-    expect(v.verifyCached(token)).toBeUndefined();
-    const again = await v.verify(token);
-    offsetSec = 299;
-    expect(v.verifyCached(token)).toBe(again);
-    offsetSec = 300; // exp, skew 0: not from the cache, and refused in full
-    expect(v.verifyCached(token)).toBeUndefined();
-    await expectDenied(v.verify(token), 'ERR_IDENTITY_TOKEN_EXPIRED', token);
-    expect(joseCalls.count).toBe(3);
-
-    offsetSec = 0;
-    const batch = await signTestToken(key, { iss: idp.issuer, aud: AUD, sub: 'u', client_id: 'batch' }, { nowSec });
-    await v.verifyActor(batch);
-    expect(() => v.verifyCached(batch)).toThrow(expect.objectContaining({ code: 'ERR_IDENTITY_CLIENT_NOT_INTERACTIVE' }));
-    v.close();
-    expect(v.verifyCached(token)).toBeUndefined();
-  });
-
   it("the front door's verifier serves a known issuer token from the cache until its exp, then verifies it in full and refuses it", async () => {
     const issuers = verifier({ clockSkewSec: 0 });
     const clock = () => (nowSec + offsetSec) * 1000;

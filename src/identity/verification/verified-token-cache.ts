@@ -1,13 +1,13 @@
 /**
- * A bounded LRU of tokens that passed full verification, keyed by the exact token string (a
- * hit is one Map lookup: no hashing, no decoding; the token is held in memory beside its
- * principal anyway, `presented-token.ts`). A hit skips the decoding and the signature and
- * claim checks jose already made for these exact bytes; it is served only while every
+ * A bounded LRU of tokens that passed full verification, keyed by the SHA-256 of the exact
+ * token string (the raw bearer token is not kept as a key). A hit skips only the signature
+ * and claim checks jose already made for these exact bytes; it is served only while every
  * time check would still pass (before `exp` + skew, within `maxTokenAgeSec`, clock not gone
  * backwards, entry younger than `maxAgeMs`), else the token is verified again in full.
  * Revocation, session and idle checks are not the verifier's: they run on every request.
  * Failures are never cached.
  */
+import { createHash } from 'node:crypto';
 import type { Principal } from '../../kernel/index.js';
 import type { ResolvedIssuer } from './issuer-config.js';
 
@@ -36,6 +36,8 @@ export interface VerifiedTokenCacheOptions {
   readonly maxAgeMs: number;
 }
 
+const keyOf = (token: string): string => createHash('sha256').update(token, 'utf8').digest('base64url');
+
 /** Epoch seconds until which the time checks of a full verification would still pass; undefined: do not cache. */
 function validUntil(verified: VerifiedToken): number | undefined {
   const { principal, config } = verified;
@@ -53,20 +55,22 @@ export function createVerifiedTokenCache(options: VerifiedTokenCacheOptions): Ve
   return {
     get(token, nowMs) {
       if (options.maxEntries <= 0) return undefined;
-      const entry = entries.get(token);
+      const key = keyOf(token);
+      const entry = entries.get(key);
       if (!entry) return undefined;
       const fresh = nowMs >= entry.verifiedAtMs && nowMs - entry.verifiedAtMs < options.maxAgeMs && Math.floor(nowMs / 1000) < entry.validUntilSec;
-      entries.delete(token);
+      entries.delete(key);
       if (!fresh) return undefined;
-      entries.set(token, entry); // most recently used last
+      entries.set(key, entry); // most recently used last
       return entry;
     },
     put(token, verified, nowMs) {
       if (options.maxEntries <= 0) return;
       const validUntilSec = validUntil(verified);
       if (validUntilSec === undefined) return;
-      entries.delete(token);
-      entries.set(token, { ...verified, validUntilSec, verifiedAtMs: nowMs });
+      const key = keyOf(token);
+      entries.delete(key);
+      entries.set(key, { ...verified, validUntilSec, verifiedAtMs: nowMs });
       while (entries.size > options.maxEntries) entries.delete(entries.keys().next().value as string);
     },
     clear: () => entries.clear(),
