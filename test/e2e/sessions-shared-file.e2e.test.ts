@@ -16,17 +16,15 @@ import { post } from './http.js';
 describe('the session store shared with another process', () => {
   let h: Harness;
   let other: Database.Database;
-  let handbook: string;
-  const authorize = (token: string) =>
-    post(`${h.custos.url}/v1/authorize`, token, {
-      tool: { server: 'filesystem', name: 'read_text_file' },
-      arguments: { path: handbook },
-      agent: { name: 'framework-agent' },
-    });
+  let read: { tool: { server: string; name: string }; arguments: { path: string }; agent: { name: string } };
 
   beforeAll(async () => {
     h = await startHarness();
-    handbook = path.join(h.workspace, 'notes/handbook.md');
+    read = {
+      tool: { server: 'filesystem', name: 'read_text_file' },
+      arguments: { path: path.join(h.workspace, 'notes/handbook.md') },
+      agent: { name: 'nightly-job' },
+    };
     other = new Database(deriveSessionStoreLocation(h.storeUri).slice('sqlite:'.length));
   });
   afterAll(async () => {
@@ -38,17 +36,17 @@ describe('the session store shared with another process', () => {
     const [alice, bob] = await Promise.all([h.token('alice'), h.token('bob')]);
     const client = await h.connect(alice);
     for (let i = 0; i < 3; i++) {
-      expect((await authorize(alice)).body).toMatchObject({ decision: 'allow' });
-      expect((await client.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } })).isError).toBeFalsy();
+      expect((await post(`${h.custos.url}/v1/authorize`, alice, read)).body).toMatchObject({ decision: 'allow' });
+      expect((await client.callTool({ name: 'filesystem__read_text_file', arguments: read.arguments })).isError).toBeFalsy();
     }
-    expect((await authorize(bob)).body).toMatchObject({ decision: 'allow' });
+    expect((await post(`${h.custos.url}/v1/authorize`, bob, read)).body).toMatchObject({ decision: 'allow' });
     const before = (await h.auditRecords()).at(-1)!.seq;
 
     other.prepare('INSERT INTO custos_revoked_users (iss, sub, revoked_ms) VALUES (?, ?, ?)').run(h.issuer, 'alice', Date.now());
-    expect(await authorize(alice)).toMatchObject({ status: 401, body: { error: { code: 'ERR_IDENTITY_SESSION_REVOKED' } } });
-    await expect(client.callTool({ name: 'filesystem__read_text_file', arguments: { path: handbook } })).rejects.toThrow(/ERR_IDENTITY_SESSION_REVOKED/);
+    expect(await post(`${h.custos.url}/v1/authorize`, alice, read)).toMatchObject({ status: 401, body: { error: { code: 'ERR_IDENTITY_SESSION_REVOKED' } } });
+    await expect(client.callTool({ name: 'filesystem__read_text_file', arguments: read.arguments })).rejects.toThrow(/ERR_IDENTITY_SESSION_REVOKED/);
     other.prepare('INSERT INTO custos_revoked_sessions (iss, sid, revoked_ms) VALUES (?, ?, ?)').run(h.issuer, String(decodeJwt(bob).sid), Date.now());
-    expect(await authorize(bob)).toMatchObject({ status: 401, body: { error: { code: 'ERR_IDENTITY_SESSION_REVOKED' } } });
+    expect(await post(`${h.custos.url}/v1/authorize`, bob, read)).toMatchObject({ status: 401, body: { error: { code: 'ERR_IDENTITY_SESSION_REVOKED' } } });
 
     const denies = (await h.auditRecords()).filter((r) => r.seq > before && r.event === 'deny');
     expect(denies.map((r) => [r.user.sub, r.policy.reasons])).toEqual([
