@@ -1,6 +1,6 @@
 import type * as Jose from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createTokenVerifier } from '../index.js';
+import { createCustosTokenVerifier, createSigningKeyStore, createTokenVerifier } from '../index.js';
 import type { IssuerConfig } from '../index.js';
 import { expectDenied } from '../expect-denied.test-support.js';
 import { createTestKey, signTestToken, startTestIssuer } from '../issuer.test-support.js';
@@ -125,5 +125,26 @@ describe('verified-token cache', () => {
     small.close();
     await expectDenied(small.verify(tokens[2]!), 'ERR_IDENTITY_JWKS_UNAVAILABLE', tokens[2]!);
     off.close();
+  });
+
+  it("the front door's verifier serves a known issuer token from the cache until its exp, then verifies it in full and refuses it", async () => {
+    const issuers = verifier({ clockSkewSec: 0 });
+    const clock = () => (nowSec + offsetSec) * 1000;
+    const keys = await createSigningKeyStore({ clock, retainSec: 600 });
+    const front = createCustosTokenVerifier(issuers, { keys, issuer: 'https://custos.test', audience: 'https://custos.test/mcp', clockSkewSec: 0, clock });
+    const token = await signTestToken(key, { iss: idp.issuer, aud: AUD, sub: 'u' }, { nowSec });
+    await front.verify(token);
+    offsetSec = 240;
+    const first = await front.verify(token); // past the cache's 60 s: verified in full again
+    offsetSec = 299;
+    expect(await front.verify(token)).toBe(first);
+    expect(joseCalls.count).toBe(2);
+    offsetSec = 300;
+    await expectDenied(front.verify(token), 'ERR_IDENTITY_TOKEN_EXPIRED', token);
+    expect(joseCalls.count).toBe(3);
+    // a token naming Custos as its issuer still takes the delegation path (Custos' own keys), never the issuers' cache
+    const forged = await signTestToken(key, { iss: 'https://custos.test', aud: 'https://custos.test/mcp', sub: 'u' }, { nowSec: nowSec + offsetSec });
+    await expectDenied(front.verify(forged), 'ERR_IDENTITY_KEY_NOT_FOUND', forged);
+    issuers.close();
   });
 });
