@@ -8,11 +8,10 @@
  * on what it receives. A line that is not JSON or not JSON-RPC goes to `onerror` and is
  * dropped, as the SDK's does; a line past `maxLineBytes` is an error that closes the
  * connection, so no call waits for an answer that was cut. Each message is written as one
- * line, and the messages sent in one tick are written to the pipe together (`send`).
+ * string.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js';
@@ -34,8 +33,6 @@ export interface StdioTransportOptions {
 }
 
 const NEWLINE = 0x0a;
-
-const uncork = (stream: Writable): void => stream.uncork();
 
 /** Why `value` is not a JSON-RPC 2.0 message, or undefined when it is one. Never quotes the value. */
 export function jsonRpcShapeError(value: unknown): string | undefined {
@@ -111,22 +108,10 @@ export class StdioUpstreamTransport implements Transport {
     });
   }
 
-  /**
-   * Writes the message as one line. The messages sent in one tick go to the pipe together: the
-   * first corks stdin and its uncork is queued for the end of the tick (`process.nextTick`, which
-   * runs once the tick's microtasks are done), so concurrent calls cost one `writev` and one
-   * wake-up of the upstream instead of one each. The stream keeps the order, back-pressure (a
-   * write past the high-water mark resolves on `drain`) and its errors (`onerror`); `close()`'s
-   * `end()` uncorks too, so nothing sent before it is lost.
-   */
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin) return Promise.reject(new Error('Not connected'));
     return new Promise((resolve) => {
-      if (stdin.writableCorked === 0) {
-        stdin.cork();
-        process.nextTick(uncork, stdin);
-      }
       if (stdin.write(JSON.stringify(message) + '\n')) resolve();
       else stdin.once('drain', resolve);
     });
