@@ -120,29 +120,13 @@ export async function connectUpstreamClient(client: Client, config: UpstreamConf
  * The SDK handles a notification a microtask after it arrives but a response at once, and
  * drops a request's progress handler with its response: a last progress notification read
  * in the same chunk as the response would be lost. Delivering responses one macrotask late
- * (in order) lets the progress handlers run first. The responses read before that macrotask
- * are delivered together in it, so the calls they answer go on in one tick (their result
- * rows reach the audit writer as one message) instead of one macrotask each. A response whose
- * delivery throws is reported to `onerror`; the others are still delivered. Call after
- * `client.connect(transport)`.
+ * (in order) lets the progress handlers run first. Call after `client.connect(transport)`.
  */
 export function deliverResponsesAfterNotifications(transport: Transport): void {
   const deliver = transport.onmessage;
   if (!deliver) return;
-  let late: Array<Parameters<typeof deliver>> = [];
-  const deliverLate = (): void => {
-    const due = late;
-    late = [];
-    for (const [message, extra] of due) {
-      try {
-        deliver(message, extra);
-      } catch (error) {
-        transport.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-  };
   transport.onmessage = (message, extra) => {
-    if (!('id' in message && ('result' in message || 'error' in message))) return deliver(message, extra);
-    if (late.push([message, extra]) === 1) setImmediate(deliverLate);
+    if ('id' in message && ('result' in message || 'error' in message)) setImmediate(() => deliver(message, extra));
+    else deliver(message, extra);
   };
 }
