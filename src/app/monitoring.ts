@@ -62,9 +62,16 @@ function snapshotStoreFor(config: ResolvedConfig): MonitorSnapshotStore | undefi
   const uri = config.audit.store;
   if (config.audit.encryption) return undefined;
   if (/^postgres(ql)?:\/\//i.test(uri)) return createPostgresSnapshotStore(uri);
-  if (!/^sqlite:/i.test(uri)) return undefined;
+  const file = plainSqliteFileOf(config);
+  return file === undefined ? undefined : createSqliteSnapshotStore(sqliteSnapshotPath(file));
+}
+
+/** The trail's SQLite file when its rows are stored in the clear (not encrypted at rest, not in memory): the trail watch's thread reads it itself. */
+function plainSqliteFileOf(config: ResolvedConfig): string | undefined {
+  const uri = config.audit.store;
+  if (config.audit.encryption || !/^sqlite:/i.test(uri)) return undefined;
   const location = parseSqliteLocation(uri);
-  return location === ':memory:' ? undefined : createSqliteSnapshotStore(sqliteSnapshotPath(location));
+  return location === ':memory:' ? undefined : location;
 }
 
 /** The start-up snapshot's seal: the checkpoint signing key (as the evidence manifest's), or none when no key is configured. */
@@ -111,8 +118,10 @@ export function createMonitoring(
     },
   });
   // The server verifies its own trail on a timer; a failure is the monitor's alert.
+  const sqliteFile = plainSqliteFileOf(config);
   const watch = createTrailWatch({
     store: deps.store,
+    ...(sqliteFile === undefined ? {} : { sqliteFile }),
     settings: { everyMs: m.trailWatch.everySec * 1000, fullEveryMs: m.trailWatch.fullEverySec * 1000 },
     clock: { now: () => new Date() },
     logger: deps.logger,
