@@ -60,4 +60,4 @@ export { RATE_COUNTER_SCHEMA, createRateCounter, deriveRateCounterLocation } fro
 export { AUDIT_POSTGRES_SCHEMA } from './postgres-store.js';
 export { PENDING_AUTHORIZATIONS_SCHEMA, createPendingAuthorizationStore } from './pending-authorizations.js';
 export { createOffThreadVerifier } from './verify-watch.js';
-export type { OffThreadStats, OffThreadVerifier, OffThreadVerifyOptions, WatchedRows } from './verify-watch.js';
+export type { DirectTrail, OffThreadStats, OffThreadVerifier, OffThreadVerifyOptions, WatchedRows } from './verify-watch.js';

@@ -8,10 +8,12 @@
  * store's own `readRaw`, so every report is exactly the sequential one.
  *
  * Where the rows come from:
- * - an SQLite trail file (not encrypted at rest): the thread reads it itself through its own
- *   read-only connection, so neither the rows nor their text cross to this thread;
- * - otherwise (PostgreSQL, an encrypted or in-memory trail): this thread reads `readRaw` and hands
- *   the texts over in chunks; the thread also checks the store's seq and hash columns against them.
+ * - a trail stored in the clear (not encrypted at rest), SQLite or PostgreSQL: the thread reads it
+ *   itself, through its own read-only SQLite connection or its own PostgreSQL connection, so
+ *   neither the rows nor their text cross to this thread;
+ * - otherwise (an encrypted or in-memory trail): this thread reads `readRaw` and hands the texts
+ *   over in chunks.
+ * Either way the thread also checks the store's seq and hash columns against the texts.
  *
  * One thread, started at the first verification and kept (unreferenced while idle) until `close`,
  * which ends it and fails the verification in flight.
@@ -23,14 +25,21 @@ import type { AuditRecord } from '../kernel/index.js';
 import { canonicalTextScan } from './canonical-text.js';
 import type { ChainHead, RawRow, VerifyReport } from './types.js';
 import { ChainWalk } from './verify-chain.js';
+import { withStartupSettings } from './postgres-store.js';
 import { checkChunk } from './verify-parallel.js';
 
-/** The rows to verify: `readRaw(fromSeq)` onward; `sqliteFile` when the thread may read them itself (an SQLite trail, not encrypted). */
+/** A trail the thread may read itself: its rows are stored in the clear (an SQLite file, a PostgreSQL URL). */
+export type DirectTrail = { readonly sqliteFile: string } | { readonly postgresUrl: string };
+
+/** The rows to verify: `readRaw(fromSeq)` onward; `direct` when the thread may read them itself. */
 export interface WatchedRows {
   readonly readRaw: (fromSeq: number) => AsyncIterable<RawRow>;
   readonly fromSeq: number;
-  readonly sqliteFile?: string;
+  readonly direct?: DirectTrail;
 }
+
+/** The PostgreSQL store's table (postgres-store.ts); a test reads a real PostgreSQL trail through it. */
+const POSTGRES_TABLE = 'custos_audit_records';
 
 export interface OffThreadVerifyOptions {
   readonly after?: ChainHead;
@@ -68,10 +77,18 @@ type WatchCheck =
 
 type WatchTask =
   | { readonly seqs: readonly number[]; readonly hashes: readonly string[]; readonly lines: readonly string[] }
-  | { readonly file: string; readonly fromSeq: number; readonly limit: number };
+  | { readonly trail: TrailConnection; readonly fromSeq: number; readonly limit: number };
+
+/** How the thread connects: the file, or pg's settings (a read-only session). */
+type TrailConnection = { readonly sqliteFile: string } | { readonly postgres: { readonly connectionString: string; readonly options: string } };
+
+function connectionOf(trail: DirectTrail): TrailConnection {
+  if ('sqliteFile' in trail) return trail;
+  return { postgres: withStartupSettings(trail.postgresUrl, { default_transaction_read_only: 'on' }) };
+}
 
 /** Rows per chunk read by the thread (only a verdict crosses back). */
-const FILE_CHUNK_ROWS = 4096;
+const DIRECT_CHUNK_ROWS = 4096;
 /** Rows per chunk handed over from here (their texts are copied: about 0.9 MB of 0.9-KB rows). */
 const HANDED_CHUNK_ROWS = 1000;
 /** Chunks handed over before the first verdict is awaited, so the thread is not idle while this one reads. */
@@ -101,28 +118,70 @@ function checkColumns(
   return { clean: true, read, lastSeq, first: result.first, last: result.last, special: result.special };
 }
 
-/** The thread's loop: one task per message; an SQLite file opened read-only once and kept. */
+type PageReader = (fromSeq: number, limit: number) => Promise<Array<{ seq: number | string; hash: string; record: string }>>;
+
+/** The thread's loop: one task per message; a trail's connection opened once and kept. */
 function runWatchWorker(
   port: { on(event: 'message', fn: (m: { id: number; task: WatchTask }) => void): void; postMessage(m: unknown): void },
   checkTask: (seqs: number[], hashes: string[], lines: string[]) => WatchCheck,
-  openReadOnly: (file: string) => { all(fromSeq: number, limit: number): Array<{ seq: number; hash: string; record: string }> },
+  openTrail: (trail: TrailConnection) => PageReader,
 ): void {
-  const files = new Map<string, ReturnType<typeof openReadOnly>>();
+  const readers = new Map<string, PageReader>();
+  const failed = (id: number, err: unknown): void => {
+    const e = err as { code?: unknown; message?: unknown };
+    port.postMessage({ id, error: { code: typeof e?.code === 'string' ? e.code : 'CUSTOS_WATCH_THREAD', message: String(e?.message ?? err) } });
+  };
   port.on('message', ({ id, task }) => {
-    try {
-      if (!('file' in task)) return port.postMessage({ id, result: checkTask(task.seqs as number[], task.hashes as string[], task.lines as string[]) });
-      let page = files.get(task.file);
-      if (!page) files.set(task.file, (page = openReadOnly(task.file)));
-      const rows = page.all(task.fromSeq, task.limit);
-      const seqs = rows.map((r) => r.seq);
-      const hashes = rows.map((r) => r.hash);
-      const lines = rows.map((r) => r.record);
-      port.postMessage({ id, result: checkTask(seqs, hashes, lines) });
-    } catch (err) {
-      const e = err as { code?: unknown; message?: unknown };
-      port.postMessage({ id, error: { code: typeof e?.code === 'string' ? e.code : 'CUSTOS_WATCH_THREAD', message: String(e?.message ?? err) } });
+    if (!('trail' in task)) {
+      try {
+        port.postMessage({ id, result: checkTask(task.seqs as number[], task.hashes as string[], task.lines as string[]) });
+      } catch (err) {
+        failed(id, err);
+      }
+      return;
     }
+    const key = JSON.stringify(task.trail);
+    Promise.resolve()
+      .then(() => {
+        let read = readers.get(key);
+        if (!read) readers.set(key, (read = openTrail(task.trail)));
+        return read(task.fromSeq, task.limit);
+      })
+      .then((rows) =>
+        port.postMessage({
+          id,
+          result: checkTask(
+            rows.map((r) => Number(r.seq)),
+            rows.map((r) => r.hash),
+            rows.map((r) => r.record),
+          ),
+        }),
+      )
+      .catch((err: unknown) => failed(id, err));
   });
+}
+
+/**
+ * Opens a trail in the thread (self-contained: it runs from its source): an SQLite file read-only,
+ * or a PostgreSQL pool of one connection whose queries are bounded (a stalled server fails the pass).
+ */
+function openDirectTrail(
+  trail: TrailConnection,
+  table: string,
+  Database: new (file: string, o: object) => { pragma(s: string): unknown; prepare(sql: string): { all(...a: unknown[]): unknown[] } },
+  pg: { Pool: new (o: object) => { on(e: string, f: () => void): void; query(sql: string, v: unknown[]): Promise<{ rows: unknown[] }> } },
+): PageReader {
+  type Rows = Awaited<ReturnType<PageReader>>;
+  if ('sqliteFile' in trail) {
+    const db = new Database(trail.sqliteFile, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 1000');
+    const page = db.prepare('SELECT seq, hash, record FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?');
+    return async (fromSeq, limit) => page.all(fromSeq, limit) as Rows;
+  }
+  const pool = new pg.Pool({ ...trail.postgres, max: 1, connectionTimeoutMillis: 10_000, query_timeout: 60_000 });
+  pool.on('error', () => undefined); // an idle client's error surfaces on the next query
+  const sql = `SELECT seq, hash, record FROM ${table} WHERE seq >= $1 ORDER BY seq LIMIT $2`;
+  return async (fromSeq, limit) => (await pool.query(sql, [fromSeq, limit])).rows as Rows;
 }
 
 const require = createRequire(import.meta.url);
@@ -139,14 +198,10 @@ function workerSource(): string {
     "const sha256 = (text) => hash('sha256', text, 'binary');",
     'const digestBuffer = Buffer.alloc(32);',
     "const hex = (digest) => (digestBuffer.write(digest, 0, 'latin1'), digestBuffer.toString('hex'));",
-    'const Database = require(workerData.betterSqlite3);',
-    'const openReadOnly = (file) => {',
-    '  const db = new Database(file, { readonly: true, fileMustExist: true });',
-    "  db.pragma('busy_timeout = 1000');",
-    "  const page = db.prepare('SELECT seq, hash, record FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?');",
-    '  return { all: (fromSeq, limit) => page.all(fromSeq, limit) };',
-    '};',
-    `runWatchWorker(parentPort, (seqs, hashes, lines) => checkColumns(seqs, hashes, lines, ${JSON.stringify(AUDIT_SCHEMA)}, checkChunk, scan, sha256, hex), openReadOnly);`,
+    `const openDirectTrail = ${openDirectTrail.toString()};`,
+    // Loaded when first used: a trail of the other kind never loads its driver.
+    `const openTrail = (trail) => openDirectTrail(trail, ${JSON.stringify(POSTGRES_TABLE)}, 'sqliteFile' in trail ? require(workerData.betterSqlite3) : undefined, 'postgres' in trail ? require(workerData.pg) : undefined);`,
+    `runWatchWorker(parentPort, (seqs, hashes, lines) => checkColumns(seqs, hashes, lines, ${JSON.stringify(AUDIT_SCHEMA)}, checkChunk, scan, sha256, hex), openTrail);`,
   ].join('\n');
 }
 
@@ -166,7 +221,7 @@ function createWatchThread(): { check(task: WatchTask): Promise<WatchCheck>; run
     waiting.clear();
   };
   const start = (): Worker => {
-    const w = new Worker(workerSource(), { eval: true, workerData: { betterSqlite3: require.resolve('better-sqlite3') } });
+    const w = new Worker(workerSource(), { eval: true, workerData: { betterSqlite3: require.resolve('better-sqlite3'), pg: require.resolve('pg') } });
     w.on('message', ({ id, result, error }: { id: number; result?: WatchCheck; error?: { code: string; message: string } }) => {
       const entry = waiting.get(id);
       waiting.delete(id);
@@ -239,13 +294,13 @@ export function createOffThreadVerifier(): OffThreadVerifier {
     return true;
   }
 
-  /** The thread reads the file chunk by chunk; the expected head's row is a chunk of its own (stepped here, one row). */
-  async function verifyFile(walk: ChainWalk, source: WatchedRows & { sqliteFile: string }, expectHead: ChainHead | undefined): Promise<void> {
+  /** The thread reads the trail chunk by chunk; the expected head's row is a chunk of its own (stepped here, one row). */
+  async function verifyDirect(walk: ChainWalk, source: WatchedRows, trail: TrailConnection, expectHead: ChainHead | undefined): Promise<void> {
     let next = source.fromSeq;
     for (;;) {
       const pinned = expectHead && next <= expectHead.seq ? expectHead.seq : undefined;
-      const limit = pinned === undefined ? FILE_CHUNK_ROWS : pinned === next ? 1 : Math.min(FILE_CHUNK_ROWS, pinned - next);
-      const check = await thread.check({ file: source.sqliteFile, fromSeq: next, limit });
+      const limit = pinned === undefined ? DIRECT_CHUNK_ROWS : pinned === next ? 1 : Math.min(DIRECT_CHUNK_ROWS, pinned - next);
+      const check = await thread.check({ trail, fromSeq: next, limit });
       if (check.read === 0) return;
       const joined = check.clean && join(walk, check);
       if (!joined && !(await stepFromStore(walk, source, next, check.read))) return;
@@ -284,7 +339,7 @@ export function createOffThreadVerifier(): OffThreadVerifier {
   return {
     async verify(source, options = {}) {
       const walk = new ChainWalk(options);
-      if (source.sqliteFile !== undefined) await verifyFile(walk, { ...source, sqliteFile: source.sqliteFile }, options.expectHead);
+      if (source.direct) await verifyDirect(walk, source, connectionOf(source.direct), options.expectHead);
       else await verifyHanded(walk, source);
       return walk.finish();
     },

@@ -8,12 +8,14 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { computeRecordHash, createAuditStore, verifyChain } from '../audit/index.js';
 import type { AuditStoreAdmin, ChainHead, VerifyReport } from '../audit/index.js';
 import { makeEntry, makeTempDir } from '../audit/index.test-support.js';
 import type { TempDir } from '../audit/index.test-support.js';
 import { canonicalize } from '../kernel/index.js';
+import { postgresForSuite } from '../../test/e2e/postgres.js';
 import { createTrailWatch } from './trail-watch.js';
 import type { TrailWatch, TrailWatchFailure } from './trail-watch.js';
 
@@ -80,7 +82,7 @@ describe('the trail watch on its own thread (an SQLite trail)', () => {
     const failures: TrailWatchFailure[] = [];
     const watch = createTrailWatch({
       store,
-      ...(options.file === false ? {} : { sqliteFile: file }),
+      ...(options.file === false ? {} : { direct: { sqliteFile: file } }),
       settings: { everyMs: 1_000, fullEveryMs: options.fullEveryMs ?? 1 },
       clock: { now: () => new Date() },
       logger: silent,
@@ -187,7 +189,7 @@ describe('the trail watch on its own thread (an SQLite trail)', () => {
     const failures: TrailWatchFailure[] = [];
     const watch = createTrailWatch({
       store,
-      sqliteFile: join(dir.path, 'missing.sqlite'),
+      direct: { sqliteFile: join(dir.path, 'missing.sqlite') },
       settings: { everyMs: 1_000, fullEveryMs: 1 },
       clock: { now: () => new Date() },
       logger: silent,
@@ -199,5 +201,48 @@ describe('the trail watch on its own thread (an SQLite trail)', () => {
     await watch.pass();
     expect(watch.status().passes).toMatchObject({ full_unavailable: 2, full_ok: 0 });
     expect(failures).toEqual([]);
+  });
+});
+
+describe('the trail watch on its own thread (a PostgreSQL trail)', () => {
+  const db = postgresForSuite();
+
+  it('the thread reads the trail over its own connection; a row edited behind the trigger is reported as the sequential verifier reports it, once', async () => {
+    const store = await createAuditStore(db.url);
+    db.open.push(store);
+    for (let n = 1; n <= 600; n += 60) await Promise.all(Array.from({ length: 60 }, (_, i) => store.append(makeEntry(n + i))));
+    const head = await store.head();
+    const failures: TrailWatchFailure[] = [];
+    const watch = createTrailWatch({
+      store,
+      direct: { postgresUrl: db.url },
+      settings: { everyMs: 1_000, fullEveryMs: 1 },
+      clock: { now: () => new Date() },
+      logger: silent,
+      scheduler: manual,
+      onFailure: async (f) => void failures.push(f),
+    });
+    db.open.push(watch);
+    await watch.pass();
+    expect(watch.status()).toMatchObject({ verified: head, passes: { full_ok: 1 }, checked: { rowsOffThread: 600, rowsHere: 0, threads: 1 } });
+
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query('ALTER TABLE custos_audit_records DISABLE TRIGGER custos_audit_no_change');
+      await admin.query(`UPDATE custos_audit_records SET record = replace(record, '"sub":"user-123"', '"sub":"mallory"') WHERE seq = 300`);
+      await admin.query('ALTER TABLE custos_audit_records ENABLE TRIGGER custos_audit_no_change');
+    } finally {
+      await admin.end();
+    }
+    await watch.pass();
+    await watch.pass();
+    const sequential = await verifyChain(store.readRaw(), { expectHead: head });
+    expect(sequential).toMatchObject({ ok: false, reason: 'hash_mismatch', firstBrokenSeq: 300 });
+    expect(failures).toEqual([
+      { scope: 'full', first_bad_seq: 300, reason: 'hash_mismatch', verified_seq: head.seq, verified_hash: head.hash, rows_verified: sequential.count },
+    ]);
+    await watch.close();
+    expect(watch.status().checked!.threads).toBe(0);
   });
 });

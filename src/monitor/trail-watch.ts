@@ -8,12 +8,13 @@
  * that cannot be read is not a failure: logged, and tried again at the next pass.
  *
  * One pass at a time, off the main thread: the rows are checked on a worker thread of the audit
- * module's off-thread verifier (verify-watch.ts), which reads an SQLite trail itself through a
- * read-only connection (`sqliteFile`); rows of other stores are read here (`readRaw`, page by page,
+ * module's off-thread verifier (verify-watch.ts), which reads a trail stored in the clear itself
+ * through its own read-only connection (`direct`: SQLite or PostgreSQL); the rows of an encrypted
+ * trail are read here (`readRaw`, page by page,
  * with a turn of the event loop every `YIELD_EVERY_ROWS` rows) and handed over in chunks. This
  * thread only joins the thread's verdicts, and steps through a chunk the thread did not show clean.
  */
-import type { AuditStoreAdmin, ChainHead, OffThreadStats, RawRow, VerifyReport } from '../audit/index.js';
+import type { AuditStoreAdmin, ChainHead, DirectTrail, OffThreadStats, RawRow, VerifyReport } from '../audit/index.js';
 import { createOffThreadVerifier } from '../audit/index.js';
 import type { Clock, Logger } from '../kernel/index.js';
 
@@ -47,8 +48,8 @@ export interface WatchScheduler {
 
 export interface TrailWatchDeps {
   readonly store: Pick<AuditStoreAdmin, 'readRaw'>;
-  /** The trail's SQLite file, when the verification thread may read it itself (read-only): not for an encrypted trail (its rows are opened by the store). */
-  readonly sqliteFile?: string;
+  /** The trail, when the verification thread may read it itself (its own read-only connection): not an encrypted trail (its rows are opened by the store). */
+  readonly direct?: DirectTrail;
   readonly settings: TrailWatchSettings;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -127,13 +128,13 @@ export function createTrailWatch(deps: TrailWatchDeps): TrailWatch {
   async function verify(scope: TrailWatchScope): Promise<void> {
     const before = head;
     const startedAt = deps.clock.now().getTime();
-    const file = deps.sqliteFile === undefined ? {} : { sqliteFile: deps.sqliteFile };
+    const direct = deps.direct ? { direct: deps.direct } : {};
     let report: VerifyReport;
     try {
       report =
         scope === 'full' || !before
-          ? await verifier.verify({ readRaw: rowsFrom, fromSeq: 1, ...file }, before ? { expectHead: before } : {})
-          : await verifier.verify({ readRaw: rowsFrom, fromSeq: before.seq + 1, ...file }, { after: before });
+          ? await verifier.verify({ readRaw: rowsFrom, fromSeq: 1, ...direct }, before ? { expectHead: before } : {})
+          : await verifier.verify({ readRaw: rowsFrom, fromSeq: before.seq + 1, ...direct }, { after: before });
     } catch (err) {
       if (closed) return; // the thread ended at shutdown
       passes[`${scope}_unavailable`] += 1;
