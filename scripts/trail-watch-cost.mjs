@@ -14,8 +14,13 @@
 // process's CPU (all threads), the MAIN THREAD's CPU (/proc/self/task/PID/stat, 10-ms ticks) per
 // row, its event-loop utilisation (active ms) and the event-loop delay (monitorEventLoopDelay, 1-ms
 // resolution: max and p99) beside the same figures idle (on a loaded machine they include the
-// scheduler's).
-import { execSync } from 'node:child_process';
+// scheduler's). Then a probe round (PROBE=0 skips it): the same passes while another process sends
+// small HTTP requests one at a time (keep-alive, 2 ms apart) to a server on this process's main
+// thread, as a sequential client's calls arrive at `custos serve`; the latency of each request
+// begun during a pass, p50/p99/max, beside the same idle (the probe's own handling is in that
+// round's CPU figures, so they are not reported).
+import { execSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -225,6 +230,72 @@ for (let round = 1; round <= ROUNDS; round++) {
   await measure(`incremental, before`, NEW_ROWS, async () => check(await verifyChain(readRaw(before.seq + 1), after), 'before'));
   await measure(`incremental, thread`, NEW_ROWS, async () => check(await threadVerifier.verify({ readRaw, fromSeq: before.seq + 1, direct }, after), 'thread'));
   await measure(`incremental, handed`, NEW_ROWS, async () => check(await handedVerifier.verify({ readRaw, fromSeq: before.seq + 1 }, after), 'handed'));
+}
+/** The probe: a client process timing sequential requests to a server on this thread; the requests begun in each window. */
+const PROBE_CLIENT = `
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const samples = [];
+let stop = false;
+process.on('SIGTERM', () => { stop = true; });
+const now = () => performance.timeOrigin + performance.now();
+const one = () => new Promise((resolve, reject) => {
+  const t0 = now();
+  http.get({ host: '127.0.0.1', port: Number(process.argv[1]), path: '/', agent }, (r) => {
+    r.resume();
+    r.on('end', () => { samples.push([t0, now() - t0]); resolve(); });
+  }).on('error', reject);
+});
+(async () => {
+  while (!stop) { await one(); await new Promise((r) => setTimeout(r, 2)); }
+  process.stdout.write(JSON.stringify(samples));
+})();
+`;
+if (process.env.PROBE !== '0') {
+  const server = http.createServer((_req, res) => res.end('ok'));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = spawn(process.execPath, ['-e', PROBE_CLIENT, String(server.address().port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  client.stdout.on('data', (d) => (out += d));
+  const windows = [];
+  const during = async (label, run) => {
+    const from = performance.timeOrigin + performance.now();
+    await run();
+    windows.push([label, from, performance.timeOrigin + performance.now()]);
+  };
+  console.log(
+    `-- probe round; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the client connected
+  for (let i = 0; i < 2; i++) {
+    await during('idle 1.5 s (floor)', () => new Promise((resolve) => setTimeout(resolve, 1500)));
+    await during('full, before (main thread)', async () => check(await verifyChain(yielding(store.readRaw())), 'before'));
+    for (const [way, on] of [
+      ['thread', direct],
+      ['handed', undefined],
+    ]) {
+      const watch = watchOf(on);
+      await during(`full, ${way}`, () => watch.pass());
+      await watch.close();
+    }
+  }
+  const ended = new Promise((resolve) => client.on('exit', resolve));
+  client.kill('SIGTERM');
+  await ended;
+  server.close();
+  const samples = JSON.parse(out);
+  const q = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+  for (const label of [...new Set(windows.map((w) => w[0]))]) {
+    const lat = samples
+      .filter(([t0]) => windows.some(([l, from, to]) => l === label && t0 >= from && t0 < to))
+      .map(([, ms]) => ms)
+      .sort((a, b) => a - b);
+    console.log(
+      `probe: ${label.padEnd(28)} requests ${String(lat.length).padStart(5)}  p50 ${q(lat, 0.5).toFixed(2)} ms  p99 ${q(lat, 0.99).toFixed(2)} ms  max ${lat.at(-1).toFixed(2)} ms`,
+    );
+  }
 }
 await threadVerifier.close();
 await handedVerifier.close();
