@@ -48,8 +48,10 @@ export interface OffThreadVerifyOptions {
 
 /** Where the rows of the verifications so far were checked. */
 export interface OffThreadStats {
-  /** Rows the worker thread showed clean (joined here by chunk). */
+  /** Rows the worker thread read itself and showed clean (joined here by chunk). */
   readonly rowsOffThread: number;
+  /** Rows read here and handed to the worker thread, which showed them clean. */
+  readonly rowsHanded: number;
   /** Rows stepped on this thread (chunks not shown clean, the expected head's row). */
   readonly rowsHere: number;
   /** Worker threads running now (0 or 1). */
@@ -262,22 +264,21 @@ function createWatchThread(): { check(task: WatchTask): Promise<WatchCheck>; run
 type CleanCheck = Extract<WatchCheck, { clean: true }>;
 
 export function createOffThreadVerifier(): OffThreadVerifier {
-  let rowsOffThread = 0;
-  let rowsHere = 0;
+  const counts = { rowsOffThread: 0, rowsHanded: 0, rowsHere: 0 };
   const thread = createWatchThread();
 
   /** Joins a clean chunk to the walk; false when it does not follow on (the walk then steps through it). */
-  function join(walk: ChainWalk, check: CleanCheck): boolean {
+  function join(walk: ChainWalk, check: CleanCheck, read: 'rowsOffThread' | 'rowsHanded'): boolean {
     const special = check.special.map((text) => JSON.parse(text) as AuditRecord);
     if (!walk.advance(check.read, check.first, check.last, special)) return false;
-    rowsOffThread += check.read;
+    counts[read] += check.read;
     return true;
   }
 
   /** Steps `rows` here; false once the chain broke. */
   function step(walk: ChainWalk, rows: Iterable<RawRow>): boolean {
     for (const row of rows) {
-      rowsHere += 1;
+      counts.rowsHere += 1;
       if (!walk.step(row)) return false;
     }
     return true;
@@ -287,7 +288,7 @@ export function createOffThreadVerifier(): OffThreadVerifier {
   async function stepFromStore(walk: ChainWalk, source: WatchedRows, fromSeq: number, count: number): Promise<boolean> {
     let left = count;
     for await (const row of source.readRaw(fromSeq)) {
-      rowsHere += 1;
+      counts.rowsHere += 1;
       if (!walk.step(row)) return false;
       if (--left === 0) break;
     }
@@ -302,7 +303,7 @@ export function createOffThreadVerifier(): OffThreadVerifier {
       const limit = pinned === undefined ? DIRECT_CHUNK_ROWS : pinned === next ? 1 : Math.min(DIRECT_CHUNK_ROWS, pinned - next);
       const check = await thread.check({ trail, fromSeq: next, limit });
       if (check.read === 0) return;
-      const joined = check.clean && join(walk, check);
+      const joined = check.clean && join(walk, check, 'rowsOffThread');
       if (!joined && !(await stepFromStore(walk, source, next, check.read))) return;
       if (check.read < limit && pinned === undefined) return;
       next = check.lastSeq + 1;
@@ -316,7 +317,7 @@ export function createOffThreadVerifier(): OffThreadVerifier {
     const settle = async (): Promise<void> => {
       const { rows, check } = queued.shift()!;
       const result = await check;
-      if (broken || (result.clean && join(walk, result))) return;
+      if (broken || (result.clean && join(walk, result, 'rowsHanded'))) return;
       broken = !step(walk, rows);
     };
     const hand = (rows: RawRow[]): void => {
@@ -343,7 +344,7 @@ export function createOffThreadVerifier(): OffThreadVerifier {
       else await verifyHanded(walk, source);
       return walk.finish();
     },
-    stats: () => ({ rowsOffThread, rowsHere, threads: thread.running() ? 1 : 0 }),
+    stats: () => ({ ...counts, threads: thread.running() ? 1 : 0 }),
     close: () => thread.close(),
   };
 }
