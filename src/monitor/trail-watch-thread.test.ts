@@ -163,9 +163,9 @@ describe('the trail watch on its own thread (an SQLite trail)', () => {
     expect(handed.status().verified).toEqual(head);
     expect(watch.status().checked).toMatchObject({ rowsOffThread: head.seq, rowsHanded: 0, rowsHere: 0 });
     expect(handed.status().checked).toMatchObject({ rowsOffThread: 0, rowsHanded: head.seq, rowsHere: 0 });
-    // Measured (docs/performance.md): about 1-3 % reading in the thread, ~20 % handing the rows over; the bounds leave room for a loaded machine.
+    // Measured (docs/performance.md): ELU under 2 % of the sequential verifier's with the thread reading, 27-37 % handing the rows over; the bounds leave room for a loaded machine.
     expect(threaded).toBeLessThan(0.15 * sequential);
-    expect(handedMs).toBeLessThan(0.6 * sequential);
+    expect(handedMs).toBeLessThan(0.75 * sequential);
   });
 
   it.each([
