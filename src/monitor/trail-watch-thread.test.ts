@@ -4,6 +4,7 @@
  * sequential verifier in the same run); its reports are the sequential verifier's, tampering
  * included; a shutdown during a pass leaves no thread behind (counted in /proc/self/task).
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +16,7 @@ import type { AuditStoreAdmin, ChainHead, VerifyReport } from '../audit/index.js
 import { makeEntry, makeTempDir } from '../audit/index.test-support.js';
 import type { TempDir } from '../audit/index.test-support.js';
 import { canonicalize } from '../kernel/index.js';
+import { createKeyRegistry, recordKeysOf } from '../keys/index.js';
 import { postgresForSuite } from '../../test/e2e/postgres.js';
 import { createMetrics } from './metrics.js';
 import { createTrailWatch } from './trail-watch.js';
@@ -207,6 +209,42 @@ describe('the trail watch on its own thread (an SQLite trail)', () => {
     await watch.pass();
     expect(watch.status().passes).toMatchObject({ full_unavailable: 2, full_ok: 0 });
     expect(failures).toEqual([]);
+  });
+});
+
+describe('the trail watch on an encrypted SQLite trail', () => {
+  let dir: TempDir;
+  afterEach(() => dir.remove());
+
+  it('its rows are opened here and handed to the thread; read by the thread by mistake, they are stepped here and still verify', async () => {
+    dir = makeTempDir();
+    const file = join(dir.path, 'audit.sqlite');
+    const keys = recordKeysOf(createKeyRegistry([{ id: 'k1', use: 'encrypt' as const, material: randomBytes(32).toString('base64') }]), 'k1');
+    const store = await createAuditStore(`sqlite:${file}`, { keys });
+    try {
+      for (let n = 1; n <= 1_200; n += 100) await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(makeEntry(n + i))));
+      const head = await store.head();
+      const watchOver = (direct?: { sqliteFile: string }) =>
+        createTrailWatch({
+          store,
+          ...(direct ? { direct } : {}),
+          settings: { everyMs: 1_000, fullEveryMs: 1 },
+          clock: { now: () => new Date() },
+          logger: silent,
+          scheduler: manual,
+          onFailure: async () => expect.fail('no failure expected'),
+        });
+      const handed = watchOver();
+      await handed.pass();
+      expect(handed.status()).toMatchObject({ verified: head, passes: { full_ok: 1 }, checked: { rowsOffThread: 0, rowsHanded: 1_200, rowsHere: 0 } });
+      await handed.close();
+      const misread = watchOver({ sqliteFile: file }); // sealed text is never shown clean: each chunk is read again through the store
+      await misread.pass();
+      expect(misread.status()).toMatchObject({ verified: head, passes: { full_ok: 1 }, checked: { rowsOffThread: 0, rowsHanded: 0, rowsHere: 1_200 } });
+      await misread.close();
+    } finally {
+      await store.close();
+    }
   });
 });
 
