@@ -20,7 +20,7 @@ import type {
   UpstreamStatus,
 } from '../kernel/index.js';
 import { parseSqliteLocation } from '../audit/index.js';
-import type { AuditStoreAdmin } from '../audit/index.js';
+import type { AuditStoreAdmin, DirectTrail } from '../audit/index.js';
 import {
   afterAnswer,
   createCallTracer,
@@ -59,12 +59,19 @@ export interface Monitoring {
  * rest (the snapshot would keep users and tools in the clear).
  */
 function snapshotStoreFor(config: ResolvedConfig): MonitorSnapshotStore | undefined {
+  const trail = plainTrailOf(config);
+  if (trail && 'postgresUrl' in trail) return createPostgresSnapshotStore(trail.postgresUrl);
+  return trail && createSqliteSnapshotStore(sqliteSnapshotPath(trail.sqliteFile));
+}
+
+/** The trail's location when its rows are stored in the clear (not encrypted at rest, not in memory): the snapshot is kept beside it, the trail watch's thread reads it itself. */
+function plainTrailOf(config: ResolvedConfig): DirectTrail | undefined {
   const uri = config.audit.store;
   if (config.audit.encryption) return undefined;
-  if (/^postgres(ql)?:\/\//i.test(uri)) return createPostgresSnapshotStore(uri);
+  if (/^postgres(ql)?:\/\//i.test(uri)) return { postgresUrl: uri };
   if (!/^sqlite:/i.test(uri)) return undefined;
   const location = parseSqliteLocation(uri);
-  return location === ':memory:' ? undefined : createSqliteSnapshotStore(sqliteSnapshotPath(location));
+  return location === ':memory:' ? undefined : { sqliteFile: location };
 }
 
 /** The start-up snapshot's seal: the checkpoint signing key (as the evidence manifest's), or none when no key is configured. */
@@ -111,8 +118,10 @@ export function createMonitoring(
     },
   });
   // The server verifies its own trail on a timer; a failure is the monitor's alert.
+  const direct = plainTrailOf(config);
   const watch = createTrailWatch({
     store: deps.store,
+    ...(direct ? { direct } : {}),
     settings: { everyMs: m.trailWatch.everySec * 1000, fullEveryMs: m.trailWatch.fullEverySec * 1000 },
     clock: { now: () => new Date() },
     logger: deps.logger,

@@ -59,3 +59,5 @@ export type { AuditQuery, Disclosure, DisclosureOptions, DisclosureReport, Searc
 export { RATE_COUNTER_SCHEMA, createRateCounter, deriveRateCounterLocation } from './rate-counter.js';
 export { AUDIT_POSTGRES_SCHEMA } from './postgres-store.js';
 export { PENDING_AUTHORIZATIONS_SCHEMA, createPendingAuthorizationStore } from './pending-authorizations.js';
+export { createOffThreadVerifier } from './verify-watch.js';
+export type { DirectTrail, OffThreadStats, OffThreadVerifier, OffThreadVerifyOptions, WatchedRows } from './verify-watch.js';

@@ -84,7 +84,7 @@ export function createMetrics(upstreams: () => readonly UpstreamStatus[] = () =>
   };
 }
 
-/** `custos_trail_verified_seq` and `custos_trail_verifications_total{scope,outcome}`, read from the watch at scrape time. */
+/** `custos_trail_verified_seq`, `custos_trail_verifications_total{scope,outcome}` and `custos_trail_rows_checked_total{on}`, read from the watch at scrape time. */
 function registerTrailWatch(registers: Registry[], trail: () => TrailWatchStatus | undefined): void {
   new Gauge({
     name: 'custos_trail_verified_seq',
@@ -107,6 +107,20 @@ function registerTrailWatch(registers: Registry[], trail: () => TrailWatchStatus
         const [scope, outcome] = key.split('_') as [string, string];
         this.inc({ scope, outcome }, n);
       }
+    },
+  });
+  new Counter({
+    name: 'custos_trail_rows_checked_total',
+    help: 'Rows the trail watch verified, by where: read and checked on its worker thread (thread), read on the main thread and checked on the worker (handed: an encrypted trail), stepped on the main thread (main: chunks the worker did not show clean, the head a full pass must reach).',
+    labelNames: ['on'],
+    registers,
+    collect() {
+      const checked = trail()?.checked;
+      if (!checked) return;
+      this.reset();
+      this.inc({ on: 'thread' }, checked.rowsOffThread);
+      this.inc({ on: 'handed' }, checked.rowsHanded);
+      this.inc({ on: 'main' }, checked.rowsHere);
     },
   });
 }

@@ -7,12 +7,15 @@
  * reason), and the watch keeps its last good head: it never accepts a broken chain. A store
  * that cannot be read is not a failure: logged, and tried again at the next pass.
  *
- * One pass at a time, off the request path; the rows are read page by page (the SQLite store's
- * thread, PostgreSQL queries) and the watch yields to the event loop every `YIELD_EVERY_ROWS`
- * rows besides, so a long trail never holds it.
+ * One pass at a time, off the main thread: the rows are checked on a worker thread of the audit
+ * module's off-thread verifier (verify-watch.ts), which reads a trail stored in the clear itself
+ * through its own read-only connection (`direct`: SQLite or PostgreSQL); the rows of an encrypted
+ * trail are read here (`readRaw`, page by page,
+ * with a turn of the event loop every `YIELD_EVERY_ROWS` rows) and handed over in chunks. This
+ * thread only joins the thread's verdicts, and steps through a chunk the thread did not show clean.
  */
-import type { AuditStoreAdmin, ChainHead, RawRow, VerifyReport } from '../audit/index.js';
-import { verifyChain } from '../audit/index.js';
+import type { AuditStoreAdmin, ChainHead, DirectTrail, OffThreadStats, RawRow, VerifyReport } from '../audit/index.js';
+import { createOffThreadVerifier } from '../audit/index.js';
 import type { Clock, Logger } from '../kernel/index.js';
 
 export interface TrailWatchSettings {
@@ -45,6 +48,8 @@ export interface WatchScheduler {
 
 export interface TrailWatchDeps {
   readonly store: Pick<AuditStoreAdmin, 'readRaw'>;
+  /** The trail, when the verification thread may read it itself (its own read-only connection): not an encrypted trail (its rows are opened by the store). */
+  readonly direct?: DirectTrail;
   readonly settings: TrailWatchSettings;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -58,6 +63,8 @@ export interface TrailWatchStatus {
   readonly verified?: ChainHead;
   /** Passes so far, by scope and outcome (`ok`, `failed`, `unavailable`: the store could not be read). */
   readonly passes: Readonly<Record<`${TrailWatchScope}_${'ok' | 'failed' | 'unavailable'}`, number>>;
+  /** Where the rows were checked: on the verification thread, or stepped on this one; and whether the thread runs. */
+  readonly checked?: OffThreadStats;
 }
 
 export interface TrailWatch {
@@ -92,6 +99,7 @@ export function createTrailWatch(deps: TrailWatchDeps): TrailWatch {
   let ticking: Promise<void> = Promise.resolve();
   let closed = false;
   const raised = new Set<string>();
+  const verifier = createOffThreadVerifier();
   const passes = { incremental_ok: 0, incremental_failed: 0, incremental_unavailable: 0, full_ok: 0, full_failed: 0, full_unavailable: 0 };
 
   function plan(ms: number): void {
@@ -120,13 +128,15 @@ export function createTrailWatch(deps: TrailWatchDeps): TrailWatch {
   async function verify(scope: TrailWatchScope): Promise<void> {
     const before = head;
     const startedAt = deps.clock.now().getTime();
+    const direct = deps.direct ? { direct: deps.direct } : {};
     let report: VerifyReport;
     try {
       report =
         scope === 'full' || !before
-          ? await verifyChain(rowsFrom(1), before ? { expectHead: before } : {})
-          : await verifyChain(rowsFrom(before.seq + 1), { after: before });
+          ? await verifier.verify({ readRaw: rowsFrom, fromSeq: 1, ...direct }, before ? { expectHead: before } : {})
+          : await verifier.verify({ readRaw: rowsFrom, fromSeq: before.seq + 1, ...direct }, { after: before });
     } catch (err) {
+      if (closed) return; // the thread ended at shutdown
       passes[`${scope}_unavailable`] += 1;
       deps.logger.warn({ err: (err as { code?: string }).code ?? 'error', scope }, 'trail watch: the trail could not be read; verified again at the next pass');
       return;
@@ -185,10 +195,11 @@ export function createTrailWatch(deps: TrailWatchDeps): TrailWatch {
     },
     pass,
     idle: () => ticking,
-    status: () => ({ ...(head ? { verified: head } : {}), passes: { ...passes } }),
+    status: () => ({ ...(head ? { verified: head } : {}), passes: { ...passes }, checked: verifier.stats() }),
     async close() {
       closed = true;
       timer?.cancel();
+      await verifier.close(); // a pass in flight ends with its thread
       await ticking;
     },
   };
