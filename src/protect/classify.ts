@@ -9,6 +9,7 @@
 import type { ClassificationRule, ToolCall } from '../kernel/index.js';
 import { fileKindsOf } from './file-kinds.js';
 import { matchGlob } from './glob.js';
+import { remembered } from './memo.js';
 import { extractPaths, normalisePath } from './paths.js';
 import { resolveCallPath } from './resolve-path.js';
 
@@ -42,7 +43,33 @@ function expand(path: string, options: ClassifyOptions): string[] {
   return resolveCallPath(path, options.roots?.[0]);
 }
 
-/** Sorted, unique data classes of paths already in normalised form. */
+/** The data classes of one resolved path: its credential-file kinds, and each rule its path or a suffix of it matches. */
+function classesOfPath(path: string, rules: readonly ClassificationRule[]): readonly string[] {
+  const classes = new Set<string>();
+  for (const kind of fileKindsOf(path)) {
+    classes.add(SECRET_FILE);
+    classes.add(kind.dataClass);
+  }
+  const candidates = candidatesOf(path);
+  for (const rule of rules) {
+    if (!classes.has(rule.dataClass) && matchesRule(rule, candidates)) classes.add(rule.dataClass);
+  }
+  return Object.freeze([...classes]);
+}
+
+/** `classesOfPath` worked out once per path under one bundle's rules (a bundle's rules are one frozen array). */
+const byRules = new WeakMap<readonly ClassificationRule[], (path: string) => readonly string[]>();
+
+function classesOf(path: string, rules: readonly ClassificationRule[]): readonly string[] {
+  let of = byRules.get(rules);
+  if (!of) {
+    of = remembered((p) => classesOfPath(p, rules));
+    byRules.set(rules, of);
+  }
+  return of(path);
+}
+
+/** Sorted, unique data classes of paths already in normalised form. Where a path leads is looked up on disk at every call. */
 function classifyNormalised(paths: readonly string[], rules: readonly ClassificationRule[], options: ClassifyOptions): string[] {
   const classes = new Set<string>();
   const seen = new Set<string>();
@@ -50,14 +77,7 @@ function classifyNormalised(paths: readonly string[], rules: readonly Classifica
     for (const path of expand(written, options)) {
       if (seen.has(path)) continue;
       seen.add(path);
-      for (const kind of fileKindsOf(path)) {
-        classes.add(SECRET_FILE);
-        classes.add(kind.dataClass);
-      }
-      const candidates = candidatesOf(path);
-      for (const rule of rules) {
-        if (!classes.has(rule.dataClass) && matchesRule(rule, candidates)) classes.add(rule.dataClass);
-      }
+      for (const c of classesOf(path, rules)) classes.add(c);
     }
   }
   return [...classes].sort();

@@ -3,6 +3,7 @@
  * `patient_name`… is that kind of data whatever it looks like, so it is redacted whole
  * (placeholders such as `<REDACTED>` and `${VAR}` excepted). The rule id in the row is `field-name`.
  */
+import { remembered } from './memo.js';
 import { secretKeyStrength } from './secret-keys.js';
 
 const HINTS: ReadonlyArray<readonly [RegExp, string]> = [
@@ -43,15 +44,5 @@ function hintOf(key: string): string | undefined {
   return strength === 'strong' || strength === 'medium' ? 'secret' : undefined;
 }
 
-/** Field names repeat call after call (`type`, `text`, `path`): each one's hint, worked out once. Bounded: emptied when full. */
-const known = new Map<string, string | undefined>();
-const KNOWN_MAX = 4096;
-
-/** The data type a field name says its value holds, if any. */
-export function fieldHint(key: string): string | undefined {
-  if (known.has(key)) return known.get(key);
-  const hint = hintOf(key);
-  if (known.size >= KNOWN_MAX) known.clear();
-  known.set(key, hint);
-  return hint;
-}
+/** The data type a field name says its value holds, if any. Field names repeat call after call (`type`, `text`, `path`): each one's worked out once. */
+export const fieldHint: (key: string) => string | undefined = remembered(hintOf);

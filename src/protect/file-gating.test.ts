@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,27 @@ describe('paths resolved after symlinks and .. against the upstream root', () =>
     const rules = [{ dataClass: 'phi', paths: ['**/phi/**'] }];
     expect(classifyPaths(['public/note.md'], rules, { roots: [root] })).toEqual(['phi']);
     expect(classifyPaths([path.join(root, 'public/new-file.md')], rules)).toEqual(['phi']);
+  });
+
+  it('what a path is worked out once, but where it leads is asked at every call: a link re-pointed into phi/ is phi at the next call', () => {
+    const rules = [{ dataClass: 'phi', paths: ['**/phi/**'] }];
+    mkdirSync(path.join(root, 'plain'), { recursive: true });
+    symlinkSync(path.join(root, 'plain'), path.join(root, 'moving'));
+    expect(classifyPaths(['moving/chart.md'], rules, { roots: [root] })).toEqual([]);
+    expect(classifyPaths(['moving/chart.md'], rules, { roots: [root] })).toEqual([]); // now remembered
+    unlinkSync(path.join(root, 'moving'));
+    symlinkSync(path.join(root, 'phi'), path.join(root, 'moving'));
+    expect(classifyPaths(['moving/chart.md'], rules, { roots: [root] })).toEqual(['phi']);
+    unlinkSync(path.join(root, 'moving'));
+    symlinkSync(path.join(dir, 'home/.aws/credentials'), path.join(root, 'moving'));
+    expect(classifyPaths(['moving'], rules, { roots: [root] })).toEqual(['cloud_credentials', 'secret_file']);
+  });
+
+  it("a new bundle's rules classify the same path anew (each rules array has its own memo)", () => {
+    const file = path.join(root, 'phi/note.md');
+    expect(classifyPaths([file], [{ dataClass: 'phi', paths: ['**/phi/**'] }])).toEqual(['phi']);
+    expect(classifyPaths([file], [{ dataClass: 'restricted', paths: ['**/note.md'] }])).toEqual(['restricted']);
+    expect(classifyPaths([file], [])).toEqual([]);
   });
 
   it('.. is folded before the disk is asked, and a relative path without a root stays lexical', () => {

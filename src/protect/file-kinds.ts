@@ -4,6 +4,7 @@
  * a policy can match on). Matched against a normalised, case-folded path: base names,
  * path suffixes, directories anywhere on the path, extensions, base-name patterns.
  */
+import { remembered } from './memo.js';
 
 export interface FileKind {
   readonly id: string;
@@ -163,9 +164,9 @@ function matches(kind: FileKind, lower: string, base: string): boolean {
   return kind.dirs?.some((d) => lower.startsWith(`${d}/`) || lower.includes(`/${d}/`)) ?? false;
 }
 
-/** The credential-file kinds a normalised path is (usually none or one). */
-export function fileKindsOf(path: string): FileKind[] {
+/** The credential-file kinds a normalised path is (usually none or one); worked out once per path. */
+export const fileKindsOf: (path: string) => readonly FileKind[] = remembered((path) => {
   const lower = path.toLowerCase();
   const base = lower.slice(lower.lastIndexOf('/') + 1);
-  return FILE_KINDS.filter((k) => matches(k, lower, base));
-}
+  return Object.freeze(FILE_KINDS.filter((k) => matches(k, lower, base)));
+});

@@ -7,6 +7,7 @@
 import { CustosError } from '../kernel/index.js';
 import type { TenancyRules, ToolCall } from '../kernel/index.js';
 import { matchGlob } from './glob.js';
+import { remembered } from './memo.js';
 import { extractPaths } from './paths.js';
 
 export const TENANT_SEGMENT = '{tenant}';
@@ -54,14 +55,26 @@ export function tenantOfPath(glob: string, path: string): string | undefined {
   return undefined;
 }
 
+/** For each path glob of one bundle's rules, `tenantOfPath` worked out once per path. */
+const byRules = new WeakMap<TenancyRules, ReadonlyArray<(path: string) => string | undefined>>();
+
+function tenantFinders(rules: TenancyRules): ReadonlyArray<(path: string) => string | undefined> {
+  let finders = byRules.get(rules);
+  if (!finders) {
+    finders = rules.paths.map((glob) => remembered((path) => tenantOfPath(glob, path)));
+    byRules.set(rules, finders);
+  }
+  return finders;
+}
+
 /** Sorted, unique tenants the call names under the rules. */
 export function extractTenants(call: Pick<ToolCall, 'tool' | 'arguments' | 'kind'>, rules: TenancyRules): string[] {
   const out = new Set<string>();
   if (rules.arguments.length > 0) collectKeyed(call.arguments, new Set(rules.arguments), out);
   if (rules.paths.length > 0) {
     for (const path of extractPaths(call.arguments)) {
-      for (const glob of rules.paths) {
-        const tenant = tenantOfPath(glob, path);
+      for (const tenantOf of tenantFinders(rules)) {
+        const tenant = tenantOf(path);
         if (tenant !== undefined) out.add(tenant);
       }
     }
