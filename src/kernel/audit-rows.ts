@@ -71,9 +71,17 @@ export interface AuthFailureRowFields {
 
 const NO_REDACTIONS: AuditEntry['redactions'] = Object.freeze({ count: 0, types: Object.freeze([]) as readonly string[] });
 
+/*
+ * The objects built here list their members in RFC 8785 order (sorted by UTF-16 code units): the
+ * rows of a call (intent, deny, confirm, result) whole, the others up to the members they add
+ * last. The canonicaliser (`sortedKeys`) then finds them sorted with one linear check instead of
+ * sorting each object's keys. The order changes nothing in the text (canonicalisation sorts
+ * whatever it gets); an object out of order only costs that sort (audit-rows.test.ts holds it).
+ */
+
 /** The `user` of a row: the verified principal, or the explicit anonymous marker. */
 export function userOf(p: Principal | null | undefined): AuditEntry['user'] {
-  return p ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId } : { sub: null, anonymous: true };
+  return p ? { email: p.email, iss: p.iss, session_id: p.sessionId, sub: p.sub, tenant: p.tenant } : { anonymous: true, sub: null };
 }
 
 /** The row subject of a governed action; `toolClasses` when the catalog classified the tool. */
@@ -82,16 +90,16 @@ export function subjectOfCall(call: ToolCall, toolClasses?: readonly string[]): 
     user: userOf(call.principal),
     kind: call.kind,
     agent: {
-      name: call.agent.name,
-      runtime: call.agent.runtime,
-      version: call.agent.version,
-      user_agent: call.agent.userAgent,
-      sdk: call.agent.sdk,
-      tier: call.agent.tier,
       declared_tier: call.agent.declaredTier,
       delegation_chain: [...call.agent.delegationChain, `tool:${call.tool.server}/${call.tool.name}`],
+      name: call.agent.name,
+      runtime: call.agent.runtime,
+      sdk: call.agent.sdk,
+      tier: call.agent.tier,
+      user_agent: call.agent.userAgent,
+      version: call.agent.version,
     },
-    tool: { server: call.tool.server, name: call.tool.name, ...(toolClasses ? { classes: toolClasses } : {}) },
+    tool: toolClasses ? { classes: toolClasses, name: call.tool.name, server: call.tool.server } : { name: call.tool.name, server: call.tool.server },
     traceId: call.traceId,
     access: call.emergency ? { emergency: true, grant_id: call.emergency.grantId } : undefined,
   };
@@ -106,35 +114,54 @@ function baseRow(
   determining: readonly string[] = [],
 ): AuditEntry {
   return {
-    schema: AUDIT_SCHEMA,
-    event,
-    time: stamp.time,
-    request_id: stamp.requestId,
-    kind: subject.kind,
-    user: subject.user,
-    agent: subject.agent,
-    tool: subject.tool,
-    policy: { decision, bundle_hash: stamp.bundleHash, determining_policies: [...determining], reasons: [...reasons] },
-    redactions: NO_REDACTIONS,
-    trace_id: subject.traceId,
     access: subject.access,
+    agent: subject.agent,
+    event,
+    kind: subject.kind,
+    policy: policyOf(stamp, decision, reasons, determining),
+    redactions: NO_REDACTIONS,
+    request_id: stamp.requestId,
+    schema: AUDIT_SCHEMA,
+    time: stamp.time,
+    tool: subject.tool,
+    trace_id: subject.traceId,
+    user: subject.user,
   };
 }
 
-/** The row's `policy` with the emergency-change flag of the bundle that decided, when it was one. */
-function flagged(row: AuditEntry, decision: Pick<Decision, 'emergencyChange'>): AuditEntry {
-  return decision.emergencyChange ? { ...row, policy: { ...row.policy, emergency_change: true } } : row;
+/** The row's `policy`, with the emergency-change flag of the bundle that decided when it was one. */
+function policyOf(
+  stamp: RowStamp,
+  decision: DecisionValue,
+  reasons: readonly string[],
+  determining: readonly string[] = [],
+  flags?: Pick<Decision, 'emergencyChange'>,
+): AuditEntry['policy'] {
+  return flags?.emergencyChange
+    ? { bundle_hash: stamp.bundleHash, decision, determining_policies: [...determining], emergency_change: true, reasons: [...reasons] }
+    : { bundle_hash: stamp.bundleHash, decision, determining_policies: [...determining], reasons: [...reasons] };
 }
 
+/** A decision row (intent, deny, confirm) in one object, members in canonical order (see above). */
 function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue, stamp: RowStamp, subject: RowSubject, f: DecisionRowFields): AuditEntry {
   return {
-    ...flagged(baseRow(event, stamp, subject, value, f.decision.reasons, f.decision.determiningPolicies), f.decision),
-    data_classes: f.dataClasses,
-    input: f.input,
-    redactions: f.redactions ?? NO_REDACTIONS,
+    access: subject.access,
+    agent: subject.agent,
     confirmation: f.confirmation,
-    ...(f.egress ? { egress: f.egress } : {}),
+    data_classes: f.dataClasses,
     detail: f.detail,
+    egress: f.egress ? f.egress : undefined, // as before: a falsy value is left out, never written
+    event,
+    input: f.input,
+    kind: subject.kind,
+    policy: policyOf(stamp, value, f.decision.reasons, f.decision.determiningPolicies, f.decision),
+    redactions: f.redactions ?? NO_REDACTIONS,
+    request_id: stamp.requestId,
+    schema: AUDIT_SCHEMA,
+    time: stamp.time,
+    tool: subject.tool,
+    trace_id: subject.traceId,
+    user: subject.user,
   };
 }
 
@@ -156,12 +183,22 @@ export function buildConfirmRow(stamp: RowStamp, subject: RowSubject, fields: De
 /** The outcome of a forwarded call (same request_id as its intent). */
 export function buildResultRow(stamp: RowStamp, subject: RowSubject, f: ResultRowFields): AuditEntry {
   return {
-    ...flagged(baseRow('result', stamp, subject, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies), f.decision),
+    access: subject.access,
+    agent: subject.agent,
     data_classes: f.dataClasses,
-    output: f.output,
-    redactions: f.redactions,
-    ...(f.egress ? { egress: f.egress } : {}),
     detail: f.detail,
+    egress: f.egress ? f.egress : undefined, // as before: a falsy value is left out, never written
+    event: 'result',
+    kind: subject.kind,
+    output: f.output,
+    policy: policyOf(stamp, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies, f.decision),
+    redactions: f.redactions,
+    request_id: stamp.requestId,
+    schema: AUDIT_SCHEMA,
+    time: stamp.time,
+    tool: subject.tool,
+    trace_id: subject.traceId,
+    user: subject.user,
   };
 }
 
