@@ -113,20 +113,7 @@ function baseRow(
   reasons: readonly string[],
   determining: readonly string[] = [],
 ): AuditEntry {
-  return {
-    access: subject.access,
-    agent: subject.agent,
-    event,
-    kind: subject.kind,
-    policy: policyOf(stamp, decision, reasons, determining),
-    redactions: NO_REDACTIONS,
-    request_id: stamp.requestId,
-    schema: AUDIT_SCHEMA,
-    time: stamp.time,
-    tool: subject.tool,
-    trace_id: subject.traceId,
-    user: subject.user,
-  };
+  return row(event, stamp, subject, policyOf(stamp, decision, reasons, determining), NO_REDACTIONS);
 }
 
 /** The row's `policy`, with the emergency-change flag of the bundle that decided when it was one. */
@@ -142,20 +129,38 @@ function policyOf(
     : { bundle_hash: stamp.bundleHash, decision, determining_policies: [...determining], reasons: [...reasons] };
 }
 
-/** A decision row (intent, deny, confirm) in one object, members in canonical order (see above). */
-function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue, stamp: RowStamp, subject: RowSubject, f: DecisionRowFields): AuditEntry {
+/** What a call row adds to the stamp, the subject and the policy. */
+interface RowMembers {
+  readonly confirmation?: AuditEntry['confirmation'];
+  readonly dataClasses?: readonly string[];
+  readonly detail?: AuditEntry['detail'];
+  readonly egress?: AuditEntry['egress'];
+  readonly input?: AuditEntry['input'];
+  readonly output?: AuditEntry['output'];
+}
+
+/** A row in one object, its members in canonical order (see above); those left undefined are not in its text. */
+function row(
+  event: AuditEntry['event'],
+  stamp: RowStamp,
+  subject: RowSubject,
+  policy: AuditEntry['policy'],
+  redactions: AuditEntry['redactions'],
+  m: RowMembers = {},
+): AuditEntry {
   return {
     access: subject.access,
     agent: subject.agent,
-    confirmation: f.confirmation,
-    data_classes: f.dataClasses,
-    detail: f.detail,
-    egress: f.egress ? f.egress : undefined, // as before: a falsy value is left out, never written
+    confirmation: m.confirmation,
+    data_classes: m.dataClasses,
+    detail: m.detail,
+    egress: m.egress ? m.egress : undefined, // as before: a falsy value is left out, never written
     event,
-    input: f.input,
+    input: m.input,
     kind: subject.kind,
-    policy: policyOf(stamp, value, f.decision.reasons, f.decision.determiningPolicies, f.decision),
-    redactions: f.redactions ?? NO_REDACTIONS,
+    output: m.output,
+    policy,
+    redactions,
     request_id: stamp.requestId,
     schema: AUDIT_SCHEMA,
     time: stamp.time,
@@ -163,6 +168,11 @@ function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue,
     trace_id: subject.traceId,
     user: subject.user,
   };
+}
+
+function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue, stamp: RowStamp, subject: RowSubject, f: DecisionRowFields): AuditEntry {
+  const policy = policyOf(stamp, value, f.decision.reasons, f.decision.determiningPolicies, f.decision);
+  return row(event, stamp, subject, policy, f.redactions ?? NO_REDACTIONS, f);
 }
 
 /** An allowed call about to be forwarded (durable before it is). */
@@ -182,24 +192,8 @@ export function buildConfirmRow(stamp: RowStamp, subject: RowSubject, fields: De
 
 /** The outcome of a forwarded call (same request_id as its intent). */
 export function buildResultRow(stamp: RowStamp, subject: RowSubject, f: ResultRowFields): AuditEntry {
-  return {
-    access: subject.access,
-    agent: subject.agent,
-    data_classes: f.dataClasses,
-    detail: f.detail,
-    egress: f.egress ? f.egress : undefined, // as before: a falsy value is left out, never written
-    event: 'result',
-    kind: subject.kind,
-    output: f.output,
-    policy: policyOf(stamp, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies, f.decision),
-    redactions: f.redactions,
-    request_id: stamp.requestId,
-    schema: AUDIT_SCHEMA,
-    time: stamp.time,
-    tool: subject.tool,
-    trace_id: subject.traceId,
-    user: subject.user,
-  };
+  const policy = policyOf(stamp, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies, f.decision);
+  return row('result', stamp, subject, policy, f.redactions, f);
 }
 
 /** A request whose identity could not be verified: anonymous, the codes as reasons. */
