@@ -4,7 +4,7 @@
  * where ‖ concatenates the 64-char lowercase hex prev_hash and the RFC 8785 canonical JSON,
  * hashed as UTF-8. The first record's prev_hash is GENESIS_HASH.
  */
-import { canonicalize, sha256Hex } from '../kernel/index.js';
+import { canonicalize, sha256Hex, sortedKeys } from '../kernel/index.js';
 import type { AuditRecord } from '../kernel/index.js';
 
 /** The hash a record must carry, computed from every other field. */
@@ -37,7 +37,7 @@ export type CanonicalSegments = readonly [string, string, string, string];
 
 export function canonicalSegments(fields: object): CanonicalSegments {
   const runs: [string[], string[], string[], string[]] = [[], [], [], []];
-  for (const key of Object.keys(fields).sort()) {
+  for (const key of sortedKeys(fields)) {
     const value = (fields as Record<string, unknown>)[key];
     if (value === undefined || typeof value === 'function' || key === 'seq' || key === 'prev_hash' || key === 'hash') continue;
     const run = key < 'hash' ? 0 : key < 'prev_hash' ? 1 : key < 'seq' ? 2 : 3;
@@ -112,7 +112,7 @@ function jcs(input: unknown, depth: number): string {
     return `${out}]`;
   }
   let out = '{';
-  for (const key of Object.keys(value).sort()) {
+  for (const key of sortedKeys(value)) {
     const item: unknown = (value as Record<string, unknown>)[key];
     if (item === undefined || typeof item === 'function') continue;
     out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${jcs(item, depth + 1)}`;

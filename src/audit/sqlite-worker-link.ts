@@ -65,8 +65,11 @@ export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<Wor
   worker.on('error', (err) => failAll({ code: 'CUSTOS_WORKER_FAILED', message: `The audit writer thread failed: ${err.name}.` }));
   worker.on('exit', () => failAll(exited ?? { code: 'CUSTOS_CLOSED', message: 'The audit store is closed.' }));
 
-  // Requests made in the same tick go to the thread as one message (an array), posted once the tick's
-  // synchronous work and microtasks are done: one structured clone and one wake-up of the thread for all.
+  // Requests go to the thread as one message (an array) per batch: one structured clone and one wake-up
+  // of the thread for all. A request made while none other is waiting (one caller: nothing to group)
+  // goes once the tick's microtasks are done; one made while others wait for the thread waits, by
+  // setImmediate, for the rest of this turn of the event loop, so the requests of every session whose
+  // I/O arrived in the same turn go together.
   let outbox: WorkerRequest[] = [];
   const flush = (): void => {
     const requests = outbox;
@@ -80,7 +83,9 @@ export async function startSqliteWorker(config: SqliteWorkerConfig): Promise<Wor
     }
   };
   const post = (request: WorkerRequest): void => {
-    if (outbox.push(request) === 1) queueMicrotask(flush);
+    if (outbox.push(request) !== 1) return;
+    if (waiting.size > 1) setImmediate(flush);
+    else queueMicrotask(flush);
   };
 
   function send<T>(id: number, body: RequestBody<WorkerRequest> | undefined, timeoutMs?: number): Promise<T> {

@@ -3,6 +3,7 @@
  * waits bounded per append and off the event loop (issue 7, defect 3), a full disk.
  */
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosError, GENESIS_HASH } from '../kernel/index.js';
@@ -54,6 +55,20 @@ describe('renderChainedRecord', () => {
         expect(renderChainedRecord(segments, prev.seq + 1, prev.hash, expected.record.hash)).toBe(expected.json);
       }
     }
+  });
+
+  it('property: the text chainRecord produces, for any members in any order (sorted or not)', () => {
+    const member = fc.oneof(fc.string({ unit: 'binary' }), fc.integer(), fc.constant(undefined), fc.dictionary(fc.string({ unit: 'binary' }), fc.integer()));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), member), fc.boolean(), (extra, presort) => {
+        const merged: Record<string, unknown> = { ...makeEntry(1), ...extra };
+        const fields = presort ? Object.fromEntries(Object.entries(merged).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : merged;
+        const prev = { seq: 7, hash: 'e'.repeat(64) };
+        const expected = chainRecord(fields as typeof merged & ReturnType<typeof makeEntry>, prev);
+        expect(renderChainedRecord(canonicalSegments(fields), 8, prev.hash, expected.record.hash)).toBe(expected.json);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses what canonicalize refuses: a cycle, a non-finite number, a function in an array', () => {

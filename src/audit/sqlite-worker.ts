@@ -419,7 +419,7 @@ BEGIN SELECT RAISE(ABORT, 'custos audit rows are append-only'); END;
     if (closing) return fail(request.id, { code: 'CUSTOS_CLOSED', message: 'The audit store is closed.' });
     serve(request);
   };
-  // One request, or the requests the main thread made in one tick, in order.
+  // One request, or the requests the main thread batched into one message (sqlite-worker-link.ts), in order.
   port.on('message', (message: WorkerRequest | readonly WorkerRequest[]) => {
     if (Array.isArray(message)) for (const request of message as readonly WorkerRequest[]) receive(request);
     else receive(message as WorkerRequest);

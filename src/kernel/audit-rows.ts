@@ -71,9 +71,17 @@ export interface AuthFailureRowFields {
 
 const NO_REDACTIONS: AuditEntry['redactions'] = Object.freeze({ count: 0, types: Object.freeze([]) as readonly string[] });
 
+/*
+ * The objects built here list their members in RFC 8785 order (sorted by UTF-16 code units): the
+ * rows of a call (intent, deny, confirm, result) whole, the others up to the members they add
+ * last. The canonicaliser (`sortedKeys`) then finds them sorted with one linear check instead of
+ * sorting each object's keys. The order changes nothing in the text (canonicalisation sorts
+ * whatever it gets); an object out of order only costs that sort (audit-rows.test.ts holds it).
+ */
+
 /** The `user` of a row: the verified principal, or the explicit anonymous marker. */
 export function userOf(p: Principal | null | undefined): AuditEntry['user'] {
-  return p ? { sub: p.sub, iss: p.iss, email: p.email, tenant: p.tenant, session_id: p.sessionId } : { sub: null, anonymous: true };
+  return p ? { email: p.email, iss: p.iss, session_id: p.sessionId, sub: p.sub, tenant: p.tenant } : { anonymous: true, sub: null };
 }
 
 /** The row subject of a governed action; `toolClasses` when the catalog classified the tool. */
@@ -82,16 +90,16 @@ export function subjectOfCall(call: ToolCall, toolClasses?: readonly string[]): 
     user: userOf(call.principal),
     kind: call.kind,
     agent: {
-      name: call.agent.name,
-      runtime: call.agent.runtime,
-      version: call.agent.version,
-      user_agent: call.agent.userAgent,
-      sdk: call.agent.sdk,
-      tier: call.agent.tier,
       declared_tier: call.agent.declaredTier,
       delegation_chain: [...call.agent.delegationChain, `tool:${call.tool.server}/${call.tool.name}`],
+      name: call.agent.name,
+      runtime: call.agent.runtime,
+      sdk: call.agent.sdk,
+      tier: call.agent.tier,
+      user_agent: call.agent.userAgent,
+      version: call.agent.version,
     },
-    tool: { server: call.tool.server, name: call.tool.name, ...(toolClasses ? { classes: toolClasses } : {}) },
+    tool: toolClasses ? { classes: toolClasses, name: call.tool.name, server: call.tool.server } : { name: call.tool.name, server: call.tool.server },
     traceId: call.traceId,
     access: call.emergency ? { emergency: true, grant_id: call.emergency.grantId } : undefined,
   };
@@ -105,37 +113,66 @@ function baseRow(
   reasons: readonly string[],
   determining: readonly string[] = [],
 ): AuditEntry {
-  return {
-    schema: AUDIT_SCHEMA,
-    event,
-    time: stamp.time,
-    request_id: stamp.requestId,
-    kind: subject.kind,
-    user: subject.user,
-    agent: subject.agent,
-    tool: subject.tool,
-    policy: { decision, bundle_hash: stamp.bundleHash, determining_policies: [...determining], reasons: [...reasons] },
-    redactions: NO_REDACTIONS,
-    trace_id: subject.traceId,
-    access: subject.access,
-  };
+  return row(event, stamp, subject, policyOf(stamp, decision, reasons, determining), NO_REDACTIONS);
 }
 
-/** The row's `policy` with the emergency-change flag of the bundle that decided, when it was one. */
-function flagged(row: AuditEntry, decision: Pick<Decision, 'emergencyChange'>): AuditEntry {
-  return decision.emergencyChange ? { ...row, policy: { ...row.policy, emergency_change: true } } : row;
+/** The row's `policy`, with the emergency-change flag of the bundle that decided when it was one. */
+function policyOf(
+  stamp: RowStamp,
+  decision: DecisionValue,
+  reasons: readonly string[],
+  determining: readonly string[] = [],
+  flags?: Pick<Decision, 'emergencyChange'>,
+): AuditEntry['policy'] {
+  return flags?.emergencyChange
+    ? { bundle_hash: stamp.bundleHash, decision, determining_policies: [...determining], emergency_change: true, reasons: [...reasons] }
+    : { bundle_hash: stamp.bundleHash, decision, determining_policies: [...determining], reasons: [...reasons] };
+}
+
+/** What a call row adds to the stamp, the subject and the policy. */
+interface RowMembers {
+  readonly confirmation?: AuditEntry['confirmation'];
+  readonly dataClasses?: readonly string[];
+  readonly detail?: AuditEntry['detail'];
+  readonly egress?: AuditEntry['egress'];
+  readonly input?: AuditEntry['input'];
+  readonly output?: AuditEntry['output'];
+}
+
+/** A row in one object, its members in canonical order (see above); those left undefined are not in its text. */
+function row(
+  event: AuditEntry['event'],
+  stamp: RowStamp,
+  subject: RowSubject,
+  policy: AuditEntry['policy'],
+  redactions: AuditEntry['redactions'],
+  m: RowMembers = {},
+): AuditEntry {
+  return {
+    access: subject.access,
+    agent: subject.agent,
+    confirmation: m.confirmation,
+    data_classes: m.dataClasses,
+    detail: m.detail,
+    egress: m.egress ? m.egress : undefined, // as before: a falsy value is left out, never written
+    event,
+    input: m.input,
+    kind: subject.kind,
+    output: m.output,
+    policy,
+    redactions,
+    request_id: stamp.requestId,
+    schema: AUDIT_SCHEMA,
+    time: stamp.time,
+    tool: subject.tool,
+    trace_id: subject.traceId,
+    user: subject.user,
+  };
 }
 
 function decisionRow(event: 'intent' | 'deny' | 'confirm', value: DecisionValue, stamp: RowStamp, subject: RowSubject, f: DecisionRowFields): AuditEntry {
-  return {
-    ...flagged(baseRow(event, stamp, subject, value, f.decision.reasons, f.decision.determiningPolicies), f.decision),
-    data_classes: f.dataClasses,
-    input: f.input,
-    redactions: f.redactions ?? NO_REDACTIONS,
-    confirmation: f.confirmation,
-    ...(f.egress ? { egress: f.egress } : {}),
-    detail: f.detail,
-  };
+  const policy = policyOf(stamp, value, f.decision.reasons, f.decision.determiningPolicies, f.decision);
+  return row(event, stamp, subject, policy, f.redactions ?? NO_REDACTIONS, f);
 }
 
 /** An allowed call about to be forwarded (durable before it is). */
@@ -155,14 +192,8 @@ export function buildConfirmRow(stamp: RowStamp, subject: RowSubject, fields: De
 
 /** The outcome of a forwarded call (same request_id as its intent). */
 export function buildResultRow(stamp: RowStamp, subject: RowSubject, f: ResultRowFields): AuditEntry {
-  return {
-    ...flagged(baseRow('result', stamp, subject, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies), f.decision),
-    data_classes: f.dataClasses,
-    output: f.output,
-    redactions: f.redactions,
-    ...(f.egress ? { egress: f.egress } : {}),
-    detail: f.detail,
-  };
+  const policy = policyOf(stamp, f.decision.decision, f.decision.reasons, f.decision.determiningPolicies, f.decision);
+  return row('result', stamp, subject, policy, f.redactions, f);
 }
 
 /** A request whose identity could not be verified: anonymous, the codes as reasons. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalText, canonicalize, writeCanonical } from './canonical.js';
+import { canonicalText, canonicalize, sortedKeys, writeCanonical } from './canonical.js';
 import { digestJson, sha256Hex } from './digest.js';
 
 describe('canonicalize (RFC 8785)', () => {
@@ -51,6 +51,27 @@ describe('canonicalize (RFC 8785)', () => {
       const c = canonicalize(v);
       expect(canonicalize(JSON.parse(c))).toBe(c);
     }
+  });
+});
+
+describe('sortedKeys', () => {
+  it('gives the keys in UTF-16 code-unit order, whether or not they came so', () => {
+    expect(sortedKeys({ a: 1, b: 2, c: 3 })).toEqual(['a', 'b', 'c']);
+    expect(sortedKeys({ b: 1, a: 2 })).toEqual(['a', 'b']);
+    expect(sortedKeys({ '\u20ac': 1, '\ud83d\ude00': 2, z: 3 })).toEqual(['z', '\u20ac', '\ud83d\ude00']);
+    // Integer-like keys come first from Object.keys, in numeric order: "10" before "9" only once sorted.
+    expect(sortedKeys({ 9: 'a', 10: 'b', a: 'c' })).toEqual(['10', '9', 'a']);
+    expect(sortedKeys({})).toEqual([]);
+  });
+
+  it('property: the same order as sorting every key', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.integer()), fc.boolean(), (dict, presort) => {
+        const obj = presort ? Object.fromEntries(Object.entries(dict).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : dict;
+        expect(sortedKeys(obj)).toEqual(Object.keys(obj).sort());
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
