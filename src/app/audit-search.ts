@@ -21,6 +21,7 @@ import type { ResolvedConfig } from '../config/index.js';
 import type { KeyRegistry } from '../keys/index.js';
 import type { AuditSearchPort } from '../gateway/index.js';
 import { CustosError } from '../kernel/index.js';
+import type { AuditStore } from '../kernel/index.js';
 import type { Logger } from './logger.js';
 
 const rethrowRead = (err: unknown): never => {
@@ -42,7 +43,12 @@ export function createAuditSearch(
   store: AuditStoreAdmin,
   logger: Logger,
   keys: Pick<KeyRegistry, 'hmacKey'>,
-): { readonly port: AuditSearchPort; close(): Promise<void> } {
+): {
+  readonly port: AuditSearchPort;
+  /** The store with each row it appends offered to the indexer, which then need not read it back. */
+  feeding(store: AuditStore): AuditStore;
+  close(): Promise<void>;
+} {
   const settings = config.audit.search;
   const key = settings.indexKey === undefined ? undefined : keys.hmacKey(settings.indexKey);
   const backend = searchIndexBackendFor(config.audit.store);
@@ -65,6 +71,18 @@ export function createAuditSearch(
         return (index ? index.disclosures(patient, options) : accountDisclosures(store, patient, options)).catch(rethrowRead);
       },
     },
+    feeding: (inner) =>
+      index
+        ? {
+            append: async (entry, options) => {
+              const record = await inner.append(entry, options);
+              index.offer(record);
+              return record;
+            },
+            read: (options) => inner.read(options),
+            close: () => inner.close(),
+          }
+        : inner,
     close: async () => index?.close(),
   };
 }

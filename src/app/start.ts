@@ -132,6 +132,8 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
     cleanups.push(() => pendingStore.close());
     const monitoring = createMonitoring(config, { store, logger, counter: rateCounter, keys });
     cleanups.push(() => monitoring.close());
+    const auditSearch = createAuditSearch(config, store, logger, keys);
+    cleanups.push(() => auditSearch.close());
     // A write's before-state is read through the upstream pool, which is opened after the pipeline.
     const pool: { current?: UpstreamPool } = {};
     const pipeline = createPipeline({
@@ -142,7 +144,7 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
           : Promise.reject(new CustosError('ERR_GATEWAY_UPSTREAM_UNAVAILABLE', 'upstreams not ready')),
       policy,
       protector: { ...createProtector({ roots: Object.fromEntries(config.upstreams.map((u) => [u.name, u.roots])) }), extractTenants },
-      audit: monitoring.instrument(store),
+      audit: monitoring.instrument(auditSearch.feeding(store)),
       monitor: monitoring.hook,
       guard: monitoring.guard,
       observer: monitoring.observer,
@@ -195,8 +197,6 @@ export async function startCustos(config: ResolvedConfig, options: StartOptions 
       issuerFetch: (issuer: string) => outbound.issuerFetch(issuer),
     });
     upstreamTokens.current = delegation.upstreamTokens;
-    const auditSearch = createAuditSearch(config, store, logger, keys);
-    cleanups.push(() => auditSearch.close());
     const gateway = createGateway({
       pendingStore,
       verifier: delegation.verifier,

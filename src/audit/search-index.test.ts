@@ -15,6 +15,7 @@ import type { AuditStoreAdmin, IndexMacKey, SearchIndexBackend } from './index.j
 import { probeEventLoop } from '../kernel/index.test-support.js';
 import { makeEntry, makeTempDir } from './index.test-support.js';
 import type { AuditQuery } from './search.js';
+import type { AuditRecord } from '../kernel/index.js';
 
 /** An HMAC-SHA256 key by shape, as the app hands in a registry key. */
 const macKey = (id: string, fill: number): IndexMacKey => ({ id, mac: (data) => createHmac('sha256', Buffer.alloc(32, fill)).update(data).digest() });
@@ -46,6 +47,21 @@ async function generate(store: AuditStoreAdmin, rows: number, from = 1): Promise
       }),
     );
   }
+}
+
+/** The store's rows, each seq noted in `into` as it is read. */
+async function* readingInto(rows: AsyncIterable<AuditRecord>, into: number[]): AsyncIterable<AuditRecord> {
+  for await (const r of rows) {
+    into.push(r.seq);
+    yield r;
+  }
+}
+
+/** The trail's last row, as its append returned it. */
+async function lastRecord(store: AuditStoreAdmin): Promise<AuditRecord | undefined> {
+  const { seq } = await store.head();
+  for await (const r of store.read({ fromSeq: seq, limit: 1 })) return r;
+  return undefined;
 }
 
 const QUERIES: AuditQuery[] = [
@@ -195,6 +211,40 @@ describe('audit search index', () => {
       const backend = createSqliteSearchIndex(file);
       expect((await stateOf(backend))?.keyTag).toMatch(/^hmac:index-2:[0-9a-f]{16}$/);
       await backend.close();
+    });
+  }, 60_000);
+
+  it("takes the rows this process offered from memory and reads only the others (another writer's, or past the bound), answering as the scan", async () => {
+    await withSqliteTrail(10, async (store, file) => {
+      const read: number[] = [];
+      const counting = { ...store, read: (o?: { fromSeq?: number; limit?: number }) => readingInto(store.read(o), read) };
+      const index = createSearchIndex(counting, createSqliteSearchIndex(file), { key: KEY });
+      expect(await index.catchUp()).toBe(10);
+      read.length = 0;
+      // Rows 11-40: offered as appended, but 21-25 appended by "another process" (not offered).
+      for (let n = 11; n <= 40; n++) {
+        const before = n;
+        await generate(store, 1, before);
+        if (n < 21 || n > 25) index.offer((await lastRecord(store))!);
+      }
+      expect(await index.catchUp()).toBe(40);
+      expect(read).toEqual([21, 22, 23, 24, 25]); // only the rows not offered
+      for (const q of QUERIES) expect(seqsOf(await index.search(q))).toEqual(seqsOf(await searchTrail(store, q)));
+      read.length = 0;
+      for (let n = 41; n <= 60; n++) {
+        await generate(store, 1, n);
+        index.offer((await lastRecord(store))!);
+      }
+      expect(await index.catchUp()).toBe(60);
+      expect(read).toEqual([]); // all offered: nothing read back
+      for (const q of QUERIES) expect(seqsOf(await index.search(q))).toEqual(seqsOf(await searchTrail(store, q)));
+      // An offer past a row that cannot be read (none should be) falls back to reading everything.
+      index.offer({ ...(await lastRecord(store))!, seq: 70 });
+      await generate(store, 2, 61);
+      read.length = 0;
+      expect(await index.catchUp()).toBe(62);
+      expect(read).toEqual([61, 62]);
+      await index.close();
     });
   }, 60_000);
 

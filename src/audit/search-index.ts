@@ -217,6 +217,11 @@ export interface SearchIndex {
   catchUp(): Promise<number>;
   /** Follows the head in the background until `close`. */
   start(): void;
+  /**
+   * A row this process appended (as its append returned it): the indexer takes it from memory
+   * instead of reading it back. Rows it was not offered (other processes', or past its bound) are read.
+   */
+  offer(record: AuditRecord): void;
   close(): Promise<void>;
 }
 
@@ -243,6 +248,9 @@ export function resetFor(keyTag: string, found: { readonly state?: IndexState; r
   return undefined;
 }
 
+/** Most offered rows kept for the indexer (about one idle round's worth under load); past it they are forgotten and read back. */
+const MAX_OFFERED = 4000;
+
 export function createSearchIndex(
   store: AuditStore & { head(): Promise<{ seq: number }> },
   backend: SearchIndexBackend,
@@ -254,6 +262,15 @@ export function createSearchIndex(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let closed = false;
+  /** Rows this process appended, by seq, not yet indexed. */
+  const offered = new Map<number, AuditRecord>();
+
+  /** The first seq after `seq` this process offered, if any. */
+  function nextOffered(seq: number): number | undefined {
+    let next: number | undefined;
+    for (const s of offered.keys()) if (s > seq && (next === undefined || s < next)) next = s;
+    return next;
+  }
 
   /** Rows up to this seq are indexed with this process' key; undefined: the index cannot be used (another key, or a rebuild under way). */
   async function usableUpTo(): Promise<number | undefined> {
@@ -262,7 +279,10 @@ export function createSearchIndex(
   }
 
   async function indexOnce(): Promise<number> {
-    if (!(await backend.lead())) return (await usableUpTo()) ?? 0;
+    if (!(await backend.lead())) {
+      offered.clear(); // another process indexes
+      return (await usableUpTo()) ?? 0;
+    }
     const found = await backend.state();
     const reset = resetFor(key.keyTag, found);
     if (reset) await backend.reset(reset);
@@ -270,10 +290,29 @@ export function createSearchIndex(
     for (;;) {
       const rows: IndexedRow[] = [];
       let last = mark;
-      for await (const r of store.read({ fromSeq: mark + 1, limit: batchRows })) {
-        rows.push(toIndexedRow(r, key));
-        last = r.seq;
+      // Runs of offered rows are taken from memory; the runs between them (other processes' rows) are read.
+      while (rows.length < batchRows) {
+        const mine = offered.get(last + 1);
+        if (mine) {
+          rows.push(toIndexedRow(mine, key));
+          last = mine.seq;
+          continue;
+        }
+        const next = nextOffered(last);
+        const limit = Math.min(batchRows - rows.length, next === undefined ? Number.POSITIVE_INFINITY : next - last - 1);
+        let read = 0;
+        for await (const r of store.read({ fromSeq: last + 1, limit })) {
+          rows.push(toIndexedRow(r, key));
+          last = r.seq;
+          read += 1;
+        }
+        if (next === undefined) break; // read to the head (or to the batch's end)
+        if (read === 0) {
+          offered.clear(); // rows before an offered one not readable: read everything from here on, as without offers
+          break;
+        }
       }
+      for (const seq of offered.keys()) if (seq <= last) offered.delete(seq);
       if (rows.length === 0) return mark;
       await backend.add(rows, last);
       mark = last;
@@ -358,6 +397,11 @@ export function createSearchIndex(
     catchUp,
     start() {
       if (!timer && !closed) timer = setTimeout(loop, 0);
+    },
+    offer(record) {
+      if (closed) return;
+      if (offered.size >= MAX_OFFERED) offered.clear();
+      offered.set(record.seq, record);
     },
     async close() {
       closed = true;
