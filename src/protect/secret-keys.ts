@@ -5,6 +5,7 @@
  * `strong` keys (password, secret) hold a secret whatever its shape; `medium` ones (token,
  * api key, dsn) when the value is long enough; `weak` ones (key, auth) only for high-entropy values.
  */
+import { remembered } from './memo.js';
 
 export type KeyStrength = 'strong' | 'medium' | 'weak';
 
@@ -55,18 +56,8 @@ const RANK: Readonly<Record<KeyStrength, number>> = { strong: 3, medium: 2, weak
 const stronger = (a: KeyStrength | undefined, b: KeyStrength | undefined): KeyStrength | undefined =>
   a === undefined ? b : b === undefined ? a : RANK[a] >= RANK[b] ? a : b;
 
-const cache = new Map<string, KeyStrength | null>();
-const CACHE_SIZE = 4096;
-
 /** How strongly a key name suggests a secret value; undefined when it does not (memoised: keys repeat). */
-export function secretKeyStrength(key: string): KeyStrength | undefined {
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit ?? undefined;
-  const strength = judgeKey(key);
-  if (cache.size >= CACHE_SIZE) cache.clear();
-  cache.set(key, strength ?? null);
-  return strength;
-}
+export const secretKeyStrength: (key: string) => KeyStrength | undefined = remembered((key) => judgeKey(key));
 
 function judgeKey(key: string): KeyStrength | undefined {
   let best: KeyStrength | undefined;
